@@ -1,0 +1,519 @@
+//! The ECS adapter: observes an app's services and task definitions, and
+//! executes plans.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_ecs::Client;
+use ferry_core::names;
+use ferry_core::{
+    Action, DesiredProcess, NetworkSpec, Observed, ObservedTaskDefinition, Plan, ServiceSpec,
+    TaskDefinitionRef, TaskDefinitionSpec,
+};
+
+use crate::call::Caller;
+use crate::normalize;
+use crate::pacing::Bucket;
+use crate::{Error, Result};
+
+const SERVICE: &str = "ecs";
+/// DescribeServices accepts at most this many services per call.
+pub const DESCRIBE_SERVICES_BATCH: usize = 10;
+/// The largest page ListServices returns.
+const LIST_SERVICES_PAGE: i32 = 100;
+
+/// ECS, for one cluster.
+pub struct Ecs {
+    client: Client,
+    caller: Caller,
+    cluster: String,
+    /// Task definition revisions are immutable, so each is described once.
+    /// Holds only revisions some observed service referred to or Ferry
+    /// registered; see [`Ecs::retain_task_definitions`].
+    task_definitions: Mutex<HashMap<String, ObservedTaskDefinition>>,
+}
+
+/// What executing a plan did before it stopped.
+#[derive(Debug)]
+pub struct ExecutionError {
+    /// Actions that completed, in order.
+    pub completed: usize,
+    pub error: Error,
+}
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>, what: &'static str) -> Result<T> {
+    result.map_err(|e| Error::Build {
+        what,
+        message: e.to_string(),
+    })
+}
+
+impl Ecs {
+    pub fn new(client: Client, caller: Caller, cluster: impl Into<String>) -> Self {
+        Self {
+            client,
+            caller,
+            cluster: cluster.into(),
+            task_definitions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Fails unless the cluster exists and is ACTIVE.
+    pub async fn check_cluster(&self) -> Result<()> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeClusters",
+                Bucket::Reads,
+                &self.cluster,
+                self.client
+                    .describe_clusters()
+                    .clusters(&self.cluster)
+                    .send(),
+            )
+            .await?;
+        let active = out.clusters().iter().any(|c| c.status() == Some("ACTIVE"));
+        if active {
+            Ok(())
+        } else {
+            Err(Error::Call {
+                service: SERVICE,
+                operation: "DescribeClusters",
+                resource: self.cluster.clone(),
+                code: Some("ClusterNotFoundException".into()),
+                message: format!("cluster {} does not exist or is not ACTIVE", self.cluster),
+            })
+        }
+    }
+
+    /// Names of every live service in the cluster that carries this
+    /// installation's tags, grouped by app. One ListServices call per 100
+    /// services and one DescribeServices call per 10.
+    pub async fn inventory(&self, owner: &str) -> Result<BTreeMap<String, BTreeSet<String>>> {
+        let mut arns = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "ListServices",
+                    Bucket::Reads,
+                    &self.cluster,
+                    self.client
+                        .list_services()
+                        .cluster(&self.cluster)
+                        .max_results(LIST_SERVICES_PAGE)
+                        .set_next_token(next_token.clone())
+                        .send(),
+                )
+                .await?;
+            arns.extend(out.service_arns().iter().cloned());
+            next_token = out.next_token().map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        let mut by_app: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for service in self.describe_services(&arns).await? {
+            if service.tags.get(names::TAG_MANAGED_BY).map(String::as_str) != Some(owner) {
+                continue;
+            }
+            if let Some(app) = service.tags.get(names::TAG_APP) {
+                by_app.entry(app.clone()).or_default().insert(service.name);
+            }
+        }
+        Ok(by_app)
+    }
+
+    /// Observes one app: the services it should have, the services named
+    /// in `also` (those the inventory found tagged with the app), their task
+    /// definitions, and the latest revision of every family whose service
+    /// does not already run the desired spec.
+    pub async fn observe(
+        &self,
+        desired: &[DesiredProcess],
+        also: &BTreeSet<String>,
+    ) -> Result<Observed> {
+        let mut names: BTreeSet<String> = also.clone();
+        names.extend(desired.iter().map(|p| p.service.name.clone()));
+        let names: Vec<String> = names.into_iter().collect();
+
+        let mut observed = Observed::default();
+        for mut service in self.describe_services(&names).await? {
+            if !service.task_definition_arn.is_empty() {
+                service.task_definition = self
+                    .task_definition(&service.task_definition_arn)
+                    .await?
+                    .map(|td| td.spec);
+            }
+            observed.services.insert(service.name.clone(), service);
+        }
+
+        for process in desired {
+            let current = observed
+                .services
+                .get(&process.service.name)
+                .and_then(|s| s.task_definition.as_ref());
+            if current == Some(&process.task_definition) {
+                continue;
+            }
+            if let Some(latest) = self
+                .latest_revision(&process.task_definition.family)
+                .await?
+            {
+                observed
+                    .latest_task_definitions
+                    .insert(process.task_definition.family.clone(), latest);
+            }
+        }
+        Ok(observed)
+    }
+
+    /// Describes services by name or ARN, in batches of
+    /// [`DESCRIBE_SERVICES_BATCH`]. Missing and INACTIVE services are left out.
+    async fn describe_services(
+        &self,
+        services: &[String],
+    ) -> Result<Vec<ferry_core::ObservedService>> {
+        let mut found = Vec::new();
+        for batch in services.chunks(DESCRIBE_SERVICES_BATCH) {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "DescribeServices",
+                    Bucket::Reads,
+                    &batch.join(","),
+                    self.client
+                        .describe_services()
+                        .cluster(&self.cluster)
+                        .set_services(Some(batch.to_vec()))
+                        .include(ecs::ServiceField::Tags)
+                        .send(),
+                )
+                .await?;
+            found.extend(out.services().iter().filter_map(normalize::service));
+        }
+        Ok(found)
+    }
+
+    /// A revision by ARN, from the cache or ECS. `None` if ECS no longer
+    /// has it.
+    async fn task_definition(&self, arn: &str) -> Result<Option<ObservedTaskDefinition>> {
+        if let Some(cached) = self.cached(arn) {
+            return Ok(Some(cached));
+        }
+        let found = self.describe_task_definition(arn).await?;
+        if let Some(td) = &found {
+            self.cache(td.clone());
+        }
+        Ok(found)
+    }
+
+    /// The latest ACTIVE revision of a family, uncached: it changes.
+    async fn latest_revision(&self, family: &str) -> Result<Option<ObservedTaskDefinition>> {
+        self.describe_task_definition(family).await
+    }
+
+    async fn describe_task_definition(&self, name: &str) -> Result<Option<ObservedTaskDefinition>> {
+        let result = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeTaskDefinition",
+                Bucket::Reads,
+                name,
+                self.client
+                    .describe_task_definition()
+                    .task_definition(name)
+                    .include(ecs::TaskDefinitionField::Tags)
+                    .send(),
+            )
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            // ECS answers an unknown family or revision with a
+            // ClientException ("Unable to describe task definition").
+            Err(err) if err.code() == Some("ClientException") => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let Some(td) = out.task_definition() else {
+            return Ok(None);
+        };
+        if td.status() != Some(&ecs::TaskDefinitionStatus::Active) && !name.contains(':') {
+            return Ok(None);
+        }
+        Ok(Some(ObservedTaskDefinition {
+            arn: td.task_definition_arn().unwrap_or(name).to_owned(),
+            spec: normalize::task_definition(td),
+            tags: normalize::tags(out.tags()),
+        }))
+    }
+
+    fn cached(&self, arn: &str) -> Option<ObservedTaskDefinition> {
+        self.task_definitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(arn)
+            .cloned()
+    }
+
+    fn cache(&self, td: ObservedTaskDefinition) {
+        self.task_definitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(td.arn.clone(), td);
+    }
+
+    /// Drops cached revisions not in `keep`, to bound the cache by what
+    /// services use.
+    pub fn retain_task_definitions(&self, keep: &BTreeSet<String>) {
+        self.task_definitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|arn, _| keep.contains(arn));
+    }
+
+    /// Runs a plan's actions in order. Stops at the first failure and says
+    /// how far it got; the caller reconciles again later, and the planner
+    /// then plans what is left.
+    pub async fn execute(&self, plan: &Plan) -> Result<(), ExecutionError> {
+        let mut registered: BTreeMap<String, String> = BTreeMap::new();
+        for (completed, action) in plan.actions.iter().enumerate() {
+            tracing::info!(action = %action, "executing");
+            self.execute_one(action, &mut registered)
+                .await
+                .map_err(|error| ExecutionError { completed, error })?;
+        }
+        Ok(())
+    }
+
+    async fn execute_one(
+        &self,
+        action: &Action,
+        registered: &mut BTreeMap<String, String>,
+    ) -> Result<()> {
+        match action {
+            Action::RegisterTaskDefinition { spec, tags } => {
+                let td = self.register(spec, tags).await?;
+                registered.insert(spec.family.clone(), td.arn.clone());
+                self.cache(td);
+            }
+            Action::CreateService {
+                service,
+                task_definition,
+            } => {
+                let arn = resolve(task_definition, registered)?;
+                self.create_service(service, &arn).await?;
+            }
+            Action::UpdateService {
+                name,
+                desired_count,
+                task_definition,
+                network,
+            } => {
+                let arn = task_definition
+                    .as_ref()
+                    .map(|r| resolve(r, registered))
+                    .transpose()?;
+                let request = self
+                    .client
+                    .update_service()
+                    .cluster(&self.cluster)
+                    .service(name)
+                    .set_desired_count(desired_count.map(count))
+                    .set_task_definition(arn)
+                    .set_network_configuration(
+                        network.as_ref().map(network_configuration).transpose()?,
+                    );
+                self.caller
+                    .call(
+                        SERVICE,
+                        "UpdateService",
+                        Bucket::ServiceWrites,
+                        name,
+                        request.send(),
+                    )
+                    .await?;
+            }
+            Action::DeleteService { name } => {
+                self.caller
+                    .call(
+                        SERVICE,
+                        "DeleteService",
+                        Bucket::ServiceWrites,
+                        name,
+                        self.client
+                            .delete_service()
+                            .cluster(&self.cluster)
+                            .service(name)
+                            .send(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn register(
+        &self,
+        spec: &TaskDefinitionSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<ObservedTaskDefinition> {
+        let mut container = ecs::ContainerDefinition::builder()
+            .name(&spec.container_name)
+            .image(&spec.image)
+            .essential(true)
+            .set_command((!spec.command.is_empty()).then(|| spec.command.clone()))
+            .set_environment(Some(
+                spec.environment
+                    .iter()
+                    .map(|(k, v)| ecs::KeyValuePair::builder().name(k).value(v).build())
+                    .collect(),
+            ));
+        for (name, value_from) in &spec.secrets {
+            container = container.secrets(built(
+                ecs::Secret::builder()
+                    .name(name)
+                    .value_from(value_from)
+                    .build(),
+                "ECS secret",
+            )?);
+        }
+        if let Some(port) = spec.container_port {
+            container = container.port_mappings(
+                ecs::PortMapping::builder()
+                    .container_port(i32::from(port))
+                    .protocol(ecs::TransportProtocol::Tcp)
+                    .build(),
+            );
+        }
+        if !spec.log_options.is_empty() {
+            container = container.log_configuration(built(
+                ecs::LogConfiguration::builder()
+                    .log_driver(ecs::LogDriver::Awslogs)
+                    .set_options(Some(spec.log_options.clone().into_iter().collect()))
+                    .build(),
+                "ECS log configuration",
+            )?);
+        }
+        let request = self
+            .client
+            .register_task_definition()
+            .family(&spec.family)
+            .container_definitions(container.build())
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .cpu(spec.cpu.to_string())
+            .memory(spec.memory.to_string())
+            .set_execution_role_arn(spec.execution_role_arn.clone())
+            .set_tags(Some(ecs_tags(tags)));
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "RegisterTaskDefinition",
+                Bucket::TaskDefinitionWrites,
+                &spec.family,
+                request.send(),
+            )
+            .await?;
+        let td = out.task_definition().ok_or(Error::Incomplete {
+            service: SERVICE,
+            operation: "RegisterTaskDefinition",
+            resource: spec.family.clone(),
+            what: "taskDefinition",
+        })?;
+        let arn = td.task_definition_arn().ok_or(Error::Incomplete {
+            service: SERVICE,
+            operation: "RegisterTaskDefinition",
+            resource: spec.family.clone(),
+            what: "taskDefinitionArn",
+        })?;
+        Ok(ObservedTaskDefinition {
+            arn: arn.to_owned(),
+            spec: normalize::task_definition(td),
+            tags: tags.clone(),
+        })
+    }
+
+    async fn create_service(&self, service: &ServiceSpec, task_definition_arn: &str) -> Result<()> {
+        let circuit_breaker = ecs::DeploymentCircuitBreaker::builder()
+            .enable(true)
+            .rollback(true)
+            .build();
+        let request = self
+            .client
+            .create_service()
+            .cluster(&self.cluster)
+            .service_name(&service.name)
+            .task_definition(task_definition_arn)
+            .desired_count(count(service.desired_count))
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(network_configuration(&service.network)?)
+            .deployment_configuration(
+                ecs::DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(circuit_breaker)
+                    .minimum_healthy_percent(100)
+                    .maximum_percent(200)
+                    .build(),
+            )
+            .propagate_tags(ecs::PropagateTags::Service)
+            .enable_ecs_managed_tags(true)
+            .set_tags(Some(ecs_tags(&service.tags)));
+        self.caller
+            .call(
+                SERVICE,
+                "CreateService",
+                Bucket::ServiceWrites,
+                &service.name,
+                request.send(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn resolve(reference: &TaskDefinitionRef, registered: &BTreeMap<String, String>) -> Result<String> {
+    match reference {
+        TaskDefinitionRef::Existing(arn) => Ok(arn.clone()),
+        TaskDefinitionRef::Registered(family) => {
+            registered.get(family).cloned().ok_or(Error::Build {
+                what: "service request",
+                message: format!("plan refers to a revision of {family} it did not register"),
+            })
+        }
+    }
+}
+
+fn count(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<ecs::Tag> {
+    tags.iter()
+        .map(|(k, v)| ecs::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn network_configuration(network: &NetworkSpec) -> Result<ecs::NetworkConfiguration> {
+    let vpc = ecs::AwsVpcConfiguration::builder()
+        .set_subnets(Some(network.subnets.clone()))
+        .set_security_groups(Some(network.security_groups.clone()))
+        .assign_public_ip(if network.assign_public_ip {
+            ecs::AssignPublicIp::Enabled
+        } else {
+            ecs::AssignPublicIp::Disabled
+        })
+        .build();
+    Ok(ecs::NetworkConfiguration::builder()
+        .awsvpc_configuration(built(vpc, "awsvpc configuration")?)
+        .build())
+}

@@ -1,0 +1,147 @@
+//! ECS responses to Ferry's rendered form.
+//!
+//! Only fields Ferry manages are read, and read the way ECS returns them:
+//! defaults ECS fills in (essential, hostPort, protocol, container-level
+//! cpu) are ignored, lists that are sets become sorted maps. A task
+//! definition that does not have Ferry's shape (several containers, say)
+//! normalises to something no rendered spec equals, so it gets replaced.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types as ecs;
+use ferry_core::observed::{ObservedDeployment, ServiceEvent};
+use ferry_core::{NetworkSpec, ObservedService, ServiceStatus, TaskDefinitionSpec};
+
+pub(crate) fn tags(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+pub(crate) fn task_definition(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
+    let containers = td.container_definitions();
+    let container = match containers {
+        [only] => Some(only),
+        _ => None,
+    };
+    let parse = |v: Option<&str>| v.and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0);
+    TaskDefinitionSpec {
+        family: td.family().unwrap_or_default().to_owned(),
+        container_name: container
+            .and_then(|c| c.name())
+            .unwrap_or(if containers.is_empty() {
+                ""
+            } else {
+                "<several containers>"
+            })
+            .to_owned(),
+        image: container
+            .and_then(|c| c.image())
+            .unwrap_or_default()
+            .to_owned(),
+        command: container.map(|c| c.command().to_vec()).unwrap_or_default(),
+        environment: container
+            .map(|c| {
+                c.environment()
+                    .iter()
+                    .filter_map(|kv| {
+                        Some((
+                            kv.name()?.to_owned(),
+                            kv.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        secrets: container
+            .map(|c| {
+                c.secrets()
+                    .iter()
+                    .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        cpu: parse(td.cpu()),
+        memory: parse(td.memory()),
+        container_port: container
+            .and_then(|c| c.port_mappings().first())
+            .and_then(|p| p.container_port())
+            .and_then(|p| u16::try_from(p).ok()),
+        execution_role_arn: td.execution_role_arn().map(str::to_owned),
+        log_options: container
+            .and_then(|c| c.log_configuration())
+            .filter(|l| *l.log_driver() == ecs::LogDriver::Awslogs)
+            .and_then(|l| l.options())
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// `None` for INACTIVE services (and anything unknown): ECS lists deleted
+/// services for a while, and they no longer exist for Ferry's purposes.
+pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
+    let status = match s.status()? {
+        "ACTIVE" => ServiceStatus::Active,
+        "DRAINING" => ServiceStatus::Draining,
+        _ => return None,
+    };
+    let count = |n: i32| u32::try_from(n).unwrap_or(0);
+    let network = s
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .map(|vpc| {
+            let mut subnets = vpc.subnets().to_vec();
+            subnets.sort();
+            let mut security_groups = vpc.security_groups().to_vec();
+            security_groups.sort();
+            NetworkSpec {
+                subnets,
+                security_groups,
+                assign_public_ip: vpc.assign_public_ip() == Some(&ecs::AssignPublicIp::Enabled),
+            }
+        });
+    Some(ObservedService {
+        name: s.service_name()?.to_owned(),
+        arn: s.service_arn().unwrap_or_default().to_owned(),
+        status,
+        tags: tags(s.tags()),
+        desired_count: count(s.desired_count()),
+        running_count: count(s.running_count()),
+        pending_count: count(s.pending_count()),
+        task_definition_arn: s.task_definition().unwrap_or_default().to_owned(),
+        task_definition: None,
+        network,
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| ObservedDeployment {
+                id: d.id().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().to_owned(),
+                task_definition_arn: d.task_definition().unwrap_or_default().to_owned(),
+                desired_count: count(d.desired_count()),
+                running_count: count(d.running_count()),
+                pending_count: count(d.pending_count()),
+                failed_tasks: count(d.failed_tasks()),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
+            })
+            .collect(),
+        events: s
+            .events()
+            .iter()
+            .map(|e| ServiceEvent {
+                id: e.id().unwrap_or_default().to_owned(),
+                created_at: e
+                    .created_at()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                    .unwrap_or_default(),
+                message: e.message().unwrap_or_default().to_owned(),
+            })
+            .collect(),
+    })
+}

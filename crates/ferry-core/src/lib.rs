@@ -1,0 +1,17 @@
+//! Ferry's decision logic: renders the AWS resources an app should have,
+//! plans the actions that converge what exists towards them, and derives
+//! status. No I/O, no async, no clock: time is passed in.
+
+pub mod names;
+pub mod observed;
+pub mod plan;
+pub mod render;
+pub mod status;
+
+pub use observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
+pub use plan::{plan, Action, Blocker, Plan, TaskDefinitionRef};
+pub use render::{render, DesiredProcess, NetworkSpec, ServiceSpec, Settings, TaskDefinitionSpec};
+pub use status::AppStatus;
+
+#[cfg(test)]
+mod testing;

@@ -1,0 +1,83 @@
+//! What exists in AWS for one app, as the adapter observed it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::render::{NetworkSpec, TaskDefinitionSpec};
+
+/// Lifecycle of an ECS service. INACTIVE services are never observed: the
+/// adapter drops them, as ECS keeps them listed for a while after deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceStatus {
+    Active,
+    /// Deleted and stopping its tasks; its name cannot be reused yet.
+    Draining,
+}
+
+/// A task definition revision, normalised into the rendered form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedTaskDefinition {
+    pub arn: String,
+    pub spec: TaskDefinitionSpec,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One ECS deployment of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedDeployment {
+    pub id: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub task_definition_arn: String,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+    pub failed_tasks: u32,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`, when ECS reports one.
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+}
+
+/// One entry of a service's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEvent {
+    pub id: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub message: String,
+}
+
+/// An ECS service, with the fields Ferry reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedService {
+    pub name: String,
+    pub arn: String,
+    pub status: ServiceStatus,
+    pub tags: BTreeMap<String, String>,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+    pub task_definition_arn: String,
+    /// The service's task definition, or `None` if it could not be
+    /// described (deregistered and deleted, say): then it never matches.
+    pub task_definition: Option<TaskDefinitionSpec>,
+    pub network: Option<NetworkSpec>,
+    pub deployments: Vec<ObservedDeployment>,
+    /// Newest first.
+    pub events: Vec<ServiceEvent>,
+}
+
+/// Everything observed for one app.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Services by name: those the app should have (whoever owns them) and
+    /// those tagged as belonging to it.
+    pub services: BTreeMap<String, ObservedService>,
+    /// Latest ACTIVE revision of each family the app should have, where one
+    /// exists. Lets a restarted controller reuse a revision it registered
+    /// before it could point a service at it.
+    pub latest_task_definitions: BTreeMap<String, ObservedTaskDefinition>,
+}

@@ -1,0 +1,618 @@
+//! The planner: (desired, observed) to ordered actions.
+//!
+//! Guarantees, each covered by property tests:
+//! - a plan on converged state is empty;
+//! - executing a plan converges: planning again afterwards yields nothing;
+//! - no action names a resource whose tags say Ferry does not own it for
+//!   this app;
+//! - a task definition is registered only when no owned revision with the
+//!   same normalised content exists, so scaling never registers one.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::names::{self, Ownership};
+use crate::observed::{Observed, ObservedService, ServiceStatus};
+use crate::render::{DesiredProcess, NetworkSpec, ServiceSpec, TaskDefinitionSpec};
+
+/// The task definition a service should run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TaskDefinitionRef {
+    /// A revision that exists already.
+    Existing(String),
+    /// The revision registered earlier in the same plan for this family.
+    Registered(String),
+}
+
+/// One change to AWS. A plan lists them in the order they must run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum Action {
+    RegisterTaskDefinition {
+        spec: TaskDefinitionSpec,
+        tags: BTreeMap<String, String>,
+    },
+    CreateService {
+        service: ServiceSpec,
+        task_definition: TaskDefinitionRef,
+    },
+    UpdateService {
+        name: String,
+        desired_count: Option<u32>,
+        task_definition: Option<TaskDefinitionRef>,
+        network: Option<NetworkSpec>,
+    },
+    /// Deletes a service already scaled to zero.
+    DeleteService { name: String },
+}
+
+impl Action {
+    /// Name of the resource the action changes: a family or a service.
+    pub fn target(&self) -> &str {
+        match self {
+            Action::RegisterTaskDefinition { spec, .. } => &spec.family,
+            Action::CreateService { service, .. } => &service.name,
+            Action::UpdateService { name, .. } | Action::DeleteService { name } => name,
+        }
+    }
+}
+
+impl fmt::Display for TaskDefinitionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskDefinitionRef::Existing(arn) => f.write_str(arn),
+            TaskDefinitionRef::Registered(family) => write!(f, "{family}:<new revision>"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::RegisterTaskDefinition { spec, .. } => {
+                write!(
+                    f,
+                    "register task definition {} (image {})",
+                    spec.family, spec.image
+                )
+            }
+            Action::CreateService {
+                service,
+                task_definition,
+            } => write!(
+                f,
+                "create service {} (desired {}, task definition {task_definition})",
+                service.name, service.desired_count
+            ),
+            Action::UpdateService {
+                name,
+                desired_count,
+                task_definition,
+                network,
+            } => {
+                write!(f, "update service {name}:")?;
+                if let Some(count) = desired_count {
+                    write!(f, " desired count {count}")?;
+                }
+                if let Some(td) = task_definition {
+                    write!(f, " task definition {td}")?;
+                }
+                if network.is_some() {
+                    write!(f, " network configuration")?;
+                }
+                Ok(())
+            }
+            Action::DeleteService { name } => write!(f, "delete service {name}"),
+        }
+    }
+}
+
+/// Why part of an app cannot be converged. Reported in status; nothing is
+/// done about it until the cause goes away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    pub process: String,
+    /// A short CamelCase reason, e.g. `NameConflict`.
+    pub reason: String,
+    pub message: String,
+}
+
+/// The outcome of planning one app.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub blockers: Vec<Blocker>,
+}
+
+impl Plan {
+    /// Nothing to do and nothing in the way.
+    pub fn is_converged(&self) -> bool {
+        self.actions.is_empty() && self.blockers.is_empty()
+    }
+}
+
+/// Plans one app.
+///
+/// `desired` is empty for an app being deleted: then every service the app
+/// owns is scaled to zero and deleted. `owner` is this installation's
+/// `ferry:managed-by` value.
+pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Observed) -> Plan {
+    let mut registers = Vec::new();
+    let mut creates_and_updates = Vec::new();
+    let mut scale_downs = Vec::new();
+    let mut deletes = Vec::new();
+    let mut blockers = Vec::new();
+
+    for process in desired {
+        let name = &process.service.name;
+        let service = observed.services.get(name);
+        if let Some(service) = service {
+            if let Some(blocker) = foreign_blocker(app, owner, process, service) {
+                blockers.push(blocker);
+                continue;
+            }
+            if service.status == ServiceStatus::Draining {
+                blockers.push(Blocker {
+                    process: process.process.clone(),
+                    reason: "ServiceDraining".into(),
+                    message: format!(
+                        "service {name} is still draining after a delete; it is created again once ECS has removed it"
+                    ),
+                });
+                continue;
+            }
+        }
+
+        let runs_desired_revision =
+            service.is_some_and(|s| s.task_definition.as_ref() == Some(&process.task_definition));
+        let task_definition = if runs_desired_revision {
+            None
+        } else {
+            match reusable_revision(app, owner, process, observed) {
+                Ok(Some(arn)) => Some(TaskDefinitionRef::Existing(arn)),
+                Ok(None) => {
+                    registers.push(Action::RegisterTaskDefinition {
+                        spec: process.task_definition.clone(),
+                        tags: process.task_definition_tags().clone(),
+                    });
+                    Some(TaskDefinitionRef::Registered(
+                        process.task_definition.family.clone(),
+                    ))
+                }
+                Err(blocker) => {
+                    blockers.push(blocker);
+                    continue;
+                }
+            }
+        };
+
+        match service {
+            None => creates_and_updates.push(Action::CreateService {
+                service: process.service.clone(),
+                // A missing service never runs the desired revision.
+                task_definition: task_definition.unwrap_or_else(|| {
+                    TaskDefinitionRef::Registered(process.task_definition.family.clone())
+                }),
+            }),
+            Some(service) => {
+                let desired_count = (service.desired_count != process.service.desired_count)
+                    .then_some(process.service.desired_count);
+                let network = (service.network.as_ref() != Some(&process.service.network))
+                    .then(|| process.service.network.clone());
+                if desired_count.is_some() || task_definition.is_some() || network.is_some() {
+                    creates_and_updates.push(Action::UpdateService {
+                        name: name.clone(),
+                        desired_count,
+                        task_definition,
+                        network,
+                    });
+                }
+            }
+        }
+    }
+
+    for service in observed.services.values() {
+        let wanted = desired.iter().any(|p| p.service.name == service.name);
+        if wanted
+            || service.status != ServiceStatus::Active
+            || names::ownership(&service.tags, owner, app) != Ownership::Ours
+        {
+            continue;
+        }
+        // ECS refuses to delete a service that still wants tasks.
+        if service.desired_count > 0 {
+            scale_downs.push(Action::UpdateService {
+                name: service.name.clone(),
+                desired_count: Some(0),
+                task_definition: None,
+                network: None,
+            });
+        }
+        deletes.push(Action::DeleteService {
+            name: service.name.clone(),
+        });
+    }
+
+    let mut actions = registers;
+    actions.append(&mut creates_and_updates);
+    actions.append(&mut scale_downs);
+    actions.append(&mut deletes);
+    Plan { actions, blockers }
+}
+
+fn foreign_blocker(
+    app: &str,
+    owner: &str,
+    process: &DesiredProcess,
+    service: &ObservedService,
+) -> Option<Blocker> {
+    let whose = match names::ownership(&service.tags, owner, app) {
+        Ownership::Ours => return None,
+        Ownership::OtherApp(other) => format!("Ferry app {other}"),
+        Ownership::Foreign => "something other than Ferry".to_owned(),
+    };
+    Some(Blocker {
+        process: process.process.clone(),
+        reason: "NameConflict".into(),
+        message: format!(
+            "ECS service {} exists and belongs to {whose}; Ferry leaves it untouched",
+            service.name
+        ),
+    })
+}
+
+/// The latest revision of the process's family, if it is ours and has the
+/// desired content; an error if the family's latest revision is not ours.
+fn reusable_revision(
+    app: &str,
+    owner: &str,
+    process: &DesiredProcess,
+    observed: &Observed,
+) -> Result<Option<String>, Blocker> {
+    let Some(latest) = observed
+        .latest_task_definitions
+        .get(&process.task_definition.family)
+    else {
+        return Ok(None);
+    };
+    if names::ownership(&latest.tags, owner, app) != Ownership::Ours {
+        return Err(Blocker {
+            process: process.process.clone(),
+            reason: "NameConflict".into(),
+            message: format!(
+                "task definition family {} is used by something other than Ferry app {app}; Ferry registers no revision in it",
+                process.task_definition.family
+            ),
+        });
+    }
+    Ok((latest.spec == process.task_definition).then(|| latest.arn.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::observed::ObservedTaskDefinition;
+    use crate::render::render;
+    use crate::testing::{app_strategy, execute, settings, OWNER};
+
+    /// An out-of-band change to what exists, as a console user might make.
+    #[derive(Debug, Clone)]
+    enum Drift {
+        Scale(usize, u32),
+        RunOtherRevision(usize),
+        DeleteService(usize),
+        /// A service nobody gave Ferry's tags, named like one of the app's.
+        ForeignService(&'static str, bool),
+        /// A foreign revision is the newest of one of the app's families.
+        ForeignFamily(&'static str),
+    }
+
+    fn drift_strategy() -> impl Strategy<Value = Drift> {
+        let process = prop::sample::select(vec!["web", "worker", "api", "cron"]);
+        prop_oneof![
+            (0usize..4, 0u32..5).prop_map(|(i, n)| Drift::Scale(i, n)),
+            (0usize..4).prop_map(Drift::RunOtherRevision),
+            (0usize..4).prop_map(Drift::DeleteService),
+            (process.clone(), any::<bool>()).prop_map(|(p, t)| Drift::ForeignService(p, t)),
+            process.prop_map(Drift::ForeignFamily),
+        ]
+    }
+
+    fn apply_drift(observed: &mut Observed, drift: &Drift) {
+        let names: Vec<String> = observed.services.keys().cloned().collect();
+        let pick = |i: usize| (!names.is_empty()).then(|| names[i % names.len()].clone());
+        match drift {
+            Drift::Scale(i, n) => {
+                if let Some(name) = pick(*i) {
+                    if let Some(s) = observed.services.get_mut(&name) {
+                        s.desired_count = *n;
+                    }
+                }
+            }
+            Drift::RunOtherRevision(i) => {
+                if let Some(name) = pick(*i) {
+                    if let Some(s) = observed.services.get_mut(&name) {
+                        if let Some(spec) = s.task_definition.as_mut() {
+                            spec.image = "console-edit:latest".into();
+                            s.task_definition_arn = format!("{}:999", spec.family);
+                        }
+                    }
+                }
+            }
+            Drift::DeleteService(i) => {
+                if let Some(name) = pick(*i) {
+                    observed.services.remove(&name);
+                }
+            }
+            Drift::ForeignService(process, tagged_by_someone) => {
+                let name = crate::names::service_name("acme", process);
+                let mut tags = BTreeMap::new();
+                if *tagged_by_someone {
+                    tags = crate::names::ownership_tags("someone-else", "acme", Some(process));
+                }
+                observed.services.insert(
+                    name.clone(),
+                    ObservedService {
+                        name: name.clone(),
+                        arn: format!("arn:foreign/{name}"),
+                        status: ServiceStatus::Active,
+                        tags,
+                        desired_count: 1,
+                        running_count: 1,
+                        pending_count: 0,
+                        task_definition_arn: "foreign:1".into(),
+                        task_definition: None,
+                        network: None,
+                        deployments: Vec::new(),
+                        events: Vec::new(),
+                    },
+                );
+            }
+            Drift::ForeignFamily(process) => {
+                let family = crate::names::task_family("acme", process);
+                let mut spec = render(
+                    &ferry_manifest::App {
+                        name: "acme".into(),
+                        image: "foreign".into(),
+                        env: BTreeMap::new(),
+                        secrets: BTreeMap::new(),
+                        domains: Vec::new(),
+                        processes: BTreeMap::new(),
+                    },
+                    &settings(),
+                )
+                .into_iter()
+                .next()
+                .map(|p| p.task_definition);
+                let spec = spec.take().unwrap_or_else(|| TaskDefinitionSpec {
+                    family: family.clone(),
+                    container_name: (*process).into(),
+                    image: "foreign".into(),
+                    command: Vec::new(),
+                    environment: BTreeMap::new(),
+                    secrets: BTreeMap::new(),
+                    cpu: 256,
+                    memory: 512,
+                    container_port: None,
+                    execution_role_arn: None,
+                    log_options: BTreeMap::new(),
+                });
+                observed.latest_task_definitions.insert(
+                    family.clone(),
+                    ObservedTaskDefinition {
+                        arn: format!("{family}:500"),
+                        spec,
+                        tags: BTreeMap::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn is_foreign(observed: &Observed, name: &str) -> bool {
+        observed
+            .services
+            .get(name)
+            .is_some_and(|s| names::ownership(&s.tags, OWNER, "acme") != Ownership::Ours)
+    }
+
+    fn converge_from_empty(app: &ferry_manifest::App) -> Observed {
+        let desired = render(app, &settings());
+        let first = plan("acme", OWNER, &desired, &Observed::default());
+        execute(&Observed::default(), &first.actions)
+    }
+
+    proptest! {
+        #[test]
+        fn plan_on_converged_state_is_empty(app in app_strategy()) {
+            let observed = converge_from_empty(&app);
+            let desired = render(&app, &settings());
+            prop_assert_eq!(plan("acme", OWNER, &desired, &observed), Plan::default());
+        }
+
+        #[test]
+        fn executing_a_plan_converges(
+            before in app_strategy(),
+            after in app_strategy(),
+            drifts in prop::collection::vec(drift_strategy(), 0..4),
+        ) {
+            let mut observed = converge_from_empty(&before);
+            for drift in &drifts {
+                apply_drift(&mut observed, drift);
+            }
+            let desired = render(&after, &settings());
+            let first = plan("acme", OWNER, &desired, &observed);
+            let next = execute(&observed, &first.actions);
+            let second = plan("acme", OWNER, &desired, &next);
+            prop_assert!(second.actions.is_empty(), "second plan: {:?}", second.actions);
+            prop_assert_eq!(&second.blockers, &first.blockers);
+            // Every unblocked process now runs exactly its spec.
+            for process in &desired {
+                if first.blockers.iter().any(|b| b.process == process.process) {
+                    continue;
+                }
+                let service = &next.services[&process.service.name];
+                prop_assert_eq!(service.desired_count, process.service.desired_count);
+                prop_assert_eq!(service.task_definition.as_ref(), Some(&process.task_definition));
+            }
+        }
+
+        #[test]
+        fn no_action_touches_what_ferry_does_not_own(
+            before in app_strategy(),
+            after in app_strategy(),
+            drifts in prop::collection::vec(drift_strategy(), 1..5),
+        ) {
+            let mut observed = converge_from_empty(&before);
+            for drift in &drifts {
+                apply_drift(&mut observed, drift);
+            }
+            let desired = render(&after, &settings());
+            for action in plan("acme", OWNER, &desired, &observed).actions {
+                match &action {
+                    Action::RegisterTaskDefinition { spec, .. } => {
+                        let latest = observed.latest_task_definitions.get(&spec.family);
+                        prop_assert!(latest.is_none_or(|td| names::ownership(&td.tags, OWNER, "acme") == Ownership::Ours));
+                    }
+                    other => prop_assert!(!is_foreign(&observed, other.target()), "{other}"),
+                }
+            }
+        }
+
+        #[test]
+        fn scaling_never_registers_a_task_definition(app in app_strategy(), scale in 0u32..10) {
+            let observed = converge_from_empty(&app);
+            let mut scaled = app.clone();
+            for process in scaled.processes.values_mut() {
+                process.scale = scale;
+            }
+            let desired = render(&scaled, &settings());
+            let plan = plan("acme", OWNER, &desired, &observed);
+            let only_counts = plan.actions.iter().all(|a| {
+                matches!(a, Action::UpdateService { task_definition: None, network: None, .. })
+            });
+            prop_assert!(only_counts, "{:?}", plan.actions);
+        }
+    }
+
+    fn app(image: &str, processes: &[(&str, u32)]) -> ferry_manifest::App {
+        ferry_manifest::App {
+            name: "acme".into(),
+            image: image.into(),
+            env: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            domains: Vec::new(),
+            processes: processes
+                .iter()
+                .map(|(name, scale)| {
+                    (
+                        (*name).to_owned(),
+                        ferry_manifest::Process {
+                            command: vec![],
+                            scale: *scale,
+                            cpu: 256,
+                            memory: 512,
+                            port: None,
+                            health_check: None,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn new_app_registers_then_creates() {
+        let desired = render(&app("acme:1", &[("web", 2), ("worker", 1)]), &settings());
+        let plan = plan("acme", OWNER, &desired, &Observed::default());
+        let kinds: Vec<String> = plan.actions.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "register task definition acme_web (image acme:1)",
+                "register task definition acme_worker (image acme:1)",
+                "create service acme_web (desired 2, task definition acme_web:<new revision>)",
+                "create service acme_worker (desired 1, task definition acme_worker:<new revision>)",
+            ]
+        );
+    }
+
+    #[test]
+    fn image_change_registers_one_revision_per_process_and_updates() {
+        let observed = converge_from_empty(&app("acme:1", &[("web", 2)]));
+        let desired = render(&app("acme:2", &[("web", 2)]), &settings());
+        let plan = plan("acme", OWNER, &desired, &observed);
+        assert_eq!(plan.actions.len(), 2);
+        assert!(matches!(
+            plan.actions[0],
+            Action::RegisterTaskDefinition { .. }
+        ));
+        assert!(matches!(
+            &plan.actions[1],
+            Action::UpdateService {
+                desired_count: None,
+                task_definition: Some(TaskDefinitionRef::Registered(_)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn removed_process_is_scaled_down_then_deleted_last() {
+        let observed = converge_from_empty(&app("acme:1", &[("web", 2), ("worker", 1)]));
+        let desired = render(&app("acme:2", &[("web", 2)]), &settings());
+        let plan = plan("acme", OWNER, &desired, &observed);
+        let kinds: Vec<String> = plan.actions.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            kinds[kinds.len() - 2..],
+            [
+                "update service acme_worker: desired count 0",
+                "delete service acme_worker"
+            ]
+        );
+    }
+
+    #[test]
+    fn deleting_an_app_removes_only_its_own_services() {
+        let mut observed = converge_from_empty(&app("acme:1", &[("web", 0)]));
+        apply_drift(&mut observed, &Drift::ForeignService("worker", false));
+        let plan = plan("acme", OWNER, &[], &observed);
+        assert_eq!(
+            plan.actions,
+            [Action::DeleteService {
+                name: "acme_web".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_revision_registered_before_a_crash_is_reused() {
+        let desired = render(&app("acme:1", &[("web", 1)]), &settings());
+        let registered = execute(
+            &Observed::default(),
+            &plan("acme", OWNER, &desired, &Observed::default()).actions[..1],
+        );
+        let plan = plan("acme", OWNER, &desired, &registered);
+        assert_eq!(plan.actions.len(), 1);
+        assert!(matches!(
+            &plan.actions[0],
+            Action::CreateService { task_definition: TaskDefinitionRef::Existing(arn), .. } if arn == "acme_web:1"
+        ));
+    }
+
+    #[test]
+    fn a_foreign_service_with_our_name_blocks_with_name_conflict() {
+        let mut observed = Observed::default();
+        apply_drift(&mut observed, &Drift::ForeignService("web", false));
+        let desired = render(&app("acme:1", &[("web", 1)]), &settings());
+        let plan = plan("acme", OWNER, &desired, &observed);
+        assert!(plan.actions.is_empty());
+        assert_eq!(plan.blockers[0].reason, "NameConflict");
+    }
+}

@@ -1,0 +1,148 @@
+//! Renders the AWS resources an app should have.
+//!
+//! The rendered types hold exactly the fields Ferry manages, in a normal
+//! form (maps sorted, lists in a fixed order). The AWS adapter converts what
+//! ECS *returns* into the same types, so the planner compares like with like
+//! and a field ECS fills with a default never looks like a change.
+
+use std::collections::BTreeMap;
+
+use ferry_manifest::App;
+use serde::{Deserialize, Serialize};
+
+use crate::names;
+
+/// The environment an app is deployed into: everything the controller is
+/// configured with that shapes rendered resources.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// ECS cluster every service runs in.
+    pub cluster: String,
+    /// Subnets for awsvpc networking.
+    pub subnets: Vec<String>,
+    /// Security groups for awsvpc networking.
+    pub security_groups: Vec<String>,
+    /// Whether tasks get a public IP (only for public subnets without NAT).
+    pub assign_public_ip: bool,
+    /// Task execution role: pulls images, reads secrets, writes logs.
+    pub execution_role_arn: Option<String>,
+    /// CloudWatch Logs group for the `awslogs` driver; no logging when unset.
+    pub log_group: Option<String>,
+    /// Region of the log group.
+    pub region: String,
+    /// Value of the `ferry:managed-by` tag: identifies this installation.
+    pub owner: String,
+}
+
+/// The container-level and task-level fields of a task definition that
+/// Ferry manages. Two equal specs need no new revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDefinitionSpec {
+    pub family: String,
+    /// Name of the single container; the process name.
+    pub container_name: String,
+    pub image: String,
+    /// Empty means the image's default command.
+    pub command: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    /// Name to `valueFrom` ARN; never the secret's value.
+    pub secrets: BTreeMap<String, String>,
+    /// Task-level CPU units.
+    pub cpu: u32,
+    /// Task-level memory, MiB.
+    pub memory: u32,
+    pub container_port: Option<u16>,
+    pub execution_role_arn: Option<String>,
+    /// `awslogs` driver options, empty when logging is not configured.
+    pub log_options: BTreeMap<String, String>,
+}
+
+/// awsvpc network configuration of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSpec {
+    /// Sorted.
+    pub subnets: Vec<String>,
+    /// Sorted.
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// The fields of an ECS service that Ferry manages, besides its task
+/// definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    pub name: String,
+    pub desired_count: u32,
+    pub network: NetworkSpec,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Everything one process of an app should be in AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredProcess {
+    pub process: String,
+    pub task_definition: TaskDefinitionSpec,
+    pub service: ServiceSpec,
+}
+
+impl DesiredProcess {
+    /// Tags for the task definitions of this process.
+    pub fn task_definition_tags(&self) -> &BTreeMap<String, String> {
+        // Task definitions carry the same ownership tags as their service.
+        &self.service.tags
+    }
+}
+
+/// Renders every process of `app`, in process-name order.
+pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
+    let network = NetworkSpec {
+        subnets: sorted(&settings.subnets),
+        security_groups: sorted(&settings.security_groups),
+        assign_public_ip: settings.assign_public_ip,
+    };
+    app.processes
+        .iter()
+        .map(|(process_name, process)| {
+            let log_options = match &settings.log_group {
+                Some(group) => BTreeMap::from([
+                    ("awslogs-group".to_owned(), group.clone()),
+                    ("awslogs-region".to_owned(), settings.region.clone()),
+                    ("awslogs-stream-prefix".to_owned(), app.name.clone()),
+                ]),
+                None => BTreeMap::new(),
+            };
+            DesiredProcess {
+                process: process_name.clone(),
+                task_definition: TaskDefinitionSpec {
+                    family: names::task_family(&app.name, process_name),
+                    container_name: process_name.clone(),
+                    image: app.image.clone(),
+                    command: process.command.clone(),
+                    environment: app.env.clone(),
+                    secrets: app.secrets.clone(),
+                    cpu: process.cpu,
+                    memory: process.memory,
+                    container_port: process.port,
+                    execution_role_arn: settings.execution_role_arn.clone(),
+                    log_options,
+                },
+                service: ServiceSpec {
+                    name: names::service_name(&app.name, process_name),
+                    desired_count: process.scale,
+                    network: network.clone(),
+                    tags: names::ownership_tags(&settings.owner, &app.name, Some(process_name)),
+                },
+            }
+        })
+        .collect()
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items.dedup();
+    items
+}

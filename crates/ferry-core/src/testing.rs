@@ -1,0 +1,187 @@
+//! Test support: a model of ECS that executes plans, and generators.
+
+use std::collections::BTreeMap;
+
+use ferry_manifest::{App, Process};
+use proptest::prelude::*;
+
+use crate::observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
+use crate::plan::{Action, TaskDefinitionRef};
+use crate::render::Settings;
+
+pub const OWNER: &str = "ferry";
+
+pub fn settings() -> Settings {
+    Settings {
+        cluster: "test".into(),
+        subnets: vec!["subnet-b".into(), "subnet-a".into()],
+        security_groups: vec!["sg-1".into()],
+        assign_public_ip: false,
+        execution_role_arn: Some("arn:aws:iam::123456789012:role/exec".into()),
+        log_group: Some("/ferry/test".into()),
+        region: "us-east-1".into(),
+        owner: OWNER.into(),
+    }
+}
+
+/// Executes actions the way ECS would, with revision numbers per family.
+pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
+    let mut next = observed.clone();
+    let mut registered: BTreeMap<String, String> = BTreeMap::new();
+    let resolve = |r: &TaskDefinitionRef, registered: &BTreeMap<String, String>| match r {
+        TaskDefinitionRef::Existing(arn) => arn.clone(),
+        TaskDefinitionRef::Registered(family) => registered
+            .get(family)
+            .cloned()
+            .expect("a plan registers before it refers to the revision"),
+    };
+    let spec_of = |arn: &str, observed: &Observed| {
+        observed
+            .latest_task_definitions
+            .values()
+            .find(|td| td.arn == arn)
+            .map(|td| td.spec.clone())
+    };
+    for action in actions {
+        match action {
+            Action::RegisterTaskDefinition { spec, tags } => {
+                let revision = next
+                    .latest_task_definitions
+                    .get(&spec.family)
+                    .and_then(|td| td.arn.rsplit(':').next()?.parse::<u32>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                let arn = format!("{}:{revision}", spec.family);
+                registered.insert(spec.family.clone(), arn.clone());
+                next.latest_task_definitions.insert(
+                    spec.family.clone(),
+                    ObservedTaskDefinition {
+                        arn,
+                        spec: spec.clone(),
+                        tags: tags.clone(),
+                    },
+                );
+            }
+            Action::CreateService {
+                service,
+                task_definition,
+            } => {
+                assert!(
+                    !next.services.contains_key(&service.name),
+                    "create of existing service {}",
+                    service.name
+                );
+                let arn = resolve(task_definition, &registered);
+                next.services.insert(
+                    service.name.clone(),
+                    ObservedService {
+                        name: service.name.clone(),
+                        arn: format!("arn:service/{}", service.name),
+                        status: ServiceStatus::Active,
+                        tags: service.tags.clone(),
+                        desired_count: service.desired_count,
+                        running_count: 0,
+                        pending_count: service.desired_count,
+                        task_definition: spec_of(&arn, &next),
+                        task_definition_arn: arn,
+                        network: Some(service.network.clone()),
+                        deployments: Vec::new(),
+                        events: Vec::new(),
+                    },
+                );
+            }
+            Action::UpdateService {
+                name,
+                desired_count,
+                task_definition,
+                network,
+            } => {
+                let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
+                let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));
+                let service = next
+                    .services
+                    .get_mut(name)
+                    .expect("update of missing service");
+                assert_eq!(service.status, ServiceStatus::Active);
+                if let Some(count) = desired_count {
+                    service.desired_count = *count;
+                }
+                if let Some(arn) = arn {
+                    service.task_definition_arn = arn;
+                    service.task_definition = spec;
+                }
+                if let Some(network) = network {
+                    service.network = Some(network.clone());
+                }
+            }
+            Action::DeleteService { name } => {
+                let service = next
+                    .services
+                    .get_mut(name)
+                    .expect("delete of missing service");
+                assert_eq!(
+                    service.desired_count, 0,
+                    "ECS refuses to delete a scaled service"
+                );
+                service.status = ServiceStatus::Draining;
+            }
+        }
+    }
+    next
+}
+
+fn process_strategy() -> impl Strategy<Value = Process> {
+    (
+        prop::sample::select(vec![
+            vec![],
+            vec!["server".to_owned()],
+            vec!["worker".to_owned(), "-v".to_owned()],
+        ]),
+        0u32..4,
+        prop::sample::select(vec![
+            (256u32, 512u32),
+            (256, 1024),
+            (512, 1024),
+            (1024, 2048),
+        ]),
+        prop::option::of(prop::sample::select(vec![80u16, 8080])),
+    )
+        .prop_map(|(command, scale, (cpu, memory), port)| Process {
+            command,
+            scale,
+            cpu,
+            memory,
+            port,
+            health_check: None,
+        })
+}
+
+/// Apps named `acme` with processes from a small pool, so that generated
+/// apps overlap with each other and with generated foreign services.
+pub fn app_strategy() -> impl Strategy<Value = App> {
+    (
+        prop::sample::select(vec![
+            "acme:1",
+            "acme:2",
+            "registry.example.com/acme@sha256:abcd",
+        ]),
+        prop::collection::btree_map(
+            prop::sample::select(vec!["web", "worker", "api", "cron"]).prop_map(str::to_owned),
+            process_strategy(),
+            0..4,
+        ),
+        prop::collection::btree_map(
+            prop::sample::select(vec!["A", "B", "RAILS_ENV"]).prop_map(str::to_owned),
+            prop::sample::select(vec!["1", "2", "production"]).prop_map(str::to_owned),
+            0..3,
+        ),
+    )
+        .prop_map(|(image, processes, env)| App {
+            name: "acme".into(),
+            image: image.into(),
+            env,
+            secrets: BTreeMap::new(),
+            domains: Vec::new(),
+            processes,
+        })
+}

@@ -1,0 +1,159 @@
+//! The manifest as written (`Manifest`) and the app it resolves to (`App`).
+//!
+//! `Manifest` mirrors the YAML exactly and rejects unknown fields. `App` is
+//! what the rest of Ferry works with: the Procfile is merged in, defaults are
+//! filled, and every command is an argument vector. `App` is what the store
+//! keeps, so the controller never needs the manifest's files.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The only `apiVersion` this release understands.
+pub const API_VERSION: &str = "ferry/v1";
+/// The only `kind` this release understands.
+pub const KIND: &str = "App";
+
+/// Scale of a process that does not set `scale`.
+pub const DEFAULT_SCALE: u32 = 1;
+/// CPU units of a process that does not set `cpu`.
+pub const DEFAULT_CPU: u32 = 256;
+/// Memory (MiB) of a process that does not set `memory`.
+pub const DEFAULT_MEMORY: u32 = 512;
+
+/// One manifest document, exactly as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Manifest {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: ManifestSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManifestSpec {
+    pub image: String,
+    /// Path of a Procfile, relative to the manifest file.
+    #[serde(default)]
+    pub procfile: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Name to the ARN of an SSM parameter or Secrets Manager secret.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub domains: Vec<DomainEntry>,
+    #[serde(default)]
+    pub processes: BTreeMap<String, ManifestProcess>,
+}
+
+/// A domain as written: either a bare name, routed to `web`, or a name with
+/// the process it routes to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DomainEntry {
+    Name(String),
+    Routed(RoutedDomain),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoutedDomain {
+    pub name: String,
+    pub process: String,
+}
+
+/// A process as written. Every field is optional: a Procfile may supply the
+/// command, and the rest have defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManifestProcess {
+    #[serde(default)]
+    pub command: Option<Command>,
+    #[serde(default)]
+    pub scale: Option<i64>,
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    #[serde(default)]
+    pub memory: Option<u32>,
+    #[serde(default)]
+    pub port: Option<i64>,
+    #[serde(default)]
+    pub health_check: Option<HealthCheck>,
+}
+
+/// A command: a string is split like a shell would split words (no
+/// expansion), a list is taken verbatim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Command {
+    Line(String),
+    Argv(Vec<String>),
+}
+
+/// Load balancer health check of an exposed process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HealthCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Seconds between checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u32>,
+    /// Seconds before a check counts as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_threshold: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_threshold: Option<u32>,
+    /// HTTP codes that count as healthy, e.g. `200` or `200-299`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matcher: Option<String>,
+}
+
+/// A resolved app: what Ferry stores, renders and reconciles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub name: String,
+    pub image: String,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub domains: Vec<Domain>,
+    pub processes: BTreeMap<String, Process>,
+}
+
+/// A public domain and the process it routes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Domain {
+    pub name: String,
+    pub process: String,
+}
+
+/// A resolved process: command merged from the Procfile, defaults filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    /// Argument vector; empty means "the image's default command".
+    pub command: Vec<String>,
+    pub scale: u32,
+    pub cpu: u32,
+    pub memory: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+}

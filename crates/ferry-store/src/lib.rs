@@ -1,0 +1,715 @@
+//! Ferry's desired state in DynamoDB: app specs, releases, status and the
+//! revision counter, in one table.
+//!
+//! Layout (partition key `pk`, sort key `sk`, both strings):
+//!
+//! | item            | pk              | sk                    |
+//! |-----------------|-----------------|-----------------------|
+//! | app spec        | `app`           | app name              |
+//! | release         | `release#<app>` | `v` + 10-digit version |
+//! | status          | `status`        | app name              |
+//! | revision counter| `meta`          | `revision`            |
+//!
+//! Guarantees: every write is conditional. An apply replaces an app's spec
+//! only if its generation is still the one the applier read, and writes the
+//! release in the same transaction, so two racing applies never lose an
+//! update and a release is never overwritten. Releases are never deleted.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use ferry_aws::pacing::Bucket;
+use ferry_aws::Caller;
+use ferry_core::AppStatus;
+use ferry_manifest::App;
+use serde::{Deserialize, Serialize};
+
+const SERVICE: &str = "dynamodb";
+/// DynamoDB's limit on items per transaction.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
+const PK_APP: &str = "app";
+const PK_STATUS: &str = "status";
+const PK_META: &str = "meta";
+const SK_REVISION: &str = "revision";
+
+/// Errors of the store, naming the table, app or item involved.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("DynamoDB table {table} does not exist: create it with `ferry init`")]
+    TableMissing { table: String },
+    /// A conditional write lost: someone else changed the app first.
+    #[error("conflict on {apps}: {message}")]
+    Conflict { apps: String, message: String },
+    #[error("app {app} not found")]
+    NotFound { app: String },
+    #[error(
+        "app {app} is being deleted; wait for the deletion to finish before applying it again"
+    )]
+    Deleting { app: String },
+    #[error("item {item} in table {table} is not valid: {message}")]
+    Corrupt {
+        table: String,
+        item: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Aws(#[from] ferry_aws::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The stored desired state of one app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRecord {
+    pub name: String,
+    /// Incremented by every apply, delete and rollback.
+    pub generation: u64,
+    pub spec: App,
+    /// Marked by `ferry delete`; the controller removes the record once
+    /// every resource of the app is gone.
+    pub deleting: bool,
+    /// Where the app was applied from (the manifest's repository or
+    /// directory), for `apply --prune`.
+    pub source: Option<String>,
+    /// The manifest text as applied, for `ferry diff`.
+    pub manifest: Option<String>,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// The git state of the manifest repository at apply time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitInfo {
+    pub commit: String,
+    /// True when the manifest had uncommitted changes.
+    pub dirty: bool,
+}
+
+/// An immutable record of one version of an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub app: String,
+    /// Equal to the generation the release created.
+    pub version: u64,
+    pub spec: App,
+    pub message: String,
+    pub user: String,
+    #[serde(default)]
+    pub git: Option<GitInfo>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One app's part of an apply.
+#[derive(Debug, Clone)]
+pub struct AppChange {
+    pub spec: App,
+    pub manifest: String,
+    pub source: Option<String>,
+    /// The generation the applier read: `None` when the app did not exist.
+    /// The write fails with [`Error::Conflict`] if it is no longer current.
+    pub expected_generation: Option<u64>,
+}
+
+/// Who applied, why, and from which commit: shared by every app of an apply.
+#[derive(Debug, Clone)]
+pub struct ApplyContext {
+    pub message: String,
+    pub user: String,
+    pub git: Option<GitInfo>,
+    /// RFC 3339.
+    pub now: String,
+}
+
+/// The DynamoDB table of one Ferry installation.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    caller: Caller,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn release_pk(app: &str) -> String {
+    format!("release#{app}")
+}
+
+fn release_sk(version: u64) -> String {
+    // Zero-padded so the sort key orders numerically.
+    format!("v{version:010}")
+}
+
+impl Store {
+    pub fn new(client: Client, caller: Caller, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            caller,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn corrupt(&self, item: &str, message: impl Into<String>) -> Error {
+        Error::Corrupt {
+            table: self.table.clone(),
+            item: item.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Creates the table if it does not exist. Returns whether it created it.
+    pub async fn create_table(&self) -> Result<bool> {
+        if self.table_exists().await? {
+            return Ok(false);
+        }
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let key_element = |name: &str, key_type| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+        };
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| ferry_aws::Error::Build {
+            what: "CreateTable request",
+            message: e.to_string(),
+        };
+        let request = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute("pk").map_err(build_err)?)
+            .attribute_definitions(attribute("sk").map_err(build_err)?)
+            .key_schema(key_element("pk", KeyType::Hash).map_err(build_err)?)
+            .key_schema(key_element("sk", KeyType::Range).map_err(build_err)?);
+        self.caller
+            .call(
+                SERVICE,
+                "CreateTable",
+                Bucket::Unpaced,
+                &self.table,
+                request.send(),
+            )
+            .await?;
+        // A new table takes a few seconds to become ACTIVE on AWS.
+        for _ in 0..120 {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "DescribeTable",
+                    Bucket::Unpaced,
+                    &self.table,
+                    self.client.describe_table().table_name(&self.table).send(),
+                )
+                .await?;
+            let status = out
+                .table()
+                .and_then(|t| t.table_status())
+                .map(|s| s.as_str().to_owned());
+            if status.as_deref() == Some("ACTIVE") {
+                return Ok(true);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        Err(self.corrupt(&self.table, "table did not become ACTIVE within 60s"))
+    }
+
+    async fn table_exists(&self) -> Result<bool> {
+        let result = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeTable",
+                Bucket::Unpaced,
+                &self.table,
+                self.client.describe_table().table_name(&self.table).send(),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Fails with [`Error::TableMissing`] unless the table exists.
+    pub async fn check_table(&self) -> Result<()> {
+        if self.table_exists().await? {
+            Ok(())
+        } else {
+            Err(Error::TableMissing {
+                table: self.table.clone(),
+            })
+        }
+    }
+
+    /// The revision counter: bumped by every write to desired state, so one
+    /// strongly consistent read tells whether anything changed.
+    pub async fn revision(&self) -> Result<u64> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "GetItem",
+                Bucket::Unpaced,
+                "meta/revision",
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(PK_META, SK_REVISION)))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        match out.item() {
+            None => Ok(0),
+            Some(item) => self.number(item, "revision", "meta/revision"),
+        }
+    }
+
+    fn missing_table(&self, err: ferry_aws::Error) -> Error {
+        if err.code() == Some("ResourceNotFoundException") {
+            Error::TableMissing {
+                table: self.table.clone(),
+            }
+        } else {
+            err.into()
+        }
+    }
+
+    /// Every app, in name order.
+    pub async fn list_apps(&self) -> Result<Vec<AppRecord>> {
+        let items = self.query(PK_APP, false).await?;
+        items.iter().map(|item| self.app_from_item(item)).collect()
+    }
+
+    /// One app, or `None`.
+    pub async fn get_app(&self, name: &str) -> Result<Option<AppRecord>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "GetItem",
+                Bucket::Unpaced,
+                name,
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(PK_APP, name)))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        out.item().map(|item| self.app_from_item(item)).transpose()
+    }
+
+    /// Writes new specs and their releases: all of them or, on any
+    /// conflict, none (up to 49 apps per transaction; a larger apply is
+    /// split, and a conflict then leaves earlier chunks applied). Returns
+    /// the new generation of each app, in input order.
+    pub async fn apply(&self, changes: &[AppChange], context: &ApplyContext) -> Result<Vec<u64>> {
+        // Two items per app plus the revision counter.
+        let per_transaction = (MAX_TRANSACTION_ITEMS - 1) / 2;
+        let mut generations = Vec::with_capacity(changes.len());
+        for chunk in changes.chunks(per_transaction) {
+            let mut items = Vec::with_capacity(chunk.len() * 2 + 1);
+            for change in chunk {
+                let generation = change.expected_generation.unwrap_or(0) + 1;
+                items.push(self.put_spec(change, generation, context)?);
+                items.push(self.put_release(change, generation, context)?);
+                generations.push(generation);
+            }
+            items.push(self.bump_revision()?);
+            let names: Vec<&str> = chunk.iter().map(|c| c.spec.name.as_str()).collect();
+            self.transact(items, &names.join(", ")).await?;
+        }
+        Ok(generations)
+    }
+
+    fn put_spec(
+        &self,
+        change: &AppChange,
+        generation: u64,
+        context: &ApplyContext,
+    ) -> Result<TransactWriteItem> {
+        let name = &change.spec.name;
+        let spec = self.to_json(&change.spec, name)?;
+        let mut item = key(PK_APP, name.as_str());
+        item.insert("generation".into(), n(generation));
+        item.insert("spec".into(), s(spec));
+        item.insert("deleting".into(), AttributeValue::Bool(false));
+        item.insert("manifest".into(), s(change.manifest.clone()));
+        item.insert("updatedAt".into(), s(context.now.clone()));
+        if let Some(source) = &change.source {
+            item.insert("source".into(), s(source.clone()));
+        }
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        put = match change.expected_generation {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(expected) => put
+                .condition_expression("generation = :expected AND deleting = :false")
+                .expression_attribute_values(":expected", n(expected))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(build(put.build(), "spec Put")?)
+            .build())
+    }
+
+    fn put_release(
+        &self,
+        change: &AppChange,
+        version: u64,
+        context: &ApplyContext,
+    ) -> Result<TransactWriteItem> {
+        let release = Release {
+            app: change.spec.name.clone(),
+            version,
+            spec: change.spec.clone(),
+            message: context.message.clone(),
+            user: context.user.clone(),
+            git: context.git.clone(),
+            created_at: context.now.clone(),
+        };
+        let mut item = key(release_pk(&release.app), release_sk(version));
+        item.insert("release".into(), s(self.to_json(&release, &release.app)?));
+        item.insert("version".into(), n(version));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // Releases are immutable: never overwrite one.
+            .condition_expression("attribute_not_exists(pk)");
+        Ok(TransactWriteItem::builder()
+            .put(build(put.build(), "release Put")?)
+            .build())
+    }
+
+    fn bump_revision(&self) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(PK_META, SK_REVISION)))
+            .update_expression("ADD revision :one")
+            .expression_attribute_values(":one", n(1));
+        Ok(TransactWriteItem::builder()
+            .update(build(update.build(), "revision Update")?)
+            .build())
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>, apps: &str) -> Result<()> {
+        let result = self
+            .caller
+            .call_raw(
+                SERVICE,
+                "TransactWriteItems",
+                Bucket::Unpaced,
+                apps,
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send(),
+            )
+            .await?;
+        let Err(err) = result else {
+            return Ok(());
+        };
+        let conditional = err
+            .as_service_error()
+            .and_then(|e| match e {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Some(c)
+                }
+                _ => None,
+            })
+            .filter(|c| {
+                c.cancellation_reasons()
+                    .iter()
+                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
+                    || c.message().is_some_and(|m| m.contains("ConditionalCheckFailed"))
+            });
+        if conditional.is_some() {
+            return Err(Error::Conflict {
+                apps: apps.to_owned(),
+                message: "another apply or delete changed the app since it was read; nothing was written, run the command again".into(),
+            });
+        }
+        let code =
+            aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&err).map(str::to_owned);
+        if code.as_deref() == Some("ResourceNotFoundException") {
+            return Err(Error::TableMissing {
+                table: self.table.clone(),
+            });
+        }
+        Err(ferry_aws::Error::Call {
+            service: SERVICE,
+            operation: "TransactWriteItems",
+            resource: apps.to_owned(),
+            message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+            code,
+        }
+        .into())
+    }
+
+    /// Marks an app for deletion and bumps its generation. The controller
+    /// tears its resources down, then calls [`Store::remove_app`].
+    pub async fn mark_deleting(&self, app: &AppRecord, now: &str) -> Result<u64> {
+        let generation = app.generation + 1;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(PK_APP, app.name.as_str())))
+            .update_expression("SET deleting = :true, generation = :next, updatedAt = :now")
+            .condition_expression("generation = :expected")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":next", n(generation))
+            .expression_attribute_values(":expected", n(app.generation))
+            .expression_attribute_values(":now", s(now));
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(build(update.build(), "delete Update")?)
+                .build(),
+            self.bump_revision()?,
+        ];
+        self.transact(items, &app.name).await?;
+        Ok(generation)
+    }
+
+    /// Removes a deleted app's spec and status once its resources are gone:
+    /// the finalizer. Conditional on the generation the controller acted on.
+    /// Releases are kept.
+    pub async fn remove_app(&self, name: &str, generation: u64) -> Result<()> {
+        let spec = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(PK_APP, name)))
+            .condition_expression("generation = :g AND deleting = :true")
+            .expression_attribute_values(":g", n(generation))
+            .expression_attribute_values(":true", AttributeValue::Bool(true));
+        let status = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(PK_STATUS, name)));
+        let items = vec![
+            TransactWriteItem::builder()
+                .delete(build(spec.build(), "spec Delete")?)
+                .build(),
+            TransactWriteItem::builder()
+                .delete(build(status.build(), "status Delete")?)
+                .build(),
+            self.bump_revision()?,
+        ];
+        self.transact(items, name).await
+    }
+
+    /// An app's releases, newest first.
+    pub async fn releases(&self, app: &str) -> Result<Vec<Release>> {
+        let items = self.query(&release_pk(app), true).await?;
+        items
+            .iter()
+            .map(|item| {
+                let json = self.string(item, "release", app)?;
+                serde_json::from_str(json).map_err(|e| self.corrupt(app, e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Writes an app's status.
+    pub async fn put_status(&self, status: &AppStatus) -> Result<()> {
+        let mut item = key(PK_STATUS, status.name.as_str());
+        item.insert("status".into(), s(self.to_json(status, &status.name)?));
+        self.caller
+            .call(
+                SERVICE,
+                "PutItem",
+                Bucket::Unpaced,
+                &status.name,
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .send(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// An app's status, or `None` before the controller first wrote it.
+    pub async fn get_status(&self, app: &str) -> Result<Option<AppStatus>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "GetItem",
+                Bucket::Unpaced,
+                app,
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(PK_STATUS, app)))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        out.item()
+            .map(|item| self.status_from_item(item, app))
+            .transpose()
+    }
+
+    /// Every status, by app name.
+    pub async fn list_statuses(&self) -> Result<HashMap<String, AppStatus>> {
+        let items = self.query(PK_STATUS, false).await?;
+        items
+            .iter()
+            .map(|item| {
+                let app = self.string(item, "sk", PK_STATUS)?.to_owned();
+                let status = self.status_from_item(item, &app)?;
+                Ok((app, status))
+            })
+            .collect()
+    }
+
+    fn status_from_item(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        app: &str,
+    ) -> Result<AppStatus> {
+        let json = self.string(item, "status", app)?;
+        serde_json::from_str(json).map_err(|e| self.corrupt(app, e.to_string()))
+    }
+
+    /// All items of a partition, following pagination.
+    async fn query(
+        &self,
+        pk: &str,
+        newest_first: bool,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>> {
+        let mut items = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "Query",
+                    Bucket::Unpaced,
+                    pk,
+                    self.client
+                        .query()
+                        .table_name(&self.table)
+                        .key_condition_expression("pk = :pk")
+                        .expression_attribute_values(":pk", s(pk))
+                        .scan_index_forward(!newest_first)
+                        .consistent_read(true)
+                        .set_exclusive_start_key(start.take())
+                        .send(),
+                )
+                .await
+                .map_err(|e| self.missing_table(e))?;
+            items.extend(out.items().iter().cloned());
+            match out.last_evaluated_key() {
+                Some(last) if !last.is_empty() => start = Some(last.clone()),
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    fn app_from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<AppRecord> {
+        let name = self.string(item, "sk", "app")?.to_owned();
+        let spec_json = self.string(item, "spec", &name)?;
+        let spec =
+            serde_json::from_str(spec_json).map_err(|e| self.corrupt(&name, e.to_string()))?;
+        let optional = |field: &str| item.get(field).and_then(|v| v.as_s().ok()).cloned();
+        Ok(AppRecord {
+            generation: self.number(item, "generation", &name)?,
+            deleting: item
+                .get("deleting")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+            source: optional("source"),
+            manifest: optional("manifest"),
+            updated_at: optional("updatedAt").unwrap_or_default(),
+            spec,
+            name,
+        })
+    }
+
+    fn string<'a>(
+        &self,
+        item: &'a HashMap<String, AttributeValue>,
+        field: &str,
+        what: &str,
+    ) -> Result<&'a str> {
+        item.get(field)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            .ok_or_else(|| self.corrupt(what, format!("missing string attribute {field}")))
+    }
+
+    fn number(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        field: &str,
+        what: &str,
+    ) -> Result<u64> {
+        item.get(field)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| self.corrupt(what, format!("missing numeric attribute {field}")))
+    }
+
+    fn to_json<T: Serialize>(&self, value: &T, what: &str) -> Result<String> {
+        serde_json::to_string(value).map_err(|e| self.corrupt(what, e.to_string()))
+    }
+}
+
+fn build<T>(
+    result: Result<T, aws_sdk_dynamodb::error::BuildError>,
+    what: &'static str,
+) -> Result<T> {
+    result.map_err(|e| {
+        ferry_aws::Error::Build {
+            what,
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_keys_sort_numerically() {
+        assert!(release_sk(9) < release_sk(10));
+        assert!(release_sk(99) < release_sk(100));
+    }
+}
