@@ -1,0 +1,323 @@
+//! `ferry get`, `ferry status`, `ferry releases`, and waiting on status.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use comfy_table::{presets, Table};
+use ferry_core::status::{self, AppStatus, Condition};
+use ferry_store::{AppRecord, Store};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::apply::Applied;
+use crate::Output;
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_header(header.iter().copied());
+    table
+}
+
+/// "12s", "5m", "3h", "2d": how long ago an RFC 3339 time was.
+pub fn age(rfc3339: &str) -> String {
+    let Ok(then) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
+        return "-".into();
+    };
+    let secs = (OffsetDateTime::now_utc() - then).whole_seconds().max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+/// The status to show for an app: the controller's, or one saying it has
+/// not acted on the app yet.
+fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
+    match written {
+        Some(mut status) => {
+            // The spec may be newer than the status.
+            status.generation = app.generation;
+            status
+        }
+        None => {
+            let unknown = |type_: &str| Condition {
+                type_: type_.to_owned(),
+                status: "Unknown".to_owned(),
+                reason: "Pending".to_owned(),
+                message: "the controller has not reconciled this app yet".to_owned(),
+                last_transition_time: app.updated_at.clone(),
+            };
+            AppStatus {
+                name: app.name.clone(),
+                generation: app.generation,
+                observed_generation: 0,
+                release: 0,
+                conditions: vec![
+                    unknown(status::READY),
+                    unknown(status::PROGRESSING),
+                    unknown(status::DEGRADED),
+                ],
+                processes: Default::default(),
+                endpoints: Vec::new(),
+                events: Vec::new(),
+                last_error: None,
+                last_reconciled: String::new(),
+            }
+        }
+    }
+}
+
+fn condition_cell(status: &AppStatus, type_: &str) -> String {
+    status
+        .condition(type_)
+        .map_or("Unknown".into(), |c| c.status.clone())
+}
+
+pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
+    let apps = store.list_apps().await?;
+    let mut statuses = store.list_statuses().await?;
+    let shown: Vec<(AppRecord, AppStatus)> = apps
+        .into_iter()
+        .map(|app| {
+            let status = status_of(&app, statuses.remove(&app.name));
+            (app, status)
+        })
+        .collect();
+    if output == Output::Json {
+        let list: Vec<&AppStatus> = shown.iter().map(|(_, s)| s).collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if shown.is_empty() {
+        println!("no apps");
+        return Ok(());
+    }
+    let mut out = table(&[
+        "NAME",
+        "GEN",
+        "OBSERVED",
+        "READY",
+        "PROGRESSING",
+        "DEGRADED",
+        "PROCESSES",
+        "AGE",
+        "REASON",
+    ]);
+    for (app, status) in &shown {
+        let processes: Vec<String> = status
+            .processes
+            .iter()
+            .map(|(name, p)| format!("{name}={}/{}", p.running, p.desired))
+            .collect();
+        let reason = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == status::DEGRADED && c.status == "True")
+            .or_else(|| {
+                status
+                    .condition(status::READY)
+                    .filter(|c| c.status != "True")
+            })
+            .map(|c| c.reason.clone())
+            .unwrap_or_default();
+        let deleting = if app.deleting { " (deleting)" } else { "" };
+        out.add_row(vec![
+            format!("{}{deleting}", app.name),
+            app.generation.to_string(),
+            status.observed_generation.to_string(),
+            condition_cell(status, status::READY),
+            condition_cell(status, status::PROGRESSING),
+            condition_cell(status, status::DEGRADED),
+            processes.join(" "),
+            age(&app.updated_at),
+            reason,
+        ]);
+    }
+    println!("{out}");
+    Ok(())
+}
+
+pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result<()> {
+    let Some(app) = store.get_app(name).await? else {
+        bail!(ferry_store::Error::NotFound {
+            app: name.to_owned()
+        });
+    };
+    let status = status_of(&app, store.get_status(name).await?);
+    if output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(());
+    }
+    println!(
+        "App:         {}{}",
+        status.name,
+        if app.deleting { " (deleting)" } else { "" }
+    );
+    println!(
+        "Generation:  {} (observed {})",
+        status.generation, status.observed_generation
+    );
+    println!("Release:     v{}", status.release);
+    if !status.last_reconciled.is_empty() {
+        println!("Reconciled:  {} ago", age(&status.last_reconciled));
+    }
+    println!("\nConditions:");
+    let mut conditions = table(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
+    for c in &status.conditions {
+        conditions.add_row(vec![
+            c.type_.clone(),
+            c.status.clone(),
+            c.reason.clone(),
+            age(&c.last_transition_time),
+            c.message.clone(),
+        ]);
+    }
+    println!("{conditions}");
+    if !status.processes.is_empty() {
+        println!("\nProcesses:");
+        let mut processes = table(&[
+            "NAME",
+            "DESIRED",
+            "RUNNING",
+            "PENDING",
+            "ROLLOUT",
+            "TASK DEFINITION",
+        ]);
+        for (name, p) in &status.processes {
+            processes.add_row(vec![
+                name.clone(),
+                p.desired.to_string(),
+                p.running.to_string(),
+                p.pending.to_string(),
+                p.rollout.clone().unwrap_or_else(|| "-".into()),
+                p.task_definition.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        println!("{processes}");
+    }
+    if !status.endpoints.is_empty() {
+        println!("\nEndpoints:");
+        for endpoint in &status.endpoints {
+            println!("  {endpoint}");
+        }
+    }
+    if !status.events.is_empty() {
+        println!("\nEvents:");
+        for event in &status.events {
+            println!("  {:>4}  {}", age(&event.created_at), event.message);
+        }
+    }
+    if let Some(error) = &status.last_error {
+        println!(
+            "\nLast error ({} ago): {}: {}",
+            age(&error.time),
+            error.operation,
+            error.message
+        );
+    }
+    Ok(())
+}
+
+pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Result<()> {
+    let releases = store.releases(name).await?;
+    if releases.is_empty() {
+        bail!("app {name} has no releases");
+    }
+    if output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&releases)?);
+        return Ok(());
+    }
+    let mut out = table(&["VERSION", "AGE", "USER", "COMMIT", "MESSAGE"]);
+    for release in &releases {
+        let commit = release.git.as_ref().map_or("-".to_owned(), |g| {
+            let short: String = g.commit.chars().take(12).collect();
+            if g.dirty {
+                format!("{short}-dirty")
+            } else {
+                short
+            }
+        });
+        out.add_row(vec![
+            format!("v{}", release.version),
+            age(&release.created_at),
+            release.user.clone(),
+            commit,
+            release.message.clone(),
+        ]);
+    }
+    println!("{out}");
+    Ok(())
+}
+
+const WAIT_POLL: Duration = Duration::from_secs(1);
+
+/// Waits until every app has observed its generation and is Ready.
+pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    let mut pending: Vec<&Applied> = apps.iter().collect();
+    loop {
+        let mut still = Vec::new();
+        for applied in pending {
+            let status = store.get_status(&applied.name).await?;
+            let ready = status
+                .as_ref()
+                .is_some_and(|s| s.observed_generation >= applied.generation && s.is_ready());
+            if let Some(status) = status.as_ref().filter(|_| ready) {
+                println!(
+                    "app/{} ready (generation {})",
+                    applied.name, status.observed_generation
+                );
+            } else {
+                still.push((applied, status));
+            }
+        }
+        if still.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            let reasons: Vec<String> = still
+                .iter()
+                .map(|(applied, status)| {
+                    let why = status
+                        .as_ref()
+                        .and_then(|s| {
+                            s.conditions
+                                .iter()
+                                .find(|c| c.type_ == status::DEGRADED && c.status == "True")
+                                .or_else(|| s.condition(status::READY))
+                        })
+                        .map_or("no status yet".to_owned(), |c| {
+                            format!("{}: {}", c.reason, c.message)
+                        });
+                    format!("{} ({why})", applied.name)
+                })
+                .collect();
+            bail!(
+                "timed out after {} waiting for {}",
+                humantime::format_duration(timeout),
+                reasons.join(", ")
+            );
+        }
+        pending = still.into_iter().map(|(a, _)| a).collect();
+        tokio::time::sleep(WAIT_POLL).await;
+    }
+}
+
+/// Waits until a deleted app's spec is gone.
+pub async fn wait_gone(store: &Store, name: &str, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while store.get_app(name).await?.is_some() {
+        if Instant::now() >= deadline {
+            bail!(
+                "timed out after {} waiting for app {name} to be deleted",
+                humantime::format_duration(timeout)
+            );
+        }
+        tokio::time::sleep(WAIT_POLL).await;
+    }
+    println!("app/{name} deleted");
+    Ok(())
+}

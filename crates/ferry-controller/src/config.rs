@@ -1,0 +1,78 @@
+//! Controller configuration: flags with environment fallbacks.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// ferry-controller: converges ECS to the app specs stored by `ferry apply`.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Config {
+    /// DynamoDB table holding specs, releases and status. Also the value of
+    /// the `ferry:managed-by` tag, so installations sharing an account keep
+    /// to their own resources.
+    #[arg(long, env = "FERRY_TABLE", default_value = "ferry")]
+    pub table: String,
+
+    /// ECS cluster the apps run in.
+    #[arg(long, env = "FERRY_CLUSTER")]
+    pub cluster: String,
+
+    /// Subnets for the apps' tasks (comma-separated).
+    #[arg(long, env = "FERRY_SUBNETS", value_delimiter = ',', required = true)]
+    pub subnets: Vec<String>,
+
+    /// Security groups for the apps' tasks (comma-separated).
+    #[arg(
+        long,
+        env = "FERRY_SECURITY_GROUPS",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub security_groups: Vec<String>,
+
+    /// Give tasks a public IP (only for public subnets without a NAT).
+    #[arg(long, env = "FERRY_ASSIGN_PUBLIC_IP", default_value_t = false)]
+    pub assign_public_ip: bool,
+
+    /// Task execution role: pulls images, reads secrets, writes logs.
+    #[arg(long, env = "FERRY_EXECUTION_ROLE_ARN")]
+    pub execution_role_arn: Option<String>,
+
+    /// CloudWatch Logs group for the apps' containers; no log driver if unset.
+    #[arg(long, env = "FERRY_LOG_GROUP")]
+    pub log_group: Option<String>,
+
+    /// How often every app is reconciled even if nothing was applied: the
+    /// bound on how long drift from console edits survives.
+    #[arg(long, env = "FERRY_RESYNC_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub resync_interval: Duration,
+
+    /// How often the revision counter is read to notice applies (one
+    /// DynamoDB read each).
+    #[arg(long, env = "FERRY_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+
+    /// How many apps are reconciled at once.
+    #[arg(long, env = "FERRY_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+
+    /// Address of the admin HTTP server: /healthz, /readyz, /metrics.
+    #[arg(long, env = "FERRY_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
+    pub admin_addr: SocketAddr,
+
+    /// Timeout of each AWS call, SDK retries included.
+    #[arg(long, env = "FERRY_AWS_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub aws_timeout: Duration,
+
+    /// Log format; the level comes from RUST_LOG (default `info`).
+    #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}

@@ -1,0 +1,134 @@
+//! `ferry-controller`: converges ECS to the app specs in DynamoDB.
+
+mod admin;
+mod config;
+mod controller;
+mod metrics;
+mod reconciler;
+
+use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::config::{Config, LogFormat};
+
+#[tokio::main]
+async fn main() {
+    let config = Config::parse();
+    init_tracing(config.log_format);
+    if let Err(err) = run(config).await {
+        // One line on stderr, as the contract says; the chain keeps context.
+        eprintln!("ferry-controller: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let metrics = metrics::Metrics::new().context("registering metrics")?;
+    let sdk = aws_config::load_from_env().await;
+    let region = sdk
+        .region()
+        .map(ToString::to_string)
+        .context("no AWS region configured: set AWS_REGION")?;
+    let caller = ferry_aws::Caller::new(
+        Arc::new(ferry_aws::Pacing::default()),
+        metrics.aws.clone(),
+        config.aws_timeout,
+    );
+    let store = ferry_store::Store::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        caller.clone(),
+        &config.table,
+    );
+    store.check_table().await?;
+    let ecs = ferry_aws::Ecs::new(aws_sdk_ecs::Client::new(&sdk), caller, &config.cluster);
+    ecs.check_cluster().await?;
+
+    let settings = ferry_core::Settings {
+        cluster: config.cluster.clone(),
+        subnets: config.subnets.clone(),
+        security_groups: config.security_groups.clone(),
+        assign_public_ip: config.assign_public_ip,
+        execution_role_arn: config.execution_role_arn.clone(),
+        log_group: config.log_group.clone(),
+        region,
+        owner: config.table.clone(),
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.admin_addr)
+        .await
+        .with_context(|| format!("binding the admin address {}", config.admin_addr))?;
+    info!(admin = %listener.local_addr()?, table = %config.table, cluster = %config.cluster, "ferry-controller starting");
+
+    let (stop, stopped) = watch::channel(false);
+    let synced = Arc::new(AtomicBool::new(false));
+    let admin_state = admin::AdminState {
+        metrics: metrics.clone(),
+        synced: Arc::clone(&synced),
+    };
+    let mut admin_stopped = stopped.clone();
+    let admin = tokio::spawn(admin::serve(listener, admin_state, async move {
+        let _ = admin_stopped.wait_for(|stop| *stop).await;
+    }));
+
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        info!("shutdown requested");
+        let _ = stop.send(true);
+    });
+
+    let controller = controller::Controller {
+        reconciler: Arc::new(reconciler::Reconciler::new(store, ecs, settings)),
+        metrics,
+        synced,
+        settings: controller::LoopSettings {
+            poll_interval: config.poll_interval,
+            resync_interval: config.resync_interval,
+            concurrency: usize::from(config.concurrency),
+        },
+    };
+    controller.run(stopped).await;
+    admin.await.context("admin server task")??;
+    info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
