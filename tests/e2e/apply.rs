@@ -1,0 +1,227 @@
+//! `ferry apply` as a transaction: invalid input writes nothing, and racing
+//! applies never lose an update.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_store::{AppChange, ApplyContext, Store};
+
+use crate::support::LocalAws;
+
+const VALID: &str = "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: good
+spec:
+  image: acme/good:1
+  processes:
+    web:
+      scale: 1
+";
+
+const INVALID: &str = "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: Bad_Name
+spec:
+  image: acme/bad:1
+  secrets:
+    DB: plain-text-password
+  processes:
+    web:
+      scale: -1
+      cpu: 300
+      port: 70000
+      replicas: 2
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_file_fails_the_whole_directory_and_writes_nothing() {
+    let local = LocalAws::start().expect("local AWS");
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("good.yaml"), VALID).expect("write");
+    std::fs::write(dir.join("bad.yaml"), INVALID).expect("write");
+    let writes_before = local.requests().iter().filter(|r| r.is_write()).count();
+
+    let out = local.ferry(&["apply", "-f", dir.to_str().expect("utf-8")]);
+    assert!(
+        !out.status.success(),
+        "apply of an invalid directory succeeded"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let bad = dir.join("bad.yaml");
+    let bad = bad.display();
+    // Every error, each located by file:line:column and field path.
+    // The structural problem (an unknown field) is reported on its own line.
+    assert!(
+        stderr.contains(&format!("{bad}:14:7: spec.processes.web.replicas")),
+        "{stderr}"
+    );
+
+    // With the unknown field fixed, every semantic error is reported at once.
+    std::fs::write(
+        dir.join("bad.yaml"),
+        INVALID.replace("      replicas: 2\n", ""),
+    )
+    .expect("write");
+    let out = local.ferry(&["apply", "-f", dir.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for located in [
+        format!("{bad}:4:9: metadata.name"),
+        format!("{bad}:8:9: spec.secrets.DB"),
+        format!("{bad}:11:14: spec.processes.web.scale"),
+        format!("{bad}:12:12: spec.processes.web.cpu"),
+        format!("{bad}:13:13: spec.processes.web.port"),
+    ] {
+        assert!(
+            stderr.contains(&located),
+            "missing {located:?} in:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("nothing was applied"), "{stderr}");
+
+    // Nothing reached DynamoDB: no write call at all, and no app.
+    let writes_after = local.requests().iter().filter(|r| r.is_write()).count();
+    assert_eq!(
+        writes_before, writes_after,
+        "apply wrote despite invalid input"
+    );
+    let listed = local.ferry(&["get", "-o", "json"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
+}
+
+fn app(image: &str) -> ferry_manifest::App {
+    let loaded = ferry_manifest::parse_manifest(
+        std::path::Path::new("race.yaml"),
+        &VALID
+            .replace("name: good", "name: race")
+            .replace("acme/good:1", image),
+        &|_| Err(std::io::Error::other("no procfile")),
+    )
+    .expect("valid");
+    loaded.app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_applies_conflict_instead_of_losing_an_update() {
+    let local = LocalAws::start().expect("local AWS");
+    let sdk = local.sdk_config().await;
+    let caller = ferry_aws::Caller::new(
+        Arc::new(ferry_aws::Pacing::default()),
+        ferry_aws::AwsMetrics::unregistered(),
+        Duration::from_secs(30),
+    );
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), caller, "ferry");
+    let context = ApplyContext {
+        message: "race".into(),
+        user: "e2e".into(),
+        git: None,
+        now: "2026-11-23T00:00:00Z".into(),
+    };
+    let change = |image: &str, expected| AppChange {
+        spec: app(image),
+        manifest: String::new(),
+        source: None,
+        expected_generation: expected,
+    };
+    store
+        .apply(&[change("acme/race:1", None)], &context)
+        .await
+        .expect("first apply");
+
+    // Two appliers read generation 1 and write at the same time: exactly
+    // one wins; the other gets a conflict and writes nothing.
+    let (change_a, change_b) = (
+        [change("acme/race:a", Some(1))],
+        [change("acme/race:b", Some(1))],
+    );
+    let (a, b) = tokio::join!(
+        store.apply(&change_a, &context),
+        store.apply(&change_b, &context)
+    );
+    let outcomes = [&a, &b];
+    assert_eq!(
+        outcomes.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let loser = outcomes
+        .iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("a loser");
+    assert!(
+        matches!(loser, ferry_store::Error::Conflict { .. }),
+        "{loser}"
+    );
+    let winner_image = if a.is_ok() {
+        "acme/race:a"
+    } else {
+        "acme/race:b"
+    };
+    let stored = store
+        .get_app("race")
+        .await
+        .expect("get")
+        .expect("race exists");
+    assert_eq!(stored.generation, 2);
+    assert_eq!(stored.spec.image, winner_image);
+
+    // A creation racing an existing app conflicts too.
+    let again = store.apply(&[change("acme/race:c", None)], &context).await;
+    assert!(
+        matches!(again, Err(ferry_store::Error::Conflict { .. })),
+        "{again:?}"
+    );
+
+    // Many CLI applies at once: every one either wins or reports a
+    // conflict, and there is exactly one release per win.
+    let dir = local.dir().join("race");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            let file = dir.join(format!("race-{i}.yaml"));
+            std::fs::write(
+                &file,
+                VALID
+                    .replace("name: good", "name: race")
+                    .replace("acme/good:1", &format!("acme/race:cli-{i}")),
+            )
+            .expect("write");
+            local
+                .ferry_command(&["apply", "-f", file.to_str().expect("utf-8")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn ferry")
+        })
+        .collect();
+    let mut wins = 0;
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        if out.status.success() {
+            wins += 1;
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("conflict"),
+                "failed without a conflict: {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 1, "cause is not one line: {stderr}");
+        }
+    }
+    assert!(wins >= 1);
+    let releases = store.releases("race").await.expect("releases");
+    assert_eq!(releases.len(), 2 + wins, "a release was lost or invented");
+    let stored = store
+        .get_app("race")
+        .await
+        .expect("get")
+        .expect("race exists");
+    assert_eq!(stored.generation, releases[0].version);
+    assert_eq!(
+        stored.spec, releases[0].spec,
+        "the spec is the newest release's"
+    );
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `ferry` and `ferry-controller` binaries and
+//! the real AWS SDK against a private local AWS per test.
+//!
+//! One test binary, several modules, to keep link time down.
+
+mod apply;
+mod converge;
+mod ecs;
+
+use ferry_e2e as support;

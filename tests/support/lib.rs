@@ -1,0 +1,337 @@
+//! Harness for Ferry's end-to-end tests: a private local AWS (moto plus
+//! Ferry's emulation layer, from `deploy/local`) on a free loopback port,
+//! the real `ferry` and `ferry-controller` binaries, and real SDK clients.
+//!
+//! Every [`LocalAws`] starts its own emulator and stops it, and every
+//! controller it started, by process id when dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The Python of the emulator's virtualenv (made by `deploy/local/install`).
+fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("FERRY_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let python = repo_root().join(".ferry/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run deploy/local/install (scripts/test does)",
+        python.display()
+    );
+    python
+}
+
+/// A binary of this workspace, built next to the test executable.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/e2e-<hash> -> target/<profile>/<name>
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join(name))
+        .unwrap_or_else(|| PathBuf::from(name));
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --bins`; scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// One entry of the emulator's request log.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub service: String,
+    pub operation: String,
+    pub status: u16,
+}
+
+impl Request {
+    /// True for calls that change state.
+    pub fn is_write(&self) -> bool {
+        const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Query", "Scan", "BatchGet"];
+        !READ_PREFIXES.iter().any(|p| self.operation.starts_with(p))
+    }
+}
+
+/// A running local AWS with Ferry's base environment and table.
+pub struct LocalAws {
+    emulator: Child,
+    controllers: Vec<Child>,
+    dir: tempfile::TempDir,
+    /// The variables `deploy/local/bootstrap.py` exported, plus FERRY_TABLE.
+    pub env: BTreeMap<String, String>,
+}
+
+impl LocalAws {
+    /// Starts the emulator on a free loopback port, creates the base
+    /// environment and the table (`ferry init`).
+    pub fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let port_file = dir.path().join("port");
+        let root = repo_root();
+        let emulator = Command::new(python())
+            .arg(root.join("deploy/local/emulator.py"))
+            .args(["--host", "127.0.0.1", "--port", "0", "--port-file"])
+            .arg(&port_file)
+            .arg("--request-log")
+            .arg(dir.path().join("requests.jsonl"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("emulator.log"))?)
+            .spawn()
+            .context("starting the emulator")?;
+        let mut local = Self {
+            emulator,
+            controllers: Vec::new(),
+            dir,
+            env: BTreeMap::new(),
+        };
+        let port = local.wait_for_port(&port_file)?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let env_file = local.dir.path().join("local.env");
+        let status = Command::new(python())
+            .arg(root.join("deploy/local/bootstrap.py"))
+            .args(["--endpoint", &endpoint, "--env-file"])
+            .arg(&env_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()?;
+        if !status.success() {
+            bail!("bootstrap.py failed: {status}");
+        }
+        local.env = parse_env_file(&std::fs::read_to_string(&env_file)?);
+        local.env.insert("FERRY_TABLE".into(), "ferry".into());
+        let init = local.ferry(&["init"]);
+        if !init.status.success() {
+            bail!(
+                "ferry init failed: {}",
+                String::from_utf8_lossy(&init.stderr)
+            );
+        }
+        Ok(local)
+    }
+
+    fn wait_for_port(&mut self, port_file: &Path) -> anyhow::Result<u16> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(port_file) {
+                if let Ok(port) = text.trim().parse() {
+                    return Ok(port);
+                }
+            }
+            if let Some(status) = self.emulator.try_wait()? {
+                bail!("emulator exited early ({status}): {}", self.emulator_log());
+            }
+            if Instant::now() > deadline {
+                bail!("emulator did not start within 60s: {}", self.emulator_log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn emulator_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("emulator.log")).unwrap_or_default()
+    }
+
+    /// A scratch directory that lives as long as this environment.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs the `ferry` CLI against this environment.
+    pub fn ferry(&self, args: &[&str]) -> Output {
+        self.ferry_command(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running ferry {args:?}: {e}"))
+    }
+
+    /// The `ferry` CLI, configured but not started.
+    pub fn ferry_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary("ferry"));
+        command.args(args).envs(&self.env).env_remove("AWS_PROFILE");
+        command
+    }
+
+    /// Runs `ferry` and fails the test unless it succeeds. Returns stdout.
+    pub fn ferry_ok(&self, args: &[&str]) -> String {
+        let out = self.ferry(args);
+        assert!(
+            out.status.success(),
+            "ferry {args:?} failed: {}\n{}\ncontroller logs:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout),
+            self.controller_logs()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts a `ferry-controller` with this environment, a fast resync and
+    /// any extra flags. Returns its index for [`LocalAws::controller_log`].
+    pub fn start_controller(&mut self, extra: &[&str]) -> anyhow::Result<usize> {
+        let index = self.controllers.len();
+        let log = std::fs::File::create(self.dir.path().join(format!("controller-{index}.log")))?;
+        let child = Command::new(binary("ferry-controller"))
+            .args([
+                "--admin-addr",
+                "127.0.0.1:0",
+                "--resync-interval",
+                "5s",
+                "--poll-interval",
+                "250ms",
+            ])
+            .args(extra)
+            .envs(&self.env)
+            .env("RUST_LOG", "info,ferry_aws=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        self.controllers.push(child);
+        Ok(index)
+    }
+
+    /// Every controller's log, for failure messages.
+    pub fn controller_logs(&self) -> String {
+        (0..self.controllers.len())
+            .map(|i| {
+                let text =
+                    std::fs::read_to_string(self.dir.path().join(format!("controller-{i}.log")))
+                        .unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                format!(
+                    "--- controller {i} (last 40 lines)\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The SDK configuration for this environment.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.env["AWS_ENDPOINT_URL"])
+            .region(aws_config::Region::new(self.env["AWS_REGION"].clone()))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "test", "test", None, None, "e2e",
+            ))
+            .load()
+            .await
+    }
+
+    pub async fn ecs(&self) -> aws_sdk_ecs::Client {
+        aws_sdk_ecs::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    /// Every request the emulator has served so far.
+    pub fn requests(&self) -> Vec<Request> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("requests.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|v| Request {
+                service: v["service"].as_str().unwrap_or_default().to_owned(),
+                operation: v["operation"].as_str().unwrap_or_default().to_owned(),
+                status: v["status"]
+                    .as_u64()
+                    .and_then(|s| u16::try_from(s).ok())
+                    .unwrap_or(0),
+            })
+            .collect()
+    }
+
+    pub fn cluster(&self) -> &str {
+        &self.env["FERRY_CLUSTER"]
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        for child in self
+            .controllers
+            .iter_mut()
+            .chain(std::iter::once(&mut self.emulator))
+        {
+            // Stop by process id; these children are ours alone.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Parses `export K=V` lines, undoing POSIX single quoting.
+pub fn parse_env_file(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.trim().strip_prefix("export "))
+        .filter_map(|assignment| assignment.split_once('='))
+        .map(|(key, value)| (key.to_owned(), unquote(value)))
+        .collect()
+}
+
+fn unquote(value: &str) -> String {
+    let mut out = String::new();
+    let mut in_quotes = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => in_quotes = !in_quotes,
+            '\\' if !in_quotes => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_file_quoting_round_trips() {
+        let env = parse_env_file(
+            "export A=plain\nexport B='has space'\nexport C='it'\\''s'\n# comment\n",
+        );
+        assert_eq!(env["A"], "plain");
+        assert_eq!(env["B"], "has space");
+        assert_eq!(env["C"], "it's");
+    }
+}
