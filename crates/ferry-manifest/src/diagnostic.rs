@@ -1,0 +1,290 @@
+//! Located problems: what every parse and validation error in this crate is.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem, located in a file.
+///
+/// `Display` renders `{file}:{line}:{column}: {path}: {message}` (without
+/// `{path}: ` when `path` is empty), the form editors and CI log viewers
+/// turn into links. `line` and `column` are 1-based and count characters,
+/// not bytes. Problems with a whole file (it is missing, empty, unreadable)
+/// are reported at 1:1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {}{message}", .file.display(), PathPrefix(.path))]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Field path in the manifest, e.g. `spec.processes.web.cpu` or
+    /// `spec.domains[1]`; empty when the problem is not about one field.
+    pub path: String,
+    /// What is wrong and what would be valid.
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(
+        file: impl Into<PathBuf>,
+        pos: Pos,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.into(),
+            line: pos.line,
+            column: pos.column,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Where the problem is, as a position.
+    pub fn pos(&self) -> Pos {
+        Pos::new(self.line, self.column)
+    }
+}
+
+struct PathPrefix<'a>(&'a str);
+
+impl fmt::Display for PathPrefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "{}: ", self.0)
+        }
+    }
+}
+
+/// Every problem found in a run, in file order (the order files were
+/// loaded, then line and column within each file). `Display` prints one
+/// diagnostic per line.
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
+#[error("{}", Lines(.0))]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Self(vec![diagnostic])
+    }
+}
+
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(diagnostics: Vec<Diagnostic>) -> Self {
+        Self(diagnostics)
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+struct Lines<'a>(&'a [Diagnostic]);
+
+impl fmt::Display for Lines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, diagnostic) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Pos {
+    /// The start of a file: where whole-file problems are reported.
+    pub const START: Pos = Pos { line: 1, column: 1 };
+
+    pub fn new(line: usize, column: usize) -> Self {
+        // Never hand out a 0, whatever a parser reports: positions are 1-based.
+        Self {
+            line: line.max(1),
+            column: column.max(1),
+        }
+    }
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A field path inside a manifest, rendered like `spec.processes.web.cpu`
+/// or `spec.domains[0].name`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FieldPath(Vec<Segment>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl FieldPath {
+    pub(crate) fn root() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Parses a dotted path of plain keys, for paths written in code.
+    pub(crate) fn of(dotted: &str) -> Self {
+        Self(
+            dotted
+                .split('.')
+                .filter(|key| !key.is_empty())
+                .map(|key| Segment::Key(key.to_owned()))
+                .collect(),
+        )
+    }
+
+    pub(crate) fn key(&self, key: &str) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(Segment::Key(key.to_owned()));
+        Self(segments)
+    }
+
+    pub(crate) fn index(&self, index: usize) -> Self {
+        let mut segments = self.0.clone();
+        segments.push(Segment::Index(index));
+        Self(segments)
+    }
+
+    pub(crate) fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+
+    pub(crate) fn push(&mut self, segment: Segment) {
+        self.0.push(segment);
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Key(key) if i == 0 => write!(f, "{key}")?,
+                Segment::Key(key) => write!(f, ".{key}")?,
+                Segment::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Collects the diagnostics of one file.
+pub(crate) struct Report {
+    file: PathBuf,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub(crate) fn new(file: &Path) -> Self {
+        Self {
+            file: file.to_owned(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(crate) fn error(&mut self, pos: Pos, path: &FieldPath, message: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::new(&self.file, pos, path.to_string(), message));
+    }
+
+    pub(crate) fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        self.diagnostics.extend(diagnostics);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// The diagnostics in file order: this file's by position first, then
+    /// those of files it refers to (its Procfile), each by position.
+    pub(crate) fn into_sorted(self) -> Vec<Diagnostic> {
+        let mut diagnostics = self.diagnostics;
+        let own = &self.file;
+        // A stable sort keeps the order of equal positions as found.
+        diagnostics.sort_by(|a, b| {
+            (&a.file != own, &a.file, a.pos()).cmp(&(&b.file != own, &b.file, b.pos()))
+        });
+        diagnostics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_includes_path_only_when_present() {
+        let with_path = Diagnostic::new("app.yaml", Pos::new(3, 7), "spec.image", "image is empty");
+        assert_eq!(
+            with_path.to_string(),
+            "app.yaml:3:7: spec.image: image is empty"
+        );
+        let without_path = Diagnostic::new("app.yaml", Pos::START, "", "file is empty");
+        assert_eq!(without_path.to_string(), "app.yaml:1:1: file is empty");
+    }
+
+    #[test]
+    fn diagnostics_print_one_per_line() {
+        let all = Diagnostics(vec![
+            Diagnostic::new("a.yaml", Pos::new(1, 1), "kind", "bad kind"),
+            Diagnostic::new("b.yaml", Pos::new(2, 3), "", "bad file"),
+        ]);
+        assert_eq!(
+            all.to_string(),
+            "a.yaml:1:1: kind: bad kind\nb.yaml:2:3: bad file"
+        );
+    }
+
+    #[test]
+    fn field_paths_render_keys_and_indices() {
+        let path = FieldPath::of("spec.domains").index(2).key("name");
+        assert_eq!(path.to_string(), "spec.domains[2].name");
+        assert_eq!(FieldPath::root().to_string(), "");
+    }
+
+    #[test]
+    fn positions_are_never_zero() {
+        assert_eq!(Pos::new(0, 0), Pos::START);
+    }
+}

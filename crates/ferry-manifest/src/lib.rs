@@ -1,0 +1,31 @@
+//! Ferry's app manifests: types, YAML parsing with exact error locations,
+//! Procfile merging and validation. Pure: the only I/O is reading the files
+//! a caller names.
+//!
+//! [`load_paths`] and [`parse_manifest`] turn manifest files into resolved
+//! [`App`]s, or into [`Diagnostics`]: every problem, each with its file,
+//! line, column and field path, saying what is wrong and what would be
+//! valid.
+
+mod diagnostic;
+mod fargate;
+mod load;
+mod procfile;
+mod rules;
+mod schema;
+pub mod types;
+mod validate;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Pos};
+pub use fargate::valid_memory_for_cpu;
+pub use load::{load_paths, parse_manifest, LoadedApp};
+pub use procfile::parse_procfile;
+pub use rules::{MAX_APP_NAME_LEN, MAX_PROCESS_NAME_LEN};
+pub use types::*;
+pub use validate::{
+    DEFAULT_DOMAIN_PROCESS, DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_HEALTH_CHECK_TIMEOUT, MAX_SCALE,
+};

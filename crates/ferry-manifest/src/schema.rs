@@ -1,0 +1,546 @@
+//! The structural pass: checks the shape of a manifest (known keys, required
+//! keys, mappings, lists, strings, integers) on the position tree, before
+//! the typed parse.
+//!
+//! serde stops at the first problem; this pass reports all of them, each at
+//! its key or value. It mirrors the serde attributes of [`crate::types`]
+//! (`deny_unknown_fields`, which fields are optional, the untagged enums),
+//! so when it finds nothing the typed parse succeeds. The typed parse still
+//! runs after it and reports anything the two disagree on.
+
+use marked_yaml::Node;
+
+use crate::diagnostic::{FieldPath, Pos, Report};
+use crate::yaml::{marker_pos, node_pos, scalar_kind, ScalarKind};
+
+/// What a value must look like.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    /// A mapping with the given fields only.
+    Struct(&'static [Field]),
+    /// A mapping from names to values of one shape.
+    Map(&'static Shape),
+    /// A list of values of one shape.
+    List(&'static Shape),
+    /// Any scalar but null, taken as written: `8080` is the string "8080".
+    Str,
+    /// A YAML string: not null, a boolean or a number. Where the types use
+    /// an untagged enum, serde does not turn `123` into a string.
+    Text,
+    /// An integer in the given range (that of the field's Rust type).
+    Int { min: i128, max: i128 },
+    /// A command: a string, or a list of strings.
+    Command,
+    /// A domain: a name, or a mapping with `name` and `process`.
+    Domain,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    name: &'static str,
+    shape: Shape,
+    /// Required fields must be present and not null; optional ones may be
+    /// absent or null (serde reads null as `None` or an empty collection).
+    required: bool,
+    /// For a required field: how to write it, for the "missing" message.
+    example: &'static str,
+}
+
+impl Field {
+    const fn required(name: &'static str, shape: Shape, example: &'static str) -> Self {
+        Self {
+            name,
+            shape,
+            required: true,
+            example,
+        }
+    }
+
+    const fn optional(name: &'static str, shape: Shape) -> Self {
+        Self {
+            name,
+            shape,
+            required: false,
+            example: "",
+        }
+    }
+}
+
+const U32: Shape = Shape::Int {
+    min: 0,
+    max: u32::MAX as i128,
+};
+const I64: Shape = Shape::Int {
+    min: i64::MIN as i128,
+    max: i64::MAX as i128,
+};
+
+const MANIFEST: &[Field] = &[
+    Field::required("apiVersion", Shape::Str, "apiVersion: ferry/v1"),
+    Field::required("kind", Shape::Str, "kind: App"),
+    Field::required(
+        "metadata",
+        Shape::Struct(METADATA),
+        "metadata: {name: my-app}",
+    ),
+    Field::required(
+        "spec",
+        Shape::Struct(SPEC),
+        "spec: {image: remind101/acme-inc:latest}",
+    ),
+];
+
+const METADATA: &[Field] = &[Field::required("name", Shape::Str, "name: my-app")];
+
+const SPEC: &[Field] = &[
+    Field::required("image", Shape::Str, "image: remind101/acme-inc:latest"),
+    Field::optional("procfile", Shape::Str),
+    Field::optional("env", Shape::Map(&Shape::Str)),
+    Field::optional("secrets", Shape::Map(&Shape::Str)),
+    Field::optional("domains", Shape::List(&Shape::Domain)),
+    Field::optional("processes", Shape::Map(&Shape::Struct(PROCESS))),
+];
+
+const ROUTED_DOMAIN: &[Field] = &[
+    Field::required("name", Shape::Text, "name: app.example.com"),
+    Field::required("process", Shape::Text, "process: web"),
+];
+
+const PROCESS: &[Field] = &[
+    Field::optional("command", Shape::Command),
+    Field::optional("scale", I64),
+    Field::optional("cpu", U32),
+    Field::optional("memory", U32),
+    Field::optional("port", I64),
+    Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK)),
+];
+
+const HEALTH_CHECK: &[Field] = &[
+    Field::optional("path", Shape::Str),
+    Field::optional("interval", U32),
+    Field::optional("timeout", U32),
+    Field::optional("healthyThreshold", U32),
+    Field::optional("unhealthyThreshold", U32),
+    Field::optional("matcher", Shape::Str),
+];
+
+/// Checks the whole document against the manifest's shape, reporting every
+/// problem into `report`.
+pub(crate) fn check_structure(root: &Node, report: &mut Report) {
+    check(
+        root,
+        &Shape::Struct(MANIFEST),
+        &FieldPath::root(),
+        node_pos(root),
+        report,
+    );
+}
+
+/// `key_pos` is where the key this value is written under is; problems
+/// with a mapping or list as a whole are reported there.
+fn check(node: &Node, shape: &Shape, path: &FieldPath, key_pos: Pos, report: &mut Report) {
+    match *shape {
+        Shape::Struct(fields) => check_struct(node, fields, path, key_pos, report),
+        Shape::Map(value_shape) => {
+            let Node::Mapping(mapping) = node else {
+                return mismatch(node, "a mapping of names to values", path, key_pos, report);
+            };
+            for (key, value) in mapping.iter() {
+                let key_pos = marker_pos(key.span().start());
+                check(value, value_shape, &path.key(key.as_str()), key_pos, report);
+            }
+        }
+        Shape::List(item_shape) => {
+            let Node::Sequence(items) = node else {
+                return mismatch(node, "a list", path, key_pos, report);
+            };
+            for (index, item) in items.iter().enumerate() {
+                check(item, item_shape, &path.index(index), node_pos(item), report);
+            }
+        }
+        Shape::Str => check_scalar(node, path, key_pos, report, |kind| match kind {
+            ScalarKind::Null => Err("expected a value, found nothing (null); write '' for an empty string"),
+            _ => Ok(()),
+        }),
+        Shape::Text => check_text(node, "a string", path, key_pos, report),
+        Shape::Int { min, max } => check_scalar(node, path, key_pos, report, |kind| match kind {
+            ScalarKind::Int(value) if (min..=max).contains(&value) => Ok(()),
+            ScalarKind::Int(value) if value < 0 && min == 0 => {
+                Err("expected a non-negative integer, found a negative one")
+            }
+            ScalarKind::Int(_) => Err("the integer is too large for this field"),
+            ScalarKind::Str => Err("expected an integer, found a string (write numbers without quotes)"),
+            ScalarKind::Float => Err("expected a whole number, found a decimal number"),
+            ScalarKind::Bool => Err("expected an integer, found a boolean"),
+            ScalarKind::Null => Err("expected an integer, found nothing (null)"),
+        }),
+        Shape::Command => match node {
+            Node::Sequence(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    check_text(item, "a string (one argument)", &path.index(index), node_pos(item), report);
+                }
+            }
+            _ => check_text(
+                node,
+                "a command: a string such as `bin/server --port 8080`, or a list of arguments",
+                path,
+                key_pos,
+                report,
+            ),
+        },
+        Shape::Domain => match node {
+            Node::Mapping(_) => check_struct(node, ROUTED_DOMAIN, path, key_pos, report),
+            _ => check_text(
+                node,
+                "a domain: a name such as `app.example.com`, or `{name: app.example.com, process: web}`",
+                path,
+                key_pos,
+                report,
+            ),
+        },
+    }
+}
+
+fn check_struct(
+    node: &Node,
+    fields: &'static [Field],
+    path: &FieldPath,
+    key_pos: Pos,
+    report: &mut Report,
+) {
+    let expected = format!("a mapping with {}", field_list(fields, "and"));
+    let Node::Mapping(mapping) = node else {
+        return mismatch(node, &expected, path, key_pos, report);
+    };
+    for (key, value) in mapping.iter() {
+        let name = key.as_str();
+        let field_key_pos = marker_pos(key.span().start());
+        match fields.iter().find(|field| field.name == name) {
+            Some(field) => {
+                if !field.required && reads_as_unset(value, &field.shape) {
+                    continue;
+                }
+                check(value, &field.shape, &path.key(name), field_key_pos, report);
+            }
+            None => {
+                let expected = if fields.len() == 1 {
+                    format!("`{}`", fields[0].name)
+                } else {
+                    format!("one of {}", field_list(fields, "or"))
+                };
+                let suggestion = closest(name, fields)
+                    .map(|known| format!(" (did you mean `{known}`?)"))
+                    .unwrap_or_default();
+                report.error(
+                    field_key_pos,
+                    &path.key(name),
+                    format!("unknown field `{name}`, expected {expected}{suggestion}"),
+                );
+            }
+        }
+    }
+    for field in fields.iter().filter(|field| field.required) {
+        if mapping.get_node(field.name).is_none() {
+            let here = if path.segments().is_empty() {
+                "the manifest".to_owned()
+            } else {
+                format!("`{path}`")
+            };
+            report.error(
+                key_pos,
+                &path.key(field.name),
+                format!(
+                    "missing required field `{}` in {here}; add e.g. `{}`",
+                    field.name, field.example
+                ),
+            );
+        }
+    }
+}
+
+/// Whether serde reads `value` as "not set" for an optional field of this
+/// shape. An `Option` takes any null as `None`. A defaulted collection
+/// takes only an empty value (`env:` with nothing after it) as empty;
+/// serde_yaml rejects an explicit `~` or `null` there, and so does this
+/// pass, with a better message.
+fn reads_as_unset(value: &Node, shape: &Shape) -> bool {
+    let Node::Scalar(scalar) = value else {
+        return false;
+    };
+    match shape {
+        Shape::Map(_) | Shape::List(_) => scalar.may_coerce() && scalar.as_str().is_empty(),
+        _ => scalar_kind(scalar) == ScalarKind::Null,
+    }
+}
+
+fn check_scalar(
+    node: &Node,
+    path: &FieldPath,
+    key_pos: Pos,
+    report: &mut Report,
+    accept: impl Fn(ScalarKind) -> Result<(), &'static str>,
+) {
+    let Node::Scalar(scalar) = node else {
+        let found = if matches!(node, Node::Mapping(_)) {
+            "a mapping"
+        } else {
+            "a list"
+        };
+        return report.error(
+            key_pos,
+            path,
+            format!("expected a single value, found {found}"),
+        );
+    };
+    if let Err(message) = accept(scalar_kind(scalar)) {
+        report.error(marker_pos(scalar.span().start()), path, message);
+    }
+}
+
+fn check_text(node: &Node, expected: &str, path: &FieldPath, key_pos: Pos, report: &mut Report) {
+    let Node::Scalar(scalar) = node else {
+        return mismatch(node, expected, path, key_pos, report);
+    };
+    let found = match scalar_kind(scalar) {
+        ScalarKind::Str => return,
+        ScalarKind::Null => "nothing (null)",
+        ScalarKind::Bool => "a boolean (quote it to make it a string)",
+        ScalarKind::Int(_) | ScalarKind::Float => "a number (quote it to make it a string)",
+    };
+    report.error(
+        marker_pos(scalar.span().start()),
+        path,
+        format!("expected {expected}, found {found}"),
+    );
+}
+
+fn mismatch(node: &Node, expected: &str, path: &FieldPath, key_pos: Pos, report: &mut Report) {
+    let (found, pos) = match node {
+        Node::Mapping(_) => ("a mapping", key_pos),
+        Node::Sequence(_) => ("a list", key_pos),
+        Node::Scalar(scalar) => {
+            let found = match scalar_kind(scalar) {
+                ScalarKind::Null => "nothing (null)",
+                _ => "a single value",
+            };
+            (found, marker_pos(scalar.span().start()))
+        }
+    };
+    report.error(pos, path, format!("expected {expected}, found {found}"));
+}
+
+/// "`a`, `b` and `c`"
+fn field_list(fields: &[Field], conjunction: &str) -> String {
+    let names: Vec<String> = fields.iter().map(|f| format!("`{}`", f.name)).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            format!("{} {conjunction} {last}", rest.join(", "))
+        }
+        _ => names.join(""),
+    }
+}
+
+/// The known field an unknown one was probably meant to be: same letters
+/// in another case, or at most two edits away.
+fn closest(name: &str, fields: &[Field]) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    fields
+        .iter()
+        .map(|field| {
+            (
+                edit_distance(&lower, &field.name.to_ascii_lowercase()),
+                field.name,
+            )
+        })
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::diagnostic::Diagnostic;
+    use crate::yaml::Document;
+
+    fn structure_errors(text: &str) -> Vec<Diagnostic> {
+        let document = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+        let mut report = Report::new(Path::new("app.yaml"));
+        check_structure(document.root(), &mut report);
+        report.into_sorted()
+    }
+
+    const VALID: &str = "\
+apiVersion: ferry/v1
+kind: App
+metadata:
+  name: acme
+spec:
+  image: remind101/acme-inc:latest
+  procfile: Procfile
+  env: {PORT: 8080, DEBUG: true, EMPTY: ''}
+  secrets: {DB: 'arn:aws:ssm:us-east-1:123456789012:parameter/db'}
+  domains: [acme.example.com, {name: api.example.com, process: api}]
+  processes:
+    web:
+      command: acme server
+      scale: 2
+      cpu: 256
+      memory: 512
+      port: 8080
+      healthCheck: {path: /health, interval: 10, matcher: 200}
+    api: {command: [acme, api]}
+    worker:
+      command:
+      healthCheck:
+";
+
+    #[test]
+    fn a_valid_manifest_has_no_structural_errors() {
+        assert_eq!(structure_errors(VALID), vec![]);
+    }
+
+    #[test]
+    fn every_unknown_field_is_reported_with_the_valid_names() {
+        let text = "\
+apiVersion: ferry/v1
+kind: App
+metdata: {name: acme}
+spec:
+  image: x
+  replicas: 3
+  processes:
+    web:
+      replicas: 2
+      healthCheck: {path: /, intervl: 5}
+";
+        let errors = structure_errors(text);
+        let rendered: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rendered,
+            vec![
+                "app.yaml:1:1: metadata: missing required field `metadata` in the manifest; \
+                 add e.g. `metadata: {name: my-app}`",
+                "app.yaml:3:1: metdata: unknown field `metdata`, expected one of `apiVersion`, \
+                 `kind`, `metadata` or `spec` (did you mean `metadata`?)",
+                "app.yaml:6:3: spec.replicas: unknown field `replicas`, expected one of `image`, \
+                 `procfile`, `env`, `secrets`, `domains` or `processes`",
+                "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
+                 of `command`, `scale`, `cpu`, `memory`, `port` or `healthCheck`",
+                "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
+                 expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
+                 `unhealthyThreshold` or `matcher` (did you mean `interval`?)",
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_reported_at_the_value() {
+        let text = "\
+apiVersion: ferry/v1
+kind: App
+metadata: {name: acme}
+spec:
+  image: [x]
+  env: [A]
+  domains: {a: b}
+  processes:
+    web:
+      command: 42
+      scale: '2'
+      cpu: 1.5
+      memory: -1
+      port: true
+    worker: ~
+";
+        let errors = structure_errors(text);
+        let found: Vec<(usize, usize, &str)> = errors
+            .iter()
+            .map(|d| (d.line, d.column, d.path.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (5, 3, "spec.image"),
+                (6, 3, "spec.env"),
+                (7, 3, "spec.domains"),
+                (10, 16, "spec.processes.web.command"),
+                (11, 14, "spec.processes.web.scale"),
+                (12, 12, "spec.processes.web.cpu"),
+                (13, 15, "spec.processes.web.memory"),
+                (14, 13, "spec.processes.web.port"),
+                (15, 13, "spec.processes.worker"),
+            ]
+        );
+        assert!(
+            errors[3].message.contains("found a number (quote it"),
+            "{}",
+            errors[3]
+        );
+        assert!(
+            errors[4].message.contains("without quotes"),
+            "{}",
+            errors[4]
+        );
+    }
+
+    #[test]
+    fn missing_required_fields_are_reported_at_the_parent() {
+        let errors = structure_errors(
+            "apiVersion: ferry/v1\nkind: App\nmetadata: {}\nspec:\n  procfile: P\n",
+        );
+        let found: Vec<(usize, &str)> = errors.iter().map(|d| (d.line, d.path.as_str())).collect();
+        assert_eq!(found, vec![(3, "metadata.name"), (4, "spec.image")]);
+    }
+
+    #[test]
+    fn null_required_values_are_errors() {
+        let errors = structure_errors(
+            "apiVersion: ferry/v1\nkind:\nmetadata: {name: a}\nspec: {image: x}\n",
+        );
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].path, "kind");
+    }
+
+    #[test]
+    fn domain_and_command_entries_must_be_strings() {
+        let errors = structure_errors(
+            "apiVersion: ferry/v1\nkind: App\nmetadata: {name: a}\nspec:\n  image: x\n  domains: [1, {name: a.b, process: web, port: 1}, [x]]\n  processes: {web: {command: [a, 1]}}\n",
+        );
+        let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "spec.domains[0]",
+                "spec.domains[1].port",
+                "spec.domains[2]",
+                "spec.processes.web.command[1]"
+            ]
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("scale", "scale"), 0);
+        assert_eq!(edit_distance("scal", "scale"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(closest("Image", SPEC), Some("image"));
+        assert_eq!(closest("replicas", PROCESS), None);
+    }
+}

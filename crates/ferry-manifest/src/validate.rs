@@ -1,0 +1,638 @@
+//! Semantic validation and resolution: from a `Manifest` that has the right
+//! shape to the `App` Ferry stores, or every reason it cannot be one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{FieldPath, Pos, Report};
+use crate::fargate;
+use crate::procfile::{self, ProcfileEntry};
+use crate::rules;
+use crate::types::{
+    App, Command, Domain, DomainEntry, HealthCheck, Manifest, ManifestProcess, Process,
+    API_VERSION, DEFAULT_CPU, DEFAULT_SCALE, KIND,
+};
+use crate::yaml::Document;
+
+/// Largest `scale` of one process.
+pub const MAX_SCALE: i64 = 1000;
+/// The process a bare domain name routes to.
+pub const DEFAULT_DOMAIN_PROCESS: &str = "web";
+/// Seconds between health checks when `interval` is unset (the ALB
+/// default), used to check `timeout < interval`.
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 30;
+/// Seconds before a health check fails when `timeout` is unset (the ALB
+/// default for HTTP target groups), used to check `timeout < interval`.
+pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
+
+/// A problem was found and is already in the report; the value it was
+/// about has no resolution.
+#[derive(Debug, Clone, Copy)]
+struct Reported;
+
+/// Where the parts of a valid manifest are, for checks across files.
+#[derive(Debug, Clone)]
+pub(crate) struct Anchors {
+    pub(crate) name: Pos,
+    /// Each resolved domain's position, in `App::domains` order.
+    pub(crate) domains: Vec<Pos>,
+}
+
+/// Validates `manifest` and resolves it into an [`App`]. Every problem goes
+/// into `report`, which must be empty on entry; the app is returned only if
+/// it still is.
+pub(crate) fn resolve(
+    manifest: &Manifest,
+    document: &Document,
+    file: &Path,
+    read_procfile: &dyn Fn(&Path) -> io::Result<String>,
+    report: &mut Report,
+) -> Option<(App, Anchors)> {
+    debug_assert!(report.is_empty(), "resolve needs an empty report");
+    let mut v = Validator {
+        document,
+        report,
+        file,
+    };
+    let spec = &manifest.spec;
+
+    if manifest.api_version != API_VERSION {
+        v.error(
+            "apiVersion",
+            format!(
+                "unsupported apiVersion `{}`; expected `{API_VERSION}`",
+                manifest.api_version
+            ),
+        );
+    }
+    if manifest.kind != KIND {
+        v.error(
+            "kind",
+            format!("unsupported kind `{}`; expected `{KIND}`", manifest.kind),
+        );
+    }
+    if let Err(message) = rules::app_name(&manifest.metadata.name) {
+        v.error("metadata.name", message);
+    }
+    if let Err(message) = rules::image_reference(&spec.image) {
+        v.error("spec.image", message);
+    }
+    v.check_env_and_secrets(manifest);
+
+    let procfile = v.load_procfile(spec.procfile.as_deref(), read_procfile);
+    let processes = v.resolve_processes(&spec.processes, procfile.as_deref());
+    // The Procfile's process names; unknown if it could not be used.
+    let from_procfile: Option<BTreeSet<&str>> = match (&spec.procfile, &procfile) {
+        (Some(_), None) => None,
+        (_, entries) => Some(
+            entries
+                .iter()
+                .flatten()
+                .map(|entry| entry.name.as_str())
+                .collect(),
+        ),
+    };
+    // A Procfile that could not be used may hold processes: only complain
+    // about there being none when that is known.
+    if spec.processes.is_empty() && from_procfile.as_ref().is_some_and(BTreeSet::is_empty) {
+        v.error(
+            "spec.processes",
+            "the app has no processes; define them under `spec.processes` or in a Procfile \
+             named by `spec.procfile`",
+        );
+    }
+    let (domains, domain_positions) = v.resolve_domains(
+        &spec.domains,
+        &Targets {
+            declared: &spec.processes,
+            from_procfile,
+        },
+    );
+
+    let name_pos = v.document.locate(&FieldPath::of("metadata.name"));
+    if !v.report.is_empty() {
+        return None;
+    }
+    let app = App {
+        name: manifest.metadata.name.clone(),
+        image: spec.image.clone(),
+        env: spec.env.clone(),
+        secrets: spec.secrets.clone(),
+        domains,
+        processes,
+    };
+    let anchors = Anchors {
+        name: name_pos,
+        domains: domain_positions,
+    };
+    Some((app, anchors))
+}
+
+/// The processes a domain may route to. Only the manifest gives ports, so
+/// whether a target has one is known even when the Procfile is not.
+struct Targets<'a> {
+    declared: &'a BTreeMap<String, ManifestProcess>,
+    /// The Procfile's process names; `None` if it could not be read.
+    from_procfile: Option<BTreeSet<&'a str>>,
+}
+
+struct Validator<'a> {
+    document: &'a Document,
+    report: &'a mut Report,
+    file: &'a Path,
+}
+
+impl Validator<'_> {
+    /// Reports a problem with the value at `path`.
+    fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.error_at(&FieldPath::of(path), message);
+    }
+
+    fn error_at(&mut self, path: &FieldPath, message: impl Into<String>) {
+        let pos = self.document.locate(path);
+        self.report.error(pos, path, message);
+    }
+
+    /// Reports a problem with the key at `path` (a name, not its value).
+    fn key_error_at(&mut self, path: &FieldPath, message: impl Into<String>) {
+        let pos = self.document.locate_key(path);
+        self.report.error(pos, path, message);
+    }
+
+    fn check_env_and_secrets(&mut self, manifest: &Manifest) {
+        let spec = &manifest.spec;
+        let env = FieldPath::of("spec.env");
+        for name in spec.env.keys() {
+            if let Err(message) = rules::env_name(name, "env") {
+                self.key_error_at(&env.key(name), message);
+            }
+        }
+        let secrets = FieldPath::of("spec.secrets");
+        for (name, value) in &spec.secrets {
+            let path = secrets.key(name);
+            if let Err(message) = rules::env_name(name, "secret") {
+                self.key_error_at(&path, message);
+            }
+            if spec.env.contains_key(name) {
+                self.key_error_at(
+                    &path,
+                    format!(
+                        "`{name}` is set in both `env` and `secrets`; a variable can have only \
+                         one source, so remove it from one of them"
+                    ),
+                );
+            }
+            if let Err(message) = rules::secret_reference(name, value) {
+                self.error_at(&path, message);
+            }
+        }
+    }
+
+    /// Reads and parses the Procfile, if the manifest names one. `None`
+    /// when there is none or it could not be used (the problem is
+    /// reported).
+    fn load_procfile(
+        &mut self,
+        procfile: Option<&str>,
+        read_procfile: &dyn Fn(&Path) -> io::Result<String>,
+    ) -> Option<Vec<ProcfileEntry>> {
+        let relative = procfile?;
+        if relative.trim().is_empty() {
+            self.error(
+                "spec.procfile",
+                "the procfile path is empty; give a path relative to this manifest, e.g. \
+                 `Procfile`, or remove `procfile`",
+            );
+            return None;
+        }
+        let path = procfile_path(self.file, relative);
+        let text = match read_procfile(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.error(
+                    "spec.procfile",
+                    format!(
+                        "procfile `{relative}` not found (looked for {}); the path is relative \
+                         to the manifest's directory",
+                        path.display()
+                    ),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.error(
+                    "spec.procfile",
+                    format!("cannot read procfile {}: {e}", path.display()),
+                );
+                return None;
+            }
+        };
+        let (entries, diagnostics) = procfile::parse_entries(&path, &text);
+        if diagnostics.is_empty() {
+            Some(entries)
+        } else {
+            self.report.extend(diagnostics);
+            None
+        }
+    }
+
+    /// The union of the Procfile's and the manifest's processes, the
+    /// manifest winning field by field.
+    fn resolve_processes(
+        &mut self,
+        declared: &BTreeMap<String, ManifestProcess>,
+        procfile: Option<&[ProcfileEntry]>,
+    ) -> BTreeMap<String, Process> {
+        let from_procfile: BTreeMap<&str, &ProcfileEntry> = procfile
+            .unwrap_or_default()
+            .iter()
+            .map(|entry| (entry.name.as_str(), entry))
+            .collect();
+        let names: BTreeSet<&str> = declared
+            .keys()
+            .map(String::as_str)
+            .chain(from_procfile.keys().copied())
+            .collect();
+        let processes_path = FieldPath::of("spec.processes");
+        let mut resolved = BTreeMap::new();
+        for name in names {
+            let path = processes_path.key(name);
+            let written = declared.get(name);
+            if written.is_some() {
+                // Procfile names were checked when the Procfile was parsed.
+                if let Err(message) = rules::process_name(name) {
+                    self.key_error_at(&path, message);
+                }
+            }
+            let default = ManifestProcess::default();
+            let process = self.resolve_process(
+                &path,
+                written.unwrap_or(&default),
+                from_procfile.get(name).copied(),
+            );
+            if let Ok(process) = process {
+                resolved.insert(name.to_owned(), process);
+            }
+        }
+        resolved
+    }
+
+    fn resolve_process(
+        &mut self,
+        path: &FieldPath,
+        written: &ManifestProcess,
+        procfile: Option<&ProcfileEntry>,
+    ) -> Result<Process, Reported> {
+        // Resolve every field before giving up, so each one's problems are
+        // reported.
+        let command = match (&written.command, procfile) {
+            (Some(command), _) => self.resolve_command(&path.key("command"), command),
+            (None, Some(entry)) => Ok(split_procfile_command(entry)),
+            (None, None) => Ok(Vec::new()),
+        };
+        let scale = self.resolve_scale(&path.key("scale"), written.scale);
+        let size = self.resolve_size(path, written.cpu, written.memory);
+        let port = self.resolve_port(&path.key("port"), written.port);
+        if let Some(health_check) = &written.health_check {
+            self.check_health_check(path, health_check, written.port.is_some());
+        }
+        let (cpu, memory) = size?;
+        Ok(Process {
+            command: command?,
+            scale: scale?,
+            cpu,
+            memory,
+            port: port?,
+            health_check: written.health_check.clone(),
+        })
+    }
+
+    /// A string is split into words like a POSIX shell would, but without
+    /// expansion: `$PORT` reaches the program as written. A list is used
+    /// verbatim; an empty list means the image's default command.
+    fn resolve_command(
+        &mut self,
+        path: &FieldPath,
+        command: &Command,
+    ) -> Result<Vec<String>, Reported> {
+        match command {
+            Command::Argv(argv) => Ok(argv.clone()),
+            Command::Line(line) => match shell_words::split(line) {
+                Ok(argv) if argv.is_empty() => {
+                    self.error_at(
+                        path,
+                        "the command is empty; remove `command` to use the Procfile's command or \
+                         the image's default, or write `command: []` to force the image's default",
+                    );
+                    Err(Reported)
+                }
+                Ok(argv) => Ok(argv),
+                Err(e) => {
+                    self.error_at(
+                        path,
+                        format!(
+                            "cannot split the command into arguments ({e}); a command string is \
+                             split into words like a POSIX shell does, with quotes and \
+                             backslashes but no expansion; close the quote, or give the \
+                             arguments as a list"
+                        ),
+                    );
+                    Err(Reported)
+                }
+            },
+        }
+    }
+
+    fn resolve_scale(&mut self, path: &FieldPath, scale: Option<i64>) -> Result<u32, Reported> {
+        let Some(scale) = scale else {
+            return Ok(DEFAULT_SCALE);
+        };
+        match u32::try_from(scale) {
+            Ok(scale) if i64::from(scale) <= MAX_SCALE => Ok(scale),
+            _ => {
+                self.error_at(
+                    path,
+                    format!("invalid scale {scale}: it must be an integer from 0 to {MAX_SCALE}"),
+                );
+                Err(Reported)
+            }
+        }
+    }
+
+    /// Fills in CPU and memory: the cheapest valid Fargate size that has
+    /// what was asked for.
+    fn resolve_size(
+        &mut self,
+        path: &FieldPath,
+        cpu: Option<u32>,
+        memory: Option<u32>,
+    ) -> Result<(u32, u32), Reported> {
+        let cpu_path = path.key("cpu");
+        let memory_path = path.key("memory");
+        let cpu = match (cpu, memory) {
+            (Some(cpu), _) => cpu,
+            (None, None) => DEFAULT_CPU,
+            (None, Some(memory)) => match fargate::smallest_cpu_for_memory(memory) {
+                Some(cpu) => cpu,
+                None => {
+                    self.error_at(
+                        &memory_path,
+                        format!(
+                            "invalid memory {memory} MiB: Fargate has no size with this memory; \
+                             valid values are {}",
+                            fargate::describe_all_memory()
+                        ),
+                    );
+                    return Err(Reported);
+                }
+            },
+        };
+        let Some(smallest_memory) = fargate::smallest_memory_for_cpu(cpu) else {
+            self.error_at(
+                &cpu_path,
+                format!(
+                    "invalid cpu {cpu}: Fargate CPU units are {}",
+                    fargate::describe_cpu_values()
+                ),
+            );
+            return Err(Reported);
+        };
+        let memory = memory.unwrap_or(smallest_memory);
+        if !fargate::is_valid(cpu, memory) {
+            self.error_at(
+                &memory_path,
+                format!(
+                    "invalid memory {memory} MiB for cpu {cpu}: with {cpu} CPU units Fargate \
+                     allows {} MiB",
+                    fargate::describe_memory_for_cpu(cpu)
+                ),
+            );
+            return Err(Reported);
+        }
+        Ok((cpu, memory))
+    }
+
+    fn resolve_port(
+        &mut self,
+        path: &FieldPath,
+        port: Option<i64>,
+    ) -> Result<Option<u16>, Reported> {
+        let Some(port) = port else {
+            return Ok(None);
+        };
+        match u16::try_from(port) {
+            Ok(port) if port >= 1 => Ok(Some(port)),
+            _ => {
+                self.error_at(
+                    path,
+                    format!("invalid port {port}: it must be from 1 to 65535"),
+                );
+                Err(Reported)
+            }
+        }
+    }
+
+    fn check_health_check(&mut self, process: &FieldPath, check: &HealthCheck, has_port: bool) {
+        let path = process.key("healthCheck");
+        if !has_port {
+            self.key_error_at(
+                &path,
+                format!(
+                    "a health check needs a `port`: the load balancer only checks processes it \
+                     routes to; set `{process}.port` or remove `healthCheck`"
+                ),
+            );
+        }
+        if let Some(check_path) = &check.path {
+            if let Err(message) = rules::health_check_path(check_path) {
+                self.error_at(&path.key("path"), message);
+            }
+        }
+        let interval_ok =
+            self.check_range(&path.key("interval"), check.interval, 5, 300, "seconds");
+        let timeout_ok = self.check_range(&path.key("timeout"), check.timeout, 2, 120, "seconds");
+        if interval_ok && timeout_ok && (check.interval.is_some() || check.timeout.is_some()) {
+            let interval = check.interval.unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
+            let timeout = check.timeout.unwrap_or(DEFAULT_HEALTH_CHECK_TIMEOUT);
+            if timeout >= interval {
+                // Point at the field that was written; unset ones are ALB
+                // defaults.
+                let blame = if check.timeout.is_some() {
+                    "timeout"
+                } else {
+                    "interval"
+                };
+                let default = |set: Option<u32>| if set.is_some() { "" } else { ", the default" };
+                self.error_at(
+                    &path.key(blame),
+                    format!(
+                        "the timeout ({timeout}s{}) must be less than the interval \
+                         ({interval}s{}), so that a check ends before the next one starts",
+                        default(check.timeout),
+                        default(check.interval),
+                    ),
+                );
+            }
+        }
+        self.check_range(
+            &path.key("healthyThreshold"),
+            check.healthy_threshold,
+            2,
+            10,
+            "consecutive checks",
+        );
+        self.check_range(
+            &path.key("unhealthyThreshold"),
+            check.unhealthy_threshold,
+            2,
+            10,
+            "consecutive checks",
+        );
+        if let Some(matcher) = &check.matcher {
+            if let Err(message) = rules::health_check_matcher(matcher) {
+                self.error_at(&path.key("matcher"), message);
+            }
+        }
+    }
+
+    /// Reports a set value outside `min..=max`; true if unset or valid.
+    fn check_range(
+        &mut self,
+        path: &FieldPath,
+        value: Option<u32>,
+        min: u32,
+        max: u32,
+        unit: &str,
+    ) -> bool {
+        match value {
+            Some(value) if !(min..=max).contains(&value) => {
+                let field = match path.segments().last() {
+                    Some(crate::diagnostic::Segment::Key(key)) => key.clone(),
+                    _ => "value".to_owned(),
+                };
+                self.error_at(
+                    path,
+                    format!("invalid {field} {value}: it must be from {min} to {max} {unit}"),
+                );
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn resolve_domains(
+        &mut self,
+        entries: &[DomainEntry],
+        targets: &Targets<'_>,
+    ) -> (Vec<Domain>, Vec<Pos>) {
+        let domains_path = FieldPath::of("spec.domains");
+        let mut first_seen: BTreeMap<&str, Pos> = BTreeMap::new();
+        let mut domains = Vec::new();
+        let mut positions = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let item = domains_path.index(index);
+            let (name, process, name_path, process_path) = match entry {
+                DomainEntry::Name(name) => (
+                    name.as_str(),
+                    DEFAULT_DOMAIN_PROCESS,
+                    item.clone(),
+                    item.clone(),
+                ),
+                DomainEntry::Routed(routed) => (
+                    routed.name.as_str(),
+                    routed.process.as_str(),
+                    item.key("name"),
+                    item.key("process"),
+                ),
+            };
+            let pos = self.document.locate(&name_path);
+            if let Err(message) = rules::domain_name(name) {
+                self.error_at(&name_path, message);
+            } else if let Some(first) = first_seen.get(name) {
+                self.error_at(
+                    &name_path,
+                    format!("duplicate domain `{name}` (first listed at {first}); list each domain once"),
+                );
+            } else {
+                first_seen.insert(name, pos);
+            }
+            self.check_domain_target(&process_path, name, process, targets, entry);
+            domains.push(Domain {
+                name: name.to_owned(),
+                process: process.to_owned(),
+            });
+            positions.push(pos);
+        }
+        (domains, positions)
+    }
+
+    fn check_domain_target(
+        &mut self,
+        path: &FieldPath,
+        domain: &str,
+        process: &str,
+        targets: &Targets<'_>,
+        entry: &DomainEntry,
+    ) {
+        let needs_port = format!(
+            "domain `{domain}` routes to process `{process}`, which has no `port`; set \
+             `spec.processes.{process}.port` to the port it listens on"
+        );
+        if let Some(declared) = targets.declared.get(process) {
+            if declared.port.is_none() {
+                self.error_at(path, needs_port);
+            }
+            return;
+        }
+        let Some(from_procfile) = &targets.from_procfile else {
+            // The Procfile could not be read, so whether the process exists
+            // is unknown; without a manifest entry it has no port either way.
+            self.error_at(path, needs_port);
+            return;
+        };
+        if from_procfile.contains(process) {
+            self.error_at(path, needs_port);
+            return;
+        }
+        let known: BTreeSet<&str> = targets
+            .declared
+            .keys()
+            .map(String::as_str)
+            .chain(from_procfile.iter().copied())
+            .collect();
+        let known = if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        };
+        let how_to_route = if matches!(entry, DomainEntry::Name(_)) {
+            format!(
+                "; a domain written as a plain name routes to `{DEFAULT_DOMAIN_PROCESS}`, write \
+                 `{{name: {domain}, process: <process>}}` to route it to another process"
+            )
+        } else {
+            String::new()
+        };
+        self.error_at(
+            path,
+            format!(
+                "domain `{domain}` routes to process `{process}`, which does not exist \
+                 (processes: {known}){how_to_route}"
+            ),
+        );
+    }
+}
+
+/// The Procfile's path: relative to the manifest's directory.
+pub(crate) fn procfile_path(manifest: &Path, relative: &str) -> PathBuf {
+    manifest
+        .parent()
+        .unwrap_or_else(|| Path::new(""))
+        .join(relative)
+}
+
+fn split_procfile_command(entry: &ProcfileEntry) -> Vec<String> {
+    // Procfile commands were split successfully when it was parsed.
+    shell_words::split(&entry.command).unwrap_or_default()
+}

@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""Create Ferry's base AWS environment in the local emulator, idempotently.
+
+    bootstrap.py --endpoint URL --env-file PATH [--region us-east-1]
+
+Creates (or finds, when a previous run made them):
+
+* ECS cluster ``ferry-local``;
+* VPC 10.0.0.0/16 with two subnets in two availability zones and a
+  security group;
+* CloudWatch Logs group ``/ferry/local``;
+* IAM task execution role ``ferry-local-execution``;
+* ALBs ``ferry-internal`` (internal) and ``ferry-public`` (internet-facing),
+  each with an HTTP:80 listener whose default action is a fixed 404;
+* Route53 private zone ``ferry.internal`` (associated with the VPC) and
+  public zone ``example.com``.
+
+Then writes ``export KEY=value`` lines to --env-file (values shell-quoted
+only when needed), atomically. Everything is looked up by name or tag
+before it is created, because moto does not make these creates idempotent:
+a second CreateLoadBalancer or CreateListener with the same name or port,
+or a second CreateHostedZone, makes a second resource.
+
+The base resources carry the tag ``ferry-local=base``, never the
+``ferry:*`` ownership tags: Ferry must treat them as not its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shlex
+import sys
+import uuid
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+CLUSTER = "ferry-local"
+VPC_CIDR = "10.0.0.0/16"
+SUBNET_CIDRS = ["10.0.0.0/20", "10.0.16.0/20"]
+NAME = "ferry-local"
+LOG_GROUP = "/ferry/local"
+EXECUTION_ROLE = "ferry-local-execution"
+INTERNAL_ALB = "ferry-internal"
+PUBLIC_ALB = "ferry-public"
+INTERNAL_DOMAIN = "ferry.internal"
+PUBLIC_DOMAINS = ["example.com"]
+BASE_TAG = {"Key": "ferry-local", "Value": "base"}
+
+FIXED_404 = [{
+    "Type": "fixed-response",
+    "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain",
+                            "MessageBody": "no route"},
+}]
+
+ECS_TASKS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow",
+                   "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
+# The permissions of the AWS managed AmazonECSTaskExecutionRolePolicy
+# (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html),
+# inline, because moto does not load AWS managed policies by default.
+EXECUTION_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
+        "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+        "logs:CreateLogStream", "logs:PutLogEvents",
+        "ssm:GetParameters", "secretsmanager:GetSecretValue",
+    ]}],
+}
+
+
+def log(msg: str) -> None:
+    print(f"bootstrap: {msg}", file=sys.stderr, flush=True)
+
+
+def clients(endpoint: str, region: str) -> dict[str, object]:
+    # A developer's profile (perhaps one that does not exist here) must not
+    # leak into the local environment: the keys below are all we use.
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(var, None)
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                    region_name=region)
+    cfg = Config(retries={"max_attempts": 3, "mode": "standard"},
+                 connect_timeout=5, read_timeout=60)
+    return {name: session.client(name, endpoint_url=endpoint, config=cfg)
+            for name in ("ecs", "ec2", "logs", "iam", "elbv2", "route53")}
+
+
+# -- ECS ---------------------------------------------------------------------
+
+def ensure_cluster(ecs) -> str:
+    # CreateCluster is idempotent on AWS and in moto.
+    arn = ecs.create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
+    log(f"cluster {CLUSTER}")
+    return arn
+
+
+# -- network -----------------------------------------------------------------
+
+def _tag_spec(resource_type: str, name: str) -> list[dict]:
+    return [{"ResourceType": resource_type, "Tags": [{"Key": "Name", "Value": name}, BASE_TAG]}]
+
+
+def ensure_vpc(ec2) -> str:
+    found = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]},
+                                      {"Name": "cidr", "Values": [VPC_CIDR]}])["Vpcs"]
+    if found:
+        return found[0]["VpcId"]
+    vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR,
+                            TagSpecifications=_tag_spec("vpc", NAME))["Vpc"]["VpcId"]
+    # Private hosted zones resolve only in VPCs with DNS support and hostnames.
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+    log(f"created vpc {vpc_id}")
+    return vpc_id
+
+
+def ensure_subnets(ec2, vpc_id: str) -> list[str]:
+    zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones(
+        Filters=[{"Name": "state", "Values": ["available"]}])["AvailabilityZones"])
+    if len(zones) < 2:
+        raise RuntimeError(f"need two availability zones, found {zones}")
+    existing = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    by_cidr = {s["CidrBlock"]: s["SubnetId"] for s in existing}
+    ids = []
+    for cidr, zone in zip(SUBNET_CIDRS, zones[:2]):
+        if cidr not in by_cidr:
+            by_cidr[cidr] = ec2.create_subnet(
+                VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=zone,
+                TagSpecifications=_tag_spec("subnet", f"{NAME}-{zone}"),
+            )["Subnet"]["SubnetId"]
+            log(f"created subnet {by_cidr[cidr]} in {zone}")
+        ids.append(by_cidr[cidr])
+    return ids
+
+
+def ensure_security_group(ec2, vpc_id: str) -> str:
+    found = ec2.describe_security_groups(Filters=[
+        {"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": [NAME]},
+    ])["SecurityGroups"]
+    if found:
+        return found[0]["GroupId"]
+    group_id = ec2.create_security_group(
+        GroupName=NAME, Description="Ferry local: load balancers and tasks", VpcId=vpc_id,
+        TagSpecifications=_tag_spec("security-group", NAME),
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+        {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group_id}]},
+    ])
+    log(f"created security group {group_id}")
+    return group_id
+
+
+# -- logs and IAM --------------------------------------------------------------
+
+def ensure_log_group(logs) -> str:
+    groups = logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]
+    if not any(g["logGroupName"] == LOG_GROUP for g in groups):
+        try:
+            logs.create_log_group(logGroupName=LOG_GROUP, tags={"ferry-local": "base"})
+            log(f"created log group {LOG_GROUP}")
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+    return LOG_GROUP
+
+
+def ensure_execution_role(iam) -> str:
+    try:
+        arn = iam.get_role(RoleName=EXECUTION_ROLE)["Role"]["Arn"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        arn = iam.create_role(RoleName=EXECUTION_ROLE,
+                              AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST),
+                              Description="Ferry local: ECS task execution role",
+                              Tags=[BASE_TAG])["Role"]["Arn"]
+        log(f"created role {EXECUTION_ROLE}")
+    # PutRolePolicy replaces the policy of that name: idempotent.
+    iam.put_role_policy(RoleName=EXECUTION_ROLE, PolicyName="ecs-task-execution",
+                        PolicyDocument=json.dumps(EXECUTION_POLICY))
+    return arn
+
+
+# -- load balancers ------------------------------------------------------------
+
+def ensure_alb(elbv2, name: str, scheme: str, subnets: list[str], groups: list[str]) -> str:
+    try:
+        found = elbv2.describe_load_balancers(Names=[name])["LoadBalancers"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "LoadBalancerNotFound":
+            raise
+        found = []
+    if found:
+        lb = found[0]
+        if lb.get("Scheme") != scheme:
+            raise RuntimeError(f"load balancer {name} exists with scheme {lb.get('Scheme')}, want {scheme}")
+        return lb["LoadBalancerArn"]
+    arn = elbv2.create_load_balancer(
+        Name=name, Subnets=subnets, SecurityGroups=groups, Scheme=scheme,
+        Type="application", IpAddressType="ipv4",
+        Tags=[BASE_TAG, {"Key": "Name", "Value": name}],
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    log(f"created load balancer {name} ({scheme})")
+    return arn
+
+
+def ensure_http_listener(elbv2, lb_arn: str) -> str:
+    for listener in elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
+        if listener["Port"] == 80:
+            return listener["ListenerArn"]
+    arn = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                                DefaultActions=FIXED_404)["Listeners"][0]["ListenerArn"]
+    log(f"created listener HTTP:80 on {lb_arn.rsplit('/', 2)[-2]}")
+    return arn
+
+
+# -- Route53 -------------------------------------------------------------------
+
+def _zone_id(full_id: str) -> str:
+    return full_id.rsplit("/", 1)[-1]
+
+
+def _find_zone(route53, domain: str, private: bool) -> str | None:
+    fqdn = domain.rstrip(".") + "."
+    zones = route53.list_hosted_zones_by_name(DNSName=fqdn, MaxItems="100")["HostedZones"]
+    for zone in zones:
+        if zone["Name"] == fqdn and bool(zone.get("Config", {}).get("PrivateZone")) == private:
+            return _zone_id(zone["Id"])
+    return None
+
+
+def ensure_private_zone(route53, domain: str, vpc_id: str, region: str) -> str:
+    zone_id = _find_zone(route53, domain, private=True)
+    if zone_id is None:
+        zone_id = _zone_id(route53.create_hosted_zone(
+            Name=domain, CallerReference=f"ferry-local-{domain}-{uuid.uuid4()}",
+            VPC={"VPCRegion": region, "VPCId": vpc_id},
+            HostedZoneConfig={"Comment": "Ferry local: internal names", "PrivateZone": True},
+        )["HostedZone"]["Id"])
+        log(f"created private zone {domain} ({zone_id})")
+    vpcs = route53.get_hosted_zone(Id=zone_id).get("VPCs", [])
+    if not any(v.get("VPCId") == vpc_id for v in vpcs):
+        route53.associate_vpc_with_hosted_zone(HostedZoneId=zone_id,
+                                               VPC={"VPCRegion": region, "VPCId": vpc_id})
+        log(f"associated {domain} with {vpc_id}")
+    return zone_id
+
+
+def ensure_public_zone(route53, domain: str) -> str:
+    zone_id = _find_zone(route53, domain, private=False)
+    if zone_id is None:
+        zone_id = _zone_id(route53.create_hosted_zone(
+            Name=domain, CallerReference=f"ferry-local-{domain}-{uuid.uuid4()}",
+            HostedZoneConfig={"Comment": "Ferry local: public names", "PrivateZone": False},
+        )["HostedZone"]["Id"])
+        log(f"created public zone {domain} ({zone_id})")
+    return zone_id
+
+
+# -- env file ------------------------------------------------------------------
+
+def render_env(values: dict[str, str]) -> str:
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in values.items())
+
+
+def write_env_file(path: str, values: dict[str, str]) -> None:
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(render_env(values))
+    os.replace(tmp, path)
+
+
+def check_loopback(endpoint: str) -> None:
+    host = urlparse(endpoint).hostname or ""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ValueError(f"endpoint {endpoint} is not a loopback address")
+
+
+def bootstrap(endpoint: str, region: str) -> dict[str, str]:
+    c = clients(endpoint, region)
+    ensure_cluster(c["ecs"])
+    vpc_id = ensure_vpc(c["ec2"])
+    subnets = ensure_subnets(c["ec2"], vpc_id)
+    group = ensure_security_group(c["ec2"], vpc_id)
+    log_group = ensure_log_group(c["logs"])
+    role_arn = ensure_execution_role(c["iam"])
+    internal_lb = ensure_alb(c["elbv2"], INTERNAL_ALB, "internal", subnets, [group])
+    public_lb = ensure_alb(c["elbv2"], PUBLIC_ALB, "internet-facing", subnets, [group])
+    internal_listener = ensure_http_listener(c["elbv2"], internal_lb)
+    public_listener = ensure_http_listener(c["elbv2"], public_lb)
+    internal_zone = ensure_private_zone(c["route53"], INTERNAL_DOMAIN, vpc_id, region)
+    public_zones = [ensure_public_zone(c["route53"], d) for d in PUBLIC_DOMAINS]
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "FERRY_CLUSTER": CLUSTER,
+        "FERRY_VPC_ID": vpc_id,
+        "FERRY_SUBNETS": ",".join(subnets),
+        "FERRY_SECURITY_GROUPS": group,
+        "FERRY_EXECUTION_ROLE_ARN": role_arn,
+        "FERRY_LOG_GROUP": log_group,
+        "FERRY_INTERNAL_DOMAIN": INTERNAL_DOMAIN,
+        "FERRY_INTERNAL_LISTENER_ARN": internal_listener,
+        "FERRY_PUBLIC_LISTENER_ARN": public_listener,
+        "FERRY_INTERNAL_ZONE_ID": internal_zone,
+        "FERRY_PUBLIC_ZONE_IDS": ",".join(public_zones),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--endpoint", required=True, help="emulator URL, e.g. http://127.0.0.1:4566")
+    parser.add_argument("--env-file", required=True, help="where to write the export lines")
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args(argv)
+    endpoint = args.endpoint.rstrip("/")
+    try:
+        check_loopback(endpoint)
+        values = bootstrap(endpoint, args.region)
+        write_env_file(args.env_file, values)
+    except (ClientError, BotoCoreError, RuntimeError, ValueError, OSError) as e:
+        print(f"bootstrap: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    log(f"wrote {args.env_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

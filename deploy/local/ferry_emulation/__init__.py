@@ -1,0 +1,26 @@
+"""Ferry's emulation layer over moto: AWS behaviours moto lacks.
+
+``build(app, request_log)`` wraps a moto WSGI app with every emulated
+behaviour. New behaviours (ECS deployment progress, throttling buckets,
+fault injection) are new modules with a ``register(layer)`` function,
+added to ``MODULES``.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from . import dynamodb, ecs
+from .middleware import EmulationMiddleware, RequestLog, WsgiApp
+
+MODULES = [dynamodb, ecs]
+
+
+def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:
+    layer = EmulationMiddleware(app, RequestLog(request_log))
+    for module in MODULES:
+        module.register(layer)
+    return layer
+
+
+__all__ = ["build", "EmulationMiddleware", "RequestLog", "MODULES"]

@@ -1,0 +1,154 @@
+"""The emulation layer: WSGI middleware between the SDK and moto.
+
+Each request is classified (service, operation), then offered to the chain
+of handlers registered for it. A handler is a callable
+
+    handler(request: AwsRequest, forward: Forward) -> Response
+
+that either answers by itself (validation errors, throttling, injected
+faults) or calls ``forward(request)`` to pass the request, possibly
+rewritten, to the next handler and finally to moto, and may rewrite what
+comes back (pagination). Handlers are registered per (service, operation);
+operation ``"*"`` matches every operation of a service and ``("*", "*")``
+every request, which is where throttling buckets and fault injection will
+hook in. Handlers run in registration order, first registered outermost.
+
+Requests no handler claims are streamed to moto unbuffered.
+
+Every request, handled or not, gets one line in the request log.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+
+from .wire import AwsRequest, Response, classify, status_code
+
+Forward = Callable[[AwsRequest], Response]
+Handler = Callable[[AwsRequest, Forward], Response]
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class RequestLog:
+    """One JSON line per request, flushed per line so tests can read it live.
+
+    Format: {"t": 1700000000.123, "service": "ecs",
+             "operation": "DescribeServices", "status": 200}
+    """
+
+    def __init__(self, stream: IO[str] | None):
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def record(self, service: str, operation: str, status: int) -> None:
+        if self._stream is None:
+            return
+        line = json.dumps({"t": time.time(), "service": service,
+                           "operation": operation, "status": status})
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+class EmulationMiddleware:
+    def __init__(self, app: WsgiApp, request_log: RequestLog | None = None):
+        self.app = app
+        self.log = request_log or RequestLog(None)
+        self._handlers: list[tuple[str, str, Handler]] = []
+
+    def register(self, service: str, operation: str, handler: Handler) -> None:
+        self._handlers.append((service, operation, handler))
+
+    def handlers_for(self, service: str, operation: str) -> list[Handler]:
+        return [h for s, o, h in self._handlers
+                if s in (service, "*") and o in (operation, "*")]
+
+    # -- moto, as the innermost ``forward`` --------------------------------
+
+    def call_moto(self, request: AwsRequest) -> Response:
+        captured: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"] = status_code(status)
+            captured["headers"] = list(headers)
+            return lambda _data: None
+
+        result = self.app(request.wsgi_environ(), start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        headers = [(k, v) for k, v in captured.get("headers", [])
+                   if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        return Response(captured.get("status", 500), headers, body)
+
+    def _chain(self, handlers: list[Handler]) -> Forward:
+        forward: Forward = self.call_moto
+        for handler in reversed(handlers):
+            forward = (lambda h, nxt: lambda req: h(req, nxt))(handler, forward)
+        return forward
+
+    # -- WSGI ---------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = _read_body(environ)
+        service, operation, region = classify(environ, body)
+        request = AwsRequest(environ=environ, body=body, service=service,
+                             operation=operation, region=region)
+        handlers = self.handlers_for(service, operation)
+
+        if not handlers:
+            status_seen: list[int] = []
+
+            def logging_start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                status_seen.append(status_code(status))
+                return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+            try:
+                result = self.app(request.wsgi_environ(), logging_start_response)
+            except Exception:
+                self.log.record(service, operation, 500)
+                raise
+            self.log.record(service, operation, status_seen[0] if status_seen else 500)
+            return result
+
+        try:
+            response = self._chain(handlers)(request)
+        except Exception as exc:  # a bug in a handler must not hang the client
+            response = Response(500, [("Content-Type", "text/plain")],
+                                f"emulation layer error: {exc!r}".encode())
+        self.log.record(service, operation, response.status)
+        start_response(f"{response.status} {_reason(response.status)}", response.headers)
+        return [response.body]
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length > 0:
+        return stream.read(length)
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        # werkzeug's dev server de-chunks and marks the stream terminated.
+        return stream.read()
+    return b""
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

@@ -1,0 +1,226 @@
+"""What an AWS request is, as seen on the wire, and how to answer one.
+
+The emulation layer sits in front of moto as WSGI middleware. Everything it
+decides depends on two facts about a request: which service and which
+operation it calls. Those come from the three wire protocols the Ferry
+services use:
+
+* JSON protocols (ECS, DynamoDB, CloudWatch Logs): ``X-Amz-Target:
+  <ServicePrefix>.<Operation>`` and a JSON body.
+  https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
+* Query protocol (ELBv2, EC2, IAM, STS): a form body (or query string) with
+  ``Action=<Operation>&Version=<api version>``.
+  https://smithy.io/2.0/aws/protocols/aws-query-protocol.html
+* REST-XML (Route53): the operation is the HTTP method plus the URI path.
+  https://docs.aws.amazon.com/Route53/latest/APIReference/API_Operations_Amazon_Route_53.html
+
+The service is taken from the SigV4 credential scope of the Authorization
+header (``Credential=AKID/20240101/us-east-1/ecs/aws4_request``), refined by
+the target prefix or API version where one signing name covers several APIs
+(``elasticloadbalancing`` signs both ELB classic and ELBv2).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+# X-Amz-Target prefixes (the part before the dot) of the JSON services Ferry
+# touches. Unknown prefixes fall back to the signing name.
+TARGET_PREFIX_SERVICE = {
+    "AmazonEC2ContainerServiceV20141113": "ecs",
+    "DynamoDB_20120810": "dynamodb",
+    "DynamoDBStreams_20120810": "dynamodbstreams",
+    "Logs_20140328": "logs",
+    "AmazonSSM": "ssm",
+    "secretsmanager": "secretsmanager",
+}
+
+# Signing names whose API is split by the query-protocol Version parameter.
+QUERY_VERSION_SERVICE = {
+    ("elasticloadbalancing", "2015-12-01"): "elbv2",
+    ("elasticloadbalancing", "2012-06-01"): "elb",
+}
+
+# Route53 REST operations, 2013-04-01 API. Order matters: first match wins.
+# https://docs.aws.amazon.com/Route53/latest/APIReference/API_Operations_Amazon_Route_53.html
+_R53 = r"/2013-04-01"
+ROUTE53_OPERATIONS: list[tuple[str, re.Pattern[str], str]] = [
+    (m, re.compile(_R53 + p + r"/?$"), op)
+    for m, p, op in [
+        ("POST", r"/hostedzone", "CreateHostedZone"),
+        ("GET", r"/hostedzone", "ListHostedZones"),
+        ("GET", r"/hostedzonesbyname", "ListHostedZonesByName"),
+        ("GET", r"/hostedzonesbyvpc", "ListHostedZonesByVPC"),
+        ("GET", r"/hostedzonecount", "GetHostedZoneCount"),
+        ("GET", r"/hostedzone/[^/]+", "GetHostedZone"),
+        ("POST", r"/hostedzone/[^/]+", "UpdateHostedZoneComment"),
+        ("DELETE", r"/hostedzone/[^/]+", "DeleteHostedZone"),
+        ("POST", r"/hostedzone/[^/]+/rrset", "ChangeResourceRecordSets"),
+        ("GET", r"/hostedzone/[^/]+/rrset", "ListResourceRecordSets"),
+        ("POST", r"/hostedzone/[^/]+/associatevpc", "AssociateVPCWithHostedZone"),
+        ("POST", r"/hostedzone/[^/]+/disassociatevpc", "DisassociateVPCFromHostedZone"),
+        ("GET", r"/change/[^/]+", "GetChange"),
+        ("POST", r"/tags/[^/]+", "ListTagsForResources"),
+        ("GET", r"/tags/[^/]+/[^/]+", "ListTagsForResource"),
+        ("POST", r"/tags/[^/]+/[^/]+", "ChangeTagsForResource"),
+        ("POST", r"/healthcheck", "CreateHealthCheck"),
+        ("GET", r"/healthcheck", "ListHealthChecks"),
+        ("GET", r"/healthcheck/[^/]+", "GetHealthCheck"),
+        ("POST", r"/healthcheck/[^/]+", "UpdateHealthCheck"),
+        ("DELETE", r"/healthcheck/[^/]+", "DeleteHealthCheck"),
+        ("GET", r"/healthcheck/[^/]+/status", "GetHealthCheckStatus"),
+        ("POST", r"/queryloggingconfig", "CreateQueryLoggingConfig"),
+        ("GET", r"/queryloggingconfig", "ListQueryLoggingConfigs"),
+        ("GET", r"/queryloggingconfig/[^/]+", "GetQueryLoggingConfig"),
+        ("DELETE", r"/queryloggingconfig/[^/]+", "DeleteQueryLoggingConfig"),
+        ("POST", r"/delegationset", "CreateReusableDelegationSet"),
+        ("GET", r"/delegationset", "ListReusableDelegationSets"),
+        ("GET", r"/delegationset/[^/]+", "GetReusableDelegationSet"),
+        ("DELETE", r"/delegationset/[^/]+", "DeleteReusableDelegationSet"),
+        ("GET", r"/dnssec/[^/]+", "GetDNSSEC"),
+    ]
+]
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
+
+
+@dataclass
+class AwsRequest:
+    """One buffered request: enough to classify it and to replay it to moto."""
+
+    environ: dict[str, Any]
+    body: bytes
+    service: str
+    operation: str
+    region: str | None = None
+    _json: Any = field(default=None, repr=False)
+
+    @property
+    def method(self) -> str:
+        return self.environ.get("REQUEST_METHOD", "GET")
+
+    @property
+    def path(self) -> str:
+        return self.environ.get("PATH_INFO", "") or "/"
+
+    def json(self) -> dict[str, Any]:
+        """The JSON body of a JSON-protocol request ({} when absent or invalid)."""
+        if self._json is None:
+            try:
+                parsed = json.loads(self.body or b"{}")
+            except ValueError:
+                parsed = {}
+            self._json = parsed if isinstance(parsed, dict) else {}
+        return self._json
+
+    def with_json(self, params: dict[str, Any]) -> "AwsRequest":
+        """A copy of this request whose JSON body is ``params``."""
+        body = json.dumps(params).encode()
+        return AwsRequest(
+            environ=dict(self.environ), body=body, service=self.service,
+            operation=self.operation, region=self.region, _json=params,
+        )
+
+    def wsgi_environ(self) -> dict[str, Any]:
+        """A fresh environ carrying this request's body, ready for moto."""
+        env = dict(self.environ)
+        env["wsgi.input"] = io.BytesIO(self.body)
+        env["CONTENT_LENGTH"] = str(len(self.body))
+        return env
+
+
+@dataclass
+class Response:
+    """A complete HTTP response, as a handler returns it."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for k, v in self.headers:
+            if k.lower() == lname:
+                return v
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+def status_code(status_line: str) -> int:
+    """200 from '200 OK'."""
+    try:
+        return int(status_line.split(" ", 1)[0])
+    except ValueError:
+        return 0
+
+
+def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str | None]:
+    """(service, operation, region) of a request; never raises.
+
+    Unknown requests still get a stable name, so the request log never drops
+    a line: service is the signing name (or "unknown") and the operation is
+    "<METHOD> <path>".
+    """
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "") or "/"
+    signing, region = None, None
+    m = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if m:
+        region, signing = m.group(1), m.group(2).lower()
+
+    if path.startswith("/moto-api"):
+        return "moto-api", f"{method} {path}", region
+
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target and "." in target:
+        prefix, op = target.rsplit(".", 1)
+        return TARGET_PREFIX_SERVICE.get(prefix, signing or prefix.lower()), op, region
+
+    params: dict[str, list[str]] = parse_qs(environ.get("QUERY_STRING", ""))
+    ctype = environ.get("CONTENT_TYPE", "") or ""
+    if ctype.startswith("application/x-www-form-urlencoded") and body:
+        try:
+            params.update(parse_qs(body.decode("utf-8")))
+        except UnicodeDecodeError:
+            pass
+    if "Action" in params:
+        action = params["Action"][0]
+        version = params.get("Version", [""])[0]
+        service = QUERY_VERSION_SERVICE.get((signing or "", version), signing or "unknown")
+        return service, action, region
+
+    if signing == "route53" or path.startswith(_R53 + "/"):
+        for m_, pattern, op in ROUTE53_OPERATIONS:
+            if m_ == method and pattern.match(path):
+                return "route53", op, region
+        return "route53", f"{method} {path}", region
+
+    return signing or "unknown", f"{method} {path}", region
+
+
+def json_response(status: int, payload: Any, content_type: str = "application/x-amz-json-1.1") -> Response:
+    body = json.dumps(payload).encode()
+    return Response(status, [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+    ], body)
+
+
+def json_error(status: int, error_type: str, message: str,
+               content_type: str = "application/x-amz-json-1.1") -> Response:
+    """An error the way AWS JSON-protocol services send one.
+
+    The SDKs read the error code from ``__type`` (botocore and the Rust SDK
+    both accept it without a namespace prefix) and the text from ``message``.
+    https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#operation-error-serialization
+    """
+    return json_response(status, {"__type": error_type, "message": message}, content_type)

@@ -1,0 +1,230 @@
+"""deploy/local/up, down and localenv.py, run in a sandbox copy of the repository.
+
+up runs for real (install, emulator, bootstrap, local.env, process records),
+with fakes from tests/fakes standing in for cargo and the Rust binaries, so
+its logic is tested without building Ferry. The sandbox's .ferry/venv links
+to the venv running these tests, which must be installed by
+deploy/local/install (its stamp is what makes install a no-op).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import LOCAL
+
+FAKES = LOCAL / "tests" / "fakes"
+STAMP = Path(sys.prefix) / ".ferry-requirements.sha256"
+
+sys.path.insert(0, str(LOCAL))
+import localenv  # noqa: E402
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(LOCAL, root / "deploy" / "local",
+                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    (root / "manifests").mkdir()
+    (root / "manifests" / "web.yaml").write_text(
+        "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: web\nspec:\n  image: nginx\n")
+    (root / "manifests" / "api.yml").write_text(
+        "apiVersion: ferry/v1\nkind: App\nmetadata: {name: api}\nspec: {image: nginx}\n")
+    (root / "manifests" / "Procfile").write_text("web: nginx\n")
+    yield root
+    # Whatever a test left running, stop it by its recorded pid.
+    subprocess.run([str(root / "deploy/local/down")], capture_output=True, timeout=60)
+
+
+def script_env(root: Path, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    env.update(PATH=f"{FAKES}:{env['PATH']}", FAKE_LOG=str(root / "fake.log"))
+    env.update(extra)
+    return env
+
+
+def fake_calls(root: Path) -> list[dict]:
+    path = root / "fake.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def records(root: Path) -> dict[str, int]:
+    d = root / ".ferry" / "pids"
+    return {p.name: int(p.read_text().split()[0]) for p in d.iterdir()} if d.exists() else {}
+
+
+# -- localenv.py ---------------------------------------------------------------
+
+def test_localenv_precedence():
+    values = localenv.compose(
+        bootstrap={"AWS_REGION": "us-east-1", "FERRY_CLUSTER": "ferry-local"},
+        defaults={"FERRY_TABLE": "ferry", "FERRY_RESYNC_INTERVAL": "30s"},
+        environ={"FERRY_TABLE": "mine", "FERRY_CLUSTER": "other", "FERRY_CONCURRENCY": "4",
+                 "HOME": "/root", "FERRY_ADMIN_URL": "ignored"},
+        forced={"FERRY_ADMIN_URL": "http://127.0.0.1:9"},
+    )
+    assert values["FERRY_TABLE"] == "mine"
+    assert values["FERRY_CLUSTER"] == "other"
+    assert values["FERRY_CONCURRENCY"] == "4"
+    assert values["FERRY_RESYNC_INTERVAL"] == "30s"
+    assert values["FERRY_ADMIN_URL"] == "http://127.0.0.1:9"
+    assert "HOME" not in values
+
+
+def test_localenv_round_trips_awkward_values():
+    values = {"FERRY_A": "plain", "FERRY_B": "with space", "FERRY_C": "it's", "FERRY_D": ""}
+    assert localenv.parse_exports(localenv.render(values)) == values
+
+
+# -- down ------------------------------------------------------------------------
+
+def test_down_with_nothing_running(sandbox):
+    result = subprocess.run([str(sandbox / "deploy/local/down")], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "nothing is running" in result.stdout
+
+
+def test_down_stops_exactly_the_recorded_pids(sandbox):
+    pids_dir = sandbox / ".ferry" / "pids"
+    recorded = subprocess.Popen(["sleep", "300"])
+    bystander = subprocess.Popen(["sleep", "300"])
+    try:
+        lib = sandbox / "deploy/local/lib.sh"
+        subprocess.run(["bash", "-c", f'. "{lib}"; record_pid "{pids_dir}" controller {recorded.pid}'],
+                       check=True)
+        # A stale record: the bystander's pid with another start time (pid reuse).
+        (pids_dir / "emulator").write_text(f"{bystander.pid} 1\n")
+        result = subprocess.run([str(sandbox / "deploy/local/down")], capture_output=True, text=True,
+                                timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert f"stopped controller (pid {recorded.pid})" in result.stdout
+        assert recorded.wait(timeout=5) == -signal.SIGTERM
+        assert bystander.poll() is None, "down signalled a process it did not start"
+        assert records(sandbox) == {}
+    finally:
+        for p in (recorded, bystander):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+# -- up ----------------------------------------------------------------------------
+
+needs_installed_venv = pytest.mark.skipif(
+    not STAMP.exists(), reason="run deploy/local/install first (the sandbox reuses its venv)")
+
+
+def link_venv(root: Path) -> None:
+    (root / ".ferry").mkdir(exist_ok=True)
+    (root / ".ferry" / "venv").symlink_to(sys.prefix)
+
+
+@needs_installed_venv
+def test_up_detach_then_up_again_then_down(sandbox):
+    link_venv(sandbox)
+    up = [str(sandbox / "deploy/local/up"), "--detach"]
+    env = script_env(sandbox, FERRY_TABLE="custom", FERRY_CONCURRENCY="7", AWS_PROFILE="no-such-profile")
+    first = subprocess.run(up, cwd=sandbox, env=env, capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr
+    assert "source .ferry/local.env" in first.stdout
+    running = records(sandbox)
+    assert set(running) == {"emulator", "controller"} and all(alive(p) for p in running.values())
+
+    local = localenv.parse_exports((sandbox / ".ferry/local.env").read_text())
+    assert local["FERRY_TABLE"] == "custom"
+    assert local["FERRY_CONCURRENCY"] == "7"
+    assert local["FERRY_RESYNC_INTERVAL"] == "30s"
+    assert local["FERRY_CLUSTER"] == "ferry-local"
+    assert local["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert local["FERRY_ADMIN_URL"].startswith("http://127.0.0.1:")
+
+    calls = fake_calls(sandbox)
+    assert [c["argv"][0] for c in calls if c["cmd"] == "ferry"] == ["init", "apply", "get", "status", "status"]
+    apply = next(c for c in calls if c["argv"][:1] == ["apply"])
+    assert apply["argv"] == ["apply", "-f", "manifests/", "--wait", "--timeout", "300s", "-m", "deploy/local/up"]
+    assert apply["cwd"] == str(sandbox)
+    assert sorted(c["argv"][1] for c in calls if c["argv"][:1] == ["status"]) == ["api", "web"]
+    (controller,) = [c for c in calls if c["cmd"] == "ferry-controller"]
+    assert controller["pid"] == running["controller"]
+    admin = local["FERRY_ADMIN_URL"].removeprefix("http://")
+    assert controller["argv"] == ["--admin-addr", admin]
+    for key, value in local.items():
+        assert controller["env"].get(key) == value, key
+    assert "AWS_PROFILE" not in controller["env"]
+
+    # The emulator's request log is where tests count AWS calls.
+    ops = {json.loads(line)["operation"] for line in (sandbox / ".ferry/requests.jsonl").read_text().splitlines()}
+    assert {"CreateCluster", "CreateLoadBalancer", "CreateHostedZone"} <= ops
+
+    # A second up stops the first environment, by its pids, before starting.
+    second = subprocess.run(up + ["--no-apply"], cwd=sandbox, env=script_env(sandbox),
+                            capture_output=True, text=True, timeout=180)
+    assert second.returncode == 0, second.stderr
+    assert "stopping the environment of an earlier up" in second.stderr
+    assert not any(alive(p) for p in running.values())
+    running2 = records(sandbox)
+    assert all(alive(p) for p in running2.values())
+
+    down = subprocess.run([str(sandbox / "deploy/local/down")], capture_output=True, text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert not any(alive(p) for p in running2.values())
+    assert records(sandbox) == {}
+
+
+@needs_installed_venv
+def test_up_fails_with_one_line_cause_and_stops_what_it_started(sandbox):
+    link_venv(sandbox)
+    result = subprocess.run([str(sandbox / "deploy/local/up"), "--detach"], cwd=sandbox,
+                            env=script_env(sandbox, FAKE_CONTROLLER_EXIT="1"),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("up: ferry-controller exited")
+    assert records(sandbox) == {}
+    (line,) = [ln for ln in result.stderr.splitlines() if "emulator listening on" in ln]
+    emulator_pid = int(line.rsplit("(pid ", 1)[1].rstrip(")"))
+    assert not alive(emulator_pid)
+
+
+@needs_installed_venv
+def test_up_in_the_foreground_stops_everything_on_ctrl_c(sandbox):
+    link_venv(sandbox)
+    log = sandbox / "up.out"
+    with open(log, "w") as out:
+        # A terminal's Ctrl-C sends SIGINT to the whole foreground process group.
+        up = subprocess.Popen([str(sandbox / "deploy/local/up"), "--no-apply"], cwd=sandbox,
+                              env=script_env(sandbox), stdout=out, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, start_new_session=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while "Ctrl-C stops everything" not in log.read_text():
+            assert up.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        running = records(sandbox)
+        assert set(running) == {"emulator", "controller"}
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=40) == 0, log.read_text()
+        assert not any(alive(p) for p in running.values())
+        assert records(sandbox) == {}
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
