@@ -121,14 +121,18 @@ impl Ecs {
             }
         }
         let mut by_app: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut in_use = BTreeSet::new();
         for service in self.describe_services(&arns).await? {
             if service.tags.get(names::TAG_MANAGED_BY).map(String::as_str) != Some(owner) {
                 continue;
             }
             if let Some(app) = service.tags.get(names::TAG_APP) {
+                in_use.insert(service.task_definition_arn);
                 by_app.entry(app.clone()).or_default().insert(service.name);
             }
         }
+        // A full listing is the moment to forget revisions no service runs.
+        self.retain_task_definitions(&in_use);
         Ok(by_app)
     }
 
@@ -274,7 +278,7 @@ impl Ecs {
 
     /// Drops cached revisions not in `keep`, to bound the cache by what
     /// services use.
-    pub fn retain_task_definitions(&self, keep: &BTreeSet<String>) {
+    fn retain_task_definitions(&self, keep: &BTreeSet<String>) {
         self.task_definitions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -162,7 +162,6 @@ impl Reconciler {
         let status = status::derive(StatusInput {
             app: &app.name,
             generation: app.generation,
-            previous_observed_generation: previous.as_ref().map_or(0, |p| p.observed_generation),
             desired,
             observed,
             plan,

@@ -79,14 +79,14 @@ pub struct LastError {
 pub struct StatusInput<'a> {
     pub app: &'a str,
     pub generation: u64,
-    /// The observed generation before this reconcile.
-    pub previous_observed_generation: u64,
     pub desired: &'a [DesiredProcess],
     /// State observed before the plan ran.
     pub observed: &'a Observed,
     pub plan: &'a Plan,
     /// Set when executing the plan failed.
     pub error: Option<LastError>,
+    /// The status written before, if any: keeps transition times and the
+    /// observed generation when this reconcile fails.
     pub previous: Option<&'a AppStatus>,
     pub now: OffsetDateTime,
 }
@@ -99,7 +99,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
     let observed_generation = if acted {
         input.generation
     } else {
-        input.previous_observed_generation
+        input.previous.map_or(0, |p| p.observed_generation)
     };
 
     let processes: BTreeMap<String, ProcessStatus> = input
