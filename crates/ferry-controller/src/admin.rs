@@ -1,4 +1,5 @@
-//! Admin HTTP: `/healthz`, `/readyz` (after the first full sync) and
+//! Admin HTTP: `/healthz`, `/readyz` (after the first full read of the
+//! store, on followers too, so they count as warm standbys) and
 //! `/metrics`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,8 +17,8 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AdminState {
     pub metrics: Metrics,
-    /// Set once every app has been reconciled after start.
-    pub synced: Arc<AtomicBool>,
+    /// Set once the store has been read in full.
+    pub ready: Arc<AtomicBool>,
 }
 
 pub fn router(state: AdminState) -> Router {
@@ -29,12 +30,12 @@ pub fn router(state: AdminState) -> Router {
 }
 
 async fn readyz(State(state): State<AdminState>) -> (StatusCode, &'static str) {
-    if state.synced.load(Ordering::Acquire) {
+    if state.ready.load(Ordering::Acquire) {
         (StatusCode::OK, "ready\n")
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "waiting for the first full sync\n",
+            "waiting for the first full read of the store\n",
         )
     }
 }

@@ -72,7 +72,57 @@ pub struct Config {
     #[arg(long, env = "FERRY_AWS_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub aws_timeout: Duration,
 
+    /// This replica's name in the leader lease. Must differ between
+    /// replicas; the default (host, process id and a random suffix) does.
+    #[arg(long, env = "FERRY_CONTROLLER_ID")]
+    pub id: Option<String>,
+
+    /// How long the leader lease stays valid without renewal: how long a
+    /// replica waits before taking over from a leader that vanished.
+    #[arg(long, env = "FERRY_LEASE_DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub lease_duration: Duration,
+
+    /// How long the leader keeps acting after its last successful renewal.
+    /// Shorter than the lease duration, so a deposed leader stops first.
+    #[arg(long, env = "FERRY_RENEW_DEADLINE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub renew_deadline: Duration,
+
+    /// How often the leader renews and followers look at the lease.
+    #[arg(long, env = "FERRY_RETRY_PERIOD", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub retry_period: Duration,
+
+    /// How long SIGTERM waits for reconciles in flight before the lease is
+    /// handed back. Keep it below the ECS task's stop timeout (30 s).
+    #[arg(long, env = "FERRY_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+
     /// Log format; the level comes from RUST_LOG (default `info`).
     #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The replica name: `--id`, or host, process id and a random suffix
+    /// (in a container every process is pid 1, so the suffix is what keeps
+    /// a restarted replica apart from its previous life).
+    pub fn replica_id(&self) -> String {
+        if let Some(id) = &self.id {
+            return id.clone();
+        }
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "ferry-controller".to_owned());
+        format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
+    }
+
+    pub fn lease_timing(&self) -> crate::leader::LeaseTiming {
+        crate::leader::LeaseTiming {
+            lease_duration: self.lease_duration,
+            renew_deadline: self.renew_deadline,
+            retry_period: self.retry_period,
+        }
+    }
 }

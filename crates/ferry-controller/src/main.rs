@@ -3,8 +3,11 @@
 mod admin;
 mod config;
 mod controller;
+mod leader;
 mod metrics;
+mod queue;
 mod reconciler;
+mod runner;
 
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
@@ -42,6 +45,8 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    let timing = config.lease_timing();
+    timing.validate().map_err(anyhow::Error::msg)?;
     let metrics = metrics::Metrics::new().context("registering metrics")?;
     let sdk = aws_config::load_from_env().await;
     let region = sdk
@@ -76,36 +81,54 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.admin_addr)
         .await
         .with_context(|| format!("binding the admin address {}", config.admin_addr))?;
-    info!(admin = %listener.local_addr()?, table = %config.table, cluster = %config.cluster, "ferry-controller starting");
+    let id = config.replica_id();
+    info!(admin = %listener.local_addr()?, table = %config.table, cluster = %config.cluster, id = %id, "ferry-controller starting");
 
-    let (stop, stopped) = watch::channel(false);
-    let synced = Arc::new(AtomicBool::new(false));
+    let ready = Arc::new(AtomicBool::new(false));
     let admin_state = admin::AdminState {
         metrics: metrics.clone(),
-        synced: Arc::clone(&synced),
+        ready: Arc::clone(&ready),
     };
-    let mut admin_stopped = stopped.clone();
+    let (stop_admin, admin_stopped) = watch::channel(false);
     let admin = tokio::spawn(admin::serve(listener, admin_state, async move {
-        let _ = admin_stopped.wait_for(|stop| *stop).await;
+        let mut stopped = admin_stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
     }));
 
+    let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         info!("shutdown requested");
         let _ = stop.send(true);
     });
 
+    let elector = leader::Elector::new(Arc::new(store.clone()), id, timing)
+        .with_gauge(metrics.leader_election_master_status.clone());
+    let role = elector.subscribe();
+    let (resign, resigned) = watch::channel(false);
+    let election = tokio::spawn(elector.run(resigned));
+
     let controller = controller::Controller {
-        reconciler: Arc::new(reconciler::Reconciler::new(store, ecs, settings)),
+        reconciler: Arc::new(reconciler::Reconciler::new(
+            store,
+            ecs,
+            settings,
+            metrics.clone(),
+        )),
         metrics,
-        synced,
+        ready,
         settings: controller::LoopSettings {
             poll_interval: config.poll_interval,
             resync_interval: config.resync_interval,
             concurrency: usize::from(config.concurrency),
+            shutdown_timeout: config.shutdown_timeout,
         },
     };
-    controller.run(stopped).await;
+    controller.run(role, stopped).await;
+    // Only now that nothing acts any more may the lease go to a successor.
+    let _ = resign.send(true);
+    election.await.context("leader election task")?;
+    let _ = stop_admin.send(true);
     admin.await.context("admin server task")??;
     info!("stopped");
     Ok(())

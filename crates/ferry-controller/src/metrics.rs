@@ -1,7 +1,9 @@
 //! The controller's Prometheus metrics, named as operators know them from
 //! Kubernetes controllers.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -10,6 +12,12 @@ pub struct Metrics {
     pub reconcile_errors_total: IntCounter,
     pub reconcile_time_seconds: Histogram,
     pub workqueue_depth: IntGauge,
+    pub workqueue_retries_total: IntCounter,
+    pub leader_election_master_status: IntGauge,
+    /// Apps whose condition is True, by condition; exported by the leader
+    /// only, so the sum over replicas is the number of apps.
+    pub apps: IntGaugeVec,
+    pub drift_corrections_total: IntCounter,
     pub aws: ferry_aws::AwsMetrics,
 }
 
@@ -28,11 +36,44 @@ impl Metrics {
                     0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                 ]),
         )?;
-        let workqueue_depth = IntGauge::new("workqueue_depth", "Apps due for a reconcile")?;
+        let workqueue_depth = IntGauge::new(
+            "workqueue_depth",
+            "Apps due for a reconcile and not yet started, plus requests parked behind a running reconcile",
+        )?;
+        let workqueue_retries_total = IntCounter::new(
+            "workqueue_retries_total",
+            "Reconciles scheduled again with backoff after a failure",
+        )?;
+        let leader_election_master_status = IntGauge::new(
+            "leader_election_master_status",
+            "1 while this replica holds the leader lease, else 0",
+        )?;
+        let apps = IntGaugeVec::new(
+            Opts::new(
+                "apps",
+                "Apps whose condition is True, as last written to status",
+            ),
+            &["condition"],
+        )?;
+        let drift_corrections_total = IntCounter::new(
+            "drift_corrections_total",
+            "Changes made to undo edits made outside Ferry",
+        )?;
         registry.register(Box::new(reconcile_total.clone()))?;
         registry.register(Box::new(reconcile_errors_total.clone()))?;
         registry.register(Box::new(reconcile_time_seconds.clone()))?;
         registry.register(Box::new(workqueue_depth.clone()))?;
+        registry.register(Box::new(workqueue_retries_total.clone()))?;
+        registry.register(Box::new(leader_election_master_status.clone()))?;
+        registry.register(Box::new(apps.clone()))?;
+        registry.register(Box::new(drift_corrections_total.clone()))?;
+        for condition in [
+            ferry_core::status::READY,
+            ferry_core::status::PROGRESSING,
+            ferry_core::status::DEGRADED,
+        ] {
+            apps.with_label_values(&[condition]).set(0);
+        }
         let aws = ferry_aws::AwsMetrics::new(&registry)?;
         Ok(Self {
             registry,
@@ -40,6 +81,10 @@ impl Metrics {
             reconcile_errors_total,
             reconcile_time_seconds,
             workqueue_depth,
+            workqueue_retries_total,
+            leader_election_master_status,
+            apps,
+            drift_corrections_total,
             aws,
         })
     }

@@ -10,22 +10,12 @@ use ferry_aws::Ecs;
 use ferry_core::names::{self, Ownership};
 use ferry_core::status::{self, LastError, StatusInput};
 use ferry_core::{AppStatus, ServiceStatus, Settings};
-use ferry_store::{AppRecord, Store};
+use ferry_store::{AppRecord, Fence, Store};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-/// What the caller should do after a reconcile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Nothing left to do: come back at the next resync.
-    Converged,
-    /// Changes were made or a rollout runs: look again soon.
-    Requeue(Duration),
-    /// The app's resources are gone and its spec was removed.
-    Removed,
-    /// Something failed; retry with backoff.
-    Failed(String),
-}
+use crate::metrics::Metrics;
+use crate::runner::Outcome;
 
 /// How soon an app is looked at again after Ferry changed it.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(2);
@@ -34,6 +24,7 @@ pub struct Reconciler {
     pub store: Store,
     pub ecs: Ecs,
     pub settings: Settings,
+    metrics: Metrics,
     /// Service names seen tagged with each app by the last inventory, plus
     /// those created since: how services of removed processes are found.
     inventory: Mutex<BTreeMap<String, BTreeSet<String>>>,
@@ -42,11 +33,12 @@ pub struct Reconciler {
 }
 
 impl Reconciler {
-    pub fn new(store: Store, ecs: Ecs, settings: Settings) -> Self {
+    pub fn new(store: Store, ecs: Ecs, settings: Settings, metrics: Metrics) -> Self {
         Self {
             store,
             ecs,
             settings,
+            metrics,
             inventory: Mutex::new(BTreeMap::new()),
             written: Mutex::new(HashMap::new()),
         }
@@ -64,15 +56,40 @@ impl Reconciler {
         lock(&self.inventory).keys().cloned().collect()
     }
 
-    /// Loads the statuses written before, so a restart does not rewrite them.
+    /// Loads the statuses written before (by this replica's previous term
+    /// or another leader), so unchanged status is not written again.
     pub async fn load_statuses(&self) -> Result<(), ferry_store::Error> {
         let statuses = self.store.list_statuses().await?;
-        *lock(&self.written) = statuses;
+        let mut written = lock(&self.written);
+        *written = statuses;
+        self.count_conditions(&written);
         Ok(())
     }
 
-    /// Reconciles one app.
-    pub async fn reconcile(&self, app: &AppRecord) -> Outcome {
+    /// Forgets what the last term knew: called when leadership is lost, as
+    /// the next leader's writes make it stale.
+    pub fn forget_term(&self) {
+        let mut written = lock(&self.written);
+        written.clear();
+        self.count_conditions(&written);
+    }
+
+    /// Sets the `apps{condition}` gauges from the written statuses.
+    fn count_conditions(&self, written: &HashMap<String, AppStatus>) {
+        for condition in [status::READY, status::PROGRESSING, status::DEGRADED] {
+            let count = written
+                .values()
+                .filter(|s| s.condition(condition).is_some_and(|c| c.status == "True"))
+                .count();
+            self.metrics
+                .apps
+                .with_label_values(&[condition])
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Reconciles one app, writing to the store under `fence`.
+    pub async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         let desired = if app.deleting {
             Vec::new()
         } else {
@@ -82,6 +99,7 @@ impl Reconciler {
             .get(&app.name)
             .cloned()
             .unwrap_or_default();
+        let previous = lock(&self.written).get(&app.name).cloned();
         let observed = match self.ecs.observe(&desired, &known).await {
             Ok(observed) => observed,
             Err(err) => {
@@ -90,12 +108,20 @@ impl Reconciler {
                     message: err.to_string(),
                     time: status::rfc3339(OffsetDateTime::now_utc()),
                 };
+                let nothing = (ferry_core::Observed::default(), ferry_core::Plan::default());
                 self.report(
-                    app,
-                    &desired,
-                    &Default::default(),
-                    &Default::default(),
-                    Some(error),
+                    fence,
+                    StatusInput {
+                        app: &app.name,
+                        generation: app.generation,
+                        desired: &desired,
+                        observed: &nothing.0,
+                        plan: &nothing.1,
+                        error: Some(error),
+                        previous: previous.as_ref(),
+                        corrections: &[],
+                        now: OffsetDateTime::now_utc(),
+                    },
                 )
                 .await;
                 return Outcome::Failed(err.to_string());
@@ -105,7 +131,23 @@ impl Reconciler {
         for blocker in &plan.blockers {
             warn!(process = %blocker.process, reason = %blocker.reason, "{}", blocker.message);
         }
+        let corrections: Vec<String> =
+            if status::drift(previous.as_ref(), app.generation, &plan, app.deleting) {
+                plan.actions.iter().map(ToString::to_string).collect()
+            } else {
+                Vec::new()
+            };
+        for correction in &corrections {
+            warn!(correction = %correction, "correcting drift: a change made outside Ferry is undone");
+        }
         let result = self.ecs.execute(&plan).await;
+        let done = match &result {
+            Ok(()) => corrections.len(),
+            Err(failed) => failed.completed.min(corrections.len()),
+        };
+        self.metrics
+            .drift_corrections_total
+            .inc_by(u64::try_from(done).unwrap_or(u64::MAX));
         self.remember_services(&app.name, &plan);
 
         let error = result.as_ref().err().map(|failed| LastError {
@@ -125,11 +167,17 @@ impl Reconciler {
                     && names::ownership(&s.tags, &self.settings.owner, &app.name) == Ownership::Ours
             });
             if !remaining {
-                return match self.store.remove_app(&app.name, app.generation).await {
+                return match self
+                    .store
+                    .remove_app(&app.name, app.generation, fence)
+                    .await
+                {
                     Ok(()) => {
                         info!("all resources gone, app removed");
                         lock(&self.inventory).remove(&app.name);
-                        lock(&self.written).remove(&app.name);
+                        let mut written = lock(&self.written);
+                        written.remove(&app.name);
+                        self.count_conditions(&written);
                         Outcome::Removed
                     }
                     Err(err) => Outcome::Failed(err.to_string()),
@@ -138,7 +186,22 @@ impl Reconciler {
         }
 
         let failed = error.as_ref().map(|e| e.message.clone());
-        let status = self.report(app, &desired, &observed, &plan, error).await;
+        let status = self
+            .report(
+                fence,
+                StatusInput {
+                    app: &app.name,
+                    generation: app.generation,
+                    desired: &desired,
+                    observed: &observed,
+                    plan: &plan,
+                    error,
+                    previous: previous.as_ref(),
+                    corrections: &corrections[..done],
+                    now: OffsetDateTime::now_utc(),
+                },
+            )
+            .await;
         let progressing = status
             .condition(status::PROGRESSING)
             .is_some_and(|c| c.status == "True");
@@ -149,32 +212,19 @@ impl Reconciler {
         }
     }
 
-    /// Derives status and writes it if it changed. Returns it.
-    async fn report(
-        &self,
-        app: &AppRecord,
-        desired: &[ferry_core::DesiredProcess],
-        observed: &ferry_core::Observed,
-        plan: &ferry_core::Plan,
-        error: Option<LastError>,
-    ) -> AppStatus {
-        let previous = lock(&self.written).get(&app.name).cloned();
-        let status = status::derive(StatusInput {
-            app: &app.name,
-            generation: app.generation,
-            desired,
-            observed,
-            plan,
-            error,
-            previous: previous.as_ref(),
-            now: OffsetDateTime::now_utc(),
-        });
-        if previous.as_ref().is_some_and(|p| p.same_as(&status)) {
+    /// Derives status and writes it if it differs from `input.previous`,
+    /// which must be the status last written. Returns it.
+    async fn report(&self, fence: &Fence, input: StatusInput<'_>) -> AppStatus {
+        let previous = input.previous;
+        let status = status::derive(input);
+        if previous.is_some_and(|p| p.same_as(&status)) {
             return status;
         }
-        match self.store.put_status(&status).await {
+        match self.store.put_status(&status, fence).await {
             Ok(()) => {
-                lock(&self.written).insert(app.name.clone(), status.clone());
+                let mut written = lock(&self.written);
+                written.insert(status.name.clone(), status.clone());
+                self.count_conditions(&written);
             }
             Err(err) => warn!(error = %err, "writing status failed"),
         }

@@ -85,10 +85,28 @@ pub struct StatusInput<'a> {
     pub plan: &'a Plan,
     /// Set when executing the plan failed.
     pub error: Option<LastError>,
-    /// The status written before, if any: keeps transition times and the
-    /// observed generation when this reconcile fails.
+    /// The status written before, if any: keeps transition times, events
+    /// and the observed generation when this reconcile fails.
     pub previous: Option<&'a AppStatus>,
+    /// Drift this reconcile undid (see [`drift`]), one line per action.
+    pub corrections: &'a [String],
     pub now: OffsetDateTime,
+}
+
+/// Whether a plan for `generation` undoes changes made outside Ferry: the
+/// previous status says the whole plan for this very generation already ran
+/// with nothing in the way, so anything left to do was done by someone else
+/// (a console edit, a deleted service). An app being deleted never drifts.
+pub fn drift(previous: Option<&AppStatus>, generation: u64, plan: &Plan, deleting: bool) -> bool {
+    let Some(previous) = previous else {
+        return false;
+    };
+    !deleting
+        && !plan.actions.is_empty()
+        && previous.observed_generation == generation
+        && previous
+            .condition(DEGRADED)
+            .is_none_or(|c| c.status != "True")
 }
 
 /// Derives status. `observedGeneration` advances only when the whole plan
@@ -152,7 +170,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
         conditions,
         processes,
         endpoints: Vec::new(),
-        events: newest_events(input.observed),
+        events: newest_events(&input, &now),
         // Cleared by the first reconcile that succeeds.
         last_error: input.error.clone(),
         last_reconciled: now,
@@ -257,13 +275,35 @@ fn conditions(
     (ready, progressing, degraded)
 }
 
-fn newest_events(observed: &Observed) -> Vec<ServiceEvent> {
-    let mut events: Vec<ServiceEvent> = observed
-        .services
-        .values()
-        .flat_map(|s| s.events.iter().cloned())
+/// ECS's service events merged with Ferry's own (drift it corrected) and
+/// those reported before, newest first, one per message.
+fn newest_events(input: &StatusInput<'_>, now: &str) -> Vec<ServiceEvent> {
+    let corrections = input
+        .corrections
+        .iter()
+        .enumerate()
+        .map(|(i, message)| ServiceEvent {
+            id: format!("ferry-{now}-{i}"),
+            created_at: now.to_owned(),
+            message: format!("(ferry) corrected drift: {message}"),
+        });
+    let mut events: Vec<ServiceEvent> = corrections
+        .chain(
+            input
+                .observed
+                .services
+                .values()
+                .flat_map(|s| s.events.iter().cloned()),
+        )
+        .chain(
+            input
+                .previous
+                .into_iter()
+                .flat_map(|p| p.events.iter().cloned()),
+        )
         .collect();
-    // RFC 3339 in one offset sorts as text.
+    // RFC 3339 in one offset sorts as text; the sort is stable, so among
+    // equal times this reconcile's corrections stay first.
     events.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     let mut seen = BTreeSet::new();
     events.retain(|e| seen.insert(e.message.clone()));
@@ -296,5 +336,171 @@ impl AppStatus {
         let mut b = other.clone();
         b.last_reconciled.clear();
         a == b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::plan::plan;
+    use crate::render::render;
+    use crate::testing::{app_strategy, execute, settings, OWNER};
+
+    fn an_app() -> ferry_manifest::App {
+        let mut runner = TestRunner::deterministic();
+        app_strategy()
+            .new_tree(&mut runner)
+            .expect("an app")
+            .current()
+    }
+
+    struct Case {
+        app: ferry_manifest::App,
+        desired: Vec<DesiredProcess>,
+    }
+
+    impl Case {
+        fn new() -> Self {
+            let app = an_app();
+            let desired = render(&app, &settings());
+            Self { app, desired }
+        }
+
+        fn derive(
+            &self,
+            generation: u64,
+            observed: &Observed,
+            error: Option<LastError>,
+            previous: Option<&AppStatus>,
+            corrections: &[String],
+            now: OffsetDateTime,
+        ) -> (AppStatus, Plan) {
+            let plan = plan(&self.app.name, OWNER, &self.desired, observed);
+            let status = derive(StatusInput {
+                app: &self.app.name,
+                generation,
+                desired: &self.desired,
+                observed,
+                plan: &plan,
+                error,
+                previous,
+                corrections,
+                now,
+            });
+            (status, plan)
+        }
+    }
+
+    fn status_of<'a>(status: &'a AppStatus, type_: &str) -> &'a Condition {
+        status.condition(type_).expect("every condition is present")
+    }
+
+    const T1: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+    const T2: OffsetDateTime = datetime!(2026-11-23 10:05 UTC);
+    const T3: OffsetDateTime = datetime!(2026-11-23 10:10 UTC);
+
+    #[test]
+    fn ready_only_once_the_latest_generation_converged() {
+        let case = Case::new();
+        let empty = Observed::default();
+        let (first, first_plan) = case.derive(1, &empty, None, None, &[], T1);
+        assert_eq!(status_of(&first, READY).status, "False");
+        assert_eq!(status_of(&first, PROGRESSING).status, "True");
+        assert_eq!(first.observed_generation, 1, "the whole plan ran");
+
+        let converged = execute(&empty, &first_plan.actions);
+        let (second, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
+        assert_eq!(status_of(&second, READY).status, "True");
+        assert_eq!(status_of(&second, READY).last_transition_time, rfc3339(T2));
+        assert_eq!(status_of(&second, DEGRADED).status, "False");
+        assert_eq!(
+            status_of(&second, DEGRADED).last_transition_time,
+            rfc3339(T1),
+            "unchanged conditions keep their transition time"
+        );
+        for process in &case.desired {
+            let p = &second.processes[&process.process];
+            assert_eq!(p.desired, process.service.desired_count);
+            assert!(p.task_definition.is_some());
+        }
+
+        let (newer, _) = case.derive(2, &converged, None, Some(&second), &[], T3);
+        assert_eq!(newer.generation, 2);
+        assert_eq!(newer.observed_generation, 2);
+    }
+
+    #[test]
+    fn a_failure_keeps_the_observed_generation_and_names_the_call() {
+        let case = Case::new();
+        let empty = Observed::default();
+        let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
+        let converged = execute(&empty, &plan.actions);
+        let (ready, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
+        let error = LastError {
+            operation: "ecs:UpdateService".into(),
+            message: "AccessDeniedException: no".into(),
+            time: rfc3339(T3),
+        };
+        let (failed, _) = case.derive(2, &converged, Some(error), Some(&ready), &[], T3);
+        assert_eq!(failed.observed_generation, 1);
+        assert_eq!(status_of(&failed, READY).status, "False");
+        let degraded = status_of(&failed, DEGRADED);
+        assert_eq!(degraded.status, "True");
+        assert_eq!(degraded.reason, "ReconcileError");
+        assert!(degraded.message.contains("ecs:UpdateService"));
+        assert_eq!(
+            failed.last_error.as_ref().map(|e| e.operation.as_str()),
+            Some("ecs:UpdateService")
+        );
+    }
+
+    #[test]
+    fn a_steady_state_status_is_the_same_as_the_last() {
+        let case = Case::new();
+        let empty = Observed::default();
+        let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
+        let converged = execute(&empty, &plan.actions);
+        let (second, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
+        let (third, _) = case.derive(1, &converged, None, Some(&second), &[], T3);
+        assert!(third.same_as(&second), "nothing to write");
+        assert_ne!(third.last_reconciled, second.last_reconciled);
+    }
+
+    #[test]
+    fn drift_is_a_plan_for_a_generation_already_acted_on() {
+        let case = Case::new();
+        let empty = Observed::default();
+        let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
+        let converged = execute(&empty, &plan.actions);
+        let (ready, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
+
+        let mut edited = converged.clone();
+        let service = edited.services.values_mut().next().expect("a service");
+        service.desired_count += 3;
+        let drifted = crate::plan::plan(&case.app.name, OWNER, &case.desired, &edited);
+        assert!(drift(Some(&ready), 1, &drifted, false));
+        assert!(
+            !drift(Some(&ready), 2, &drifted, false),
+            "a new generation is not drift"
+        );
+        assert!(!drift(None, 1, &drifted, false), "nothing known before");
+        assert!(!drift(Some(&ready), 1, &drifted, true), "deleting");
+        assert!(
+            !drift(Some(&ready), 1, &Plan::default(), false),
+            "nothing to undo"
+        );
+
+        let corrections: Vec<String> = drifted.actions.iter().map(ToString::to_string).collect();
+        let (reported, _) = case.derive(1, &edited, None, Some(&ready), &corrections, T3);
+        assert!(reported.events[0]
+            .message
+            .starts_with("(ferry) corrected drift: update service"));
+        assert_eq!(reported.events[0].created_at, rfc3339(T3));
+        let (later, _) = case.derive(1, &converged, None, Some(&reported), &[], T3);
+        assert_eq!(later.events, reported.events, "events are kept");
     }
 }

@@ -9,11 +9,17 @@
 //! | release         | `release#<app>` | `v` + 10-digit version |
 //! | status          | `status`        | app name              |
 //! | revision counter| `meta`          | `revision`            |
+//! | leader lease    | `lease`         | `controller`          |
 //!
 //! Guarantees: every write is conditional. An apply replaces an app's spec
 //! only if its generation is still the one the applier read, and writes the
 //! release in the same transaction, so two racing applies never lose an
 //! update and a release is never overwritten. Releases are never deleted.
+//! The controller's writes carry its lease's fencing token (see [`Fence`]).
+
+mod lease;
+
+pub use lease::{Fence, LeaseRecord, LeaseWrite};
 
 use std::collections::HashMap;
 
@@ -57,6 +63,10 @@ pub enum Error {
         item: String,
         message: String,
     },
+    /// A fenced write found the lease held by someone else: this replica
+    /// is no longer the leader, and nothing was written.
+    #[error("not the leader any more: the lease is no longer held with fencing token {token}")]
+    Fenced { token: u64 },
     #[error(transparent)]
     Aws(#[from] ferry_aws::Error),
 }
@@ -350,7 +360,7 @@ impl Store {
             }
             items.push(self.bump_revision()?);
             let names: Vec<&str> = chunk.iter().map(|c| c.spec.name.as_str()).collect();
-            self.transact(items, &names.join(", ")).await?;
+            self.transact(items, &names.join(", "), None).await?;
         }
         Ok(generations)
     }
@@ -424,7 +434,17 @@ impl Store {
             .build())
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>, apps: &str) -> Result<()> {
+    /// Runs a transaction. With `fence`, the lease check goes first, and a
+    /// failure of that check is reported as [`Error::Fenced`].
+    async fn transact(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        apps: &str,
+        fence: Option<&Fence>,
+    ) -> Result<()> {
+        if let Some(fence) = fence {
+            items.insert(0, self.fence_check(fence)?);
+        }
         let result = self
             .caller
             .call_raw(
@@ -441,41 +461,38 @@ impl Store {
         let Err(err) = result else {
             return Ok(());
         };
-        let conditional = err
-            .as_service_error()
-            .and_then(|e| match e {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                    Some(c)
-                }
-                _ => None,
-            })
-            .filter(|c| {
+        let canceled = err.as_service_error().and_then(|e| match e {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                Some(c)
+            }
+            _ => None,
+        });
+        let failed_check = |index: usize| {
+            canceled.is_some_and(|c| {
                 c.cancellation_reasons()
-                    .iter()
-                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
-                    || c.message().is_some_and(|m| m.contains("ConditionalCheckFailed"))
-            });
+                    .get(index)
+                    .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+            })
+        };
+        if let Some(fence) = fence {
+            if failed_check(0) {
+                return Err(Error::Fenced { token: fence.token });
+            }
+        }
+        let conditional = canceled.filter(|c| {
+            c.cancellation_reasons()
+                .iter()
+                .any(|r| r.code() == Some("ConditionalCheckFailed"))
+                || c.message()
+                    .is_some_and(|m| m.contains("ConditionalCheckFailed"))
+        });
         if conditional.is_some() {
             return Err(Error::Conflict {
                 apps: apps.to_owned(),
                 message: "another apply or delete changed the app since it was read; nothing was written, run the command again".into(),
             });
         }
-        let code =
-            aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&err).map(str::to_owned);
-        if code.as_deref() == Some("ResourceNotFoundException") {
-            return Err(Error::TableMissing {
-                table: self.table.clone(),
-            });
-        }
-        Err(ferry_aws::Error::Call {
-            service: SERVICE,
-            operation: "TransactWriteItems",
-            resource: apps.to_owned(),
-            message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-            code,
-        }
-        .into())
+        Err(self.call_error("TransactWriteItems", apps, &err))
     }
 
     /// Marks an app for deletion and bumps its generation. The controller
@@ -497,14 +514,14 @@ impl Store {
                 .build(),
             self.bump_revision()?,
         ];
-        self.transact(items, &app.name).await?;
+        self.transact(items, &app.name, None).await?;
         Ok(generation)
     }
 
     /// Removes a deleted app's spec and status once its resources are gone:
-    /// the finalizer. Conditional on the generation the controller acted on.
-    /// Releases are kept.
-    pub async fn remove_app(&self, name: &str, generation: u64) -> Result<()> {
+    /// the finalizer. Conditional on the generation the controller acted on
+    /// and on its lease. Releases are kept.
+    pub async fn remove_app(&self, name: &str, generation: u64, fence: &Fence) -> Result<()> {
         let spec = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(PK_APP, name)))
@@ -523,7 +540,7 @@ impl Store {
                 .build(),
             self.bump_revision()?,
         ];
-        self.transact(items, name).await
+        self.transact(items, name, Some(fence)).await
     }
 
     /// An app's releases, newest first.
@@ -538,24 +555,15 @@ impl Store {
             .collect()
     }
 
-    /// Writes an app's status.
-    pub async fn put_status(&self, status: &AppStatus) -> Result<()> {
+    /// Writes an app's status, if `fence` still holds the lease.
+    pub async fn put_status(&self, status: &AppStatus, fence: &Fence) -> Result<()> {
         let mut item = key(PK_STATUS, status.name.as_str());
         item.insert("status".into(), s(self.to_json(status, &status.name)?));
-        self.caller
-            .call(
-                SERVICE,
-                "PutItem",
-                Bucket::Unpaced,
-                &status.name,
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .send(),
-            )
-            .await?;
-        Ok(())
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let items = vec![TransactWriteItem::builder()
+            .put(build(put.build(), "status Put")?)
+            .build()];
+        self.transact(items, &status.name, Some(fence)).await
     }
 
     /// An app's status, or `None` before the controller first wrote it.
@@ -683,6 +691,34 @@ impl Store {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| self.corrupt(what, format!("missing numeric attribute {field}")))
+    }
+
+    /// An AWS error as Ferry reports it, naming the call and resource.
+    fn call_error<E, R>(
+        &self,
+        operation: &'static str,
+        resource: &str,
+        err: &aws_sdk_dynamodb::error::SdkError<E, R>,
+    ) -> Error
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let code = err.code().map(str::to_owned);
+        if code.as_deref() == Some("ResourceNotFoundException") {
+            return Error::TableMissing {
+                table: self.table.clone(),
+            };
+        }
+        ferry_aws::Error::Call {
+            service: SERVICE,
+            operation,
+            resource: resource.to_owned(),
+            message: aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+            code,
+        }
+        .into()
     }
 
     fn to_json<T: Serialize>(&self, value: &T, what: &str) -> Result<String> {
