@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::ecs::{active_service, create_foreign_service, revisions, tags, task_definition};
 use crate::support::{eventually, repo_root, LocalAws};
 
-fn copy_manifests(to: &Path) {
+pub(crate) fn copy_manifests(to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(repo_root().join("manifests")).expect("manifests/") {
         let entry = entry.expect("entry");
@@ -15,7 +15,7 @@ fn copy_manifests(to: &Path) {
     }
 }
 
-fn edit(file: &Path, from: &str, to: &str) {
+pub(crate) fn edit(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).expect("read manifest");
     assert!(
         text.contains(from),

@@ -54,17 +54,28 @@ pub fn binary(name: &str) -> PathBuf {
 /// One entry of the emulator's request log.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// Unix time the emulator answered, in seconds.
+    pub t: f64,
     pub service: String,
     pub operation: String,
     pub status: u16,
+    /// The caller's SDK app id: a controller's `--id`.
+    pub agent: Option<String>,
+    /// Partition keys of the DynamoDB items the request names.
+    pub pk: Vec<String>,
 }
 
 impl Request {
     /// True for calls that change state.
     pub fn is_write(&self) -> bool {
-        const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Query", "Scan", "BatchGet"];
-        !READ_PREFIXES.iter().any(|p| self.operation.starts_with(p))
+        is_write_operation(&self.operation)
     }
+}
+
+/// True for AWS operations that change state (by their name's verb).
+pub fn is_write_operation(operation: &str) -> bool {
+    const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Query", "Scan", "BatchGet"];
+    !READ_PREFIXES.iter().any(|p| operation.starts_with(p))
 }
 
 /// A running local AWS with Ferry's base environment and table.
@@ -202,6 +213,76 @@ impl LocalAws {
         Ok(index)
     }
 
+    /// The admin address of controller `index`, read from its start-up log.
+    pub fn admin_addr(&self, index: usize) -> String {
+        let path = self.dir.path().join(format!("controller-{index}.log"));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if let Some(addr) = text
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix("admin="))
+            {
+                return addr.to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "controller {index} never logged its admin address:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// GETs `path` from controller `index`'s admin server: (status, body).
+    pub fn admin_get(&self, index: usize, path: &str) -> anyhow::Result<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.admin_addr(index))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let (head, body) = response
+            .split_once("\r\n\r\n")
+            .context("malformed HTTP response")?;
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("no HTTP status")?;
+        Ok((status, body.to_owned()))
+    }
+
+    /// Controller `index`'s metrics, parsed.
+    pub fn metrics(&self, index: usize) -> Metrics {
+        let (status, body) = self
+            .admin_get(index, "/metrics")
+            .unwrap_or_else(|e| panic!("scraping controller {index}: {e}"));
+        assert_eq!(status, 200, "/metrics: {body}");
+        Metrics::parse(&body)
+    }
+
+    /// Sends SIGKILL to controller `index`: no chance to clean up.
+    pub fn kill_controller(&mut self, index: usize) {
+        let child = &mut self.controllers[index];
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Sends SIGTERM to controller `index` and waits for it to exit.
+    pub fn terminate_controller(&mut self, index: usize) -> std::process::ExitStatus {
+        let child = &mut self.controllers[index];
+        let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+        // SAFETY: kill(2) has no memory effects; the pid is our own child,
+        // not yet reaped, so it cannot name another process.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        child.wait().expect("waiting for the controller")
+    }
+
     /// Every controller's log, for failure messages.
     pub fn controller_logs(&self) -> String {
         (0..self.controllers.len())
@@ -246,6 +327,16 @@ impl LocalAws {
         text.lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .map(|v| Request {
+                t: v["t"].as_f64().unwrap_or_default(),
+                agent: v["agent"].as_str().map(str::to_owned),
+                pk: v["pk"]
+                    .as_array()
+                    .map(|keys| {
+                        keys.iter()
+                            .filter_map(|k| k.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 service: v["service"].as_str().unwrap_or_default().to_owned(),
                 operation: v["operation"].as_str().unwrap_or_default().to_owned(),
                 status: v["status"]
@@ -272,6 +363,68 @@ impl Drop for LocalAws {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A scrape of Prometheus text metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    /// (name, labels, value) per sample.
+    pub samples: Vec<(String, BTreeMap<String, String>, f64)>,
+}
+
+impl Metrics {
+    pub fn parse(text: &str) -> Self {
+        let samples = text
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                let value: f64 = value.parse().ok()?;
+                let (name, labels) = match series.split_once('{') {
+                    Some((name, rest)) => (name, rest.trim_end_matches('}')),
+                    None => (series, ""),
+                };
+                let labels = labels
+                    .split(',')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+                    .collect();
+                Some((name.to_owned(), labels, value))
+            })
+            .collect();
+        Self { samples }
+    }
+
+    /// The sum of `name` over the samples whose labels include `labels`.
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| v)
+            .sum()
+    }
+
+    /// `aws_requests_total` per (service, operation), all outcomes.
+    pub fn aws_requests(&self) -> BTreeMap<(String, String), u64> {
+        let mut counts = BTreeMap::new();
+        for (name, labels, value) in &self.samples {
+            if name != "aws_requests_total" {
+                continue;
+            }
+            let key = (
+                labels.get("service").cloned().unwrap_or_default(),
+                labels.get("operation").cloned().unwrap_or_default(),
+            );
+            // Counters are integers; the text format prints them so.
+            *counts.entry(key).or_insert(0) += *value as u64;
+        }
+        counts
     }
 }
 

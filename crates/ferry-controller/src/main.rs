@@ -48,7 +48,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let timing = config.lease_timing();
     timing.validate().map_err(anyhow::Error::msg)?;
     let metrics = metrics::Metrics::new().context("registering metrics")?;
-    let sdk = aws_config::load_from_env().await;
+    let id = config.replica_id();
+    // The replica id travels in every request's User-Agent (`app/<id>`),
+    // so AWS-side logs (CloudTrail's userAgent) tell replicas apart.
+    let mut sdk = aws_config::from_env();
+    if let Some(name) = app_name(&id) {
+        sdk = sdk.app_name(name);
+    }
+    let sdk = sdk.load().await;
     let region = sdk
         .region()
         .map(ToString::to_string)
@@ -81,7 +88,6 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.admin_addr)
         .await
         .with_context(|| format!("binding the admin address {}", config.admin_addr))?;
-    let id = config.replica_id();
     info!(admin = %listener.local_addr()?, table = %config.table, cluster = %config.cluster, id = %id, "ferry-controller starting");
 
     let ready = Arc::new(AtomicBool::new(false));
@@ -132,6 +138,22 @@ async fn run(config: Config) -> anyhow::Result<()> {
     admin.await.context("admin server task")??;
     info!("stopped");
     Ok(())
+}
+
+/// `id` as an SDK app name: only the characters the SDK allows, at most 50.
+fn app_name(id: &str) -> Option<aws_config::AppName> {
+    let cleaned: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(50)
+        .collect();
+    aws_config::AppName::new(cleaned).ok()
 }
 
 async fn shutdown_signal() {

@@ -21,6 +21,7 @@ Every request, handled or not, gets one line in the request log.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -37,18 +38,32 @@ class RequestLog:
     """One JSON line per request, flushed per line so tests can read it live.
 
     Format: {"t": 1700000000.123, "service": "ecs",
-             "operation": "DescribeServices", "status": 200}
+             "operation": "DescribeServices", "status": 200,
+             "agent": "replica-a", "pk": ["lease"]}
+
+    ``agent`` is the caller's SDK app id (``app/<id>`` in the User-Agent),
+    which tells controller replicas apart; ``pk`` lists the partition keys
+    of the DynamoDB items a single-item or transactional request names.
+    Both are omitted when absent. A request is logged before its response
+    is sent, so whatever a client has seen answered is already in the log.
     """
 
     def __init__(self, stream: IO[str] | None):
         self._stream = stream
         self._lock = threading.Lock()
 
-    def record(self, service: str, operation: str, status: int) -> None:
+    def record(self, request: AwsRequest, status: int) -> None:
         if self._stream is None:
             return
-        line = json.dumps({"t": time.time(), "service": service,
-                           "operation": operation, "status": status})
+        entry: dict[str, Any] = {"t": time.time(), "service": request.service,
+                                 "operation": request.operation, "status": status}
+        agent = app_id(request.environ)
+        if agent:
+            entry["agent"] = agent
+        keys = dynamodb_partitions(request)
+        if keys:
+            entry["pk"] = keys
+        line = json.dumps(entry)
         with self._lock:
             self._stream.write(line + "\n")
             self._stream.flush()
@@ -114,9 +129,9 @@ class EmulationMiddleware:
             try:
                 result = self.app(request.wsgi_environ(), logging_start_response)
             except Exception:
-                self.log.record(service, operation, 500)
+                self.log.record(request, 500)
                 raise
-            self.log.record(service, operation, status_seen[0] if status_seen else 500)
+            self.log.record(request, status_seen[0] if status_seen else 500)
             return result
 
         try:
@@ -124,9 +139,41 @@ class EmulationMiddleware:
         except Exception as exc:  # a bug in a handler must not hang the client
             response = Response(500, [("Content-Type", "text/plain")],
                                 f"emulation layer error: {exc!r}".encode())
-        self.log.record(service, operation, response.status)
+        self.log.record(request, response.status)
         start_response(f"{response.status} {_reason(response.status)}", response.headers)
         return [response.body]
+
+
+_APP_ID = re.compile(r"(?:^|\s)app/(\S+)")
+
+
+def app_id(environ: dict[str, Any]) -> str | None:
+    """The ``app/<id>`` an SDK client was configured with, if any."""
+    for header in ("HTTP_X_AMZ_USER_AGENT", "HTTP_USER_AGENT"):
+        match = _APP_ID.search(environ.get(header, ""))
+        if match:
+            return match.group(1)
+    return None
+
+
+def dynamodb_partitions(request: AwsRequest) -> list[str]:
+    """Partition keys (attribute ``pk``) of the items a DynamoDB request names."""
+    if request.service != "dynamodb":
+        return []
+    params = request.json()
+    items: list[Any] = [params.get("Item"), params.get("Key")]
+    for entry in params.get("TransactItems") or []:
+        if isinstance(entry, dict):
+            for action in entry.values():
+                if isinstance(action, dict):
+                    items += [action.get("Item"), action.get("Key")]
+    keys = []
+    for item in items:
+        if isinstance(item, dict):
+            pk = item.get("pk")
+            if isinstance(pk, dict) and isinstance(pk.get("S"), str):
+                keys.append(pk["S"])
+    return keys
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

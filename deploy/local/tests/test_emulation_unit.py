@@ -189,3 +189,31 @@ def test_middleware_turns_a_handler_crash_into_a_500():
     app.register("ecs", "ListClusters", lambda r, f: 1 / 0)
     status, body = call(app, "ListClusters", {})
     assert status.startswith("500") and b"ZeroDivisionError" in body
+
+
+# -- request log fields -------------------------------------------------------
+
+def test_app_id_comes_from_the_sdk_user_agent():
+    from ferry_emulation.middleware import app_id
+    ua = "aws-sdk-rust/1.3.9 ua/2.1 api/ecs/1.157.0 os/linux lang/rust/1.95.0 app/replica-a"
+    assert app_id({"HTTP_X_AMZ_USER_AGENT": ua}) == "replica-a"
+    assert app_id({"HTTP_USER_AGENT": "aws-sdk-rust/1.3.9 os/linux"}) is None
+    assert app_id({}) is None
+
+
+def test_dynamodb_partitions_of_single_and_transactional_requests():
+    from ferry_emulation.middleware import dynamodb_partitions
+
+    def request(operation, params):
+        return AwsRequest(environ={}, body=json.dumps(params).encode(),
+                          service="dynamodb", operation=operation)
+
+    key = lambda pk: {"pk": {"S": pk}, "sk": {"S": "x"}}  # noqa: E731
+    assert dynamodb_partitions(request("UpdateItem", {"Key": key("lease")})) == ["lease"]
+    assert dynamodb_partitions(request("PutItem", {"Item": key("app")})) == ["app"]
+    transaction = {"TransactItems": [{"ConditionCheck": {"Key": key("lease")}},
+                                     {"Put": {"Item": key("status")}},
+                                     {"Update": {"Key": key("meta")}}]}
+    assert dynamodb_partitions(request("TransactWriteItems", transaction)) == ["lease", "status", "meta"]
+    assert dynamodb_partitions(request("Query", {"KeyConditionExpression": "pk = :pk"})) == []
+    assert dynamodb_partitions(ecs_request("DescribeServices", {})) == []

@@ -1,0 +1,353 @@
+//! The control loop as operators see it: drift undone within a resync,
+//! nothing written in a steady state, metrics that match what AWS served,
+//! and leadership that moves between replicas without two ever writing.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::converge::{copy_manifests, edit};
+use crate::ecs::active_service;
+use crate::support::{eventually, is_write_operation, LocalAws, Request};
+
+/// The controller's default lease timing (`--lease-duration`,
+/// `--retry-period`); these tests run with the defaults.
+const LEASE_DURATION: Duration = Duration::from_secs(15);
+const RETRY_PERIOD: Duration = Duration::from_secs(2);
+/// The resync interval `start_controller` passes.
+const RESYNC: Duration = Duration::from_secs(5);
+
+fn is_lease(request: &Request) -> bool {
+    request.pk.iter().all(|pk| pk == "lease") && !request.pk.is_empty()
+}
+
+/// Requests from one replica, as the emulator logged them.
+fn from<'a>(requests: &'a [Request], agent: &str) -> Vec<&'a Request> {
+    requests
+        .iter()
+        .filter(|r| r.agent.as_deref() == Some(agent))
+        .collect()
+}
+
+fn counts(requests: &[&Request]) -> BTreeMap<(String, String), u64> {
+    let mut counts = BTreeMap::new();
+    for r in requests {
+        *counts
+            .entry((r.service.clone(), r.operation.clone()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn leads(local: &LocalAws, index: usize) -> bool {
+    local
+        .metrics(index)
+        .sum("leader_election_master_status", &[])
+        == 1.0
+}
+
+async fn wait_leader(local: &LocalAws, index: usize, within: Duration) {
+    eventually(within, &format!("controller {index} to lead"), || async {
+        leads(local, index).then_some(())
+    })
+    .await;
+}
+
+async fn wait_ready(local: &LocalAws, index: usize) {
+    eventually(Duration::from_secs(30), "/readyz", || async {
+        matches!(local.admin_get(index, "/readyz"), Ok((200, _))).then_some(())
+    })
+    .await;
+}
+
+fn status_json(local: &LocalAws, app: &str) -> serde_json::Value {
+    let out = local.ferry_ok(&["status", app, "-o", "json"]);
+    serde_json::from_str(&out).expect("status JSON")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_match_aws_a_steady_state_writes_nothing_and_drift_is_undone() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let dir = local.dir().join("manifests");
+    copy_manifests(&dir);
+    let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
+    let controller = local
+        .start_controller(&["--id", "ctl-a"])
+        .expect("controller");
+    local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
+
+    // /metrics counts exactly the calls the emulator served to this
+    // replica. Reads go on (rollouts stay in progress in moto), so the log
+    // is read between two scrapes and must lie between them.
+    let (before, logged, after) =
+        eventually(Duration::from_secs(20), "a consistent scrape", || async {
+            let before = local.metrics(controller).aws_requests();
+            let logged = counts(&from(&local.requests(), "ctl-a"));
+            let after = local.metrics(controller).aws_requests();
+            let keys: Vec<_> = before
+                .keys()
+                .chain(logged.keys())
+                .chain(after.keys())
+                .collect();
+            keys.iter()
+                .all(|k| {
+                    let b = before.get(k).copied().unwrap_or(0);
+                    let l = logged.get(k).copied().unwrap_or(0);
+                    let a = after.get(k).copied().unwrap_or(0);
+                    b <= l && l <= a
+                })
+                .then(|| (before.clone(), logged.clone(), after.clone()))
+        })
+        .await;
+    for op in [
+        "RegisterTaskDefinition",
+        "CreateService",
+        "ListServices",
+        "DescribeServices",
+    ] {
+        let key = ("ecs".to_owned(), op.to_owned());
+        assert!(
+            logged.get(&key).copied().unwrap_or(0) > 0,
+            "no {op} logged: {logged:?}"
+        );
+    }
+    for op in ["RegisterTaskDefinition", "CreateService"] {
+        let key = ("ecs".to_owned(), op.to_owned());
+        assert_eq!(
+            before.get(&key),
+            logged.get(&key),
+            "{op}: metrics vs emulator"
+        );
+        assert_eq!(
+            after.get(&key),
+            logged.get(&key),
+            "{op}: metrics vs emulator"
+        );
+    }
+    let metrics = local.metrics(controller);
+    assert!(metrics.sum("aws_request_duration_seconds_count", &[("service", "ecs")]) > 0.0);
+    assert!(metrics.sum("reconcile_time_seconds_count", &[]) > 0.0);
+    assert_eq!(
+        metrics.sum("apps", &[("condition", "Ready")]),
+        4.0,
+        "four apps Ready"
+    );
+    assert_eq!(metrics.sum("leader_election_master_status", &[]), 1.0);
+    for name in [
+        "workqueue_depth",
+        "workqueue_retries_total",
+        "reconcile_total",
+    ] {
+        assert!(
+            metrics.samples.iter().any(|(n, _, _)| n == name),
+            "{name} exported"
+        );
+    }
+
+    // A steady state: over more than a resync, the only write anywhere is
+    // the lease renewal; the resync itself did happen (it lists services).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let start = local.requests().len();
+    tokio::time::sleep(RESYNC + Duration::from_secs(3)).await;
+    let window: Vec<Request> = local.requests()[start..].to_vec();
+    let writes: Vec<&Request> = window
+        .iter()
+        .filter(|r| r.is_write() && !is_lease(r))
+        .collect();
+    assert!(writes.is_empty(), "steady state wrote: {writes:?}");
+    assert!(
+        window.iter().any(|r| r.operation == "ListServices"),
+        "no resync happened in the window"
+    );
+    assert!(
+        window
+            .iter()
+            .any(|r| r.operation == "UpdateItem" && is_lease(r)),
+        "the lease was renewed"
+    );
+
+    // Drift: a console user scales one service, points another at the
+    // wrong task definition and deletes a third.
+    let ecs = local.ecs().await;
+    let cluster = local.cluster().to_owned();
+    let wrong = active_service(&ecs, &cluster, "worker_worker")
+        .await
+        .and_then(|s| s.task_definition().map(str::to_owned))
+        .expect("worker_worker's task definition");
+    ecs.update_service()
+        .cluster(&cluster)
+        .service("web_web")
+        .desired_count(7)
+        .send()
+        .await
+        .expect("scale web_web");
+    ecs.update_service()
+        .cluster(&cluster)
+        .service("worker_scheduler")
+        .task_definition(&wrong)
+        .send()
+        .await
+        .expect("repoint worker_scheduler");
+    ecs.delete_service()
+        .cluster(&cluster)
+        .service("api_web")
+        .force(true)
+        .send()
+        .await
+        .expect("delete api_web");
+
+    let edited = Instant::now();
+    eventually(RESYNC + Duration::from_secs(15), "drift undone", || async {
+        let web = active_service(&ecs, &cluster, "web_web").await?;
+        let scheduler = active_service(&ecs, &cluster, "worker_scheduler").await?;
+        let api = active_service(&ecs, &cluster, "api_web").await?;
+        (web.desired_count() == 2
+            && scheduler
+                .task_definition()
+                .is_some_and(|td| td.contains("/worker_scheduler:"))
+            && api.desired_count() == 1)
+            .then_some(())
+    })
+    .await;
+    eprintln!("drift undone {:?} after the edits", edited.elapsed());
+
+    // ... and says what it corrected, in status and in metrics.
+    for (app, target) in [
+        ("web", "web_web"),
+        ("worker", "worker_scheduler"),
+        ("api", "api_web"),
+    ] {
+        let status = eventually(
+            Duration::from_secs(10),
+            "the correction in status",
+            || async {
+                let status = status_json(&local, app);
+                let reported = status["events"].as_array().is_some_and(|events| {
+                    events.iter().any(|e| {
+                        e["message"].as_str().is_some_and(|m| {
+                            m.starts_with("(ferry) corrected drift") && m.contains(target)
+                        })
+                    })
+                });
+                reported.then_some(status)
+            },
+        )
+        .await;
+        assert_eq!(status["observedGeneration"], status["generation"], "{app}");
+    }
+    assert!(
+        local
+            .metrics(controller)
+            .sum("drift_corrections_total", &[])
+            >= 3.0
+    );
+    let out = local.ferry_ok(&["status", "web"]);
+    assert!(out.contains("corrected drift"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leadership_moves_on_kill_and_on_shutdown_and_only_the_leader_writes() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let dir = local.dir().join("manifests");
+    copy_manifests(&dir);
+    let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
+
+    let a = local
+        .start_controller(&["--id", "ctl-a"])
+        .expect("controller a");
+    wait_leader(&local, a, Duration::from_secs(30)).await;
+    local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
+
+    let b = local
+        .start_controller(&["--id", "ctl-b"])
+        .expect("controller b");
+    wait_ready(&local, b).await;
+    // Long enough for the leader to resync and the follower to poll.
+    tokio::time::sleep(RESYNC + Duration::from_secs(2)).await;
+    assert!(leads(&local, a) && !leads(&local, b));
+    let follower_calls = local.metrics(b).aws_requests();
+    let follower_writes: Vec<_> = follower_calls
+        .keys()
+        .filter(|(_, op)| is_write_operation(op))
+        .collect();
+    assert!(
+        follower_writes.is_empty(),
+        "the follower wrote: {follower_calls:?}"
+    );
+    assert!(
+        from(&local.requests(), "ctl-b")
+            .iter()
+            .all(|r| !r.is_write()),
+        "the emulator saw a write from the follower"
+    );
+
+    // SIGKILL the leader: no hand-back. A change applied in the gap is
+    // converged by the successor.
+    local.kill_controller(a);
+    let killed = Instant::now();
+    edit(&dir.join("web.yaml"), "scale: 2", "scale: 3");
+    local.ferry_ok(&["apply", "-f", &dir_arg, "-m", "during the gap"]);
+    wait_leader(&local, b, Duration::from_secs(40)).await;
+    let gap = killed.elapsed();
+    // The lease is valid for LEASE_DURATION after the last renewal the
+    // follower saw, and the follower looks every RETRY_PERIOD; the rest is
+    // slack for a loaded machine.
+    assert!(
+        gap <= LEASE_DURATION + RETRY_PERIOD * 2 + Duration::from_secs(5),
+        "took over after {gap:?}"
+    );
+    let ecs = local.ecs().await;
+    let cluster = local.cluster().to_owned();
+    eventually(
+        Duration::from_secs(30),
+        "the gap's change converged",
+        || async {
+            let web = active_service(&ecs, &cluster, "web_web").await?;
+            (web.desired_count() == 3).then_some(())
+        },
+    )
+    .await;
+
+    // Never two writers: every write of the old leader precedes every
+    // write of the new one (lease bids aside, which are conditional).
+    let requests = local.requests();
+    let writes = |agent: &str| -> Vec<f64> {
+        from(&requests, agent)
+            .into_iter()
+            .filter(|r| r.is_write() && !is_lease(r))
+            .map(|r| r.t)
+            .collect()
+    };
+    let (a_writes, b_writes) = (writes("ctl-a"), writes("ctl-b"));
+    assert!(!a_writes.is_empty() && !b_writes.is_empty());
+    let last_a = a_writes.iter().copied().fold(f64::MIN, f64::max);
+    let first_b = b_writes.iter().copied().fold(f64::MAX, f64::min);
+    assert!(
+        last_a < first_b,
+        "writes overlapped: a until {last_a}, b from {first_b}"
+    );
+
+    // SIGTERM: the leader finishes, hands the lease back and exits 0; the
+    // next replica takes over at once rather than after the lease expires.
+    let c = local
+        .start_controller(&["--id", "ctl-c"])
+        .expect("controller c");
+    wait_ready(&local, c).await;
+    tokio::time::sleep(RETRY_PERIOD * 2).await;
+    assert!(!leads(&local, c));
+    let status = local.terminate_controller(b);
+    assert!(status.success(), "SIGTERM exit: {status}");
+    let stopped = Instant::now();
+    wait_leader(&local, c, Duration::from_secs(30)).await;
+    let handover = stopped.elapsed();
+    assert!(
+        handover < LEASE_DURATION - RETRY_PERIOD,
+        "took {handover:?}: the lease was not handed back"
+    );
+    let released = local.requests().into_iter().any(|r| {
+        r.agent.as_deref() == Some("ctl-b")
+            && r.operation == "UpdateItem"
+            && is_lease(&r)
+            && r.status == 200
+    });
+    assert!(released);
+}
