@@ -250,6 +250,16 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         })
         .await;
     assert_eq!(status["observedGeneration"], 1);
+    // People see why at a glance, in the list and in the app's status.
+    let listed = local.ferry_ok(&["get"]);
+    let row = listed
+        .lines()
+        .find(|l| l.trim_start().starts_with("clash"))
+        .unwrap_or_else(|| panic!("no clash row:\n{listed}"));
+    assert!(row.contains("NameConflict: web: ECS service clash_web exists"), "{row}");
+    let shown = local.ferry_ok(&["status", "clash"]);
+    assert!(shown.contains("Degraded since"), "{shown}");
+    assert!(shown.contains("belongs to something other than Ferry"), "{shown}");
     std::fs::remove_file(&clash).expect("rm clash.yaml");
 
     // Deleting an app removes all its services and keeps its releases.

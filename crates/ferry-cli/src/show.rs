@@ -21,16 +21,49 @@ fn table(header: &[&str]) -> Table {
 
 /// "12s", "5m", "3h", "2d": how long ago an RFC 3339 time was.
 pub fn age(rfc3339: &str) -> String {
+    age_at(rfc3339, OffsetDateTime::now_utc())
+}
+
+/// [`age`] as of `now`, kubectl-style: seconds up to two minutes, then
+/// minutes, hours and days. "-" for a time that does not parse.
+fn age_at(rfc3339: &str, now: OffsetDateTime) -> String {
     let Ok(then) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
         return "-".into();
     };
-    let secs = (OffsetDateTime::now_utc() - then).whole_seconds().max(0);
+    let secs = (now - then).whole_seconds().max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 2 * 3600 => format!("{}m", s / 60),
         s if s < 2 * 86400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86400),
     }
+}
+
+/// Why an app is not fine, in one line: the Degraded condition when it is
+/// True (reason and message), else why it is not Ready.
+fn explanation(status: &AppStatus) -> Option<String> {
+    let degraded = status
+        .condition(status::DEGRADED)
+        .filter(|c| c.status == "True");
+    let not_ready = status
+        .condition(status::READY)
+        .filter(|c| c.status != "True");
+    let c = degraded.or(not_ready)?;
+    Some(if c.message.is_empty() {
+        c.reason.clone()
+    } else {
+        format!("{}: {}", c.reason, c.message)
+    })
+}
+
+/// A line cut to `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// The status to show for an app: the controller's, or one saying it has
@@ -70,10 +103,11 @@ fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
     }
 }
 
+/// A condition's status and how long it has been so: "True 5m".
 fn condition_cell(status: &AppStatus, type_: &str) -> String {
-    status
-        .condition(type_)
-        .map_or("Unknown".into(), |c| c.status.clone())
+    status.condition(type_).map_or("Unknown".into(), |c| {
+        format!("{} {}", c.status, age(&c.last_transition_time))
+    })
 }
 
 pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
@@ -104,7 +138,7 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
         "DEGRADED",
         "PROCESSES",
         "AGE",
-        "REASON",
+        "MESSAGE",
     ]);
     for (app, status) in &shown {
         let processes: Vec<String> = status
@@ -112,16 +146,8 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
             .iter()
             .map(|(name, p)| format!("{name}={}/{}", p.running, p.desired))
             .collect();
-        let reason = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == status::DEGRADED && c.status == "True")
-            .or_else(|| {
-                status
-                    .condition(status::READY)
-                    .filter(|c| c.status != "True")
-            })
-            .map(|c| c.reason.clone())
+        let message = explanation(status)
+            .map(|m| shorten(&m, 100))
             .unwrap_or_default();
         let deleting = if app.deleting { " (deleting)" } else { "" };
         out.add_row(vec![
@@ -133,7 +159,7 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
             condition_cell(status, status::DEGRADED),
             processes.join(" "),
             age(&app.updated_at),
-            reason,
+            message,
         ]);
     }
     println!("{out}");
@@ -176,6 +202,17 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
         ]);
     }
     println!("{conditions}");
+    if let Some(degraded) = status
+        .condition(status::DEGRADED)
+        .filter(|c| c.status == "True")
+    {
+        println!(
+            "\nDegraded since {} ago: {}\n  {}",
+            age(&degraded.last_transition_time),
+            degraded.reason,
+            degraded.message
+        );
+    }
     if !status.processes.is_empty() {
         println!("\nProcesses:");
         let mut processes = table(&[
@@ -281,17 +318,14 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
             let reasons: Vec<String> = still
                 .iter()
                 .map(|(applied, status)| {
-                    let why = status
-                        .as_ref()
-                        .and_then(|s| {
-                            s.conditions
-                                .iter()
-                                .find(|c| c.type_ == status::DEGRADED && c.status == "True")
-                                .or_else(|| s.condition(status::READY))
-                        })
-                        .map_or("no status yet".to_owned(), |c| {
-                            format!("{}: {}", c.reason, c.message)
-                        });
+                    let why = match status {
+                        None => "no status yet".to_owned(),
+                        Some(s) if s.observed_generation < applied.generation => format!(
+                            "generation {} not yet acted on (observed {})",
+                            applied.generation, s.observed_generation
+                        ),
+                        Some(s) => explanation(s).unwrap_or_else(|| "not Ready".to_owned()),
+                    };
                     format!("{} ({why})", applied.name)
                 })
                 .collect();
@@ -320,4 +354,93 @@ pub async fn wait_gone(store: &Store, name: &str, timeout: Duration) -> anyhow::
     }
     println!("app/{name} deleted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let now = datetime!(2026-11-23 12:00 UTC);
+        assert_eq!(age_at("2026-11-23T11:59:48Z", now), "12s");
+        assert_eq!(age_at("2026-11-23T11:55:00Z", now), "5m");
+        assert_eq!(age_at("2026-11-23T09:00:00Z", now), "3h");
+        assert_eq!(age_at("2026-11-20T12:00:00Z", now), "3d");
+        assert_eq!(age_at("2026-11-23T12:00:05Z", now), "0s", "clock skew");
+        assert_eq!(age_at("yesterday", now), "-");
+    }
+
+    fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            last_transition_time: "2026-11-23T11:00:00Z".into(),
+        }
+    }
+
+    fn with(conditions: Vec<Condition>) -> AppStatus {
+        AppStatus {
+            name: "acme".into(),
+            generation: 1,
+            observed_generation: 1,
+            release: 1,
+            conditions,
+            processes: Default::default(),
+            endpoints: Vec::new(),
+            events: Vec::new(),
+            last_error: None,
+            last_reconciled: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_explanation_puts_degraded_first() {
+        let degraded = with(vec![
+            condition(
+                status::READY,
+                "False",
+                "Degraded",
+                "see the Degraded condition",
+            ),
+            condition(
+                status::DEGRADED,
+                "True",
+                "NameConflict",
+                "web: service acme_web belongs to someone else",
+            ),
+        ]);
+        assert_eq!(
+            explanation(&degraded).as_deref(),
+            Some("NameConflict: web: service acme_web belongs to someone else")
+        );
+        let converging = with(vec![
+            condition(status::READY, "False", "Converging", "2 change(s) applied"),
+            condition(status::DEGRADED, "False", "AsExpected", ""),
+        ]);
+        assert_eq!(
+            explanation(&converging).as_deref(),
+            Some("Converging: 2 change(s) applied")
+        );
+        let fine = with(vec![
+            condition(
+                status::READY,
+                "True",
+                "Converged",
+                "all 1 process(es) match the spec",
+            ),
+            condition(status::DEGRADED, "False", "AsExpected", ""),
+        ]);
+        assert_eq!(explanation(&fine), None);
+    }
+
+    #[test]
+    fn long_messages_are_shortened_on_a_character_boundary() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("ééééééééééé", 5), "éééé…");
+    }
 }
