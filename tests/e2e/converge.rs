@@ -256,10 +256,16 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         .lines()
         .find(|l| l.trim_start().starts_with("clash"))
         .unwrap_or_else(|| panic!("no clash row:\n{listed}"));
-    assert!(row.contains("NameConflict: web: ECS service clash_web exists"), "{row}");
+    assert!(
+        row.contains("NameConflict: web: ECS service clash_web exists"),
+        "{row}"
+    );
     let shown = local.ferry_ok(&["status", "clash"]);
     assert!(shown.contains("Degraded since"), "{shown}");
-    assert!(shown.contains("belongs to something other than Ferry"), "{shown}");
+    assert!(
+        shown.contains("belongs to something other than Ferry"),
+        "{shown}"
+    );
     std::fs::remove_file(&clash).expect("rm clash.yaml");
 
     // Deleting an app removes all its services and keeps its releases.

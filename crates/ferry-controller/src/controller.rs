@@ -2,12 +2,13 @@
 //! when it takes over; only the leader runs the work queue, and each of its
 //! terms gets a fresh queue whose reconciles write under that term's fence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ferry_store::{AppRecord, Fence, Store};
+use ferry_store::{AppRecord, Fence};
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -16,8 +17,37 @@ use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::leader::Role;
 use crate::metrics::Metrics;
-use crate::reconciler::Reconciler;
 use crate::runner::{Outcome, Runner};
+
+/// The desired state the loop watches: [`ferry_store::Store`].
+pub trait DesiredState: Clone + Send + Sync + 'static {
+    /// The revision counter, bumped by every change to an app spec.
+    fn revision(&self) -> impl Future<Output = ferry_store::Result<u64>> + Send;
+    fn list_apps(&self) -> impl Future<Output = ferry_store::Result<Vec<AppRecord>>> + Send;
+}
+
+impl DesiredState for ferry_store::Store {
+    async fn revision(&self) -> ferry_store::Result<u64> {
+        ferry_store::Store::revision(self).await
+    }
+
+    async fn list_apps(&self) -> ferry_store::Result<Vec<AppRecord>> {
+        ferry_store::Store::list_apps(self).await
+    }
+}
+
+/// What the loop asks of the reconciler: [`crate::reconciler::Reconciler`].
+pub trait Reconcile: Send + Sync + 'static {
+    /// Prepares a leadership term: load what the previous leader wrote.
+    /// Failures are the implementation's to log; the term starts anyway.
+    fn start_term(&self) -> impl Future<Output = ()> + Send;
+    /// Forgets what the ended term knew.
+    fn end_term(&self);
+    /// The periodic full look at what exists; `apps` are those with a spec.
+    fn resync(&self, apps: BTreeSet<String>) -> impl Future<Output = ()> + Send;
+    /// Reconciles one app, writing under `fence`.
+    fn reconcile(&self, app: &AppRecord, fence: &Fence) -> impl Future<Output = Outcome> + Send;
+}
 
 pub struct LoopSettings {
     pub poll_interval: Duration,
@@ -27,8 +57,9 @@ pub struct LoopSettings {
     pub shutdown_timeout: Duration,
 }
 
-pub struct Controller {
-    pub reconciler: Arc<Reconciler>,
+pub struct Controller<S, R> {
+    pub store: S,
+    pub reconciler: Arc<R>,
     pub metrics: Metrics,
     /// Set once the store has been read in full.
     pub ready: Arc<AtomicBool>,
@@ -55,7 +86,7 @@ struct Term {
     background: JoinSet<()>,
 }
 
-impl Controller {
+impl<S: DesiredState, R: Reconcile> Controller<S, R> {
     /// Runs until `shutdown` turns true, acting only while `role` says this
     /// replica leads. On shutdown, reconciles in flight get up to the
     /// shutdown timeout to finish; the caller then hands the lease back.
@@ -64,7 +95,7 @@ impl Controller {
         let (changes_tx, mut changes) = mpsc::channel(16);
         let (stop_watch, watch_stopped) = watch::channel(false);
         let watcher = tokio::spawn(watch_store(
-            self.reconciler.store.clone(),
+            self.store.clone(),
             Arc::clone(&apps),
             self.settings.poll_interval,
             changes_tx,
@@ -80,7 +111,7 @@ impl Controller {
 
         loop {
             tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => break,
+                () = until_true(&mut shutdown) => break,
                 changed = role.changed() => {
                     if changed.is_err() {
                         break;
@@ -112,11 +143,16 @@ impl Controller {
         if let Some(mut term) = term {
             let in_flight = term.runner.in_flight();
             info!(in_flight, "shutting down: finishing reconciles in flight");
-            if tokio::time::timeout(self.settings.shutdown_timeout, term.runner.drain())
-                .await
-                .is_err()
-            {
-                warn!("reconciles still running at the shutdown timeout were cancelled");
+            let fence = term.fence.clone();
+            tokio::select! {
+                () = term.runner.drain() => {}
+                () = tokio::time::sleep(self.settings.shutdown_timeout) => {
+                    warn!("reconciles still running at the shutdown timeout were cancelled");
+                }
+                // Finishing is no excuse to write without the lease.
+                () = async { let _ = role.wait_for(|r| *r != Role::Leader(fence.clone())).await; } => {
+                    warn!("leadership lost while shutting down: reconciles in flight cancelled");
+                }
             }
         }
         let _ = watcher.await;
@@ -130,7 +166,7 @@ impl Controller {
             Role::Follower => {
                 if term.take().is_some() {
                     // Dropping the term cancelled its reconciles.
-                    self.reconciler.forget_term();
+                    self.reconciler.end_term();
                     self.metrics.workqueue_depth.set(0);
                     warn!("leadership lost: reconciles in flight cancelled, no more writes");
                 }
@@ -141,7 +177,7 @@ impl Controller {
             return;
         }
         if term.take().is_some() {
-            self.reconciler.forget_term();
+            self.reconciler.end_term();
         }
         info!(
             token = fence.token,
@@ -149,12 +185,7 @@ impl Controller {
         );
         // The previous leader wrote status and changed services since this
         // replica last looked; start from what is there now.
-        if let Err(err) = self.reconciler.load_statuses().await {
-            warn!(error = %err, "could not load status; unchanged status may be written again");
-        }
-        if let Err(err) = self.reconciler.refresh_inventory().await {
-            warn!(error = %err, "could not list the cluster's services; retried at the next resync");
-        }
+        self.reconciler.start_term().await;
         let mut new = Term {
             runner: Runner::new(
                 self.work(fence.clone(), Arc::clone(apps)),
@@ -209,22 +240,16 @@ impl Controller {
             return;
         }
         let reconciler = Arc::clone(&self.reconciler);
-        let apps = Arc::clone(apps);
-        term.background.spawn(async move {
-            if let Err(err) = reconciler.refresh_inventory().await {
-                error!(error = %err, "listing the cluster's services failed");
-                return;
-            }
-            let known = read(&apps);
-            for orphan in reconciler
-                .apps_with_services()
-                .into_iter()
-                .filter(|name| !known.contains_key(name))
-            {
-                warn!(app = %orphan, "services tagged for an app with no spec; left untouched");
-            }
-        });
+        let known: BTreeSet<String> = read(apps).keys().cloned().collect();
+        term.background
+            .spawn(async move { reconciler.resync(known).await });
     }
+}
+
+/// Waits until `flag` is true (or its sender is gone). Unlike
+/// `wait_for`, holds no borrow of the value, so the future stays `Send`.
+pub async fn until_true(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|value| *value).await;
 }
 
 async fn step(term: &mut Option<Term>) {
@@ -243,8 +268,8 @@ fn read(apps: &Apps) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, AppRecor
 /// Notices applies: reads the revision counter every `poll` (one strongly
 /// consistent read) and lists the apps only when it moved. The first full
 /// list marks the replica ready; nothing is reconciled before it.
-async fn watch_store(
-    store: Store,
+async fn watch_store<S: DesiredState>(
+    store: S,
     apps: Apps,
     poll: Duration,
     changes: mpsc::Sender<Changes>,
@@ -274,7 +299,7 @@ async fn watch_store(
         }
         tokio::select! {
             _ = tokio::time::sleep(poll) => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+            () = until_true(&mut stop) => return,
         }
     }
 }
@@ -302,4 +327,321 @@ fn replace_apps(apps: &Apps, listed: Vec<AppRecord>) -> Changes {
     };
     *cache = fresh;
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn record(name: &str, generation: u64) -> AppRecord {
+        AppRecord {
+            name: name.to_owned(),
+            generation,
+            spec: ferry_manifest::App {
+                name: name.to_owned(),
+                image: "acme:1".to_owned(),
+                env: BTreeMap::new(),
+                secrets: BTreeMap::new(),
+                domains: Vec::new(),
+                processes: BTreeMap::new(),
+            },
+            deleting: false,
+            source: None,
+            manifest: None,
+            updated_at: String::new(),
+        }
+    }
+
+    /// The store, in memory: counts reads, can fail the first listings.
+    #[derive(Clone, Default)]
+    struct FakeStore(Arc<Mutex<StoreState>>);
+
+    #[derive(Default)]
+    struct StoreState {
+        revision: u64,
+        apps: BTreeMap<String, AppRecord>,
+        revision_reads: usize,
+        listings: usize,
+        failing_listings: usize,
+    }
+
+    impl FakeStore {
+        fn with(apps: &[&str]) -> Self {
+            let store = Self::default();
+            for name in apps {
+                store.apply(name);
+            }
+            store
+        }
+
+        fn state(&self) -> std::sync::MutexGuard<'_, StoreState> {
+            self.0.lock().expect("store")
+        }
+
+        /// An apply: a new generation and a revision bump.
+        fn apply(&self, name: &str) -> u64 {
+            let mut state = self.state();
+            let generation = state.apps.get(name).map_or(1, |a| a.generation + 1);
+            state.apps.insert(name.to_owned(), record(name, generation));
+            state.revision += 1;
+            generation
+        }
+    }
+
+    impl DesiredState for FakeStore {
+        async fn revision(&self) -> ferry_store::Result<u64> {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let mut state = self.state();
+            state.revision_reads += 1;
+            Ok(state.revision)
+        }
+
+        async fn list_apps(&self) -> ferry_store::Result<Vec<AppRecord>> {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut state = self.state();
+            state.listings += 1;
+            if state.failing_listings > 0 {
+                state.failing_listings -= 1;
+                return Err(ferry_store::Error::TableMissing {
+                    table: "ferry".into(),
+                });
+            }
+            Ok(state.apps.values().cloned().collect())
+        }
+    }
+
+    /// One reconcile, as the fake saw it.
+    #[derive(Debug, Clone)]
+    struct Run {
+        app: String,
+        generation: u64,
+        token: u64,
+        started: Instant,
+        finished: Option<Instant>,
+    }
+
+    #[derive(Default)]
+    struct FakeReconciler {
+        took: Duration,
+        runs: Mutex<Vec<Run>>,
+        resyncs: Mutex<Vec<Instant>>,
+        terms: Mutex<(usize, usize)>,
+    }
+
+    impl FakeReconciler {
+        fn runs(&self) -> Vec<Run> {
+            self.runs.lock().expect("runs").clone()
+        }
+    }
+
+    impl Reconcile for FakeReconciler {
+        async fn start_term(&self) {
+            self.terms.lock().expect("terms").0 += 1;
+        }
+
+        fn end_term(&self) {
+            self.terms.lock().expect("terms").1 += 1;
+        }
+
+        async fn resync(&self, _: BTreeSet<String>) {
+            self.resyncs.lock().expect("resyncs").push(Instant::now());
+        }
+
+        async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
+            let index = {
+                let mut runs = self.runs.lock().expect("runs");
+                runs.push(Run {
+                    app: app.name.clone(),
+                    generation: app.generation,
+                    token: fence.token,
+                    started: Instant::now(),
+                    finished: None,
+                });
+                runs.len() - 1
+            };
+            tokio::time::sleep(self.took).await;
+            self.runs.lock().expect("runs")[index].finished = Some(Instant::now());
+            Outcome::Converged
+        }
+    }
+
+    fn leader(token: u64) -> Role {
+        Role::Leader(Fence {
+            holder: "me".into(),
+            token,
+        })
+    }
+
+    struct Harness {
+        store: FakeStore,
+        reconciler: Arc<FakeReconciler>,
+        role: watch::Sender<Role>,
+        stop: watch::Sender<bool>,
+        ready: Arc<AtomicBool>,
+        task: tokio::task::JoinHandle<()>,
+        start: Instant,
+    }
+
+    fn start(store: FakeStore, took: Duration, role: Role) -> Harness {
+        let reconciler = Arc::new(FakeReconciler {
+            took,
+            ..FakeReconciler::default()
+        });
+        let ready = Arc::new(AtomicBool::new(false));
+        let controller = Controller {
+            store: store.clone(),
+            reconciler: Arc::clone(&reconciler),
+            metrics: Metrics::new().expect("metrics"),
+            ready: Arc::clone(&ready),
+            settings: LoopSettings {
+                poll_interval: Duration::from_secs(1),
+                resync_interval: Duration::from_secs(30),
+                concurrency: 4,
+                shutdown_timeout: Duration::from_secs(20),
+            },
+        };
+        let (role_tx, role_rx) = watch::channel(role);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(controller.run(role_rx, stopped));
+        Harness {
+            store,
+            reconciler,
+            role: role_tx,
+            stop,
+            ready,
+            task,
+            start: Instant::now(),
+        }
+    }
+
+    async fn sleep(secs: f64) {
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nothing_is_reconciled_before_the_first_full_read() {
+        let store = FakeStore::with(&["a", "b"]);
+        store.state().failing_listings = 3;
+        let h = start(store, Duration::ZERO, leader(1));
+        sleep(2.5).await;
+        assert!(
+            h.reconciler.runs().is_empty(),
+            "reconciled before reading the store"
+        );
+        assert!(!h.ready.load(Ordering::Acquire));
+        sleep(2.0).await;
+        assert!(h.ready.load(Ordering::Acquire));
+        let runs = h.reconciler.runs();
+        let apps: BTreeSet<&str> = runs.iter().map(|r| r.app.as_str()).collect();
+        assert_eq!(apps, BTreeSet::from(["a", "b"]));
+        assert!(runs
+            .iter()
+            .all(|r| r.started - h.start >= Duration::from_secs(3)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_is_noticed_within_two_seconds_with_one_read_per_poll() {
+        let store = FakeStore::with(&["a", "b"]);
+        let h = start(store, Duration::ZERO, leader(1));
+        sleep(10.0).await;
+        let reads_before = h.store.state().revision_reads;
+        let listings_before = h.store.state().listings;
+        let generation = h.store.apply("a");
+        let applied = Instant::now();
+        sleep(10.0).await;
+        let run = h
+            .reconciler
+            .runs()
+            .into_iter()
+            .find(|r| r.app == "a" && r.generation == generation)
+            .expect("the new generation was reconciled");
+        assert!(
+            run.started - applied <= Duration::from_secs(2),
+            "{:?}",
+            run.started - applied
+        );
+        let state = h.store.state();
+        let reads = state.revision_reads - reads_before;
+        assert!((9..=11).contains(&reads), "{reads} revision reads in 10 s");
+        assert_eq!(
+            state.listings - listings_before,
+            1,
+            "one listing per change"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_app_is_resynced_each_interval() {
+        let h = start(FakeStore::with(&["a", "b", "c"]), Duration::ZERO, leader(1));
+        sleep(65.0).await;
+        let runs = h.reconciler.runs();
+        for app in ["a", "b", "c"] {
+            let times: Vec<u64> = runs
+                .iter()
+                .filter(|r| r.app == app)
+                .map(|r| (r.started - h.start).as_secs())
+                .collect();
+            assert_eq!(times.len(), 3, "{app}: {times:?}");
+            assert!(
+                times[1] >= 29 && times[1] <= 31 && times[2] >= 59 && times[2] <= 61,
+                "{times:?}"
+            );
+        }
+        assert_eq!(h.reconciler.resyncs.lock().expect("resyncs").len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn losing_leadership_cancels_reconciles_and_stops_all_work() {
+        let h = start(
+            FakeStore::with(&["a", "b"]),
+            Duration::from_secs(10),
+            leader(1),
+        );
+        sleep(2.0).await;
+        assert_eq!(h.reconciler.runs().len(), 2);
+        h.role.send_replace(Role::Follower);
+        sleep(0.1).await;
+        h.store.apply("a");
+        sleep(120.0).await;
+        let runs = h.reconciler.runs();
+        assert_eq!(runs.len(), 2, "a follower starts nothing: {runs:?}");
+        assert!(
+            runs.iter().all(|r| r.finished.is_none()),
+            "cancelled mid-way: {runs:?}"
+        );
+        assert_eq!(*h.reconciler.terms.lock().expect("terms"), (1, 1));
+
+        // Leading again: a new term, a new fence, every app looked at.
+        h.role.send_replace(leader(2));
+        sleep(11.0).await;
+        let runs = h.reconciler.runs();
+        let new: Vec<&Run> = runs.iter().skip(2).collect();
+        assert_eq!(new.len(), 2);
+        assert!(new.iter().all(|r| r.token == 2 && r.finished.is_some()));
+        assert!(new.iter().any(|r| r.app == "a" && r.generation == 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_follower_reads_the_store_but_reconciles_nothing() {
+        let h = start(FakeStore::with(&["a"]), Duration::ZERO, Role::Follower);
+        sleep(60.0).await;
+        assert!(h.ready.load(Ordering::Acquire), "warm: the store was read");
+        assert!(h.reconciler.runs().is_empty());
+        assert!(h.reconciler.resyncs.lock().expect("resyncs").is_empty());
+        assert_eq!(*h.reconciler.terms.lock().expect("terms"), (0, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_finishes_reconciles_in_flight() {
+        let h = start(FakeStore::with(&["a"]), Duration::from_secs(5), leader(1));
+        sleep(1.0).await;
+        h.stop.send_replace(true);
+        h.task.await.expect("the loop ends");
+        let runs = h.reconciler.runs();
+        assert_eq!(runs.len(), 1);
+        let finished = runs[0].finished.expect("finished, not cancelled");
+        assert!(finished - h.start >= Duration::from_secs(5));
+    }
 }

@@ -22,6 +22,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::controller::until_true;
+
 /// The lease operations the elector needs; [`ferry_store::Store`] in
 /// production, an in-memory lease in tests.
 pub trait LeaseStore: Send + Sync + 'static {
@@ -186,7 +188,7 @@ impl<S: LeaseStore> Elector<S> {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.timing.retry_period) => {}
-                _ = resign.wait_for(|r| *r) => return,
+                () = until_true(&mut resign) => return,
             }
         }
     }
@@ -254,7 +256,7 @@ impl<S: LeaseStore> Elector<S> {
             let next = (Instant::now() + self.timing.retry_period).min(deadline);
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
-                _ = resign.wait_for(|r| *r) => return Led::Resigned,
+                () = until_true(resign) => return Led::Resigned,
             }
             let attempt = Instant::now();
             if attempt >= deadline {

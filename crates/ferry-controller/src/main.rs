@@ -115,6 +115,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let election = tokio::spawn(elector.run(resigned));
 
     let controller = controller::Controller {
+        store: store.clone(),
         reconciler: Arc::new(reconciler::Reconciler::new(
             store,
             ecs,

@@ -258,3 +258,36 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+impl crate::controller::Reconcile for Reconciler {
+    async fn start_term(&self) {
+        if let Err(err) = self.load_statuses().await {
+            warn!(error = %err, "could not load status; unchanged status may be written again");
+        }
+        if let Err(err) = self.refresh_inventory().await {
+            warn!(error = %err, "could not list the cluster's services; retried at the next resync");
+        }
+    }
+
+    fn end_term(&self) {
+        self.forget_term();
+    }
+
+    async fn resync(&self, apps: BTreeSet<String>) {
+        if let Err(err) = self.refresh_inventory().await {
+            warn!(error = %err, "listing the cluster's services failed");
+            return;
+        }
+        for orphan in self
+            .apps_with_services()
+            .into_iter()
+            .filter(|name| !apps.contains(name))
+        {
+            warn!(app = %orphan, "services tagged for an app with no spec; left untouched");
+        }
+    }
+
+    async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
+        Reconciler::reconcile(self, app, fence).await
+    }
+}
