@@ -125,6 +125,7 @@ async fn racing_applies_conflict_instead_of_losing_an_update() {
         manifest: String::new(),
         source: None,
         expected_generation: expected,
+        previous_domains: Vec::new(),
     };
     store
         .apply(&[change("acme/race:1", None)], &context)
@@ -224,4 +225,180 @@ async fn racing_applies_conflict_instead_of_losing_an_update() {
         stored.spec, releases[0].spec,
         "the spec is the newest release's"
     );
+}
+
+/// An app whose `web` process serves `domains`.
+fn domain_manifest(name: &str, domains: &[&str]) -> String {
+    format!(
+        "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: {name}
+spec:
+  image: acme/{name}:1
+  domains: [{}]
+  processes:
+    web:
+      port: 8080
+",
+        domains.join(", ")
+    )
+}
+
+fn app_names(local: &LocalAws) -> Vec<String> {
+    let listed = local.ferry_ok(&["get", "-o", "json"]);
+    let apps: serde_json::Value = serde_json::from_str(&listed).expect("get -o json is JSON");
+    apps.as_array()
+        .expect("a list of apps")
+        .iter()
+        .filter_map(|app| app["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Runs `ferry`, expects it to fail with one line on stderr, and returns
+/// that line.
+#[track_caller]
+fn ferry_fails(local: &LocalAws, args: &[&str]) -> String {
+    let out = local.ferry(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "ferry {args:?} succeeded: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "cause is not one line: {stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_domain_belongs_to_one_app() {
+    let local = LocalAws::start().expect("local AWS");
+    let sdk = local.sdk_config().await;
+    let caller = ferry_aws::Caller::new(
+        Arc::new(ferry_aws::Pacing::default()),
+        ferry_aws::AwsMetrics::unregistered(),
+        Duration::from_secs(30),
+    );
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), caller, "ferry");
+    let owners = |domains: &'static [&'static str]| {
+        let store = store.clone();
+        async move {
+            store
+                .domain_owners(domains)
+                .await
+                .expect("read claims")
+                .into_iter()
+                .collect::<Vec<_>>()
+        }
+    };
+    let pair = |domain: &str, app: &str| (domain.to_owned(), app.to_owned());
+    const BOTH: &[&str] = &["shared.example.com", "one.example.com"];
+
+    let dir = local.dir().join("domains");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let one = dir.join("one.yaml");
+    let two = dir.join("two.yaml");
+    let (one, two) = (one.to_str().expect("utf-8"), two.to_str().expect("utf-8"));
+    let write = |path: &str, text: String| std::fs::write(path, text).expect("write");
+
+    write(
+        one,
+        domain_manifest("one", &["one.example.com", "shared.example.com"]),
+    );
+    local.ferry_ok(&["apply", "-f", one]);
+    assert_eq!(
+        owners(BOTH).await,
+        vec![
+            pair("one.example.com", "one"),
+            pair("shared.example.com", "one")
+        ]
+    );
+
+    // A separate apply of another app that claims the same domain fails,
+    // in a dry run too, naming the domain and its owner.
+    write(two, domain_manifest("two", &["shared.example.com"]));
+    let revision = store.revision().await.expect("revision");
+    let dry = ferry_fails(&local, &["apply", "-f", two, "--dry-run"]);
+    let expected = "domain shared.example.com is already claimed by app one; remove it from \
+                    that app first, then apply two again";
+    assert!(dry.contains(expected), "{dry}");
+    let failed_before = failed_transactions(&local);
+    let stderr = ferry_fails(&local, &["apply", "-f", two]);
+    assert!(stderr.contains(expected), "{stderr}");
+    // The claim's condition failed inside the transaction: the transaction
+    // was sent and refused, and nothing was written.
+    assert_eq!(failed_transactions(&local), failed_before + 1);
+    assert_eq!(store.revision().await.expect("revision"), revision);
+    assert_eq!(app_names(&local), vec!["one"]);
+    assert!(store.releases("two").await.expect("releases").is_empty());
+    assert_eq!(
+        owners(&["shared.example.com"]).await,
+        vec![pair("shared.example.com", "one")]
+    );
+
+    // Once `one` gives the domain up, `two` can have it.
+    write(one, domain_manifest("one", &["one.example.com"]));
+    local.ferry_ok(&["apply", "-f", one]);
+    assert!(owners(&["shared.example.com"]).await.is_empty());
+    local.ferry_ok(&["apply", "-f", two, "--dry-run"]);
+    local.ferry_ok(&["apply", "-f", two]);
+    assert_eq!(app_names(&local), vec!["one", "two"]);
+    assert_eq!(
+        owners(BOTH).await,
+        vec![
+            pair("one.example.com", "one"),
+            pair("shared.example.com", "two")
+        ]
+    );
+
+    // Moving a domain between apps in one apply is one transaction.
+    write(
+        one,
+        domain_manifest("one", &["one.example.com", "shared.example.com"]),
+    );
+    write(two, domain_manifest("two", &[]));
+    let dir = dir.to_str().expect("utf-8");
+    local.ferry_ok(&["apply", "-f", dir, "--dry-run"]);
+    local.ferry_ok(&["apply", "-f", dir]);
+    assert_eq!(
+        owners(BOTH).await,
+        vec![
+            pair("one.example.com", "one"),
+            pair("shared.example.com", "one")
+        ]
+    );
+
+    // Deleting `one` keeps its claims until the finalizer removes it (the
+    // controller's part, done here by hand with a lease of our own).
+    local.ferry_ok(&["delete", "one"]);
+    write(two, domain_manifest("two", &["shared.example.com"]));
+    let stderr = ferry_fails(&local, &["apply", "-f", two]);
+    assert!(stderr.contains("claimed by app one"), "{stderr}");
+    let record = store
+        .get_app("one")
+        .await
+        .expect("get")
+        .expect("one exists");
+    let lease = store
+        .acquire_lease("e2e", None, 15, "2026-11-23T00:00:00Z")
+        .await
+        .expect("lease")
+        .expect("lease acquired");
+    let fence = ferry_store::Fence {
+        holder: "e2e".into(),
+        token: lease.token,
+    };
+    store
+        .remove_app("one", record.generation, &fence)
+        .await
+        .expect("finalizer");
+    assert!(owners(BOTH).await.is_empty());
+    local.ferry_ok(&["apply", "-f", two]);
+    assert_eq!(app_names(&local), vec!["two"]);
+    assert_eq!(owners(BOTH).await, vec![pair("shared.example.com", "two")]);
+}
+
+/// TransactWriteItems calls the emulator refused.
+fn failed_transactions(local: &LocalAws) -> usize {
+    local
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "TransactWriteItems" && r.status >= 400)
+        .count()
 }

@@ -7,5 +7,6 @@ mod apply;
 mod control;
 mod converge;
 mod ecs;
+mod traffic;
 
 use ferry_e2e as support;

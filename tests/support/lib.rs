@@ -316,6 +316,14 @@ impl LocalAws {
         aws_sdk_ecs::Client::new(&self.sdk_config().await)
     }
 
+    pub async fn elb(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn route53(&self) -> aws_sdk_route53::Client {
+        aws_sdk_route53::Client::new(&self.sdk_config().await)
+    }
+
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }

@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client;
 use ferry_core::names;
+use ferry_core::traffic::LoadBalancerLink;
 use ferry_core::{
-    Action, DesiredProcess, NetworkSpec, Observed, ObservedTaskDefinition, Plan, ServiceSpec,
+    Action, DesiredProcess, NetworkSpec, Observed, ObservedTaskDefinition, ServiceSpec,
     TaskDefinitionRef, TaskDefinitionSpec,
 };
 
@@ -288,23 +289,23 @@ impl Ecs {
     /// Runs a plan's actions in order. Stops at the first failure and says
     /// how far it got; the caller reconciles again later, and the planner
     /// then plans what is left.
-    pub async fn execute(&self, plan: &Plan) -> Result<(), ExecutionError> {
-        let mut registered: BTreeMap<String, String> = BTreeMap::new();
-        for (completed, action) in plan.actions.iter().enumerate() {
-            tracing::info!(action = %action, "executing");
-            self.execute_one(action, &mut registered)
-                .await
-                .map_err(|error| ExecutionError { completed, error })?;
-        }
-        Ok(())
-    }
-
-    async fn execute_one(
+    /// Executes one ECS action of a plan. `registered` carries the
+    /// revisions registered earlier in the same plan; `target_group` turns
+    /// a target group name into its ARN. Traffic actions are not ECS's:
+    /// they are refused.
+    pub async fn execute(
         &self,
         action: &Action,
         registered: &mut BTreeMap<String, String>,
+        target_group: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<()> {
         match action {
+            Action::Traffic(_) => {
+                return Err(Error::Build {
+                    what: "ECS request",
+                    message: format!("not an ECS action: {action}"),
+                })
+            }
             Action::RegisterTaskDefinition { spec, tags } => {
                 let td = self.register(spec, tags).await?;
                 registered.insert(spec.family.clone(), td.arn.clone());
@@ -315,18 +316,30 @@ impl Ecs {
                 task_definition,
             } => {
                 let arn = resolve(task_definition, registered)?;
-                self.create_service(service, &arn).await?;
+                let link = service
+                    .load_balancer
+                    .as_ref()
+                    .map(|l| load_balancer(l, target_group))
+                    .transpose()?;
+                self.create_service(service, &arn, link).await?;
             }
             Action::UpdateService {
                 name,
                 desired_count,
                 task_definition,
                 network,
+                load_balancer: link,
+                health_check_grace_period,
             } => {
                 let arn = task_definition
                     .as_ref()
                     .map(|r| resolve(r, registered))
                     .transpose()?;
+                let links = match link {
+                    None => None,
+                    Some(None) => Some(Vec::new()),
+                    Some(Some(link)) => Some(vec![load_balancer(link, target_group)?]),
+                };
                 let request = self
                     .client
                     .update_service()
@@ -336,7 +349,9 @@ impl Ecs {
                     .set_task_definition(arn)
                     .set_network_configuration(
                         network.as_ref().map(network_configuration).transpose()?,
-                    );
+                    )
+                    .set_load_balancers(links)
+                    .set_health_check_grace_period_seconds(health_check_grace_period.map(count));
                 self.caller
                     .call(
                         SERVICE,
@@ -448,7 +463,12 @@ impl Ecs {
         })
     }
 
-    async fn create_service(&self, service: &ServiceSpec, task_definition_arn: &str) -> Result<()> {
+    async fn create_service(
+        &self,
+        service: &ServiceSpec,
+        task_definition_arn: &str,
+        link: Option<ecs::LoadBalancer>,
+    ) -> Result<()> {
         let circuit_breaker = ecs::DeploymentCircuitBreaker::builder()
             .enable(true)
             .rollback(true)
@@ -471,6 +491,12 @@ impl Ecs {
             )
             .propagate_tags(ecs::PropagateTags::Service)
             .enable_ecs_managed_tags(true)
+            .set_health_check_grace_period_seconds(
+                link.as_ref()
+                    .and(service.health_check_grace_period)
+                    .map(count),
+            )
+            .set_load_balancers(link.map(|l| vec![l]))
             .set_tags(Some(ecs_tags(&service.tags)));
         self.caller
             .call(
@@ -495,6 +521,24 @@ fn resolve(reference: &TaskDefinitionRef, registered: &BTreeMap<String, String>)
             })
         }
     }
+}
+
+fn load_balancer(
+    link: &LoadBalancerLink,
+    target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<ecs::LoadBalancer> {
+    let arn = target_group(&link.target_group).ok_or_else(|| Error::Build {
+        what: "service request",
+        message: format!(
+            "target group {} is not known; it is created before the service",
+            link.target_group
+        ),
+    })?;
+    Ok(ecs::LoadBalancer::builder()
+        .target_group_arn(arn)
+        .container_name(&link.container_name)
+        .container_port(i32::from(link.container_port))
+        .build())
 }
 
 fn count(n: u32) -> i32 {

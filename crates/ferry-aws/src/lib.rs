@@ -1,4 +1,4 @@
-//! Ferry's adapters over AWS: ECS today, ELBv2 and Route53 next.
+//! Ferry's adapters over AWS: ECS, and ELBv2 with Route53 for traffic.
 //!
 //! Every call goes through [`Caller`], which paces it below the documented
 //! ECS token buckets, bounds it with a timeout, and counts it by service,
@@ -11,10 +11,12 @@ mod call;
 pub mod ecs;
 mod normalize;
 pub mod pacing;
+pub mod traffic;
 
 pub use call::{AwsMetrics, Caller};
 pub use ecs::Ecs;
 pub use pacing::Pacing;
+pub use traffic::{Traffic, TrafficConfig};
 
 /// Errors from AWS calls, each naming the call and the resource.
 #[derive(Debug, thiserror::Error)]

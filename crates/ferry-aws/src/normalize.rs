@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types as ecs;
 use ferry_core::observed::{ObservedDeployment, ServiceEvent};
+use ferry_core::traffic::{target_group_name_from_arn, LoadBalancerLink};
 use ferry_core::{NetworkSpec, ObservedService, ServiceStatus, TaskDefinitionSpec};
 
 pub(crate) fn tags(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
@@ -116,6 +117,18 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
         task_definition_arn: s.task_definition().unwrap_or_default().to_owned(),
         task_definition: None,
         network,
+        load_balancer: s.load_balancers().first().map(|lb| LoadBalancerLink {
+            target_group: target_group_name_from_arn(lb.target_group_arn().unwrap_or_default())
+                .to_owned(),
+            container_name: lb.container_name().unwrap_or_default().to_owned(),
+            container_port: lb
+                .container_port()
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(0),
+        }),
+        health_check_grace_period: s
+            .health_check_grace_period_seconds()
+            .and_then(|g| u32::try_from(g).ok()),
         deployments: s
             .deployments()
             .iter()

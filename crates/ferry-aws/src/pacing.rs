@@ -1,4 +1,4 @@
-//! Client-side pacing below ECS's documented request token buckets.
+//! Client-side pacing below AWS's request token buckets.
 //!
 //! ECS throttles per account and region with token buckets
 //! (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html>).
@@ -24,7 +24,15 @@ pub enum Bucket {
     ServiceWrites,
     /// DescribeServices, ListServices and other reads: burst 100, 20/s.
     Reads,
-    /// Calls to services other than ECS: paced by the SDK's retries only.
+    /// ELBv2 reads. ELBv2 does not document its buckets; these are set
+    /// conservatively (burst 20, 10/s) and shared by every reconcile.
+    ElbReads,
+    /// ELBv2 writes (target groups, rules): burst 10, 5/s, undocumented.
+    ElbWrites,
+    /// Route53: 5 requests per second per account, documented in
+    /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html>.
+    Route53,
+    /// Calls to other services: paced by the SDK's retries only.
     Unpaced,
 }
 
@@ -33,6 +41,9 @@ pub struct Pacing {
     task_definition_writes: DefaultDirectRateLimiter,
     service_writes: DefaultDirectRateLimiter,
     reads: DefaultDirectRateLimiter,
+    elb_reads: DefaultDirectRateLimiter,
+    elb_writes: DefaultDirectRateLimiter,
+    route53: DefaultDirectRateLimiter,
 }
 
 impl Default for Pacing {
@@ -41,6 +52,9 @@ impl Default for Pacing {
             task_definition_writes: limiter(20, 1.0),
             service_writes: limiter(50, 5.0),
             reads: limiter(100, 20.0),
+            elb_reads: limiter(20, 10.0),
+            elb_writes: limiter(10, 5.0),
+            route53: limiter(5, 5.0),
         }
     }
 }
@@ -52,6 +66,9 @@ impl Pacing {
             Bucket::TaskDefinitionWrites => &self.task_definition_writes,
             Bucket::ServiceWrites => &self.service_writes,
             Bucket::Reads => &self.reads,
+            Bucket::ElbReads => &self.elb_reads,
+            Bucket::ElbWrites => &self.elb_writes,
+            Bucket::Route53 => &self.route53,
             Bucket::Unpaced => return,
         };
         limiter.until_ready().await;

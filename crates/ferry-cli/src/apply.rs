@@ -87,9 +87,16 @@ pub async fn apply(
             manifest: loaded.text.clone(),
             source: source_of(&loaded.file, paths),
             expected_generation: current.as_ref().map(|c| c.generation),
+            previous_domains: current
+                .iter()
+                .flat_map(|c| c.spec.domains.iter().map(|d| d.name.clone()))
+                .collect(),
         });
     }
     if dry_run {
+        // The real apply checks claims in its transaction; a dry run reads
+        // them, so that it fails where the apply would.
+        store.check_domains(&changes).await?;
         for change in &changes {
             let verb = if change.expected_generation.is_some() {
                 "configured"

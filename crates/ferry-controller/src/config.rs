@@ -50,6 +50,32 @@ pub struct Config {
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,
 
+    /// VPC of the target groups (the ALBs' and the tasks' VPC).
+    #[arg(long, env = "FERRY_VPC_ID")]
+    pub vpc_id: Option<String>,
+
+    /// Listeners of the internal ALB (comma-separated: HTTP, and HTTPS
+    /// where set up). Without one, no process is exposed.
+    #[arg(long, env = "FERRY_INTERNAL_LISTENER_ARN", value_delimiter = ',')]
+    pub internal_listener_arn: Vec<String>,
+
+    /// Listeners of the internet-facing ALB, for `domains`.
+    #[arg(long, env = "FERRY_PUBLIC_LISTENER_ARN", value_delimiter = ',')]
+    pub public_listener_arn: Vec<String>,
+
+    /// Private hosted zone of the internal domain; its name is the domain.
+    #[arg(long, env = "FERRY_INTERNAL_ZONE_ID")]
+    pub internal_zone_id: Option<String>,
+
+    /// Public hosted zones in which apps may claim `domains`.
+    #[arg(long, env = "FERRY_PUBLIC_ZONE_IDS", value_delimiter = ',')]
+    pub public_zone_ids: Vec<String>,
+
+    /// Rules Ferry puts on one load balancer at most (AWS's default quota
+    /// is 100). An app that would need more is reported LoadBalancerFull.
+    #[arg(long, env = "FERRY_MAX_RULES_PER_LOAD_BALANCER", default_value_t = 100)]
+    pub max_rules_per_load_balancer: usize,
+
     /// How often every app is reconciled even if nothing was applied: the
     /// bound on how long drift from console edits survives.
     #[arg(long, env = "FERRY_RESYNC_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]

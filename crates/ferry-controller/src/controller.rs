@@ -104,7 +104,12 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
         ));
 
         let mut term: Option<Term> = None;
-        let mut resync = tokio::time::interval(self.settings.resync_interval);
+        // A term starts with a full look of its own (every app queued, the
+        // inventory loaded), so the first resync is one interval later.
+        let mut resync = tokio::time::interval_at(
+            Instant::now() + self.settings.resync_interval,
+            self.settings.resync_interval,
+        );
         resync.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // The role may have been decided before this loop subscribed.
         role.mark_changed();
@@ -117,7 +122,11 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
                         break;
                     }
                     let now = role.borrow_and_update().clone();
+                    let leading_before = term.as_ref().map(|t| t.fence.clone());
                     self.follow_role(now, &mut term, &apps).await;
+                    if term.as_ref().map(|t| &t.fence) != leading_before.as_ref() {
+                        resync.reset();
+                    }
                 }
                 Some(found) = changes.recv() => {
                     if let Some(term) = term.as_mut() {
@@ -589,7 +598,19 @@ mod tests {
                 "{times:?}"
             );
         }
-        assert_eq!(h.reconciler.resyncs.lock().expect("resyncs").len(), 3);
+        let resyncs: Vec<u64> = h
+            .reconciler
+            .resyncs
+            .lock()
+            .expect("resyncs")
+            .iter()
+            .map(|at| (*at - h.start).as_secs())
+            .collect();
+        assert_eq!(
+            resyncs,
+            [30, 60],
+            "the term's start was the first full look"
+        );
     }
 
     #[tokio::test(start_paused = true)]

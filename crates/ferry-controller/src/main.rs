@@ -71,8 +71,38 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.table,
     );
     store.check_table().await?;
-    let ecs = ferry_aws::Ecs::new(aws_sdk_ecs::Client::new(&sdk), caller, &config.cluster);
+    let ecs = ferry_aws::Ecs::new(
+        aws_sdk_ecs::Client::new(&sdk),
+        caller.clone(),
+        &config.cluster,
+    );
     ecs.check_cluster().await?;
+    let traffic = if config.internal_listener_arn.is_empty() {
+        info!("no internal listener configured: processes are not exposed");
+        None
+    } else {
+        let vpc_id = config
+            .vpc_id
+            .clone()
+            .context("--vpc-id (FERRY_VPC_ID) is required with load balancer listeners")?;
+        let traffic = ferry_aws::Traffic::discover(
+            aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            aws_sdk_route53::Client::new(&sdk),
+            caller,
+            &config.table,
+            &ferry_aws::TrafficConfig {
+                vpc_id,
+                internal_listeners: config.internal_listener_arn.clone(),
+                public_listeners: config.public_listener_arn.clone(),
+                internal_zone_id: config.internal_zone_id.clone(),
+                public_zone_ids: config.public_zone_ids.clone(),
+                max_rules: config.max_rules_per_load_balancer,
+            },
+        )
+        .await
+        .context("reading the configured load balancers and hosted zones")?;
+        Some(traffic)
+    };
 
     let settings = ferry_core::Settings {
         cluster: config.cluster.clone(),
@@ -83,6 +113,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
         log_group: config.log_group.clone(),
         region,
         owner: config.table.clone(),
+        traffic: traffic
+            .as_ref()
+            .map(|t| t.settings().clone())
+            .unwrap_or_default(),
     };
 
     let listener = tokio::net::TcpListener::bind(config.admin_addr)
@@ -119,6 +153,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         reconciler: Arc::new(reconciler::Reconciler::new(
             store,
             ecs,
+            traffic,
             settings,
             metrics.clone(),
         )),

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ferry_aws::Ecs;
+use ferry_aws::ecs::ExecutionError;
+use ferry_aws::{Ecs, Traffic};
 use ferry_core::names::{self, Ownership};
 use ferry_core::status::{self, LastError, StatusInput};
-use ferry_core::{AppStatus, ServiceStatus, Settings};
+use ferry_core::traffic::ObservedTraffic;
+use ferry_core::{Action, AppStatus, Desired, ServiceStatus, Settings};
 use ferry_store::{AppRecord, Fence, Store};
 use time::OffsetDateTime;
 use tracing::{info, warn};
@@ -23,8 +25,13 @@ pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(2);
 pub struct Reconciler {
     pub store: Store,
     pub ecs: Ecs,
+    /// Load balancers and DNS; `None` when no listener is configured.
+    pub traffic: Option<Traffic>,
     pub settings: Settings,
     metrics: Metrics,
+    /// Held while an app's traffic is planned and changed: rule priorities
+    /// and the rule quota are shared by every app on a load balancer.
+    traffic_lock: tokio::sync::Mutex<()>,
     /// Service names seen tagged with each app by the last inventory, plus
     /// those created since: how services of removed processes are found.
     inventory: Mutex<BTreeMap<String, BTreeSet<String>>>,
@@ -33,12 +40,20 @@ pub struct Reconciler {
 }
 
 impl Reconciler {
-    pub fn new(store: Store, ecs: Ecs, settings: Settings, metrics: Metrics) -> Self {
+    pub fn new(
+        store: Store,
+        ecs: Ecs,
+        traffic: Option<Traffic>,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             store,
             ecs,
+            traffic,
             settings,
             metrics,
+            traffic_lock: tokio::sync::Mutex::new(()),
             inventory: Mutex::new(BTreeMap::new()),
             written: Mutex::new(HashMap::new()),
         }
@@ -48,6 +63,12 @@ impl Reconciler {
     pub async fn refresh_inventory(&self) -> Result<(), ferry_aws::Error> {
         let fresh = self.ecs.inventory(&self.settings.owner).await?;
         *lock(&self.inventory) = fresh;
+        if let Some(traffic) = &self.traffic {
+            // Not while an app changes traffic: a listing taken before a
+            // write and stored after it would forget that write.
+            let _traffic = self.traffic_lock.lock().await;
+            traffic.refresh().await?;
+        }
         Ok(())
     }
 
@@ -91,43 +112,48 @@ impl Reconciler {
     /// Reconciles one app, writing to the store under `fence`.
     pub async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         let desired = if app.deleting {
-            Vec::new()
+            Desired {
+                processes: Vec::new(),
+                traffic: Default::default(),
+            }
         } else {
-            ferry_core::render(&app.spec, &self.settings)
+            ferry_core::render_app(&app.spec, &self.settings)
         };
         let known = lock(&self.inventory)
             .get(&app.name)
             .cloned()
             .unwrap_or_default();
         let previous = lock(&self.written).get(&app.name).cloned();
-        let observed = match self.ecs.observe(&desired, &known).await {
+        let observed = match self.ecs.observe(&desired.processes, &known).await {
             Ok(observed) => observed,
             Err(err) => {
-                let error = LastError {
-                    operation: err.operation(),
-                    message: err.to_string(),
-                    time: status::rfc3339(OffsetDateTime::now_utc()),
-                };
-                let nothing = (ferry_core::Observed::default(), ferry_core::Plan::default());
-                self.report(
-                    fence,
-                    StatusInput {
-                        app: &app.name,
-                        generation: app.generation,
-                        desired: &desired,
-                        observed: &nothing.0,
-                        plan: &nothing.1,
-                        error: Some(error),
-                        previous: previous.as_ref(),
-                        corrections: &[],
-                        now: OffsetDateTime::now_utc(),
-                    },
-                )
-                .await;
-                return Outcome::Failed(err.to_string());
+                return self
+                    .failed_to_observe(app, fence, &desired, previous, err)
+                    .await
             }
         };
-        let plan = ferry_core::plan(&app.name, &self.settings.owner, &desired, &observed);
+        // Rule priorities and the quota are shared: one app at a time
+        // plans and changes traffic.
+        let _traffic = self.traffic_lock.lock().await;
+        let observed_traffic = match &self.traffic {
+            None => ObservedTraffic::default(),
+            Some(traffic) => match traffic.observe(&app.name, &desired.traffic).await {
+                Ok(observed) => observed,
+                Err(err) => {
+                    return self
+                        .failed_to_observe(app, fence, &desired, previous, err)
+                        .await
+                }
+            },
+        };
+        let plan = ferry_core::plan::plan_app(
+            &app.name,
+            &self.settings.owner,
+            &self.settings.traffic,
+            &desired,
+            &observed,
+            &observed_traffic,
+        );
         for blocker in &plan.blockers {
             warn!(process = %blocker.process, reason = %blocker.reason, "{}", blocker.message);
         }
@@ -140,7 +166,8 @@ impl Reconciler {
         for correction in &corrections {
             warn!(correction = %correction, "correcting drift: a change made outside Ferry is undone");
         }
-        let result = self.ecs.execute(&plan).await;
+        let result = self.execute(&plan).await;
+        drop(_traffic);
         let done = match &result {
             Ok(()) => corrections.len(),
             Err(failed) => failed.completed.min(corrections.len()),
@@ -192,12 +219,13 @@ impl Reconciler {
                 StatusInput {
                     app: &app.name,
                     generation: app.generation,
-                    desired: &desired,
+                    desired: &desired.processes,
                     observed: &observed,
                     plan: &plan,
                     error,
                     previous: previous.as_ref(),
                     corrections: &corrections[..done],
+                    endpoints: &desired.traffic.endpoints,
                     now: OffsetDateTime::now_utc(),
                 },
             )
@@ -210,6 +238,67 @@ impl Reconciler {
             None if progressing => Outcome::Requeue(PROGRESS_REQUEUE),
             None => Outcome::Converged,
         }
+    }
+
+    /// Runs a plan's actions in order, each with its adapter, and stops at
+    /// the first failure.
+    async fn execute(&self, plan: &ferry_core::Plan) -> Result<(), ExecutionError> {
+        let mut registered = BTreeMap::new();
+        let target_group = |name: &str| {
+            self.traffic
+                .as_ref()
+                .and_then(|traffic| traffic.target_group_arn(name))
+        };
+        for (completed, action) in plan.actions.iter().enumerate() {
+            info!(action = %action, "executing");
+            let result = match (action, &self.traffic) {
+                (Action::Traffic(change), Some(traffic)) => traffic.execute(change).await,
+                (Action::Traffic(_), None) => Err(ferry_aws::Error::Build {
+                    what: "traffic change",
+                    message: "no load balancer is configured".into(),
+                }),
+                _ => {
+                    self.ecs
+                        .execute(action, &mut registered, &target_group)
+                        .await
+                }
+            };
+            result.map_err(|error| ExecutionError { completed, error })?;
+        }
+        Ok(())
+    }
+
+    /// Reports a failure to read what exists, and asks for a retry.
+    async fn failed_to_observe(
+        &self,
+        app: &AppRecord,
+        fence: &Fence,
+        desired: &Desired,
+        previous: Option<AppStatus>,
+        err: ferry_aws::Error,
+    ) -> Outcome {
+        let error = LastError {
+            operation: err.operation(),
+            message: err.to_string(),
+            time: status::rfc3339(OffsetDateTime::now_utc()),
+        };
+        self.report(
+            fence,
+            StatusInput {
+                app: &app.name,
+                generation: app.generation,
+                desired: &desired.processes,
+                observed: &ferry_core::Observed::default(),
+                plan: &ferry_core::Plan::default(),
+                error: Some(error),
+                previous: previous.as_ref(),
+                corrections: &[],
+                endpoints: &desired.traffic.endpoints,
+                now: OffsetDateTime::now_utc(),
+            },
+        )
+        .await;
+        Outcome::Failed(err.to_string())
     }
 
     /// Derives status and writes it if it differs from `input.previous`,

@@ -7,10 +7,14 @@ pub mod observed;
 pub mod plan;
 pub mod render;
 pub mod status;
+pub mod traffic;
 
 pub use observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
 pub use plan::{plan, Action, Blocker, Plan, TaskDefinitionRef};
-pub use render::{render, DesiredProcess, NetworkSpec, ServiceSpec, Settings, TaskDefinitionSpec};
+pub use render::{
+    render, render_app, Desired, DesiredProcess, NetworkSpec, ServiceSpec, Settings,
+    TaskDefinitionSpec,
+};
 pub use status::AppStatus;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::render::{NetworkSpec, TaskDefinitionSpec};
+use crate::traffic::LoadBalancerLink;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
 /// adapter drops them, as ECS keeps them listed for a while after deletion.
@@ -65,6 +66,9 @@ pub struct ObservedService {
     /// described (deregistered and deleted, say): then it never matches.
     pub task_definition: Option<TaskDefinitionSpec>,
     pub network: Option<NetworkSpec>,
+    /// The first of the service's load balancers, target group by name.
+    pub load_balancer: Option<LoadBalancerLink>,
+    pub health_check_grace_period: Option<u32>,
     pub deployments: Vec<ObservedDeployment>,
     /// Newest first.
     pub events: Vec<ServiceEvent>,

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 use crate::names::{self, Ownership};
 use crate::observed::{Observed, ObservedService, ServiceStatus};
-use crate::render::{DesiredProcess, NetworkSpec, ServiceSpec, TaskDefinitionSpec};
+use crate::render::{Desired, DesiredProcess, NetworkSpec, ServiceSpec, TaskDefinitionSpec};
+use crate::traffic::{self, LoadBalancerLink, ObservedTraffic, TrafficAction, TrafficSettings};
 
 /// The task definition a service should run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,9 +45,14 @@ pub enum Action {
         desired_count: Option<u32>,
         task_definition: Option<TaskDefinitionRef>,
         network: Option<NetworkSpec>,
+        /// `Some(None)` detaches the service from its target group.
+        load_balancer: Option<Option<LoadBalancerLink>>,
+        health_check_grace_period: Option<u32>,
     },
     /// Deletes a service already scaled to zero.
     DeleteService { name: String },
+    /// A target group, listener rule or DNS change.
+    Traffic(TrafficAction),
 }
 
 impl Action {
@@ -56,6 +62,7 @@ impl Action {
             Action::RegisterTaskDefinition { spec, .. } => &spec.family,
             Action::CreateService { service, .. } => &service.name,
             Action::UpdateService { name, .. } | Action::DeleteService { name } => name,
+            Action::Traffic(action) => action.target(),
         }
     }
 }
@@ -92,8 +99,18 @@ impl fmt::Display for Action {
                 desired_count,
                 task_definition,
                 network,
+                load_balancer,
+                health_check_grace_period,
             } => {
                 write!(f, "update service {name}:")?;
+                match load_balancer {
+                    Some(Some(link)) => write!(f, " target group {}", link.target_group)?,
+                    Some(None) => write!(f, " no target group")?,
+                    None => {}
+                }
+                if let Some(grace) = health_check_grace_period {
+                    write!(f, " health check grace period {grace}s")?;
+                }
                 if let Some(count) = desired_count {
                     write!(f, " desired count {count}")?;
                 }
@@ -106,6 +123,7 @@ impl fmt::Display for Action {
                 Ok(())
             }
             Action::DeleteService { name } => write!(f, "delete service {name}"),
+            Action::Traffic(action) => action.fmt(f),
         }
     }
 }
@@ -203,12 +221,25 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                     .then_some(process.service.desired_count);
                 let network = (service.network.as_ref() != Some(&process.service.network))
                     .then(|| process.service.network.clone());
-                if desired_count.is_some() || task_definition.is_some() || network.is_some() {
+                let load_balancer = (service.load_balancer != process.service.load_balancer)
+                    .then(|| process.service.load_balancer.clone());
+                let health_check_grace_period = process
+                    .service
+                    .health_check_grace_period
+                    .filter(|grace| service.health_check_grace_period != Some(*grace));
+                if desired_count.is_some()
+                    || task_definition.is_some()
+                    || network.is_some()
+                    || load_balancer.is_some()
+                    || health_check_grace_period.is_some()
+                {
                     creates_and_updates.push(Action::UpdateService {
                         name: name.clone(),
                         desired_count,
                         task_definition,
                         network,
+                        load_balancer,
+                        health_check_grace_period,
                     });
                 }
             }
@@ -230,6 +261,8 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 desired_count: Some(0),
                 task_definition: None,
                 network: None,
+                load_balancer: None,
+                health_check_grace_period: None,
             });
         }
         deletes.push(Action::DeleteService {
@@ -241,6 +274,49 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
     actions.append(&mut creates_and_updates);
     actions.append(&mut scale_downs);
     actions.append(&mut deletes);
+    Plan { actions, blockers }
+}
+
+/// Plans one app, traffic included: target groups, rules and records that
+/// services need come first, then the ECS changes, then the removal of
+/// traffic resources nothing uses any more. `desired` is empty for an app
+/// being deleted.
+pub fn plan_app(
+    app: &str,
+    owner: &str,
+    settings: &TrafficSettings,
+    desired: &Desired,
+    observed: &Observed,
+    observed_traffic: &ObservedTraffic,
+) -> Plan {
+    let traffic = traffic::plan(app, owner, settings, &desired.traffic, observed_traffic);
+    // A process whose traffic cannot change keeps the link it has.
+    let blocked: Vec<&str> = traffic
+        .blockers
+        .iter()
+        .filter(|b| b.reason == "NameConflict")
+        .map(|b| b.process.as_str())
+        .collect();
+    let processes: Vec<DesiredProcess> = desired
+        .processes
+        .iter()
+        .map(|process| {
+            let mut process = process.clone();
+            if traffic.frozen || blocked.contains(&process.process.as_str()) {
+                let current = observed.services.get(&process.service.name);
+                process.service.load_balancer = current.and_then(|s| s.load_balancer.clone());
+                process.service.health_check_grace_period =
+                    current.and_then(|s| s.health_check_grace_period);
+            }
+            process
+        })
+        .collect();
+    let ecs = plan(app, owner, &processes, observed);
+    let mut actions: Vec<Action> = traffic.before.into_iter().map(Action::Traffic).collect();
+    actions.extend(ecs.actions);
+    actions.extend(traffic.after.into_iter().map(Action::Traffic));
+    let mut blockers = ecs.blockers;
+    blockers.extend(traffic.blockers);
     Plan { actions, blockers }
 }
 
@@ -369,6 +445,8 @@ mod tests {
                         task_definition_arn: "foreign:1".into(),
                         task_definition: None,
                         network: None,
+                        load_balancer: None,
+                        health_check_grace_period: None,
                         deployments: Vec::new(),
                         events: Vec::new(),
                     },
@@ -520,6 +598,8 @@ mod tests {
                             memory: 512,
                             port: None,
                             health_check: None,
+                            drain_timeout: None,
+                            health_check_grace_period: None,
                         },
                     )
                 })

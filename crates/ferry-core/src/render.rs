@@ -11,6 +11,7 @@ use ferry_manifest::App;
 use serde::{Deserialize, Serialize};
 
 use crate::names;
+use crate::traffic::{self, DesiredTraffic, LoadBalancerLink, TrafficSettings};
 
 /// The environment an app is deployed into: everything the controller is
 /// configured with that shapes rendered resources.
@@ -32,6 +33,8 @@ pub struct Settings {
     pub region: String,
     /// Value of the `ferry:managed-by` tag: identifies this installation.
     pub owner: String,
+    /// Load balancers and zones for exposed processes.
+    pub traffic: TrafficSettings,
 }
 
 /// The container-level and task-level fields of a task definition that
@@ -78,6 +81,11 @@ pub struct ServiceSpec {
     pub desired_count: u32,
     pub network: NetworkSpec,
     pub tags: BTreeMap<String, String>,
+    /// The target group its tasks register with, for an exposed process.
+    pub load_balancer: Option<LoadBalancerLink>,
+    /// Seconds ECS ignores failing load-balancer health checks of a new
+    /// task; only with a load balancer (ECS rejects it otherwise).
+    pub health_check_grace_period: Option<u32>,
 }
 
 /// Everything one process of an app should be in AWS.
@@ -96,7 +104,29 @@ impl DesiredProcess {
     }
 }
 
-/// Renders every process of `app`, in process-name order.
+/// Everything an app should have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// In process-name order.
+    pub processes: Vec<DesiredProcess>,
+    pub traffic: DesiredTraffic,
+}
+
+/// Renders every process of `app` and its traffic.
+pub fn render_app(app: &App, settings: &Settings) -> Desired {
+    let traffic = traffic::render(app, &settings.owner, &settings.traffic);
+    let mut processes = render(app, settings);
+    for process in &mut processes {
+        if let Some((link, grace)) = traffic.links.get(&process.process) {
+            process.service.load_balancer = Some(link.clone());
+            process.service.health_check_grace_period = Some(*grace);
+        }
+    }
+    Desired { processes, traffic }
+}
+
+/// Renders every process of `app`, in process-name order, without their
+/// load balancer links (see [`render_app`]).
 pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
     let network = NetworkSpec {
         subnets: sorted(&settings.subnets),
@@ -134,6 +164,8 @@ pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
                     desired_count: process.scale,
                     network: network.clone(),
                     tags: names::ownership_tags(&settings.owner, &app.name, Some(process_name)),
+                    load_balancer: None,
+                    health_check_grace_period: None,
                 },
             }
         })

@@ -63,6 +63,9 @@ pub struct ProcessStatus {
     pub task_definition: Option<String>,
     /// Rollout state of the service's primary deployment.
     pub rollout: Option<String>,
+    /// URLs that reach the process: internal first, then public.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
 }
 
 /// The last failure of a reconcile, with the AWS call that failed.
@@ -90,6 +93,8 @@ pub struct StatusInput<'a> {
     pub previous: Option<&'a AppStatus>,
     /// Drift this reconcile undid (see [`drift`]), one line per action.
     pub corrections: &'a [String],
+    /// URLs per process, as rendered.
+    pub endpoints: &'a BTreeMap<String, Vec<String>>,
     pub now: OffsetDateTime,
 }
 
@@ -135,6 +140,11 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                     pending: service.map_or(0, |s| s.pending_count),
                     task_definition: service.map(|s| s.task_definition_arn.clone()),
                     rollout: primary.and_then(|d| d.rollout_state.clone()),
+                    endpoints: input
+                        .endpoints
+                        .get(&process.process)
+                        .cloned()
+                        .unwrap_or_default(),
                 },
             )
         })
@@ -169,7 +179,15 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
         release: input.generation,
         conditions,
         processes,
-        endpoints: Vec::new(),
+        endpoints: {
+            let mut all: Vec<String> = Vec::new();
+            for url in input.endpoints.values().flatten() {
+                if !all.contains(url) {
+                    all.push(url.clone());
+                }
+            }
+            all
+        },
         events: newest_events(&input, &now),
         // Cleared by the first reconcile that succeeds.
         last_error: input.error.clone(),
@@ -389,6 +407,7 @@ mod tests {
                 error,
                 previous,
                 corrections,
+                endpoints: &BTreeMap::new(),
                 now,
             });
             (status, plan)

@@ -21,6 +21,7 @@ pub fn settings() -> Settings {
         log_group: Some("/ferry/test".into()),
         region: "us-east-1".into(),
         owner: OWNER.into(),
+        traffic: Default::default(),
     }
 }
 
@@ -85,6 +86,8 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                         task_definition: spec_of(&arn, &next),
                         task_definition_arn: arn,
                         network: Some(service.network.clone()),
+                        load_balancer: service.load_balancer.clone(),
+                        health_check_grace_period: service.health_check_grace_period,
                         deployments: Vec::new(),
                         events: Vec::new(),
                     },
@@ -95,6 +98,8 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 desired_count,
                 task_definition,
                 network,
+                load_balancer,
+                health_check_grace_period,
             } => {
                 let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
                 let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));
@@ -113,7 +118,15 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 if let Some(network) = network {
                     service.network = Some(network.clone());
                 }
+                if let Some(link) = load_balancer {
+                    service.load_balancer = link.clone();
+                }
+                if let Some(grace) = health_check_grace_period {
+                    service.health_check_grace_period = Some(*grace);
+                }
             }
+            // Traffic is modelled by the traffic module's own tests.
+            Action::Traffic(_) => {}
             Action::DeleteService { name } => {
                 let service = next
                     .services
@@ -153,6 +166,8 @@ fn process_strategy() -> impl Strategy<Value = Process> {
             memory,
             port,
             health_check: None,
+            drain_timeout: None,
+            health_check_grace_period: None,
         })
 }
 

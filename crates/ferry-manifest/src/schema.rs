@@ -113,6 +113,8 @@ const PROCESS: &[Field] = &[
     Field::optional("memory", U32),
     Field::optional("port", I64),
     Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK)),
+    Field::optional("drainTimeout", I64),
+    Field::optional("healthCheckGracePeriod", I64),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
@@ -405,6 +407,8 @@ spec:
       memory: 512
       port: 8080
       healthCheck: {path: /health, interval: 10, matcher: 200}
+      drainTimeout: 30
+      healthCheckGracePeriod: 120
     api: {command: [acme, api]}
     worker:
       command:
@@ -442,7 +446,8 @@ spec:
                 "app.yaml:6:3: spec.replicas: unknown field `replicas`, expected one of `image`, \
                  `procfile`, `env`, `secrets`, `domains` or `processes`",
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
-                 of `command`, `scale`, `cpu`, `memory`, `port` or `healthCheck`",
+                 of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout` or \
+                 `healthCheckGracePeriod`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
                  `unhealthyThreshold` or `matcher` (did you mean `interval`?)",

@@ -135,6 +135,8 @@ mod resolution {
             memory,
             port,
             health_check: None,
+            drain_timeout: None,
+            health_check_grace_period: None,
         };
         let mut web = process(
             argv(&["acme-inc", "server", "--port", "8080"]),
@@ -745,6 +747,141 @@ mod rules {
     }
 
     #[test]
+    fn drain_timeout_and_grace_period() {
+        // Both go on `web` (which has a port) after its healthCheck line.
+        let with = |field: &str| {
+            edit(&[(
+                21,
+                &format!("      healthCheck: {{path: /health}}\n      {field}"),
+            )])
+        };
+        let loaded = parse_ok(&with("drainTimeout: 0\n      healthCheckGracePeriod: 0"));
+        let web = &loaded.app.processes["web"];
+        assert_eq!(
+            (web.drain_timeout, web.health_check_grace_period),
+            (Some(0), Some(0))
+        );
+        let loaded = parse_ok(&with(
+            "drainTimeout: 3600\n      healthCheckGracePeriod: 1800",
+        ));
+        let web = &loaded.app.processes["web"];
+        assert_eq!(
+            (web.drain_timeout, web.health_check_grace_period),
+            (Some(3600), Some(1800))
+        );
+        // Unset (or null) leaves the default to the renderer.
+        let loaded = parse_ok(&with("drainTimeout: ~"));
+        let web = &loaded.app.processes["web"];
+        assert_eq!(
+            (web.drain_timeout, web.health_check_grace_period),
+            (None, None)
+        );
+
+        for value in ["3601", "-1", "99999999999"] {
+            assert_one_error(
+                &with(&format!("drainTimeout: {value}")),
+                22,
+                21,
+                "spec.processes.web.drainTimeout",
+                &[
+                    &format!("invalid drainTimeout {value}: it must be from 0 to 3600 seconds"),
+                    "load balancer",
+                ],
+            );
+        }
+        for value in ["1801", "-5"] {
+            assert_one_error(
+                &with(&format!("healthCheckGracePeriod: {value}")),
+                22,
+                31,
+                "spec.processes.web.healthCheckGracePeriod",
+                &[
+                    &format!(
+                        "invalid healthCheckGracePeriod {value}: it must be from 0 to 1800 seconds"
+                    ),
+                    "never becomes healthy",
+                ],
+            );
+        }
+    }
+
+    #[test]
+    fn stored_processes_without_the_traffic_timings_still_read() {
+        // A spec stored before `drainTimeout` and `healthCheckGracePeriod`
+        // existed.
+        let old = r#"{"command":[],"scale":1,"cpu":256,"memory":512,"port":80}"#;
+        let process: Process = serde_json::from_str(old).expect("old spec reads");
+        assert_eq!(
+            (process.drain_timeout, process.health_check_grace_period),
+            (None, None)
+        );
+        assert_eq!(
+            serde_json::to_string(&process).expect("serialize"),
+            old,
+            "unset timings are not written"
+        );
+        let set = Process {
+            drain_timeout: Some(10),
+            health_check_grace_period: Some(90),
+            ..process
+        };
+        let json = serde_json::to_string(&set).expect("serialize");
+        assert!(
+            json.ends_with(r#""drainTimeout":10,"healthCheckGracePeriod":90}"#),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<Process>(&json).expect("round trip"),
+            set
+        );
+    }
+
+    #[test]
+    fn drain_timeout_and_grace_period_need_a_port() {
+        // `worker` (line 24) has no port; the error points at the key.
+        assert_one_error(
+            &edit(&[(25, "      memory: 3072\n      drainTimeout: 10")]),
+            26,
+            7,
+            "spec.processes.worker.drainTimeout",
+            &[
+                "a drain timeout needs a `port`",
+                "set `spec.processes.worker.port` or remove `drainTimeout`",
+            ],
+        );
+        assert_one_error(
+            &edit(&[(25, "      memory: 3072\n      healthCheckGracePeriod: 10")]),
+            26,
+            7,
+            "spec.processes.worker.healthCheckGracePeriod",
+            &[
+                "a health check grace period needs a `port`",
+                "set `spec.processes.worker.port` or remove `healthCheckGracePeriod`",
+            ],
+        );
+        // A bad value without a port: both problems, in file order.
+        let errors = errors(&edit(&[(
+            25,
+            "      memory: 3072\n      drainTimeout: 4000\n      healthCheckGracePeriod: 2000",
+        )]));
+        let found: Vec<(usize, usize, &str)> = errors
+            .iter()
+            .map(|d| (d.line, d.column, d.path.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (26, 7, "spec.processes.worker.drainTimeout"),
+                (26, 21, "spec.processes.worker.drainTimeout"),
+                (27, 7, "spec.processes.worker.healthCheckGracePeriod"),
+                (27, 31, "spec.processes.worker.healthCheckGracePeriod"),
+            ],
+            "{}",
+            Diagnostics(errors.clone())
+        );
+    }
+
+    #[test]
     fn commands() {
         assert_one_error(
             &edit(&[(17, "      command: acme-inc 'server")]),
@@ -792,7 +929,7 @@ mod structure {
         assert!(
             errors[3].message.contains(
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
-                 `port` or `healthCheck`"
+                 `port`, `healthCheck`, `drainTimeout` or `healthCheckGracePeriod`"
             ),
             "{}",
             errors[3]
@@ -816,6 +953,31 @@ mod structure {
                 (19, "spec.processes.web.cpu")
             ]
         );
+    }
+
+    #[test]
+    fn drain_timeout_and_grace_period_must_be_integers() {
+        for (value, message) in [
+            ("'30'", "expected an integer, found a string"),
+            ("1.5", "expected a whole number"),
+            ("true", "expected an integer, found a boolean"),
+            ("[30]", "expected a single value, found a list"),
+        ] {
+            for (field, column) in [("drainTimeout", 21), ("healthCheckGracePeriod", 31)] {
+                // A list is reported at its key, a scalar at the value.
+                let column = if value.starts_with('[') { 7 } else { column };
+                assert_one_error(
+                    &edit(&[(
+                        21,
+                        &format!("      healthCheck: {{path: /health}}\n      {field}: {value}"),
+                    )]),
+                    22,
+                    column,
+                    &format!("spec.processes.web.{field}"),
+                    &[message],
+                );
+            }
+        }
     }
 
     #[test]

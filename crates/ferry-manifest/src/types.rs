@@ -88,6 +88,14 @@ pub struct ManifestProcess {
     pub port: Option<i64>,
     #[serde(default)]
     pub health_check: Option<HealthCheck>,
+    /// Seconds the load balancer lets a leaving task finish in-flight
+    /// requests (the target group's deregistration delay). Only with `port`.
+    #[serde(default)]
+    pub drain_timeout: Option<i64>,
+    /// Seconds ECS ignores failing load-balancer health checks of a task
+    /// that just started. Only with `port`.
+    #[serde(default)]
+    pub health_check_grace_period: Option<i64>,
 }
 
 /// A command: a string is split like a shell would split words (no
@@ -156,4 +164,13 @@ pub struct Process {
     pub port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
+    /// Seconds, at most [`crate::MAX_DRAIN_TIMEOUT`]; set only on processes with a port.
+    /// `None` means the renderer's default. Optional so that specs stored
+    /// before the field existed still read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<u32>,
+    /// Seconds, at most [`crate::MAX_HEALTH_CHECK_GRACE_PERIOD`]; set only on processes
+    /// with a port. `None` means the renderer's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period: Option<u32>,
 }

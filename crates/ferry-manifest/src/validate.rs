@@ -25,6 +25,13 @@ pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 30;
 /// Seconds before a health check fails when `timeout` is unset (the ALB
 /// default for HTTP target groups), used to check `timeout < interval`.
 pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
+/// Largest `drainTimeout`: the load balancer's limit on a target group's
+/// deregistration delay.
+pub const MAX_DRAIN_TIMEOUT: u32 = 3600;
+/// Largest `healthCheckGracePeriod`. ECS would take more, but while the
+/// grace period lasts a task that never becomes healthy is neither replaced
+/// nor counted as a failed rollout; half an hour bounds that blind spot.
+pub const MAX_HEALTH_CHECK_GRACE_PERIOD: u32 = 1800;
 
 /// A problem was found and is already in the report; the value it was
 /// about has no resolution.
@@ -297,6 +304,41 @@ impl Validator<'_> {
         if let Some(health_check) = &written.health_check {
             self.check_health_check(path, health_check, written.port.is_some());
         }
+        let drain_timeout = self.resolve_seconds(
+            &path.key("drainTimeout"),
+            written.drain_timeout,
+            MAX_DRAIN_TIMEOUT,
+            "the load balancer's limit on a target group's deregistration delay",
+        );
+        let grace_period = self.resolve_seconds(
+            &path.key("healthCheckGracePeriod"),
+            written.health_check_grace_period,
+            MAX_HEALTH_CHECK_GRACE_PERIOD,
+            "a longer grace period would let a task that never becomes healthy run unreplaced, \
+             and hide a failed rollout, for that long",
+        );
+        if written.port.is_none() {
+            if written.drain_timeout.is_some() {
+                self.key_error_at(
+                    &path.key("drainTimeout"),
+                    format!(
+                        "a drain timeout needs a `port`: only processes behind the load balancer \
+                         have requests in flight to wait for; set `{path}.port` or remove \
+                         `drainTimeout`"
+                    ),
+                );
+            }
+            if written.health_check_grace_period.is_some() {
+                self.key_error_at(
+                    &path.key("healthCheckGracePeriod"),
+                    format!(
+                        "a health check grace period needs a `port`: ECS applies it to the load \
+                         balancer's health checks, and only processes it routes to have them; \
+                         set `{path}.port` or remove `healthCheckGracePeriod`"
+                    ),
+                );
+            }
+        }
         let (cpu, memory) = size?;
         Ok(Process {
             command: command?,
@@ -305,6 +347,8 @@ impl Validator<'_> {
             memory,
             port: port?,
             health_check: written.health_check.clone(),
+            drain_timeout: drain_timeout?,
+            health_check_grace_period: grace_period?,
         })
     }
 
@@ -433,6 +477,31 @@ impl Validator<'_> {
         }
     }
 
+    /// A duration in whole seconds from 0 to `max`; `why` says where the
+    /// limit comes from.
+    fn resolve_seconds(
+        &mut self,
+        path: &FieldPath,
+        value: Option<i64>,
+        max: u32,
+        why: &str,
+    ) -> Result<Option<u32>, Reported> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match u32::try_from(value) {
+            Ok(seconds) if seconds <= max => Ok(Some(seconds)),
+            _ => {
+                let field = field_name(path);
+                self.error_at(
+                    path,
+                    format!("invalid {field} {value}: it must be from 0 to {max} seconds ({why})"),
+                );
+                Err(Reported)
+            }
+        }
+    }
+
     fn check_health_check(&mut self, process: &FieldPath, check: &HealthCheck, has_port: bool) {
         let path = process.key("healthCheck");
         if !has_port {
@@ -507,10 +576,7 @@ impl Validator<'_> {
     ) -> bool {
         match value {
             Some(value) if !(min..=max).contains(&value) => {
-                let field = match path.segments().last() {
-                    Some(crate::diagnostic::Segment::Key(key)) => key.clone(),
-                    _ => "value".to_owned(),
-                };
+                let field = field_name(path);
                 self.error_at(
                     path,
                     format!("invalid {field} {value}: it must be from {min} to {max} {unit}"),
@@ -621,6 +687,14 @@ impl Validator<'_> {
                  (processes: {known}){how_to_route}"
             ),
         );
+    }
+}
+
+/// The last key of `path`, to name the field in a message.
+fn field_name(path: &FieldPath) -> String {
+    match path.segments().last() {
+        Some(crate::diagnostic::Segment::Key(key)) => key.clone(),
+        _ => "value".to_owned(),
     }
 }
 

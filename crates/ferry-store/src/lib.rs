@@ -3,25 +3,34 @@
 //!
 //! Layout (partition key `pk`, sort key `sk`, both strings):
 //!
-//! | item            | pk              | sk                    |
-//! |-----------------|-----------------|-----------------------|
-//! | app spec        | `app`           | app name              |
-//! | release         | `release#<app>` | `v` + 10-digit version |
-//! | status          | `status`        | app name              |
-//! | revision counter| `meta`          | `revision`            |
-//! | leader lease    | `lease`         | `controller`          |
+//! | item            | pk              | sk                    | holds |
+//! |-----------------|-----------------|-----------------------|-------|
+//! | app spec        | `app`           | app name              | spec, generation, deleting, manifest |
+//! | release         | `release#<app>` | `v` + 10-digit version | immutable spec snapshot |
+//! | status          | `status`        | app name              | written by the controller |
+//! | domain claim    | `domain`        | domain name           | `app`: the one app that may route it |
+//! | revision counter| `meta`          | `revision`            | bumped by every desired-state write |
+//! | leader lease    | `lease`         | `controller`          | holder, fencing token |
 //!
 //! Guarantees: every write is conditional. An apply replaces an app's spec
 //! only if its generation is still the one the applier read, and writes the
 //! release in the same transaction, so two racing applies never lose an
 //! update and a release is never overwritten. Releases are never deleted.
+//! A domain belongs to at most one app: the apply that stores a spec claims
+//! its domains in the same transaction, and fails, writing nothing, if
+//! another app holds one (see [`Store::apply`]); the finalizer releases
+//! them with the spec (see [`Store::remove_app`]).
 //! The controller's writes carry its lease's fencing token (see [`Fence`]).
 
+mod domains;
 mod lease;
 
+pub use domains::MAX_DOMAINS_PER_APP;
 pub use lease::{Fence, LeaseRecord, LeaseWrite};
 
-use std::collections::HashMap;
+use domains::ItemKind;
+
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
@@ -57,6 +66,22 @@ pub enum Error {
         "app {app} is being deleted; wait for the deletion to finish before applying it again"
     )]
     Deleting { app: String },
+    /// An apply claims a domain that another app holds; nothing was written.
+    #[error(
+        "domain {domain} is already claimed by app {owner}; remove it from that app first, then \
+         apply {app} again"
+    )]
+    DomainClaimed {
+        domain: String,
+        /// The app that holds the claim.
+        owner: String,
+        /// The app whose apply was refused.
+        app: String,
+    },
+    /// Writes that must be atomic do not fit in one DynamoDB transaction;
+    /// nothing was written.
+    #[error("cannot apply {apps}: {message}")]
+    TooLarge { apps: String, message: String },
     #[error("item {item} in table {table} is not valid: {message}")]
     Corrupt {
         table: String,
@@ -126,6 +151,11 @@ pub struct AppChange {
     /// The generation the applier read: `None` when the app did not exist.
     /// The write fails with [`Error::Conflict`] if it is no longer current.
     pub expected_generation: Option<u64>,
+    /// The domain names of the spec at `expected_generation` (empty for a
+    /// new app). Claims of those the new spec drops are released; since
+    /// the write is conditional on that generation, they are exactly the
+    /// domains the app held.
+    pub previous_domains: Vec<String>,
 }
 
 /// Who applied, why, and from which commit: shared by every app of an apply.
@@ -342,27 +372,97 @@ impl Store {
         out.item().map(|item| self.app_from_item(item)).transpose()
     }
 
-    /// Writes new specs and their releases: all of them or, on any
-    /// conflict, none (up to 49 apps per transaction; a larger apply is
-    /// split, and a conflict then leaves earlier chunks applied). Returns
-    /// the new generation of each app, in input order.
+    /// Writes new specs, their releases and their domain claims: all of
+    /// them or, on any conflict, none. Returns the new generation of each
+    /// app, in input order.
+    ///
+    /// Each app claims every domain of its new spec and releases those it
+    /// drops. If another app holds one of them, the apply fails with
+    /// [`Error::DomainClaimed`]; a generation that is no longer the one the
+    /// applier read fails it with [`Error::Conflict`].
+    ///
+    /// One transaction takes 100 items: each app needs two plus one per
+    /// domain claimed or released. A larger apply is split (apps that move
+    /// a domain between them always share a transaction), and a failure
+    /// then leaves earlier transactions applied.
     pub async fn apply(&self, changes: &[AppChange], context: &ApplyContext) -> Result<Vec<u64>> {
-        // Two items per app plus the revision counter.
-        let per_transaction = (MAX_TRANSACTION_ITEMS - 1) / 2;
-        let mut generations = Vec::with_capacity(changes.len());
-        for chunk in changes.chunks(per_transaction) {
-            let mut items = Vec::with_capacity(chunk.len() * 2 + 1);
-            for change in chunk {
-                let generation = change.expected_generation.unwrap_or(0) + 1;
+        let owners = self.domain_owners(domains::owners_to_read(changes)).await?;
+        // Room for the revision counter.
+        let layout = domains::layout(changes, &owners, MAX_TRANSACTION_ITEMS - 1)?;
+        let generations: Vec<u64> = changes
+            .iter()
+            .map(|change| change.expected_generation.unwrap_or(0) + 1)
+            .collect();
+        for transaction in &layout.transactions {
+            let mut items = Vec::new();
+            let mut kinds = Vec::new();
+            for &index in transaction {
+                let (change, ops, generation) =
+                    (&changes[index], &layout.ops[index], generations[index]);
+                let app = change.spec.name.as_str();
                 items.push(self.put_spec(change, generation, context)?);
+                kinds.push(ItemKind::Spec);
                 items.push(self.put_release(change, generation, context)?);
-                generations.push(generation);
+                kinds.push(ItemKind::Release);
+                for (domain, from) in &ops.claims {
+                    items.push(self.put_claim(domain, app, from)?);
+                    kinds.push(ItemKind::Claim {
+                        domain: domain.clone(),
+                        app: app.to_owned(),
+                        from: from.clone(),
+                    });
+                }
+                for domain in &ops.unclaims {
+                    items.push(self.delete_claim(domain, app)?);
+                    kinds.push(ItemKind::Unclaim);
+                }
             }
             items.push(self.bump_revision()?);
-            let names: Vec<&str> = chunk.iter().map(|c| c.spec.name.as_str()).collect();
-            self.transact(items, &names.join(", "), None).await?;
+            kinds.push(ItemKind::Revision);
+            let names: Vec<&str> = transaction
+                .iter()
+                .map(|&index| changes[index].spec.name.as_str())
+                .collect();
+            let names = names.join(", ");
+            if let Err(canceled) = self.try_transact(items, &names, None).await? {
+                return Err(self.explain_apply_failure(&kinds, canceled, &names).await);
+            }
         }
         Ok(generations)
+    }
+
+    /// Why an apply transaction's condition failed: a domain another app
+    /// holds (read after the failure, since the cancellation says which
+    /// item failed but not who holds the claim), else a conflict with
+    /// another apply or delete.
+    async fn explain_apply_failure(
+        &self,
+        kinds: &[ItemKind],
+        canceled: Canceled,
+        apps: &str,
+    ) -> Error {
+        let suspects = domains::suspect_claims(kinds, canceled.failed.as_deref());
+        if !suspects.is_empty() {
+            let domains = suspects.iter().filter_map(|kind| match kind {
+                ItemKind::Claim { domain, .. } => Some(domain.as_str()),
+                _ => None,
+            });
+            match self.domain_owners(domains).await {
+                Ok(owners) => {
+                    if let Some(conflict) = domains::claim_conflict(suspects, &owners) {
+                        return conflict;
+                    }
+                }
+                // The transaction failed either way; say so rather than
+                // report the read's error.
+                Err(err) => tracing::warn!(
+                    apps,
+                    error = %err,
+                    "cannot read domain claims to explain a failed apply"
+                ),
+            }
+        }
+        conflict(apps)
     }
 
     fn put_spec(
@@ -435,13 +535,28 @@ impl Store {
     }
 
     /// Runs a transaction. With `fence`, the lease check goes first, and a
-    /// failure of that check is reported as [`Error::Fenced`].
+    /// failure of that check is reported as [`Error::Fenced`]; any other
+    /// failed condition as [`Error::Conflict`].
     async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+        apps: &str,
+        fence: Option<&Fence>,
+    ) -> Result<()> {
+        self.try_transact(items, apps, fence)
+            .await?
+            .map_err(|_| conflict(apps))
+    }
+
+    /// Runs a transaction, handing back which conditions failed if one did.
+    /// With `fence`, the lease check goes first, and a failure of that
+    /// check is reported as [`Error::Fenced`].
+    async fn try_transact(
         &self,
         mut items: Vec<TransactWriteItem>,
         apps: &str,
         fence: Option<&Fence>,
-    ) -> Result<()> {
+    ) -> Result<Result<(), Canceled>> {
         if let Some(fence) = fence {
             items.insert(0, self.fence_check(fence)?);
         }
@@ -459,7 +574,7 @@ impl Store {
             )
             .await?;
         let Err(err) = result else {
-            return Ok(());
+            return Ok(Ok(()));
         };
         let canceled = err.as_service_error().and_then(|e| match e {
             aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
@@ -467,30 +582,22 @@ impl Store {
             }
             _ => None,
         });
-        let failed_check = |index: usize| {
-            canceled.is_some_and(|c| {
-                c.cancellation_reasons()
-                    .get(index)
-                    .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-            })
-        };
-        if let Some(fence) = fence {
-            if failed_check(0) {
-                return Err(Error::Fenced { token: fence.token });
-            }
-        }
-        let conditional = canceled.filter(|c| {
-            c.cancellation_reasons()
+        if let Some(canceled) = canceled {
+            let codes: Vec<Option<&str>> = canceled
+                .cancellation_reasons()
                 .iter()
-                .any(|r| r.code() == Some("ConditionalCheckFailed"))
-                || c.message()
-                    .is_some_and(|m| m.contains("ConditionalCheckFailed"))
-        });
-        if conditional.is_some() {
-            return Err(Error::Conflict {
-                apps: apps.to_owned(),
-                message: "another apply or delete changed the app since it was read; nothing was written, run the command again".into(),
-            });
+                .map(|reason| reason.code())
+                .collect();
+            match (
+                classify_cancellation(&codes, fence.is_some(), canceled.message()),
+                fence,
+            ) {
+                (Cancellation::Fenced, Some(fence)) => {
+                    return Err(Error::Fenced { token: fence.token })
+                }
+                (Cancellation::Conditions(failed), _) => return Ok(Err(Canceled { failed })),
+                _ => {}
+            }
         }
         Err(self.call_error("TransactWriteItems", apps, &err))
     }
@@ -518,10 +625,27 @@ impl Store {
         Ok(generation)
     }
 
-    /// Removes a deleted app's spec and status once its resources are gone:
-    /// the finalizer. Conditional on the generation the controller acted on
-    /// and on its lease. Releases are kept.
+    /// Removes a deleted app's spec, status and domain claims once its
+    /// resources are gone: the finalizer. Conditional on the generation the
+    /// controller acted on and on its lease; all or nothing. Releases are
+    /// kept. Once it returns, another app can claim the domains.
     pub async fn remove_app(&self, name: &str, generation: u64, fence: &Fence) -> Result<()> {
+        // The spec at this generation names the claims to release. If the
+        // app has moved on, the spec Delete's condition fails below anyway.
+        let domains: Vec<String> = match self.get_app(name).await? {
+            Some(record) if record.generation == generation => {
+                record.spec.domains.into_iter().map(|d| d.name).collect()
+            }
+            _ => Vec::new(),
+        };
+        // Only the app's own claims: an app stored before claims existed
+        // may list a domain without one, or one another app claimed since.
+        let owners = self.domain_owners(&domains).await?;
+        let claims: BTreeSet<&str> = domains
+            .iter()
+            .map(String::as_str)
+            .filter(|domain| owners.get(*domain).is_some_and(|owner| owner == name))
+            .collect();
         let spec = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(PK_APP, name)))
@@ -531,15 +655,18 @@ impl Store {
         let status = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(PK_STATUS, name)));
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .delete(build(spec.build(), "spec Delete")?)
                 .build(),
             TransactWriteItem::builder()
                 .delete(build(status.build(), "status Delete")?)
                 .build(),
-            self.bump_revision()?,
         ];
+        for domain in claims {
+            items.push(self.delete_claim(domain, name)?);
+        }
+        items.push(self.bump_revision()?);
         self.transact(items, name, Some(fence)).await
     }
 
@@ -726,6 +853,65 @@ impl Store {
     }
 }
 
+/// The error for a transaction whose condition failed because an app
+/// changed after it was read.
+fn conflict(apps: &str) -> Error {
+    Error::Conflict {
+        apps: apps.to_owned(),
+        message: "another apply or delete changed the app since it was read; nothing was \
+                  written, run the command again"
+            .into(),
+    }
+}
+
+/// A transaction DynamoDB canceled because of a failed condition.
+#[derive(Debug)]
+struct Canceled {
+    /// Indices of the items whose condition failed (not counting a lease
+    /// check), or `None` if DynamoDB did not say which.
+    failed: Option<Vec<usize>>,
+}
+
+/// Why a transaction was canceled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cancellation {
+    /// The lease check, the first item of a fenced transaction, failed.
+    Fenced,
+    /// Conditions failed: these items' (indices without the lease check),
+    /// or `None` if DynamoDB's reasons do not say which.
+    Conditions(Option<Vec<usize>>),
+    /// Something else, such as a transaction in flight on the same items.
+    Other,
+}
+
+/// Reads DynamoDB's cancellation reasons, one code per item in request
+/// order (`None` where the item was fine). Some implementations leave the
+/// reasons out and only name them in the message.
+fn classify_cancellation(
+    codes: &[Option<&str>],
+    fenced: bool,
+    message: Option<&str>,
+) -> Cancellation {
+    const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+    let failed: Vec<usize> = codes
+        .iter()
+        .enumerate()
+        .filter(|(_, code)| **code == Some(CONDITION_FAILED))
+        .map(|(index, _)| index)
+        .collect();
+    let offset = usize::from(fenced);
+    if fenced && failed.first() == Some(&0) {
+        return Cancellation::Fenced;
+    }
+    if !failed.is_empty() {
+        return Cancellation::Conditions(Some(failed.into_iter().map(|i| i - offset).collect()));
+    }
+    if codes.is_empty() && message.is_some_and(|m| m.contains(CONDITION_FAILED)) {
+        return Cancellation::Conditions(None);
+    }
+    Cancellation::Other
+}
+
 fn build<T>(
     result: Result<T, aws_sdk_dynamodb::error::BuildError>,
     what: &'static str,
@@ -742,6 +928,43 @@ fn build<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cancellation_reasons_name_the_failed_items() {
+        let failed = Some("ConditionalCheckFailed");
+        let none = Some("None");
+        assert_eq!(
+            classify_cancellation(&[none, none, failed, none], false, None),
+            Cancellation::Conditions(Some(vec![2]))
+        );
+        // The lease check is item 0 of a fenced transaction and is not
+        // counted in the indices.
+        assert_eq!(
+            classify_cancellation(&[none, failed, none, failed], true, None),
+            Cancellation::Conditions(Some(vec![0, 2]))
+        );
+        assert_eq!(
+            classify_cancellation(&[failed, failed, none], true, None),
+            Cancellation::Fenced
+        );
+        // Without a lease check, item 0 is just an item.
+        assert_eq!(
+            classify_cancellation(&[failed, none], false, None),
+            Cancellation::Conditions(Some(vec![0]))
+        );
+        assert_eq!(
+            classify_cancellation(
+                &[],
+                false,
+                Some("Transaction cancelled [ConditionalCheckFailed, None]")
+            ),
+            Cancellation::Conditions(None)
+        );
+        assert_eq!(
+            classify_cancellation(&[none, Some("TransactionConflict")], false, None),
+            Cancellation::Other
+        );
+    }
 
     #[test]
     fn release_keys_sort_numerically() {

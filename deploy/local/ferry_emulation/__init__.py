@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import IO
 
-from . import dynamodb, ecs
+from . import dynamodb, ecs, elbv2, route53
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
-MODULES = [dynamodb, ecs]
+MODULES = [dynamodb, ecs, elbv2, route53]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:

@@ -115,6 +115,58 @@ def list_services_pagination(request: AwsRequest, forward: Any) -> Response:
     return json_response(200, payload, content_type)
 
 
+# --------------------------------------------------------------------------
+# CreateService: healthCheckGracePeriodSeconds is kept.
+#
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+#   healthCheckGracePeriodSeconds: "The period of time, in seconds, that the
+#   Amazon ECS service scheduler ignores unhealthy Elastic Load Balancing,
+#   VPC Lattice, and container health checks after a task has first
+#   started." DescribeServices returns it (API_Service.html).
+#
+# moto's CreateService drops the parameter (its UpdateService keeps it, and
+# keeps loadBalancers, including an empty list). After moto created the
+# service, the value is set on moto's Service object: the one attribute
+# moto's own UpdateService would set (health_check_grace_period_seconds),
+# which moto's serializer then returns in DescribeServices. The
+# CreateService response gets the same field.
+# --------------------------------------------------------------------------
+
+def moto_service(service_arn: str, cluster_arn: str) -> Any:
+    """moto's Service object for an ARN, or None."""
+    from moto.ecs.models import ecs_backends
+
+    try:
+        _, _, _, region, account, resource = service_arn.split(":", 5)
+    except ValueError:
+        return None
+    service_name = resource.rsplit("/", 1)[-1]
+    cluster_name = cluster_arn.rsplit("/", 1)[-1]
+    backend = ecs_backends[account][region]
+    return backend.services.get(f"{cluster_name}:{service_name}")
+
+
+def create_service_grace_period(request: AwsRequest, forward: Any,
+                                find_service: Any = None) -> Response:
+    grace = request.json().get("healthCheckGracePeriodSeconds")
+    response = forward(request)
+    if response.status != 200 or not isinstance(grace, int) or isinstance(grace, bool):
+        return response
+    payload = response.json()
+    service = payload.get("service") if isinstance(payload, dict) else None
+    if not isinstance(service, dict):
+        return response
+    moto_obj = (find_service or moto_service)(service.get("serviceArn", ""),
+                                              service.get("clusterArn", ""))
+    if moto_obj is None:
+        return response
+    moto_obj.health_check_grace_period_seconds = grace
+    service["healthCheckGracePeriodSeconds"] = grace
+    content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+    return json_response(200, payload, content_type)
+
+
 def register(layer: Any) -> None:
     layer.register(SERVICE, "DescribeServices", describe_services_limit)
     layer.register(SERVICE, "ListServices", list_services_pagination)
+    layer.register(SERVICE, "CreateService", create_service_grace_period)

@@ -28,7 +28,8 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+from xml.sax.saxutils import escape
 
 # X-Amz-Target prefixes (the part before the dot) of the JSON services Ferry
 # touches. Unknown prefixes fall back to the signing name.
@@ -127,12 +128,66 @@ class AwsRequest:
             operation=self.operation, region=self.region, _json=params,
         )
 
+    def form(self) -> dict[str, str]:
+        """The parameters of a query-protocol request, query string and form body.
+
+        Flat, as on the wire: ``Names.member.1``, ``Matcher.HttpCode``.
+        """
+        params = {k: v[0] for k, v in
+                  parse_qs(self.environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+        ctype = self.environ.get("CONTENT_TYPE", "") or ""
+        if ctype.startswith("application/x-www-form-urlencoded") and self.body:
+            try:
+                body = parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError:
+                body = {}
+            params.update({k: v[0] for k, v in body.items()})
+        return params
+
+    def with_form(self, params: dict[str, str]) -> "AwsRequest":
+        """A query-protocol request with these parameters, signed like this one.
+
+        Used both to rewrite a request and to make the layer's own calls to
+        moto (``Action`` names the operation); moto reads the region and the
+        account from the copied Authorization header and checks no signature.
+        """
+        environ = dict(self.environ)
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
+        environ["QUERY_STRING"] = ""
+        environ["REQUEST_METHOD"] = "POST"
+        _set_path(environ, "/", "")
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return AwsRequest(environ=environ, body=urlencode(params).encode(), service=self.service,
+                          operation=params.get("Action", self.operation), region=self.region)
+
+    def with_rest(self, method: str, path: str, query: str = "", body: bytes = b"",
+                  operation: str | None = None) -> "AwsRequest":
+        """A REST request (Route53) to another method and path, signed like this one."""
+        environ = dict(self.environ)
+        environ["REQUEST_METHOD"] = method
+        _set_path(environ, path, query)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return AwsRequest(environ=environ, body=body, service=self.service,
+                          operation=operation or self.operation, region=self.region)
+
     def wsgi_environ(self) -> dict[str, Any]:
         """A fresh environ carrying this request's body, ready for moto."""
         env = dict(self.environ)
         env["wsgi.input"] = io.BytesIO(self.body)
         env["CONTENT_LENGTH"] = str(len(self.body))
         return env
+
+
+def _set_path(environ: dict[str, Any], path: str, query: str) -> None:
+    """Point a WSGI environ at another path and query string.
+
+    werkzeug's server also records the request line in RAW_URI and
+    REQUEST_URI, and moto routes REST requests by RAW_URI, so all four move.
+    """
+    environ["PATH_INFO"] = path
+    environ["QUERY_STRING"] = query
+    uri = f"{path}?{query}" if query else path
+    environ["RAW_URI"] = environ["REQUEST_URI"] = uri
 
 
 @dataclass
@@ -224,3 +279,63 @@ def json_error(status: int, error_type: str, message: str,
     https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#operation-error-serialization
     """
     return json_response(status, {"__type": error_type, "message": message}, content_type)
+
+
+def form_list(params: dict[str, str], name: str) -> list[str]:
+    """``Name.member.1``, ``Name.member.2``, ... of a query-protocol request, in order."""
+    prefix = f"{name}.member."
+    items = []
+    for key, value in params.items():
+        rest = key[len(prefix):] if key.startswith(prefix) else ""
+        if rest.isdigit():
+            items.append((int(rest), value))
+    return [value for _, value in sorted(items)]
+
+
+def form_structs(params: dict[str, str], name: str) -> list[dict[str, str]]:
+    """``Name.member.N.Field`` of a query-protocol request, as one dict per N, in order."""
+    prefix = f"{name}.member."
+    structs: dict[int, dict[str, str]] = {}
+    for key, value in params.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, field_name = key[len(prefix):].partition(".")
+        if index.isdigit() and field_name:
+            structs.setdefault(int(index), {})[field_name] = value
+    return [structs[i] for i in sorted(structs)]
+
+
+def xml_response(status: int, body: bytes, content_type: str = "text/xml") -> Response:
+    return Response(status, [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", str(uuid.uuid4())),
+    ], body)
+
+
+def query_error(status: int, code: str, message: str, namespace: str) -> Response:
+    """An error the way AWS query-protocol services (ELBv2, EC2 aside) send one.
+
+    botocore and the Rust SDK read ``Error/Code`` and ``Error/Message``.
+    https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#operation-error-serialization
+    """
+    request_id = str(uuid.uuid4())
+    body = (f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+    return xml_response(status, body)
+
+
+def rest_xml_error(status: int, code: str, message: str, namespace: str) -> Response:
+    """An error the way REST-XML services other than S3 (Route53) send one.
+
+    botocore's RestXMLParser and the Rust SDK read ``Error/Code``; the same
+    ``<ErrorResponse>`` shape as the query protocol.
+    https://smithy.io/2.0/aws/protocols/aws-restxml-protocol.html#error-response-serialization
+    """
+    request_id = str(uuid.uuid4())
+    body = ('<?xml version="1.0"?>\n'
+            f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+    return xml_response(status, body)

@@ -68,7 +68,9 @@ class Emulator:
         return self.proc.returncode
 
 
-def start_emulator(directory: Path, startup_timeout: float = 30.0) -> Emulator:
+def start_emulator(directory: Path, startup_timeout: float = 30.0,
+                   env: dict[str, str] | None = None) -> Emulator:
+    """Start emulator.py; ``env`` adds variables to its environment."""
     port_file = directory / "port"
     request_log = directory / "requests.jsonl"
     stderr_path = directory / "emulator.stderr"
@@ -78,6 +80,7 @@ def start_emulator(directory: Path, startup_timeout: float = 30.0) -> Emulator:
             [sys.executable, str(EMULATOR), "--host", "127.0.0.1", "--port", "0",
              "--port-file", str(port_file), "--request-log", str(request_log)],
             stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + startup_timeout
     while not port_file.exists():
