@@ -8,6 +8,12 @@ socket listens, the port is written to --port-file (atomically: temp file
 then rename, so a reader never sees a partial number) and
 "listening on http://HOST:PORT" is printed. Serves until SIGTERM or SIGINT,
 then exits 0.
+
+The emulation layer reads its settings from this process's environment
+when it starts (the caller's environment, passed through unchanged):
+FERRY_EMULATOR_ELB_RULE_QUOTA, FERRY_EMULATOR_TASK_START_SECONDS and
+FERRY_EMULATOR_TASK_RUN_SECONDS (see deploy/local/README.md). A value it
+cannot use stops the emulator at once with status 2 and a one-line cause.
 """
 
 from __future__ import annotations
@@ -117,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    app, dispatcher = make_app(args.request_log)
+    try:
+        app, dispatcher = make_app(args.request_log)
+    except ValueError as e:  # a FERRY_EMULATOR_* setting the layer cannot use
+        print(f"emulator: {e}", file=sys.stderr)
+        return 2
     try:
         server = make_server(host, args.port, app, threaded=True,
                              request_handler=MotoRequestHandler)

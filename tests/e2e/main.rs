@@ -4,9 +4,11 @@
 //! One test binary, several modules, to keep link time down.
 
 mod apply;
+mod cli;
 mod control;
 mod converge;
 mod ecs;
+mod rollout;
 mod traffic;
 
 use ferry_e2e as support;

@@ -330,6 +330,7 @@ impl Ecs {
                 network,
                 load_balancer: link,
                 health_check_grace_period,
+                deployment,
             } => {
                 let arn = task_definition
                     .as_ref()
@@ -351,6 +352,7 @@ impl Ecs {
                         network.as_ref().map(network_configuration).transpose()?,
                     )
                     .set_load_balancers(links)
+                    .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
                     .set_health_check_grace_period_seconds(health_check_grace_period.map(count));
                 self.caller
                     .call(
@@ -414,6 +416,9 @@ impl Ecs {
                     .build(),
             );
         }
+        if let Some(seconds) = spec.stop_timeout {
+            container = container.stop_timeout(count(seconds));
+        }
         if !spec.log_options.is_empty() {
             container = container.log_configuration(built(
                 ecs::LogConfiguration::builder()
@@ -469,10 +474,6 @@ impl Ecs {
         task_definition_arn: &str,
         link: Option<ecs::LoadBalancer>,
     ) -> Result<()> {
-        let circuit_breaker = ecs::DeploymentCircuitBreaker::builder()
-            .enable(true)
-            .rollback(true)
-            .build();
         let request = self
             .client
             .create_service()
@@ -482,13 +483,7 @@ impl Ecs {
             .desired_count(count(service.desired_count))
             .launch_type(ecs::LaunchType::Fargate)
             .network_configuration(network_configuration(&service.network)?)
-            .deployment_configuration(
-                ecs::DeploymentConfiguration::builder()
-                    .deployment_circuit_breaker(circuit_breaker)
-                    .minimum_healthy_percent(100)
-                    .maximum_percent(200)
-                    .build(),
-            )
+            .deployment_configuration(deployment_configuration(&service.deployment))
             .propagate_tags(ecs::PropagateTags::Service)
             .enable_ecs_managed_tags(true)
             .set_health_check_grace_period_seconds(
@@ -508,6 +503,190 @@ impl Ecs {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// Who started a one-off task: `ferry run` sets it, `ferry ps` shows it.
+pub const STARTED_BY_RUN: &str = "ferry-run";
+
+/// A one-off task to start.
+#[derive(Debug, Clone)]
+pub struct OneOff {
+    pub task_definition: String,
+    pub container: String,
+    /// Empty: the task definition's command.
+    pub command: Vec<String>,
+    pub network: NetworkSpec,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A task as `ferry ps` and `ferry run` see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    pub arn: String,
+    pub task_definition: String,
+    pub last_status: String,
+    pub desired_status: String,
+    pub started_by: Option<String>,
+    /// RFC 3339, once started.
+    pub started_at: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    /// The first container's exit code, once it exited.
+    pub exit_code: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Ecs {
+    /// Starts a one-off Fargate task. Returns its ARN.
+    pub async fn run_task(&self, task: &OneOff) -> Result<String> {
+        let mut overrides = ecs::ContainerOverride::builder().name(&task.container);
+        if !task.command.is_empty() {
+            overrides = overrides.set_command(Some(task.command.clone()));
+        }
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "RunTask",
+                Bucket::ServiceWrites,
+                &task.task_definition,
+                self.client
+                    .run_task()
+                    .cluster(&self.cluster)
+                    .task_definition(&task.task_definition)
+                    .launch_type(ecs::LaunchType::Fargate)
+                    .network_configuration(network_configuration(&task.network)?)
+                    .overrides(
+                        ecs::TaskOverride::builder()
+                            .container_overrides(overrides.build())
+                            .build(),
+                    )
+                    .started_by(STARTED_BY_RUN)
+                    .set_tags(Some(ecs_tags(&task.tags)))
+                    .send(),
+            )
+            .await?;
+        if let Some(failure) = out.failures().first() {
+            return Err(Error::Call {
+                service: SERVICE,
+                operation: "RunTask",
+                resource: task.task_definition.clone(),
+                code: failure.reason().map(str::to_owned),
+                message: format!(
+                    "{}: {}",
+                    failure.reason().unwrap_or("failed"),
+                    failure.detail().unwrap_or_default()
+                ),
+            });
+        }
+        out.tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Incomplete {
+                service: SERVICE,
+                operation: "RunTask",
+                resource: task.task_definition.clone(),
+                what: "tasks[0].taskArn",
+            })
+    }
+
+    /// Tasks of a task-definition family that are running or about to.
+    pub async fn list_tasks(&self, family: &str) -> Result<Vec<String>> {
+        let mut arns = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "ListTasks",
+                    Bucket::Reads,
+                    family,
+                    self.client
+                        .list_tasks()
+                        .cluster(&self.cluster)
+                        .family(family)
+                        .set_next_token(token.take())
+                        .send(),
+                )
+                .await?;
+            arns.extend(out.task_arns().iter().cloned());
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(arns)
+    }
+
+    /// Describes tasks, 100 per call, with their tags.
+    pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskInfo>> {
+        let mut tasks = Vec::new();
+        for chunk in arns.chunks(100) {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "DescribeTasks",
+                    Bucket::Reads,
+                    &chunk[0],
+                    self.client
+                        .describe_tasks()
+                        .cluster(&self.cluster)
+                        .set_tasks(Some(chunk.to_vec()))
+                        .include(ecs::TaskField::Tags)
+                        .send(),
+                )
+                .await?;
+            for task in out.tasks() {
+                let time = |t: Option<&aws_smithy_types::DateTime>| {
+                    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                };
+                tasks.push(TaskInfo {
+                    arn: task.task_arn().unwrap_or_default().to_owned(),
+                    task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
+                    last_status: task.last_status().unwrap_or_default().to_owned(),
+                    desired_status: task.desired_status().unwrap_or_default().to_owned(),
+                    started_by: task.started_by().map(str::to_owned),
+                    started_at: time(task.started_at()).or_else(|| time(task.created_at())),
+                    stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
+                    stopped_reason: task.stopped_reason().map(str::to_owned),
+                    exit_code: task.containers().first().and_then(|c| c.exit_code()),
+                    tags: task
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                        .collect(),
+                });
+            }
+        }
+        Ok(tasks)
+    }
+
+    /// The task definition a service runs now.
+    pub async fn service_task_definition(&self, service: &str) -> Result<Option<String>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeServices",
+                Bucket::Reads,
+                service,
+                self.client
+                    .describe_services()
+                    .cluster(&self.cluster)
+                    .services(service)
+                    .send(),
+            )
+            .await?;
+        Ok(out
+            .services()
+            .iter()
+            .find(|s| s.status() == Some("ACTIVE"))
+            .and_then(|s| s.task_definition())
+            .map(str::to_owned))
     }
 }
 
@@ -539,6 +718,19 @@ fn load_balancer(
         .container_name(&link.container_name)
         .container_port(i32::from(link.container_port))
         .build())
+}
+
+fn deployment_configuration(spec: &ferry_core::DeploymentSpec) -> ecs::DeploymentConfiguration {
+    ecs::DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            ecs::DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(spec.rollback)
+                .build(),
+        )
+        .minimum_healthy_percent(count(spec.min_healthy_percent))
+        .maximum_percent(count(spec.max_percent))
+        .build()
 }
 
 fn count(n: u32) -> i32 {

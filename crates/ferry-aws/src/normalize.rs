@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ecs::types as ecs;
 use ferry_core::observed::{ObservedDeployment, ServiceEvent};
 use ferry_core::traffic::{target_group_name_from_arn, LoadBalancerLink};
+use ferry_core::DeploymentSpec;
 use ferry_core::{NetworkSpec, ObservedService, ServiceStatus, TaskDefinitionSpec};
 
 pub(crate) fn tags(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
@@ -80,6 +81,9 @@ pub(crate) fn task_definition(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
             .and_then(|l| l.options())
             .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
+        stop_timeout: container
+            .and_then(|c| c.stop_timeout())
+            .and_then(|s| u32::try_from(s).ok()),
     }
 }
 
@@ -129,6 +133,13 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
         health_check_grace_period: s
             .health_check_grace_period_seconds()
             .and_then(|g| u32::try_from(g).ok()),
+        deployment: s.deployment_configuration().and_then(|d| {
+            Some(DeploymentSpec {
+                min_healthy_percent: u32::try_from(d.minimum_healthy_percent()?).ok()?,
+                max_percent: u32::try_from(d.maximum_percent()?).ok()?,
+                rollback: d.deployment_circuit_breaker()?.rollback(),
+            })
+        }),
         deployments: s
             .deployments()
             .iter()

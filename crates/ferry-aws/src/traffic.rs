@@ -126,6 +126,27 @@ impl Traffic {
         Ok(this)
     }
 
+    /// An adapter for settings resolved earlier (by [`Traffic::discover`],
+    /// possibly in another process: the controller publishes them), making
+    /// no call. The inventory is loaded on the first [`Traffic::observe`],
+    /// so a caller that only observes, such as `ferry diff`, only reads.
+    pub fn from_settings(
+        elb: elb::Client,
+        route53: route53::Client,
+        caller: Caller,
+        owner: &str,
+        settings: TrafficSettings,
+    ) -> Self {
+        Self {
+            elb,
+            route53,
+            caller,
+            owner: owner.to_owned(),
+            settings,
+            inventory: Mutex::new(Inventory::default()),
+        }
+    }
+
     pub fn settings(&self) -> &TrafficSettings {
         &self.settings
     }

@@ -1,12 +1,13 @@
 //! `ferry validate`, `ferry apply` and `ferry delete`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use ferry_manifest::LoadedApp;
-use ferry_store::{AppChange, ApplyContext, Store};
+use ferry_store::{AppChange, AppRecord, ApplyContext, Store};
 
-use crate::git;
+use crate::{confirm, git};
 
 /// Loads and validates every manifest; on any problem prints every
 /// diagnostic and fails, so nothing is written.
@@ -29,7 +30,7 @@ pub fn now() -> String {
     ferry_core::status::rfc3339(time::OffsetDateTime::now_utc())
 }
 
-fn user() -> String {
+pub fn user() -> String {
     std::env::var("FERRY_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".to_owned())
@@ -39,11 +40,31 @@ fn user() -> String {
 /// named its file.
 fn source_of(file: &Path, paths: &[PathBuf]) -> Option<String> {
     let file = file.canonicalize().ok()?;
-    paths
-        .iter()
-        .filter_map(|p| p.canonicalize().ok())
+    sources(paths)
+        .into_iter()
         .find(|p| file.starts_with(p))
         .map(|p| p.display().to_string())
+}
+
+/// The canonical paths an apply names: the sources it records on apps.
+fn sources(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths.iter().filter_map(|p| p.canonicalize().ok()).collect()
+}
+
+/// The stored apps that `apply --prune` deletes: those recorded as applied
+/// from one of this apply's `sources` whose name is not among `applied`.
+/// Never an app from another source or with none recorded, and never one
+/// already being deleted. In name order, as stored.
+pub fn prune_candidates<'a>(
+    stored: &'a [AppRecord],
+    sources: &BTreeSet<String>,
+    applied: &BTreeSet<&str>,
+) -> Vec<&'a AppRecord> {
+    stored
+        .iter()
+        .filter(|app| !app.deleting && !applied.contains(app.name.as_str()))
+        .filter(|app| app.source.as_ref().is_some_and(|s| sources.contains(s)))
+        .collect()
 }
 
 /// An app that `apply` wrote, and the generation it waits for.
@@ -52,30 +73,45 @@ pub struct Applied {
     pub generation: u64,
 }
 
+/// How `ferry apply` was asked to run.
+pub struct Options {
+    /// Print what would change, write nothing.
+    pub dry_run: bool,
+    /// Delete stored apps from the same sources that the files no longer have.
+    pub prune: bool,
+    /// Prune without asking.
+    pub yes: bool,
+    pub message: String,
+}
+
+/// The stored record of each loaded app, in the same order.
+pub async fn current(store: &Store, apps: &[LoadedApp]) -> anyhow::Result<Vec<Option<AppRecord>>> {
+    let mut records = Vec::with_capacity(apps.len());
+    for loaded in apps {
+        records.push(store.get_app(&loaded.app.name).await?);
+    }
+    Ok(records)
+}
+
 pub async fn apply(
     store: &Store,
     paths: &[PathBuf],
     apps: &[LoadedApp],
-    dry_run: bool,
-    message: String,
+    options: &Options,
 ) -> anyhow::Result<Vec<Applied>> {
     store.check_table().await?;
+    let records = current(store, apps).await?;
     let mut changes = Vec::new();
-    let mut applied = Vec::new();
-    for loaded in apps {
-        let current = store.get_app(&loaded.app.name).await?;
-        if let Some(current) = &current {
+    let mut unchanged = Vec::new();
+    for (loaded, current) in apps.iter().zip(&records) {
+        if let Some(current) = current {
             if current.deleting {
                 bail!(ferry_store::Error::Deleting {
                     app: current.name.clone()
                 });
             }
             if current.spec == loaded.app {
-                println!(
-                    "app/{} unchanged (generation {})",
-                    current.name, current.generation
-                );
-                applied.push(Applied {
+                unchanged.push(Applied {
                     name: current.name.clone(),
                     generation: current.generation,
                 });
@@ -93,47 +129,106 @@ pub async fn apply(
                 .collect(),
         });
     }
-    if dry_run {
+    let stored = if options.prune {
+        store.list_apps().await?
+    } else {
+        Vec::new()
+    };
+    let sources: BTreeSet<String> = sources(paths)
+        .into_iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let names: BTreeSet<&str> = apps.iter().map(|a| a.app.name.as_str()).collect();
+    let prune = prune_candidates(&stored, &sources, &names);
+
+    if options.dry_run {
         // The real apply checks claims in its transaction; a dry run reads
         // them, so that it fails where the apply would.
         store.check_domains(&changes).await?;
-        for change in &changes {
-            let verb = if change.expected_generation.is_some() {
-                "configured"
-            } else {
-                "created"
-            };
-            println!("app/{} {verb} (dry run)", change.spec.name);
+        crate::diff::report(store, apps, &records).await?;
+        println!();
+        for applied in &unchanged {
+            println!(
+                "app/{} unchanged (generation {})",
+                applied.name, applied.generation
+            );
         }
-        return Ok(applied);
+        for change in &changes {
+            println!("app/{} {} (dry run)", change.spec.name, verb(change));
+        }
+        for app in &prune {
+            println!("app/{} pruned (dry run)", app.name);
+        }
+        return Ok(unchanged);
     }
-    if changes.is_empty() {
-        return Ok(applied);
-    }
-    let files: Vec<&Path> = apps.iter().map(|a| a.file.as_path()).collect();
-    let context = ApplyContext {
-        message,
-        user: user(),
-        git: git::info(&files),
-        now: now(),
-    };
-    let generations = store.apply(&changes, &context).await.context("applying")?;
-    for (change, generation) in changes.iter().zip(generations) {
-        let verb = if change.expected_generation.is_some() {
-            "configured"
-        } else {
-            "created"
-        };
-        println!(
-            "app/{} {verb} (generation {generation}, release v{generation})",
-            change.spec.name
+
+    if !prune.is_empty() {
+        let listed: Vec<&str> = prune.iter().map(|a| a.name.as_str()).collect();
+        let details = format!(
+            "--prune deletes {} app(s) applied from {} that the files no longer have:\n  {}",
+            prune.len(),
+            sources.iter().cloned().collect::<Vec<_>>().join(", "),
+            listed.join("\n  ")
         );
-        applied.push(Applied {
-            name: change.spec.name.clone(),
-            generation,
-        });
+        let why = format!(
+            "--prune would delete {} app(s) ({}); nothing was applied",
+            prune.len(),
+            listed.join(", ")
+        );
+        if !confirm::confirm(&details, "Apply and delete them?", options.yes, &why)? {
+            bail!("pruning not confirmed; nothing was applied");
+        }
+    }
+
+    for applied in &unchanged {
+        println!(
+            "app/{} unchanged (generation {})",
+            applied.name, applied.generation
+        );
+    }
+    let mut applied = unchanged;
+    if !changes.is_empty() {
+        let files: Vec<&Path> = apps.iter().map(|a| a.file.as_path()).collect();
+        let context = ApplyContext {
+            message: options.message.clone(),
+            user: user(),
+            git: git::info(&files),
+            now: now(),
+        };
+        let generations = store.apply(&changes, &context).await.context("applying")?;
+        for (change, generation) in changes.iter().zip(generations) {
+            println!(
+                "app/{} {} (generation {generation}, release v{generation})",
+                change.spec.name,
+                verb(change)
+            );
+            applied.push(Applied {
+                name: change.spec.name.clone(),
+                generation,
+            });
+        }
+    }
+    for app in prune {
+        // Conditional on the generation listed: an app changed since is
+        // reported as a conflict, never deleted unseen.
+        let generation = store
+            .mark_deleting(app, &now())
+            .await
+            .with_context(|| format!("pruning app {}", app.name))?;
+        println!(
+            "app/{} pruned (marked for deletion, generation {generation})",
+            app.name
+        );
     }
     Ok(applied)
+}
+
+fn verb(change: &AppChange) -> &'static str {
+    if change.expected_generation.is_some() {
+        "configured"
+    } else {
+        "created"
+    }
 }
 
 pub async fn delete(store: &Store, name: &str) -> anyhow::Result<()> {
@@ -150,4 +245,55 @@ pub async fn delete(store: &Store, name: &str) -> anyhow::Result<()> {
     let generation = store.mark_deleting(&app, &now()).await?;
     println!("app/{name} marked for deletion (generation {generation}); the controller removes its resources, releases are kept");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(name: &str, source: Option<&str>, deleting: bool) -> AppRecord {
+        AppRecord {
+            name: name.into(),
+            generation: 1,
+            spec: ferry_manifest::App {
+                name: name.into(),
+                image: "acme:1".into(),
+                env: Default::default(),
+                secrets: Default::default(),
+                domains: Vec::new(),
+                processes: Default::default(),
+            },
+            deleting,
+            source: source.map(str::to_owned),
+            manifest: None,
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn prune_takes_only_absent_apps_of_the_same_source() {
+        let apps = vec![
+            stored("kept", Some("/repo/a"), false),
+            stored("gone", Some("/repo/a"), false),
+            stored("other-source", Some("/repo/b"), false),
+            stored("no-source", None, false),
+            stored("already-deleting", Some("/repo/a"), true),
+            stored("nested-source", Some("/repo/a/sub"), false),
+        ];
+        let sources = BTreeSet::from(["/repo/a".to_owned()]);
+        let applied = BTreeSet::from(["kept"]);
+        let names: Vec<&str> = prune_candidates(&apps, &sources, &applied)
+            .into_iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["gone"]);
+        // Every source an apply names counts.
+        let sources = BTreeSet::from(["/repo/a".to_owned(), "/repo/b".to_owned()]);
+        let names: Vec<&str> = prune_candidates(&apps, &sources, &applied)
+            .into_iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["gone", "other-source"]);
+        assert!(prune_candidates(&apps, &BTreeSet::new(), &applied).is_empty());
+    }
 }

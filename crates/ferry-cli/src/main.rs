@@ -2,7 +2,12 @@
 //! reports.
 
 mod apply;
+mod confirm;
+mod diff;
 mod git;
+mod manifest;
+mod rollback;
+mod run;
 mod show;
 
 use std::path::PathBuf;
@@ -49,9 +54,16 @@ enum Command {
         /// Manifest files or directories.
         #[arg(short = 'f', long = "filename", required = true)]
         paths: Vec<PathBuf>,
-        /// Show what would change and write nothing.
+        /// Show what would change (as `ferry diff` does) and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also delete the stored apps that were applied from the same
+        /// paths and are no longer in them.
+        #[arg(long)]
+        prune: bool,
+        /// Prune without asking (required when not on a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Message recorded on the releases.
         #[arg(short = 'm', long = "message", default_value = "")]
         message: String,
@@ -61,6 +73,31 @@ enum Command {
         /// How long --wait waits.
         #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: Duration,
+    },
+    /// Show how manifests differ from the stored apps, and the AWS
+    /// changes the controller would make for them. Writes nothing.
+    Diff {
+        /// Manifest files or directories.
+        #[arg(short = 'f', long = "filename", required = true)]
+        paths: Vec<PathBuf>,
+        /// Exit 1 when there are differences, 0 when there are none, and 2
+        /// on errors (like `git diff --exit-code`).
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Make a new release of an app from an earlier release's spec.
+    Rollback {
+        app: String,
+        /// The release to go back to (`v3` or `3`); by default the newest
+        /// release that succeeded before the current generation.
+        version: Option<String>,
+        /// Message recorded on the new release [default: rollback to vN].
+        #[arg(short = 'm', long = "message")]
+        message: Option<String>,
+        /// Roll back more than 9 versions without asking (required when
+        /// not on a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// List apps with their conditions.
     Get {
@@ -72,6 +109,13 @@ enum Command {
         app: String,
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
+        /// Follow the current generation's rollout until it is Ready (exit
+        /// 0) or failed (exit 1), printing progress as it changes.
+        #[arg(long, short = 'w')]
+        watch: bool,
+        /// How long --watch follows.
+        #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+        timeout: Duration,
     },
     /// List an app's releases, newest first.
     Releases {
@@ -90,14 +134,51 @@ enum Command {
         #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: Duration,
     },
+    /// Run a one-off task with a process's task definition, network and
+    /// environment, and another command: `ferry run APP -- CMD...`.
+    Run {
+        app: String,
+        /// The process whose task definition to use [default: web, or the
+        /// only process].
+        #[arg(long, short = 'p')]
+        process: Option<String>,
+        /// Wait for the task to stop and exit with its exit code.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        /// The command; empty runs the process's own command.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+    /// List an app's running tasks: its services' and its one-off ones.
+    Ps {
+        app: String,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+        output: Output,
+    },
 }
+
+/// Exit status of `ferry diff --exit-code` when it fails.
+const DIFF_ERROR_EXIT: i32 = 2;
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    if let Err(err) = run(cli).await {
-        eprintln!("error: {}", one_line(&err));
-        std::process::exit(1);
+    let error_exit = match &cli.command {
+        Command::Diff {
+            exit_code: true, ..
+        } => DIFF_ERROR_EXIT,
+        _ => 1,
+    };
+    match run(cli).await {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            std::process::exit(error_exit);
+        }
     }
 }
 
@@ -110,21 +191,59 @@ fn one_line(err: &anyhow::Error) -> String {
         .replace('\n', " ")
 }
 
-async fn store(table: &str) -> anyhow::Result<ferry_store::Store> {
-    let sdk = aws_config::load_from_env().await;
-    let caller = ferry_aws::Caller::new(
+/// Paces, bounds and counts the CLI's AWS calls, like the controller's.
+pub fn caller() -> ferry_aws::Caller {
+    ferry_aws::Caller::new(
         Arc::new(ferry_aws::Pacing::default()),
         ferry_aws::AwsMetrics::unregistered(),
         Duration::from_secs(30),
-    );
+    )
+}
+
+async fn store(table: &str) -> anyhow::Result<ferry_store::Store> {
+    let sdk = aws_config::load_from_env().await;
     Ok(ferry_store::Store::new(
         aws_sdk_dynamodb::Client::new(&sdk),
-        caller,
+        caller(),
         table,
     ))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a command; `Ok` holds the exit status (non-zero only for
+/// `diff --exit-code` with differences).
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::Diff { paths, exit_code } = &cli.command {
+        let apps = apply::load(paths)?;
+        let store = store(&cli.table).await?;
+        store.check_table().await?;
+        let current = apply::current(&store, &apps).await?;
+        let differs = diff::report(&store, &apps, &current).await?;
+        return Ok(if *exit_code && differs { 1 } else { 0 });
+    }
+    if let Command::Run {
+        app,
+        process,
+        wait,
+        timeout,
+        command,
+    } = &cli.command
+    {
+        let store = store(&cli.table).await?;
+        return run::run(
+            &store,
+            app,
+            process.as_deref(),
+            command.clone(),
+            *wait,
+            *timeout,
+        )
+        .await;
+    }
+    run_command(cli).await?;
+    Ok(0)
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init => {
             let store = store(&cli.table).await?;
@@ -146,21 +265,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apply {
             paths,
             dry_run,
+            prune,
+            yes,
             message,
             wait,
             timeout,
         } => {
             let apps = apply::load(&paths)?;
             let store = store(&cli.table).await?;
-            let applied = apply::apply(&store, &paths, &apps, dry_run, message).await?;
+            let options = apply::Options {
+                dry_run,
+                prune,
+                yes,
+                message,
+            };
+            let applied = apply::apply(&store, &paths, &apps, &options).await?;
             if wait && !dry_run {
                 show::wait_ready(&store, &applied, timeout).await?;
             }
             Ok(())
         }
+        // Handled by `run`, which needs their exit status.
+        Command::Diff { .. } | Command::Run { .. } => Ok(()),
+        Command::Ps { app, output } => run::ps(&store(&cli.table).await?, &app, output).await,
+        Command::Rollback {
+            app,
+            version,
+            message,
+            yes,
+        } => {
+            let store = store(&cli.table).await?;
+            rollback::rollback(&store, &app, version.as_deref(), message, yes).await
+        }
         Command::Get { output } => show::get(&store(&cli.table).await?, output).await,
-        Command::Status { app, output } => {
-            show::status(&store(&cli.table).await?, &app, output).await
+        Command::Status {
+            app,
+            output,
+            watch,
+            timeout,
+        } => {
+            let store = store(&cli.table).await?;
+            if watch {
+                let record = store
+                    .get_app(&app)
+                    .await?
+                    .ok_or_else(|| ferry_store::Error::NotFound { app: app.clone() })?;
+                let applied = apply::Applied {
+                    name: app,
+                    generation: record.generation,
+                };
+                return show::wait_ready(&store, std::slice::from_ref(&applied), timeout).await;
+            }
+            show::status(&store, &app, output).await
         }
         Command::Releases { app, output } => {
             show::releases(&store(&cli.table).await?, &app, output).await

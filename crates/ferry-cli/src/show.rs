@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use comfy_table::{presets, Table};
 use ferry_core::status::{self, AppStatus, Condition};
-use ferry_store::{AppRecord, Store};
+use ferry_store::{AppRecord, Release, ReleaseOutcome, Store};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -98,9 +98,21 @@ fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
                 events: Vec::new(),
                 last_error: None,
                 last_reconciled: String::new(),
+                failure: None,
+                succeeded: None,
             }
         }
     }
+}
+
+/// Status as JSON, with `deleting`: whether `ferry delete` (or `apply
+/// --prune`) marked the app, which the controller's status does not say.
+fn with_deleting(status: &AppStatus, deleting: bool) -> anyhow::Result<serde_json::Value> {
+    let mut json = serde_json::to_value(status)?;
+    if let Some(object) = json.as_object_mut() {
+        object.insert("deleting".to_owned(), serde_json::Value::Bool(deleting));
+    }
+    Ok(json)
 }
 
 /// A condition's status and how long it has been so: "True 5m".
@@ -121,7 +133,10 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
         })
         .collect();
     if output == Output::Json {
-        let list: Vec<&AppStatus> = shown.iter().map(|(_, s)| s).collect();
+        let list = shown
+            .iter()
+            .map(|(app, status)| with_deleting(status, app.deleting))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
@@ -174,7 +189,8 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
     };
     let status = status_of(&app, store.get_status(name).await?);
     if output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        let json = with_deleting(&status, app.deleting)?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
     println!(
@@ -267,7 +283,7 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
         println!("{}", serde_json::to_string_pretty(&releases)?);
         return Ok(());
     }
-    let mut out = table(&["VERSION", "AGE", "USER", "COMMIT", "MESSAGE"]);
+    let mut out = table(&["VERSION", "AGE", "OUTCOME", "USER", "COMMIT", "MESSAGE"]);
     for release in &releases {
         let commit = release.git.as_ref().map_or("-".to_owned(), |g| {
             let short: String = g.commit.chars().take(12).collect();
@@ -280,6 +296,7 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
         out.add_row(vec![
             format!("v{}", release.version),
             age(&release.created_at),
+            outcome_cell(release),
             release.user.clone(),
             commit,
             release.message.clone(),
@@ -289,27 +306,71 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
     Ok(())
 }
 
+/// `succeeded`, `superseded`, `failed: <why, shortened>`, or `-` while
+/// the rollout is undecided.
+fn outcome_cell(release: &Release) -> String {
+    match (release.outcome, &release.outcome_reason) {
+        (None, _) => "-".to_owned(),
+        (Some(ReleaseOutcome::Failed), Some(reason)) if !reason.is_empty() => {
+            shorten(&format!("failed: {}", reason.replace('\n', " ")), 60)
+        }
+        (Some(outcome), _) => outcome.to_string(),
+    }
+}
+
 const WAIT_POLL: Duration = Duration::from_secs(1);
 
 /// Waits until every app has observed its generation and is Ready.
+/// Waits until every app has observed its generation and is Ready,
+/// printing each process's rollout progress as it changes. Fails at once
+/// when a rollout of an awaited generation failed, with ECS's events.
 pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<&Applied> = apps.iter().collect();
+    let mut shown: std::collections::HashMap<(String, String), String> = Default::default();
     loop {
         let mut still = Vec::new();
+        let mut failed = Vec::new();
         for applied in pending {
             let status = store.get_status(&applied.name).await?;
+            if let Some(s) = status
+                .as_ref()
+                .filter(|s| s.generation >= applied.generation)
+            {
+                for (process, p) in &s.processes {
+                    let line = progress_line(p);
+                    let key = (applied.name.clone(), process.clone());
+                    if shown.get(&key) != Some(&line) {
+                        println!("app/{} {process}: {line}", applied.name);
+                        shown.insert(key, line);
+                    }
+                }
+            }
             let ready = status
                 .as_ref()
                 .is_some_and(|s| s.observed_generation >= applied.generation && s.is_ready());
+            let failure = status
+                .as_ref()
+                .and_then(|s| s.failure.as_ref().map(|f| (s, f)))
+                .filter(|(_, f)| f.generation == applied.generation);
             if let Some(status) = status.as_ref().filter(|_| ready) {
                 println!(
                     "app/{} ready (generation {})",
                     applied.name, status.observed_generation
                 );
+            } else if let Some((status, _)) = failure {
+                failed.push(format!(
+                    "app/{} generation {}: {}",
+                    applied.name,
+                    applied.generation,
+                    explanation(status).unwrap_or_else(|| "RolloutFailed".to_owned())
+                ));
             } else {
                 still.push((applied, status));
             }
+        }
+        if !failed.is_empty() {
+            bail!("{}", failed.join("; "));
         }
         if still.is_empty() {
             return Ok(());
@@ -338,6 +399,36 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
         pending = still.into_iter().map(|(a, _)| a).collect();
         tokio::time::sleep(WAIT_POLL).await;
     }
+}
+
+/// One process's rollout, in one line: `IN_PROGRESS 1/2 running, 1
+/// pending (rev 7, draining rev 6)`.
+fn progress_line(p: &status::ProcessStatus) -> String {
+    let revision = |arn: &str| arn.rsplit(':').next().unwrap_or(arn).to_owned();
+    let mut line = format!(
+        "{} {}/{} running",
+        p.rollout.as_deref().unwrap_or("PENDING"),
+        p.running,
+        p.desired
+    );
+    if p.pending > 0 {
+        line.push_str(&format!(", {} pending", p.pending));
+    }
+    if p.failed_tasks > 0 {
+        line.push_str(&format!(", {} failed", p.failed_tasks));
+    }
+    if let Some(new) = &p.new_task_definition {
+        line.push_str(&format!(" (rev {}", revision(new)));
+        if !p.old_task_definitions.is_empty() {
+            let old: Vec<String> = p.old_task_definitions.iter().map(|a| revision(a)).collect();
+            line.push_str(&format!(", draining rev {}", old.join(", ")));
+        }
+        line.push(')');
+    }
+    if let Some(reason) = &p.rollout_reason {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
 }
 
 /// Waits until a deleted app's spec is gone.
@@ -395,6 +486,8 @@ mod tests {
             events: Vec::new(),
             last_error: None,
             last_reconciled: String::new(),
+            failure: None,
+            succeeded: None,
         }
     }
 
@@ -436,6 +529,41 @@ mod tests {
             condition(status::DEGRADED, "False", "AsExpected", ""),
         ]);
         assert_eq!(explanation(&fine), None);
+    }
+
+    #[test]
+    fn outcomes_show_the_reason_of_failures_only() {
+        let mut release = Release {
+            app: "acme".into(),
+            version: 3,
+            spec: ferry_manifest::App {
+                name: "acme".into(),
+                image: "acme:1".into(),
+                env: Default::default(),
+                secrets: Default::default(),
+                domains: Vec::new(),
+                processes: Default::default(),
+            },
+            message: String::new(),
+            user: "me".into(),
+            git: None,
+            created_at: String::new(),
+            manifest: None,
+            outcome: None,
+            outcome_reason: Some("ignored while undecided".into()),
+        };
+        assert_eq!(outcome_cell(&release), "-");
+        release.outcome = Some(ReleaseOutcome::Succeeded);
+        assert_eq!(outcome_cell(&release), "succeeded");
+        release.outcome = Some(ReleaseOutcome::Superseded);
+        assert_eq!(outcome_cell(&release), "superseded");
+        release.outcome = Some(ReleaseOutcome::Failed);
+        release.outcome_reason = Some(format!("circuit breaker\n{}", "x".repeat(100)));
+        let cell = outcome_cell(&release);
+        assert!(cell.starts_with("failed: circuit breaker x"), "{cell}");
+        assert_eq!(cell.chars().count(), 60);
+        release.outcome_reason = None;
+        assert_eq!(outcome_cell(&release), "failed");
     }
 
     #[test]

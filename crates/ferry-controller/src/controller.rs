@@ -40,7 +40,7 @@ impl DesiredState for ferry_store::Store {
 pub trait Reconcile: Send + Sync + 'static {
     /// Prepares a leadership term: load what the previous leader wrote.
     /// Failures are the implementation's to log; the term starts anyway.
-    fn start_term(&self) -> impl Future<Output = ()> + Send;
+    fn start_term(&self, fence: &Fence) -> impl Future<Output = ()> + Send;
     /// Forgets what the ended term knew.
     fn end_term(&self);
     /// The periodic full look at what exists; `apps` are those with a spec.
@@ -194,7 +194,7 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
         );
         // The previous leader wrote status and changed services since this
         // replica last looked; start from what is there now.
-        self.reconciler.start_term().await;
+        self.reconciler.start_term(&fence).await;
         let mut new = Term {
             runner: Runner::new(
                 self.work(fence.clone(), Arc::clone(apps)),
@@ -446,7 +446,7 @@ mod tests {
     }
 
     impl Reconcile for FakeReconciler {
-        async fn start_term(&self) {
+        async fn start_term(&self, _: &Fence) {
             self.terms.lock().expect("terms").0 += 1;
         }
 

@@ -9,10 +9,11 @@ use std::time::Duration;
 use ferry_aws::ecs::ExecutionError;
 use ferry_aws::{Ecs, Traffic};
 use ferry_core::names::{self, Ownership};
+use ferry_core::rollout::{self, RolloutState};
 use ferry_core::status::{self, LastError, StatusInput};
 use ferry_core::traffic::ObservedTraffic;
 use ferry_core::{Action, AppStatus, Desired, ServiceStatus, Settings};
-use ferry_store::{AppRecord, Fence, Store};
+use ferry_store::{AppRecord, Fence, ReleaseOutcome, Store};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
@@ -157,6 +158,31 @@ impl Reconciler {
         for blocker in &plan.blockers {
             warn!(process = %blocker.process, reason = %blocker.reason, "{}", blocker.message);
         }
+        // A generation whose rollout failed is not pushed again (ECS rolled
+        // it back; pushing it would flap and clutter task definitions).
+        let failed = !app.deleting
+            && rollout::assess(
+                app.generation,
+                &desired.processes,
+                &observed,
+                previous.as_ref(),
+            )
+            .values()
+            .any(|r| matches!(r.state, RolloutState::Failed { .. }));
+        let plan = if failed {
+            if !plan.actions.is_empty() {
+                info!(
+                    skipped = plan.actions.len(),
+                    "the rollout of this generation failed: nothing is pushed until a new one is applied"
+                );
+            }
+            ferry_core::Plan {
+                actions: Vec::new(),
+                blockers: plan.blockers,
+            }
+        } else {
+            plan
+        };
         let corrections: Vec<String> =
             if status::drift(previous.as_ref(), app.generation, &plan, app.deleting) {
                 plan.actions.iter().map(ToString::to_string).collect()
@@ -309,6 +335,19 @@ impl Reconciler {
         if previous.is_some_and(|p| p.same_as(&status)) {
             return status;
         }
+        // Release outcomes first: if one cannot be written, the status is
+        // not either, so the next reconcile sees the same transition again.
+        for (version, outcome, reason) in release_outcomes(previous, &status) {
+            info!(version, ?outcome, "release outcome");
+            if let Err(err) = self
+                .store
+                .set_release_outcome(&status.name, version, outcome, reason.as_deref(), fence)
+                .await
+            {
+                warn!(error = %err, version, "recording the release outcome failed");
+                return status;
+            }
+        }
         match self.store.put_status(&status, fence).await {
             Ok(()) => {
                 let mut written = lock(&self.written);
@@ -341,6 +380,43 @@ impl Reconciler {
     }
 }
 
+/// The release outcomes a status transition settles: the generation that
+/// failed or succeeded, and a generation left unfinished by a newer one.
+fn release_outcomes(
+    previous: Option<&AppStatus>,
+    next: &AppStatus,
+) -> Vec<(u64, ReleaseOutcome, Option<String>)> {
+    let mut outcomes = Vec::new();
+    if let Some(failure) = &next.failure {
+        let known = previous
+            .and_then(|p| p.failure.as_ref())
+            .is_some_and(|f| f.generation == failure.generation);
+        if !known {
+            outcomes.push((
+                failure.generation,
+                ReleaseOutcome::Failed,
+                Some(format!("{}: {}", failure.process, failure.reason)),
+            ));
+        }
+    }
+    if let Some(succeeded) = next.succeeded {
+        if previous.and_then(|p| p.succeeded) != Some(succeeded) {
+            outcomes.push((succeeded, ReleaseOutcome::Succeeded, None));
+        }
+    }
+    if let Some(previous) = previous {
+        let settled = previous.succeeded == Some(previous.generation)
+            || previous
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.generation == previous.generation);
+        if previous.generation < next.generation && previous.generation > 0 && !settled {
+            outcomes.push((previous.generation, ReleaseOutcome::Superseded, None));
+        }
+    }
+    outcomes
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding these locks cannot leave them half-updated.
     mutex
@@ -349,7 +425,15 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl crate::controller::Reconcile for Reconciler {
-    async fn start_term(&self) {
+    async fn start_term(&self, fence: &Fence) {
+        // Published so that `ferry diff` plans with the controller's view.
+        if let Err(err) = self
+            .store
+            .put_controller_settings(&self.settings, fence)
+            .await
+        {
+            warn!(error = %err, "publishing the controller's settings failed");
+        }
         if let Err(err) = self.load_statuses().await {
             warn!(error = %err, "could not load status; unchanged status may be written again");
         }

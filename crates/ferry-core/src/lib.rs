@@ -6,14 +6,15 @@ pub mod names;
 pub mod observed;
 pub mod plan;
 pub mod render;
+pub mod rollout;
 pub mod status;
 pub mod traffic;
 
 pub use observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
 pub use plan::{plan, Action, Blocker, Plan, TaskDefinitionRef};
 pub use render::{
-    render, render_app, Desired, DesiredProcess, NetworkSpec, ServiceSpec, Settings,
-    TaskDefinitionSpec,
+    render, render_app, DeploymentSpec, Desired, DesiredProcess, NetworkSpec, ServiceSpec,
+    Settings, TaskDefinitionSpec,
 };
 pub use status::AppStatus;
 

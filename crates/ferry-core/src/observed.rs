@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::{NetworkSpec, TaskDefinitionSpec};
+use crate::render::{DeploymentSpec, NetworkSpec, TaskDefinitionSpec};
 use crate::traffic::LoadBalancerLink;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
@@ -69,6 +69,8 @@ pub struct ObservedService {
     /// The first of the service's load balancers, target group by name.
     pub load_balancer: Option<LoadBalancerLink>,
     pub health_check_grace_period: Option<u32>,
+    /// `None` when ECS does not report it (then it is not compared).
+    pub deployment: Option<DeploymentSpec>,
     pub deployments: Vec<ObservedDeployment>,
     /// Newest first.
     pub events: Vec<ServiceEvent>,

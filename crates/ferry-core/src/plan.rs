@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use crate::names::{self, Ownership};
 use crate::observed::{Observed, ObservedService, ServiceStatus};
-use crate::render::{Desired, DesiredProcess, NetworkSpec, ServiceSpec, TaskDefinitionSpec};
+use crate::render::{
+    DeploymentSpec, Desired, DesiredProcess, NetworkSpec, ServiceSpec, TaskDefinitionSpec,
+};
 use crate::traffic::{self, LoadBalancerLink, ObservedTraffic, TrafficAction, TrafficSettings};
 
 /// The task definition a service should run.
@@ -48,6 +50,7 @@ pub enum Action {
         /// `Some(None)` detaches the service from its target group.
         load_balancer: Option<Option<LoadBalancerLink>>,
         health_check_grace_period: Option<u32>,
+        deployment: Option<DeploymentSpec>,
     },
     /// Deletes a service already scaled to zero.
     DeleteService { name: String },
@@ -101,8 +104,18 @@ impl fmt::Display for Action {
                 network,
                 load_balancer,
                 health_check_grace_period,
+                deployment,
             } => {
                 write!(f, "update service {name}:")?;
+                if let Some(d) = deployment {
+                    write!(
+                        f,
+                        " deployment {}%..{}%{}",
+                        d.min_healthy_percent,
+                        d.max_percent,
+                        if d.rollback { " with rollback" } else { "" }
+                    )?;
+                }
                 match load_balancer {
                     Some(Some(link)) => write!(f, " target group {}", link.target_group)?,
                     Some(None) => write!(f, " no target group")?,
@@ -227,11 +240,16 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                     .service
                     .health_check_grace_period
                     .filter(|grace| service.health_check_grace_period != Some(*grace));
+                let deployment = service
+                    .deployment
+                    .filter(|d| *d != process.service.deployment)
+                    .map(|_| process.service.deployment);
                 if desired_count.is_some()
                     || task_definition.is_some()
                     || network.is_some()
                     || load_balancer.is_some()
                     || health_check_grace_period.is_some()
+                    || deployment.is_some()
                 {
                     creates_and_updates.push(Action::UpdateService {
                         name: name.clone(),
@@ -240,6 +258,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                         network,
                         load_balancer,
                         health_check_grace_period,
+                        deployment,
                     });
                 }
             }
@@ -263,6 +282,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 network: None,
                 load_balancer: None,
                 health_check_grace_period: None,
+                deployment: None,
             });
         }
         deletes.push(Action::DeleteService {
@@ -447,6 +467,7 @@ mod tests {
                         network: None,
                         load_balancer: None,
                         health_check_grace_period: None,
+                        deployment: None,
                         deployments: Vec::new(),
                         events: Vec::new(),
                     },
@@ -480,6 +501,7 @@ mod tests {
                     container_port: None,
                     execution_role_arn: None,
                     log_options: BTreeMap::new(),
+                    stop_timeout: None,
                 });
                 observed.latest_task_definitions.insert(
                     family.clone(),
@@ -600,6 +622,10 @@ mod tests {
                             health_check: None,
                             drain_timeout: None,
                             health_check_grace_period: None,
+                            min_healthy_percent: None,
+                            max_percent: None,
+                            stop_timeout: None,
+                            rollback: None,
                         },
                     )
                 })

@@ -14,8 +14,10 @@ use crate::names;
 use crate::traffic::{self, DesiredTraffic, LoadBalancerLink, TrafficSettings};
 
 /// The environment an app is deployed into: everything the controller is
-/// configured with that shapes rendered resources.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// configured with that shapes rendered resources. Serializable, so the
+/// controller can publish it for the CLI to plan with (`ferry diff`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Settings {
     /// ECS cluster every service runs in.
     pub cluster: String,
@@ -34,6 +36,7 @@ pub struct Settings {
     /// Value of the `ferry:managed-by` tag: identifies this installation.
     pub owner: String,
     /// Load balancers and zones for exposed processes.
+    #[serde(default)]
     pub traffic: TrafficSettings,
 }
 
@@ -59,6 +62,30 @@ pub struct TaskDefinitionSpec {
     pub execution_role_arn: Option<String>,
     /// `awslogs` driver options, empty when logging is not configured.
     pub log_options: BTreeMap<String, String>,
+    /// Seconds between SIGTERM and SIGKILL; ECS's default (30) when unset.
+    #[serde(default)]
+    pub stop_timeout: Option<u32>,
+}
+
+/// How ECS replaces a service's tasks. The circuit breaker is always on:
+/// a deployment that cannot start its tasks must fail, not hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentSpec {
+    pub min_healthy_percent: u32,
+    pub max_percent: u32,
+    /// Roll back to the last completed deployment when the breaker trips.
+    pub rollback: bool,
+}
+
+impl Default for DeploymentSpec {
+    fn default() -> Self {
+        Self {
+            min_healthy_percent: 100,
+            max_percent: 200,
+            rollback: true,
+        }
+    }
 }
 
 /// awsvpc network configuration of a service.
@@ -86,6 +113,7 @@ pub struct ServiceSpec {
     /// Seconds ECS ignores failing load-balancer health checks of a new
     /// task; only with a load balancer (ECS rejects it otherwise).
     pub health_check_grace_period: Option<u32>,
+    pub deployment: DeploymentSpec,
 }
 
 /// Everything one process of an app should be in AWS.
@@ -158,6 +186,7 @@ pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
                     container_port: process.port,
                     execution_role_arn: settings.execution_role_arn.clone(),
                     log_options,
+                    stop_timeout: process.stop_timeout,
                 },
                 service: ServiceSpec {
                     name: names::service_name(&app.name, process_name),
@@ -166,6 +195,11 @@ pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
                     tags: names::ownership_tags(&settings.owner, &app.name, Some(process_name)),
                     load_balancer: None,
                     health_check_grace_period: None,
+                    deployment: DeploymentSpec {
+                        min_healthy_percent: process.min_healthy_percent.unwrap_or(100),
+                        max_percent: process.max_percent.unwrap_or(200),
+                        rollback: process.rollback.unwrap_or(true),
+                    },
                 },
             }
         })

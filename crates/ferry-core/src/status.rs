@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::observed::{Observed, ServiceEvent};
 use crate::plan::Plan;
 use crate::render::DesiredProcess;
+use crate::rollout::{self, RolloutState};
 
 pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
@@ -38,6 +39,26 @@ pub struct AppStatus {
     pub last_error: Option<LastError>,
     /// RFC 3339 time of the reconcile that wrote this status.
     pub last_reconciled: String,
+    /// The rollout of this generation failed: the controller leaves the
+    /// app alone until a new generation is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<RolloutFailure>,
+    /// The newest generation whose rollout completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<u64>,
+}
+
+/// A failed rollout, with what explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutFailure {
+    pub generation: u64,
+    pub process: String,
+    /// The task definition whose rollout failed.
+    pub task_definition: String,
+    pub reason: String,
+    /// The service's newest events when the failure was seen.
+    pub events: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,8 +82,19 @@ pub struct ProcessStatus {
     pub pending: u32,
     /// ARN of the task definition the service runs, once it exists.
     pub task_definition: Option<String>,
-    /// Rollout state of the service's primary deployment.
+    /// `COMPLETED`, `IN_PROGRESS` or `FAILED`, as Ferry judges it (see
+    /// [`crate::rollout`]).
     pub rollout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_reason: Option<String>,
+    /// The task definition being rolled out (the PRIMARY deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_task_definition: Option<String>,
+    /// Task definitions of deployments still draining.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub old_task_definitions: Vec<String>,
+    #[serde(default)]
+    pub failed_tasks: u32,
     /// URLs that reach the process: internal first, then public.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<String>,
@@ -125,13 +157,23 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
         input.previous.map_or(0, |p| p.observed_generation)
     };
 
+    let rollouts = rollout::assess(
+        input.generation,
+        input.desired,
+        input.observed,
+        input.previous,
+    );
     let processes: BTreeMap<String, ProcessStatus> = input
         .desired
         .iter()
         .map(|process| {
             let service = input.observed.services.get(&process.service.name);
-            let primary =
-                service.and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"));
+            let rollout = rollouts.get(&process.process);
+            let (state, reason) = match rollout.map(|r| &r.state) {
+                Some(RolloutState::Completed) => ("COMPLETED", None),
+                Some(RolloutState::Failed { reason }) => ("FAILED", Some(reason.clone())),
+                Some(RolloutState::InProgress) | None => ("IN_PROGRESS", None),
+            };
             (
                 process.process.clone(),
                 ProcessStatus {
@@ -139,7 +181,11 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                     running: service.map_or(0, |s| s.running_count),
                     pending: service.map_or(0, |s| s.pending_count),
                     task_definition: service.map(|s| s.task_definition_arn.clone()),
-                    rollout: primary.and_then(|d| d.rollout_state.clone()),
+                    rollout: service.map(|_| state.to_owned()),
+                    rollout_reason: reason,
+                    new_task_definition: rollout.and_then(|r| r.primary.clone()),
+                    old_task_definitions: rollout.map(|r| r.old.clone()).unwrap_or_default(),
+                    failed_tasks: rollout.map_or(0, |r| r.failed_tasks),
                     endpoints: input
                         .endpoints
                         .get(&process.process)
@@ -149,13 +195,37 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
             )
         })
         .collect();
+    let failure = rollouts
+        .iter()
+        .find_map(|(process, r)| match &r.state {
+            RolloutState::Failed { reason } => Some(RolloutFailure {
+                generation: input.generation,
+                process: process.clone(),
+                task_definition: r.wanted.clone().unwrap_or_default(),
+                reason: reason.clone(),
+                events: r.events.clone(),
+            }),
+            _ => None,
+        })
+        .map(|fresh| {
+            // Keep the first record of a failure: its events explain it.
+            input
+                .previous
+                .and_then(|p| p.failure.clone())
+                .filter(|f| f.generation == fresh.generation && f.process == fresh.process)
+                .unwrap_or(fresh)
+        });
+    let all_completed = rollouts
+        .values()
+        .all(|r| r.state == RolloutState::Completed);
 
-    let (ready, progressing, degraded) = conditions(&input, observed_generation);
+    let (ready, progressing, degraded) =
+        conditions(&input, observed_generation, failure.as_ref(), all_completed);
     let previous = input
         .previous
         .map(|p| p.conditions.as_slice())
         .unwrap_or(&[]);
-    let conditions = [ready, progressing, degraded]
+    let conditions: Vec<Condition> = [ready, progressing, degraded]
         .into_iter()
         .map(|(type_, status, reason, message)| {
             let last_transition_time = previous
@@ -172,6 +242,9 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
         })
         .collect();
 
+    let ready_now = conditions
+        .iter()
+        .any(|c: &Condition| c.type_ == READY && c.status == "True");
     AppStatus {
         name: input.app.to_owned(),
         generation: input.generation,
@@ -192,6 +265,12 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
         // Cleared by the first reconcile that succeeds.
         last_error: input.error.clone(),
         last_reconciled: now,
+        succeeded: if ready_now {
+            Some(input.generation)
+        } else {
+            input.previous.and_then(|p| p.succeeded)
+        },
+        failure,
     }
 }
 
@@ -200,6 +279,8 @@ type ConditionParts = (&'static str, &'static str, String, String);
 fn conditions(
     input: &StatusInput<'_>,
     observed_generation: u64,
+    failure: Option<&RolloutFailure>,
+    all_completed: bool,
 ) -> (ConditionParts, ConditionParts, ConditionParts) {
     let changes = input.plan.actions.len();
     let in_progress: Vec<&str> = input
@@ -224,6 +305,21 @@ fn conditions(
             "ReconcileError".to_owned(),
             format!("{}: {}", error.operation, error.message),
         )
+    } else if let Some(failure) = failure {
+        let events = if failure.events.is_empty() {
+            String::new()
+        } else {
+            format!(" ECS events: {}", failure.events.join(" | "))
+        };
+        (
+            DEGRADED,
+            "True",
+            "RolloutFailed".to_owned(),
+            format!(
+                "process {}: the rollout of {} failed: {}; Ferry will not retry this generation, apply a new one or roll back.{events}",
+                failure.process, failure.task_definition, failure.reason
+            ),
+        )
     } else if let Some(blocker) = input.plan.blockers.first() {
         let all: Vec<String> = input
             .plan
@@ -236,7 +332,14 @@ fn conditions(
         (DEGRADED, "False", "AsExpected".to_owned(), String::new())
     };
 
-    let progressing = if changes > 0 && input.error.is_none() {
+    let progressing = if let Some(failure) = failure {
+        (
+            PROGRESSING,
+            "False",
+            "RolloutFailed".to_owned(),
+            format!("the rollout of process {} failed", failure.process),
+        )
+    } else if changes > 0 && input.error.is_none() {
         let touched: BTreeSet<&str> = input.plan.actions.iter().map(|a| a.target()).collect();
         (
             PROGRESSING,
@@ -247,12 +350,19 @@ fn conditions(
                 touched.into_iter().collect::<Vec<_>>().join(", ")
             ),
         )
-    } else if !in_progress.is_empty() {
+    } else if !in_progress.is_empty() || !all_completed {
         (
             PROGRESSING,
             "True",
             "RolloutInProgress".to_owned(),
-            format!("ECS rollout in progress for {}", in_progress.join(", ")),
+            format!(
+                "ECS rollout in progress for {}",
+                if in_progress.is_empty() {
+                    "the app".to_owned()
+                } else {
+                    in_progress.join(", ")
+                }
+            ),
         )
     } else {
         (PROGRESSING, "False", "AsExpected".to_owned(), String::new())
@@ -268,7 +378,7 @@ fn conditions(
                 input.generation
             ),
         )
-    } else if input.error.is_some() || !input.plan.blockers.is_empty() {
+    } else if input.error.is_some() || !input.plan.blockers.is_empty() || failure.is_some() {
         (
             READY,
             "False",
@@ -281,6 +391,20 @@ fn conditions(
             "False",
             "Converging".to_owned(),
             format!("{changes} change(s) applied, waiting to observe them"),
+        )
+    } else if !all_completed {
+        (
+            READY,
+            "False",
+            "RolloutInProgress".to_owned(),
+            format!(
+                "waiting for the rollout of {}",
+                if in_progress.is_empty() {
+                    "every process".to_owned()
+                } else {
+                    in_progress.join(", ")
+                }
+            ),
         )
     } else {
         (
@@ -358,7 +482,7 @@ impl AppStatus {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::TestRunner;
     use time::macros::datetime;
@@ -414,6 +538,58 @@ mod tests {
         }
     }
 
+    /// A status of `generation` in which `process` rolls out `new`.
+    pub(crate) fn status_with(generation: u64, process: &str, new: Option<&str>) -> AppStatus {
+        AppStatus {
+            name: "acme".into(),
+            generation,
+            observed_generation: generation,
+            release: generation,
+            conditions: Vec::new(),
+            processes: BTreeMap::from([(
+                process.to_owned(),
+                ProcessStatus {
+                    desired: 2,
+                    running: 0,
+                    pending: 0,
+                    task_definition: new.map(str::to_owned),
+                    rollout: Some("IN_PROGRESS".into()),
+                    rollout_reason: None,
+                    new_task_definition: new.map(str::to_owned),
+                    old_task_definitions: Vec::new(),
+                    failed_tasks: 0,
+                    endpoints: Vec::new(),
+                },
+            )]),
+            endpoints: Vec::new(),
+            events: Vec::new(),
+            last_error: None,
+            last_reconciled: String::new(),
+            failure: None,
+            succeeded: None,
+        }
+    }
+
+    /// What ECS shows once every service's rollout has finished.
+    fn completed(mut observed: Observed) -> Observed {
+        for service in observed.services.values_mut() {
+            service.running_count = service.desired_count;
+            service.pending_count = 0;
+            service.deployments = vec![crate::observed::ObservedDeployment {
+                id: format!("ecs-svc/{}", service.name),
+                status: "PRIMARY".into(),
+                task_definition_arn: service.task_definition_arn.clone(),
+                desired_count: service.desired_count,
+                running_count: service.desired_count,
+                pending_count: 0,
+                failed_tasks: 0,
+                rollout_state: Some("COMPLETED".into()),
+                rollout_state_reason: None,
+            }];
+        }
+        observed
+    }
+
     fn status_of<'a>(status: &'a AppStatus, type_: &str) -> &'a Condition {
         status.condition(type_).expect("every condition is present")
     }
@@ -431,7 +607,7 @@ mod tests {
         assert_eq!(status_of(&first, PROGRESSING).status, "True");
         assert_eq!(first.observed_generation, 1, "the whole plan ran");
 
-        let converged = execute(&empty, &first_plan.actions);
+        let converged = completed(execute(&empty, &first_plan.actions));
         let (second, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
         assert_eq!(status_of(&second, READY).status, "True");
         assert_eq!(status_of(&second, READY).last_transition_time, rfc3339(T2));
@@ -457,7 +633,7 @@ mod tests {
         let case = Case::new();
         let empty = Observed::default();
         let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
-        let converged = execute(&empty, &plan.actions);
+        let converged = completed(execute(&empty, &plan.actions));
         let (ready, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
         let error = LastError {
             operation: "ecs:UpdateService".into(),
@@ -482,7 +658,7 @@ mod tests {
         let case = Case::new();
         let empty = Observed::default();
         let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
-        let converged = execute(&empty, &plan.actions);
+        let converged = completed(execute(&empty, &plan.actions));
         let (second, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
         let (third, _) = case.derive(1, &converged, None, Some(&second), &[], T3);
         assert!(third.same_as(&second), "nothing to write");
@@ -494,7 +670,7 @@ mod tests {
         let case = Case::new();
         let empty = Observed::default();
         let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
-        let converged = execute(&empty, &plan.actions);
+        let converged = completed(execute(&empty, &plan.actions));
         let (ready, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
 
         let mut edited = converged.clone();

@@ -88,6 +88,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                         network: Some(service.network.clone()),
                         load_balancer: service.load_balancer.clone(),
                         health_check_grace_period: service.health_check_grace_period,
+                        deployment: Some(service.deployment),
                         deployments: Vec::new(),
                         events: Vec::new(),
                     },
@@ -100,6 +101,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 network,
                 load_balancer,
                 health_check_grace_period,
+                deployment,
             } => {
                 let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
                 let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));
@@ -123,6 +125,9 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 }
                 if let Some(grace) = health_check_grace_period {
                     service.health_check_grace_period = Some(*grace);
+                }
+                if let Some(deployment) = deployment {
+                    service.deployment = Some(*deployment);
                 }
             }
             // Traffic is modelled by the traffic module's own tests.
@@ -168,6 +173,10 @@ fn process_strategy() -> impl Strategy<Value = Process> {
             health_check: None,
             drain_timeout: None,
             health_check_grace_period: None,
+            min_healthy_percent: None,
+            max_percent: None,
+            stop_timeout: None,
+            rollback: None,
         })
 }
 

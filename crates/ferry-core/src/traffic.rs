@@ -53,7 +53,8 @@ pub const DEFAULT_DRAIN_TIMEOUT: u32 = 30;
 pub const DEFAULT_GRACE_PERIOD: u32 = 60;
 
 /// A load balancer Ferry adds rules to, and the listeners it uses.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Edge {
     pub load_balancer_arn: String,
     /// For alias records.
@@ -65,7 +66,8 @@ pub struct Edge {
 }
 
 /// A Route53 hosted zone.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Zone {
     pub id: String,
     /// Without the trailing dot.
@@ -73,7 +75,8 @@ pub struct Zone {
 }
 
 /// The traffic side of the environment, from the controller's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrafficSettings {
     pub vpc_id: String,
     pub internal: Option<Edge>,
@@ -891,6 +894,10 @@ mod tests {
             health_check: None,
             drain_timeout: None,
             health_check_grace_period: None,
+            min_healthy_percent: None,
+            max_percent: None,
+            stop_timeout: None,
+            rollback: None,
         }
     }
 

@@ -29,6 +29,8 @@ enum Shape {
     Text,
     /// An integer in the given range (that of the field's Rust type).
     Int { min: i128, max: i128 },
+    /// `true` or `false`.
+    Bool,
     /// A command: a string, or a list of strings.
     Command,
     /// A domain: a name, or a mapping with `name` and `process`.
@@ -115,6 +117,10 @@ const PROCESS: &[Field] = &[
     Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK)),
     Field::optional("drainTimeout", I64),
     Field::optional("healthCheckGracePeriod", I64),
+    Field::optional("minHealthyPercent", I64),
+    Field::optional("maxPercent", I64),
+    Field::optional("stopTimeout", I64),
+    Field::optional("rollback", Shape::Bool),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
@@ -175,6 +181,12 @@ fn check(node: &Node, shape: &Shape, path: &FieldPath, key_pos: Pos, report: &mu
             ScalarKind::Float => Err("expected a whole number, found a decimal number"),
             ScalarKind::Bool => Err("expected an integer, found a boolean"),
             ScalarKind::Null => Err("expected an integer, found nothing (null)"),
+        }),
+        Shape::Bool => check_scalar(node, path, key_pos, report, |kind| match kind {
+            ScalarKind::Bool => Ok(()),
+            ScalarKind::Str => Err("expected true or false, found a string (write it without quotes)"),
+            ScalarKind::Int(_) | ScalarKind::Float => Err("expected true or false, found a number"),
+            ScalarKind::Null => Err("expected true or false, found nothing (null)"),
         }),
         Shape::Command => match node {
             Node::Sequence(items) => {
@@ -446,8 +458,8 @@ spec:
                 "app.yaml:6:3: spec.replicas: unknown field `replicas`, expected one of `image`, \
                  `procfile`, `env`, `secrets`, `domains` or `processes`",
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
-                 of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout` or \
-                 `healthCheckGracePeriod`",
+                 of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
+                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
                  `unhealthyThreshold` or `matcher` (did you mean `interval`?)",

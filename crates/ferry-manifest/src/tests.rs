@@ -137,6 +137,10 @@ mod resolution {
             health_check: None,
             drain_timeout: None,
             health_check_grace_period: None,
+            min_healthy_percent: None,
+            max_percent: None,
+            stop_timeout: None,
+            rollback: None,
         };
         let mut web = process(
             argv(&["acme-inc", "server", "--port", "8080"]),
@@ -837,6 +841,67 @@ mod rules {
     }
 
     #[test]
+    fn deployment_settings() {
+        let with = |field: &str| edit(&[(21, &format!("      {field}\n"))]);
+        let loaded = parse_ok(&with(
+            "minHealthyPercent: 50\n      maxPercent: 150\n      stopTimeout: 60\n      rollback: false",
+        ));
+        let web = &loaded.app.processes["web"];
+        assert_eq!(
+            (
+                web.min_healthy_percent,
+                web.max_percent,
+                web.stop_timeout,
+                web.rollback
+            ),
+            (Some(50), Some(150), Some(60), Some(false))
+        );
+        let cases = [
+            (
+                "minHealthyPercent: 101",
+                "minHealthyPercent",
+                "it must be from 0 to 100",
+            ),
+            ("maxPercent: 99", "maxPercent", "it must be from 100 to 200"),
+            (
+                "maxPercent: 201",
+                "maxPercent",
+                "it must be from 100 to 200",
+            ),
+            ("stopTimeout: 1", "stopTimeout", "it must be from 2 to 120"),
+            (
+                "stopTimeout: 121",
+                "stopTimeout",
+                "Fargate allows at most 120",
+            ),
+            (
+                "maxPercent: 100",
+                "maxPercent",
+                "no deployment could progress",
+            ),
+        ];
+        for (line, field, message) in cases {
+            let errors = errors(&with(line));
+            assert_eq!(errors.len(), 1, "{line}: {errors:?}");
+            assert_eq!(
+                errors[0].path,
+                format!("spec.processes.web.{field}"),
+                "{line}"
+            );
+            assert!(
+                errors[0].message.contains(message),
+                "{line}: {}",
+                errors[0].message
+            );
+        }
+        let errors = errors(&with("rollback: \"yes\""));
+        assert!(
+            errors[0].message.contains("expected true or false"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn drain_timeout_and_grace_period_need_a_port() {
         // `worker` (line 24) has no port; the error points at the key.
         assert_one_error(
@@ -929,7 +994,8 @@ mod structure {
         assert!(
             errors[3].message.contains(
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
-                 `port`, `healthCheck`, `drainTimeout` or `healthCheckGracePeriod`"
+                 `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
+                 `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`"
             ),
             "{}",
             errors[3]

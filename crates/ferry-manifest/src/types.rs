@@ -96,6 +96,18 @@ pub struct ManifestProcess {
     /// that just started. Only with `port`.
     #[serde(default)]
     pub health_check_grace_period: Option<i64>,
+    /// Percent of the desired count kept running during a deployment.
+    #[serde(default)]
+    pub min_healthy_percent: Option<i64>,
+    /// Percent of the desired count allowed running during a deployment.
+    #[serde(default)]
+    pub max_percent: Option<i64>,
+    /// Seconds between SIGTERM and SIGKILL when a task stops.
+    #[serde(default)]
+    pub stop_timeout: Option<i64>,
+    /// Whether ECS rolls back a deployment its circuit breaker stops.
+    #[serde(default)]
+    pub rollback: Option<bool>,
 }
 
 /// A command: a string is split like a shell would split words (no
@@ -173,4 +185,12 @@ pub struct Process {
     /// with a port. `None` means the renderer's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check_grace_period: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_healthy_percent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_percent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<bool>,
 }

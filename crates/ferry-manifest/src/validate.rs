@@ -339,6 +339,31 @@ impl Validator<'_> {
                 );
             }
         }
+        let min_healthy = self.resolve_bounded(
+            &path.key("minHealthyPercent"),
+            written.min_healthy_percent,
+            (0, 100),
+            "percent of the desired count",
+        );
+        let max_percent = self.resolve_bounded(
+            &path.key("maxPercent"),
+            written.max_percent,
+            (100, 200),
+            "percent of the desired count",
+        );
+        if let (Ok(Some(100)) | Ok(None), Ok(Some(100))) = (&min_healthy, &max_percent) {
+            self.error_at(
+                &path.key("maxPercent"),
+                "with minHealthyPercent 100 (the default) and maxPercent 100, ECS can neither                  start a new task nor stop an old one, so no deployment could progress; raise                  maxPercent or lower minHealthyPercent"
+                    .to_owned(),
+            );
+        }
+        let stop_timeout = self.resolve_bounded(
+            &path.key("stopTimeout"),
+            written.stop_timeout,
+            (2, 120),
+            "seconds; Fargate allows at most 120",
+        );
         let (cpu, memory) = size?;
         Ok(Process {
             command: command?,
@@ -349,7 +374,35 @@ impl Validator<'_> {
             health_check: written.health_check.clone(),
             drain_timeout: drain_timeout?,
             health_check_grace_period: grace_period?,
+            min_healthy_percent: min_healthy?,
+            max_percent: max_percent?,
+            stop_timeout: stop_timeout?,
+            rollback: written.rollback,
         })
+    }
+
+    /// An optional whole number within `min..=max`.
+    fn resolve_bounded(
+        &mut self,
+        path: &FieldPath,
+        value: Option<i64>,
+        (min, max): (u32, u32),
+        unit: &str,
+    ) -> Result<Option<u32>, Reported> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match u32::try_from(value) {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => {
+                let field = field_name(path);
+                self.error_at(
+                    path,
+                    format!("invalid {field} {value}: it must be from {min} to {max} ({unit})"),
+                );
+                Err(Reported)
+            }
+        }
     }
 
     /// A string is split into words like a POSIX shell would, but without

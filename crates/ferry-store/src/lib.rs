@@ -6,11 +6,16 @@
 //! | item            | pk              | sk                    | holds |
 //! |-----------------|-----------------|-----------------------|-------|
 //! | app spec        | `app`           | app name              | spec, generation, deleting, manifest |
-//! | release         | `release#<app>` | `v` + 10-digit version | immutable spec snapshot |
+//! | release         | `release#<app>` | `v` + 10-digit version | `release`: immutable JSON snapshot (spec, manifest text, message, user, git); `outcome`, `outcomeReason`: set by the controller once the rollout is decided |
 //! | status          | `status`        | app name              | written by the controller |
 //! | domain claim    | `domain`        | domain name           | `app`: the one app that may route it |
 //! | revision counter| `meta`          | `revision`            | bumped by every desired-state write |
+//! | controller settings | `meta`      | `settings`            | `settings`: the leader's [`ferry_core::Settings`] as JSON, for `ferry diff` |
 //! | leader lease    | `lease`         | `controller`          | holder, fencing token |
+//!
+//! A release's snapshot is never rewritten: its outcome lives in separate
+//! attributes of the same item, written only by the leader (fenced), and
+//! read back into [`Release::outcome`] and [`Release::outcome_reason`].
 //!
 //! Guarantees: every write is conditional. An apply replaces an app's spec
 //! only if its generation is still the one the applier read, and writes the
@@ -51,6 +56,7 @@ const PK_APP: &str = "app";
 const PK_STATUS: &str = "status";
 const PK_META: &str = "meta";
 const SK_REVISION: &str = "revision";
+const SK_SETTINGS: &str = "settings";
 
 /// Errors of the store, naming the table, app or item involved.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,8 @@ pub enum Error {
     Conflict { apps: String, message: String },
     #[error("app {app} not found")]
     NotFound { app: String },
+    #[error("app {app} has no release v{version}")]
+    ReleaseNotFound { app: String, version: u64 },
     #[error(
         "app {app} is being deleted; wait for the deletion to finish before applying it again"
     )]
@@ -126,6 +134,43 @@ pub struct GitInfo {
     pub dirty: bool,
 }
 
+/// How a release's rollout ended, as the controller decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReleaseOutcome {
+    /// Every process of the release converged.
+    Succeeded,
+    /// The rollout failed (e.g. the ECS deployment circuit breaker rolled
+    /// it back); the controller does not push this spec again.
+    Failed,
+    /// A newer generation arrived before this one's rollout was decided.
+    Superseded,
+}
+
+impl ReleaseOutcome {
+    /// The stored (and displayed) form: `succeeded`, `failed`, `superseded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseOutcome::Succeeded => "succeeded",
+            ReleaseOutcome::Failed => "failed",
+            ReleaseOutcome::Superseded => "superseded",
+        }
+    }
+
+    /// The inverse of [`ReleaseOutcome::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Succeeded, Self::Failed, Self::Superseded]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ReleaseOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An immutable record of one version of an app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,6 +185,19 @@ pub struct Release {
     pub git: Option<GitInfo>,
     /// RFC 3339.
     pub created_at: String,
+    /// The manifest text the release was applied from, so `ferry diff`
+    /// still works after a rollback to it. `None` for releases written
+    /// before it was recorded.
+    #[serde(default)]
+    pub manifest: Option<String>,
+    /// How the rollout ended; `None` while it is rolling out or unknown.
+    /// Not part of the immutable snapshot: read from the item's `outcome`
+    /// attribute (see [`Store::set_release_outcome`]).
+    #[serde(default)]
+    pub outcome: Option<ReleaseOutcome>,
+    /// Why, for a failed release.
+    #[serde(default)]
+    pub outcome_reason: Option<String>,
 }
 
 /// One app's part of an apply.
@@ -509,6 +567,9 @@ impl Store {
             user: context.user.clone(),
             git: context.git.clone(),
             created_at: context.now.clone(),
+            manifest: Some(change.manifest.clone()).filter(|m| !m.is_empty()),
+            outcome: None,
+            outcome_reason: None,
         };
         let mut item = key(release_pk(&release.app), release_sk(version));
         item.insert("release".into(), s(self.to_json(&release, &release.app)?));
@@ -670,16 +731,144 @@ impl Store {
         self.transact(items, name, Some(fence)).await
     }
 
-    /// An app's releases, newest first.
+    /// An app's releases, newest first, with their outcomes.
     pub async fn releases(&self, app: &str) -> Result<Vec<Release>> {
         let items = self.query(&release_pk(app), true).await?;
         items
             .iter()
-            .map(|item| {
-                let json = self.string(item, "release", app)?;
-                serde_json::from_str(json).map_err(|e| self.corrupt(app, e.to_string()))
-            })
+            .map(|item| self.release_from_item(item, app))
             .collect()
+    }
+
+    /// One release of an app, with its outcome, or `None`.
+    pub async fn release(&self, app: &str, version: u64) -> Result<Option<Release>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "GetItem",
+                Bucket::Unpaced,
+                app,
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(release_pk(app), release_sk(version))))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        out.item()
+            .map(|item| self.release_from_item(item, app))
+            .transpose()
+    }
+
+    fn release_from_item(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        app: &str,
+    ) -> Result<Release> {
+        let json = self.string(item, "release", app)?;
+        let mut release: Release =
+            serde_json::from_str(json).map_err(|e| self.corrupt(app, e.to_string()))?;
+        // The attributes, not the snapshot, say how the rollout ended.
+        release.outcome = match item.get("outcome").and_then(|v| v.as_s().ok()) {
+            None => None,
+            Some(text) => Some(ReleaseOutcome::parse(text).ok_or_else(|| {
+                self.corrupt(
+                    &format!("{}/{}", release_pk(app), release_sk(release.version)),
+                    format!("unknown release outcome {text:?}"),
+                )
+            })?),
+        };
+        release.outcome_reason = item
+            .get("outcomeReason")
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok(release)
+    }
+
+    /// Records how a release's rollout ended, if `fence` still holds the
+    /// lease. The snapshot is left as it was: the outcome is kept in the
+    /// item's `outcome` and `outcomeReason` attributes (a `None` reason
+    /// removes an earlier one). Setting the same outcome again is harmless.
+    /// Fails with [`Error::ReleaseNotFound`] if the release does not exist,
+    /// and [`Error::Fenced`] if the lease moved on.
+    pub async fn set_release_outcome(
+        &self,
+        app: &str,
+        version: u64,
+        outcome: ReleaseOutcome,
+        reason: Option<&str>,
+        fence: &Fence,
+    ) -> Result<()> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(release_pk(app), release_sk(version))))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":outcome", s(outcome.as_str()));
+        update = match reason {
+            Some(reason) => update
+                .update_expression("SET outcome = :outcome, outcomeReason = :reason")
+                .expression_attribute_values(":reason", s(reason)),
+            None => update.update_expression("SET outcome = :outcome REMOVE outcomeReason"),
+        };
+        let items = vec![TransactWriteItem::builder()
+            .update(build(update.build(), "release outcome Update")?)
+            .build()];
+        match self.try_transact(items, app, Some(fence)).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::ReleaseNotFound {
+                app: app.to_owned(),
+                version,
+            }),
+        }
+    }
+
+    /// Publishes the settings the leader renders with, if `fence` still
+    /// holds the lease, so that `ferry diff` plans exactly as it would.
+    pub async fn put_controller_settings(
+        &self,
+        settings: &ferry_core::Settings,
+        fence: &Fence,
+    ) -> Result<()> {
+        let mut item = key(PK_META, SK_SETTINGS);
+        item.insert(
+            "settings".into(),
+            s(self.to_json(settings, "meta/settings")?),
+        );
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let items = vec![TransactWriteItem::builder()
+            .put(build(put.build(), "settings Put")?)
+            .build()];
+        self.transact(items, "meta/settings", Some(fence)).await
+    }
+
+    /// The settings the last leader published, or `None` if no controller
+    /// has led since they were introduced.
+    pub async fn controller_settings(&self) -> Result<Option<ferry_core::Settings>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "GetItem",
+                Bucket::Unpaced,
+                "meta/settings",
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(PK_META, SK_SETTINGS)))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        out.item()
+            .map(|item| {
+                let json = self.string(item, "settings", "meta/settings")?;
+                serde_json::from_str(json).map_err(|e| self.corrupt("meta/settings", e.to_string()))
+            })
+            .transpose()
     }
 
     /// Writes an app's status, if `fence` still holds the lease.
@@ -964,6 +1153,30 @@ mod tests {
             classify_cancellation(&[none, Some("TransactionConflict")], false, None),
             Cancellation::Other
         );
+    }
+
+    #[test]
+    fn outcomes_are_stored_as_they_serialize() {
+        for outcome in [
+            ReleaseOutcome::Succeeded,
+            ReleaseOutcome::Failed,
+            ReleaseOutcome::Superseded,
+        ] {
+            let json = serde_json::to_string(&outcome).expect("serialize");
+            assert_eq!(json, format!("\"{}\"", outcome.as_str()));
+            assert_eq!(ReleaseOutcome::parse(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(ReleaseOutcome::parse("Succeeded"), None);
+    }
+
+    #[test]
+    fn releases_written_before_outcomes_and_manifests_still_read() {
+        let old = r#"{"app":"web","version":1,"spec":{"name":"web","image":"acme:1","processes":{}},
+            "message":"","user":"me","createdAt":"2026-11-23T00:00:00Z"}"#;
+        let release: Release = serde_json::from_str(old).expect("old release");
+        assert_eq!(release.manifest, None);
+        assert_eq!(release.outcome, None);
+        assert_eq!(release.outcome_reason, None);
     }
 
     #[test]

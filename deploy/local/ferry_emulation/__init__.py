@@ -1,19 +1,20 @@
 """Ferry's emulation layer over moto: AWS behaviours moto lacks.
 
 ``build(app, request_log)`` wraps a moto WSGI app with every emulated
-behaviour. New behaviours (ECS deployment progress, throttling buckets,
-fault injection) are new modules with a ``register(layer)`` function,
-added to ``MODULES``.
+behaviour. ``MODULES`` register in order, so ``ecs`` (whose lock covers
+every ECS request) comes before ``deployments``. New behaviours
+(throttling buckets, fault injection) are new modules with a
+``register(layer)`` function, added to ``MODULES``.
 """
 
 from __future__ import annotations
 
 from typing import IO
 
-from . import dynamodb, ecs, elbv2, route53
+from . import deployments, dynamodb, ecs, elbv2, route53
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
-MODULES = [dynamodb, ecs, elbv2, route53]
+MODULES = [dynamodb, ecs, deployments, elbv2, route53]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:

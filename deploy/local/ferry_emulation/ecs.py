@@ -3,6 +3,13 @@
 Each handler follows one page of the ECS API reference and is a plain
 function of (request, forward), so it can be unit-tested with a fake
 ``forward`` and no server.
+
+Every ECS request runs under one lock (``serialize``, registered first, so
+it is outermost for every ECS handler, including those of
+``deployments.py``): the deployment state the layer keeps, the reads of
+moto it is computed from and the narrow writes it makes to moto's backend
+then happen with no other ECS request in between, as in AWS each call is
+atomic. moto's own ECS backend takes no lock.
 """
 
 from __future__ import annotations
@@ -10,11 +17,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 from typing import Any
 
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
+
+_lock = threading.Lock()
+
+
+def serialize(request: AwsRequest, forward: Any) -> Response:
+    with _lock:
+        return forward(request)
+
 
 # --------------------------------------------------------------------------
 # DescribeServices: at most 10 services per call.
@@ -167,6 +183,7 @@ def create_service_grace_period(request: AwsRequest, forward: Any,
 
 
 def register(layer: Any) -> None:
+    layer.register(SERVICE, "*", serialize)
     layer.register(SERVICE, "DescribeServices", describe_services_limit)
     layer.register(SERVICE, "ListServices", list_services_pagination)
     layer.register(SERVICE, "CreateService", create_service_grace_period)

@@ -128,6 +128,21 @@ class AwsRequest:
             operation=self.operation, region=self.region, _json=params,
         )
 
+    def with_operation(self, operation: str, params: dict[str, Any]) -> "AwsRequest":
+        """A JSON-protocol call to another operation of this service, signed like this one.
+
+        The layer's own calls to moto (DescribeTaskDefinition while handling
+        UpdateService, say): ``X-Amz-Target`` names the operation, the body
+        is ``params``. moto reads the region and account from the copied
+        Authorization header and checks no signature.
+        """
+        environ = dict(self.environ)
+        prefix = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[0]
+        environ["HTTP_X_AMZ_TARGET"] = f"{prefix}.{operation}"
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return AwsRequest(environ=environ, body=json.dumps(params).encode(), service=self.service,
+                          operation=operation, region=self.region, _json=params)
+
     def form(self) -> dict[str, str]:
         """The parameters of a query-protocol request, query string and form body.
 

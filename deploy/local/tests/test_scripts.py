@@ -140,12 +140,19 @@ def link_venv(root: Path) -> None:
 def test_up_detach_then_up_again_then_down(sandbox):
     link_venv(sandbox)
     up = [str(sandbox / "deploy/local/up"), "--detach"]
-    env = script_env(sandbox, FERRY_TABLE="custom", FERRY_CONCURRENCY="7", AWS_PROFILE="no-such-profile")
+    env = script_env(sandbox, FERRY_TABLE="custom", FERRY_CONCURRENCY="7", AWS_PROFILE="no-such-profile",
+                     FERRY_EMULATOR_TASK_START_SECONDS="0.25", FERRY_EMULATOR_TASK_RUN_SECONDS="2")
     first = subprocess.run(up, cwd=sandbox, env=env, capture_output=True, text=True, timeout=180)
     assert first.returncode == 0, first.stderr
     assert "source .ferry/local.env" in first.stdout
     running = records(sandbox)
     assert set(running) == {"emulator", "controller"} and all(alive(p) for p in running.values())
+
+    # The emulator gets the caller's FERRY_EMULATOR_* settings (it reads them at start).
+    with open(f"/proc/{running['emulator']}/environ", "rb") as f:
+        emulator_env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    assert emulator_env[b"FERRY_EMULATOR_TASK_START_SECONDS"] == b"0.25"
+    assert emulator_env[b"FERRY_EMULATOR_TASK_RUN_SECONDS"] == b"2"
 
     local = localenv.parse_exports((sandbox / ".ferry/local.env").read_text())
     assert local["FERRY_TABLE"] == "custom"
@@ -200,6 +207,19 @@ def test_up_fails_with_one_line_cause_and_stops_what_it_started(sandbox):
     (line,) = [ln for ln in result.stderr.splitlines() if "emulator listening on" in ln]
     emulator_pid = int(line.rsplit("(pid ", 1)[1].rstrip(")"))
     assert not alive(emulator_pid)
+
+
+@needs_installed_venv
+def test_up_fails_when_the_emulator_refuses_a_setting(sandbox):
+    link_venv(sandbox)
+    result = subprocess.run([str(sandbox / "deploy/local/up"), "--detach"], cwd=sandbox,
+                            env=script_env(sandbox, FERRY_EMULATOR_TASK_START_SECONDS="never"),
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == ("up: the emulator exited at startup: emulator: FERRY_EMULATOR_TASK_START_SECONDS "
+                    "must be a number of seconds > 0, got 'never'"), result.stderr
+    assert records(sandbox) == {}
 
 
 @needs_installed_venv

@@ -1,0 +1,338 @@
+//! `ferry diff` (and `ferry apply --dry-run`): how manifests differ from
+//! what is stored, and what the controller would do about them. Only reads:
+//! DynamoDB, and ECS, ELBv2 and Route53 through the same read-only
+//! observation the controller uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+
+use ferry_aws::{Ecs, Traffic};
+use ferry_core::traffic::ObservedTraffic;
+use ferry_core::{Plan, Settings};
+use ferry_manifest::LoadedApp;
+use ferry_store::{AppRecord, Store};
+
+/// How one app's manifest compares with the stored one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextChange {
+    /// The app is not stored.
+    New,
+    /// Same text and same resolved spec.
+    Unchanged { generation: u64 },
+    /// The text is the same but the resolved spec is not: a Procfile it
+    /// names changed, or the stored spec came from elsewhere.
+    SpecOnly { generation: u64 },
+    /// A unified diff, headers included, newline-terminated.
+    Diff(String),
+    /// The stored app is being deleted.
+    Deleting { generation: u64 },
+}
+
+impl TextChange {
+    pub fn differs(&self) -> bool {
+        !matches!(self, TextChange::Unchanged { .. })
+    }
+}
+
+/// Compares one loaded manifest with the stored app. Without stored text
+/// (apps applied before it was recorded), the stored spec rendered as a
+/// manifest stands in for it.
+pub fn compare(loaded: &LoadedApp, stored: Option<&AppRecord>) -> anyhow::Result<TextChange> {
+    let Some(stored) = stored else {
+        return Ok(TextChange::New);
+    };
+    let generation = stored.generation;
+    if stored.deleting {
+        return Ok(TextChange::Deleting { generation });
+    }
+    let (old, old_header) = match &stored.manifest {
+        Some(text) => (
+            text.clone(),
+            format!("app/{} (generation {generation})", stored.name),
+        ),
+        None => (
+            crate::manifest::render(&stored.spec)?,
+            format!(
+                "app/{} (generation {generation}, rendered from the stored spec)",
+                stored.name
+            ),
+        ),
+    };
+    if old == loaded.text {
+        return Ok(if stored.spec == loaded.app {
+            TextChange::Unchanged { generation }
+        } else {
+            TextChange::SpecOnly { generation }
+        });
+    }
+    let diff = similar::TextDiff::from_lines(old.as_str(), loaded.text.as_str());
+    let new_header = loaded.file.display().to_string();
+    let mut text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&old_header, &new_header)
+        .to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(TextChange::Diff(text))
+}
+
+/// A unified diff with ANSI colours, as `git diff` shows it on a terminal.
+fn colour(diff: &str) -> String {
+    const RESET: &str = "\x1b[0m";
+    diff.lines()
+        .map(|line| {
+            let code = if line.starts_with("---") || line.starts_with("+++") {
+                "\x1b[1m"
+            } else if line.starts_with("@@") {
+                "\x1b[36m"
+            } else if line.starts_with('-') {
+                "\x1b[31m"
+            } else if line.starts_with('+') {
+                "\x1b[32m"
+            } else {
+                return format!("{line}\n");
+            };
+            format!("{code}{line}{RESET}\n")
+        })
+        .collect()
+}
+
+/// The lines printed for one app's comparison.
+pub fn describe(name: &str, file: &str, change: &TextChange, terminal: bool) -> String {
+    match change {
+        TextChange::New => format!("app/{name}: new app ({file})\n"),
+        TextChange::Unchanged { generation } => {
+            format!("app/{name} unchanged (generation {generation})\n")
+        }
+        TextChange::SpecOnly { generation } => format!(
+            "app/{name}: manifest text unchanged since generation {generation}, but the \
+             resolved spec differs (did its Procfile change?)\n"
+        ),
+        TextChange::Deleting { generation } => format!(
+            "app/{name} is being deleted (generation {generation}); apply it again once \
+             the deletion has finished\n"
+        ),
+        TextChange::Diff(diff) if terminal => colour(diff),
+        TextChange::Diff(diff) => diff.clone(),
+    }
+}
+
+/// The lines printed for one app's plan.
+pub fn describe_plan(name: &str, plan: &Plan) -> String {
+    if plan.is_converged() {
+        return format!("app/{name}: no changes\n");
+    }
+    let mut out = format!("app/{name}:\n");
+    for action in &plan.actions {
+        out.push_str(&format!("  {action}\n"));
+    }
+    for blocker in &plan.blockers {
+        out.push_str(&format!(
+            "  blocked: {}: {}: {}\n",
+            blocker.process, blocker.reason, blocker.message
+        ));
+    }
+    out
+}
+
+/// Prints how each app's manifest differs from the stored one, then the
+/// AWS changes the controller would make now for each. `stored` holds the
+/// stored record of each app, in the same order. Returns whether anything
+/// differs: a manifest, or an AWS change to make.
+pub async fn report(
+    store: &Store,
+    apps: &[LoadedApp],
+    stored: &[Option<AppRecord>],
+) -> anyhow::Result<bool> {
+    let terminal = std::io::stdout().is_terminal();
+    let mut differs = false;
+    let mut plannable = Vec::new();
+    for (loaded, record) in apps.iter().zip(stored) {
+        let change = compare(loaded, record.as_ref())?;
+        differs |= change.differs();
+        print!(
+            "{}",
+            describe(
+                &loaded.app.name,
+                &loaded.file.display().to_string(),
+                &change,
+                terminal
+            )
+        );
+        if !matches!(change, TextChange::Deleting { .. }) {
+            plannable.push(loaded);
+        }
+    }
+    println!();
+    let Some(settings) = store.controller_settings().await? else {
+        println!(
+            "AWS changes: unknown: no controller has published its settings in table {} yet; \
+             they are known once a controller has led",
+            store.table()
+        );
+        return Ok(differs);
+    };
+    println!("AWS changes the controller would make:");
+    let plans = plan(&settings, &plannable).await?;
+    for (loaded, plan) in plannable.iter().zip(&plans) {
+        differs |= !plan.actions.is_empty();
+        print!("{}", describe_plan(&loaded.app.name, plan));
+    }
+    Ok(differs)
+}
+
+/// Plans each app as the controller would now, observing AWS read-only.
+async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Plan>> {
+    if apps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sdk = aws_config::load_from_env().await;
+    let caller = crate::caller();
+    let ecs = Ecs::new(
+        aws_sdk_ecs::Client::new(&sdk),
+        caller.clone(),
+        &settings.cluster,
+    );
+    // Services of processes a manifest dropped are found by their tags.
+    let inventory: BTreeMap<String, BTreeSet<String>> = ecs.inventory(&settings.owner).await?;
+    let traffic = settings.traffic.internal.is_some().then(|| {
+        Traffic::from_settings(
+            aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+            aws_sdk_route53::Client::new(&sdk),
+            caller,
+            &settings.owner,
+            settings.traffic.clone(),
+        )
+    });
+    let mut plans = Vec::with_capacity(apps.len());
+    for loaded in apps {
+        let app = &loaded.app;
+        let desired = ferry_core::render_app(app, settings);
+        let known = inventory.get(&app.name).cloned().unwrap_or_default();
+        let observed = ecs.observe(&desired.processes, &known).await?;
+        let observed_traffic = match &traffic {
+            Some(traffic) => traffic.observe(&app.name, &desired.traffic).await?,
+            None => ObservedTraffic::default(),
+        };
+        plans.push(ferry_core::plan::plan_app(
+            &app.name,
+            &settings.owner,
+            &settings.traffic,
+            &desired,
+            &observed,
+            &observed_traffic,
+        ));
+    }
+    Ok(plans)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const WEB: &str = "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: web
+spec:
+  image: acme/web:1
+  processes:
+    web:
+      scale: 2
+      port: 8080
+";
+
+    fn loaded(text: &str) -> LoadedApp {
+        ferry_manifest::parse_manifest(Path::new("manifests/web.yaml"), text, &|_| {
+            Err(std::io::Error::other("no procfile"))
+        })
+        .expect("valid")
+    }
+
+    fn record(text: Option<&str>, generation: u64) -> AppRecord {
+        AppRecord {
+            name: "web".into(),
+            generation,
+            spec: loaded(text.unwrap_or(WEB)).app,
+            deleting: false,
+            source: None,
+            manifest: text.map(str::to_owned),
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_changed_manifest_is_a_unified_diff() {
+        let new = loaded(&WEB.replace("scale: 2", "scale: 4"));
+        let TextChange::Diff(diff) = compare(&new, Some(&record(Some(WEB), 4))).expect("diff")
+        else {
+            panic!("expected a diff");
+        };
+        assert!(diff.starts_with("--- app/web (generation 4)\n+++ manifests/web.yaml\n@@ "));
+        assert!(
+            diff.contains("\n-      scale: 2\n+      scale: 4\n"),
+            "{diff}"
+        );
+        // Colour only on a terminal.
+        let plain = describe("web", "f", &TextChange::Diff(diff.clone()), false);
+        assert_eq!(plain, diff);
+        let coloured = describe("web", "f", &TextChange::Diff(diff), true);
+        assert!(coloured.contains("\x1b[31m-      scale: 2\x1b[0m\n"));
+    }
+
+    #[test]
+    fn same_text_is_unchanged_and_new_apps_are_new() {
+        let same = loaded(WEB);
+        assert_eq!(
+            compare(&same, Some(&record(Some(WEB), 3))).expect("compare"),
+            TextChange::Unchanged { generation: 3 }
+        );
+        assert!(!TextChange::Unchanged { generation: 3 }.differs());
+        assert_eq!(compare(&same, None).expect("compare"), TextChange::New);
+        let mut deleting = record(Some(WEB), 5);
+        deleting.deleting = true;
+        assert_eq!(
+            compare(&same, Some(&deleting)).expect("compare"),
+            TextChange::Deleting { generation: 5 }
+        );
+    }
+
+    #[test]
+    fn without_stored_text_the_spec_is_compared_as_a_manifest() {
+        let same = loaded(WEB);
+        let TextChange::Diff(diff) = compare(&same, Some(&record(None, 2))).expect("compare")
+        else {
+            panic!("expected a diff");
+        };
+        assert!(
+            diff.starts_with("--- app/web (generation 2, rendered from the stored spec)\n"),
+            "{diff}"
+        );
+    }
+
+    #[test]
+    fn plans_list_actions_and_blockers() {
+        assert_eq!(
+            describe_plan("web", &Plan::default()),
+            "app/web: no changes\n"
+        );
+        let plan = Plan {
+            actions: vec![ferry_core::Action::DeleteService {
+                name: "web_old".into(),
+            }],
+            blockers: vec![ferry_core::Blocker {
+                process: "web".into(),
+                reason: "NameConflict".into(),
+                message: "taken".into(),
+            }],
+        };
+        assert_eq!(
+            describe_plan("web", &plan),
+            "app/web:\n  delete service web_old\n  blocked: web: NameConflict: taken\n"
+        );
+    }
+}

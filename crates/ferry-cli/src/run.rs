@@ -1,0 +1,253 @@
+//! `ferry run` and `ferry ps`: one-off tasks, and the tasks an app runs.
+//!
+//! Both need the controller's view of the environment (cluster, subnets,
+//! security groups), which the leader publishes in the store.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use ferry_aws::ecs::{OneOff, TaskInfo, STARTED_BY_RUN};
+use ferry_aws::Ecs;
+use ferry_core::names;
+use ferry_store::Store;
+
+use crate::show::age;
+
+/// Tag that marks a one-off task.
+const TAG_RUN: &str = "ferry:run";
+const POLL: Duration = Duration::from_secs(1);
+
+async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs)> {
+    let settings = store.controller_settings().await?.context(
+        "the controller has not published its settings yet: start ferry-controller first",
+    )?;
+    let sdk = aws_config::load_from_env().await;
+    let ecs = Ecs::new(
+        aws_sdk_ecs::Client::new(&sdk),
+        crate::caller(),
+        &settings.cluster,
+    );
+    Ok((settings, ecs))
+}
+
+/// The process to run as: the one named, else `web`, else the only one.
+fn pick_process(app: &ferry_manifest::App, wanted: Option<&str>) -> anyhow::Result<String> {
+    let names: Vec<&str> = app.processes.keys().map(String::as_str).collect();
+    match wanted {
+        Some(name) if names.contains(&name) => Ok(name.to_owned()),
+        Some(name) => bail!(
+            "app {} has no process {name}; its processes are {}",
+            app.name,
+            names.join(", ")
+        ),
+        None if names.contains(&"web") => Ok("web".to_owned()),
+        None => match names.as_slice() {
+            [only] => Ok((*only).to_owned()),
+            _ => bail!(
+                "app {} has several processes ({}); choose one with --process",
+                app.name,
+                names.join(", ")
+            ),
+        },
+    }
+}
+
+/// Starts a one-off task with the process's current task definition and
+/// network, and `command` instead of the process's. With `wait`, returns
+/// the container's exit code once the task stopped.
+pub async fn run(
+    store: &Store,
+    app: &str,
+    process: Option<&str>,
+    command: Vec<String>,
+    wait: bool,
+    timeout: Duration,
+) -> anyhow::Result<i32> {
+    let record = store
+        .get_app(app)
+        .await?
+        .ok_or_else(|| ferry_store::Error::NotFound {
+            app: app.to_owned(),
+        })?;
+    if record.deleting {
+        bail!("app {app} is being deleted");
+    }
+    let process = pick_process(&record.spec, process)?;
+    let (settings, ecs) = environment(store).await?;
+    let service = names::service_name(app, &process);
+    let task_definition = ecs
+        .service_task_definition(&service)
+        .await?
+        .with_context(|| format!("process {process} of app {app} has no service yet; wait for the controller to create it"))?;
+    let mut tags = names::ownership_tags(&settings.owner, app, Some(&process));
+    tags.insert(TAG_RUN.to_owned(), "true".to_owned());
+    let mut subnets = settings.subnets.clone();
+    subnets.sort();
+    let mut security_groups = settings.security_groups.clone();
+    security_groups.sort();
+    let arn = ecs
+        .run_task(&OneOff {
+            task_definition: task_definition.clone(),
+            container: process.clone(),
+            command,
+            network: ferry_core::NetworkSpec {
+                subnets,
+                security_groups,
+                assign_public_ip: settings.assign_public_ip,
+            },
+            tags,
+        })
+        .await?;
+    eprintln!("started task {} ({task_definition})", task_id(&arn));
+    if !wait {
+        println!("{arn}");
+        return Ok(0);
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let task = ecs.describe_tasks(std::slice::from_ref(&arn)).await?.pop();
+        match task {
+            Some(task) if task.last_status == "STOPPED" => return finished(&task),
+            _ if Instant::now() >= deadline => bail!(
+                "timed out after {} waiting for task {} to stop; it keeps running",
+                humantime::format_duration(timeout),
+                task_id(&arn)
+            ),
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+/// The exit code of a stopped task, or why it has none.
+fn finished(task: &TaskInfo) -> anyhow::Result<i32> {
+    match task.exit_code {
+        Some(code) => {
+            eprintln!("task {} exited with {code}", task_id(&task.arn));
+            Ok(code)
+        }
+        None => bail!(
+            "task {} stopped without an exit code: {}{}",
+            task_id(&task.arn),
+            task.stop_code.as_deref().unwrap_or("unknown"),
+            task.stopped_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn task_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// Lists an app's running tasks: its services' and its one-off ones.
+pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Result<()> {
+    let record = store
+        .get_app(app)
+        .await?
+        .ok_or_else(|| ferry_store::Error::NotFound {
+            app: app.to_owned(),
+        })?;
+    let (_, ecs) = environment(store).await?;
+    let mut tasks: Vec<(String, TaskInfo)> = Vec::new();
+    for process in record.spec.processes.keys() {
+        let arns = ecs.list_tasks(&names::task_family(app, process)).await?;
+        // The family is derived from the app and process names, so its
+        // tasks are the app's services' and its one-off ones.
+        for task in ecs.describe_tasks(&arns).await? {
+            tasks.push((process.clone(), task));
+        }
+    }
+    if output == crate::Output::Json {
+        let list: Vec<serde_json::Value> = tasks
+            .iter()
+            .map(|(process, t)| {
+                serde_json::json!({
+                    "task": t.arn,
+                    "process": process,
+                    "status": t.last_status,
+                    "taskDefinition": t.task_definition,
+                    "startedAt": t.started_at,
+                    "oneOff": t.started_by.as_deref() == Some(STARTED_BY_RUN),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if tasks.is_empty() {
+        println!("no running tasks");
+        return Ok(());
+    }
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(["TASK", "PROCESS", "STATUS", "AGE", "REVISION", "KIND"]);
+    for (process, task) in &tasks {
+        table.add_row(vec![
+            task_id(&task.arn).to_owned(),
+            process.clone(),
+            task.last_status.clone(),
+            task.started_at.as_deref().map_or("-".to_owned(), age),
+            task.task_definition
+                .rsplit(':')
+                .next()
+                .map_or("-".to_owned(), |r| format!("v{r}")),
+            if task.started_by.as_deref() == Some(STARTED_BY_RUN) {
+                "one-off".to_owned()
+            } else {
+                "service".to_owned()
+            },
+        ]);
+    }
+    println!("{table}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn app(processes: &[&str]) -> ferry_manifest::App {
+        ferry_manifest::App {
+            name: "acme".into(),
+            image: "acme:1".into(),
+            env: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            domains: Vec::new(),
+            processes: processes
+                .iter()
+                .map(|p| {
+                    (
+                        (*p).to_owned(),
+                        serde_json::from_value(serde_json::json!({
+                            "command": [], "scale": 1, "cpu": 256, "memory": 512
+                        }))
+                        .expect("process"),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_process_defaults_to_web_then_the_only_one() {
+        assert_eq!(
+            pick_process(&app(&["web", "worker"]), None).ok().as_deref(),
+            Some("web")
+        );
+        assert_eq!(
+            pick_process(&app(&["worker"]), None).ok().as_deref(),
+            Some("worker")
+        );
+        assert!(pick_process(&app(&["a", "b"]), None).is_err());
+        assert_eq!(
+            pick_process(&app(&["a", "b"]), Some("b")).ok().as_deref(),
+            Some("b")
+        );
+        let err = pick_process(&app(&["a"]), Some("c")).expect_err("no such process");
+        assert!(err.to_string().contains("its processes are a"), "{err}");
+    }
+}

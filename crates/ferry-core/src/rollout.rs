@@ -1,0 +1,362 @@
+//! How each process's rollout stands, judged from ECS's deployments.
+//!
+//! ECS runs a rolling deployment per change of task definition: a new
+//! PRIMARY deployment starts tasks while the previous ones (ACTIVE) drain.
+//! With the deployment circuit breaker on and rollback enabled, a
+//! deployment whose tasks keep failing goes FAILED and ECS rolls the
+//! service back to the last deployment that completed. A tool that only
+//! looks at the service's final state calls that a success; Ferry does not.
+//!
+//! A rollout of the task definition Ferry wants has failed when
+//! - a deployment running it is in rollout state FAILED, or
+//! - the status written before saw that task definition rolling out (in
+//!   progress) as the PRIMARY deployment for this very generation, and the
+//!   PRIMARY now runs another one: ECS rolled it back before Ferry looked
+//!   again. Once a rollout completed, a different PRIMARY is drift (a
+//!   console edit), which the planner corrects.
+//!
+//! Caveat: a console edit of the task definition during a rollout looks
+//! like a rollback, and is reported as a failed rollout.
+//!
+//! A failure is sticky for its generation (it is carried in status), so the
+//! controller never pushes the same spec again: only a new generation acts.
+
+use std::collections::BTreeMap;
+
+use crate::observed::{Observed, ObservedService};
+use crate::render::DesiredProcess;
+use crate::status::AppStatus;
+
+/// How many service events explain a failure.
+pub const FAILURE_EVENTS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutState {
+    /// The PRIMARY deployment runs the wanted task definition at the
+    /// desired count, and nothing else is left.
+    Completed,
+    InProgress,
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRollout {
+    pub state: RolloutState,
+    /// The task definition Ferry wants the process to run, once it exists.
+    pub wanted: Option<String>,
+    /// The PRIMARY deployment's task definition.
+    pub primary: Option<String>,
+    /// Task definitions of older deployments still running.
+    pub old: Vec<String>,
+    pub failed_tasks: u32,
+    /// The service's newest event messages, newest first.
+    pub events: Vec<String>,
+}
+
+/// The wanted revision of a process: the newest one of its family with the
+/// desired content (what the planner points the service at).
+pub fn wanted_revision(process: &DesiredProcess, observed: &Observed) -> Option<String> {
+    observed
+        .latest_task_definitions
+        .get(&process.task_definition.family)
+        .filter(|td| td.spec == process.task_definition)
+        .map(|td| td.arn.clone())
+        .or_else(|| {
+            // A service may run a matching revision that is not the newest.
+            observed
+                .services
+                .get(&process.service.name)
+                .filter(|s| s.task_definition.as_ref() == Some(&process.task_definition))
+                .map(|s| s.task_definition_arn.clone())
+        })
+}
+
+/// Assesses every desired process's rollout for `generation`.
+pub fn assess(
+    generation: u64,
+    desired: &[DesiredProcess],
+    observed: &Observed,
+    previous: Option<&AppStatus>,
+) -> BTreeMap<String, ProcessRollout> {
+    desired
+        .iter()
+        .map(|process| {
+            let service = observed.services.get(&process.service.name);
+            let wanted = wanted_revision(process, observed);
+            let rollout = assess_one(generation, process, service, wanted, previous);
+            (process.process.clone(), rollout)
+        })
+        .collect()
+}
+
+fn assess_one(
+    generation: u64,
+    process: &DesiredProcess,
+    service: Option<&ObservedService>,
+    wanted: Option<String>,
+    previous: Option<&AppStatus>,
+) -> ProcessRollout {
+    let primary = service.and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"));
+    let events: Vec<String> = service
+        .map(|s| {
+            s.events
+                .iter()
+                .take(FAILURE_EVENTS)
+                .map(|e| e.message.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rollout = ProcessRollout {
+        state: RolloutState::InProgress,
+        wanted: wanted.clone(),
+        primary: primary.map(|d| d.task_definition_arn.clone()),
+        old: service
+            .map(|s| {
+                s.deployments
+                    .iter()
+                    .filter(|d| d.status != "PRIMARY")
+                    .map(|d| d.task_definition_arn.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        failed_tasks: service
+            .map(|s| s.deployments.iter().map(|d| d.failed_tasks).sum())
+            .unwrap_or(0),
+        events,
+    };
+
+    // Sticky: a failure recorded for this generation stays.
+    if let Some(failure) = previous
+        .and_then(|p| p.failure.as_ref())
+        .filter(|f| f.generation == generation && f.process == process.process)
+    {
+        rollout.state = RolloutState::Failed {
+            reason: failure.reason.clone(),
+        };
+        return rollout;
+    }
+    let (Some(service), Some(wanted)) = (service, wanted) else {
+        return rollout;
+    };
+
+    if let Some(failed) = service
+        .deployments
+        .iter()
+        .find(|d| d.task_definition_arn == wanted && d.rollout_state.as_deref() == Some("FAILED"))
+    {
+        rollout.state = RolloutState::Failed {
+            reason: failed
+                .rollout_state_reason
+                .clone()
+                .unwrap_or_else(|| "the deployment failed".into()),
+        };
+        return rollout;
+    }
+    let seen_rolling_out = previous.is_some_and(|p| {
+        p.generation == generation
+            && p.processes.get(&process.process).is_some_and(|s| {
+                s.new_task_definition.as_deref() == Some(wanted.as_str())
+                    && s.rollout.as_deref() == Some("IN_PROGRESS")
+            })
+    });
+    if seen_rolling_out && rollout.primary.as_deref().is_some_and(|p| p != wanted) {
+        rollout.state = RolloutState::Failed {
+            reason: format!(
+                "ECS rolled the service back to {}",
+                rollout.primary.clone().unwrap_or_default()
+            ),
+        };
+        return rollout;
+    }
+
+    let completed = primary.is_some_and(|d| {
+        d.task_definition_arn == wanted
+            && d.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED")
+            && d.running_count >= process.service.desired_count
+    }) && rollout.old.is_empty()
+        && service.running_count >= process.service.desired_count;
+    if completed {
+        rollout.state = RolloutState::Completed;
+    }
+    rollout
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::observed::{ObservedDeployment, ObservedTaskDefinition, ServiceStatus};
+    use crate::render::render;
+    use crate::testing::settings;
+
+    fn process() -> DesiredProcess {
+        let mut processes = BTreeMap::new();
+        processes.insert(
+            "web".to_owned(),
+            ferry_manifest::Process {
+                command: Vec::new(),
+                scale: 2,
+                cpu: 256,
+                memory: 512,
+                port: None,
+                health_check: None,
+                drain_timeout: None,
+                health_check_grace_period: None,
+                min_healthy_percent: None,
+                max_percent: None,
+                stop_timeout: None,
+                rollback: None,
+            },
+        );
+        let app = ferry_manifest::App {
+            name: "acme".into(),
+            image: "acme:2".into(),
+            env: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            domains: Vec::new(),
+            processes,
+        };
+        render(&app, &settings()).remove(0)
+    }
+
+    fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDeployment {
+        ObservedDeployment {
+            id: format!("ecs-svc/{td}"),
+            status: status.into(),
+            task_definition_arn: td.into(),
+            desired_count: 2,
+            running_count: running,
+            pending_count: 0,
+            failed_tasks: u32::from(state == "FAILED") * 3,
+            rollout_state: Some(state.into()),
+            rollout_state_reason: (state == "FAILED")
+                .then(|| "ECS deployment circuit breaker: tasks failed to start.".into()),
+        }
+    }
+
+    fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> Observed {
+        let mut observed = Observed::default();
+        observed.latest_task_definitions.insert(
+            process.task_definition.family.clone(),
+            ObservedTaskDefinition {
+                arn: "td:2".into(),
+                spec: process.task_definition.clone(),
+                tags: BTreeMap::new(),
+            },
+        );
+        let primary = deployments
+            .iter()
+            .find(|d| d.status == "PRIMARY")
+            .map(|d| d.task_definition_arn.clone())
+            .unwrap_or_default();
+        observed.services.insert(
+            process.service.name.clone(),
+            ObservedService {
+                name: process.service.name.clone(),
+                arn: "svc".into(),
+                status: ServiceStatus::Active,
+                tags: BTreeMap::new(),
+                desired_count: 2,
+                running_count: deployments.iter().map(|d| d.running_count).sum(),
+                pending_count: 0,
+                task_definition: (primary == "td:2").then(|| process.task_definition.clone()),
+                task_definition_arn: primary,
+                network: None,
+                load_balancer: None,
+                health_check_grace_period: None,
+                deployment: None,
+                deployments,
+                events: Vec::new(),
+            },
+        );
+        observed
+    }
+
+    fn state(observed: &Observed, previous: Option<&AppStatus>) -> RolloutState {
+        let p = process();
+        assess(3, std::slice::from_ref(&p), observed, previous)["web"]
+            .state
+            .clone()
+    }
+
+    #[test]
+    fn a_rollout_completes_when_only_the_wanted_revision_runs_at_the_desired_count() {
+        let p = process();
+        let rolling = observed(
+            &p,
+            vec![
+                deployment("PRIMARY", "td:2", "IN_PROGRESS", 1),
+                deployment("ACTIVE", "td:1", "COMPLETED", 1),
+            ],
+        );
+        assert_eq!(state(&rolling, None), RolloutState::InProgress);
+        let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
+        assert_eq!(state(&done, None), RolloutState::Completed);
+        let short = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 1)]);
+        assert_eq!(
+            state(&short, None),
+            RolloutState::InProgress,
+            "not at the desired count"
+        );
+    }
+
+    #[test]
+    fn a_failed_deployment_of_the_wanted_revision_is_a_failure() {
+        let p = process();
+        let rolling_back = observed(
+            &p,
+            vec![
+                deployment("PRIMARY", "td:1", "IN_PROGRESS", 1),
+                deployment("ACTIVE", "td:2", "FAILED", 0),
+            ],
+        );
+        assert!(
+            matches!(state(&rolling_back, None), RolloutState::Failed { reason } if reason.contains("circuit breaker"))
+        );
+    }
+
+    #[test]
+    fn a_rollback_seen_only_afterwards_is_a_failure_and_failures_stick() {
+        let p = process();
+        let rolling = observed(&p, vec![deployment("PRIMARY", "td:2", "IN_PROGRESS", 0)]);
+        let mut previous = crate::status::tests::status_with(3, "web", Some("td:2"));
+        let rolled_back = observed(&p, vec![deployment("PRIMARY", "td:1", "COMPLETED", 2)]);
+        assert!(matches!(
+            state(&rolled_back, Some(&previous)),
+            RolloutState::Failed { .. }
+        ));
+        // After a completed rollout, another PRIMARY is drift, not failure.
+        let mut completed = crate::status::tests::status_with(3, "web", Some("td:2"));
+        if let Some(p) = completed.processes.get_mut("web") {
+            p.rollout = Some("COMPLETED".into());
+        }
+        assert_eq!(
+            state(&rolled_back, Some(&completed)),
+            RolloutState::InProgress
+        );
+        // Not for an older generation's status.
+        previous.generation = 2;
+        assert_eq!(
+            state(&rolled_back, Some(&previous)),
+            RolloutState::InProgress
+        );
+        assert_eq!(state(&rolling, None), RolloutState::InProgress);
+
+        let mut failed = crate::status::tests::status_with(3, "web", Some("td:2"));
+        failed.failure = Some(crate::status::RolloutFailure {
+            generation: 3,
+            process: "web".into(),
+            task_definition: "td:2".into(),
+            reason: "tasks failed to start".into(),
+            events: Vec::new(),
+        });
+        let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
+        assert!(
+            matches!(state(&done, Some(&failed)), RolloutState::Failed { .. }),
+            "sticky"
+        );
+    }
+}

@@ -1,0 +1,1234 @@
+"""Amazon ECS over time: rolling deployments, service events and one-off tasks.
+
+moto 5.2.5 answers the ECS API but nothing ever runs. A service's single
+deployment stays IN_PROGRESS with every task pending, UpdateService never
+adds a deployment (it re-labels the one there is), ``events`` is always
+empty, CreateService drops ``deploymentConfiguration``, and a RunTask task
+advances one state per DescribeTasks call with exit code 0 and no stop
+code. This module keeps, in the layer, what ECS would have done by now and
+writes it into moto's answers. Time is wall-clock time; the state is
+computed lazily, when a request looks at it, and is the same whenever it
+is computed for the same times (no background threads).
+
+Rolling deployments
+-------------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
+  "The minimumHealthyPercent represents the lower limit on the number of
+  tasks that should be running for a service during a deployment ..., as a
+  percent of the desired number of tasks for the service. This value is
+  rounded up." "The maximumPercent represents the upper limit on the
+  number of tasks that should be running for a service during a deployment
+  ... This value is rounded down." "If a service deployment has at least
+  one successfully running task, the circuit breaker logic will not
+  trigger regardless of the deployment having any previous or future failed
+  tasks."
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+  status: "PRIMARY: The most recent deployment of a service. ACTIVE: A
+  service deployment that still has running tasks, but are in the process
+  of being replaced with a new PRIMARY deployment."
+  rolloutState: "When a service deployment is started, it begins in an
+  IN_PROGRESS state. When the service reaches a steady state, the
+  deployment transitions to a COMPLETED state. If the service fails to
+  reach a steady state and circuit breaker is turned on, the deployment
+  transitions to a FAILED state. A deployment in FAILED state doesn't
+  launch any new tasks."
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+  desiredCount: "This parameter doesn't trigger a new service deployment."
+  taskDefinition, networkConfiguration, loadBalancers, platformVersion,
+  serviceRegistries: "This parameter triggers a new service deployment."
+  forceNewDeployment: "start a new deployment with no service definition
+  changes."
+
+The layer's scheduler (``Scheduler``) runs one step per service every
+``FERRY_EMULATOR_TASK_START_SECONDS`` (default 1.0, read when the emulator
+starts), the first one that long after the write that started the work.
+In a step:
+
+1. tasks launched at an earlier step finish starting: RUNNING, or, for a
+   task definition that cannot start (below), stopped, counted in the
+   deployment's ``failedTasks``;
+2. the circuit breaker judges the PRIMARY deployment (below);
+3. the PRIMARY's tasks above its desired count stop (scale-in), the older
+   (ACTIVE) deployments' pending tasks stop, and their RUNNING tasks stop
+   as long as the RUNNING tasks of all deployments stay at or above
+   minimumHealthyPercent of the desired count (rounded up);
+4. the PRIMARY launches tasks (PENDING) up to its desired count, as long
+   as all deployments' tasks stay at or below maximumPercent of the desired
+   count (rounded down);
+5. when the PRIMARY runs its desired count with nothing pending and the
+   older deployments have no tasks left, it is COMPLETED and the older
+   deployments are gone from ``deployments``.
+
+CreateService starts one PRIMARY deployment (moto's deployment id is kept),
+IN_PROGRESS, with the service's task definition and desired count.
+UpdateService that changes the task definition, the network
+configuration, the load balancers, the service registries or the platform
+version, or sets forceNewDeployment, starts a new PRIMARY deployment and
+makes the previous PRIMARY ACTIVE; any other UpdateService changes only the
+PRIMARY's desired count (and the deployment configuration) and, once the
+count is reached, the service reports a steady state again. DescribeServices
+returns ``deployments`` (PRIMARY first), service ``runningCount`` and
+``pendingCount`` (sums over the deployments), ``events`` and the stored
+``deploymentConfiguration``. A task definition given as ``family`` or
+``family:revision`` is stored as its ARN, as ECS does (moto keeps the
+string it was given).
+
+``deploymentConfiguration`` is kept from CreateService (moto drops it) with
+ECS's defaults for what is left out (maximumPercent 200,
+minimumHealthyPercent 100, deploymentCircuitBreaker {enable: false,
+rollback: false}); UpdateService replaces the fields it names.
+
+A configuration that allows no progress (maximumPercent 100 and
+minimumHealthyPercent 100 with old tasks running) stalls the deployment,
+with ECS's event for it.
+
+Service events
+--------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages.html
+  "we only show the 100 most recent events". Messages, newest first (the
+  steady-state, "unable to consistently start" and "unable to stop or
+  start" ones are the guide's; the others are ECS's as DescribeServices
+  returns them in publicly quoted output, e.g. "(service X) rolling back
+  to deployment ecs-svc/1675294001379389663." right after "(service X)
+  (deployment ecs-svc/1571272475813219068) deployment failed: tasks failed
+  to start."):
+    (service NAME) has started N tasks: (task ID) (task ID).
+    (service NAME) has stopped N running tasks: (task ID).
+    (service NAME) (deployment ecs-svc/ID) deployment completed.
+    (service NAME) has reached a steady state.
+    (service NAME) (deployment ecs-svc/ID) deployment failed: tasks failed to start.
+    (service NAME) rolling back to deployment ecs-svc/ID.
+    (service NAME) is unable to consistently start tasks successfully.
+    (service NAME) was unable to stop or start tasks during a deployment
+      because of the service deployment configuration. Update the
+      minimumHealthyPercent or maximumPercent value and try again.
+  The guide writes them "service (service-name) ..."; DescribeServices
+  writes "(service NAME) ...", which is what the layer sends. Each event
+  has an ``id`` (a UUID) and ``createdAt`` (the step's time).
+  rolloutStateReason: "ECS deployment ecs-svc/ID in progress.", "ECS
+  deployment ecs-svc/ID completed.", "ECS deployment circuit breaker: tasks
+  failed to start.", "ECS deployment circuit breaker: rolling back to
+  deploymentId ecs-svc/ID." (ECS's wordings as publicly quoted).
+
+Tasks that cannot start (the layer's convention)
+------------------------------------------------
+A task definition with a container image whose tag starts with ``fail``
+(``acme/web:fail``, ``acme/web:fail-missing-binary``) never reaches
+RUNNING: each task launched for it stops at the next step with stopCode
+``TaskFailedToStart`` and stoppedReason ``CannotPullContainerError: pull
+image manifest has been retried 5 time(s): failed to resolve ref IMAGE:
+not found`` (modelled on ECS's message), and the deployment's
+``failedTasks`` grows by one.
+
+Service throttle logic
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html):
+"If tasks for an ECS service repeatedly fail to enter the RUNNING state
+..., then the time between subsequent restart attempts is incrementally
+increased up to a maximum of 15 minutes." After 3 failures in a row the
+wait doubles with each failure (one step, two, four, ...) up to 15
+minutes, with the event "is unable to consistently start tasks
+successfully." once per deployment.
+
+Circuit breaker
+---------------
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html
+  "The deployment circuit breaker has a minimum threshold of 3 and a
+  maximum threshold of 200. and uses the values in the following formula
+  to determine the deployment failure. 0.5 * desired task count"
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+  "When the deployment circuit breaker determines that a deployment failed,
+  it looks for the most recent deployment that is in a COMPLETED state.
+  This is the deployment that it uses as the roll-back deployment. ...
+  This means that the deployment is not eligible for another rollback
+  until it reaches a COMPLETED state. When the deployment circuit breaker
+  does not find a deployment that is in a COMPLETED state, the circuit
+  breaker does not launch new tasks and the deployment is stalled."
+  The guide's table rounds up (25 tasks: threshold 13). (Its archived
+  version gave a minimum of 10; the API reference says 3.)
+
+With ``deploymentCircuitBreaker.enable``, a PRIMARY deployment that is
+IN_PROGRESS, runs no task and has ``failedTasks`` >= min(200, max(3,
+ceil(desiredCount / 2))) is FAILED. With ``rollback`` and a deployment that
+COMPLETED before, a new PRIMARY deployment with that deployment's task
+definition starts (IN_PROGRESS, then COMPLETED like any other), the failed
+one becomes ACTIVE (and goes when the rollback completes), and the
+service's ``taskDefinition`` is that one again. Without rollback, or with
+nothing to roll back to, the FAILED deployment stays PRIMARY and launches
+nothing; older deployments keep their tasks.
+
+DeleteService: moto marks the service INACTIVE at once (AWS passes through
+DRAINING while tasks stop); the layer stops the service's tasks with the
+"has stopped" event and leaves the status to moto.
+
+Service tasks
+-------------
+Service tasks exist in the layer only. ListTasks (with ``serviceName``,
+``family``, ``startedBy``, ``desiredStatus``) lists them and DescribeTasks
+describes them: ``group`` ``service:NAME``, ``startedBy`` the deployment id
+(as ECS sets it), stopCode ``ServiceSchedulerInitiated`` and stoppedReason
+``Scaling activity initiated by (deployment ecs-svc/ID)`` when the
+scheduler stops them (the wording in
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-errors.html).
+StopTask stops one (``UserInitiated``) and the scheduler replaces it.
+"Stopped tasks only appear ... for at least 1 hour after the task stops"
+(same page): the layer keeps the 100 most recent per service for an hour.
+
+One-off tasks (RunTask)
+-----------------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle.html
+  "Some tasks are meant to run as batch jobs that naturally progress
+  through from PENDING to RUNNING to STOPPED."
+A task runs PENDING for ``FERRY_EMULATOR_TASK_START_SECONDS``, then RUNNING
+for ``FERRY_EMULATOR_TASK_RUN_SECONDS`` (default 1.0), then is STOPPED with
+desiredStatus STOPPED, stopCode ``EssentialContainerExited``, stoppedReason
+``Essential container in task exited`` and ``containers[0].exitCode``:
+N if the first container's command (its override in
+``overrides.containerOverrides``, else the task definition's), joined
+with spaces, contains ``exit N`` (``sh -c "exit 3"``), else 0 (the layer's
+convention; N modulo 256, as a shell does). A task whose task definition
+cannot start (``fail`` tag, above) is STOPPED after its PENDING time with
+stopCode ``TaskFailedToStart`` and no exit code. StopTask stops it at once
+(stopCode ``UserInitiated``, no exit code). ``createdAt``, ``startedAt``,
+``stoppingAt``, ``stoppedAt`` follow.
+
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html
+  desiredStatus: "The default status filter is RUNNING". moto lists every
+  task whatever its status, and ignores serviceName (it returns the
+  cluster's one-off tasks for any service); the layer filters.
+
+moto's RunTask fails with HTTP 500 for a task definition whose containers
+have no container-level ``memory`` or ``memoryReservation`` (valid on
+Fargate, where the task-level memory counts; Ferry registers those). For
+the duration of moto's RunTask, under the ECS lock, the layer gives such
+containers ``memoryReservation`` 0 on moto's task definition object and
+removes it again; nothing else can read it in between.
+
+Writes to moto's backend
+------------------------
+* RunTask: the temporary ``memoryReservation`` above.
+* The service's ``task_definition`` attribute: set to the PRIMARY
+  deployment's task definition ARN when moto's differs (after a rollback,
+  and after UpdateService with ``family`` or ``family:revision``), so that
+  moto and every later call agree.
+
+Everything else is the layer's own state, keyed by cluster and service ARN
+(and task ARN), and patched into moto's answers. Internal reads
+(DescribeTaskDefinition, ListTasks) go through ``forward`` and are not
+logged. Every ECS request runs under ``ecs.serialize``'s lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import ecs
+from .wire import AwsRequest, Response, json_response
+
+SERVICE = "ecs"
+
+Forward = Callable[[AwsRequest], Response]
+
+# -- settings ------------------------------------------------------------------
+
+TASK_START_ENV = "FERRY_EMULATOR_TASK_START_SECONDS"
+TASK_RUN_ENV = "FERRY_EMULATOR_TASK_RUN_SECONDS"
+TASK_START_DEFAULT = 1.0
+TASK_RUN_DEFAULT = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``task_start_seconds``: one scheduler step, and how long a task is PENDING.
+    ``task_run_seconds``: how long a one-off task is RUNNING."""
+
+    task_start_seconds: float = TASK_START_DEFAULT
+    task_run_seconds: float = TASK_RUN_DEFAULT
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float, allow_zero: bool) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a number of seconds {bound}, got {raw!r}")
+    return value
+
+
+def settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    """The settings from the environment; ValueError names a bad variable."""
+    return Settings(
+        task_start_seconds=_seconds(environ, TASK_START_ENV, TASK_START_DEFAULT, allow_zero=False),
+        task_run_seconds=_seconds(environ, TASK_RUN_ENV, TASK_RUN_DEFAULT, allow_zero=True),
+    )
+
+
+# -- conventions and ECS arithmetic ----------------------------------------------
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference, or None (``host:5000/app`` has none)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return None
+    return last.rsplit(":", 1)[1]
+
+
+def image_fails(image: str) -> bool:
+    """The layer's convention: an image whose tag starts with ``fail`` never starts."""
+    tag = image_tag(image)
+    return tag is not None and tag.startswith("fail")
+
+
+def failing_image(definition: Mapping[str, Any] | None) -> str | None:
+    """The first container image of a task definition that cannot start, if any."""
+    for container in (definition or {}).get("containerDefinitions") or []:
+        image = container.get("image") if isinstance(container, dict) else None
+        if isinstance(image, str) and image_fails(image):
+            return image
+    return None
+
+
+def cannot_pull(image: str) -> str:
+    return ("CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+            f"failed to resolve ref {image}: not found")
+
+
+_EXIT = re.compile(r"\bexit\s+(\d+)\b")
+
+
+def exit_code(command: Any) -> int:
+    """The layer's convention: ``exit N`` in the command, joined with spaces, else 0."""
+    if isinstance(command, list):
+        text = " ".join(str(part) for part in command)
+    elif isinstance(command, str):
+        text = command
+    else:
+        return 0
+    match = _EXIT.search(text)
+    return int(match.group(1)) % 256 if match else 0
+
+
+def failure_threshold(desired: int) -> int:
+    """Circuit breaker: 0.5 * desired count, rounded up, within 3..200."""
+    return min(200, max(3, (desired + 1) // 2))
+
+
+def min_healthy(desired: int, configuration: Mapping[str, Any]) -> int:
+    """minimumHealthyPercent of the desired count, rounded up."""
+    percent = configuration.get("minimumHealthyPercent", 100)
+    return -(-desired * int(percent) // 100)
+
+
+def max_tasks(desired: int, configuration: Mapping[str, Any]) -> int:
+    """maximumPercent of the desired count, rounded down."""
+    percent = configuration.get("maximumPercent", 200)
+    return desired * int(percent) // 100
+
+
+DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+
+
+def merge_configuration(current: Mapping[str, Any], update: Any) -> dict[str, Any]:
+    """``current`` with the fields ``update`` names replaced."""
+    merged = copy.deepcopy(dict(current))
+    if isinstance(update, dict):
+        for key, value in update.items():
+            if value is not None:
+                merged[key] = copy.deepcopy(value)
+    return merged
+
+
+# -- the model -------------------------------------------------------------------
+
+IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
+EVENTS_KEPT = 100
+STOPPED_TASKS_KEPT = 100
+STOPPED_TASK_SECONDS = 3600.0
+THROTTLE_AFTER = 3
+THROTTLE_MAX_SECONDS = 900.0
+
+
+@dataclass
+class ServiceTask:
+    id: str
+    deployment_id: str
+    task_definition: str | None
+    created_at: float
+    launch_type: str | None = None
+    image: str = ""
+    started_at: float | None = None
+    stopped_at: float | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+
+    @property
+    def last_status(self) -> str:
+        if self.stopped_at is not None:
+            return "STOPPED"
+        return "PENDING" if self.started_at is None else "RUNNING"
+
+
+@dataclass
+class Deployment:
+    id: str
+    task_definition: str | None
+    desired: int
+    created_at: float
+    failing_image: str | None = None
+    template: dict[str, Any] = field(default_factory=dict)
+    status: str = "PRIMARY"
+    rollout: str = IN_PROGRESS
+    reason: str = ""
+    updated_at: float = 0.0
+    tasks: list[ServiceTask] = field(default_factory=list)
+    failed_tasks: int = 0
+    consecutive_failures: int = 0
+    start_after: float = 0.0
+    throttled: bool = False
+    stalled: bool = False
+
+    def __post_init__(self) -> None:
+        self.reason = self.reason or f"ECS deployment {self.id} in progress."
+        self.updated_at = self.updated_at or self.created_at
+
+    @property
+    def running(self) -> list[ServiceTask]:
+        return [t for t in self.tasks if t.started_at is not None]
+
+    @property
+    def pending(self) -> list[ServiceTask]:
+        return [t for t in self.tasks if t.started_at is None]
+
+
+@dataclass
+class ServiceState:
+    name: str
+    arn: str
+    cluster_arn: str
+    configuration: dict[str, Any]
+    deployments: list[Deployment] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    next_tick: float | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    stopped: list[ServiceTask] = field(default_factory=list)
+    last_completed: Deployment | None = None
+    unsteady: bool = False
+    deleted: bool = False
+    tags: list[Any] = field(default_factory=list)
+    propagate_tags: str = "NONE"
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+    def record(self, at: float, message: str) -> None:
+        self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": at, "message": message})
+        del self.events[EVENTS_KEPT:]
+
+    def task_arn(self, task: ServiceTask) -> str:
+        prefix = self.arn.split(":service/", 1)[0]
+        return f"{prefix}:task/{self.cluster_arn.rsplit('/', 1)[-1]}/{task.id}"
+
+    def visible_stopped(self, now: float) -> list[ServiceTask]:
+        return [t for t in self.stopped
+                if t.stopped_at is not None and now - t.stopped_at < STOPPED_TASK_SECONDS]
+
+
+def _new_deployment_id() -> str:
+    return f"ecs-svc/{random.SystemRandom().randrange(10 ** 18, 10 ** 19)}"
+
+
+def _task_list(tasks: list[ServiceTask]) -> str:
+    return " ".join(f"(task {t.id})" for t in tasks)
+
+
+class Scheduler:
+    """The ECS service scheduler, one step per ``interval`` seconds (see the module docstring)."""
+
+    def __init__(self, interval: float,
+                 new_task_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 new_deployment_id: Callable[[], str] = _new_deployment_id):
+        self.interval = interval
+        self.new_task_id = new_task_id
+        self.new_deployment_id = new_deployment_id
+
+    # -- writes --------------------------------------------------------------------
+
+    def wake(self, svc: ServiceState, now: float) -> None:
+        """Something changed at ``now``: make sure a step comes."""
+        if svc.deployments:
+            svc.primary.stalled = False
+        if svc.next_tick is None and not svc.deleted:
+            svc.next_tick = now + self.interval
+
+    def deploy(self, svc: ServiceState, task_definition: str | None, desired: int,
+               failing: str | None, template: dict[str, Any], now: float,
+               deployment_id: str | None = None, reason: str = "") -> Deployment:
+        deployment = Deployment(id=deployment_id or self.new_deployment_id(),
+                                task_definition=task_definition, desired=desired, created_at=now,
+                                failing_image=failing, template=copy.deepcopy(template),
+                                reason=reason)
+        for old in svc.deployments:
+            if old.status == "PRIMARY":
+                old.status = "ACTIVE"
+                old.updated_at = now
+        svc.deployments.insert(0, deployment)
+        svc.unsteady = False
+        self.wake(svc, now)
+        return deployment
+
+    def scale(self, svc: ServiceState, desired: int, now: float) -> None:
+        primary = svc.primary
+        if desired != primary.desired:
+            primary.desired = desired
+            primary.updated_at = now
+            svc.unsteady = True
+        self.wake(svc, now)
+
+    def delete(self, svc: ServiceState, now: float) -> None:
+        stopped = []
+        for deployment in svc.deployments:
+            for task in list(deployment.tasks):
+                self._stop(svc, deployment, task, now, "ServiceSchedulerInitiated",
+                           f"Scaling activity initiated by (deployment {svc.primary.id})")
+                stopped.append(task)
+        if stopped:
+            svc.record(now, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                            f"{_task_list(stopped)}.")
+        svc.deleted = True
+        svc.next_tick = None
+
+    def stop_task(self, svc: ServiceState, task: ServiceTask, reason: str, now: float) -> None:
+        """StopTask on a service task: it stops now; the scheduler replaces it."""
+        for deployment in svc.deployments:
+            if task in deployment.tasks:
+                self._stop(svc, deployment, task, now, "UserInitiated", reason)
+                if svc.primary.rollout == COMPLETED:
+                    svc.unsteady = True
+                self.wake(svc, now)
+                return
+
+    # -- time ------------------------------------------------------------------------
+
+    def advance(self, svc: ServiceState, now: float) -> None:
+        """Every step due by ``now``, in order, each at its own time."""
+        while svc.next_tick is not None and svc.next_tick <= now and not svc.deleted:
+            svc.next_tick = self._step(svc, svc.next_tick)
+
+    def _stop(self, svc: ServiceState, deployment: Deployment, task: ServiceTask, at: float,
+              code: str, reason: str) -> None:
+        deployment.tasks.remove(task)
+        task.stopped_at, task.stop_code, task.stopped_reason = at, code, reason
+        deployment.updated_at = at
+        svc.stopped.insert(0, task)
+        del svc.stopped[STOPPED_TASKS_KEPT:]
+
+    def _fail(self, svc: ServiceState, primary: Deployment, at: float, rollback: bool) -> Deployment:
+        primary.rollout = FAILED
+        primary.reason = "ECS deployment circuit breaker: tasks failed to start."
+        primary.updated_at = at
+        svc.record(at, f"(service {svc.name}) (deployment {primary.id}) deployment failed: "
+                       "tasks failed to start.")
+        target = svc.last_completed
+        if not rollback or target is None:
+            return primary
+        svc.record(at, f"(service {svc.name}) rolling back to deployment {target.id}.")
+        svc.last_completed = None  # not eligible again until the rollback completes
+        return self.deploy(svc, target.task_definition, primary.desired, target.failing_image,
+                           target.template, at,
+                           reason=("ECS deployment circuit breaker: rolling back to "
+                                   f"deploymentId {target.id}."))
+
+    def _step(self, svc: ServiceState, at: float) -> float | None:
+        """One scheduler step at time ``at``; returns when the next one is due."""
+        config = svc.configuration
+        primary = svc.primary
+
+        # 1. Tasks launched at an earlier step are RUNNING, or failed to start.
+        new_failures = 0
+        for deployment in svc.deployments:
+            for task in deployment.pending:
+                if deployment.failing_image is not None:
+                    self._stop(svc, deployment, task, at, "TaskFailedToStart",
+                               cannot_pull(deployment.failing_image))
+                    deployment.failed_tasks += 1
+                    deployment.consecutive_failures += 1
+                    new_failures += deployment is primary
+                else:
+                    task.started_at = at
+                    deployment.consecutive_failures = 0
+                    deployment.updated_at = at
+
+        # 2. The circuit breaker, else the throttle.
+        breaker = config.get("deploymentCircuitBreaker") or {}
+        if (primary.rollout == IN_PROGRESS and breaker.get("enable") and not primary.running
+                and primary.failed_tasks >= failure_threshold(primary.desired)):
+            primary = self._fail(svc, primary, at, rollback=bool(breaker.get("rollback")))
+        elif new_failures and primary.consecutive_failures >= THROTTLE_AFTER:
+            if not primary.throttled:
+                primary.throttled = True
+                svc.record(at, f"(service {svc.name}) is unable to consistently start tasks "
+                               "successfully.")
+            delay = self.interval * 2 ** min(primary.consecutive_failures - THROTTLE_AFTER, 40)
+            primary.start_after = at + min(THROTTLE_MAX_SECONDS, delay)
+
+        # 3. Stop: the PRIMARY's tasks above its count, then older deployments'.
+        desired = primary.desired
+        stopped: list[ServiceTask] = []
+        reason = f"Scaling activity initiated by (deployment {primary.id})"
+        excess = len(primary.tasks) - desired
+        if excess > 0:
+            for task in (primary.pending[::-1] + primary.running[::-1])[:excess]:
+                self._stop(svc, primary, task, at, "ServiceSchedulerInitiated", reason)
+                stopped.append(task)
+        if primary.rollout != FAILED:
+            older = svc.deployments[1:]
+            for deployment in older:
+                for task in deployment.pending:
+                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
+                    stopped.append(task)
+            budget = (sum(len(d.running) for d in svc.deployments)
+                      - min_healthy(desired, config))
+            for deployment in reversed(older):
+                for task in deployment.running:
+                    if budget <= 0:
+                        break
+                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
+                    stopped.append(task)
+                    budget -= 1
+        if stopped:
+            svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                           f"{_task_list(stopped)}.")
+
+        # 4. Launch the PRIMARY's tasks, within maximumPercent.
+        started: list[ServiceTask] = []
+        if primary.rollout != FAILED and at >= primary.start_after:
+            total = sum(len(d.tasks) for d in svc.deployments)
+            count = min(desired - len(primary.tasks), max_tasks(desired, config) - total)
+            for _ in range(max(count, 0)):
+                task = ServiceTask(id=self.new_task_id(), deployment_id=primary.id,
+                                   task_definition=primary.task_definition, created_at=at,
+                                   launch_type=primary.template.get("launchType"),
+                                   image=primary.failing_image or "")
+                primary.tasks.append(task)
+                started.append(task)
+            if started:
+                primary.updated_at = at
+                svc.record(at, f"(service {svc.name}) has started {len(started)} tasks: "
+                               f"{_task_list(started)}.")
+
+        # 5. Completed, or steady again after a change of count.
+        older_busy = any(d.tasks for d in svc.deployments[1:])
+        at_count = len(primary.running) == desired and not primary.pending
+        if primary.rollout == IN_PROGRESS and at_count and not older_busy:
+            primary.rollout = COMPLETED
+            primary.reason = f"ECS deployment {primary.id} completed."
+            primary.updated_at = at
+            svc.deployments = [primary]
+            svc.last_completed = primary
+            svc.unsteady = False
+            svc.record(at, f"(service {svc.name}) (deployment {primary.id}) deployment completed.")
+            svc.record(at, f"(service {svc.name}) has reached a steady state.")
+        elif primary.rollout == COMPLETED and svc.unsteady and at_count and not older_busy:
+            svc.unsteady = False
+            svc.record(at, f"(service {svc.name}) has reached a steady state.")
+
+        # When the next step is due, if any.
+        if any(d.pending for d in svc.deployments):
+            return at + self.interval
+        if primary.rollout == FAILED:
+            return None
+        if primary.rollout == IN_PROGRESS or svc.unsteady:
+            if at < primary.start_after:
+                return max(at + self.interval, primary.start_after)
+            if not started and not stopped:
+                if not primary.stalled:
+                    primary.stalled = True
+                    svc.record(at, f"(service {svc.name}) was unable to stop or start tasks "
+                                   "during a deployment because of the service deployment "
+                                   "configuration. Update the minimumHealthyPercent or "
+                                   "maximumPercent value and try again.")
+                return None
+            return at + self.interval
+        return None
+
+
+# -- one-off tasks ---------------------------------------------------------------------
+
+@dataclass
+class OneOffTask:
+    arn: str
+    created_at: float
+    exit_code: int = 0
+    failing_image: str | None = None
+    user_stop: tuple[float, str] | None = None
+
+
+@dataclass(frozen=True)
+class OneOffState:
+    last_status: str
+    desired_status: str
+    started_at: float | None
+    stopped_at: float | None
+    stop_code: str | None
+    stopped_reason: str | None
+    exit_code: int | None
+    container_reason: str | None
+
+
+def one_off_state(task: OneOffTask, now: float, config: Settings) -> OneOffState:
+    """Where a one-off task stands at ``now`` (see the module docstring)."""
+    started = task.created_at + config.task_start_seconds
+    if task.failing_image is not None:
+        stop_at, code = started, "TaskFailedToStart"
+        reason: str = cannot_pull(task.failing_image)
+        code_out: int | None = None
+        container_reason: str | None = reason
+    else:
+        stop_at, code = started + config.task_run_seconds, "EssentialContainerExited"
+        reason, code_out, container_reason = "Essential container in task exited", task.exit_code, None
+    if task.user_stop is not None and task.user_stop[0] < stop_at:
+        stop_at, code, reason = task.user_stop[0], "UserInitiated", task.user_stop[1]
+        code_out, container_reason = None, None
+    ran = task.failing_image is None and started < stop_at
+    if now >= stop_at:
+        return OneOffState("STOPPED", "STOPPED", started if ran else None, stop_at, code, reason,
+                           code_out, container_reason)
+    if now >= started:
+        return OneOffState("RUNNING", "RUNNING", started, None, None, None, None, None)
+    return OneOffState("PENDING", "RUNNING", None, None, None, None, None, None)
+
+
+_STOP_FIELDS = ("stopCode", "stoppedReason", "stoppingAt", "stoppedAt", "executionStoppedAt")
+
+
+def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, config: Settings) -> None:
+    """Write a one-off task's state into moto's description of it."""
+    state = one_off_state(task, now, config)
+    task_json["lastStatus"] = state.last_status
+    task_json["desiredStatus"] = state.desired_status
+    task_json["createdAt"] = task.created_at
+    task_json.pop("startedAt", None)
+    if state.started_at is not None:
+        task_json["startedAt"] = state.started_at
+    for name in _STOP_FIELDS:
+        task_json.pop(name, None)
+    if state.stopped_at is not None:
+        task_json["stopCode"] = state.stop_code
+        task_json["stoppedReason"] = state.stopped_reason
+        for name in ("stoppingAt", "stoppedAt", "executionStoppedAt"):
+            task_json[name] = state.stopped_at
+    for i, container in enumerate(task_json.get("containers") or []):
+        if not isinstance(container, dict):
+            continue
+        container["lastStatus"] = state.last_status
+        container["taskArn"] = task.arn  # moto puts the task definition's ARN here
+        container.pop("exitCode", None)
+        container.pop("reason", None)
+        if i == 0 and state.exit_code is not None:
+            container["exitCode"] = state.exit_code
+        if state.container_reason is not None:
+            container["reason"] = state.container_reason
+
+
+# -- rendering services and service tasks ----------------------------------------------------
+
+TEMPLATE_KEYS = ("launchType", "platformFamily", "platformVersion", "capacityProviderStrategy")
+# The service settings whose change starts a new deployment (with the task definition).
+DEPLOYING_SETTINGS = ("networkConfiguration", "loadBalancers", "serviceRegistries",
+                      "platformVersion")
+
+
+def deployment_template(service: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a new deployment copies from the service (launch type, network, ...)."""
+    out = {k: copy.deepcopy(base[k]) for k in TEMPLATE_KEYS if base.get(k) is not None}
+    for key in ("launchType", "platformVersion", "capacityProviderStrategy"):
+        if service.get(key):
+            out[key] = copy.deepcopy(service[key])
+    network = service.get("networkConfiguration")
+    if network:
+        out["networkConfiguration"] = copy.deepcopy(network)
+    return out
+
+
+def deploying_settings(service: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: copy.deepcopy(service.get(key)) for key in DEPLOYING_SETTINGS}
+
+
+def render_deployment(deployment: Deployment) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": deployment.id, "status": deployment.status}
+    if deployment.task_definition:
+        out["taskDefinition"] = deployment.task_definition
+    out.update(desiredCount=deployment.desired, pendingCount=len(deployment.pending),
+               runningCount=len(deployment.running), failedTasks=deployment.failed_tasks,
+               createdAt=deployment.created_at, updatedAt=deployment.updated_at)
+    out.update(copy.deepcopy(deployment.template))
+    out.update(rolloutState=deployment.rollout, rolloutStateReason=deployment.reason)
+    return out
+
+
+def render_service(service: dict[str, Any], svc: ServiceState) -> None:
+    """Write the layer's state of a service into moto's description of it."""
+    service["deployments"] = [render_deployment(d) for d in svc.deployments]
+    service["runningCount"] = sum(len(d.running) for d in svc.deployments)
+    service["pendingCount"] = sum(len(d.pending) for d in svc.deployments)
+    service["events"] = copy.deepcopy(svc.events)
+    service["deploymentConfiguration"] = copy.deepcopy(svc.configuration)
+    if svc.deployments and svc.primary.task_definition:
+        service["taskDefinition"] = svc.primary.task_definition
+
+
+def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mapping[str, Any] | None,
+                        include_tags: bool) -> dict[str, Any]:
+    """A DescribeTasks entry for a service task (moto has none)."""
+    arn = svc.task_arn(task)
+    status = task.last_status
+    containers = []
+    for container in (definition or {}).get("containerDefinitions") or []:
+        if not isinstance(container, dict):
+            continue
+        entry: dict[str, Any] = {
+            "containerArn": (f"{arn.split(':task/', 1)[0]}:container/"
+                             f"{uuid.uuid5(uuid.NAMESPACE_URL, arn + '/' + str(container.get('name')))}"),
+            "taskArn": arn, "name": container.get("name"), "image": container.get("image"),
+            "lastStatus": status,
+        }
+        if task.stop_code == "TaskFailedToStart":
+            entry["reason"] = task.stopped_reason
+        containers.append(entry)
+    out: dict[str, Any] = {
+        "taskArn": arn, "clusterArn": svc.cluster_arn, "group": f"service:{svc.name}",
+        "startedBy": task.deployment_id, "lastStatus": status,
+        "desiredStatus": "STOPPED" if task.stopped_at is not None else "RUNNING",
+        "createdAt": task.created_at, "containers": containers,
+        "overrides": {"containerOverrides": [], "inferenceAcceleratorOverrides": []},
+    }
+    if task.task_definition:
+        out["taskDefinitionArn"] = task.task_definition
+    if task.launch_type:
+        out["launchType"] = task.launch_type
+    for key in ("cpu", "memory"):
+        if definition and definition.get(key):
+            out[key] = definition[key]
+    if task.started_at is not None:
+        out["startedAt"] = task.started_at
+    if task.stopped_at is not None:
+        out["stopCode"] = task.stop_code
+        out["stoppedReason"] = task.stopped_reason
+        for name in ("stoppingAt", "stoppedAt", "executionStoppedAt"):
+            out[name] = task.stopped_at
+    if include_tags:
+        out["tags"] = copy.deepcopy(svc.tags) if svc.propagate_tags == "SERVICE" else []
+    return out
+
+
+def cluster_matches(cluster_arn: str, reference: Any) -> bool:
+    reference = reference if isinstance(reference, str) and reference else "default"
+    return cluster_arn == reference or cluster_arn.endswith(f":cluster/{reference}")
+
+
+def moto_task_definition(arn: str) -> Any:
+    """moto's TaskDefinition object for an ARN, or None."""
+    from moto.ecs.models import ecs_backends
+
+    try:
+        _, _, _, region, account, _ = arn.split(":", 5)
+        return ecs_backends[account][region].describe_task_definition(arn)
+    except Exception:  # noqa: BLE001 - anything moto raises means "not there"
+        return None
+
+
+_MEMORY_KEYS = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+
+
+# -- the handlers ------------------------------------------------------------------------
+
+class DeploymentEmulation:
+    """The layer's ECS state and the handlers that keep and show it."""
+
+    def __init__(self, config: Settings, clock: Callable[[], float] = time.time,
+                 find_service: Callable[[str, str], Any] = ecs.moto_service,
+                 find_task_definition: Callable[[str], Any] = moto_task_definition,
+                 scheduler: Scheduler | None = None):
+        self.config = config
+        self.clock = clock
+        self.find_service = find_service
+        self.find_task_definition = find_task_definition
+        self.scheduler = scheduler or Scheduler(config.task_start_seconds)
+        self.services: dict[tuple[str, str], ServiceState] = {}
+        self.one_offs: dict[str, OneOffTask] = {}
+        self.definitions: dict[str, dict[str, Any]] = {}
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def task_definition(self, request: AwsRequest, forward: Forward,
+                        reference: Any) -> dict[str, Any] | None:
+        """A task definition by ARN or family[:revision], read through moto (not logged)."""
+        if not isinstance(reference, str) or not reference:
+            return None
+        if reference in self.definitions:
+            return self.definitions[reference]
+        response = forward(request.with_operation("DescribeTaskDefinition",
+                                                  {"taskDefinition": reference}))
+        if response.status != 200:
+            return None
+        found = response.json().get("taskDefinition")
+        if not isinstance(found, dict) or not isinstance(found.get("taskDefinitionArn"), str):
+            return None
+        self.definitions[found["taskDefinitionArn"]] = found  # immutable once registered
+        return found
+
+    def _resolve(self, request: AwsRequest, forward: Forward, reference: Any) -> str | None:
+        if not isinstance(reference, str) or not reference:
+            return None
+        definition = self.task_definition(request, forward, reference)
+        return definition["taskDefinitionArn"] if definition else reference
+
+    def _services_in(self, cluster: Any, now: float) -> list[ServiceState]:
+        found = []
+        for (cluster_arn, _), svc in self.services.items():
+            if cluster_matches(cluster_arn, cluster):
+                self.scheduler.advance(svc, now)
+                found.append(svc)
+        return found
+
+    def _service_task(self, cluster: Any, reference: Any,
+                      now: float) -> tuple[ServiceState, ServiceTask] | None:
+        if not isinstance(reference, str) or not reference:
+            return None
+        task_id = reference.rsplit("/", 1)[-1]
+        for svc in self._services_in(cluster, now):
+            for task in [t for d in svc.deployments for t in d.tasks] + svc.visible_stopped(now):
+                if task.id == task_id:
+                    return svc, task
+        return None
+
+    def _respond(self, response: Response, payload: Any,
+                 described: list[tuple[dict[str, Any], ServiceState]]) -> Response:
+        for service, svc in described:
+            moto_definition = service.get("taskDefinition")
+            render_service(service, svc)
+            wanted = service.get("taskDefinition")
+            if wanted and wanted != moto_definition:
+                moto_obj = self.find_service(svc.arn, svc.cluster_arn)
+                if moto_obj is not None:
+                    moto_obj.task_definition = wanted
+        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+        return json_response(200, payload, content_type)
+
+    @staticmethod
+    def _service_payload(response: Response) -> tuple[Any, dict[str, Any]] | None:
+        if response.status != 200:
+            return None
+        try:
+            payload = response.json()
+        except ValueError:
+            return None
+        service = payload.get("service") if isinstance(payload, dict) else None
+        if (not isinstance(service, dict) or not isinstance(service.get("serviceArn"), str)
+                or not isinstance(service.get("clusterArn"), str)):
+            return None
+        return payload, service
+
+    def _lookup(self, service: Mapping[str, Any]) -> ServiceState | None:
+        return self.services.get((str(service.get("clusterArn")), str(service.get("serviceArn"))))
+
+    # -- CreateService -------------------------------------------------------------------
+
+    def create_service(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        response = forward(request)
+        found = self._service_payload(response)
+        if found is None:
+            return response
+        payload, service = found
+        if (service.get("deploymentController") or {}).get("type", "ECS") != "ECS":
+            return response
+        params = request.json()
+        moto_deployments = service.get("deployments") or []
+        first = moto_deployments[0] if moto_deployments and isinstance(moto_deployments[0], dict) else {}
+        definition_arn = self._resolve(request, forward, service.get("taskDefinition"))
+        svc = ServiceState(
+            name=str(service.get("serviceName")), arn=service["serviceArn"],
+            cluster_arn=service["clusterArn"],
+            configuration=merge_configuration(DEFAULT_DEPLOYMENT_CONFIGURATION,
+                                              params.get("deploymentConfiguration")),
+            settings=deploying_settings(service),
+            tags=copy.deepcopy(service.get("tags") or params.get("tags") or []),
+            propagate_tags=str(service.get("propagateTags") or "NONE"),
+        )
+        self.scheduler.deploy(
+            svc, definition_arn, int(service.get("desiredCount") or 0),
+            failing_image(self.task_definition(request, forward, definition_arn)),
+            deployment_template(service, first), now, deployment_id=first.get("id"))
+        self.services[(svc.cluster_arn, svc.arn)] = svc
+        return self._respond(response, payload, [(service, svc)])
+
+    # -- UpdateService -------------------------------------------------------------------
+
+    def update_service(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        response = forward(request)
+        found = self._service_payload(response)
+        if found is None:
+            return response
+        payload, service = found
+        svc = self._lookup(service)
+        if svc is None:
+            return response
+        if svc.deleted:  # moto updates INACTIVE services; nothing runs any more
+            return self._respond(response, payload, [(service, svc)])
+        self.scheduler.advance(svc, now)
+        params = request.json()
+        if isinstance(params.get("deploymentConfiguration"), dict):
+            svc.configuration = merge_configuration(svc.configuration,
+                                                    params["deploymentConfiguration"])
+        definition_arn = self._resolve(request, forward, service.get("taskDefinition"))
+        changed = deploying_settings(service)
+        desired = int(service.get("desiredCount") or 0)
+        if (params.get("forceNewDeployment") is True or changed != svc.settings
+                or definition_arn != svc.primary.task_definition):
+            self.scheduler.deploy(
+                svc, definition_arn, desired,
+                failing_image(self.task_definition(request, forward, definition_arn)),
+                deployment_template(service, svc.primary.template), now)
+            svc.settings = changed
+        else:
+            self.scheduler.scale(svc, desired, now)
+        if isinstance(service.get("tags"), list):
+            svc.tags = copy.deepcopy(service["tags"])
+        svc.propagate_tags = str(service.get("propagateTags") or svc.propagate_tags)
+        return self._respond(response, payload, [(service, svc)])
+
+    # -- DeleteService -------------------------------------------------------------------
+
+    def delete_service(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        response = forward(request)
+        found = self._service_payload(response)
+        if found is None:
+            return response
+        payload, service = found
+        svc = self._lookup(service)
+        if svc is None:
+            return response
+        if not svc.deleted:
+            self.scheduler.advance(svc, now)
+            self.scheduler.delete(svc, now)
+        return self._respond(response, payload, [(service, svc)])
+
+    # -- DescribeServices ----------------------------------------------------------------
+
+    def describe_services(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        response = forward(request)
+        if response.status != 200:
+            return response
+        payload = response.json()
+        services = payload.get("services") if isinstance(payload, dict) else None
+        if not isinstance(services, list):
+            return response
+        described = []
+        for service in services:
+            svc = self._lookup(service) if isinstance(service, dict) else None
+            if svc is not None:
+                self.scheduler.advance(svc, now)
+                described.append((service, svc))
+        if not described:
+            return response
+        return self._respond(response, payload, described)
+
+    # -- RunTask -------------------------------------------------------------------------
+
+    def _lend_container_memory(self, definition: Mapping[str, Any] | None) -> Callable[[], None]:
+        """Give memory-less containers memoryReservation 0 on moto's object; returns the undo."""
+        moto_obj = self.find_task_definition(definition["taskDefinitionArn"]) if definition else None
+        lent = []
+        for container in getattr(moto_obj, "container_definitions", None) or []:
+            if isinstance(container, dict) and not any(k in container for k in _MEMORY_KEYS):
+                container["memoryReservation"] = 0
+                lent.append(container)
+
+        def undo() -> None:
+            for container in lent:
+                container.pop("memoryReservation", None)
+
+        return undo
+
+    def run_task(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        params = request.json()
+        definition = self.task_definition(request, forward, params.get("taskDefinition"))
+        undo = self._lend_container_memory(definition)
+        try:
+            response = forward(request)
+        finally:
+            undo()
+        if response.status != 200 or definition is None:
+            return response
+        payload = response.json()
+        tasks = payload.get("tasks") if isinstance(payload, dict) else None
+        if not isinstance(tasks, list):
+            return response
+        containers = [c for c in definition.get("containerDefinitions") or [] if isinstance(c, dict)]
+        first = containers[0] if containers else {}
+        overrides = [o for o in ((params.get("overrides") or {}).get("containerOverrides") or [])
+                     if isinstance(o, dict)]
+        override = next((o for o in overrides if o.get("name") == first.get("name")),
+                        overrides[0] if overrides else {})
+        command = override.get("command") if "command" in override else first.get("command")
+        for task_json in tasks:
+            if not isinstance(task_json, dict) or not isinstance(task_json.get("taskArn"), str):
+                continue
+            task = OneOffTask(arn=task_json["taskArn"], created_at=now, exit_code=exit_code(command),
+                              failing_image=failing_image(definition))
+            self.one_offs[task.arn] = task
+            render_one_off(task_json, task, now, self.config)
+        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+        return json_response(200, payload, content_type)
+
+    # -- DescribeTasks -------------------------------------------------------------------
+
+    def describe_tasks(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        params = request.json()
+        references = params.get("tasks")
+        if not isinstance(references, list) or not references:
+            return forward(request)
+        cluster = params.get("cluster")
+        virtual = {}
+        for reference in references:
+            found = self._service_task(cluster, reference, now)
+            if found is not None:
+                virtual[reference] = found
+        rest = [r for r in references if r not in virtual]
+        content_type = "application/x-amz-json-1.1"
+        payload: dict[str, Any] = {"tasks": [], "failures": []}
+        if rest:
+            response = forward(request.with_json({**params, "tasks": rest}))
+            if response.status != 200:
+                return response
+            payload = response.json()
+            content_type = response.header("Content-Type") or content_type
+        tasks = payload.setdefault("tasks", [])
+        failures = payload.setdefault("failures", [])
+        for task_json in tasks:
+            one = self.one_offs.get(task_json.get("taskArn")) if isinstance(task_json, dict) else None
+            if one is not None:
+                render_one_off(task_json, one, now, self.config)
+        include_tags = "TAGS" in (params.get("include") or [])
+        for svc, task in virtual.values():
+            tasks.append(render_service_task(
+                svc, task, self.definitions.get(task.task_definition or ""), include_tags))
+        # ECS lists every task it does not know as a failure; moto lists none.
+        known = {str(t.get("taskArn", "")).rsplit("/", 1)[-1] for t in tasks if isinstance(t, dict)}
+        reported = {f.get("arn") for f in failures if isinstance(f, dict)}
+        for reference in rest:
+            if (isinstance(reference, str) and reference.rsplit("/", 1)[-1] not in known
+                    and reference not in reported):
+                failures.append({"arn": reference, "reason": "MISSING"})
+        return json_response(200, payload, content_type)
+
+    # -- ListTasks -----------------------------------------------------------------------
+
+    def list_tasks(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        params = request.json()
+        wanted_status = params.get("desiredStatus") or "RUNNING"
+        service_ref = params.get("serviceName")
+        upstream = {k: v for k, v in params.items() if k not in ("desiredStatus", "serviceName")}
+        response = forward(request.with_json(upstream))
+        if response.status != 200:
+            return response
+        arns = [a for a in response.json().get("taskArns") or [] if isinstance(a, str)]
+        listed: list[str] = []
+        if service_ref is None:  # moto's tasks are never a service's
+            untracked = [a for a in arns if a not in self.one_offs]
+            moto_filtered: set[str] = set()
+            if untracked:
+                filtered = forward(request.with_json({**upstream, "desiredStatus": wanted_status}))
+                if filtered.status == 200:
+                    moto_filtered = set(filtered.json().get("taskArns") or [])
+            for arn in arns:
+                one = self.one_offs.get(arn)
+                if one is not None:
+                    if one_off_state(one, now, self.config).desired_status == wanted_status:
+                        listed.append(arn)
+                elif arn in moto_filtered:
+                    listed.append(arn)
+        if not params.get("containerInstance"):
+            family = params.get("family")
+            started_by = params.get("startedBy")
+            launch_type = params.get("launchType")
+            for svc in self._services_in(params.get("cluster"), now):
+                if service_ref is not None and service_ref not in (svc.name, svc.arn):
+                    continue
+                live = [t for d in svc.deployments for t in d.tasks]
+                for task in live + svc.visible_stopped(now):
+                    status = "STOPPED" if task.stopped_at is not None else "RUNNING"
+                    td_family = (task.task_definition or "").rsplit("/", 1)[-1].split(":")[0]
+                    if (status != wanted_status or (family and family != td_family)
+                            or (started_by and started_by != task.deployment_id)
+                            or (launch_type and launch_type != task.launch_type)):
+                        continue
+                    listed.append(svc.task_arn(task))
+        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+        return json_response(200, {"taskArns": listed}, content_type)
+
+    # -- StopTask ------------------------------------------------------------------------
+
+    def stop_task(self, request: AwsRequest, forward: Forward) -> Response:
+        now = self.clock()
+        params = request.json()
+        reason = params.get("reason") if isinstance(params.get("reason"), str) else None
+        reason = reason or "Task stopped by user"
+        found = self._service_task(params.get("cluster"), params.get("task"), now)
+        if found is not None:
+            svc, task = found
+            if task.stopped_at is None:
+                self.scheduler.stop_task(svc, task, reason, now)
+            definition = self.definitions.get(task.task_definition or "")
+            return json_response(200, {"task": render_service_task(svc, task, definition, False)})
+        response = forward(request)
+        if response.status != 200:
+            return response
+        payload = response.json()
+        task_json = payload.get("task") if isinstance(payload, dict) else None
+        one = self.one_offs.get(task_json.get("taskArn")) if isinstance(task_json, dict) else None
+        if one is None:
+            return response
+        if one.user_stop is None and one_off_state(one, now, self.config).last_status != "STOPPED":
+            one.user_stop = (now, reason)
+        render_one_off(task_json, one, now, self.config)
+        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+        return json_response(200, payload, content_type)
+
+
+def register(layer: Any) -> None:
+    emulation = DeploymentEmulation(settings())
+    layer.register(SERVICE, "CreateService", emulation.create_service)
+    layer.register(SERVICE, "UpdateService", emulation.update_service)
+    layer.register(SERVICE, "DeleteService", emulation.delete_service)
+    layer.register(SERVICE, "DescribeServices", emulation.describe_services)
+    layer.register(SERVICE, "RunTask", emulation.run_task)
+    layer.register(SERVICE, "DescribeTasks", emulation.describe_tasks)
+    layer.register(SERVICE, "ListTasks", emulation.list_tasks)
+    layer.register(SERVICE, "StopTask", emulation.stop_task)

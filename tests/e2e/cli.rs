@@ -1,0 +1,364 @@
+//! The CLI's planning and history commands: `diff` and `apply --dry-run`
+//! only read, `apply --prune` deletes exactly what left its own source, and
+//! `rollback` makes a new release from a release that succeeded.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferry_store::{Fence, ReleaseOutcome, Store};
+
+use crate::converge::edit;
+use crate::support::{eventually, repo_root, LocalAws};
+
+fn store(sdk: &aws_config::SdkConfig) -> Store {
+    let caller = ferry_aws::Caller::new(
+        Arc::new(ferry_aws::Pacing::default()),
+        ferry_aws::AwsMetrics::unregistered(),
+        Duration::from_secs(30),
+    );
+    Store::new(aws_sdk_dynamodb::Client::new(sdk), caller, "ferry")
+}
+
+/// A lease of the test's own, to make the controller's fenced writes.
+async fn fence(store: &Store) -> Fence {
+    let lease = store
+        .acquire_lease("e2e", None, 15, "2026-11-23T00:00:00Z")
+        .await
+        .expect("lease")
+        .expect("lease acquired");
+    Fence {
+        holder: "e2e".into(),
+        token: lease.token,
+    }
+}
+
+fn manifest(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: {name}
+spec:
+  image: {image}
+  processes:
+    worker:
+      command: [{name}, work]
+      scale: 1
+"
+    )
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write manifest");
+}
+
+fn utf8(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// Runs `ferry`, expects it to fail with one line on stderr, and returns
+/// that line.
+#[track_caller]
+fn ferry_fails(local: &LocalAws, args: &[&str]) -> String {
+    let out = local.ferry(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "ferry {args:?} succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(stderr.lines().count(), 1, "cause is not one line: {stderr}");
+    stderr
+}
+
+/// `ferry get -o json`, by app name.
+fn apps(local: &LocalAws) -> serde_json::Map<String, serde_json::Value> {
+    let listed: serde_json::Value =
+        serde_json::from_str(&local.ferry_ok(&["get", "-o", "json"])).expect("get -o json");
+    listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|app| Some((app["name"].as_str()?.to_owned(), app.clone())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_and_dry_run_only_read() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let store = store(&local.sdk_config().await);
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for file in ["web.yaml", "Procfile.web"] {
+        std::fs::copy(repo_root().join("manifests").join(file), dir.join(file)).expect("copy");
+    }
+    let dir_arg = utf8(&dir).to_owned();
+
+    local.start_controller(&[]).expect("controller");
+    local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
+    // The leader publishes the settings it renders with.
+    eventually(Duration::from_secs(30), "the controller's settings", || {
+        let store = store.clone();
+        async move { store.controller_settings().await.ok().flatten() }
+    })
+    .await;
+
+    // Converged and unchanged: nothing to show, and --exit-code says so.
+    let out = local.ferry(&["diff", "-f", &dir_arg, "--exit-code"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("app/web unchanged (generation 1)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("app/web: no changes"), "{stdout}");
+
+    let before = local.requests().len();
+    edit(&dir.join("web.yaml"), "scale: 2", "scale: 4");
+    let diff = local.ferry_ok(&["diff", "-f", &dir_arg]);
+    let dry_run = local.ferry_ok(&["apply", "--dry-run", "-f", &dir_arg]);
+    let exit = local.ferry(&["diff", "-f", &dir_arg, "--exit-code"]);
+    assert_eq!(exit.status.code(), Some(1), "differences exit 1");
+    for out in [&diff, &dry_run] {
+        assert!(
+            out.contains("--- app/web (generation 1)\n"),
+            "missing the header: {out}"
+        );
+        assert!(
+            out.contains("\n-      scale: 2\n+      scale: 4\n"),
+            "missing the change: {out}"
+        );
+        assert!(
+            out.contains("  update service web_web: desired count 4\n"),
+            "missing the planned action: {out}\n{}",
+            local.controller_logs()
+        );
+    }
+    assert!(dry_run.starts_with(&diff), "dry run prints what diff does");
+    assert!(
+        dry_run.contains("app/web configured (dry run)"),
+        "{dry_run}"
+    );
+
+    // Reads only: every call the CLI made (the controller's carry its id)
+    // reads, and the app is where it was.
+    let requests = local.requests();
+    let cli: Vec<_> = requests[before..]
+        .iter()
+        .filter(|r| r.agent.is_none())
+        .collect();
+    assert!(
+        cli.iter().any(|r| r.service == "ecs"),
+        "the plan observed ECS: {cli:?}"
+    );
+    let writes: Vec<_> = cli.iter().filter(|r| r.is_write()).collect();
+    assert!(writes.is_empty(), "diff or dry run wrote: {writes:?}");
+    let web = store.get_app("web").await.expect("get").expect("web");
+    assert_eq!(web.generation, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_deletes_only_what_left_the_same_source() {
+    let local = LocalAws::start().expect("local AWS");
+    let store = store(&local.sdk_config().await);
+    let a = local.dir().join("a");
+    let b = local.dir().join("b");
+    for dir in [&a, &b] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    write(&a.join("x.yaml"), &manifest("x", "acme/x:1"));
+    write(&a.join("y.yaml"), &manifest("y", "acme/y:1"));
+    write(&b.join("z.yaml"), &manifest("z", "acme/z:1"));
+    local.ferry_ok(&["apply", "-f", utf8(&a)]);
+    local.ferry_ok(&["apply", "-f", utf8(&b)]);
+
+    std::fs::remove_file(a.join("y.yaml")).expect("rm");
+    // Nothing to prune when nothing left: --prune alone is enough.
+    let out = local.ferry_ok(&["apply", "-f", utf8(&b), "--prune"]);
+    assert!(!out.contains("pruned"), "{out}");
+
+    // A dry run lists what would go, and writes nothing.
+    let revision = store.revision().await.expect("revision");
+    let out = local.ferry_ok(&["apply", "-f", utf8(&a), "--prune", "--dry-run"]);
+    assert!(out.contains("app/y pruned (dry run)"), "{out}");
+    assert!(
+        !out.contains("app/x pruned") && !out.contains("app/z pruned"),
+        "{out}"
+    );
+
+    // Not on a terminal, pruning needs --yes; without it nothing is
+    // written at all.
+    let stderr = ferry_fails(&local, &["apply", "-f", utf8(&a), "--prune"]);
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(
+        stderr.contains("(y)"),
+        "names what it would delete: {stderr}"
+    );
+    assert_eq!(store.revision().await.expect("revision"), revision);
+    for name in ["x", "y", "z"] {
+        let app = store.get_app(name).await.expect("get").expect("stored");
+        assert!(!app.deleting, "{name} deleting");
+    }
+
+    let out = local.ferry_ok(&["apply", "-f", utf8(&a), "--prune", "--yes"]);
+    assert!(
+        out.contains("app/y pruned (marked for deletion, generation 2)"),
+        "{out}"
+    );
+    let listed = apps(&local);
+    assert_eq!(listed["y"]["deleting"], true, "{listed:?}");
+    assert_eq!(listed["x"]["deleting"], false, "{listed:?}");
+    assert_eq!(listed["z"]["deleting"], false, "{listed:?}");
+    for (name, generation) in [("x", 1), ("z", 1)] {
+        let app = store.get_app(name).await.expect("get").expect("stored");
+        assert_eq!(app.generation, generation, "{name} was left alone");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn releases_show_outcomes_and_rollback_picks_the_last_success() {
+    let local = LocalAws::start().expect("local AWS");
+    let store = store(&local.sdk_config().await);
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("shop.yaml");
+    let texts: Vec<String> = (1..=3)
+        .map(|v| manifest("shop", &format!("acme/shop:{v}")))
+        .collect();
+    for (v, text) in texts.iter().enumerate() {
+        write(&file, text);
+        local.ferry_ok(&[
+            "apply",
+            "-f",
+            utf8(&file),
+            "-m",
+            &format!("deploy {}", v + 1),
+        ]);
+    }
+
+    let fence = fence(&store).await;
+    let outcomes = [
+        (1, ReleaseOutcome::Succeeded, None),
+        (
+            2,
+            ReleaseOutcome::Failed,
+            Some("ECS deployment circuit breaker: tasks failed to start"),
+        ),
+        (
+            3,
+            ReleaseOutcome::Failed,
+            Some("ECS deployment circuit breaker: tasks failed to start"),
+        ),
+    ];
+    for (version, outcome, reason) in outcomes {
+        store
+            .set_release_outcome("shop", version, outcome, reason, &fence)
+            .await
+            .expect("set outcome");
+    }
+    // Again: idempotent. And a release that does not exist is an error.
+    store
+        .set_release_outcome("shop", 1, ReleaseOutcome::Succeeded, None, &fence)
+        .await
+        .expect("set outcome again");
+    let missing = store
+        .set_release_outcome("shop", 9, ReleaseOutcome::Failed, None, &fence)
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(ferry_store::Error::ReleaseNotFound { version: 9, .. })
+        ),
+        "{missing:?}"
+    );
+
+    let table = local.ferry_ok(&["releases", "shop"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("OUTCOME"), "{table}");
+    let row = |version: &str| {
+        lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(version))
+            .unwrap_or_else(|| panic!("no {version} in {table}"))
+            .to_owned()
+    };
+    assert!(row("v1").contains("succeeded"), "{table}");
+    assert!(
+        row("v3").contains("failed: ECS deployment circuit"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&local.ferry_ok(&["releases", "shop", "-o", "json"])).expect("json");
+    assert_eq!(json[0]["version"], 3);
+    assert_eq!(json[0]["outcome"], "failed");
+    assert_eq!(
+        json[0]["outcomeReason"],
+        "ECS deployment circuit breaker: tasks failed to start"
+    );
+    assert_eq!(json[2]["outcome"], "succeeded");
+    assert_eq!(json[2]["manifest"], texts[0].as_str());
+
+    // Without a version: the newest success, v1, as a new release v4.
+    let out = local.ferry_ok(&["rollback", "shop"]);
+    assert_eq!(out.trim(), "app/shop rolled back to v1 (new release v4)");
+    let shop = store.get_app("shop").await.expect("get").expect("shop");
+    assert_eq!(shop.generation, 4);
+    assert_eq!(shop.spec.image, "acme/shop:1");
+    assert_eq!(shop.manifest.as_deref(), Some(texts[0].as_str()));
+    assert_eq!(apps(&local)["shop"]["generation"], 4);
+    let releases = store.releases("shop").await.expect("releases");
+    assert_eq!(releases[0].version, 4);
+    assert_eq!(releases[0].message, "rollback to v1");
+    assert_eq!(releases[0].outcome, None);
+    assert_eq!(releases[0].spec, releases[3].spec);
+
+    // The file still says v3: diff shows it against v1's text. No
+    // controller ever led here, so the AWS side is unknown.
+    let diff = local.ferry_ok(&["diff", "-f", utf8(&file)]);
+    assert!(
+        diff.contains("--- app/shop (generation 4)\n")
+            && diff.contains("\n-  image: acme/shop:1\n+  image: acme/shop:3\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("AWS changes: unknown"), "{diff}");
+
+    // A named version, with a message.
+    let out = local.ferry_ok(&["rollback", "shop", "v2", "-m", "try 2 again"]);
+    assert_eq!(out.trim(), "app/shop rolled back to v2 (new release v5)");
+    assert_eq!(
+        store.releases("shop").await.expect("releases")[0].message,
+        "try 2 again"
+    );
+
+    // Errors are one line, and write nothing.
+    let revision = store.revision().await.expect("revision");
+    let stderr = ferry_fails(&local, &["rollback", "shop", "v42"]);
+    assert!(stderr.contains("app shop has no release v42"), "{stderr}");
+    let stderr = ferry_fails(&local, &["rollback", "nosuch"]);
+    assert!(stderr.contains("app nosuch not found"), "{stderr}");
+
+    // More than 9 versions back needs --yes off a terminal.
+    for v in 6..=11 {
+        write(&file, &manifest("shop", &format!("acme/shop:{v}")));
+        local.ferry_ok(&["apply", "-f", utf8(&file)]);
+    }
+    let revision_before = store.revision().await.expect("revision");
+    assert!(revision_before > revision);
+    let stderr = ferry_fails(&local, &["rollback", "shop", "v1"]);
+    assert!(
+        stderr.contains("goes back 10 versions") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    assert_eq!(store.revision().await.expect("revision"), revision_before);
+    // Nine back is fine.
+    let out = local.ferry_ok(&["rollback", "shop", "v2"]);
+    assert_eq!(out.trim(), "app/shop rolled back to v2 (new release v12)");
+    let out = local.ferry_ok(&["rollback", "shop", "v1", "--yes"]);
+    assert_eq!(out.trim(), "app/shop rolled back to v1 (new release v13)");
+
+    // An app being deleted cannot be rolled back.
+    local.ferry_ok(&["delete", "shop"]);
+    let stderr = ferry_fails(&local, &["rollback", "shop", "v1", "--yes"]);
+    assert!(stderr.contains("app shop is being deleted"), "{stderr}");
+}
