@@ -327,7 +327,7 @@ const WAIT_POLL: Duration = Duration::from_secs(1);
 pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<&Applied> = apps.iter().collect();
-    let mut shown: std::collections::HashMap<(String, String), String> = Default::default();
+    let mut progress = Progress::new();
     loop {
         let mut still = Vec::new();
         let mut failed = Vec::new();
@@ -338,12 +338,7 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
                 .filter(|s| s.generation >= applied.generation)
             {
                 for (process, p) in &s.processes {
-                    let line = progress_line(p);
-                    let key = (applied.name.clone(), process.clone());
-                    if shown.get(&key) != Some(&line) {
-                        println!("app/{} {process}: {line}", applied.name);
-                        shown.insert(key, line);
-                    }
+                    progress.update(&applied.name, process, p);
                 }
             }
             let ready = status
@@ -354,10 +349,10 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
                 .and_then(|s| s.failure.as_ref().map(|f| (s, f)))
                 .filter(|(_, f)| f.generation == applied.generation);
             if let Some(status) = status.as_ref().filter(|_| ready) {
-                println!(
+                progress.println(&format!(
                     "app/{} ready (generation {})",
                     applied.name, status.observed_generation
-                );
+                ));
             } else if let Some((status, _)) = failure {
                 failed.push(format!(
                     "app/{} generation {}: {}",
@@ -398,6 +393,67 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
         }
         pending = still.into_iter().map(|(a, _)| a).collect();
         tokio::time::sleep(WAIT_POLL).await;
+    }
+}
+
+/// Rollout progress: a bar per process on a terminal, a line per change
+/// otherwise (logs and CI keep every step).
+enum Progress {
+    Lines(std::collections::HashMap<(String, String), String>),
+    Bars(
+        indicatif::MultiProgress,
+        std::collections::HashMap<(String, String), indicatif::ProgressBar>,
+    ),
+}
+
+impl Progress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            Progress::Bars(indicatif::MultiProgress::new(), Default::default())
+        } else {
+            Progress::Lines(Default::default())
+        }
+    }
+
+    fn update(&mut self, app: &str, process: &str, p: &status::ProcessStatus) {
+        let key = (app.to_owned(), process.to_owned());
+        let line = progress_line(p);
+        match self {
+            Progress::Lines(shown) => {
+                if shown.get(&key) != Some(&line) {
+                    println!("app/{app} {process}: {line}");
+                    shown.insert(key, line);
+                }
+            }
+            Progress::Bars(multi, bars) => {
+                let bar = bars.entry(key).or_insert_with(|| {
+                    let bar = multi.add(indicatif::ProgressBar::new(u64::from(p.desired)));
+                    let style = indicatif::ProgressStyle::with_template(
+                        "{prefix:30} [{bar:20}] {pos}/{len} {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar.set_prefix(format!("app/{app} {process}"));
+                    bar
+                });
+                bar.set_length(u64::from(p.desired));
+                bar.set_position(u64::from(p.running.min(p.desired)));
+                bar.set_message(line);
+            }
+        }
+    }
+
+    fn println(&self, message: &str) {
+        match self {
+            Progress::Lines(_) => println!("{message}"),
+            Progress::Bars(multi, _) => {
+                if multi.println(message).is_err() {
+                    println!("{message}");
+                }
+            }
+        }
     }
 }
 
