@@ -73,6 +73,24 @@ pub fn wanted_revision(process: &DesiredProcess, observed: &Observed) -> Option<
         })
 }
 
+/// The events that explain a rollout best: those about failures and
+/// rollbacks first (by the time Ferry looks, a completed rollback has
+/// pushed them below "steady state"), then the newest; at most
+/// [`FAILURE_EVENTS`], each group newest first.
+fn explaining_events(service: &ObservedService) -> Vec<String> {
+    let telling =
+        |m: &String| m.contains("fail") || m.contains("rolling back") || m.contains("unable");
+    let (mut events, rest): (Vec<String>, Vec<String>) = service
+        .events
+        .iter()
+        .map(|e| e.message.clone())
+        .partition(telling);
+    events.truncate(FAILURE_EVENTS);
+    let room = FAILURE_EVENTS - events.len();
+    events.extend(rest.into_iter().take(room));
+    events
+}
+
 /// Assesses every desired process's rollout for `generation`.
 pub fn assess(
     generation: u64,
@@ -99,15 +117,7 @@ fn assess_one(
     previous: Option<&AppStatus>,
 ) -> ProcessRollout {
     let primary = service.and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"));
-    let events: Vec<String> = service
-        .map(|s| {
-            s.events
-                .iter()
-                .take(FAILURE_EVENTS)
-                .map(|e| e.message.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    let events = service.map(explaining_events).unwrap_or_default();
     let mut rollout = ProcessRollout {
         state: RolloutState::InProgress,
         wanted: wanted.clone(),
@@ -358,5 +368,44 @@ mod tests {
             matches!(state(&done, Some(&failed)), RolloutState::Failed { .. }),
             "sticky"
         );
+    }
+
+    #[test]
+    fn failure_events_come_first() {
+        let p = process();
+        let mut seen = observed(&p, vec![deployment("PRIMARY", "td:1", "COMPLETED", 2)]);
+        let messages = [
+            "(service acme_web) has reached a steady state.",
+            "(service acme_web) (deployment ecs-svc/2) deployment completed.",
+            "(service acme_web) rolling back to deployment ecs-svc/1.",
+            "(service acme_web) has started 2 tasks.",
+            "(service acme_web) has started 1 tasks.",
+            "(service acme_web) has started 1 tasks again.",
+            "(service acme_web) (deployment ecs-svc/3) deployment failed: tasks failed to start.",
+        ];
+        if let Some(service) = seen.services.values_mut().next() {
+            service.events = messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| crate::observed::ServiceEvent {
+                    id: i.to_string(),
+                    created_at: String::new(),
+                    message: (*m).to_owned(),
+                })
+                .collect();
+        }
+        let rollout = &assess(3, std::slice::from_ref(&p), &seen, None)["web"];
+        assert_eq!(rollout.events.len(), FAILURE_EVENTS);
+        assert!(
+            rollout.events[0].contains("rolling back"),
+            "{:?}",
+            rollout.events
+        );
+        assert!(
+            rollout.events[1].contains("deployment failed"),
+            "{:?}",
+            rollout.events
+        );
+        assert!(rollout.events[2].contains("steady state"));
     }
 }
