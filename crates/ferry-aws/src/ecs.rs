@@ -35,14 +35,6 @@ pub struct Ecs {
     task_definitions: Mutex<HashMap<String, ObservedTaskDefinition>>,
 }
 
-/// What executing a plan did before it stopped.
-#[derive(Debug)]
-pub struct ExecutionError {
-    /// Actions that completed, in order.
-    pub completed: usize,
-    pub error: Error,
-}
-
 fn built<T, E: std::fmt::Display>(result: Result<T, E>, what: &'static str) -> Result<T> {
     result.map_err(|e| Error::Build {
         what,

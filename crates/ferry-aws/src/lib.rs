@@ -1,9 +1,10 @@
 //! Ferry's adapters over AWS: ECS, and ELBv2 with Route53 for traffic.
 //!
-//! Every call goes through [`Caller`], which paces it below the documented
-//! ECS token buckets, bounds it with a timeout, and counts it by service,
-//! operation and outcome. Observation is batched and paginated; execution
-//! runs a [`ferry_core::Plan`]'s actions in order and stops at the first
+//! Every call goes through [`Caller`], which paces it below AWS's request
+//! token buckets, bounds it with a timeout, and counts it by service,
+//! operation and outcome. Observation is batched and paginated. Each
+//! adapter executes one action of a [`ferry_core::Plan`] at a time; the
+//! controller runs a plan's actions in order and stops at the first
 //! failure, which is safe because planning is level-triggered: the next
 //! reconcile plans the remainder again.
 

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ferry_aws::ecs::ExecutionError;
 use ferry_aws::{Ecs, Traffic};
 use ferry_core::names::{self, Ownership};
 use ferry_core::rollout::{self, RolloutState};
@@ -378,6 +377,14 @@ impl Reconciler {
             }
         }
     }
+}
+
+/// What executing a plan did before it stopped.
+#[derive(Debug)]
+struct ExecutionError {
+    /// Actions that completed, in order.
+    completed: usize,
+    error: ferry_aws::Error,
 }
 
 /// The release outcomes a status transition settles: the generation that

@@ -57,22 +57,7 @@ pub enum LeaseWrite {
 impl Store {
     /// The lease, or `None` if no controller ever took it.
     pub async fn read_lease(&self) -> Result<Option<LeaseRecord>> {
-        let out = self
-            .caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                "lease",
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(PK_LEASE, SK_CONTROLLER)))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(|e| self.missing_table(e))?;
+        let out = self.get_item(PK_LEASE, SK_CONTROLLER, "lease").await?;
         out.item()
             .map(|item| self.lease_from_item(item))
             .transpose()

@@ -371,22 +371,7 @@ impl Store {
     /// The revision counter: bumped by every write to desired state, so one
     /// strongly consistent read tells whether anything changed.
     pub async fn revision(&self) -> Result<u64> {
-        let out = self
-            .caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                "meta/revision",
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(PK_META, SK_REVISION)))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(|e| self.missing_table(e))?;
+        let out = self.get_item(PK_META, SK_REVISION, "meta/revision").await?;
         match out.item() {
             None => Ok(0),
             Some(item) => self.number(item, "revision", "meta/revision"),
@@ -411,22 +396,7 @@ impl Store {
 
     /// One app, or `None`.
     pub async fn get_app(&self, name: &str) -> Result<Option<AppRecord>> {
-        let out = self
-            .caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                name,
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(PK_APP, name)))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(|e| self.missing_table(e))?;
+        let out = self.get_item(PK_APP, name, name).await?;
         out.item().map(|item| self.app_from_item(item)).transpose()
     }
 
@@ -743,21 +713,8 @@ impl Store {
     /// One release of an app, with its outcome, or `None`.
     pub async fn release(&self, app: &str, version: u64) -> Result<Option<Release>> {
         let out = self
-            .caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                app,
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(release_pk(app), release_sk(version))))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(|e| self.missing_table(e))?;
+            .get_item(&release_pk(app), &release_sk(version), app)
+            .await?;
         out.item()
             .map(|item| self.release_from_item(item, app))
             .transpose()
@@ -847,22 +804,7 @@ impl Store {
     /// The settings the last leader published, or `None` if no controller
     /// has led since they were introduced.
     pub async fn controller_settings(&self) -> Result<Option<ferry_core::Settings>> {
-        let out = self
-            .caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                "meta/settings",
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(PK_META, SK_SETTINGS)))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(|e| self.missing_table(e))?;
+        let out = self.get_item(PK_META, SK_SETTINGS, "meta/settings").await?;
         out.item()
             .map(|item| {
                 let json = self.string(item, "settings", "meta/settings")?;
@@ -884,22 +826,7 @@ impl Store {
 
     /// An app's status, or `None` before the controller first wrote it.
     pub async fn get_status(&self, app: &str) -> Result<Option<AppStatus>> {
-        let out = self
-            .caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                app,
-                self.client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(PK_STATUS, app)))
-                    .consistent_read(true)
-                    .send(),
-            )
-            .await
-            .map_err(|e| self.missing_table(e))?;
+        let out = self.get_item(PK_STATUS, app, app).await?;
         out.item()
             .map(|item| self.status_from_item(item, app))
             .transpose()
@@ -1007,6 +934,30 @@ impl Store {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| self.corrupt(what, format!("missing numeric attribute {field}")))
+    }
+
+    /// One item by key, strongly consistent. `what` names it in errors.
+    async fn get_item(
+        &self,
+        pk: &str,
+        sk: &str,
+        what: &str,
+    ) -> Result<aws_sdk_dynamodb::operation::get_item::GetItemOutput> {
+        self.caller
+            .call(
+                SERVICE,
+                "GetItem",
+                Bucket::Unpaced,
+                what,
+                self.client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, sk)))
+                    .consistent_read(true)
+                    .send(),
+            )
+            .await
+            .map_err(|e| self.missing_table(e))
     }
 
     /// An AWS error as Ferry reports it, naming the call and resource.
