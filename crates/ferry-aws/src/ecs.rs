@@ -13,10 +13,10 @@ use ferry_core::{
     TaskDefinitionRef, TaskDefinitionSpec,
 };
 
-use crate::call::Caller;
 use crate::normalize;
-use crate::pacing::Bucket;
 use crate::{Error, Result};
+use ferry_call::Bucket;
+use ferry_call::Caller;
 
 const SERVICE: &str = "ecs";
 /// DescribeServices accepts at most this many services per call.
@@ -65,10 +65,12 @@ impl Ecs {
                 "DescribeClusters",
                 Bucket::Reads,
                 &self.cluster,
-                self.client
-                    .describe_clusters()
-                    .clusters(&self.cluster)
-                    .send(),
+                || {
+                    self.client
+                        .describe_clusters()
+                        .clusters(&self.cluster)
+                        .send()
+                },
             )
             .await?;
         let active = out.clusters().iter().any(|c| c.status() == Some("ACTIVE"));
@@ -99,12 +101,14 @@ impl Ecs {
                     "ListServices",
                     Bucket::Reads,
                     &self.cluster,
-                    self.client
-                        .list_services()
-                        .cluster(&self.cluster)
-                        .max_results(LIST_SERVICES_PAGE)
-                        .set_next_token(next_token.clone())
-                        .send(),
+                    || {
+                        self.client
+                            .list_services()
+                            .cluster(&self.cluster)
+                            .max_results(LIST_SERVICES_PAGE)
+                            .set_next_token(next_token.clone())
+                            .send()
+                    },
                 )
                 .await?;
             arns.extend(out.service_arns().iter().cloned());
@@ -188,12 +192,14 @@ impl Ecs {
                     "DescribeServices",
                     Bucket::Reads,
                     &batch.join(","),
-                    self.client
-                        .describe_services()
-                        .cluster(&self.cluster)
-                        .set_services(Some(batch.to_vec()))
-                        .include(ecs::ServiceField::Tags)
-                        .send(),
+                    || {
+                        self.client
+                            .describe_services()
+                            .cluster(&self.cluster)
+                            .set_services(Some(batch.to_vec()))
+                            .include(ecs::ServiceField::Tags)
+                            .send()
+                    },
                 )
                 .await?;
             found.extend(out.services().iter().filter_map(normalize::service));
@@ -227,11 +233,13 @@ impl Ecs {
                 "DescribeTaskDefinition",
                 Bucket::Reads,
                 name,
-                self.client
-                    .describe_task_definition()
-                    .task_definition(name)
-                    .include(ecs::TaskDefinitionField::Tags)
-                    .send(),
+                || {
+                    self.client
+                        .describe_task_definition()
+                        .task_definition(name)
+                        .include(ecs::TaskDefinitionField::Tags)
+                        .send()
+                },
             )
             .await;
         let out = match result {
@@ -352,7 +360,7 @@ impl Ecs {
                         "UpdateService",
                         Bucket::ServiceWrites,
                         name,
-                        request.send(),
+                        || request.clone().send(),
                     )
                     .await?;
             }
@@ -363,11 +371,13 @@ impl Ecs {
                         "DeleteService",
                         Bucket::ServiceWrites,
                         name,
-                        self.client
-                            .delete_service()
-                            .cluster(&self.cluster)
-                            .service(name)
-                            .send(),
+                        || {
+                            self.client
+                                .delete_service()
+                                .cluster(&self.cluster)
+                                .service(name)
+                                .send()
+                        },
                     )
                     .await?;
             }
@@ -438,7 +448,7 @@ impl Ecs {
                 "RegisterTaskDefinition",
                 Bucket::TaskDefinitionWrites,
                 &spec.family,
-                request.send(),
+                || request.clone().send(),
             )
             .await?;
         let td = out.task_definition().ok_or(Error::Incomplete {
@@ -491,7 +501,7 @@ impl Ecs {
                 "CreateService",
                 Bucket::ServiceWrites,
                 &service.name,
-                request.send(),
+                || request.clone().send(),
             )
             .await?;
         Ok(())
@@ -536,6 +546,20 @@ impl Ecs {
         if !task.command.is_empty() {
             overrides = overrides.set_command(Some(task.command.clone()));
         }
+        let request = self
+            .client
+            .run_task()
+            .cluster(&self.cluster)
+            .task_definition(&task.task_definition)
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(network_configuration(&task.network)?)
+            .overrides(
+                ecs::TaskOverride::builder()
+                    .container_overrides(overrides.build())
+                    .build(),
+            )
+            .started_by(STARTED_BY_RUN)
+            .set_tags(Some(ecs_tags(&task.tags)));
         let out = self
             .caller
             .call(
@@ -543,20 +567,7 @@ impl Ecs {
                 "RunTask",
                 Bucket::ServiceWrites,
                 &task.task_definition,
-                self.client
-                    .run_task()
-                    .cluster(&self.cluster)
-                    .task_definition(&task.task_definition)
-                    .launch_type(ecs::LaunchType::Fargate)
-                    .network_configuration(network_configuration(&task.network)?)
-                    .overrides(
-                        ecs::TaskOverride::builder()
-                            .container_overrides(overrides.build())
-                            .build(),
-                    )
-                    .started_by(STARTED_BY_RUN)
-                    .set_tags(Some(ecs_tags(&task.tags)))
-                    .send(),
+                || request.clone().send(),
             )
             .await?;
         if let Some(failure) = out.failures().first() {
@@ -591,18 +602,14 @@ impl Ecs {
         loop {
             let out = self
                 .caller
-                .call(
-                    SERVICE,
-                    "ListTasks",
-                    Bucket::Reads,
-                    family,
+                .call(SERVICE, "ListTasks", Bucket::Reads, family, || {
                     self.client
                         .list_tasks()
                         .cluster(&self.cluster)
                         .family(family)
-                        .set_next_token(token.take())
-                        .send(),
-                )
+                        .set_next_token(token.clone())
+                        .send()
+                })
                 .await?;
             arns.extend(out.task_arns().iter().cloned());
             match out.next_token() {
@@ -619,18 +626,14 @@ impl Ecs {
         for chunk in arns.chunks(100) {
             let out = self
                 .caller
-                .call(
-                    SERVICE,
-                    "DescribeTasks",
-                    Bucket::Reads,
-                    &chunk[0],
+                .call(SERVICE, "DescribeTasks", Bucket::Reads, &chunk[0], || {
                     self.client
                         .describe_tasks()
                         .cluster(&self.cluster)
                         .set_tasks(Some(chunk.to_vec()))
                         .include(ecs::TaskField::Tags)
-                        .send(),
-                )
+                        .send()
+                })
                 .await?;
             for task in out.tasks() {
                 let time = |t: Option<&aws_smithy_types::DateTime>| {
@@ -661,17 +664,13 @@ impl Ecs {
     pub async fn service_task_definition(&self, service: &str) -> Result<Option<String>> {
         let out = self
             .caller
-            .call(
-                SERVICE,
-                "DescribeServices",
-                Bucket::Reads,
-                service,
+            .call(SERVICE, "DescribeServices", Bucket::Reads, service, || {
                 self.client
                     .describe_services()
                     .cluster(&self.cluster)
                     .services(service)
-                    .send(),
-            )
+                    .send()
+            })
             .await?;
         Ok(out
             .services()

@@ -25,8 +25,8 @@ use ferry_core::traffic::{
     Zone,
 };
 
-use crate::pacing::Bucket;
 use crate::{Caller, Error, Result};
+use ferry_call::Bucket;
 
 const ELB: &str = "elbv2";
 const ROUTE53: &str = "route53";
@@ -157,16 +157,12 @@ impl Traffic {
         };
         let out = self
             .caller
-            .call(
-                ELB,
-                "DescribeListeners",
-                Bucket::ElbReads,
-                first,
+            .call(ELB, "DescribeListeners", Bucket::ElbReads, first, || {
                 self.elb
                     .describe_listeners()
                     .set_listener_arns(Some(listeners.to_vec()))
-                    .send(),
-            )
+                    .send()
+            })
             .await?;
         let lbs: BTreeSet<&str> = out
             .listeners()
@@ -184,16 +180,12 @@ impl Traffic {
         };
         let out = self
             .caller
-            .call(
-                ELB,
-                "DescribeLoadBalancers",
-                Bucket::ElbReads,
-                lb,
+            .call(ELB, "DescribeLoadBalancers", Bucket::ElbReads, lb, || {
                 self.elb
                     .describe_load_balancers()
                     .load_balancer_arns(lb)
-                    .send(),
-            )
+                    .send()
+            })
             .await?;
         let balancer = out.load_balancers().first();
         let incomplete = |what| Error::Incomplete {
@@ -218,13 +210,9 @@ impl Traffic {
     async fn zone(&self, id: &str) -> Result<Zone> {
         let out = self
             .caller
-            .call(
-                ROUTE53,
-                "GetHostedZone",
-                Bucket::Route53,
-                id,
-                self.route53.get_hosted_zone().id(id).send(),
-            )
+            .call(ROUTE53, "GetHostedZone", Bucket::Route53, id, || {
+                self.route53.get_hosted_zone().id(id).send()
+            })
             .await?;
         let name = out
             .hosted_zone()
@@ -306,17 +294,13 @@ impl Traffic {
         loop {
             let out = self
                 .caller
-                .call(
-                    ELB,
-                    "DescribeTargetGroups",
-                    Bucket::ElbReads,
-                    "*",
+                .call(ELB, "DescribeTargetGroups", Bucket::ElbReads, "*", || {
                     self.elb
                         .describe_target_groups()
                         .page_size(400)
-                        .set_marker(marker.take())
-                        .send(),
-                )
+                        .set_marker(marker.clone())
+                        .send()
+                })
                 .await?;
             for group in out.target_groups() {
                 if group.vpc_id() != Some(self.settings.vpc_id.as_str()) {
@@ -370,10 +354,12 @@ impl Traffic {
                 "DescribeTargetGroupAttributes",
                 Bucket::ElbReads,
                 arn,
-                self.elb
-                    .describe_target_group_attributes()
-                    .target_group_arn(arn)
-                    .send(),
+                || {
+                    self.elb
+                        .describe_target_group_attributes()
+                        .target_group_arn(arn)
+                        .send()
+                },
             )
             .await?;
         Ok(out
@@ -389,16 +375,12 @@ impl Traffic {
         for chunk in arns.chunks(TAGS_PER_CALL) {
             let out = self
                 .caller
-                .call(
-                    ELB,
-                    "DescribeTags",
-                    Bucket::ElbReads,
-                    &chunk[0],
+                .call(ELB, "DescribeTags", Bucket::ElbReads, &chunk[0], || {
                     self.elb
                         .describe_tags()
                         .set_resource_arns(Some(chunk.to_vec()))
-                        .send(),
-                )
+                        .send()
+                })
                 .await?;
             for description in out.tag_descriptions() {
                 let Some(arn) = description.resource_arn() else {
@@ -426,18 +408,14 @@ impl Traffic {
         loop {
             let out = self
                 .caller
-                .call(
-                    ELB,
-                    "DescribeRules",
-                    Bucket::ElbReads,
-                    listener,
+                .call(ELB, "DescribeRules", Bucket::ElbReads, listener, || {
                     self.elb
                         .describe_rules()
                         .listener_arn(listener)
                         .page_size(400)
-                        .set_marker(marker.take())
-                        .send(),
-                )
+                        .set_marker(marker.clone())
+                        .send()
+                })
                 .await?;
             for rule in out.rules() {
                 let Some(arn) = rule.rule_arn() else {
@@ -508,13 +486,15 @@ impl Traffic {
                     "ListResourceRecordSets",
                     Bucket::Route53,
                     zone,
-                    self.route53
-                        .list_resource_record_sets()
-                        .hosted_zone_id(zone)
-                        .set_start_record_name(name)
-                        .set_start_record_type(kind)
-                        .max_items(300)
-                        .send(),
+                    || {
+                        self.route53
+                            .list_resource_record_sets()
+                            .hosted_zone_id(zone)
+                            .set_start_record_name(name.clone())
+                            .set_start_record_type(kind.clone())
+                            .max_items(300)
+                            .send()
+                    },
                 )
                 .await?;
             for set in out.resource_record_sets() {
@@ -627,11 +607,7 @@ impl Traffic {
             } => {
                 if let Some(check) = health_check {
                     self.caller
-                        .call(
-                            ELB,
-                            "ModifyTargetGroup",
-                            Bucket::ElbWrites,
-                            name,
+                        .call(ELB, "ModifyTargetGroup", Bucket::ElbWrites, name, || {
                             self.elb
                                 .modify_target_group()
                                 .target_group_arn(arn)
@@ -645,8 +621,8 @@ impl Traffic {
                                         .http_code(&check.matcher)
                                         .build(),
                                 )
-                                .send(),
-                        )
+                                .send()
+                        })
                         .await?;
                 }
                 if let Some(delay) = deregistration_delay {
@@ -665,13 +641,9 @@ impl Traffic {
             }
             TrafficAction::DeleteTargetGroup { arn, name } => {
                 self.caller
-                    .call(
-                        ELB,
-                        "DeleteTargetGroup",
-                        Bucket::ElbWrites,
-                        name,
-                        self.elb.delete_target_group().target_group_arn(arn).send(),
-                    )
+                    .call(ELB, "DeleteTargetGroup", Bucket::ElbWrites, name, || {
+                        self.elb.delete_target_group().target_group_arn(arn).send()
+                    })
                     .await?;
                 lock(&self.inventory).groups.remove(name);
                 Ok(())
@@ -681,20 +653,16 @@ impl Traffic {
                 let tags = elb_tags(&spec.tags);
                 let out = self
                     .caller
-                    .call(
-                        ELB,
-                        "CreateRule",
-                        Bucket::ElbWrites,
-                        &spec.key,
+                    .call(ELB, "CreateRule", Bucket::ElbWrites, &spec.key, || {
                         self.elb
                             .create_rule()
                             .listener_arn(&spec.listener_arn)
                             .priority(i32::try_from(*priority).unwrap_or(i32::MAX))
                             .conditions(host_condition(&spec.hosts))
                             .actions(forward(&target))
-                            .set_tags(Some(tags))
-                            .send(),
-                    )
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    })
                     .await?;
                 let arn = out
                     .rules()
@@ -724,18 +692,14 @@ impl Traffic {
             } => {
                 let target = self.resolve(target_group)?;
                 self.caller
-                    .call(
-                        ELB,
-                        "ModifyRule",
-                        Bucket::ElbWrites,
-                        key,
+                    .call(ELB, "ModifyRule", Bucket::ElbWrites, key, || {
                         self.elb
                             .modify_rule()
                             .rule_arn(arn)
                             .conditions(host_condition(hosts))
                             .actions(forward(&target))
-                            .send(),
-                    )
+                            .send()
+                    })
                     .await?;
                 let mut inventory = lock(&self.inventory);
                 if let Some(rule) = inventory.rules.iter_mut().find(|r| &r.arn == arn) {
@@ -746,13 +710,9 @@ impl Traffic {
             }
             TrafficAction::DeleteRule { arn, key } => {
                 self.caller
-                    .call(
-                        ELB,
-                        "DeleteRule",
-                        Bucket::ElbWrites,
-                        key,
-                        self.elb.delete_rule().rule_arn(arn).send(),
-                    )
+                    .call(ELB, "DeleteRule", Bucket::ElbWrites, key, || {
+                        self.elb.delete_rule().rule_arn(arn).send()
+                    })
                     .await?;
                 lock(&self.inventory).rules.retain(|r| &r.arn != arn);
                 Ok(())
@@ -780,26 +740,28 @@ impl Traffic {
                 "CreateTargetGroup",
                 Bucket::ElbWrites,
                 &spec.name,
-                self.elb
-                    .create_target_group()
-                    .name(&spec.name)
-                    .protocol(elb::types::ProtocolEnum::Http)
-                    .port(i32::from(spec.port))
-                    .vpc_id(&spec.vpc_id)
-                    .target_type(elb::types::TargetTypeEnum::Ip)
-                    .health_check_protocol(elb::types::ProtocolEnum::Http)
-                    .health_check_path(&check.path)
-                    .health_check_interval_seconds(seconds(check.interval))
-                    .health_check_timeout_seconds(seconds(check.timeout))
-                    .healthy_threshold_count(seconds(check.healthy_threshold))
-                    .unhealthy_threshold_count(seconds(check.unhealthy_threshold))
-                    .matcher(
-                        elb::types::Matcher::builder()
-                            .http_code(&check.matcher)
-                            .build(),
-                    )
-                    .set_tags(Some(elb_tags(&spec.tags)))
-                    .send(),
+                || {
+                    self.elb
+                        .create_target_group()
+                        .name(&spec.name)
+                        .protocol(elb::types::ProtocolEnum::Http)
+                        .port(i32::from(spec.port))
+                        .vpc_id(&spec.vpc_id)
+                        .target_type(elb::types::TargetTypeEnum::Ip)
+                        .health_check_protocol(elb::types::ProtocolEnum::Http)
+                        .health_check_path(&check.path)
+                        .health_check_interval_seconds(seconds(check.interval))
+                        .health_check_timeout_seconds(seconds(check.timeout))
+                        .healthy_threshold_count(seconds(check.healthy_threshold))
+                        .unhealthy_threshold_count(seconds(check.unhealthy_threshold))
+                        .matcher(
+                            elb::types::Matcher::builder()
+                                .http_code(&check.matcher)
+                                .build(),
+                        )
+                        .set_tags(Some(elb_tags(&spec.tags)))
+                        .send()
+                },
             )
             .await?;
         let arn = out
@@ -841,16 +803,18 @@ impl Traffic {
                 "ModifyTargetGroupAttributes",
                 Bucket::ElbWrites,
                 name,
-                self.elb
-                    .modify_target_group_attributes()
-                    .target_group_arn(arn)
-                    .attributes(
-                        elb::types::TargetGroupAttribute::builder()
-                            .key(DEREGISTRATION_DELAY)
-                            .value(delay.to_string())
-                            .build(),
-                    )
-                    .send(),
+                || {
+                    self.elb
+                        .modify_target_group_attributes()
+                        .target_group_arn(arn)
+                        .attributes(
+                            elb::types::TargetGroupAttribute::builder()
+                                .key(DEREGISTRATION_DELAY)
+                                .value(delay.to_string())
+                                .build(),
+                        )
+                        .send()
+                },
             )
             .await?;
         Ok(())
@@ -897,23 +861,26 @@ impl Traffic {
                 RecordChange::Delete { name, .. } => name.as_str(),
             })
             .collect();
+        let change_batch = build(
+            route53::types::ChangeBatch::builder()
+                .comment("ferry")
+                .set_changes(Some(batch))
+                .build(),
+            "ChangeBatch",
+        )?;
         self.caller
             .call(
                 ROUTE53,
                 "ChangeResourceRecordSets",
                 Bucket::Route53,
                 &names.join(","),
-                self.route53
-                    .change_resource_record_sets()
-                    .hosted_zone_id(zone)
-                    .change_batch(build(
-                        route53::types::ChangeBatch::builder()
-                            .comment("ferry")
-                            .set_changes(Some(batch))
-                            .build(),
-                        "ChangeBatch",
-                    )?)
-                    .send(),
+                || {
+                    self.route53
+                        .change_resource_record_sets()
+                        .hosted_zone_id(zone)
+                        .change_batch(change_batch.clone())
+                        .send()
+                },
             )
             .await?;
         let mut inventory = lock(&self.inventory);

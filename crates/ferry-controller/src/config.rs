@@ -94,7 +94,14 @@ pub struct Config {
     #[arg(long, env = "FERRY_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
     pub admin_addr: SocketAddr,
 
-    /// Timeout of each AWS call, SDK retries included.
+    /// The share of AWS's documented request rates (ECS token buckets,
+    /// Route53's 5/s) Ferry allows itself, in (0, 1]. The default takes
+    /// them in full; lower it when other tools in the account need
+    /// headroom. Ferry also slows down by itself whenever AWS throttles it.
+    #[arg(long, env = "FERRY_AWS_SHARE", default_value_t = 1.0, value_parser = parse_share)]
+    pub aws_share: f64,
+
+    /// Timeout of each attempt of an AWS call.
     #[arg(long, env = "FERRY_AWS_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub aws_timeout: Duration,
 
@@ -125,6 +132,19 @@ pub struct Config {
     /// Log format; the level comes from RUST_LOG (default `info`).
     #[arg(long, env = "FERRY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+fn parse_share(value: &str) -> Result<f64, String> {
+    let share: f64 = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number; write e.g. 0.5"))?;
+    if share > 0.0 && share <= 1.0 {
+        Ok(share)
+    } else {
+        Err(format!(
+            "{share} is outside (0, 1]; write e.g. 0.5 for half of AWS's rates"
+        ))
+    }
 }
 
 impl Config {

@@ -61,7 +61,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .map(ToString::to_string)
         .context("no AWS region configured: set AWS_REGION")?;
     let caller = ferry_aws::Caller::new(
-        Arc::new(ferry_aws::Pacing::default()),
+        Arc::new(ferry_aws::Pacing::with_share(config.aws_share)),
         metrics.aws.clone(),
         config.aws_timeout,
     );
@@ -71,8 +71,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.table,
     );
     store.check_table().await?;
+    // ECS, ELBv2 and Route53 calls are retried by the Caller, which paces
+    // each attempt; DynamoDB keeps the SDK's retries.
+    let paced = ferry_aws::paced_sdk_config(&sdk);
     let ecs = ferry_aws::Ecs::new(
-        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_ecs::Client::new(&paced),
         caller.clone(),
         &config.cluster,
     );
@@ -86,8 +89,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .clone()
             .context("--vpc-id (FERRY_VPC_ID) is required with load balancer listeners")?;
         let traffic = ferry_aws::Traffic::discover(
-            aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
-            aws_sdk_route53::Client::new(&sdk),
+            aws_sdk_elasticloadbalancingv2::Client::new(&paced),
+            aws_sdk_route53::Client::new(&paced),
             caller,
             &config.table,
             &ferry_aws::TrafficConfig {

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
-use ferry_aws::pacing::Bucket;
+use ferry_call::pacing::Bucket;
 
 use crate::{build, key, s, AppChange, Error, Result, Store, MAX_TRANSACTION_ITEMS, SERVICE};
 
@@ -386,10 +386,12 @@ impl Store {
                         "BatchGetItem",
                         Bucket::Unpaced,
                         "domain claims",
-                        self.client
-                            .batch_get_item()
-                            .request_items(&self.table, request)
-                            .send(),
+                        || {
+                            self.client
+                                .batch_get_item()
+                                .request_items(&self.table, request.clone())
+                                .send()
+                        },
                     )
                     .await
                     .map_err(|e| self.missing_table(e))?;
@@ -411,7 +413,7 @@ impl Store {
                 if !keys.is_empty() {
                     retries += 1;
                     if retries > UNPROCESSED_RETRIES {
-                        return Err(ferry_aws::Error::Call {
+                        return Err(ferry_call::Error::Call {
                             service: SERVICE,
                             operation: "BatchGetItem",
                             resource: "domain claims".to_owned(),

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use ferry_aws::pacing::Bucket;
+use ferry_call::pacing::Bucket;
 
 use crate::{key, n, s, Result, Store, SERVICE};
 
@@ -99,7 +99,9 @@ impl Store {
         };
         let result = self
             .caller
-            .call_raw(SERVICE, "PutItem", Bucket::Unpaced, "lease", request.send())
+            .call_raw(SERVICE, "PutItem", Bucket::Unpaced, "lease", || {
+                request.clone().send()
+            })
             .await?;
         match result {
             Ok(_) => Ok(Some(record)),
@@ -159,13 +161,9 @@ impl Store {
         }
         let result = self
             .caller
-            .call_raw(
-                SERVICE,
-                "UpdateItem",
-                Bucket::Unpaced,
-                "lease",
-                request.send(),
-            )
+            .call_raw(SERVICE, "UpdateItem", Bucket::Unpaced, "lease", || {
+                request.clone().send()
+            })
             .await?;
         match result {
             Ok(_) => Ok(LeaseWrite::Done),

@@ -42,8 +42,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use ferry_aws::pacing::Bucket;
-use ferry_aws::Caller;
+use ferry_call::pacing::Bucket;
+use ferry_call::Caller;
 use ferry_core::AppStatus;
 use ferry_manifest::App;
 use serde::{Deserialize, Serialize};
@@ -101,7 +101,7 @@ pub enum Error {
     #[error("not the leader any more: the lease is no longer held with fencing token {token}")]
     Fenced { token: u64 },
     #[error(transparent)]
-    Aws(#[from] ferry_aws::Error),
+    Aws(#[from] ferry_call::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -293,7 +293,7 @@ impl Store {
                 .key_type(key_type)
                 .build()
         };
-        let build_err = |e: aws_sdk_dynamodb::error::BuildError| ferry_aws::Error::Build {
+        let build_err = |e: aws_sdk_dynamodb::error::BuildError| ferry_call::Error::Build {
             what: "CreateTable request",
             message: e.to_string(),
         };
@@ -307,13 +307,9 @@ impl Store {
             .key_schema(key_element("pk", KeyType::Hash).map_err(build_err)?)
             .key_schema(key_element("sk", KeyType::Range).map_err(build_err)?);
         self.caller
-            .call(
-                SERVICE,
-                "CreateTable",
-                Bucket::Unpaced,
-                &self.table,
-                request.send(),
-            )
+            .call(SERVICE, "CreateTable", Bucket::Unpaced, &self.table, || {
+                request.clone().send()
+            })
             .await?;
         // A new table takes a few seconds to become ACTIVE on AWS.
         for _ in 0..120 {
@@ -324,7 +320,7 @@ impl Store {
                     "DescribeTable",
                     Bucket::Unpaced,
                     &self.table,
-                    self.client.describe_table().table_name(&self.table).send(),
+                    || self.client.describe_table().table_name(&self.table).send(),
                 )
                 .await?;
             let status = out
@@ -347,7 +343,7 @@ impl Store {
                 "DescribeTable",
                 Bucket::Unpaced,
                 &self.table,
-                self.client.describe_table().table_name(&self.table).send(),
+                || self.client.describe_table().table_name(&self.table).send(),
             )
             .await;
         match result {
@@ -378,7 +374,7 @@ impl Store {
         }
     }
 
-    fn missing_table(&self, err: ferry_aws::Error) -> Error {
+    fn missing_table(&self, err: ferry_call::Error) -> Error {
         if err.code() == Some("ResourceNotFoundException") {
             Error::TableMissing {
                 table: self.table.clone(),
@@ -593,16 +589,12 @@ impl Store {
         }
         let result = self
             .caller
-            .call_raw(
-                SERVICE,
-                "TransactWriteItems",
-                Bucket::Unpaced,
-                apps,
+            .call_raw(SERVICE, "TransactWriteItems", Bucket::Unpaced, apps, || {
                 self.client
                     .transact_write_items()
-                    .set_transact_items(Some(items))
-                    .send(),
-            )
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+            })
             .await?;
         let Err(err) = result else {
             return Ok(Ok(()));
@@ -865,11 +857,7 @@ impl Store {
         loop {
             let out = self
                 .caller
-                .call(
-                    SERVICE,
-                    "Query",
-                    Bucket::Unpaced,
-                    pk,
+                .call(SERVICE, "Query", Bucket::Unpaced, pk, || {
                     self.client
                         .query()
                         .table_name(&self.table)
@@ -877,9 +865,9 @@ impl Store {
                         .expression_attribute_values(":pk", s(pk))
                         .scan_index_forward(!newest_first)
                         .consistent_read(true)
-                        .set_exclusive_start_key(start.take())
-                        .send(),
-                )
+                        .set_exclusive_start_key(start.clone())
+                        .send()
+                })
                 .await
                 .map_err(|e| self.missing_table(e))?;
             items.extend(out.items().iter().cloned());
@@ -944,18 +932,14 @@ impl Store {
         what: &str,
     ) -> Result<aws_sdk_dynamodb::operation::get_item::GetItemOutput> {
         self.caller
-            .call(
-                SERVICE,
-                "GetItem",
-                Bucket::Unpaced,
-                what,
+            .call(SERVICE, "GetItem", Bucket::Unpaced, what, || {
                 self.client
                     .get_item()
                     .table_name(&self.table)
                     .set_key(Some(key(pk, sk)))
                     .consistent_read(true)
-                    .send(),
-            )
+                    .send()
+            })
             .await
             .map_err(|e| self.missing_table(e))
     }
@@ -978,7 +962,7 @@ impl Store {
                 table: self.table.clone(),
             };
         }
-        ferry_aws::Error::Call {
+        ferry_call::Error::Call {
             service: SERVICE,
             operation,
             resource: resource.to_owned(),
@@ -1057,7 +1041,7 @@ fn build<T>(
     what: &'static str,
 ) -> Result<T> {
     result.map_err(|e| {
-        ferry_aws::Error::Build {
+        ferry_call::Error::Build {
             what,
             message: e.to_string(),
         }

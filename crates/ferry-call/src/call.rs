@@ -1,0 +1,330 @@
+//! The one path every AWS call takes: pacing, retries of throttled calls,
+//! timeout, metrics, context.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+
+use crate::pacing::{Bucket, Pacing};
+use crate::{Error, Result};
+
+/// How many times a call is sent at most while AWS throttles it. Each
+/// attempt waits for a token of its bucket again, and each throttle halves
+/// the bucket's rate, so the attempts spread out by themselves.
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// Error codes AWS uses for throttling, across the services Ferry calls.
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "PriorRequestNotComplete",
+];
+
+pub(crate) fn is_throttling_code(code: &str) -> bool {
+    THROTTLING_CODES.contains(&code)
+}
+
+/// Error codes AWS uses for a failure on its side that a retry may not see.
+const SERVER_ERROR_CODES: &[&str] = &[
+    "ServerException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+];
+
+/// Whether a failed attempt may succeed when sent again: the request did
+/// not get an answer, or AWS failed on its side. Since Ferry's clients
+/// leave retries to [`Caller`] (so that it sees every throttle), this is
+/// the SDK's standard retry classification, kept small.
+fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        _ => err.code().is_some_and(|c| SERVER_ERROR_CODES.contains(&c)),
+    }
+}
+
+/// `aws_requests_total{service,operation,outcome}` and the latency histogram.
+#[derive(Clone)]
+pub struct AwsMetrics {
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    throttle_retries: IntCounterVec,
+}
+
+impl AwsMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn new(registry: &Registry) -> prometheus::Result<Self> {
+        let requests = IntCounterVec::new(
+            Opts::new("aws_requests_total", "AWS API calls by outcome"),
+            &["service", "operation", "outcome"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "aws_request_duration_seconds",
+                "AWS API call latency, including SDK retries",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["service", "operation"],
+        )?;
+        let throttle_retries = IntCounterVec::new(
+            Opts::new(
+                "aws_throttle_retries_total",
+                "AWS calls sent again because AWS throttled them",
+            ),
+            &["service", "operation"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(throttle_retries.clone()))?;
+        Ok(Self {
+            requests,
+            latency,
+            throttle_retries,
+        })
+    }
+
+    /// Metrics that are counted but not exported, for the CLI.
+    pub fn unregistered() -> Self {
+        // Registering into a fresh registry cannot collide.
+        Self::new(&Registry::new()).unwrap_or_else(|_| unreachable!("fresh registry"))
+    }
+}
+
+/// The pause before sending again after a transient failure: 100 ms
+/// doubling, with full jitter, as the SDKs' standard mode does.
+fn transient_backoff(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(100).saturating_mul(1 << attempt.min(6));
+    ceiling.mul_f64(fastrand::f64())
+}
+
+/// Sends AWS calls: paced, bounded by a timeout, counted, with context.
+#[derive(Clone)]
+pub struct Caller {
+    pacing: Arc<Pacing>,
+    metrics: AwsMetrics,
+    timeout: Duration,
+}
+
+impl Caller {
+    pub fn new(pacing: Arc<Pacing>, metrics: AwsMetrics, timeout: Duration) -> Self {
+        Self {
+            pacing,
+            metrics,
+            timeout,
+        }
+    }
+
+    /// Runs one SDK call. `send` sends the request (it is called again for
+    /// each retry). `resource` names what the call is about, for errors and
+    /// logs. The timeout bounds each attempt.
+    pub async fn call<T, E, R, F, Fut>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        bucket: Bucket,
+        resource: &str,
+        send: F,
+    ) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        self.call_raw(service, operation, bucket, resource, send)
+            .await?
+            .map_err(|err| {
+                let message = match (err.code(), err.message()) {
+                    (Some(code), Some(message)) => format!("{code}: {message}"),
+                    (Some(code), None) => code.to_owned(),
+                    _ => DisplayErrorContext(&err).to_string(),
+                };
+                Error::Call {
+                    service,
+                    operation,
+                    resource: resource.to_owned(),
+                    code: err.code().map(str::to_owned),
+                    message,
+                }
+            })
+    }
+
+    /// Like [`Caller::call`], but hands AWS's typed error back, for callers
+    /// that need more than its code (DynamoDB's cancellation reasons). Only
+    /// a timeout is turned into an [`Error`].
+    pub async fn call_raw<T, E, R, F, Fut>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        bucket: Bucket,
+        resource: &str,
+        send: F,
+    ) -> Result<Result<T, SdkError<E, R>>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let mut attempt = 1;
+        loop {
+            self.pacing.acquire(bucket).await;
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(self.timeout, send()).await;
+            self.metrics
+                .latency
+                .with_label_values(&[service, operation])
+                .observe(started.elapsed().as_secs_f64());
+            let throttled =
+                matches!(&outcome, Ok(Err(err)) if err.code().is_some_and(is_throttling_code));
+            let label = match &outcome {
+                Ok(Ok(_)) => "success",
+                Ok(Err(_)) if throttled => "throttled",
+                Ok(Err(_)) => "error",
+                Err(_) => "timeout",
+            };
+            self.metrics
+                .requests
+                .with_label_values(&[service, operation, label])
+                .inc();
+            if throttled {
+                self.pacing.throttled(bucket);
+                if attempt < MAX_ATTEMPTS {
+                    tracing::debug!(
+                        service,
+                        operation,
+                        resource,
+                        attempt,
+                        "throttled by AWS; retrying at a lower rate"
+                    );
+                    self.metrics
+                        .throttle_retries
+                        .with_label_values(&[service, operation])
+                        .inc();
+                    attempt += 1;
+                    continue;
+                }
+            } else if let Ok(result) = &outcome {
+                self.pacing.succeeded(bucket);
+                if result.as_ref().err().is_some_and(is_transient) && attempt < MAX_ATTEMPTS {
+                    tracing::debug!(
+                        service,
+                        operation,
+                        resource,
+                        attempt,
+                        "transient failure; retrying"
+                    );
+                    tokio::time::sleep(transient_backoff(attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return match outcome {
+                Ok(result) => {
+                    if let Err(err) = &result {
+                        tracing::debug!(service, operation, resource, err = %DisplayErrorContext(err), "AWS call failed");
+                    }
+                    Ok(result)
+                }
+                Err(_) => Err(Error::Timeout {
+                    service,
+                    operation,
+                    resource: resource.to_owned(),
+                    seconds: self.timeout.as_secs(),
+                }),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn throttle() -> SdkError<ErrorMetadata, ()> {
+        SdkError::service_error(
+            ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+            (),
+        )
+    }
+
+    fn caller() -> (Caller, Arc<Pacing>, AwsMetrics) {
+        let pacing = Arc::new(Pacing::default());
+        let metrics = AwsMetrics::unregistered();
+        let caller = Caller::new(Arc::clone(&pacing), metrics.clone(), Duration::from_secs(5));
+        (caller, pacing, metrics)
+    }
+
+    fn count(metrics: &AwsMetrics, outcome: &str) -> u64 {
+        metrics
+            .requests
+            .with_label_values(&["ecs", "UpdateService", outcome])
+            .get()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_call_is_sent_again_at_a_lower_rate() {
+        let (caller, pacing, metrics) = caller();
+        let attempts = AtomicU32::new(0);
+        let result: Result<u32> = caller
+            .call(
+                "ecs",
+                "UpdateService",
+                Bucket::ServiceWrites,
+                "app_web",
+                || async {
+                    match attempts.fetch_add(1, Ordering::SeqCst) {
+                        0 | 1 => Err(throttle()),
+                        n => Ok(n),
+                    }
+                },
+            )
+            .await;
+        assert_eq!(result.expect("third attempt goes through"), 2);
+        assert_eq!(count(&metrics, "throttled"), 2);
+        assert_eq!(count(&metrics, "success"), 1);
+        let full = pacing
+            .configured_rate(Bucket::ServiceWrites)
+            .expect("paced");
+        let rate = pacing.rate(Bucket::ServiceWrites).expect("paced");
+        assert!(rate < full, "the rate went down: {rate} < {full}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_throttled_every_time_fails_with_the_throttling_code() {
+        let (caller, _, metrics) = caller();
+        let result: Result<()> = caller
+            .call(
+                "ecs",
+                "UpdateService",
+                Bucket::ServiceWrites,
+                "app_web",
+                || async { Err(throttle()) },
+            )
+            .await;
+        let err = result.expect_err("always throttled");
+        assert!(err.is_throttling(), "{err}");
+        assert_eq!(count(&metrics, "throttled"), u64::from(MAX_ATTEMPTS));
+    }
+}

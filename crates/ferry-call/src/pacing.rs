@@ -1,0 +1,566 @@
+//! Client-side pacing at AWS's request token buckets, fair across apps.
+//!
+//! ECS throttles per account and region with token buckets
+//! (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html>).
+//! Ferry keeps a bucket of its own per documented bucket, with the
+//! documented burst and refill times a configurable share (`--aws-share`,
+//! default 1.0 of the documented rates; lower it when other tools in the
+//! account need headroom), and waits for a token before each call. So in
+//! normal operation AWS never has to throttle Ferry, and a bulk rollout
+//! runs at the quota, not below it. The refill keeps [`CLOCK_MARGIN`] of
+//! headroom: AWS's bucket and Ferry's run on different clocks, and a call
+//! that arrives a few milliseconds before AWS's bucket refilled would be
+//! throttled.
+//!
+//! **Fairness.** Tokens are not first come, first served. Each call is made
+//! on behalf of a [`Claimant`] (the app a reconcile works for, set with
+//! [`on_behalf_of`]); when calls wait, the bucket serves the claimants with
+//! the highest priority first and takes turns, one token each, among
+//! claimants of equal priority. The controller sets the priority from the
+//! time of the app's last apply, so a one-app apply made during a bulk
+//! rollout of hundreds of apps gets the next token, not the last. Calls
+//! made on behalf of no app (the shared cache's batched reads) come first:
+//! they are few, bounded by their own cadence, and every app needs them.
+//!
+//! **Adapting.** Other tools share AWS's buckets, so Ferry's view of the
+//! bucket can be optimistic. When AWS throttles a call anyway, the bucket
+//! halves its rate and empties (AWS just said it is empty): multiplicative
+//! decrease. Every call that goes through adds back a twentieth of the
+//! configured rate: additive increase, up to the configured rate. This is
+//! AIMD, as TCP and the AWS SDKs' adaptive retry mode do it.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// Which documented bucket a call draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    /// RegisterTaskDefinition and DeregisterTaskDefinition: burst 20, 1/s.
+    TaskDefinitionWrites,
+    /// CreateService, UpdateService, DeleteService: burst 50, 5/s.
+    ServiceWrites,
+    /// DescribeServices, ListServices and the other ECS reads: burst 100,
+    /// 20/s.
+    Reads,
+    /// ELBv2 reads. ELBv2 does not document its buckets; these are set
+    /// conservatively (burst 20, 10/s) and shared by every reconcile.
+    ElbReads,
+    /// ELBv2 writes (target groups, rules): burst 10, 5/s, undocumented.
+    ElbWrites,
+    /// Route53: 5 requests per second per account, documented in
+    /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html>.
+    Route53,
+    /// Calls to other services (DynamoDB on demand): paced by AWS only.
+    Unpaced,
+}
+
+/// A documented token bucket: how many calls may go at once, and how fast
+/// the bucket refills.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+impl Bucket {
+    /// Every paced bucket, in a fixed order.
+    pub const PACED: [Bucket; 6] = [
+        Bucket::TaskDefinitionWrites,
+        Bucket::ServiceWrites,
+        Bucket::Reads,
+        Bucket::ElbReads,
+        Bucket::ElbWrites,
+        Bucket::Route53,
+    ];
+
+    /// The bucket as AWS documents it (or, for ELBv2, as Ferry assumes it).
+    pub fn documented(self) -> Option<Rate> {
+        let (burst, per_second) = match self {
+            Bucket::TaskDefinitionWrites => (20, 1.0),
+            Bucket::ServiceWrites => (50, 5.0),
+            Bucket::Reads => (100, 20.0),
+            Bucket::ElbReads => (20, 10.0),
+            Bucket::ElbWrites => (10, 5.0),
+            Bucket::Route53 => (5, 5.0),
+            Bucket::Unpaced => return None,
+        };
+        Some(Rate { burst, per_second })
+    }
+
+    /// A short name, for metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::TaskDefinitionWrites => "ecs_task_definition_writes",
+            Bucket::ServiceWrites => "ecs_service_writes",
+            Bucket::Reads => "ecs_reads",
+            Bucket::ElbReads => "elbv2_reads",
+            Bucket::ElbWrites => "elbv2_writes",
+            Bucket::Route53 => "route53",
+            Bucket::Unpaced => "unpaced",
+        }
+    }
+
+    fn index(self) -> Option<usize> {
+        Bucket::PACED.iter().position(|b| *b == self)
+    }
+}
+
+/// On whose behalf calls are made: who waits in line for a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimant {
+    /// The app; claimants with the same key share one place in the line.
+    pub key: Arc<str>,
+    /// Higher goes first. The controller uses the app's last apply time in
+    /// seconds, so the most recent apply is served first.
+    pub priority: i64,
+}
+
+impl Claimant {
+    pub fn new(key: impl Into<Arc<str>>, priority: i64) -> Self {
+        Self {
+            key: key.into(),
+            priority,
+        }
+    }
+
+    /// Work done for every app at once: served before any single app.
+    fn shared() -> Self {
+        Self::new("", i64::MAX)
+    }
+}
+
+tokio::task_local! {
+    static CLAIMANT: Claimant;
+}
+
+/// Runs `work` with every AWS call in it made on behalf of `claimant`.
+pub async fn on_behalf_of<F: Future>(claimant: Claimant, work: F) -> F::Output {
+    CLAIMANT.scope(claimant, work).await
+}
+
+fn current_claimant() -> Claimant {
+    CLAIMANT
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| Claimant::shared())
+}
+
+/// The fraction of the refill rate Ferry leaves unused so that network
+/// jitter never makes a call arrive before AWS's bucket has refilled.
+pub const CLOCK_MARGIN: f64 = 0.03;
+
+/// One fair bucket per documented bucket, shared by every caller in the
+/// process.
+pub struct Pacing {
+    buckets: Vec<Arc<FairBucket>>,
+}
+
+impl Default for Pacing {
+    /// The documented rates, in full.
+    fn default() -> Self {
+        Self::with_share(1.0)
+    }
+}
+
+impl Pacing {
+    /// Buckets at `share` (clamped to 0.01..=1) of the documented ones.
+    pub fn with_share(share: f64) -> Self {
+        let share = if share.is_finite() {
+            share.clamp(0.01, 1.0)
+        } else {
+            1.0
+        };
+        let buckets = Bucket::PACED
+            .iter()
+            .filter_map(|b| b.documented())
+            .map(|rate| {
+                Arc::new(FairBucket::new(
+                    (f64::from(rate.burst) * share).max(1.0),
+                    rate.per_second * share * (1.0 - CLOCK_MARGIN),
+                ))
+            })
+            .collect();
+        Self { buckets }
+    }
+
+    fn bucket(&self, bucket: Bucket) -> Option<&Arc<FairBucket>> {
+        bucket.index().and_then(|i| self.buckets.get(i))
+    }
+
+    /// Waits until a call from `bucket` may be sent, in turn with the
+    /// other claimants waiting. Cancel-safe: a waiter that is dropped
+    /// takes no token.
+    pub async fn acquire(&self, bucket: Bucket) {
+        if let Some(fair) = self.bucket(bucket) {
+            FairBucket::acquire(fair, current_claimant()).await;
+        }
+    }
+
+    /// AWS throttled a call from `bucket`: halve the rate, empty the bucket.
+    pub fn throttled(&self, bucket: Bucket) {
+        if let Some(fair) = self.bucket(bucket) {
+            fair.throttled();
+        }
+    }
+
+    /// A call from `bucket` went through: recover towards the full rate.
+    pub fn succeeded(&self, bucket: Bucket) {
+        if let Some(fair) = self.bucket(bucket) {
+            fair.succeeded();
+        }
+    }
+
+    /// The rate `bucket` refills at now, in calls per second.
+    pub fn rate(&self, bucket: Bucket) -> Option<f64> {
+        self.bucket(bucket).map(|fair| fair.state().rate)
+    }
+
+    /// The rate `bucket` refills at when AWS is not throttling.
+    pub fn configured_rate(&self, bucket: Bucket) -> Option<f64> {
+        self.bucket(bucket).map(|fair| fair.max_rate)
+    }
+}
+
+/// How far one throttle cuts the rate, and the floor it never goes below
+/// (as fractions of the configured rate).
+const DECREASE: f64 = 0.5;
+const FLOOR: f64 = 0.05;
+/// Throttles within this long of a cut are the same congestion event.
+const DECREASE_WINDOW: Duration = Duration::from_secs(1);
+/// What each call that goes through adds back, as a fraction of the
+/// configured rate.
+const INCREASE: f64 = 0.05;
+
+/// Claimants of one priority, in turn order, each with its waiters in
+/// arrival order.
+type Ring = VecDeque<(Arc<str>, VecDeque<oneshot::Sender<()>>)>;
+
+/// A token bucket whose tokens are handed out by priority, then in turns.
+struct FairBucket {
+    burst: f64,
+    max_rate: f64,
+    state: Mutex<State>,
+}
+
+struct State {
+    tokens: f64,
+    refilled: Instant,
+    rate: f64,
+    /// When the rate was last cut.
+    decreased: Option<Instant>,
+    /// Waiters by priority (highest first), then a ring of claimants, each
+    /// with its waiters in arrival order.
+    lines: BTreeMap<Reverse<i64>, Ring>,
+    /// Whether a dispatcher task is handing out tokens.
+    dispatching: bool,
+}
+
+impl State {
+    fn refill(&mut self, burst: f64, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(burst);
+        self.refilled = now;
+    }
+
+    fn has_waiters(&self) -> bool {
+        !self.lines.is_empty()
+    }
+
+    fn enqueue(&mut self, claimant: Claimant, waiter: oneshot::Sender<()>) {
+        let ring = self.lines.entry(Reverse(claimant.priority)).or_default();
+        match ring.iter_mut().find(|(key, _)| *key == claimant.key) {
+            Some((_, waiters)) => waiters.push_back(waiter),
+            None => ring.push_back((claimant.key, VecDeque::from([waiter]))),
+        }
+    }
+
+    /// The next waiter in line, taken out: the first claimant of the
+    /// highest priority gives up one waiter and goes to the back of its
+    /// ring.
+    fn next_waiter(&mut self) -> Option<oneshot::Sender<()>> {
+        let mut entry = self.lines.first_entry()?;
+        let ring = entry.get_mut();
+        let (key, mut waiters) = ring.pop_front()?;
+        let waiter = waiters.pop_front();
+        if !waiters.is_empty() {
+            ring.push_back((key, waiters));
+        }
+        if ring.is_empty() {
+            entry.remove();
+        }
+        waiter
+    }
+}
+
+impl FairBucket {
+    fn new(burst: f64, rate: f64) -> Self {
+        Self {
+            burst,
+            max_rate: rate,
+            state: Mutex::new(State {
+                tokens: burst,
+                refilled: Instant::now(),
+                rate,
+                decreased: None,
+                lines: BTreeMap::new(),
+                dispatching: false,
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // Every update leaves the state whole, so a poisoned lock is usable.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn acquire(this: &Arc<Self>, claimant: Claimant) {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = this.state();
+            state.refill(this.burst, Instant::now());
+            if !state.has_waiters() && state.tokens >= 1.0 {
+                state.tokens -= 1.0;
+                return;
+            }
+            state.enqueue(claimant, tx);
+            if !state.dispatching {
+                state.dispatching = true;
+                tokio::spawn(Arc::clone(this).dispatch());
+            }
+        }
+        // The dispatcher only drops a sender after sending on it, or when
+        // the runtime shuts down; either way there is nothing to wait for.
+        let _ = rx.await;
+    }
+
+    /// Hands out tokens to waiters as the bucket refills; ends when no one
+    /// waits.
+    async fn dispatch(self: Arc<Self>) {
+        loop {
+            let wait = {
+                let mut state = self.state();
+                state.refill(self.burst, Instant::now());
+                while state.tokens >= 1.0 {
+                    let Some(waiter) = state.next_waiter() else {
+                        break;
+                    };
+                    // A waiter that gave up (cancelled) takes no token.
+                    if waiter.send(()).is_ok() {
+                        state.tokens -= 1.0;
+                    }
+                }
+                if !state.has_waiters() {
+                    state.dispatching = false;
+                    return;
+                }
+                Duration::from_secs_f64(((1.0 - state.tokens) / state.rate).max(0.001))
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn throttled(&self) {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.refill(self.burst, now);
+        state.tokens = state.tokens.min(0.0);
+        let recent = state
+            .decreased
+            .is_some_and(|at| now.saturating_duration_since(at) < DECREASE_WINDOW);
+        if !recent {
+            state.rate = (state.rate * DECREASE).max(self.max_rate * FLOOR);
+            state.decreased = Some(now);
+        }
+    }
+
+    fn succeeded(&self) {
+        let mut state = self.state();
+        if state.rate < self.max_rate {
+            state.refill(self.burst, Instant::now());
+            state.rate = (state.rate + self.max_rate * INCREASE).min(self.max_rate);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts `n` waiters for `claimant` that record, in order, who got a
+    /// token, and returns their handles.
+    fn waiters(
+        pacing: &Arc<Pacing>,
+        bucket: Bucket,
+        claimant: &Claimant,
+        n: usize,
+        log: &Arc<Mutex<Vec<String>>>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        (0..n)
+            .map(|_| {
+                let pacing = Arc::clone(pacing);
+                let claimant = claimant.clone();
+                let log = Arc::clone(log);
+                tokio::spawn(async move {
+                    let key = claimant.key.to_string();
+                    on_behalf_of(claimant, pacing.acquire(bucket)).await;
+                    log.lock().expect("log").push(key);
+                })
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn burst_goes_at_once_then_the_documented_refill() {
+        let pacing = Pacing::default();
+        let start = Instant::now();
+        for _ in 0..20 {
+            pacing.acquire(Bucket::TaskDefinitionWrites).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO, "the burst of 20 is free");
+        for _ in 0..10 {
+            pacing.acquire(Bucket::TaskDefinitionWrites).await;
+        }
+        let waited = start.elapsed().as_secs_f64();
+        let expected = 10.0 / (1.0 - CLOCK_MARGIN);
+        assert!((waited - expected).abs() < 0.05, "10 more at 1/s: {waited}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn share_scales_burst_and_refill() {
+        let pacing = Pacing::with_share(0.5);
+        let start = Instant::now();
+        for _ in 0..25 {
+            pacing.acquire(Bucket::ServiceWrites).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        pacing.acquire(Bucket::ServiceWrites).await;
+        let waited = start.elapsed().as_secs_f64();
+        let expected = 1.0 / (2.5 * (1.0 - CLOCK_MARGIN));
+        assert!((waited - expected).abs() < 0.01, "2.5/s: {waited}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn equal_priorities_take_turns() {
+        let pacing = Arc::new(Pacing::default());
+        for _ in 0..20 {
+            pacing.acquire(Bucket::TaskDefinitionWrites).await;
+        }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let bulk = Claimant::new("bulk", 1);
+        let other = Claimant::new("other", 1);
+        let mut handles = waiters(&pacing, Bucket::TaskDefinitionWrites, &bulk, 4, &log);
+        tokio::task::yield_now().await;
+        handles.extend(waiters(
+            &pacing,
+            Bucket::TaskDefinitionWrites,
+            &other,
+            2,
+            &log,
+        ));
+        for handle in handles {
+            handle.await.expect("waiter");
+        }
+        let order = log.lock().expect("log").clone();
+        assert_eq!(order, ["bulk", "other", "bulk", "other", "bulk", "bulk"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recent_apply_is_served_before_a_bulk_rollout() {
+        let pacing = Arc::new(Pacing::default());
+        for _ in 0..20 {
+            pacing.acquire(Bucket::TaskDefinitionWrites).await;
+        }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for app in 0..200 {
+            let claimant = Claimant::new(format!("bulk-{app}"), 100);
+            handles.extend(waiters(
+                &pacing,
+                Bucket::TaskDefinitionWrites,
+                &claimant,
+                2,
+                &log,
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let start = Instant::now();
+        let hotfix = Claimant::new("hotfix", 110);
+        on_behalf_of(hotfix, pacing.acquire(Bucket::TaskDefinitionWrites)).await;
+        assert!(
+            start.elapsed() <= Duration::from_millis(1100),
+            "the hotfix waits for one refill at most, not for 390 tokens"
+        );
+        for handle in handles {
+            handle.abort();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_waiter_takes_no_token() {
+        let pacing = Arc::new(Pacing::default());
+        for _ in 0..20 {
+            pacing.acquire(Bucket::TaskDefinitionWrites).await;
+        }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let gone = waiters(
+            &pacing,
+            Bucket::TaskDefinitionWrites,
+            &Claimant::new("a", 1),
+            3,
+            &log,
+        );
+        tokio::task::yield_now().await;
+        for handle in &gone {
+            handle.abort();
+        }
+        let start = Instant::now();
+        pacing.acquire(Bucket::TaskDefinitionWrites).await;
+        assert!(start.elapsed() <= Duration::from_millis(1100), "one refill");
+        assert!(log.lock().expect("log").is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_halves_the_rate_and_successes_restore_it() {
+        let pacing = Pacing::default();
+        let full = pacing
+            .configured_rate(Bucket::ServiceWrites)
+            .expect("paced");
+        let rate = || pacing.rate(Bucket::ServiceWrites).expect("paced");
+        pacing.throttled(Bucket::ServiceWrites);
+        assert_eq!(rate(), full / 2.0);
+        pacing.throttled(Bucket::ServiceWrites);
+        assert_eq!(rate(), full / 2.0, "one cut per congestion event");
+        for _ in 0..100 {
+            tokio::time::advance(DECREASE_WINDOW).await;
+            pacing.throttled(Bucket::ServiceWrites);
+        }
+        assert_eq!(rate(), full * FLOOR, "never below the floor");
+        for _ in 0..40 {
+            pacing.succeeded(Bucket::ServiceWrites);
+        }
+        assert_eq!(rate(), full);
+        // After a throttle the bucket is empty: the next call waits.
+        tokio::time::advance(DECREASE_WINDOW).await;
+        pacing.throttled(Bucket::ServiceWrites);
+        let start = Instant::now();
+        pacing.acquire(Bucket::ServiceWrites).await;
+        assert!(start.elapsed() > Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unpaced_calls_never_wait() {
+        let pacing = Pacing::with_share(0.01);
+        let start = Instant::now();
+        for _ in 0..1000 {
+            pacing.acquire(Bucket::Unpaced).await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+}
