@@ -24,15 +24,98 @@ pub const DESCRIBE_SERVICES_BATCH: usize = 10;
 /// The largest page ListServices returns.
 const LIST_SERVICES_PAGE: i32 = 100;
 
-/// ECS, for one cluster.
+/// ECS, for one cluster: the cluster's services and task definitions as a
+/// shared cache (in the manner of kube-runtime's reflector), and the
+/// executor of ECS actions.
+///
+/// **One writer per kind.** The cache is filled only by batched reads of
+/// the whole cluster ([`Ecs::refresh_all`]: ListServices, then
+/// DescribeServices 10 at a time), of known names ([`Ecs::refresh`], as
+/// resyncs and rollout progress do), and by the responses of Ferry's own
+/// writes. Reconciles read it ([`Ecs::observe`]) and never describe
+/// services themselves, so ECS reads grow with services / 10 per resync,
+/// not with apps × reconciles.
+///
+/// **Newest wins.** Every read and write takes a sequence number when it
+/// is sent; an entry is replaced only by what a later-sent request saw,
+/// so a listing sent before a write and answered after it cannot undo
+/// what the write's response recorded.
+///
+/// **Task definitions** are immutable: each revision is described once.
+/// The latest revision of every family comes from one listing per term
+/// ([`Ecs::load_task_definition_families`]) and from Ferry's own
+/// registrations, so a revision registered before a crash is reused
+/// without a failing DescribeTaskDefinition before every registration.
 pub struct Ecs {
     client: Client,
     caller: Caller,
     cluster: String,
-    /// Task definition revisions are immutable, so each is described once.
-    /// Holds only revisions some observed service referred to or Ferry
-    /// registered; see [`Ecs::retain_task_definitions`].
-    task_definitions: Mutex<HashMap<String, ObservedTaskDefinition>>,
+    cache: Mutex<Cache>,
+}
+
+/// Events kept per cached service: status shows ten, a failure explains
+/// itself with a few more.
+const CACHED_EVENTS: usize = 20;
+
+#[derive(Default)]
+struct Cache {
+    /// Sequence numbers handed to reads and writes when they are sent.
+    sequence: u64,
+    /// Live services by name, each with the sequence of what it came from.
+    services: BTreeMap<String, (u64, ferry_core::ObservedService)>,
+    /// Names whose absence a request established, with that request's
+    /// sequence: a slower, older response must not bring them back.
+    gone: HashMap<String, u64>,
+    task_definitions: HashMap<String, ObservedTaskDefinition>,
+    /// The ARN of the latest ACTIVE revision of each family, as far as the
+    /// last family listing and Ferry's own registrations tell.
+    latest_revisions: HashMap<String, String>,
+    /// Whether `latest_revisions` comes from a complete listing; until it
+    /// does, a family's latest revision is asked of ECS directly.
+    families_listed: bool,
+}
+
+impl Cache {
+    fn next(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    /// Records what a request sent at `seq` saw of `service`.
+    fn put(&mut self, seq: u64, service: ferry_core::ObservedService) {
+        if self.gone.get(&service.name).is_some_and(|g| *g > seq) {
+            return;
+        }
+        match self.services.get(&service.name) {
+            Some((held, _)) if *held > seq => {}
+            _ => {
+                self.gone.remove(&service.name);
+                self.services.insert(service.name.clone(), (seq, service));
+            }
+        }
+    }
+
+    /// Records that a request sent at `seq` found no live `name`.
+    fn remove(&mut self, seq: u64, name: &str) {
+        if self.services.get(name).is_some_and(|(held, _)| *held > seq) {
+            return;
+        }
+        self.services.remove(name);
+        self.gone.insert(name.to_owned(), seq);
+    }
+}
+
+/// Whether a service is still changing: a rollout, tasks starting or
+/// stopping, or a deletion draining. Only these are read between resyncs.
+pub fn is_settling(service: &ferry_core::ObservedService) -> bool {
+    service.status == ferry_core::ServiceStatus::Draining
+        || service.deployments.len() != 1
+        || service.running_count != service.desired_count
+        || service.pending_count > 0
+        || service
+            .deployments
+            .iter()
+            .any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
 }
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>, what: &'static str) -> Result<T> {
@@ -48,12 +131,19 @@ impl Ecs {
             client,
             caller,
             cluster: cluster.into(),
-            task_definitions: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
     pub fn cluster(&self) -> &str {
         &self.cluster
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // Every update leaves the cache whole, so a poisoned lock is usable.
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Fails unless the cluster exists and is ACTIVE.
@@ -87,12 +177,15 @@ impl Ecs {
         }
     }
 
-    /// Names of every live service in the cluster that carries this
-    /// installation's tags, grouped by app. One ListServices call per 100
-    /// services and one DescribeServices call per 10.
-    pub async fn inventory(&self, owner: &str) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    /// Reads every live service of the cluster into the cache: one
+    /// ListServices call per 100 services and one DescribeServices call per
+    /// 10. Services that are gone leave the cache. Returns the number of
+    /// ECS read calls made.
+    pub async fn refresh_all(&self) -> Result<usize> {
+        let seq = self.cache().next();
         let mut arns = Vec::new();
         let mut next_token: Option<String> = None;
+        let mut calls = 0;
         loop {
             let out = self
                 .caller
@@ -111,52 +204,186 @@ impl Ecs {
                     },
                 )
                 .await?;
+            calls += 1;
             arns.extend(out.service_arns().iter().cloned());
             next_token = out.next_token().map(str::to_owned);
             if next_token.is_none() {
                 break;
             }
         }
+        let (found, described) = self.describe_services(&arns).await?;
+        calls += described;
+        let listed: BTreeSet<String> = found.iter().map(|s| s.name.clone()).collect();
+        {
+            let mut cache = self.cache();
+            let stale: Vec<String> = cache
+                .services
+                .iter()
+                .filter(|(name, (held, _))| *held < seq && !listed.contains(*name))
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in stale {
+                cache.remove(seq, &name);
+            }
+            for service in found {
+                cache.put(seq, service);
+            }
+            // Only now can `gone` forget: a full listing is the truth.
+            cache.gone.retain(|_, g| *g > seq);
+        }
+        calls += self.describe_task_definitions_in_use().await?;
+        self.retain_task_definitions();
+        Ok(calls)
+    }
+
+    /// Reads the named services again (10 per DescribeServices call), for
+    /// a resync of the known services or a rollout's progress. Names ECS
+    /// does not know, or knows as INACTIVE, leave the cache. Returns the
+    /// number of ECS read calls made.
+    pub async fn refresh(&self, names: &[String]) -> Result<usize> {
+        let seq = self.cache().next();
+        let (found, mut calls) = self.describe_services(names).await?;
+        {
+            let mut cache = self.cache();
+            let live: BTreeSet<&str> = found.iter().map(|s| s.name.as_str()).collect();
+            for name in names {
+                if !live.contains(name.as_str()) {
+                    cache.remove(seq, name);
+                }
+            }
+            for service in found {
+                cache.put(seq, service);
+            }
+        }
+        calls += self.describe_task_definitions_in_use().await?;
+        Ok(calls)
+    }
+
+    /// Names of the cached services tagged for this installation, by app.
+    pub fn owned_services(&self, owner: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let cache = self.cache();
         let mut by_app: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut in_use = BTreeSet::new();
-        for service in self.describe_services(&arns).await? {
+        for (name, (_, service)) in &cache.services {
             if service.tags.get(names::TAG_MANAGED_BY).map(String::as_str) != Some(owner) {
                 continue;
             }
             if let Some(app) = service.tags.get(names::TAG_APP) {
-                in_use.insert(service.task_definition_arn);
-                by_app.entry(app.clone()).or_default().insert(service.name);
+                by_app.entry(app.clone()).or_default().insert(name.clone());
             }
         }
-        // A full listing is the moment to forget revisions no service runs.
-        self.retain_task_definitions(&in_use);
-        Ok(by_app)
+        by_app
     }
 
-    /// Observes one app: the services it should have, the services named
-    /// in `also` (those the inventory found tagged with the app), their task
-    /// definitions, and the latest revision of every family whose service
-    /// does not already run the desired spec.
+    /// Every cached service name, owned or not.
+    pub fn cached_names(&self) -> Vec<String> {
+        self.cache().services.keys().cloned().collect()
+    }
+
+    /// Names of the cached services that are still changing (see
+    /// [`is_settling`]), for the progress reads between resyncs.
+    pub fn settling(&self, owner: &str) -> Vec<String> {
+        self.cache()
+            .services
+            .values()
+            .filter(|(_, s)| s.tags.get(names::TAG_MANAGED_BY).map(String::as_str) == Some(owner))
+            .filter(|(_, s)| is_settling(s))
+            .map(|(_, s)| s.name.clone())
+            .collect()
+    }
+
+    /// Lists the ACTIVE task definitions of the account (100 per call) and
+    /// remembers the latest revision of each family. Called when a term
+    /// starts; afterwards Ferry's own registrations keep it current.
+    /// Returns the number of calls made.
+    pub async fn load_task_definition_families(&self) -> Result<usize> {
+        let mut latest: HashMap<String, (u32, String)> = HashMap::new();
+        let mut token: Option<String> = None;
+        let mut calls = 0;
+        loop {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "ListTaskDefinitions",
+                    Bucket::Reads,
+                    &self.cluster,
+                    || {
+                        self.client
+                            .list_task_definitions()
+                            .status(ecs::TaskDefinitionStatus::Active)
+                            .max_results(100)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            calls += 1;
+            for arn in out.task_definition_arns() {
+                if let Some((family, revision)) = family_and_revision(arn) {
+                    let newer = latest.get(family).is_none_or(|(r, _)| revision > *r);
+                    if newer {
+                        latest.insert(family.to_owned(), (revision, arn.clone()));
+                    }
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        let mut cache = self.cache();
+        for (family, (revision, arn)) in latest {
+            // A registration since the listing was sent may be newer.
+            let known = cache
+                .latest_revisions
+                .get(&family)
+                .and_then(|a| family_and_revision(a))
+                .map(|(_, r)| r);
+            if known.is_none_or(|r| r < revision) {
+                cache.latest_revisions.insert(family, arn);
+            }
+        }
+        cache.families_listed = true;
+        Ok(calls)
+    }
+
+    /// What exists for one app, from the cache: the services it should have
+    /// (whoever owns them), those tagged for it, their task definitions,
+    /// and the latest revision of every family whose service does not run
+    /// the desired spec. Makes no ECS call except to describe a revision
+    /// the cache has not seen (once per revision: they are immutable).
     pub async fn observe(
         &self,
+        app: &str,
+        owner: &str,
         desired: &[DesiredProcess],
-        also: &BTreeSet<String>,
     ) -> Result<Observed> {
-        let mut names: BTreeSet<String> = also.clone();
-        names.extend(desired.iter().map(|p| p.service.name.clone()));
-        let names: Vec<String> = names.into_iter().collect();
-
         let mut observed = Observed::default();
-        for mut service in self.describe_services(&names).await? {
+        {
+            let cache = self.cache();
+            for process in desired {
+                if let Some((_, service)) = cache.services.get(&process.service.name) {
+                    observed
+                        .services
+                        .insert(service.name.clone(), service.clone());
+                }
+            }
+            for (_, service) in cache.services.values() {
+                if names::ownership(&service.tags, owner, app) == names::Ownership::Ours {
+                    observed
+                        .services
+                        .insert(service.name.clone(), service.clone());
+                }
+            }
+        }
+        for service in observed.services.values_mut() {
             if !service.task_definition_arn.is_empty() {
                 service.task_definition = self
                     .task_definition(&service.task_definition_arn)
                     .await?
                     .map(|td| td.spec);
             }
-            observed.services.insert(service.name.clone(), service);
         }
-
         for process in desired {
             let current = observed
                 .services
@@ -178,12 +405,14 @@ impl Ecs {
     }
 
     /// Describes services by name or ARN, in batches of
-    /// [`DESCRIBE_SERVICES_BATCH`]. Missing and INACTIVE services are left out.
+    /// [`DESCRIBE_SERVICES_BATCH`]. Missing and INACTIVE services are left
+    /// out. Returns them and the number of calls made.
     async fn describe_services(
         &self,
         services: &[String],
-    ) -> Result<Vec<ferry_core::ObservedService>> {
+    ) -> Result<(Vec<ferry_core::ObservedService>, usize)> {
         let mut found = Vec::new();
+        let mut calls = 0;
         for batch in services.chunks(DESCRIBE_SERVICES_BATCH) {
             let out = self
                 .caller
@@ -202,27 +431,61 @@ impl Ecs {
                     },
                 )
                 .await?;
-            found.extend(out.services().iter().filter_map(normalize::service));
+            calls += 1;
+            found.extend(out.services().iter().filter_map(cacheable));
         }
-        Ok(found)
+        Ok((found, calls))
+    }
+
+    /// Describes, once each, the revisions cached services run that the
+    /// cache has not seen. Returns the number of calls made.
+    async fn describe_task_definitions_in_use(&self) -> Result<usize> {
+        let unseen: BTreeSet<String> = {
+            let cache = self.cache();
+            cache
+                .services
+                .values()
+                .map(|(_, s)| s.task_definition_arn.clone())
+                .filter(|arn| !arn.is_empty() && !cache.task_definitions.contains_key(arn))
+                .collect()
+        };
+        let mut calls = 0;
+        for arn in unseen {
+            calls += 1;
+            self.task_definition(&arn).await?;
+        }
+        Ok(calls)
     }
 
     /// A revision by ARN, from the cache or ECS. `None` if ECS no longer
     /// has it.
     async fn task_definition(&self, arn: &str) -> Result<Option<ObservedTaskDefinition>> {
-        if let Some(cached) = self.cached(arn) {
+        if let Some(cached) = self.cache().task_definitions.get(arn).cloned() {
             return Ok(Some(cached));
         }
         let found = self.describe_task_definition(arn).await?;
         if let Some(td) = &found {
-            self.cache(td.clone());
+            self.remember_task_definition(td.clone(), false);
         }
         Ok(found)
     }
 
-    /// The latest ACTIVE revision of a family, uncached: it changes.
+    /// The latest ACTIVE revision of a family: from the family listing when
+    /// one was loaded (no call at all for a family that has none), else
+    /// asked of ECS.
     async fn latest_revision(&self, family: &str) -> Result<Option<ObservedTaskDefinition>> {
-        self.describe_task_definition(family).await
+        let (listed, arn) = {
+            let cache = self.cache();
+            (
+                cache.families_listed,
+                cache.latest_revisions.get(family).cloned(),
+            )
+        };
+        match (listed, arn) {
+            (_, Some(arn)) => self.task_definition(&arn).await,
+            (true, None) => Ok(None),
+            (false, None) => self.describe_task_definition(family).await,
+        }
     }
 
     async fn describe_task_definition(&self, name: &str) -> Result<Option<ObservedTaskDefinition>> {
@@ -262,28 +525,61 @@ impl Ecs {
         }))
     }
 
-    fn cached(&self, arn: &str) -> Option<ObservedTaskDefinition> {
-        self.task_definitions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(arn)
-            .cloned()
+    /// Caches a revision; `registered` ones are the newest of their family.
+    fn remember_task_definition(&self, td: ObservedTaskDefinition, registered: bool) {
+        let mut cache = self.cache();
+        if registered {
+            cache
+                .latest_revisions
+                .insert(td.spec.family.clone(), td.arn.clone());
+        }
+        cache.task_definitions.insert(td.arn.clone(), td);
     }
 
-    fn cache(&self, td: ObservedTaskDefinition) {
-        self.task_definitions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(td.arn.clone(), td);
+    /// Drops cached revisions that no cached service runs and that are not
+    /// the latest of their family, to bound the cache by what is in use.
+    fn retain_task_definitions(&self) {
+        let mut cache = self.cache();
+        let mut keep: BTreeSet<String> = cache
+            .services
+            .values()
+            .map(|(_, s)| s.task_definition_arn.clone())
+            .collect();
+        keep.extend(cache.latest_revisions.values().cloned());
+        cache.task_definitions.retain(|arn, _| keep.contains(arn));
     }
 
-    /// Drops cached revisions not in `keep`, to bound the cache by what
-    /// services use.
-    fn retain_task_definitions(&self, keep: &BTreeSet<String>) {
-        self.task_definitions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .retain(|arn, _| keep.contains(arn));
+    /// Records the service a write's response returned.
+    fn record(
+        &self,
+        seq: u64,
+        service: Option<&ecs::Service>,
+        tags: Option<&BTreeMap<String, String>>,
+    ) {
+        let Some(service) = service else {
+            return;
+        };
+        let mut cache = self.cache();
+        match cacheable(service) {
+            Some(mut observed) => {
+                // UpdateService answers without tags; they did not change.
+                if observed.tags.is_empty() {
+                    observed.tags = tags.cloned().unwrap_or_else(|| {
+                        cache
+                            .services
+                            .get(&observed.name)
+                            .map(|(_, s)| s.tags.clone())
+                            .unwrap_or_default()
+                    });
+                }
+                cache.put(seq, observed);
+            }
+            None => {
+                if let Some(name) = service.service_name() {
+                    cache.remove(seq, name);
+                }
+            }
+        }
     }
 
     /// Runs a plan's actions in order. Stops at the first failure and says
@@ -309,7 +605,7 @@ impl Ecs {
             Action::RegisterTaskDefinition { spec, tags } => {
                 let td = self.register(spec, tags).await?;
                 registered.insert(spec.family.clone(), td.arn.clone());
-                self.cache(td);
+                self.remember_task_definition(td, true);
             }
             Action::CreateService {
                 service,
@@ -354,7 +650,9 @@ impl Ecs {
                     .set_load_balancers(links)
                     .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
                     .set_health_check_grace_period_seconds(health_check_grace_period.map(count));
-                self.caller
+                let seq = self.cache().next();
+                let out = self
+                    .caller
                     .call(
                         SERVICE,
                         "UpdateService",
@@ -363,9 +661,12 @@ impl Ecs {
                         || request.clone().send(),
                     )
                     .await?;
+                self.record(seq, out.service(), None);
             }
             Action::DeleteService { name } => {
-                self.caller
+                let seq = self.cache().next();
+                let out = self
+                    .caller
                     .call(
                         SERVICE,
                         "DeleteService",
@@ -380,6 +681,8 @@ impl Ecs {
                         },
                     )
                     .await?;
+                // DRAINING until its tasks stop; then the next read drops it.
+                self.record(seq, out.service(), None);
             }
         }
         Ok(())
@@ -495,7 +798,9 @@ impl Ecs {
             )
             .set_load_balancers(link.map(|l| vec![l]))
             .set_tags(Some(ecs_tags(&service.tags)));
-        self.caller
+        let seq = self.cache().next();
+        let out = self
+            .caller
             .call(
                 SERVICE,
                 "CreateService",
@@ -504,6 +809,7 @@ impl Ecs {
                 || request.clone().send(),
             )
             .await?;
+        self.record(seq, out.service(), Some(&service.tags));
         Ok(())
     }
 }
@@ -679,6 +985,22 @@ impl Ecs {
             .and_then(|s| s.task_definition())
             .map(str::to_owned))
     }
+}
+
+/// A service as the cache keeps it: `None` for INACTIVE ones, and with
+/// only the newest events.
+fn cacheable(service: &ecs::Service) -> Option<ferry_core::ObservedService> {
+    let mut observed = normalize::service(service)?;
+    observed.events.truncate(CACHED_EVENTS);
+    Some(observed)
+}
+
+/// `family` and `revision` of a task definition ARN
+/// (`arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION`).
+fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
+    let name = arn.rsplit_once('/').map_or(arn, |(_, name)| name);
+    let (family, revision) = name.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
 }
 
 fn resolve(reference: &TaskDefinitionRef, registered: &BTreeMap<String, String>) -> Result<String> {

@@ -3,7 +3,6 @@
 //! DynamoDB, and ECS, ELBv2 and Route53 through the same read-only
 //! observation the controller uses.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 
 use ferry_aws::{Ecs, Traffic};
@@ -195,8 +194,9 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
         caller.clone(),
         &settings.cluster,
     );
-    // Services of processes a manifest dropped are found by their tags.
-    let inventory: BTreeMap<String, BTreeSet<String>> = ecs.inventory(&settings.owner).await?;
+    // One batched read of the cluster; services of processes a manifest
+    // dropped are found in it by their tags.
+    ecs.refresh_all().await?;
     let traffic = settings.traffic.internal.is_some().then(|| {
         Traffic::from_settings(
             aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
@@ -210,8 +210,9 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
     for loaded in apps {
         let app = &loaded.app;
         let desired = ferry_core::render_app(app, settings);
-        let known = inventory.get(&app.name).cloned().unwrap_or_default();
-        let observed = ecs.observe(&desired.processes, &known).await?;
+        let observed = ecs
+            .observe(&app.name, &settings.owner, &desired.processes)
+            .await?;
         let observed_traffic = match &traffic {
             Some(traffic) => traffic.observe(&app.name, &desired.traffic).await?,
             None => ObservedTraffic::default(),

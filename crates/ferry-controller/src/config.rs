@@ -81,6 +81,13 @@ pub struct Config {
     #[arg(long, env = "FERRY_RESYNC_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub resync_interval: Duration,
 
+    /// The share of ECS's read bucket (20 reads/s per account) that
+    /// steady-state resyncs may use, in (0, 1]. A resync reads 10 services
+    /// per call; when that would take more than this share, the resync
+    /// interval grows beyond --resync-interval.
+    #[arg(long, env = "FERRY_RESYNC_READ_SHARE", default_value_t = 0.1, value_parser = parse_share)]
+    pub resync_read_share: f64,
+
     /// How often the revision counter is read to notice applies (one
     /// DynamoDB read each).
     #[arg(long, env = "FERRY_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]

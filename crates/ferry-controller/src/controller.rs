@@ -43,15 +43,24 @@ pub trait Reconcile: Send + Sync + 'static {
     fn start_term(&self, fence: &Fence) -> impl Future<Output = ()> + Send;
     /// Forgets what the ended term knew.
     fn end_term(&self);
-    /// The periodic full look at what exists; `apps` are those with a spec.
-    fn resync(&self, apps: BTreeSet<String>) -> impl Future<Output = ()> + Send;
+    /// The periodic look at what exists; `apps` are those with a spec.
+    /// Returns the ECS reads it made, which stretch the resync interval
+    /// when they would exceed their share of the read bucket.
+    fn resync(&self, apps: BTreeSet<String>) -> impl Future<Output = usize> + Send;
+    /// Reads the progress of rollouts under way; returns how long to wait
+    /// before doing it again. Runs for as long as the term lasts.
+    fn progress(&self) -> impl Future<Output = Duration> + Send;
     /// Reconciles one app, writing under `fence`.
     fn reconcile(&self, app: &AppRecord, fence: &Fence) -> impl Future<Output = Outcome> + Send;
 }
 
 pub struct LoopSettings {
     pub poll_interval: Duration,
+    /// The shortest resync interval; see `resync_read_share`.
     pub resync_interval: Duration,
+    /// The share of the ECS read bucket's refill that steady-state resyncs
+    /// may use: when a resync's reads would take more, the interval grows.
+    pub resync_read_share: f64,
     pub concurrency: usize,
     /// How long a shutdown waits for reconciles in flight.
     pub shutdown_timeout: Duration,
@@ -79,11 +88,13 @@ struct Changes {
 
 type Work = Box<dyn FnMut(String) -> BoxFuture<'static, Outcome> + Send>;
 
-/// One leadership term: its queue, and its inventory refreshes.
+/// One leadership term: its queue, its resyncs' reads of the cluster, and
+/// its progress reads. Dropping it cancels all of them.
 struct Term {
     fence: Fence,
     runner: Runner<Work>,
-    background: JoinSet<()>,
+    background: JoinSet<usize>,
+    progress: JoinSet<()>,
 }
 
 impl<S: DesiredState, R: Reconcile> Controller<S, R> {
@@ -91,6 +102,9 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
     /// replica leads. On shutdown, reconciles in flight get up to the
     /// shutdown timeout to finish; the caller then hands the lease back.
     pub async fn run(self, mut role: watch::Receiver<Role>, mut shutdown: watch::Receiver<bool>) {
+        self.metrics
+            .resync_interval_seconds
+            .set(i64::try_from(self.settings.resync_interval.as_secs()).unwrap_or(i64::MAX));
         let apps = Apps::default();
         let (changes_tx, mut changes) = mpsc::channel(16);
         let (stop_watch, watch_stopped) = watch::channel(false);
@@ -132,6 +146,9 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
                     if let Some(term) = term.as_mut() {
                         let now = Instant::now();
                         for name in found.changed {
+                            if let Some(app) = read(&apps).get(&name) {
+                                term.runner.set_priority(name.clone(), app.applied_at_seconds());
+                            }
                             term.runner.add(name, now);
                         }
                         for name in &found.removed {
@@ -141,7 +158,10 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
                 }
                 _ = resync.tick() => {
                     if let Some(term) = term.as_mut() {
-                        self.resync(term, &apps);
+                        if let Some(period) = self.resync(term, &apps) {
+                            resync = tokio::time::interval_at(Instant::now() + period, period);
+                            resync.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                        }
                     }
                 }
                 () = step(&mut term) => {}
@@ -203,9 +223,19 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
             ),
             fence,
             background: JoinSet::new(),
+            progress: JoinSet::new(),
         };
+        let reconciler = Arc::clone(&self.reconciler);
+        new.progress.spawn(async move {
+            loop {
+                let pause = reconciler.progress().await;
+                tokio::time::sleep(pause).await;
+            }
+        });
         let now = Instant::now();
-        for name in read(apps).keys() {
+        for (name, app) in read(apps).iter() {
+            new.runner
+                .set_priority(name.clone(), app.applied_at_seconds());
             new.runner.add(name.clone(), now);
         }
         *term = Some(new);
@@ -235,23 +265,50 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
         })
     }
 
-    /// Queues every app and refreshes the list of the cluster's services:
-    /// how drift and services left behind are found.
-    fn resync(&self, term: &mut Term, apps: &Apps) {
+    /// Queues every app and reads the cluster's services again: how drift
+    /// and services left behind are found. Returns a new resync interval
+    /// when the last resync's reads call for a different one.
+    fn resync(&self, term: &mut Term, apps: &Apps) -> Option<Duration> {
         let now = Instant::now();
         let names: Vec<String> = read(apps).keys().cloned().collect();
         for name in names {
             term.runner.add(name, now);
         }
-        // One refresh at a time; a slow one is not stacked on.
-        while term.background.try_join_next().is_some() {}
-        if !term.background.is_empty() {
-            return;
+        let current = Duration::from_secs(
+            u64::try_from(self.metrics.resync_interval_seconds.get()).unwrap_or(0),
+        );
+        let mut adapted = None;
+        while let Some(finished) = term.background.try_join_next() {
+            if let Ok(reads) = finished {
+                adapted = Some(self.resync_period(reads));
+            }
         }
-        let reconciler = Arc::clone(&self.reconciler);
-        let known: BTreeSet<String> = read(apps).keys().cloned().collect();
-        term.background
-            .spawn(async move { reconciler.resync(known).await });
+        // One refresh at a time; a slow one is not stacked on.
+        if term.background.is_empty() {
+            let reconciler = Arc::clone(&self.reconciler);
+            let known: BTreeSet<String> = read(apps).keys().cloned().collect();
+            term.background
+                .spawn(async move { reconciler.resync(known).await });
+        }
+        adapted.filter(|period| period.as_secs() != current.as_secs())
+    }
+
+    /// The resync interval that keeps `reads` per resync within the read
+    /// share: never shorter than the configured interval.
+    fn resync_period(&self, reads: usize) -> Duration {
+        let period = crate::reconciler::read_pause(reads, self.settings.resync_read_share)
+            .max(self.settings.resync_interval);
+        self.metrics
+            .resync_interval_seconds
+            .set(i64::try_from(period.as_secs()).unwrap_or(i64::MAX));
+        if period > self.settings.resync_interval {
+            info!(
+                reads,
+                seconds = period.as_secs(),
+                "resync interval stretched to keep ECS reads within their share"
+            );
+        }
+        period
     }
 }
 
@@ -436,6 +493,9 @@ mod tests {
         took: Duration,
         runs: Mutex<Vec<Run>>,
         resyncs: Mutex<Vec<Instant>>,
+        /// ECS reads each resync reports.
+        reads: usize,
+        progress_reads: Mutex<usize>,
         terms: Mutex<(usize, usize)>,
     }
 
@@ -454,8 +514,14 @@ mod tests {
             self.terms.lock().expect("terms").1 += 1;
         }
 
-        async fn resync(&self, _: BTreeSet<String>) {
+        async fn resync(&self, _: BTreeSet<String>) -> usize {
             self.resyncs.lock().expect("resyncs").push(Instant::now());
+            self.reads
+        }
+
+        async fn progress(&self) -> Duration {
+            *self.progress_reads.lock().expect("progress") += 1;
+            Duration::from_secs(2)
         }
 
         async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
@@ -494,8 +560,14 @@ mod tests {
     }
 
     fn start(store: FakeStore, took: Duration, role: Role) -> Harness {
+        start_with(store, took, role, 0)
+    }
+
+    /// `reads`: the ECS reads each resync of the fake reports.
+    fn start_with(store: FakeStore, took: Duration, role: Role, reads: usize) -> Harness {
         let reconciler = Arc::new(FakeReconciler {
             took,
+            reads,
             ..FakeReconciler::default()
         });
         let ready = Arc::new(AtomicBool::new(false));
@@ -507,6 +579,7 @@ mod tests {
             settings: LoopSettings {
                 poll_interval: Duration::from_secs(1),
                 resync_interval: Duration::from_secs(30),
+                resync_read_share: 0.1,
                 concurrency: 4,
                 shutdown_timeout: Duration::from_secs(20),
             },
@@ -610,6 +683,32 @@ mod tests {
             resyncs,
             [30, 60],
             "the term's start was the first full look"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resyncs_stretch_to_keep_their_reads_within_the_share() {
+        // 2,000 services: 205 reads per resync; at 10 % of 20 reads/s that
+        // is one resync every 102.5 s, not every 30 s.
+        let h = start_with(FakeStore::with(&["a"]), Duration::ZERO, leader(1), 205);
+        sleep(400.0).await;
+        let resyncs: Vec<u64> = h
+            .reconciler
+            .resyncs
+            .lock()
+            .expect("resyncs")
+            .iter()
+            .map(|at| (*at - h.start).as_secs())
+            .collect();
+        // The first resync's reads are known once it ran: the second comes
+        // at the configured interval, the ones after it stretched.
+        assert_eq!(resyncs[..2], [30, 60], "{resyncs:?}");
+        for pair in resyncs[1..].windows(2) {
+            assert!(pair[1] - pair[0] >= 102, "{resyncs:?}");
+        }
+        assert!(
+            *h.reconciler.progress_reads.lock().expect("progress") >= 190,
+            "progress is read every 2 s for the whole term"
         );
     }
 

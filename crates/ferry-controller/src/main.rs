@@ -165,6 +165,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         settings: controller::LoopSettings {
             poll_interval: config.poll_interval,
             resync_interval: config.resync_interval,
+            resync_read_share: config.resync_read_share,
             concurrency: usize::from(config.concurrency),
             shutdown_timeout: config.shutdown_timeout,
         },

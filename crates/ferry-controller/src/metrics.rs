@@ -18,6 +18,13 @@ pub struct Metrics {
     /// only, so the sum over replicas is the number of apps.
     pub apps: IntGaugeVec,
     pub drift_corrections_total: IntCounter,
+    /// ECS reads made to keep the shared cache current, by purpose
+    /// (`resync`, `progress`).
+    pub ecs_reads_total: IntCounterVec,
+    /// ECS reads the last resync made (budget: services / 10 + 5).
+    pub ecs_reads_per_resync: IntGauge,
+    /// The resync interval in force, after adapting to the read budget.
+    pub resync_interval_seconds: IntGauge,
     pub aws: ferry_aws::AwsMetrics,
 }
 
@@ -59,6 +66,24 @@ impl Metrics {
             "drift_corrections_total",
             "Changes made to undo edits made outside Ferry",
         )?;
+        let ecs_reads_total = IntCounterVec::new(
+            Opts::new(
+                "ecs_reads_total",
+                "ECS reads made to keep the shared cache of services current, by purpose",
+            ),
+            &["purpose"],
+        )?;
+        let ecs_reads_per_resync = IntGauge::new(
+            "ecs_reads_per_resync",
+            "ECS reads the last resync (or term start) made",
+        )?;
+        let resync_interval_seconds = IntGauge::new(
+            "resync_interval_seconds",
+            "The resync interval in force, stretched to keep reads within their share",
+        )?;
+        registry.register(Box::new(ecs_reads_total.clone()))?;
+        registry.register(Box::new(ecs_reads_per_resync.clone()))?;
+        registry.register(Box::new(resync_interval_seconds.clone()))?;
         registry.register(Box::new(reconcile_total.clone()))?;
         registry.register(Box::new(reconcile_errors_total.clone()))?;
         registry.register(Box::new(reconcile_time_seconds.clone()))?;
@@ -85,6 +110,9 @@ impl Metrics {
             leader_election_master_status,
             apps,
             drift_corrections_total,
+            ecs_reads_total,
+            ecs_reads_per_resync,
+            resync_interval_seconds,
             aws,
         })
     }

@@ -7,7 +7,11 @@
 //!   meanwhile is parked and the key runs once more after it finishes;
 //! - after a failure the key comes back with per-key exponential backoff
 //!   with jitter, bounded, and reset by the next success;
-//! - every delay is clamped to [`MAX_DELAY`].
+//! - every delay is clamped to [`MAX_DELAY`];
+//! - among the keys that are due, the one with the highest priority goes
+//!   first (the controller uses the app's last apply, so a one-app apply
+//!   made during a bulk rollout does not wait behind hundreds of apps),
+//!   then the earliest deadline.
 //!
 //! The queue is plain data with time passed in; [`crate::runner`] drives it.
 
@@ -47,6 +51,8 @@ pub struct WorkQueue<K> {
     parked: HashMap<K, Instant>,
     /// Consecutive failures per key.
     failures: HashMap<K, u32>,
+    /// Priority per key; 0 when never set.
+    priorities: HashMap<K, i64>,
 }
 
 impl<K: Clone + Eq + Hash + Ord> Default for WorkQueue<K> {
@@ -57,6 +63,7 @@ impl<K: Clone + Eq + Hash + Ord> Default for WorkQueue<K> {
             running: HashSet::new(),
             parked: HashMap::new(),
             failures: HashMap::new(),
+            priorities: HashMap::new(),
         }
     }
 }
@@ -103,14 +110,25 @@ impl<K: Clone + Eq + Hash + Ord> WorkQueue<K> {
         self.order.first().map(|(at, _)| *at)
     }
 
-    /// Hands out the key due first, if one is due at `now`, and marks it
+    /// Sets the priority of `key`: among due keys, higher goes first.
+    pub fn set_priority(&mut self, key: K, priority: i64) {
+        self.priorities.insert(key, priority);
+    }
+
+    /// Hands out the due key with the highest priority (the earliest
+    /// deadline among equals), if one is due at `now`, and marks it
     /// running until [`WorkQueue::done`].
     pub fn pop(&mut self, now: Instant) -> Option<K> {
-        let (at, _) = self.order.first()?;
-        if *at > now {
-            return None;
+        let priority = |key: &K| self.priorities.get(key).copied().unwrap_or(0);
+        let mut best: Option<&(Instant, K)> = None;
+        for entry in self.order.iter().take_while(|(at, _)| *at <= now) {
+            if best.is_none_or(|b| priority(&entry.1) > priority(&b.1)) {
+                best = Some(entry);
+            }
         }
-        let (_, key) = self.order.pop_first()?;
+        let entry = best?.clone();
+        self.order.remove(&entry);
+        let (_, key) = entry;
         self.waiting.remove(&key);
         self.running.insert(key.clone());
         Some(key)
@@ -156,6 +174,7 @@ impl<K: Clone + Eq + Hash + Ord> WorkQueue<K> {
         }
         self.parked.remove(key);
         self.failures.remove(key);
+        self.priorities.remove(key);
     }
 
     /// Keys due at `now` that wait to run, plus parked requests: what
@@ -180,6 +199,26 @@ mod tests {
 
     fn secs(n: u64) -> Duration {
         Duration::from_secs(n)
+    }
+
+    #[test]
+    fn a_recent_apply_goes_before_a_bulk_that_was_due_earlier() {
+        let now = Instant::now();
+        let mut queue = WorkQueue::default();
+        for app in 0..200 {
+            let key = format!("bulk-{app:03}");
+            queue.set_priority(key.clone(), 100);
+            queue.add(key, now, now);
+        }
+        queue.set_priority("hotfix".to_owned(), 110);
+        queue.add("hotfix".to_owned(), now + secs(10), now);
+        assert_eq!(queue.pop(now).as_deref(), Some("bulk-000"));
+        assert_eq!(
+            queue.pop(now + secs(10)).as_deref(),
+            Some("hotfix"),
+            "due later, but applied later: it goes first"
+        );
+        assert_eq!(queue.pop(now + secs(10)).as_deref(), Some("bulk-001"));
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Reconciles one app: observe, plan, act, report. Level-triggered: it
 //! reads everything it needs each time and never needs to know why it was
 //! called, so it is safe to repeat and to cancel at any await.
+//!
+//! Observation comes from the ECS adapter's shared cache, which this
+//! module keeps current: a full listing when a term starts and every
+//! [`FULL_LISTING_EVERY`] resyncs, the known services read again (10 per
+//! call) at the other resyncs, and the services whose rollout is in
+//! progress read between resyncs ([`Reconciler::progress`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use ferry_aws::{Ecs, Traffic};
+use ferry_call::pacing::{self, Claimant};
 use ferry_core::names::{self, Ownership};
 use ferry_core::rollout::{self, RolloutState};
 use ferry_core::status::{self, LastError, StatusInput};
@@ -21,6 +29,14 @@ use crate::runner::Outcome;
 
 /// How soon an app is looked at again after Ferry changed it.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(2);
+/// The shortest pause between two progress reads.
+pub const PROGRESS_TICK: Duration = Duration::from_secs(2);
+/// The share of the ECS read bucket's refill that progress reads may use;
+/// with many rollouts at once, the pause between progress reads grows.
+const PROGRESS_READ_SHARE: f64 = 0.5;
+/// Every this many resyncs, the cluster is listed in full (finding
+/// services Ferry did not know of); the others read the known names only.
+pub const FULL_LISTING_EVERY: u64 = 10;
 
 pub struct Reconciler {
     pub store: Store,
@@ -32,11 +48,12 @@ pub struct Reconciler {
     /// Held while an app's traffic is planned and changed: rule priorities
     /// and the rule quota are shared by every app on a load balancer.
     traffic_lock: tokio::sync::Mutex<()>,
-    /// Service names seen tagged with each app by the last inventory, plus
-    /// those created since: how services of removed processes are found.
-    inventory: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// The services each app should have, as its last reconcile rendered
+    /// them: with the cached names, what a resync reads again.
+    wanted: Mutex<BTreeMap<String, Vec<String>>>,
     /// The status last written per app, so unchanged status is not written.
     written: Mutex<HashMap<String, AppStatus>>,
+    resyncs: AtomicU64,
 }
 
 impl Reconciler {
@@ -54,15 +71,21 @@ impl Reconciler {
             settings,
             metrics,
             traffic_lock: tokio::sync::Mutex::new(()),
-            inventory: Mutex::new(BTreeMap::new()),
+            wanted: Mutex::new(BTreeMap::new()),
             written: Mutex::new(HashMap::new()),
+            resyncs: AtomicU64::new(0),
         }
     }
 
-    /// Replaces the inventory with a fresh listing of the cluster.
-    pub async fn refresh_inventory(&self) -> Result<(), ferry_aws::Error> {
-        let fresh = self.ecs.inventory(&self.settings.owner).await?;
-        *lock(&self.inventory) = fresh;
+    /// Reads the whole cluster into the cache, and the traffic inventory.
+    /// Returns the ECS read calls made.
+    pub async fn refresh_inventory(&self) -> Result<usize, ferry_aws::Error> {
+        let reads = self.ecs.refresh_all().await?;
+        self.refresh_traffic().await?;
+        Ok(reads)
+    }
+
+    async fn refresh_traffic(&self) -> Result<(), ferry_aws::Error> {
         if let Some(traffic) = &self.traffic {
             // Not while an app changes traffic: a listing taken before a
             // write and stored after it would forget that write.
@@ -72,9 +95,55 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Apps that own services in the cluster, per the inventory.
+    /// A resync's read of the cluster: in full every
+    /// [`FULL_LISTING_EVERY`]th time, else the known services and those
+    /// apps should have. Returns the ECS read calls made.
+    pub async fn refresh_for_resync(&self) -> Result<usize, ferry_aws::Error> {
+        let count = self.resyncs.fetch_add(1, Ordering::Relaxed) + 1;
+        let reads = if count % FULL_LISTING_EVERY == 0 {
+            self.ecs.refresh_all().await?
+        } else {
+            let mut names: BTreeSet<String> = self.ecs.cached_names().into_iter().collect();
+            names.extend(lock(&self.wanted).values().flatten().cloned());
+            let names: Vec<String> = names.into_iter().collect();
+            self.ecs.refresh(&names).await?
+        };
+        self.refresh_traffic().await?;
+        Ok(reads)
+    }
+
+    /// Reads the services whose rollout is in progress, 10 per call across
+    /// all apps, and returns how long to wait before the next read: at
+    /// least [`PROGRESS_TICK`], longer when so many services roll out that
+    /// reading them all would take more than [`PROGRESS_READ_SHARE`] of
+    /// the ECS read bucket.
+    pub async fn progress(&self) -> Duration {
+        let settling = self.ecs.settling(&self.settings.owner);
+        if settling.is_empty() {
+            return PROGRESS_TICK;
+        }
+        let calls = match self.ecs.refresh(&settling).await {
+            Ok(calls) => calls,
+            Err(err) => {
+                warn!(error = %err, "reading rollout progress failed");
+                settling
+                    .len()
+                    .div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH)
+            }
+        };
+        self.metrics
+            .ecs_reads_total
+            .with_label_values(&["progress"])
+            .inc_by(u64::try_from(calls).unwrap_or(u64::MAX));
+        read_pause(calls, PROGRESS_READ_SHARE).max(PROGRESS_TICK)
+    }
+
+    /// Apps that own services in the cluster, per the cache.
     pub fn apps_with_services(&self) -> BTreeSet<String> {
-        lock(&self.inventory).keys().cloned().collect()
+        self.ecs
+            .owned_services(&self.settings.owner)
+            .into_keys()
+            .collect()
     }
 
     /// Loads the statuses written before (by this replica's previous term
@@ -90,6 +159,7 @@ impl Reconciler {
     /// Forgets what the last term knew: called when leadership is lost, as
     /// the next leader's writes make it stale.
     pub fn forget_term(&self) {
+        lock(&self.wanted).clear();
         let mut written = lock(&self.written);
         written.clear();
         self.count_conditions(&written);
@@ -109,8 +179,15 @@ impl Reconciler {
         }
     }
 
-    /// Reconciles one app, writing to the store under `fence`.
+    /// Reconciles one app, writing to the store under `fence`. Every AWS
+    /// call it makes waits for its token on behalf of the app, with the
+    /// app's last apply as its priority (see [`ferry_call::pacing`]).
     pub async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
+        let claimant = Claimant::new(app.name.as_str(), app.applied_at_seconds());
+        pacing::on_behalf_of(claimant, self.reconcile_app(app, fence)).await
+    }
+
+    async fn reconcile_app(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         let desired = if app.deleting {
             Desired {
                 processes: Vec::new(),
@@ -119,12 +196,21 @@ impl Reconciler {
         } else {
             ferry_core::render_app(&app.spec, &self.settings)
         };
-        let known = lock(&self.inventory)
-            .get(&app.name)
-            .cloned()
-            .unwrap_or_default();
+        lock(&self.wanted).insert(
+            app.name.clone(),
+            desired
+                .processes
+                .iter()
+                .map(|p| p.service.name.clone())
+                .collect(),
+        );
         let previous = lock(&self.written).get(&app.name).cloned();
-        let observed = match self.ecs.observe(&desired.processes, &known).await {
+        // From the shared cache: no reconcile describes services itself.
+        let observed = match self
+            .ecs
+            .observe(&app.name, &self.settings.owner, &desired.processes)
+            .await
+        {
             Ok(observed) => observed,
             Err(err) => {
                 return self
@@ -132,28 +218,30 @@ impl Reconciler {
                     .await
             }
         };
-        // Rule priorities and the quota are shared: one app at a time
-        // plans and changes traffic.
-        let _traffic = self.traffic_lock.lock().await;
-        let observed_traffic = match &self.traffic {
-            None => ObservedTraffic::default(),
-            Some(traffic) => match traffic.observe(&app.name, &desired.traffic).await {
-                Ok(observed) => observed,
+        let mut plan = match self.plan(app, &desired, &observed).await {
+            Ok(plan) => plan,
+            Err(err) => {
+                return self
+                    .failed_to_observe(app, fence, &desired, previous, err)
+                    .await
+            }
+        };
+        // Rule priorities and the rule quota are shared by every app on a
+        // load balancer: a plan that changes traffic is made again, and its
+        // traffic changes made, under the traffic lock. ECS work never
+        // waits for it.
+        let mut traffic_guard = None;
+        if plan.actions.iter().any(|a| matches!(a, Action::Traffic(_))) {
+            traffic_guard = Some(self.traffic_lock.lock().await);
+            plan = match self.plan(app, &desired, &observed).await {
+                Ok(plan) => plan,
                 Err(err) => {
                     return self
                         .failed_to_observe(app, fence, &desired, previous, err)
                         .await
                 }
-            },
-        };
-        let plan = ferry_core::plan::plan_app(
-            &app.name,
-            &self.settings.owner,
-            &self.settings.traffic,
-            &desired,
-            &observed,
-            &observed_traffic,
-        );
+            };
+        }
         for blocker in &plan.blockers {
             warn!(process = %blocker.process, reason = %blocker.reason, "{}", blocker.message);
         }
@@ -191,8 +279,7 @@ impl Reconciler {
         for correction in &corrections {
             warn!(correction = %correction, "correcting drift: a change made outside Ferry is undone");
         }
-        let result = self.execute(&plan).await;
-        drop(_traffic);
+        let result = self.execute(&plan, traffic_guard).await;
         let done = match &result {
             Ok(()) => corrections.len(),
             Err(failed) => failed.completed.min(corrections.len()),
@@ -200,7 +287,6 @@ impl Reconciler {
         self.metrics
             .drift_corrections_total
             .inc_by(u64::try_from(done).unwrap_or(u64::MAX));
-        self.remember_services(&app.name, &plan);
 
         let error = result.as_ref().err().map(|failed| LastError {
             operation: failed.error.operation(),
@@ -226,7 +312,7 @@ impl Reconciler {
                 {
                     Ok(()) => {
                         info!("all resources gone, app removed");
-                        lock(&self.inventory).remove(&app.name);
+                        lock(&self.wanted).remove(&app.name);
                         let mut written = lock(&self.written);
                         written.remove(&app.name);
                         self.count_conditions(&written);
@@ -265,9 +351,37 @@ impl Reconciler {
         }
     }
 
+    /// Plans one app against the observed services and the traffic
+    /// inventory as it is now.
+    async fn plan(
+        &self,
+        app: &AppRecord,
+        desired: &Desired,
+        observed: &ferry_core::Observed,
+    ) -> Result<ferry_core::Plan, ferry_aws::Error> {
+        let observed_traffic = match &self.traffic {
+            None => ObservedTraffic::default(),
+            Some(traffic) => traffic.observe(&app.name, &desired.traffic).await?,
+        };
+        Ok(ferry_core::plan::plan_app(
+            &app.name,
+            &self.settings.owner,
+            &self.settings.traffic,
+            desired,
+            observed,
+            &observed_traffic,
+        ))
+    }
+
     /// Runs a plan's actions in order, each with its adapter, and stops at
-    /// the first failure.
-    async fn execute(&self, plan: &ferry_core::Plan) -> Result<(), ExecutionError> {
+    /// the first failure. Traffic actions run under the traffic lock
+    /// (`guard`, taken again if an ECS action in between released it); ECS
+    /// actions run without it.
+    async fn execute<'a>(
+        &'a self,
+        plan: &ferry_core::Plan,
+        mut guard: Option<tokio::sync::MutexGuard<'a, ()>>,
+    ) -> Result<(), ExecutionError> {
         let mut registered = BTreeMap::new();
         let target_group = |name: &str| {
             self.traffic
@@ -277,12 +391,18 @@ impl Reconciler {
         for (completed, action) in plan.actions.iter().enumerate() {
             info!(action = %action, "executing");
             let result = match (action, &self.traffic) {
-                (Action::Traffic(change), Some(traffic)) => traffic.execute(change).await,
+                (Action::Traffic(change), Some(traffic)) => {
+                    if guard.is_none() {
+                        guard = Some(self.traffic_lock.lock().await);
+                    }
+                    traffic.execute(change).await
+                }
                 (Action::Traffic(_), None) => Err(ferry_aws::Error::Build {
                     what: "traffic change",
                     message: "no load balancer is configured".into(),
                 }),
                 _ => {
+                    guard = None;
                     self.ecs
                         .execute(action, &mut registered, &target_group)
                         .await
@@ -357,26 +477,6 @@ impl Reconciler {
         }
         status
     }
-
-    fn remember_services(&self, app: &str, plan: &ferry_core::Plan) {
-        let mut inventory = lock(&self.inventory);
-        for action in &plan.actions {
-            match action {
-                ferry_core::Action::CreateService { service, .. } => {
-                    inventory
-                        .entry(app.to_owned())
-                        .or_default()
-                        .insert(service.name.clone());
-                }
-                ferry_core::Action::DeleteService { name } => {
-                    if let Some(names) = inventory.get_mut(app) {
-                        names.remove(name);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 /// What executing a plan did before it stopped.
@@ -431,6 +531,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How long `calls` ECS reads take at `share` of the read bucket's
+/// documented refill (20/s): the pause that keeps reads within the share.
+pub fn read_pause(calls: usize, share: f64) -> Duration {
+    let refill = ferry_call::Bucket::Reads
+        .documented()
+        .map_or(20.0, |rate| rate.per_second);
+    let calls = u32::try_from(calls).unwrap_or(u32::MAX);
+    Duration::from_secs_f64(f64::from(calls) / (refill * share.clamp(0.001, 1.0)))
+}
+
 impl crate::controller::Reconcile for Reconciler {
     async fn start_term(&self, fence: &Fence) {
         // Published so that `ferry diff` plans with the controller's view.
@@ -444,8 +554,16 @@ impl crate::controller::Reconcile for Reconciler {
         if let Err(err) = self.load_statuses().await {
             warn!(error = %err, "could not load status; unchanged status may be written again");
         }
-        if let Err(err) = self.refresh_inventory().await {
-            warn!(error = %err, "could not list the cluster's services; retried at the next resync");
+        match self.refresh_inventory().await {
+            Ok(reads) => self.count_resync_reads(reads),
+            Err(err) => {
+                warn!(error = %err, "could not list the cluster's services; retried at the next resync")
+            }
+        }
+        // The latest revision of every family, so a revision registered
+        // before a crash is reused without asking ECS family by family.
+        if let Err(err) = self.ecs.load_task_definition_families().await {
+            warn!(error = %err, "could not list task definitions; families are described one by one");
         }
     }
 
@@ -453,11 +571,15 @@ impl crate::controller::Reconcile for Reconciler {
         self.forget_term();
     }
 
-    async fn resync(&self, apps: BTreeSet<String>) {
-        if let Err(err) = self.refresh_inventory().await {
-            warn!(error = %err, "listing the cluster's services failed");
-            return;
-        }
+    async fn resync(&self, apps: BTreeSet<String>) -> usize {
+        let reads = match self.refresh_for_resync().await {
+            Ok(reads) => reads,
+            Err(err) => {
+                warn!(error = %err, "reading the cluster's services failed");
+                return 0;
+            }
+        };
+        self.count_resync_reads(reads);
         for orphan in self
             .apps_with_services()
             .into_iter()
@@ -465,9 +587,27 @@ impl crate::controller::Reconcile for Reconciler {
         {
             warn!(app = %orphan, "services tagged for an app with no spec; left untouched");
         }
+        reads
+    }
+
+    async fn progress(&self) -> Duration {
+        Reconciler::progress(self).await
     }
 
     async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         Reconciler::reconcile(self, app, fence).await
+    }
+}
+
+impl Reconciler {
+    fn count_resync_reads(&self, reads: usize) {
+        let reads = u64::try_from(reads).unwrap_or(u64::MAX);
+        self.metrics
+            .ecs_reads_total
+            .with_label_values(&["resync"])
+            .inc_by(reads);
+        self.metrics
+            .ecs_reads_per_resync
+            .set(i64::try_from(reads).unwrap_or(i64::MAX));
     }
 }

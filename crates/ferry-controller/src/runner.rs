@@ -80,6 +80,11 @@ where
         self.update_depth();
     }
 
+    /// Sets the priority of `key`; see [`WorkQueue::set_priority`].
+    pub fn set_priority(&mut self, key: String, priority: i64) {
+        self.queue.set_priority(key, priority);
+    }
+
     /// Drops pending requests for `key`; a run in flight finishes.
     pub fn forget(&mut self, key: &str) {
         self.queue.forget(&key.to_owned());

@@ -125,6 +125,20 @@ pub struct AppRecord {
     pub updated_at: String,
 }
 
+impl AppRecord {
+    /// When the app was last applied (or deleted, or rolled back), in whole
+    /// seconds since the epoch; 0 if unknown. The controller serves the
+    /// most recent apply first, and the apps of one bulk apply (the same
+    /// second) in turns.
+    pub fn applied_at_seconds(&self) -> i64 {
+        time::OffsetDateTime::parse(
+            &self.updated_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_or(0, |t| t.unix_timestamp())
+    }
+}
+
 /// The git state of the manifest repository at apply time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
