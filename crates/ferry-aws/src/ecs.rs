@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client;
 use ferry_core::names;
+use ferry_core::observed::EcsRolloutState;
 use ferry_core::traffic::LoadBalancerLink;
 use ferry_core::{
     Action, DesiredProcess, NetworkSpec, Observed, ObservedTaskDefinition, ServiceSpec,
@@ -115,7 +116,7 @@ pub fn is_settling(service: &ferry_core::ObservedService) -> bool {
         || service
             .deployments
             .iter()
-            .any(|d| d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+            .any(|d| d.rollout_state == Some(EcsRolloutState::InProgress))
 }
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>, what: &'static str) -> Result<T> {
@@ -153,7 +154,7 @@ impl Ecs {
             .call(
                 SERVICE,
                 "DescribeClusters",
-                Bucket::Reads,
+                Bucket::ClusterReads,
                 &self.cluster,
                 || {
                     self.client
@@ -192,7 +193,7 @@ impl Ecs {
                 .call(
                     SERVICE,
                     "ListServices",
-                    Bucket::Reads,
+                    Bucket::ServiceReads,
                     &self.cluster,
                     || {
                         self.client
@@ -305,7 +306,7 @@ impl Ecs {
                 .call(
                     SERVICE,
                     "ListTaskDefinitions",
-                    Bucket::Reads,
+                    Bucket::TaskDefinitionReads,
                     &self.cluster,
                     || {
                         self.client
@@ -419,7 +420,7 @@ impl Ecs {
                 .call(
                     SERVICE,
                     "DescribeServices",
-                    Bucket::Reads,
+                    Bucket::ServiceReads,
                     &batch.join(","),
                     || {
                         self.client
@@ -494,7 +495,7 @@ impl Ecs {
             .call(
                 SERVICE,
                 "DescribeTaskDefinition",
-                Bucket::Reads,
+                Bucket::TaskDefinitionReads,
                 name,
                 || {
                     self.client
@@ -871,7 +872,7 @@ impl Ecs {
             .call(
                 SERVICE,
                 "RunTask",
-                Bucket::ServiceWrites,
+                Bucket::TaskWrites,
                 &task.task_definition,
                 || request.clone().send(),
             )
@@ -908,7 +909,7 @@ impl Ecs {
         loop {
             let out = self
                 .caller
-                .call(SERVICE, "ListTasks", Bucket::Reads, family, || {
+                .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
                     self.client
                         .list_tasks()
                         .cluster(&self.cluster)
@@ -932,14 +933,20 @@ impl Ecs {
         for chunk in arns.chunks(100) {
             let out = self
                 .caller
-                .call(SERVICE, "DescribeTasks", Bucket::Reads, &chunk[0], || {
-                    self.client
-                        .describe_tasks()
-                        .cluster(&self.cluster)
-                        .set_tasks(Some(chunk.to_vec()))
-                        .include(ecs::TaskField::Tags)
-                        .send()
-                })
+                .call(
+                    SERVICE,
+                    "DescribeTasks",
+                    Bucket::TaskReads,
+                    &chunk[0],
+                    || {
+                        self.client
+                            .describe_tasks()
+                            .cluster(&self.cluster)
+                            .set_tasks(Some(chunk.to_vec()))
+                            .include(ecs::TaskField::Tags)
+                            .send()
+                    },
+                )
                 .await?;
             for task in out.tasks() {
                 let time = |t: Option<&aws_smithy_types::DateTime>| {
@@ -970,13 +977,19 @@ impl Ecs {
     pub async fn service_task_definition(&self, service: &str) -> Result<Option<String>> {
         let out = self
             .caller
-            .call(SERVICE, "DescribeServices", Bucket::Reads, service, || {
-                self.client
-                    .describe_services()
-                    .cluster(&self.cluster)
-                    .services(service)
-                    .send()
-            })
+            .call(
+                SERVICE,
+                "DescribeServices",
+                Bucket::ServiceReads,
+                service,
+                || {
+                    self.client
+                        .describe_services()
+                        .cluster(&self.cluster)
+                        .services(service)
+                        .send()
+                },
+            )
             .await?;
         Ok(out
             .services()

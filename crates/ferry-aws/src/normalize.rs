@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types as ecs;
-use ferry_core::observed::{ObservedDeployment, ServiceEvent};
+use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment, ServiceEvent};
 use ferry_core::traffic::{target_group_name_from_arn, LoadBalancerLink};
 use ferry_core::DeploymentSpec;
 use ferry_core::{NetworkSpec, ObservedService, ServiceStatus, TaskDefinitionSpec};
@@ -143,15 +143,23 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
         deployments: s
             .deployments()
             .iter()
-            .map(|d| ObservedDeployment {
+            .filter_map(|d| {
+                // A deployment in a state Ferry does not know is left out
+                // rather than guessed at.
+                let status = DeploymentStatus::from_ecs(d.status()?)?;
+                Some((d, status))
+            })
+            .map(|(d, status)| ObservedDeployment {
                 id: d.id().unwrap_or_default().to_owned(),
-                status: d.status().unwrap_or_default().to_owned(),
+                status,
                 task_definition_arn: d.task_definition().unwrap_or_default().to_owned(),
                 desired_count: count(d.desired_count()),
                 running_count: count(d.running_count()),
                 pending_count: count(d.pending_count()),
                 failed_tasks: count(d.failed_tasks()),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state: d
+                    .rollout_state()
+                    .and_then(|r| EcsRolloutState::from_ecs(r.as_str())),
                 rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
             })
             .collect(),

@@ -1,8 +1,8 @@
 //! Client-side pacing at AWS's request token buckets, fair across apps.
 //!
-//! ECS throttles per account and region with token buckets
-//! (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html>).
-//! Ferry keeps a bucket of its own per documented bucket, with the
+//! ECS, ELBv2 and Route53 throttle per account and region with token
+//! buckets, documented per category of action (see [`Bucket`]). Ferry
+//! keeps a bucket of its own per documented bucket, with the
 //! documented burst and refill times a configurable share (`--aws-share`,
 //! default 1.0 of the documented rates; lower it when other tools in the
 //! account need headroom), and waits for a token before each call. So in
@@ -39,22 +39,42 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 /// Which documented bucket a call draws from.
+///
+/// ECS: <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html>
+/// ("All API actions in a category share the same token bucket", per
+/// Region). ELBv2: <https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html>
+/// (every request also draws from an account-level bucket). Route53:
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html>
+/// (an account-level bucket and one per action, both 50 and 10/s for the
+/// actions Ferry calls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
-    /// RegisterTaskDefinition and DeregisterTaskDefinition: burst 20, 1/s.
+    /// ECS "task definition modify": Register/DeregisterTaskDefinition,
+    /// burst 20, 1/s.
     TaskDefinitionWrites,
-    /// CreateService, UpdateService, DeleteService: burst 50, 5/s.
+    /// ECS "task definition read": DescribeTaskDefinition,
+    /// ListTaskDefinitions; burst 50, 20/s.
+    TaskDefinitionReads,
+    /// ECS "service modify": Create/Update/DeleteService; burst 50, 5/s.
     ServiceWrites,
-    /// DescribeServices, ListServices and the other ECS reads: burst 100,
-    /// 20/s.
-    Reads,
-    /// ELBv2 reads. ELBv2 does not document its buckets; these are set
-    /// conservatively (burst 20, 10/s) and shared by every reconcile.
+    /// ECS "service read": DescribeServices, ListServices; burst 100, 20/s.
+    ServiceReads,
+    /// ECS "cluster read": DescribeClusters; burst 50, 20/s.
+    ClusterReads,
+    /// ECS "cluster resource modify": RunTask; burst 100, 40/s.
+    TaskWrites,
+    /// ECS "cluster resource read": ListTasks, DescribeTasks; burst 100, 20/s.
+    TaskReads,
+    /// ELBv2 "non-mutating" (Describe*): burst 40, 10/s, and the account
+    /// bucket.
     ElbReads,
-    /// ELBv2 writes (target groups, rules): burst 10, 5/s, undocumented.
+    /// ELBv2 "mutating" (target groups, rules, tags): burst 20, 3/s, and
+    /// the account bucket.
     ElbWrites,
-    /// Route53: 5 requests per second per account, documented in
-    /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html>.
+    /// The ELBv2 account-level bucket every ELBv2 request draws from:
+    /// burst 40, 10/s.
+    ElbAccount,
+    /// Route53, account level: burst 50, 10/s.
     Route53,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
@@ -70,37 +90,60 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 6] = [
+    pub const PACED: [Bucket; 11] = [
         Bucket::TaskDefinitionWrites,
+        Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
-        Bucket::Reads,
+        Bucket::ServiceReads,
+        Bucket::ClusterReads,
+        Bucket::TaskWrites,
+        Bucket::TaskReads,
         Bucket::ElbReads,
         Bucket::ElbWrites,
+        Bucket::ElbAccount,
         Bucket::Route53,
     ];
 
-    /// The bucket as AWS documents it (or, for ELBv2, as Ferry assumes it).
+    /// The bucket as AWS documents it.
     pub fn documented(self) -> Option<Rate> {
         let (burst, per_second) = match self {
             Bucket::TaskDefinitionWrites => (20, 1.0),
+            Bucket::TaskDefinitionReads => (50, 20.0),
             Bucket::ServiceWrites => (50, 5.0),
-            Bucket::Reads => (100, 20.0),
-            Bucket::ElbReads => (20, 10.0),
-            Bucket::ElbWrites => (10, 5.0),
-            Bucket::Route53 => (5, 5.0),
+            Bucket::ServiceReads => (100, 20.0),
+            Bucket::ClusterReads => (50, 20.0),
+            Bucket::TaskWrites => (100, 40.0),
+            Bucket::TaskReads => (100, 20.0),
+            Bucket::ElbReads => (40, 10.0),
+            Bucket::ElbWrites => (20, 3.0),
+            Bucket::ElbAccount => (40, 10.0),
+            Bucket::Route53 => (50, 10.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })
     }
 
+    /// A bucket the call draws from as well (the account-level one).
+    pub fn also(self) -> Option<Bucket> {
+        match self {
+            Bucket::ElbReads | Bucket::ElbWrites => Some(Bucket::ElbAccount),
+            _ => None,
+        }
+    }
+
     /// A short name, for metrics and logs.
     pub fn name(self) -> &'static str {
         match self {
-            Bucket::TaskDefinitionWrites => "ecs_task_definition_writes",
-            Bucket::ServiceWrites => "ecs_service_writes",
-            Bucket::Reads => "ecs_reads",
-            Bucket::ElbReads => "elbv2_reads",
-            Bucket::ElbWrites => "elbv2_writes",
+            Bucket::TaskDefinitionWrites => "ecs_task_definition_modify",
+            Bucket::TaskDefinitionReads => "ecs_task_definition_read",
+            Bucket::ServiceWrites => "ecs_service_modify",
+            Bucket::ServiceReads => "ecs_service_read",
+            Bucket::ClusterReads => "ecs_cluster_read",
+            Bucket::TaskWrites => "ecs_cluster_resource_modify",
+            Bucket::TaskReads => "ecs_cluster_resource_read",
+            Bucket::ElbReads => "elbv2_non_mutating",
+            Bucket::ElbWrites => "elbv2_mutating",
+            Bucket::ElbAccount => "elbv2_account",
             Bucket::Route53 => "route53",
             Bucket::Unpaced => "unpaced",
         }
@@ -196,22 +239,30 @@ impl Pacing {
     /// other claimants waiting. Cancel-safe: a waiter that is dropped
     /// takes no token.
     pub async fn acquire(&self, bucket: Bucket) {
-        if let Some(fair) = self.bucket(bucket) {
-            FairBucket::acquire(fair, current_claimant()).await;
+        let claimant = current_claimant();
+        for draw in std::iter::once(bucket).chain(bucket.also()) {
+            if let Some(fair) = self.bucket(draw) {
+                FairBucket::acquire(fair, claimant.clone()).await;
+            }
         }
     }
 
     /// AWS throttled a call from `bucket`: halve the rate, empty the bucket.
     pub fn throttled(&self, bucket: Bucket) {
-        if let Some(fair) = self.bucket(bucket) {
-            fair.throttled();
+        // Which of the buckets AWS found empty, it does not say: both slow.
+        for draw in std::iter::once(bucket).chain(bucket.also()) {
+            if let Some(fair) = self.bucket(draw) {
+                fair.throttled();
+            }
         }
     }
 
     /// A call from `bucket` went through: recover towards the full rate.
     pub fn succeeded(&self, bucket: Bucket) {
-        if let Some(fair) = self.bucket(bucket) {
-            fair.succeeded();
+        for draw in std::iter::once(bucket).chain(bucket.also()) {
+            if let Some(fair) = self.bucket(draw) {
+                fair.succeeded();
+            }
         }
     }
 

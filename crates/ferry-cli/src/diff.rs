@@ -327,7 +327,7 @@ spec:
             }],
             blockers: vec![ferry_core::Blocker {
                 process: "web".into(),
-                reason: "NameConflict".into(),
+                reason: ferry_core::BlockerReason::NameConflict,
                 message: "taken".into(),
             }],
         };

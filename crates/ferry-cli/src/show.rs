@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use comfy_table::{presets, Table};
-use ferry_core::status::{self, AppStatus, Condition};
+use ferry_core::status::{self, AppStatus, Condition, ConditionStatus};
 use ferry_store::{AppRecord, Release, ReleaseOutcome, Store};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -44,10 +44,10 @@ fn age_at(rfc3339: &str, now: OffsetDateTime) -> String {
 fn explanation(status: &AppStatus) -> Option<String> {
     let degraded = status
         .condition(status::DEGRADED)
-        .filter(|c| c.status == "True");
+        .filter(|c| c.status == ConditionStatus::True);
     let not_ready = status
         .condition(status::READY)
-        .filter(|c| c.status != "True");
+        .filter(|c| c.status != ConditionStatus::True);
     let c = degraded.or(not_ready)?;
     Some(if c.message.is_empty() {
         c.reason.clone()
@@ -78,7 +78,7 @@ fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
         None => {
             let unknown = |type_: &str| Condition {
                 type_: type_.to_owned(),
-                status: "Unknown".to_owned(),
+                status: ConditionStatus::Unknown,
                 reason: "Pending".to_owned(),
                 message: "the controller has not reconciled this app yet".to_owned(),
                 last_transition_time: app.updated_at.clone(),
@@ -211,7 +211,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
     for c in &status.conditions {
         conditions.add_row(vec![
             c.type_.clone(),
-            c.status.clone(),
+            c.status.to_string(),
             c.reason.clone(),
             age(&c.last_transition_time),
             c.message.clone(),
@@ -220,7 +220,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
     println!("{conditions}");
     if let Some(degraded) = status
         .condition(status::DEGRADED)
-        .filter(|c| c.status == "True")
+        .filter(|c| c.status == ConditionStatus::True)
     {
         println!(
             "\nDegraded since {} ago: {}\n  {}",
@@ -521,9 +521,14 @@ mod tests {
     }
 
     fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
+        let status = match status {
+            "True" => ConditionStatus::True,
+            "False" => ConditionStatus::False,
+            _ => ConditionStatus::Unknown,
+        };
         Condition {
             type_: type_.into(),
-            status: status.into(),
+            status,
             reason: reason.into(),
             message: message.into(),
             last_transition_time: "2026-11-23T11:00:00Z".into(),

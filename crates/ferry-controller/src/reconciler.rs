@@ -17,7 +17,7 @@ use ferry_aws::{Ecs, Traffic};
 use ferry_call::pacing::{self, Claimant};
 use ferry_core::names::{self, Ownership};
 use ferry_core::rollout::{self, RolloutState};
-use ferry_core::status::{self, LastError, StatusInput};
+use ferry_core::status::{self, ConditionStatus, LastError, StatusInput};
 use ferry_core::traffic::ObservedTraffic;
 use ferry_core::{Action, AppStatus, Desired, ServiceStatus, Settings};
 use ferry_store::{AppRecord, Fence, ReleaseOutcome, Store};
@@ -170,7 +170,10 @@ impl Reconciler {
         for condition in [status::READY, status::PROGRESSING, status::DEGRADED] {
             let count = written
                 .values()
-                .filter(|s| s.condition(condition).is_some_and(|c| c.status == "True"))
+                .filter(|s| {
+                    s.condition(condition)
+                        .is_some_and(|c| c.status == ConditionStatus::True)
+                })
                 .count();
             self.metrics
                 .apps
@@ -343,7 +346,7 @@ impl Reconciler {
             .await;
         let progressing = status
             .condition(status::PROGRESSING)
-            .is_some_and(|c| c.status == "True");
+            .is_some_and(|c| c.status == ConditionStatus::True);
         match failed {
             Some(message) => Outcome::Failed(message),
             None if progressing => Outcome::Requeue(PROGRESS_REQUEUE),
@@ -534,7 +537,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// How long `calls` ECS reads take at `share` of the read bucket's
 /// documented refill (20/s): the pause that keeps reads within the share.
 pub fn read_pause(calls: usize, share: f64) -> Duration {
-    let refill = ferry_call::Bucket::Reads
+    let refill = ferry_call::Bucket::ServiceReads
         .documented()
         .map_or(20.0, |rate| rate.per_second);
     let calls = u32::try_from(calls).unwrap_or(u32::MAX);

@@ -24,20 +24,65 @@ pub struct ObservedTaskDefinition {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The role of a deployment in its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentStatus {
+    /// The newest deployment: the one ECS rolls out.
+    Primary,
+    /// An older deployment whose tasks are being replaced.
+    Active,
+    /// A deployment whose tasks are gone.
+    Inactive,
+}
+
+impl DeploymentStatus {
+    /// ECS's name for it; `None` for one Ferry does not know.
+    pub fn from_ecs(status: &str) -> Option<Self> {
+        match status {
+            "PRIMARY" => Some(Self::Primary),
+            "ACTIVE" => Some(Self::Active),
+            "INACTIVE" => Some(Self::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// A deployment's rollout state, as ECS reports it (with the circuit
+/// breaker on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EcsRolloutState {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+impl EcsRolloutState {
+    /// ECS's name for it; `None` for one Ferry does not know.
+    pub fn from_ecs(state: &str) -> Option<Self> {
+        match state {
+            "IN_PROGRESS" => Some(Self::InProgress),
+            "COMPLETED" => Some(Self::Completed),
+            "FAILED" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
 /// One ECS deployment of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservedDeployment {
     pub id: String,
-    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
-    pub status: String,
+    pub status: DeploymentStatus,
     pub task_definition_arn: String,
     pub desired_count: u32,
     pub running_count: u32,
     pub pending_count: u32,
     pub failed_tasks: u32,
-    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`, when ECS reports one.
-    pub rollout_state: Option<String>,
+    /// When ECS reports one.
+    pub rollout_state: Option<EcsRolloutState>,
     pub rollout_state_reason: Option<String>,
 }
 

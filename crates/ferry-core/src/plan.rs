@@ -13,6 +13,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use crate::blocker::{Blocker, BlockerReason};
 use crate::names::{self, Ownership};
 use crate::observed::{Observed, ObservedService, ServiceStatus};
 use crate::render::{
@@ -141,17 +142,6 @@ impl fmt::Display for Action {
     }
 }
 
-/// Why part of an app cannot be converged. Reported in status; nothing is
-/// done about it until the cause goes away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Blocker {
-    pub process: String,
-    /// A short CamelCase reason, e.g. `NameConflict`.
-    pub reason: String,
-    pub message: String,
-}
-
 /// The outcome of planning one app.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -189,7 +179,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
             if service.status == ServiceStatus::Draining {
                 blockers.push(Blocker {
                     process: process.process.clone(),
-                    reason: "ServiceDraining".into(),
+                    reason: BlockerReason::ServiceDraining,
                     message: format!(
                         "service {name} is still draining after a delete; it is created again once ECS has removed it"
                     ),
@@ -314,7 +304,7 @@ pub fn plan_app(
     let blocked: Vec<&str> = traffic
         .blockers
         .iter()
-        .filter(|b| b.reason == "NameConflict")
+        .filter(|b| b.reason == BlockerReason::NameConflict)
         .map(|b| b.process.as_str())
         .collect();
     let processes: Vec<DesiredProcess> = desired
@@ -353,7 +343,7 @@ fn foreign_blocker(
     };
     Some(Blocker {
         process: process.process.clone(),
-        reason: "NameConflict".into(),
+        reason: BlockerReason::NameConflict,
         message: format!(
             "ECS service {} exists and belongs to {whose}; Ferry leaves it untouched",
             service.name
@@ -378,7 +368,7 @@ fn reusable_revision(
     if names::ownership(&latest.tags, owner, app) != Ownership::Ours {
         return Err(Blocker {
             process: process.process.clone(),
-            reason: "NameConflict".into(),
+            reason: BlockerReason::NameConflict,
             message: format!(
                 "task definition family {} is used by something other than Ferry app {app}; Ferry registers no revision in it",
                 process.task_definition.family
@@ -719,6 +709,6 @@ mod tests {
         let desired = render(&app("acme:1", &[("web", 1)]), &settings());
         let plan = plan("acme", OWNER, &desired, &observed);
         assert!(plan.actions.is_empty());
-        assert_eq!(plan.blockers[0].reason, "NameConflict");
+        assert_eq!(plan.blockers[0].reason, BlockerReason::NameConflict);
     }
 }

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::observed::{Observed, ObservedService};
+use crate::observed::{DeploymentStatus, EcsRolloutState, Observed, ObservedService};
 use crate::render::DesiredProcess;
 use crate::status::AppStatus;
 
@@ -116,7 +116,11 @@ fn assess_one(
     wanted: Option<String>,
     previous: Option<&AppStatus>,
 ) -> ProcessRollout {
-    let primary = service.and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"));
+    let primary = service.and_then(|s| {
+        s.deployments
+            .iter()
+            .find(|d| d.status == DeploymentStatus::Primary)
+    });
     let events = service.map(explaining_events).unwrap_or_default();
     let mut rollout = ProcessRollout {
         state: RolloutState::InProgress,
@@ -126,7 +130,7 @@ fn assess_one(
             .map(|s| {
                 s.deployments
                     .iter()
-                    .filter(|d| d.status != "PRIMARY")
+                    .filter(|d| d.status != DeploymentStatus::Primary)
                     .map(|d| d.task_definition_arn.clone())
                     .collect()
             })
@@ -151,11 +155,9 @@ fn assess_one(
         return rollout;
     };
 
-    if let Some(failed) = service
-        .deployments
-        .iter()
-        .find(|d| d.task_definition_arn == wanted && d.rollout_state.as_deref() == Some("FAILED"))
-    {
+    if let Some(failed) = service.deployments.iter().find(|d| {
+        d.task_definition_arn == wanted && d.rollout_state == Some(EcsRolloutState::Failed)
+    }) {
         rollout.state = RolloutState::Failed {
             reason: failed
                 .rollout_state_reason
@@ -183,7 +185,8 @@ fn assess_one(
 
     let completed = primary.is_some_and(|d| {
         d.task_definition_arn == wanted
-            && d.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED")
+            && d.rollout_state
+                .is_none_or(|s| s == EcsRolloutState::Completed)
             && d.running_count >= process.service.desired_count
     }) && rollout.old.is_empty()
         && service.running_count >= process.service.desired_count;
@@ -235,13 +238,13 @@ mod tests {
     fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDeployment {
         ObservedDeployment {
             id: format!("ecs-svc/{td}"),
-            status: status.into(),
+            status: DeploymentStatus::from_ecs(status).expect("an ECS deployment status"),
             task_definition_arn: td.into(),
             desired_count: 2,
             running_count: running,
             pending_count: 0,
             failed_tasks: u32::from(state == "FAILED") * 3,
-            rollout_state: Some(state.into()),
+            rollout_state: EcsRolloutState::from_ecs(state),
             rollout_state_reason: (state == "FAILED")
                 .then(|| "ECS deployment circuit breaker: tasks failed to start.".into()),
         }
@@ -259,7 +262,7 @@ mod tests {
         );
         let primary = deployments
             .iter()
-            .find(|d| d.status == "PRIMARY")
+            .find(|d| d.status == DeploymentStatus::Primary)
             .map(|d| d.task_definition_arn.clone())
             .unwrap_or_default();
         observed.services.insert(

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::observed::{Observed, ServiceEvent};
+use crate::observed::{DeploymentStatus, EcsRolloutState, Observed, ServiceEvent};
 use crate::plan::Plan;
 use crate::render::DesiredProcess;
 use crate::rollout::{self, RolloutState};
@@ -66,8 +66,7 @@ pub struct RolloutFailure {
 pub struct Condition {
     #[serde(rename = "type")]
     pub type_: String,
-    /// `True`, `False` or `Unknown`.
-    pub status: String,
+    pub status: ConditionStatus,
     pub reason: String,
     pub message: String,
     /// RFC 3339; changes only when `status` changes.
@@ -98,6 +97,30 @@ pub struct ProcessStatus {
     /// URLs that reach the process: internal first, then public.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<String>,
+}
+
+/// Whether a condition holds, in Kubernetes' words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+impl ConditionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ConditionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The last failure of a reconcile, with the AWS call that failed.
@@ -143,7 +166,7 @@ pub fn drift(previous: Option<&AppStatus>, generation: u64, plan: &Plan, deletin
         && previous.observed_generation == generation
         && previous
             .condition(DEGRADED)
-            .is_none_or(|c| c.status != "True")
+            .is_none_or(|c| c.status != ConditionStatus::True)
 }
 
 /// Derives status. `observedGeneration` advances only when the whole plan
@@ -234,7 +257,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                 .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
             Condition {
                 type_: type_.to_owned(),
-                status: status.to_owned(),
+                status,
                 reason,
                 message,
                 last_transition_time,
@@ -244,7 +267,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
 
     let ready_now = conditions
         .iter()
-        .any(|c: &Condition| c.type_ == READY && c.status == "True");
+        .any(|c: &Condition| c.type_ == READY && c.status == ConditionStatus::True);
     AppStatus {
         name: input.app.to_owned(),
         generation: input.generation,
@@ -274,7 +297,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
     }
 }
 
-type ConditionParts = (&'static str, &'static str, String, String);
+type ConditionParts = (&'static str, ConditionStatus, String, String);
 
 fn conditions(
     input: &StatusInput<'_>,
@@ -291,9 +314,13 @@ fn conditions(
                 .observed
                 .services
                 .get(&p.service.name)
-                .and_then(|s| s.deployments.iter().find(|d| d.status == "PRIMARY"))
-                .and_then(|d| d.rollout_state.as_deref())
-                == Some("IN_PROGRESS")
+                .and_then(|s| {
+                    s.deployments
+                        .iter()
+                        .find(|d| d.status == DeploymentStatus::Primary)
+                })
+                .and_then(|d| d.rollout_state)
+                == Some(EcsRolloutState::InProgress)
         })
         .map(|p| p.process.as_str())
         .collect();
@@ -301,7 +328,7 @@ fn conditions(
     let degraded = if let Some(error) = &input.error {
         (
             DEGRADED,
-            "True",
+            ConditionStatus::True,
             "ReconcileError".to_owned(),
             format!("{}: {}", error.operation, error.message),
         )
@@ -313,7 +340,7 @@ fn conditions(
         };
         (
             DEGRADED,
-            "True",
+            ConditionStatus::True,
             "RolloutFailed".to_owned(),
             format!(
                 "process {}: the rollout of {} failed: {}; Ferry will not retry this generation, apply a new one or roll back.{events}",
@@ -327,15 +354,25 @@ fn conditions(
             .iter()
             .map(|b| format!("{}: {}", b.process, b.message))
             .collect();
-        (DEGRADED, "True", blocker.reason.clone(), all.join("; "))
+        (
+            DEGRADED,
+            ConditionStatus::True,
+            blocker.reason.to_string(),
+            all.join("; "),
+        )
     } else {
-        (DEGRADED, "False", "AsExpected".to_owned(), String::new())
+        (
+            DEGRADED,
+            ConditionStatus::False,
+            "AsExpected".to_owned(),
+            String::new(),
+        )
     };
 
     let progressing = if let Some(failure) = failure {
         (
             PROGRESSING,
-            "False",
+            ConditionStatus::False,
             "RolloutFailed".to_owned(),
             format!("the rollout of process {} failed", failure.process),
         )
@@ -343,7 +380,7 @@ fn conditions(
         let touched: BTreeSet<&str> = input.plan.actions.iter().map(|a| a.target()).collect();
         (
             PROGRESSING,
-            "True",
+            ConditionStatus::True,
             "Converging".to_owned(),
             format!(
                 "applied {changes} change(s) to {}",
@@ -353,7 +390,7 @@ fn conditions(
     } else if !in_progress.is_empty() || !all_completed {
         (
             PROGRESSING,
-            "True",
+            ConditionStatus::True,
             "RolloutInProgress".to_owned(),
             format!(
                 "ECS rollout in progress for {}",
@@ -365,13 +402,18 @@ fn conditions(
             ),
         )
     } else {
-        (PROGRESSING, "False", "AsExpected".to_owned(), String::new())
+        (
+            PROGRESSING,
+            ConditionStatus::False,
+            "AsExpected".to_owned(),
+            String::new(),
+        )
     };
 
     let ready = if observed_generation < input.generation {
         (
             READY,
-            "False",
+            ConditionStatus::False,
             "GenerationNotObserved".to_owned(),
             format!(
                 "generation {} not yet acted on (observed {observed_generation})",
@@ -381,21 +423,21 @@ fn conditions(
     } else if input.error.is_some() || !input.plan.blockers.is_empty() || failure.is_some() {
         (
             READY,
-            "False",
+            ConditionStatus::False,
             "Degraded".to_owned(),
             "see the Degraded condition".to_owned(),
         )
     } else if changes > 0 {
         (
             READY,
-            "False",
+            ConditionStatus::False,
             "Converging".to_owned(),
             format!("{changes} change(s) applied, waiting to observe them"),
         )
     } else if !all_completed {
         (
             READY,
-            "False",
+            ConditionStatus::False,
             "RolloutInProgress".to_owned(),
             format!(
                 "waiting for the rollout of {}",
@@ -409,7 +451,7 @@ fn conditions(
     } else {
         (
             READY,
-            "True",
+            ConditionStatus::True,
             "Converged".to_owned(),
             format!("all {} process(es) match the spec", input.desired.len()),
         )
@@ -467,7 +509,8 @@ impl AppStatus {
 
     /// True when the `Ready` condition is `True`.
     pub fn is_ready(&self) -> bool {
-        self.condition(READY).is_some_and(|c| c.status == "True")
+        self.condition(READY)
+            .is_some_and(|c| c.status == ConditionStatus::True)
     }
 
     /// Equal apart from the time of the reconcile that wrote it: a status
@@ -577,13 +620,13 @@ pub(crate) mod tests {
             service.pending_count = 0;
             service.deployments = vec![crate::observed::ObservedDeployment {
                 id: format!("ecs-svc/{}", service.name),
-                status: "PRIMARY".into(),
+                status: DeploymentStatus::Primary,
                 task_definition_arn: service.task_definition_arn.clone(),
                 desired_count: service.desired_count,
                 running_count: service.desired_count,
                 pending_count: 0,
                 failed_tasks: 0,
-                rollout_state: Some("COMPLETED".into()),
+                rollout_state: Some(EcsRolloutState::Completed),
                 rollout_state_reason: None,
             }];
         }
@@ -603,15 +646,15 @@ pub(crate) mod tests {
         let case = Case::new();
         let empty = Observed::default();
         let (first, first_plan) = case.derive(1, &empty, None, None, &[], T1);
-        assert_eq!(status_of(&first, READY).status, "False");
-        assert_eq!(status_of(&first, PROGRESSING).status, "True");
+        assert_eq!(status_of(&first, READY).status, ConditionStatus::False);
+        assert_eq!(status_of(&first, PROGRESSING).status, ConditionStatus::True);
         assert_eq!(first.observed_generation, 1, "the whole plan ran");
 
         let converged = completed(execute(&empty, &first_plan.actions));
         let (second, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
-        assert_eq!(status_of(&second, READY).status, "True");
+        assert_eq!(status_of(&second, READY).status, ConditionStatus::True);
         assert_eq!(status_of(&second, READY).last_transition_time, rfc3339(T2));
-        assert_eq!(status_of(&second, DEGRADED).status, "False");
+        assert_eq!(status_of(&second, DEGRADED).status, ConditionStatus::False);
         assert_eq!(
             status_of(&second, DEGRADED).last_transition_time,
             rfc3339(T1),
@@ -642,9 +685,9 @@ pub(crate) mod tests {
         };
         let (failed, _) = case.derive(2, &converged, Some(error), Some(&ready), &[], T3);
         assert_eq!(failed.observed_generation, 1);
-        assert_eq!(status_of(&failed, READY).status, "False");
+        assert_eq!(status_of(&failed, READY).status, ConditionStatus::False);
         let degraded = status_of(&failed, DEGRADED);
-        assert_eq!(degraded.status, "True");
+        assert_eq!(degraded.status, ConditionStatus::True);
         assert_eq!(degraded.reason, "ReconcileError");
         assert!(degraded.message.contains("ecs:UpdateService"));
         assert_eq!(

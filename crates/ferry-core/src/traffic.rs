@@ -28,8 +28,8 @@ use ferry_manifest::App;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::blocker::{Blocker, BlockerReason};
 use crate::names::{self, Ownership};
-use crate::plan::Blocker;
 
 /// Tag that tells apart the rules of one process (or one domain).
 pub const TAG_RULE: &str = "ferry:rule";
@@ -402,7 +402,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
         for domain in &app.domains {
             out.blockers.push(Blocker {
                 process: domain.process.clone(),
-                reason: "NoLoadBalancer".into(),
+                reason: BlockerReason::NoLoadBalancer,
                 message: format!(
                     "domain {} cannot be served: the controller has no load balancer configured",
                     domain.name
@@ -484,7 +484,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
         let Some((tg, _)) = out.links.get(&domain.process).cloned() else {
             out.blockers.push(Blocker {
                 process: domain.process.clone(),
-                reason: "DomainWithoutPort".into(),
+                reason: BlockerReason::DomainWithoutPort,
                 message: format!(
                     "domain {} routes to process {}, which has no port",
                     domain.name, domain.process
@@ -495,7 +495,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
         let Some(edge) = &settings.public else {
             out.blockers.push(Blocker {
                 process: domain.process.clone(),
-                reason: "NoPublicLoadBalancer".into(),
+                reason: BlockerReason::NoPublicLoadBalancer,
                 message: format!(
                     "domain {} needs the internet-facing load balancer, which the controller is not configured with",
                     domain.name
@@ -511,7 +511,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
                 .collect();
             out.blockers.push(Blocker {
                 process: domain.process.clone(),
-                reason: "NoHostedZone".into(),
+                reason: BlockerReason::NoHostedZone,
                 message: format!(
                     "domain {} is in none of the public zones Ferry manages ({})",
                     domain.name,
@@ -621,7 +621,7 @@ pub fn plan(
                 blocked_groups.insert(spec.name.clone());
                 out.blockers.push(Blocker {
                     process: spec.process.clone(),
-                    reason: "NameConflict".into(),
+                    reason: BlockerReason::NameConflict,
                     message: format!(
                         "target group {} exists and is not Ferry's for this app; Ferry leaves it untouched",
                         spec.name
@@ -669,7 +669,7 @@ pub fn plan(
             });
         out.blockers.push(Blocker {
             process: String::new(),
-            reason: "RecordConflict".into(),
+            reason: BlockerReason::RecordConflict,
             message: format!(
                 "DNS name {} exists and belongs to {whose}; Ferry leaves it untouched and does not route it",
                 spec.name
@@ -752,7 +752,7 @@ pub fn plan(
     if !creates.is_empty() && !full.is_empty() {
         out.blockers.push(Blocker {
             process: creates[0].tags.get(names::TAG_PROCESS).cloned().unwrap_or_default(),
-            reason: "LoadBalancerFull".into(),
+            reason: BlockerReason::LoadBalancerFull,
             message: format!(
                 "load balancer {} would need more than {} rules; none of this app's traffic changes were made",
                 full.join(", "),
@@ -780,7 +780,7 @@ pub fn plan(
         let Some(priority) = (1..=MAX_PRIORITY).find(|p| !used.contains(p)) else {
             out.blockers.push(Blocker {
                 process: String::new(),
-                reason: "LoadBalancerFull".into(),
+                reason: BlockerReason::LoadBalancerFull,
                 message: format!("listener {} has no free rule priority", spec.listener_arn),
             });
             out.before.clear();
@@ -1345,7 +1345,7 @@ mod tests {
         let planned = plan("c", OWNER, &s, &render(&c, OWNER, &s), &observed);
         assert!(planned.frozen);
         assert!(planned.before.is_empty() && planned.after.is_empty());
-        assert_eq!(planned.blockers[0].reason, "LoadBalancerFull");
+        assert_eq!(planned.blockers[0].reason, BlockerReason::LoadBalancerFull);
         // One more rule fits.
         let d = app("d", &[("web", Some(80))], &[]);
         let fits = plan("d", OWNER, &s, &render(&d, OWNER, &s), &observed);
@@ -1427,7 +1427,7 @@ mod tests {
     fn a_domain_outside_every_zone_is_reported() {
         let acme = app("acme", &[("web", Some(80))], &[("acme.example.org", "web")]);
         let desired = render(&acme, OWNER, &settings(100));
-        assert_eq!(desired.blockers[0].reason, "NoHostedZone");
+        assert_eq!(desired.blockers[0].reason, BlockerReason::NoHostedZone);
         assert!(desired.blockers[0]
             .message
             .contains("example.com, shop.example.com"));
