@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{error, info, info_span, warn, Instrument};
 
+use crate::flag::until_true;
 use crate::leader::Role;
 use crate::metrics::Metrics;
 use crate::runner::{Outcome, Runner};
@@ -310,12 +311,6 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
         }
         period
     }
-}
-
-/// Waits until `flag` is true (or its sender is gone). Unlike
-/// `wait_for`, holds no borrow of the value, so the future stays `Send`.
-pub async fn until_true(flag: &mut watch::Receiver<bool>) {
-    let _ = flag.wait_for(|value| *value).await;
 }
 
 async fn step(term: &mut Option<Term>) {

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::controller::until_true;
+use crate::flag::until_true;
 
 /// The lease operations the elector needs; [`ferry_store::Store`] in
 /// production, an in-memory lease in tests.

@@ -1,8 +1,10 @@
 //! `ferry-controller`: converges ECS to the app specs in DynamoDB.
 
+mod adapters;
 mod admin;
 mod config;
 mod controller;
+mod flag;
 mod leader;
 mod metrics;
 mod queue;

@@ -1,34 +1,40 @@
-//! Reconciles one app: observe, plan, act, report. Level-triggered: it
-//! reads everything it needs each time and never needs to know why it was
-//! called, so it is safe to repeat and to cancel at any await.
+//! Reconciles one app: observe → decide → execute → write.
 //!
-//! Observation comes from the ECS adapter's shared cache, which this
-//! module keeps current: a full listing when a term starts and every
-//! [`FULL_LISTING_EVERY`] resyncs, the known services read again (10 per
-//! call) at the other resyncs, and the services whose rollout is in
-//! progress read between resyncs ([`Reconciler::progress`]).
+//! - **observe** reads the ECS adapter's shared cache and the traffic
+//!   inventory; no reconcile describes services itself;
+//! - **decide** is one call into ferry-core, [`ferry_core::decide`];
+//! - **execute** runs the decided actions through the paced call layer, in
+//!   order, stopping at the first failure;
+//! - **write** records release outcomes and status, fenced by the lease,
+//!   and only when the status changed.
+//!
+//! Level-triggered: a reconcile reads everything it needs each time and
+//! never needs to know why it was called, so it is safe to repeat and to
+//! cancel at any await.
+//!
+//! This module also keeps the cache current: a full listing when a term
+//! starts and every [`FULL_LISTING_EVERY`] resyncs, the known services read
+//! again (10 per call) at the other resyncs, and the services whose rollout
+//! is in progress read between resyncs ([`Reconciler::progress`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ferry_aws::{Ecs, Traffic};
 use ferry_call::pacing::{self, Claimant};
-use ferry_core::names::{self, Ownership};
-use ferry_core::rollout::{self, RolloutState};
-use ferry_core::status::{self, ConditionStatus, LastError, StatusInput};
+use ferry_core::decide::{self, AppRef, Decision, Input, LookAgain};
+use ferry_core::status::{self, ConditionStatus, LastError};
 use ferry_core::traffic::ObservedTraffic;
-use ferry_core::{Action, AppStatus, Desired, ServiceStatus, Settings};
-use ferry_store::{AppRecord, Fence, ReleaseOutcome, Store};
+use ferry_core::{Action, AppStatus, Desired, Observed, Settings};
+use ferry_store::{AppRecord, Fence};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
+use crate::adapters::{Cluster, Network, StatusStore};
 use crate::metrics::Metrics;
 use crate::runner::Outcome;
 
-/// How soon an app is looked at again after Ferry changed it.
-pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(2);
 /// The shortest pause between two progress reads.
 pub const PROGRESS_TICK: Duration = Duration::from_secs(2);
 /// The share of the ECS read bucket's refill that progress reads may use;
@@ -38,11 +44,11 @@ const PROGRESS_READ_SHARE: f64 = 0.5;
 /// services Ferry did not know of); the others read the known names only.
 pub const FULL_LISTING_EVERY: u64 = 10;
 
-pub struct Reconciler {
-    pub store: Store,
-    pub ecs: Ecs,
+pub struct Reconciler<C = ferry_aws::Ecs, N = ferry_aws::Traffic, W = ferry_store::Store> {
+    pub store: W,
+    pub ecs: C,
     /// Load balancers and DNS; `None` when no listener is configured.
-    pub traffic: Option<Traffic>,
+    pub traffic: Option<N>,
     pub settings: Settings,
     metrics: Metrics,
     /// Held while an app's traffic is planned and changed: rule priorities
@@ -56,14 +62,16 @@ pub struct Reconciler {
     resyncs: AtomicU64,
 }
 
-impl Reconciler {
-    pub fn new(
-        store: Store,
-        ecs: Ecs,
-        traffic: Option<Traffic>,
-        settings: Settings,
-        metrics: Metrics,
-    ) -> Self {
+/// What executing a plan did before it stopped.
+#[derive(Debug)]
+struct ExecutionError {
+    /// Actions that completed, in order.
+    completed: usize,
+    error: ferry_aws::Error,
+}
+
+impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
+    pub fn new(store: W, ecs: C, traffic: Option<N>, settings: Settings, metrics: Metrics) -> Self {
         Self {
             store,
             ecs,
@@ -208,7 +216,8 @@ impl Reconciler {
                 .collect(),
         );
         let previous = lock(&self.written).get(&app.name).cloned();
-        // From the shared cache: no reconcile describes services itself.
+
+        // Observe.
         let observed = match self
             .ecs
             .observe(&app.name, &self.settings.owner, &desired.processes)
@@ -221,8 +230,25 @@ impl Reconciler {
                     .await
             }
         };
-        let mut plan = match self.plan(app, &desired, &observed).await {
-            Ok(plan) => plan,
+        let decide = |observed_traffic: &ObservedTraffic| {
+            decide::decide(Input {
+                app: AppRef {
+                    name: &app.name,
+                    generation: app.generation,
+                    deleting: app.deleting,
+                },
+                desired: &desired,
+                observed: &observed,
+                observed_traffic,
+                previous: previous.as_ref(),
+                owner: &self.settings.owner,
+                traffic: &self.settings.traffic,
+                now: OffsetDateTime::now_utc(),
+            })
+        };
+        // Decide.
+        let mut decision = match self.observe_traffic(&app.name, &desired).await {
+            Ok(traffic) => decide(&traffic),
             Err(err) => {
                 return self
                     .failed_to_observe(app, fence, &desired, previous, err)
@@ -230,14 +256,14 @@ impl Reconciler {
             }
         };
         // Rule priorities and the rule quota are shared by every app on a
-        // load balancer: a plan that changes traffic is made again, and its
-        // traffic changes made, under the traffic lock. ECS work never
-        // waits for it.
-        let mut traffic_guard = None;
-        if plan.actions.iter().any(|a| matches!(a, Action::Traffic(_))) {
-            traffic_guard = Some(self.traffic_lock.lock().await);
-            plan = match self.plan(app, &desired, &observed).await {
-                Ok(plan) => plan,
+        // load balancer: a decision that changes traffic is made again,
+        // from the inventory as it is under the traffic lock, and its
+        // traffic changes are made under it. ECS work never waits for it.
+        let mut guard = None;
+        if changes_traffic(&decision) {
+            guard = Some(self.traffic_lock.lock().await);
+            decision = match self.observe_traffic(&app.name, &desired).await {
+                Ok(traffic) => decide(&traffic),
                 Err(err) => {
                     return self
                         .failed_to_observe(app, fence, &desired, previous, err)
@@ -245,135 +271,77 @@ impl Reconciler {
                 }
             };
         }
-        for blocker in &plan.blockers {
+        for blocker in &decision.plan.blockers {
             warn!(process = %blocker.process, reason = %blocker.reason, "{}", blocker.message);
         }
-        // A generation whose rollout failed is not pushed again (ECS rolled
-        // it back; pushing it would flap and clutter task definitions).
-        let failed = !app.deleting
-            && rollout::assess(
-                app.generation,
-                &desired.processes,
-                &observed,
-                previous.as_ref(),
-            )
-            .values()
-            .any(|r| matches!(r.state, RolloutState::Failed { .. }));
-        let plan = if failed {
-            if !plan.actions.is_empty() {
-                info!(
-                    skipped = plan.actions.len(),
-                    "the rollout of this generation failed: nothing is pushed until a new one is applied"
-                );
-            }
-            ferry_core::Plan {
-                actions: Vec::new(),
-                blockers: plan.blockers,
-            }
-        } else {
-            plan
-        };
-        let corrections: Vec<String> =
-            if status::drift(previous.as_ref(), app.generation, &plan, app.deleting) {
-                plan.actions.iter().map(ToString::to_string).collect()
-            } else {
-                Vec::new()
-            };
-        for correction in &corrections {
+        if decision.held_back > 0 {
+            info!(
+                skipped = decision.held_back,
+                "the rollout of this generation failed: nothing is pushed until a new one is applied"
+            );
+        }
+        for correction in &decision.corrections {
             warn!(correction = %correction, "correcting drift: a change made outside Ferry is undone");
         }
-        let result = self.execute(&plan, traffic_guard).await;
-        let done = match &result {
-            Ok(()) => corrections.len(),
-            Err(failed) => failed.completed.min(corrections.len()),
+
+        // Execute.
+        let decision = match self.execute(&decision.plan, guard).await {
+            Ok(()) => {
+                if !decision.plan.actions.is_empty() {
+                    info!(actions = decision.plan.actions.len(), "plan executed");
+                }
+                decision
+            }
+            Err(failed) => {
+                warn!(completed = failed.completed, error = %failed.error, "plan stopped");
+                decision.failed(failed.completed, last_error(&failed.error))
+            }
         };
         self.metrics
             .drift_corrections_total
-            .inc_by(u64::try_from(done).unwrap_or(u64::MAX));
+            .inc_by(u64::try_from(decision.corrections.len()).unwrap_or(u64::MAX));
 
-        let error = result.as_ref().err().map(|failed| LastError {
-            operation: failed.error.operation(),
-            message: failed.error.to_string(),
-            time: status::rfc3339(OffsetDateTime::now_utc()),
-        });
-        if let Err(failed) = &result {
-            warn!(completed = failed.completed, error = %failed.error, "plan stopped");
-        } else if !plan.actions.is_empty() {
-            info!(actions = plan.actions.len(), "plan executed");
+        // Write.
+        if decision.finalize {
+            return match self
+                .store
+                .remove_app(&app.name, app.generation, fence)
+                .await
+            {
+                Ok(()) => {
+                    info!("all resources gone, app removed");
+                    lock(&self.wanted).remove(&app.name);
+                    let mut written = lock(&self.written);
+                    written.remove(&app.name);
+                    self.count_conditions(&written);
+                    Outcome::Removed
+                }
+                Err(err) => Outcome::Failed(err.to_string()),
+            };
         }
-
-        if app.deleting && result.is_ok() && plan.actions.is_empty() {
-            let remaining = observed.services.values().any(|s| {
-                s.status == ServiceStatus::Active
-                    && names::ownership(&s.tags, &self.settings.owner, &app.name) == Ownership::Ours
-            });
-            if !remaining {
-                return match self
-                    .store
-                    .remove_app(&app.name, app.generation, fence)
-                    .await
-                {
-                    Ok(()) => {
-                        info!("all resources gone, app removed");
-                        lock(&self.wanted).remove(&app.name);
-                        let mut written = lock(&self.written);
-                        written.remove(&app.name);
-                        self.count_conditions(&written);
-                        Outcome::Removed
-                    }
-                    Err(err) => Outcome::Failed(err.to_string()),
-                };
-            }
-        }
-
-        let failed = error.as_ref().map(|e| e.message.clone());
-        let status = self
-            .report(
-                fence,
-                StatusInput {
-                    app: &app.name,
-                    generation: app.generation,
-                    desired: &desired.processes,
-                    observed: &observed,
-                    plan: &plan,
-                    error,
-                    previous: previous.as_ref(),
-                    corrections: &corrections[..done],
-                    endpoints: &desired.traffic.endpoints,
-                    now: OffsetDateTime::now_utc(),
-                },
-            )
-            .await;
-        let progressing = status
-            .condition(status::PROGRESSING)
-            .is_some_and(|c| c.status == ConditionStatus::True);
-        match failed {
-            Some(message) => Outcome::Failed(message),
-            None if progressing => Outcome::Requeue(PROGRESS_REQUEUE),
-            None => Outcome::Converged,
+        self.write(&decision, fence).await;
+        match decision.look_again {
+            LookAgain::Backoff => Outcome::Failed(
+                decision
+                    .status
+                    .last_error
+                    .as_ref()
+                    .map_or_else(|| "reconcile failed".to_owned(), |e| e.message.clone()),
+            ),
+            LookAgain::After(delay) => Outcome::Requeue(delay),
+            LookAgain::AtResync => Outcome::Converged,
         }
     }
 
-    /// Plans one app against the observed services and the traffic
-    /// inventory as it is now.
-    async fn plan(
+    async fn observe_traffic(
         &self,
-        app: &AppRecord,
+        app: &str,
         desired: &Desired,
-        observed: &ferry_core::Observed,
-    ) -> Result<ferry_core::Plan, ferry_aws::Error> {
-        let observed_traffic = match &self.traffic {
-            None => ObservedTraffic::default(),
-            Some(traffic) => traffic.observe(&app.name, &desired.traffic).await?,
-        };
-        Ok(ferry_core::plan::plan_app(
-            &app.name,
-            &self.settings.owner,
-            &self.settings.traffic,
-            desired,
-            observed,
-            &observed_traffic,
-        ))
+    ) -> Result<ObservedTraffic, ferry_aws::Error> {
+        match &self.traffic {
+            None => Ok(ObservedTraffic::default()),
+            Some(traffic) => traffic.observe(app, &desired.traffic).await,
+        }
     }
 
     /// Runs a plan's actions in order, each with its adapter, and stops at
@@ -416,7 +384,8 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Reports a failure to read what exists, and asks for a retry.
+    /// Reports a failure to read what exists, and asks for a retry: the
+    /// decision on nothing observed, failed before its first action.
     async fn failed_to_observe(
         &self,
         app: &AppRecord,
@@ -425,52 +394,53 @@ impl Reconciler {
         previous: Option<AppStatus>,
         err: ferry_aws::Error,
     ) -> Outcome {
-        let error = LastError {
-            operation: err.operation(),
-            message: err.to_string(),
-            time: status::rfc3339(OffsetDateTime::now_utc()),
-        };
-        self.report(
-            fence,
-            StatusInput {
-                app: &app.name,
+        warn!(error = %err, "observing failed");
+        let decision = decide::decide(Input {
+            app: AppRef {
+                name: &app.name,
                 generation: app.generation,
-                desired: &desired.processes,
-                observed: &ferry_core::Observed::default(),
-                plan: &ferry_core::Plan::default(),
-                error: Some(error),
-                previous: previous.as_ref(),
-                corrections: &[],
-                endpoints: &desired.traffic.endpoints,
-                now: OffsetDateTime::now_utc(),
+                deleting: app.deleting,
             },
-        )
-        .await;
+            desired,
+            observed: &Observed::default(),
+            observed_traffic: &ObservedTraffic::default(),
+            previous: previous.as_ref(),
+            owner: &self.settings.owner,
+            traffic: &self.settings.traffic,
+            now: OffsetDateTime::now_utc(),
+        });
+        let decision = decision.failed(0, last_error(&err));
+        self.write(&decision, fence).await;
         Outcome::Failed(err.to_string())
     }
 
-    /// Derives status and writes it if it differs from `input.previous`,
-    /// which must be the status last written. Returns it.
-    async fn report(&self, fence: &Fence, input: StatusInput<'_>) -> AppStatus {
-        let previous = input.previous;
-        let status = status::derive(input);
-        if previous.is_some_and(|p| p.same_as(&status)) {
-            return status;
+    /// Writes a decision's release outcomes, then its status, if the status
+    /// changed. Release outcomes come first: if one cannot be written, the
+    /// status is not either, so the next reconcile sees the same transition
+    /// again.
+    async fn write(&self, decision: &Decision, fence: &Fence) {
+        if !decision.status_changed() {
+            return;
         }
-        // Release outcomes first: if one cannot be written, the status is
-        // not either, so the next reconcile sees the same transition again.
-        for (version, outcome, reason) in release_outcomes(previous, &status) {
-            info!(version, ?outcome, "release outcome");
+        let status = &decision.status;
+        for change in &decision.release_outcomes {
+            info!(version = change.version, outcome = %change.outcome, "release outcome");
             if let Err(err) = self
                 .store
-                .set_release_outcome(&status.name, version, outcome, reason.as_deref(), fence)
+                .set_release_outcome(
+                    &status.name,
+                    change.version,
+                    change.outcome,
+                    change.reason.as_deref(),
+                    fence,
+                )
                 .await
             {
-                warn!(error = %err, version, "recording the release outcome failed");
-                return status;
+                warn!(error = %err, version = change.version, "recording the release outcome failed");
+                return;
             }
         }
-        match self.store.put_status(&status, fence).await {
+        match self.store.put_status(status, fence).await {
             Ok(()) => {
                 let mut written = lock(&self.written);
                 written.insert(status.name.clone(), status.clone());
@@ -478,60 +448,34 @@ impl Reconciler {
             }
             Err(err) => warn!(error = %err, "writing status failed"),
         }
-        status
+    }
+
+    fn count_resync_reads(&self, reads: usize) {
+        let reads = u64::try_from(reads).unwrap_or(u64::MAX);
+        self.metrics
+            .ecs_reads_total
+            .with_label_values(&["resync"])
+            .inc_by(reads);
+        self.metrics
+            .ecs_reads_per_resync
+            .set(i64::try_from(reads).unwrap_or(i64::MAX));
     }
 }
 
-/// What executing a plan did before it stopped.
-#[derive(Debug)]
-struct ExecutionError {
-    /// Actions that completed, in order.
-    completed: usize,
-    error: ferry_aws::Error,
+fn changes_traffic(decision: &Decision) -> bool {
+    decision
+        .plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Traffic(_)))
 }
 
-/// The release outcomes a status transition settles: the generation that
-/// failed or succeeded, and a generation left unfinished by a newer one.
-fn release_outcomes(
-    previous: Option<&AppStatus>,
-    next: &AppStatus,
-) -> Vec<(u64, ReleaseOutcome, Option<String>)> {
-    let mut outcomes = Vec::new();
-    if let Some(failure) = &next.failure {
-        let known = previous
-            .and_then(|p| p.failure.as_ref())
-            .is_some_and(|f| f.generation == failure.generation);
-        if !known {
-            outcomes.push((
-                failure.generation,
-                ReleaseOutcome::Failed,
-                Some(format!("{}: {}", failure.process, failure.reason)),
-            ));
-        }
+fn last_error(err: &ferry_aws::Error) -> LastError {
+    LastError {
+        operation: err.operation(),
+        message: err.to_string(),
+        time: status::rfc3339(OffsetDateTime::now_utc()),
     }
-    if let Some(succeeded) = next.succeeded {
-        if previous.and_then(|p| p.succeeded) != Some(succeeded) {
-            outcomes.push((succeeded, ReleaseOutcome::Succeeded, None));
-        }
-    }
-    if let Some(previous) = previous {
-        let settled = previous.succeeded == Some(previous.generation)
-            || previous
-                .failure
-                .as_ref()
-                .is_some_and(|f| f.generation == previous.generation);
-        if previous.generation < next.generation && previous.generation > 0 && !settled {
-            outcomes.push((previous.generation, ReleaseOutcome::Superseded, None));
-        }
-    }
-    outcomes
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding these locks cannot leave them half-updated.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How long `calls` ECS reads take at `share` of the read bucket's
@@ -544,7 +488,14 @@ pub fn read_pause(calls: usize, share: f64) -> Duration {
     Duration::from_secs_f64(f64::from(calls) / (refill * share.clamp(0.001, 1.0)))
 }
 
-impl crate::controller::Reconcile for Reconciler {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave them half-updated.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<C: Cluster, N: Network, W: StatusStore> crate::controller::Reconcile for Reconciler<C, N, W> {
     async fn start_term(&self, fence: &Fence) {
         // Published so that `ferry diff` plans with the controller's view.
         if let Err(err) = self
@@ -599,18 +550,5 @@ impl crate::controller::Reconcile for Reconciler {
 
     async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         Reconciler::reconcile(self, app, fence).await
-    }
-}
-
-impl Reconciler {
-    fn count_resync_reads(&self, reads: usize) {
-        let reads = u64::try_from(reads).unwrap_or(u64::MAX);
-        self.metrics
-            .ecs_reads_total
-            .with_label_values(&["resync"])
-            .inc_by(reads);
-        self.metrics
-            .ecs_reads_per_resync
-            .set(i64::try_from(reads).unwrap_or(i64::MAX));
     }
 }

@@ -1,17 +1,25 @@
 //! Ferry's decision logic: renders the AWS resources an app should have,
 //! plans the actions that converge what exists towards them, and derives
-//! status. No I/O, no async, no clock: time is passed in.
+//! status, all behind one pure function per reconcile, [`decide`]. No I/O,
+//! no async, no clock: time is passed in.
+//!
+//! Modules depend on each other in one direction only: `names` and
+//! `blocker` ← `traffic` ← `render` ← `observed` ← `plan`; `status` (the
+//! types) ← `rollout` ← `report` (derivation) ← `decide`.
 
 pub mod blocker;
+pub mod decide;
 pub mod names;
 pub mod observed;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod rollout;
 pub mod status;
 pub mod traffic;
 
 pub use blocker::{Blocker, BlockerReason};
+pub use decide::{decide, Decision, LookAgain, ReleaseChange, ReleaseOutcome};
 pub use observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
 pub use plan::{plan, Action, Plan, TaskDefinitionRef};
 pub use render::{

@@ -335,14 +335,14 @@ mod tests {
     fn a_rollback_seen_only_afterwards_is_a_failure_and_failures_stick() {
         let p = process();
         let rolling = observed(&p, vec![deployment("PRIMARY", "td:2", "IN_PROGRESS", 0)]);
-        let mut previous = crate::status::tests::status_with(3, "web", Some("td:2"));
+        let mut previous = crate::report::tests::status_with(3, "web", Some("td:2"));
         let rolled_back = observed(&p, vec![deployment("PRIMARY", "td:1", "COMPLETED", 2)]);
         assert!(matches!(
             state(&rolled_back, Some(&previous)),
             RolloutState::Failed { .. }
         ));
         // After a completed rollout, another PRIMARY is drift, not failure.
-        let mut completed = crate::status::tests::status_with(3, "web", Some("td:2"));
+        let mut completed = crate::report::tests::status_with(3, "web", Some("td:2"));
         if let Some(p) = completed.processes.get_mut("web") {
             p.rollout = Some("COMPLETED".into());
         }
@@ -358,7 +358,7 @@ mod tests {
         );
         assert_eq!(state(&rolling, None), RolloutState::InProgress);
 
-        let mut failed = crate::status::tests::status_with(3, "web", Some("td:2"));
+        let mut failed = crate::report::tests::status_with(3, "web", Some("td:2"));
         failed.failure = Some(crate::status::RolloutFailure {
             generation: 3,
             process: "web".into(),

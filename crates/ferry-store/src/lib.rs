@@ -148,42 +148,7 @@ pub struct GitInfo {
     pub dirty: bool,
 }
 
-/// How a release's rollout ended, as the controller decided it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ReleaseOutcome {
-    /// Every process of the release converged.
-    Succeeded,
-    /// The rollout failed (e.g. the ECS deployment circuit breaker rolled
-    /// it back); the controller does not push this spec again.
-    Failed,
-    /// A newer generation arrived before this one's rollout was decided.
-    Superseded,
-}
-
-impl ReleaseOutcome {
-    /// The stored (and displayed) form: `succeeded`, `failed`, `superseded`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReleaseOutcome::Succeeded => "succeeded",
-            ReleaseOutcome::Failed => "failed",
-            ReleaseOutcome::Superseded => "superseded",
-        }
-    }
-
-    /// The inverse of [`ReleaseOutcome::as_str`].
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Succeeded, Self::Failed, Self::Superseded]
-            .into_iter()
-            .find(|outcome| outcome.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for ReleaseOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use ferry_core::ReleaseOutcome;
 
 /// An immutable record of one version of an app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,317 @@
+//! The one decision a reconcile makes: from what is wanted, what exists and
+//! what was reported before, everything the controller does next.
+//!
+//! A reconcile is observe → [`decide`] → execute → write. [`decide`] is
+//! pure: the same input gives the same decision, time included (it is
+//! passed in). It settles, in one place:
+//! - the ordered actions and the blockers ([`crate::plan::plan_app`]);
+//! - the no-repush rule: a generation whose rollout failed is not pushed
+//!   again (ECS rolled it back; pushing it would flap and clutter task
+//!   definitions) until a new generation arrives;
+//! - which actions undo drift, for status and metrics;
+//! - whether a deleted app's resources are all gone (finalize);
+//! - the new status and the release outcomes its transition settles;
+//! - when to look again.
+//!
+//! Executing can fail part-way; [`Decision::failed`] then gives the status
+//! and outcomes to write instead, from the same decision.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::names::{self, Ownership};
+use crate::observed::{Observed, ServiceStatus};
+use crate::plan::{plan_app, Plan};
+use crate::render::{Desired, DesiredProcess};
+use crate::report::{self, StatusInput};
+use crate::rollout::{self, RolloutState};
+use crate::status::{AppStatus, ConditionStatus, LastError, PROGRESSING};
+use crate::traffic::{ObservedTraffic, TrafficSettings};
+
+/// How soon an app is looked at again while it converges or rolls out.
+pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(2);
+
+/// The app a decision is about, as the store holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct AppRef<'a> {
+    pub name: &'a str,
+    pub generation: u64,
+    /// Marked for deletion: everything it owns goes, then the app.
+    pub deleting: bool,
+}
+
+/// Everything a decision is made from.
+pub struct Input<'a> {
+    pub app: AppRef<'a>,
+    /// Rendered from the spec; empty for an app being deleted.
+    pub desired: &'a Desired,
+    /// The app's slice of the observed services and task definitions.
+    pub observed: &'a Observed,
+    /// The app's slice of the observed load balancers and records.
+    pub observed_traffic: &'a ObservedTraffic,
+    /// The status written last, if any.
+    pub previous: Option<&'a AppStatus>,
+    /// This installation's `ferry:managed-by` value.
+    pub owner: &'a str,
+    pub traffic: &'a TrafficSettings,
+    pub now: OffsetDateTime,
+}
+
+/// How a release's rollout ended, as the controller decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReleaseOutcome {
+    /// Every process of the release converged.
+    Succeeded,
+    /// The rollout failed (e.g. the ECS deployment circuit breaker rolled
+    /// it back); the controller does not push this spec again.
+    Failed,
+    /// A newer generation arrived before this one's rollout was decided.
+    Superseded,
+}
+
+impl ReleaseOutcome {
+    /// The stored (and displayed) form: `succeeded`, `failed`, `superseded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseOutcome::Succeeded => "succeeded",
+            ReleaseOutcome::Failed => "failed",
+            ReleaseOutcome::Superseded => "superseded",
+        }
+    }
+
+    /// The inverse of [`ReleaseOutcome::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Succeeded, Self::Failed, Self::Superseded]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for ReleaseOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A release outcome to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseChange {
+    pub version: u64,
+    pub outcome: ReleaseOutcome,
+    /// Why, for a failure: the process and ECS's reason.
+    pub reason: Option<String>,
+}
+
+/// When the controller should reconcile the app again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookAgain {
+    /// Nothing is changing: the next resync is soon enough.
+    AtResync,
+    /// A change or a rollout is under way.
+    After(Duration),
+    /// Executing failed: retry after the work queue's backoff.
+    Backoff,
+}
+
+/// Everything a reconcile does next.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// The actions to execute, in order, and what blocks the rest.
+    pub plan: Plan,
+    /// Actions the planner found but that are not pushed, because the
+    /// rollout of this generation failed.
+    pub held_back: usize,
+    /// One line per action that undoes a change made outside Ferry.
+    pub corrections: Vec<String>,
+    /// The app is being deleted and nothing of it is left: remove it.
+    pub finalize: bool,
+    /// The status to write once the plan has run.
+    pub status: AppStatus,
+    /// Release outcomes the status transition settles; record them before
+    /// the status, so a failure to record one is seen again next time.
+    pub release_outcomes: Vec<ReleaseChange>,
+    pub look_again: LookAgain,
+    /// What [`Decision::failed`] derives the status from again.
+    basis: Basis,
+}
+
+#[derive(Debug, Clone)]
+struct Basis {
+    app: String,
+    generation: u64,
+    desired: Vec<DesiredProcess>,
+    endpoints: BTreeMap<String, Vec<String>>,
+    observed: Observed,
+    previous: Option<AppStatus>,
+    now: OffsetDateTime,
+}
+
+/// Decides what to do about one app. Pure.
+pub fn decide(input: Input<'_>) -> Decision {
+    let app = input.app;
+    let planned = plan_app(
+        app.name,
+        input.owner,
+        input.traffic,
+        input.desired,
+        input.observed,
+        input.observed_traffic,
+    );
+    let failed = !app.deleting
+        && rollout::assess(
+            app.generation,
+            &input.desired.processes,
+            input.observed,
+            input.previous,
+        )
+        .values()
+        .any(|r| matches!(r.state, RolloutState::Failed { .. }));
+    let (plan, held_back) = if failed {
+        let held_back = planned.actions.len();
+        (
+            Plan {
+                actions: Vec::new(),
+                blockers: planned.blockers,
+            },
+            held_back,
+        )
+    } else {
+        (planned, 0)
+    };
+    let corrections = if report::drift(input.previous, app.generation, &plan, app.deleting) {
+        plan.actions.iter().map(ToString::to_string).collect()
+    } else {
+        Vec::new()
+    };
+    let finalize = app.deleting
+        && plan.actions.is_empty()
+        && !input.observed.services.values().any(|s| {
+            s.status == ServiceStatus::Active
+                && names::ownership(&s.tags, input.owner, app.name) == Ownership::Ours
+        });
+    let basis = Basis {
+        app: app.name.to_owned(),
+        generation: app.generation,
+        desired: input.desired.processes.clone(),
+        endpoints: input.desired.traffic.endpoints.clone(),
+        observed: input.observed.clone(),
+        previous: input.previous.cloned(),
+        now: input.now,
+    };
+    let status = basis.derive(&plan, &corrections, None);
+    let release_outcomes = release_outcomes(input.previous, &status);
+    let look_again = look_again(&status);
+    Decision {
+        plan,
+        held_back,
+        corrections,
+        finalize,
+        status,
+        release_outcomes,
+        look_again,
+        basis,
+    }
+}
+
+impl Decision {
+    /// The decision after executing stopped with `error` once `completed`
+    /// actions had run: status keeps the observed generation, reports the
+    /// failed call and only the corrections that were made; nothing is
+    /// finalized; the app is retried after backoff.
+    pub fn failed(mut self, completed: usize, error: LastError) -> Decision {
+        self.corrections.truncate(completed);
+        self.status = self
+            .basis
+            .derive(&self.plan, &self.corrections, Some(error));
+        self.release_outcomes = release_outcomes(self.basis.previous.as_ref(), &self.status);
+        self.finalize = false;
+        self.look_again = LookAgain::Backoff;
+        self
+    }
+
+    /// Whether the status differs from the one written before (apart from
+    /// the time): only then is it written.
+    pub fn status_changed(&self) -> bool {
+        self.basis
+            .previous
+            .as_ref()
+            .is_none_or(|p| !p.same_as(&self.status))
+    }
+}
+
+impl Basis {
+    fn derive(&self, plan: &Plan, corrections: &[String], error: Option<LastError>) -> AppStatus {
+        report::derive(StatusInput {
+            app: &self.app,
+            generation: self.generation,
+            desired: &self.desired,
+            observed: &self.observed,
+            plan,
+            error,
+            previous: self.previous.as_ref(),
+            corrections,
+            endpoints: &self.endpoints,
+            now: self.now,
+        })
+    }
+}
+
+fn look_again(status: &AppStatus) -> LookAgain {
+    let progressing = status
+        .condition(PROGRESSING)
+        .is_some_and(|c| c.status == ConditionStatus::True);
+    if progressing {
+        LookAgain::After(PROGRESS_REQUEUE)
+    } else {
+        LookAgain::AtResync
+    }
+}
+
+/// The release outcomes a status transition settles: the generation that
+/// failed or succeeded, and a generation left unfinished by a newer one.
+fn release_outcomes(previous: Option<&AppStatus>, next: &AppStatus) -> Vec<ReleaseChange> {
+    if previous.is_some_and(|p| p.same_as(next)) {
+        return Vec::new();
+    }
+    let mut outcomes = Vec::new();
+    if let Some(failure) = &next.failure {
+        let known = previous
+            .and_then(|p| p.failure.as_ref())
+            .is_some_and(|f| f.generation == failure.generation);
+        if !known {
+            outcomes.push(ReleaseChange {
+                version: failure.generation,
+                outcome: ReleaseOutcome::Failed,
+                reason: Some(format!("{}: {}", failure.process, failure.reason)),
+            });
+        }
+    }
+    if let Some(succeeded) = next.succeeded {
+        if previous.and_then(|p| p.succeeded) != Some(succeeded) {
+            outcomes.push(ReleaseChange {
+                version: succeeded,
+                outcome: ReleaseOutcome::Succeeded,
+                reason: None,
+            });
+        }
+    }
+    if let Some(previous) = previous {
+        let settled = previous.succeeded == Some(previous.generation)
+            || previous
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.generation == previous.generation);
+        if previous.generation < next.generation && previous.generation > 0 && !settled {
+            outcomes.push(ReleaseChange {
+                version: previous.generation,
+                outcome: ReleaseOutcome::Superseded,
+                reason: None,
+            });
+        }
+    }
+    outcomes
+}
