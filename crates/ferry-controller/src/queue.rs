@@ -115,14 +115,39 @@ impl<K: Clone + Eq + Hash + Ord> WorkQueue<K> {
         self.priorities.insert(key, priority);
     }
 
+    /// The priority of `key`; 0 when never set.
+    pub fn priority(&self, key: &K) -> i64 {
+        self.priorities.get(key).copied().unwrap_or(0)
+    }
+
+    /// The highest priority among running keys.
+    pub fn running_priority(&self) -> Option<i64> {
+        self.running.iter().map(|k| self.priority(k)).max()
+    }
+
+    /// The earliest deadline among waiting keys whose priority is above
+    /// `than`.
+    pub fn next_due_above(&self, than: i64) -> Option<Instant> {
+        self.order
+            .iter()
+            .find(|(_, key)| self.priority(key) > than)
+            .map(|(at, _)| *at)
+    }
+
     /// Hands out the due key with the highest priority (the earliest
     /// deadline among equals), if one is due at `now`, and marks it
     /// running until [`WorkQueue::done`].
     pub fn pop(&mut self, now: Instant) -> Option<K> {
-        let priority = |key: &K| self.priorities.get(key).copied().unwrap_or(0);
+        self.pop_above(now, i64::MIN)
+    }
+
+    /// Like [`WorkQueue::pop`], but only a key whose priority is above
+    /// `than`.
+    pub fn pop_above(&mut self, now: Instant, than: i64) -> Option<K> {
         let mut best: Option<&(Instant, K)> = None;
         for entry in self.order.iter().take_while(|(at, _)| *at <= now) {
-            if best.is_none_or(|b| priority(&entry.1) > priority(&b.1)) {
+            let priority = self.priority(&entry.1);
+            if priority > than && best.is_none_or(|b| priority > self.priority(&b.1)) {
                 best = Some(entry);
             }
         }

@@ -552,3 +552,7 @@ impl<C: Cluster, N: Network, W: StatusStore> crate::controller::Reconcile for Re
         Reconciler::reconcile(self, app, fence).await
     }
 }
+
+#[cfg(test)]
+#[path = "reconciler_tests.rs"]
+mod tests;

@@ -99,9 +99,17 @@ where
     /// due, and handles it. Cancel-safe: state changes only after an await
     /// completes. Pends forever when there is nothing to wait for.
     pub async fn step(&mut self) {
-        let due = (self.inflight.len() < self.concurrency)
-            .then(|| self.queue.next_due())
-            .flatten();
+        let due = if self.inflight.len() < self.concurrency {
+            self.queue.next_due()
+        } else if self.inflight.len() < self.concurrency * 2 {
+            // A key applied more recently than everything running may
+            // start beyond the limit: see [`Runner::start_due`].
+            self.queue
+                .running_priority()
+                .and_then(|p| self.queue.next_due_above(p))
+        } else {
+            None
+        };
         tokio::select! {
             Some(joined) = self.inflight.join_next_with_id(), if !self.inflight.is_empty() => {
                 self.finish(joined);
@@ -121,9 +129,25 @@ where
         }
     }
 
+    /// Starts due keys up to the concurrency limit. Beyond it (up to twice
+    /// the limit), a key whose priority is above every running key's
+    /// starts too: a one-app apply made while a bulk rollout fills every
+    /// slot would otherwise wait for the bulk's reconciles, which wait on
+    /// AWS's token buckets, to finish.
     fn start_due(&mut self) {
-        while self.inflight.len() < self.concurrency {
-            let Some(key) = self.queue.pop(Instant::now()) else {
+        loop {
+            let now = Instant::now();
+            let key = if self.inflight.len() < self.concurrency {
+                self.queue.pop(now)
+            } else if self.inflight.len() < self.concurrency * 2 {
+                match self.queue.running_priority() {
+                    Some(running) => self.queue.pop_above(now, running),
+                    None => None,
+                }
+            } else {
+                None
+            };
+            let Some(key) = key else {
                 break;
             };
             let run = (self.work)(key.clone());
@@ -302,6 +326,54 @@ mod tests {
             .collect();
         assert_eq!(a, [0, 10], "the parked request runs once, right after");
         assert_eq!(log.runs.iter().filter(|(k, _)| k == "b").count(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_recent_apply_starts_while_a_bulk_fills_every_slot() {
+        let log = Shared::default();
+        let start = Instant::now();
+        let work = worker(Arc::clone(&log), start, Duration::from_secs(30), |_, _| {
+            Outcome::Converged
+        });
+        let mut runner = Runner::new(work, 2, metrics());
+        for app in ["bulk-1", "bulk-2", "bulk-3", "bulk-4"] {
+            runner.set_priority(app.to_owned(), 100);
+        }
+        runner.set_priority("hotfix".to_owned(), 110);
+        runner.set_priority("older".to_owned(), 50);
+        drive(
+            &mut runner,
+            start,
+            vec![
+                (0, "bulk-1"),
+                (0, "bulk-2"),
+                (0, "bulk-3"),
+                (0, "bulk-4"),
+                (5000, "older"),
+                (10_000, "hotfix"),
+            ],
+            Duration::from_secs(200),
+        )
+        .await;
+        let log = log.lock().expect("log");
+        let started = |key: &str| {
+            log.runs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, at)| at.as_secs())
+        };
+        assert_eq!(
+            started("hotfix"),
+            Some(10),
+            "started at once, beyond the limit"
+        );
+        assert_eq!(started("bulk-3"), Some(30), "the bulk waits for its slots");
+        assert_eq!(
+            started("older"),
+            Some(60),
+            "an older apply does not jump the line"
+        );
+        assert_eq!(log.max_total, 3, "at most one beyond the limit here");
     }
 
     #[tokio::test(start_paused = true)]

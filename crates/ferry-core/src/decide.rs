@@ -315,3 +315,145 @@ fn release_outcomes(previous: Option<&AppStatus>, next: &AppStatus) -> Vec<Relea
     }
     outcomes
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::render::render_app;
+    use crate::status::{DEGRADED, READY};
+    use crate::testing::{app_strategy, execute, settings, OWNER};
+
+    fn an_app() -> ferry_manifest::App {
+        app_strategy()
+            .new_tree(&mut TestRunner::deterministic())
+            .expect("an app")
+            .current()
+    }
+
+    fn decide_on(
+        app: AppRef<'_>,
+        desired: &Desired,
+        observed: &Observed,
+        previous: Option<&AppStatus>,
+    ) -> Decision {
+        decide(Input {
+            app,
+            desired,
+            observed,
+            observed_traffic: &ObservedTraffic::default(),
+            previous,
+            owner: OWNER,
+            traffic: &TrafficSettings::default(),
+            now: datetime!(2026-12-01 10:00 UTC),
+        })
+    }
+
+    fn app_ref(name: &str, generation: u64, deleting: bool) -> AppRef<'_> {
+        AppRef {
+            name,
+            generation,
+            deleting,
+        }
+    }
+
+    #[test]
+    fn a_new_app_is_created_and_looked_at_again_soon() {
+        let app = an_app();
+        let desired = render_app(&app, &settings());
+        let decision = decide_on(
+            app_ref(&app.name, 1, false),
+            &desired,
+            &Observed::default(),
+            None,
+        );
+        assert!(!decision.plan.actions.is_empty());
+        assert!(decision.corrections.is_empty(), "nothing existed: no drift");
+        assert!(!decision.finalize);
+        assert_eq!(decision.look_again, LookAgain::After(PROGRESS_REQUEUE));
+        assert_eq!(decision.status.observed_generation, 1);
+        assert!(decision.status_changed());
+    }
+
+    #[test]
+    fn a_failure_keeps_the_observed_generation_and_asks_for_backoff() {
+        let app = an_app();
+        let desired = render_app(&app, &settings());
+        let decision = decide_on(
+            app_ref(&app.name, 1, false),
+            &desired,
+            &Observed::default(),
+            None,
+        );
+        let error = LastError {
+            operation: "ecs:CreateService".into(),
+            message: "boom".into(),
+            time: "2026-12-01T10:00:00Z".into(),
+        };
+        let failed = decision.failed(1, error);
+        assert_eq!(failed.status.observed_generation, 0);
+        assert_eq!(failed.look_again, LookAgain::Backoff);
+        let degraded = failed.status.condition(DEGRADED).expect("Degraded");
+        assert_eq!(degraded.reason, "ReconcileError");
+        assert_eq!(
+            failed.status.condition(READY).map(|c| c.status),
+            Some(ConditionStatus::False)
+        );
+    }
+
+    #[test]
+    fn a_deleted_app_is_finalized_once_nothing_of_it_is_left() {
+        let app = an_app();
+        let desired = render_app(&app, &settings());
+        let created = decide_on(
+            app_ref(&app.name, 1, false),
+            &desired,
+            &Observed::default(),
+            None,
+        );
+        let running = execute(&Observed::default(), &created.plan.actions);
+        let nothing = Desired {
+            processes: Vec::new(),
+            traffic: Default::default(),
+        };
+        let teardown = decide_on(app_ref(&app.name, 2, true), &nothing, &running, None);
+        assert!(!teardown.finalize, "its services still run");
+        assert!(!teardown.plan.actions.is_empty());
+        let mut gone = running;
+        for _ in 0..3 {
+            let next = decide_on(app_ref(&app.name, 2, true), &nothing, &gone, None);
+            if next.finalize {
+                return;
+            }
+            gone = execute(&gone, &next.plan.actions);
+        }
+        panic!("never finalized");
+    }
+
+    #[test]
+    fn a_newer_generation_supersedes_an_unfinished_one() {
+        let app = an_app();
+        let desired = render_app(&app, &settings());
+        let first = decide_on(
+            app_ref(&app.name, 1, false),
+            &desired,
+            &Observed::default(),
+            None,
+        );
+        let running = execute(&Observed::default(), &first.plan.actions);
+        let second = decide_on(
+            app_ref(&app.name, 2, false),
+            &desired,
+            &running,
+            Some(&first.status),
+        );
+        assert!(second.release_outcomes.contains(&ReleaseChange {
+            version: 1,
+            outcome: ReleaseOutcome::Superseded,
+            reason: None,
+        }));
+    }
+}

@@ -28,5 +28,5 @@ pub use render::{
 };
 pub use status::AppStatus;
 
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -1,8 +1,12 @@
-//! Test support: a model of ECS that executes plans, and generators.
+//! Test support: a model of ECS that executes plans, and (in this crate's
+//! own tests) generators. Other crates' tests use the model through the
+//! `testing` feature.
 
 use std::collections::BTreeMap;
 
+#[cfg(test)]
 use ferry_manifest::{App, Process};
+#[cfg(test)]
 use proptest::prelude::*;
 
 use crate::observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
@@ -148,6 +152,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
     next
 }
 
+#[cfg(test)]
 fn process_strategy() -> impl Strategy<Value = Process> {
     (
         prop::sample::select(vec![
@@ -182,6 +187,7 @@ fn process_strategy() -> impl Strategy<Value = Process> {
 
 /// Apps named `acme` with processes from a small pool, so that generated
 /// apps overlap with each other and with generated foreign services.
+#[cfg(test)]
 pub fn app_strategy() -> impl Strategy<Value = App> {
     (
         prop::sample::select(vec![

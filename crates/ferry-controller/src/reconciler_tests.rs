@@ -1,0 +1,541 @@
+//! The reconciler against in-memory fakes of ECS and the store: what it
+//! executes, writes and asks for next, with nothing on the wire.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment};
+use ferry_core::status::{AppStatus, ConditionStatus, DEGRADED, READY};
+use ferry_core::traffic::{DesiredTraffic, ObservedTraffic, TrafficAction};
+use ferry_core::{Action, DesiredProcess, Observed, ReleaseOutcome, Settings, TaskDefinitionRef};
+use ferry_manifest::{App, Process};
+use ferry_store::{AppRecord, Fence};
+
+use super::*;
+use crate::adapters::TargetGroups;
+
+const OWNER: &str = "ferry";
+
+/// ECS as a map of services, executing actions as ferry-core's model of
+/// ECS does. Counts what it is asked.
+#[derive(Default)]
+struct FakeCluster {
+    state: Mutex<ClusterState>,
+}
+
+#[derive(Default)]
+struct ClusterState {
+    observed: Observed,
+    executed: Vec<String>,
+    refreshes: usize,
+    /// Apps whose every ECS write fails.
+    failing: BTreeSet<String>,
+}
+
+impl FakeCluster {
+    fn state(&self) -> std::sync::MutexGuard<'_, ClusterState> {
+        self.state.lock().expect("cluster")
+    }
+
+    fn executed(&self) -> Vec<String> {
+        self.state().executed.clone()
+    }
+
+    /// Every rollout completes: one PRIMARY deployment, all tasks running.
+    fn settle(&self) {
+        for service in self.state().observed.services.values_mut() {
+            service.running_count = service.desired_count;
+            service.pending_count = 0;
+            service.deployments = vec![deployment(
+                &service.task_definition_arn,
+                service.desired_count,
+                EcsRolloutState::Completed,
+            )];
+        }
+    }
+
+    /// The circuit breaker fails the rollout of every service of `app` and
+    /// rolls it back to `back_to`.
+    fn fail_rollouts(&self, app: &str, back_to: &BTreeMap<String, String>) {
+        for service in self.state().observed.services.values_mut() {
+            if service
+                .tags
+                .get(ferry_core::names::TAG_APP)
+                .map(String::as_str)
+                != Some(app)
+            {
+                continue;
+            }
+            let failed = service.task_definition_arn.clone();
+            let previous = back_to[&service.name].clone();
+            let mut rolled_back =
+                deployment(&previous, service.desired_count, EcsRolloutState::Completed);
+            rolled_back.status = DeploymentStatus::Primary;
+            let mut broken = deployment(&failed, 0, EcsRolloutState::Failed);
+            broken.status = DeploymentStatus::Active;
+            broken.rollout_state_reason = Some("tasks failed to start".into());
+            service.deployments = vec![rolled_back, broken];
+        }
+    }
+}
+
+fn deployment(task_definition: &str, running: u32, state: EcsRolloutState) -> ObservedDeployment {
+    ObservedDeployment {
+        id: format!("ecs-svc/{task_definition}"),
+        status: DeploymentStatus::Primary,
+        task_definition_arn: task_definition.to_owned(),
+        desired_count: running,
+        running_count: running,
+        pending_count: 0,
+        failed_tasks: 0,
+        rollout_state: Some(state),
+        rollout_state_reason: None,
+    }
+}
+
+impl Cluster for FakeCluster {
+    async fn refresh_all(&self) -> ferry_aws::Result<usize> {
+        self.state().refreshes += 1;
+        Ok(1)
+    }
+
+    async fn refresh(&self, _: &[String]) -> ferry_aws::Result<usize> {
+        self.state().refreshes += 1;
+        Ok(1)
+    }
+
+    async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
+        Ok(1)
+    }
+
+    fn cached_names(&self) -> Vec<String> {
+        self.state().observed.services.keys().cloned().collect()
+    }
+
+    fn settling(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn owned_services(&self, _: &str) -> BTreeMap<String, BTreeSet<String>> {
+        BTreeMap::new()
+    }
+
+    async fn observe(
+        &self,
+        app: &str,
+        owner: &str,
+        desired: &[DesiredProcess],
+    ) -> ferry_aws::Result<Observed> {
+        let state = self.state();
+        let mut observed = Observed::default();
+        for (name, service) in &state.observed.services {
+            let wanted = desired.iter().any(|p| &p.service.name == name);
+            let ours = ferry_core::names::ownership(&service.tags, owner, app)
+                == ferry_core::names::Ownership::Ours;
+            if wanted || ours {
+                observed.services.insert(name.clone(), service.clone());
+            }
+        }
+        for process in desired {
+            let family = &process.task_definition.family;
+            if let Some(td) = state.observed.latest_task_definitions.get(family) {
+                observed
+                    .latest_task_definitions
+                    .insert(family.clone(), td.clone());
+            }
+        }
+        Ok(observed)
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        registered: &mut BTreeMap<String, String>,
+        _: TargetGroups<'_>,
+    ) -> ferry_aws::Result<()> {
+        let mut state = self.state();
+        let app = action
+            .target()
+            .split('_')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if state.failing.contains(&app) {
+            return Err(ferry_aws::Error::Call {
+                service: "ecs",
+                operation: "UpdateService",
+                resource: action.target().to_owned(),
+                code: Some("ServerException".into()),
+                message: "ServerException: injected".into(),
+            });
+        }
+        // The model resolves revisions registered within one call; this
+        // adapter is called per action, so earlier ones are resolved here.
+        let resolved = |r: &TaskDefinitionRef| match r {
+            TaskDefinitionRef::Registered(family) => {
+                TaskDefinitionRef::Existing(registered[family].clone())
+            }
+            existing => existing.clone(),
+        };
+        let action = match action {
+            Action::CreateService {
+                service,
+                task_definition,
+            } => Action::CreateService {
+                service: service.clone(),
+                task_definition: resolved(task_definition),
+            },
+            Action::UpdateService {
+                name,
+                desired_count,
+                task_definition,
+                network,
+                load_balancer,
+                health_check_grace_period,
+                deployment,
+            } => Action::UpdateService {
+                name: name.clone(),
+                desired_count: *desired_count,
+                task_definition: task_definition.as_ref().map(resolved),
+                network: network.clone(),
+                load_balancer: load_balancer.clone(),
+                health_check_grace_period: *health_check_grace_period,
+                deployment: *deployment,
+            },
+            other => other.clone(),
+        };
+        state.observed =
+            ferry_core::testing::execute(&state.observed, std::slice::from_ref(&action));
+        if let Action::RegisterTaskDefinition { spec, .. } = &action {
+            let arn = state.observed.latest_task_definitions[&spec.family]
+                .arn
+                .clone();
+            registered.insert(spec.family.clone(), arn);
+        }
+        state.executed.push(action.to_string());
+        Ok(())
+    }
+}
+
+/// No load balancers: the reconciler is built with `traffic: None`.
+enum NoNetwork {}
+
+impl Network for NoNetwork {
+    async fn refresh(&self) -> ferry_aws::Result<()> {
+        match *self {}
+    }
+
+    async fn observe(&self, _: &str, _: &DesiredTraffic) -> ferry_aws::Result<ObservedTraffic> {
+        match *self {}
+    }
+
+    async fn execute(&self, _: &TrafficAction) -> ferry_aws::Result<()> {
+        match *self {}
+    }
+
+    fn target_group_arn(&self, _: &str) -> Option<String> {
+        match *self {}
+    }
+}
+
+#[derive(Default)]
+struct FakeStore {
+    state: Mutex<StoreState>,
+}
+
+#[derive(Default)]
+struct StoreState {
+    statuses: HashMap<String, AppStatus>,
+    status_writes: usize,
+    outcomes: Vec<(String, u64, ReleaseOutcome)>,
+    removed: Vec<String>,
+}
+
+impl FakeStore {
+    fn state(&self) -> std::sync::MutexGuard<'_, StoreState> {
+        self.state.lock().expect("store")
+    }
+
+    fn status(&self, app: &str) -> AppStatus {
+        self.state().statuses[app].clone()
+    }
+}
+
+impl StatusStore for FakeStore {
+    async fn list_statuses(&self) -> ferry_store::Result<HashMap<String, AppStatus>> {
+        Ok(self.state().statuses.clone())
+    }
+
+    async fn put_status(&self, status: &AppStatus, _: &Fence) -> ferry_store::Result<()> {
+        let mut state = self.state();
+        state.status_writes += 1;
+        state.statuses.insert(status.name.clone(), status.clone());
+        Ok(())
+    }
+
+    async fn set_release_outcome(
+        &self,
+        app: &str,
+        version: u64,
+        outcome: ReleaseOutcome,
+        _: Option<&str>,
+        _: &Fence,
+    ) -> ferry_store::Result<()> {
+        self.state()
+            .outcomes
+            .push((app.to_owned(), version, outcome));
+        Ok(())
+    }
+
+    async fn remove_app(&self, name: &str, _: u64, _: &Fence) -> ferry_store::Result<()> {
+        self.state().removed.push(name.to_owned());
+        Ok(())
+    }
+
+    async fn put_controller_settings(&self, _: &Settings, _: &Fence) -> ferry_store::Result<()> {
+        Ok(())
+    }
+}
+
+type Subject = Reconciler<FakeCluster, NoNetwork, FakeStore>;
+
+fn reconciler() -> Subject {
+    let settings = Settings {
+        owner: OWNER.into(),
+        ..ferry_core::testing::settings()
+    };
+    Reconciler::new(
+        FakeStore::default(),
+        FakeCluster::default(),
+        None,
+        settings,
+        Metrics::new().expect("metrics"),
+    )
+}
+
+fn fence() -> Fence {
+    Fence {
+        holder: "me".into(),
+        token: 1,
+    }
+}
+
+fn process(scale: u32) -> Process {
+    Process {
+        command: vec!["serve".into()],
+        scale,
+        cpu: 256,
+        memory: 512,
+        port: None,
+        health_check: None,
+        drain_timeout: None,
+        health_check_grace_period: None,
+        min_healthy_percent: None,
+        max_percent: None,
+        stop_timeout: None,
+        rollback: None,
+    }
+}
+
+fn record(name: &str, generation: u64, image: &str) -> AppRecord {
+    AppRecord {
+        name: name.to_owned(),
+        generation,
+        spec: App {
+            name: name.to_owned(),
+            image: image.to_owned(),
+            env: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            domains: Vec::new(),
+            processes: BTreeMap::from([("web".into(), process(2)), ("worker".into(), process(1))]),
+        },
+        deleting: false,
+        source: None,
+        manifest: None,
+        updated_at: "2026-12-01T10:00:00Z".into(),
+    }
+}
+
+fn condition(status: &AppStatus, type_: &str) -> (ConditionStatus, String) {
+    let c = status.condition(type_).expect("condition");
+    (c.status, c.reason.clone())
+}
+
+#[tokio::test]
+async fn a_new_app_converges_and_its_release_succeeds() {
+    let r = reconciler();
+    let app = record("shop", 1, "shop:1");
+    let outcome = r.reconcile(&app, &fence()).await;
+    assert_eq!(
+        outcome,
+        Outcome::Requeue(decide::PROGRESS_REQUEUE),
+        "requeued while rolling out"
+    );
+    let executed = r.ecs.executed();
+    assert_eq!(
+        executed.len(),
+        4,
+        "two registrations, two creates: {executed:?}"
+    );
+    assert_eq!(
+        condition(&r.store.status("shop"), READY).0,
+        ConditionStatus::False
+    );
+    assert_eq!(
+        r.ecs.state().refreshes,
+        0,
+        "a reconcile never reads ECS itself"
+    );
+
+    r.ecs.settle();
+    assert_eq!(r.reconcile(&app, &fence()).await, Outcome::Converged);
+    let status = r.store.status("shop");
+    assert_eq!(
+        condition(&status, READY),
+        (ConditionStatus::True, "Converged".into())
+    );
+    assert_eq!(r.ecs.executed().len(), 4, "nothing more to do");
+    assert_eq!(
+        r.store.state().outcomes,
+        [("shop".to_owned(), 1, ReleaseOutcome::Succeeded)]
+    );
+
+    // A steady state writes nothing.
+    let writes = r.store.state().status_writes;
+    assert_eq!(r.reconcile(&app, &fence()).await, Outcome::Converged);
+    assert_eq!(r.store.state().status_writes, writes);
+}
+
+#[tokio::test]
+async fn a_failed_rollout_is_reported_and_never_pushed_again() {
+    let r = reconciler();
+    let v1 = record("shop", 1, "shop:1");
+    r.reconcile(&v1, &fence()).await;
+    r.ecs.settle();
+    r.reconcile(&v1, &fence()).await;
+    let good: BTreeMap<String, String> = r
+        .ecs
+        .state()
+        .observed
+        .services
+        .values()
+        .map(|s| (s.name.clone(), s.task_definition_arn.clone()))
+        .collect();
+
+    let v2 = record("shop", 2, "shop:broken");
+    r.reconcile(&v2, &fence()).await;
+    let pushed = r.ecs.executed().len();
+    assert_eq!(pushed, 8, "v2 registered and rolled out");
+    r.ecs.fail_rollouts("shop", &good);
+
+    let outcome = r.reconcile(&v2, &fence()).await;
+    assert_eq!(outcome, Outcome::Converged, "nothing to wait for");
+    let status = r.store.status("shop");
+    assert_eq!(
+        condition(&status, DEGRADED),
+        (ConditionStatus::True, "RolloutFailed".into())
+    );
+    assert!(r
+        .store
+        .state()
+        .outcomes
+        .contains(&("shop".to_owned(), 2, ReleaseOutcome::Failed)));
+    for _ in 0..3 {
+        r.reconcile(&v2, &fence()).await;
+    }
+    assert_eq!(
+        r.ecs.executed().len(),
+        pushed,
+        "the failed generation is not pushed again"
+    );
+
+    // A new generation is.
+    let v3 = record("shop", 3, "shop:2");
+    r.reconcile(&v3, &fence()).await;
+    assert!(r.ecs.executed().len() > pushed);
+}
+
+#[tokio::test]
+async fn drift_is_undone_and_reported() {
+    let r = reconciler();
+    let app = record("shop", 1, "shop:1");
+    r.reconcile(&app, &fence()).await;
+    r.ecs.settle();
+    r.reconcile(&app, &fence()).await;
+
+    // A console edit scales the web service.
+    r.ecs
+        .state()
+        .observed
+        .services
+        .get_mut("shop_web")
+        .expect("shop_web")
+        .desired_count = 7;
+    r.reconcile(&app, &fence()).await;
+    assert_eq!(
+        r.ecs.state().observed.services["shop_web"].desired_count,
+        2,
+        "scaled back"
+    );
+    let status = r.store.status("shop");
+    assert!(
+        status
+            .events
+            .iter()
+            .any(|e| e.message.starts_with("(ferry) corrected drift")),
+        "{:?}",
+        status.events
+    );
+    assert_eq!(r.metrics.drift_corrections_total.get(), 1);
+}
+
+#[tokio::test]
+async fn a_deleted_app_is_torn_down_then_removed() {
+    let r = reconciler();
+    let app = record("shop", 1, "shop:1");
+    r.reconcile(&app, &fence()).await;
+    r.ecs.settle();
+    r.reconcile(&app, &fence()).await;
+
+    let mut deleting = record("shop", 2, "shop:1");
+    deleting.deleting = true;
+    let mut outcome = Outcome::Converged;
+    for _ in 0..5 {
+        outcome = r.reconcile(&deleting, &fence()).await;
+        if outcome == Outcome::Removed {
+            break;
+        }
+    }
+    assert_eq!(outcome, Outcome::Removed);
+    assert!(
+        r.ecs
+            .state()
+            .observed
+            .services
+            .values()
+            .all(|s| s.status == ferry_core::ServiceStatus::Draining),
+        "every service deleted"
+    );
+    assert_eq!(r.store.state().removed, ["shop"]);
+}
+
+#[tokio::test]
+async fn an_error_on_one_app_does_not_hold_back_another() {
+    let r = reconciler();
+    r.ecs.state().failing.insert("bad".into());
+    let outcome = r.reconcile(&record("bad", 1, "bad:1"), &fence()).await;
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+    let status = r.store.status("bad");
+    assert_eq!(
+        condition(&status, DEGRADED),
+        (ConditionStatus::True, "ReconcileError".into())
+    );
+    assert_eq!(
+        status.observed_generation, 0,
+        "generation 1 was not acted on"
+    );
+
+    let outcome = r.reconcile(&record("good", 1, "good:1"), &fence()).await;
+    assert_eq!(outcome, Outcome::Requeue(decide::PROGRESS_REQUEUE));
+    assert_eq!(r.store.status("good").observed_generation, 1);
+}
