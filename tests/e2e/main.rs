@@ -9,6 +9,7 @@ mod control;
 mod converge;
 mod ecs;
 mod rollout;
+mod scale;
 mod traffic;
 
 use ferry_e2e as support;

@@ -63,6 +63,10 @@ pub struct Request {
     pub agent: Option<String>,
     /// Partition keys of the DynamoDB items the request names.
     pub pk: Vec<String>,
+    /// The family or service an ECS write names.
+    pub target: Option<String>,
+    /// Refused by the emulator's throttling.
+    pub throttled: bool,
 }
 
 impl Request {
@@ -337,6 +341,8 @@ impl LocalAws {
             .map(|v| Request {
                 t: v["t"].as_f64().unwrap_or_default(),
                 agent: v["agent"].as_str().map(str::to_owned),
+                target: v["target"].as_str().map(str::to_owned),
+                throttled: v["throttled"].as_bool().unwrap_or(false),
                 pk: v["pk"]
                     .as_array()
                     .map(|keys| {

@@ -10,8 +10,9 @@ faults) or calls ``forward(request)`` to pass the request, possibly
 rewritten, to the next handler and finally to moto, and may rewrite what
 comes back (pagination). Handlers are registered per (service, operation);
 operation ``"*"`` matches every operation of a service and ``("*", "*")``
-every request, which is where throttling buckets and fault injection will
-hook in. Handlers run in registration order, first registered outermost.
+every request. Handlers run in registration order, first registered
+outermost: throttling (``throttling.py``) registers first, so a throttled
+request reaches no other handler and not moto.
 
 Requests no handler claims are streamed to moto unbuffered.
 
@@ -39,30 +40,39 @@ class RequestLog:
 
     Format: {"t": 1700000000.123, "service": "ecs",
              "operation": "DescribeServices", "status": 200,
-             "agent": "replica-a", "pk": ["lease"]}
+             "throttled": true, "agent": "replica-a", "pk": ["lease"],
+             "target": "web_web"}
 
-    ``agent`` is the caller's SDK app id (``app/<id>`` in the User-Agent),
-    which tells controller replicas apart; ``pk`` lists the partition keys
-    of the DynamoDB items a single-item or transactional request names.
-    Both are omitted when absent. A request is logged before its response
-    is sent, so whatever a client has seen answered is already in the log.
+    ``throttled`` is present (and true) only on a request the throttling
+    handler refused (its ``status`` is the 400 the client got). ``agent`` is
+    the caller's SDK app id (``app/<id>`` in the User-Agent), which tells
+    controller replicas apart; ``pk`` lists the partition keys of the
+    DynamoDB items a single-item or transactional request names; ``target``
+    the task-definition family or service an ECS write names. Each is
+    omitted when absent. A request is logged before its response is sent,
+    so whatever a client has seen answered is already in the log.
     """
 
     def __init__(self, stream: IO[str] | None):
         self._stream = stream
         self._lock = threading.Lock()
 
-    def record(self, request: AwsRequest, status: int) -> None:
+    def record(self, request: AwsRequest, status: int, throttled: bool = False) -> None:
         if self._stream is None:
             return
         entry: dict[str, Any] = {"t": time.time(), "service": request.service,
                                  "operation": request.operation, "status": status}
+        if throttled:
+            entry["throttled"] = True
         agent = app_id(request.environ)
         if agent:
             entry["agent"] = agent
         keys = dynamodb_partitions(request)
         if keys:
             entry["pk"] = keys
+        target = ecs_target(request)
+        if target:
+            entry["target"] = target
         line = json.dumps(entry)
         with self._lock:
             self._stream.write(line + "\n")
@@ -139,7 +149,7 @@ class EmulationMiddleware:
         except Exception as exc:  # a bug in a handler must not hang the client
             response = Response(500, [("Content-Type", "text/plain")],
                                 f"emulation layer error: {exc!r}".encode())
-        self.log.record(request, response.status)
+        self.log.record(request, response.status, response.throttled)
         start_response(f"{response.status} {_reason(response.status)}", response.headers)
         return [response.body]
 
@@ -154,6 +164,24 @@ def app_id(environ: dict[str, Any]) -> str | None:
         if match:
             return match.group(1)
     return None
+
+
+def ecs_target(request: AwsRequest) -> str | None:
+    """What an ECS write is about: the task-definition family it registers,
+    or the service it creates, updates or deletes. Lets tests tell which
+    app's writes went when."""
+    if request.service != "ecs" or request.operation not in _ECS_TARGETS:
+        return None
+    value = request.json().get(_ECS_TARGETS[request.operation])
+    return value if isinstance(value, str) else None
+
+
+_ECS_TARGETS = {
+    "RegisterTaskDefinition": "family",
+    "CreateService": "serviceName",
+    "UpdateService": "service",
+    "DeleteService": "service",
+}
 
 
 def dynamodb_partitions(request: AwsRequest) -> list[str]:

@@ -1,0 +1,200 @@
+//! Ferry at the quota, by counts (never by time): reads per resync within
+//! the budget, no per-app reads, no failing DescribeTaskDefinition before a
+//! registration, no throttling, and a one-app apply whose writes are not
+//! queued behind a bulk rollout's. The emulator throttles at AWS's
+//! documented buckets throughout.
+
+use std::time::Duration;
+
+use crate::support::{eventually, LocalAws, Request};
+
+const APPS: usize = 20;
+/// Two processes per app.
+const SERVICES: usize = APPS * 2;
+/// The resync interval `start_controller` passes.
+const RESYNC: Duration = Duration::from_secs(5);
+const AGENT: &str = "ctl-scale";
+
+fn manifest(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: {name}
+spec:
+  image: {image}
+  processes:
+    web:
+      command: [{name}, serve]
+      scale: 1
+    worker:
+      command: [{name}, work]
+      scale: 1
+"
+    )
+}
+
+fn write_apps(dir: &std::path::Path, image: &str) {
+    std::fs::create_dir_all(dir).expect("manifest dir");
+    for i in 0..APPS {
+        let name = format!("bulk{i:02}");
+        std::fs::write(dir.join(format!("{name}.yaml")), manifest(&name, image))
+            .expect("write manifest");
+    }
+}
+
+fn ecs_reads(requests: &[&Request]) -> usize {
+    requests
+        .iter()
+        .filter(|r| {
+            r.service == "ecs"
+                && matches!(
+                    r.operation.as_str(),
+                    "DescribeServices"
+                        | "ListServices"
+                        | "DescribeTaskDefinition"
+                        | "ListTaskDefinitions"
+                )
+        })
+        .count()
+}
+
+fn ours(requests: &[Request]) -> Vec<&Request> {
+    requests
+        .iter()
+        .filter(|r| r.agent.as_deref() == Some(AGENT))
+        .collect()
+}
+
+fn all_ready(local: &LocalAws) -> Option<()> {
+    let out = local.ferry(&["get", "-o", "json"]);
+    let apps: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let apps = apps.as_array()?;
+    let ready = apps
+        .iter()
+        .filter(|a| {
+            a["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+        })
+        .count();
+    (ready == apps.len() && !apps.is_empty()).then_some(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_and_writes_stay_within_the_quota_and_a_hotfix_is_not_queued_behind_a_bulk() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let dir = local.dir().join("bulk");
+    let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
+    write_apps(&dir, "acme:1");
+    local
+        .start_controller(&["--id", AGENT])
+        .expect("controller");
+
+    // Cold converge: 40 registrations, twice the task-definition burst.
+    let converge_start = local.requests().len();
+    local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "180s"]);
+    let requests = local.requests();
+    let converge = ours(&requests[converge_start..]);
+    let failed_describes: Vec<&&Request> = converge
+        .iter()
+        .filter(|r| r.operation == "DescribeTaskDefinition" && r.status >= 400)
+        .collect();
+    assert!(
+        failed_describes.is_empty(),
+        "a DescribeTaskDefinition failed before a registration: {failed_describes:?}"
+    );
+    let registrations = converge
+        .iter()
+        .filter(|r| r.operation == "RegisterTaskDefinition" && r.status == 200)
+        .count();
+    assert_eq!(registrations, SERVICES, "one revision per service");
+    // Reads come from the shared cache: batched across apps by progress
+    // reads (at most every 2 s) and resyncs, never one app at a time.
+    let span = converge
+        .last()
+        .zip(converge.first())
+        .map_or(0.0, |(last, first)| last.t - first.t);
+    let ticks = (span / 2.0).ceil() as usize + (span / RESYNC.as_secs_f64()).ceil() as usize + 2;
+    let describes = converge
+        .iter()
+        .filter(|r| r.operation == "DescribeServices")
+        .count();
+    assert!(
+        describes <= ticks * SERVICES.div_ceil(10),
+        "{describes} DescribeServices in {span:.0} s: more than batched reads need ({ticks} ticks)"
+    );
+    let throttled: Vec<&&Request> = converge.iter().filter(|r| r.throttled).collect();
+    assert!(throttled.is_empty(), "Ferry was throttled: {throttled:?}");
+    eprintln!("cold converge: {describes} DescribeServices in {span:.0} s ({ticks} ticks)");
+
+    // Steady state: three resyncs, each within ⌈S/10⌉ + 5 reads.
+    tokio::time::sleep(RESYNC).await;
+    let steady_start = local.requests().len();
+    tokio::time::sleep(RESYNC * 3 + Duration::from_millis(500)).await;
+    let requests = local.requests();
+    let steady = ours(&requests[steady_start..]);
+    let budget = SERVICES.div_ceil(10) + 5;
+    let reads = ecs_reads(&steady);
+    assert!(reads > 0, "no resync read the cluster");
+    eprintln!("steady state: {reads} ECS reads over three resyncs (budget {budget} each)");
+    assert!(
+        reads <= 4 * budget,
+        "{reads} ECS reads over three resyncs: budget {budget} per resync"
+    );
+    assert!(
+        steady.iter().all(|r| r.service != "ecs" || !r.is_write()),
+        "a steady state writes nothing to ECS"
+    );
+
+    // A bulk image change of every app, and a one-app apply right after.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    write_apps(&dir, "acme:2");
+    let bulk_start = local.requests().len();
+    local.ferry_ok(&["apply", "-f", &dir_arg]);
+    // The next second: a more recent apply than the bulk's.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let hotfix_dir = local.dir().join("hotfix");
+    std::fs::create_dir_all(&hotfix_dir).expect("hotfix dir");
+    std::fs::write(
+        hotfix_dir.join("hotfix.yaml"),
+        manifest("hotfix", "acme:fix"),
+    )
+    .expect("write hotfix");
+    local.ferry_ok(&[
+        "apply",
+        "-f",
+        hotfix_dir.to_str().expect("utf-8 path"),
+        "--wait",
+        "--timeout",
+        "120s",
+    ]);
+    eventually(Duration::from_secs(120), "the bulk to be Ready", || async {
+        all_ready(&local)
+    })
+    .await;
+    let requests = local.requests();
+    let bulk = ours(&requests[bulk_start..]);
+    let registrations: Vec<&str> = bulk
+        .iter()
+        .filter(|r| r.operation == "RegisterTaskDefinition" && r.status == 200)
+        .filter_map(|r| r.target.as_deref())
+        .collect();
+    assert_eq!(registrations.len(), SERVICES + 2, "{registrations:?}");
+    let hotfix_first = registrations
+        .iter()
+        .position(|family| family.starts_with("hotfix_"))
+        .expect("the hotfix registered");
+    let bulk_after = registrations[hotfix_first..]
+        .iter()
+        .filter(|family| family.starts_with("bulk"))
+        .count();
+    assert!(
+        bulk_after >= 10,
+        "the hotfix's writes waited behind the bulk: only {bulk_after} bulk registrations came after its first ({registrations:?})"
+    );
+    let throttled: Vec<&&Request> = bulk.iter().filter(|r| r.throttled).collect();
+    assert!(throttled.is_empty(), "Ferry was throttled: {throttled:?}");
+    eprintln!("bulk: {bulk_after} bulk registrations after the hotfix's first");
+}
