@@ -207,11 +207,16 @@ def _set_path(environ: dict[str, Any], path: str, query: str) -> None:
 
 @dataclass
 class Response:
-    """A complete HTTP response, as a handler returns it."""
+    """A complete HTTP response, as a handler returns it.
+
+    ``throttled`` marks the throttling handler's own answers (the request log
+    adds ``"throttled": true``); it is never sent.
+    """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    throttled: bool = False
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

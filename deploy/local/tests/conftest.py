@@ -103,6 +103,22 @@ def emulator(tmp_path_factory):
         emu.stop()
 
 
+# For tests that burst far beyond AWS's request buckets on purpose, with
+# clients that retry once at most: each module that uses it says why. Throttling
+# itself is tested in test_throttling.py.
+UNTHROTTLED = {"FERRY_EMULATOR_THROTTLING": "off"}
+
+
+@pytest.fixture(scope="module")
+def unthrottled_emulator(tmp_path_factory):
+    """A module emulator like ``emulator``, with throttling off."""
+    emu = start_emulator(tmp_path_factory.mktemp("emulator"), env=UNTHROTTLED)
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
 @pytest.fixture
 def fresh_emulator(tmp_path):
     """An emulator of the test's own, for tests that stop it themselves."""

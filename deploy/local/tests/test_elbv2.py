@@ -18,6 +18,15 @@ from conftest import start_emulator
 _names = itertools.count()
 
 
+@pytest.fixture(scope="module")
+def emulator(unthrottled_emulator):
+    """Throttling off: these tests make about 15 load balancers and well over
+    100 rules in a few seconds, far beyond ELBv2's documented buckets
+    (CreateLoadBalancer: 10, then one every 5 s; mutating calls: 20, then
+    3/s), with clients that retry once at most. They test the ELBv2 emulation."""
+    return unthrottled_emulator
+
+
 @dataclass
 class Alb:
     elbv2: object

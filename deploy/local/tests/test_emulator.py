@@ -23,6 +23,14 @@ def wait_for(predicate, timeout=5.0):
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def emulator(unthrottled_emulator):
+    """Throttling off: the ListServices paging tests create 60 services within
+    a couple of seconds, beyond ECS's service modify bucket (50, then 5/s),
+    with clients that retry once at most. They test paging."""
+    return unthrottled_emulator
+
+
 def create_services(ecs, cluster: str, count: int) -> set[str]:
     ecs.create_cluster(clusterName=cluster)
     return {
