@@ -275,11 +275,6 @@ impl Ecs {
         by_app
     }
 
-    /// Every cached service name, owned or not.
-    pub fn cached_names(&self) -> Vec<String> {
-        self.cache().services.keys().cloned().collect()
-    }
-
     /// Names of the cached services that are still changing (see
     /// [`is_settling`]), for the progress reads between resyncs.
     pub fn settling(&self, owner: &str) -> Vec<String> {

@@ -25,8 +25,6 @@ pub trait Cluster: Send + Sync + 'static {
     fn load_task_definition_families(
         &self,
     ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
-    /// Every cached service name.
-    fn cached_names(&self) -> Vec<String>;
     /// Cached services of this installation that are still changing.
     fn settling(&self, owner: &str) -> Vec<String>;
     /// Cached services of this installation, by app.
@@ -103,10 +101,6 @@ impl Cluster for ferry_aws::Ecs {
 
     async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
         ferry_aws::Ecs::load_task_definition_families(self).await
-    }
-
-    fn cached_names(&self) -> Vec<String> {
-        ferry_aws::Ecs::cached_names(self)
     }
 
     fn settling(&self, owner: &str) -> Vec<String> {

@@ -104,14 +104,22 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
     }
 
     /// A resync's read of the cluster: in full every
-    /// [`FULL_LISTING_EVERY`]th time, else the known services and those
-    /// apps should have. Returns the ECS read calls made.
+    /// [`FULL_LISTING_EVERY`]th time, else Ferry's services and those apps
+    /// should have. Returns the ECS read calls made.
     pub async fn refresh_for_resync(&self) -> Result<usize, ferry_aws::Error> {
         let count = self.resyncs.fetch_add(1, Ordering::Relaxed) + 1;
         let reads = if count % FULL_LISTING_EVERY == 0 {
             self.ecs.refresh_all().await?
         } else {
-            let mut names: BTreeSet<String> = self.ecs.cached_names().into_iter().collect();
+            // Ferry's own services and the names apps should have; other
+            // tools' services matter only where a name clashes, and then
+            // the name is wanted.
+            let mut names: BTreeSet<String> = self
+                .ecs
+                .owned_services(&self.settings.owner)
+                .into_values()
+                .flatten()
+                .collect();
             names.extend(lock(&self.wanted).values().flatten().cloned());
             let names: Vec<String> = names.into_iter().collect();
             self.ecs.refresh(&names).await?

@@ -108,10 +108,6 @@ impl Cluster for FakeCluster {
         Ok(1)
     }
 
-    fn cached_names(&self) -> Vec<String> {
-        self.state().observed.services.keys().cloned().collect()
-    }
-
     fn settling(&self, _: &str) -> Vec<String> {
         Vec::new()
     }
