@@ -23,6 +23,8 @@ pub struct Metrics {
     pub ecs_reads_total: IntCounterVec,
     /// ECS reads the last resync made (budget: services / 10 + 5).
     pub ecs_reads_per_resync: IntGauge,
+    /// Resyncs (and term starts) that read the cluster.
+    pub resyncs_total: IntCounter,
     /// The resync interval in force, after adapting to the read budget.
     pub resync_interval_seconds: IntGauge,
     pub aws: ferry_aws::AwsMetrics,
@@ -77,12 +79,17 @@ impl Metrics {
             "ecs_reads_per_resync",
             "ECS reads the last resync (or term start) made",
         )?;
+        let resyncs_total = IntCounter::new(
+            "resyncs_total",
+            "Resyncs and term starts that read the cluster's services",
+        )?;
         let resync_interval_seconds = IntGauge::new(
             "resync_interval_seconds",
             "The resync interval in force, stretched to keep reads within their share",
         )?;
         registry.register(Box::new(ecs_reads_total.clone()))?;
         registry.register(Box::new(ecs_reads_per_resync.clone()))?;
+        registry.register(Box::new(resyncs_total.clone()))?;
         registry.register(Box::new(resync_interval_seconds.clone()))?;
         registry.register(Box::new(reconcile_total.clone()))?;
         registry.register(Box::new(reconcile_errors_total.clone()))?;
@@ -112,6 +119,7 @@ impl Metrics {
             drift_corrections_total,
             ecs_reads_total,
             ecs_reads_per_resync,
+            resyncs_total,
             resync_interval_seconds,
             aws,
         })

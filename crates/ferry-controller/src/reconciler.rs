@@ -459,6 +459,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
     }
 
     fn count_resync_reads(&self, reads: usize) {
+        self.metrics.resyncs_total.inc();
         let reads = u64::try_from(reads).unwrap_or(u64::MAX);
         self.metrics
             .ecs_reads_total
