@@ -195,7 +195,7 @@ fn current_claimant() -> Claimant {
 
 /// The fraction of the refill rate Ferry leaves unused so that network
 /// jitter never makes a call arrive before AWS's bucket has refilled.
-pub const CLOCK_MARGIN: f64 = 0.03;
+pub const CLOCK_MARGIN: f64 = 0.01;
 
 /// One fair bucket per documented bucket, shared by every caller in the
 /// process.

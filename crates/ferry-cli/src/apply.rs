@@ -84,12 +84,18 @@ pub struct Options {
     pub message: String,
 }
 
+/// How many apps' records are read at once: a bulk apply of hundreds of
+/// apps should not wait for one round trip per app.
+const CONCURRENT_READS: usize = 16;
+
 /// The stored record of each loaded app, in the same order.
 pub async fn current(store: &Store, apps: &[LoadedApp]) -> anyhow::Result<Vec<Option<AppRecord>>> {
-    let mut records = Vec::with_capacity(apps.len());
-    for loaded in apps {
-        records.push(store.get_app(&loaded.app.name).await?);
-    }
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let records = stream::iter(apps)
+        .map(|loaded| store.get_app(&loaded.app.name))
+        .buffered(CONCURRENT_READS)
+        .try_collect()
+        .await?;
     Ok(records)
 }
 

@@ -59,6 +59,29 @@ In a step:
    older deployments have no tasks left, it is COMPLETED and the older
    deployments are gone from ``deployments``.
 
+Draining. With ``FERRY_EMULATOR_TASK_DRAIN_SECONDS`` (default 0) above
+zero, a RUNNING task of an older deployment that step 3 stops does not stop
+at once: it drains for that long, as ECS lets a task behind a load balancer
+finish its requests (the target group's deregistration delay, 300 s by
+default, often set to 30 s) and gives a task its stop timeout (30 s by
+default) between SIGTERM and SIGKILL:
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay
+  "Elastic Load Balancing stops sending requests to targets that are
+  deregistering. By using connection draining, you can ensure that
+  in-flight requests have a chance to complete before the target is
+  deregistered ... The default value is 300 seconds."
+A draining task is still RUNNING (lastStatus; counted in runningCount and
+in maximumPercent, so its deployment stays in ``deployments`` and the
+PRIMARY is not COMPLETED yet) with desiredStatus STOPPED, its stopCode,
+stoppedReason and ``stoppingAt`` set; it no longer counts towards
+minimumHealthyPercent. The event ``(service NAME) has begun draining
+connections on N tasks.`` comes when the drain starts, ``has stopped N
+running tasks`` when it ends and the task is STOPPED; the rollout may then
+complete at once (the end of a drain is computed at its own time, between
+scheduler steps). Pending tasks, scale-in, StopTask and DeleteService stop
+tasks at once, as with 0, which keeps the behaviour without draining
+exactly.
+
 CreateService starts one PRIMARY deployment (moto's deployment id is kept),
 IN_PROGRESS, with the service's task definition and desired count.
 UpdateService that changes the task definition, the network
@@ -241,17 +264,22 @@ Forward = Callable[[AwsRequest], Response]
 
 TASK_START_ENV = "FERRY_EMULATOR_TASK_START_SECONDS"
 TASK_RUN_ENV = "FERRY_EMULATOR_TASK_RUN_SECONDS"
+TASK_DRAIN_ENV = "FERRY_EMULATOR_TASK_DRAIN_SECONDS"
 TASK_START_DEFAULT = 1.0
 TASK_RUN_DEFAULT = 1.0
+TASK_DRAIN_DEFAULT = 0.0
 
 
 @dataclass(frozen=True)
 class Settings:
     """``task_start_seconds``: one scheduler step, and how long a task is PENDING.
-    ``task_run_seconds``: how long a one-off task is RUNNING."""
+    ``task_run_seconds``: how long a one-off task is RUNNING.
+    ``task_drain_seconds``: how long an old deployment's task, once the
+    scheduler stops it, stays RUNNING (draining) before it is STOPPED."""
 
     task_start_seconds: float = TASK_START_DEFAULT
     task_run_seconds: float = TASK_RUN_DEFAULT
+    task_drain_seconds: float = TASK_DRAIN_DEFAULT
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float, allow_zero: bool) -> float:
@@ -273,6 +301,7 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
         task_start_seconds=_seconds(environ, TASK_START_ENV, TASK_START_DEFAULT, allow_zero=False),
         task_run_seconds=_seconds(environ, TASK_RUN_ENV, TASK_RUN_DEFAULT, allow_zero=True),
+        task_drain_seconds=_seconds(environ, TASK_DRAIN_ENV, TASK_DRAIN_DEFAULT, allow_zero=True),
     )
 
 
@@ -378,12 +407,24 @@ class ServiceTask:
     stopped_at: float | None = None
     stop_code: str | None = None
     stopped_reason: str | None = None
+    # Draining (FERRY_EMULATOR_TASK_DRAIN_SECONDS > 0): stopped by the
+    # scheduler at ``stopping_at``, still RUNNING until ``drained_at``.
+    stopping_at: float | None = None
+    drained_at: float | None = None
 
     @property
     def last_status(self) -> str:
         if self.stopped_at is not None:
             return "STOPPED"
         return "PENDING" if self.started_at is None else "RUNNING"
+
+    @property
+    def draining(self) -> bool:
+        return self.stopping_at is not None and self.stopped_at is None
+
+    @property
+    def desired_status(self) -> str:
+        return "STOPPED" if self.stopped_at is not None or self.stopping_at is not None else "RUNNING"
 
 
 @dataclass
@@ -411,7 +452,17 @@ class Deployment:
 
     @property
     def running(self) -> list[ServiceTask]:
+        """RUNNING tasks, draining ones included."""
         return [t for t in self.tasks if t.started_at is not None]
+
+    @property
+    def healthy(self) -> list[ServiceTask]:
+        """RUNNING tasks that are not draining: the ones minimumHealthyPercent counts."""
+        return [t for t in self.tasks if t.started_at is not None and not t.draining]
+
+    @property
+    def draining(self) -> list[ServiceTask]:
+        return [t for t in self.tasks if t.draining]
 
     @property
     def pending(self) -> list[ServiceTask]:
@@ -465,10 +516,12 @@ class Scheduler:
 
     def __init__(self, interval: float,
                  new_task_id: Callable[[], str] = lambda: uuid.uuid4().hex,
-                 new_deployment_id: Callable[[], str] = _new_deployment_id):
+                 new_deployment_id: Callable[[], str] = _new_deployment_id,
+                 drain: float = TASK_DRAIN_DEFAULT):
         self.interval = interval
         self.new_task_id = new_task_id
         self.new_deployment_id = new_deployment_id
+        self.drain = drain
 
     # -- writes --------------------------------------------------------------------
 
@@ -529,9 +582,37 @@ class Scheduler:
     # -- time ------------------------------------------------------------------------
 
     def advance(self, svc: ServiceState, now: float) -> None:
-        """Every step due by ``now``, in order, each at its own time."""
-        while svc.next_tick is not None and svc.next_tick <= now and not svc.deleted:
-            svc.next_tick = self._step(svc, svc.next_tick)
+        """Every step and every end of a drain due by ``now``, in order, each at its own time."""
+        while not svc.deleted:
+            tick = svc.next_tick
+            drained = min((t.drained_at for d in svc.deployments for t in d.draining
+                           if t.drained_at is not None), default=None)
+            if drained is not None and drained <= now and (tick is None or drained <= tick):
+                self._finish_draining(svc, drained)
+            elif tick is not None and tick <= now:
+                svc.next_tick = self._step(svc, tick)
+            else:
+                break
+
+    def _finish_draining(self, svc: ServiceState, at: float) -> None:
+        """Draining tasks whose drain ends by ``at`` are STOPPED; the rollout may complete."""
+        stopped = []
+        for deployment in svc.deployments:
+            for task in deployment.draining:
+                if task.drained_at is not None and task.drained_at <= at:
+                    self._stop(svc, deployment, task, at, task.stop_code or "ServiceSchedulerInitiated",
+                               task.stopped_reason or "")
+                    stopped.append(task)
+        if stopped:
+            svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                           f"{_task_list(stopped)}.")
+        self._settle(svc, at)
+
+    def _begin_draining(self, deployment: Deployment, task: ServiceTask, at: float, code: str,
+                        reason: str) -> None:
+        task.stopping_at, task.drained_at = at, at + self.drain
+        task.stop_code, task.stopped_reason = code, reason
+        deployment.updated_at = at
 
     def _stop(self, svc: ServiceState, deployment: Deployment, task: ServiceTask, at: float,
               code: str, reason: str) -> None:
@@ -599,24 +680,35 @@ class Scheduler:
             for task in (primary.pending[::-1] + primary.running[::-1])[:excess]:
                 self._stop(svc, primary, task, at, "ServiceSchedulerInitiated", reason)
                 stopped.append(task)
+        draining: list[ServiceTask] = []
         if primary.rollout != FAILED:
             older = svc.deployments[1:]
             for deployment in older:
                 for task in deployment.pending:
                     self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
                     stopped.append(task)
-            budget = (sum(len(d.running) for d in svc.deployments)
+            # Draining tasks are already on their way out: they count
+            # neither as healthy nor as stoppable.
+            budget = (sum(len(d.healthy) for d in svc.deployments)
                       - min_healthy(desired, config))
             for deployment in reversed(older):
-                for task in deployment.running:
+                for task in deployment.healthy:
                     if budget <= 0:
                         break
-                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
-                    stopped.append(task)
+                    if self.drain > 0:
+                        self._begin_draining(deployment, task, at, "ServiceSchedulerInitiated",
+                                             reason)
+                        draining.append(task)
+                    else:
+                        self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
+                        stopped.append(task)
                     budget -= 1
         if stopped:
             svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
                            f"{_task_list(stopped)}.")
+        if draining:
+            svc.record(at, f"(service {svc.name}) has begun draining connections on "
+                           f"{len(draining)} tasks.")
 
         # 4. Launch the PRIMARY's tasks, within maximumPercent.
         started: list[ServiceTask] = []
@@ -636,8 +728,32 @@ class Scheduler:
                                f"{_task_list(started)}.")
 
         # 5. Completed, or steady again after a change of count.
+        self._settle(svc, at)
+
+        # When the next step is due, if any.
+        if any(d.pending for d in svc.deployments):
+            return at + self.interval
+        if primary.rollout == FAILED:
+            return None
+        if primary.rollout == IN_PROGRESS or svc.unsteady:
+            if at < primary.start_after:
+                return max(at + self.interval, primary.start_after)
+            if not started and not stopped and not any(d.draining for d in svc.deployments):
+                if not primary.stalled:
+                    primary.stalled = True
+                    svc.record(at, f"(service {svc.name}) was unable to stop or start tasks "
+                                   "during a deployment because of the service deployment "
+                                   "configuration. Update the minimumHealthyPercent or "
+                                   "maximumPercent value and try again.")
+                return None
+            return at + self.interval
+        return None
+
+    def _settle(self, svc: ServiceState, at: float) -> None:
+        """The PRIMARY at its count with the older deployments gone: COMPLETED, or steady again."""
+        primary = svc.primary
         older_busy = any(d.tasks for d in svc.deployments[1:])
-        at_count = len(primary.running) == desired and not primary.pending
+        at_count = len(primary.running) == primary.desired and not primary.pending
         if primary.rollout == IN_PROGRESS and at_count and not older_busy:
             primary.rollout = COMPLETED
             primary.reason = f"ECS deployment {primary.id} completed."
@@ -650,25 +766,6 @@ class Scheduler:
         elif primary.rollout == COMPLETED and svc.unsteady and at_count and not older_busy:
             svc.unsteady = False
             svc.record(at, f"(service {svc.name}) has reached a steady state.")
-
-        # When the next step is due, if any.
-        if any(d.pending for d in svc.deployments):
-            return at + self.interval
-        if primary.rollout == FAILED:
-            return None
-        if primary.rollout == IN_PROGRESS or svc.unsteady:
-            if at < primary.start_after:
-                return max(at + self.interval, primary.start_after)
-            if not started and not stopped:
-                if not primary.stalled:
-                    primary.stalled = True
-                    svc.record(at, f"(service {svc.name}) was unable to stop or start tasks "
-                                   "during a deployment because of the service deployment "
-                                   "configuration. Update the minimumHealthyPercent or "
-                                   "maximumPercent value and try again.")
-                return None
-            return at + self.interval
-        return None
 
 
 # -- one-off tasks ---------------------------------------------------------------------
@@ -817,7 +914,7 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
     out: dict[str, Any] = {
         "taskArn": arn, "clusterArn": svc.cluster_arn, "group": f"service:{svc.name}",
         "startedBy": task.deployment_id, "lastStatus": status,
-        "desiredStatus": "STOPPED" if task.stopped_at is not None else "RUNNING",
+        "desiredStatus": task.desired_status,
         "createdAt": task.created_at, "containers": containers,
         "overrides": {"containerOverrides": [], "inferenceAcceleratorOverrides": []},
     }
@@ -835,6 +932,10 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
         out["stoppedReason"] = task.stopped_reason
         for name in ("stoppingAt", "stoppedAt", "executionStoppedAt"):
             out[name] = task.stopped_at
+    if task.stopping_at is not None:  # drained, or draining (RUNNING, desired STOPPED)
+        out["stopCode"] = task.stop_code
+        out["stoppedReason"] = task.stopped_reason
+        out["stoppingAt"] = task.stopping_at
     if include_tags:
         out["tags"] = copy.deepcopy(svc.tags) if svc.propagate_tags == "SERVICE" else []
     return out
@@ -872,7 +973,8 @@ class DeploymentEmulation:
         self.clock = clock
         self.find_service = find_service
         self.find_task_definition = find_task_definition
-        self.scheduler = scheduler or Scheduler(config.task_start_seconds)
+        self.scheduler = scheduler or Scheduler(config.task_start_seconds,
+                                                drain=config.task_drain_seconds)
         self.services: dict[tuple[str, str], ServiceState] = {}
         self.one_offs: dict[str, OneOffTask] = {}
         self.definitions: dict[str, dict[str, Any]] = {}
@@ -1183,7 +1285,7 @@ class DeploymentEmulation:
                     continue
                 live = [t for d in svc.deployments for t in d.tasks]
                 for task in live + svc.visible_stopped(now):
-                    status = "STOPPED" if task.stopped_at is not None else "RUNNING"
+                    status = task.desired_status
                     td_family = (task.task_definition or "").rsplit("/", 1)[-1].split(":")[0]
                     if (status != wanted_status or (family and family != td_family)
                             or (started_by and started_by != task.deployment_id)

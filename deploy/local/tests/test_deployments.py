@@ -499,7 +499,8 @@ def test_internal_calls_are_not_logged(env, emu):
 
 
 @pytest.mark.parametrize("name,value", [("FERRY_EMULATOR_TASK_START_SECONDS", "0"),
-                                        ("FERRY_EMULATOR_TASK_RUN_SECONDS", "soon")])
+                                        ("FERRY_EMULATOR_TASK_RUN_SECONDS", "soon"),
+                                        ("FERRY_EMULATOR_TASK_DRAIN_SECONDS", "-1")])
 def test_an_unusable_setting_stops_the_emulator(tmp_path, name, value):
     with pytest.raises(RuntimeError, match=name):
         start_emulator(tmp_path, env={name: value})

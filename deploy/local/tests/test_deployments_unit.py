@@ -89,10 +89,14 @@ def test_percentages_round_like_ecs():
 
 
 def test_settings_from_the_environment():
-    assert dep.settings({}) == Settings(1.0, 1.0)
+    assert dep.settings({}) == Settings(1.0, 1.0) == Settings(1.0, 1.0, 0.0)
     assert dep.settings({dep.TASK_START_ENV: "0.2", dep.TASK_RUN_ENV: "0"}) == Settings(0.2, 0.0)
+    assert dep.settings({dep.TASK_DRAIN_ENV: "30"}).task_drain_seconds == 30.0
+    assert dep.settings({dep.TASK_DRAIN_ENV: "0"}).task_drain_seconds == 0.0
     for name, bad in [(dep.TASK_START_ENV, "0"), (dep.TASK_START_ENV, "-1"),
-                      (dep.TASK_RUN_ENV, "soon"), (dep.TASK_RUN_ENV, "nan")]:
+                      (dep.TASK_RUN_ENV, "soon"), (dep.TASK_RUN_ENV, "nan"),
+                      (dep.TASK_DRAIN_ENV, "-1"), (dep.TASK_DRAIN_ENV, "inf"),
+                      (dep.TASK_DRAIN_ENV, "30s")]:
         with pytest.raises(ValueError, match=name):
             dep.settings({name: bad})
 
@@ -291,6 +295,129 @@ def test_stop_task_on_a_service_task_gets_it_replaced():
     s.advance(svc, 12.0)
     assert counts(svc) == [("PRIMARY", TD1, 2, 0, 0, COMPLETED)]
     assert messages(svc)[0] == "(service web) has reached a steady state."
+
+
+# -- draining (FERRY_EMULATOR_TASK_DRAIN_SECONDS) ----------------------------------------------
+
+DRAIN = 5.0
+
+
+def draining_scheduler() -> Scheduler:
+    ids = itertools.count(1)
+    return Scheduler(STEP, new_task_id=lambda: f"t{next(ids)}",
+                     new_deployment_id=lambda: f"ecs-svc/{next(ids)}", drain=DRAIN)
+
+
+def test_old_tasks_drain_before_they_stop_and_the_rollout_waits_for_them():
+    s = draining_scheduler()
+    svc = completed_service(s)  # a first deployment has nothing to drain
+    old = list(svc.primary.tasks)
+    s.deploy(svc, TD2, 2, None, {}, 10.0)
+    s.advance(svc, 11.0)
+    assert counts(svc) == [("PRIMARY", TD2, 0, 2, 0, IN_PROGRESS),
+                           ("ACTIVE", TD1, 2, 0, 0, COMPLETED)]
+    s.advance(svc, 12.0)  # new ones run: the old ones begin draining, still RUNNING
+    assert counts(svc) == [("PRIMARY", TD2, 2, 0, 0, IN_PROGRESS),
+                           ("ACTIVE", TD1, 2, 0, 0, COMPLETED)]
+    assert messages(svc)[0] == "(service web) has begun draining connections on 2 tasks."
+    for task in old:
+        assert (task.last_status, task.desired_status, task.stopping_at, task.stopped_at,
+                task.stop_code) == ("RUNNING", "STOPPED", 12.0, None, "ServiceSchedulerInitiated")
+    s.advance(svc, 12.0 + DRAIN - 0.01)
+    assert svc.primary.rollout == IN_PROGRESS and len(svc.deployments) == 2
+    s.advance(svc, 12.0 + DRAIN)  # drained: STOPPED, and the rollout completes at that time
+    assert counts(svc) == [("PRIMARY", TD2, 2, 0, 0, COMPLETED)]
+    assert messages(svc)[:3] == [
+        "(service web) has reached a steady state.",
+        f"(service web) (deployment {svc.primary.id}) deployment completed.",
+        "(service web) has stopped 2 running tasks: (task t1) (task t2)."]
+    assert [e["createdAt"] for e in svc.events[:3]] == [17.0, 17.0, 17.0]
+    assert [(t.last_status, t.stopping_at, t.stopped_at) for t in old] == [("STOPPED", 12.0, 17.0)] * 2
+    assert svc.stopped[:2] == old[::-1] or svc.stopped[:2] == old
+
+
+def test_draining_tasks_do_not_count_as_healthy():
+    s = draining_scheduler()
+    svc = completed_service(s, desired=4, minimum=50, maximum=100)
+    s.deploy(svc, TD2, 4, None, {}, 10.0)
+    now = 10.0
+    while svc.primary.rollout == IN_PROGRESS and now < 100.0:
+        now += 0.25
+        s.advance(svc, now)
+        healthy = sum(len(d.healthy) for d in svc.deployments)
+        total = sum(len(d.tasks) for d in svc.deployments)
+        assert healthy >= 2 and total <= 4, (now, counts(svc))
+    assert counts(svc) == [("PRIMARY", TD2, 4, 0, 0, COMPLETED)]
+    # Two old tasks drain (5 s) before two new ones may start, twice over.
+    assert now > 10.0 + 2 * DRAIN
+
+
+def test_without_a_drain_time_nothing_drains():
+    plain, explicit = scheduler(), Scheduler(STEP, drain=0.0)
+    a, b = completed_service(plain), completed_service(explicit)
+    for s, svc in ((plain, a), (explicit, b)):
+        s.deploy(svc, TD2, 2, None, {}, 10.0)
+        s.advance(svc, 12.0)
+    assert counts(a) == counts(b) == [("PRIMARY", TD2, 2, 0, 0, COMPLETED)]
+    assert not any("draining" in m for m in messages(a) + messages(b))
+
+
+def test_delete_and_stop_task_do_not_wait_for_a_drain():
+    s = draining_scheduler()
+    svc = completed_service(s)
+    s.deploy(svc, TD2, 2, None, {}, 10.0)
+    s.advance(svc, 12.0)
+    draining = list(svc.deployments[1].tasks)
+    s.stop_task(svc, draining[0], "bye", 13.0)
+    assert (draining[0].last_status, draining[0].stop_code) == ("STOPPED", "UserInitiated")
+    s.delete(svc, 14.0)
+    assert draining[1].last_status == "STOPPED" and draining[1].stopped_at == 14.0
+    s.advance(svc, 100.0)
+    assert not any(d.tasks for d in svc.deployments)
+
+
+def test_draining_tasks_through_the_handlers():
+    clock = [100.0]
+    emu = DeploymentEmulation(Settings(1.0, 1.0, DRAIN), clock=lambda: clock[0],
+                              find_service=lambda arn, cluster: MotoServiceObject(),
+                              find_task_definition=lambda arn: None, scheduler=draining_scheduler())
+    moto = FakeMoto()
+    emu.create_service(ecs_request("CreateService", {
+        "cluster": "c", "serviceName": "web", "taskDefinition": TD1, "desiredCount": 2}), moto)
+    clock[0] = 102.0
+    emu.update_service(ecs_request("UpdateService", {"service": "web", "taskDefinition": TD2}),
+                       moto)
+    clock[0] = 104.5  # new tasks RUNNING since 104, old ones draining since 104
+
+    def describe():
+        return emu.describe_services(ecs_request("DescribeServices", {"services": ["web"]}),
+                                     moto).json()["services"][0]
+
+    def listed(status):
+        return emu.list_tasks(ecs_request("ListTasks", {
+            "cluster": "c", "serviceName": "web", "desiredStatus": status}), moto).json()["taskArns"]
+
+    def tasks(arns):
+        return emu.describe_tasks(ecs_request("DescribeTasks", {"cluster": "c", "tasks": arns}),
+                                  moto).json()["tasks"]
+
+    service = describe()
+    assert [(d["taskDefinition"], d["runningCount"], d["rolloutState"])
+            for d in service["deployments"]] == [(TD2, 2, "IN_PROGRESS"), (TD1, 2, "COMPLETED")]
+    assert service["runningCount"] == 4
+    old = listed("STOPPED")
+    assert len(old) == 2 and len(listed("RUNNING")) == 2
+    for task in tasks(old):
+        assert (task["lastStatus"], task["desiredStatus"], task["stoppingAt"],
+                task["stopCode"]) == ("RUNNING", "STOPPED", 104.0, "ServiceSchedulerInitiated")
+        assert "stoppedAt" not in task
+    clock[0] = 104.0 + DRAIN
+    service = describe()
+    assert [(d["taskDefinition"], d["rolloutState"]) for d in service["deployments"]] == [
+        (TD2, "COMPLETED")]
+    for task in tasks(old):
+        assert (task["lastStatus"], task["stoppingAt"], task["stoppedAt"]) == (
+            "STOPPED", 104.0, 104.0 + DRAIN)
 
 
 # -- one-off tasks ----------------------------------------------------------------------------

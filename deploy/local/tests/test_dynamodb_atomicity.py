@@ -54,3 +54,43 @@ def test_racing_conditional_writes_have_exactly_one_winner(emulator):
         assert len(conflicts) == 7
         item = ddb.get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)["Item"]
         assert item["writer"]["N"] == str(wins[0])
+
+
+def test_a_cancelled_transaction_changes_nothing(emulator):
+    """TransactWriteItems is all or nothing: when one item's condition fails,
+    the writes of the items before it are undone (DynamoDB developer guide,
+    "TransactWriteItems": "either all of them succeed or none of them
+    succeeds"). The layer rolls back only the items a transaction names, so
+    this also checks that it restores puts, updates and deletes."""
+    ddb = emulator.client("dynamodb")
+    table = "rollback"
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    key = lambda name: {"pk": {"S": "app"}, "sk": {"S": name}}  # noqa: E731
+    ddb.put_item(TableName=table, Item={**key("kept"), "v": {"N": "1"}})
+    ddb.put_item(TableName=table, Item={**key("deleted"), "v": {"N": "1"}})
+    ddb.put_item(TableName=table, Item={**key("guard"), "v": {"N": "1"}})
+    try:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": table, "Item": {**key("new"), "v": {"N": "1"}}}},
+            {"Update": {"TableName": table, "Key": key("kept"),
+                        "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+            {"Delete": {"TableName": table, "Key": key("deleted")}},
+            {"ConditionCheck": {"TableName": table, "Key": key("guard"),
+                                "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "TransactionCanceledException"
+    else:
+        raise AssertionError("the transaction should have been cancelled")
+    items = ddb.query(TableName=table, KeyConditionExpression="pk = :p",
+                      ExpressionAttributeValues={":p": {"S": "app"}})["Items"]
+    assert sorted((i["sk"]["S"], i["v"]["N"]) for i in items) == [
+        ("deleted", "1"), ("guard", "1"), ("kept", "1")]
