@@ -360,8 +360,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_new_app_is_created_and_looked_at_again_soon() {
+    /// A new app, and the decision on its first generation with nothing
+    /// observed yet.
+    fn first_apply() -> (ferry_manifest::App, Desired, Decision) {
         let app = an_app();
         let desired = render_app(&app, &settings());
         let decision = decide_on(
@@ -370,6 +371,12 @@ mod tests {
             &Observed::default(),
             None,
         );
+        (app, desired, decision)
+    }
+
+    #[test]
+    fn a_new_app_is_created_and_looked_at_again_soon() {
+        let (_, _, decision) = first_apply();
         assert!(!decision.plan.actions.is_empty());
         assert!(decision.corrections.is_empty(), "nothing existed: no drift");
         assert!(!decision.finalize);
@@ -380,14 +387,7 @@ mod tests {
 
     #[test]
     fn a_failure_keeps_the_observed_generation_and_asks_for_backoff() {
-        let app = an_app();
-        let desired = render_app(&app, &settings());
-        let decision = decide_on(
-            app_ref(&app.name, 1, false),
-            &desired,
-            &Observed::default(),
-            None,
-        );
+        let (_, _, decision) = first_apply();
         let error = LastError {
             operation: "ecs:CreateService".into(),
             message: "boom".into(),
@@ -406,14 +406,7 @@ mod tests {
 
     #[test]
     fn a_deleted_app_is_finalized_once_nothing_of_it_is_left() {
-        let app = an_app();
-        let desired = render_app(&app, &settings());
-        let created = decide_on(
-            app_ref(&app.name, 1, false),
-            &desired,
-            &Observed::default(),
-            None,
-        );
+        let (app, _, created) = first_apply();
         let running = execute(&Observed::default(), &created.plan.actions);
         let nothing = Desired {
             processes: Vec::new(),
@@ -435,14 +428,7 @@ mod tests {
 
     #[test]
     fn a_newer_generation_supersedes_an_unfinished_one() {
-        let app = an_app();
-        let desired = render_app(&app, &settings());
-        let first = decide_on(
-            app_ref(&app.name, 1, false),
-            &desired,
-            &Observed::default(),
-            None,
-        );
+        let (app, desired, first) = first_apply();
         let running = execute(&Observed::default(), &first.plan.actions);
         let second = decide_on(
             app_ref(&app.name, 2, false),
