@@ -101,8 +101,8 @@ pub struct Config {
     #[arg(long, env = "FERRY_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
     pub admin_addr: SocketAddr,
 
-    /// The share of AWS's documented request rates (ECS token buckets,
-    /// Route53's 5/s) Ferry allows itself, in (0, 1]. The default takes
+    /// The share of AWS's documented request token buckets (ECS, ELBv2,
+    /// Route53) Ferry allows itself, in (0, 1]. The default takes
     /// them in full; lower it when other tools in the account need
     /// headroom. Ferry also slows down by itself whenever AWS throttles it.
     #[arg(long, env = "FERRY_AWS_SHARE", default_value_t = 1.0, value_parser = parse_share)]
