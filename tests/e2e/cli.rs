@@ -362,3 +362,21 @@ async fn releases_show_outcomes_and_rollback_picks_the_last_success() {
     let stderr = ferry_fails(&local, &["rollback", "shop", "v1", "--yes"]);
     assert!(stderr.contains("app shop is being deleted"), "{stderr}");
 }
+
+/// `ferry validate -f manifests/ | head -0`: the reader is gone before
+/// `ferry` prints. It must end quietly, not panic (exit 101, a backtrace).
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let mut child = std::process::Command::new(crate::support::binary("ferry"))
+        .args(["validate", "-f"])
+        .arg(repo_root().join("manifests"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start ferry");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ferry ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "ferry panicked: {stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}

@@ -163,8 +163,23 @@ enum Command {
 /// Exit status of `ferry diff --exit-code` when it fails.
 const DIFF_ERROR_EXIT: i32 = 2;
 
+/// A closed stdout (`ferry status web | head -1`) ends the process quietly,
+/// as it ends every Unix tool, instead of a panic at the next print: Rust
+/// ignores SIGPIPE by default, so a write to a closed pipe fails, and
+/// `println!` panics on that failure.
+fn exit_quietly_when_stdout_closes() {
+    #[cfg(unix)]
+    // SAFETY: `signal` only sets the process-wide disposition of SIGPIPE,
+    // which nothing else in the process installs or relies on; it is
+    // called first thing in main, before any output.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let error_exit = match &cli.command {
         Command::Diff {
