@@ -131,24 +131,6 @@ impl Bucket {
         }
     }
 
-    /// A short name, for metrics and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Bucket::TaskDefinitionWrites => "ecs_task_definition_modify",
-            Bucket::TaskDefinitionReads => "ecs_task_definition_read",
-            Bucket::ServiceWrites => "ecs_service_modify",
-            Bucket::ServiceReads => "ecs_service_read",
-            Bucket::ClusterReads => "ecs_cluster_read",
-            Bucket::TaskWrites => "ecs_cluster_resource_modify",
-            Bucket::TaskReads => "ecs_cluster_resource_read",
-            Bucket::ElbReads => "elbv2_non_mutating",
-            Bucket::ElbWrites => "elbv2_mutating",
-            Bucket::ElbAccount => "elbv2_account",
-            Bucket::Route53 => "route53",
-            Bucket::Unpaced => "unpaced",
-        }
-    }
-
     fn index(self) -> Option<usize> {
         Bucket::PACED.iter().position(|b| *b == self)
     }

@@ -138,20 +138,20 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
         if settling.is_empty() {
             return PROGRESS_TICK;
         }
-        let calls = match self.ecs.refresh(&settling).await {
-            Ok(calls) => calls,
-            Err(err) => {
-                warn!(error = %err, "reading rollout progress failed");
-                settling
-                    .len()
-                    .div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH)
-            }
-        };
-        self.metrics
-            .ecs_reads_total
-            .with_label_values(&["progress"])
-            .inc_by(u64::try_from(calls).unwrap_or(u64::MAX));
-        read_pause(calls, PROGRESS_READ_SHARE).max(PROGRESS_TICK)
+        // The pause is sized for the reads the services need, whether or
+        // not this round got through.
+        let needed = settling
+            .len()
+            .div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH);
+        match self.ecs.refresh(&settling).await {
+            Ok(calls) => self
+                .metrics
+                .ecs_reads_total
+                .with_label_values(&["progress"])
+                .inc_by(u64::try_from(calls).unwrap_or(u64::MAX)),
+            Err(err) => warn!(error = %err, "reading rollout progress failed"),
+        }
+        read_pause(needed, PROGRESS_READ_SHARE).max(PROGRESS_TICK)
     }
 
     /// Apps that own services in the cluster, per the cache.
