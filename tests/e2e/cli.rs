@@ -361,6 +361,74 @@ async fn releases_show_outcomes_and_rollback_picks_the_last_success() {
     local.ferry_ok(&["delete", "shop"]);
     let stderr = ferry_fails(&local, &["rollback", "shop", "v1", "--yes"]);
     assert!(stderr.contains("app shop is being deleted"), "{stderr}");
+
+    // The controller's finalizer removes it (here, the test's own lease).
+    let deleting = store.get_app("shop").await.expect("get").expect("shop");
+    store
+        .remove_app("shop", deleting.generation, &fence)
+        .await
+        .expect("finalize the deletion");
+    assert!(store.get_app("shop").await.expect("get").is_none());
+
+    // The name comes back with its history: numbering continues past the
+    // kept releases (v1..v13, the deletion was generation 14).
+    let out = local.ferry_ok(&["releases", "shop"]);
+    assert!(out.contains("v13") && out.contains("v1 "), "{out}");
+    write(&file, &manifest("shop", "acme/shop:again"));
+    let out = local.ferry_ok(&["apply", "-f", utf8(&file)]);
+    assert_eq!(
+        out.trim(),
+        "app/shop created (generation 14, release v14)",
+        "a re-created app continues its numbering"
+    );
+    let releases = store.releases("shop").await.expect("releases");
+    assert_eq!(releases.len(), 14, "no release of the earlier life is lost");
+    // An earlier life's release can be rolled back to.
+    let out = local.ferry_ok(&["rollback", "shop", "v3", "--yes"]);
+    assert_eq!(out.trim(), "app/shop rolled back to v3 (new release v15)");
+    assert_eq!(
+        store
+            .get_app("shop")
+            .await
+            .expect("get")
+            .expect("shop")
+            .spec
+            .image,
+        "acme/shop:3"
+    );
+
+    // Rolling back to what runs already writes nothing.
+    let revision = store.revision().await.expect("revision");
+    let stderr = ferry_fails(&local, &["rollback", "shop", "v3", "--yes"]);
+    assert!(
+        stderr.contains("already runs the spec of v3") && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+    assert_eq!(store.revision().await.expect("revision"), revision);
+
+    // A deleted app can be brought back by rollback alone. (The deletion
+    // took generation 16 but made no release; the app comes back as v16.)
+    local.ferry_ok(&["delete", "shop"]);
+    let deleting = store.get_app("shop").await.expect("get").expect("shop");
+    store
+        .remove_app("shop", deleting.generation, &fence)
+        .await
+        .expect("finalize the deletion");
+    let out = local.ferry_ok(&["rollback", "shop", "v14"]);
+    assert_eq!(
+        out.trim(),
+        "app/shop re-created from its release v14 (new release v16)"
+    );
+    assert_eq!(
+        store
+            .get_app("shop")
+            .await
+            .expect("get")
+            .expect("shop")
+            .spec
+            .image,
+        "acme/shop:again"
+    );
 }
 
 /// `ferry validate -f manifests/ | head -0`: the reader is gone before
@@ -379,4 +447,59 @@ fn a_closed_stdout_ends_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "ferry panicked: {stderr}");
     assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
+
+/// Runs `ferry` with only the given environment (no credentials, profile
+/// or region leak in from the machine running the tests).
+fn ferry_in(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String) {
+    let home = tempfile::tempdir().expect("empty home");
+    let out = std::process::Command::new(crate::support::binary("ferry"))
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        // No instance metadata to fall back on.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run ferry");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A missing region or credentials is one line with a hint, not the
+/// SDK's 1.5 KB dump; `-v` adds every cause and the SDK's account.
+#[test]
+fn failures_to_reach_aws_are_one_line_with_a_hint() {
+    let (code, stderr) = ferry_in(&[], &["get"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr.trim(),
+        "error: no AWS region configured: set AWS_REGION or a profile's region (for the \
+         local AWS: `source .ferry/local.env`)"
+    );
+
+    let region = [("AWS_REGION", "us-east-1")];
+    let (code, stderr) = ferry_in(&region, &["get"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials found") && stderr.contains("`source .ferry/local.env`"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 300, "{stderr}");
+
+    let (code, stderr) = ferry_in(&region, &["get", "-v"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.lines().count() > 1, "-v shows more: {stderr}");
+    assert!(stderr.contains("AWS SDK: "), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("no AWS credentials found")),
+        "the one-line cause still ends it: {stderr}"
+    );
 }

@@ -285,6 +285,27 @@ async fn manifests_converge_and_every_change_lands_exactly() {
     let listed = local.ferry_ok(&["get", "-o", "json"]);
     assert!(!listed.contains("\"worker\""), "{listed}");
 
+    // The name can be applied again: it continues its release numbering,
+    // and the controller converges it like any new app.
+    let out = local.ferry_ok(&[
+        "apply",
+        "-f",
+        dir.join("worker.yaml").to_str().expect("utf-8"),
+        "--wait",
+        "--timeout",
+        "90s",
+    ]);
+    assert!(
+        out.contains("app/worker created (generation 3, release v3)"),
+        "{out}"
+    );
+    assert!(active_service(&ecs, &cluster, "worker_worker")
+        .await
+        .is_some());
+    let releases: serde_json::Value =
+        serde_json::from_str(&local.ferry_ok(&["releases", "worker", "-o", "json"])).expect("json");
+    assert_eq!(releases.as_array().map(Vec::len), Some(3), "{releases}");
+
     // The status contract.
     let web: serde_json::Value =
         serde_json::from_str(&local.ferry_ok(&["status", "web", "-o", "json"])).expect("json");

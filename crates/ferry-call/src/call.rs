@@ -147,20 +147,7 @@ impl Caller {
     {
         self.call_raw(service, operation, bucket, resource, send)
             .await?
-            .map_err(|err| {
-                let message = match (err.code(), err.message()) {
-                    (Some(code), Some(message)) => format!("{code}: {message}"),
-                    (Some(code), None) => code.to_owned(),
-                    _ => DisplayErrorContext(&err).to_string(),
-                };
-                Error::Call {
-                    service,
-                    operation,
-                    resource: resource.to_owned(),
-                    code: err.code().map(str::to_owned),
-                    message,
-                }
-            })
+            .map_err(|err| Error::from_sdk(service, operation, resource, &err))
     }
 
     /// Like [`Caller::call`], but hands AWS's typed error back, for callers

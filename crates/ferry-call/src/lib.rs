@@ -8,9 +8,11 @@
 //! timeout, and counts every attempt by service, operation and outcome.
 
 mod call;
+pub mod cause;
 pub mod pacing;
 
 pub use call::{AwsMetrics, Caller, MAX_ATTEMPTS};
+pub use cause::FailureKind;
 pub use pacing::{Bucket, Claimant, Pacing};
 
 /// Errors from AWS calls, each naming the call and the resource.
@@ -26,6 +28,18 @@ pub enum Error {
         code: Option<String>,
         /// `Code: message` from AWS, or the transport failure.
         message: String,
+    },
+    /// The call got no answer from AWS: no credentials, an unreachable
+    /// endpoint, an unreadable response. `cause` is one line; `detail` the
+    /// SDK's whole chain, for `-v` and logs.
+    #[error("{service}:{operation} on {resource} failed: {cause}")]
+    Unanswered {
+        service: &'static str,
+        operation: &'static str,
+        resource: String,
+        kind: FailureKind,
+        cause: String,
+        detail: String,
     },
     /// The call did not finish within the timeout.
     #[error("{service}:{operation} on {resource} timed out after {seconds}s")]
@@ -56,6 +70,9 @@ impl Error {
             Error::Call {
                 service, operation, ..
             }
+            | Error::Unanswered {
+                service, operation, ..
+            }
             | Error::Timeout {
                 service, operation, ..
             }
@@ -71,6 +88,63 @@ impl Error {
         match self {
             Error::Call { code, .. } => code.as_deref(),
             _ => None,
+        }
+    }
+
+    /// What kind of failure this is, for a hint that fits it.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            Error::Call { .. } => FailureKind::Service,
+            Error::Unanswered { kind, .. } => *kind,
+            Error::Timeout { .. } => FailureKind::Timeout,
+            Error::Build { .. } | Error::Incomplete { .. } => FailureKind::Other,
+        }
+    }
+
+    /// The SDK's whole account of the failure, when it says more than the
+    /// one-line message.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::Unanswered { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+
+    /// A failed SDK call as Ferry reports it: AWS's `Code: message` when
+    /// AWS answered, else the one-line cause with the SDK's chain kept as
+    /// detail.
+    pub fn from_sdk<E, R>(
+        service: &'static str,
+        operation: &'static str,
+        resource: &str,
+        err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug,
+    {
+        let cause = cause::of(err);
+        match cause.kind {
+            FailureKind::Service => Error::Call {
+                service,
+                operation,
+                resource: resource.to_owned(),
+                code: aws_smithy_types::error::metadata::ProvideErrorMetadata::code(err)
+                    .map(str::to_owned),
+                message: cause.summary,
+            },
+            kind => Error::Unanswered {
+                service,
+                operation,
+                resource: resource.to_owned(),
+                kind,
+                cause: cause.summary,
+                detail: cause.detail,
+            },
         }
     }
 

@@ -187,7 +187,7 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
     if apps.is_empty() {
         return Ok(Vec::new());
     }
-    let sdk = ferry_aws::paced_sdk_config(&aws_config::load_from_env().await);
+    let sdk = ferry_aws::paced_sdk_config(&crate::sdk_config().await?);
     let caller = crate::caller();
     let ecs = Ecs::new(
         aws_sdk_ecs::Client::new(&sdk),

@@ -6,6 +6,7 @@ mod confirm;
 mod diff;
 mod git;
 mod manifest;
+mod report;
 mod rollback;
 mod run;
 mod show;
@@ -24,6 +25,11 @@ struct Cli {
     /// DynamoDB table holding specs, releases and status.
     #[arg(long, env = "FERRY_TABLE", default_value = "ferry", global = true)]
     table: String,
+
+    /// On failure, print every cause and the AWS SDK's full account; log
+    /// each AWS call to stderr (as `RUST_LOG=debug` does).
+    #[arg(short = 'v', long = "verbose", global = true)]
+    verbose: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -181,6 +187,10 @@ fn exit_quietly_when_stdout_closes() {
 async fn main() {
     exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
+    let verbose = cli.verbose || std::env::var_os("RUST_LOG").is_some();
+    if verbose {
+        log_to_stderr(cli.verbose);
+    }
     let error_exit = match &cli.command {
         Command::Diff {
             exit_code: true, ..
@@ -191,19 +201,43 @@ async fn main() {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("error: {}", one_line(&err));
+            if verbose {
+                eprint!("{}", report::verbose(&err));
+            }
+            eprintln!("error: {}", report::one_line(&err));
             std::process::exit(error_exit);
         }
     }
 }
 
-/// The error and its causes on one line.
-fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
-        .replace('\n', " ")
+/// Logs to stderr at `RUST_LOG`'s levels, or at debug for `-v`.
+fn log_to_stderr(verbose_flag: bool) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => tracing_subscriber::EnvFilter::new(directives),
+        _ if verbose_flag => tracing_subscriber::EnvFilter::new(
+            "warn,ferry=debug,ferry_call=debug,ferry_aws=debug,ferry_store=debug",
+        ),
+        _ => tracing_subscriber::EnvFilter::new("warn"),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// The AWS SDK's configuration from the standard chain (environment,
+/// profiles, SSO, instance and task roles), refused up front when it names
+/// no region, since every call would fail with the SDK's endpoint error.
+pub async fn sdk_config() -> anyhow::Result<aws_config::SdkConfig> {
+    let sdk = aws_config::load_from_env().await;
+    if sdk.region().is_none() {
+        anyhow::bail!(
+            "no AWS region configured: set AWS_REGION or a profile's region (for the local \
+             AWS: `source .ferry/local.env`)"
+        );
+    }
+    Ok(sdk)
 }
 
 /// Paces, bounds and counts the CLI's AWS calls, like the controller's.
@@ -216,7 +250,7 @@ pub fn caller() -> ferry_aws::Caller {
 }
 
 async fn store(table: &str) -> anyhow::Result<ferry_store::Store> {
-    let sdk = aws_config::load_from_env().await;
+    let sdk = sdk_config().await?;
     Ok(ferry_store::Store::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         caller(),

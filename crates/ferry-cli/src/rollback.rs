@@ -67,27 +67,42 @@ pub async fn rollback(
     yes: bool,
 ) -> anyhow::Result<()> {
     let requested = version.map(parse_version).transpose()?;
-    let app = store
-        .get_app(name)
-        .await?
-        .ok_or_else(|| ferry_store::Error::NotFound {
-            app: name.to_owned(),
-        })?;
-    if app.deleting {
-        bail!("app {name} is being deleted; it cannot be rolled back");
+    let app = store.get_app(name).await?;
+    if app.as_ref().is_some_and(|app| app.deleting) {
+        bail!("app {name} is being deleted; it cannot be rolled back until the deletion finishes");
     }
     let releases = store.releases(name).await?;
-    let target = choose_target(name, &releases, app.generation, requested)?;
-    if needs_confirmation(app.generation, target.version) {
-        let steps = app.generation - target.version;
+    // A deleted app comes back from its release: the generation it would
+    // get is one past its newest release.
+    let current = match &app {
+        Some(app) => app.generation,
+        None if releases.is_empty() => {
+            bail!(ferry_store::Error::NotFound {
+                app: name.to_owned()
+            })
+        }
+        None => releases.iter().map(|r| r.version).max().unwrap_or(0) + 1,
+    };
+    let target = choose_target(name, &releases, current, requested)?;
+    if let Some(app) = &app {
+        if app.spec == target.spec {
+            bail!(
+                "app {name} already runs the spec of v{} (generation {}); nothing was written",
+                target.version,
+                app.generation
+            );
+        }
+    }
+    if needs_confirmation(current, target.version) {
+        let steps = current - target.version;
         let why = format!(
             "rolling app {name} back to v{} goes back {steps} versions (more than \
              {MAX_UNCONFIRMED_STEPS}); nothing was written",
             target.version
         );
         let question = format!(
-            "Roll app {name} back {steps} versions, from generation {} to v{}?",
-            app.generation, target.version
+            "Roll app {name} back {steps} versions, from generation {current} to v{}?",
+            target.version
         );
         if !confirm::confirm("", &question, yes, &why)? {
             bail!("rollback not confirmed; nothing was written");
@@ -101,9 +116,12 @@ pub async fn rollback(
     let change = AppChange {
         spec: target.spec.clone(),
         manifest,
-        source: app.source.clone(),
-        expected_generation: Some(app.generation),
-        previous_domains: app.spec.domains.iter().map(|d| d.name.clone()).collect(),
+        source: app.as_ref().and_then(|app| app.source.clone()),
+        expected_generation: app.as_ref().map(|app| app.generation),
+        previous_domains: app
+            .iter()
+            .flat_map(|app| app.spec.domains.iter().map(|d| d.name.clone()))
+            .collect(),
     };
     let context = ApplyContext {
         message: message.unwrap_or_else(|| format!("rollback to v{}", target.version)),
@@ -120,8 +138,13 @@ pub async fn rollback(
         .first()
         .copied()
         .context("the store returned no generation")?;
+    let how = if app.is_some() {
+        "rolled back to"
+    } else {
+        "re-created from its release"
+    };
     println!(
-        "app/{name} rolled back to v{} (new release v{generation})",
+        "app/{name} {how} v{} (new release v{generation})",
         target.version
     );
     Ok(())

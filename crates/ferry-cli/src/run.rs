@@ -21,7 +21,7 @@ async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs
     let settings = store.controller_settings().await?.context(
         "the controller has not published its settings yet: start ferry-controller first",
     )?;
-    let sdk = ferry_aws::paced_sdk_config(&aws_config::load_from_env().await);
+    let sdk = ferry_aws::paced_sdk_config(&crate::sdk_config().await?);
     let ecs = Ecs::new(
         aws_sdk_ecs::Client::new(&sdk),
         crate::caller(),

@@ -377,7 +377,10 @@ impl Store {
 
     /// Writes new specs, their releases and their domain claims: all of
     /// them or, on any conflict, none. Returns the new generation of each
-    /// app, in input order.
+    /// app, in input order: one past the generation the applier read, or
+    /// for a new app one past the newest release its name already has
+    /// (an app deleted or pruned before comes back with its numbering and
+    /// its earlier releases intact).
     ///
     /// Each app claims every domain of its new spec and releases those it
     /// drops. If another app holds one of them, the apply fails with
@@ -392,10 +395,16 @@ impl Store {
         let owners = self.domain_owners(domains::owners_to_read(changes)).await?;
         // Room for the revision counter.
         let layout = domains::layout(changes, &owners, MAX_TRANSACTION_ITEMS - 1)?;
-        let generations: Vec<u64> = changes
-            .iter()
-            .map(|change| change.expected_generation.unwrap_or(0) + 1)
-            .collect();
+        let mut generations = Vec::with_capacity(changes.len());
+        for change in changes {
+            generations.push(match change.expected_generation {
+                Some(current) => current + 1,
+                // A name used before (deleted or pruned since) continues
+                // its release numbering: its releases are kept, and a
+                // release is never overwritten.
+                None => self.latest_release_version(&change.spec.name).await? + 1,
+            });
+        }
         for transaction in &layout.transactions {
             let mut items = Vec::new();
             let mut kinds = Vec::new();
@@ -681,6 +690,31 @@ impl Store {
             .collect()
     }
 
+    /// The newest release version an app name has, 0 if none: one
+    /// strongly consistent Query of one item.
+    pub async fn latest_release_version(&self, app: &str) -> Result<u64> {
+        let pk = release_pk(app);
+        let out = self
+            .caller
+            .call(SERVICE, "Query", Bucket::Unpaced, app, || {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .scan_index_forward(false)
+                    .limit(1)
+                    .consistent_read(true)
+                    .send()
+            })
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        match out.items().first() {
+            None => Ok(0),
+            Some(item) => self.number(item, "version", app),
+        }
+    }
+
     /// One release of an app, with its outcome, or `None`.
     pub async fn release(&self, app: &str, version: u64) -> Result<Option<Release>> {
         let out = self
@@ -931,24 +965,20 @@ impl Store {
         err: &aws_sdk_dynamodb::error::SdkError<E, R>,
     ) -> Error
     where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
         R: std::fmt::Debug,
     {
         use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let code = err.code().map(str::to_owned);
-        if code.as_deref() == Some("ResourceNotFoundException") {
+        if err.code() == Some("ResourceNotFoundException") {
             return Error::TableMissing {
                 table: self.table.clone(),
             };
         }
-        ferry_call::Error::Call {
-            service: SERVICE,
-            operation,
-            resource: resource.to_owned(),
-            message: aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
-            code,
-        }
-        .into()
+        ferry_call::Error::from_sdk(SERVICE, operation, resource, err).into()
     }
 
     fn to_json<T: Serialize>(&self, value: &T, what: &str) -> Result<String> {
