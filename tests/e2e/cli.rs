@@ -95,7 +95,7 @@ async fn diff_and_dry_run_only_read() {
     }
     let dir_arg = utf8(&dir).to_owned();
 
-    local.start_controller(&[]).expect("controller");
+    local.start_leader(&[]).expect("controller");
     local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
     // The leader publishes the settings it renders with.
     eventually(Duration::from_secs(30), "the controller's settings", || {
@@ -501,5 +501,75 @@ fn failures_to_reach_aws_are_one_line_with_a_hint() {
             .last()
             .is_some_and(|l| l.contains("no AWS credentials found")),
         "the one-line cause still ends it: {stderr}"
+    );
+}
+
+/// Without a live leader nothing acts on an apply: `apply`, `status` and
+/// `get` say so, `--wait` fails at once with that cause, and a generation
+/// the controller has not observed is never shown Ready.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_live_leader_is_said_and_wait_fails_at_once() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("shop.yaml");
+    let path = utf8(&file).to_owned();
+
+    write(&file, &manifest("shop", "acme/shop:1"));
+    let out = local.ferry(&["apply", "-f", &path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: no controller is leading: none has ever taken the lease"),
+        "{stderr}"
+    );
+    write(&file, &manifest("shop", "acme/shop:2"));
+    let stderr = ferry_fails(
+        &local,
+        &["apply", "-f", &path, "--wait", "--timeout", "10m"],
+    );
+    assert!(
+        stderr.contains("the apply is stored, but waiting for it failed: no controller is leading")
+            && !stderr.contains("timed out"),
+        "{stderr}"
+    );
+
+    // A controller converges it, then shuts down and hands the lease back.
+    let controller = local.start_leader(&[]).expect("controller");
+    local.ferry_ok(&["apply", "-f", &path, "--wait", "--timeout", "60s"]);
+    let ready: serde_json::Value =
+        serde_json::from_str(&local.ferry_ok(&["status", "shop", "-o", "json"])).expect("json");
+    assert_eq!(ready["observedGeneration"], 2);
+    assert!(local.terminate_controller(controller).success());
+
+    write(&file, &manifest("shop", "acme/shop:3"));
+    let out = local.ferry(&["apply", "-f", &path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("handed the lease back"), "{stderr}");
+    let out = local.ferry(&["status", "shop", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(status["generation"], 3);
+    assert_eq!(status["observedGeneration"], 2);
+    let ready = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .expect("Ready")
+        .clone();
+    assert_eq!(ready["status"], "False", "{status}");
+    assert_eq!(ready["reason"], "GenerationNotObserved");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no controller is leading"),
+        "status says so too"
+    );
+    let stderr = ferry_fails(
+        &local,
+        &["apply", "-f", &path, "--wait", "--timeout", "10m"],
+    );
+    assert!(
+        stderr.contains("handed the lease back") && !stderr.contains("timed out"),
+        "{stderr}"
     );
 }

@@ -70,9 +70,7 @@ async fn metrics_match_aws_a_steady_state_writes_nothing_and_drift_is_undone() {
     let dir = local.dir().join("manifests");
     copy_manifests(&dir);
     let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
-    let controller = local
-        .start_controller(&["--id", "ctl-a"])
-        .expect("controller");
+    let controller = local.start_leader(&["--id", "ctl-a"]).expect("controller");
     local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
 
     // /metrics counts exactly the calls the emulator served to this

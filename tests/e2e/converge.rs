@@ -129,7 +129,7 @@ async fn manifests_converge_and_every_change_lands_exactly() {
     copy_manifests(&dir);
     let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
 
-    local.start_controller(&[]).expect("controller");
+    local.start_leader(&[]).expect("controller");
     local.ferry_ok(&[
         "apply",
         "-f",
@@ -238,7 +238,23 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: clash\nspec:\n  image: acme/clash:1\n  processes:\n    web:\n      scale: 3\n",
     )
     .expect("write clash.yaml");
-    local.ferry_ok(&["apply", "-f", clash.to_str().expect("utf-8")]);
+    // `--wait` fails as soon as the blocker is reported: with the cause,
+    // not at its timeout.
+    let out = local.ferry(&[
+        "apply",
+        "-f",
+        clash.to_str().expect("utf-8"),
+        "--wait",
+        "--timeout",
+        "10m",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("app/clash generation 1: NameConflict: web: ECS service clash_web exists")
+            && !stderr.contains("timed out"),
+        "{stderr}"
+    );
     let status: serde_json::Value =
         eventually(Duration::from_secs(30), "clash to be Degraded", || async {
             let out = local.ferry(&["status", "clash", "-o", "json"]);
@@ -267,6 +283,27 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         "{shown}"
     );
     std::fs::remove_file(&clash).expect("rm clash.yaml");
+
+    // A domain outside every zone the controller published is refused
+    // before anything is written.
+    let elsewhere = local.dir().join("elsewhere.yaml");
+    std::fs::write(
+        &elsewhere,
+        "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: elsewhere\nspec:\n  image: acme/e:1\n  domains: [shop.not-ours.test]\n  processes:\n    web:\n      port: 8080\n",
+    )
+    .expect("write elsewhere.yaml");
+    let out = local.ferry(&["apply", "-f", elsewhere.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("elsewhere.yaml: spec.domains: NoHostedZone: domain shop.not-ours.test")
+            && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    assert!(
+        !local.ferry_ok(&["get", "-o", "json"]).contains("elsewhere"),
+        "nothing was written"
+    );
 
     // Deleting an app removes all its services and keeps its releases.
     local.ferry_ok(&["delete", "worker", "--wait", "--timeout", "60s"]);

@@ -33,7 +33,7 @@ async fn rollouts_progress_fail_loudly_and_roll_back() {
     let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
     let web_yaml = dir.join("web.yaml");
     let web_arg = web_yaml.to_str().expect("utf-8 path").to_owned();
-    local.start_controller(&[]).expect("controller");
+    local.start_leader(&[]).expect("controller");
     local.ferry_ok(&[
         "apply",
         "-f",
@@ -217,7 +217,7 @@ async fn one_off_tasks_return_their_exit_code_and_ps_lists_tasks() {
     let dir = local.dir().join("manifests");
     copy_manifests(&dir);
     let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
-    local.start_controller(&[]).expect("controller");
+    local.start_leader(&[]).expect("controller");
     local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "120s"]);
 
     let out = local.ferry(&[

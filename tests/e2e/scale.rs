@@ -117,9 +117,7 @@ async fn reads_and_writes_stay_within_the_quota_and_a_hotfix_is_not_queued_behin
     let dir = local.dir().join("bulk");
     let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
     write_apps(&dir, "acme:1");
-    local
-        .start_controller(&["--id", AGENT])
-        .expect("controller");
+    local.start_leader(&["--id", AGENT]).expect("controller");
 
     // Cold converge: 40 registrations, twice the task-definition burst.
     let converge_start = local.requests().len();

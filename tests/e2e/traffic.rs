@@ -242,7 +242,7 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
     let dir = local.dir().join("manifests");
     copy_manifests(&dir);
     let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
-    local.start_controller(&[]).expect("controller");
+    local.start_leader(&[]).expect("controller");
     local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
 
     let internal = local.env["FERRY_INTERNAL_LISTENER_ARN"].clone();
@@ -564,7 +564,7 @@ async fn what_ferry_does_not_own_stays_and_long_names_fit() {
         "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: claimer\nspec:\n  image: acme/claimer:1\n  domains: [taken.example.com]\n  processes:\n    web:\n      port: 8080\n",
     )
     .expect("claimer.yaml");
-    local.start_controller(&[]).expect("controller");
+    local.start_leader(&[]).expect("controller");
     local.ferry_ok(&["apply", "-f", dir.to_str().expect("utf-8")]);
     local.ferry_ok(&[
         "apply",
@@ -666,7 +666,7 @@ async fn a_full_load_balancer_reports_the_apps_that_do_not_fit() {
         .expect("manifest");
     }
     local
-        .start_controller(&["--concurrency", "16"])
+        .start_leader(&["--concurrency", "16"])
         .expect("controller");
     local.ferry_ok(&["apply", "-f", dir.to_str().expect("utf-8")]);
 

@@ -217,6 +217,28 @@ impl LocalAws {
         Ok(index)
     }
 
+    /// Starts a controller, as [`LocalAws::start_controller`] does, and
+    /// waits until it leads (within 60 s): `ferry apply --wait` fails at
+    /// once while no controller leads.
+    pub fn start_leader(&mut self, extra: &[&str]) -> anyhow::Result<usize> {
+        let index = self.start_controller(extra)?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self
+            .metrics(index)
+            .sum("leader_election_master_status", &[])
+            != 1.0
+        {
+            if Instant::now() >= deadline {
+                bail!(
+                    "controller {index} did not lead within 60 s:\n{}",
+                    self.controller_logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(index)
+    }
+
     /// The admin address of controller `index`, read from its start-up log.
     pub fn admin_addr(&self, index: usize) -> String {
         let path = self.dir.path().join(format!("controller-{index}.log"));

@@ -71,6 +71,9 @@ pub fn prune_candidates<'a>(
 pub struct Applied {
     pub name: String,
     pub generation: u64,
+    /// Whether this apply wrote a new generation (progress is shown only
+    /// for those).
+    pub changed: bool,
 }
 
 /// How `ferry apply` was asked to run.
@@ -120,6 +123,7 @@ pub async fn apply(
                 unchanged.push(Applied {
                     name: current.name.clone(),
                     generation: current.generation,
+                    changed: false,
                 });
                 continue;
             }
@@ -135,6 +139,7 @@ pub async fn apply(
                 .collect(),
         });
     }
+    refuse_unservable_domains(store, apps, &changes).await?;
     let stored = if options.prune {
         store.list_apps().await?
     } else {
@@ -211,6 +216,7 @@ pub async fn apply(
             applied.push(Applied {
                 name: change.spec.name.clone(),
                 generation,
+                changed: true,
             });
         }
     }
@@ -227,6 +233,40 @@ pub async fn apply(
         );
     }
     Ok(applied)
+}
+
+/// Refuses, before anything is written, domains the controller can never
+/// serve with the settings it published: outside every public zone, or
+/// without an internet-facing load balancer. Skipped until a controller
+/// has published its settings.
+async fn refuse_unservable_domains(
+    store: &Store,
+    apps: &[LoadedApp],
+    changes: &[AppChange],
+) -> anyhow::Result<()> {
+    if changes.iter().all(|c| c.spec.domains.is_empty()) {
+        return Ok(());
+    }
+    let Some(settings) = store.controller_settings().await? else {
+        return Ok(());
+    };
+    let mut problems = Vec::new();
+    for change in changes {
+        let file = apps
+            .iter()
+            .find(|a| a.app.name == change.spec.name)
+            .map_or_else(String::new, |a| format!("{}: ", a.file.display()));
+        for blocker in ferry_core::traffic::domain_blockers(&change.spec, &settings.traffic) {
+            problems.push(format!(
+                "{file}spec.domains: {}: {}",
+                blocker.reason, blocker.message
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}; nothing was applied", problems.join("; "));
+    }
+    Ok(())
 }
 
 fn verb(change: &AppChange) -> &'static str {

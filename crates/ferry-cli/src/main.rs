@@ -329,8 +329,15 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 message,
             };
             let applied = apply::apply(&store, &paths, &apps, &options).await?;
-            if wait && !dry_run {
-                show::wait_ready(&store, &applied, timeout).await?;
+            if dry_run {
+                return Ok(());
+            }
+            if wait {
+                show::wait_ready(&store, &applied, timeout)
+                    .await
+                    .context("the apply is stored, but waiting for it failed")?;
+            } else {
+                show::warn_unless_leading(&store).await?;
             }
             Ok(())
         }
@@ -362,6 +369,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 let applied = apply::Applied {
                     name: app,
                     generation: record.generation,
+                    changed: true,
                 };
                 return show::wait_ready(&store, std::slice::from_ref(&applied), timeout).await;
             }

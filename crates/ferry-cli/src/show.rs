@@ -30,13 +30,7 @@ fn age_at(rfc3339: &str, now: OffsetDateTime) -> String {
     let Ok(then) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
         return "-".into();
     };
-    let secs = (now - then).whole_seconds().max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
+    ferry_store::human_seconds((now - then).whole_seconds())
 }
 
 /// Why an app is not fine, in one line: the Degraded condition when it is
@@ -70,11 +64,8 @@ fn shorten(text: &str, max: usize) -> String {
 /// not acted on the app yet.
 fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
     match written {
-        Some(mut status) => {
-            // The spec may be newer than the status.
-            status.generation = app.generation;
-            status
-        }
+        // The spec may be newer than the status.
+        Some(status) => status.for_generation(app.generation, &app.updated_at),
         None => {
             let unknown = |type_: &str| Condition {
                 type_: type_.to_owned(),
@@ -122,8 +113,21 @@ fn condition_cell(status: &AppStatus, type_: &str) -> String {
     })
 }
 
+/// Says on stderr when no controller leads: then nothing acts on what
+/// status shows as pending. Returns whether one leads.
+pub async fn warn_unless_leading(store: &Store) -> anyhow::Result<bool> {
+    let leadership = store.leadership(OffsetDateTime::now_utc()).await?;
+    if !leadership.is_leading() {
+        eprintln!("warning: {leadership}");
+    }
+    Ok(leadership.is_leading())
+}
+
 pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
     let apps = store.list_apps().await?;
+    if !apps.is_empty() {
+        warn_unless_leading(store).await?;
+    }
     let mut statuses = store.list_statuses().await?;
     let shown: Vec<(AppRecord, AppStatus)> = apps
         .into_iter()
@@ -188,6 +192,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
         });
     };
     let status = status_of(&app, store.get_status(name).await?);
+    warn_unless_leading(store).await?;
     if output == Output::Json {
         let json = with_deleting(&status, app.deleting)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -320,22 +325,35 @@ fn outcome_cell(release: &Release) -> String {
 
 const WAIT_POLL: Duration = Duration::from_secs(1);
 
-/// Waits until every app has observed its generation and is Ready.
+/// Fails at once when no controller leads: nothing would act on what is
+/// awaited.
+async fn fail_unless_leading(store: &Store) -> anyhow::Result<()> {
+    let leadership = store.leadership(OffsetDateTime::now_utc()).await?;
+    if !leadership.is_leading() {
+        bail!("{leadership}");
+    }
+    Ok(())
+}
+
 /// Waits until every app has observed its generation and is Ready,
-/// printing each process's rollout progress as it changes. Fails at once
-/// when a rollout of an awaited generation failed, with ECS's events.
+/// printing the rollout progress of each changed app's processes as it
+/// changes. Fails at once when a rollout of an awaited generation failed
+/// (with ECS's events), when the controller reports a blocker for it that
+/// needs a person ([`ferry_core::BlockerReason::needs_a_person`]), and
+/// when no controller leads.
 pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<&Applied> = apps.iter().collect();
     let mut progress = Progress::new();
     loop {
+        fail_unless_leading(store).await?;
         let mut still = Vec::new();
         let mut failed = Vec::new();
         for applied in pending {
             let status = store.get_status(&applied.name).await?;
             if let Some(s) = status
                 .as_ref()
-                .filter(|s| s.generation >= applied.generation)
+                .filter(|s| applied.changed && s.generation >= applied.generation)
             {
                 for (process, p) in &s.processes {
                     progress.update(&applied.name, process, p);
@@ -359,6 +377,13 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
                     applied.name,
                     applied.generation,
                     explanation(status).unwrap_or_else(|| "RolloutFailed".to_owned())
+                ));
+            } else if let Some((reason, message)) =
+                status.as_ref().and_then(|s| s.blocked(applied.generation))
+            {
+                failed.push(format!(
+                    "app/{} generation {}: {reason}: {message}",
+                    applied.name, applied.generation
                 ));
             } else {
                 still.push((applied, status));
@@ -491,6 +516,7 @@ fn progress_line(p: &status::ProcessStatus) -> String {
 pub async fn wait_gone(store: &Store, name: &str, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     while store.get_app(name).await?.is_some() {
+        fail_unless_leading(store).await?;
         if Instant::now() >= deadline {
             bail!(
                 "timed out after {} waiting for app {name} to be deleted",

@@ -51,8 +51,49 @@ impl BlockerReason {
     }
 }
 
+impl BlockerReason {
+    /// Every reason, for parsing what status wrote.
+    pub const ALL: [BlockerReason; 8] = [
+        BlockerReason::NameConflict,
+        BlockerReason::ServiceDraining,
+        BlockerReason::LoadBalancerFull,
+        BlockerReason::RecordConflict,
+        BlockerReason::NoHostedZone,
+        BlockerReason::NoLoadBalancer,
+        BlockerReason::NoPublicLoadBalancer,
+        BlockerReason::DomainWithoutPort,
+    ];
+
+    /// The reason `Degraded` names, if it is a blocker's.
+    pub fn parse(reason: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == reason)
+    }
+
+    /// Whether the blocker stays until a person acts (a new spec, a freed
+    /// name, a configured zone). Only [`BlockerReason::ServiceDraining`]
+    /// clears by itself, once ECS has drained the old service, so `apply
+    /// --wait` waits it out and fails at once on any other.
+    pub fn needs_a_person(self) -> bool {
+        self != BlockerReason::ServiceDraining
+    }
+}
+
 impl fmt::Display for BlockerReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_parses_back() {
+        for reason in BlockerReason::ALL {
+            assert_eq!(BlockerReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(BlockerReason::parse("ReconcileError"), None);
+        assert_eq!(BlockerReason::parse("RolloutFailed"), None);
     }
 }

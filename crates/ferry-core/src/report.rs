@@ -292,15 +292,8 @@ fn conditions(
     };
 
     let ready = if observed_generation < input.generation {
-        (
-            READY,
-            ConditionStatus::False,
-            "GenerationNotObserved".to_owned(),
-            format!(
-                "generation {} not yet acted on (observed {observed_generation})",
-                input.generation
-            ),
-        )
+        let (reason, message) = crate::status::not_observed(input.generation, observed_generation);
+        (READY, ConditionStatus::False, reason, message)
     } else if input.error.is_some() || !input.plan.blockers.is_empty() || failure.is_some() {
         (
             READY,

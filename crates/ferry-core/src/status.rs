@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::blocker::BlockerReason;
 use crate::observed::ServiceEvent;
 
 pub const READY: &str = "Ready";
@@ -131,6 +132,15 @@ pub struct LastError {
     pub time: String,
 }
 
+/// `Ready`'s reason and message while generation `generation` of the spec
+/// is newer than the `observed` one.
+pub fn not_observed(generation: u64, observed: u64) -> (String, String) {
+    (
+        "GenerationNotObserved".to_owned(),
+        format!("generation {generation} not yet acted on (observed {observed})"),
+    )
+}
+
 /// Formats a time the way status stores it.
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
@@ -149,6 +159,56 @@ impl AppStatus {
             .is_some_and(|c| c.status == ConditionStatus::True)
     }
 
+    /// This status as it stands for spec generation `generation`, which
+    /// may be newer than the one it was written for: until the controller
+    /// has observed that generation, `Ready` is `False` with reason
+    /// `GenerationNotObserved`, whatever it was for the older one, so that
+    /// nothing reads an unobserved spec as ready. `since` (RFC 3339) is
+    /// when that generation was applied.
+    pub fn for_generation(mut self, generation: u64, since: &str) -> Self {
+        self.generation = generation;
+        if self.observed_generation < generation {
+            let (reason, message) = not_observed(generation, self.observed_generation);
+            let ready = Condition {
+                type_: READY.to_owned(),
+                status: ConditionStatus::False,
+                reason,
+                message,
+                last_transition_time: since.to_owned(),
+            };
+            match self.conditions.iter_mut().find(|c| c.type_ == READY) {
+                Some(condition) => {
+                    if condition.status == ConditionStatus::False {
+                        // Not Ready already: it has been so since then.
+                        let since = std::mem::take(&mut condition.last_transition_time);
+                        *condition = Condition {
+                            last_transition_time: since,
+                            ..ready
+                        };
+                    } else {
+                        *condition = ready;
+                    }
+                }
+                None => self.conditions.push(ready),
+            }
+        }
+        self
+    }
+
+    /// A `Degraded` blocker that stays until someone acts, reported for
+    /// generation `generation` or a later one: `(reason, message)`.
+    pub fn blocked(&self, generation: u64) -> Option<(BlockerReason, &str)> {
+        if self.observed_generation < generation {
+            return None;
+        }
+        let degraded = self
+            .condition(DEGRADED)
+            .filter(|c| c.status == ConditionStatus::True)?;
+        BlockerReason::parse(&degraded.reason)
+            .filter(|reason| reason.needs_a_person())
+            .map(|reason| (reason, degraded.message.as_str()))
+    }
+
     /// Equal apart from the time of the reconcile that wrote it: a status
     /// that only differs in that need not be written again.
     pub fn same_as(&self, other: &AppStatus) -> bool {
@@ -157,5 +217,73 @@ impl AppStatus {
         let mut b = other.clone();
         b.last_reconciled.clear();
         a == b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn condition(type_: &str, status: ConditionStatus, reason: &str) -> Condition {
+        Condition {
+            type_: type_.to_owned(),
+            status,
+            reason: reason.to_owned(),
+            message: format!("{reason} message"),
+            last_transition_time: "2026-12-01T00:00:00Z".to_owned(),
+        }
+    }
+
+    fn status(observed: u64, degraded: &str) -> AppStatus {
+        let degraded_status = if degraded == "AsExpected" {
+            ConditionStatus::False
+        } else {
+            ConditionStatus::True
+        };
+        AppStatus {
+            name: "web".into(),
+            generation: observed,
+            observed_generation: observed,
+            release: observed,
+            conditions: vec![
+                condition(READY, ConditionStatus::True, "Converged"),
+                condition(DEGRADED, degraded_status, degraded),
+            ],
+            processes: BTreeMap::new(),
+            endpoints: Vec::new(),
+            events: Vec::new(),
+            last_error: None,
+            last_reconciled: String::new(),
+            failure: None,
+            succeeded: None,
+        }
+    }
+
+    #[test]
+    fn an_unobserved_generation_is_never_ready() {
+        let shown = status(3, "AsExpected").for_generation(4, "2026-12-01T01:00:00Z");
+        assert!(!shown.is_ready());
+        assert_eq!(shown.generation, 4);
+        let ready = shown.condition(READY).expect("Ready");
+        assert_eq!(ready.reason, "GenerationNotObserved");
+        assert_eq!(ready.message, "generation 4 not yet acted on (observed 3)");
+        assert_eq!(ready.last_transition_time, "2026-12-01T01:00:00Z");
+        // The observed generation keeps what the controller said.
+        let same = status(3, "AsExpected").for_generation(3, "2026-12-01T01:00:00Z");
+        assert!(same.is_ready());
+        assert_eq!(same, status(3, "AsExpected"));
+    }
+
+    #[test]
+    fn only_blockers_that_need_a_person_count_and_only_once_observed() {
+        let blocked = status(4, "NoHostedZone");
+        assert_eq!(
+            blocked.blocked(4),
+            Some((BlockerReason::NoHostedZone, "NoHostedZone message"))
+        );
+        assert_eq!(blocked.blocked(5), None, "reported for an older generation");
+        assert_eq!(status(4, "ServiceDraining").blocked(4), None);
+        assert_eq!(status(4, "ReconcileError").blocked(4), None);
+        assert_eq!(status(4, "AsExpected").blocked(4), None);
     }
 }

@@ -394,6 +394,23 @@ pub fn zone_for<'a>(domain: &str, zones: &'a [Zone]) -> Option<&'a Zone> {
 }
 
 /// Renders an app's traffic.
+/// The blockers an app's domains meet whatever exists in AWS: a domain
+/// in none of the public zones, or no internet-facing load balancer to
+/// serve it. Known from the spec and the settings alone, so `ferry apply`
+/// refuses them before writing.
+pub fn domain_blockers(app: &App, settings: &TrafficSettings) -> Vec<Blocker> {
+    render(app, "", settings)
+        .blockers
+        .into_iter()
+        .filter(|b| {
+            matches!(
+                b.reason,
+                BlockerReason::NoHostedZone | BlockerReason::NoPublicLoadBalancer
+            )
+        })
+        .collect()
+}
+
 pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraffic {
     let mut out = DesiredTraffic::default();
     if settings.internal.is_none() {
@@ -1428,6 +1445,9 @@ mod tests {
         let acme = app("acme", &[("web", Some(80))], &[("acme.example.org", "web")]);
         let desired = render(&acme, OWNER, &settings(100));
         assert_eq!(desired.blockers[0].reason, BlockerReason::NoHostedZone);
+        assert_eq!(domain_blockers(&acme, &settings(100)), desired.blockers);
+        let inside = app("acme", &[("web", Some(80))], &[("acme.example.com", "web")]);
+        assert!(domain_blockers(&inside, &settings(100)).is_empty());
         assert!(desired.blockers[0]
             .message
             .contains("example.com, shop.example.com"));

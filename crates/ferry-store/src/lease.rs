@@ -17,6 +17,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_call::pacing::Bucket;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::{key, n, s, Result, Store, SERVICE};
 
@@ -54,7 +56,102 @@ pub enum LeaseWrite {
     Lost,
 }
 
+/// Whether a controller leads, as a client reads the lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leadership {
+    /// The holder renewed recently enough (or the lease's times do not
+    /// parse, and a client cannot tell).
+    Leading { holder: String },
+    /// No controller leads: nothing acts on applies until one does.
+    Lapsed {
+        last_holder: Option<String>,
+        /// Whether the holder handed the lease back (a clean shutdown)
+        /// rather than letting it expire.
+        handed_back: bool,
+        /// How long, in seconds, as the client's clock measures it.
+        for_seconds: i64,
+    },
+    /// No controller ever took the lease.
+    Never,
+}
+
+impl Leadership {
+    pub fn is_leading(&self) -> bool {
+        matches!(self, Leadership::Leading { .. })
+    }
+}
+
+impl std::fmt::Display for Leadership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Leadership::Leading { holder } => write!(f, "controller {holder} is leading"),
+            Leadership::Never => f.write_str(
+                "no controller is leading: none has ever taken the lease; start ferry-controller",
+            ),
+            Leadership::Lapsed {
+                last_holder,
+                handed_back,
+                for_seconds,
+            } => {
+                let who = last_holder.as_deref().unwrap_or("the last leader");
+                let how = if *handed_back {
+                    format!("{who} handed the lease back")
+                } else {
+                    format!("the lease of {who} expired")
+                };
+                write!(
+                    f,
+                    "no controller is leading: {how} {} ago, and no replica has taken it since",
+                    crate::human_seconds(*for_seconds)
+                )
+            }
+        }
+    }
+}
+
+impl LeaseRecord {
+    /// Whether a controller leads at `now` by the reader's clock.
+    ///
+    /// Candidates judge expiry on their own monotonic clocks, never from
+    /// these times (see the module docs); a client has only these. So a
+    /// lease counts as lapsed only once it has gone unrenewed for twice its
+    /// duration: one duration for it to expire, one more for a standby
+    /// replica to take it over and for the clocks to disagree.
+    pub fn leadership(&self, now: OffsetDateTime) -> Leadership {
+        let renewed = OffsetDateTime::parse(&self.renewed_at, &Rfc3339).ok();
+        let since_renewal = renewed.map(|renewed| (now - renewed).whole_seconds());
+        match (&self.holder, since_renewal) {
+            (None, since) => Leadership::Lapsed {
+                last_holder: None,
+                handed_back: true,
+                for_seconds: since.unwrap_or(0).max(0),
+            },
+            (Some(holder), Some(since))
+                if since > 2 * i64::try_from(self.duration_seconds).unwrap_or(i64::MAX / 4) =>
+            {
+                Leadership::Lapsed {
+                    last_holder: Some(holder.clone()),
+                    handed_back: false,
+                    for_seconds: since - i64::try_from(self.duration_seconds).unwrap_or(0),
+                }
+            }
+            (Some(holder), _) => Leadership::Leading {
+                holder: holder.clone(),
+            },
+        }
+    }
+}
+
 impl Store {
+    /// Whether a controller leads at `now`, as [`LeaseRecord::leadership`]
+    /// judges it: one strongly consistent read.
+    pub async fn leadership(&self, now: OffsetDateTime) -> Result<Leadership> {
+        Ok(match self.read_lease().await? {
+            None => Leadership::Never,
+            Some(lease) => lease.leadership(now),
+        })
+    }
+
     /// The lease, or `None` if no controller ever took it.
     pub async fn read_lease(&self) -> Result<Option<LeaseRecord>> {
         let out = self.get_item(PK_LEASE, SK_CONTROLLER, "lease").await?;
@@ -212,5 +309,62 @@ impl Store {
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
             .condition_check(crate::build(check.build(), "lease ConditionCheck")?)
             .build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn lease(holder: Option<&str>) -> LeaseRecord {
+        LeaseRecord {
+            holder: holder.map(str::to_owned),
+            token: 3,
+            version: 9,
+            renewed_at: "2026-12-01T12:00:00Z".into(),
+            duration_seconds: 15,
+        }
+    }
+
+    #[test]
+    fn a_lease_lapses_after_twice_its_duration_unrenewed() {
+        let held = lease(Some("ctl-1"));
+        for now in [
+            datetime!(2026-12-01 12:00:10 UTC),
+            datetime!(2026-12-01 12:00:30 UTC),
+        ] {
+            assert_eq!(
+                held.leadership(now),
+                Leadership::Leading {
+                    holder: "ctl-1".into()
+                }
+            );
+        }
+        let lapsed = held.leadership(datetime!(2026-12-01 12:05:15 UTC));
+        assert_eq!(
+            lapsed,
+            Leadership::Lapsed {
+                last_holder: Some("ctl-1".into()),
+                handed_back: false,
+                for_seconds: 300,
+            }
+        );
+        assert_eq!(
+            lapsed.to_string(),
+            "no controller is leading: the lease of ctl-1 expired 5m ago, and no replica has \
+             taken it since"
+        );
+    }
+
+    #[test]
+    fn a_handed_back_lease_lapses_at_once() {
+        let lapsed = lease(None).leadership(datetime!(2026-12-01 12:00:42 UTC));
+        assert!(!lapsed.is_leading());
+        assert!(
+            lapsed.to_string().contains("handed the lease back 42s ago"),
+            "{lapsed}"
+        );
     }
 }

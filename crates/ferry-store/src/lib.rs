@@ -31,7 +31,7 @@ mod domains;
 mod lease;
 
 pub use domains::MAX_DOMAINS_PER_APP;
-pub use lease::{Fence, LeaseRecord, LeaseWrite};
+pub use lease::{Fence, Leadership, LeaseRecord, LeaseWrite};
 
 use domains::ItemKind;
 
@@ -223,6 +223,16 @@ fn n(value: u64) -> AttributeValue {
 
 fn key(pk: impl Into<String>, sk: impl Into<String>) -> HashMap<String, AttributeValue> {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+/// "42s", "5m", "3h", "2d": a duration the way `ferry` shows ages.
+pub fn human_seconds(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
 }
 
 fn release_pk(app: &str) -> String {
