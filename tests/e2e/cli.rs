@@ -573,3 +573,30 @@ async fn no_live_leader_is_said_and_wait_fails_at_once() {
         "{stderr}"
     );
 }
+
+/// A manifest whose stored items would exceed DynamoDB's 400 KB item limit
+/// is refused with its file named, before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_too_large_to_store_is_refused_before_writing() {
+    let local = LocalAws::start().expect("local AWS");
+    let store = store(&local.sdk_config().await);
+    let file = local.dir().join("big.yaml");
+    let padding =
+        "# padding padding padding padding padding padding padding padding\n".repeat(7000);
+    write(
+        &file,
+        &format!("{}{padding}", manifest("big", "acme/big:1")),
+    );
+    local.ferry_ok(&["init"]);
+    let revision = store.revision().await.expect("revision");
+    let stderr = ferry_fails(&local, &["apply", "-f", utf8(&file)]);
+    assert!(
+        stderr.contains("big.yaml:1:1: cannot apply big: its spec item would be")
+            && stderr.contains("over DynamoDB's item limit of 400 KiB"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 400, "no raw SDK error: {stderr}");
+    assert!(store.get_app("big").await.expect("get").is_none());
+    assert!(store.releases("big").await.expect("releases").is_empty());
+    assert_eq!(store.revision().await.expect("revision"), revision);
+}

@@ -206,7 +206,10 @@ pub async fn apply(
             git: git::info(&files),
             now: now(),
         };
-        let generations = store.apply(&changes, &context).await.context("applying")?;
+        let generations = store
+            .apply(&changes, &context)
+            .await
+            .map_err(|err| locate(err, apps))?;
         for (change, generation) in changes.iter().zip(generations) {
             println!(
                 "app/{} {} (generation {generation}, release v{generation})",
@@ -233,6 +236,17 @@ pub async fn apply(
         );
     }
     Ok(applied)
+}
+
+/// A store error about one app's size, located at its file (the whole
+/// file: the stored text is the problem); any other as it is.
+fn locate(err: ferry_store::Error, apps: &[LoadedApp]) -> anyhow::Error {
+    if let ferry_store::Error::TooLarge { apps: name, .. } = &err {
+        if let Some(loaded) = apps.iter().find(|a| &a.app.name == name) {
+            return anyhow::anyhow!("{}:1:1: {err}", loaded.file.display());
+        }
+    }
+    anyhow::Error::new(err).context("applying")
 }
 
 /// Refuses, before anything is written, domains the controller can never

@@ -28,9 +28,11 @@
 //! The controller's writes carry its lease's fencing token (see [`Fence`]).
 
 mod domains;
+mod item_size;
 mod lease;
 
 pub use domains::MAX_DOMAINS_PER_APP;
+pub use item_size::MAX_ITEM_BYTES;
 pub use lease::{Fence, Leadership, LeaseRecord, LeaseWrite};
 
 use domains::ItemKind;
@@ -225,6 +227,26 @@ fn key(pk: impl Into<String>, sk: impl Into<String>) -> HashMap<String, Attribut
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
+/// Refuses an item over DynamoDB's size limit, naming which and by how
+/// much. The spec and the release item each hold the manifest text and the
+/// resolved spec, so an app's stored size is about twice its manifest.
+fn check_size(item: &HashMap<String, AttributeValue>, what: &str, app: &str) -> Result<()> {
+    let size = item_size::item_size(item);
+    if size > MAX_ITEM_BYTES {
+        return Err(Error::TooLarge {
+            apps: app.to_owned(),
+            message: format!(
+                "its {what} item would be {} KiB, over DynamoDB's item limit of {} KiB (the \
+                 manifest text and the resolved spec are both stored); make the env or the \
+                 manifest smaller; nothing was written",
+                size.div_ceil(1024),
+                MAX_ITEM_BYTES / 1024
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// "42s", "5m", "3h", "2d": a duration the way `ferry` shows ages.
 pub fn human_seconds(seconds: i64) -> String {
     match seconds.max(0) {
@@ -402,6 +424,14 @@ impl Store {
     /// a domain between them always share a transaction), and a failure
     /// then leaves earlier transactions applied.
     pub async fn apply(&self, changes: &[AppChange], context: &ApplyContext) -> Result<Vec<u64>> {
+        // Every item is built (and its size checked) before anything is
+        // written: an oversized app must not leave an earlier transaction
+        // of a split apply written.
+        for change in changes {
+            let generation = change.expected_generation.unwrap_or(0) + 1;
+            self.put_spec(change, generation, context)?;
+            self.put_release(change, generation, context)?;
+        }
         let owners = self.domain_owners(domains::owners_to_read(changes)).await?;
         // Room for the revision counter.
         let layout = domains::layout(changes, &owners, MAX_TRANSACTION_ITEMS - 1)?;
@@ -504,6 +534,7 @@ impl Store {
         if let Some(source) = &change.source {
             item.insert("source".into(), s(source.clone()));
         }
+        check_size(&item, "spec", name)?;
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = match change.expected_generation {
             None => put.condition_expression("attribute_not_exists(pk)"),
@@ -538,6 +569,7 @@ impl Store {
         let mut item = key(release_pk(&release.app), release_sk(version));
         item.insert("release".into(), s(self.to_json(&release, &release.app)?));
         item.insert("version".into(), n(version));
+        check_size(&item, "release", &release.app)?;
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
