@@ -23,6 +23,12 @@ or a second CreateHostedZone, makes a second resource.
 
 The base resources carry the tag ``ferry-local=base``, never the
 ``ferry:*`` ownership tags: Ferry must treat them as not its own.
+
+Every request carries ``X-Ferry-Emulator-Faults: off``: the emulator's
+fault injection (ferry_emulation/faults.py) leaves the base environment
+alone, which is set up for a test, not under test. (A connection reset
+after a create would make moto's non-idempotent creates make a second
+resource.)
 """
 
 from __future__ import annotations
@@ -91,8 +97,19 @@ def clients(endpoint: str, region: str) -> dict[str, object]:
                                     region_name=region)
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"},
                  connect_timeout=5, read_timeout=60)
-    return {name: session.client(name, endpoint_url=endpoint, config=cfg)
+    made = {name: session.client(name, endpoint_url=endpoint, config=cfg)
             for name in ("ecs", "ec2", "logs", "iam", "elbv2", "route53")}
+    for client in made.values():
+        client.meta.events.register("before-sign", _no_faults)
+    return made
+
+
+# The emulator's fault injection skips requests with this header (faults.EXEMPT_HEADER).
+NO_FAULTS_HEADER = "X-Ferry-Emulator-Faults"
+
+
+def _no_faults(request, **_kwargs) -> None:
+    request.headers[NO_FAULTS_HEADER] = "off"
 
 
 # -- ECS ---------------------------------------------------------------------

@@ -17,6 +17,12 @@ deploy/local/README.md). A value it
 cannot use stops the emulator at once with status 2 and a one-line cause.
 FERRY_EMULATOR_THROTTLING (on by default) throttles ECS, ELBv2 and Route53
 requests by AWS's documented token buckets; off, 0 or false turn it off.
+FERRY_EMULATOR_FAULT_ERRORS, FERRY_EMULATOR_FAULT_RESETS,
+FERRY_EMULATOR_FAULT_RESETS_AFTER, FERRY_EMULATOR_FAULT_LATENCY and
+FERRY_EMULATOR_FAULT_SEED inject HTTP 500s, connection resets and latency
+per service (off by default; ferry_emulation/faults.py). Connection resets
+need the server's request handler to close sockets with an RST, which is
+why it is wrapped in faults.resetting.
 """
 
 from __future__ import annotations
@@ -131,9 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:  # a FERRY_EMULATOR_* setting the layer cannot use
         print(f"emulator: {e}", file=sys.stderr)
         return 2
+    from ferry_emulation.faults import resetting
+
     try:
         server = make_server(host, args.port, app, threaded=True,
-                             request_handler=MotoRequestHandler)
+                             request_handler=resetting(MotoRequestHandler))
     except OSError as e:
         print(f"emulator: cannot listen on {host}:{args.port}: {e}", file=sys.stderr)
         return 1

@@ -2,22 +2,23 @@
 
 ``build(app, request_log)`` wraps a moto WSGI app with every emulated
 behaviour. ``MODULES`` register in order, and handlers run in registration
-order, first registered outermost: ``throttling`` comes first, so a
-throttled request reaches no other handler (and takes no lock), and ``ecs``
-(whose lock covers every ECS request) comes before ``deployments``. New
-behaviours (fault injection) are new modules with a ``register(layer)``
-function, added to ``MODULES``. Modules read their ``FERRY_EMULATOR_*``
-settings in ``register``, so each ``build`` sees the environment of its time.
+order, first registered outermost: ``faults`` comes first, then
+``throttling``, so a faulted (before execution) or throttled request reaches
+no other handler (and takes no lock), and ``ecs`` (whose lock covers every
+ECS request) comes before ``deployments``. New behaviours are new modules
+with a ``register(layer)`` function, added to ``MODULES``. Modules read
+their ``FERRY_EMULATOR_*`` settings in ``register``, so each ``build`` sees
+the environment of its time.
 """
 
 from __future__ import annotations
 
 from typing import IO
 
-from . import deployments, dynamodb, ecs, elbv2, route53, throttling
+from . import deployments, dynamodb, ecs, elbv2, faults, route53, throttling
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
-MODULES = [throttling, dynamodb, ecs, deployments, elbv2, route53]
+MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:

@@ -11,8 +11,13 @@ rewritten, to the next handler and finally to moto, and may rewrite what
 comes back (pagination). Handlers are registered per (service, operation);
 operation ``"*"`` matches every operation of a service and ``("*", "*")``
 every request. Handlers run in registration order, first registered
-outermost: throttling (``throttling.py``) registers first, so a throttled
-request reaches no other handler and not moto.
+outermost: fault injection (``faults.py``) registers first, then throttling
+(``throttling.py``), so a faulted or throttled request reaches no other
+handler and not moto.
+
+A response a handler marks ``fault="reset"`` or ``"reset-after"`` is logged,
+then not sent: the middleware raises ``faults.DropConnection``, and the
+server's request handler (``faults.resetting``) resets the connection.
 
 Requests no handler claims are streamed to moto unbuffered.
 
@@ -28,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from .faults import RESET_AFTER, RESETS, DropConnection
 from .wire import AwsRequest, Response, classify, status_code
 
 Forward = Callable[[AwsRequest], Response]
@@ -40,11 +46,16 @@ class RequestLog:
 
     Format: {"t": 1700000000.123, "service": "ecs",
              "operation": "DescribeServices", "status": 200,
-             "throttled": true, "agent": "replica-a", "pk": ["lease"],
-             "target": "web_web"}
+             "throttled": true, "fault": "error", "latency_ms": 50.0,
+             "agent": "replica-a", "pk": ["lease"], "target": "web_web"}
 
     ``throttled`` is present (and true) only on a request the throttling
-    handler refused (its ``status`` is the 400 the client got). ``agent`` is
+    handler refused (its ``status`` is the 400 the client got). ``fault``
+    (``"error"``, ``"reset"``, ``"reset-after"``) only on a request fault
+    injection failed: ``status`` is the 500 sent, or null for a reset
+    (nothing was sent; ``"executed_status"`` is what a reset after
+    execution would have answered). ``latency_ms`` is the latency fault
+    injection added, when it added some. ``agent`` is
     the caller's SDK app id (``app/<id>`` in the User-Agent), which tells
     controller replicas apart; ``pk`` lists the partition keys of the
     DynamoDB items a single-item or transactional request names; ``target``
@@ -57,13 +68,21 @@ class RequestLog:
         self._stream = stream
         self._lock = threading.Lock()
 
-    def record(self, request: AwsRequest, status: int, throttled: bool = False) -> None:
+    def record(self, request: AwsRequest, status: int | None, throttled: bool = False,
+               fault: str | None = None, latency_ms: float | None = None,
+               executed_status: int | None = None) -> None:
         if self._stream is None:
             return
         entry: dict[str, Any] = {"t": time.time(), "service": request.service,
                                  "operation": request.operation, "status": status}
         if throttled:
             entry["throttled"] = True
+        if fault:
+            entry["fault"] = fault
+        if executed_status is not None:
+            entry["executed_status"] = executed_status
+        if latency_ms:
+            entry["latency_ms"] = latency_ms
         agent = app_id(request.environ)
         if agent:
             entry["agent"] = agent
@@ -149,7 +168,12 @@ class EmulationMiddleware:
         except Exception as exc:  # a bug in a handler must not hang the client
             response = Response(500, [("Content-Type", "text/plain")],
                                 f"emulation layer error: {exc!r}".encode())
-        self.log.record(request, response.status, response.throttled)
+        if response.fault in RESETS:
+            self.log.record(request, None, response.throttled, response.fault, response.latency_ms,
+                            response.status if response.fault == RESET_AFTER else None)
+            raise DropConnection(f"injected fault: {response.fault}")
+        self.log.record(request, response.status, response.throttled, response.fault,
+                        response.latency_ms)
         start_response(f"{response.status} {_reason(response.status)}", response.headers)
         return [response.body]
 

@@ -210,13 +210,19 @@ class Response:
     """A complete HTTP response, as a handler returns it.
 
     ``throttled`` marks the throttling handler's own answers (the request log
-    adds ``"throttled": true``); it is never sent.
+    adds ``"throttled": true``). ``fault`` and ``latency_ms`` are set by fault
+    injection (``faults.py``): ``"error"`` on its HTTP 500s, ``"reset"`` and
+    ``"reset-after"`` on answers that must not be sent (the middleware logs
+    them, then drops the connection instead), and the latency it added. None
+    of them is ever sent.
     """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes
     throttled: bool = False
+    fault: str | None = None
+    latency_ms: float | None = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -333,29 +339,34 @@ def xml_response(status: int, body: bytes, content_type: str = "text/xml") -> Re
     ], body)
 
 
-def query_error(status: int, code: str, message: str, namespace: str) -> Response:
+def query_error(status: int, code: str, message: str, namespace: str,
+                fault_type: str = "Sender") -> Response:
     """An error the way AWS query-protocol services (ELBv2, EC2 aside) send one.
 
     botocore and the Rust SDK read ``Error/Code`` and ``Error/Message``.
+    ``Type`` is ``Sender`` for the caller's errors, ``Receiver`` for the
+    service's own (5xx).
     https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#operation-error-serialization
     """
     request_id = str(uuid.uuid4())
-    body = (f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+    body = (f'<ErrorResponse xmlns="{namespace}"><Error><Type>{escape(fault_type)}</Type>'
             f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
     return xml_response(status, body)
 
 
-def rest_xml_error(status: int, code: str, message: str, namespace: str) -> Response:
+def rest_xml_error(status: int, code: str, message: str, namespace: str,
+                   fault_type: str = "Sender") -> Response:
     """An error the way REST-XML services other than S3 (Route53) send one.
 
     botocore's RestXMLParser and the Rust SDK read ``Error/Code``; the same
-    ``<ErrorResponse>`` shape as the query protocol.
+    ``<ErrorResponse>`` shape as the query protocol (``Type`` ``Sender`` or,
+    for the service's own errors, ``Receiver``).
     https://smithy.io/2.0/aws/protocols/aws-restxml-protocol.html#error-response-serialization
     """
     request_id = str(uuid.uuid4())
     body = ('<?xml version="1.0"?>\n'
-            f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+            f'<ErrorResponse xmlns="{namespace}"><Error><Type>{escape(fault_type)}</Type>'
             f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
     return xml_response(status, body)

@@ -31,6 +31,9 @@ sys.path.insert(0, str(LOCAL))
 for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "HTTP_PROXY",
             "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
     os.environ.pop(var, None)
+# Fault injection only where a test asks for it.
+for var in [v for v in os.environ if v.startswith("FERRY_EMULATOR_FAULT_")]:
+    os.environ.pop(var)
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 

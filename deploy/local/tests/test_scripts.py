@@ -70,6 +70,33 @@ def records(root: Path) -> dict[str, int]:
     return {p.name: int(p.read_text().split()[0]) for p in d.iterdir()} if d.exists() else {}
 
 
+def leftovers(root: Path) -> list[str]:
+    """Live processes started for this sandbox (their environment names its fake.log)."""
+    marker = f"FAKE_LOG={root / 'fake.log'}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if marker not in f.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if alive(int(entry)):
+            found.append(f"{entry}: {cmdline}")
+    return found
+
+
+def wait_for(predicate, timeout=60.0, what=""):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
 # -- localenv.py ---------------------------------------------------------------
 
 def test_localenv_precedence():
@@ -86,6 +113,43 @@ def test_localenv_precedence():
     assert values["FERRY_RESYNC_INTERVAL"] == "30s"
     assert values["FERRY_ADMIN_URL"] == "http://127.0.0.1:9"
     assert "HOME" not in values
+
+
+def test_localenv_drops_values_sourced_from_the_previous_file():
+    # A shell that sourced the previous local.env still has its VPC id; a
+    # value set on purpose (another one) still wins, and so do variables
+    # bootstrap does not write.
+    bootstrap = {"FERRY_VPC_ID": "vpc-new", "FERRY_SUBNETS": "subnet-new"}
+    previous = {"FERRY_VPC_ID": "vpc-old", "FERRY_SUBNETS": "subnet-old", "FERRY_CONCURRENCY": "4"}
+    values = localenv.compose(
+        bootstrap, defaults={}, forced={},
+        environ={"FERRY_VPC_ID": "vpc-old", "FERRY_SUBNETS": "subnet-mine", "FERRY_CONCURRENCY": "4"},
+        previous=previous)
+    assert values["FERRY_VPC_ID"] == "vpc-new"
+    assert values["FERRY_SUBNETS"] == "subnet-mine"
+    assert values["FERRY_CONCURRENCY"] == "4"
+
+
+def test_localenv_puts_the_binaries_on_path_once(tmp_path):
+    text = localenv.render({"FERRY_TABLE": "ferry"}, path_dir="/opt/my target/release")
+    env_file = tmp_path / "local.env"
+    env_file.write_text(text)
+    out = subprocess.run(["bash", "-c", f'. "{env_file}"; . "{env_file}"; echo "$PATH"'],
+                         env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "/opt/my target/release:/usr/bin:/bin"
+    assert localenv.parse_exports(text) == {"FERRY_TABLE": "ferry"}
+
+
+def test_localenv_appends_to_a_list(tmp_path):
+    env_file = tmp_path / "local.env"
+    env_file.write_text(localenv.render({"FERRY_ADMIN_URLS": "http://a", "FERRY_X": "it's"}, "/bin"))
+    for url in ("http://b", "http://c", "http://b"):
+        subprocess.run([sys.executable, str(LOCAL / "localenv.py"), "--out", str(env_file),
+                        "--append", f"FERRY_ADMIN_URLS={url}"], check=True)
+    text = env_file.read_text()
+    assert localenv.parse_exports(text) == {"FERRY_ADMIN_URLS": "http://a,http://b,http://c",
+                                            "FERRY_X": "it's"}
+    assert text.splitlines()[-1].startswith("case ")
 
 
 def test_localenv_round_trips_awkward_values():
@@ -141,7 +205,8 @@ def test_up_detach_then_up_again_then_down(sandbox):
     link_venv(sandbox)
     up = [str(sandbox / "deploy/local/up"), "--detach"]
     env = script_env(sandbox, FERRY_TABLE="custom", FERRY_CONCURRENCY="7", AWS_PROFILE="no-such-profile",
-                     FERRY_EMULATOR_TASK_START_SECONDS="0.25", FERRY_EMULATOR_TASK_RUN_SECONDS="2")
+                     FERRY_EMULATOR_TASK_START_SECONDS="0.25", FERRY_EMULATOR_TASK_RUN_SECONDS="2",
+                     FERRY_EMULATOR_FAULT_LATENCY="ecs=1ms", FERRY_EMULATOR_FAULT_SEED="5")
     first = subprocess.run(up, cwd=sandbox, env=env, capture_output=True, text=True, timeout=180)
     assert first.returncode == 0, first.stderr
     assert "source .ferry/local.env" in first.stdout
@@ -153,8 +218,11 @@ def test_up_detach_then_up_again_then_down(sandbox):
         emulator_env = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
     assert emulator_env[b"FERRY_EMULATOR_TASK_START_SECONDS"] == b"0.25"
     assert emulator_env[b"FERRY_EMULATOR_TASK_RUN_SECONDS"] == b"2"
+    assert emulator_env[b"FERRY_EMULATOR_FAULT_LATENCY"] == b"ecs=1ms"
+    assert "fault injection: latency ecs=1ms; seed 5" in (sandbox / ".ferry/emulator.log").read_text()
 
     local = localenv.parse_exports((sandbox / ".ferry/local.env").read_text())
+    assert local["FERRY_ADMIN_URLS"] == local["FERRY_ADMIN_URL"]
     assert local["FERRY_TABLE"] == "custom"
     assert local["FERRY_CONCURRENCY"] == "7"
     assert local["FERRY_RESYNC_INTERVAL"] == "30s"
@@ -226,25 +294,89 @@ def test_up_fails_when_the_emulator_refuses_a_setting(sandbox):
 def test_up_in_the_foreground_stops_everything_on_ctrl_c(sandbox):
     link_venv(sandbox)
     log = sandbox / "up.out"
+    env = script_env(sandbox)
     with open(log, "w") as out:
         # A terminal's Ctrl-C sends SIGINT to the whole foreground process group.
         up = subprocess.Popen([str(sandbox / "deploy/local/up"), "--no-apply"], cwd=sandbox,
-                              env=script_env(sandbox), stdout=out, stderr=subprocess.STDOUT,
+                              env=env, stdout=out, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL, start_new_session=True,
                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        deadline = time.monotonic() + 120
-        while "Ctrl-C stops everything" not in log.read_text():
-            assert up.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        wait_for(lambda: "Ctrl-C stops everything" in log.read_text() or up.poll() is not None,
+                 120, "up to start")
+        assert up.poll() is None, log.read_text()
+        # A replica joins (as the README suggests); Ctrl-C must stop it too.
+        replica = subprocess.run([str(sandbox / "deploy/local/replica")], cwd=sandbox, env=env,
+                                 capture_output=True, text=True, timeout=90)
+        assert replica.returncode == 0, replica.stderr
         running = records(sandbox)
-        assert set(running) == {"emulator", "controller"}
+        assert set(running) == {"emulator", "controller", "controller-2"}
         os.killpg(up.pid, signal.SIGINT)
-        assert up.wait(timeout=40) == 0, log.read_text()
+        assert up.wait(timeout=60) == 0, log.read_text()
+        # Each controller got SIGTERM only, from up, and handed its lease back
+        # while the emulator still answered; the emulator went last.
+        for name in ("controller", "controller-2"):
+            controller_log = (sandbox / f".ferry/{name}.log").read_text()
+            assert "shutdown requested (SIGTERM)" in controller_log, controller_log
+            assert "SIGINT" not in controller_log, controller_log  # the terminal's Ctrl-C
+            assert "lease handed back" in controller_log and "error" not in controller_log, controller_log
+        output = log.read_text()
+        assert output.index("stopped controller-2") < output.index("stopped controller (") \
+            < output.index("stopped emulator"), output
         assert not any(alive(p) for p in running.values())
         assert records(sandbox) == {}
+        assert leftovers(sandbox) == []
     finally:
         if up.poll() is None:
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()
+
+
+@needs_installed_venv
+def test_replicas_join_local_env_and_down_stops_them(sandbox):
+    link_venv(sandbox)
+    env = script_env(sandbox)
+    first = subprocess.run([str(sandbox / "deploy/local/up"), "--detach", "--no-apply"], cwd=sandbox,
+                           env=env, capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr
+    assert "More replicas: deploy/local/replica" in first.stdout
+    env_file = sandbox / ".ferry/local.env"
+
+    # After `source .ferry/local.env`, ferry and ferry-controller are on PATH.
+    found = subprocess.run(["bash", "-c", f'. "{env_file}"; command -v ferry; command -v ferry-controller'],
+                           env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert found.stdout.split() == [str(sandbox / "target/release/ferry"),
+                                    str(sandbox / "target/release/ferry-controller")], found.stderr
+
+    for n in (2, 3):
+        replica = subprocess.run([str(sandbox / "deploy/local/replica"), "--", "--id", f"r{n}"],
+                                 cwd=sandbox, env=env, capture_output=True, text=True, timeout=90)
+        assert replica.returncode == 0, replica.stderr
+        assert f"Replica controller-{n} is running" in replica.stdout
+    running = records(sandbox)
+    assert set(running) == {"emulator", "controller", "controller-2", "controller-3"}
+    local = localenv.parse_exports(env_file.read_text())
+    urls = local["FERRY_ADMIN_URLS"].split(",")
+    assert len(set(urls)) == 3 and urls[0] == local["FERRY_ADMIN_URL"]
+    controllers = [c for c in fake_calls(sandbox) if c["cmd"] == "ferry-controller"]
+    assert [c["argv"] for c in controllers[1:]] == [
+        ["--admin-addr", urls[1].removeprefix("http://"), "--id", "r2"],
+        ["--admin-addr", urls[2].removeprefix("http://"), "--id", "r3"]]
+    assert [c["pid"] for c in controllers] == [running[k] for k in ("controller", "controller-2", "controller-3")]
+
+    down = subprocess.run([str(sandbox / "deploy/local/down")], capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0, down.stderr
+    lines = down.stdout.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "down: stopped controller-3", "down: stopped controller-2", "down: stopped controller",
+        "down: stopped emulator"]
+    for name in ("controller", "controller-2", "controller-3"):
+        assert "lease handed back" in (sandbox / f".ferry/{name}.log").read_text()
+    assert records(sandbox) == {} and leftovers(sandbox) == []
+
+    # Without a running environment, replica refuses.
+    refused = subprocess.run([str(sandbox / "deploy/local/replica")], cwd=sandbox, env=env,
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "replica: the local environment is not running: start it with deploy/local/up --detach")
