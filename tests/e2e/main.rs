@@ -8,6 +8,7 @@ mod cli;
 mod control;
 mod converge;
 mod ecs;
+mod faults;
 mod rollout;
 mod scale;
 mod traffic;

@@ -67,6 +67,8 @@ pub struct Request {
     pub target: Option<String>,
     /// Refused by the emulator's throttling.
     pub throttled: bool,
+    /// The fault the emulator injected: `error`, `reset`, `reset-after`.
+    pub fault: Option<String>,
 }
 
 impl Request {
@@ -95,6 +97,12 @@ impl LocalAws {
     /// Starts the emulator on a free loopback port, creates the base
     /// environment and the table (`ferry init`).
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// [`LocalAws::start`] with variables for the emulator, such as
+    /// `FERRY_EMULATOR_FAULT_ERRORS` (see `deploy/local/ferry_emulation/faults.py`).
+    pub fn start_with(emulator_env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let port_file = dir.path().join("port");
         let root = repo_root();
@@ -104,6 +112,7 @@ impl LocalAws {
             .arg(&port_file)
             .arg("--request-log")
             .arg(dir.path().join("requests.jsonl"))
+            .envs(emulator_env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("emulator.log"))?)
             .spawn()
@@ -365,6 +374,7 @@ impl LocalAws {
                 agent: v["agent"].as_str().map(str::to_owned),
                 target: v["target"].as_str().map(str::to_owned),
                 throttled: v["throttled"].as_bool().unwrap_or(false),
+                fault: v["fault"].as_str().map(str::to_owned),
                 pk: v["pk"]
                     .as_array()
                     .map(|keys| {
