@@ -9,6 +9,7 @@ mod control;
 mod converge;
 mod ecs;
 mod faults;
+mod hostile;
 mod rollout;
 mod scale;
 mod traffic;

@@ -10,10 +10,16 @@ use ferry_store::{AppChange, AppRecord, ApplyContext, Store};
 use crate::{confirm, git};
 
 /// Loads and validates every manifest; on any problem prints every
-/// diagnostic and fails, so nothing is written.
+/// diagnostic and fails, so nothing is written. Warnings of valid
+/// manifests go to stderr as `warning: file:line:col: field: message`.
 pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedApp>> {
     match ferry_manifest::load_paths(paths) {
-        Ok(apps) => Ok(apps),
+        Ok(apps) => {
+            for warning in apps.iter().flat_map(|app| &app.warnings) {
+                eprintln!("warning: {warning}");
+            }
+            Ok(apps)
+        }
         Err(diagnostics) => {
             for diagnostic in &diagnostics.0 {
                 eprintln!("{diagnostic}");

@@ -150,10 +150,10 @@ impl fmt::Display for Pos {
 
 /// A field path inside a manifest, rendered like `spec.processes.web.cpu`
 /// or `spec.domains[0].name`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct FieldPath(Vec<Segment>);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Segment {
     Key(String),
     Index(usize),
@@ -194,14 +194,22 @@ impl FieldPath {
     pub(crate) fn push(&mut self, segment: Segment) {
         self.0.push(segment);
     }
+
+    /// Whether `self` is `prefix` or inside it.
+    pub(crate) fn starts_with(&self, prefix: &FieldPath) -> bool {
+        self.0.starts_with(&prefix.0)
+    }
 }
 
 impl fmt::Display for FieldPath {
+    /// Keys are user input (env names, process names), so each is shortened
+    /// like [`quote`] does: a diagnostic's path stays readable whatever the
+    /// file holds.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, segment) in self.0.iter().enumerate() {
             match segment {
-                Segment::Key(key) if i == 0 => write!(f, "{key}")?,
-                Segment::Key(key) => write!(f, ".{key}")?,
+                Segment::Key(key) if i == 0 => write!(f, "{}", Shortened(key))?,
+                Segment::Key(key) => write!(f, ".{}", Shortened(key))?,
                 Segment::Index(index) => write!(f, "[{index}]")?,
             }
         }
@@ -209,10 +217,46 @@ impl fmt::Display for FieldPath {
     }
 }
 
-/// Collects the diagnostics of one file.
+/// Most characters of a user's value a message repeats; see [`quote`].
+pub(crate) const MAX_QUOTED_CHARS: usize = 60;
+
+/// A value from the manifest, as a message shows it: in backticks, with
+/// control characters escaped (a value must not drive the terminal that
+/// shows it), and cut after [`MAX_QUOTED_CHARS`] characters with its full
+/// size in bytes, so that a 200 KB value does not make a 200 KB message.
+/// Cuts only at a character boundary.
+pub(crate) fn quote(value: &str) -> String {
+    format!("`{}`", Shortened(value))
+}
+
+/// Renders a user's value shortened and escaped, as [`quote`] describes,
+/// without the backticks.
+pub(crate) struct Shortened<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self.0;
+        let mut chars = value.char_indices();
+        for (_, c) in chars.by_ref().take(MAX_QUOTED_CHARS) {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        if chars.next().is_some() {
+            write!(f, "… ({} bytes)", value.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects the diagnostics of one file: its errors, and its warnings
+/// (problems that do not stop the file from loading).
 pub(crate) struct Report {
     file: PathBuf,
     diagnostics: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Report {
@@ -220,6 +264,7 @@ impl Report {
         Self {
             file: file.to_owned(),
             diagnostics: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -228,24 +273,37 @@ impl Report {
             .push(Diagnostic::new(&self.file, pos, path.to_string(), message));
     }
 
+    pub(crate) fn warning(&mut self, diagnostic: Diagnostic) {
+        self.warnings.push(diagnostic);
+    }
+
     pub(crate) fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
         self.diagnostics.extend(diagnostics);
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.diagnostics.is_empty()
+    /// Whether any error (not a warning) was reported.
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.diagnostics.is_empty()
     }
 
-    /// The diagnostics in file order: this file's by position first, then
+    /// The errors in file order: this file's by position first, then
     /// those of files it refers to (its Procfile), each by position.
     pub(crate) fn into_sorted(self) -> Vec<Diagnostic> {
-        let mut diagnostics = self.diagnostics;
+        self.into_sorted_with_warnings().0
+    }
+
+    /// The errors and the warnings, each sorted like
+    /// [`Report::into_sorted`].
+    pub(crate) fn into_sorted_with_warnings(self) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         let own = &self.file;
-        // A stable sort keeps the order of equal positions as found.
-        diagnostics.sort_by(|a, b| {
-            (&a.file != own, &a.file, a.pos()).cmp(&(&b.file != own, &b.file, b.pos()))
-        });
-        diagnostics
+        let sort = |mut diagnostics: Vec<Diagnostic>| {
+            // A stable sort keeps the order of equal positions as found.
+            diagnostics.sort_by(|a, b| {
+                (&a.file != own, &a.file, a.pos()).cmp(&(&b.file != own, &b.file, b.pos()))
+            });
+            diagnostics
+        };
+        (sort(self.diagnostics), sort(self.warnings))
     }
 }
 
@@ -281,6 +339,22 @@ mod tests {
         let path = FieldPath::of("spec.domains").index(2).key("name");
         assert_eq!(path.to_string(), "spec.domains[2].name");
         assert_eq!(FieldPath::root().to_string(), "");
+    }
+
+    #[test]
+    fn quoted_values_are_bounded_and_escaped() {
+        assert_eq!(quote("acme"), "`acme`");
+        assert_eq!(quote("a\u{1b}[31mb\n"), "`a\\u{1b}[31mb\\n`");
+        let long = "é".repeat(100_000);
+        let quoted = quote(&long);
+        assert!(quoted.starts_with(&format!("`{}… ", "é".repeat(MAX_QUOTED_CHARS))));
+        assert!(quoted.ends_with("(200000 bytes)`"), "{quoted}");
+        assert!(quoted.chars().count() < MAX_QUOTED_CHARS + 30);
+        let exactly = "x".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(quote(&exactly), format!("`{exactly}`"));
+        let key = "K".repeat(200_000);
+        let path = FieldPath::of("spec.env").key(&key).to_string();
+        assert!(path.len() < 100, "{path}");
     }
 
     #[test]

@@ -5,14 +5,19 @@
 //! [`load_paths`] and [`parse_manifest`] turn manifest files into resolved
 //! [`App`]s, or into [`Diagnostics`]: every problem, each with its file,
 //! line, column and field path, saying what is wrong and what would be
-//! valid.
+//! valid. Input is bounded: files over [`MAX_MANIFEST_BYTES`] are refused
+//! unread, values are quoted in messages only up to a few dozen
+//! characters, and Procfiles are read only from inside the manifests'
+//! directories or git repository.
 
 mod diagnostic;
 mod fargate;
+mod hints;
 mod load;
 mod procfile;
 mod rules;
 mod schema;
+mod size;
 pub mod types;
 mod validate;
 mod yaml;
@@ -24,7 +29,10 @@ pub use diagnostic::{Diagnostic, Diagnostics, Pos};
 pub use fargate::valid_memory_for_cpu;
 pub use load::{load_paths, parse_manifest, LoadedApp};
 pub use procfile::parse_procfile;
-pub use rules::{MAX_APP_NAME_LEN, MAX_PROCESS_NAME_LEN};
+pub use rules::{MAX_APP_NAME_LEN, MAX_MANIFEST_BYTES, MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES};
+pub use size::{
+    task_definition_size, TaskDefinitionSize, MAX_TASK_DEFINITION_BYTES, TASK_DEFINITION_ALLOWANCE,
+};
 pub use types::*;
 pub use validate::{
     DEFAULT_DOMAIN_PROCESS, DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_HEALTH_CHECK_TIMEOUT,

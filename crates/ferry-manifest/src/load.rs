@@ -2,14 +2,23 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, FieldPath, Pos, Report, Segment};
+use crate::diagnostic::{
+    quote, Diagnostic, Diagnostics, FieldPath, Pos, Report, Segment, Shortened,
+};
+use crate::procfile::ProcfileRefused;
+use crate::rules::{MAX_MANIFEST_BYTES, MAX_PROCFILE_BYTES};
 use crate::schema;
 use crate::types::{App, Manifest};
 use crate::validate::{self, Anchors};
 use crate::yaml::{self, Document};
+
+/// Most errors reported for one file. Every problem is reported, but a
+/// hostile or mistaken file (a megabyte of bad keys) gets a bounded
+/// answer: after this many, one more line says how many were left out.
+pub(crate) const MAX_DIAGNOSTICS_PER_FILE: usize = 500;
 
 /// A manifest file that parsed and validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,24 +31,37 @@ pub struct LoadedApp {
     pub app: App,
     /// The file's text.
     pub text: String,
+    /// Problems that do not make the manifest invalid, in file order (the
+    /// manifest's, then its Procfile's): a command that uses shell syntax
+    /// such as `$PORT` without running in a shell. Shown as
+    /// `warning: {diagnostic}`.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Parses and validates one manifest text.
 ///
 /// `file` names the manifest in diagnostics and is the base of a relative
 /// `spec.procfile`, which is read with `read_procfile` (pass
-/// `&|p| std::fs::read_to_string(p)` to read from disk). The text must be
-/// one YAML document holding one app.
+/// `&|p| std::fs::read_to_string(p)` to read from disk; [`load_paths`]
+/// reads only Procfiles inside the manifests' directories or their git
+/// repository, and at most [`crate::MAX_PROCFILE_BYTES`]). The text must
+/// be one YAML document holding one app, of at most
+/// [`crate::MAX_MANIFEST_BYTES`].
 ///
-/// Checks run in stages, and a stage runs only if the one before found
-/// nothing: YAML syntax, then the manifest's structure (every unknown field,
-/// missing field and wrong type), then the values (names, image, sizes,
-/// secrets, Procfile, domains, health checks). Within a stage every problem
-/// is reported, in file order. Never panics, whatever the text.
+/// One run reports every problem of the text. Only a text that is not a
+/// usable YAML mapping at all (a syntax error, more than one document,
+/// anchors, aliases or tags) stops at that, since there is nothing to
+/// check. Otherwise every unknown field, missing field, wrong type and key
+/// written twice is reported, and every value that has the right type is
+/// validated (names, image, sizes, secrets, Procfile, domains, health
+/// checks, the task definition's size): a broken value is reported once
+/// and only the checks that need it are skipped. Diagnostics are in file
+/// order, at most [`MAX_DIAGNOSTICS_PER_FILE`] of them plus a line saying
+/// how many more there are. Never panics, whatever the text.
 ///
 /// # Errors
 ///
-/// Every problem of the failing stage, in the manifest and its Procfile.
+/// Every problem in the manifest and its Procfile.
 pub fn parse_manifest(
     file: &Path,
     text: &str,
@@ -55,40 +77,105 @@ fn parse_anchored(
     text: &str,
     read_procfile: &dyn Fn(&Path) -> io::Result<String>,
 ) -> Result<(LoadedApp, Anchors), Vec<Diagnostic>> {
+    if text.len() > MAX_MANIFEST_BYTES {
+        return Err(vec![too_large(file, text.len() as u64)]);
+    }
     // A UTF-8 byte order mark is not content; serde_yaml's document
     // iteration also trips over it.
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let document =
-        Document::parse(body).map_err(|e| vec![Diagnostic::new(file, e.pos, "", e.message)])?;
+    let document = Document::parse(body).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| Diagnostic::new(file, e.pos, "", e.message))
+            .collect::<Vec<_>>()
+    })?;
 
     let mut report = Report::new(file);
-    schema::check_structure(document.root(), &mut report);
-    if !report.is_empty() {
-        return Err(report.into_sorted());
+    let structure = schema::check_structure(document.root(), &mut report);
+    for duplicate in document.duplicates() {
+        report.error(
+            duplicate.pos,
+            &duplicate.path,
+            yaml::duplicate_key_message(
+                match duplicate.path.segments().last() {
+                    Some(Segment::Key(key)) => key,
+                    _ => "",
+                },
+                duplicate.first,
+            ),
+        );
     }
 
-    let manifest = typed_parse(file, body, &document).map_err(|d| vec![d])?;
-
-    match validate::resolve(&manifest, &document, file, read_procfile, &mut report) {
-        Some((app, anchors)) => Ok((
+    let manifest = match typed_manifest(file, structure.value, &document) {
+        Ok(manifest) => manifest,
+        Err(diagnostic) => {
+            report.extend([diagnostic]);
+            return Err(bounded(report.into_sorted()));
+        }
+    };
+    let resolved = validate::resolve(
+        &manifest,
+        &document,
+        &structure.broken,
+        file,
+        read_procfile,
+        &mut report,
+    );
+    let (errors, warnings) = report.into_sorted_with_warnings();
+    match resolved {
+        Some((app, anchors)) if errors.is_empty() => Ok((
             LoadedApp {
                 file: file.to_owned(),
                 manifest,
                 app,
                 text: text.to_owned(),
+                warnings,
             },
             anchors,
         )),
-        None => Err(report.into_sorted()),
+        _ => Err(bounded(errors)),
     }
 }
 
-/// Deserializes the `Manifest`. After a clean structural pass this should
-/// not fail; if the two disagree, serde's error is reported with the path
-/// it names.
-fn typed_parse(file: &Path, text: &str, document: &Document) -> Result<Manifest, Diagnostic> {
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+/// At most [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics, then one saying how
+/// many were left out.
+fn bounded(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if diagnostics.len() > MAX_DIAGNOSTICS_PER_FILE {
+        let left_out = diagnostics.len() - MAX_DIAGNOSTICS_PER_FILE;
+        let next = diagnostics[MAX_DIAGNOSTICS_PER_FILE].clone();
+        diagnostics.truncate(MAX_DIAGNOSTICS_PER_FILE);
+        let pos = next.pos();
+        diagnostics.push(Diagnostic::new(
+            next.file,
+            pos,
+            "",
+            format!("{left_out} more problem(s) from here on are not shown; fix these first"),
+        ));
+    }
+    diagnostics
+}
+
+fn too_large(file: &Path, bytes: u64) -> Diagnostic {
+    Diagnostic::new(
+        file,
+        Pos::START,
+        "",
+        format!(
+            "the file is {bytes} bytes, over the limit of {MAX_MANIFEST_BYTES} bytes (1 MiB) for \
+             a manifest; a manifest describes one app in a few hundred lines"
+        ),
+    )
+}
+
+/// Deserializes the `Manifest` from what the structural pass kept. That
+/// pass mirrors the types, so this should not fail; if the two disagree,
+/// serde's error is reported at the path it names.
+fn typed_manifest(
+    file: &Path,
+    value: serde_json::Value,
+    document: &Document,
+) -> Result<Manifest, Diagnostic> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let mut path = FieldPath::root();
         for segment in error.path().iter() {
             match segment {
@@ -98,22 +185,11 @@ fn typed_parse(file: &Path, text: &str, document: &Document) -> Result<Manifest,
                 | serde_path_to_error::Segment::Unknown => {}
             }
         }
-        let inner = error.into_inner();
-        // The tree knows where a field is better than serde, which often
-        // points at the enclosing mapping.
-        let pos = if path.segments().is_empty() {
-            yaml::serde_error_pos(&inner)
-        } else {
-            document.locate(&path)
-        };
-        // serde_yaml puts the path in front of its message; it is reported
-        // separately.
-        let rendered_path = path.to_string();
-        let message = yaml::serde_error_message(&inner);
-        let message = message
-            .strip_prefix(&format!("{rendered_path}: "))
-            .map_or_else(|| message.clone(), str::to_owned);
-        Diagnostic::new(file, pos, rendered_path, message)
+        let pos = document.locate(&path);
+        // serde repeats the value it could not take; bound it like every
+        // quoted value.
+        let message = error.into_inner().to_string();
+        Diagnostic::new(file, pos, path.to_string(), Shortened(&message).to_string())
     })
 }
 
@@ -141,6 +217,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<LoadedApp>, Diagnos
         collect_inputs(path.as_ref(), &mut inputs);
     }
 
+    let roots = manifest_roots(paths);
     let mut seen = HashSet::new();
     let mut buckets: Vec<Vec<Diagnostic>> = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
@@ -157,9 +234,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<LoadedApp>, Diagnos
             continue;
         }
         let bucket = buckets.len();
+        let allowed = allowed_roots(&roots, &file);
+        let read_procfile = |path: &Path| read_confined(path, &allowed);
         buckets.push(match read_manifest(&file) {
             Err(problem) => vec![problem],
-            Ok(text) => match parse_anchored(&file, &text, &|p| fs::read_to_string(p)) {
+            Ok(text) => match parse_anchored(&file, &text, &read_procfile) {
                 Ok((app, anchors)) => {
                     loaded.push(Loaded {
                         bucket,
@@ -244,9 +323,25 @@ fn is_manifest_name(path: &Path) -> bool {
         .is_some_and(|extension| extension == "yaml" || extension == "yml")
 }
 
+/// Reads a manifest file, refusing one larger than [`MAX_MANIFEST_BYTES`]
+/// by its size before reading it. The read itself is bounded too, for
+/// files whose size the system does not know (`/dev/zero`, a pipe).
 fn read_manifest(file: &Path) -> Result<String, Diagnostic> {
-    let bytes = fs::read(file)
-        .map_err(|e| Diagnostic::new(file, Pos::START, "", format!("cannot read: {e}")))?;
+    let cannot_read =
+        |e: io::Error| Diagnostic::new(file, Pos::START, "", format!("cannot read: {e}"));
+    let handle = fs::File::open(file).map_err(cannot_read)?;
+    let size = handle.metadata().map_err(cannot_read)?.len();
+    if size > MAX_MANIFEST_BYTES as u64 {
+        return Err(too_large(file, size));
+    }
+    let mut bytes = Vec::new();
+    handle
+        .take(MAX_MANIFEST_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large(file, bytes.len() as u64));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         // The valid prefix is UTF-8 by definition.
@@ -260,6 +355,133 @@ fn read_manifest(file: &Path) -> Result<String, Diagnostic> {
             "the file is not valid UTF-8; manifests must be UTF-8 text",
         )
     })
+}
+
+/// The directories the manifests were named by: each directory argument,
+/// and the directory of each file argument, canonical. Arguments that do
+/// not exist are reported elsewhere.
+fn manifest_roots<P: AsRef<Path>>(paths: &[P]) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    for path in paths {
+        let Ok(canonical) = fs::canonicalize(path.as_ref()) else {
+            continue;
+        };
+        let root = if canonical.is_dir() {
+            canonical
+        } else {
+            match canonical.parent() {
+                Some(parent) => parent.to_owned(),
+                None => continue,
+            }
+        };
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    roots
+}
+
+/// Where a Procfile of `manifest` may be: inside one of `roots`, or inside
+/// the git repository that holds the manifest (the nearest directory above
+/// it with a `.git`, file or directory).
+fn allowed_roots(roots: &[PathBuf], manifest: &Path) -> Vec<PathBuf> {
+    let mut allowed = roots.to_vec();
+    let directory = fs::canonicalize(manifest)
+        .ok()
+        .and_then(|canonical| canonical.parent().map(Path::to_owned));
+    if let Some(directory) = directory {
+        let repository = directory
+            .ancestors()
+            .find(|dir| fs::symlink_metadata(dir.join(".git")).is_ok());
+        if let Some(repository) = repository {
+            if !allowed.iter().any(|root| root == repository) {
+                allowed.push(repository.to_owned());
+            }
+        }
+    }
+    allowed
+}
+
+/// Reads a Procfile for [`load_paths`]: only if it resolves, symbolic links
+/// followed, inside one of `allowed`, is a regular file and is at most
+/// [`MAX_PROCFILE_BYTES`]. Anything else is refused before the file is
+/// opened, so that a manifest cannot make Ferry print lines of
+/// `/etc/passwd` or `/proc/self/environ` in its errors.
+fn read_confined(path: &Path, allowed: &[PathBuf]) -> io::Result<String> {
+    let refuse =
+        |message: String| io::Error::new(io::ErrorKind::PermissionDenied, ProcfileRefused(message));
+    let inside = |resolved: &Path| allowed.iter().any(|root| resolved.starts_with(root));
+    let outside = |resolved: &Path| {
+        let roots: Vec<String> = allowed
+            .iter()
+            .map(|root| quote(&root.display().to_string()))
+            .collect();
+        refuse(format!(
+            "the path resolves to {}, outside the directories of the manifests given ({}) and \
+             their git repository; a Procfile must be inside them, so it was not read",
+            quote(&resolved.display().to_string()),
+            if roots.is_empty() {
+                "none".to_owned()
+            } else {
+                roots.join(", ")
+            },
+        ))
+    };
+    let resolved = match fs::canonicalize(path) {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            // Whether a file outside exists is not the manifest's business
+            // either: judge the path as written.
+            let lexical = lexically_absolute(path);
+            return Err(match lexical {
+                Some(lexical) if !inside(&lexical) => outside(&lexical),
+                _ => e,
+            });
+        }
+    };
+    if !inside(&resolved) {
+        return Err(outside(&resolved));
+    }
+    let metadata = fs::metadata(&resolved)?;
+    if !metadata.is_file() {
+        return Err(refuse("it is not a regular file".to_owned()));
+    }
+    if metadata.len() > MAX_PROCFILE_BYTES as u64 {
+        return Err(refuse(format!(
+            "it is {} bytes, over the limit of {MAX_PROCFILE_BYTES} bytes for a Procfile; a \
+             Procfile is a few `name: command` lines",
+            metadata.len()
+        )));
+    }
+    let mut text = String::new();
+    fs::File::open(&resolved)?
+        .take(MAX_PROCFILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::InvalidData => refuse("it is not UTF-8 text".to_owned()),
+            _ => e,
+        })?;
+    Ok(text)
+}
+
+/// `path` made absolute and with `.` and `..` resolved by name only.
+fn lexically_absolute(path: &Path) -> Option<PathBuf> {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    let mut normal = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                normal.pop();
+            }
+            Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    Some(normal)
 }
 
 /// A file that loaded, with where its diagnostics go and where its parts
@@ -366,10 +588,21 @@ mod tests {
     fn serde_errors_are_located_by_path() {
         let text = "apiVersion: ferry/v1\nkind: App\nmetadata: {name: a}\nspec:\n  image: x\n  processes:\n    web: {cpu: '1'}\n";
         let document = Document::parse(text).expect("valid YAML");
-        let error = typed_parse(Path::new("a.yaml"), text, &document).expect_err("a string cpu");
+        let value = serde_json::json!({"apiVersion": "ferry/v1", "kind": "App",
+            "metadata": {"name": "a"}, "spec": {"image": "x", "processes": {"web": {"cpu": "1"}}}});
+        let error =
+            typed_manifest(Path::new("a.yaml"), value, &document).expect_err("a string cpu");
         assert_eq!(
             error.to_string(),
             "a.yaml:7:16: spec.processes.web.cpu: invalid type: string \"1\", expected u32"
+        );
+    }
+
+    #[test]
+    fn lexical_paths_resolve_parents_by_name() {
+        assert_eq!(
+            lexically_absolute(Path::new("/a/b/../../../etc/./passwd")),
+            Some(PathBuf::from("/etc/passwd"))
         );
     }
 }

@@ -3,8 +3,22 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Pos};
+use crate::diagnostic::{quote, Diagnostic, Diagnostics, Pos};
 use crate::rules;
+
+/// Why [`crate::load_paths`] would not read a Procfile, carried inside the
+/// `io::Error` its reading callback returns: the message is Ferry's own,
+/// and validation shows it as it is.
+#[derive(Debug)]
+pub(crate) struct ProcfileRefused(pub(crate) String);
+
+impl std::fmt::Display for ProcfileRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProcfileRefused {}
 
 /// One process line of a Procfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +110,10 @@ pub(crate) fn parse_entries(file: &Path, text: &str) -> (Vec<ProcfileEntry>, Vec
             error(
                 line,
                 command_column,
-                format!("process `{name}` has no command; expected `{name}: command`"),
+                format!(
+                    "process {} has no command; expected `<name>: command`",
+                    quote(name)
+                ),
             );
             continue;
         }
@@ -105,9 +122,10 @@ pub(crate) fn parse_entries(file: &Path, text: &str) -> (Vec<ProcfileEntry>, Vec
                 line,
                 command_column,
                 format!(
-                    "cannot split the command of `{name}` into arguments ({e}); commands are split \
+                    "cannot split the command of {} into arguments ({e}); commands are split \
                      into words like a POSIX shell does, with quotes and backslashes but without \
-                     any expansion"
+                     any expansion",
+                    quote(name)
                 ),
             );
             continue;
@@ -117,8 +135,9 @@ pub(crate) fn parse_entries(file: &Path, text: &str) -> (Vec<ProcfileEntry>, Vec
                 line,
                 name_column,
                 format!(
-                    "duplicate process `{name}` (first defined on line {first}); each process \
-                     name may appear once"
+                    "duplicate process {} (first defined on line {first}); each process \
+                     name may appear once",
+                    quote(name)
                 ),
             );
             continue;

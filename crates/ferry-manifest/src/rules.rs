@@ -2,11 +2,25 @@
 //! failure: what is wrong and what would be valid.
 //!
 //! Messages never repeat a value that may be a secret (see
-//! [`secret_reference`]).
+//! [`secret_reference`]), and repeat other values only through
+//! [`quote`], which bounds them.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+use crate::diagnostic::quote;
+
+/// Largest manifest file, in bytes (1 MiB). A manifest is a few hundred
+/// lines; the limit is far above any real one and keeps a mistaken
+/// argument (a log file, a database dump) or a hostile file from being
+/// read into memory and parsed. Files are checked by their size before
+/// they are read; a larger file is refused at `file:1:1`.
+pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+
+/// Largest Procfile, in bytes (64 KiB): a Procfile is a few `name:
+/// command` lines. Checked by the file's size before it is read.
+pub const MAX_PROCFILE_BYTES: usize = 64 * 1024;
 
 /// Longest app name. Ferry derives AWS names from it (ECS services
 /// `{app}_{process}`, target groups, Route53 records), and the tightest
@@ -33,7 +47,7 @@ fn dns_label_problem(value: &str, max: usize) -> Option<String> {
         .map(|c| if matches!(c, '_' | '.' | ' ') { '-' } else { c })
         .collect();
     if candidate != value && first_dns_label_problem(&candidate, max).is_none() {
-        Some(format!("{problem} (e.g. write `{candidate}`)"))
+        Some(format!("{problem} (e.g. write {})", quote(&candidate)))
     } else {
         Some(problem)
     }
@@ -80,8 +94,9 @@ pub(crate) fn app_name(name: &str) -> Result<(), String> {
     match dns_label_problem(name, MAX_APP_NAME_LEN) {
         None => Ok(()),
         Some(problem) => Err(format!(
-            "invalid app name `{name}`: {problem}; an app name must be {}, because Ferry derives \
+            "invalid app name {}: {problem}; an app name must be {}, because Ferry derives \
              AWS resource names (ECS services, target groups, DNS records) from it",
+            quote(name),
             label_rule(MAX_APP_NAME_LEN)
         )),
     }
@@ -92,8 +107,9 @@ pub(crate) fn process_name(name: &str) -> Result<(), String> {
     match dns_label_problem(name, MAX_PROCESS_NAME_LEN) {
         None => Ok(()),
         Some(problem) => Err(format!(
-            "invalid process name `{name}`: {problem}; a process name must be {}, because Ferry \
+            "invalid process name {}: {problem}; a process name must be {}, because Ferry \
              names each process's ECS service `<app>_<process>`",
+            quote(name),
             label_rule(MAX_PROCESS_NAME_LEN)
         )),
     }
@@ -106,8 +122,9 @@ pub(crate) fn env_name(name: &str, section: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid {section} name `{name}`: environment variable names are letters, digits and \
-             '_', not starting with a digit (e.g. `DATABASE_URL`)"
+            "invalid {section} name {}: environment variable names are letters, digits and \
+             '_', not starting with a digit (e.g. `DATABASE_URL`)",
+            quote(name)
         ))
     }
 }
@@ -155,14 +172,16 @@ pub(crate) fn image_reference(image: &str) -> Result<(), String> {
             ""
         };
         return Err(format!(
-            "invalid image reference `{image}`{hint}; {EXPECTED}"
+            "invalid image reference {}{hint}; {EXPECTED}",
+            quote(image)
         ));
     };
     let name_len = captures.name("name").map_or(0, |m| m.as_str().len());
     if name_len > MAX_IMAGE_NAME_LEN {
         return Err(format!(
-            "invalid image reference `{image}`: the repository name is {name_len} characters \
-             long, at most {MAX_IMAGE_NAME_LEN} are allowed"
+            "invalid image reference {}: the repository name is {name_len} characters \
+             long, at most {MAX_IMAGE_NAME_LEN} are allowed",
+            quote(image)
         ));
     }
     Ok(())
@@ -217,15 +236,19 @@ pub(crate) fn secret_reference(name: &str, value: &str) -> Result<(), String> {
         return Ok(());
     }
     let what = if value.starts_with("arn:") {
-        format!("`{value}` is not an SSM parameter or Secrets Manager secret ARN")
+        format!(
+            "{} is not an SSM parameter or Secrets Manager secret ARN",
+            quote(value)
+        )
     } else {
         "the value is not an ARN (it is not shown here, in case it is a secret)".to_owned()
     };
     Err(format!(
-        "invalid secret `{name}`: {what}; a secret must be the ARN of an SSM parameter \
+        "invalid secret {}: {what}; a secret must be the ARN of an SSM parameter \
          (`arn:aws:ssm:us-east-1:123456789012:parameter/acme/db`) or a Secrets Manager secret \
          (`arn:aws:secretsmanager:us-east-1:123456789012:secret:acme/db`). ECS reads it at task \
-         start (`valueFrom`), so Ferry never stores secret values; plain values belong in `env`"
+         start (`valueFrom`), so Ferry never stores secret values; plain values belong in `env`",
+        quote(name)
     ))
 }
 
@@ -238,13 +261,13 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
         Some("it is empty".to_owned())
     } else if domain.ends_with('.') {
         Some(format!(
-            "write it without the trailing dot: `{}`",
-            domain.trim_end_matches('.')
+            "write it without the trailing dot: {}",
+            quote(domain.trim_end_matches('.'))
         ))
     } else if domain.chars().any(|c| c.is_ascii_uppercase()) {
         Some(format!(
-            "it has uppercase letters (write `{}`)",
-            domain.to_ascii_lowercase()
+            "it has uppercase letters (write {})",
+            quote(&domain.to_ascii_lowercase())
         ))
     } else if domain.len() > 253 {
         Some(format!("it is {} characters long", domain.len()))
@@ -255,14 +278,20 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
             if label.is_empty() {
                 Some("it has an empty label".to_owned())
             } else if label.len() > 63 {
-                Some(format!("the label `{label}` is longer than 63 characters"))
+                Some(format!(
+                    "the label {} is longer than 63 characters",
+                    quote(label)
+                ))
             } else if let Some(c) = label
                 .chars()
                 .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
             {
                 Some(format!("it contains {c:?}"))
             } else if label.starts_with('-') || label.ends_with('-') {
-                Some(format!("the label `{label}` starts or ends with '-'"))
+                Some(format!(
+                    "the label {} starts or ends with '-'",
+                    quote(label)
+                ))
             } else {
                 None
             }
@@ -270,7 +299,10 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
     };
     match problem {
         None => Ok(()),
-        Some(problem) => Err(format!("invalid domain `{domain}`: {problem}; {RULE}")),
+        Some(problem) => Err(format!(
+            "invalid domain {}: {problem}; {RULE}",
+            quote(domain)
+        )),
     }
 }
 
@@ -280,12 +312,14 @@ pub(crate) fn health_check_path(path: &str) -> Result<(), String> {
     const MAX_LEN: usize = 1024;
     if !path.starts_with('/') {
         Err(format!(
-            "invalid health check path `{path}`: it must start with '/', e.g. `/health`"
+            "invalid health check path {}: it must start with '/', e.g. `/health`",
+            quote(path)
         ))
     } else if path.chars().any(char::is_whitespace) {
         Err(format!(
-            "invalid health check path `{path}`: it contains whitespace; write an URL path such \
-             as `/health`"
+            "invalid health check path {}: it contains whitespace; write an URL path such \
+             as `/health`",
+            quote(path)
         ))
     } else if path.len() > MAX_LEN {
         Err(format!(
@@ -316,8 +350,9 @@ pub(crate) fn health_check_matcher(matcher: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid matcher `{matcher}`: expected HTTP status codes from 200 to 499, as one code \
-             (`200`), a range (`200-299`) or a comma-separated list (`200,202`)"
+            "invalid matcher {}: expected HTTP status codes from 200 to 499, as one code \
+             (`200`), a range (`200-299`) or a comma-separated list (`200,202`)",
+            quote(matcher)
         ))
     }
 }

@@ -1,17 +1,79 @@
 //! The structural pass: checks the shape of a manifest (known keys, required
-//! keys, mappings, lists, strings, integers) on the position tree, before
-//! the typed parse.
+//! keys, mappings, lists, strings, integers) on the position tree, and
+//! builds the typed manifest from the parts that have the right shape.
 //!
 //! serde stops at the first problem; this pass reports all of them, each at
 //! its key or value. It mirrors the serde attributes of [`crate::types`]
-//! (`deny_unknown_fields`, which fields are optional, the untagged enums),
-//! so when it finds nothing the typed parse succeeds. The typed parse still
-//! runs after it and reports anything the two disagree on.
+//! (`deny_unknown_fields`, which fields are optional, the untagged enums).
+//! A value of the wrong shape is reported and then left out (an optional
+//! field) or replaced by a placeholder (a required field, a map entry, a
+//! list item, so that indices and keys keep their meaning), and its path is
+//! recorded in [`Broken`], so that validation checks every other value and
+//! skips only what depends on a broken one.
+
+use std::collections::BTreeSet;
 
 use marked_yaml::Node;
+use serde_json::{Map, Value};
 
-use crate::diagnostic::{FieldPath, Pos, Report};
+use crate::diagnostic::{quote, FieldPath, Pos, Report};
+use crate::hints;
 use crate::yaml::{marker_pos, node_pos, scalar_kind, ScalarKind};
+
+/// The paths of values the structural pass reported and did not keep as
+/// written.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Broken(BTreeSet<FieldPath>);
+
+impl Broken {
+    /// Whether the value at `path`, or any part of it, is broken.
+    pub(crate) fn within(&self, path: &FieldPath) -> bool {
+        // Paths inside `path` sort right after it.
+        self.0
+            .range(path.clone()..)
+            .next()
+            .is_some_and(|broken| broken.starts_with(path))
+    }
+
+    /// Whether the value at `path` itself is broken (not merely a part
+    /// of it), or one of its parents is.
+    pub(crate) fn at(&self, path: &FieldPath) -> bool {
+        let mut prefix = FieldPath::root();
+        if self.0.contains(&prefix) {
+            return true;
+        }
+        for segment in path.segments() {
+            prefix.push(segment.clone());
+            if self.0.contains(&prefix) {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub(crate) fn insert(&mut self, path: FieldPath) {
+        self.0.insert(path);
+    }
+}
+
+/// What the structural pass makes of a document.
+#[derive(Debug)]
+pub(crate) struct Structure {
+    /// The manifest as JSON, in the shape of [`crate::types::Manifest`]:
+    /// every well-shaped value as written, placeholders for broken
+    /// required values, map entries and list items.
+    pub(crate) value: Value,
+    pub(crate) broken: Broken,
+}
+
+/// The unit of an integer field, for hints when a value is written in
+/// another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    None,
+    CpuUnits,
+    MiB,
+}
 
 /// What a value must look like.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +90,7 @@ enum Shape {
     /// an untagged enum, serde does not turn `123` into a string.
     Text,
     /// An integer in the given range (that of the field's Rust type).
-    Int { min: i128, max: i128 },
+    Int { min: i128, max: i128, unit: Unit },
     /// `true` or `false`.
     Bool,
     /// A command: a string, or a list of strings.
@@ -68,13 +130,19 @@ impl Field {
     }
 }
 
-const U32: Shape = Shape::Int {
-    min: 0,
-    max: u32::MAX as i128,
-};
+const fn u32_in(unit: Unit) -> Shape {
+    Shape::Int {
+        min: 0,
+        max: u32::MAX as i128,
+        unit,
+    }
+}
+
+const U32: Shape = u32_in(Unit::None);
 const I64: Shape = Shape::Int {
     min: i64::MIN as i128,
     max: i64::MAX as i128,
+    unit: Unit::None,
 };
 
 const MANIFEST: &[Field] = &[
@@ -111,8 +179,8 @@ const ROUTED_DOMAIN: &[Field] = &[
 const PROCESS: &[Field] = &[
     Field::optional("command", Shape::Command),
     Field::optional("scale", I64),
-    Field::optional("cpu", U32),
-    Field::optional("memory", U32),
+    Field::optional("cpu", u32_in(Unit::CpuUnits)),
+    Field::optional("memory", u32_in(Unit::MiB)),
     Field::optional("port", I64),
     Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK)),
     Field::optional("drainTimeout", I64),
@@ -133,142 +201,335 @@ const HEALTH_CHECK: &[Field] = &[
 ];
 
 /// Checks the whole document against the manifest's shape, reporting every
-/// problem into `report`.
-pub(crate) fn check_structure(root: &Node, report: &mut Report) {
-    check(
-        root,
-        &Shape::Struct(MANIFEST),
-        &FieldPath::root(),
-        node_pos(root),
+/// problem into `report`, and builds what has the right shape.
+pub(crate) fn check_structure(root: &Node, report: &mut Report) -> Structure {
+    let mut pass = Pass {
         report,
-    );
-}
-
-/// `key_pos` is where the key this value is written under is; problems
-/// with a mapping or list as a whole are reported there.
-fn check(node: &Node, shape: &Shape, path: &FieldPath, key_pos: Pos, report: &mut Report) {
-    match *shape {
-        Shape::Struct(fields) => check_struct(node, fields, path, key_pos, report),
-        Shape::Map(value_shape) => {
-            let Node::Mapping(mapping) = node else {
-                return mismatch(node, "a mapping of names to values", path, key_pos, report);
-            };
-            for (key, value) in mapping.iter() {
-                let key_pos = marker_pos(key.span().start());
-                check(value, value_shape, &path.key(key.as_str()), key_pos, report);
-            }
-        }
-        Shape::List(item_shape) => {
-            let Node::Sequence(items) = node else {
-                return mismatch(node, "a list", path, key_pos, report);
-            };
-            for (index, item) in items.iter().enumerate() {
-                check(item, item_shape, &path.index(index), node_pos(item), report);
-            }
-        }
-        Shape::Str => check_scalar(node, path, key_pos, report, |kind| match kind {
-            ScalarKind::Null => Err("expected a value, found nothing (null); write '' for an empty string"),
-            _ => Ok(()),
-        }),
-        Shape::Text => check_text(node, "a string", path, key_pos, report),
-        Shape::Int { min, max } => check_scalar(node, path, key_pos, report, |kind| match kind {
-            ScalarKind::Int(value) if (min..=max).contains(&value) => Ok(()),
-            ScalarKind::Int(value) if value < 0 && min == 0 => {
-                Err("expected a non-negative integer, found a negative one")
-            }
-            ScalarKind::Int(_) => Err("the integer is too large for this field"),
-            ScalarKind::Str => Err("expected an integer, found a string (write numbers without quotes)"),
-            ScalarKind::Float => Err("expected a whole number, found a decimal number"),
-            ScalarKind::Bool => Err("expected an integer, found a boolean"),
-            ScalarKind::Null => Err("expected an integer, found nothing (null)"),
-        }),
-        Shape::Bool => check_scalar(node, path, key_pos, report, |kind| match kind {
-            ScalarKind::Bool => Ok(()),
-            ScalarKind::Str => Err("expected true or false, found a string (write it without quotes)"),
-            ScalarKind::Int(_) | ScalarKind::Float => Err("expected true or false, found a number"),
-            ScalarKind::Null => Err("expected true or false, found nothing (null)"),
-        }),
-        Shape::Command => match node {
-            Node::Sequence(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    check_text(item, "a string (one argument)", &path.index(index), node_pos(item), report);
-                }
-            }
-            _ => check_text(
-                node,
-                "a command: a string such as `bin/server --port 8080`, or a list of arguments",
-                path,
-                key_pos,
-                report,
-            ),
-        },
-        Shape::Domain => match node {
-            Node::Mapping(_) => check_struct(node, ROUTED_DOMAIN, path, key_pos, report),
-            _ => check_text(
-                node,
-                "a domain: a name such as `app.example.com`, or `{name: app.example.com, process: web}`",
-                path,
-                key_pos,
-                report,
-            ),
-        },
-    }
-}
-
-fn check_struct(
-    node: &Node,
-    fields: &'static [Field],
-    path: &FieldPath,
-    key_pos: Pos,
-    report: &mut Report,
-) {
-    let expected = format!("a mapping with {}", field_list(fields, "and"));
-    let Node::Mapping(mapping) = node else {
-        return mismatch(node, &expected, path, key_pos, report);
+        broken: Broken::default(),
     };
-    for (key, value) in mapping.iter() {
-        let name = key.as_str();
-        let field_key_pos = marker_pos(key.span().start());
-        match fields.iter().find(|field| field.name == name) {
-            Some(field) => {
-                if !field.required && reads_as_unset(value, &field.shape) {
-                    continue;
-                }
-                check(value, &field.shape, &path.key(name), field_key_pos, report);
-            }
-            None => {
-                let expected = if fields.len() == 1 {
-                    format!("`{}`", fields[0].name)
-                } else {
-                    format!("one of {}", field_list(fields, "or"))
+    let shape = Shape::Struct(MANIFEST);
+    let value = pass
+        .check(root, &shape, &FieldPath::root(), node_pos(root))
+        .unwrap_or_else(|| {
+            pass.broken.insert(FieldPath::root());
+            placeholder(&shape)
+        });
+    Structure {
+        value,
+        broken: pass.broken,
+    }
+}
+
+/// A value of `shape` that stands in for a broken one: validation skips it
+/// (its path is broken), but the typed manifest still has every required
+/// field, and lists keep their indices.
+fn placeholder(shape: &Shape) -> Value {
+    match *shape {
+        Shape::Struct(fields) => Value::Object(
+            fields
+                .iter()
+                .filter(|field| field.required)
+                .map(|field| (field.name.to_owned(), placeholder(&field.shape)))
+                .collect(),
+        ),
+        Shape::Map(_) => Value::Object(Map::new()),
+        Shape::List(_) => Value::Array(Vec::new()),
+        Shape::Str | Shape::Text | Shape::Command | Shape::Domain => Value::String(String::new()),
+        Shape::Int { .. } => Value::from(0),
+        Shape::Bool => Value::Bool(false),
+    }
+}
+
+struct Pass<'a> {
+    report: &'a mut Report,
+    broken: Broken,
+}
+
+impl Pass<'_> {
+    /// Checks `node` against `shape`: the value as JSON if it fits, `None`
+    /// (after reporting why) if it does not. `key_pos` is where the key
+    /// this value is written under is; problems with a mapping or list as a
+    /// whole are reported there.
+    fn check(
+        &mut self,
+        node: &Node,
+        shape: &Shape,
+        path: &FieldPath,
+        key_pos: Pos,
+    ) -> Option<Value> {
+        match *shape {
+            Shape::Struct(fields) => self.check_struct(node, fields, path, key_pos),
+            Shape::Map(value_shape) => {
+                let Node::Mapping(mapping) = node else {
+                    return self.mismatch(node, "a mapping of names to values", path, key_pos);
                 };
-                let suggestion = closest(name, fields)
-                    .map(|known| format!(" (did you mean `{known}`?)"))
-                    .unwrap_or_default();
-                report.error(
-                    field_key_pos,
-                    &path.key(name),
-                    format!("unknown field `{name}`, expected {expected}{suggestion}"),
+                let mut object = Map::new();
+                for (key, value) in mapping.iter() {
+                    let key_pos = marker_pos(key.span().start());
+                    let entry_path = path.key(key.as_str());
+                    let entry = self.check(value, value_shape, &entry_path, key_pos);
+                    object.insert(key.as_str().to_owned(), self.or_placeholder(entry, value_shape, entry_path));
+                }
+                Some(Value::Object(object))
+            }
+            Shape::List(item_shape) => {
+                let Node::Sequence(items) = node else {
+                    return self.mismatch(node, "a list", path, key_pos);
+                };
+                let mut list = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    let item_path = path.index(index);
+                    let checked = self.check(item, item_shape, &item_path, node_pos(item));
+                    list.push(self.or_placeholder(checked, item_shape, item_path));
+                }
+                Some(Value::Array(list))
+            }
+            Shape::Str => self.check_scalar(node, path, key_pos, |kind, _| match kind {
+                ScalarKind::Null => Err("expected a value, found nothing (null); write '' for an empty string".to_owned()),
+                _ => Ok(()),
+            }).map(|(text, _)| Value::String(text.to_owned())),
+            Shape::Text => self.check_text(node, "a string", path, key_pos).map(Value::String),
+            Shape::Int { min, max, unit } => {
+                let scalar = self.check_scalar(node, path, key_pos, |kind, text| match kind {
+                    ScalarKind::Int(value) if (min..=max).contains(&value) => Ok(()),
+                    ScalarKind::Int(value) if value < 0 && min == 0 => {
+                        Err("expected a non-negative integer, found a negative one".to_owned())
+                    }
+                    ScalarKind::Int(_) => Err("the integer is too large for this field".to_owned()),
+                    ScalarKind::Str => Err(string_for_integer(text, unit)),
+                    ScalarKind::Float => Err(match unit {
+                        Unit::None => "expected a whole number, found a decimal number".to_owned(),
+                        Unit::CpuUnits => format!("expected a whole number, found a decimal number; {}", hints::cpu(text)),
+                        Unit::MiB => format!("expected a whole number, found a decimal number; {}", hints::memory(text)),
+                    }),
+                    ScalarKind::Bool => Err("expected an integer, found a boolean".to_owned()),
+                    ScalarKind::Null => Err("expected an integer, found nothing (null)".to_owned()),
+                })?;
+                match scalar {
+                    // In range, so it fits an i64.
+                    (_, ScalarKind::Int(value)) => i64::try_from(value).ok().map(Value::from),
+                    _ => None,
+                }
+            }
+            Shape::Bool => {
+                let scalar = self.check_scalar(node, path, key_pos, |kind, _| match kind {
+                    ScalarKind::Bool => Ok(()),
+                    ScalarKind::Str => Err("expected true or false, found a string (write it without quotes)".to_owned()),
+                    ScalarKind::Int(_) | ScalarKind::Float => Err("expected true or false, found a number".to_owned()),
+                    ScalarKind::Null => Err("expected true or false, found nothing (null)".to_owned()),
+                })?;
+                Some(Value::Bool(scalar.0.starts_with(['t', 'T'])))
+            }
+            Shape::Command => match node {
+                Node::Sequence(items) => {
+                    // One bad argument breaks the whole command: it is not
+                    // run with an argument missing.
+                    let mut argv = Some(Vec::with_capacity(items.len()));
+                    for (index, item) in items.iter().enumerate() {
+                        let word = self.check_text(item, "a string (one argument)", &path.index(index), node_pos(item));
+                        argv = argv.zip(word).map(|(mut argv, word)| {
+                            argv.push(Value::String(word));
+                            argv
+                        });
+                    }
+                    argv.map(Value::Array)
+                }
+                _ => self.check_text(
+                    node,
+                    "a command: a string such as `bin/server --port 8080`, or a list of arguments",
+                    path,
+                    key_pos,
+                ).map(Value::String),
+            },
+            Shape::Domain => match node {
+                Node::Mapping(_) => self.check_struct(node, ROUTED_DOMAIN, path, key_pos),
+                _ => self.check_text(
+                    node,
+                    "a domain: a name such as `app.example.com`, or `{name: app.example.com, process: web}`",
+                    path,
+                    key_pos,
+                ).map(Value::String),
+            },
+        }
+    }
+
+    /// A checked value, or for a broken one a placeholder, with its path
+    /// recorded as broken.
+    fn or_placeholder(&mut self, checked: Option<Value>, shape: &Shape, path: FieldPath) -> Value {
+        checked.unwrap_or_else(|| {
+            self.broken.insert(path);
+            placeholder(shape)
+        })
+    }
+
+    fn check_struct(
+        &mut self,
+        node: &Node,
+        fields: &'static [Field],
+        path: &FieldPath,
+        key_pos: Pos,
+    ) -> Option<Value> {
+        let Node::Mapping(mapping) = node else {
+            let expected = format!("a mapping with {}", field_list(fields, "and"));
+            return self.mismatch(node, &expected, path, key_pos);
+        };
+        let mut object = Map::new();
+        for (key, value) in mapping.iter() {
+            let name = key.as_str();
+            let field_key_pos = marker_pos(key.span().start());
+            match fields.iter().find(|field| field.name == name) {
+                Some(field) => {
+                    if !field.required && reads_as_unset(value, &field.shape) {
+                        continue;
+                    }
+                    let field_path = path.key(name);
+                    match self.check(value, &field.shape, &field_path, field_key_pos) {
+                        Some(checked) => {
+                            object.insert(name.to_owned(), checked);
+                        }
+                        None => {
+                            self.broken.insert(field_path);
+                            if field.required {
+                                object.insert(name.to_owned(), placeholder(&field.shape));
+                            }
+                        }
+                    }
+                }
+                None => {
+                    let expected = if fields.len() == 1 {
+                        format!("`{}`", fields[0].name)
+                    } else {
+                        format!("one of {}", field_list(fields, "or"))
+                    };
+                    let suggestion = closest(name, fields)
+                        .map(|known| format!(" (did you mean `{known}`?)"))
+                        .unwrap_or_default();
+                    self.report.error(
+                        field_key_pos,
+                        &path.key(name),
+                        format!(
+                            "unknown field {}, expected {expected}{suggestion}",
+                            quote(name)
+                        ),
+                    );
+                }
+            }
+        }
+        for field in fields.iter().filter(|field| field.required) {
+            if mapping.get_node(field.name).is_none() {
+                let here = if path.segments().is_empty() {
+                    "the manifest".to_owned()
+                } else {
+                    format!("`{path}`")
+                };
+                self.report.error(
+                    key_pos,
+                    &path.key(field.name),
+                    format!(
+                        "missing required field `{}` in {here}; add e.g. `{}`",
+                        field.name, field.example
+                    ),
                 );
+                self.broken.insert(path.key(field.name));
+                object.insert(field.name.to_owned(), placeholder(&field.shape));
+            }
+        }
+        Some(Value::Object(object))
+    }
+
+    /// Checks a scalar with `accept`, which sees how it resolves and its
+    /// text; returns both if accepted.
+    fn check_scalar<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &FieldPath,
+        key_pos: Pos,
+        accept: impl Fn(ScalarKind, &str) -> Result<(), String>,
+    ) -> Option<(&'n str, ScalarKind)> {
+        let Node::Scalar(scalar) = node else {
+            let found = if matches!(node, Node::Mapping(_)) {
+                "a mapping"
+            } else {
+                "a list"
+            };
+            self.report.error(
+                key_pos,
+                path,
+                format!("expected a single value, found {found}"),
+            );
+            return None;
+        };
+        let kind = scalar_kind(scalar);
+        match accept(kind, scalar.as_str()) {
+            Ok(()) => Some((scalar.as_str(), kind)),
+            Err(message) => {
+                self.report
+                    .error(marker_pos(scalar.span().start()), path, message);
+                None
             }
         }
     }
-    for field in fields.iter().filter(|field| field.required) {
-        if mapping.get_node(field.name).is_none() {
-            let here = if path.segments().is_empty() {
-                "the manifest".to_owned()
-            } else {
-                format!("`{path}`")
-            };
-            report.error(
-                key_pos,
-                &path.key(field.name),
-                format!(
-                    "missing required field `{}` in {here}; add e.g. `{}`",
-                    field.name, field.example
-                ),
-            );
-        }
+
+    fn check_text(
+        &mut self,
+        node: &Node,
+        expected: &str,
+        path: &FieldPath,
+        key_pos: Pos,
+    ) -> Option<String> {
+        let Node::Scalar(scalar) = node else {
+            return self.mismatch(node, expected, path, key_pos);
+        };
+        let found = match scalar_kind(scalar) {
+            ScalarKind::Str => return Some(scalar.as_str().to_owned()),
+            ScalarKind::Null => "nothing (null)",
+            ScalarKind::Bool => "a boolean (quote it to make it a string)",
+            ScalarKind::Int(_) | ScalarKind::Float => "a number (quote it to make it a string)",
+        };
+        self.report.error(
+            marker_pos(scalar.span().start()),
+            path,
+            format!("expected {expected}, found {found}"),
+        );
+        None
+    }
+
+    /// Reports a value of the wrong kind; always `None`.
+    fn mismatch<T>(
+        &mut self,
+        node: &Node,
+        expected: &str,
+        path: &FieldPath,
+        key_pos: Pos,
+    ) -> Option<T> {
+        let (found, pos) = match node {
+            Node::Mapping(_) => ("a mapping", key_pos),
+            Node::Sequence(_) => ("a list", key_pos),
+            Node::Scalar(scalar) => {
+                let found = match scalar_kind(scalar) {
+                    ScalarKind::Null => "nothing (null)",
+                    _ => "a single value",
+                };
+                (found, marker_pos(scalar.span().start()))
+            }
+        };
+        self.report
+            .error(pos, path, format!("expected {expected}, found {found}"));
+        None
+    }
+}
+
+/// The message for a string where an integer belongs: a quoted number is
+/// only quoted; a size in another unit gets a hint in Ferry's.
+fn string_for_integer(text: &str, unit: Unit) -> String {
+    const FOUND: &str = "expected an integer, found a string";
+    if crate::yaml::parse_int(text.trim()).is_some() {
+        return format!("{FOUND} (write numbers without quotes)");
+    }
+    match unit {
+        Unit::None => FOUND.to_owned(),
+        Unit::CpuUnits => format!("{FOUND}; {}", hints::cpu(text)),
+        Unit::MiB => format!("{FOUND}; {}", hints::memory(text)),
     }
 }
 
@@ -285,62 +546,6 @@ fn reads_as_unset(value: &Node, shape: &Shape) -> bool {
         Shape::Map(_) | Shape::List(_) => scalar.may_coerce() && scalar.as_str().is_empty(),
         _ => scalar_kind(scalar) == ScalarKind::Null,
     }
-}
-
-fn check_scalar(
-    node: &Node,
-    path: &FieldPath,
-    key_pos: Pos,
-    report: &mut Report,
-    accept: impl Fn(ScalarKind) -> Result<(), &'static str>,
-) {
-    let Node::Scalar(scalar) = node else {
-        let found = if matches!(node, Node::Mapping(_)) {
-            "a mapping"
-        } else {
-            "a list"
-        };
-        return report.error(
-            key_pos,
-            path,
-            format!("expected a single value, found {found}"),
-        );
-    };
-    if let Err(message) = accept(scalar_kind(scalar)) {
-        report.error(marker_pos(scalar.span().start()), path, message);
-    }
-}
-
-fn check_text(node: &Node, expected: &str, path: &FieldPath, key_pos: Pos, report: &mut Report) {
-    let Node::Scalar(scalar) = node else {
-        return mismatch(node, expected, path, key_pos, report);
-    };
-    let found = match scalar_kind(scalar) {
-        ScalarKind::Str => return,
-        ScalarKind::Null => "nothing (null)",
-        ScalarKind::Bool => "a boolean (quote it to make it a string)",
-        ScalarKind::Int(_) | ScalarKind::Float => "a number (quote it to make it a string)",
-    };
-    report.error(
-        marker_pos(scalar.span().start()),
-        path,
-        format!("expected {expected}, found {found}"),
-    );
-}
-
-fn mismatch(node: &Node, expected: &str, path: &FieldPath, key_pos: Pos, report: &mut Report) {
-    let (found, pos) = match node {
-        Node::Mapping(_) => ("a mapping", key_pos),
-        Node::Sequence(_) => ("a list", key_pos),
-        Node::Scalar(scalar) => {
-            let found = match scalar_kind(scalar) {
-                ScalarKind::Null => "nothing (null)",
-                _ => "a single value",
-            };
-            (found, marker_pos(scalar.span().start()))
-        }
-    };
-    report.error(pos, path, format!("expected {expected}, found {found}"));
 }
 
 /// "`a`, `b` and `c`"
@@ -396,7 +601,7 @@ mod tests {
     fn structure_errors(text: &str) -> Vec<Diagnostic> {
         let document = Document::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
         let mut report = Report::new(Path::new("app.yaml"));
-        check_structure(document.root(), &mut report);
+        let _ = check_structure(document.root(), &mut report);
         report.into_sorted()
     }
 

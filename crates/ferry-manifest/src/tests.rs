@@ -9,6 +9,15 @@ use proptest::prelude::*;
 
 use crate::*;
 
+// Issue 10: one run reports every problem; hints fit what was written;
+// limits; Procfile confinement; shell-syntax warnings; hostile input.
+mod every_problem;
+mod hints;
+mod hostile;
+mod limits;
+mod procfile_confinement;
+mod shell_warnings;
+
 const FILE: &str = "apps/acme.yaml";
 const PROCFILE_PATH: &str = "apps/Procfile";
 
@@ -638,7 +647,7 @@ mod rules {
             "spec.domains[1].process",
             &[
                 "process `api`, which does not exist",
-                "admin, clock, web, worker",
+                "`admin`, `clock`, `web`, `worker`",
             ],
         );
         assert_one_error(
@@ -1082,9 +1091,12 @@ mod structure {
 
     #[test]
     fn duplicate_keys_are_reported() {
-        let errors = errors(&edit(&[(20, "      scale: 3")]));
-        assert_eq!(errors.len(), 1);
-        assert_eq!((errors[0].line, errors[0].column), (20, 7));
+        let errors = errors(&edit(&[(21, "      scale: 3")]));
+        assert_eq!(errors.len(), 1, "{}", Diagnostics(errors.clone()));
+        assert_eq!(
+            (errors[0].line, errors[0].column, errors[0].path.as_str()),
+            (21, 7, "spec.processes.web.scale")
+        );
         assert!(errors[0]
             .message
             .contains("duplicate key `scale` (first set at 18:7)"));
@@ -1250,7 +1262,8 @@ mod loading {
         assert_eq!(
             found,
             vec![
-                // Structure errors stop `2-bad.yaml` before the name check.
+                // Unknown fields do not stop the name check.
+                (bad.clone(), 4, "metadata.name".to_owned()),
                 (bad.clone(), 7, "spec.replicas".to_owned()),
                 (bad, 9, "spec.processes.web.prot".to_owned()),
                 (root.join("Procfile"), 2, String::new()),
@@ -1259,9 +1272,9 @@ mod loading {
             ],
             "{errors}"
         );
-        assert!(errors.0[2].message.contains("malformed Procfile line"));
-        assert!(errors.0[3].message.contains("no such file"));
-        assert!(errors.0[4].message.contains("no manifests"));
+        assert!(errors.0[3].message.contains("malformed Procfile line"));
+        assert!(errors.0[4].message.contains("no such file"));
+        assert!(errors.0[5].message.contains("no manifests"));
         let _ = worse;
     }
 
@@ -1357,6 +1370,10 @@ mod samples {
 mod never_panics {
     use super::*;
 
+    /// Longest diagnostic a run may print: values are quoted only in part,
+    /// so even the longest fixed messages (the Fargate sizes) stay below.
+    const MAX_MESSAGE_LEN: usize = 1500;
+
     /// Checks the promises every outcome keeps.
     fn check(text: &str) {
         match parse(text) {
@@ -1370,16 +1387,37 @@ mod never_panics {
                     let target = &loaded.app.processes[&domain.process];
                     assert!(target.port.is_some(), "{domain:?}");
                 }
+                for warning in &loaded.warnings {
+                    assert!(warning.line >= 1 && warning.column >= 1, "{warning}");
+                }
             }
             Err(diagnostics) => {
                 assert!(!diagnostics.is_empty());
+                let lines = text
+                    .strip_prefix('\u{feff}')
+                    .unwrap_or(text)
+                    .lines()
+                    .count();
+                let procfile_lines = PROCFILE.lines().count();
                 for diagnostic in &diagnostics {
+                    let limit = if diagnostic.file == Path::new(PROCFILE_PATH) {
+                        procfile_lines
+                    } else {
+                        lines
+                    };
                     assert!(
-                        diagnostic.line >= 1 && diagnostic.column >= 1,
-                        "{diagnostic}"
+                        diagnostic.line >= 1 && diagnostic.line <= limit + 1,
+                        "line {} of {limit}: {diagnostic}",
+                        diagnostic.line
                     );
+                    assert!(diagnostic.column >= 1, "{diagnostic}");
                     assert!(!diagnostic.message.is_empty(), "{diagnostic:?}");
-                    let _ = diagnostic.to_string();
+                    let rendered = diagnostic.to_string();
+                    assert!(
+                        rendered.len() <= MAX_MESSAGE_LEN + 200,
+                        "{} bytes: {rendered}",
+                        rendered.len()
+                    );
                 }
             }
         }
@@ -1388,21 +1426,71 @@ mod never_panics {
     /// One edit of a text, at a position given as a fraction of its length.
     #[derive(Debug, Clone)]
     enum Mutation {
-        Delete { at: f64, len: usize },
-        Insert { at: f64, text: String },
-        Replace { at: f64, with: char },
-        DuplicateLine { at: f64 },
-        SwapLines { at: f64 },
+        Delete {
+            at: f64,
+            len: usize,
+        },
+        Insert {
+            at: f64,
+            text: String,
+        },
+        Replace {
+            at: f64,
+            with: char,
+        },
+        DuplicateLine {
+            at: f64,
+        },
+        SwapLines {
+            at: f64,
+        },
+        DeleteLine {
+            at: f64,
+        },
+        /// Replaces the value of a `key: value` line with another type.
+        ChangeType {
+            at: f64,
+            value: &'static str,
+        },
+        /// Puts `depth` opening brackets after a line's colon.
+        Nest {
+            at: f64,
+            depth: usize,
+            open: char,
+        },
     }
 
     fn mutation() -> impl Strategy<Value = Mutation> {
         let yamlish = "[a-zA-Z0-9 :\\-\\[\\]{}'\"#&*!|>,?%@`~.\n\t]{1,12}";
+        let unicode = prop_oneof![
+            Just("\u{0}".to_owned()),
+            Just("\u{feff}".to_owned()),
+            Just("é😀\u{202e}".to_owned()),
+            "\\PC{1,8}",
+        ];
+        let values = prop_oneof![
+            Just("~"),
+            Just("true"),
+            Just("1.5"),
+            Just("-1"),
+            Just("'512'"),
+            Just("512Mi"),
+            Just("[a, 1]"),
+            Just("{a: 1}"),
+            Just("\"$PORT\""),
+            Just("99999999999999999999999"),
+        ];
         prop_oneof![
             (0.0..1.0, 1usize..20).prop_map(|(at, len)| Mutation::Delete { at, len }),
             (0.0..1.0, yamlish).prop_map(|(at, text)| Mutation::Insert { at, text }),
+            (0.0..1.0, unicode).prop_map(|(at, text)| Mutation::Insert { at, text }),
             (0.0..1.0, any::<char>()).prop_map(|(at, with)| Mutation::Replace { at, with }),
             (0.0..1.0).prop_map(|at| Mutation::DuplicateLine { at }),
             (0.0..1.0).prop_map(|at| Mutation::SwapLines { at }),
+            (0.0..1.0).prop_map(|at| Mutation::DeleteLine { at }),
+            (0.0..1.0, values).prop_map(|(at, value)| Mutation::ChangeType { at, value }),
+            (0.0..1.0, 1usize..400, prop_oneof![Just('['), Just('{')])
+                .prop_map(|(at, depth, open)| Mutation::Nest { at, depth, open }),
         ]
     }
 
@@ -1440,16 +1528,56 @@ mod never_panics {
                 }
                 return lines.join("\n");
             }
+            Mutation::DeleteLine { at } => {
+                let i = index(*at, lines.len().saturating_sub(1));
+                if i < lines.len() {
+                    lines.remove(i);
+                }
+                return lines.join("\n");
+            }
+            Mutation::ChangeType { at, value } => {
+                let i = index(*at, lines.len().saturating_sub(1));
+                let mut owned: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+                if let Some(line) = owned.get_mut(i) {
+                    if let Some((key, _)) = line.split_once(": ") {
+                        *line = format!("{key}: {value}");
+                    }
+                }
+                return owned.join("\n");
+            }
+            Mutation::Nest { at, depth, open } => {
+                let i = index(*at, lines.len().saturating_sub(1));
+                let mut owned: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+                if let Some(line) = owned.get_mut(i) {
+                    if let Some((key, _)) = line.split_once(':') {
+                        let opener = if *open == '{' { "{a: " } else { "[" };
+                        *line = format!("{key}: {}", opener.repeat(*depth));
+                    }
+                }
+                return owned.join("\n");
+            }
         }
         chars.into_iter().collect()
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
         #[test]
         fn on_arbitrary_strings(text in any::<String>()) {
             check(&text);
+        }
+
+        #[test]
+        fn on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            check(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn on_arbitrary_bytes_after_a_valid_prefix(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let mut text = VALID.as_bytes().to_vec();
+            text.extend(bytes);
+            check(&String::from_utf8_lossy(&text));
         }
 
         #[test]

@@ -4,11 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
-use crate::diagnostic::{FieldPath, Pos, Report};
+use regex::Regex;
+
+use crate::diagnostic::{quote, Diagnostic, FieldPath, Pos, Report};
 use crate::fargate;
-use crate::procfile::{self, ProcfileEntry};
-use crate::rules;
+use crate::hints;
+use crate::procfile::{self, ProcfileEntry, ProcfileRefused};
+use crate::rules::{self, MAX_PROCFILE_BYTES};
+use crate::schema::Broken;
+use crate::size;
 use crate::types::{
     App, Command, Domain, DomainEntry, HealthCheck, Manifest, ManifestProcess, Process,
     API_VERSION, DEFAULT_CPU, DEFAULT_SCALE, KIND,
@@ -47,50 +53,68 @@ pub(crate) struct Anchors {
 }
 
 /// Validates `manifest` and resolves it into an [`App`]. Every problem goes
-/// into `report`, which must be empty on entry; the app is returned only if
-/// it still is.
+/// into `report`, which may hold the structural pass's problems already;
+/// values under a path in `broken` were reported there and are not
+/// checked again, nor is anything that depends on them. Warnings (commands
+/// that expect a shell) go into `report` too. The app is returned only if
+/// `report` holds no error.
 pub(crate) fn resolve(
     manifest: &Manifest,
     document: &Document,
+    broken: &Broken,
     file: &Path,
     read_procfile: &dyn Fn(&Path) -> io::Result<String>,
     report: &mut Report,
 ) -> Option<(App, Anchors)> {
-    debug_assert!(report.is_empty(), "resolve needs an empty report");
     let mut v = Validator {
         document,
         report,
         file,
+        broken,
     };
     let spec = &manifest.spec;
 
-    if manifest.api_version != API_VERSION {
+    if manifest.api_version != API_VERSION && !v.is_broken("apiVersion") {
         v.error(
             "apiVersion",
             format!(
-                "unsupported apiVersion `{}`; expected `{API_VERSION}`",
-                manifest.api_version
+                "unsupported apiVersion {}; expected `{API_VERSION}`",
+                quote(&manifest.api_version)
             ),
         );
     }
-    if manifest.kind != KIND {
+    if manifest.kind != KIND && !v.is_broken("kind") {
         v.error(
             "kind",
-            format!("unsupported kind `{}`; expected `{KIND}`", manifest.kind),
+            format!(
+                "unsupported kind {}; expected `{KIND}`",
+                quote(&manifest.kind)
+            ),
         );
     }
-    if let Err(message) = rules::app_name(&manifest.metadata.name) {
-        v.error("metadata.name", message);
+    if !v.is_broken("metadata.name") {
+        if let Err(message) = rules::app_name(&manifest.metadata.name) {
+            v.error("metadata.name", message);
+        }
     }
-    if let Err(message) = rules::image_reference(&spec.image) {
-        v.error("spec.image", message);
+    if !v.is_broken("spec.image") {
+        if let Err(message) = rules::image_reference(&spec.image) {
+            v.error("spec.image", message);
+        }
     }
     v.check_env_and_secrets(manifest);
 
-    let procfile = v.load_procfile(spec.procfile.as_deref(), read_procfile);
+    // A broken `procfile` field is as unknown as an unreadable file.
+    let procfile_broken = v.is_broken("spec.procfile");
+    let procfile = if procfile_broken {
+        None
+    } else {
+        v.load_procfile(spec.procfile.as_deref(), read_procfile)
+    };
     let processes = v.resolve_processes(&spec.processes, procfile.as_deref());
     // The Procfile's process names; unknown if it could not be used.
     let from_procfile: Option<BTreeSet<&str>> = match (&spec.procfile, &procfile) {
+        _ if procfile_broken => None,
         (Some(_), None) => None,
         (_, entries) => Some(
             entries
@@ -102,7 +126,10 @@ pub(crate) fn resolve(
     };
     // A Procfile that could not be used may hold processes: only complain
     // about there being none when that is known.
-    if spec.processes.is_empty() && from_procfile.as_ref().is_some_and(BTreeSet::is_empty) {
+    if spec.processes.is_empty()
+        && !v.is_broken("spec.processes")
+        && from_procfile.as_ref().is_some_and(BTreeSet::is_empty)
+    {
         v.error(
             "spec.processes",
             "the app has no processes; define them under `spec.processes` or in a Procfile \
@@ -118,9 +145,6 @@ pub(crate) fn resolve(
     );
 
     let name_pos = v.document.locate(&FieldPath::of("metadata.name"));
-    if !v.report.is_empty() {
-        return None;
-    }
     let app = App {
         name: manifest.metadata.name.clone(),
         image: spec.image.clone(),
@@ -129,11 +153,34 @@ pub(crate) fn resolve(
         domains,
         processes,
     };
+    // The processes that resolved are checked even when others did not:
+    // an oversized `env` is worth knowing about at once.
+    v.check_task_definition_size(&app);
+    let procfile_file = spec
+        .procfile
+        .as_deref()
+        .map(|relative| procfile_path(file, relative));
+    let procfile_entries = procfile_file.as_deref().zip(procfile.as_deref());
+    v.warn_about_shell_syntax(&app, &spec.processes, procfile_entries);
+    if v.report.has_errors() {
+        return None;
+    }
     let anchors = Anchors {
         name: name_pos,
         domains: domain_positions,
     };
     Some((app, anchors))
+}
+
+/// Processes whose task definitions are too large because of one part of
+/// the manifest.
+struct Oversized<'a> {
+    /// Each process and its estimate.
+    processes: Vec<(&'a str, usize)>,
+    /// The part's size in the first of them.
+    bytes: usize,
+    /// The part, as a message names it.
+    part: &'static str,
 }
 
 /// The processes a domain may route to. Only the manifest gives ports, so
@@ -148,9 +195,16 @@ struct Validator<'a> {
     document: &'a Document,
     report: &'a mut Report,
     file: &'a Path,
+    broken: &'a Broken,
 }
 
 impl Validator<'_> {
+    /// Whether the value at the dotted `path` (or a parent) was reported
+    /// by the structural pass.
+    fn is_broken(&self, path: &str) -> bool {
+        self.broken.at(&FieldPath::of(path))
+    }
+
     /// Reports a problem with the value at `path`.
     fn error(&mut self, path: &str, message: impl Into<String>) {
         self.error_at(&FieldPath::of(path), message);
@@ -185,14 +239,158 @@ impl Validator<'_> {
                 self.key_error_at(
                     &path,
                     format!(
-                        "`{name}` is set in both `env` and `secrets`; a variable can have only \
-                         one source, so remove it from one of them"
+                        "{} is set in both `env` and `secrets`; a variable can have only \
+                         one source, so remove it from one of them",
+                        quote(name)
                     ),
                 );
+            }
+            if self.broken.at(&path) {
+                continue;
             }
             if let Err(message) = rules::secret_reference(name, value) {
                 self.error_at(&path, message);
             }
+        }
+    }
+
+    /// Reports every process whose task definition could be larger than
+    /// ECS takes, at the part of the manifest that makes it largest.
+    fn check_task_definition_size(&mut self, app: &App) {
+        // Path of the largest part -> the processes it makes too large,
+        // with their estimates, and the part's size.
+        let mut over: BTreeMap<FieldPath, Oversized<'_>> = BTreeMap::new();
+        for name in app.processes.keys() {
+            let Some(size) = size::task_definition_size(app, name) else {
+                continue;
+            };
+            if size.total() <= size::MAX_TASK_DEFINITION_BYTES {
+                continue;
+            }
+            let command = FieldPath::of("spec.processes").key(name).key("command");
+            let parts = [
+                (size.env, FieldPath::of("spec.env"), "`env`"),
+                (size.secrets, FieldPath::of("spec.secrets"), "`secrets`"),
+                (size.command, command, "the command"),
+                (size.image, FieldPath::of("spec.image"), "the image"),
+            ];
+            let Some((bytes, path, part)) = parts.into_iter().max_by_key(|(bytes, ..)| *bytes)
+            else {
+                continue;
+            };
+            over.entry(path)
+                .or_insert_with(|| Oversized {
+                    processes: Vec::new(),
+                    bytes,
+                    part,
+                })
+                .processes
+                .push((name.as_str(), size.total()));
+        }
+        for (
+            path,
+            Oversized {
+                processes,
+                bytes,
+                part,
+            },
+        ) in over
+        {
+            let largest = processes
+                .iter()
+                .map(|(_, total)| *total)
+                .max()
+                .unwrap_or_default();
+            let names = name_list(processes.iter().map(|(name, _)| *name));
+            let whose = if processes.len() == 1 {
+                format!("the task definition of process {names}")
+            } else {
+                format!("the task definitions of processes {names}")
+            };
+            self.error_at(
+                &path,
+                format!(
+                    "{whose} would be up to {largest} bytes (an upper-bound estimate), over ECS's \
+                     limit of {} bytes (64 KiB) per task definition; {part} accounts for {bytes} \
+                     bytes of it. Keep large values out of the task definition: store them in SSM \
+                     Parameter Store or Secrets Manager and reference them from `secrets`, or \
+                     have the app read them at start",
+                    size::MAX_TASK_DEFINITION_BYTES
+                ),
+            );
+        }
+    }
+
+    /// Warns about commands that use shell syntax (`$PORT`, `${VAR}`)
+    /// although they do not run in a shell: ECS passes them to the program
+    /// as written, and Heroku-style Procfiles expect a shell to expand them.
+    fn warn_about_shell_syntax(
+        &mut self,
+        app: &App,
+        declared: &BTreeMap<String, ManifestProcess>,
+        procfile: Option<(&Path, &[ProcfileEntry])>,
+    ) {
+        static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"\$(\{[A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)").expect("valid regex")
+        });
+        for (name, process) in &app.processes {
+            if runs_in_shell(&process.command) {
+                continue;
+            }
+            let Some(variable) = process
+                .command
+                .iter()
+                .find_map(|word| VARIABLE.find(word))
+                .map(|m| m.as_str().to_owned())
+            else {
+                continue;
+            };
+            let variable = if variable.starts_with("${") {
+                format!("{variable}}}")
+            } else {
+                variable
+            };
+            let written = declared.get(name).and_then(|p| p.command.as_ref());
+            let (file, pos, path, line) = match (written, procfile) {
+                (Some(command), _) => {
+                    let path = FieldPath::of("spec.processes").key(name).key("command");
+                    let line = match command {
+                        Command::Line(line) => line.clone(),
+                        Command::Argv(argv) => shell_words::join(argv),
+                    };
+                    (
+                        self.file.to_owned(),
+                        self.document.locate(&path),
+                        path.to_string(),
+                        line,
+                    )
+                }
+                (None, Some((procfile, entries))) => {
+                    let Some(entry) = entries.iter().find(|entry| &entry.name == name) else {
+                        continue;
+                    };
+                    (
+                        procfile.to_owned(),
+                        Pos::new(entry.line, entry.command_column),
+                        String::new(),
+                        entry.command.clone(),
+                    )
+                }
+                (None, None) => continue,
+            };
+            let suggestion = quote(&format!("sh -c 'exec {}'", line.replace('\'', "'\\''")));
+            self.report.warning(Diagnostic::new(
+                file,
+                pos,
+                path,
+                format!(
+                    "process {} passes {} to the program as written: Ferry runs commands without \
+                     a shell, so variables are not expanded; to expand them, run the command \
+                     through a shell, e.g. {suggestion}",
+                    quote(name),
+                    quote(&variable),
+                ),
+            ));
         }
     }
 
@@ -214,27 +412,45 @@ impl Validator<'_> {
             return None;
         }
         let path = procfile_path(self.file, relative);
+        let shown = quote(&path.display().to_string());
         let text = match read_procfile(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.error(
                     "spec.procfile",
                     format!(
-                        "procfile `{relative}` not found (looked for {}); the path is relative \
+                        "procfile {} not found (looked for {shown}); the path is relative \
                          to the manifest's directory",
-                        path.display()
+                        quote(relative),
                     ),
                 );
                 return None;
             }
             Err(e) => {
-                self.error(
-                    "spec.procfile",
-                    format!("cannot read procfile {}: {e}", path.display()),
-                );
+                // A refusal says why itself; other errors are the system's.
+                let message = match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<ProcfileRefused>())
+                {
+                    Some(refused) => format!("procfile {}: {refused}", quote(relative)),
+                    None => format!("cannot read procfile {shown}: {e}"),
+                };
+                self.error("spec.procfile", message);
                 return None;
             }
         };
+        if text.len() > MAX_PROCFILE_BYTES {
+            self.error(
+                "spec.procfile",
+                format!(
+                    "procfile {} is {} bytes, over the limit of {MAX_PROCFILE_BYTES} bytes; a \
+                     Procfile is a few `name: command` lines",
+                    quote(relative),
+                    text.len()
+                ),
+            );
+            return None;
+        }
         let (entries, diagnostics) = procfile::parse_entries(&path, &text);
         if diagnostics.is_empty() {
             Some(entries)
@@ -272,6 +488,10 @@ impl Validator<'_> {
                     self.key_error_at(&path, message);
                 }
             }
+            if self.broken.at(&path) {
+                // Not a mapping: reported, and nothing in it to check.
+                continue;
+            }
             let default = ManifestProcess::default();
             let process = self.resolve_process(
                 &path,
@@ -293,16 +513,28 @@ impl Validator<'_> {
     ) -> Result<Process, Reported> {
         // Resolve every field before giving up, so each one's problems are
         // reported.
+        // A broken field was reported by the structural pass; the checks
+        // that need its value are skipped, and the process does not
+        // resolve.
+        let broken_paths = self.broken;
+        let broken = |field: &str| broken_paths.at(&path.key(field));
+        let port_broken = broken("port");
+        let has_port = written.port.is_some() || port_broken;
         let command = match (&written.command, procfile) {
+            _ if broken("command") => Err(Reported),
             (Some(command), _) => self.resolve_command(&path.key("command"), command),
             (None, Some(entry)) => Ok(split_procfile_command(entry)),
             (None, None) => Ok(Vec::new()),
         };
         let scale = self.resolve_scale(&path.key("scale"), written.scale);
-        let size = self.resolve_size(path, written.cpu, written.memory);
+        let size = if broken("cpu") || broken("memory") {
+            Err(Reported)
+        } else {
+            self.resolve_size(path, written.cpu, written.memory)
+        };
         let port = self.resolve_port(&path.key("port"), written.port);
         if let Some(health_check) = &written.health_check {
-            self.check_health_check(path, health_check, written.port.is_some());
+            self.check_health_check(path, health_check, has_port);
         }
         let drain_timeout = self.resolve_seconds(
             &path.key("drainTimeout"),
@@ -317,7 +549,7 @@ impl Validator<'_> {
             "a longer grace period would let a task that never becomes healthy run unreplaced, \
              and hide a failed rollout, for that long",
         );
-        if written.port.is_none() {
+        if !has_port {
             if written.drain_timeout.is_some() {
                 self.key_error_at(
                     &path.key("drainTimeout"),
@@ -351,10 +583,15 @@ impl Validator<'_> {
             (100, 200),
             "percent of the desired count",
         );
-        if let (Ok(Some(100)) | Ok(None), Ok(Some(100))) = (&min_healthy, &max_percent) {
+        let percents_broken = broken("minHealthyPercent") || broken("maxPercent");
+        if let (Ok(Some(100)) | Ok(None), Ok(Some(100)), false) =
+            (&min_healthy, &max_percent, percents_broken)
+        {
             self.error_at(
                 &path.key("maxPercent"),
-                "with minHealthyPercent 100 (the default) and maxPercent 100, ECS can neither                  start a new task nor stop an old one, so no deployment could progress; raise                  maxPercent or lower minHealthyPercent"
+                "with minHealthyPercent 100 (the default) and maxPercent 100, ECS can neither \
+                 start a new task nor stop an old one, so no deployment could progress; raise \
+                 maxPercent or lower minHealthyPercent"
                     .to_owned(),
             );
         }
@@ -364,7 +601,11 @@ impl Validator<'_> {
             (2, 120),
             "seconds; Fargate allows at most 120",
         );
+        let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
+        if any_broken {
+            return Err(Reported);
+        }
         Ok(Process {
             command: command?,
             scale: scale?,
@@ -477,8 +718,9 @@ impl Validator<'_> {
                         &memory_path,
                         format!(
                             "invalid memory {memory} MiB: Fargate has no size with this memory; \
-                             valid values are {}",
-                            fargate::describe_all_memory()
+                             valid values are {}{}",
+                            fargate::describe_all_memory(),
+                            hint_suffix(hints::memory_as_gib(memory)),
                         ),
                     );
                     return Err(Reported);
@@ -489,8 +731,9 @@ impl Validator<'_> {
             self.error_at(
                 &cpu_path,
                 format!(
-                    "invalid cpu {cpu}: Fargate CPU units are {}",
-                    fargate::describe_cpu_values()
+                    "invalid cpu {cpu}: Fargate CPU units are {}{}",
+                    fargate::describe_cpu_values(),
+                    hint_suffix(hints::cpu_as_vcpus(cpu)),
                 ),
             );
             return Err(Reported);
@@ -501,8 +744,9 @@ impl Validator<'_> {
                 &memory_path,
                 format!(
                     "invalid memory {memory} MiB for cpu {cpu}: with {cpu} CPU units Fargate \
-                     allows {} MiB",
-                    fargate::describe_memory_for_cpu(cpu)
+                     allows {} MiB{}",
+                    fargate::describe_memory_for_cpu(cpu),
+                    hint_suffix(hints::memory_as_gib(memory)),
                 ),
             );
             return Err(Reported);
@@ -571,8 +815,10 @@ impl Validator<'_> {
                 self.error_at(&path.key("path"), message);
             }
         }
+        // A broken interval or timeout is unknown, not the default.
+        let known = !self.broken.at(&path.key("interval")) && !self.broken.at(&path.key("timeout"));
         let interval_ok =
-            self.check_range(&path.key("interval"), check.interval, 5, 300, "seconds");
+            self.check_range(&path.key("interval"), check.interval, 5, 300, "seconds") && known;
         let timeout_ok = self.check_range(&path.key("timeout"), check.timeout, 2, 120, "seconds");
         if interval_ok && timeout_ok && (check.interval.is_some() || check.timeout.is_some()) {
             let interval = check.interval.unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
@@ -651,6 +897,15 @@ impl Validator<'_> {
         let mut positions = Vec::new();
         for (index, entry) in entries.iter().enumerate() {
             let item = domains_path.index(index);
+            if self.broken.at(&item) {
+                // Keep the indices of the others.
+                domains.push(Domain {
+                    name: String::new(),
+                    process: String::new(),
+                });
+                positions.push(self.document.locate(&item));
+                continue;
+            }
             let (name, process, name_path, process_path) = match entry {
                 DomainEntry::Name(name) => (
                     name.as_str(),
@@ -666,17 +921,24 @@ impl Validator<'_> {
                 ),
             };
             let pos = self.document.locate(&name_path);
-            if let Err(message) = rules::domain_name(name) {
+            if self.broken.at(&name_path) {
+                // Reported by the structural pass.
+            } else if let Err(message) = rules::domain_name(name) {
                 self.error_at(&name_path, message);
             } else if let Some(first) = first_seen.get(name) {
                 self.error_at(
                     &name_path,
-                    format!("duplicate domain `{name}` (first listed at {first}); list each domain once"),
+                    format!(
+                        "duplicate domain {} (first listed at {first}); list each domain once",
+                        quote(name)
+                    ),
                 );
             } else {
                 first_seen.insert(name, pos);
             }
-            self.check_domain_target(&process_path, name, process, targets, entry);
+            if !self.broken.at(&process_path) {
+                self.check_domain_target(&process_path, name, process, targets, entry);
+            }
             domains.push(Domain {
                 name: name.to_owned(),
                 process: process.to_owned(),
@@ -694,12 +956,25 @@ impl Validator<'_> {
         targets: &Targets<'_>,
         entry: &DomainEntry,
     ) {
+        let domain = quote(domain);
+        let shown_process = quote(process);
         let needs_port = format!(
-            "domain `{domain}` routes to process `{process}`, which has no `port`; set \
-             `spec.processes.{process}.port` to the port it listens on"
+            "domain {domain} routes to process {shown_process}, which has no `port`; set \
+             `{}` to the port it listens on",
+            FieldPath::of("spec.processes").key(process).key("port")
         );
+        let processes = FieldPath::of("spec.processes");
+        if self.broken.at(&processes) {
+            // Which processes there are is unknown.
+            return;
+        }
         if let Some(declared) = targets.declared.get(process) {
-            if declared.port.is_none() {
+            // A broken process or port is reported already, and whether it
+            // has a port is unknown.
+            let process_path = processes.key(process);
+            let unknown =
+                self.broken.at(&process_path) || self.broken.at(&process_path.key("port"));
+            if declared.port.is_none() && !unknown {
                 self.error_at(path, needs_port);
             }
             return;
@@ -723,12 +998,12 @@ impl Validator<'_> {
         let known = if known.is_empty() {
             "none".to_owned()
         } else {
-            known.into_iter().collect::<Vec<_>>().join(", ")
+            name_list(known)
         };
         let how_to_route = if matches!(entry, DomainEntry::Name(_)) {
             format!(
                 "; a domain written as a plain name routes to `{DEFAULT_DOMAIN_PROCESS}`, write \
-                 `{{name: {domain}, process: <process>}}` to route it to another process"
+                 `{{name: <domain>, process: <process>}}` to route it to another process"
             )
         } else {
             String::new()
@@ -736,11 +1011,34 @@ impl Validator<'_> {
         self.error_at(
             path,
             format!(
-                "domain `{domain}` routes to process `{process}`, which does not exist \
+                "domain {domain} routes to process {shown_process}, which does not exist \
                  (processes: {known}){how_to_route}"
             ),
         );
     }
+}
+
+/// Most names a message lists.
+const MAX_LISTED_NAMES: usize = 10;
+
+/// "a, b, c" of at most [`MAX_LISTED_NAMES`] names, each shortened, then
+/// how many more there are.
+fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut listed: Vec<String> = names
+        .iter()
+        .take(MAX_LISTED_NAMES)
+        .map(|name| quote(name))
+        .collect();
+    if names.len() > MAX_LISTED_NAMES {
+        listed.push(format!("and {} more", names.len() - MAX_LISTED_NAMES));
+    }
+    listed.join(", ")
+}
+
+/// `; hint` for a hint, nothing without one.
+fn hint_suffix(hint: Option<String>) -> String {
+    hint.map(|hint| format!("; {hint}")).unwrap_or_default()
 }
 
 /// The last key of `path`, to name the field in a message.
@@ -757,6 +1055,28 @@ pub(crate) fn procfile_path(manifest: &Path, relative: &str) -> PathBuf {
         .parent()
         .unwrap_or_else(|| Path::new(""))
         .join(relative)
+}
+
+/// Whether `argv` runs its command through a shell that expands
+/// variables: `sh -c '…'`, `/bin/bash -lc '…'`, `env X=1 sh -c '…'`.
+fn runs_in_shell(argv: &[String]) -> bool {
+    const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "fish"];
+    let program = |word: &str| word.rsplit('/').next().unwrap_or(word).to_owned();
+    let mut words = argv.iter().map(String::as_str).peekable();
+    if words.peek().is_some_and(|first| program(first) == "env") {
+        words.next();
+        while words
+            .peek()
+            .is_some_and(|word| word.contains('=') || word.starts_with('-'))
+        {
+            words.next();
+        }
+    }
+    let Some(shell) = words.next() else {
+        return false;
+    };
+    SHELLS.contains(&program(shell).as_str())
+        && words.any(|word| word.starts_with('-') && !word.starts_with("--") && word.contains('c'))
 }
 
 fn split_procfile_command(entry: &ProcfileEntry) -> Vec<String> {
