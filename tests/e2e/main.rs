@@ -12,6 +12,7 @@ mod faults;
 mod hostile;
 mod rollout;
 mod scale;
+mod tidy;
 mod traffic;
 
 use ferry_e2e as support;

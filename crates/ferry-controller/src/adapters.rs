@@ -25,6 +25,15 @@ pub trait Cluster: Send + Sync + 'static {
     fn load_task_definition_families(
         &self,
     ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Deregisters unused revisions of the apps' families; see
+    /// [`ferry_aws::Ecs::retire_task_definitions`]. Returns how many.
+    fn retire_task_definitions(
+        &self,
+        apps: &BTreeSet<String>,
+        owner: &str,
+        keep: usize,
+        max: usize,
+    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
     /// Cached services of this installation that are still changing.
     fn settling(&self, owner: &str) -> Vec<String>;
     /// Cached services of this installation, by app.
@@ -97,6 +106,16 @@ impl Cluster for ferry_aws::Ecs {
 
     async fn refresh(&self, names: &[String]) -> ferry_aws::Result<usize> {
         ferry_aws::Ecs::refresh(self, names).await
+    }
+
+    async fn retire_task_definitions(
+        &self,
+        apps: &BTreeSet<String>,
+        owner: &str,
+        keep: usize,
+        max: usize,
+    ) -> ferry_aws::Result<usize> {
+        ferry_aws::Ecs::retire_task_definitions(self, apps, owner, keep, max).await
     }
 
     async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {

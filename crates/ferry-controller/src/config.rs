@@ -97,6 +97,12 @@ pub struct Config {
     #[arg(long, env = "FERRY_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
 
+    /// Unused task-definition revisions kept per family, newest first,
+    /// beyond those a service still runs; older ones Ferry registered are
+    /// deregistered after each resync. At least 1.
+    #[arg(long, env = "FERRY_KEEP_TASK_DEFINITIONS", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..))]
+    pub keep_task_definitions: u16,
+
     /// Address of the admin HTTP server: /healthz, /readyz, /metrics.
     #[arg(long, env = "FERRY_ADMIN_ADDR", default_value = "0.0.0.0:9090")]
     pub admin_addr: SocketAddr,

@@ -155,13 +155,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     let controller = controller::Controller {
         store: store.clone(),
-        reconciler: Arc::new(reconciler::Reconciler::new(
-            store,
-            ecs,
-            traffic,
-            settings,
-            metrics.clone(),
-        )),
+        reconciler: Arc::new(
+            reconciler::Reconciler::new(store, ecs, traffic, settings, metrics.clone())
+                .keeping_task_definitions(usize::from(config.keep_task_definitions)),
+        ),
         metrics,
         ready,
         settings: controller::LoopSettings {

@@ -18,6 +18,7 @@ pub struct Metrics {
     /// only, so the sum over replicas is the number of apps.
     pub apps: IntGaugeVec,
     pub drift_corrections_total: IntCounter,
+    pub task_definitions_deregistered_total: IntCounter,
     /// ECS reads made to keep the shared cache current, by purpose
     /// (`resync`, `progress`).
     pub ecs_reads_total: IntCounterVec,
@@ -68,6 +69,10 @@ impl Metrics {
             "drift_corrections_total",
             "Changes made to undo edits made outside Ferry",
         )?;
+        let task_definitions_deregistered_total = IntCounter::new(
+            "task_definitions_deregistered_total",
+            "Unused task-definition revisions Ferry registered and deregistered",
+        )?;
         let ecs_reads_total = IntCounterVec::new(
             Opts::new(
                 "ecs_reads_total",
@@ -99,6 +104,7 @@ impl Metrics {
         registry.register(Box::new(leader_election_master_status.clone()))?;
         registry.register(Box::new(apps.clone()))?;
         registry.register(Box::new(drift_corrections_total.clone()))?;
+        registry.register(Box::new(task_definitions_deregistered_total.clone()))?;
         for condition in [
             ferry_core::status::READY,
             ferry_core::status::PROGRESSING,
@@ -117,6 +123,7 @@ impl Metrics {
             leader_election_master_status,
             apps,
             drift_corrections_total,
+            task_definitions_deregistered_total,
             ecs_reads_total,
             ecs_reads_per_resync,
             resyncs_total,

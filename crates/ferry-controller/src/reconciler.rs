@@ -60,7 +60,18 @@ pub struct Reconciler<C = ferry_aws::Ecs, N = ferry_aws::Traffic, W = ferry_stor
     /// The status last written per app, so unchanged status is not written.
     written: Mutex<HashMap<String, AppStatus>>,
     resyncs: AtomicU64,
+    /// Revisions kept per task-definition family beyond those in use
+    /// (`--keep-task-definitions`); at least 1.
+    keep_task_definitions: usize,
 }
+
+/// The default of `--keep-task-definitions`: enough for the last few
+/// rollbacks, few enough that the console stays readable.
+pub const DEFAULT_KEEP_TASK_DEFINITIONS: usize = 5;
+
+/// Deregistrations per resync at most: hygiene catches up over a few
+/// resyncs rather than spending the task-definition bucket at once.
+pub const MAX_RETIRED_PER_RESYNC: usize = 10;
 
 /// What executing a plan did before it stopped.
 #[derive(Debug)]
@@ -82,6 +93,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
             wanted: Mutex::new(BTreeMap::new()),
             written: Mutex::new(HashMap::new()),
             resyncs: AtomicU64::new(0),
+            keep_task_definitions: DEFAULT_KEEP_TASK_DEFINITIONS,
         }
     }
 
@@ -458,6 +470,39 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
         }
     }
 
+    /// Task-definition hygiene after a resync: retires what the apps'
+    /// families no longer use, at the lowest priority there is, so that
+    /// every app's own deploy writes go first in the task-definition
+    /// bucket. A failure is logged and left for the next resync.
+    async fn retire_task_definitions(&self, apps: &BTreeSet<String>) {
+        let work = self.ecs.retire_task_definitions(
+            apps,
+            &self.settings.owner,
+            self.keep_task_definitions,
+            MAX_RETIRED_PER_RESYNC,
+        );
+        let claimant = ferry_aws::pacing::Claimant::new("ferry:hygiene", i64::MIN);
+        match ferry_aws::pacing::on_behalf_of(claimant, work).await {
+            Ok(0) => {}
+            Ok(retired) => {
+                info!(retired, "deregistered unused task-definition revisions");
+                self.metrics
+                    .task_definitions_deregistered_total
+                    .inc_by(u64::try_from(retired).unwrap_or(u64::MAX));
+            }
+            Err(err) => {
+                warn!(error = %err, "task-definition hygiene failed; trying again next resync")
+            }
+        }
+    }
+
+    /// Keeps `keep` unused revisions per family (at least 1) instead of
+    /// [`DEFAULT_KEEP_TASK_DEFINITIONS`].
+    pub fn keeping_task_definitions(mut self, keep: usize) -> Self {
+        self.keep_task_definitions = keep.max(1);
+        self
+    }
+
     fn count_resync_reads(&self, reads: usize) {
         self.metrics.resyncs_total.inc();
         let reads = u64::try_from(reads).unwrap_or(u64::MAX);
@@ -543,6 +588,7 @@ impl<C: Cluster, N: Network, W: StatusStore> crate::controller::Reconcile for Re
             }
         };
         self.count_resync_reads(reads);
+        self.retire_task_definitions(&apps).await;
         for orphan in self
             .apps_with_services()
             .into_iter()

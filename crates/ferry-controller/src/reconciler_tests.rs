@@ -30,6 +30,8 @@ struct ClusterState {
     refreshes: usize,
     /// Apps whose every ECS write fails.
     failing: BTreeSet<String>,
+    /// What each resync asked to retire: (apps, keep, max).
+    retire_requests: Vec<(BTreeSet<String>, usize, usize)>,
 }
 
 impl FakeCluster {
@@ -106,6 +108,17 @@ impl Cluster for FakeCluster {
 
     async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
         Ok(1)
+    }
+
+    async fn retire_task_definitions(
+        &self,
+        apps: &BTreeSet<String>,
+        _: &str,
+        keep: usize,
+        max: usize,
+    ) -> ferry_aws::Result<usize> {
+        self.state().retire_requests.push((apps.clone(), keep, max));
+        Ok(0)
     }
 
     fn settling(&self, _: &str) -> Vec<String> {

@@ -16,6 +16,7 @@ pub mod render;
 pub mod report;
 pub mod rollout;
 pub mod status;
+pub mod tidy;
 pub mod traffic;
 
 pub use blocker::{Blocker, BlockerReason};
