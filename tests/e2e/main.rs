@@ -9,6 +9,7 @@ mod control;
 mod converge;
 mod ecs;
 mod faults;
+mod output;
 mod rollout;
 mod scale;
 mod traffic;
