@@ -126,6 +126,7 @@ async fn racing_applies_conflict_instead_of_losing_an_update() {
         source: None,
         expected_generation: expected,
         previous_domains: Vec::new(),
+        created_at: None,
     };
     store
         .apply(&[change("acme/race:1", None)], &context)

@@ -11,7 +11,7 @@ use ferry_store::{Fence, ReleaseOutcome, Store};
 use crate::converge::edit;
 use crate::support::{eventually, repo_root, LocalAws};
 
-fn store(sdk: &aws_config::SdkConfig) -> Store {
+pub(crate) fn store(sdk: &aws_config::SdkConfig) -> Store {
     let caller = ferry_aws::Caller::new(
         Arc::new(ferry_aws::Pacing::default()),
         ferry_aws::AwsMetrics::unregistered(),
@@ -21,7 +21,7 @@ fn store(sdk: &aws_config::SdkConfig) -> Store {
 }
 
 /// A lease of the test's own, to make the controller's fenced writes.
-async fn fence(store: &Store) -> Fence {
+pub(crate) async fn fence(store: &Store) -> Fence {
     let lease = store
         .acquire_lease("e2e", None, 15, "2026-11-23T00:00:00Z")
         .await
@@ -33,7 +33,7 @@ async fn fence(store: &Store) -> Fence {
     }
 }
 
-fn manifest(name: &str, image: &str) -> String {
+pub(crate) fn manifest(name: &str, image: &str) -> String {
     format!(
         "apiVersion: ferry/v1
 kind: App
@@ -49,18 +49,18 @@ spec:
     )
 }
 
-fn write(path: &Path, text: &str) {
+pub(crate) fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write manifest");
 }
 
-fn utf8(path: &Path) -> &str {
+pub(crate) fn utf8(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
 /// Runs `ferry`, expects it to fail with one line on stderr, and returns
 /// that line.
 #[track_caller]
-fn ferry_fails(local: &LocalAws, args: &[&str]) -> String {
+pub(crate) fn ferry_fails(local: &LocalAws, args: &[&str]) -> String {
     let out = local.ferry(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(

@@ -10,6 +10,7 @@ mod converge;
 mod ecs;
 mod faults;
 mod hostile;
+mod output;
 mod rollout;
 mod scale;
 mod tidy;

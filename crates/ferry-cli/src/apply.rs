@@ -9,10 +9,21 @@ use ferry_store::{AppChange, AppRecord, ApplyContext, Store};
 
 use crate::{confirm, git};
 
+/// What invalid manifests mean to the command that loads them, and so
+/// what its failure says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// `validate`: finding the problems is the whole job.
+    Report,
+    /// `apply` and `diff`: the command stops before writing anything.
+    NothingApplied,
+}
+
 /// Loads and validates every manifest; on any problem prints every
-/// diagnostic and fails, so nothing is written. Warnings of valid
-/// manifests go to stderr as `warning: file:line:col: field: message`.
-pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedApp>> {
+/// diagnostic and fails before the caller does anything with them.
+/// Warnings of valid manifests go to stderr as `warning:
+/// file:line:col: field: message`.
+pub fn load(paths: &[PathBuf], on_invalid: OnInvalid) -> anyhow::Result<Vec<LoadedApp>> {
     match ferry_manifest::load_paths(paths) {
         Ok(apps) => {
             for warning in apps.iter().flat_map(|app| &app.warnings) {
@@ -24,11 +35,17 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedApp>> {
             for diagnostic in &diagnostics.0 {
                 eprintln!("{diagnostic}");
             }
-            bail!(
-                "{} problem(s) found in the manifests; nothing was applied",
-                diagnostics.0.len()
-            )
+            bail!(problems_found(diagnostics.0.len(), on_invalid))
         }
+    }
+}
+
+/// The one-line failure of a load that found `count` problems.
+fn problems_found(count: usize, on_invalid: OnInvalid) -> String {
+    let found = format!("{count} problem(s) found in the manifests");
+    match on_invalid {
+        OnInvalid::Report => found,
+        OnInvalid::NothingApplied => format!("{found}; nothing was applied"),
     }
 }
 
@@ -36,10 +53,96 @@ pub fn now() -> String {
     ferry_core::status::rfc3339(time::OffsetDateTime::now_utc())
 }
 
+/// Who applies, as releases record it: `FERRY_USER`, else `USER`, else
+/// the name of the OS user the process runs as (cron, containers and
+/// `env -i` leave `USER` unset), else `unknown`. Empty values count as
+/// unset.
 pub fn user() -> String {
-    std::env::var("FERRY_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".to_owned())
+    pick_user(env_value("FERRY_USER"), env_value("USER"), os_user)
+}
+
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The first of the user names given, in order of preference; the OS is
+/// asked only when the environment names none.
+fn pick_user(
+    ferry_user: Option<String>,
+    user: Option<String>,
+    os_user: impl FnOnce() -> Option<String>,
+) -> String {
+    ferry_user
+        .or(user)
+        .or_else(os_user)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The login name of the process's effective user, from the password
+/// database (`/etc/passwd`, or NSS); `None` when it has no entry.
+#[cfg(unix)]
+fn os_user() -> Option<String> {
+    use std::ffi::CStr;
+    /// The largest buffer tried: entries are far smaller.
+    const MAX_BUFFER: usize = 1 << 20;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut buffer = vec![0u8; 1024];
+    loop {
+        // SAFETY: an all-zero `passwd` is valid (null pointers, zero ids);
+        // getpwuid_r only writes it.
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer is to a live local of the right type, and
+        // `buffer.len()` is the size of the buffer passed. getpwuid_r is
+        // the reentrant variant: it keeps the strings `entry` points to in
+        // `buffer` (not in static storage), so they live while `buffer`
+        // does, and nothing else writes either.
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut entry,
+                buffer.as_mut_ptr().cast::<libc::c_char>(),
+                buffer.len(),
+                &mut found,
+            )
+        };
+        if rc == libc::ERANGE && buffer.len() < MAX_BUFFER {
+            buffer.resize(buffer.len() * 2, 0);
+            continue;
+        }
+        if rc != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: on success `pw_name` points to a NUL-terminated string
+        // in `buffer`, which is still alive and not written meanwhile.
+        let name = unsafe { CStr::from_ptr(entry.pw_name) };
+        return name
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+    }
+}
+
+#[cfg(not(unix))]
+fn os_user() -> Option<String> {
+    None
+}
+
+/// The creation time a change of `current` carries (`None` for a new
+/// app): the record's, or for a record stored before creation times were
+/// recorded, the time of its name's oldest release. That costs one read,
+/// once: the change records it.
+pub async fn created_at(
+    store: &Store,
+    current: Option<&AppRecord>,
+) -> anyhow::Result<Option<String>> {
+    match current {
+        None => Ok(None),
+        Some(record) if record.created_at.is_some() => Ok(record.created_at.clone()),
+        Some(record) => Ok(store.first_release_created_at(&record.name).await?),
+    }
 }
 
 /// Where an app was applied from: the canonical path of the argument that
@@ -143,6 +246,7 @@ pub async fn apply(
                 .iter()
                 .flat_map(|c| c.spec.domains.iter().map(|d| d.name.clone()))
                 .collect(),
+            created_at: created_at(store, current.as_ref()).await?,
         });
     }
     refuse_unservable_domains(store, apps, &changes).await?;
@@ -332,8 +436,48 @@ mod tests {
             deleting,
             source: source.map(str::to_owned),
             manifest: None,
+            created_at: None,
             updated_at: String::new(),
         }
+    }
+
+    #[test]
+    fn only_commands_that_apply_say_nothing_was_applied() {
+        assert_eq!(
+            problems_found(2, OnInvalid::Report),
+            "2 problem(s) found in the manifests"
+        );
+        assert_eq!(
+            problems_found(1, OnInvalid::NothingApplied),
+            "1 problem(s) found in the manifests; nothing was applied"
+        );
+    }
+
+    #[test]
+    fn the_user_is_ferry_user_then_user_then_the_os_user() {
+        let some = |name: &str| Some(name.to_owned());
+        let os = || some("os");
+        assert_eq!(pick_user(some("ferry"), some("user"), os), "ferry");
+        assert_eq!(pick_user(None, some("user"), os), "user");
+        assert_eq!(pick_user(None, None, os), "os");
+        assert_eq!(pick_user(None, None, || None), "unknown");
+    }
+
+    /// The OS user is who `id -un` says the process runs as.
+    #[cfg(unix)]
+    #[test]
+    fn the_os_user_is_the_effective_users_login_name() {
+        let Ok(out) = std::process::Command::new("id").arg("-un").output() else {
+            return;
+        };
+        if !out.status.success() {
+            // No password entry (an arbitrary uid in a container): none
+            // is found either way.
+            assert_eq!(os_user(), None);
+            return;
+        }
+        let expected = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(os_user(), Some(expected));
     }
 
     #[test]

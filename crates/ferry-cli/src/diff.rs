@@ -262,6 +262,7 @@ spec:
             deleting: false,
             source: None,
             manifest: text.map(str::to_owned),
+            created_at: None,
             updated_at: String::new(),
         }
     }

@@ -22,10 +22,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None)]
 struct Cli {
-    /// DynamoDB table holding specs, releases and status.
-    #[arg(long, env = "FERRY_TABLE", default_value = "ferry", global = true)]
-    table: String,
-
     /// On failure, print every cause and the AWS SDK's full account; log
     /// each AWS call to stderr (as `RUST_LOG=debug` does).
     #[arg(short = 'v', long = "verbose", global = true)]
@@ -33,6 +29,15 @@ struct Cli {
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// Where Ferry's state is kept: an option of every command that reads or
+/// writes it, and of no other (`validate` is offline).
+#[derive(Debug, clap::Args)]
+struct StoreArgs {
+    /// DynamoDB table holding specs, releases and status.
+    #[arg(long, env = "FERRY_TABLE", default_value = "ferry")]
+    table: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -47,7 +52,10 @@ pub enum Output {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create the DynamoDB table (idempotent).
-    Init,
+    Init {
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
     /// Check manifests without touching AWS.
     Validate {
         /// Manifest files or directories.
@@ -79,6 +87,8 @@ enum Command {
         /// How long --wait waits.
         #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// Show how manifests differ from the stored apps, and the AWS
     /// changes the controller would make for them. Writes nothing.
@@ -90,6 +100,8 @@ enum Command {
         /// on errors (like `git diff --exit-code`).
         #[arg(long)]
         exit_code: bool,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// Make a new release of an app from an earlier release's spec.
     Rollback {
@@ -104,11 +116,15 @@ enum Command {
         /// not on a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// List apps with their conditions.
     Get {
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// Show one app's status: conditions, processes, events, last error.
     Status {
@@ -116,18 +132,23 @@ enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
         /// Follow the current generation's rollout until it is Ready (exit
-        /// 0) or failed (exit 1), printing progress as it changes.
+        /// 0) or failed (exit 1), printing progress as it changes; with `-o
+        /// json`, the status as one JSON object per line, on each change.
         #[arg(long, short = 'w')]
         watch: bool,
         /// How long --watch follows.
         #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// List an app's releases, newest first.
     Releases {
         app: String,
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// Delete an app: the controller removes its resources, then its spec.
     /// Releases are kept.
@@ -139,6 +160,8 @@ enum Command {
         /// How long --wait waits.
         #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
         timeout: Duration,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// Run a one-off task with a process's task definition, network and
     /// environment, and another command: `ferry run APP -- CMD...`.
@@ -157,12 +180,16 @@ enum Command {
         /// The command; empty runs the process's own command.
         #[arg(last = true)]
         command: Vec<String>,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
     /// List an app's running tasks: its services' and its one-off ones.
     Ps {
         app: String,
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
+        #[command(flatten)]
+        store_args: StoreArgs,
     },
 }
 
@@ -261,9 +288,14 @@ async fn store(table: &str) -> anyhow::Result<ferry_store::Store> {
 /// Runs a command; `Ok` holds the exit status (non-zero only for
 /// `diff --exit-code` with differences).
 async fn run(cli: Cli) -> anyhow::Result<i32> {
-    if let Command::Diff { paths, exit_code } = &cli.command {
-        let apps = apply::load(paths)?;
-        let store = store(&cli.table).await?;
+    if let Command::Diff {
+        paths,
+        exit_code,
+        store_args,
+    } = &cli.command
+    {
+        let apps = apply::load(paths, apply::OnInvalid::NothingApplied)?;
+        let store = store(&store_args.table).await?;
         store.check_table().await?;
         let current = apply::current(&store, &apps).await?;
         let differs = diff::report(&store, &apps, &current).await?;
@@ -275,9 +307,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         wait,
         timeout,
         command,
+        store_args,
     } = &cli.command
     {
-        let store = store(&cli.table).await?;
+        let store = store(&store_args.table).await?;
         return run::run(
             &store,
             app,
@@ -294,18 +327,19 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 
 async fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Init => {
-            let store = store(&cli.table).await?;
+        Command::Init { store_args } => {
+            let table = store_args.table;
+            let store = store(&table).await?;
             let created = store.create_table().await.context("creating the table")?;
             if created {
-                println!("table {} created", cli.table);
+                println!("table {table} created");
             } else {
-                println!("table {} already exists", cli.table);
+                println!("table {table} already exists");
             }
             Ok(())
         }
         Command::Validate { paths } => {
-            let apps = apply::load(&paths)?;
+            let apps = apply::load(&paths, apply::OnInvalid::Report)?;
             for app in &apps {
                 println!("{}: app {} is valid", app.file.display(), app.app.name);
             }
@@ -319,9 +353,10 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             message,
             wait,
             timeout,
+            store_args,
         } => {
-            let apps = apply::load(&paths)?;
-            let store = store(&cli.table).await?;
+            let apps = apply::load(&paths, apply::OnInvalid::NothingApplied)?;
+            let store = store(&store_args.table).await?;
             let options = apply::Options {
                 dry_run,
                 prune,
@@ -343,48 +378,95 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         }
         // Handled by `run`, which needs their exit status.
         Command::Diff { .. } | Command::Run { .. } => Ok(()),
-        Command::Ps { app, output } => run::ps(&store(&cli.table).await?, &app, output).await,
+        Command::Ps {
+            app,
+            output,
+            store_args,
+        } => run::ps(&store(&store_args.table).await?, &app, output).await,
         Command::Rollback {
             app,
             version,
             message,
             yes,
+            store_args,
         } => {
-            let store = store(&cli.table).await?;
+            let store = store(&store_args.table).await?;
             rollback::rollback(&store, &app, version.as_deref(), message, yes).await
         }
-        Command::Get { output } => show::get(&store(&cli.table).await?, output).await,
+        Command::Get { output, store_args } => {
+            show::get(&store(&store_args.table).await?, output).await
+        }
         Command::Status {
             app,
             output,
             watch,
             timeout,
+            store_args,
         } => {
-            let store = store(&cli.table).await?;
+            let store = store(&store_args.table).await?;
             if watch {
-                let record = store
-                    .get_app(&app)
-                    .await?
-                    .ok_or_else(|| ferry_store::Error::NotFound { app: app.clone() })?;
-                let applied = apply::Applied {
-                    name: app,
-                    generation: record.generation,
-                    changed: true,
-                };
-                return show::wait_ready(&store, std::slice::from_ref(&applied), timeout).await;
+                return show::watch(&store, &app, output, timeout).await;
             }
             show::status(&store, &app, output).await
         }
-        Command::Releases { app, output } => {
-            show::releases(&store(&cli.table).await?, &app, output).await
-        }
-        Command::Delete { app, wait, timeout } => {
-            let store = store(&cli.table).await?;
+        Command::Releases {
+            app,
+            output,
+            store_args,
+        } => show::releases(&store(&store_args.table).await?, &app, output).await,
+        Command::Delete {
+            app,
+            wait,
+            timeout,
+            store_args,
+        } => {
+            let store = store(&store_args.table).await?;
             apply::delete(&store, &app).await?;
             if wait {
                 show::wait_gone(&store, &app, timeout).await?;
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn only_commands_that_use_the_store_take_a_table() {
+        let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
+        assert!(!parses(&[
+            "ferry", "validate", "-f", "x.yaml", "--table", "t"
+        ]));
+        assert!(parses(&["ferry", "validate", "-f", "x.yaml"]));
+        let validate = Cli::command()
+            .find_subcommand_mut("validate")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(validate.contains("--filename"), "{validate}");
+        assert!(!validate.contains("--table"), "{validate}");
+        for args in [
+            &["ferry", "init", "--table", "t"][..],
+            &["ferry", "apply", "-f", "x.yaml", "--table", "t"],
+            &["ferry", "diff", "-f", "x.yaml", "--table", "t"],
+            &["ferry", "rollback", "web", "--table", "t"],
+            &["ferry", "get", "--table", "t"],
+            &["ferry", "status", "web", "--table", "t"],
+            &["ferry", "releases", "web", "--table", "t"],
+            &["ferry", "delete", "web", "--table", "t"],
+            &["ferry", "run", "web", "--table", "t", "--", "ls"],
+            &["ferry", "ps", "web", "--table", "t"],
+        ] {
+            assert!(parses(args), "{args:?}");
         }
     }
 }

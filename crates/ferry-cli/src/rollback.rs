@@ -122,6 +122,9 @@ pub async fn rollback(
             .iter()
             .flat_map(|app| app.spec.domains.iter().map(|d| d.name.clone()))
             .collect(),
+        // A rollback continues the app; one that re-creates a deleted app
+        // starts a new one.
+        created_at: apply::created_at(store, app.as_ref()).await?,
     };
     let context = ApplyContext {
         message: message.unwrap_or_else(|| format!("rollback to v{}", target.version)),

@@ -141,6 +141,15 @@ fn task_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// A task definition ARN as `family:revision` (`shop_web:2`), the way ECS
+/// names it: never `vN`, which is how Ferry writes release versions.
+fn task_definition_cell(arn: &str) -> String {
+    match arn.rsplit('/').next() {
+        Some(name) if !name.is_empty() => name.to_owned(),
+        _ => "-".to_owned(),
+    }
+}
+
 /// Lists an app's running tasks: its services' and its one-off ones.
 pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Result<()> {
     let record = store
@@ -182,17 +191,21 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
     }
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::NOTHING);
-    table.set_header(["TASK", "PROCESS", "STATUS", "AGE", "REVISION", "KIND"]);
+    table.set_header([
+        "TASK",
+        "PROCESS",
+        "STATUS",
+        "AGE",
+        "TASK DEFINITION",
+        "KIND",
+    ]);
     for (process, task) in &tasks {
         table.add_row(vec![
             task_id(&task.arn).to_owned(),
             process.clone(),
             task.last_status.clone(),
             task.started_at.as_deref().map_or("-".to_owned(), age),
-            task.task_definition
-                .rsplit(':')
-                .next()
-                .map_or("-".to_owned(), |r| format!("v{r}")),
+            task_definition_cell(&task.task_definition),
             if task.started_by.as_deref() == Some(STARTED_BY_RUN) {
                 "one-off".to_owned()
             } else {
@@ -230,6 +243,16 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn task_definitions_show_as_family_and_revision_not_as_a_release() {
+        assert_eq!(
+            task_definition_cell("arn:aws:ecs:us-east-1:123456789012:task-definition/shop_web:2"),
+            "shop_web:2"
+        );
+        assert_eq!(task_definition_cell("shop_web:7"), "shop_web:7");
+        assert_eq!(task_definition_cell(""), "-");
     }
 
     #[test]

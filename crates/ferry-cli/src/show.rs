@@ -177,7 +177,7 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
             condition_cell(status, status::PROGRESSING),
             condition_cell(status, status::DEGRADED),
             processes.join(" "),
-            age(&app.updated_at),
+            age(app.created_or_updated_at()),
             message,
         ]);
     }
@@ -288,7 +288,9 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
         println!("{}", serde_json::to_string_pretty(&releases)?);
         return Ok(());
     }
-    let mut out = table(&["VERSION", "AGE", "OUTCOME", "USER", "COMMIT", "MESSAGE"]);
+    let mut out = table(&[
+        "VERSION", "AGE", "IMAGE", "OUTCOME", "USER", "COMMIT", "MESSAGE",
+    ]);
     for release in &releases {
         let commit = release.git.as_ref().map_or("-".to_owned(), |g| {
             let short: String = g.commit.chars().take(12).collect();
@@ -301,6 +303,7 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
         out.add_row(vec![
             format!("v{}", release.version),
             age(&release.created_at),
+            image_cell(&release.spec.image),
             outcome_cell(release),
             release.user.clone(),
             commit,
@@ -309,6 +312,33 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
     }
     println!("{out}");
     Ok(())
+}
+
+/// The widest image a table shows whole.
+const IMAGE_WIDTH: usize = 40;
+
+/// An image short enough for a table column: whole up to [`IMAGE_WIDTH`]
+/// characters; longer, without its registry host
+/// (`123456789012.dkr.ecr.us-east-1.amazonaws.com/`), then only the part
+/// after the last `/`, then cut with an ellipsis. The tag is the part kept
+/// longest, since it tells releases of one repository apart.
+fn image_cell(image: &str) -> String {
+    let fits = |text: &str| text.chars().count() <= IMAGE_WIDTH;
+    if fits(image) {
+        return image.to_owned();
+    }
+    let without_registry = match image.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => rest,
+        _ => image,
+    };
+    if fits(without_registry) {
+        return without_registry.to_owned();
+    }
+    let last = without_registry
+        .rsplit('/')
+        .next()
+        .unwrap_or(without_registry);
+    shorten(last, IMAGE_WIDTH)
 }
 
 /// `succeeded`, `superseded`, `failed: <why, shortened>`, or `-` while
@@ -335,6 +365,69 @@ async fn fail_unless_leading(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where an awaited app stands.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Ready at this observed generation, at or past the awaited one.
+    Ready(u64),
+    /// The awaited generation cannot become Ready without a person: its
+    /// rollout failed, or a blocker that needs a person holds it.
+    Failed(String),
+    Pending,
+}
+
+/// Judges an awaited app by its written status (`None` before the
+/// controller first wrote one).
+fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
+    let Some(status) = status else {
+        return Verdict::Pending;
+    };
+    if status.observed_generation >= applied.generation && status.is_ready() {
+        return Verdict::Ready(status.observed_generation);
+    }
+    if status
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.generation == applied.generation)
+    {
+        return Verdict::Failed(format!(
+            "app/{} generation {}: {}",
+            applied.name,
+            applied.generation,
+            explanation(status).unwrap_or_else(|| "RolloutFailed".to_owned())
+        ));
+    }
+    if let Some((reason, message)) = status.blocked(applied.generation) {
+        return Verdict::Failed(format!(
+            "app/{} generation {}: {reason}: {message}",
+            applied.name, applied.generation
+        ));
+    }
+    Verdict::Pending
+}
+
+/// Why a pending app is not Ready yet, for a timeout: `web (no status
+/// yet)`.
+fn pending_reason(applied: &Applied, status: Option<&AppStatus>) -> String {
+    let why = match status {
+        None => "no status yet".to_owned(),
+        Some(s) if s.observed_generation < applied.generation => format!(
+            "generation {} not yet acted on (observed {})",
+            applied.generation, s.observed_generation
+        ),
+        Some(s) => explanation(s).unwrap_or_else(|| "not Ready".to_owned()),
+    };
+    format!("{} ({why})", applied.name)
+}
+
+fn timed_out(timeout: Duration, reasons: &[String]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "timed out after {} waiting for {}",
+        humantime::format_duration(timeout),
+        reasons.join(", ")
+    )
+}
+
 /// Waits until every app has observed its generation and is Ready,
 /// printing the rollout progress of each changed app's processes as it
 /// changes. Fails at once when a rollout of an awaited generation failed
@@ -359,34 +452,13 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
                     progress.update(&applied.name, process, p);
                 }
             }
-            let ready = status
-                .as_ref()
-                .is_some_and(|s| s.observed_generation >= applied.generation && s.is_ready());
-            let failure = status
-                .as_ref()
-                .and_then(|s| s.failure.as_ref().map(|f| (s, f)))
-                .filter(|(_, f)| f.generation == applied.generation);
-            if let Some(status) = status.as_ref().filter(|_| ready) {
-                progress.println(&format!(
-                    "app/{} ready (generation {})",
-                    applied.name, status.observed_generation
-                ));
-            } else if let Some((status, _)) = failure {
-                failed.push(format!(
-                    "app/{} generation {}: {}",
-                    applied.name,
-                    applied.generation,
-                    explanation(status).unwrap_or_else(|| "RolloutFailed".to_owned())
-                ));
-            } else if let Some((reason, message)) =
-                status.as_ref().and_then(|s| s.blocked(applied.generation))
-            {
-                failed.push(format!(
-                    "app/{} generation {}: {reason}: {message}",
-                    applied.name, applied.generation
-                ));
-            } else {
-                still.push((applied, status));
+            match verdict(applied, status.as_ref()) {
+                Verdict::Ready(observed) => progress.println(&format!(
+                    "app/{} ready (generation {observed})",
+                    applied.name
+                )),
+                Verdict::Failed(why) => failed.push(why),
+                Verdict::Pending => still.push((applied, status)),
             }
         }
         if !failed.is_empty() {
@@ -398,26 +470,64 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
         if Instant::now() >= deadline {
             let reasons: Vec<String> = still
                 .iter()
-                .map(|(applied, status)| {
-                    let why = match status {
-                        None => "no status yet".to_owned(),
-                        Some(s) if s.observed_generation < applied.generation => format!(
-                            "generation {} not yet acted on (observed {})",
-                            applied.generation, s.observed_generation
-                        ),
-                        Some(s) => explanation(s).unwrap_or_else(|| "not Ready".to_owned()),
-                    };
-                    format!("{} ({why})", applied.name)
-                })
+                .map(|(applied, status)| pending_reason(applied, status.as_ref()))
                 .collect();
-            bail!(
-                "timed out after {} waiting for {}",
-                humantime::format_duration(timeout),
-                reasons.join(", ")
-            );
+            return Err(timed_out(timeout, &reasons));
         }
         pending = still.into_iter().map(|(a, _)| a).collect();
         tokio::time::sleep(WAIT_POLL).await;
+    }
+}
+
+/// `ferry status APP --watch`: follows the generation the app has now
+/// until it is Ready (`Ok`) or failed, as [`wait_ready`] judges it. As a
+/// table, prints its rollout's progress; with JSON, prints the status
+/// `ferry status -o json` shows, one compact object per line, first as it
+/// is and then each time it changes.
+pub async fn watch(
+    store: &Store,
+    name: &str,
+    output: Output,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let not_found = || ferry_store::Error::NotFound {
+        app: name.to_owned(),
+    };
+    let record = store.get_app(name).await?.ok_or_else(not_found)?;
+    let applied = Applied {
+        name: name.to_owned(),
+        generation: record.generation,
+        changed: true,
+    };
+    if output == Output::Table {
+        return wait_ready(store, std::slice::from_ref(&applied), timeout).await;
+    }
+    let deadline = Instant::now() + timeout;
+    let mut shown: Option<(AppStatus, bool)> = None;
+    loop {
+        fail_unless_leading(store).await?;
+        let record = store.get_app(name).await?.ok_or_else(not_found)?;
+        let written = store.get_status(name).await?;
+        let judged = verdict(&applied, written.as_ref());
+        let reason = pending_reason(&applied, written.as_ref());
+        let status = status_of(&record, written);
+        // A reconcile that changed nothing else is not a change.
+        let changed = shown.as_ref().is_none_or(|(before, deleting)| {
+            !before.same_as(&status) || *deleting != record.deleting
+        });
+        if changed {
+            let json = with_deleting(&status, record.deleting)?;
+            println!("{}", serde_json::to_string(&json)?);
+            shown = Some((status, record.deleting));
+        }
+        match judged {
+            Verdict::Ready(_) => return Ok(()),
+            Verdict::Failed(why) => bail!("{why}"),
+            Verdict::Pending if Instant::now() >= deadline => {
+                return Err(timed_out(timeout, &[reason]))
+            }
+            Verdict::Pending => tokio::time::sleep(WAIT_POLL).await,
+        }
     }
 }
 
@@ -619,6 +729,48 @@ mod tests {
     }
 
     #[test]
+    fn the_awaited_generation_is_ready_failed_or_pending() {
+        let applied = Applied {
+            name: "acme".into(),
+            generation: 2,
+            changed: true,
+        };
+        assert_eq!(verdict(&applied, None), Verdict::Pending);
+        let ready = |observed| {
+            let mut status = with(vec![condition(status::READY, "True", "Converged", "")]);
+            status.observed_generation = observed;
+            status
+        };
+        // Ready for an older generation is not Ready for this one.
+        assert_eq!(verdict(&applied, Some(&ready(1))), Verdict::Pending);
+        assert_eq!(verdict(&applied, Some(&ready(2))), Verdict::Ready(2));
+        assert_eq!(verdict(&applied, Some(&ready(3))), Verdict::Ready(3));
+
+        let mut failed = with(vec![
+            condition(status::READY, "False", "Degraded", ""),
+            condition(status::DEGRADED, "True", "RolloutFailed", "circuit breaker"),
+        ]);
+        failed.observed_generation = 2;
+        failed.failure = Some(status::RolloutFailure {
+            generation: 2,
+            process: "web".into(),
+            task_definition: "acme_web:2".into(),
+            reason: "circuit breaker".into(),
+            events: Vec::new(),
+        });
+        assert_eq!(
+            verdict(&applied, Some(&failed)),
+            Verdict::Failed("app/acme generation 2: RolloutFailed: circuit breaker".into())
+        );
+        // A failure of an earlier generation does not fail this one.
+        if let Some(failure) = failed.failure.as_mut() {
+            failure.generation = 1;
+        }
+        failed.conditions.pop();
+        assert_eq!(verdict(&applied, Some(&failed)), Verdict::Pending);
+    }
+
+    #[test]
     fn outcomes_show_the_reason_of_failures_only() {
         let mut release = Release {
             app: "acme".into(),
@@ -651,6 +803,24 @@ mod tests {
         assert_eq!(cell.chars().count(), 60);
         release.outcome_reason = None;
         assert_eq!(outcome_cell(&release), "failed");
+    }
+
+    #[test]
+    fn images_lose_their_registry_then_their_path_then_their_end() {
+        assert_eq!(image_cell("acme/shop:1"), "acme/shop:1");
+        assert_eq!(
+            image_cell("123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/shop:1.2.3"),
+            "acme/shop:1.2.3"
+        );
+        assert_eq!(
+            image_cell("registry.example.com:5000/a-longer-organisation/team/shop:2026-11-23"),
+            "shop:2026-11-23"
+        );
+        let digest = format!("acme/shop@sha256:{}", "f".repeat(64));
+        let cell = image_cell(&digest);
+        assert!(cell.starts_with("shop@sha256:ff"), "{cell}");
+        assert!(cell.ends_with('…'), "{cell}");
+        assert_eq!(cell.chars().count(), IMAGE_WIDTH);
     }
 
     #[test]

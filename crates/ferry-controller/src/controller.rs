@@ -411,6 +411,7 @@ mod tests {
             deleting: false,
             source: None,
             manifest: None,
+            created_at: None,
             updated_at: String::new(),
         }
     }

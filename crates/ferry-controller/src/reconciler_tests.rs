@@ -361,6 +361,7 @@ fn record(name: &str, generation: u64, image: &str) -> AppRecord {
         deleting: false,
         source: None,
         manifest: None,
+        created_at: None,
         updated_at: "2026-12-01T10:00:00Z".into(),
     }
 }

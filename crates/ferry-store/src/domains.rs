@@ -482,6 +482,7 @@ mod tests {
             source: None,
             expected_generation: (!previous.is_empty()).then_some(1),
             previous_domains: previous.iter().map(|d| (*d).to_owned()).collect(),
+            created_at: None,
         }
     }
 

@@ -5,7 +5,7 @@
 //!
 //! | item            | pk              | sk                    | holds |
 //! |-----------------|-----------------|-----------------------|-------|
-//! | app spec        | `app`           | app name              | spec, generation, deleting, manifest |
+//! | app spec        | `app`           | app name              | spec, generation, deleting, manifest, `createdAt`, `updatedAt` |
 //! | release         | `release#<app>` | `v` + 10-digit version | `release`: immutable JSON snapshot (spec, manifest text, message, user, git); `outcome`, `outcomeReason`: set by the controller once the rollout is decided |
 //! | status          | `status`        | app name              | written by the controller |
 //! | domain claim    | `domain`        | domain name           | `app`: the one app that may route it |
@@ -123,11 +123,22 @@ pub struct AppRecord {
     pub source: Option<String>,
     /// The manifest text as applied, for `ferry diff`.
     pub manifest: Option<String>,
+    /// When the app was created (RFC 3339): kept by every apply and
+    /// rollback of it, started again when a deleted app's name is applied
+    /// anew. `None` for an app stored before Ferry recorded it.
+    pub created_at: Option<String>,
     /// RFC 3339.
     pub updated_at: String,
 }
 
 impl AppRecord {
+    /// When the app was created, or for an app stored before that was
+    /// recorded, when it last changed: the best time at hand without
+    /// another read.
+    pub fn created_or_updated_at(&self) -> &str {
+        self.created_at.as_deref().unwrap_or(&self.updated_at)
+    }
+
     /// When the app was last applied (or deleted, or rolled back), in whole
     /// seconds since the epoch; 0 if unknown. The controller serves the
     /// most recent apply first, and the apps of one bulk apply (the same
@@ -195,6 +206,22 @@ pub struct AppChange {
     /// the write is conditional on that generation, they are exactly the
     /// domains the app held.
     pub previous_domains: Vec<String>,
+    /// When the app was created, carried from the record at
+    /// `expected_generation` (a Put replaces the whole item). Ignored for a
+    /// new app, which is created at the apply's `now`. `None` for an
+    /// existing app leaves its creation time unrecorded.
+    pub created_at: Option<String>,
+}
+
+impl AppChange {
+    /// The `createdAt` the spec item gets: the apply's `now` for a new
+    /// app, else the one carried from the current record.
+    pub fn created_at_to_write<'a>(&'a self, now: &'a str) -> Option<&'a str> {
+        match self.expected_generation {
+            None => Some(now),
+            Some(_) => self.created_at.as_deref(),
+        }
+    }
 }
 
 /// Who applied, why, and from which commit: shared by every app of an apply.
@@ -531,6 +558,9 @@ impl Store {
         item.insert("deleting".into(), AttributeValue::Bool(false));
         item.insert("manifest".into(), s(change.manifest.clone()));
         item.insert("updatedAt".into(), s(context.now.clone()));
+        if let Some(created_at) = change.created_at_to_write(&context.now) {
+            item.insert("createdAt".into(), s(created_at));
+        }
         if let Some(source) = &change.source {
             item.insert("source".into(), s(source.clone()));
         }
@@ -735,6 +765,28 @@ impl Store {
     /// The newest release version an app name has, 0 if none: one
     /// strongly consistent Query of one item.
     pub async fn latest_release_version(&self, app: &str) -> Result<u64> {
+        match self.end_release(app, true).await? {
+            None => Ok(0),
+            Some(item) => self.number(&item, "version", app),
+        }
+    }
+
+    /// When an app name's oldest release was made (RFC 3339), `None` if it
+    /// has none: one strongly consistent Query of one item. For an app
+    /// deleted and applied again, that is its first life's first release.
+    pub async fn first_release_created_at(&self, app: &str) -> Result<Option<String>> {
+        self.end_release(app, false)
+            .await?
+            .map(|item| Ok(self.release_from_item(&item, app)?.created_at))
+            .transpose()
+    }
+
+    /// The newest or the oldest release item of an app name.
+    async fn end_release(
+        &self,
+        app: &str,
+        newest: bool,
+    ) -> Result<Option<HashMap<String, AttributeValue>>> {
         let pk = release_pk(app);
         let out = self
             .caller
@@ -744,17 +796,14 @@ impl Store {
                     .table_name(&self.table)
                     .key_condition_expression("pk = :pk")
                     .expression_attribute_values(":pk", s(pk.clone()))
-                    .scan_index_forward(false)
+                    .scan_index_forward(!newest)
                     .limit(1)
                     .consistent_read(true)
                     .send()
             })
             .await
             .map_err(|e| self.missing_table(e))?;
-        match out.items().first() {
-            None => Ok(0),
-            Some(item) => self.number(item, "version", app),
-        }
+        Ok(out.items().first().cloned())
     }
 
     /// One release of an app, with its outcome, or `None`.
@@ -949,6 +998,7 @@ impl Store {
                 .unwrap_or(false),
             source: optional("source"),
             manifest: optional("manifest"),
+            created_at: optional("createdAt"),
             updated_at: optional("updatedAt").unwrap_or_default(),
             spec,
             name,
@@ -1163,6 +1213,40 @@ mod tests {
         assert_eq!(release.manifest, None);
         assert_eq!(release.outcome, None);
         assert_eq!(release.outcome_reason, None);
+    }
+
+    fn change(expected_generation: Option<u64>, created_at: Option<&str>) -> AppChange {
+        AppChange {
+            spec: App {
+                name: "web".into(),
+                image: "acme:1".into(),
+                env: Default::default(),
+                secrets: Default::default(),
+                domains: Vec::new(),
+                processes: Default::default(),
+            },
+            manifest: String::new(),
+            source: None,
+            expected_generation,
+            previous_domains: Vec::new(),
+            created_at: created_at.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn an_update_keeps_the_creation_time_and_a_new_app_starts_now() {
+        let now = "2026-11-23T12:00:00Z";
+        let then = "2026-01-01T00:00:00Z";
+        assert_eq!(
+            change(Some(3), Some(then)).created_at_to_write(now),
+            Some(then)
+        );
+        assert_eq!(change(None, None).created_at_to_write(now), Some(now));
+        // A name applied again after its deletion is a new app.
+        assert_eq!(change(None, Some(then)).created_at_to_write(now), Some(now));
+        // An app stored before creation times were recorded stays unknown
+        // rather than becoming new.
+        assert_eq!(change(Some(3), None).created_at_to_write(now), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 """scripts/bench's pure parts: the quota bound, request-log windows, status checks.
 
 The benchmark itself drives real binaries for minutes and prints tables
-(DESIGN.md, Testing point 4: never timed assertions in tests); only its
+(Ferry's tests never assert on timings: benchmarks print them); only its
 arithmetic and parsing are tested here.
 """
 
