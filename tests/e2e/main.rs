@@ -7,6 +7,7 @@ mod apply;
 mod cli;
 mod control;
 mod converge;
+mod crash;
 mod ecs;
 mod faults;
 mod hostile;
