@@ -13,16 +13,14 @@ use crate::support::{eventually, LocalAws, Request};
 const APPS: usize = 50;
 const AGENT: &str = "ctl-faults";
 
-/// 10 % of the requests to ECS, ELBv2 and Route53 fail: 5 % with HTTP
-/// 500, 3 % reset before execution, 2 % reset after it (the write took
-/// effect and Ferry never heard). DynamoDB fails 10 % too, but only in
-/// ways that did not execute: a transaction that committed and then lost
-/// its answer makes the retry's condition fail, which DynamoDB prevents
-/// with a client request token that the local AWS does not emulate.
+/// 10 % of the requests to every service fail: 5 % with HTTP 500, 3 %
+/// reset before execution, 2 % reset after it (the write took effect and
+/// Ferry never heard: a DynamoDB transaction is then sent again with its
+/// client request token, which makes the repeat a no-op).
 const FAULTS: &[(&str, &str)] = &[
-    ("FERRY_EMULATOR_FAULT_ERRORS", "*=0.05,dynamodb=0.05"),
-    ("FERRY_EMULATOR_FAULT_RESETS", "*=0.03,dynamodb=0.05"),
-    ("FERRY_EMULATOR_FAULT_RESETS_AFTER", "*=0.02,dynamodb=0"),
+    ("FERRY_EMULATOR_FAULT_ERRORS", "*=0.05"),
+    ("FERRY_EMULATOR_FAULT_RESETS", "*=0.03"),
+    ("FERRY_EMULATOR_FAULT_RESETS_AFTER", "*=0.02"),
     ("FERRY_EMULATOR_FAULT_LATENCY", "0-20ms"),
     ("FERRY_EMULATOR_FAULT_SEED", "10"),
 ];

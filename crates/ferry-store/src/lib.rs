@@ -274,6 +274,13 @@ fn check_size(item: &HashMap<String, AttributeValue>, what: &str, app: &str) -> 
     Ok(())
 }
 
+/// A TransactWriteItems client request token: DynamoDB treats calls with
+/// the same token within 10 minutes as one. 32 random hex digits (the
+/// limit is 36 characters).
+fn client_request_token() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
 /// "42s", "5m", "3h", "2d": a duration the way `ferry` shows ages.
 pub fn human_seconds(seconds: i64) -> String {
     match seconds.max(0) {
@@ -647,12 +654,18 @@ impl Store {
         if let Some(fence) = fence {
             items.insert(0, self.fence_check(fence)?);
         }
+        // One token for every attempt: a transaction that committed and
+        // whose answer was lost is not done again (nor reported as a
+        // conflict with itself) when it is sent again. The SDK would
+        // otherwise make a new token per attempt.
+        let token = client_request_token();
         let result = self
             .caller
             .call_raw(SERVICE, "TransactWriteItems", Bucket::Unpaced, apps, || {
                 self.client
                     .transact_write_items()
                     .set_transact_items(Some(items.clone()))
+                    .client_request_token(&token)
                     .send()
             })
             .await?;

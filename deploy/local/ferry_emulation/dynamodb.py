@@ -20,22 +20,75 @@ controller writes status, gigabytes of memory. DynamoDB itself isolates a
 transaction per item, and only the items a transaction names can change,
 so this layer saves and restores just those items instead
 (``_item_rollback``); what a client sees is the same.
+
+moto ignores TransactWriteItems' ``ClientRequestToken``. DynamoDB honours
+it: "Providing a ClientRequestToken makes the call to TransactWriteItems
+idempotent, meaning that multiple identical calls have the same effect as
+one single call" -- a repeat within 10 minutes of a call that succeeded
+"returns successfully without making any changes", and a repeat with other
+parameters fails with ``IdempotentParameterMismatchException``
+(https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#DDB-TransactWriteItems-request-ClientRequestToken,
+and "Idempotency" in
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html).
+Without it, a transaction that committed and whose answer was lost (a
+connection reset after execution, ``faults.py``) would fail its own
+conditions when the client sends it again. ``idempotent_transactions``
+keeps the successful answers by token, for 10 minutes.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import threading
+import time
 from typing import Any
+
+from .wire import json_error
 
 SERVICE = "dynamodb"
 
 _lock = threading.Lock()
 
+#: How long DynamoDB remembers a client request token.
+IDEMPOTENCY_WINDOW_SECONDS = 600.0
+
+#: Token -> (when it succeeded, the request's other parameters, the answer).
+_answered: dict[str, tuple[float, str, Any]] = {}
+
 
 def serialize(request: Any, forward: Any) -> Any:
     with _lock:
         return forward(request)
+
+
+def idempotent_transactions(request: Any, forward: Any) -> Any:
+    """TransactWriteItems with a ClientRequestToken, as DynamoDB runs it.
+
+    Runs inside ``serialize``'s lock (registered after it), so a token's
+    check and its first execution are one step."""
+    params = request.json()
+    token = params.get("ClientRequestToken")
+    if not isinstance(token, str) or not token:
+        return forward(request)
+    rest = json.dumps({k: v for k, v in params.items() if k != "ClientRequestToken"},
+                      sort_keys=True)
+    now = time.monotonic()
+    for old in [t for t, (at, _, _) in _answered.items() if now - at > IDEMPOTENCY_WINDOW_SECONDS]:
+        del _answered[old]
+    seen = _answered.get(token)
+    if seen is not None:
+        _, parameters, answer = seen
+        if parameters != rest:
+            return json_error(400, "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                              "The request uses the same client token as a previous, but "
+                              "non-identical request.",
+                              content_type="application/x-amz-json-1.0")
+        return answer
+    response = forward(request)
+    if response.status == 200:
+        _answered[token] = (now, rest, response)
+    return response
 
 
 class _TablesByReference:
@@ -127,3 +180,4 @@ def _install_item_rollback() -> None:
 def register(layer: Any) -> None:
     _install_item_rollback()
     layer.register(SERVICE, "*", serialize)
+    layer.register(SERVICE, "TransactWriteItems", idempotent_transactions)

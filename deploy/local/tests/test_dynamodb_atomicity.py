@@ -94,3 +94,46 @@ def test_a_cancelled_transaction_changes_nothing(emulator):
                       ExpressionAttributeValues={":p": {"S": "app"}})["Items"]
     assert sorted((i["sk"]["S"], i["v"]["N"]) for i in items) == [
         ("deleted", "1"), ("guard", "1"), ("kept", "1")]
+
+
+def test_a_transaction_repeated_with_its_client_token_is_done_once(emulator):
+    """TransactWriteItems with a ClientRequestToken is idempotent: a repeat
+    within 10 minutes of a success succeeds without writing again, and a
+    repeat with other parameters is refused with
+    IdempotentParameterMismatchException (DynamoDB API reference,
+    TransactWriteItems, ClientRequestToken)."""
+    ddb = emulator.client("dynamodb")
+    table = "idempotent"
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    put = {"Put": {"TableName": table, "Item": {"pk": {"S": "a"}, "n": {"N": "1"}},
+                   "ConditionExpression": "attribute_not_exists(pk)"}}
+    bump = {"Update": {"TableName": table, "Key": {"pk": {"S": "count"}},
+                       "UpdateExpression": "ADD n :one",
+                       "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+    token = "ferry-test-token-1"
+    ddb.transact_write_items(TransactItems=[put, bump], ClientRequestToken=token)
+    # The answer was lost; the client sends the same request again.
+    ddb.transact_write_items(TransactItems=[put, bump], ClientRequestToken=token)
+    count = ddb.get_item(TableName=table, Key={"pk": {"S": "count"}})["Item"]["n"]["N"]
+    assert count == "1", "the repeat wrote nothing"
+
+    other = {**put, "Put": {**put["Put"], "Item": {"pk": {"S": "b"}}}}
+    try:
+        ddb.transact_write_items(TransactItems=[other], ClientRequestToken=token)
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    else:
+        raise AssertionError("a different request with the same token must be refused")
+
+    # Without a token of its own each call is new: the condition fails.
+    try:
+        ddb.transact_write_items(TransactItems=[put], ClientRequestToken="ferry-test-token-2")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "TransactionCanceledException"
+    else:
+        raise AssertionError("a new token is a new transaction")

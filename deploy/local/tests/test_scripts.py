@@ -54,7 +54,9 @@ def sandbox(tmp_path):
 
 
 def script_env(root: Path, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    # The sandbox's own target/ (the fakes): not a caller's CARGO_TARGET_DIR.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FERRY_") and k != "CARGO_TARGET_DIR"}
     env.update(PATH=f"{FAKES}:{env['PATH']}", FAKE_LOG=str(root / "fake.log"))
     env.update(extra)
     return env
