@@ -1,7 +1,7 @@
 //! Traffic, checked the way a user would check it: through the SDK, in
 //! ELBv2 and Route53.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2 as elb;
@@ -292,10 +292,32 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
         rule(&internal, &["api.ferry.internal", "web.api.ferry.internal"]),
         Some(vec![api_tg.clone()])
     );
-    assert_eq!(
-        rule(&public, &["router.example.com"]),
-        Some(vec![router_tg.clone()])
+    // A target group is associated with one load balancer at most (AWS's
+    // quota), so a process with a domain has a group per load balancer.
+    let router_groups: BTreeSet<&String> = traffic
+        .groups
+        .iter()
+        .filter(|(_, g)| {
+            g.tags.get("ferry:app").map(String::as_str) == Some("router")
+                && g.tags.get("ferry:process").map(String::as_str) == Some("web")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(router_groups.len(), 2, "{router_groups:?}");
+    let router_internal = rule(
+        &internal,
+        &["router.ferry.internal", "web.router.ferry.internal"],
+    )
+    .expect("router's internal rule");
+    let router_public = rule(&public, &["router.example.com"]).expect("router's public rule");
+    assert_ne!(
+        router_internal, router_public,
+        "one group per load balancer"
     );
+    for target in router_internal.iter().chain(&router_public) {
+        assert!(router_groups.contains(target), "{target}");
+    }
+    assert!(router_groups.contains(router_tg));
     assert_eq!(traffic.rules.len(), 4, "{:?}", traffic.rules.keys());
 
     // Records: aliases to the right ALB, in the right zone, marked Ferry's.
@@ -335,6 +357,20 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
         (Some("web"), Some(8080))
     );
     assert_eq!(web.health_check_grace_period_seconds(), Some(60));
+    // The router registers its tasks with both of its groups.
+    let router_service = active_service(&ecs, &cluster, "router_web")
+        .await
+        .expect("router_web");
+    let linked: BTreeSet<&str> = router_service
+        .load_balancers()
+        .iter()
+        .filter_map(|l| l.target_group_arn())
+        .collect();
+    let expected: BTreeSet<&str> = router_groups
+        .iter()
+        .map(|name| traffic.groups[*name].arn.as_str())
+        .collect();
+    assert_eq!(linked, expected);
 
     // Status lists the endpoints.
     let status: serde_json::Value =
@@ -404,7 +440,8 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
         private_zone.clone(),
         "scheduler.worker.ferry.internal".to_owned()
     )));
-    assert_eq!(grown.groups.len(), traffic.groups.len() + 1);
+    // The scheduler's group, and api's group on the internet-facing one.
+    assert_eq!(grown.groups.len(), traffic.groups.len() + 2);
     assert_eq!(grown.rules.len(), traffic.rules.len() + 2);
 
     edit(&dir.join("api.yaml"), "  domains: [api.example.com]\n", "");

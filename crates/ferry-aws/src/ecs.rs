@@ -749,19 +749,19 @@ impl Ecs {
                 task_definition,
             } => {
                 let arn = resolve(task_definition, registered)?;
-                let link = service
-                    .load_balancer
-                    .as_ref()
+                let links = service
+                    .load_balancers
+                    .iter()
                     .map(|l| load_balancer(l, target_group))
-                    .transpose()?;
-                self.create_service(service, &arn, link).await?;
+                    .collect::<Result<Vec<_>>>()?;
+                self.create_service(service, &arn, links).await?;
             }
             Action::UpdateService {
                 name,
                 desired_count,
                 task_definition,
                 network,
-                load_balancer: link,
+                load_balancers,
                 health_check_grace_period,
                 deployment,
             } => {
@@ -769,11 +769,16 @@ impl Ecs {
                     .as_ref()
                     .map(|r| resolve(r, registered))
                     .transpose()?;
-                let links = match link {
-                    None => None,
-                    Some(None) => Some(Vec::new()),
-                    Some(Some(link)) => Some(vec![load_balancer(link, target_group)?]),
-                };
+                // An empty list detaches the service from every group.
+                let links = load_balancers
+                    .as_ref()
+                    .map(|links| {
+                        links
+                            .iter()
+                            .map(|l| load_balancer(l, target_group))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?;
                 let request = self
                     .client
                     .update_service()
@@ -914,7 +919,7 @@ impl Ecs {
         &self,
         service: &ServiceSpec,
         task_definition_arn: &str,
-        link: Option<ecs::LoadBalancer>,
+        links: Vec<ecs::LoadBalancer>,
     ) -> Result<()> {
         let request = self
             .client
@@ -929,11 +934,12 @@ impl Ecs {
             .propagate_tags(ecs::PropagateTags::Service)
             .enable_ecs_managed_tags(true)
             .set_health_check_grace_period_seconds(
-                link.as_ref()
-                    .and(service.health_check_grace_period)
+                (!links.is_empty())
+                    .then_some(service.health_check_grace_period)
+                    .flatten()
                     .map(count),
             )
-            .set_load_balancers(link.map(|l| vec![l]))
+            .set_load_balancers((!links.is_empty()).then_some(links))
             .set_tags(Some(ecs_tags(&service.tags)));
         let seq = self.cache().next();
         let out = self

@@ -121,15 +121,26 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
         task_definition_arn: s.task_definition().unwrap_or_default().to_owned(),
         task_definition: None,
         network,
-        load_balancer: s.load_balancers().first().map(|lb| LoadBalancerLink {
-            target_group: target_group_name_from_arn(lb.target_group_arn().unwrap_or_default())
-                .to_owned(),
-            container_name: lb.container_name().unwrap_or_default().to_owned(),
-            container_port: lb
-                .container_port()
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(0),
-        }),
+        load_balancers: {
+            let mut links: Vec<LoadBalancerLink> = s
+                .load_balancers()
+                .iter()
+                .map(|lb| LoadBalancerLink {
+                    target_group: target_group_name_from_arn(
+                        lb.target_group_arn().unwrap_or_default(),
+                    )
+                    .to_owned(),
+                    container_name: lb.container_name().unwrap_or_default().to_owned(),
+                    container_port: lb
+                        .container_port()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .unwrap_or(0),
+                })
+                .collect();
+            // Compared with the rendered links, which are sorted.
+            links.sort_by(|a, b| a.target_group.cmp(&b.target_group));
+            links
+        },
         health_check_grace_period: s
             .health_check_grace_period_seconds()
             .and_then(|g| u32::try_from(g).ok()),

@@ -121,7 +121,9 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
     pub async fn refresh_for_resync(&self) -> Result<usize, ferry_aws::Error> {
         let count = self.resyncs.fetch_add(1, Ordering::Relaxed) + 1;
         let reads = if count % FULL_LISTING_EVERY == 0 {
-            self.ecs.refresh_all().await?
+            // The families too: revisions registered outside Ferry since
+            // the term began become known to task-definition hygiene.
+            self.ecs.refresh_all().await? + self.ecs.load_task_definition_families().await?
         } else {
             // Ferry's own services and the names apps should have; other
             // tools' services matter only where a name clashes, and then

@@ -199,7 +199,7 @@ impl Cluster for FakeCluster {
                 desired_count,
                 task_definition,
                 network,
-                load_balancer,
+                load_balancers,
                 health_check_grace_period,
                 deployment,
             } => Action::UpdateService {
@@ -207,7 +207,7 @@ impl Cluster for FakeCluster {
                 desired_count: *desired_count,
                 task_definition: task_definition.as_ref().map(resolved),
                 network: network.clone(),
-                load_balancer: load_balancer.clone(),
+                load_balancers: load_balancers.clone(),
                 health_check_grace_period: *health_check_grace_period,
                 deployment: *deployment,
             },

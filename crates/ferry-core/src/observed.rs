@@ -112,7 +112,8 @@ pub struct ObservedService {
     pub task_definition: Option<TaskDefinitionSpec>,
     pub network: Option<NetworkSpec>,
     /// The first of the service's load balancers, target group by name.
-    pub load_balancer: Option<LoadBalancerLink>,
+    /// Sorted by target group name.
+    pub load_balancers: Vec<LoadBalancerLink>,
     pub health_check_grace_period: Option<u32>,
     /// `None` when ECS does not report it (then it is not compared).
     pub deployment: Option<DeploymentSpec>,

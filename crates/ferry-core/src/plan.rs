@@ -48,8 +48,9 @@ pub enum Action {
         desired_count: Option<u32>,
         task_definition: Option<TaskDefinitionRef>,
         network: Option<NetworkSpec>,
-        /// `Some(None)` detaches the service from its target group.
-        load_balancer: Option<Option<LoadBalancerLink>>,
+        /// The target groups to attach, all of them; `Some` of an empty
+        /// list detaches the service from every target group.
+        load_balancers: Option<Vec<LoadBalancerLink>>,
         health_check_grace_period: Option<u32>,
         deployment: Option<DeploymentSpec>,
     },
@@ -103,7 +104,7 @@ impl fmt::Display for Action {
                 desired_count,
                 task_definition,
                 network,
-                load_balancer,
+                load_balancers,
                 health_check_grace_period,
                 deployment,
             } => {
@@ -117,9 +118,13 @@ impl fmt::Display for Action {
                         if d.rollback { " with rollback" } else { "" }
                     )?;
                 }
-                match load_balancer {
-                    Some(Some(link)) => write!(f, " target group {}", link.target_group)?,
-                    Some(None) => write!(f, " no target group")?,
+                match load_balancers.as_deref() {
+                    Some([]) => write!(f, " no target group")?,
+                    Some(links) => {
+                        let names: Vec<&str> =
+                            links.iter().map(|l| l.target_group.as_str()).collect();
+                        write!(f, " target groups {}", names.join(", "))?;
+                    }
                     None => {}
                 }
                 if let Some(grace) = health_check_grace_period {
@@ -224,8 +229,8 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                     .then_some(process.service.desired_count);
                 let network = (service.network.as_ref() != Some(&process.service.network))
                     .then(|| process.service.network.clone());
-                let load_balancer = (service.load_balancer != process.service.load_balancer)
-                    .then(|| process.service.load_balancer.clone());
+                let load_balancers = (service.load_balancers != process.service.load_balancers)
+                    .then(|| process.service.load_balancers.clone());
                 let health_check_grace_period = process
                     .service
                     .health_check_grace_period
@@ -237,7 +242,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 if desired_count.is_some()
                     || task_definition.is_some()
                     || network.is_some()
-                    || load_balancer.is_some()
+                    || load_balancers.is_some()
                     || health_check_grace_period.is_some()
                     || deployment.is_some()
                 {
@@ -246,7 +251,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                         desired_count,
                         task_definition,
                         network,
-                        load_balancer,
+                        load_balancers,
                         health_check_grace_period,
                         deployment,
                     });
@@ -270,7 +275,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 desired_count: Some(0),
                 task_definition: None,
                 network: None,
-                load_balancer: None,
+                load_balancers: None,
                 health_check_grace_period: None,
                 deployment: None,
             });
@@ -314,7 +319,9 @@ pub fn plan_app(
             let mut process = process.clone();
             if traffic.frozen || blocked.contains(&process.process.as_str()) {
                 let current = observed.services.get(&process.service.name);
-                process.service.load_balancer = current.and_then(|s| s.load_balancer.clone());
+                process.service.load_balancers = current
+                    .map(|s| s.load_balancers.clone())
+                    .unwrap_or_default();
                 process.service.health_check_grace_period =
                     current.and_then(|s| s.health_check_grace_period);
             }
@@ -455,7 +462,7 @@ mod tests {
                         task_definition_arn: "foreign:1".into(),
                         task_definition: None,
                         network: None,
-                        load_balancer: None,
+                        load_balancers: Vec::new(),
                         health_check_grace_period: None,
                         deployment: None,
                         deployments: Vec::new(),

@@ -108,8 +108,9 @@ pub struct ServiceSpec {
     pub desired_count: u32,
     pub network: NetworkSpec,
     pub tags: BTreeMap<String, String>,
-    /// The target group its tasks register with, for an exposed process.
-    pub load_balancer: Option<LoadBalancerLink>,
+    /// The target groups its tasks register with, for an exposed process:
+    /// one per load balancer that serves it, sorted by name.
+    pub load_balancers: Vec<LoadBalancerLink>,
     /// Seconds ECS ignores failing load-balancer health checks of a new
     /// task; only with a load balancer (ECS rejects it otherwise).
     pub health_check_grace_period: Option<u32>,
@@ -145,8 +146,8 @@ pub fn render_app(app: &App, settings: &Settings) -> Desired {
     let traffic = traffic::render(app, &settings.owner, &settings.traffic);
     let mut processes = render(app, settings);
     for process in &mut processes {
-        if let Some((link, grace)) = traffic.links.get(&process.process) {
-            process.service.load_balancer = Some(link.clone());
+        if let Some((links, grace)) = traffic.links.get(&process.process) {
+            process.service.load_balancers = links.clone();
             process.service.health_check_grace_period = Some(*grace);
         }
     }
@@ -193,7 +194,7 @@ pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
                     desired_count: process.scale,
                     network: network.clone(),
                     tags: names::ownership_tags(&settings.owner, &app.name, Some(process_name)),
-                    load_balancer: None,
+                    load_balancers: Vec::new(),
                     health_check_grace_period: None,
                     deployment: DeploymentSpec {
                         min_healthy_percent: process.min_healthy_percent.unwrap_or(100),

@@ -278,7 +278,7 @@ mod tests {
                 task_definition: (primary == "td:2").then(|| process.task_definition.clone()),
                 task_definition_arn: primary,
                 network: None,
-                load_balancer: None,
+                load_balancers: Vec::new(),
                 health_check_grace_period: None,
                 deployment: None,
                 deployments,

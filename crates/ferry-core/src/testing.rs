@@ -90,7 +90,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                         task_definition: spec_of(&arn, &next),
                         task_definition_arn: arn,
                         network: Some(service.network.clone()),
-                        load_balancer: service.load_balancer.clone(),
+                        load_balancers: service.load_balancers.clone(),
                         health_check_grace_period: service.health_check_grace_period,
                         deployment: Some(service.deployment),
                         deployments: Vec::new(),
@@ -103,7 +103,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 desired_count,
                 task_definition,
                 network,
-                load_balancer,
+                load_balancers,
                 health_check_grace_period,
                 deployment,
             } => {
@@ -124,8 +124,8 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 if let Some(network) = network {
                     service.network = Some(network.clone());
                 }
-                if let Some(link) = load_balancer {
-                    service.load_balancer = link.clone();
+                if let Some(links) = load_balancers {
+                    service.load_balancers = links.clone();
                 }
                 if let Some(grace) = health_check_grace_period {
                     service.health_check_grace_period = Some(*grace);

@@ -160,8 +160,9 @@ pub struct DesiredTraffic {
     pub target_groups: Vec<TargetGroupSpec>,
     pub rules: Vec<RuleSpec>,
     pub records: Vec<RecordSpec>,
-    /// Service links, by process.
-    pub links: BTreeMap<String, (LoadBalancerLink, u32)>,
+    /// Service links, by process: one per load balancer that serves it
+    /// (sorted by target group), and the health-check grace period.
+    pub links: BTreeMap<String, (Vec<LoadBalancerLink>, u32)>,
     /// URLs per process.
     pub endpoints: BTreeMap<String, Vec<String>>,
     /// What cannot be rendered (a domain outside every zone, say).
@@ -345,7 +346,20 @@ impl fmt::Display for TrafficAction {
 /// port is in the hash because a target group's port cannot change: a new
 /// port means a new group, created before the old one goes.
 pub fn target_group_name(owner: &str, app: &str, process: &str, port: u16) -> String {
-    let digest = Sha256::digest(format!("{owner}\0{app}\0{process}\0{port}").as_bytes());
+    named_group(owner, app, process, port, "")
+}
+
+/// The name of the group the internet-facing load balancer forwards a
+/// process's domains to: like [`target_group_name`], with another hash.
+pub fn public_target_group_name(owner: &str, app: &str, process: &str, port: u16) -> String {
+    named_group(owner, app, process, port, "\0public")
+}
+
+/// `<app>-<process>-<hash>` within 32 characters; `edge` tells the groups
+/// of one process on different load balancers apart (empty for the
+/// internal one, whose names predate the others).
+fn named_group(owner: &str, app: &str, process: &str, port: u16, edge: &str) -> String {
+    let digest = Sha256::digest(format!("{owner}\0{app}\0{process}\0{port}{edge}").as_bytes());
     let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     // Two separators and the hash leave 22 characters for the names.
     let room = MAX_TARGET_GROUP_NAME - hash.len() - 2;
@@ -429,12 +443,17 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
         return out;
     }
     let default = default_process(app);
+    // Index in `out.target_groups` of each exposed process's internal
+    // group, and the name of its internet-facing one once a domain needs it.
+    let mut internal_groups: BTreeMap<String, usize> = BTreeMap::new();
+    let mut public_groups: BTreeMap<String, String> = BTreeMap::new();
     for (process_name, process) in &app.processes {
         let Some(port) = process.port else {
             continue;
         };
         let name = target_group_name(owner, &app.name, process_name, port);
         let check = process.health_check.clone().unwrap_or_default();
+        internal_groups.insert(process_name.clone(), out.target_groups.len());
         out.target_groups.push(TargetGroupSpec {
             name: name.clone(),
             process: process_name.clone(),
@@ -456,11 +475,11 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
         out.links.insert(
             process_name.clone(),
             (
-                LoadBalancerLink {
+                vec![LoadBalancerLink {
                     target_group: name.clone(),
                     container_name: process_name.clone(),
                     container_port: port,
-                },
+                }],
                 process
                     .health_check_grace_period
                     .unwrap_or(DEFAULT_GRACE_PERIOD),
@@ -498,7 +517,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
     }
 
     for domain in &app.domains {
-        let Some((tg, _)) = out.links.get(&domain.process).cloned() else {
+        let Some(&internal) = internal_groups.get(&domain.process) else {
             out.blockers.push(Blocker {
                 process: domain.process.clone(),
                 reason: BlockerReason::DomainWithoutPort,
@@ -541,6 +560,29 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
             });
             continue;
         };
+        // AWS associates a target group with one load balancer at most
+        // (ALB quotas: "Load balancers per target group: 1"), so the
+        // internet-facing one forwards to a group of its own, which the
+        // service registers its tasks with too.
+        let public_group = match public_groups.get(&domain.process) {
+            Some(name) => name.clone(),
+            None => {
+                let mut spec = out.target_groups[internal].clone();
+                spec.name = public_target_group_name(owner, &app.name, &domain.process, spec.port);
+                let link = LoadBalancerLink {
+                    target_group: spec.name.clone(),
+                    container_name: domain.process.clone(),
+                    container_port: spec.port,
+                };
+                if let Some((links, _)) = out.links.get_mut(&domain.process) {
+                    links.push(link);
+                    links.sort_by(|a, b| a.target_group.cmp(&b.target_group));
+                }
+                public_groups.insert(domain.process.clone(), spec.name.clone());
+                out.target_groups.push(spec);
+                public_groups[&domain.process].clone()
+            }
+        };
         let key = format!("domain/{}", domain.name);
         let hosts = vec![domain.name.clone()];
         for listener in &edge.listener_arns {
@@ -552,7 +594,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
                 edge,
                 listener,
                 &hosts,
-                &tg.target_group,
+                &public_group,
             ));
         }
         out.records
@@ -1149,7 +1191,45 @@ mod tests {
         );
         let desired = render(&acme, OWNER, &settings(100));
         assert!(desired.blockers.is_empty(), "{:?}", desired.blockers);
-        assert_eq!(desired.target_groups.len(), 2, "worker has no port");
+        assert_eq!(
+            desired.target_groups.len(),
+            4,
+            "web and api each get one group per load balancer; worker has no port"
+        );
+        // A group is associated with one load balancer at most (AWS's
+        // quota), and the service registers with each of its groups.
+        let mut balancer_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for rule in &desired.rules {
+            let balancer = balancer_of
+                .entry(rule.target_group.as_str())
+                .or_insert(rule.load_balancer_arn.as_str());
+            assert_eq!(
+                *balancer, rule.load_balancer_arn,
+                "group {} is on two load balancers",
+                rule.target_group
+            );
+        }
+        for process in ["web", "api"] {
+            let linked: BTreeSet<&str> = desired.links[process]
+                .0
+                .iter()
+                .map(|l| l.target_group.as_str())
+                .collect();
+            let ruled: BTreeSet<&str> = desired
+                .rules
+                .iter()
+                .filter(|r| r.tags.get(names::TAG_PROCESS).map(String::as_str) == Some(process))
+                .map(|r| r.target_group.as_str())
+                .collect();
+            assert_eq!(
+                linked, ruled,
+                "{process} registers with every group it is served by"
+            );
+            assert_eq!(linked.len(), 2);
+            assert!(linked
+                .iter()
+                .all(|name| name.len() <= MAX_TARGET_GROUP_NAME));
+        }
         let hosts: Vec<(&str, Vec<String>)> = desired
             .rules
             .iter()
@@ -1183,11 +1263,13 @@ mod tests {
                 "http://acme.example.com"
             ]
         );
-        let check = &desired.target_groups[1].health_check;
-        assert_eq!(
-            (check.path.as_str(), check.matcher.as_str()),
-            ("/", "200-399")
-        );
+        for group in &desired.target_groups {
+            let check = &group.health_check;
+            assert_eq!(
+                (check.path.as_str(), check.matcher.as_str()),
+                ("/", "200-399")
+            );
+        }
     }
 
     #[test]
