@@ -53,22 +53,6 @@ impl Points {
     }
 }
 
-fn all_ready(local: &LocalAws) -> Option<()> {
-    let out = local.ferry(&["get", "-o", "json"]);
-    let apps: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let apps = apps.as_array()?;
-    let ready = apps
-        .iter()
-        .filter(|a| {
-            a["conditions"].as_array().is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-        })
-        .count();
-    (apps.len() == APPS && ready == APPS).then_some(())
-}
-
 #[track_caller]
 fn assert_unique<T: Ord + std::fmt::Debug + Clone>(what: &str, items: &[T]) {
     let unique: BTreeSet<&T> = items.iter().collect();
@@ -97,7 +81,7 @@ async fn killed_at_random_points_it_converges_without_duplicates_or_losses() {
     eventually(
         Duration::from_secs(300),
         "every app to be Ready",
-        || async { all_ready(&local) },
+        || async { local.all_ready().filter(|ready| *ready == APPS).map(|_| ()) },
     )
     .await;
 

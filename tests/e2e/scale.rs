@@ -95,22 +95,6 @@ fn assert_throttling_is_rare_and_absorbed(local: &LocalAws, requests: &[&Request
     );
 }
 
-fn all_ready(local: &LocalAws) -> Option<()> {
-    let out = local.ferry(&["get", "-o", "json"]);
-    let apps: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let apps = apps.as_array()?;
-    let ready = apps
-        .iter()
-        .filter(|a| {
-            a["conditions"].as_array().is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            })
-        })
-        .count();
-    (ready == apps.len() && !apps.is_empty()).then_some(())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_and_writes_stay_within_the_quota_and_a_hotfix_is_not_queued_behind_a_bulk() {
     let mut local = LocalAws::start().expect("local AWS");
@@ -198,7 +182,7 @@ async fn reads_and_writes_stay_within_the_quota_and_a_hotfix_is_not_queued_behin
         "120s",
     ]);
     eventually(Duration::from_secs(120), "the bulk to be Ready", || async {
-        all_ready(&local)
+        local.all_ready().map(|_| ())
     })
     .await;
     let requests = local.requests();

@@ -363,6 +363,24 @@ impl LocalAws {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
 
+    /// `Some(n)` when `ferry get` lists `n` apps (at least one) and every
+    /// one is Ready; `None` otherwise, or when the CLI failed.
+    pub fn all_ready(&self) -> Option<usize> {
+        let out = self.ferry(&["get", "-o", "json"]);
+        let apps: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let apps = apps.as_array()?;
+        let ready = apps
+            .iter()
+            .filter(|a| {
+                a["conditions"].as_array().is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                })
+            })
+            .count();
+        (ready == apps.len() && !apps.is_empty()).then_some(ready)
+    }
+
     /// Every request the emulator has served so far.
     pub fn requests(&self) -> Vec<Request> {
         let text =
