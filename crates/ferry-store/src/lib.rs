@@ -102,6 +102,17 @@ pub enum Error {
     /// is no longer the leader, and nothing was written.
     #[error("not the leader any more: the lease is no longer held with fencing token {token}")]
     Fenced { token: u64 },
+    /// A split apply failed part-way: the transactions before the failing
+    /// one stay written.
+    #[error(
+        "the apply was split into transactions and only part went through: applied {applied}; \
+         not applied {rest}: {error}"
+    )]
+    PartlyApplied {
+        applied: String,
+        rest: String,
+        error: Box<Error>,
+    },
     #[error(transparent)]
     Aws(#[from] ferry_call::Error),
 }
@@ -479,7 +490,7 @@ impl Store {
                 None => self.latest_release_version(&change.spec.name).await? + 1,
             });
         }
-        for transaction in &layout.transactions {
+        for (done, transaction) in layout.transactions.iter().enumerate() {
             let mut items = Vec::new();
             let mut kinds = Vec::new();
             for &index in transaction {
@@ -510,9 +521,28 @@ impl Store {
                 .map(|&index| changes[index].spec.name.as_str())
                 .collect();
             let names = names.join(", ");
-            if let Err(canceled) = self.try_transact(items, &names, None).await? {
-                return Err(self.explain_apply_failure(&kinds, canceled, &names).await);
+            let error = match self.try_transact(items, &names, None).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(canceled)) => self.explain_apply_failure(&kinds, canceled, &names).await,
+                Err(error) => error,
+            };
+            if done == 0 {
+                return Err(error);
             }
+            // Say exactly what is written: the earlier transactions' apps.
+            let names_of = |transactions: &[Vec<usize>]| {
+                transactions
+                    .iter()
+                    .flatten()
+                    .map(|&index| changes[index].spec.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(Error::PartlyApplied {
+                applied: names_of(&layout.transactions[..done]),
+                rest: names_of(&layout.transactions[done..]),
+                error: Box::new(error),
+            });
         }
         Ok(generations)
     }
