@@ -467,7 +467,8 @@ impl Store {
     /// One transaction takes 100 items: each app needs two plus one per
     /// domain claimed or released. A larger apply is split (apps that move
     /// a domain between them always share a transaction), and a failure
-    /// then leaves earlier transactions applied.
+    /// then leaves earlier transactions applied, and is reported as
+    /// [`Error::PartlyApplied`], naming the apps on each side.
     pub async fn apply(&self, changes: &[AppChange], context: &ApplyContext) -> Result<Vec<u64>> {
         // Every item is built (and its size checked) before anything is
         // written: an oversized app must not leave an earlier transaction
