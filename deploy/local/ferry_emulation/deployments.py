@@ -78,9 +78,10 @@ minimumHealthyPercent. The event ``(service NAME) has begun draining
 connections on N tasks.`` comes when the drain starts, ``has stopped N
 running tasks`` when it ends and the task is STOPPED; the rollout may then
 complete at once (the end of a drain is computed at its own time, between
-scheduler steps). Pending tasks, scale-in, StopTask and DeleteService stop
-tasks at once, as with 0, which keeps the behaviour without draining
-exactly.
+scheduler steps). Pending tasks, scale-in and StopTask stop tasks at once,
+as with 0, which keeps the rollout behaviour without draining exactly.
+DeleteService drains a service's RUNNING tasks (see "DeleteService,
+DRAINING" below).
 
 CreateService starts one PRIMARY deployment (moto's deployment id is kept),
 IN_PROGRESS, with the service's task definition and desired count.
@@ -179,9 +180,31 @@ service's ``taskDefinition`` is that one again. Without rollback, or with
 nothing to roll back to, the FAILED deployment stays PRIMARY and launches
 nothing; older deployments keep their tasks.
 
-DeleteService: moto marks the service INACTIVE at once (AWS passes through
-DRAINING while tasks stop); the layer stops the service's tasks with the
-"has stopped" event and leaves the status to moto.
+DeleteService, DRAINING
+-----------------------
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html
+  When a service with running tasks is deleted it moves from ACTIVE to
+  DRAINING and is no longer visible in ListServices; once all its tasks
+  are STOPPING or STOPPED it moves to INACTIVE. DRAINING and INACTIVE
+  services can still be described. Creating a service with the name of an
+  ACTIVE or DRAINING one is an error.
+moto marks the service INACTIVE at once. Here DeleteService stops the
+service's pending tasks at once ("has stopped") and its RUNNING tasks
+drain ("has begun draining connections"): for FERRY_EMULATOR_TASK_DRAIN_SECONDS,
+but at least one scheduler step (FERRY_EMULATOR_TASK_START_SECONDS), as a
+task takes time to go from RUNNING through its stopping states
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+Until they are STOPPED the service's ``status`` is DRAINING (DeleteService
+and DescribeServices answer so, moto's INACTIVE overwritten), ListServices
+leaves it out, UpdateService gets ``ServiceNotActiveException`` ("Service
+was not ACTIVE.") and CreateService of the same name in the same cluster
+gets ``InvalidParameterException`` ("Creation of service was not
+idempotent.", the wording publicly quoted for re-creating a service that
+is still draining, e.g. hashicorp/terraform-provider-aws#14489; another
+wording, "Unable to Start a service that is still Draining.", is quoted
+too, spinnaker/spinnaker#5476). Then INACTIVE, as moto has it (moto's
+ListServices keeps listing INACTIVE services, see ecs.py). A service
+deleted with no running task is INACTIVE at once.
 
 Service tasks
 -------------
@@ -254,7 +277,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ecs
-from .wire import AwsRequest, Response, json_response
+from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
 
@@ -490,6 +513,13 @@ class ServiceState:
     def primary(self) -> Deployment:
         return self.deployments[0]
 
+    @property
+    def status(self) -> str:
+        """ACTIVE; after DeleteService DRAINING while a task still runs, then INACTIVE."""
+        if not self.deleted:
+            return "ACTIVE"
+        return "DRAINING" if any(d.tasks for d in self.deployments) else "INACTIVE"
+
     def record(self, at: float, message: str) -> None:
         self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": at, "message": message})
         del self.events[EVENTS_KEPT:]
@@ -557,15 +587,26 @@ class Scheduler:
         self.wake(svc, now)
 
     def delete(self, svc: ServiceState, now: float) -> None:
+        """DeleteService: pending tasks stop now; RUNNING ones stop after the drain
+        (at least one scheduler step), the service DRAINING until they have."""
         stopped = []
+        draining = []
+        reason = f"Scaling activity initiated by (deployment {svc.primary.id})"
         for deployment in svc.deployments:
             for task in list(deployment.tasks):
-                self._stop(svc, deployment, task, now, "ServiceSchedulerInitiated",
-                           f"Scaling activity initiated by (deployment {svc.primary.id})")
-                stopped.append(task)
+                if task.started_at is None:
+                    self._stop(svc, deployment, task, now, "ServiceSchedulerInitiated", reason)
+                    stopped.append(task)
+                elif not task.draining:
+                    self._begin_draining(deployment, task, now, "ServiceSchedulerInitiated",
+                                         reason, max(self.drain, self.interval))
+                    draining.append(task)
         if stopped:
             svc.record(now, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
                             f"{_task_list(stopped)}.")
+        if draining:
+            svc.record(now, f"(service {svc.name}) has begun draining connections on "
+                            f"{len(draining)} tasks.")
         svc.deleted = True
         svc.next_tick = None
 
@@ -583,8 +624,8 @@ class Scheduler:
 
     def advance(self, svc: ServiceState, now: float) -> None:
         """Every step and every end of a drain due by ``now``, in order, each at its own time."""
-        while not svc.deleted:
-            tick = svc.next_tick
+        while True:
+            tick = None if svc.deleted else svc.next_tick
             drained = min((t.drained_at for d in svc.deployments for t in d.draining
                            if t.drained_at is not None), default=None)
             if drained is not None and drained <= now and (tick is None or drained <= tick):
@@ -606,11 +647,13 @@ class Scheduler:
         if stopped:
             svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
                            f"{_task_list(stopped)}.")
-        self._settle(svc, at)
+        if not svc.deleted:
+            self._settle(svc, at)
 
     def _begin_draining(self, deployment: Deployment, task: ServiceTask, at: float, code: str,
-                        reason: str) -> None:
-        task.stopping_at, task.drained_at = at, at + self.drain
+                        reason: str, seconds: float | None = None) -> None:
+        task.stopping_at = at
+        task.drained_at = at + (self.drain if seconds is None else seconds)
         task.stop_code, task.stopped_reason = code, reason
         deployment.updated_at = at
 
@@ -889,6 +932,8 @@ def render_service(service: dict[str, Any], svc: ServiceState) -> None:
     service["pendingCount"] = sum(len(d.pending) for d in svc.deployments)
     service["events"] = copy.deepcopy(svc.events)
     service["deploymentConfiguration"] = copy.deepcopy(svc.configuration)
+    if svc.deleted:
+        service["status"] = svc.status
     if svc.deployments and svc.primary.task_definition:
         service["taskDefinition"] = svc.primary.task_definition
 
@@ -1057,6 +1102,12 @@ class DeploymentEmulation:
 
     def create_service(self, request: AwsRequest, forward: Forward) -> Response:
         now = self.clock()
+        params = request.json()
+        name = params.get("serviceName")
+        for svc in self._services_in(params.get("cluster"), now):
+            if svc.name == name and svc.status == "DRAINING":
+                return json_error(400, "InvalidParameterException",
+                                  "Creation of service was not idempotent.")
         response = forward(request)
         found = self._service_payload(response)
         if found is None:
@@ -1088,6 +1139,11 @@ class DeploymentEmulation:
 
     def update_service(self, request: AwsRequest, forward: Forward) -> Response:
         now = self.clock()
+        params = request.json()
+        reference = params.get("service")
+        for svc in self._services_in(params.get("cluster"), now):
+            if svc.deleted and reference in (svc.name, svc.arn):
+                return json_error(400, "ServiceNotActiveException", "Service was not ACTIVE.")
         response = forward(request)
         found = self._service_payload(response)
         if found is None:
@@ -1136,6 +1192,24 @@ class DeploymentEmulation:
             self.scheduler.advance(svc, now)
             self.scheduler.delete(svc, now)
         return self._respond(response, payload, [(service, svc)])
+
+    # -- ListServices --------------------------------------------------------------------
+
+    def list_services(self, request: AwsRequest, forward: Forward) -> Response:
+        """moto's full list without the DRAINING services (ecs.py pages what is left)."""
+        now = self.clock()
+        response = forward(request)
+        if response.status != 200:
+            return response
+        payload = response.json()
+        arns = payload.get("serviceArns") if isinstance(payload, dict) else None
+        if not isinstance(arns, list):
+            return response
+        draining = {svc.arn for svc in self._services_in(request.json().get("cluster"), now)
+                    if svc.status == "DRAINING"}
+        payload["serviceArns"] = [arn for arn in arns if arn not in draining]
+        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+        return json_response(200, payload, content_type)
 
     # -- DescribeServices ----------------------------------------------------------------
 
@@ -1330,6 +1404,7 @@ def register(layer: Any) -> None:
     layer.register(SERVICE, "UpdateService", emulation.update_service)
     layer.register(SERVICE, "DeleteService", emulation.delete_service)
     layer.register(SERVICE, "DescribeServices", emulation.describe_services)
+    layer.register(SERVICE, "ListServices", emulation.list_services)
     layer.register(SERVICE, "RunTask", emulation.run_task)
     layer.register(SERVICE, "DescribeTasks", emulation.describe_tasks)
     layer.register(SERVICE, "ListTasks", emulation.list_tasks)

@@ -10,8 +10,57 @@ serializable with PutItem, UpdateItem, DeleteItem and other transactions).
 moto's server runs requests on threads and its DynamoDB backend takes no
 lock, so two concurrent conditional writes can both pass their condition and
 both write: a lost update that real DynamoDB never allows. Ferry's apply
-relies on exactly that guarantee, so this layer runs DynamoDB requests one
-at a time.
+relies on exactly that guarantee, so this layer runs every DynamoDB request
+against moto one at a time (``_lock``).
+
+Transaction conflicts
+---------------------
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html
+("Transaction conflict handling in DynamoDB"): concurrent item-level
+requests conflict when a PutItem, UpdateItem or DeleteItem names an item an
+ongoing TransactWriteItems includes, when an item of a TransactWriteItems
+is part of another ongoing TransactWriteItems, and when an item of a
+TransactGetItems is part of an ongoing TransactWriteItems.
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+(TransactionCanceledException): "There is an ongoing TransactWriteItems
+operation that conflicts with a concurrent TransactWriteItems request. In
+this case the TransactWriteItems operation fails with a
+TransactionCanceledException." The cancellation reasons are in request
+order, code ``None`` for the items without an error.
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+(likewise UpdateItem, DeleteItem): TransactionConflictException,
+"Operation was rejected because there is an ongoing transaction for the
+item.", HTTP 400.
+
+A TransactWriteItems here holds the items it names (table and primary key,
+read from DescribeTable) from the moment it is accepted until it has been
+applied. While they are held:
+
+* another TransactWriteItems naming any of them is cancelled, not
+  executed: TransactionCanceledException, reason ``TransactionConflict``
+  (message ``Transaction is ongoing for the item``) at each conflicting
+  index, ``None`` at the others; message ``Transaction cancelled, please
+  refer cancellation reasons for specific reasons [None,
+  TransactionConflict]`` (moto's shape for its own cancellations:
+  ``CancellationReasons`` with ``Code`` and ``Message``);
+* a PutItem, UpdateItem or DeleteItem of one of them fails with
+  TransactionConflictException and is not executed;
+* a TransactGetItems naming one of them is cancelled the same way.
+
+Reads (GetItem, Query, Scan) see the items as they were: a transaction is
+applied in one step under the lock. Conditions are evaluated then, so the
+atomicity above is unchanged.
+
+Without a hold a transaction is applied at once, under the lock, and no
+other request can see it in flight: nothing conflicts, exactly as before.
+``FERRY_EMULATOR_TRANSACTION_SECONDS`` (environment, default 0, read when
+the emulator starts) holds every TransactWriteItems open that long before
+it is applied (outside the lock: other requests go on meanwhile), which is
+how tests, and anyone who wants to see how Ferry handles conflicts, make
+them happen. DynamoDB's own transactions take milliseconds; a hold of a
+few hundred milliseconds makes conflicts between concurrent writers
+frequent, which only AWS under contention would do. BatchWriteItem is not
+checked against held items (AWS's page does not say what it gets).
 
 moto's TransactWriteItems also keeps a deep copy of every table a
 transaction names, once per item, to roll back a failed transaction. With
@@ -40,13 +89,18 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from .wire import json_error
+from .wire import json_error, json_response
 
 SERVICE = "dynamodb"
+CONTENT_TYPE = "application/x-amz-json-1.0"
+ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 _lock = threading.Lock()
 
@@ -57,16 +111,12 @@ IDEMPOTENCY_WINDOW_SECONDS = 600.0
 _answered: dict[str, tuple[float, str, Any]] = {}
 
 
-def serialize(request: Any, forward: Any) -> Any:
-    with _lock:
-        return forward(request)
-
-
 def idempotent_transactions(request: Any, forward: Any) -> Any:
     """TransactWriteItems with a ClientRequestToken, as DynamoDB runs it.
 
-    Runs inside ``serialize``'s lock (registered after it), so a token's
-    check and its first execution are one step."""
+    Runs inside the lock ``Transactions`` takes to apply a transaction
+    (registered after it), so a token's check and its first execution are
+    one step."""
     params = request.json()
     token = params.get("ClientRequestToken")
     if not isinstance(token, str) or not token:
@@ -89,6 +139,126 @@ def idempotent_transactions(request: Any, forward: Any) -> Any:
     if response.status == 200:
         _answered[token] = (now, rest, response)
     return response
+
+
+# -- transaction conflicts (see the module docstring) --------------------------------
+
+HOLD_ENV = "FERRY_EMULATOR_TRANSACTION_SECONDS"
+CONFLICT = "TransactionConflict"
+CONFLICT_MESSAGE = "Transaction is ongoing for the item"
+SINGLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem")
+
+
+def hold_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    raw = environ.get(HOLD_ENV, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{HOLD_ENV} must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
+ItemId = tuple[str, str]
+
+
+def canceled(codes: list[str | None]) -> Any:
+    """TransactionCanceledException with one reason per item, in request order."""
+    reasons = [{"Code": code, "Message": CONFLICT_MESSAGE} if code else {"Code": "None"}
+               for code in codes]
+    message = ("Transaction cancelled, please refer cancellation reasons for specific "
+               f"reasons [{', '.join(code or 'None' for code in codes)}]")
+    return json_response(400, {"__type": ERROR_PREFIX + "TransactionCanceledException",
+                               "CancellationReasons": reasons, "Message": message}, CONTENT_TYPE)
+
+
+def conflict() -> Any:
+    return json_response(400, {"__type": ERROR_PREFIX + "TransactionConflictException",
+                               "message": "Operation was rejected because there is an ongoing "
+                                          "transaction for the item."}, CONTENT_TYPE)
+
+
+class Transactions:
+    """The items of the TransactWriteItems in flight, and the requests they turn away."""
+
+    def __init__(self, hold: float, sleep: Callable[[float], None] = time.sleep):
+        self.hold = hold
+        self.sleep = sleep
+        self.held: set[ItemId] = set()
+
+    # Called with _lock held.
+    def _key_names(self, request: Any, forward: Any, table: str,
+                   schemas: dict[str, list[str] | None]) -> list[str] | None:
+        if table not in schemas:
+            response = forward(request.with_operation("DescribeTable", {"TableName": table}))
+            names = None
+            if response.status == 200:
+                schema = (response.json().get("Table") or {}).get("KeySchema") or []
+                names = [k["AttributeName"] for k in schema if isinstance(k, dict)
+                         and isinstance(k.get("AttributeName"), str)] or None
+            schemas[table] = names
+        return schemas[table]
+
+    def item_id(self, request: Any, forward: Any, action: Any,
+                schemas: dict[str, list[str] | None]) -> ItemId | None:
+        """(table, key) of one action (Put, Update, Delete, ConditionCheck, Get, or a
+        single-item request's parameters), or None where it cannot be told."""
+        if not isinstance(action, dict) or not isinstance(action.get("TableName"), str):
+            return None
+        table = action["TableName"]
+        names = self._key_names(request, forward, table, schemas)
+        source = action.get("Key") if isinstance(action.get("Key"), dict) else action.get("Item")
+        if names is None or not isinstance(source, dict) or not all(n in source for n in names):
+            return None
+        key = {n: source[n] for n in names}
+        return table, json.dumps(key, sort_keys=True)
+
+    def _transact_ids(self, request: Any, forward: Any) -> list[ItemId | None]:
+        entries = request.json().get("TransactItems")
+        schemas: dict[str, list[str] | None] = {}
+        ids: list[ItemId | None] = []
+        for entry in entries if isinstance(entries, list) else []:
+            action = next(iter(entry.values()), None) if isinstance(entry, dict) and entry else None
+            ids.append(self.item_id(request, forward, action, schemas))
+        return ids
+
+    def handle(self, request: Any, forward: Any) -> Any:
+        operation = request.operation
+        if operation == "TransactWriteItems":
+            return self.transact_write(request, forward)
+        with _lock:
+            if self.held and operation in SINGLE_WRITES:
+                if self.item_id(request, forward, request.json(), {}) in self.held:
+                    return conflict()
+            if self.held and operation == "TransactGetItems":
+                ids = self._transact_ids(request, forward)
+                if any(i is not None and i in self.held for i in ids):
+                    return canceled([CONFLICT if i is not None and i in self.held else None
+                                     for i in ids])
+            return forward(request)
+
+    def transact_write(self, request: Any, forward: Any) -> Any:
+        with _lock:
+            ids = self._transact_ids(request, forward) if (self.held or self.hold > 0) else []
+            if any(i is not None and i in self.held for i in ids):
+                return canceled([CONFLICT if i is not None and i in self.held else None
+                                 for i in ids])
+            if self.hold <= 0:
+                return forward(request)
+            mine = {i for i in ids if i is not None}
+            self.held |= mine
+        try:
+            self.sleep(self.hold)
+        finally:
+            with _lock:
+                try:
+                    response = forward(request)
+                finally:
+                    self.held -= mine
+        return response
 
 
 class _TablesByReference:
@@ -179,5 +349,5 @@ def _install_item_rollback() -> None:
 
 def register(layer: Any) -> None:
     _install_item_rollback()
-    layer.register(SERVICE, "*", serialize)
+    layer.register(SERVICE, "*", Transactions(hold_seconds()).handle)
     layer.register(SERVICE, "TransactWriteItems", idempotent_transactions)

@@ -17,9 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
+import xml.etree.ElementTree as ET
 from typing import Any
 
+from . import elbv2
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
@@ -182,8 +185,152 @@ def create_service_grace_period(request: AwsRequest, forward: Any,
     return json_response(200, payload, content_type)
 
 
+# --------------------------------------------------------------------------
+# The layer's reads of other services' state (EC2, ELBv2), for ECS checks.
+#
+# An ECS handler's ``forward`` leads to moto's ECS backend only. For what
+# ECS itself looks up elsewhere (a subnet's VPC, a target group's load
+# balancer) the layer calls moto directly (``call_moto``, not logged, no
+# throttling or faults: AWS's own calls on your behalf are not yours), with
+# a copy of the client's request signed for that service: moto picks the
+# backend from the SigV4 credential scope, and checks no signature.
+# --------------------------------------------------------------------------
+
+_SCOPE = re.compile(r"(Credential=[^/,\s]+/\d{8}/[^/,\s]+/)[^/,\s]+(/aws4_request)")
+
+
+def signed_for(request: AwsRequest, signing_name: str, service: str) -> AwsRequest:
+    """An empty query-protocol request like ``request``, signed for another service."""
+    environ = dict(request.environ)
+    environ.pop("HTTP_X_AMZ_TARGET", None)
+    environ["HTTP_AUTHORIZATION"] = _SCOPE.sub(rf"\g<1>{signing_name}\g<2>",
+                                               environ.get("HTTP_AUTHORIZATION", ""))
+    return AwsRequest(environ=environ, body=b"", service=service, operation="",
+                      region=request.region)
+
+
+EC2_VERSION = "2016-11-15"
+
+
+def _ec2(request: AwsRequest, call_moto: Any, params: dict[str, str]) -> ET.Element | None:
+    ec2_request = signed_for(request, "ec2", "ec2").with_form({"Version": EC2_VERSION, **params})
+    response = call_moto(ec2_request)
+    if response.status != 200:
+        return None
+    try:
+        return ET.fromstring(response.body)
+    except ET.ParseError:
+        return None
+
+
+def _local(element: ET.Element, name: str) -> list[ET.Element]:
+    return [e for e in element.iter() if e.tag.rsplit("}", 1)[-1] == name]
+
+
+def default_security_group(request: AwsRequest, call_moto: Any, subnets: list[str]) -> str | None:
+    """The default security group of the VPC of ``subnets`` (None if unknown or ambiguous)."""
+    params = {f"SubnetId.{i}": subnet for i, subnet in enumerate(subnets, 1)}
+    found = _ec2(request, call_moto, {"Action": "DescribeSubnets", **params})
+    if found is None:
+        return None
+    vpcs = {e.text for e in _local(found, "vpcId") if e.text}
+    if len(vpcs) != 1:
+        return None
+    groups = _ec2(request, call_moto, {
+        "Action": "DescribeSecurityGroups",
+        "Filter.1.Name": "vpc-id", "Filter.1.Value.1": vpcs.pop(),
+        "Filter.2.Name": "group-name", "Filter.2.Value.1": "default"})
+    if groups is None:
+        return None
+    ids = [e.text for e in _local(groups, "groupId") if e.text]
+    return ids[0] if len(ids) == 1 else None
+
+
+# --------------------------------------------------------------------------
+# CreateService / UpdateService: awsvpc without security groups.
+#
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AwsVpcConfiguration.html
+#   securityGroups: "The IDs of the security groups associated with the
+#   task or service. If you don't specify a security group, the default
+#   security group for the VPC is used."
+#
+# moto answers such a request with HTTP 500 (KeyError 'securityGroups').
+# Here the layer looks up the subnets' VPC and its security group named
+# ``default`` (EC2 DescribeSubnets and DescribeSecurityGroups) and writes
+# it into the request before moto sees it, so the service's
+# networkConfiguration then names it. Subnets moto does not know (or in
+# several VPCs) are left to moto, which answers with its own
+# InvalidParameterException.
+# --------------------------------------------------------------------------
+
+def default_security_groups(call_moto: Any) -> Any:
+    def fill_default_security_group(request: AwsRequest, forward: Any) -> Response:
+        params = request.json()
+        network = params.get("networkConfiguration")
+        vpc = network.get("awsvpcConfiguration") if isinstance(network, dict) else None
+        if not isinstance(vpc, dict) or vpc.get("securityGroups"):
+            return forward(request)
+        subnets = vpc.get("subnets")
+        if not isinstance(subnets, list) or not subnets or not all(isinstance(s, str) for s in subnets):
+            return forward(request)
+        group = default_security_group(request, call_moto, subnets)
+        if group is None:
+            return forward(request)
+        rewritten = json.loads(json.dumps(params))
+        rewritten["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"] = [group]
+        return forward(request.with_json(rewritten))
+
+    return fill_default_security_group
+
+
+# --------------------------------------------------------------------------
+# CreateService / UpdateService: a target group must have a load balancer.
+#
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LoadBalancer.html
+#   targetGroupArn: the ARN of the Elastic Load Balancing target group
+#   associated with the service; tasks register to and deregister from the
+#   load balancer through it. A target group reaches a load balancer only
+#   through a listener or a rule that forwards to it.
+# ECS refuses a service whose target group no listener or rule forwards to
+# with HTTP 400 InvalidParameterException "The target group with
+# targetGroupArn ARN does not have an associated load balancer." (the
+# wording AWS returns, as quoted in hashicorp/terraform#32908 and
+# cloudposse/terraform-aws-ecs-web-app#226: the classic mistake of creating
+# the service before the listener rule). moto accepts any ARN. Here each
+# ``loadBalancers[].targetGroupArn`` must be forwarded to by some listener
+# or rule (read under the ELBv2 lock: ECS's lock, then ELBv2's, never the
+# other way round). A target group that does not exist gets the same
+# answer (it has no load balancer; AWS's wording for that case is not
+# published).
+# --------------------------------------------------------------------------
+
+def load_balancer_check(call_moto: Any) -> Any:
+    def target_groups_have_load_balancers(request: AwsRequest, forward: Any) -> Response:
+        entries = request.json().get("loadBalancers")
+        groups = [e.get("targetGroupArn") for e in entries or []
+                  if isinstance(e, dict) and isinstance(e.get("targetGroupArn"), str)] \
+            if isinstance(entries, list) else []
+        if not groups:
+            return forward(request)
+        elb_request = signed_for(request, "elasticloadbalancing", "elbv2")
+        with elbv2._lock:
+            associations = elbv2.target_group_associations(elb_request, call_moto)
+        for group in groups:
+            if not associations.get(group):
+                return json_error(400, "InvalidParameterException",
+                                  f"The target group with targetGroupArn {group} does not have "
+                                  "an associated load balancer.")
+        return forward(request)
+
+    return target_groups_have_load_balancers
+
+
 def register(layer: Any) -> None:
     layer.register(SERVICE, "*", serialize)
     layer.register(SERVICE, "DescribeServices", describe_services_limit)
     layer.register(SERVICE, "ListServices", list_services_pagination)
+    layer.register(SERVICE, "CreateService", load_balancer_check(layer.call_moto))
+    layer.register(SERVICE, "UpdateService", load_balancer_check(layer.call_moto))
+    layer.register(SERVICE, "CreateService", default_security_groups(layer.call_moto))
+    layer.register(SERVICE, "UpdateService", default_security_groups(layer.call_moto))
     layer.register(SERVICE, "CreateService", create_service_grace_period)

@@ -8,7 +8,10 @@ left alone. What it gets wrong is emulated here, each handler after one page of
 the ELBv2 API reference
 (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/):
 
-* CreateRule: the rule quota per load balancer (``TooManyRules``);
+* CreateRule: the rule quota per load balancer (``TooManyRules``) and
+  priorities 1..50000 (``ValidationError``);
+* CreateRule, ModifyRule, CreateListener, ModifyListener: a target group
+  forwards for one load balancer only (``TargetGroupAssociationLimit``);
 * CreateTargetGroup: same name and same settings returns the existing group;
 * DescribeTargetGroups and DescribeRules: ``PageSize`` and ``Marker``;
 * DeleteRule: ``RuleNotFound`` and ``OperationNotPermitted``;
@@ -29,6 +32,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
@@ -464,7 +468,37 @@ def delete_rule_checks(request: AwsRequest, forward: Forward) -> Response:
 # the answer is moto's answer to the second step.
 # --------------------------------------------------------------------------
 
-PRIORITY_MAX = 50000
+PRIORITY_MIN, PRIORITY_MAX = 1, 50000
+
+
+def priority_error(raw: str, where: str) -> Response | None:
+    """AWS's ValidationError for a rule priority outside 1..50000, or None.
+
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html
+    and API_RulePriorityPair.html: Priority, "Valid Range: Minimum value of
+    1. Maximum value of 50000." The wording is AWS's standard constraint
+    message (as for PageSize above). A value that is not a number is left
+    to moto.
+    """
+    try:
+        priority = int(raw)
+    except ValueError:
+        return None
+    if priority < PRIORITY_MIN:
+        return error("ValidationError", f"1 validation error detected: Value '{priority}' at "
+                     f"'{where}' failed to satisfy constraint: Member must have value "
+                     f"greater than or equal to {PRIORITY_MIN}")
+    if priority > PRIORITY_MAX:
+        return error("ValidationError", f"1 validation error detected: Value '{priority}' at "
+                     f"'{where}' failed to satisfy constraint: Member must have value "
+                     f"less than or equal to {PRIORITY_MAX}")
+    return None
+
+
+def create_rule_priority_range(request: AwsRequest, forward: Forward) -> Response:
+    """CreateRule: the priority must be 1..50000 (moto takes any number)."""
+    refused = priority_error(request.form().get("Priority", ""), "priority")
+    return refused or forward(request)
 
 
 def set_rule_priorities(request: AwsRequest, forward: Forward) -> Response:
@@ -475,11 +509,11 @@ def set_rule_priorities(request: AwsRequest, forward: Forward) -> Response:
     if len(set(arns)) != len(arns):
         return forward(request)
     for i, w in enumerate(wanted, 1):
-        priority = w["Priority"]
-        if not priority.isdigit() or not 1 <= int(priority) <= PRIORITY_MAX:
-            return error("ValidationError", f"1 validation error detected: Value '{priority}' "
-                         f"at 'rulePriorities.{i}.member.priority' failed to satisfy "
-                         f"constraint: Member must have value between 1 and {PRIORITY_MAX}")
+        refused = priority_error(w["Priority"], f"rulePriorities.{i}.member.priority")
+        if refused is not None:
+            return refused
+        if not w["Priority"].isdigit():
+            return forward(request)  # not a number: moto's validation answers
     found, rules = describe_rules_by_arn(request, forward, arns)
     if found.status != 200:
         return found
@@ -543,9 +577,128 @@ def describe_tags_existence(request: AwsRequest, forward: Forward) -> Response:
     return forward(request)
 
 
+# --------------------------------------------------------------------------
+# A target group is used by one load balancer only.
+#
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html
+#   Target groups: "Load balancers per target group": 1.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html
+#   each target group can be used with only one load balancer.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateRule.html
+#   (and ModifyRule, CreateListener, ModifyListener): TargetGroupAssociationLimit,
+#   "You've reached the limit on the number of load balancers per target
+#   group." HTTP 400.
+#
+# moto lets any listener or rule of any load balancer forward to any target
+# group. Here a CreateRule, ModifyRule, CreateListener or ModifyListener
+# whose actions forward (``TargetGroupArn`` or ``ForwardConfig``) to a
+# target group that a listener's default actions or a rule of ANOTHER load
+# balancer already forward to is refused with TargetGroupAssociationLimit
+# and the message AWS sends, as publicly quoted
+# (hashicorp/terraform-provider-aws#22005): "The following target groups
+# cannot be associated with more than one load balancer: ARN" (several
+# ARNs: comma-separated, our guess). Associations are read through moto's
+# API (DescribeLoadBalancers, DescribeListeners, DescribeRules) under the
+# ELBv2 lock, so they are current. ``target_group_associations`` is also
+# what the ECS check "target group has no load balancer" reads (ecs.py).
+# --------------------------------------------------------------------------
+
+_FORWARDED = re.compile(r"^(?:Default)?Actions\.member\.\d+\."
+                        r"(?:TargetGroupArn|ForwardConfig\.TargetGroups\.member\.\d+\.TargetGroupArn)$")
+
+
+def forwarded_target_groups(params: Mapping[str, str]) -> list[str]:
+    """The target groups the (default) actions of a query request forward to, in order."""
+    found: list[str] = []
+    for key, value in params.items():
+        if _FORWARDED.match(key) and value and value not in found:
+            found.append(value)
+    return found
+
+
+def _action_target_groups(element: ET.Element) -> set[str]:
+    return {e.text for e in element.iter(f"{{{NS}}}TargetGroupArn") if e.text}
+
+
+def target_group_associations(request: AwsRequest, forward: Forward) -> dict[str, set[str]]:
+    """Target group ARN -> the load balancers whose listeners or rules forward to it."""
+    associations: dict[str, set[str]] = {}
+    first, balancers = fetch_all(request, forward, "DescribeLoadBalancers", "LoadBalancers", {})
+    if first.status != 200:
+        return associations
+    for balancer in balancers:
+        lb_arn = text(balancer, "LoadBalancerArn")
+        if not lb_arn:
+            continue
+        found, listeners = fetch_all(request, forward, "DescribeListeners", "Listeners",
+                                     {"LoadBalancerArn": lb_arn})
+        if found.status != 200:
+            continue
+        for listener in listeners:
+            groups = set()
+            defaults = listener.find(q("DefaultActions"))
+            if defaults is not None:
+                groups |= _action_target_groups(defaults)
+            listener_arn = text(listener, "ListenerArn")
+            if listener_arn:
+                got, rules = fetch_all(request, forward, "DescribeRules", "Rules",
+                                       {"ListenerArn": listener_arn})
+                if got.status == 200:
+                    for rule in rules:
+                        actions = rule.find(q("Actions"))
+                        if actions is not None:
+                            groups |= _action_target_groups(actions)
+            for group in groups:
+                associations.setdefault(group, set()).add(lb_arn)
+    return associations
+
+
+def _load_balancer_of_request(operation: str, params: Mapping[str, str]) -> str | None:
+    if operation == "CreateListener":
+        return params.get("LoadBalancerArn") or None
+    if operation in ("CreateRule", "ModifyListener"):
+        arn = params.get("ListenerArn", "")
+        return load_balancer_of(arn, "listener") if ":listener/" in arn else None
+    if operation == "ModifyRule":
+        arn = params.get("RuleArn", "")
+        return load_balancer_of(arn, "listener-rule") if ":listener-rule/" in arn else None
+    return None
+
+
+def association_limit(request: AwsRequest, forward: Forward) -> Response:
+    params = request.form()
+    wanted = forwarded_target_groups(params)
+    load_balancer = _load_balancer_of_request(request.operation, params)
+    if not wanted or load_balancer is None:
+        return forward(request)
+    associations = target_group_associations(request, forward)
+    taken = [group for group in wanted if associations.get(group, set()) - {load_balancer}]
+    if taken:
+        return error("TargetGroupAssociationLimit",
+                     "The following target groups cannot be associated with more than one "
+                     f"load balancer: {', '.join(taken)}")
+    return forward(request)
+
+
+ASSOCIATING_OPERATIONS = ("CreateRule", "ModifyRule", "CreateListener", "ModifyListener")
+
+
+def register_association_limit(layer: Any) -> None:
+    """One load balancer per target group (always on; see above).
+
+    Kept apart for review: Ferry's Rust code (at the time of writing) puts
+    one target group behind both the internal and the internet-facing
+    load balancer, which AWS refuses and this check now refuses too.
+    """
+    for operation in ASSOCIATING_OPERATIONS:
+        layer.register(SERVICE, operation, association_limit)
+
+
 def register(layer: Any) -> None:
     layer.register(SERVICE, "*", serialize)
+    layer.register(SERVICE, "CreateRule", create_rule_priority_range)
     layer.register(SERVICE, "CreateRule", create_rule_quota(rule_quota()))
+    register_association_limit(layer)
     layer.register(SERVICE, "CreateTargetGroup", create_target_group_idempotent)
     layer.register(SERVICE, "DescribeTargetGroups", describe_target_groups_pagination)
     layer.register(SERVICE, "DescribeRules", describe_rules_pagination)

@@ -361,16 +361,35 @@ def test_stop_task_on_a_service_task_gets_it_replaced(env):
     assert replaced["runningCount"] == 2
 
 
-def test_delete_service_stops_its_tasks_and_goes_inactive(env):
-    env.create("web", env.task_definition("acme/web:1"))
+def test_delete_service_drains_then_goes_inactive(env):
+    # API_DeleteService: ACTIVE -> DRAINING (not in ListServices, still
+    # described) -> INACTIVE once its tasks have stopped; a service of the
+    # same name cannot be created while it drains.
+    td = env.task_definition("acme/web:1")
+    env.create("web", td)
     env.completed("web")
+    arn = env.describe("web")["serviceArn"]
     deleted = env.ecs.delete_service(cluster=env.cluster, service="web", force=True)["service"]
-    assert deleted["status"] == "INACTIVE"  # moto's
-    assert (deleted["runningCount"], deleted["pendingCount"]) == (0, 0)
-    assert messages(deleted)[0].startswith("(service web) has stopped 2 running tasks: (task ")
-    later = env.describe("web")
-    assert later["status"] == "INACTIVE" and later["runningCount"] == 0
+    assert deleted["status"] == "DRAINING"
+    assert deleted["runningCount"] == 2
+    assert messages(deleted)[0] == "(service web) has begun draining connections on 2 tasks."
+    assert arn not in env.ecs.list_services(cluster=env.cluster)["serviceArns"]
+    with pytest.raises(ClientError) as excinfo:
+        env.create("web", td)
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert excinfo.value.response["Error"]["Message"] == "Creation of service was not idempotent."
+    with pytest.raises(ClientError) as excinfo:
+        env.ecs.update_service(cluster=env.cluster, service="web", desiredCount=1)
+    assert excinfo.value.response["Error"]["Code"] == "ServiceNotActiveException"
+
+    later = env.wait("web", lambda s: s["status"] == "INACTIVE")
+    assert (later["runningCount"], later["pendingCount"]) == (0, 0)
+    assert messages(later)[0].startswith("(service web) has stopped 2 running tasks: (task ")
     assert env.ecs.list_tasks(cluster=env.cluster, serviceName="web")["taskArns"] == []
+    # INACTIVE: the name is free again.
+    again = env.create("web", td)
+    assert again["status"] == "ACTIVE"
+    env.completed("web")
 
 
 # -- one-off tasks (RunTask) -------------------------------------------------------------------

@@ -276,14 +276,33 @@ def test_events_keep_the_newest_100():
     assert len({e["id"] for e in svc.events}) == dep.EVENTS_KEPT
 
 
-def test_delete_stops_every_task():
+def test_delete_drains_the_service_for_one_step_then_it_is_inactive():
+    # API_DeleteService: ACTIVE -> DRAINING while tasks stop -> INACTIVE.
     s = scheduler()
     svc = completed_service(s)
     s.delete(svc, 10.0)
+    assert svc.status == "DRAINING"
+    assert counts(svc) == [("PRIMARY", TD1, 2, 0, 0, COMPLETED)]
+    assert messages(svc)[0] == "(service web) has begun draining connections on 2 tasks."
+    assert all(t.desired_status == "STOPPED" for t in svc.primary.tasks)
+    s.advance(svc, 10.0 + STEP - 0.01)
+    assert svc.status == "DRAINING"
+    s.advance(svc, 10.0 + STEP)
+    assert svc.status == "INACTIVE"
     assert counts(svc) == [("PRIMARY", TD1, 0, 0, 0, COMPLETED)]
     assert messages(svc)[0] == "(service web) has stopped 2 running tasks: (task t1) (task t2)."
     s.advance(svc, 100.0)
-    assert len(svc.events) == 4
+    assert len(svc.events) == 5
+
+
+def test_delete_stops_pending_tasks_at_once_and_without_tasks_is_inactive_at_once():
+    s = scheduler()
+    svc = service()
+    s.deploy(svc, TD1, 2, None, {}, 0.0)
+    s.advance(svc, STEP)  # launched, pending
+    s.delete(svc, STEP + 0.1)
+    assert svc.status == "INACTIVE"
+    assert messages(svc)[0].startswith("(service web) has stopped 2 running tasks: (task t")
 
 
 def test_stop_task_on_a_service_task_gets_it_replaced():
@@ -362,7 +381,7 @@ def test_without_a_drain_time_nothing_drains():
     assert not any("draining" in m for m in messages(a) + messages(b))
 
 
-def test_delete_and_stop_task_do_not_wait_for_a_drain():
+def test_stop_task_does_not_wait_for_a_drain_and_delete_waits_for_it():
     s = draining_scheduler()
     svc = completed_service(s)
     s.deploy(svc, TD2, 2, None, {}, 10.0)
@@ -371,7 +390,12 @@ def test_delete_and_stop_task_do_not_wait_for_a_drain():
     s.stop_task(svc, draining[0], "bye", 13.0)
     assert (draining[0].last_status, draining[0].stop_code) == ("STOPPED", "UserInitiated")
     s.delete(svc, 14.0)
-    assert draining[1].last_status == "STOPPED" and draining[1].stopped_at == 14.0
+    assert svc.status == "DRAINING"
+    assert draining[1].last_status == "RUNNING"  # its own drain, begun at 10.3, goes on
+    s.advance(svc, 14.0 + DRAIN)
+    assert svc.status == "INACTIVE"
+    assert draining[1].last_status == "STOPPED"
+    assert all(t.stopped_at == 14.0 + DRAIN for t in svc.stopped if t.stopping_at == 14.0)
     s.advance(svc, 100.0)
     assert not any(d.tasks for d in svc.deployments)
 

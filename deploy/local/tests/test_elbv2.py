@@ -379,3 +379,111 @@ def test_delete_target_group_in_use_by_a_rule(emulator):  # moto
     alb.elbv2.delete_target_group(TargetGroupArn=tg)
     assert tg not in {t["TargetGroupArn"] for t in
                       alb.elbv2.describe_target_groups()["TargetGroups"]}
+
+
+# -- rule priorities 1..50000 (emulated) ------------------------------------------
+
+@pytest.mark.parametrize("priority,bound", [
+    (0, "greater than or equal to 1"), (50001, "less than or equal to 50000")])
+def test_create_rule_priority_is_1_to_50000(emulator, priority, bound):
+    # API_CreateRule / API_RulePriorityPair: "Valid Range: Minimum value of
+    # 1. Maximum value of 50000." botocore itself refuses 0 (the model's
+    # minimum), the Rust SDK does not: validation is off here so the
+    # emulator is what answers.
+    alb = make_alb(emulator)
+    elbv2 = emulator.client("elbv2", parameter_validation=False)
+    tg = target_group(alb)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_rule(
+            ListenerArn=alb.listeners[0], Priority=priority,
+            Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["a.example"]}}],
+            Actions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
+    assert error_code(excinfo) == "ValidationError"
+    message = excinfo.value.response["Error"]["Message"]
+    assert f"Value '{priority}' at 'priority'" in message and bound in message
+    assert alb.elbv2.describe_rules(ListenerArn=alb.listeners[0])["Rules"][-1]["IsDefault"]
+    assert len(alb.elbv2.describe_rules(ListenerArn=alb.listeners[0])["Rules"]) == 1
+    for edge in (1, 50000):
+        host_rule(alb, alb.listeners[0], edge, f"edge-{edge}.example", tg["TargetGroupArn"])
+
+
+@pytest.mark.parametrize("priority", [0, 50001])
+def test_set_rule_priorities_is_1_to_50000(emulator, priority):
+    alb = make_alb(emulator)
+    tg = target_group(alb)
+    rule = host_rule(alb, alb.listeners[0], 5, "a.example", tg["TargetGroupArn"])
+    elbv2 = emulator.client("elbv2", parameter_validation=False)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.set_rule_priorities(RulePriorities=[{"RuleArn": rule["RuleArn"], "Priority": priority}])
+    assert error_code(excinfo) == "ValidationError"
+    assert "rulePriorities.1.member.priority" in excinfo.value.response["Error"]["Message"]
+
+
+# -- one load balancer per target group (emulated) ------------------------------------
+
+def _association_refused(excinfo, tg_arn: str) -> None:
+    assert error_code(excinfo) == "TargetGroupAssociationLimit"
+    assert excinfo.value.response["Error"]["Message"] == (
+        "The following target groups cannot be associated with more than one load "
+        f"balancer: {tg_arn}")
+
+
+def test_a_target_group_forwards_for_one_load_balancer_only(emulator):
+    # ALB quotas: "Load balancers per target group": 1.
+    first, second = make_alb(emulator, listeners=2), make_alb(emulator)
+    tg = target_group(first)["TargetGroupArn"]
+    host_rule(first, first.listeners[0], 10, "a.example", tg)
+    # Another listener, and another rule, of the same load balancer: fine.
+    host_rule(first, first.listeners[1], 10, "a.example", tg)
+    host_rule(first, first.listeners[0], 11, "b.example", tg)
+
+    with pytest.raises(ClientError) as excinfo:
+        host_rule(second, second.listeners[0], 10, "a.example", tg)
+    _association_refused(excinfo, tg)
+    assert len(second.elbv2.describe_rules(ListenerArn=second.listeners[0])["Rules"]) == 1
+
+    # ForwardConfig (weighted target groups) counts the same.
+    with pytest.raises(ClientError) as excinfo:
+        second.elbv2.create_rule(
+            ListenerArn=second.listeners[0], Priority=10,
+            Conditions=[{"Field": "host-header", "HostHeaderConfig": {"Values": ["a.example"]}}],
+            Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": tg, "Weight": 1}]}}])
+    _association_refused(excinfo, tg)
+
+    # A listener's default action, created or modified.
+    forward_tg = [{"Type": "forward", "TargetGroupArn": tg}]
+    with pytest.raises(ClientError) as excinfo:
+        second.elbv2.create_listener(LoadBalancerArn=second.arn, Protocol="HTTP", Port=90,
+                                     DefaultActions=forward_tg)
+    _association_refused(excinfo, tg)
+    with pytest.raises(ClientError) as excinfo:
+        second.elbv2.modify_listener(ListenerArn=second.listeners[0], DefaultActions=forward_tg)
+    _association_refused(excinfo, tg)
+
+    # ModifyRule of a rule on the second load balancer.
+    own = target_group(second)["TargetGroupArn"]
+    rule = host_rule(second, second.listeners[0], 10, "a.example", own)
+    with pytest.raises(ClientError) as excinfo:
+        second.elbv2.modify_rule(RuleArn=rule["RuleArn"], Actions=forward_tg)
+    _association_refused(excinfo, tg)
+    (kept,) = second.elbv2.describe_rules(RuleArns=[rule["RuleArn"]])["Rules"]
+    assert kept["Actions"][0]["TargetGroupArn"] == own
+
+
+def test_a_target_group_is_free_again_once_nothing_forwards_to_it(emulator):
+    first, second = make_alb(emulator), make_alb(emulator)
+    tg = target_group(first)["TargetGroupArn"]
+    rule = host_rule(first, first.listeners[0], 10, "a.example", tg)
+    first.elbv2.delete_rule(RuleArn=rule["RuleArn"])
+    host_rule(second, second.listeners[0], 10, "a.example", tg)  # now second's
+
+
+def test_a_listener_default_action_associates_too(emulator):
+    first, second = make_alb(emulator), make_alb(emulator)
+    tg = target_group(first)["TargetGroupArn"]
+    first.elbv2.modify_listener(ListenerArn=first.listeners[0],
+                                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    with pytest.raises(ClientError) as excinfo:
+        host_rule(second, second.listeners[0], 10, "a.example", tg)
+    _association_refused(excinfo, tg)
