@@ -317,6 +317,12 @@ pub fn plan_app(
         .iter()
         .map(|process| {
             let mut process = process.clone();
+            // A group whose rule cannot be made (its name is taken, say)
+            // has no load balancer, and ECS refuses to link it.
+            process
+                .service
+                .load_balancers
+                .retain(|link| traffic.routed.contains(&link.target_group));
             if traffic.frozen || blocked.contains(&process.process.as_str()) {
                 let current = observed.services.get(&process.service.name);
                 process.service.load_balancers = current

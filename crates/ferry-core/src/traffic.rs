@@ -651,6 +651,10 @@ pub struct TrafficPlan {
     /// True when nothing may change (the quota): services keep the load
     /// balancer link they have.
     pub frozen: bool,
+    /// Target groups a rule of the app forwards to once `before` has run.
+    /// A service links only these: ECS refuses a target group no load
+    /// balancer forwards to.
+    pub routed: BTreeSet<String>,
 }
 
 /// Plans an app's traffic. `settings` gives the load balancers' listeners
@@ -752,6 +756,7 @@ pub fn plan(
         {
             continue;
         }
+        out.routed.insert(spec.target_group.clone());
         match our_rules.get(&(spec.listener_arn.as_str(), spec.key.as_str())) {
             None => creates.push(spec),
             Some(rule) => {
@@ -1449,6 +1454,37 @@ mod tests {
         let d = app("d", &[("web", Some(80))], &[]);
         let fits = plan("d", OWNER, &s, &render(&d, OWNER, &s), &observed);
         assert!(!fits.frozen, "{:?}", fits.blockers);
+    }
+
+    /// A group is linked only once a rule forwards to it: a domain whose
+    /// name is taken gets no rule, so its group stays off the service
+    /// (ECS refuses a group no load balancer forwards to).
+    #[test]
+    fn only_groups_a_rule_forwards_to_are_routed() {
+        let s = settings(100);
+        let acme = app(
+            "acme",
+            &[("web", Some(8080))],
+            &[("acme.example.com", "web")],
+        );
+        let desired = render(&acme, OWNER, &s);
+        let planned = plan("acme", OWNER, &s, &desired, &ObservedTraffic::default());
+        assert_eq!(planned.routed.len(), 2, "internal and public groups");
+        let mut taken = ObservedTraffic::default();
+        taken.records.insert(
+            ("ZCOM".into(), "acme.example.com".into()),
+            ObservedName {
+                alias: None,
+                txt: Vec::new(),
+                other: vec!["CNAME".into()],
+            },
+        );
+        let planned = plan("acme", OWNER, &s, &desired, &taken);
+        assert_eq!(
+            planned.routed,
+            BTreeSet::from([target_group_name(OWNER, "acme", "web", 8080)]),
+            "only the internal group"
+        );
     }
 
     #[test]
