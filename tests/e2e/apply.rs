@@ -170,6 +170,25 @@ async fn racing_applies_conflict_instead_of_losing_an_update() {
     assert_eq!(stored.generation, 2);
     assert_eq!(stored.spec.image, winner_image);
 
+    // A two-app apply in which one app conflicts writes nothing, not even
+    // the other app.
+    let both = store
+        .apply(
+            &[change("acme/race:d", Some(1)), {
+                let mut other = change("acme/other:1", None);
+                other.spec.name = "other".into();
+                other
+            }],
+            &context,
+        )
+        .await;
+    assert!(
+        matches!(both, Err(ferry_store::Error::Conflict { .. })),
+        "{both:?}"
+    );
+    assert!(store.get_app("other").await.expect("get").is_none());
+    assert!(store.releases("other").await.expect("releases").is_empty());
+
     // A creation racing an existing app conflicts too.
     let again = store.apply(&[change("acme/race:c", None)], &context).await;
     assert!(
@@ -402,4 +421,75 @@ fn failed_transactions(local: &LocalAws) -> usize {
         .iter()
         .filter(|r| r.operation == "TransactWriteItems" && r.status >= 400)
         .count()
+}
+
+/// Two applies whose transactions meet in flight: DynamoDB cancels the
+/// second with `TransactionConflict` (the local AWS holds each transaction
+/// open for 0.3 s to make that certain), Ferry retries it, and then judges
+/// it on its conditions: the loser reports a conflict with the winner, not
+/// a failed call.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_conflict_is_retried_then_judged() {
+    let local =
+        LocalAws::start_with(&[("FERRY_EMULATOR_TRANSACTION_SECONDS", "0.3")]).expect("local AWS");
+    let sdk = local.sdk_config().await;
+    let store = Store::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        ferry_aws::Caller::new(
+            Arc::new(ferry_aws::Pacing::default()),
+            ferry_aws::AwsMetrics::unregistered(),
+            Duration::from_secs(30),
+        ),
+        "ferry",
+    );
+    let context = ApplyContext {
+        message: "conflict".into(),
+        user: "e2e".into(),
+        git: None,
+        now: "2026-12-01T00:00:00Z".into(),
+    };
+    let change = |image: &str, expected| AppChange {
+        spec: app(image),
+        manifest: String::new(),
+        source: None,
+        expected_generation: expected,
+        previous_domains: Vec::new(),
+        created_at: None,
+    };
+    store
+        .apply(&[change("acme/race:1", None)], &context)
+        .await
+        .expect("first apply");
+    let before = local.requests().len();
+    let (change_a, change_b) = (
+        [change("acme/race:a", Some(1))],
+        [change("acme/race:b", Some(1))],
+    );
+    let (a, b) = tokio::join!(
+        store.apply(&change_a, &context),
+        store.apply(&change_b, &context)
+    );
+    assert_eq!(
+        [&a, &b].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    let loser = [&a, &b]
+        .into_iter()
+        .find_map(|r| r.as_ref().err())
+        .expect("a loser");
+    assert!(
+        matches!(loser, ferry_store::Error::Conflict { .. }),
+        "a conflict with the winner, not a failed call: {loser}"
+    );
+    // Three transactions at least: the winner, the loser canceled in
+    // flight, and the loser's retry that failed its condition.
+    let transactions = local.requests()[before..]
+        .iter()
+        .filter(|r| r.operation == "TransactWriteItems")
+        .count();
+    assert!(
+        transactions >= 3,
+        "{transactions} transactions: no conflict met"
+    );
 }

@@ -51,7 +51,25 @@ fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             true
         }
-        _ => err.code().is_some_and(|c| SERVER_ERROR_CODES.contains(&c)),
+        _ => err.code().is_some_and(|c| SERVER_ERROR_CODES.contains(&c)) || is_conflict(err),
+    }
+}
+
+/// DynamoDB refused a write because a transaction in flight holds one of
+/// its items: nothing was written, and DynamoDB's guide says to retry with
+/// backoff ("Transaction conflict handling in DynamoDB",
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html>).
+/// A single-item write gets `TransactionConflictException`; a transaction
+/// is canceled with `TransactionConflict` among its reasons, and is
+/// retried only when no condition of it failed (that is an answer, not a
+/// conflict).
+fn is_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err.code() {
+        Some("TransactionConflictException") => true,
+        Some("TransactionCanceledException") => err.message().is_some_and(|m| {
+            m.contains("TransactionConflict") && !m.contains("ConditionalCheckFailed")
+        }),
+        _ => false,
     }
 }
 
@@ -296,6 +314,37 @@ mod tests {
             .expect("paced");
         let rate = pacing.rate(Bucket::ServiceWrites).expect("paced");
         assert!(rate < full, "the rate went down: {rate} < {full}");
+    }
+
+    #[test]
+    fn transaction_conflicts_are_transient_and_failed_conditions_are_not() {
+        let canceled = |message: &str| -> SdkError<ErrorMetadata, ()> {
+            SdkError::service_error(
+                ErrorMetadata::builder()
+                    .code("TransactionCanceledException")
+                    .message(message)
+                    .build(),
+                (),
+            )
+        };
+        let reasons =
+            "Transaction cancelled, please refer cancellation reasons for specific reasons";
+        assert!(is_transient(&canceled(&format!(
+            "{reasons} [None, TransactionConflict]"
+        ))));
+        assert!(!is_transient(&canceled(&format!(
+            "{reasons} [ConditionalCheckFailed, TransactionConflict]"
+        ))));
+        assert!(!is_transient(&canceled(&format!(
+            "{reasons} [ConditionalCheckFailed]"
+        ))));
+        let single: SdkError<ErrorMetadata, ()> = SdkError::service_error(
+            ErrorMetadata::builder()
+                .code("TransactionConflictException")
+                .build(),
+            (),
+        );
+        assert!(is_transient(&single));
     }
 
     #[tokio::test(start_paused = true)]
