@@ -265,3 +265,73 @@ async fn one_off_tasks_return_their_exit_code_and_ps_lists_tasks() {
         serde_json::from_str(&local.ferry_ok(&["ps", "web", "-o", "json"])).expect("json");
     assert_eq!(tasks.len(), 2, "web runs two tasks: {tasks:?}");
 }
+
+/// The deployment settings of a manifest are what ECS holds, and a failed
+/// rollout with `rollback: false` (ECS leaves the failed deployment in
+/// place) is never pushed again: zero UpdateService calls for it over
+/// several resyncs, counted in the request log.
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_reach_ecs_and_a_failed_rollout_is_not_pushed_again() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let file = local.dir().join("tuned.yaml");
+    let manifest = |image: &str| {
+        format!(
+            "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: tuned\nspec:\n  image: {image}\n  processes:\n    web:\n      scale: 2\n      port: 8080\n      minHealthyPercent: 50\n      maxPercent: 150\n      rollback: false\n      stopTimeout: 60\n      healthCheckGracePeriod: 90\n"
+        )
+    };
+    std::fs::write(&file, manifest("acme/tuned:1")).expect("write");
+    let path = file.to_str().expect("utf-8").to_owned();
+    local
+        .start_leader(&["--id", "ctl-tuned"])
+        .expect("controller");
+    local.ferry_ok(&["apply", "-f", &path, "--wait", "--timeout", "120s"]);
+
+    let ecs = local.ecs().await;
+    let cluster = local.cluster().to_owned();
+    let service = active_service(&ecs, &cluster, "tuned_web")
+        .await
+        .expect("tuned_web");
+    let deployment = service
+        .deployment_configuration()
+        .expect("deployment configuration");
+    assert_eq!(deployment.minimum_healthy_percent(), Some(50));
+    assert_eq!(deployment.maximum_percent(), Some(150));
+    let breaker = deployment
+        .deployment_circuit_breaker()
+        .expect("circuit breaker");
+    assert!(breaker.enable() && !breaker.rollback(), "{breaker:?}");
+    assert_eq!(service.health_check_grace_period_seconds(), Some(90));
+    let (td, _) = crate::ecs::task_definition(&ecs, service.task_definition().expect("td")).await;
+    assert_eq!(td.container_definitions()[0].stop_timeout(), Some(60));
+
+    // A broken image: the rollout fails and, without rollback, stays failed.
+    std::fs::write(&file, manifest("acme/tuned:fail-2")).expect("write");
+    let out = local.ferry(&["apply", "-f", &path, "--wait", "--timeout", "120s"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("RolloutFailed"),
+        "{stderr}"
+    );
+    let requests = local.requests();
+    let failed_at = requests.len();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.operation == "UpdateService" && r.target.as_deref() == Some("tuned_web")),
+        "the broken deploy itself was an UpdateService of tuned_web (the log names it)"
+    );
+    let resyncs = local.metrics(0).sum("resyncs_total", &[]);
+    eventually(Duration::from_secs(120), "three more resyncs", || async {
+        (local.metrics(0).sum("resyncs_total", &[]) >= resyncs + 3.0).then_some(())
+    })
+    .await;
+    let pushed: Vec<_> = local.requests()[failed_at..]
+        .iter()
+        .filter(|r| r.operation == "UpdateService" && r.target.as_deref() == Some("tuned_web"))
+        .cloned()
+        .collect();
+    assert!(
+        pushed.is_empty(),
+        "the failed generation was pushed again: {pushed:?}"
+    );
+}
