@@ -461,3 +461,75 @@ async fn a_write_under_a_stale_token_is_refused() {
     );
     assert!(store.get_app("shop").await.expect("get").is_some());
 }
+
+/// Services tagged for an app whose spec is gone (a wiped or wrong table)
+/// are never deleted or changed: they survive resyncs and are reported, in
+/// the log and in `apps_without_spec`.
+#[tokio::test(flavor = "multi_thread")]
+async fn orphans_are_reported_and_never_deleted() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let ecs = local.ecs().await;
+    let cluster = local.cluster().to_owned();
+    let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
+    let td = ecs
+        .register_task_definition()
+        .family("ghost_web")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("web")
+                .image("acme/ghost:1")
+                .memory(256)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterTaskDefinition")
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("arn")
+        .to_owned();
+    ecs.create_service()
+        .cluster(&cluster)
+        .service_name("ghost_web")
+        .task_definition(&td)
+        .desired_count(2)
+        .tags(tag("ferry:managed-by", "ferry"))
+        .tags(tag("ferry:app", "ghost"))
+        .tags(tag("ferry:process", "web"))
+        .send()
+        .await
+        .expect("CreateService");
+
+    let controller = local.start_leader(&[]).expect("controller");
+    let resyncs = local.metrics(controller).sum("resyncs_total", &[]);
+    eventually(Duration::from_secs(120), "three resyncs", || async {
+        (local.metrics(controller).sum("resyncs_total", &[]) >= resyncs + 3.0).then_some(())
+    })
+    .await;
+    let service = active_service(&ecs, &cluster, "ghost_web")
+        .await
+        .expect("the orphan is still there");
+    assert_eq!(service.desired_count(), 2, "not scaled");
+    assert_eq!(
+        service.task_definition(),
+        Some(td.as_str()),
+        "not redeployed"
+    );
+    assert_eq!(local.metrics(controller).sum("apps_without_spec", &[]), 1.0);
+    assert!(
+        local
+            .controller_logs()
+            .contains("services tagged for an app with no spec"),
+        "reported in the log"
+    );
+    let writes: Vec<_> = local
+        .requests()
+        .into_iter()
+        .filter(|r| r.service == "ecs" && r.is_write() && r.target.as_deref() == Some("ghost_web"))
+        .filter(|r| r.agent.is_some())
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "the controller wrote to the orphan: {writes:?}"
+    );
+}

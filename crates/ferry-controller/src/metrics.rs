@@ -28,6 +28,7 @@ pub struct Metrics {
     pub resyncs_total: IntCounter,
     /// The resync interval in force, after adapting to the read budget.
     pub resync_interval_seconds: IntGauge,
+    pub apps_without_spec: IntGauge,
     pub aws: ferry_aws::AwsMetrics,
 }
 
@@ -88,6 +89,10 @@ impl Metrics {
             "resyncs_total",
             "Resyncs and term starts that read the cluster's services",
         )?;
+        let apps_without_spec = IntGauge::new(
+            "apps_without_spec",
+            "Apps with services tagged for this installation but no spec: left untouched",
+        )?;
         let resync_interval_seconds = IntGauge::new(
             "resync_interval_seconds",
             "The resync interval in force, stretched to keep reads within their share",
@@ -96,6 +101,7 @@ impl Metrics {
         registry.register(Box::new(ecs_reads_per_resync.clone()))?;
         registry.register(Box::new(resyncs_total.clone()))?;
         registry.register(Box::new(resync_interval_seconds.clone()))?;
+        registry.register(Box::new(apps_without_spec.clone()))?;
         registry.register(Box::new(reconcile_total.clone()))?;
         registry.register(Box::new(reconcile_errors_total.clone()))?;
         registry.register(Box::new(reconcile_time_seconds.clone()))?;
@@ -128,6 +134,7 @@ impl Metrics {
             ecs_reads_per_resync,
             resyncs_total,
             resync_interval_seconds,
+            apps_without_spec,
             aws,
         })
     }

@@ -591,13 +591,18 @@ impl<C: Cluster, N: Network, W: StatusStore> crate::controller::Reconcile for Re
         };
         self.count_resync_reads(reads);
         self.retire_task_definitions(&apps).await;
-        for orphan in self
+        // Never deleted: a wiped or wrong table must not delete workloads.
+        let orphans: Vec<String> = self
             .apps_with_services()
             .into_iter()
             .filter(|name| !apps.contains(name))
-        {
+            .collect();
+        for orphan in &orphans {
             warn!(app = %orphan, "services tagged for an app with no spec; left untouched");
         }
+        self.metrics
+            .apps_without_spec
+            .set(i64::try_from(orphans.len()).unwrap_or(i64::MAX));
         reads
     }
 
