@@ -406,20 +406,39 @@ mod tests {
         Scale(usize, u32),
         RunOtherRevision(usize),
         DeleteService(usize),
-        /// A service nobody gave Ferry's tags, named like one of the app's.
-        ForeignService(&'static str, bool),
+        /// A service without this app's tags from this installation, named
+        /// like one of the app's: untagged, another installation's, another
+        /// app's, or with Ferry's app tag but no installation tag.
+        ForeignService(&'static str, ForeignTags),
+        /// One of the app's services, deleted and still draining.
+        Draining(usize),
         /// A foreign revision is the newest of one of the app's families.
         ForeignFamily(&'static str),
     }
 
+    #[derive(Debug, Clone, Copy)]
+    enum ForeignTags {
+        None,
+        OtherInstallation,
+        OtherApp,
+        NoInstallation,
+    }
+
     fn drift_strategy() -> impl Strategy<Value = Drift> {
         let process = prop::sample::select(vec!["web", "worker", "api", "cron"]);
+        let tags = prop::sample::select(vec![
+            ForeignTags::None,
+            ForeignTags::OtherInstallation,
+            ForeignTags::OtherApp,
+            ForeignTags::NoInstallation,
+        ]);
         prop_oneof![
             (0usize..4, 0u32..5).prop_map(|(i, n)| Drift::Scale(i, n)),
             (0usize..4).prop_map(Drift::RunOtherRevision),
             (0usize..4).prop_map(Drift::DeleteService),
-            (process.clone(), any::<bool>()).prop_map(|(p, t)| Drift::ForeignService(p, t)),
+            (process.clone(), tags).prop_map(|(p, t)| Drift::ForeignService(p, t)),
             process.prop_map(Drift::ForeignFamily),
+            (0usize..4).prop_map(Drift::Draining),
         ]
     }
 
@@ -449,12 +468,29 @@ mod tests {
                     observed.services.remove(&name);
                 }
             }
-            Drift::ForeignService(process, tagged_by_someone) => {
-                let name = crate::names::service_name("acme", process);
-                let mut tags = BTreeMap::new();
-                if *tagged_by_someone {
-                    tags = crate::names::ownership_tags("someone-else", "acme", Some(process));
+            Drift::Draining(i) => {
+                if let Some(name) = pick(*i) {
+                    if let Some(s) = observed.services.get_mut(&name) {
+                        s.status = ServiceStatus::Draining;
+                    }
                 }
+            }
+            Drift::ForeignService(process, foreign) => {
+                let name = crate::names::service_name("acme", process);
+                let tags = match foreign {
+                    ForeignTags::None => BTreeMap::new(),
+                    ForeignTags::OtherInstallation => {
+                        crate::names::ownership_tags("someone-else", "acme", Some(process))
+                    }
+                    ForeignTags::OtherApp => {
+                        crate::names::ownership_tags(OWNER, "other", Some(process))
+                    }
+                    ForeignTags::NoInstallation => {
+                        let mut tags = crate::names::ownership_tags(OWNER, "acme", Some(process));
+                        tags.remove(crate::names::TAG_MANAGED_BY);
+                        tags
+                    }
+                };
                 observed.services.insert(
                     name.clone(),
                     ObservedService {
@@ -589,6 +625,40 @@ mod tests {
         }
 
         #[test]
+        fn name_conflicts_are_reported_only_for_what_is_really_foreign(
+            before in app_strategy(),
+            after in app_strategy(),
+            drifts in prop::collection::vec(drift_strategy(), 0..5),
+        ) {
+            let mut observed = converge_from_empty(&before);
+            for drift in &drifts {
+                apply_drift(&mut observed, drift);
+            }
+            let desired = render(&after, &settings());
+            for blocker in plan("acme", OWNER, &desired, &observed).blockers {
+                let service = names::service_name("acme", &blocker.process);
+                let family = names::task_family("acme", &blocker.process);
+                match blocker.reason {
+                    BlockerReason::NameConflict => {
+                        let foreign_family = observed
+                            .latest_task_definitions
+                            .get(&family)
+                            .is_some_and(|td| names::ownership(&td.tags, OWNER, "acme") != Ownership::Ours);
+                        prop_assert!(
+                            is_foreign(&observed, &service) || foreign_family,
+                            "{blocker:?} for a name that is Ferry's"
+                        );
+                    }
+                    BlockerReason::ServiceDraining => prop_assert_eq!(
+                        observed.services.get(&service).map(|s| s.status),
+                        Some(ServiceStatus::Draining)
+                    ),
+                    _ => {}
+                }
+            }
+        }
+
+        #[test]
         fn scaling_never_registers_a_task_definition(app in app_strategy(), scale in 0u32..10) {
             let observed = converge_from_empty(&app);
             let mut scaled = app.clone();
@@ -690,7 +760,10 @@ mod tests {
     #[test]
     fn deleting_an_app_removes_only_its_own_services() {
         let mut observed = converge_from_empty(&app("acme:1", &[("web", 0)]));
-        apply_drift(&mut observed, &Drift::ForeignService("worker", false));
+        apply_drift(
+            &mut observed,
+            &Drift::ForeignService("worker", ForeignTags::None),
+        );
         let plan = plan("acme", OWNER, &[], &observed);
         assert_eq!(
             plan.actions,
@@ -718,7 +791,10 @@ mod tests {
     #[test]
     fn a_foreign_service_with_our_name_blocks_with_name_conflict() {
         let mut observed = Observed::default();
-        apply_drift(&mut observed, &Drift::ForeignService("web", false));
+        apply_drift(
+            &mut observed,
+            &Drift::ForeignService("web", ForeignTags::None),
+        );
         let desired = render(&app("acme:1", &[("web", 1)]), &settings());
         let plan = plan("acme", OWNER, &desired, &observed);
         assert!(plan.actions.is_empty());

@@ -168,21 +168,30 @@ fn process_strategy() -> impl Strategy<Value = Process> {
             (1024, 2048),
         ]),
         prop::option::of(prop::sample::select(vec![80u16, 8080])),
+        // Deployment settings, as manifests may set them (never 100/100).
+        (
+            prop::option::of(prop::sample::select(vec![0u32, 50, 100])),
+            prop::option::of(prop::sample::select(vec![150u32, 200])),
+            prop::option::of(any::<bool>()),
+            prop::option::of(prop::sample::select(vec![2u32, 30, 120])),
+        ),
     )
-        .prop_map(|(command, scale, (cpu, memory), port)| Process {
-            command,
-            scale,
-            cpu,
-            memory,
-            port,
-            health_check: None,
-            drain_timeout: None,
-            health_check_grace_period: None,
-            min_healthy_percent: None,
-            max_percent: None,
-            stop_timeout: None,
-            rollback: None,
-        })
+        .prop_map(
+            |(command, scale, (cpu, memory), port, (min, max, rollback, stop))| Process {
+                command,
+                scale,
+                cpu,
+                memory,
+                port,
+                health_check: None,
+                drain_timeout: None,
+                health_check_grace_period: None,
+                min_healthy_percent: min,
+                max_percent: max,
+                stop_timeout: stop,
+                rollback,
+            },
+        )
 }
 
 /// Apps named `acme` with processes from a small pool, so that generated
@@ -205,12 +214,21 @@ pub fn app_strategy() -> impl Strategy<Value = App> {
             prop::sample::select(vec!["1", "2", "production"]).prop_map(str::to_owned),
             0..3,
         ),
+        prop::collection::btree_map(
+            prop::sample::select(vec!["DB", "TOKEN"]).prop_map(str::to_owned),
+            prop::sample::select(vec![
+                "arn:aws:ssm:us-east-1:123456789012:parameter/acme/db",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:acme-token",
+            ])
+            .prop_map(str::to_owned),
+            0..2,
+        ),
     )
-        .prop_map(|(image, processes, env)| App {
+        .prop_map(|(image, processes, env, secrets)| App {
             name: "acme".into(),
             image: image.into(),
             env,
-            secrets: BTreeMap::new(),
+            secrets,
             domains: Vec::new(),
             processes,
         })

@@ -870,8 +870,24 @@ pub fn plan(
         .iter()
         .map(|t| t.name.as_str())
         .collect();
+    // A group a rule still forwards to (one this plan keeps, or someone
+    // else's) is never deleted: ELBv2 would refuse it (ResourceInUse), and
+    // the rule would forward to nothing.
+    // This app's own rules end up forwarding where the desired ones say
+    // (or are deleted); every other rule keeps forwarding where it does.
+    let managed: BTreeSet<&str> = our_rules.values().map(|r| r.arn.as_str()).collect();
+    let still_forwarded: BTreeSet<String> = observed
+        .rules
+        .iter()
+        .filter(|r| !managed.contains(r.arn.as_str()))
+        .flat_map(|r| r.target_group_arns.iter().map(|arn| tg_name_of(arn)))
+        .chain(desired.rules.iter().map(|r| r.target_group.clone()))
+        .collect();
     for group in observed.target_groups.values() {
-        if !wanted.contains(group.name.as_str()) && ours(&group.tags) {
+        if !wanted.contains(group.name.as_str())
+            && ours(&group.tags)
+            && !still_forwarded.contains(&group.name)
+        {
             out.after.push(TrafficAction::DeleteTargetGroup {
                 arn: group.arn.clone(),
                 name: group.name.clone(),
@@ -1454,6 +1470,49 @@ mod tests {
         let d = app("d", &[("web", Some(80))], &[]);
         let fits = plan("d", OWNER, &s, &render(&d, OWNER, &s), &observed);
         assert!(!fits.frozen, "{:?}", fits.blockers);
+    }
+
+    /// A group nothing wants any more is deleted after its rules, but not
+    /// while a rule Ferry does not own still forwards to it.
+    #[test]
+    fn a_group_a_rule_still_forwards_to_is_not_deleted() {
+        let s = settings(100);
+        let acme = app("acme", &[("web", Some(8080))], &[]);
+        let observed = converge(&acme, &s, &ObservedTraffic::default());
+        let gone = app("acme", &[("web", None)], &[]);
+        let desired = render(&gone, OWNER, &s);
+        let planned = plan("acme", OWNER, &s, &desired, &observed);
+        assert!(
+            planned
+                .after
+                .iter()
+                .any(|a| matches!(a, TrafficAction::DeleteTargetGroup { .. })),
+            "unused, and only Ferry's rule forwarded to it: deleted"
+        );
+        let group = observed
+            .target_groups
+            .values()
+            .next()
+            .expect("a group")
+            .clone();
+        let mut borrowed = observed.clone();
+        borrowed.rules.push(ObservedRule {
+            arn: "theirs".into(),
+            listener_arn: "listener/internal".into(),
+            priority: Some(99),
+            hosts: vec!["other.example.net".into()],
+            target_group_arns: vec![group.arn.clone()],
+            tags: BTreeMap::new(),
+        });
+        let planned = plan("acme", OWNER, &s, &desired, &borrowed);
+        assert!(
+            !planned
+                .after
+                .iter()
+                .any(|a| matches!(a, TrafficAction::DeleteTargetGroup { .. })),
+            "{:?}",
+            planned.after
+        );
     }
 
     /// A group is linked only once a rule forwards to it: a domain whose
