@@ -193,17 +193,111 @@ async fn metrics_match_aws_a_steady_state_writes_nothing_and_drift_is_undone() {
         .await
         .expect("delete api_web");
 
+    // And traffic drift: web's internal rule is pointed at another name,
+    // and api's internal record is deleted.
+    let elb = local.elb().await;
+    let internal = local.env["FERRY_INTERNAL_LISTENER_ARN"].clone();
+    let hosts_of = |rule: &aws_sdk_elasticloadbalancingv2::types::Rule| -> Vec<String> {
+        let mut hosts: Vec<String> = rule
+            .conditions()
+            .iter()
+            .flat_map(|c| {
+                c.host_header_config()
+                    .map(|h| h.values().to_vec())
+                    .unwrap_or_else(|| c.values().to_vec())
+            })
+            .collect();
+        hosts.sort();
+        hosts
+    };
+    let rules = elb
+        .describe_rules()
+        .listener_arn(&internal)
+        .send()
+        .await
+        .expect("DescribeRules");
+    let web_rule = rules
+        .rules()
+        .iter()
+        .find(|r| hosts_of(r).contains(&"web.ferry.internal".to_owned()))
+        .cloned()
+        .expect("web's internal rule");
+    let web_hosts = hosts_of(&web_rule);
+    elb.modify_rule()
+        .rule_arn(web_rule.rule_arn().expect("arn"))
+        .conditions(
+            aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    aws_sdk_elasticloadbalancingv2::types::HostHeaderConditionConfig::builder()
+                        .values("hijacked.example.net")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ModifyRule");
+    let dns = local.route53().await;
+    let zone = local.env["FERRY_INTERNAL_ZONE_ID"].clone();
+    let record_set = |name: &str| {
+        let dns = dns.clone();
+        let zone = zone.clone();
+        let name = format!("{name}.");
+        async move {
+            dns.list_resource_record_sets()
+                .hosted_zone_id(&zone)
+                .send()
+                .await
+                .expect("ListResourceRecordSets")
+                .resource_record_sets()
+                .iter()
+                .find(|r| r.name() == name && r.r#type() == &aws_sdk_route53::types::RrType::A)
+                .cloned()
+        }
+    };
+    let api_record = record_set("api.ferry.internal")
+        .await
+        .expect("api's internal record");
+    dns.change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Delete)
+                        .resource_record_set(api_record)
+                        .build()
+                        .expect("change"),
+                )
+                .build()
+                .expect("batch"),
+        )
+        .send()
+        .await
+        .expect("delete api's record");
+
     let resyncs_before = local.metrics(controller).sum("resyncs_total", &[]);
     // A liveness bound only; how soon is counted in resyncs below.
     eventually(Duration::from_secs(120), "drift undone", || async {
         let web = active_service(&ecs, &cluster, "web_web").await?;
         let scheduler = active_service(&ecs, &cluster, "worker_scheduler").await?;
         let api = active_service(&ecs, &cluster, "api_web").await?;
+        let rules = elb
+            .describe_rules()
+            .listener_arn(&internal)
+            .send()
+            .await
+            .ok()?;
+        let rule_back = rules.rules().iter().any(|r| hosts_of(r) == web_hosts);
+        let record_back = record_set("api.ferry.internal").await.is_some();
         (web.desired_count() == 2
             && scheduler
                 .task_definition()
                 .is_some_and(|td| td.contains("/worker_scheduler:"))
-            && api.desired_count() == 1)
+            && api.desired_count() == 1
+            && rule_back
+            && record_back)
             .then_some(())
     })
     .await;

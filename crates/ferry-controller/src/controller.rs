@@ -108,6 +108,10 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
             .set(i64::try_from(self.settings.resync_interval.as_secs()).unwrap_or(i64::MAX));
         let apps = Apps::default();
         let (changes_tx, mut changes) = mpsc::channel(16);
+        // A resync's refresh of the cluster reports here when it is done,
+        // with the reads it made: only then are the apps queued, so that
+        // they reconcile against what the refresh found.
+        let (refreshed_tx, mut refreshed) = mpsc::channel::<usize>(4);
         let (stop_watch, watch_stopped) = watch::channel(false);
         let watcher = tokio::spawn(watch_store(
             self.store.clone(),
@@ -159,10 +163,24 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
                 }
                 _ = resync.tick() => {
                     if let Some(term) = term.as_mut() {
-                        if let Some(period) = self.resync(term, &apps) {
-                            resync = tokio::time::interval_at(Instant::now() + period, period);
-                            resync.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                        self.resync(term, &apps, &refreshed_tx);
+                    }
+                }
+                Some(reads) = refreshed.recv() => {
+                    if let Some(term) = term.as_mut() {
+                        let now = Instant::now();
+                        let names: Vec<String> = read(&apps).keys().cloned().collect();
+                        for name in names {
+                            term.runner.add(name, now);
                         }
+                    }
+                    let current = Duration::from_secs(
+                        u64::try_from(self.metrics.resync_interval_seconds.get()).unwrap_or(0),
+                    );
+                    let period = self.resync_period(reads);
+                    if period.as_secs() != current.as_secs() {
+                        resync = tokio::time::interval_at(Instant::now() + period, period);
+                        resync.set_missed_tick_behavior(MissedTickBehavior::Delay);
                     }
                 }
                 () = step(&mut term) => {}
@@ -266,32 +284,24 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
         })
     }
 
-    /// Queues every app and reads the cluster's services again: how drift
-    /// and services left behind are found. Returns a new resync interval
-    /// when the last resync's reads call for a different one.
-    fn resync(&self, term: &mut Term, apps: &Apps) -> Option<Duration> {
-        let now = Instant::now();
-        let names: Vec<String> = read(apps).keys().cloned().collect();
-        for name in names {
-            term.runner.add(name, now);
-        }
-        let current = Duration::from_secs(
-            u64::try_from(self.metrics.resync_interval_seconds.get()).unwrap_or(0),
-        );
-        let mut adapted = None;
-        while let Some(finished) = term.background.try_join_next() {
-            if let Ok(reads) = finished {
-                adapted = Some(self.resync_period(reads));
-            }
-        }
+    /// Reads the cluster's services again (how drift and services left
+    /// behind are found), then, through `refreshed`, queues every app: a
+    /// reconcile queued before the refresh landed would judge what the
+    /// last one saw, and drift would take two resyncs to undo.
+    fn resync(&self, term: &mut Term, apps: &Apps, refreshed: &mpsc::Sender<usize>) {
+        while term.background.try_join_next().is_some() {}
         // One refresh at a time; a slow one is not stacked on.
         if term.background.is_empty() {
             let reconciler = Arc::clone(&self.reconciler);
             let known: BTreeSet<String> = read(apps).keys().cloned().collect();
-            term.background
-                .spawn(async move { reconciler.resync(known).await });
+            let refreshed = refreshed.clone();
+            term.background.spawn(async move {
+                let reads = reconciler.resync(known).await;
+                // The loop may be gone (shutdown); then nobody is queued.
+                let _ = refreshed.send(reads).await;
+                reads
+            });
         }
-        adapted.filter(|period| period.as_secs() != current.as_secs())
     }
 
     /// The resync interval that keeps `reads` per resync within the read
@@ -696,10 +706,11 @@ mod tests {
             .iter()
             .map(|at| (*at - h.start).as_secs())
             .collect();
-        // The first resync's reads are known once it ran: the second comes
-        // at the configured interval, the ones after it stretched.
-        assert_eq!(resyncs[..2], [30, 60], "{resyncs:?}");
-        for pair in resyncs[1..].windows(2) {
+        // The first resync comes at the configured interval; once its reads
+        // are known (when its refresh is done), the next ones stretch.
+        assert_eq!(resyncs[0], 30, "{resyncs:?}");
+        assert!(resyncs.len() >= 3, "{resyncs:?}");
+        for pair in resyncs.windows(2) {
             assert!(pair[1] - pair[0] >= 102, "{resyncs:?}");
         }
         assert!(
