@@ -12,8 +12,8 @@ then exits 0.
 The emulation layer reads its settings from this process's environment
 when it starts (the caller's environment, passed through unchanged):
 FERRY_EMULATOR_ELB_RULE_QUOTA, FERRY_EMULATOR_TASK_START_SECONDS,
-FERRY_EMULATOR_TASK_RUN_SECONDS and FERRY_EMULATOR_TASK_DRAIN_SECONDS (see
-deploy/local/README.md). A value it
+FERRY_EMULATOR_TASK_RUN_SECONDS, FERRY_EMULATOR_TASK_DRAIN_SECONDS and
+FERRY_EMULATOR_HEALTH_TIME_SCALE (see deploy/local/README.md). A value it
 cannot use stops the emulator at once with status 2 and a one-line cause.
 FERRY_EMULATOR_THROTTLING (on by default) throttles ECS, ELBv2 and Route53
 requests by AWS's documented token buckets; off, 0 or false turn it off.

@@ -144,6 +144,38 @@ image manifest has been retried 5 time(s): failed to resolve ref IMAGE:
 not found`` (modelled on ECS's message), and the deployment's
 ``failedTasks`` grows by one.
 
+Target health (services with ``loadBalancers``)
+-----------------------------------------------
+A service task that reaches RUNNING is registered as an ip target (its
+private IP, shown in DescribeTasks ``attachments``, and the
+``containerPort``) in each of its deployment's target groups, and
+deregistered when it stops or starts draining; ``targets.py`` keeps the
+targets and their states over time, scaled by
+``FERRY_EMULATOR_HEALTH_TIME_SCALE``. Such a task counts towards
+minimumHealthyPercent and towards the deployment's completion only once
+its health checks passed in all its target groups (the rolling-update
+guide: a task counts as healthy once it passes the load balancer's health
+checks, paraphrased). A task definition with an image whose tag starts with
+``unhealthy`` (the layer's convention) runs but fails its checks: once its
+targets are unhealthy, and no earlier than the service's
+healthCheckGracePeriodSeconds (same scale) after it started, the next step
+stops it (stopCode ServiceSchedulerInitiated, stoppedReason ``Task failed
+ELB health checks in (target-group ARN)``, event ``(service NAME) (task ID)
+failed ELB health checks in (target-group ARN).``) and counts it in
+``failedTasks``. That wording is modelled on ECS's event for container
+health checks, ``(service X) (task ID) failed container health checks.``
+(re:Post, ecs-troubleshoot-deployment-failures); we found no authoritative
+quote of the ELB one. Such stops do not start the throttle below: "Tasks
+that are stopped after they reach the RUNNING state don't start the
+throttle logic" (service throttle logic guide, on tasks stopped after
+failing ELB health checks). The circuit breaker's stage 2: the failures
+count as failed starts do, and a deployment with a task that passed its
+health checks is not judged; when most failures were health checks the
+wording is ``deployment failed: tasks failed health checks.`` and
+``ECS deployment circuit breaker: tasks failed health checks.``
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html:
+the breaker watches tasks reaching RUNNING, then their health checks).
+
 Service throttle logic
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html):
 "If tasks for an ECS service repeatedly fail to enter the RUNNING state
@@ -276,7 +308,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ecs
+from . import ecs, targets
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
@@ -303,6 +335,7 @@ class Settings:
     task_start_seconds: float = TASK_START_DEFAULT
     task_run_seconds: float = TASK_RUN_DEFAULT
     task_drain_seconds: float = TASK_DRAIN_DEFAULT
+    health_time_scale: float = targets.HEALTH_SCALE_DEFAULT
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float, allow_zero: bool) -> float:
@@ -325,6 +358,7 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
         task_start_seconds=_seconds(environ, TASK_START_ENV, TASK_START_DEFAULT, allow_zero=False),
         task_run_seconds=_seconds(environ, TASK_RUN_ENV, TASK_RUN_DEFAULT, allow_zero=True),
         task_drain_seconds=_seconds(environ, TASK_DRAIN_ENV, TASK_DRAIN_DEFAULT, allow_zero=True),
+        health_time_scale=targets.health_scale(environ),
     )
 
 
@@ -343,6 +377,28 @@ def image_fails(image: str) -> bool:
     """The layer's convention: an image whose tag starts with ``fail`` never starts."""
     tag = image_tag(image)
     return tag is not None and tag.startswith("fail")
+
+
+def image_unhealthy(image: str) -> bool:
+    """The layer's convention: an image whose tag starts with ``unhealthy`` runs but
+    never passes a load balancer health check."""
+    tag = image_tag(image)
+    return tag is not None and tag.startswith("unhealthy")
+
+
+def unhealthy_image(definition: Mapping[str, Any] | None) -> str | None:
+    """The first container image of a task definition that fails health checks, if any."""
+    for container in (definition or {}).get("containerDefinitions") or []:
+        image = container.get("image") if isinstance(container, dict) else None
+        if isinstance(image, str) and image_unhealthy(image):
+            return image
+    return None
+
+
+def task_ip(task_id: str) -> str:
+    """A task's private IPv4 address (the layer's, derived from its id)."""
+    n = int(task_id[:6], 16) if re.fullmatch(r"[0-9a-f]{6,}", task_id[:6]) else hash(task_id)
+    return f"10.{(n >> 16) % 256}.{(n >> 8) % 256}.{n % 254 + 1}"
 
 
 def failing_image(definition: Mapping[str, Any] | None) -> str | None:
@@ -434,6 +490,18 @@ class ServiceTask:
     # scheduler at ``stopping_at``, still RUNNING until ``drained_at``.
     stopping_at: float | None = None
     drained_at: float | None = None
+    # Target health (services with loadBalancers): the targets registered
+    # when the task is RUNNING; when it passed its health checks in all of
+    # them (the start time without load balancers); when it counts as
+    # having failed them (never for a healthy image).
+    targets: list[targets.Target] = field(default_factory=list)
+    ip: str = ""
+    healthy_at: float | None = None
+    fails_health_at: float | None = None
+
+    def is_healthy(self, at: float) -> bool:
+        return (self.started_at is not None and self.healthy_at is not None
+                and self.healthy_at <= at)
 
     @property
     def last_status(self) -> str:
@@ -458,6 +526,10 @@ class Deployment:
     created_at: float
     failing_image: str | None = None
     template: dict[str, Any] = field(default_factory=dict)
+    load_balancers: list[dict[str, Any]] = field(default_factory=list)
+    unhealthy_image: str | None = None
+    grace_seconds: float = 0.0
+    health_failures: int = 0
     status: str = "PRIMARY"
     rollout: str = IN_PROGRESS
     reason: str = ""
@@ -480,8 +552,13 @@ class Deployment:
 
     @property
     def healthy(self) -> list[ServiceTask]:
-        """RUNNING tasks that are not draining: the ones minimumHealthyPercent counts."""
+        """RUNNING tasks that are not draining (health checks aside)."""
         return [t for t in self.tasks if t.started_at is not None and not t.draining]
+
+    def healthy_by(self, at: float) -> list[ServiceTask]:
+        """RUNNING tasks that are not draining and, behind load balancers, have passed
+        their health checks: the ones minimumHealthyPercent counts."""
+        return [t for t in self.tasks if t.is_healthy(at) and not t.draining]
 
     @property
     def draining(self) -> list[ServiceTask]:
@@ -508,6 +585,7 @@ class ServiceState:
     deleted: bool = False
     tags: list[Any] = field(default_factory=list)
     propagate_tags: str = "NONE"
+    grace_seconds: float = 0.0
 
     @property
     def primary(self) -> Deployment:
@@ -547,11 +625,13 @@ class Scheduler:
     def __init__(self, interval: float,
                  new_task_id: Callable[[], str] = lambda: uuid.uuid4().hex,
                  new_deployment_id: Callable[[], str] = _new_deployment_id,
-                 drain: float = TASK_DRAIN_DEFAULT):
+                 drain: float = TASK_DRAIN_DEFAULT,
+                 registry: targets.Registry | None = None):
         self.interval = interval
         self.new_task_id = new_task_id
         self.new_deployment_id = new_deployment_id
         self.drain = drain
+        self.registry = registry if registry is not None else targets.Registry()
 
     # -- writes --------------------------------------------------------------------
 
@@ -564,11 +644,15 @@ class Scheduler:
 
     def deploy(self, svc: ServiceState, task_definition: str | None, desired: int,
                failing: str | None, template: dict[str, Any], now: float,
-               deployment_id: str | None = None, reason: str = "") -> Deployment:
+               deployment_id: str | None = None, reason: str = "",
+               load_balancers: list[dict[str, Any]] | None = None,
+               unhealthy: str | None = None, grace_seconds: float = 0.0) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
-                                reason=reason)
+                                reason=reason,
+                                load_balancers=copy.deepcopy(load_balancers or []),
+                                unhealthy_image=unhealthy, grace_seconds=grace_seconds)
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -656,10 +740,38 @@ class Scheduler:
         task.drained_at = at + (self.drain if seconds is None else seconds)
         task.stop_code, task.stopped_reason = code, reason
         deployment.updated_at = at
+        self._deregister(task, at)
+
+    def _register(self, deployment: Deployment, task: ServiceTask, at: float) -> None:
+        """The task is RUNNING: its targets go into its service's target groups."""
+        task.started_at = at
+        if not deployment.load_balancers:
+            task.healthy_at = at
+            return
+        passes = deployment.unhealthy_image is None
+        task.ip = task_ip(task.id)
+        for link in deployment.load_balancers:
+            group = link.get("targetGroupArn")
+            if isinstance(group, str):
+                task.targets.append(self.registry.register(
+                    group, task.ip, int(link.get("containerPort") or 0), at, passes))
+        settles = max((t.settles_at for t in task.targets), default=at)
+        if passes:
+            task.healthy_at = settles
+        else:
+            # Health checks that fail within the grace period do not count.
+            grace = deployment.grace_seconds * self.registry.scale
+            task.fails_health_at = max(min((t.settles_at for t in task.targets), default=at),
+                                       at + grace)
+
+    def _deregister(self, task: ServiceTask, at: float) -> None:
+        for target in task.targets:
+            self.registry.deregister(target, at)
 
     def _stop(self, svc: ServiceState, deployment: Deployment, task: ServiceTask, at: float,
               code: str, reason: str) -> None:
         deployment.tasks.remove(task)
+        self._deregister(task, at)
         task.stopped_at, task.stop_code, task.stopped_reason = at, code, reason
         deployment.updated_at = at
         svc.stopped.insert(0, task)
@@ -667,10 +779,13 @@ class Scheduler:
 
     def _fail(self, svc: ServiceState, primary: Deployment, at: float, rollback: bool) -> Deployment:
         primary.rollout = FAILED
-        primary.reason = "ECS deployment circuit breaker: tasks failed to start."
+        # Stage 1 (tasks that never reach RUNNING) or stage 2 (health checks).
+        health = primary.health_failures * 2 > primary.failed_tasks
+        what = "tasks failed health checks." if health else "tasks failed to start."
+        primary.reason = f"ECS deployment circuit breaker: {what}"
         primary.updated_at = at
         svc.record(at, f"(service {svc.name}) (deployment {primary.id}) deployment failed: "
-                       "tasks failed to start.")
+                       f"{what}")
         target = svc.last_completed
         if not rollback or target is None:
             return primary
@@ -679,7 +794,9 @@ class Scheduler:
         return self.deploy(svc, target.task_definition, primary.desired, target.failing_image,
                            target.template, at,
                            reason=("ECS deployment circuit breaker: rolling back to "
-                                   f"deploymentId {target.id}."))
+                                   f"deploymentId {target.id}."),
+                           load_balancers=target.load_balancers,
+                           unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds)
 
     def _step(self, svc: ServiceState, at: float) -> float | None:
         """One scheduler step at time ``at``; returns when the next one is due."""
@@ -697,13 +814,33 @@ class Scheduler:
                     deployment.consecutive_failures += 1
                     new_failures += deployment is primary
                 else:
-                    task.started_at = at
+                    self._register(deployment, task, at)
                     deployment.consecutive_failures = 0
                     deployment.updated_at = at
 
-        # 2. The circuit breaker, else the throttle.
+        # 1b. RUNNING tasks that failed their ELB health checks stop (and
+        # count as failed tasks; not for the throttle, which only counts
+        # tasks that never reach RUNNING).
+        stopped: list[ServiceTask] = []
+        for deployment in svc.deployments:
+            for task in list(deployment.tasks):
+                if (task.fails_health_at is not None and task.fails_health_at <= at
+                        and not task.draining):
+                    groups = [t.group for t in task.targets]
+                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
+                               f"Task failed ELB health checks in (target-group {groups[0]})")
+                    for group in groups:
+                        svc.record(at, f"(service {svc.name}) (task {task.id}) failed ELB health "
+                                       f"checks in (target-group {group}).")
+                    deployment.failed_tasks += 1
+                    deployment.health_failures += 1
+                    stopped.append(task)
+
+        # 2. The circuit breaker, else the throttle. A deployment with a task
+        # that passed its health checks is not judged.
         breaker = config.get("deploymentCircuitBreaker") or {}
-        if (primary.rollout == IN_PROGRESS and breaker.get("enable") and not primary.running
+        if (primary.rollout == IN_PROGRESS and breaker.get("enable")
+                and not any(t.is_healthy(at) for t in primary.running)
                 and primary.failed_tasks >= failure_threshold(primary.desired)):
             primary = self._fail(svc, primary, at, rollback=bool(breaker.get("rollback")))
         elif new_failures and primary.consecutive_failures >= THROTTLE_AFTER:
@@ -716,7 +853,6 @@ class Scheduler:
 
         # 3. Stop: the PRIMARY's tasks above its count, then older deployments'.
         desired = primary.desired
-        stopped: list[ServiceTask] = []
         reason = f"Scaling activity initiated by (deployment {primary.id})"
         excess = len(primary.tasks) - desired
         if excess > 0:
@@ -732,10 +868,10 @@ class Scheduler:
                     stopped.append(task)
             # Draining tasks are already on their way out: they count
             # neither as healthy nor as stoppable.
-            budget = (sum(len(d.healthy) for d in svc.deployments)
+            budget = (sum(len(d.healthy_by(at)) for d in svc.deployments)
                       - min_healthy(desired, config))
             for deployment in reversed(older):
-                for task in deployment.healthy:
+                for task in deployment.healthy_by(at):
                     if budget <= 0:
                         break
                     if self.drain > 0:
@@ -776,6 +912,9 @@ class Scheduler:
         # When the next step is due, if any.
         if any(d.pending for d in svc.deployments):
             return at + self.interval
+        if any(t.started_at is not None and not t.is_healthy(at) and not t.draining
+               for d in svc.deployments for t in d.tasks):
+            return at + self.interval  # health checks under way
         if primary.rollout == FAILED:
             return None
         if primary.rollout == IN_PROGRESS or svc.unsteady:
@@ -796,7 +935,8 @@ class Scheduler:
         """The PRIMARY at its count with the older deployments gone: COMPLETED, or steady again."""
         primary = svc.primary
         older_busy = any(d.tasks for d in svc.deployments[1:])
-        at_count = len(primary.running) == primary.desired and not primary.pending
+        at_count = (len(primary.running) == primary.desired and not primary.pending
+                    and all(t.is_healthy(at) for t in primary.running))
         if primary.rollout == IN_PROGRESS and at_count and not older_busy:
             primary.rollout = COMPLETED
             primary.reason = f"ECS deployment {primary.id} completed."
@@ -909,6 +1049,16 @@ def deployment_template(service: Mapping[str, Any], base: Mapping[str, Any]) -> 
     return out
 
 
+def _links(service: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A service's ``loadBalancers`` entries that name a target group."""
+    return [copy.deepcopy(e) for e in service.get("loadBalancers") or []
+            if isinstance(e, dict) and isinstance(e.get("targetGroupArn"), str)]
+
+
+def _grace(value: Any, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and value >= 0 else default
+
+
 def deploying_settings(service: Mapping[str, Any]) -> dict[str, Any]:
     return {key: copy.deepcopy(service.get(key)) for key in DEPLOYING_SETTINGS}
 
@@ -972,6 +1122,14 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
             out[key] = definition[key]
     if task.started_at is not None:
         out["startedAt"] = task.started_at
+    if task.ip:  # behind a load balancer: the ENI ECS attaches (awsvpc)
+        attachment = str(uuid.uuid5(uuid.NAMESPACE_URL, arn + "/eni"))
+        out["attachments"] = [{"id": attachment, "type": "ElasticNetworkInterface",
+                               "status": "ATTACHED" if task.stopped_at is None else "DELETED",
+                               "details": [{"name": "privateIPv4Address", "value": task.ip}]}]
+        for entry in containers:
+            entry["networkInterfaces"] = [{"attachmentId": attachment,
+                                           "privateIpv4Address": task.ip}]
     if task.stopped_at is not None:
         out["stopCode"] = task.stop_code
         out["stoppedReason"] = task.stopped_reason
@@ -1018,8 +1176,9 @@ class DeploymentEmulation:
         self.clock = clock
         self.find_service = find_service
         self.find_task_definition = find_task_definition
-        self.scheduler = scheduler or Scheduler(config.task_start_seconds,
-                                                drain=config.task_drain_seconds)
+        self.scheduler = scheduler or Scheduler(
+            config.task_start_seconds, drain=config.task_drain_seconds,
+            registry=targets.Registry(config.health_time_scale))
         self.services: dict[tuple[str, str], ServiceState] = {}
         self.one_offs: dict[str, OneOffTask] = {}
         self.definitions: dict[str, dict[str, Any]] = {}
@@ -1128,10 +1287,14 @@ class DeploymentEmulation:
             tags=copy.deepcopy(service.get("tags") or params.get("tags") or []),
             propagate_tags=str(service.get("propagateTags") or "NONE"),
         )
+        svc.grace_seconds = _grace(params.get("healthCheckGracePeriodSeconds"), 0.0)
+        definition = self.task_definition(request, forward, definition_arn)
         self.scheduler.deploy(
             svc, definition_arn, int(service.get("desiredCount") or 0),
-            failing_image(self.task_definition(request, forward, definition_arn)),
-            deployment_template(service, first), now, deployment_id=first.get("id"))
+            failing_image(definition),
+            deployment_template(service, first), now, deployment_id=first.get("id"),
+            load_balancers=_links(service), unhealthy=unhealthy_image(definition),
+            grace_seconds=svc.grace_seconds)
         self.services[(svc.cluster_arn, svc.arn)] = svc
         return self._respond(response, payload, [(service, svc)])
 
@@ -1160,14 +1323,17 @@ class DeploymentEmulation:
             svc.configuration = merge_configuration(svc.configuration,
                                                     params["deploymentConfiguration"])
         definition_arn = self._resolve(request, forward, service.get("taskDefinition"))
+        svc.grace_seconds = _grace(params.get("healthCheckGracePeriodSeconds"), svc.grace_seconds)
         changed = deploying_settings(service)
         desired = int(service.get("desiredCount") or 0)
         if (params.get("forceNewDeployment") is True or changed != svc.settings
                 or definition_arn != svc.primary.task_definition):
+            definition = self.task_definition(request, forward, definition_arn)
             self.scheduler.deploy(
-                svc, definition_arn, desired,
-                failing_image(self.task_definition(request, forward, definition_arn)),
-                deployment_template(service, svc.primary.template), now)
+                svc, definition_arn, desired, failing_image(definition),
+                deployment_template(service, svc.primary.template), now,
+                load_balancers=_links(service), unhealthy=unhealthy_image(definition),
+                grace_seconds=svc.grace_seconds)
             svc.settings = changed
         else:
             self.scheduler.scale(svc, desired, now)
@@ -1399,7 +1565,23 @@ class DeploymentEmulation:
 
 
 def register(layer: Any) -> None:
+    from . import elbv2
+
     emulation = DeploymentEmulation(settings())
+    registry = emulation.scheduler.registry
+    answer_health = elbv2.describe_target_health(registry, emulation.clock)
+
+    def describe_target_health(request: AwsRequest, forward: Forward) -> Response:
+        # ECS state first (under ECS's lock, released before ELBv2's is taken:
+        # this handler runs outside elbv2.serialize, as deployments registers
+        # before elbv2), so targets reflect every task start and stop due.
+        now = emulation.clock()
+        with ecs._lock:
+            for svc in list(emulation.services.values()):
+                emulation.scheduler.advance(svc, now)
+        return answer_health(request, forward)
+
+    layer.register("elbv2", "DescribeTargetHealth", describe_target_health)
     layer.register(SERVICE, "CreateService", emulation.create_service)
     layer.register(SERVICE, "UpdateService", emulation.update_service)
     layer.register(SERVICE, "DeleteService", emulation.delete_service)

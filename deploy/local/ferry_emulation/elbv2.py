@@ -17,7 +17,9 @@ the ELBv2 API reference
 * DeleteRule: ``RuleNotFound`` and ``OperationNotPermitted``;
 * SetRulePriorities: conflicts judged on the new order, so rules can swap;
 * DescribeTags: ``TargetGroupNotFound`` / ``RuleNotFound`` for resources
-  that do not exist (moto describes the tags of deleted ones).
+  that do not exist (moto describes the tags of deleted ones);
+* DescribeTargetHealth: the targets ECS registers for service tasks
+  (``targets.py``; registered from ``deployments.register``).
 
 Handlers read moto's state through moto's own API: they send it their own
 query-protocol requests (``request.with_form``) through ``forward``, which
@@ -692,6 +694,61 @@ def register_association_limit(layer: Any) -> None:
     """
     for operation in ASSOCIATING_OPERATIONS:
         layer.register(SERVICE, operation, association_limit)
+
+
+# -- DescribeTargetHealth: the ECS tasks' targets (targets.py) --------------------------
+#
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTargetHealth.html
+# answers one TargetHealthDescription per registered target (Target Id and
+# Port, HealthCheckPort, TargetHealth State / Reason / Description), for the
+# targets named in ``Targets`` or else all of them. moto answers the targets
+# a client registered; the targets ECS registers for its tasks are added.
+
+def describe_target_health(registry: Any, clock: Callable[[], float]
+                           ) -> Callable[[AwsRequest, Forward], Response]:
+    def handler(request: AwsRequest, forward: Forward) -> Response:
+        params = request.form()
+        group = params.get("TargetGroupArn", "")
+        ours = registry.describe(group, clock())
+        if not ours:
+            return forward(request)
+        named = form_structs(params, "Targets")
+        mine = {t.ip for t, _ in ours}
+        upstream = request
+        if any(n.get("Id") in mine for n in named):  # moto would not know them
+            upstream = request.with_form({k: v for k, v in params.items()
+                                          if not k.startswith("Targets.")})
+        response = forward(upstream)
+        if response.status != 200:
+            return response
+        root = parse(response)
+        descriptions = root.find(q("DescribeTargetHealthResult/TargetHealthDescriptions"))
+        if descriptions is None:
+            return response
+        wanted = [(n.get("Id"), n.get("Port")) for n in named]
+        if upstream is not request:  # keep only moto's targets that were asked for
+            for member in list(descriptions):
+                key = (text(member, "Target/Id"), text(member, "Target/Port"))
+                if not any(key[0] == i and (p is None or key[1] == p) for i, p in wanted):
+                    descriptions.remove(member)
+        for target, (state, reason, description) in ours:
+            if wanted and not any(target.ip == i and (p is None or str(target.port) == p)
+                                  for i, p in wanted):
+                continue
+            member = ET.SubElement(descriptions, q("member"))
+            t = ET.SubElement(member, q("Target"))
+            ET.SubElement(t, q("Id")).text = target.ip
+            ET.SubElement(t, q("Port")).text = str(target.port)
+            ET.SubElement(member, q("HealthCheckPort")).text = str(target.port)
+            health = ET.SubElement(member, q("TargetHealth"))
+            ET.SubElement(health, q("State")).text = state
+            if reason:
+                ET.SubElement(health, q("Reason")).text = reason
+            if description:
+                ET.SubElement(health, q("Description")).text = description
+        return xml_response(200, serialize_xml(root))
+
+    return handler
 
 
 def register(layer: Any) -> None:

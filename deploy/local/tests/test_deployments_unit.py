@@ -683,3 +683,46 @@ def test_the_layer_logs_one_line_per_client_request():
     records = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [(r["service"], r["operation"]) for r in records] == [("ecs", "CreateService"),
                                                                  ("ecs", "UpdateService")]
+
+
+# -- target health (services with loadBalancers) -------------------------------------------
+
+TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef"
+
+
+def test_behind_a_load_balancer_tasks_count_only_once_healthy():
+    from ferry_emulation import targets
+
+    # No such group in moto: AWS's defaults, 30 s x 5 checks, x 0.01 = 1.5 s; delay 300 s -> 3 s.
+    registry = targets.Registry(0.01)
+    ids = itertools.count(1)
+    s = Scheduler(STEP, new_task_id=lambda: f"{next(ids):06x}",
+                  new_deployment_id=lambda: f"ecs-svc/{next(ids)}", registry=registry)
+    svc = service()
+    links = [{"targetGroupArn": TG, "containerName": "app", "containerPort": 8080}]
+    s.deploy(svc, TD1, 2, None, {}, 0.0, deployment_id="ecs-svc/first", load_balancers=links)
+    s.advance(svc, 2 * STEP)  # launched at 1, RUNNING at 2, initial until 3.5
+    assert [state for _, (state, _, _) in registry.describe(TG, 2.0)] == ["initial", "initial"]
+    assert svc.primary.rollout == IN_PROGRESS
+    s.advance(svc, 3 * STEP)
+    assert svc.primary.rollout == IN_PROGRESS
+    s.advance(svc, 4 * STEP)
+    assert svc.primary.rollout == COMPLETED
+    old_ips = {t.ip for t, _ in registry.describe(TG, 4.0)}
+    assert len(old_ips) == 2 and all(ip.startswith("10.") for ip in old_ips)
+
+    s.deploy(svc, TD2, 2, None, {}, 4.0, load_balancers=links)
+    s.advance(svc, 7 * STEP)  # new tasks RUNNING at 6, healthy at 7.5: old ones stay (min 100%)
+    assert counts(svc) == [("PRIMARY", TD2, 2, 0, 0, IN_PROGRESS),
+                           ("ACTIVE", TD1, 2, 0, 0, COMPLETED)]
+    s.advance(svc, 8 * STEP)
+    assert counts(svc) == [("PRIMARY", TD2, 2, 0, 0, COMPLETED)]
+    states = {t.ip: state for t, (state, _, _) in registry.describe(TG, 8.0)}
+    assert {states[ip] for ip in old_ips} == {"draining"}
+    assert sorted(states.values()) == ["draining", "draining", "healthy", "healthy"]
+    assert [state for _, (state, _, _) in registry.describe(TG, 11.0)] == ["healthy", "healthy"]
+
+
+def test_unhealthy_tag_convention():
+    assert dep.image_unhealthy("acme/web:unhealthy-x") and not dep.image_unhealthy("acme/web:1")
+    assert not dep.image_unhealthy("acme/unhealthy:1")
