@@ -104,30 +104,45 @@ fn app(image: &str) -> ferry_manifest::App {
     loaded.app
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn racing_applies_conflict_instead_of_losing_an_update() {
-    let local = LocalAws::start().expect("local AWS");
-    let sdk = local.sdk_config().await;
+async fn store_of(local: &LocalAws) -> Store {
     let caller = ferry_aws::Caller::new(
         Arc::new(ferry_aws::Pacing::default()),
         ferry_aws::AwsMetrics::unregistered(),
         Duration::from_secs(30),
     );
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), caller, "ferry");
-    let context = ApplyContext {
+    Store::new(
+        aws_sdk_dynamodb::Client::new(&local.sdk_config().await),
+        caller,
+        "ferry",
+    )
+}
+
+fn race_context() -> ApplyContext {
+    ApplyContext {
         message: "race".into(),
         user: "e2e".into(),
         git: None,
         now: "2026-11-23T00:00:00Z".into(),
-    };
-    let change = |image: &str, expected| AppChange {
+    }
+}
+
+/// An apply of the `race` app with `image`, read at `expected`.
+fn change(image: &str, expected: Option<u64>) -> AppChange {
+    AppChange {
         spec: app(image),
         manifest: String::new(),
         source: None,
         expected_generation: expected,
         previous_domains: Vec::new(),
         created_at: None,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn racing_applies_conflict_instead_of_losing_an_update() {
+    let local = LocalAws::start().expect("local AWS");
+    let store = store_of(&local).await;
+    let context = race_context();
     store
         .apply(&[change("acme/race:1", None)], &context)
         .await
@@ -432,30 +447,8 @@ fn failed_transactions(local: &LocalAws) -> usize {
 async fn a_transaction_conflict_is_retried_then_judged() {
     let local =
         LocalAws::start_with(&[("FERRY_EMULATOR_TRANSACTION_SECONDS", "0.3")]).expect("local AWS");
-    let sdk = local.sdk_config().await;
-    let store = Store::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        ferry_aws::Caller::new(
-            Arc::new(ferry_aws::Pacing::default()),
-            ferry_aws::AwsMetrics::unregistered(),
-            Duration::from_secs(30),
-        ),
-        "ferry",
-    );
-    let context = ApplyContext {
-        message: "conflict".into(),
-        user: "e2e".into(),
-        git: None,
-        now: "2026-12-01T00:00:00Z".into(),
-    };
-    let change = |image: &str, expected| AppChange {
-        spec: app(image),
-        manifest: String::new(),
-        source: None,
-        expected_generation: expected,
-        previous_domains: Vec::new(),
-        created_at: None,
-    };
+    let store = store_of(&local).await;
+    let context = race_context();
     store
         .apply(&[change("acme/race:1", None)], &context)
         .await

@@ -197,19 +197,7 @@ async fn metrics_match_aws_a_steady_state_writes_nothing_and_drift_is_undone() {
     // and api's internal record is deleted.
     let elb = local.elb().await;
     let internal = local.env["FERRY_INTERNAL_LISTENER_ARN"].clone();
-    let hosts_of = |rule: &aws_sdk_elasticloadbalancingv2::types::Rule| -> Vec<String> {
-        let mut hosts: Vec<String> = rule
-            .conditions()
-            .iter()
-            .flat_map(|c| {
-                c.host_header_config()
-                    .map(|h| h.values().to_vec())
-                    .unwrap_or_else(|| c.values().to_vec())
-            })
-            .collect();
-        hosts.sort();
-        hosts
-    };
+    let hosts_of = crate::ecs::rule_hosts;
     let rules = elb
         .describe_rules()
         .listener_arn(&internal)

@@ -125,3 +125,18 @@ pub async fn create_foreign_service(
         .expect("CreateService");
     arn
 }
+
+/// The host names a listener rule matches, sorted.
+pub fn rule_hosts(rule: &aws_sdk_elasticloadbalancingv2::types::Rule) -> Vec<String> {
+    let mut hosts: Vec<String> = rule
+        .conditions()
+        .iter()
+        .flat_map(|c| {
+            c.host_header_config()
+                .map(|h| h.values().to_vec())
+                .unwrap_or_else(|| c.values().to_vec())
+        })
+        .collect();
+    hosts.sort();
+    hosts
+}

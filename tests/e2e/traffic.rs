@@ -141,16 +141,7 @@ async fn read(local: &LocalAws) -> Traffic {
             .iter()
             .filter(|r| r.is_default() != Some(true))
         {
-            let mut hosts: Vec<String> = rule
-                .conditions()
-                .iter()
-                .flat_map(|c| {
-                    c.host_header_config()
-                        .map(|h| h.values().to_vec())
-                        .unwrap_or_else(|| c.values().to_vec())
-                })
-                .collect();
-            hosts.sort();
+            let hosts = crate::ecs::rule_hosts(rule);
             let targets: Vec<String> = rule
                 .actions()
                 .iter()
