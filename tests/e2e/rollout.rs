@@ -335,3 +335,50 @@ async fn settings_reach_ecs_and_a_failed_rollout_is_not_pushed_again() {
         "the failed generation was pushed again: {pushed:?}"
     );
 }
+
+/// An image that runs but never passes its load balancer health check (the
+/// local AWS's `unhealthy` tag): ECS's circuit breaker fails the rollout at
+/// its second stage and rolls back, and Ferry reports it as it reports a
+/// failure to start: RolloutFailed, the release failed, not pushed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_that_fails_its_health_checks_is_reported_failed() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let file = local.dir().join("checked.yaml");
+    let manifest = |image: &str| {
+        format!(
+            "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: checked\nspec:\n  image: {image}\n  processes:\n    web:\n      scale: 2\n      port: 8080\n"
+        )
+    };
+    std::fs::write(&file, manifest("acme/checked:1")).expect("write");
+    let path = file.to_str().expect("utf-8").to_owned();
+    local.start_leader(&[]).expect("controller");
+    local.ferry_ok(&["apply", "-f", &path, "--wait", "--timeout", "120s"]);
+
+    std::fs::write(&file, manifest("acme/checked:unhealthy-2")).expect("write");
+    let out = local.ferry(&["apply", "-f", &path, "--wait", "--timeout", "180s"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("RolloutFailed") && stderr.contains("health check"),
+        "{stderr}"
+    );
+    let releases: serde_json::Value =
+        serde_json::from_str(&local.ferry_ok(&["releases", "checked", "-o", "json"]))
+            .expect("json");
+    assert_eq!(releases[0]["version"], 2);
+    assert_eq!(releases[0]["outcome"], "failed");
+    // ECS rolled back: the service runs the first release's revision.
+    let ecs = local.ecs().await;
+    eventually(
+        Duration::from_secs(60),
+        "the rollback to revision 1",
+        || async {
+            let service = active_service(&ecs, local.cluster(), "checked_web").await?;
+            service
+                .task_definition()
+                .is_some_and(|td| td.ends_with(":1"))
+                .then_some(())
+        },
+    )
+    .await;
+}
