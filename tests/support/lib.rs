@@ -471,7 +471,8 @@ impl Metrics {
                         .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
             })
             .map(|(_, _, v)| v)
-            .sum()
+            // From +0.0: an empty f64 sum is -0.0, which prints as "-0".
+            .fold(0.0, |total, v| total + v)
     }
 
     /// `aws_requests_total` per (service, operation), all outcomes.
