@@ -320,19 +320,35 @@ async fn settings_reach_ecs_and_a_failed_rollout_is_not_pushed_again() {
             .any(|r| r.operation == "UpdateService" && r.target.as_deref() == Some("tuned_web")),
         "the broken deploy itself was an UpdateService of tuned_web (the log names it)"
     );
-    let resyncs = local.metrics(0).sum("resyncs_total", &[]);
+    assert_not_pushed_again(&local, 0, failed_at, "tuned_web").await;
+
+    // Nor by a successor, which knows of the failure only from the store:
+    // a SIGTERM hands the lease over at once.
+    let status = local.terminate_controller(0);
+    assert!(status.success(), "{status}");
+    let successor = local
+        .start_leader(&["--id", "ctl-successor"])
+        .expect("successor");
+    let taken_over = local.requests().len();
+    assert_not_pushed_again(&local, successor, taken_over, "tuned_web").await;
+}
+
+/// Over three resyncs of controller `index`, no UpdateService of
+/// `service` followed request `since` of the log.
+async fn assert_not_pushed_again(local: &LocalAws, index: usize, since: usize, service: &str) {
+    let resyncs = local.metrics(index).sum("resyncs_total", &[]);
     eventually(Duration::from_secs(120), "three more resyncs", || async {
-        (local.metrics(0).sum("resyncs_total", &[]) >= resyncs + 3.0).then_some(())
+        (local.metrics(index).sum("resyncs_total", &[]) >= resyncs + 3.0).then_some(())
     })
     .await;
-    let pushed: Vec<_> = local.requests()[failed_at..]
+    let pushed: Vec<_> = local.requests()[since..]
         .iter()
-        .filter(|r| r.operation == "UpdateService" && r.target.as_deref() == Some("tuned_web"))
+        .filter(|r| r.operation == "UpdateService" && r.target.as_deref() == Some(service))
         .cloned()
         .collect();
     assert!(
         pushed.is_empty(),
-        "the failed generation was pushed again: {pushed:?}"
+        "the failed generation of {service} was pushed again: {pushed:?}"
     );
 }
 
@@ -381,4 +397,8 @@ async fn a_rollout_that_fails_its_health_checks_is_reported_failed() {
         },
     )
     .await;
+    // ECS's own rollback is the end of it: Ferry does not deploy the
+    // failed revision again.
+    let rolled_back = local.requests().len();
+    assert_not_pushed_again(&local, 0, rolled_back, "checked_web").await;
 }

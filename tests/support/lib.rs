@@ -78,11 +78,9 @@ impl Request {
     }
 }
 
-/// True for AWS operations that change state (by their name's verb).
-pub fn is_write_operation(operation: &str) -> bool {
-    const READ_PREFIXES: &[&str] = &["Describe", "List", "Get", "Query", "Scan", "BatchGet"];
-    !READ_PREFIXES.iter().any(|p| operation.starts_with(p))
-}
+/// True for AWS operations that change state (by their name's verb), as
+/// the controller's write gate judges them.
+pub use ferry_aws::is_mutating as is_write_operation;
 
 /// A running local AWS with Ferry's base environment and table.
 pub struct LocalAws {
@@ -308,14 +306,29 @@ impl LocalAws {
 
     /// Sends SIGTERM to controller `index` and waits for it to exit.
     pub fn terminate_controller(&mut self, index: usize) -> std::process::ExitStatus {
-        let child = &mut self.controllers[index];
-        let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+        self.signal_controller(index, libc::SIGTERM);
+        self.controllers[index]
+            .wait()
+            .expect("waiting for the controller")
+    }
+
+    /// Stops controller `index` (SIGSTOP) as a stalled VM or a long pause
+    /// would: it runs no code, its sockets stay open, and its clock goes on.
+    pub fn pause_controller(&self, index: usize) {
+        self.signal_controller(index, libc::SIGSTOP);
+    }
+
+    /// Lets a paused controller run again (SIGCONT).
+    pub fn resume_controller(&self, index: usize) {
+        self.signal_controller(index, libc::SIGCONT);
+    }
+
+    fn signal_controller(&self, index: usize, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.controllers[index].id()).expect("pid fits");
         // SAFETY: kill(2) has no memory effects; the pid is our own child,
         // not yet reaped, so it cannot name another process.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        child.wait().expect("waiting for the controller")
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "signal {signal} to controller {index}");
     }
 
     /// Every controller's log, for failure messages.

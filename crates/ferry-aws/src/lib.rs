@@ -16,7 +16,9 @@ pub mod traffic;
 pub use ecs::Ecs;
 pub use traffic::{Traffic, TrafficConfig};
 
-pub use ferry_call::{pacing, AwsMetrics, Caller, Error, FailureKind, Pacing, Result};
+pub use ferry_call::{
+    is_mutating, pacing, AwsMetrics, Caller, Error, FailureKind, Pacing, Result, WriteGate,
+};
 
 /// The SDK configuration for the ECS, ELBv2 and Route53 clients: the SDK
 /// sends each request once, and [`Caller`] retries. Left to the SDK, a

@@ -10,6 +10,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
+use crate::gate::{is_mutating, WriteGate};
 use crate::pacing::{Bucket, Pacing};
 use crate::{Error, Result};
 
@@ -129,12 +130,14 @@ fn transient_backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(fastrand::f64())
 }
 
-/// Sends AWS calls: paced, bounded by a timeout, counted, with context.
+/// Sends AWS calls: paced, bounded by a timeout, counted, with context,
+/// and mutating ones only while its [`WriteGate`] is open.
 #[derive(Clone)]
 pub struct Caller {
     pacing: Arc<Pacing>,
     metrics: AwsMetrics,
     timeout: Duration,
+    gate: WriteGate,
 }
 
 impl Caller {
@@ -143,7 +146,17 @@ impl Caller {
             pacing,
             metrics,
             timeout,
+            gate: WriteGate::always_open(),
         }
+    }
+
+    /// This caller, sending mutating calls only while `gate` is open. The
+    /// controller gates its ECS, ELBv2 and Route53 calls on leadership;
+    /// its DynamoDB writes carry the lease's token instead (a lease
+    /// renewal must go out whatever the gate says).
+    pub fn gated(mut self, gate: WriteGate) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Runs one SDK call. `send` sends the request (it is called again for
@@ -188,6 +201,15 @@ impl Caller {
         let mut attempt = 1;
         loop {
             self.pacing.acquire(bucket).await;
+            // Looked at after the wait for a token, right before sending:
+            // the wait may have outlasted the leadership.
+            if is_mutating(operation) && !self.gate.is_open(tokio::time::Instant::now()) {
+                return Err(Error::NotLeading {
+                    service,
+                    operation,
+                    resource: resource.to_owned(),
+                });
+            }
             let started = Instant::now();
             let outcome = tokio::time::timeout(self.timeout, send()).await;
             self.metrics
@@ -362,5 +384,69 @@ mod tests {
         let err = result.expect_err("always throttled");
         assert!(err.is_throttling(), "{err}");
         assert_eq!(count(&metrics, "throttled"), u64::from(MAX_ATTEMPTS));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_gate_stops_writes_before_they_are_sent_and_lets_reads_through() {
+        let (caller, _, metrics) = caller();
+        let gate = WriteGate::closed();
+        let caller = caller.gated(gate.clone());
+        let sent = AtomicU32::new(0);
+        let send = || async {
+            sent.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, SdkError<ErrorMetadata, ()>>(())
+        };
+        let refused = caller
+            .call(
+                "ecs",
+                "UpdateService",
+                Bucket::ServiceWrites,
+                "app_web",
+                send,
+            )
+            .await
+            .expect_err("closed");
+        assert!(matches!(refused, Error::NotLeading { .. }), "{refused}");
+        assert_eq!(sent.load(Ordering::SeqCst), 0, "nothing was sent");
+        assert_eq!(count(&metrics, "success") + count(&metrics, "error"), 0);
+        caller
+            .call(
+                "ecs",
+                "DescribeServices",
+                Bucket::ServiceReads,
+                "app_web",
+                send,
+            )
+            .await
+            .expect("reads need no leadership");
+        assert_eq!(sent.load(Ordering::SeqCst), 1);
+
+        gate.open_until(tokio::time::Instant::now() + Duration::from_secs(10));
+        caller
+            .call(
+                "ecs",
+                "UpdateService",
+                Bucket::ServiceWrites,
+                "app_web",
+                send,
+            )
+            .await
+            .expect("open");
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
+        // The deadline passes while the call waits for nothing else: the
+        // clock alone closes the gate, without anyone calling close().
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let late = caller
+            .call(
+                "ecs",
+                "UpdateService",
+                Bucket::ServiceWrites,
+                "app_web",
+                send,
+            )
+            .await
+            .expect_err("past the deadline");
+        assert!(matches!(late, Error::NotLeading { .. }), "{late}");
+        assert_eq!(sent.load(Ordering::SeqCst), 2);
     }
 }

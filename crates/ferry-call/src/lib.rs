@@ -9,10 +9,12 @@
 
 mod call;
 pub mod cause;
+mod gate;
 pub mod pacing;
 
 pub use call::{AwsMetrics, Caller, MAX_ATTEMPTS};
 pub use cause::FailureKind;
+pub use gate::{is_mutating, WriteGate};
 pub use pacing::{Bucket, Claimant, Pacing};
 
 /// Errors from AWS calls, each naming the call and the resource.
@@ -49,6 +51,14 @@ pub enum Error {
         resource: String,
         seconds: u64,
     },
+    /// A mutating call was not sent: this replica's leadership may have
+    /// lapsed (its renew deadline passed), so a successor may be writing.
+    #[error("{service}:{operation} on {resource} not sent: this replica no longer leads")]
+    NotLeading {
+        service: &'static str,
+        operation: &'static str,
+        resource: String,
+    },
     /// A request could not be built from Ferry's input (a bug, or input
     /// that validation should have rejected).
     #[error("cannot build {what}: {message}")]
@@ -78,6 +88,9 @@ impl Error {
             }
             | Error::Incomplete {
                 service, operation, ..
+            }
+            | Error::NotLeading {
+                service, operation, ..
             } => format!("{service}:{operation}"),
             Error::Build { what, .. } => format!("build:{what}"),
         }
@@ -97,7 +110,9 @@ impl Error {
             Error::Call { .. } => FailureKind::Service,
             Error::Unanswered { kind, .. } => *kind,
             Error::Timeout { .. } => FailureKind::Timeout,
-            Error::Build { .. } | Error::Incomplete { .. } => FailureKind::Other,
+            Error::Build { .. } | Error::Incomplete { .. } | Error::NotLeading { .. } => {
+                FailureKind::Other
+            }
         }
     }
 

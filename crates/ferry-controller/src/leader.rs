@@ -17,6 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_call::WriteGate;
 use ferry_store::{Fence, LeaseRecord, LeaseWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -126,6 +127,7 @@ pub struct Elector<S> {
     timing: LeaseTiming,
     role: watch::Sender<Role>,
     gauge: Option<prometheus::IntGauge>,
+    gate: WriteGate,
 }
 
 impl<S: LeaseStore> Elector<S> {
@@ -137,7 +139,18 @@ impl<S: LeaseStore> Elector<S> {
             timing,
             role,
             gauge: None,
+            gate: WriteGate::always_open(),
         }
+    }
+
+    /// Opens `gate` while this replica leads, until its renew deadline,
+    /// which each renewal moves on, and closes it when it stops leading.
+    /// The gate closes by the clock alone, before the lease can expire for
+    /// anyone else, however late this process gets to run again.
+    pub fn with_gate(mut self, gate: WriteGate) -> Self {
+        gate.close();
+        self.gate = gate;
+        self
     }
 
     /// Reports leadership in `leader_election_master_status`.
@@ -153,6 +166,9 @@ impl<S: LeaseStore> Elector<S> {
     }
 
     fn set_role(&self, role: Role) {
+        if role == Role::Follower {
+            self.gate.close();
+        }
         if let Some(gauge) = &self.gauge {
             gauge.set(i64::from(matches!(role, Role::Leader(_))));
         }
@@ -250,6 +266,7 @@ impl<S: LeaseStore> Elector<S> {
         mut renewed: Instant,
         resign: &mut watch::Receiver<bool>,
     ) -> Led {
+        self.gate.open_until(renewed + self.timing.renew_deadline);
         self.set_role(Role::Leader(fence.clone()));
         loop {
             let deadline = renewed + self.timing.renew_deadline;
@@ -269,7 +286,10 @@ impl<S: LeaseStore> Elector<S> {
             )
             .await
             {
-                Ok(Ok(LeaseWrite::Done)) => renewed = attempt,
+                Ok(Ok(LeaseWrite::Done)) => {
+                    renewed = attempt;
+                    self.gate.open_until(renewed + self.timing.renew_deadline);
+                }
                 Ok(Ok(LeaseWrite::Lost)) => {
                     warn!(
                         token = fence.token,
@@ -399,13 +419,16 @@ mod tests {
         task: tokio::task::JoinHandle<()>,
         changes: Arc<Mutex<Vec<(Instant, Role)>>>,
         role: watch::Receiver<Role>,
+        gate: WriteGate,
     }
 
     impl Replica {
         fn start(shared: &MemoryLease, id: &str) -> Self {
             let store = shared.replica();
             let link = Arc::clone(&store.link);
-            let elector = Elector::new(Arc::new(store), id.to_owned(), LeaseTiming::default());
+            let gate = WriteGate::closed();
+            let elector = Elector::new(Arc::new(store), id.to_owned(), LeaseTiming::default())
+                .with_gate(gate.clone());
             let role = elector.subscribe();
             let changes = Arc::new(Mutex::new(Vec::new()));
             let mut watching = elector.subscribe();
@@ -424,6 +447,7 @@ mod tests {
                 task,
                 changes,
                 role,
+                gate,
             }
         }
 
@@ -551,6 +575,37 @@ mod tests {
         a.link.store(HEALTHY, Ordering::SeqCst);
         settle(Duration::from_secs(30)).await;
         assert!(!a.leads() && b.leads());
+    }
+
+    /// A leader that stops running altogether (a paused process) cannot
+    /// close anything itself: its gate closes by the clock, at its renew
+    /// deadline, before a successor can lead.
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_leaders_gate_closes_before_a_successor_leads() {
+        let shared = MemoryLease {
+            lease: Arc::default(),
+            link: Arc::default(),
+        };
+        let a = Replica::start(&shared, "a");
+        settle(Duration::from_secs(1)).await;
+        let b = Replica::start(&shared, "b");
+        settle(Duration::from_secs(7)).await;
+        assert!(a.leads() && a.gate.is_open(Instant::now()));
+        assert!(
+            !b.gate.is_open(Instant::now()),
+            "a follower's gate is closed"
+        );
+        a.task.abort();
+        let stalled = Instant::now();
+        settle(Duration::from_secs(40)).await;
+        let b_started = b.last(true).expect("b took over");
+        assert!(b.gate.is_open(Instant::now()));
+        // a never ran again, yet its gate was closed before b led, and it
+        // closed within a renew deadline of the stall.
+        assert!(!a.gate.is_open(b_started));
+        assert!(!a
+            .gate
+            .is_open(stalled + LeaseTiming::default().renew_deadline));
     }
 
     #[tokio::test(start_paused = true)]

@@ -74,8 +74,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
     );
     store.check_table().await?;
     // ECS, ELBv2 and Route53 calls are retried by the Caller, which paces
-    // each attempt; DynamoDB keeps the SDK's retries.
+    // each attempt; DynamoDB keeps the SDK's retries. Their writes go out
+    // only while the elector holds the gate open (the store's are fenced
+    // by the lease's token instead).
     let paced = ferry_aws::paced_sdk_config(&sdk);
+    let leading = ferry_call::WriteGate::closed();
+    let caller = caller.gated(leading.clone());
     let ecs = ferry_aws::Ecs::new(
         aws_sdk_ecs::Client::new(&paced),
         caller.clone(),
@@ -148,7 +152,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     });
 
     let elector = leader::Elector::new(Arc::new(store.clone()), id, timing)
-        .with_gauge(metrics.leader_election_master_status.clone());
+        .with_gauge(metrics.leader_election_master_status.clone())
+        .with_gate(leading);
     let role = elector.subscribe();
     let (resign, resigned) = watch::channel(false);
     let election = tokio::spawn(elector.run(resigned));
