@@ -8,6 +8,7 @@ mod cli;
 mod control;
 mod converge;
 mod crash;
+mod doctor;
 mod ecs;
 mod faults;
 mod hostile;

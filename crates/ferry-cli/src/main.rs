@@ -4,6 +4,7 @@
 mod apply;
 mod confirm;
 mod diff;
+mod doctor;
 mod git;
 mod manifest;
 mod report;
@@ -53,6 +54,16 @@ pub enum Output {
 enum Command {
     /// Create the DynamoDB table (idempotent).
     Init {
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Check the installation with your permissions: the caller, the
+    /// table, the leader, the settings it published, and the cluster,
+    /// listeners and zones they name. Only reads; exits 1 when a check
+    /// fails.
+    Doctor {
+        #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+        output: Output,
         #[command(flatten)]
         store_args: StoreArgs,
     },
@@ -321,6 +332,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         )
         .await;
     }
+    if let Command::Doctor { output, store_args } = &cli.command {
+        return doctor::run(&store_args.table, *output).await;
+    }
     run_command(cli).await?;
     Ok(0)
 }
@@ -328,14 +342,25 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
 async fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init { store_args } => {
-            let table = store_args.table;
-            let store = store(&table).await?;
-            let created = store.create_table().await.context("creating the table")?;
-            if created {
-                println!("table {table} created");
-            } else {
-                println!("table {table} already exists");
+            let store = store(&store_args.table).await?;
+            let table = store.table();
+            match store.create_table().await? {
+                ferry_store::TableInit::Created(facts) => {
+                    println!(
+                        "created table {table}: on-demand, {}",
+                        facts.key_description()
+                    );
+                    println!(
+                        "point-in-time recovery and deletion protection are off; for production, \
+                         create the table with deploy/cloudformation/ferry.yaml, which turns both on"
+                    );
+                }
+                ferry_store::TableInit::Existed(facts) => println!(
+                    "table {table} already exists with Ferry's schema ({}); nothing changed",
+                    facts.key_description()
+                ),
             }
+            println!("next: run a controller with FERRY_TABLE={table}; `ferry doctor` checks it");
             Ok(())
         }
         Command::Validate { paths } => {
@@ -377,7 +402,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         // Handled by `run`, which needs their exit status.
-        Command::Diff { .. } | Command::Run { .. } => Ok(()),
+        Command::Diff { .. } | Command::Run { .. } | Command::Doctor { .. } => Ok(()),
         Command::Ps {
             app,
             output,

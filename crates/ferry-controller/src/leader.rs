@@ -395,6 +395,7 @@ mod tests {
                 token: seen.map_or(1, |r| r.token + 1),
                 version: seen.map_or(1, |r| r.version + 1),
                 renewed_at: String::new(),
+                acquired_at: String::new(),
                 duration_seconds: 15,
             };
             *lease = Some(record.clone());

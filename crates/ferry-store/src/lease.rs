@@ -36,6 +36,10 @@ pub struct LeaseRecord {
     pub version: u64,
     /// RFC 3339 time of the last write, informational.
     pub renewed_at: String,
+    /// RFC 3339 time this holder's term began (the acquisition), kept by
+    /// renewals and the hand-back; empty in leases written before Ferry
+    /// recorded it. Informational, like `renewed_at`.
+    pub acquired_at: String,
     /// The lease duration the holder announced, in seconds, informational.
     pub duration_seconds: u64,
 }
@@ -175,6 +179,7 @@ impl Store {
             token: seen.map_or(1, |r| r.token + 1),
             version: seen.map_or(1, |r| r.version + 1),
             renewed_at: now.to_owned(),
+            acquired_at: now.to_owned(),
             duration_seconds,
         };
         let mut item = key(PK_LEASE, SK_CONTROLLER);
@@ -182,6 +187,7 @@ impl Store {
         item.insert("token".into(), n(record.token));
         item.insert("version".into(), n(record.version));
         item.insert("renewedAt".into(), s(now));
+        item.insert("acquiredAt".into(), s(now));
         item.insert("durationSeconds".into(), n(duration_seconds));
         let request = self
             .client
@@ -285,6 +291,11 @@ impl Store {
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default(),
+            acquired_at: item
+                .get("acquiredAt")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default(),
             duration_seconds: item
                 .get("durationSeconds")
                 .and_then(|v| v.as_n().ok())
@@ -324,6 +335,7 @@ mod tests {
             token: 3,
             version: 9,
             renewed_at: "2026-12-01T12:00:00Z".into(),
+            acquired_at: "2026-12-01T11:00:00Z".into(),
             duration_seconds: 15,
         }
     }

@@ -30,19 +30,18 @@
 mod domains;
 mod item_size;
 mod lease;
+mod table;
 
 pub use domains::MAX_DOMAINS_PER_APP;
 pub use item_size::MAX_ITEM_BYTES;
 pub use lease::{Fence, Leadership, LeaseRecord, LeaseWrite};
+pub use table::{KeyAttribute, TableFacts, TableInit};
 
 use domains::ItemKind;
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use ferry_call::pacing::Bucket;
 use ferry_call::Caller;
@@ -50,7 +49,7 @@ use ferry_core::AppStatus;
 use ferry_manifest::App;
 use serde::{Deserialize, Serialize};
 
-const SERVICE: &str = "dynamodb";
+pub(crate) const SERVICE: &str = "dynamodb";
 /// DynamoDB's limit on items per transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
@@ -65,6 +64,17 @@ const SK_SETTINGS: &str = "settings";
 pub enum Error {
     #[error("DynamoDB table {table} does not exist: create it with `ferry init`")]
     TableMissing { table: String },
+    /// The table exists but is not keyed as Ferry's tables are: it is
+    /// someone else's, or from another tool. Ferry neither uses nor changes it.
+    #[error(
+        "DynamoDB table {table} is not a Ferry table: its key is {found}, Ferry's is {expected}; \
+         name another table with --table or FERRY_TABLE"
+    )]
+    WrongSchema {
+        table: String,
+        found: String,
+        expected: String,
+    },
     /// A conditional write lost: someone else changed the app first.
     #[error("conflict on {apps}: {message}")]
     Conflict { apps: String, message: String },
@@ -329,94 +339,6 @@ impl Store {
             table: self.table.clone(),
             item: item.to_owned(),
             message: message.into(),
-        }
-    }
-
-    /// Creates the table if it does not exist. Returns whether it created it.
-    pub async fn create_table(&self) -> Result<bool> {
-        if self.table_exists().await? {
-            return Ok(false);
-        }
-        let attribute = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-        };
-        let key_element = |name: &str, key_type| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(key_type)
-                .build()
-        };
-        let build_err = |e: aws_sdk_dynamodb::error::BuildError| ferry_call::Error::Build {
-            what: "CreateTable request",
-            message: e.to_string(),
-        };
-        let request = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute("pk").map_err(build_err)?)
-            .attribute_definitions(attribute("sk").map_err(build_err)?)
-            .key_schema(key_element("pk", KeyType::Hash).map_err(build_err)?)
-            .key_schema(key_element("sk", KeyType::Range).map_err(build_err)?);
-        self.caller
-            .call(SERVICE, "CreateTable", Bucket::Unpaced, &self.table, || {
-                request.clone().send()
-            })
-            .await?;
-        // A new table takes a few seconds to become ACTIVE on AWS.
-        for _ in 0..120 {
-            let out = self
-                .caller
-                .call(
-                    SERVICE,
-                    "DescribeTable",
-                    Bucket::Unpaced,
-                    &self.table,
-                    || self.client.describe_table().table_name(&self.table).send(),
-                )
-                .await?;
-            let status = out
-                .table()
-                .and_then(|t| t.table_status())
-                .map(|s| s.as_str().to_owned());
-            if status.as_deref() == Some("ACTIVE") {
-                return Ok(true);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-        Err(self.corrupt(&self.table, "table did not become ACTIVE within 60s"))
-    }
-
-    async fn table_exists(&self) -> Result<bool> {
-        let result = self
-            .caller
-            .call(
-                SERVICE,
-                "DescribeTable",
-                Bucket::Unpaced,
-                &self.table,
-                || self.client.describe_table().table_name(&self.table).send(),
-            )
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(false),
-            Err(err) => Err(err.into()),
-        }
-    }
-
-    /// Fails with [`Error::TableMissing`] unless the table exists.
-    pub async fn check_table(&self) -> Result<()> {
-        if self.table_exists().await? {
-            Ok(())
-        } else {
-            Err(Error::TableMissing {
-                table: self.table.clone(),
-            })
         }
     }
 
