@@ -393,6 +393,10 @@ def test_ferry_yaml_creates_the_table_cluster_controller_and_policies(emulator, 
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
                                   {"AttributeName": "sk", "KeyType": "RANGE"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["DeletionProtectionEnabled"] is True
+    # Point-in-time recovery: moto's CloudFormation leaves it off (see
+    # README.md); checked on the template in
+    # test_the_table_is_the_one_ferry_init_creates.
     ecs = emulator.client("ecs")
     [cluster] = ecs.describe_clusters(clusters=[TABLE])["clusters"]
     assert cluster["status"] == "ACTIVE"
