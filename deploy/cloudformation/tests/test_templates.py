@@ -117,7 +117,7 @@ def test_the_table_is_the_one_ferry_init_creates(ferry_template):
     assert props["DeletionProtectionEnabled"] is True
     assert table["DeletionPolicy"] == "Retain"
     # ferry init's key schema, from the store itself.
-    store = (ROOT / "crates" / "ferry-store" / "src" / "lib.rs").read_text()
+    store = (ROOT / "crates" / "ferry-store" / "src" / "table.rs").read_text()
     assert 'key_element("pk", KeyType::Hash)' in store and 'key_element("sk", KeyType::Range)' in store
 
 
