@@ -67,6 +67,9 @@ enum Command {
         #[command(flatten)]
         store_args: StoreArgs,
     },
+    /// Print the manifest's JSON Schema (draft 2020-12), for editors:
+    /// `# yaml-language-server: $schema=...` in a manifest.
+    Schema,
     /// Check manifests without touching AWS.
     Validate {
         /// Manifest files or directories.
@@ -361,6 +364,13 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
             println!("next: run a controller with FERRY_TABLE={table}; `ferry doctor` checks it");
+            Ok(())
+        }
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ferry_manifest::json_schema())?
+            );
             Ok(())
         }
         Command::Validate { paths } => {

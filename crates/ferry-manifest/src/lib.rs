@@ -30,6 +30,7 @@ pub use fargate::valid_memory_for_cpu;
 pub use load::{load_paths, parse_manifest, LoadedApp};
 pub use procfile::parse_procfile;
 pub use rules::{MAX_APP_NAME_LEN, MAX_MANIFEST_BYTES, MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES};
+pub use schema::json_schema;
 pub use size::{
     task_definition_size, TaskDefinitionSize, MAX_TASK_DEFINITION_BYTES, TASK_DEFINITION_ALLOWANCE,
 };

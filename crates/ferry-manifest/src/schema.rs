@@ -108,6 +108,9 @@ struct Field {
     required: bool,
     /// For a required field: how to write it, for the "missing" message.
     example: &'static str,
+    /// What the field means and what is valid, for editors (the JSON
+    /// Schema's `description`, see [`crate::json_schema`]).
+    about: &'static str,
 }
 
 impl Field {
@@ -117,6 +120,7 @@ impl Field {
             shape,
             required: true,
             example,
+            about: "",
         }
     }
 
@@ -126,7 +130,12 @@ impl Field {
             shape,
             required: false,
             example: "",
+            about: "",
         }
+    }
+
+    const fn about(self, about: &'static str) -> Self {
+        Self { about, ..self }
     }
 }
 
@@ -146,58 +155,95 @@ const I64: Shape = Shape::Int {
 };
 
 const MANIFEST: &[Field] = &[
-    Field::required("apiVersion", Shape::Str, "apiVersion: ferry/v1"),
-    Field::required("kind", Shape::Str, "kind: App"),
+    Field::required("apiVersion", Shape::Str, "apiVersion: ferry/v1").about("Always ferry/v1."),
+    Field::required("kind", Shape::Str, "kind: App").about("Always App."),
     Field::required(
         "metadata",
         Shape::Struct(METADATA),
         "metadata: {name: my-app}",
-    ),
+    )
+    .about("The app's name."),
     Field::required(
         "spec",
         Shape::Struct(SPEC),
         "spec: {image: remind101/acme-inc:latest}",
-    ),
+    )
+    .about("What the app runs: image, processes, environment, domains."),
 ];
 
-const METADATA: &[Field] = &[Field::required("name", Shape::Str, "name: my-app")];
+const METADATA: &[Field] = &[Field::required("name", Shape::Str, "name: my-app")
+    .about("App name: a lowercase DNS label starting with a letter, 1-40 characters.")];
 
 const SPEC: &[Field] = &[
-    Field::required("image", Shape::Str, "image: remind101/acme-inc:latest"),
-    Field::optional("procfile", Shape::Str),
-    Field::optional("env", Shape::Map(&Shape::Str)),
-    Field::optional("secrets", Shape::Map(&Shape::Str)),
-    Field::optional("domains", Shape::List(&Shape::Domain)),
-    Field::optional("processes", Shape::Map(&Shape::Struct(PROCESS))),
+    Field::required("image", Shape::Str, "image: remind101/acme-inc:latest")
+        .about("Docker/OCI image reference: [registry[:port]/]path[:tag][@digest]."),
+    Field::optional("procfile", Shape::Str).about(
+        "A Procfile (name: command lines), relative to this file; its processes merge with \
+         `processes`, the manifest winning per field.",
+    ),
+    Field::optional("env", Shape::Map(&Shape::Str))
+        .about("Environment variables; names match [A-Za-z_][A-Za-z0-9_]*."),
+    Field::optional("secrets", Shape::Map(&Shape::Str)).about(
+        "Name -> ARN of an SSM parameter or Secrets Manager secret, passed to ECS as valueFrom; \
+         never stored as values.",
+    ),
+    Field::optional("domains", Shape::List(&Shape::Domain)).about(
+        "Public names served by the internet-facing load balancer: a name (routed to `web`) or \
+         {name, process}. One app per domain.",
+    ),
+    Field::optional("processes", Shape::Map(&Shape::Struct(PROCESS)))
+        .about("Processes by name (a DNS label, 1-24 characters): one ECS service each."),
 ];
 
 const ROUTED_DOMAIN: &[Field] = &[
-    Field::required("name", Shape::Text, "name: app.example.com"),
-    Field::required("process", Shape::Text, "process: web"),
+    Field::required("name", Shape::Text, "name: app.example.com").about("The public name."),
+    Field::required("process", Shape::Text, "process: web")
+        .about("The process (with a `port`) it routes to."),
 ];
 
 const PROCESS: &[Field] = &[
-    Field::optional("command", Shape::Command),
-    Field::optional("scale", I64),
-    Field::optional("cpu", u32_in(Unit::CpuUnits)),
-    Field::optional("memory", u32_in(Unit::MiB)),
-    Field::optional("port", I64),
-    Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK)),
-    Field::optional("drainTimeout", I64),
-    Field::optional("healthCheckGracePeriod", I64),
-    Field::optional("minHealthyPercent", I64),
-    Field::optional("maxPercent", I64),
-    Field::optional("stopTimeout", I64),
-    Field::optional("rollback", Shape::Bool),
+    Field::optional("command", Shape::Command).about(
+        "Overrides the Procfile entry: a string (split like a shell, no expansion) or a list; \
+         absent or [] runs the image's default command.",
+    ),
+    Field::optional("scale", I64).about("Desired task count: 0-1000, default 1."),
+    Field::optional("cpu", u32_in(Unit::CpuUnits))
+        .about("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384; default 256."),
+    Field::optional("memory", u32_in(Unit::MiB)).about(
+        "Fargate memory in MiB, valid for the CPU; default the smallest valid for the CPU.",
+    ),
+    Field::optional("port", I64)
+        .about("Container port, 1-65535: the process is served by the load balancers."),
+    Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK))
+        .about("The load balancer's health check; only with `port`."),
+    Field::optional("drainTimeout", I64).about(
+        "Seconds a leaving task may finish in-flight requests (deregistration delay): 0-3600, \
+         default 30; only with `port`.",
+    ),
+    Field::optional("healthCheckGracePeriod", I64).about(
+        "Seconds ECS ignores failing load-balancer health checks after a task starts: 0-1800, \
+         default 60; only with `port`.",
+    ),
+    Field::optional("minHealthyPercent", I64)
+        .about("Deployment minimum healthy percent: 0-100, default 100."),
+    Field::optional("maxPercent", I64)
+        .about("Deployment maximum percent: 100-200, default 200; not both 100."),
+    Field::optional("stopTimeout", I64)
+        .about("Seconds between SIGTERM and SIGKILL when a task stops: 2-120; ECS's default 30."),
+    Field::optional("rollback", Shape::Bool).about(
+        "Roll back a deployment the circuit breaker stops (the breaker is always on); default true.",
+    ),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
-    Field::optional("path", Shape::Str),
-    Field::optional("interval", U32),
-    Field::optional("timeout", U32),
-    Field::optional("healthyThreshold", U32),
-    Field::optional("unhealthyThreshold", U32),
-    Field::optional("matcher", Shape::Str),
+    Field::optional("path", Shape::Str).about("Path checked, default /."),
+    Field::optional("interval", U32).about("Seconds between checks, default 10."),
+    Field::optional("timeout", U32).about("Seconds a check may take, default 5."),
+    Field::optional("healthyThreshold", U32)
+        .about("Consecutive passes before a task is healthy, default 2."),
+    Field::optional("unhealthyThreshold", U32)
+        .about("Consecutive failures before a task is unhealthy, default 3."),
+    Field::optional("matcher", Shape::Str).about("HTTP codes that pass, default 200-399."),
 ];
 
 /// Checks the whole document against the manifest's shape, reporting every
@@ -590,6 +636,115 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// The manifest's JSON Schema (draft 2020-12), for editors: made from the
+/// same tables the structural pass checks, so the two cannot drift apart.
+/// It describes the shape (keys, types, integer ranges of the Rust types)
+/// and says in each field's description what is valid; the rules that
+/// span fields (a `healthCheck` only with a `port`, valid Fargate pairs)
+/// are `ferry validate`'s alone.
+pub fn json_schema() -> Value {
+    let mut schema = shape_schema(&Shape::Struct(MANIFEST));
+    if let Value::Object(map) = &mut schema {
+        let mut head = Map::new();
+        head.insert(
+            "$schema".into(),
+            "https://json-schema.org/draft/2020-12/schema".into(),
+        );
+        head.insert("title".into(), "Ferry app manifest (ferry/v1)".into());
+        head.extend(std::mem::take(map));
+        *map = head;
+    }
+    schema
+}
+
+fn shape_schema(shape: &Shape) -> Value {
+    use serde_json::json;
+    match *shape {
+        Shape::Struct(fields) => {
+            let properties: Map<String, Value> = fields
+                .iter()
+                .map(|field| (field.name.to_owned(), field_schema(field)))
+                .collect();
+            let required: Vec<&str> = fields
+                .iter()
+                .filter(|field| field.required)
+                .map(|field| field.name)
+                .collect();
+            json!({
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": false,
+            })
+        }
+        Shape::Map(values) => {
+            json!({"type": "object", "additionalProperties": shape_schema(values)})
+        }
+        Shape::List(items) => json!({"type": "array", "items": shape_schema(items)}),
+        // Any scalar but null, taken as written.
+        Shape::Str => json!({"type": ["string", "number", "boolean"]}),
+        Shape::Text => json!({"type": "string"}),
+        Shape::Int { min, max, .. } => {
+            let mut int = json!({"type": "integer"});
+            // Only ranges narrower than i64's say anything to a reader.
+            if min > i128::from(i64::MIN) {
+                int["minimum"] = Value::from(i64::try_from(min).unwrap_or(i64::MIN));
+            }
+            if max < i128::from(i64::MAX) {
+                int["maximum"] = Value::from(i64::try_from(max).unwrap_or(i64::MAX));
+            }
+            int
+        }
+        Shape::Bool => json!({"type": "boolean"}),
+        Shape::Command => json!({"anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+        ]}),
+        Shape::Domain => json!({"anyOf": [
+            {"type": "string"},
+            shape_schema(&Shape::Struct(ROUTED_DOMAIN)),
+        ]}),
+    }
+}
+
+fn field_schema(field: &Field) -> Value {
+    let shape = shape_schema(&field.shape);
+    // serde reads an optional field's null as absent.
+    let mut schema = if field.required {
+        shape
+    } else {
+        serde_json::json!({"anyOf": [shape, {"type": "null"}]})
+    };
+    if !field.about.is_empty() {
+        schema["description"] = Value::from(field.about);
+    }
+    schema
+}
+
+/// Every field of every table, with its path, for the test that each is
+/// described.
+#[cfg(test)]
+fn all_fields() -> Vec<(String, &'static Field)> {
+    fn walk(prefix: &str, fields: &'static [Field], out: &mut Vec<(String, &'static Field)>) {
+        for field in fields {
+            let path = format!("{prefix}{}", field.name);
+            out.push((path.clone(), field));
+            let mut shape = &field.shape;
+            while let Shape::Map(inner) | Shape::List(inner) = shape {
+                shape = inner;
+            }
+            match shape {
+                Shape::Struct(inner) => walk(&format!("{path}."), inner, out),
+                Shape::Domain => walk(&format!("{path}."), ROUTED_DOMAIN, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", MANIFEST, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -764,5 +919,50 @@ spec:
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(closest("Image", SPEC), Some("image"));
         assert_eq!(closest("replicas", PROCESS), None);
+    }
+
+    #[test]
+    fn every_field_is_described_for_editors() {
+        let undescribed: Vec<String> = super::all_fields()
+            .into_iter()
+            .filter(|(_, field)| field.about.is_empty())
+            .map(|(path, _)| path)
+            .collect();
+        assert!(undescribed.is_empty(), "no `about` for {undescribed:?}");
+    }
+
+    #[test]
+    fn the_json_schema_follows_the_tables() {
+        let schema = super::json_schema();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let process = &schema["properties"]["spec"]["properties"]["processes"]["anyOf"][0]
+            ["additionalProperties"];
+        assert_eq!(process["additionalProperties"], false);
+        let cpu = &process["properties"]["cpu"]["anyOf"][0];
+        assert_eq!(cpu["type"], "integer");
+        assert_eq!(cpu["minimum"], 0);
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["apiVersion", "kind", "metadata", "spec"])
+        );
+    }
+
+    /// `schema/ferry-manifest.schema.json` is what `ferry schema` prints.
+    #[test]
+    fn the_repositorys_copy_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schema/ferry-manifest.schema.json"
+        );
+        let text = std::fs::read_to_string(path).expect("schema/ferry-manifest.schema.json");
+        let copy: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert!(
+            copy == super::json_schema(),
+            "schema/ferry-manifest.schema.json is stale: run \
+             `cargo run -p ferry-cli -- schema > schema/ferry-manifest.schema.json`"
+        );
     }
 }
