@@ -135,6 +135,7 @@ fn change(image: &str, expected: Option<u64>) -> AppChange {
         expected_generation: expected,
         previous_domains: Vec::new(),
         created_at: None,
+        restart: None,
     }
 }
 

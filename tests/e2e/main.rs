@@ -13,6 +13,7 @@ mod ecs;
 mod faults;
 mod hostile;
 mod output;
+mod restart;
 mod rollout;
 mod scale;
 mod tidy;

@@ -73,6 +73,7 @@ async fn get_shows_the_apps_age_and_releases_show_image_and_user() {
         expected_generation: None,
         previous_domains: Vec::new(),
         created_at: None,
+        restart: None,
     };
     let context = ApplyContext {
         message: String::new(),

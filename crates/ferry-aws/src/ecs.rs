@@ -764,6 +764,7 @@ impl Ecs {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                force_new_deployment,
             } => {
                 let arn = task_definition
                     .as_ref()
@@ -791,7 +792,8 @@ impl Ecs {
                     )
                     .set_load_balancers(links)
                     .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
-                    .set_health_check_grace_period_seconds(health_check_grace_period.map(count));
+                    .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
+                    .force_new_deployment(*force_new_deployment);
                 let seq = self.cache().next();
                 let out = self
                     .caller

@@ -247,6 +247,7 @@ pub async fn apply(
                 .flat_map(|c| c.spec.domains.iter().map(|d| d.name.clone()))
                 .collect(),
             created_at: created_at(store, current.as_ref()).await?,
+            restart: None,
         });
     }
     refuse_unservable_domains(store, apps, &changes).await?;
@@ -438,6 +439,7 @@ mod tests {
             manifest: None,
             created_at: None,
             updated_at: String::new(),
+            restart: None,
         }
     }
 

@@ -264,6 +264,7 @@ spec:
             manifest: text.map(str::to_owned),
             created_at: None,
             updated_at: String::new(),
+            restart: None,
         }
     }
 

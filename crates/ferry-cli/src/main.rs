@@ -8,6 +8,7 @@ mod doctor;
 mod git;
 mod manifest;
 mod report;
+mod restart;
 mod rollback;
 mod run;
 mod show;
@@ -130,6 +131,26 @@ enum Command {
         /// not on a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Start a new deployment of an app's current spec (ECS's
+    /// force-new-deployment): every task is replaced and reads its secrets
+    /// again. Recorded as a release with the same spec.
+    Restart {
+        app: String,
+        /// Restart only this process (repeatable) [default: all].
+        #[arg(short = 'p', long = "process")]
+        processes: Vec<String>,
+        /// Message recorded on the release [default: restart].
+        #[arg(short = 'm', long = "message")]
+        message: Option<String>,
+        /// Wait until the new deployment has replaced every task.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
         #[command(flatten)]
         store_args: StoreArgs,
     },
@@ -427,6 +448,25 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = store(&store_args.table).await?;
             rollback::rollback(&store, &app, version.as_deref(), message, yes).await
+        }
+        Command::Restart {
+            app,
+            processes,
+            message,
+            wait,
+            timeout,
+            store_args,
+        } => {
+            let store = store(&store_args.table).await?;
+            let restarted = restart::restart(&store, &app, &processes, message).await?;
+            if wait {
+                show::wait_ready(&store, &[restarted], timeout)
+                    .await
+                    .context("the restart is stored, but waiting for it failed")?;
+            } else {
+                show::warn_unless_leading(&store).await?;
+            }
+            Ok(())
         }
         Command::Get { output, store_args } => {
             show::get(&store(&store_args.table).await?, output).await

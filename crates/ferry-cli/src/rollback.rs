@@ -125,6 +125,7 @@ pub async fn rollback(
         // A rollback continues the app; one that re-creates a deleted app
         // starts a new one.
         created_at: apply::created_at(store, app.as_ref()).await?,
+        restart: None,
     };
     let context = ApplyContext {
         message: message.unwrap_or_else(|| format!("rollback to v{}", target.version)),

@@ -423,6 +423,7 @@ mod tests {
             manifest: None,
             created_at: None,
             updated_at: String::new(),
+            restart: None,
         }
     }
 

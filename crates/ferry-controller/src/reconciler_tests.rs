@@ -202,6 +202,7 @@ impl Cluster for FakeCluster {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                force_new_deployment,
             } => Action::UpdateService {
                 name: name.clone(),
                 desired_count: *desired_count,
@@ -210,6 +211,7 @@ impl Cluster for FakeCluster {
                 load_balancers: load_balancers.clone(),
                 health_check_grace_period: *health_check_grace_period,
                 deployment: *deployment,
+                force_new_deployment: *force_new_deployment,
             },
             other => other.clone(),
         };
@@ -363,6 +365,7 @@ fn record(name: &str, generation: u64, image: &str) -> AppRecord {
         manifest: None,
         created_at: None,
         updated_at: "2026-12-01T10:00:00Z".into(),
+        restart: None,
     }
 }
 

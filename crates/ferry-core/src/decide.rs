@@ -27,6 +27,7 @@ use crate::observed::{Observed, ServiceStatus};
 use crate::plan::{plan_app, Plan};
 use crate::render::{Desired, DesiredProcess};
 use crate::report::{self, StatusInput};
+use crate::restart::{self, Restart};
 use crate::rollout::{self, RolloutState};
 use crate::status::{AppStatus, ConditionStatus, LastError, PROGRESSING};
 use crate::traffic::{ObservedTraffic, TrafficSettings};
@@ -41,6 +42,8 @@ pub struct AppRef<'a> {
     pub generation: u64,
     /// Marked for deletion: everything it owns goes, then the app.
     pub deleting: bool,
+    /// The last `ferry restart`, if any (pending or done).
+    pub restart: Option<&'a Restart>,
 }
 
 /// Everything a decision is made from.
@@ -170,7 +173,7 @@ pub fn decide(input: Input<'_>) -> Decision {
         )
         .values()
         .any(|r| matches!(r.state, RolloutState::Failed { .. }));
-    let (plan, held_back) = if failed {
+    let (mut plan, held_back) = if failed {
         let held_back = planned.actions.len();
         (
             Plan {
@@ -182,6 +185,19 @@ pub fn decide(input: Input<'_>) -> Decision {
     } else {
         (planned, 0)
     };
+    // A restart rides on this reconcile unless the generation failed (ECS
+    // rolled it back; a new deployment would only repeat that).
+    if let Some(pending) = app
+        .restart
+        .filter(|r| !app.deleting && !failed && r.is_pending(input.previous))
+    {
+        restart::force_new_deployments(
+            &mut plan,
+            pending,
+            &input.desired.processes,
+            input.observed,
+        );
+    }
     let corrections = if report::drift(input.previous, app.generation, &plan, app.deleting) {
         plan.actions.iter().map(ToString::to_string).collect()
     } else {
@@ -323,6 +339,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::plan::Action;
     use crate::render::render_app;
     use crate::status::{DEGRADED, READY};
     use crate::testing::{app_strategy, execute, settings, OWNER};
@@ -357,6 +374,7 @@ mod tests {
             name,
             generation,
             deleting,
+            restart: None,
         }
     }
 
@@ -372,6 +390,89 @@ mod tests {
             None,
         );
         (app, desired, decision)
+    }
+
+    /// The forced services of a plan, by name.
+    fn forced(plan: &Plan) -> Vec<String> {
+        plan.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::UpdateService {
+                    name,
+                    force_new_deployment: true,
+                    ..
+                } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_restart_forces_a_new_deployment_once_and_only_of_its_processes() {
+        let (app, desired, first) = first_apply();
+        let running = execute(&Observed::default(), &first.plan.actions);
+        let settled = decide_on(
+            app_ref(&app.name, 1, false),
+            &desired,
+            &running,
+            Some(&first.status),
+        );
+        let all = Restart {
+            generation: 2,
+            processes: Vec::new(),
+        };
+        let restart = |restart: &Restart, previous: &AppStatus| {
+            decide_on(
+                AppRef {
+                    restart: Some(restart),
+                    ..app_ref(&app.name, 2, false)
+                },
+                &desired,
+                &running,
+                Some(previous),
+            )
+        };
+        let every: Vec<String> = desired
+            .processes
+            .iter()
+            .map(|p| p.service.name.clone())
+            .collect();
+        let decision = restart(&all, &settled.status);
+        assert_eq!(
+            forced(&decision.plan),
+            every,
+            "every process, nothing else changed"
+        );
+        assert!(decision
+            .plan
+            .actions
+            .iter()
+            .all(|a| matches!(a, Action::UpdateService { .. })));
+        assert!(decision.corrections.is_empty(), "a restart is not drift");
+        // Acted on: the status now observes generation 2, so never again.
+        assert_eq!(decision.status.observed_generation, 2);
+        assert!(forced(&restart(&all, &decision.status).plan).is_empty());
+        // Only the processes asked for.
+        let one = &desired.processes[0];
+        let only = Restart {
+            generation: 2,
+            processes: vec![one.process.clone()],
+        };
+        assert_eq!(
+            forced(&restart(&only, &settled.status).plan),
+            vec![one.service.name.clone()]
+        );
+        // A service still to be created starts fresh anyway.
+        let before_creation = decide_on(
+            AppRef {
+                restart: Some(&all),
+                ..app_ref(&app.name, 2, false)
+            },
+            &desired,
+            &Observed::default(),
+            None,
+        );
+        assert!(forced(&before_creation.plan).is_empty());
     }
 
     #[test]

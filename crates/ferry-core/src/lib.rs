@@ -14,6 +14,7 @@ pub mod observed;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod restart;
 pub mod rollout;
 pub mod status;
 pub mod tidy;

@@ -53,6 +53,9 @@ pub enum Action {
         load_balancers: Option<Vec<LoadBalancerLink>>,
         health_check_grace_period: Option<u32>,
         deployment: Option<DeploymentSpec>,
+        /// Start a new deployment even if nothing else changed (`ferry
+        /// restart`): ECS replaces every task with a fresh one.
+        force_new_deployment: bool,
     },
     /// Deletes a service already scaled to zero.
     DeleteService { name: String },
@@ -107,8 +110,12 @@ impl fmt::Display for Action {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                force_new_deployment,
             } => {
                 write!(f, "update service {name}:")?;
+                if *force_new_deployment {
+                    write!(f, " new deployment (restart)")?;
+                }
                 if let Some(d) = deployment {
                     write!(
                         f,
@@ -254,6 +261,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                         load_balancers,
                         health_check_grace_period,
                         deployment,
+                        force_new_deployment: false,
                     });
                 }
             }
@@ -278,6 +286,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 load_balancers: None,
                 health_check_grace_period: None,
                 deployment: None,
+                force_new_deployment: false,
             });
         }
         deletes.push(Action::DeleteService {

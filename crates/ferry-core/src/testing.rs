@@ -106,6 +106,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                force_new_deployment: _,
             } => {
                 let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
                 let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));

@@ -483,6 +483,7 @@ mod tests {
             expected_generation: (!previous.is_empty()).then_some(1),
             previous_domains: previous.iter().map(|d| (*d).to_owned()).collect(),
             created_at: None,
+            restart: None,
         }
     }
 

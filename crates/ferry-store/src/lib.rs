@@ -150,6 +150,10 @@ pub struct AppRecord {
     pub created_at: Option<String>,
     /// RFC 3339.
     pub updated_at: String,
+    /// The restart this generation, or an earlier one the controller may
+    /// not have acted on yet, asked for (`ferry restart`). An apply's
+    /// write of the item replaces it.
+    pub restart: Option<ferry_core::restart::Restart>,
 }
 
 impl AppRecord {
@@ -232,6 +236,9 @@ pub struct AppChange {
     /// new app, which is created at the apply's `now`. `None` for an
     /// existing app leaves its creation time unrecorded.
     pub created_at: Option<String>,
+    /// `Some` makes this generation a restart (`ferry restart`) of these
+    /// processes (empty: all), with the spec unchanged.
+    pub restart: Option<Vec<String>>,
 }
 
 impl AppChange {
@@ -523,6 +530,13 @@ impl Store {
         }
         if let Some(source) = &change.source {
             item.insert("source".into(), s(source.clone()));
+        }
+        if let Some(processes) = &change.restart {
+            let restart = ferry_core::restart::Restart {
+                generation,
+                processes: processes.clone(),
+            };
+            item.insert("restart".into(), s(self.to_json(&restart, name)?));
         }
         check_size(&item, "spec", name)?;
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
@@ -966,6 +980,10 @@ impl Store {
             manifest: optional("manifest"),
             created_at: optional("createdAt"),
             updated_at: optional("updatedAt").unwrap_or_default(),
+            restart: optional("restart")
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(|e| self.corrupt(&name, format!("restart: {e}")))?,
             spec,
             name,
         })
@@ -1196,6 +1214,7 @@ mod tests {
             expected_generation,
             previous_domains: Vec::new(),
             created_at: created_at.map(str::to_owned),
+            restart: None,
         }
     }
 
