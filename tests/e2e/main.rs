@@ -10,6 +10,7 @@ mod converge;
 mod crash;
 mod ecs;
 mod faults;
+mod health;
 mod hostile;
 mod output;
 mod rollout;
