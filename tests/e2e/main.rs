@@ -11,6 +11,7 @@ mod crash;
 mod doctor;
 mod ecs;
 mod faults;
+mod health;
 mod hostile;
 mod output;
 mod restart;

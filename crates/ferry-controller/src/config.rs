@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::health::HealthArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -147,6 +149,39 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// What the command line asks for: run the controller, or probe one.
+#[derive(Debug)]
+pub enum Invocation {
+    Run(Box<Config>),
+    Health(HealthArgs),
+}
+
+impl Invocation {
+    /// Parses the command line (and the environment), exiting with clap's
+    /// message on an error. `health` takes only its own flags: the
+    /// controller's required settings are not asked for, so a container's
+    /// health check needs nothing but the admin address.
+    pub fn parse() -> Self {
+        let mut matches = command().get_matches();
+        let parsed = match matches.remove_subcommand() {
+            Some((name, mut sub)) if name == "health" => {
+                HealthArgs::from_arg_matches_mut(&mut sub).map(Invocation::Health)
+            }
+            _ => Config::from_arg_matches_mut(&mut matches).map(|c| Invocation::Run(Box::new(c))),
+        };
+        parsed.unwrap_or_else(|err| err.format(&mut command()).exit())
+    }
+}
+
+fn command() -> clap::Command {
+    // The about line is HealthArgs' doc comment.
+    let health = HealthArgs::augment_args(clap::Command::new("health"));
+    Config::command()
+        .subcommand(health)
+        .subcommand_negates_reqs(true)
+        .args_conflicts_with_subcommands(true)
+}
+
 fn parse_share(value: &str) -> Result<f64, String> {
     let share: f64 = value
         .parse()
@@ -183,5 +218,35 @@ impl Config {
             renew_deadline: self.renew_deadline,
             retry_period: self.retry_period,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn health_needs_none_of_the_controller_settings() {
+        let mut matches = command()
+            .try_get_matches_from(["ferry-controller", "health", "--admin-addr", "127.0.0.1:9"])
+            .unwrap();
+        let (name, mut sub) = matches.remove_subcommand().unwrap();
+        assert_eq!(name, "health");
+        let args = HealthArgs::from_arg_matches_mut(&mut sub).unwrap();
+        assert_eq!(args.admin_addr.to_string(), "127.0.0.1:9");
+        assert_eq!(args.timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn health_takes_no_controller_flags() {
+        let err = command()
+            .try_get_matches_from(["ferry-controller", "--table", "t", "health"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod config;
 mod controller;
 mod flag;
+mod health;
 mod leader;
 mod metrics;
 mod queue;
@@ -16,15 +17,23 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
 use tokio::sync::watch;
 use tracing::info;
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, Invocation, LogFormat};
 
 #[tokio::main]
 async fn main() {
-    let config = Config::parse();
+    let config = match Invocation::parse() {
+        Invocation::Run(config) => *config,
+        Invocation::Health(args) => match health::check(args.admin_addr, args.timeout).await {
+            Ok(()) => return,
+            Err(reason) => {
+                eprintln!("ferry-controller health: {reason}");
+                std::process::exit(1);
+            }
+        },
+    };
     init_tracing(config.log_format);
     if let Err(err) = run(config).await {
         // One line on stderr, as the contract says; the chain keeps context.
