@@ -56,6 +56,9 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct Request {
     /// Unix time the emulator answered, in seconds.
     pub t: f64,
+    /// Unix time the request arrived at the emulator (before any injected
+    /// latency or queueing): which of two clients sent first.
+    pub received: f64,
     pub service: String,
     pub operation: String,
     pub status: u16,
@@ -402,6 +405,10 @@ impl LocalAws {
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .map(|v| Request {
                 t: v["t"].as_f64().unwrap_or_default(),
+                received: v["received"]
+                    .as_f64()
+                    .or_else(|| v["t"].as_f64())
+                    .unwrap_or_default(),
                 agent: v["agent"].as_str().map(str::to_owned),
                 target: v["target"].as_str().map(str::to_owned),
                 throttled: v["throttled"].as_bool().unwrap_or(false),

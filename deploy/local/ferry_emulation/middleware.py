@@ -41,15 +41,22 @@ Handler = Callable[[AwsRequest, Forward], Response]
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+# The WSGI environ key under which a request's arrival time is kept.
+RECEIVED = "ferry.received"
+
+
 class RequestLog:
     """One JSON line per request, flushed per line so tests can read it live.
 
-    Format: {"t": 1700000000.123, "service": "ecs",
+    Format: {"t": 1700000000.123, "received": 1700000000.071, "service": "ecs",
              "operation": "DescribeServices", "status": 200,
              "throttled": true, "fault": "error", "latency_ms": 50.0,
              "agent": "replica-a", "pk": ["lease"], "target": "web_web"}
 
-    ``throttled`` is present (and true) only on a request the throttling
+    ``t`` is when the answer was ready, ``received`` when the request had
+    arrived (its body read), before any latency or queueing here: what a
+    test compares to say which of two clients sent first. ``throttled`` is
+    present (and true) only on a request the throttling
     handler refused (its ``status`` is the 400 the client got). ``fault``
     (``"error"``, ``"reset"``, ``"reset-after"``) only on a request fault
     injection failed: ``status`` is the 500 sent, or null for a reset
@@ -75,6 +82,9 @@ class RequestLog:
             return
         entry: dict[str, Any] = {"t": time.time(), "service": request.service,
                                  "operation": request.operation, "status": status}
+        received = request.environ.get(RECEIVED)
+        if received is not None:
+            entry["received"] = received
         if throttled:
             entry["throttled"] = True
         if fault:
@@ -143,6 +153,7 @@ class EmulationMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _read_body(environ)
+        environ[RECEIVED] = time.time()
         service, operation, region = classify(environ, body)
         request = AwsRequest(environ=environ, body=body, service=service,
                              operation=operation, region=region)

@@ -59,8 +59,9 @@ def test_request_log_records_every_operation(emulator):
 
     assert wait_for(logged), emulator.requests()
     for record in emulator.requests():
-        assert set(record) == {"t", "service", "operation", "status"}
+        assert set(record) == {"t", "received", "service", "operation", "status"}
         assert isinstance(record["t"], float) and abs(record["t"] - time.time()) < 600
+        assert record["received"] <= record["t"], "answered after it arrived"
         assert isinstance(record["status"], int)
     statuses = {(r["service"], r["operation"]): r["status"] for r in emulator.requests()}
     assert statuses[("ecs", "ListClusters")] == 200

@@ -281,7 +281,7 @@ def test_the_request_log_marks_throttled_requests():
     lines = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [(r["status"], r.get("throttled")) for r in lines] == [
         (200, None), (200, None), (400, True)]
-    assert list(lines[2]) == ["t", "service", "operation", "status", "throttled"]
+    assert list(lines[2]) == ["t", "service", "operation", "status", "received", "throttled"]
 
 
 # -- the setting ----------------------------------------------------------------------
