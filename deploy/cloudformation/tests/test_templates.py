@@ -36,8 +36,10 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE.parent
 ROOT = TEMPLATES.parent.parent
 LOCAL = ROOT / "deploy" / "local"
-FERRY = ROOT / "target" / "debug" / "ferry"
-CONTROLLER = ROOT / "target" / "debug" / "ferry-controller"
+# Where cargo put them: $CARGO_TARGET_DIR when set, as the other tests read it.
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+FERRY = TARGET / "debug" / "ferry"
+CONTROLLER = TARGET / "debug" / "ferry-controller"
 CONFIG_RS = ROOT / "crates" / "ferry-controller" / "src" / "config.rs"
 REGION = "us-east-1"
 TABLE = "ferry-cfn"
