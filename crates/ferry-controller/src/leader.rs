@@ -475,6 +475,20 @@ mod tests {
         }
     }
 
+    /// Replica `a` started first (so it leads), `b` a second later, and
+    /// then `settled` for both to see each other.
+    async fn a_leads_then_b_follows(settled: Duration) -> (MemoryLease, Replica, Replica) {
+        let shared = MemoryLease {
+            lease: Arc::default(),
+            link: Arc::default(),
+        };
+        let a = Replica::start(&shared, "a");
+        settle(Duration::from_secs(1)).await;
+        let b = Replica::start(&shared, "b");
+        settle(settled).await;
+        (shared, a, b)
+    }
+
     async fn settle(duration: Duration) {
         tokio::time::sleep(duration).await;
     }
@@ -528,14 +542,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn resigning_hands_the_lease_over_at_once() {
-        let shared = MemoryLease {
-            lease: Arc::default(),
-            link: Arc::default(),
-        };
-        let a = Replica::start(&shared, "a");
-        settle(Duration::from_secs(1)).await;
-        let b = Replica::start(&shared, "b");
-        settle(Duration::from_secs(5)).await;
+        let (shared, a, b) = a_leads_then_b_follows(Duration::from_secs(5)).await;
         a.resign.send_replace(true);
         let resigned = Instant::now();
         settle(Duration::from_secs(5)).await;
@@ -552,14 +559,7 @@ mod tests {
     /// A leader cut off from the store (failing or hanging calls) stops
     /// acting before anyone else can start.
     async fn cut_off_leader_steps_down_first(mode: u8) {
-        let shared = MemoryLease {
-            lease: Arc::default(),
-            link: Arc::default(),
-        };
-        let a = Replica::start(&shared, "a");
-        settle(Duration::from_secs(1)).await;
-        let b = Replica::start(&shared, "b");
-        settle(Duration::from_secs(7)).await;
+        let (_shared, a, b) = a_leads_then_b_follows(Duration::from_secs(7)).await;
         a.link.store(mode, Ordering::SeqCst);
         let cut = Instant::now();
         settle(Duration::from_secs(40)).await;
@@ -583,14 +583,7 @@ mod tests {
     /// deadline, before a successor can lead.
     #[tokio::test(start_paused = true)]
     async fn a_stalled_leaders_gate_closes_before_a_successor_leads() {
-        let shared = MemoryLease {
-            lease: Arc::default(),
-            link: Arc::default(),
-        };
-        let a = Replica::start(&shared, "a");
-        settle(Duration::from_secs(1)).await;
-        let b = Replica::start(&shared, "b");
-        settle(Duration::from_secs(7)).await;
+        let (_shared, a, b) = a_leads_then_b_follows(Duration::from_secs(7)).await;
         assert!(a.leads() && a.gate.is_open(Instant::now()));
         assert!(
             !b.gate.is_open(Instant::now()),
