@@ -15,6 +15,7 @@ mod hostile;
 mod output;
 mod rollout;
 mod scale;
+mod schedule;
 mod tidy;
 mod traffic;
 

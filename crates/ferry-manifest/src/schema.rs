@@ -189,6 +189,8 @@ const PROCESS: &[Field] = &[
     Field::optional("maxPercent", I64),
     Field::optional("stopTimeout", I64),
     Field::optional("rollback", Shape::Bool),
+    Field::optional("schedule", Shape::Text),
+    Field::optional("timezone", Shape::Text),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
@@ -664,7 +666,8 @@ spec:
                  `procfile`, `env`, `secrets`, `domains` or `processes`",
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
-                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`",
+                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, \
+                 `schedule` or `timezone`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
                  `unhealthyThreshold` or `matcher` (did you mean `interval`?)",
