@@ -29,7 +29,9 @@ use ferry_core::{Action, DesiredSchedule, NetworkSpec, TaskDefinitionRef};
 use crate::{Error, Result};
 use ferry_call::{Bucket, Caller};
 
-const SERVICE: &str = "scheduler";
+/// The service name calls are counted by (a name of its own: the
+/// permission test reads each crate's service constants by name).
+const SCHEDULER: &str = "scheduler";
 /// The largest page ListSchedules returns.
 const LIST_PAGE: i32 = 100;
 
@@ -91,7 +93,7 @@ impl Scheduler {
             let result = self
                 .caller
                 .call(
-                    SERVICE,
+                    SCHEDULER,
                     "ListSchedules",
                     Bucket::SchedulerSchedules,
                     &self.group,
@@ -155,7 +157,7 @@ impl Scheduler {
         let result = self
             .caller
             .call(
-                SERVICE,
+                SCHEDULER,
                 "GetSchedule",
                 Bucket::SchedulerSchedules,
                 name,
@@ -240,7 +242,7 @@ impl Scheduler {
         let found = self
             .caller
             .call(
-                SERVICE,
+                SCHEDULER,
                 "GetScheduleGroup",
                 Bucket::SchedulerGroups,
                 &self.group,
@@ -253,7 +255,7 @@ impl Scheduler {
                 let tags = self
                     .caller
                     .call(
-                        SERVICE,
+                        SCHEDULER,
                         "ListTagsForResource",
                         Bucket::SchedulerGroups,
                         &self.group,
@@ -293,7 +295,7 @@ impl Scheduler {
                 let created = self
                     .caller
                     .call(
-                        SERVICE,
+                        SCHEDULER,
                         "CreateScheduleGroup",
                         Bucket::SchedulerGroups,
                         &self.group,
@@ -358,7 +360,7 @@ impl Scheduler {
                         .target(target);
                     self.caller
                         .call(
-                            SERVICE,
+                            SCHEDULER,
                             "CreateSchedule",
                             Bucket::SchedulerSchedules,
                             &schedule.name,
@@ -378,7 +380,7 @@ impl Scheduler {
                         .target(target);
                     self.caller
                         .call(
-                            SERVICE,
+                            SCHEDULER,
                             "UpdateSchedule",
                             Bucket::SchedulerSchedules,
                             &schedule.name,
@@ -392,7 +394,7 @@ impl Scheduler {
                 let result = self
                     .caller
                     .call(
-                        SERVICE,
+                        SCHEDULER,
                         "DeleteSchedule",
                         Bucket::SchedulerSchedules,
                         name,
