@@ -10,6 +10,8 @@ Creates (or finds, when a previous run made them):
   security group;
 * CloudWatch Logs group ``/ferry/local``;
 * IAM task execution role ``ferry-local-execution``;
+* IAM role ``ferry-local-scheduler``, assumed by EventBridge Scheduler to
+  run scheduled processes' tasks (``FERRY_SCHEDULER_ROLE_ARN``);
 * ALBs ``ferry-internal`` (internal) and ``ferry-public`` (internet-facing),
   each with an HTTP:80 listener whose default action is a fixed 404;
 * Route53 private zone ``ferry.internal`` (associated with the VPC) and
@@ -52,6 +54,7 @@ SUBNET_CIDRS = ["10.0.0.0/20", "10.0.16.0/20"]
 NAME = "ferry-local"
 LOG_GROUP = "/ferry/local"
 EXECUTION_ROLE = "ferry-local-execution"
+SCHEDULER_ROLE = "ferry-local-scheduler"
 INTERNAL_ALB = "ferry-internal"
 PUBLIC_ALB = "ferry-public"
 INTERNAL_DOMAIN = "ferry.internal"
@@ -69,6 +72,23 @@ ECS_TASKS_TRUST = {
     "Statement": [{"Effect": "Allow",
                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
+}
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role
+SCHEDULER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow",
+                   "Principal": {"Service": "scheduler.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
+# What the scheduler needs to start a task (the CloudFormation template's
+# SchedulerRole scopes it to the cluster; the local one need not).
+SCHEDULER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["ecs:RunTask", "ecs:TagResource"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+         "Condition": {"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+    ],
 }
 # The permissions of the AWS managed AmazonECSTaskExecutionRolePolicy
 # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html),
@@ -313,6 +333,22 @@ def check_loopback(endpoint: str) -> None:
     raise ValueError(f"endpoint {endpoint} is not a loopback address")
 
 
+def ensure_scheduler_role(iam) -> str:
+    try:
+        arn = iam.get_role(RoleName=SCHEDULER_ROLE)["Role"]["Arn"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+        arn = iam.create_role(RoleName=SCHEDULER_ROLE,
+                              AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST),
+                              Description="Ferry local: EventBridge Scheduler runs tasks",
+                              Tags=[BASE_TAG])["Role"]["Arn"]
+        log(f"created role {SCHEDULER_ROLE}")
+    iam.put_role_policy(RoleName=SCHEDULER_ROLE, PolicyName="run-tasks",
+                        PolicyDocument=json.dumps(SCHEDULER_POLICY))
+    return arn
+
+
 def bootstrap(endpoint: str, region: str) -> dict[str, str]:
     c = clients(endpoint, region)
     ensure_cluster(c["ecs"])
@@ -321,6 +357,7 @@ def bootstrap(endpoint: str, region: str) -> dict[str, str]:
     group = ensure_security_group(c["ec2"], vpc_id)
     log_group = ensure_log_group(c["logs"])
     role_arn = ensure_execution_role(c["iam"])
+    scheduler_role_arn = ensure_scheduler_role(c["iam"])
     internal_lb = ensure_alb(c["elbv2"], INTERNAL_ALB, "internal", subnets, [group])
     public_lb = ensure_alb(c["elbv2"], PUBLIC_ALB, "internet-facing", subnets, [group])
     internal_listener = ensure_http_listener(c["elbv2"], internal_lb)
@@ -338,6 +375,7 @@ def bootstrap(endpoint: str, region: str) -> dict[str, str]:
         "FERRY_SUBNETS": ",".join(subnets),
         "FERRY_SECURITY_GROUPS": group,
         "FERRY_EXECUTION_ROLE_ARN": role_arn,
+        "FERRY_SCHEDULER_ROLE_ARN": scheduler_role_arn,
         "FERRY_LOG_GROUP": log_group,
         "FERRY_INTERNAL_DOMAIN": INTERNAL_DOMAIN,
         "FERRY_INTERNAL_LISTENER_ARN": internal_listener,

@@ -13,7 +13,8 @@ The emulation layer reads its settings from this process's environment
 when it starts (the caller's environment, passed through unchanged):
 FERRY_EMULATOR_ELB_RULE_QUOTA, FERRY_EMULATOR_TASK_START_SECONDS,
 FERRY_EMULATOR_TASK_RUN_SECONDS, FERRY_EMULATOR_TASK_DRAIN_SECONDS and
-FERRY_EMULATOR_HEALTH_TIME_SCALE (see deploy/local/README.md). A value it
+FERRY_EMULATOR_HEALTH_TIME_SCALE and FERRY_EMULATOR_SCHEDULE_TIME_SCALE
+(see deploy/local/README.md). A value it
 cannot use stops the emulator at once with status 2 and a one-line cause.
 FERRY_EMULATOR_THROTTLING (on by default) throttles ECS, ELBv2 and Route53
 requests by AWS's documented token buckets; off, 0 or false turn it off.
@@ -72,7 +73,7 @@ def write_atomically(path: str, text: str) -> None:
 
 # The moto backends Ferry and bootstrap.py call. Building one's Flask app
 # takes up to a few seconds on first use (ECS alone about two).
-WARM_SERVICES = ["ecs", "ec2", "elbv2", "route53", "dynamodb", "iam", "logs"]
+WARM_SERVICES = ["ecs", "ec2", "elbv2", "route53", "dynamodb", "iam", "logs", "scheduler"]
 
 
 def make_app(request_log_path: str | None):

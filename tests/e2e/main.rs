@@ -17,6 +17,7 @@ mod output;
 mod restart;
 mod rollout;
 mod scale;
+mod schedule;
 mod tidy;
 mod traffic;
 

@@ -363,6 +363,10 @@ impl LocalAws {
             .await
     }
 
+    pub async fn scheduler(&self) -> aws_sdk_scheduler::Client {
+        aws_sdk_scheduler::Client::new(&self.sdk_config().await)
+    }
+
     pub async fn ecs(&self) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::new(&self.sdk_config().await)
     }

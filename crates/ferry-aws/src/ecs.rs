@@ -80,6 +80,9 @@ struct Cache {
     /// Revisions in Ferry's families without this installation's tag:
     /// never retired, and not described again.
     not_ours: HashSet<String>,
+    /// The revision each observed schedule runs, by schedule name: in use,
+    /// so never retired.
+    schedule_revisions: HashMap<String, String>,
 }
 
 impl Cache {
@@ -419,6 +422,45 @@ impl Ecs {
         Ok(observed)
     }
 
+    /// Fills in the task definitions of an app's observed schedules (from
+    /// the cache, or described once per revision), and the latest revision
+    /// of each scheduled family whose schedule does not run the desired
+    /// spec, as [`Ecs::observe`] does for services. Remembers the revisions
+    /// schedules run, so hygiene never retires them.
+    pub async fn observe_schedule_targets(
+        &self,
+        desired: &[ferry_core::DesiredSchedule],
+        observed: &mut Observed,
+    ) -> Result<()> {
+        for schedule in observed.schedules.values_mut() {
+            let Some(arn) = schedule.task_definition_arn.clone() else {
+                continue;
+            };
+            self.cache()
+                .schedule_revisions
+                .insert(schedule.name.clone(), arn.clone());
+            schedule.task_definition = self.task_definition(&arn).await?.map(|td| td.spec);
+        }
+        for process in desired {
+            let current = observed
+                .schedules
+                .get(&process.schedule.name)
+                .and_then(|s| s.task_definition.as_ref());
+            if current == Some(&process.task_definition) {
+                continue;
+            }
+            if let Some(latest) = self
+                .latest_revision(&process.task_definition.family)
+                .await?
+            {
+                observed
+                    .latest_task_definitions
+                    .insert(process.task_definition.family.clone(), latest);
+            }
+        }
+        Ok(())
+    }
+
     /// Describes services by name or ARN, in batches of
     /// [`DESCRIBE_SERVICES_BATCH`]. Missing and INACTIVE services are left
     /// out. Returns them and the number of calls made.
@@ -592,6 +634,11 @@ impl Ecs {
                     in_use.entry(family).or_default().insert(revision);
                 }
             }
+            for arn in cache.schedule_revisions.values() {
+                if let Some((family, revision)) = family_and_revision(arn) {
+                    in_use.entry(family).or_default().insert(revision);
+                }
+            }
             let none = BTreeSet::new();
             cache
                 .active_revisions
@@ -683,6 +730,7 @@ impl Ecs {
             .map(|(_, s)| s.task_definition_arn.clone())
             .collect();
         keep.extend(cache.latest_revisions.values().cloned());
+        keep.extend(cache.schedule_revisions.values().cloned());
         cache.task_definitions.retain(|arn, _| keep.contains(arn));
     }
 
@@ -733,7 +781,10 @@ impl Ecs {
         target_group: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<()> {
         match action {
-            Action::Traffic(_) => {
+            Action::Traffic(_)
+            | Action::CreateSchedule { .. }
+            | Action::UpdateSchedule { .. }
+            | Action::DeleteSchedule { .. } => {
                 return Err(Error::Build {
                     what: "ECS request",
                     message: format!("not an ECS action: {action}"),

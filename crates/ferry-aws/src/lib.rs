@@ -11,9 +11,11 @@
 
 pub mod ecs;
 mod normalize;
+pub mod scheduler;
 pub mod traffic;
 
 pub use ecs::Ecs;
+pub use scheduler::Scheduler;
 pub use traffic::{Traffic, TrafficConfig};
 
 pub use ferry_call::{

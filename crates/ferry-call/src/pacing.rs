@@ -46,7 +46,10 @@ use tokio::time::Instant;
 /// (every request also draws from an account-level bucket). Route53:
 /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html>
 /// (an account-level bucket and one per action, both 50 and 10/s for the
-/// actions Ferry calls).
+/// actions Ferry calls). EventBridge Scheduler:
+/// <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
+/// (a request rate per operation, "rejects requests for this operation
+/// for the remainder of the interval": no burst beyond one second's worth).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     /// ECS "task definition modify": Register/DeregisterTaskDefinition,
@@ -76,6 +79,14 @@ pub enum Bucket {
     ElbAccount,
     /// Route53, account level: burst 50, 10/s.
     Route53,
+    /// EventBridge Scheduler Create/Update/Delete/Get/ListSchedules: each
+    /// 50 requests/s by default in every Region (the lowest the quotas page
+    /// has given; primary Regions allow more). One bucket for all five is
+    /// stricter than AWS, whose rates are per operation.
+    SchedulerSchedules,
+    /// EventBridge Scheduler CreateScheduleGroup, GetScheduleGroup and
+    /// ListTagsForResource: 10 requests/s each.
+    SchedulerGroups,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
 }
@@ -90,7 +101,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 11] = [
+    pub const PACED: [Bucket; 13] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -102,6 +113,8 @@ impl Bucket {
         Bucket::ElbWrites,
         Bucket::ElbAccount,
         Bucket::Route53,
+        Bucket::SchedulerSchedules,
+        Bucket::SchedulerGroups,
     ];
 
     /// The bucket as AWS documents it.
@@ -118,6 +131,8 @@ impl Bucket {
             Bucket::ElbWrites => (20, 3.0),
             Bucket::ElbAccount => (40, 10.0),
             Bucket::Route53 => (50, 10.0),
+            Bucket::SchedulerSchedules => (50, 50.0),
+            Bucket::SchedulerGroups => (10, 10.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })

@@ -197,6 +197,22 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
     // One batched read of the cluster; services of processes a manifest
     // dropped are found in it by their tags.
     ecs.refresh_all().await?;
+    // The schedule group only when a manifest schedules a process: the
+    // other apps' diffs need no Scheduler permission.
+    let scheduling = apps
+        .iter()
+        .any(|a| a.app.processes.values().any(|p| p.schedule.is_some()));
+    let scheduler = if scheduling {
+        let scheduler = ferry_aws::Scheduler::new(
+            aws_sdk_scheduler::Client::new(&sdk),
+            caller.clone(),
+            &settings.owner,
+        );
+        scheduler.refresh().await?;
+        Some(scheduler)
+    } else {
+        None
+    };
     let traffic = settings.traffic.internal.is_some().then(|| {
         Traffic::from_settings(
             aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
@@ -210,9 +226,14 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
     for loaded in apps {
         let app = &loaded.app;
         let desired = ferry_core::render_app(app, settings);
-        let observed = ecs
+        let mut observed = ecs
             .observe(&app.name, &settings.owner, &desired.processes)
             .await?;
+        if let Some(scheduler) = &scheduler {
+            observed.schedules = scheduler.observe(&app.name, &desired.schedules);
+            ecs.observe_schedule_targets(&desired.schedules, &mut observed)
+                .await?;
+        }
         let observed_traffic = match &traffic {
             Some(traffic) => traffic.observe(&app.name, &desired.traffic).await?,
             None => ObservedTraffic::default(),

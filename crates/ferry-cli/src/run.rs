@@ -179,6 +179,7 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
                     "taskDefinition": t.task_definition,
                     "startedAt": t.started_at,
                     "oneOff": t.started_by.as_deref() == Some(STARTED_BY_RUN),
+                    "scheduled": is_scheduled(&record.spec, process, t),
                 })
             })
             .collect();
@@ -208,6 +209,8 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
             task_definition_cell(&task.task_definition),
             if task.started_by.as_deref() == Some(STARTED_BY_RUN) {
                 "one-off".to_owned()
+            } else if is_scheduled(&record.spec, process, task) {
+                "scheduled".to_owned()
             } else {
                 "service".to_owned()
             },
@@ -216,6 +219,24 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
     println!("{table}");
     Ok(())
 }
+
+/// Whether a task is a scheduled run: started by EventBridge Scheduler
+/// (`startedBy` `chronos-schedule/...`, what ECS shows for its tasks), or
+/// of a scheduled process and not `ferry run`'s.
+fn is_scheduled(app: &ferry_manifest::App, process: &str, task: &TaskInfo) -> bool {
+    let by_scheduler = task
+        .started_by
+        .as_deref()
+        .is_some_and(|s| s.starts_with(STARTED_BY_SCHEDULER));
+    let of_scheduled = app
+        .processes
+        .get(process)
+        .is_some_and(|p| p.schedule.is_some());
+    by_scheduler || (of_scheduled && task.started_by.as_deref() != Some(STARTED_BY_RUN))
+}
+
+/// The `startedBy` prefix of tasks EventBridge Scheduler starts.
+const STARTED_BY_SCHEDULER: &str = "chronos-schedule/";
 
 #[cfg(test)]
 mod tests {

@@ -91,6 +91,7 @@ fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
                 last_reconciled: String::new(),
                 failure: None,
                 succeeded: None,
+                schedules: Default::default(),
             }
         }
     }
@@ -255,6 +256,28 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
             ]);
         }
         println!("{processes}");
+    }
+    if !status.schedules.is_empty() {
+        println!("\nSchedules:");
+        let mut schedules = table(&[
+            "PROCESS",
+            "SCHEDULE",
+            "EXPRESSION",
+            "TIMEZONE",
+            "STATE",
+            "TASK DEFINITION",
+        ]);
+        for (process, s) in &status.schedules {
+            schedules.add_row(vec![
+                process.clone(),
+                format!("{}/{}", s.group, s.name),
+                s.expression.clone(),
+                s.timezone.clone(),
+                s.state.clone(),
+                s.task_definition.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        println!("{schedules}");
     }
     if !status.endpoints.is_empty() {
         println!("\nEndpoints:");
@@ -685,6 +708,7 @@ mod tests {
             last_reconciled: String::new(),
             failure: None,
             succeeded: None,
+            schedules: Default::default(),
         }
     }
 

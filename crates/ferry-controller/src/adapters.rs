@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
 use ferry_core::traffic::{DesiredTraffic, ObservedTraffic, TrafficAction};
-use ferry_core::{Action, AppStatus, DesiredProcess, Observed, ReleaseOutcome, Settings};
+use ferry_core::{
+    Action, AppStatus, DesiredProcess, DesiredSchedule, Observed, ObservedSchedule, ReleaseOutcome,
+    Settings,
+};
 use ferry_store::Fence;
 
 /// Turns a target group name into its ARN, as the traffic inventory knows it.
@@ -52,6 +55,54 @@ pub trait Cluster: Send + Sync + 'static {
         registered: &mut BTreeMap<String, String>,
         target_groups: TargetGroups<'_>,
     ) -> impl Future<Output = ferry_aws::Result<()>> + Send;
+    /// Fills in the task definitions an app's schedules run; see
+    /// [`ferry_aws::Ecs::observe_schedule_targets`]. Does nothing by
+    /// default (a cluster without scheduled processes).
+    fn observe_schedule_targets(
+        &self,
+        desired: &[DesiredSchedule],
+        observed: &mut Observed,
+    ) -> impl Future<Output = ferry_aws::Result<()>> + Send {
+        let _ = (desired, observed);
+        async { Ok(()) }
+    }
+}
+
+/// EventBridge Scheduler, through its shared cache of the group.
+pub trait Schedules: Send + Sync + 'static {
+    /// Lists the group and reads the schedules that changed.
+    fn refresh(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// One app's slice of the cache.
+    fn observe(&self, app: &str, desired: &[DesiredSchedule])
+        -> BTreeMap<String, ObservedSchedule>;
+    /// Executes one schedule action; see [`ferry_aws::Scheduler::execute`].
+    fn execute(
+        &self,
+        action: &Action,
+        registered: &BTreeMap<String, String>,
+    ) -> impl Future<Output = ferry_aws::Result<()>> + Send;
+}
+
+impl Schedules for ferry_aws::Scheduler {
+    async fn refresh(&self) -> ferry_aws::Result<usize> {
+        ferry_aws::Scheduler::refresh(self).await
+    }
+
+    fn observe(
+        &self,
+        app: &str,
+        desired: &[DesiredSchedule],
+    ) -> BTreeMap<String, ObservedSchedule> {
+        ferry_aws::Scheduler::observe(self, app, desired)
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        registered: &BTreeMap<String, String>,
+    ) -> ferry_aws::Result<()> {
+        ferry_aws::Scheduler::execute(self, action, registered).await
+    }
 }
 
 /// Load balancers and DNS, through their inventory.
@@ -146,6 +197,14 @@ impl Cluster for ferry_aws::Ecs {
         target_groups: TargetGroups<'_>,
     ) -> ferry_aws::Result<()> {
         ferry_aws::Ecs::execute(self, action, registered, target_groups).await
+    }
+
+    async fn observe_schedule_targets(
+        &self,
+        desired: &[DesiredSchedule],
+        observed: &mut Observed,
+    ) -> ferry_aws::Result<()> {
+        ferry_aws::Ecs::observe_schedule_targets(self, desired, observed).await
     }
 }
 

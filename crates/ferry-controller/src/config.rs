@@ -48,6 +48,12 @@ pub struct Config {
     #[arg(long, env = "FERRY_EXECUTION_ROLE_ARN")]
     pub execution_role_arn: Option<String>,
 
+    /// Role EventBridge Scheduler assumes to run scheduled processes' tasks
+    /// (ecs:RunTask, iam:PassRole of the execution role). Without it, a
+    /// process with `schedule` is reported blocked (NoSchedulerRole).
+    #[arg(long, env = "FERRY_SCHEDULER_ROLE_ARN")]
+    pub scheduler_role_arn: Option<String>,
+
     /// CloudWatch Logs group for the apps' containers; no log driver if unset.
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,

@@ -95,6 +95,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.cluster,
     );
     ecs.check_cluster().await?;
+    let scheduler = ferry_aws::Scheduler::new(
+        aws_sdk_scheduler::Client::new(&paced),
+        caller.clone(),
+        &config.table,
+    );
     let traffic = if config.internal_listener_arn.is_empty() {
         info!("no internal listener configured: processes are not exposed");
         None
@@ -135,7 +140,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .as_ref()
             .map(|t| t.settings().clone())
             .unwrap_or_default(),
+        scheduler_role_arn: config.scheduler_role_arn.clone(),
     };
+    if settings.scheduler_role_arn.is_none() {
+        info!("no --scheduler-role-arn: scheduled processes are reported blocked");
+    }
 
     let listener = tokio::net::TcpListener::bind(config.admin_addr)
         .await
@@ -171,7 +180,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         reconciler: Arc::new(
             reconciler::Reconciler::new(store, ecs, traffic, settings, metrics.clone())
-                .keeping_task_definitions(usize::from(config.keep_task_definitions)),
+                .keeping_task_definitions(usize::from(config.keep_task_definitions))
+                .with_schedules(scheduler),
         ),
         metrics,
         ready,

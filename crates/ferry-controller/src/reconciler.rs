@@ -31,7 +31,7 @@ use ferry_store::{AppRecord, Fence};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use crate::adapters::{Cluster, Network, StatusStore};
+use crate::adapters::{Cluster, Network, Schedules, StatusStore};
 use crate::metrics::Metrics;
 use crate::runner::Outcome;
 
@@ -44,11 +44,19 @@ const PROGRESS_READ_SHARE: f64 = 0.5;
 /// services Ferry did not know of); the others read the known names only.
 pub const FULL_LISTING_EVERY: u64 = 10;
 
-pub struct Reconciler<C = ferry_aws::Ecs, N = ferry_aws::Traffic, W = ferry_store::Store> {
+pub struct Reconciler<
+    C = ferry_aws::Ecs,
+    N = ferry_aws::Traffic,
+    W = ferry_store::Store,
+    S = ferry_aws::Scheduler,
+> {
     pub store: W,
     pub ecs: C,
     /// Load balancers and DNS; `None` when no listener is configured.
     pub traffic: Option<N>,
+    /// EventBridge Scheduler, for scheduled processes; `None` in tests
+    /// that have none (then no schedule is observed or changed).
+    pub schedules: Option<S>,
     pub settings: Settings,
     metrics: Metrics,
     /// Held while an app's traffic is planned and changed: rule priorities
@@ -87,6 +95,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
             store,
             ecs,
             traffic,
+            schedules: None,
             settings,
             metrics,
             traffic_lock: tokio::sync::Mutex::new(()),
@@ -96,12 +105,39 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
             keep_task_definitions: DEFAULT_KEEP_TASK_DEFINITIONS,
         }
     }
+}
+
+impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S> {
+    /// Keeps scheduled processes' schedules with `schedules`.
+    pub fn with_schedules<S2: Schedules>(self, schedules: S2) -> Reconciler<C, N, W, S2> {
+        Reconciler {
+            store: self.store,
+            ecs: self.ecs,
+            traffic: self.traffic,
+            schedules: Some(schedules),
+            settings: self.settings,
+            metrics: self.metrics,
+            traffic_lock: self.traffic_lock,
+            wanted: self.wanted,
+            written: self.written,
+            resyncs: self.resyncs,
+            keep_task_definitions: self.keep_task_definitions,
+        }
+    }
+
+    async fn refresh_schedules(&self) -> Result<(), ferry_aws::Error> {
+        if let Some(schedules) = &self.schedules {
+            schedules.refresh().await?;
+        }
+        Ok(())
+    }
 
     /// Reads the whole cluster into the cache, and the traffic inventory.
     /// Returns the ECS read calls made.
     pub async fn refresh_inventory(&self) -> Result<usize, ferry_aws::Error> {
         let reads = self.ecs.refresh_all().await?;
         self.refresh_traffic().await?;
+        self.refresh_schedules().await?;
         Ok(reads)
     }
 
@@ -139,6 +175,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
             self.ecs.refresh(&names).await?
         };
         self.refresh_traffic().await?;
+        self.refresh_schedules().await?;
         Ok(reads)
     }
 
@@ -223,6 +260,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
     async fn reconcile_app(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         let desired = if app.deleting {
             Desired {
+                schedules: Vec::new(),
                 processes: Vec::new(),
                 traffic: Default::default(),
             }
@@ -240,11 +278,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
         let previous = lock(&self.written).get(&app.name).cloned();
 
         // Observe.
-        let observed = match self
-            .ecs
-            .observe(&app.name, &self.settings.owner, &desired.processes)
-            .await
-        {
+        let observed = match self.observe(&app.name, &desired).await {
             Ok(observed) => observed,
             Err(err) => {
                 return self
@@ -356,6 +390,22 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
         }
     }
 
+    /// The app's services and task definitions, and its schedules with
+    /// the task definitions they run.
+    async fn observe(&self, app: &str, desired: &Desired) -> Result<Observed, ferry_aws::Error> {
+        let mut observed = self
+            .ecs
+            .observe(app, &self.settings.owner, &desired.processes)
+            .await?;
+        if let Some(schedules) = &self.schedules {
+            observed.schedules = schedules.observe(app, &desired.schedules);
+        }
+        self.ecs
+            .observe_schedule_targets(&desired.schedules, &mut observed)
+            .await?;
+        Ok(observed)
+    }
+
     async fn observe_traffic(
         &self,
         app: &str,
@@ -395,6 +445,21 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
                     what: "traffic change",
                     message: "no load balancer is configured".into(),
                 }),
+                (
+                    Action::CreateSchedule { .. }
+                    | Action::UpdateSchedule { .. }
+                    | Action::DeleteSchedule { .. },
+                    _,
+                ) => match &self.schedules {
+                    Some(schedules) => {
+                        guard = None;
+                        schedules.execute(action, &registered).await
+                    }
+                    None => Err(ferry_aws::Error::Build {
+                        what: "schedule change",
+                        message: "no EventBridge Scheduler client is configured".into(),
+                    }),
+                },
                 _ => {
                     guard = None;
                     self.ecs
@@ -553,7 +618,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl<C: Cluster, N: Network, W: StatusStore> crate::controller::Reconcile for Reconciler<C, N, W> {
+impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> crate::controller::Reconcile
+    for Reconciler<C, N, W, S>
+{
     async fn start_term(&self, fence: &Fence) {
         // Published so that `ferry diff` plans with the controller's view.
         if let Err(err) = self

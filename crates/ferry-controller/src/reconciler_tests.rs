@@ -345,6 +345,7 @@ fn process(scale: u32) -> Process {
         max_percent: None,
         stop_timeout: None,
         rollback: None,
+        schedule: None,
     }
 }
 

@@ -33,6 +33,9 @@ pub enum BlockerReason {
     NoPublicLoadBalancer,
     /// A domain is served by a process without a port.
     DomainWithoutPort,
+    /// A process has a schedule but the controller has no role for
+    /// EventBridge Scheduler (`--scheduler-role-arn`).
+    NoSchedulerRole,
 }
 
 impl BlockerReason {
@@ -47,13 +50,14 @@ impl BlockerReason {
             BlockerReason::NoLoadBalancer => "NoLoadBalancer",
             BlockerReason::NoPublicLoadBalancer => "NoPublicLoadBalancer",
             BlockerReason::DomainWithoutPort => "DomainWithoutPort",
+            BlockerReason::NoSchedulerRole => "NoSchedulerRole",
         }
     }
 }
 
 impl BlockerReason {
     /// Every reason, for parsing what status wrote.
-    pub const ALL: [BlockerReason; 8] = [
+    pub const ALL: [BlockerReason; 9] = [
         BlockerReason::NameConflict,
         BlockerReason::ServiceDraining,
         BlockerReason::LoadBalancerFull,
@@ -62,6 +66,7 @@ impl BlockerReason {
         BlockerReason::NoLoadBalancer,
         BlockerReason::NoPublicLoadBalancer,
         BlockerReason::DomainWithoutPort,
+        BlockerReason::NoSchedulerRole,
     ];
 
     /// The reason `Degraded` names, if it is a blocker's.

@@ -29,6 +29,7 @@ use crate::render::{Desired, DesiredProcess};
 use crate::report::{self, StatusInput};
 use crate::restart::{self, Restart};
 use crate::rollout::{self, RolloutState};
+use crate::schedule::DesiredSchedule;
 use crate::status::{AppStatus, ConditionStatus, LastError, PROGRESSING};
 use crate::traffic::{ObservedTraffic, TrafficSettings};
 
@@ -147,6 +148,7 @@ struct Basis {
     app: String,
     generation: u64,
     desired: Vec<DesiredProcess>,
+    schedules: Vec<DesiredSchedule>,
     endpoints: BTreeMap<String, Vec<String>>,
     observed: Observed,
     previous: Option<AppStatus>,
@@ -208,11 +210,17 @@ pub fn decide(input: Input<'_>) -> Decision {
         && !input.observed.services.values().any(|s| {
             s.status == ServiceStatus::Active
                 && names::ownership(&s.tags, input.owner, app.name) == Ownership::Ours
-        });
+        })
+        && !input
+            .observed
+            .schedules
+            .values()
+            .any(|s| crate::schedule::ownership(s, input.owner, app.name) == Ownership::Ours);
     let basis = Basis {
         app: app.name.to_owned(),
         generation: app.generation,
         desired: input.desired.processes.clone(),
+        schedules: input.desired.schedules.clone(),
         endpoints: input.desired.traffic.endpoints.clone(),
         observed: input.observed.clone(),
         previous: input.previous.cloned(),
@@ -261,7 +269,7 @@ impl Decision {
 
 impl Basis {
     fn derive(&self, plan: &Plan, corrections: &[String], error: Option<LastError>) -> AppStatus {
-        report::derive(StatusInput {
+        let mut status = report::derive(StatusInput {
             app: &self.app,
             generation: self.generation,
             desired: &self.desired,
@@ -272,7 +280,9 @@ impl Basis {
             corrections,
             endpoints: &self.endpoints,
             now: self.now,
-        })
+        });
+        status.schedules = crate::schedule::status(&self.schedules, &self.observed);
+        status
     }
 }
 
@@ -510,6 +520,7 @@ mod tests {
         let (app, _, created) = first_apply();
         let running = execute(&Observed::default(), &created.plan.actions);
         let nothing = Desired {
+            schedules: Vec::new(),
             processes: Vec::new(),
             traffic: Default::default(),
         };

@@ -16,6 +16,7 @@ pub mod render;
 pub mod report;
 pub mod restart;
 pub mod rollout;
+pub mod schedule;
 pub mod status;
 pub mod tidy;
 pub mod traffic;
@@ -28,6 +29,7 @@ pub use render::{
     render, render_app, DeploymentSpec, Desired, DesiredProcess, NetworkSpec, ServiceSpec,
     Settings, TaskDefinitionSpec,
 };
+pub use schedule::{DesiredSchedule, ObservedSchedule, ScheduleSpec};
 pub use status::AppStatus;
 
 #[cfg(any(test, feature = "testing"))]

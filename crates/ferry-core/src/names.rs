@@ -24,6 +24,59 @@ pub fn task_family(app: &str, process: &str) -> String {
     format!("{app}_{process}")
 }
 
+/// Longest schedule and schedule group name EventBridge Scheduler takes
+/// (API_CreateSchedule: `Name`, 1-64 of `[0-9a-zA-Z-_.]`).
+pub const MAX_SCHEDULE_NAME_LEN: usize = 64;
+
+/// EventBridge Scheduler schedule of a scheduled process: `{app}_{process}`
+/// when that fits (app names have at most 40 characters, process names 24,
+/// so it may not); else the process part is cut and a `.` and 8 hex digits
+/// of its SHA-256 follow. `.` is in no DNS label, so a cut name never
+/// equals another process's whole one, and the `{app}_` prefix stays whole.
+pub fn schedule_name(app: &str, process: &str) -> String {
+    let full = format!("{app}_{process}");
+    if full.len() <= MAX_SCHEDULE_NAME_LEN {
+        return full;
+    }
+    let digest = short_hash(process);
+    let keep = MAX_SCHEDULE_NAME_LEN.saturating_sub(app.len() + 2 + digest.len());
+    let cut: String = process.chars().take(keep).collect();
+    format!("{app}_{cut}.{digest}")
+}
+
+/// The schedule group of this installation: `ferry-{owner}`, cut with a
+/// hash like [`schedule_name`] when longer than the limit, and characters
+/// a group name cannot have replaced by `-`.
+pub fn schedule_group(owner: &str) -> String {
+    let clean: String = owner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let full = format!("ferry-{clean}");
+    if full.len() <= MAX_SCHEDULE_NAME_LEN && clean == owner {
+        return full;
+    }
+    let digest = short_hash(owner);
+    let keep = MAX_SCHEDULE_NAME_LEN - digest.len() - 1;
+    let cut: String = full.chars().take(keep).collect();
+    format!("{cut}.{digest}")
+}
+
+fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The tags Ferry puts on everything it creates for `app` (and `process`).
 pub fn ownership_tags(owner: &str, app: &str, process: Option<&str>) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
@@ -68,6 +121,23 @@ mod tests {
             service_name("acme", "inc-web"),
             service_name("acme-inc", "web")
         );
+    }
+
+    #[test]
+    fn schedule_names_fit_and_stay_unique() {
+        assert_eq!(schedule_name("acme", "nightly"), "acme_nightly");
+        let app = "a".repeat(ferry_manifest::MAX_APP_NAME_LEN);
+        let long = |suffix: &str| format!("{}{suffix}", "p".repeat(20));
+        let (one, two) = (
+            schedule_name(&app, &long("abcd")),
+            schedule_name(&app, &long("abce")),
+        );
+        assert!(one.len() <= MAX_SCHEDULE_NAME_LEN && two.len() <= MAX_SCHEDULE_NAME_LEN);
+        assert_ne!(one, two);
+        assert!(one.starts_with(&format!("{app}_")));
+        assert_eq!(schedule_group("ferry"), "ferry-ferry");
+        assert!(schedule_group(&"t".repeat(255)).len() <= MAX_SCHEDULE_NAME_LEN);
+        assert_ne!(schedule_group("a:b"), schedule_group("a;b"));
     }
 
     #[test]

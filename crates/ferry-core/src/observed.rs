@@ -132,4 +132,7 @@ pub struct Observed {
     /// exists. Lets a restarted controller reuse a revision it registered
     /// before it could point a service at it.
     pub latest_task_definitions: BTreeMap<String, ObservedTaskDefinition>,
+    /// Schedules in this installation's group by name: those the app
+    /// should have (whoever owns them) and those named for it.
+    pub schedules: BTreeMap<String, crate::schedule::ObservedSchedule>,
 }

@@ -19,6 +19,7 @@ use crate::observed::{Observed, ObservedService, ServiceStatus};
 use crate::render::{
     DeploymentSpec, Desired, DesiredProcess, NetworkSpec, ServiceSpec, TaskDefinitionSpec,
 };
+use crate::schedule::{self, ScheduleSpec};
 use crate::traffic::{self, LoadBalancerLink, ObservedTraffic, TrafficAction, TrafficSettings};
 
 /// The task definition a service should run.
@@ -58,9 +59,26 @@ pub enum Action {
         force_new_deployment: bool,
     },
     /// Deletes a service already scaled to zero.
-    DeleteService { name: String },
+    DeleteService {
+        name: String,
+    },
     /// A target group, listener rule or DNS change.
     Traffic(TrafficAction),
+    /// Creates a scheduled process's EventBridge Scheduler schedule.
+    CreateSchedule {
+        schedule: ScheduleSpec,
+        task_definition: TaskDefinitionRef,
+    },
+    /// Replaces a schedule's settings and target (UpdateSchedule replaces
+    /// them all).
+    UpdateSchedule {
+        schedule: ScheduleSpec,
+        task_definition: TaskDefinitionRef,
+    },
+    DeleteSchedule {
+        name: String,
+        group: String,
+    },
 }
 
 impl Action {
@@ -71,6 +89,10 @@ impl Action {
             Action::CreateService { service, .. } => &service.name,
             Action::UpdateService { name, .. } | Action::DeleteService { name } => name,
             Action::Traffic(action) => action.target(),
+            Action::CreateSchedule { schedule, .. } | Action::UpdateSchedule { schedule, .. } => {
+                &schedule.name
+            }
+            Action::DeleteSchedule { name, .. } => name,
         }
     }
 }
@@ -150,6 +172,25 @@ impl fmt::Display for Action {
             }
             Action::DeleteService { name } => write!(f, "delete service {name}"),
             Action::Traffic(action) => action.fmt(f),
+            Action::CreateSchedule {
+                schedule,
+                task_definition,
+            } => write!(
+                f,
+                "create schedule {} ({} {}, task definition {task_definition})",
+                schedule.name, schedule.expression, schedule.timezone
+            ),
+            Action::UpdateSchedule {
+                schedule,
+                task_definition,
+            } => write!(
+                f,
+                "update schedule {} ({} {}, task definition {task_definition})",
+                schedule.name, schedule.expression, schedule.timezone
+            ),
+            Action::DeleteSchedule { name, group } => {
+                write!(f, "delete schedule {name} (group {group})")
+            }
         }
     }
 }
@@ -344,10 +385,15 @@ pub fn plan_app(
         })
         .collect();
     let ecs = plan(app, owner, &processes, observed);
+    let schedules = schedule::plan_schedules(app, owner, &desired.schedules, observed);
     let mut actions: Vec<Action> = traffic.before.into_iter().map(Action::Traffic).collect();
+    actions.extend(schedules.registers);
     actions.extend(ecs.actions);
+    actions.extend(schedules.changes);
+    actions.extend(schedules.deletes);
     actions.extend(traffic.after.into_iter().map(Action::Traffic));
     let mut blockers = ecs.blockers;
+    blockers.extend(schedules.blockers);
     blockers.extend(traffic.blockers);
     Plan { actions, blockers }
 }
@@ -708,6 +754,7 @@ mod tests {
                             max_percent: None,
                             stop_timeout: None,
                             rollback: None,
+                            schedule: None,
                         },
                     )
                 })

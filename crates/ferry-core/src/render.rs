@@ -11,6 +11,7 @@ use ferry_manifest::App;
 use serde::{Deserialize, Serialize};
 
 use crate::names;
+use crate::schedule::DesiredSchedule;
 use crate::traffic::{self, DesiredTraffic, LoadBalancerLink, TrafficSettings};
 
 /// The environment an app is deployed into: everything the controller is
@@ -38,6 +39,10 @@ pub struct Settings {
     /// Load balancers and zones for exposed processes.
     #[serde(default)]
     pub traffic: TrafficSettings,
+    /// The role EventBridge Scheduler assumes to run scheduled processes'
+    /// tasks (`--scheduler-role-arn`); without it none is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler_role_arn: Option<String>,
 }
 
 /// The container-level and task-level fields of a task definition that
@@ -136,9 +141,11 @@ impl DesiredProcess {
 /// Everything an app should have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
-    /// In process-name order.
+    /// In process-name order; scheduled processes are in `schedules`.
     pub processes: Vec<DesiredProcess>,
     pub traffic: DesiredTraffic,
+    /// The scheduled processes, in process-name order.
+    pub schedules: Vec<DesiredSchedule>,
 }
 
 /// Renders every process of `app` and its traffic.
@@ -151,12 +158,30 @@ pub fn render_app(app: &App, settings: &Settings) -> Desired {
             process.service.health_check_grace_period = Some(*grace);
         }
     }
-    Desired { processes, traffic }
+    Desired {
+        processes,
+        traffic,
+        schedules: crate::schedule::render_schedules(app, settings),
+    }
 }
 
-/// Renders every process of `app`, in process-name order, without their
-/// load balancer links (see [`render_app`]).
+/// Renders every process of `app` that runs as a service (not the
+/// scheduled ones: see [`crate::schedule::render_schedules`]), in
+/// process-name order, without their load balancer links (see
+/// [`render_app`]).
 pub fn render(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
+    render_all(app, settings)
+        .into_iter()
+        .filter(|p| {
+            app.processes
+                .get(&p.process)
+                .is_some_and(|process| process.schedule.is_none())
+        })
+        .collect()
+}
+
+/// Renders every process of `app` as if it ran as a service.
+pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> {
     let network = NetworkSpec {
         subnets: sorted(&settings.subnets),
         security_groups: sorted(&settings.security_groups),

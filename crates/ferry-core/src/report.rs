@@ -175,6 +175,8 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
             input.previous.and_then(|p| p.succeeded)
         },
         failure,
+        // Filled by the decision, which knows the desired schedules.
+        schedules: BTreeMap::new(),
     }
 }
 
@@ -455,6 +457,7 @@ pub(crate) mod tests {
             last_reconciled: String::new(),
             failure: None,
             succeeded: None,
+            schedules: BTreeMap::new(),
         }
     }
 

@@ -45,6 +45,9 @@ pub struct AppStatus {
     /// The newest generation whose rollout completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<u64>,
+    /// Scheduled processes' schedules, by process.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub schedules: BTreeMap<String, crate::schedule::ScheduleStatus>,
 }
 
 /// A failed rollout, with what explains it.
@@ -256,6 +259,7 @@ mod tests {
             last_reconciled: String::new(),
             failure: None,
             succeeded: None,
+            schedules: BTreeMap::new(),
         }
     }
 

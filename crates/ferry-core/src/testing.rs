@@ -26,6 +26,7 @@ pub fn settings() -> Settings {
         region: "us-east-1".into(),
         owner: OWNER.into(),
         traffic: Default::default(),
+        scheduler_role_arn: Some("arn:aws:iam::123456789012:role/scheduler".into()),
     }
 }
 
@@ -137,6 +138,47 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
             }
             // Traffic is modelled by the traffic module's own tests.
             Action::Traffic(_) => {}
+            Action::CreateSchedule {
+                schedule,
+                task_definition,
+            }
+            | Action::UpdateSchedule {
+                schedule,
+                task_definition,
+            } => {
+                let exists = next.schedules.contains_key(&schedule.name);
+                assert_eq!(
+                    exists,
+                    matches!(action, Action::UpdateSchedule { .. }),
+                    "create of an existing or update of a missing schedule {}",
+                    schedule.name
+                );
+                let arn = resolve(task_definition, &registered);
+                next.schedules.insert(
+                    schedule.name.clone(),
+                    crate::schedule::ObservedSchedule {
+                        name: schedule.name.clone(),
+                        group: schedule.group.clone(),
+                        expression: schedule.expression.clone(),
+                        timezone: schedule.timezone.clone(),
+                        state: crate::schedule::ENABLED.into(),
+                        cluster: Some(schedule.cluster.clone()),
+                        role_arn: schedule.role_arn.clone(),
+                        task_definition: spec_of(&arn, &next),
+                        task_definition_arn: Some(arn),
+                        network: Some(schedule.network.clone()),
+                        tags: schedule.tags.clone(),
+                        fargate: true,
+                        window_off: true,
+                    },
+                );
+            }
+            Action::DeleteSchedule { name, .. } => {
+                assert!(
+                    next.schedules.remove(name).is_some(),
+                    "delete of missing schedule {name}"
+                );
+            }
             Action::DeleteService { name } => {
                 let service = next
                     .services
@@ -191,6 +233,7 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                 max_percent: max,
                 stop_timeout: stop,
                 rollback,
+                schedule: None,
             },
         )
 }

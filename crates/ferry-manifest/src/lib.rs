@@ -16,8 +16,10 @@ mod hints;
 mod load;
 mod procfile;
 mod rules;
+mod schedule;
 mod schema;
 mod size;
+mod timezones;
 pub mod types;
 mod validate;
 mod yaml;
@@ -30,6 +32,7 @@ pub use fargate::valid_memory_for_cpu;
 pub use load::{load_paths, parse_manifest, LoadedApp};
 pub use procfile::parse_procfile;
 pub use rules::{MAX_APP_NAME_LEN, MAX_MANIFEST_BYTES, MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES};
+pub use schedule::{check_expression, is_timezone, DEFAULT_TIMEZONE, VALID_FORMS};
 pub use schema::json_schema;
 pub use size::{
     task_definition_size, TaskDefinitionSize, MAX_TASK_DEFINITION_BYTES, TASK_DEFINITION_ALLOWANCE,

@@ -233,6 +233,13 @@ const PROCESS: &[Field] = &[
     Field::optional("rollback", Shape::Bool).about(
         "Roll back a deployment the circuit breaker stops (the breaker is always on); default true.",
     ),
+    Field::optional("schedule", Shape::Text).about(
+        "Run the process on a schedule instead of as a service: EventBridge Scheduler syntax, \
+         cron(minutes hours day-of-month month day-of-week year), rate(N unit) or at(yyyy-mm-ddThh:mm:ss); \
+         no scale, port or service settings with it.",
+    ),
+    Field::optional("timezone", Shape::Text)
+        .about("IANA time zone the schedule's cron or at expression is read in; default UTC; only with `schedule`."),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
@@ -819,7 +826,8 @@ spec:
                  `procfile`, `env`, `secrets`, `domains` or `processes`",
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
-                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`",
+                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, \
+                 `schedule` or `timezone`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
                  `unhealthyThreshold` or `matcher` (did you mean `interval`?)",

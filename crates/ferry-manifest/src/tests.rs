@@ -16,6 +16,7 @@ mod hints;
 mod hostile;
 mod limits;
 mod procfile_confinement;
+mod schedules;
 mod shell_warnings;
 
 const FILE: &str = "apps/acme.yaml";
@@ -150,6 +151,7 @@ mod resolution {
             max_percent: None,
             stop_timeout: None,
             rollback: None,
+            schedule: None,
         };
         let mut web = process(
             argv(&["acme-inc", "server", "--port", "8080"]),
@@ -1004,7 +1006,8 @@ mod structure {
             errors[3].message.contains(
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
-                 `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`"
+                 `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule` or \
+                 `timezone`"
             ),
             "{}",
             errors[3]
@@ -1393,9 +1396,13 @@ mod never_panics {
             }
             Err(diagnostics) => {
                 assert!(!diagnostics.is_empty());
+                // YAML breaks lines at `\r` too (YAML 1.2, 5.4), which
+                // `str::lines` does not.
                 let lines = text
                     .strip_prefix('\u{feff}')
                     .unwrap_or(text)
+                    .replace("\r\n", "\n")
+                    .replace('\r', "\n")
                     .lines()
                     .count();
                 let procfile_lines = PROCFILE.lines().count();

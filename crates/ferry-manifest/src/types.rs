@@ -108,6 +108,13 @@ pub struct ManifestProcess {
     /// Whether ECS rolls back a deployment its circuit breaker stops.
     #[serde(default)]
     pub rollback: Option<bool>,
+    /// An EventBridge Scheduler expression: the process runs as a task on
+    /// this schedule and has no ECS service.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// IANA time zone the schedule is evaluated in; only with `schedule`.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 /// A command: a string is split like a shell would split words (no
@@ -193,4 +200,18 @@ pub struct Process {
     pub stop_timeout: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<bool>,
+    /// Set for a scheduled process: it runs as a task on this schedule and
+    /// has no ECS service (its `scale` is unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+/// When a scheduled process runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Schedule {
+    /// An EventBridge Scheduler expression: `rate(...)`, `cron(...)` or `at(...)`.
+    pub expression: String,
+    /// IANA time zone name; `UTC` when the manifest gives none.
+    pub timezone: String,
 }

@@ -16,7 +16,7 @@ use crate::rules::{self, MAX_PROCFILE_BYTES};
 use crate::schema::Broken;
 use crate::size;
 use crate::types::{
-    App, Command, Domain, DomainEntry, HealthCheck, Manifest, ManifestProcess, Process,
+    App, Command, Domain, DomainEntry, HealthCheck, Manifest, ManifestProcess, Process, Schedule,
     API_VERSION, DEFAULT_CPU, DEFAULT_SCALE, KIND,
 };
 use crate::yaml::Document;
@@ -533,7 +533,10 @@ impl Validator<'_> {
             self.resolve_size(path, written.cpu, written.memory)
         };
         let port = self.resolve_port(&path.key("port"), written.port);
-        if let Some(health_check) = &written.health_check {
+        // A scheduled process refuses the service's fields by themselves
+        // (resolve_schedule); what they need of a port is beside the point.
+        let scheduled = written.schedule.is_some();
+        if let Some(health_check) = written.health_check.as_ref().filter(|_| !scheduled) {
             self.check_health_check(path, health_check, has_port);
         }
         let drain_timeout = self.resolve_seconds(
@@ -549,7 +552,7 @@ impl Validator<'_> {
             "a longer grace period would let a task that never becomes healthy run unreplaced, \
              and hide a failed rollout, for that long",
         );
-        if !has_port {
+        if !has_port && !scheduled {
             if written.drain_timeout.is_some() {
                 self.key_error_at(
                     &path.key("drainTimeout"),
@@ -585,7 +588,7 @@ impl Validator<'_> {
         );
         let percents_broken = broken("minHealthyPercent") || broken("maxPercent");
         if let (Ok(Some(100)) | Ok(None), Ok(Some(100)), false) =
-            (&min_healthy, &max_percent, percents_broken)
+            (&min_healthy, &max_percent, percents_broken || scheduled)
         {
             self.error_at(
                 &path.key("maxPercent"),
@@ -601,6 +604,7 @@ impl Validator<'_> {
             (2, 120),
             "seconds; Fargate allows at most 120",
         );
+        let schedule = self.resolve_schedule(path, written, &broken);
         let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
         if any_broken {
@@ -619,6 +623,100 @@ impl Validator<'_> {
             max_percent: max_percent?,
             stop_timeout: stop_timeout?,
             rollback: written.rollback,
+            schedule: schedule?,
+        })
+    }
+
+    /// A process with `schedule` runs as a task on an EventBridge Scheduler
+    /// schedule and has no service: the fields that shape a service
+    /// (`scale`, `port` and what goes with them, the deployment settings)
+    /// mean nothing there and are refused, at their keys.
+    fn resolve_schedule(
+        &mut self,
+        path: &FieldPath,
+        written: &ManifestProcess,
+        broken: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<Schedule>, Reported> {
+        let Some(expression) = &written.schedule else {
+            if written.timezone.is_some() {
+                self.key_error_at(
+                    &path.key("timezone"),
+                    format!(
+                        "`timezone` is the time zone of a `schedule`, and `{path}` has none; \
+                         add `schedule` (e.g. `schedule: \"cron(0 3 * * ? *)\"`) or remove \
+                         `timezone`"
+                    ),
+                );
+                return Err(Reported);
+            }
+            return Ok(None);
+        };
+        let mut result = Ok(());
+        // `autoscaling` joins this list when it exists: it too shapes a service.
+        let service_fields: [(&str, bool); 8] = [
+            ("scale", written.scale.is_some()),
+            ("port", written.port.is_some()),
+            ("healthCheck", written.health_check.is_some()),
+            ("drainTimeout", written.drain_timeout.is_some()),
+            (
+                "healthCheckGracePeriod",
+                written.health_check_grace_period.is_some(),
+            ),
+            ("minHealthyPercent", written.min_healthy_percent.is_some()),
+            ("maxPercent", written.max_percent.is_some()),
+            ("rollback", written.rollback.is_some()),
+        ];
+        for (field, set) in service_fields {
+            if set {
+                self.key_error_at(
+                    &path.key(field),
+                    format!(
+                        "`{field}` cannot be set on a scheduled process: a process with \
+                         `schedule` runs one task per scheduled time and has no ECS service; \
+                         remove `{field}`, or remove `schedule` to run it as a service"
+                    ),
+                );
+                result = Err(Reported);
+            }
+        }
+        if !broken("schedule") {
+            if let Err(why) = crate::schedule::check_expression(expression) {
+                self.error_at(
+                    &path.key("schedule"),
+                    format!(
+                        "invalid schedule: {why}; EventBridge Scheduler takes {}",
+                        crate::schedule::VALID_FORMS
+                    ),
+                );
+                result = Err(Reported);
+            }
+        }
+        let timezone = match &written.timezone {
+            None => crate::schedule::DEFAULT_TIMEZONE.to_owned(),
+            Some(zone) if crate::schedule::is_timezone(zone) => zone.clone(),
+            Some(zone) => {
+                let hint = crate::timezones::IANA
+                    .iter()
+                    .find(|known| known.eq_ignore_ascii_case(zone))
+                    .map(|known| format!(" (did you mean `{known}`?)"))
+                    .unwrap_or_default();
+                self.error_at(
+                    &path.key("timezone"),
+                    format!(
+                        "unknown time zone {}{hint}: give an IANA time zone name such as \
+                         `Europe/Berlin`, `America/New_York` or `UTC` (the default)",
+                        quote(zone)
+                    ),
+                );
+                result = Err(Reported);
+                String::new()
+            }
+        };
+        result.map(|()| {
+            Some(Schedule {
+                expression: expression.clone(),
+                timezone,
+            })
         })
     }
 

@@ -47,6 +47,7 @@ IAM_PREFIX = {
     "route53": "route53",
     "dynamodb": "dynamodb",
     "sts": "sts",
+    "scheduler": "scheduler",
 }
 
 # Operations whose IAM actions differ from their names.
@@ -76,6 +77,13 @@ IMPLIED: dict[str, set[str]] = {
         "elasticloadbalancing:CreateTargetGroup", "elasticloadbalancing:AddTags"},
     "elasticloadbalancing:CreateRule": {
         "elasticloadbalancing:CreateRule", "elasticloadbalancing:AddTags"},
+    # EventBridge Scheduler: Create/UpdateSchedule pass the target's role
+    # ("iam:PassRole" is a dependent action), and CreateScheduleGroup's tags
+    # are authorized as scheduler:TagResource.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridgescheduler.html
+    "scheduler:CreateSchedule": {"scheduler:CreateSchedule", "iam:PassRole"},
+    "scheduler:UpdateSchedule": {"scheduler:UpdateSchedule", "iam:PassRole"},
+    "scheduler:CreateScheduleGroup": {"scheduler:CreateScheduleGroup", "scheduler:TagResource"},
 }
 
 # Operations the code calls that neither policy grants, and why.

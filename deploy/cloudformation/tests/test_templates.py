@@ -227,9 +227,14 @@ def test_policies_name_every_action_and_scope_writes_to_the_owner_tag(ferry_temp
                     (policy, action)
                 assert '"Ref": "TableName"' in condition, (policy, action)
             if "iam:PassRole" in actions(statement):
-                assert statement["Condition"] == {
-                    "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-                assert statement["Resource"] == {"Ref": "AppExecutionRoleArn"}
+                # The apps' execution role to ECS tasks, or the scheduler
+                # role to EventBridge Scheduler: nothing else, to no one else.
+                assert (statement["Condition"], statement["Resource"]) in [
+                    ({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+                     {"Ref": "AppExecutionRoleArn"}),
+                    ({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+                     {"Fn::GetAtt": ["SchedulerRole", "Arn"]}),
+                ], statement["Sid"]
             if any(a.startswith("dynamodb:") for a in actions(statement)):
                 assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}, (policy, statement["Sid"])
 

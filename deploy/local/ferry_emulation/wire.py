@@ -88,6 +88,26 @@ ROUTE53_OPERATIONS: list[tuple[str, re.Pattern[str], str]] = [
     ]
 ]
 
+# EventBridge Scheduler REST-JSON operations. First match wins.
+# https://docs.aws.amazon.com/scheduler/latest/APIReference/API_Operations.html
+SCHEDULER_OPERATIONS: list[tuple[str, re.Pattern[str], str]] = [
+    (m, re.compile(p + r"/?$"), op)
+    for m, p, op in [
+        ("GET", r"/schedules", "ListSchedules"),
+        ("POST", r"/schedules/[^/]+", "CreateSchedule"),
+        ("GET", r"/schedules/[^/]+", "GetSchedule"),
+        ("PUT", r"/schedules/[^/]+", "UpdateSchedule"),
+        ("DELETE", r"/schedules/[^/]+", "DeleteSchedule"),
+        ("GET", r"/schedule-groups", "ListScheduleGroups"),
+        ("POST", r"/schedule-groups/[^/]+", "CreateScheduleGroup"),
+        ("GET", r"/schedule-groups/[^/]+", "GetScheduleGroup"),
+        ("DELETE", r"/schedule-groups/[^/]+", "DeleteScheduleGroup"),
+        ("GET", r"/tags/.+", "ListTagsForResource"),
+        ("POST", r"/tags/.+", "TagResource"),
+        ("DELETE", r"/tags/.+", "UntagResource"),
+    ]
+]
+
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 
 
@@ -283,6 +303,12 @@ def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str | None
             if m_ == method and pattern.match(path):
                 return "route53", op, region
         return "route53", f"{method} {path}", region
+
+    if signing == "scheduler":
+        for m_, pattern, op in SCHEDULER_OPERATIONS:
+            if m_ == method and pattern.match(path):
+                return "scheduler", op, region
+        return "scheduler", f"{method} {path}", region
 
     return signing or "unknown", f"{method} {path}", region
 

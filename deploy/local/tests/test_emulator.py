@@ -187,7 +187,7 @@ BOOTSTRAP_KEYS = {
     "AWS_SECRET_ACCESS_KEY", "FERRY_CLUSTER", "FERRY_SUBNETS", "FERRY_SECURITY_GROUPS",
     "FERRY_EXECUTION_ROLE_ARN", "FERRY_LOG_GROUP", "FERRY_INTERNAL_DOMAIN",
     "FERRY_INTERNAL_LISTENER_ARN", "FERRY_PUBLIC_LISTENER_ARN", "FERRY_INTERNAL_ZONE_ID",
-    "FERRY_PUBLIC_ZONE_IDS", "FERRY_VPC_ID",
+    "FERRY_PUBLIC_ZONE_IDS", "FERRY_VPC_ID", "FERRY_SCHEDULER_ROLE_ARN",
 }
 
 
@@ -229,6 +229,10 @@ def test_bootstrap_creates_the_base_environment_idempotently(fresh_emulator, tmp
 
     role = iam.get_role(RoleName="ferry-local-execution")["Role"]
     assert role["Arn"] == env["FERRY_EXECUTION_ROLE_ARN"]
+    scheduler_role = iam.get_role(RoleName="ferry-local-scheduler")["Role"]
+    assert scheduler_role["Arn"] == env["FERRY_SCHEDULER_ROLE_ARN"]
+    trust = scheduler_role["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
 
     lbs = {lb["LoadBalancerName"]: lb for lb in elbv2.describe_load_balancers()["LoadBalancers"]}
     assert sorted(lbs) == ["ferry-internal", "ferry-public"]  # not four after two runs

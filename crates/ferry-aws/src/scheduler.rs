@@ -1,0 +1,580 @@
+//! The EventBridge Scheduler adapter: the schedules of scheduled processes,
+//! in this installation's schedule group, as a shared cache, and the
+//! executor of schedule actions.
+//!
+//! **Observation.** One ListSchedules per 100 schedules of the group per
+//! resync ([`Scheduler::refresh`]); GetSchedule only for a schedule whose
+//! `LastModificationDate` differs from the one cached (new, or changed
+//! since it was last read: by Ferry's own writes, which leave the date
+//! unknown, or by someone else). ListSchedules does not return the
+//! expression or the target, so a changed schedule has to be read once;
+//! an unchanged one never is again. Reconciles read the cache
+//! ([`Scheduler::observe`]) and make no Scheduler call.
+//!
+//! **Ownership.** Schedules carry no tags (only groups do). The group is
+//! Ferry's: created by it, tagged `ferry:managed-by`, and refused if it
+//! exists without that tag. Within it, the planner judges a schedule by
+//! the tags its target puts on tasks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use aws_sdk_scheduler::types as sch;
+use aws_sdk_scheduler::Client;
+use aws_smithy_types::DateTime;
+use ferry_core::names;
+use ferry_core::schedule::{ObservedSchedule, ScheduleSpec};
+use ferry_core::{Action, DesiredSchedule, NetworkSpec, TaskDefinitionRef};
+
+use crate::{Error, Result};
+use ferry_call::{Bucket, Caller};
+
+/// The service name calls are counted by (a name of its own: the
+/// permission test reads each crate's service constants by name).
+const SCHEDULER: &str = "scheduler";
+/// The largest page ListSchedules returns.
+const LIST_PAGE: i32 = 100;
+
+pub struct Scheduler {
+    client: Client,
+    caller: Caller,
+    owner: String,
+    group: String,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// By name: the schedule and the modification date it was read at
+    /// (`None` after Ferry's own write: read it again at the next listing).
+    schedules: BTreeMap<String, (Option<DateTime>, ObservedSchedule)>,
+    /// Whether the group is known to exist and be ours.
+    group_ready: bool,
+}
+
+fn built<T, E: std::fmt::Display>(
+    result: std::result::Result<T, E>,
+    what: &'static str,
+) -> Result<T> {
+    result.map_err(|e| Error::Build {
+        what,
+        message: e.to_string(),
+    })
+}
+
+impl Scheduler {
+    /// The adapter for `owner`'s group ([`names::schedule_group`]).
+    pub fn new(client: Client, caller: Caller, owner: impl Into<String>) -> Self {
+        let owner = owner.into();
+        Self {
+            client,
+            caller,
+            group: names::schedule_group(&owner),
+            owner,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lists the group and reads the schedules that changed. Returns the
+    /// number of Scheduler calls made.
+    pub async fn refresh(&self) -> Result<usize> {
+        let mut summaries: Vec<(String, Option<DateTime>)> = Vec::new();
+        let mut token: Option<String> = None;
+        let mut calls = 0;
+        loop {
+            let result = self
+                .caller
+                .call(
+                    SCHEDULER,
+                    "ListSchedules",
+                    Bucket::SchedulerSchedules,
+                    &self.group,
+                    || {
+                        self.client
+                            .list_schedules()
+                            .group_name(&self.group)
+                            .max_results(LIST_PAGE)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                )
+                .await;
+            calls += 1;
+            let out = match result {
+                Ok(out) => out,
+                // No group yet: no schedules.
+                Err(err) if err.code() == Some("ResourceNotFoundException") => break,
+                Err(err) => return Err(err),
+            };
+            for summary in out.schedules() {
+                if let Some(name) = summary.name() {
+                    summaries.push((name.to_owned(), summary.last_modification_date().cloned()));
+                }
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        let stale: Vec<String> = {
+            let cache = self.cache();
+            summaries
+                .iter()
+                .filter(|(name, modified)| {
+                    cache
+                        .schedules
+                        .get(name)
+                        .is_none_or(|(seen, _)| seen.is_none() || seen != modified)
+                })
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        let mut read = HashMap::new();
+        for name in stale {
+            calls += 1;
+            if let Some(found) = self.get(&name).await? {
+                read.insert(name, found);
+            }
+        }
+        let mut cache = self.cache();
+        let listed: BTreeMap<String, Option<DateTime>> = summaries.into_iter().collect();
+        cache.schedules.retain(|name, _| listed.contains_key(name));
+        for (name, (modified, schedule)) in read {
+            cache.schedules.insert(name, (modified, schedule));
+        }
+        Ok(calls)
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<(Option<DateTime>, ObservedSchedule)>> {
+        let result = self
+            .caller
+            .call(
+                SCHEDULER,
+                "GetSchedule",
+                Bucket::SchedulerSchedules,
+                name,
+                || {
+                    self.client
+                        .get_schedule()
+                        .name(name)
+                        .group_name(&self.group)
+                        .send()
+                },
+            )
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let target = out.target();
+        let ecs = target.and_then(|t| t.ecs_parameters());
+        let vpc = ecs
+            .and_then(|e| e.network_configuration())
+            .and_then(|n| n.awsvpc_configuration());
+        let observed = ObservedSchedule {
+            name: name.to_owned(),
+            group: self.group.clone(),
+            expression: out.schedule_expression().unwrap_or_default().to_owned(),
+            timezone: out
+                .schedule_expression_timezone()
+                .unwrap_or(default_timezone())
+                .to_owned(),
+            state: out
+                .state()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            cluster: target.and_then(|t| cluster_name(t.arn())),
+            role_arn: target.map(|t| t.role_arn().to_owned()),
+            task_definition_arn: ecs.map(|e| e.task_definition_arn().to_owned()),
+            task_definition: None,
+            network: vpc.map(|v| {
+                let mut subnets = v.subnets().to_vec();
+                subnets.sort();
+                let mut groups = v.security_groups().to_vec();
+                groups.sort();
+                NetworkSpec {
+                    subnets,
+                    security_groups: groups,
+                    assign_public_ip: v.assign_public_ip() == Some(&sch::AssignPublicIp::Enabled),
+                }
+            }),
+            tags: ecs.map(|e| tags_from(e.tags())).unwrap_or_default(),
+            fargate: ecs.and_then(|e| e.launch_type()) == Some(&sch::LaunchType::Fargate),
+            window_off: out.flexible_time_window().map(|w| w.mode())
+                == Some(&sch::FlexibleTimeWindowMode::Off),
+        };
+        Ok(Some((out.last_modification_date().cloned(), observed)))
+    }
+
+    /// The cached schedules of one app: those it should have and those
+    /// named for it (`{app}_...`: app names have no `_`).
+    pub fn observe(
+        &self,
+        app: &str,
+        desired: &[DesiredSchedule],
+    ) -> BTreeMap<String, ObservedSchedule> {
+        let prefix = format!("{app}_");
+        self.cache()
+            .schedules
+            .iter()
+            .filter(|(name, _)| {
+                name.starts_with(&prefix) || desired.iter().any(|d| &d.schedule.name == *name)
+            })
+            .map(|(name, (_, schedule))| (name.clone(), schedule.clone()))
+            .collect()
+    }
+
+    /// Creates the group, tagged as this installation's, if it does not
+    /// exist; refuses one that exists without the tag.
+    async fn ensure_group(&self) -> Result<()> {
+        if self.cache().group_ready {
+            return Ok(());
+        }
+        let found = self
+            .caller
+            .call(
+                SCHEDULER,
+                "GetScheduleGroup",
+                Bucket::SchedulerGroups,
+                &self.group,
+                || self.client.get_schedule_group().name(&self.group).send(),
+            )
+            .await;
+        match found {
+            Ok(group) => {
+                let arn = group.arn().unwrap_or_default().to_owned();
+                let tags = self
+                    .caller
+                    .call(
+                        SCHEDULER,
+                        "ListTagsForResource",
+                        Bucket::SchedulerGroups,
+                        &self.group,
+                        || {
+                            self.client
+                                .list_tags_for_resource()
+                                .resource_arn(&arn)
+                                .send()
+                        },
+                    )
+                    .await?;
+                let ours = tags
+                    .tags()
+                    .iter()
+                    .any(|t| t.key() == names::TAG_MANAGED_BY && t.value() == self.owner);
+                if !ours {
+                    return Err(Error::Build {
+                        what: "schedule group",
+                        message: format!(
+                            "schedule group {} exists without the tag {}={}; Ferry keeps its \
+                             schedules only in a group it owns",
+                            self.group,
+                            names::TAG_MANAGED_BY,
+                            self.owner
+                        ),
+                    });
+                }
+            }
+            Err(err) if err.code() == Some("ResourceNotFoundException") => {
+                let tag = built(
+                    sch::Tag::builder()
+                        .key(names::TAG_MANAGED_BY)
+                        .value(&self.owner)
+                        .build(),
+                    "Scheduler tag",
+                )?;
+                let created = self
+                    .caller
+                    .call(
+                        SCHEDULER,
+                        "CreateScheduleGroup",
+                        Bucket::SchedulerGroups,
+                        &self.group,
+                        || {
+                            self.client
+                                .create_schedule_group()
+                                .name(&self.group)
+                                .tags(tag.clone())
+                                .send()
+                        },
+                    )
+                    .await;
+                match created {
+                    Ok(_) => {}
+                    // Another replica, or an earlier answer lost: check it next time.
+                    Err(err) if err.code() == Some("ConflictException") => return Ok(()),
+                    Err(err) => return Err(err),
+                }
+            }
+            Err(err) => return Err(err),
+        }
+        self.cache().group_ready = true;
+        Ok(())
+    }
+
+    /// Executes one schedule action; `registered` carries the revisions
+    /// registered earlier in the same plan. Other actions are refused.
+    pub async fn execute(
+        &self,
+        action: &Action,
+        registered: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        match action {
+            Action::CreateSchedule {
+                schedule,
+                task_definition,
+            }
+            | Action::UpdateSchedule {
+                schedule,
+                task_definition,
+            } => {
+                let arn = resolve(task_definition, registered)?;
+                let target = target(schedule, &arn)?;
+                let window = built(
+                    sch::FlexibleTimeWindow::builder()
+                        .mode(sch::FlexibleTimeWindowMode::Off)
+                        .build(),
+                    "Scheduler flexible time window",
+                )?;
+                let create = matches!(action, Action::CreateSchedule { .. });
+                if create {
+                    self.ensure_group().await?;
+                    let request = self
+                        .client
+                        .create_schedule()
+                        .name(&schedule.name)
+                        .group_name(&schedule.group)
+                        .schedule_expression(&schedule.expression)
+                        .schedule_expression_timezone(&schedule.timezone)
+                        .flexible_time_window(window)
+                        .state(sch::ScheduleState::Enabled)
+                        .target(target);
+                    self.caller
+                        .call(
+                            SCHEDULER,
+                            "CreateSchedule",
+                            Bucket::SchedulerSchedules,
+                            &schedule.name,
+                            || request.clone().send(),
+                        )
+                        .await?;
+                } else {
+                    let request = self
+                        .client
+                        .update_schedule()
+                        .name(&schedule.name)
+                        .group_name(&schedule.group)
+                        .schedule_expression(&schedule.expression)
+                        .schedule_expression_timezone(&schedule.timezone)
+                        .flexible_time_window(window)
+                        .state(sch::ScheduleState::Enabled)
+                        .target(target);
+                    self.caller
+                        .call(
+                            SCHEDULER,
+                            "UpdateSchedule",
+                            Bucket::SchedulerSchedules,
+                            &schedule.name,
+                            || request.clone().send(),
+                        )
+                        .await?;
+                }
+                self.remember(schedule, &arn);
+            }
+            Action::DeleteSchedule { name, group } => {
+                let result = self
+                    .caller
+                    .call(
+                        SCHEDULER,
+                        "DeleteSchedule",
+                        Bucket::SchedulerSchedules,
+                        name,
+                        || {
+                            self.client
+                                .delete_schedule()
+                                .name(name)
+                                .group_name(group)
+                                .send()
+                        },
+                    )
+                    .await;
+                match result {
+                    Ok(_) => {}
+                    Err(err) if err.code() == Some("ResourceNotFoundException") => {}
+                    Err(err) => return Err(err),
+                }
+                self.cache().schedules.remove(name);
+            }
+            other => {
+                return Err(Error::Build {
+                    what: "Scheduler request",
+                    message: format!("not a schedule action: {other}"),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what a write made, until the next listing reads it back.
+    fn remember(&self, spec: &ScheduleSpec, task_definition_arn: &str) {
+        let observed = ObservedSchedule {
+            name: spec.name.clone(),
+            group: spec.group.clone(),
+            expression: spec.expression.clone(),
+            timezone: spec.timezone.clone(),
+            state: ferry_core::schedule::ENABLED.to_owned(),
+            cluster: Some(spec.cluster.clone()),
+            role_arn: spec.role_arn.clone(),
+            task_definition_arn: Some(task_definition_arn.to_owned()),
+            task_definition: None,
+            network: Some(spec.network.clone()),
+            tags: spec.tags.clone(),
+            fargate: true,
+            window_off: true,
+        };
+        self.cache()
+            .schedules
+            .insert(spec.name.clone(), (None, observed));
+    }
+}
+
+fn default_timezone() -> &'static str {
+    // Scheduler's default when a schedule has no timezone.
+    "UTC"
+}
+
+/// `arn:...:cluster/NAME` to NAME.
+fn cluster_name(arn: &str) -> Option<String> {
+    let (_, resource) = arn.split_once(":cluster/")?;
+    Some(resource.to_owned())
+}
+
+/// The cluster's ARN, from a task definition ARN of the same account and
+/// Region (`arn:aws:ecs:REGION:ACCOUNT:task-definition/...`).
+fn cluster_arn(task_definition_arn: &str, cluster: &str) -> Result<String> {
+    match task_definition_arn.split_once(":task-definition/") {
+        Some((prefix, _)) => Ok(format!("{prefix}:cluster/{cluster}")),
+        None => Err(Error::Build {
+            what: "schedule target",
+            message: format!("{task_definition_arn} is not a task definition ARN"),
+        }),
+    }
+}
+
+/// ECS tags as Scheduler takes them: one map `{"key": K, "value": V}` per
+/// tag, the shape of an ECS tag.
+fn tags_to(tags: &BTreeMap<String, String>) -> Vec<HashMap<String, String>> {
+    tags.iter()
+        .map(|(k, v)| {
+            HashMap::from([
+                ("key".to_owned(), k.clone()),
+                ("value".to_owned(), v.clone()),
+            ])
+        })
+        .collect()
+}
+
+fn tags_from(tags: &[HashMap<String, String>]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.get("key")?.clone(),
+                t.get("value").cloned().unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+fn target(schedule: &ScheduleSpec, task_definition_arn: &str) -> Result<sch::Target> {
+    let role = schedule.role_arn.clone().ok_or_else(|| Error::Build {
+        what: "schedule target",
+        message: "no --scheduler-role-arn is configured".to_owned(),
+    })?;
+    let vpc = built(
+        sch::AwsVpcConfiguration::builder()
+            .set_subnets(Some(schedule.network.subnets.clone()))
+            .set_security_groups(Some(schedule.network.security_groups.clone()))
+            .assign_public_ip(if schedule.network.assign_public_ip {
+                sch::AssignPublicIp::Enabled
+            } else {
+                sch::AssignPublicIp::Disabled
+            })
+            .build(),
+        "Scheduler awsvpc configuration",
+    )?;
+    let ecs = built(
+        sch::EcsParameters::builder()
+            .task_definition_arn(task_definition_arn)
+            .task_count(1)
+            .launch_type(sch::LaunchType::Fargate)
+            .network_configuration(
+                sch::NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc)
+                    .build(),
+            )
+            .set_tags(Some(tags_to(&schedule.tags)))
+            .build(),
+        "Scheduler ECS parameters",
+    )?;
+    built(
+        sch::Target::builder()
+            .arn(cluster_arn(task_definition_arn, &schedule.cluster)?)
+            .role_arn(role)
+            .ecs_parameters(ecs)
+            .build(),
+        "Scheduler target",
+    )
+}
+
+fn resolve(reference: &TaskDefinitionRef, registered: &BTreeMap<String, String>) -> Result<String> {
+    match reference {
+        TaskDefinitionRef::Existing(arn) => Ok(arn.clone()),
+        TaskDefinitionRef::Registered(family) => {
+            registered.get(family).cloned().ok_or_else(|| Error::Build {
+                what: "schedule target",
+                message: format!("no revision of {family} was registered earlier in the plan"),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cluster_arn_comes_from_the_task_definition_arn() {
+        assert_eq!(
+            cluster_arn(
+                "arn:aws:ecs:eu-central-1:123456789012:task-definition/acme_nightly:3",
+                "apps"
+            )
+            .ok(),
+            Some("arn:aws:ecs:eu-central-1:123456789012:cluster/apps".to_owned())
+        );
+        assert!(cluster_arn("acme_nightly:3", "apps").is_err());
+        assert_eq!(
+            cluster_name("arn:aws:ecs:eu-central-1:123456789012:cluster/apps").as_deref(),
+            Some("apps")
+        );
+    }
+
+    #[test]
+    fn tags_round_trip_as_key_value_maps() {
+        let tags = names::ownership_tags("ferry", "acme", Some("nightly"));
+        let sent = tags_to(&tags);
+        assert!(sent
+            .iter()
+            .all(|t| t.len() == 2 && t.contains_key("key") && t.contains_key("value")));
+        assert_eq!(tags_from(&sent), tags);
+    }
+}

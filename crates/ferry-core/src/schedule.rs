@@ -1,0 +1,321 @@
+//! Scheduled processes: a process with `schedule` has no ECS service; an
+//! EventBridge Scheduler schedule runs its task definition instead.
+//!
+//! Render, observe (the types), plan and status of schedules, pure. The
+//! schedule lives in this installation's schedule group
+//! ([`names::schedule_group`]). Schedules carry no tags (only groups do),
+//! so a schedule is Ferry's for an app when it is in the group, has the
+//! app's derived name, and its target's task tags (the ownership tags
+//! every task it starts gets) say so.
+//!
+//! Guarantees, covered by property tests: a plan on converged schedules is
+//! empty; executing a plan converges; no action names a schedule that is
+//! not Ferry's for this app; a task definition is registered only when no
+//! revision of the family has the desired content.
+
+use std::collections::BTreeMap;
+
+use ferry_manifest::App;
+use serde::{Deserialize, Serialize};
+
+use crate::blocker::{Blocker, BlockerReason};
+use crate::names::{self, Ownership};
+use crate::observed::Observed;
+use crate::plan::{Action, TaskDefinitionRef};
+use crate::render::{self, NetworkSpec, Settings, TaskDefinitionSpec};
+
+/// The fields of a schedule Ferry manages, besides its task definition.
+/// The target is ECS RunTask on the cluster, Fargate, with awsvpc
+/// networking, the ownership tags on every task, and no flexible window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleSpec {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: String,
+    /// The ECS cluster's name; the target is its ARN.
+    pub cluster: String,
+    /// The role EventBridge Scheduler assumes to call RunTask; `None` when
+    /// the controller has none configured (then nothing is planned).
+    pub role_arn: Option<String>,
+    pub network: NetworkSpec,
+    /// Put on each task the schedule starts.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Everything a scheduled process should be in AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSchedule {
+    pub process: String,
+    pub task_definition: TaskDefinitionSpec,
+    pub schedule: ScheduleSpec,
+}
+
+impl DesiredSchedule {
+    /// Tags for the process's task definitions: the same as its tasks'.
+    pub fn task_definition_tags(&self) -> &BTreeMap<String, String> {
+        &self.schedule.tags
+    }
+}
+
+/// A schedule in this installation's group, normalised into the rendered
+/// form by the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedSchedule {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: String,
+    /// `ENABLED` or `DISABLED`, as Scheduler reports it.
+    pub state: String,
+    /// The cluster name of an ECS target; `None` for any other target.
+    pub cluster: Option<String>,
+    pub role_arn: Option<String>,
+    pub task_definition_arn: Option<String>,
+    /// The target's task definition, described; `None` if it could not be.
+    pub task_definition: Option<TaskDefinitionSpec>,
+    pub network: Option<NetworkSpec>,
+    /// The target's task tags.
+    pub tags: BTreeMap<String, String>,
+    /// Fargate launch type, and the flexible window off.
+    pub fargate: bool,
+    pub window_off: bool,
+}
+
+/// The state a schedule Ferry makes is in.
+pub const ENABLED: &str = "ENABLED";
+
+impl ObservedSchedule {
+    /// Whether everything but the task definition is as `spec` wants it.
+    pub fn matches(&self, spec: &ScheduleSpec) -> bool {
+        self.expression == spec.expression
+            && self.timezone == spec.timezone
+            && self.state == ENABLED
+            && self.cluster.as_deref() == Some(spec.cluster.as_str())
+            && self.role_arn == spec.role_arn
+            && self.network.as_ref() == Some(&spec.network)
+            && self.tags == spec.tags
+            && self.fargate
+            && self.window_off
+    }
+}
+
+/// Renders the scheduled processes of `app`, in process-name order.
+pub fn render_schedules(app: &App, settings: &Settings) -> Vec<DesiredSchedule> {
+    render::render_all(app, settings)
+        .into_iter()
+        .filter_map(|rendered| {
+            let process = rendered.process.clone();
+            let schedule = app.processes.get(&process)?.schedule.as_ref()?;
+            Some(DesiredSchedule {
+                schedule: ScheduleSpec {
+                    name: names::schedule_name(&app.name, &process),
+                    group: names::schedule_group(&settings.owner),
+                    expression: schedule.expression.clone(),
+                    timezone: schedule.timezone.clone(),
+                    cluster: settings.cluster.clone(),
+                    role_arn: settings.scheduler_role_arn.clone(),
+                    network: rendered.service.network.clone(),
+                    tags: rendered.service.tags.clone(),
+                },
+                process,
+                task_definition: rendered.task_definition,
+            })
+        })
+        .collect()
+}
+
+/// Whose a schedule in the group is, from `app`'s point of view: by its
+/// target's task tags.
+pub fn ownership(schedule: &ObservedSchedule, owner: &str, app: &str) -> Ownership {
+    names::ownership(&schedule.tags, owner, app)
+}
+
+/// What a plan for the schedules of one app holds: registrations come
+/// first in the whole plan, deletions last.
+#[derive(Debug, Default)]
+pub struct SchedulePlan {
+    pub registers: Vec<Action>,
+    pub changes: Vec<Action>,
+    pub deletes: Vec<Action>,
+    pub blockers: Vec<Blocker>,
+}
+
+/// Plans the schedules of one app. `desired` is empty for an app being
+/// deleted: then every schedule it owns is deleted.
+pub fn plan_schedules(
+    app: &str,
+    owner: &str,
+    desired: &[DesiredSchedule],
+    observed: &Observed,
+) -> SchedulePlan {
+    let mut plan = SchedulePlan::default();
+    for process in desired {
+        let spec = &process.schedule;
+        if spec.role_arn.is_none() {
+            plan.blockers.push(Blocker {
+                process: process.process.clone(),
+                reason: BlockerReason::NoSchedulerRole,
+                message: format!(
+                    "process {} has a schedule, but the controller has no role for EventBridge \
+                     Scheduler to run tasks with; start it with --scheduler-role-arn \
+                     (FERRY_SCHEDULER_ROLE_ARN)",
+                    process.process
+                ),
+            });
+            continue;
+        }
+        let current = observed.schedules.get(&spec.name);
+        if let Some(current) = current {
+            let whose = match ownership(current, owner, app) {
+                Ownership::Ours => None,
+                Ownership::OtherApp(other) => Some(format!("Ferry app {other}")),
+                Ownership::Foreign => Some("something other than Ferry".to_owned()),
+            };
+            if let Some(whose) = whose {
+                plan.blockers.push(Blocker {
+                    process: process.process.clone(),
+                    reason: BlockerReason::NameConflict,
+                    message: format!(
+                        "schedule {} in group {} exists and its tasks belong to {whose}; Ferry \
+                         leaves it untouched",
+                        spec.name, spec.group
+                    ),
+                });
+                continue;
+            }
+        }
+        let runs_desired = current.and_then(|c| {
+            (c.task_definition.as_ref() == Some(&process.task_definition))
+                .then(|| c.task_definition_arn.clone())
+                .flatten()
+        });
+        let task_definition = match runs_desired {
+            Some(arn) => TaskDefinitionRef::Existing(arn),
+            None => match reusable_revision(app, owner, process, observed) {
+                Ok(Some(arn)) => TaskDefinitionRef::Existing(arn),
+                Ok(None) => {
+                    plan.registers.push(Action::RegisterTaskDefinition {
+                        spec: process.task_definition.clone(),
+                        tags: process.task_definition_tags().clone(),
+                    });
+                    TaskDefinitionRef::Registered(process.task_definition.family.clone())
+                }
+                Err(blocker) => {
+                    plan.blockers.push(blocker);
+                    continue;
+                }
+            },
+        };
+        match current {
+            None => plan.changes.push(Action::CreateSchedule {
+                schedule: spec.clone(),
+                task_definition,
+            }),
+            Some(current) => {
+                let same_revision = matches!(
+                    &task_definition,
+                    TaskDefinitionRef::Existing(arn)
+                        if current.task_definition_arn.as_deref() == Some(arn.as_str())
+                );
+                if !same_revision || !current.matches(spec) {
+                    plan.changes.push(Action::UpdateSchedule {
+                        schedule: spec.clone(),
+                        task_definition,
+                    });
+                }
+            }
+        }
+    }
+    for schedule in observed.schedules.values() {
+        let wanted = desired.iter().any(|d| d.schedule.name == schedule.name);
+        if wanted || ownership(schedule, owner, app) != Ownership::Ours {
+            continue;
+        }
+        plan.deletes.push(Action::DeleteSchedule {
+            name: schedule.name.clone(),
+            group: schedule.group.clone(),
+        });
+    }
+    plan
+}
+
+/// The latest revision of the family, if it is ours and has the desired
+/// content; an error if the family's latest revision is not ours.
+fn reusable_revision(
+    app: &str,
+    owner: &str,
+    process: &DesiredSchedule,
+    observed: &Observed,
+) -> Result<Option<String>, Blocker> {
+    let Some(latest) = observed
+        .latest_task_definitions
+        .get(&process.task_definition.family)
+    else {
+        return Ok(None);
+    };
+    if names::ownership(&latest.tags, owner, app) != Ownership::Ours {
+        return Err(Blocker {
+            process: process.process.clone(),
+            reason: BlockerReason::NameConflict,
+            message: format!(
+                "task definition family {} is used by something other than Ferry app {app}; \
+                 Ferry registers no revision in it",
+                process.task_definition.family
+            ),
+        });
+    }
+    Ok((latest.spec == process.task_definition).then(|| latest.arn.clone()))
+}
+
+/// A schedule as `ferry status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStatus {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: String,
+    /// `ENABLED` or `DISABLED` as observed; `PENDING` before it exists.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+}
+
+/// The status of each scheduled process: what exists where it does, what
+/// is wanted otherwise.
+pub fn status(
+    desired: &[DesiredSchedule],
+    observed: &Observed,
+) -> BTreeMap<String, ScheduleStatus> {
+    desired
+        .iter()
+        .map(|d| {
+            let current = observed.schedules.get(&d.schedule.name);
+            let status = match current {
+                Some(c) => ScheduleStatus {
+                    name: c.name.clone(),
+                    group: c.group.clone(),
+                    expression: c.expression.clone(),
+                    timezone: c.timezone.clone(),
+                    state: c.state.clone(),
+                    task_definition: c.task_definition_arn.clone(),
+                },
+                None => ScheduleStatus {
+                    name: d.schedule.name.clone(),
+                    group: d.schedule.group.clone(),
+                    expression: d.schedule.expression.clone(),
+                    timezone: d.schedule.timezone.clone(),
+                    state: "PENDING".to_owned(),
+                    task_definition: None,
+                },
+            };
+            (d.process.clone(), status)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;

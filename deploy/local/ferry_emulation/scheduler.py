@@ -1,0 +1,380 @@
+"""Amazon EventBridge Scheduler behaviours that moto does not model, and firing.
+
+moto 5.2.5 stores schedules and schedule groups but checks little and runs
+nothing. The layer follows the API reference
+(https://docs.aws.amazon.com/scheduler/latest/APIReference/) where Ferry
+depends on it:
+
+* CreateSchedule / UpdateSchedule (API_CreateSchedule.html,
+  API_UpdateSchedule.html): ``Name`` is 1-64 characters of
+  ``[0-9a-zA-Z-_.]``; ``ScheduleExpression``, ``FlexibleTimeWindow`` and
+  ``Target`` (with ``Arn`` and ``RoleArn``) are required; the expression
+  and ``ScheduleExpressionTimezone`` are validated (schedule_model.py);
+  a ``GroupName`` that does not exist is ResourceNotFoundException (moto
+  answers HTTP 500). UpdateSchedule "replaces all the parameters of the
+  schedule": a ``State`` left out is ENABLED again (moto stores null).
+  ``EcsParameters.Tags`` is a list of maps; the layer accepts each map as
+  ``{"key": K, "value": V}`` (the shape of an ECS tag, which is what the
+  task gets) and refuses other shapes with ValidationException.
+  ``PropagateTags`` is ``TASK_DEFINITION`` or absent.
+* CreateScheduleGroup (API_CreateScheduleGroup.html): a name that exists
+  is ConflictException; moto replaces the group, dropping its schedules.
+* Errors are REST-JSON: HTTP status, ``__type`` and ``message``.
+
+Firing. "EventBridge Scheduler invokes the target" on each occurrence
+(schedule-types.html); for an ECS target it calls RunTask with the
+target's ``EcsParameters`` (API_EcsParameters.html): the cluster ARN
+(``Target.Arn``), ``TaskDefinitionArn``, ``TaskCount`` (default 1),
+``LaunchType``, ``NetworkConfiguration.awsvpcConfiguration``
+(``Subnets``, ``SecurityGroups``, ``AssignPublicIp``), ``Tags``,
+``EnableECSManagedTags``, ``PropagateTags``, ``ReferenceId``. The task's
+``startedBy`` is ``chronos-schedule/<schedule name>``: what ECS shows for
+tasks EventBridge Scheduler starts (not documented; seen in DescribeTasks
+output of such tasks). A background thread fires every ENABLED schedule
+on the emulator's schedule clock by sending that RunTask through the
+whole layer (so the task is a one-off of deployments.py, listed by
+ListTasks and logged with agent ``eventbridge-scheduler``). A RunTask
+that fails is retried on the next tick, up to 3 attempts, then dropped
+(AWS retries with backoff per ``RetryPolicy``; fewer is stricter).
+
+The schedule clock runs ``1 / FERRY_EMULATOR_SCHEDULE_TIME_SCALE`` times
+as fast as real time (default 1.0, real time): with 0.05, ``rate(1
+minute)`` fires every 3 real seconds and a cron minute lasts 3 s. Rate
+schedules fire one period after they were created (or their expression
+last updated), then every period; cron schedules at each matching minute
+in their timezone; ``at()`` once. ``FlexibleTimeWindow`` FLEXIBLE is
+fired at the start of its window (AWS fires anywhere in it).
+
+Every Scheduler request runs under one lock, which the firing thread
+takes too, so a schedule is never fired while it is being changed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from . import schedule_model
+from .wire import AwsRequest, Response, json_error
+
+SERVICE = "scheduler"
+
+TIME_SCALE_ENV = "FERRY_EMULATOR_SCHEDULE_TIME_SCALE"
+TIME_SCALE_DEFAULT = 1.0
+TICK_SECONDS = 0.2
+MAX_ATTEMPTS = 3
+STARTED_BY_PREFIX = "chronos-schedule/"
+NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
+
+_lock = threading.Lock()
+
+Forward = Callable[[AwsRequest], Response]
+
+
+def time_scale(environ: Mapping[str, str] = os.environ) -> float:
+    raw = environ.get(TIME_SCALE_ENV, "").strip()
+    if not raw:
+        return TIME_SCALE_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number, got {raw!r}")
+    return value
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return json_error(status, code, message, "application/json")
+
+
+def _validation(message: str) -> Response:
+    return _error(400, "ValidationException", message)
+
+
+def name_from_path(request: AwsRequest) -> str:
+    return unquote(request.path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def check_schedule(params: Mapping[str, Any], name: str) -> str | None:
+    """Why CreateSchedule or UpdateSchedule would be refused, or None."""
+    if not NAME.match(name):
+        return (f"1 validation error detected: Value '{name}' at 'name' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: ^[0-9a-zA-Z-_.]+$ "
+                "and have length between 1 and 64")
+    for required in ("ScheduleExpression", "FlexibleTimeWindow", "Target"):
+        if params.get(required) in (None, "", {}):
+            return f"1 validation error detected: Value null at '{required}' failed to satisfy constraint: Member must not be null"
+    window = params["FlexibleTimeWindow"]
+    if not isinstance(window, dict) or window.get("Mode") not in ("OFF", "FLEXIBLE"):
+        return "FlexibleTimeWindow.Mode must be OFF or FLEXIBLE"
+    try:
+        schedule_model.parse(str(params["ScheduleExpression"]))
+        schedule_model.timezone(params.get("ScheduleExpressionTimezone"))
+    except schedule_model.Invalid as e:
+        return str(e)
+    target = params["Target"]
+    if not isinstance(target, dict) or not target.get("Arn") or not target.get("RoleArn"):
+        return "Target.Arn and Target.RoleArn are required"
+    ecs = target.get("EcsParameters")
+    if ecs is not None:
+        if not isinstance(ecs, dict) or not ecs.get("TaskDefinitionArn"):
+            return "EcsParameters.TaskDefinitionArn is required"
+        for tag in ecs.get("Tags") or []:
+            if not isinstance(tag, dict) or set(tag) != {"key", "value"}:
+                return f"EcsParameters.Tags: each tag must be {{\"key\": ..., \"value\": ...}}, got {tag!r}"
+        if ecs.get("PropagateTags") not in (None, "TASK_DEFINITION"):
+            return "EcsParameters.PropagateTags must be TASK_DEFINITION"
+    return None
+
+
+@dataclass
+class Firing:
+    """What the layer keeps per schedule to fire it."""
+
+    arn: str
+    region: str
+    anchor: float  # schedule-clock seconds the rate counts from
+    next_at: float | None
+    pending: list[int] = field(default_factory=list)  # attempts of invocations not yet started
+    fired: int = 0
+
+
+class SchedulerEmulation:
+    def __init__(self, scale: float, clock: Callable[[], float] = time.time):
+        self.scale = scale
+        self.clock = clock
+        self._origin = clock()
+        self.firings: dict[tuple[str, str, str], Firing] = {}  # (region, group, name)
+        self.template: dict[str, Any] | None = None
+        self.dispatch: Callable[[dict[str, Any], Callable[..., Any]], Any] | None = None
+
+    def now(self) -> float:
+        """The schedule clock: starts at real time, runs 1/scale as fast."""
+        real = self.clock()
+        return self._origin + (real - self._origin) / self.scale
+
+    # -- handlers --------------------------------------------------------------------------
+
+    def serialize(self, request: AwsRequest, forward: Forward) -> Response:
+        with _lock:
+            if self.template is None:
+                self.template = dict(request.environ)
+            return forward(request)
+
+    def create_schedule_group(self, request: AwsRequest, forward: Forward) -> Response:
+        name = name_from_path(request)
+        probe = forward(request.with_rest("GET", f"/schedule-groups/{name}", operation="GetScheduleGroup"))
+        if probe.status == 200:
+            return _error(409, "ConflictException", f"Schedule group {name} already exists.")
+        return forward(request)
+
+    def _group_exists(self, request: AwsRequest, forward: Forward, group: str) -> bool:
+        probe = forward(request.with_rest("GET", f"/schedule-groups/{group}", operation="GetScheduleGroup"))
+        return probe.status == 200
+
+    def create_schedule(self, request: AwsRequest, forward: Forward) -> Response:
+        params = request.json()
+        name = name_from_path(request)
+        problem = check_schedule(params, name)
+        if problem:
+            return _validation(problem)
+        group = params.get("GroupName") or "default"
+        if not self._group_exists(request, forward, group):
+            return _error(404, "ResourceNotFoundException", f"Schedule group {group} does not exist.")
+        response = forward(request)
+        if response.status == 200:
+            self._track(request.region or "us-east-1", group, name, params, response, anchor=None)
+        return response
+
+    def update_schedule(self, request: AwsRequest, forward: Forward) -> Response:
+        params = dict(request.json())
+        name = name_from_path(request)
+        problem = check_schedule(params, name)
+        if problem:
+            return _validation(problem)
+        group = params.get("GroupName") or "default"
+        params.setdefault("State", "ENABLED")
+        before = forward(request.with_rest("GET", f"/schedules/{name}", f"groupName={group}",
+                                           operation="GetSchedule"))
+        response = forward(request.with_json(params))
+        if response.status == 200:
+            previous = before.json() if before.status == 200 else {}
+            key = (request.region or "us-east-1", group, name)
+            same = (previous.get("ScheduleExpression") == params["ScheduleExpression"]
+                    and previous.get("ScheduleExpressionTimezone", "UTC")
+                    == (params.get("ScheduleExpressionTimezone") or "UTC"))
+            anchor = self.firings[key].anchor if same and key in self.firings else None
+            self._track(key[0], group, name, params, response, anchor=anchor)
+        return response
+
+    def delete_schedule(self, request: AwsRequest, forward: Forward) -> Response:
+        response = forward(request)
+        if response.status == 200:
+            group = _query(request).get("groupName") or "default"
+            self.firings.pop((request.region or "us-east-1", group, name_from_path(request)), None)
+        return response
+
+    def _track(self, region: str, group: str, name: str, params: Mapping[str, Any],
+               response: Response, anchor: float | None) -> None:
+        now = self.now()
+        anchor = now if anchor is None else anchor
+        expression = schedule_model.parse(params["ScheduleExpression"])
+        zone = schedule_model.timezone(params.get("ScheduleExpressionTimezone"))
+        arn = response.json().get("ScheduleArn", "")
+        key = (region, group, name)
+        previous = self.firings.get(key)
+        self.firings[key] = Firing(arn=arn, region=region, anchor=anchor,
+                                   next_at=schedule_model.next_fire(expression, zone, now, anchor),
+                                   pending=previous.pending if previous else [],
+                                   fired=previous.fired if previous else 0)
+
+    # -- firing ----------------------------------------------------------------------------
+
+    def tick(self, get_schedule: Callable[[str, str, str], dict[str, Any] | None]) -> None:
+        """Fires every schedule that is due; ``get_schedule`` reads moto's copy."""
+        now = self.now()
+        with _lock:
+            due = []
+            for key, firing in list(self.firings.items()):
+                schedule = get_schedule(*key)
+                if schedule is None:
+                    self.firings.pop(key, None)
+                    continue
+                expression = schedule_model.parse(schedule["ScheduleExpression"])
+                zone = schedule_model.timezone(schedule.get("ScheduleExpressionTimezone"))
+                while firing.next_at is not None and firing.next_at <= now:
+                    if schedule.get("State", "ENABLED") == "ENABLED":
+                        firing.pending.append(0)
+                    firing.next_at = schedule_model.next_fire(expression, zone, firing.next_at,
+                                                              firing.anchor)
+                if firing.pending:
+                    due.append((key, firing, schedule))
+        for key, firing, schedule in due:
+            attempts = firing.pending
+            firing.pending = []
+            for attempt in attempts:
+                if self.invoke(key, schedule):
+                    firing.fired += 1
+                elif attempt + 1 < MAX_ATTEMPTS:
+                    firing.pending.append(attempt + 1)
+
+    def run_task_params(self, name: str, target: Mapping[str, Any]) -> dict[str, Any]:
+        ecs = target.get("EcsParameters") or {}
+        params: dict[str, Any] = {
+            "cluster": target.get("Arn"),
+            "taskDefinition": ecs.get("TaskDefinitionArn"),
+            "count": ecs.get("TaskCount") or 1,
+            "startedBy": f"{STARTED_BY_PREFIX}{name}"[:128],
+        }
+        if ecs.get("LaunchType"):
+            params["launchType"] = ecs["LaunchType"]
+        vpc = (ecs.get("NetworkConfiguration") or {}).get("awsvpcConfiguration")
+        if vpc:
+            network = {"subnets": vpc.get("Subnets") or []}
+            if vpc.get("SecurityGroups"):
+                network["securityGroups"] = vpc["SecurityGroups"]
+            if vpc.get("AssignPublicIp"):
+                network["assignPublicIp"] = vpc["AssignPublicIp"]
+            params["networkConfiguration"] = {"awsvpcConfiguration": network}
+        tags = [{"key": t["key"], "value": t["value"]} for t in ecs.get("Tags") or []]
+        if tags:
+            params["tags"] = tags
+        for source, dest in (("EnableECSManagedTags", "enableECSManagedTags"),
+                             ("PropagateTags", "propagateTags"), ("ReferenceId", "referenceId"),
+                             ("PlatformVersion", "platformVersion"), ("Group", "group")):
+            if ecs.get(source) is not None:
+                params[dest] = ecs[source]
+        return params
+
+    def invoke(self, key: tuple[str, str, str], schedule: Mapping[str, Any]) -> bool:
+        """RunTask through the whole layer, as EventBridge Scheduler would call it."""
+        if self.dispatch is None or self.template is None:
+            return False
+        region, _, name = key
+        params = self.run_task_params(name, schedule.get("Target") or {})
+        account = _account(schedule.get("Arn", ""))
+        environ = dict(self.template)
+        body = json.dumps(params).encode()
+        environ.update({
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "RAW_URI": "/",
+            "REQUEST_URI": "/", "CONTENT_TYPE": "application/x-amz-json-1.1",
+            "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+            "HTTP_X_AMZ_TARGET": "AmazonEC2ContainerServiceV20141113.RunTask",
+            "HTTP_AUTHORIZATION": (f"AWS4-HMAC-SHA256 Credential={account}/20240101/{region}/ecs/"
+                                   "aws4_request, SignedHeaders=host, Signature=0"),
+            "HTTP_USER_AGENT": "app/eventbridge-scheduler",
+        })
+        for header in ("HTTP_X_AMZ_USER_AGENT", "HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_MD5"):
+            environ.pop(header, None)
+        status: list[int] = []
+
+        def start_response(line: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+            status.append(int(line.split(" ", 1)[0]))
+            return lambda _data: None
+
+        try:
+            result = self.dispatch(environ, start_response)
+            payload = b"".join(result)
+        except Exception as e:  # a reset or a bug: the invocation failed
+            print(f"scheduler: invoking {name} failed: {e!r}", file=sys.stderr)
+            return False
+        if not status or status[0] != 200:
+            print(f"scheduler: RunTask for {name} answered {status[:1]}: {payload[:300]!r}",
+                  file=sys.stderr)
+            return False
+        failures = json.loads(payload or b"{}").get("failures") or []
+        return not failures
+
+
+def _query(request: AwsRequest) -> dict[str, str]:
+    from urllib.parse import parse_qs
+    return {k: v[0] for k, v in parse_qs(request.environ.get("QUERY_STRING", "")).items()}
+
+
+def _account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4].isdigit() and len(parts[4]) == 12 else "123456789012"
+
+
+def moto_schedule(region: str, group: str, name: str) -> dict[str, Any] | None:
+    """moto's stored schedule as GetSchedule would answer it, or None."""
+    from moto.scheduler.models import scheduler_backends
+
+    for account in list(scheduler_backends.keys()):
+        backend = scheduler_backends[account].get(region)
+        group_obj = backend.schedule_groups.get(group) if backend else None
+        schedule = group_obj.schedules.get(name) if group_obj else None
+        if schedule is not None:
+            return schedule.to_dict()
+    return None
+
+
+def register(layer: Any) -> None:
+    emulation = SchedulerEmulation(time_scale())
+    emulation.dispatch = layer
+    layer.register(SERVICE, "*", emulation.serialize)
+    layer.register(SERVICE, "CreateScheduleGroup", emulation.create_schedule_group)
+    layer.register(SERVICE, "CreateSchedule", emulation.create_schedule)
+    layer.register(SERVICE, "UpdateSchedule", emulation.update_schedule)
+    layer.register(SERVICE, "DeleteSchedule", emulation.delete_schedule)
+    layer.scheduler = emulation
+
+    def loop() -> None:
+        while True:
+            time.sleep(TICK_SECONDS)
+            try:
+                emulation.tick(moto_schedule)
+            except Exception as e:  # keep firing the others
+                print(f"scheduler: tick failed: {e!r}", file=sys.stderr)
+
+    threading.Thread(target=loop, name="scheduler", daemon=True).start()

@@ -1,0 +1,163 @@
+"""EventBridge Scheduler, with boto3 against emulator.py: validation moto
+lacks, and schedules that fire ECS tasks.
+
+The emulator runs its schedule clock 20 times as fast as real time
+(FERRY_EMULATOR_SCHEDULE_TIME_SCALE=0.05): rate(1 minute) fires every 3 s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import start_emulator
+
+ROLE = "arn:aws:iam::123456789012:role/scheduler"
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    emulator = start_emulator(tmp_path_factory.mktemp("scheduler"), env={
+        "FERRY_EMULATOR_SCHEDULE_TIME_SCALE": "0.05",
+        "FERRY_EMULATOR_TASK_RUN_SECONDS": "30",
+    })
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(emu):
+    ecs = emu.client("ecs")
+    arn = ecs.create_cluster(clusterName="sched")["cluster"]["clusterArn"]
+    td = ecs.register_task_definition(
+        family="acme_nightly", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+        cpu="256", memory="512",
+        containerDefinitions=[{"name": "nightly", "image": "acme:1", "essential": True}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ec2 = emu.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    # moto's RunTask needs DNS hostnames for awsvpc tasks (bootstrap.py turns them on).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    SUBNETS[:] = [subnet]
+    GROUPS[:] = [group]
+    return arn, td
+
+
+SUBNETS: list[str] = []
+GROUPS: list[str] = []
+
+
+def target(cluster_arn, td, tags=None):
+    return {"Arn": cluster_arn, "RoleArn": ROLE, "EcsParameters": {
+        "TaskDefinitionArn": td, "LaunchType": "FARGATE",
+        "NetworkConfiguration": {"awsvpcConfiguration": {
+            "Subnets": SUBNETS, "SecurityGroups": GROUPS, "AssignPublicIp": "DISABLED"}},
+        "Tags": tags if tags is not None else [{"key": "ferry:app", "value": "acme"}],
+    }}
+
+
+def code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def test_a_group_that_exists_cannot_be_created_again(emu):
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule_group(Name="dup", Tags=[{"Key": "ferry:managed-by", "Value": "x"}])
+    with pytest.raises(ClientError) as e:
+        scheduler.create_schedule_group(Name="dup")
+    assert code(e) == "ConflictException"
+    tags = scheduler.list_tags_for_resource(
+        ResourceArn=scheduler.get_schedule_group(Name="dup")["Arn"])["Tags"]
+    assert tags == [{"Key": "ferry:managed-by", "Value": "x"}]
+
+
+def test_a_schedule_in_a_missing_group_is_not_found(emu, cluster):
+    with pytest.raises(ClientError) as e:
+        emu.client("scheduler").create_schedule(
+            Name="x", GroupName="nope", ScheduleExpression="rate(1 minute)",
+            FlexibleTimeWindow={"Mode": "OFF"}, Target=target(*cluster))
+    assert code(e) == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("changes", [
+    {"ScheduleExpression": "rate(1 minutes)"},
+    {"ScheduleExpression": "cron(0 3 * * * *)"},
+    {"ScheduleExpressionTimezone": "Mars/Olympus"},
+    {"Name": "has space"},
+    {"Name": "x" * 65},
+])
+def test_invalid_schedules_are_refused(emu, cluster, changes):
+    params = {"Name": "bad", "ScheduleExpression": "rate(1 minute)",
+              "FlexibleTimeWindow": {"Mode": "OFF"}, "Target": target(*cluster), **changes}
+    with pytest.raises(ClientError) as e:
+        emu.client("scheduler").create_schedule(**params)
+    assert code(e) == "ValidationException"
+
+
+def test_tags_must_be_key_value_maps(emu, cluster):
+    with pytest.raises(ClientError) as e:
+        emu.client("scheduler").create_schedule(
+            Name="tags", ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
+            Target=target(*cluster, tags=[{"ferry:app": "acme"}]))
+    assert code(e) == "ValidationException"
+
+
+def test_update_without_state_enables_again(emu, cluster):
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule(Name="state", ScheduleExpression="rate(1 day)", State="DISABLED",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target(*cluster))
+    scheduler.update_schedule(Name="state", ScheduleExpression="rate(2 days)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target(*cluster))
+    assert scheduler.get_schedule(Name="state")["State"] == "ENABLED"
+    scheduler.delete_schedule(Name="state")
+
+
+def scheduled_tasks(emu, cluster_arn, name):
+    ecs = emu.client("ecs")
+    arns = ecs.list_tasks(cluster=cluster_arn, startedBy=f"chronos-schedule/{name}")["taskArns"]
+    if not arns:
+        return []
+    return ecs.describe_tasks(cluster=cluster_arn, tasks=arns, include=["TAGS"])["tasks"]
+
+
+def test_an_enabled_rate_schedule_runs_its_task(emu, cluster):
+    cluster_arn, td = cluster
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule_group(Name="fire")
+    scheduler.create_schedule(Name="acme_nightly", GroupName="fire",
+                              ScheduleExpression="rate(1 minute)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target(cluster_arn, td))
+    deadline = time.monotonic() + 20
+    tasks = []
+    while not tasks and time.monotonic() < deadline:
+        time.sleep(0.5)
+        tasks = scheduled_tasks(emu, cluster_arn, "acme_nightly")
+    assert tasks, "rate(1 minute) at scale 0.05 should fire within ~3 s"
+    task = tasks[0]
+    assert task["taskDefinitionArn"] == td
+    assert task["startedBy"] == "chronos-schedule/acme_nightly"
+    assert {"key": "ferry:app", "value": "acme"} in task["tags"]
+    runs = [r for r in emu.requests() if r["operation"] == "RunTask"]
+    assert runs and runs[-1].get("agent") == "eventbridge-scheduler"
+    scheduler.delete_schedule(Name="acme_nightly", GroupName="fire")
+
+
+def test_a_disabled_schedule_does_not_fire(emu, cluster):
+    cluster_arn, td = cluster
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule(Name="off", ScheduleExpression="rate(1 minute)", State="DISABLED",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=target(cluster_arn, td))
+    time.sleep(4)
+    assert scheduled_tasks(emu, cluster_arn, "off") == []
+    scheduler.delete_schedule(Name="off")
+
+
+def test_a_bad_time_scale_stops_the_emulator(tmp_path):
+    with pytest.raises(RuntimeError, match="FERRY_EMULATOR_SCHEDULE_TIME_SCALE"):
+        start_emulator(tmp_path, env={"FERRY_EMULATOR_SCHEDULE_TIME_SCALE": "0"})
