@@ -59,6 +59,9 @@ pub struct Request {
     /// Unix time the request arrived at the emulator (before any injected
     /// latency or queueing): which of two clients sent first.
     pub received: f64,
+    /// The SigV4 signing time the request carried (`X-Amz-Date`), in whole
+    /// Unix seconds: when the client had finished building it.
+    pub signed: Option<i64>,
     pub service: String,
     pub operation: String,
     pub status: u16,
@@ -413,6 +416,7 @@ impl LocalAws {
                     .as_f64()
                     .or_else(|| v["t"].as_f64())
                     .unwrap_or_default(),
+                signed: v["signed"].as_i64(),
                 agent: v["agent"].as_str().map(str::to_owned),
                 target: v["target"].as_str().map(str::to_owned),
                 throttled: v["throttled"].as_bool().unwrap_or(false),

@@ -32,3 +32,92 @@ pub fn paced_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// An ECS client for an endpoint nothing listens on, with the gate's
+    /// interceptor: a request that gets past the gate fails to connect.
+    async fn ecs_client(gate: &WriteGate) -> aws_sdk_ecs::Client {
+        let unused = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", unused.local_addr().expect("addr"));
+        drop(unused);
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+                "AKID", "secret", None, None, "test",
+            ))
+            .endpoint_url(endpoint)
+            .load()
+            .await;
+        aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&paced_sdk_config(&sdk))
+                .interceptor(gate.interceptor())
+                .build(),
+        )
+    }
+
+    async fn update(caller: &Caller, client: &aws_sdk_ecs::Client) -> Result<()> {
+        caller
+            .call_raw(
+                "ecs",
+                "UpdateService",
+                pacing::Bucket::Unpaced,
+                "web",
+                || client.update_service().service("web").send(),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// The interceptor alone (the caller here is not gated) stops a write
+    /// after the SDK built and signed it, and lets reads through.
+    #[tokio::test]
+    async fn the_sdk_interceptor_stops_writes_once_the_gate_closed() {
+        let gate = WriteGate::closed();
+        let client = ecs_client(&gate).await;
+        let caller = Caller::new(
+            Arc::new(Pacing::default()),
+            AwsMetrics::unregistered(),
+            Duration::from_secs(5),
+        );
+
+        let refused = update(&caller, &client).await;
+        assert!(
+            matches!(
+                refused,
+                Err(Error::NotLeading {
+                    operation: "UpdateService",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        let read = caller
+            .call_raw(
+                "ecs",
+                "DescribeServices",
+                pacing::Bucket::Unpaced,
+                "web",
+                || client.describe_services().services("web").send(),
+            )
+            .await;
+        assert!(
+            !matches!(read, Err(Error::NotLeading { .. })),
+            "a read is not gated: {read:?}"
+        );
+
+        gate.open_until(tokio::time::Instant::now() + Duration::from_secs(60));
+        let sent = update(&caller, &client).await;
+        assert!(
+            !matches!(sent, Err(Error::NotLeading { .. })),
+            "an open gate lets the write go (to a closed port): {sent:?}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
-use crate::gate::{is_mutating, WriteGate};
+use crate::gate::{is_mutating, stopped_by_gate, WriteGate};
 use crate::pacing::{Bucket, Pacing};
 use crate::{Error, Result};
 
@@ -18,6 +18,17 @@ use crate::{Error, Result};
 /// attempt waits for a token of its bucket again, and each throttle halves
 /// the bucket's rate, so the attempts spread out by themselves.
 pub const MAX_ATTEMPTS: u32 = 6;
+
+/// Whether the SDK's [`GateInterceptor`](crate::GateInterceptor) stopped
+/// the request before it was sent (it surfaces as a dispatch failure).
+fn refused_by_gate<E, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::DispatchFailure(failure) => failure
+            .as_connector_error()
+            .is_some_and(|cause| stopped_by_gate(cause)),
+        _ => false,
+    }
+}
 
 /// Error codes AWS uses for throttling, across the services Ferry calls.
 const THROTTLING_CODES: &[&str] = &[
@@ -216,6 +227,13 @@ impl Caller {
                 .latency
                 .with_label_values(&[service, operation])
                 .observe(started.elapsed().as_secs_f64());
+            if matches!(&outcome, Ok(Err(err)) if refused_by_gate(err)) {
+                return Err(Error::NotLeading {
+                    service,
+                    operation,
+                    resource: resource.to_owned(),
+                });
+            }
             let throttled =
                 matches!(&outcome, Ok(Err(err)) if err.code().is_some_and(is_throttling_code));
             let label = match &outcome {

@@ -8,11 +8,28 @@
 //! its renew deadline, which comes before the lease can expire for anyone
 //! else, and a call that finds the deadline passed is never sent.
 //!
-//! Caveat: the check and the send are not atomic. A process stopped in the
-//! microseconds between them sends one call late; nothing short of a
-//! condition on AWS's side closes that window.
+//! The gate is looked at twice: by the [`Caller`](crate::Caller) before a
+//! call waits for its pacing token (so a closed gate costs no token), and
+//! by [`GateInterceptor`] inside the SDK, after the request is signed and
+//! right before it is handed to the HTTP client. The second look is the
+//! one that counts: everything the SDK does between the first look and
+//! the wire (serialising, resolving the endpoint, signing, which may
+//! yield to other tasks) happens before it.
+//!
+//! Caveat: the last look and the send are still not atomic. A process
+//! stopped between them (checking out a connection and writing the bytes)
+//! sends one already-signed call late, like a request delayed in the
+//! network; nothing short of a condition on AWS's side closes that window.
+//! Such a call carries a signing time (`X-Amz-Date`) from before the stop.
 
 use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use tokio::time::Instant;
 
 /// Whether mutating calls may be sent, and until when. Clones share the
@@ -57,6 +74,62 @@ impl WriteGate {
                 .is_some_and(|deadline| now < deadline),
         }
     }
+}
+
+impl WriteGate {
+    /// The SDK interceptor that enforces this gate on a client's requests;
+    /// register it on every client whose writes this gate guards.
+    pub fn interceptor(&self) -> GateInterceptor {
+        GateInterceptor { gate: self.clone() }
+    }
+}
+
+/// An SDK interceptor that fails a mutating request, after signing and
+/// before transmitting it, when its [`WriteGate`] is closed. The call then
+/// fails with a dispatch failure caused by [`GateClosed`], which the
+/// [`Caller`](crate::Caller) reports as [`Error::NotLeading`](crate::Error::NotLeading).
+#[derive(Debug, Clone)]
+pub struct GateInterceptor {
+    gate: WriteGate,
+}
+
+impl Intercept for GateInterceptor {
+    fn name(&self) -> &'static str {
+        "FerryWriteGate"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // An operation the SDK left unnamed is taken for a write.
+        let mutating = cfg
+            .load::<Metadata>()
+            .is_none_or(|metadata| is_mutating(metadata.name()));
+        if mutating && !self.gate.is_open(Instant::now()) {
+            return Err(Box::new(GateClosed));
+        }
+        Ok(())
+    }
+}
+
+/// Why [`GateInterceptor`] stopped a request.
+#[derive(Debug, thiserror::Error)]
+#[error("not sent: this replica no longer leads (its write gate closed)")]
+pub struct GateClosed;
+
+/// Whether `error`, or anything in its chain of causes, is [`GateClosed`].
+pub fn stopped_by_gate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(err) = cause {
+        if err.is::<GateClosed>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 impl Default for WriteGate {

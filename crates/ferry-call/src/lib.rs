@@ -14,7 +14,7 @@ pub mod pacing;
 
 pub use call::{AwsMetrics, Caller, MAX_ATTEMPTS};
 pub use cause::FailureKind;
-pub use gate::{is_mutating, WriteGate};
+pub use gate::{is_mutating, stopped_by_gate, GateClosed, GateInterceptor, WriteGate};
 pub use pacing::{Bucket, Claimant, Pacing};
 
 /// Errors from AWS calls, each naming the call and the resource.

@@ -82,21 +82,30 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.table,
     );
     store.check_table().await?;
-    // ECS, ELBv2 and Route53 calls are retried by the Caller, which paces
-    // each attempt; DynamoDB keeps the SDK's retries. Their writes go out
-    // only while the elector holds the gate open (the store's are fenced
-    // by the lease's token instead).
+    // ECS, ELBv2, Route53 and Scheduler calls are retried by the Caller,
+    // which paces each attempt; DynamoDB keeps the SDK's retries. Their
+    // writes go out only while the elector holds the gate open, checked by
+    // the Caller and, after signing, by the SDK interceptor (the store's
+    // writes are fenced by the lease's token instead).
     let paced = ferry_aws::paced_sdk_config(&sdk);
     let leading = ferry_call::WriteGate::closed();
     let caller = caller.gated(leading.clone());
     let ecs = ferry_aws::Ecs::new(
-        aws_sdk_ecs::Client::new(&paced),
+        aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&paced)
+                .interceptor(leading.interceptor())
+                .build(),
+        ),
         caller.clone(),
         &config.cluster,
     );
     ecs.check_cluster().await?;
     let scheduler = ferry_aws::Scheduler::new(
-        aws_sdk_scheduler::Client::new(&paced),
+        aws_sdk_scheduler::Client::from_conf(
+            aws_sdk_scheduler::config::Builder::from(&paced)
+                .interceptor(leading.interceptor())
+                .build(),
+        ),
         caller.clone(),
         &config.table,
     );
@@ -109,8 +118,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .clone()
             .context("--vpc-id (FERRY_VPC_ID) is required with load balancer listeners")?;
         let traffic = ferry_aws::Traffic::discover(
-            aws_sdk_elasticloadbalancingv2::Client::new(&paced),
-            aws_sdk_route53::Client::new(&paced),
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(&paced)
+                    .interceptor(leading.interceptor())
+                    .build(),
+            ),
+            aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::config::Builder::from(&paced)
+                    .interceptor(leading.interceptor())
+                    .build(),
+            ),
             caller,
             &config.table,
             &ferry_aws::TrafficConfig {

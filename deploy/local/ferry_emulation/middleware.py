@@ -26,6 +26,7 @@ Every request, handled or not, gets one line in the request log.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import threading
@@ -55,7 +56,11 @@ class RequestLog:
 
     ``t`` is when the answer was ready, ``received`` when the request had
     arrived (its body read), before any latency or queueing here: what a
-    test compares to say which of two clients sent first. ``throttled`` is
+    test compares to say which of two clients sent first. ``signed`` is the
+    SigV4 signing time the client put in ``X-Amz-Date`` (Unix seconds, whole
+    seconds as the header has them): when the client's SDK had finished
+    building the request, which may be long before it arrived if the client
+    was stopped in between. ``throttled`` is
     present (and true) only on a request the throttling
     handler refused (its ``status`` is the 400 the client got). ``fault``
     (``"error"``, ``"reset"``, ``"reset-after"``) only on a request fault
@@ -85,6 +90,9 @@ class RequestLog:
         received = request.environ.get(RECEIVED)
         if received is not None:
             entry["received"] = received
+        signed = signing_time(request.environ)
+        if signed is not None:
+            entry["signed"] = signed
         if throttled:
             entry["throttled"] = True
         if fault:
@@ -190,6 +198,19 @@ class EmulationMiddleware:
 
 
 _APP_ID = re.compile(r"(?:^|\s)app/(\S+)")
+
+
+def signing_time(environ: dict[str, Any]) -> int | None:
+    """The ``X-Amz-Date`` a SigV4-signed request carries (``20261201T185037Z``,
+    `Elements of an AWS API request signature
+    <https://docs.aws.amazon.com/IAM/latest/UserGuide/signing-elements.html>`_),
+    as Unix seconds; None when absent or malformed."""
+    value = environ.get("HTTP_X_AMZ_DATE", "")
+    try:
+        moment = datetime.datetime.strptime(value, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return None
+    return int(moment.replace(tzinfo=datetime.timezone.utc).timestamp())
 
 
 def app_id(environ: dict[str, Any]) -> str | None:

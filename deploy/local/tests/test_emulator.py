@@ -59,9 +59,12 @@ def test_request_log_records_every_operation(emulator):
 
     assert wait_for(logged), emulator.requests()
     for record in emulator.requests():
-        assert set(record) == {"t", "received", "service", "operation", "status"}
+        assert set(record) == {"t", "received", "signed", "service", "operation", "status"}
         assert isinstance(record["t"], float) and abs(record["t"] - time.time()) < 600
         assert record["received"] <= record["t"], "answered after it arrived"
+        # X-Amz-Date has whole seconds: signed within the second before arrival.
+        assert isinstance(record["signed"], int)
+        assert record["signed"] <= record["received"] < record["signed"] + 60
         assert isinstance(record["status"], int)
     statuses = {(r["service"], r["operation"]): r["status"] for r in emulator.requests()}
     assert statuses[("ecs", "ListClusters")] == 200
