@@ -12,6 +12,7 @@ mod doctor;
 mod ecs;
 mod faults;
 mod hostile;
+mod logs;
 mod output;
 mod rollout;
 mod scale;

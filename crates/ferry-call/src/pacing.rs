@@ -46,7 +46,11 @@ use tokio::time::Instant;
 /// (every request also draws from an account-level bucket). Route53:
 /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html>
 /// (an account-level bucket and one per action, both 50 and 10/s for the
-/// actions Ferry calls).
+/// actions Ferry calls). CloudWatch Logs: the quotas page,
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html>,
+/// gives FilterLogEvents 5 transactions per second per account and Region
+/// (also <https://repost.aws/knowledge-center/cloudwatch-logs-throttling>),
+/// and no burst: Ferry allows one second's worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     /// ECS "task definition modify": Register/DeregisterTaskDefinition,
@@ -61,7 +65,7 @@ pub enum Bucket {
     ServiceReads,
     /// ECS "cluster read": DescribeClusters; burst 50, 20/s.
     ClusterReads,
-    /// ECS "cluster resource modify": RunTask; burst 100, 40/s.
+    /// ECS "cluster resource modify": RunTask, StopTask; burst 100, 40/s.
     TaskWrites,
     /// ECS "cluster resource read": ListTasks, DescribeTasks; burst 100, 20/s.
     TaskReads,
@@ -76,6 +80,8 @@ pub enum Bucket {
     ElbAccount,
     /// Route53, account level: burst 50, 10/s.
     Route53,
+    /// CloudWatch Logs FilterLogEvents: 5/s per account and Region; burst 5.
+    LogsReads,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
 }
@@ -90,7 +96,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 11] = [
+    pub const PACED: [Bucket; 12] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -102,6 +108,7 @@ impl Bucket {
         Bucket::ElbWrites,
         Bucket::ElbAccount,
         Bucket::Route53,
+        Bucket::LogsReads,
     ];
 
     /// The bucket as AWS documents it.
@@ -118,6 +125,7 @@ impl Bucket {
             Bucket::ElbWrites => (20, 3.0),
             Bucket::ElbAccount => (40, 10.0),
             Bucket::Route53 => (50, 10.0),
+            Bucket::LogsReads => (5, 5.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })

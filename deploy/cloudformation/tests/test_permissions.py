@@ -47,6 +47,7 @@ IAM_PREFIX = {
     "route53": "route53",
     "dynamodb": "dynamodb",
     "sts": "sts",
+    "logs": "logs",
 }
 
 # Operations whose IAM actions differ from their names.
