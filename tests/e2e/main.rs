@@ -13,6 +13,7 @@ mod ecs;
 mod faults;
 mod health;
 mod hostile;
+mod logs;
 mod output;
 mod restart;
 mod rollout;

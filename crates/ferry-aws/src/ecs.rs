@@ -1097,6 +1097,23 @@ impl Ecs {
             })
     }
 
+    /// Stops a task (ECS sends its containers SIGTERM, then SIGKILL after
+    /// their stop timeout). `reason` is what DescribeTasks shows as its
+    /// `stoppedReason`.
+    pub async fn stop_task(&self, arn: &str, reason: &str) -> Result<()> {
+        self.caller
+            .call(SERVICE, "StopTask", Bucket::TaskWrites, arn, || {
+                self.client
+                    .stop_task()
+                    .cluster(&self.cluster)
+                    .task(arn)
+                    .reason(reason)
+                    .send()
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Tasks of a task-definition family that are running or about to.
     pub async fn list_tasks(&self, family: &str) -> Result<Vec<String>> {
         let mut arns = Vec::new();

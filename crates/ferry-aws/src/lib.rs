@@ -1,4 +1,5 @@
-//! Ferry's adapters over AWS: ECS, and ELBv2 with Route53 for traffic.
+//! Ferry's adapters over AWS: ECS, ELBv2 with Route53 for traffic, and
+//! CloudWatch Logs for the CLI's `logs` and `run`.
 //!
 //! Every call goes through [`Caller`] (crate `ferry-call`), which paces it
 //! at AWS's request token buckets, fairly across apps, retries throttled
@@ -10,11 +11,13 @@
 //! reconcile plans the remainder again.
 
 pub mod ecs;
+pub mod logs;
 mod normalize;
 pub mod scheduler;
 pub mod traffic;
 
 pub use ecs::Ecs;
+pub use logs::Logs;
 pub use scheduler::Scheduler;
 pub use traffic::{Traffic, TrafficConfig};
 

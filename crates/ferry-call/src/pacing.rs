@@ -50,6 +50,11 @@ use tokio::time::Instant;
 /// <https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html>
 /// (a request rate per operation, "rejects requests for this operation
 /// for the remainder of the interval": no burst beyond one second's worth).
+/// CloudWatch Logs: the quotas page,
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html>,
+/// gives FilterLogEvents 5 transactions per second per account and Region
+/// (also <https://repost.aws/knowledge-center/cloudwatch-logs-throttling>),
+/// and no burst: Ferry allows one second's worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     /// ECS "task definition modify": Register/DeregisterTaskDefinition,
@@ -64,7 +69,7 @@ pub enum Bucket {
     ServiceReads,
     /// ECS "cluster read": DescribeClusters; burst 50, 20/s.
     ClusterReads,
-    /// ECS "cluster resource modify": RunTask; burst 100, 40/s.
+    /// ECS "cluster resource modify": RunTask, StopTask; burst 100, 40/s.
     TaskWrites,
     /// ECS "cluster resource read": ListTasks, DescribeTasks; burst 100, 20/s.
     TaskReads,
@@ -87,6 +92,8 @@ pub enum Bucket {
     /// EventBridge Scheduler CreateScheduleGroup, GetScheduleGroup and
     /// ListTagsForResource: 10 requests/s each.
     SchedulerGroups,
+    /// CloudWatch Logs FilterLogEvents: 5/s per account and Region; burst 5.
+    LogsReads,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
 }
@@ -101,7 +108,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 13] = [
+    pub const PACED: [Bucket; 14] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -115,6 +122,7 @@ impl Bucket {
         Bucket::Route53,
         Bucket::SchedulerSchedules,
         Bucket::SchedulerGroups,
+        Bucket::LogsReads,
     ];
 
     /// The bucket as AWS documents it.
@@ -133,6 +141,7 @@ impl Bucket {
             Bucket::Route53 => (50, 10.0),
             Bucket::SchedulerSchedules => (50, 50.0),
             Bucket::SchedulerGroups => (10, 10.0),
+            Bucket::LogsReads => (5, 5.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })

@@ -6,6 +6,7 @@ mod confirm;
 mod diff;
 mod doctor;
 mod git;
+mod logs;
 mod manifest;
 mod report;
 mod restart;
@@ -199,22 +200,61 @@ enum Command {
         store_args: StoreArgs,
     },
     /// Run a one-off task with a process's task definition, network and
-    /// environment, and another command: `ferry run APP -- CMD...`.
+    /// environment, and another command: `ferry run APP -- CMD...`. By
+    /// default it attaches, like `emp run`: it prints the task's output as
+    /// the task writes it (from the app's log group), exits with the
+    /// container's exit code, and stops the task on Ctrl-C (exit 130) or
+    /// when --timeout passes (exit 1).
     Run {
         app: String,
         /// The process whose task definition to use [default: web, or the
         /// only process].
         #[arg(long, short = 'p')]
         process: Option<String>,
-        /// Wait for the task to stop and exit with its exit code.
-        #[arg(long)]
+        /// Attach (the default; kept for scripts that pass it).
+        #[arg(long, conflicts_with = "detach")]
         wait: bool,
-        /// How long --wait waits.
-        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        /// Print the task's ARN and return at once; the task runs on
+        /// (`ferry stop APP TASK` stops it).
+        #[arg(long, short = 'd')]
+        detach: bool,
+        /// How long an attached run waits before it stops the task.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration, conflicts_with = "detach")]
         timeout: Duration,
         /// The command; empty runs the process's own command.
         #[arg(last = true)]
         command: Vec<String>,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Stop a one-off task of an app (ECS StopTask): one `ferry run`
+    /// started, named by its id (a unique prefix will do) or ARN. Never a
+    /// service's task, nor a task Ferry did not start for this app.
+    Stop {
+        app: String,
+        task: String,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Show the log lines of an app's tasks, ordered by time, each
+    /// prefixed with its process and short task id.
+    Logs {
+        app: String,
+        /// Only this process's tasks.
+        #[arg(long, short = 'p')]
+        process: Option<String>,
+        /// Only the task with this id (or id prefix).
+        #[arg(long)]
+        task: Option<String>,
+        /// How far back to start (`10m`, `2h`).
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// Keep printing new lines until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// `json`: one object per line.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+        output: Output,
         #[command(flatten)]
         store_args: StoreArgs,
     },
@@ -339,22 +379,20 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::Run {
         app,
         process,
-        wait,
+        wait: _,
+        detach,
         timeout,
         command,
         store_args,
     } = &cli.command
     {
         let store = store(&store_args.table).await?;
-        return run::run(
-            &store,
-            app,
-            process.as_deref(),
-            command.clone(),
-            *wait,
-            *timeout,
-        )
-        .await;
+        let mode = if *detach {
+            run::Mode::Detach
+        } else {
+            run::Mode::Attach { timeout: *timeout }
+        };
+        return run::run(&store, app, process.as_deref(), command.clone(), mode).await;
     }
     if let Command::Doctor { output, store_args } = &cli.command {
         return doctor::run(&store_args.table, *output).await;
@@ -439,6 +477,29 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             output,
             store_args,
         } => run::ps(&store(&store_args.table).await?, &app, output).await,
+        Command::Stop {
+            app,
+            task,
+            store_args,
+        } => run::stop(&store(&store_args.table).await?, &app, &task).await,
+        Command::Logs {
+            app,
+            process,
+            task,
+            since,
+            follow,
+            output,
+            store_args,
+        } => {
+            let options = logs::Options {
+                process,
+                task,
+                since,
+                follow,
+                output,
+            };
+            logs::logs(&store(&store_args.table).await?, &app, &options).await
+        }
         Command::Rollback {
             app,
             version,
@@ -517,6 +578,27 @@ mod tests {
     }
 
     #[test]
+    fn run_attaches_unless_detached() {
+        let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
+        assert!(parses(&["ferry", "run", "web", "--", "ls"]));
+        assert!(parses(&["ferry", "run", "web", "--wait", "--", "ls"]));
+        assert!(parses(&["ferry", "run", "web", "-d", "--", "ls"]));
+        assert!(!parses(&[
+            "ferry", "run", "web", "--detach", "--wait", "--", "ls"
+        ]));
+        assert!(!parses(&[
+            "ferry",
+            "run",
+            "web",
+            "--detach",
+            "--timeout",
+            "5m",
+            "--",
+            "ls"
+        ]));
+    }
+
+    #[test]
     fn only_commands_that_use_the_store_take_a_table() {
         let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
         assert!(!parses(&[
@@ -540,6 +622,10 @@ mod tests {
             &["ferry", "delete", "web", "--table", "t"],
             &["ferry", "run", "web", "--table", "t", "--", "ls"],
             &["ferry", "ps", "web", "--table", "t"],
+            &["ferry", "stop", "web", "0123", "--table", "t"],
+            &[
+                "ferry", "logs", "web", "-f", "--since", "10m", "--table", "t",
+            ],
         ] {
             assert!(parses(args), "{args:?}");
         }

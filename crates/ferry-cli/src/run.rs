@@ -1,12 +1,14 @@
-//! `ferry run` and `ferry ps`: one-off tasks, and the tasks an app runs.
+//! `ferry run`, `ferry stop` and `ferry ps`: one-off tasks, and the tasks
+//! an app runs.
 //!
-//! Both need the controller's view of the environment (cluster, subnets,
-//! security groups), which the leader publishes in the store.
+//! They need the controller's view of the environment (cluster, subnets,
+//! security groups, log group), which the leader publishes in the store.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use ferry_aws::ecs::{OneOff, TaskInfo, STARTED_BY_RUN};
+use ferry_aws::logs::{Cursor, LogEvent, Streams};
 use ferry_aws::Ecs;
 use ferry_core::names;
 use ferry_store::Store;
@@ -16,6 +18,18 @@ use crate::show::age;
 /// Tag that marks a one-off task.
 const TAG_RUN: &str = "ferry:run";
 const POLL: Duration = Duration::from_secs(1);
+/// The exit status after Ctrl-C, as a shell reports a command SIGINT ended.
+const INTERRUPTED_EXIT: i32 = 130;
+
+/// How `ferry run` treats the task it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print the task's ARN and return at once.
+    Detach,
+    /// Stream the task's log lines until it stops, then exit with its
+    /// container's exit code; stop it at `timeout` or on Ctrl-C.
+    Attach { timeout: Duration },
+}
 
 async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs)> {
     let settings = store.controller_settings().await?.context(
@@ -53,15 +67,14 @@ fn pick_process(app: &ferry_manifest::App, wanted: Option<&str>) -> anyhow::Resu
 }
 
 /// Starts a one-off task with the process's current task definition and
-/// network, and `command` instead of the process's. With `wait`, returns
-/// the container's exit code once the task stopped.
+/// network, and `command` instead of the process's. Attached, returns the
+/// container's exit code once the task stopped (see [`Mode`]).
 pub async fn run(
     store: &Store,
     app: &str,
     process: Option<&str>,
     command: Vec<String>,
-    wait: bool,
-    timeout: Duration,
+    mode: Mode,
 ) -> anyhow::Result<i32> {
     let record = store
         .get_app(app)
@@ -99,23 +112,161 @@ pub async fn run(
         })
         .await?;
     eprintln!("started task {} ({task_definition})", task_id(&arn));
-    if !wait {
-        println!("{arn}");
-        return Ok(0);
+    let timeout = match mode {
+        Mode::Detach => {
+            println!("{arn}");
+            return Ok(0);
+        }
+        Mode::Attach { timeout } => timeout,
+    };
+    let logs = match &settings.log_group {
+        Some(_) => Some(crate::logs::client(&settings).await?),
+        None => {
+            eprintln!("the controller configures no log group: the task's output is not shown");
+            None
+        }
+    };
+    let stream = ferry_aws::logs::stream_name(app, &process, task_id(&arn));
+    let attached = Attached {
+        ecs: &ecs,
+        logs: logs.as_ref(),
+        streams: Streams::Named(vec![stream]),
+        arn: &arn,
+        timeout,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            ecs.stop_task(&arn, "ferry run: interrupted (Ctrl-C)").await?;
+            eprintln!("interrupted: stopped task {}", task_id(&arn));
+            Ok(INTERRUPTED_EXIT)
+        }
+        result = attached.follow() => result,
     }
-    let deadline = Instant::now() + timeout;
-    loop {
-        let task = ecs.describe_tasks(std::slice::from_ref(&arn)).await?.pop();
-        match task {
-            Some(task) if task.last_status == "STOPPED" => return finished(&task),
-            _ if Instant::now() >= deadline => bail!(
-                "timed out after {} waiting for task {} to stop; it keeps running",
-                humantime::format_duration(timeout),
-                task_id(&arn)
-            ),
-            _ => tokio::time::sleep(POLL).await,
+}
+
+/// A one-off task `ferry run` waits for, showing its output.
+struct Attached<'a> {
+    ecs: &'a Ecs,
+    logs: Option<&'a ferry_aws::Logs>,
+    streams: Streams,
+    arn: &'a str,
+    timeout: Duration,
+}
+
+impl Attached<'_> {
+    /// Polls the task every [`POLL`] and its log stream every
+    /// [`crate::logs::FOLLOW_EVERY`], printing each line's text as the
+    /// task printed it, until the task stops (then its exit code) or the
+    /// timeout passes (then the task is stopped).
+    async fn follow(&self) -> anyhow::Result<i32> {
+        let started = Instant::now();
+        // The task's own stream: every line it has, from the first.
+        let mut cursor = Cursor::default();
+        let mut read_at = started;
+        loop {
+            let task = self.ecs.describe_tasks(&[self.arn.to_owned()]).await?.pop();
+            let stopped = task.as_ref().filter(|t| t.last_status == "STOPPED");
+            if stopped.is_some() || Instant::now() >= read_at {
+                self.show(&mut cursor).await?;
+                read_at = Instant::now() + crate::logs::FOLLOW_EVERY;
+            }
+            if let Some(task) = stopped {
+                return finished(task);
+            }
+            if started.elapsed() >= self.timeout {
+                self.ecs
+                    .stop_task(
+                        self.arn,
+                        &format!(
+                            "ferry run: --timeout {} passed",
+                            humantime::format_duration(self.timeout)
+                        ),
+                    )
+                    .await?;
+                bail!(
+                    "timed out after {} waiting for task {} to stop; stopped it",
+                    humantime::format_duration(self.timeout),
+                    task_id(self.arn)
+                );
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
+
+    async fn show(&self, cursor: &mut Cursor) -> anyhow::Result<()> {
+        let Some(logs) = self.logs else {
+            return Ok(());
+        };
+        let mut print = |event: &LogEvent| {
+            println!("{}", event.message.trim_end_matches(['\n', '\r']));
+        };
+        crate::logs::poll(logs, &self.streams, cursor, &|_| true, &mut print).await
+    }
+}
+
+/// Stops a one-off task of `app`, named by its id (or a unique prefix of
+/// it) or ARN. Refuses a service's task and any task Ferry did not start
+/// for this app with `ferry run` (tags `ferry:run`, `ferry:app`,
+/// `ferry:managed-by`).
+pub async fn stop(store: &Store, app: &str, task: &str) -> anyhow::Result<()> {
+    let record = store
+        .get_app(app)
+        .await?
+        .ok_or_else(|| ferry_store::Error::NotFound {
+            app: app.to_owned(),
+        })?;
+    let (settings, ecs) = environment(store).await?;
+    let wanted = task_id(task);
+    let mut found: Vec<TaskInfo> = Vec::new();
+    for process in record.spec.processes.keys() {
+        let arns = ecs.list_tasks(&names::task_family(app, process)).await?;
+        let matching: Vec<String> = arns
+            .into_iter()
+            .filter(|arn| task_id(arn).starts_with(wanted))
+            .collect();
+        found.extend(ecs.describe_tasks(&matching).await?);
+    }
+    let task = match found.as_slice() {
+        [] => bail!("app {app} runs no task {wanted} (`ferry ps {app}` lists its tasks)"),
+        [one] => one,
+        _ => bail!(
+            "{wanted} names {} tasks of app {app}; give more of the id",
+            found.len()
+        ),
+    };
+    check_one_off(task, app, &settings.owner)?;
+    ecs.stop_task(&task.arn, "ferry stop").await?;
+    println!("stopped task {}", task_id(&task.arn));
+    Ok(())
+}
+
+/// Whether a task is a one-off task `ferry run` started for `app` under
+/// this installation; the error says what it is instead.
+fn check_one_off(task: &TaskInfo, app: &str, owner: &str) -> anyhow::Result<()> {
+    let tag = |key: &str| task.tags.get(key).map(String::as_str);
+    let id = task_id(&task.arn);
+    // ECS starts a service's tasks with the deployment's id.
+    if let Some(deployment) = task
+        .started_by
+        .as_deref()
+        .filter(|s| s.starts_with("ecs-svc/"))
+    {
+        bail!(
+            "task {id} belongs to a service (deployment {deployment}), which would replace it; \
+             `ferry stop` stops only one-off tasks"
+        );
+    }
+    if tag(names::TAG_MANAGED_BY) != Some(owner)
+        || tag(names::TAG_APP) != Some(app)
+        || tag(TAG_RUN) != Some("true")
+        || task.started_by.as_deref() != Some(STARTED_BY_RUN)
+    {
+        bail!(
+            "task {id} is not a one-off task Ferry ({owner}) started for app {app} with \
+             `ferry run`; not stopping it"
+        );
+    }
+    Ok(())
 }
 
 /// The exit code of a stopped task, or why it has none.
@@ -264,6 +415,43 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    fn task(tags: &[(&str, &str)], started_by: Option<&str>) -> TaskInfo {
+        TaskInfo {
+            arn: "arn:aws:ecs:us-east-1:1:task/c/0123abcd".into(),
+            task_definition: String::new(),
+            last_status: "RUNNING".into(),
+            desired_status: "RUNNING".into(),
+            started_by: started_by.map(str::to_owned),
+            started_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            exit_code: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_this_apps_one_off_tasks_are_stopped() {
+        let ours = [
+            ("ferry:managed-by", "ferry"),
+            ("ferry:app", "shop"),
+            ("ferry:run", "true"),
+        ];
+        assert!(check_one_off(&task(&ours, Some(STARTED_BY_RUN)), "shop", "ferry").is_ok());
+        let other_app = check_one_off(&task(&ours, Some(STARTED_BY_RUN)), "blog", "ferry");
+        assert!(other_app.is_err());
+        let foreign = check_one_off(&task(&ours, Some(STARTED_BY_RUN)), "shop", "other");
+        assert!(foreign.is_err());
+        let service = check_one_off(&task(&[], Some("ecs-svc/1")), "shop", "ferry")
+            .expect_err("a service task");
+        assert!(service.to_string().contains("only one-off"), "{service}");
+        let untagged = check_one_off(&task(&ours[..2], Some(STARTED_BY_RUN)), "shop", "ferry");
+        assert!(untagged.is_err(), "no ferry:run tag");
     }
 
     #[test]

@@ -48,6 +48,7 @@ IAM_PREFIX = {
     "dynamodb": "dynamodb",
     "sts": "sts",
     "scheduler": "scheduler",
+    "logs": "logs",
 }
 
 # Operations whose IAM actions differ from their names.

@@ -246,8 +246,9 @@ def test_the_deployer_cannot_do_what_only_the_controller_does(ferry_template):
     assert "dynamodb:ConditionCheckItem" not in granted
     assert not {a for a in granted if a.startswith(("elasticloadbalancing:", "route53:"))
                 and not a.split(":")[1].startswith(("Describe", "List", "Get"))}
+    # `run` starts a task (tagged), `run` and `stop` stop one: no other ECS write.
     assert {a for a in granted if a.startswith("ecs:") and not a.split(":")[1].startswith(("Describe", "List"))} \
-        == {"ecs:RunTask", "ecs:TagResource"}
+        == {"ecs:RunTask", "ecs:TagResource", "ecs:StopTask"}
     for statement in statements(ferry_template, "DeployerPolicy"):
         writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(actions(statement))
         if writes:

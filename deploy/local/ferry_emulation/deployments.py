@@ -308,7 +308,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ecs, targets
+from . import ecs, targets, tasklogs
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
@@ -960,6 +960,10 @@ class OneOffTask:
     exit_code: int = 0
     failing_image: str | None = None
     user_stop: tuple[float, str] | None = None
+    # For its log lines (tasklogs.py): the task definition, and each
+    # container's command (its override, else the task definition's).
+    task_definition: str | None = None
+    commands: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1437,11 +1441,19 @@ class DeploymentEmulation:
         override = next((o for o in overrides if o.get("name") == first.get("name")),
                         overrides[0] if overrides else {})
         command = override.get("command") if "command" in override else first.get("command")
+        commands = {}
+        for container in containers:
+            named = next((o for o in overrides if o.get("name") == container.get("name")),
+                         override if container is first else {})
+            commands[str(container.get("name"))] = (named.get("command") if "command" in named
+                                                    else container.get("command"))
         for task_json in tasks:
             if not isinstance(task_json, dict) or not isinstance(task_json.get("taskArn"), str):
                 continue
             task = OneOffTask(arn=task_json["taskArn"], created_at=now, exit_code=exit_code(command),
-                              failing_image=failing_image(definition))
+                              failing_image=failing_image(definition),
+                              task_definition=definition.get("taskDefinitionArn"),
+                              commands=commands)
             self.one_offs[task.arn] = task
             render_one_off(task_json, task, now, self.config)
         content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
@@ -1535,6 +1547,42 @@ class DeploymentEmulation:
         content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
         return json_response(200, {"taskArns": listed}, content_type)
 
+    # -- log lines (tasklogs.py) --------------------------------------------------------
+
+    def containers(self, now: float) -> list[tasklogs.Container]:
+        """Every task's containers as they stand at ``now``, for their log lines.
+
+        Takes ECS's lock: the scheduler advances every service to ``now``
+        first, as any ECS request would.
+        """
+        found: list[tasklogs.Container] = []
+        with ecs._lock:
+            for svc in list(self.services.values()):
+                self.scheduler.advance(svc, now)
+                for task in ([t for d in svc.deployments for t in d.tasks]
+                             + svc.visible_stopped(now)):
+                    definition = self.definitions.get(task.task_definition or "")
+                    for destination in tasklogs.destinations(definition):
+                        container = _container(definition, destination.container)
+                        found.append(tasklogs.Container(svc.task_arn(task), destination, tasklogs.Run(
+                            image=str(container.get("image") or ""), command=container.get("command"),
+                            started_at=task.started_at,
+                            stopped_at=task.stopped_at if task.started_at is not None else None,
+                            stop_code=task.stop_code, stopped_reason=task.stopped_reason)))
+            for one in self.one_offs.values():
+                definition = self.definitions.get(one.task_definition or "")
+                state = one_off_state(one, now, self.config)
+                for destination in tasklogs.destinations(definition):
+                    container = _container(definition, destination.container)
+                    exited = state.stop_code == "EssentialContainerExited"
+                    found.append(tasklogs.Container(one.arn, destination, tasklogs.Run(
+                        image=str(container.get("image") or ""),
+                        command=one.commands.get(destination.container),
+                        started_at=state.started_at, stopped_at=state.stopped_at,
+                        exit_code=state.exit_code if exited else None,
+                        stop_code=state.stop_code, stopped_reason=state.stopped_reason)))
+        return found
+
     # -- StopTask ------------------------------------------------------------------------
 
     def stop_task(self, request: AwsRequest, forward: Forward) -> Response:
@@ -1564,10 +1612,18 @@ class DeploymentEmulation:
         return json_response(200, payload, content_type)
 
 
+def _container(definition: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    for container in (definition or {}).get("containerDefinitions") or []:
+        if isinstance(container, dict) and container.get("name") == name:
+            return container
+    return {}
+
+
 def register(layer: Any) -> None:
     from . import elbv2
 
     emulation = DeploymentEmulation(settings())
+    tasklogs.attach(layer, emulation.containers, emulation.clock)
     registry = emulation.scheduler.registry
     answer_health = elbv2.describe_target_health(registry, emulation.clock)
 

@@ -1,0 +1,497 @@
+"""CloudWatch Logs lines of the emulated ECS tasks (the ``awslogs`` log driver).
+
+moto's ECS runs nothing, so its tasks never write a log line, and moto's
+CloudWatch Logs only holds what a client put there. This module writes,
+into moto's CloudWatch Logs (through its API: CreateLogStream and
+PutLogEvents), the lines the layer's emulated tasks (``deployments.py``:
+service tasks and RunTask's one-off tasks) would print, at the times they
+would print them on the layer's clock, so that a client reading the logs
+sees what it would see on AWS.
+
+Where the lines go (the awslogs driver)
+---------------------------------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html
+  ``awslogs-group``: "Specify the log group that the awslogs log driver
+  sends its log streams to." ``awslogs-stream-prefix``: "Use the
+  awslogs-stream-prefix option to associate a log stream with the
+  specified prefix, the container name, and the ID of the Amazon ECS task
+  that the container belongs to. If you specify a prefix with this option,
+  then the log stream takes the following format:
+  prefix-name/container-name/ecs-task-id". ``awslogs-create-group``
+  (default false): without it the log group must exist.
+
+So a container whose ``logConfiguration`` has ``logDriver`` ``awslogs``, an
+``awslogs-group`` and an ``awslogs-stream-prefix`` writes to the stream
+``PREFIX/CONTAINER/TASK_ID`` of that group, in ``awslogs-region`` (the
+request's region when unset). A container without a prefix (AWS then
+names the stream after the Docker container id, which the layer has
+none of), in another region than the reader's, or whose group does not
+exist (AWS: the task fails to start; here its lines are dropped), writes
+nothing. A task that never started (a ``fail`` image, or stopped while
+PENDING) writes nothing: no container ran.
+
+What a container prints (the layer's convention)
+------------------------------------------------
+Every line is timestamped on the layer's clock (Unix milliseconds), each at
+least one millisecond after the one before it in its stream, so their
+order is the order they were printed:
+
+* when the task starts RUNNING: ``starting IMAGE COMMAND`` (the command
+  shell-quoted, omitted when the container has none);
+* for a command ``sh -c SCRIPT`` (also ``bash``, ``ash``, ``dash``,
+  ``/bin/sh``): the text SCRIPT's ``echo`` and ``printf`` commands would
+  print, one log event per line, right after the start line (see
+  ``script_output`` for the interpreted subset);
+* when a one-off task's container exits on its own: ``exited with code N``
+  (the exit code deployments.py reports in DescribeTasks);
+* when a task that ran is stopped (StopTask, the service scheduler, a
+  failed health check): ``stopped: STOP_CODE: REASON``.
+
+Reading the logs
+----------------
+The lines of a task are written into moto lazily, when a client reads logs
+(FilterLogEvents, GetLogEvents, DescribeLogStreams): first the ECS state is
+brought up to now (as every ECS request does), then every line due by now
+and not yet written is put. A line is never written twice, and a line due
+at time T is in the logs for every read after T, so a client that follows
+the logs from the last timestamp it saw misses nothing. CloudWatch Logs'
+own ingestion delay (seconds on AWS) is not emulated: lines are readable at
+once.
+
+FilterLogEvents
+---------------
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html
+  ``logStreamNamePrefix``: "Filters the results to include only events
+  from log streams that have names starting with this prefix. If you
+  specify a value for both logStreamNamePrefix and logStreamNames, the
+  action returns an InvalidParameterException error." ``interleaved``:
+  "Starting on June 17, 2019, this parameter is ignored and the value is
+  assumed to be true. The response from this operation always interleaves
+  events from multiple log streams within a log group." "Each page returned
+  can contain up to 1 MB of log events or up to 10,000 log events. A
+  returned page might only be partially full, or even empty. ... If the
+  results include a nextToken, there might be more log events available."
+moto 5.2.5 ignores ``logStreamNamePrefix`` (it returns every stream's
+events) and interleaves only when asked. Here the prefix filters events and
+``searchedLogStreams``, both given is HTTP 400 ``InvalidParameterException``
+(wording ours), events are always interleaved (sorted by timestamp), and a
+page holds at most ``FERRY_EMULATOR_LOGS_PAGE_EVENTS`` events (default
+10000, AWS's maximum; a smaller client ``limit`` wins). Pages are moto's,
+cut before the prefix filters them, so a page may be partially full or
+empty while a ``nextToken`` says there is more, as AWS allows.
+
+Not emulated: CloudWatch Logs' throttling (FilterLogEvents is 5 requests
+per second per account and Region on AWS) and fault injection; the request
+log does record every Logs request.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .wire import AwsRequest, Response, json_error, json_response
+
+SERVICE = "logs"
+
+Forward = Callable[[AwsRequest], Response]
+
+PAGE_ENV = "FERRY_EMULATOR_LOGS_PAGE_EVENTS"
+PAGE_DEFAULT = 10000  # "up to 10,000 log events" per page
+
+SHELLS = ("sh", "bash", "ash", "dash")
+
+# Every Logs request runs under this lock: the lines a read writes and the
+# read itself are one step, so two readers never write a line twice (moto's
+# Logs backend takes no lock of its own). Lock order: this one, then ECS's.
+_lock = threading.Lock()
+
+
+def page_size(environ: Mapping[str, str] = os.environ) -> int:
+    """FERRY_EMULATOR_LOGS_PAGE_EVENTS; ValueError unless a whole number in 1..10000."""
+    raw = environ.get(PAGE_ENV, "").strip()
+    if not raw:
+        return PAGE_DEFAULT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= PAGE_DEFAULT:
+        raise ValueError(f"{PAGE_ENV} must be a whole number from 1 to {PAGE_DEFAULT}, got {raw!r}")
+    return value
+
+
+# -- where a container's lines go ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Destination:
+    """A container's awslogs destination."""
+
+    container: str
+    group: str
+    prefix: str
+    region: str | None
+
+    def stream(self, task_id: str) -> str:
+        """``prefix-name/container-name/ecs-task-id``."""
+        return f"{self.prefix}/{self.container}/{task_id}"
+
+
+def destinations(definition: Mapping[str, Any] | None) -> list[Destination]:
+    """The awslogs destinations of a task definition's containers (see the module docstring)."""
+    found = []
+    for container in (definition or {}).get("containerDefinitions") or []:
+        if not isinstance(container, dict) or not isinstance(container.get("name"), str):
+            continue
+        config = container.get("logConfiguration")
+        if not isinstance(config, dict) or config.get("logDriver") != "awslogs":
+            continue
+        options = config.get("options") if isinstance(config.get("options"), dict) else {}
+        group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+        if not isinstance(group, str) or not group or not isinstance(prefix, str) or not prefix:
+            continue
+        region = options.get("awslogs-region")
+        found.append(Destination(container["name"], group, prefix,
+                                 region if isinstance(region, str) and region else None))
+    return found
+
+
+# -- what a shell script prints ----------------------------------------------------------------
+
+def _tokens(script: str) -> list[tuple[str, str]]:
+    """POSIX shell tokens: ("word", text) and ("op", one of ; & && | || < >).
+
+    Quotes and backslashes as sh reads them (single quotes literal; in double
+    quotes a backslash escapes only $ ` " \\ and a newline), ``#`` at the
+    start of a word comments to the end of the line, a newline ends a
+    command like ``;``. ValueError for an unterminated quote (sh: a syntax
+    error, nothing runs).
+    """
+    out: list[tuple[str, str]] = []
+    word: list[str] | None = None
+    i, n = 0, len(script)
+
+    def flush() -> None:
+        nonlocal word
+        if word is not None:
+            out.append(("word", "".join(word)))
+            word = None
+
+    while i < n:
+        c = script[i]
+        if c in " \t\r":
+            flush()
+            i += 1
+        elif c in "\n;":
+            flush()
+            out.append(("op", ";"))
+            i += 1
+        elif c in "&|":
+            flush()
+            op = c * 2 if script.startswith(c * 2, i) else c
+            out.append(("op", op))
+            i += len(op)
+        elif c in "<>":
+            flush()
+            out.append(("op", c))
+            i += 1
+        elif c == "#" and word is None:
+            while i < n and script[i] != "\n":
+                i += 1
+        elif c == "'":
+            end = script.find("'", i + 1)
+            if end < 0:
+                raise ValueError("unterminated single quote")
+            word = (word or []) + [script[i + 1:end]]
+            i = end + 1
+        elif c == '"':
+            word = word or []
+            i += 1
+            while True:
+                if i >= n:
+                    raise ValueError("unterminated double quote")
+                d = script[i]
+                if d == '"':
+                    i += 1
+                    break
+                if d == "\\" and i + 1 < n and script[i + 1] in '$`"\\\n':
+                    if script[i + 1] != "\n":
+                        word.append(script[i + 1])
+                    i += 2
+                    continue
+                word.append(d)
+                i += 1
+        elif c == "\\":
+            if i + 1 < n and script[i + 1] != "\n":
+                word = (word or []) + [script[i + 1]]
+            i += 2
+        else:
+            word = (word or []) + [c]
+            i += 1
+    flush()
+    return out
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "r": "\r", "a": "\a", "b": "\b", "f": "\f",
+            "v": "\v", '"': '"'}
+
+
+def _printf(args: list[str]) -> str:
+    """POSIX printf with %s, %d/%i (as given), %% and backslash escapes in the format.
+
+    The format is reused while arguments remain; a missing argument is empty.
+    Other conversions (%x, %5s, ...) are printed as they are written.
+    """
+    if not args:
+        return ""
+    fmt, rest = args[0], list(args[1:])
+    out: list[str] = []
+    while True:
+        used = 0
+        i = 0
+        while i < len(fmt):
+            c = fmt[i]
+            if c == "\\" and i + 1 < len(fmt):
+                out.append(_ESCAPES.get(fmt[i + 1], "\\" + fmt[i + 1]))
+                i += 2
+            elif c == "%" and i + 1 < len(fmt):
+                conv = fmt[i + 1]
+                if conv == "%":
+                    out.append("%")
+                elif conv in "sdi":
+                    out.append(rest[used] if used < len(rest) else "")
+                    used += 1
+                else:
+                    out.append(fmt[i:i + 2])
+                i += 2
+            else:
+                out.append(c)
+                i += 1
+        rest = rest[used:]
+        if not rest or not used:
+            return "".join(out)
+
+
+def _echo(args: list[str]) -> str:
+    """echo as bash and busybox sh run it: ``-n`` drops the newline; no escapes."""
+    newline = True
+    if args and args[0] == "-n":
+        newline, args = False, args[1:]
+    return " ".join(args) + ("\n" if newline else "")
+
+
+def script_output(command: Any) -> list[str]:
+    """The lines ``sh -c SCRIPT`` would print to stdout, for the interpreted subset.
+
+    Interpreted: simple commands separated by ``;``, newlines, ``&&``,
+    ``||`` and ``&``, run in order (every command succeeds, so ``a || b``
+    runs both); ``echo [-n] ARGS`` and ``printf FORMAT [ARGS]`` (see
+    ``_printf``) print; ``exit [N]`` ends the script. Quotes, backslashes and
+    comments as sh reads them.
+
+    Not interpreted (documented limits): variables, ``$(...)`` and
+    backquotes (printed as written), globs, ``if``/``for``/functions,
+    pipelines and redirections (a command with ``|``, ``<`` or ``>`` prints
+    nothing here), and every other command (prints nothing). A script with
+    an unterminated quote prints nothing, as sh refuses to run it.
+    """
+    if (not isinstance(command, list) or len(command) < 3
+            or not all(isinstance(part, str) for part in command)
+            or command[0].rsplit("/", 1)[-1] not in SHELLS or command[1] != "-c"):
+        return []
+    try:
+        tokens = _tokens(command[2])
+    except ValueError:
+        return []
+    statements: list[tuple[list[str], bool]] = [([], False)]
+    for kind, text in tokens:
+        words, plumbed = statements[-1]
+        if kind == "word":
+            words.append(text)
+        elif text in (";", "&", "&&", "||"):
+            statements.append(([], False))
+        else:  # a pipe or a redirection: its output goes elsewhere
+            statements[-1] = (words, True)
+    text = ""
+    for words, plumbed in statements:
+        if not words:
+            continue
+        name, args = words[0], words[1:]
+        if name == "exit":
+            break
+        if plumbed:
+            continue
+        if name == "echo":
+            text += _echo(args)
+        elif name == "printf":
+            text += _printf(args)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+# -- the lines of one container --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Run:
+    """What a container did: started (RUNNING) at, stopped at, and how it ended."""
+
+    image: str
+    command: Any
+    started_at: float | None
+    stopped_at: float | None = None
+    exit_code: int | None = None  # it exited on its own with this code
+    stop_code: str | None = None  # else it was stopped: ECS's stopCode and reason
+    stopped_reason: str | None = None
+
+
+def _ms(t: float) -> int:
+    return int(round(t * 1000))
+
+
+def lines(run: Run) -> list[tuple[int, str]]:
+    """Every line the container prints over its life, (Unix ms, message), in order."""
+    if run.started_at is None:
+        return []
+    command = run.command if isinstance(run.command, list) else []
+    start = f"starting {run.image}"
+    if command:
+        start += " " + shlex.join(str(part) for part in command)
+    at = _ms(run.started_at)
+    out = [(at, start)]
+    for text in script_output(command):
+        at += 1
+        out.append((at, text))
+    if run.stopped_at is not None:
+        at = max(at + 1, _ms(run.stopped_at))
+        if run.exit_code is not None:
+            out.append((at, f"exited with code {run.exit_code}"))
+        else:
+            parts = [run.stop_code or "UserInitiated"] + ([run.stopped_reason] if run.stopped_reason else [])
+            out.append((at, "stopped: " + ": ".join(parts)))
+    return out
+
+
+def due(run: Run, now: float) -> list[tuple[int, str]]:
+    """The lines printed by ``now``."""
+    limit = _ms(now)
+    return [line for line in lines(run) if line[0] <= limit]
+
+
+# -- the handlers ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Container:
+    """One container of one task: where its lines go and what it did."""
+
+    task_arn: str
+    destination: Destination
+    run: Run
+
+    @property
+    def stream(self) -> str:
+        return self.destination.stream(self.task_arn.rsplit("/", 1)[-1])
+
+
+class TaskLogs:
+    """Writes the tasks' lines into moto's CloudWatch Logs before each Logs read.
+
+    ``containers(now)`` lists every task's containers as they stand at
+    ``now`` (deployments.py provides it, under ECS's lock).
+    """
+
+    def __init__(self, containers: Callable[[float], list[Container]], clock: Callable[[], float],
+                 page: int = PAGE_DEFAULT):
+        self.containers = containers
+        self.clock = clock
+        self.page = page
+        self.written: dict[tuple[str, str, str], int] = {}
+        self.streams: set[tuple[str, str]] = set()
+        self.dropped: set[tuple[str, str]] = set()
+
+    def flush(self, request: AwsRequest, forward: Forward) -> None:
+        """Put every line due by now that is not in moto yet."""
+        now = self.clock()
+        for container in self.containers(now):
+            destination = container.destination
+            if destination.region not in (None, request.region):
+                continue
+            key = (destination.group, container.stream)
+            if key in self.dropped:
+                continue
+            done = self.written.get((container.task_arn, *key), 0)
+            pending = due(container.run, now)[done:]
+            if not pending:
+                continue
+            if key not in self.streams:
+                created = forward(request.with_operation("CreateLogStream", {
+                    "logGroupName": destination.group, "logStreamName": container.stream}))
+                if created.status != 200 and _code(created) != "ResourceAlreadyExistsException":
+                    # No such group: AWS would not have started the task.
+                    self.dropped.add(key)
+                    continue
+                self.streams.add(key)
+            put = forward(request.with_operation("PutLogEvents", {
+                "logGroupName": destination.group, "logStreamName": container.stream,
+                "logEvents": [{"timestamp": t, "message": m} for t, m in pending]}))
+            if put.status == 200:
+                self.written[(container.task_arn, *key)] = done + len(pending)
+
+    def read(self, request: AwsRequest, forward: Forward) -> Response:
+        """GetLogEvents, DescribeLogStreams: moto's answer, after the lines due are in."""
+        with _lock:
+            self.flush(request, forward)
+            return forward(request)
+
+    def filter_log_events(self, request: AwsRequest, forward: Forward) -> Response:
+        with _lock:
+            self.flush(request, forward)
+            params = request.json()
+            prefix = params.get("logStreamNamePrefix")
+            if prefix is not None and params.get("logStreamNames") is not None:
+                return json_error(400, "InvalidParameterException",
+                                  "logStreamNames and logStreamNamePrefix cannot both be specified.")
+            limit = params.get("limit")
+            page = min(limit, self.page) if isinstance(limit, int) and limit > 0 else self.page
+            upstream = {k: v for k, v in params.items() if k != "logStreamNamePrefix"}
+            upstream.update(interleaved=True, limit=page)
+            response = forward(request.with_json(upstream))
+            if response.status != 200 or not isinstance(prefix, str):
+                return response
+            payload = response.json()
+            if not isinstance(payload, dict):
+                return response
+            payload["events"] = [e for e in payload.get("events") or []
+                                 if isinstance(e, dict)
+                                 and str(e.get("logStreamName", "")).startswith(prefix)]
+            payload["searchedLogStreams"] = [
+                s for s in payload.get("searchedLogStreams") or []
+                if isinstance(s, dict) and str(s.get("logStreamName", "")).startswith(prefix)]
+            if payload.get("nextToken") is None:
+                payload.pop("nextToken", None)
+            content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+            return json_response(200, payload, content_type)
+
+
+def _code(response: Response) -> str | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    kind = payload.get("__type") if isinstance(payload, dict) else None
+    return kind.rsplit("#", 1)[-1] if isinstance(kind, str) else None
+
+
+def attach(layer: Any, containers: Callable[[float], list[Container]],
+           clock: Callable[[], float]) -> TaskLogs:
+    """Register the Logs handlers (deployments.register calls this with its tasks)."""
+    logs = TaskLogs(containers, clock, page_size())
+    layer.register(SERVICE, "FilterLogEvents", logs.filter_log_events)
+    layer.register(SERVICE, "GetLogEvents", logs.read)
+    layer.register(SERVICE, "DescribeLogStreams", logs.read)
+    return logs
