@@ -343,6 +343,7 @@ fn process(scale: u32) -> Process {
         max_percent: None,
         stop_timeout: None,
         rollback: None,
+        autoscaling: None,
     }
 }
 

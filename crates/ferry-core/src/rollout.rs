@@ -222,6 +222,7 @@ mod tests {
                 max_percent: None,
                 stop_timeout: None,
                 rollback: None,
+                autoscaling: None,
             },
         );
         let app = ferry_manifest::App {

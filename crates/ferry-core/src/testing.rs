@@ -190,6 +190,7 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                 max_percent: max,
                 stop_timeout: stop,
                 rollback,
+                autoscaling: None,
             },
         )
 }

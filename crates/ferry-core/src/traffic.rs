@@ -978,6 +978,7 @@ mod tests {
             max_percent: None,
             stop_timeout: None,
             rollback: None,
+            autoscaling: None,
         }
     }
 

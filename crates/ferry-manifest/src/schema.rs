@@ -189,6 +189,15 @@ const PROCESS: &[Field] = &[
     Field::optional("maxPercent", I64),
     Field::optional("stopTimeout", I64),
     Field::optional("rollback", Shape::Bool),
+    Field::optional("autoscaling", Shape::Struct(AUTOSCALING)),
+];
+
+const AUTOSCALING: &[Field] = &[
+    Field::required("min", I64, "min: 1"),
+    Field::required("max", I64, "max: 10"),
+    Field::optional("cpu", I64),
+    Field::optional("memory", I64),
+    Field::optional("requestsPerTarget", I64),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
@@ -664,7 +673,8 @@ spec:
                  `procfile`, `env`, `secrets`, `domains` or `processes`",
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
-                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`",
+                 `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback` \
+                 or `autoscaling`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
                  `unhealthyThreshold` or `matcher` (did you mean `interval`?)",

@@ -131,6 +131,7 @@ mod tests {
                     max_percent: None,
                     stop_timeout: None,
                     rollback: None,
+                    autoscaling: None,
                 },
             )]),
         }

@@ -11,6 +11,7 @@ use crate::*;
 
 // Issue 10: one run reports every problem; hints fit what was written;
 // limits; Procfile confinement; shell-syntax warnings; hostile input.
+mod autoscaling;
 mod every_problem;
 mod hints;
 mod hostile;
@@ -150,6 +151,7 @@ mod resolution {
             max_percent: None,
             stop_timeout: None,
             rollback: None,
+            autoscaling: None,
         };
         let mut web = process(
             argv(&["acme-inc", "server", "--port", "8080"]),
@@ -1004,7 +1006,7 @@ mod structure {
             errors[3].message.contains(
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
-                 `minHealthyPercent`, `maxPercent`, `stopTimeout` or `rollback`"
+                 `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback` or `autoscaling`"
             ),
             "{}",
             errors[3]

@@ -21,7 +21,11 @@ use crate::types::{
 };
 use crate::yaml::Document;
 
-/// Largest `scale` of one process.
+mod autoscaling;
+
+pub use autoscaling::MAX_REQUESTS_PER_TARGET;
+
+/// Largest `scale` of one process (and of `autoscaling.max`).
 pub const MAX_SCALE: i64 = 1000;
 /// The process a bare domain name routes to.
 pub const DEFAULT_DOMAIN_PROCESS: &str = "web";
@@ -601,6 +605,7 @@ impl Validator<'_> {
             (2, 120),
             "seconds; Fargate allows at most 120",
         );
+        let autoscaling = self.resolve_autoscaling(path, written.autoscaling.as_ref(), has_port);
         let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
         if any_broken {
@@ -619,6 +624,7 @@ impl Validator<'_> {
             max_percent: max_percent?,
             stop_timeout: stop_timeout?,
             rollback: written.rollback,
+            autoscaling: autoscaling?,
         })
     }
 
