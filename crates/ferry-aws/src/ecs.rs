@@ -733,7 +733,7 @@ impl Ecs {
         target_group: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<()> {
         match action {
-            Action::Traffic(_) => {
+            Action::Traffic(_) | Action::Autoscaling(_) => {
                 return Err(Error::Build {
                     what: "ECS request",
                     message: format!("not an ECS action: {action}"),
