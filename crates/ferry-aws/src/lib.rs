@@ -1,4 +1,5 @@
-//! Ferry's adapters over AWS: ECS, and ELBv2 with Route53 for traffic.
+//! Ferry's adapters over AWS: ECS (with Application Auto Scaling for its
+//! services' desired counts), and ELBv2 with Route53 for traffic.
 //!
 //! Every call goes through [`Caller`] (crate `ferry-call`), which paces it
 //! at AWS's request token buckets, fairly across apps, retries throttled
@@ -9,10 +10,12 @@
 //! failure, which is safe because planning is level-triggered: the next
 //! reconcile plans the remainder again.
 
+pub mod autoscaling;
 pub mod ecs;
 mod normalize;
 pub mod traffic;
 
+pub use autoscaling::Autoscaling;
 pub use ecs::Ecs;
 pub use traffic::{Traffic, TrafficConfig};
 

@@ -76,6 +76,19 @@ pub enum Bucket {
     ElbAccount,
     /// Route53, account level: burst 50, 10/s.
     Route53,
+    /// Application Auto Scaling: every action, burst 10, 2/s. AWS says
+    /// that Application Auto Scaling has an API throttle bucket of its own
+    /// per account and Region, shared by all its actions ("Amazon EC2 Auto
+    /// Scaling, AWS Auto Scaling, and AWS Application Auto Scaling have
+    /// their own API throttle buckets",
+    /// <https://repost.aws/knowledge-center/autoscaling-api-calls-throttled>),
+    /// but publishes no rate for it, neither there nor in the service's
+    /// quotas (<https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-quotas.html>).
+    /// These numbers are therefore Ferry's own, deliberately low: Ferry
+    /// makes two paginated reads per resync and a few writes per changed
+    /// process, so they cost nothing in practice, and if AWS throttles
+    /// anyway the bucket adapts downward like every other.
+    Autoscaling,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
 }
@@ -90,7 +103,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 11] = [
+    pub const PACED: [Bucket; 12] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -102,6 +115,7 @@ impl Bucket {
         Bucket::ElbWrites,
         Bucket::ElbAccount,
         Bucket::Route53,
+        Bucket::Autoscaling,
     ];
 
     /// The bucket as AWS documents it.
@@ -118,6 +132,7 @@ impl Bucket {
             Bucket::ElbWrites => (20, 3.0),
             Bucket::ElbAccount => (40, 10.0),
             Bucket::Route53 => (50, 10.0),
+            Bucket::Autoscaling => (10, 2.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })

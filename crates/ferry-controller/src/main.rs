@@ -84,7 +84,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         aws_sdk_ecs::Client::new(&paced),
         caller.clone(),
         &config.cluster,
-    );
+    )
+    .with_autoscaling(ferry_aws::Autoscaling::from_config(&paced, caller.clone()));
     ecs.check_cluster().await?;
     let traffic = if config.internal_listener_arn.is_empty() {
         info!("no internal listener configured: processes are not exposed");

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import IO
 
-from . import deployments, dynamodb, ecs, elbv2, faults, route53, throttling
+from . import autoscaling, deployments, dynamodb, ecs, elbv2, faults, route53, throttling
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
-MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53]
+MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53, autoscaling]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:
