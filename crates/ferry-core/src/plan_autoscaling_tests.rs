@@ -275,3 +275,136 @@ fn a_new_autoscaled_service_starts_at_scale_clamped_then_gets_its_target() {
         ]
     );
 }
+
+/// The request-count policy counts at the process's internal target group:
+/// its label is resolved from the group's ARN once the group exists, and a
+/// process that the load balancer cannot route to gets no such policy.
+#[test]
+fn the_request_policy_is_labelled_with_the_internal_target_group() {
+    use crate::render::render_app;
+    use crate::traffic::{Edge, ObservedTargetGroup, ObservedTraffic, TrafficSettings, Zone};
+
+    let lb = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/ferry-internal/50dc6c49";
+    let mut settings = settings();
+    settings.traffic = TrafficSettings {
+        vpc_id: "vpc-1".into(),
+        internal: Some(Edge {
+            load_balancer_arn: lb.into(),
+            dns_name: "internal.elb".into(),
+            canonical_zone_id: "Z1".into(),
+            listener_arns: vec!["listener-1".into()],
+        }),
+        public: None,
+        internal_zone: Some(Zone {
+            id: "ZI".into(),
+            name: "ferry.internal".into(),
+        }),
+        public_zones: Vec::new(),
+        max_rules: 100,
+    };
+    let process = ferry_manifest::Process {
+        command: Vec::new(),
+        scale: 2,
+        cpu: 256,
+        memory: 512,
+        port: Some(8080),
+        health_check: None,
+        drain_timeout: None,
+        health_check_grace_period: None,
+        min_healthy_percent: None,
+        max_percent: None,
+        stop_timeout: None,
+        rollback: None,
+        autoscaling: Some(Autoscaling {
+            min: 2,
+            max: 20,
+            cpu: None,
+            memory: None,
+            requests_per_target: Some(500),
+        }),
+    };
+    let app = App {
+        name: "acme".into(),
+        image: "acme:1".into(),
+        env: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        domains: Vec::new(),
+        processes: BTreeMap::from([("web".to_owned(), process)]),
+    };
+    let desired = render_app(&app, &settings);
+    let group = crate::traffic::target_group_name(OWNER, "acme", "web", 8080);
+    let policy_of = |plan: &Plan| {
+        plan.actions.iter().find_map(|a| match a {
+            Action::Autoscaling(ScalingAction::PutScalingPolicy { policy, .. }) => {
+                Some(policy.clone())
+            }
+            _ => None,
+        })
+    };
+
+    // Before the group exists: its name, resolved when the plan runs.
+    let first = plan_app(
+        "acme",
+        OWNER,
+        &settings.traffic,
+        &desired,
+        &Observed::default(),
+        &ObservedTraffic::default(),
+    );
+    let label = policy_of(&first).and_then(|p| p.label).expect("a label");
+    assert_eq!(
+        (
+            label.load_balancer_arn.as_str(),
+            label.target_group.as_str()
+        ),
+        (lb, group.as_str())
+    );
+    assert_eq!(label.resolved, None);
+
+    // Once it exists: the whole label.
+    let mut traffic = ObservedTraffic::default();
+    traffic.target_groups.insert(
+        group.clone(),
+        ObservedTargetGroup {
+            arn: format!("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/{group}/73e2d6bc"),
+            name: group.clone(),
+            port: 8080,
+            vpc_id: "vpc-1".into(),
+            health_check: desired.traffic.target_groups[0].health_check.clone(),
+            deregistration_delay: Some(30),
+            tags: desired.traffic.target_groups[0].tags.clone(),
+        },
+    );
+    let later = plan_app(
+        "acme",
+        OWNER,
+        &settings.traffic,
+        &desired,
+        &Observed::default(),
+        &traffic,
+    );
+    let label = policy_of(&later).and_then(|p| p.label).expect("a label");
+    assert_eq!(
+        label.resolved,
+        Some(format!(
+            "app/ferry-internal/50dc6c49/targetgroup/{group}/73e2d6bc"
+        ))
+    );
+
+    // Without a load balancer: no request policy, and a blocker says why.
+    settings.traffic = TrafficSettings::default();
+    let unrouted = render_app(&app, &settings);
+    let plan = plan_app(
+        "acme",
+        OWNER,
+        &settings.traffic,
+        &unrouted,
+        &Observed::default(),
+        &ObservedTraffic::default(),
+    );
+    assert!(policy_of(&plan).is_none(), "{:?}", plan.actions);
+    assert!(plan
+        .blockers
+        .iter()
+        .any(|b| b.reason == BlockerReason::NoLoadBalancer));
+}
