@@ -73,7 +73,8 @@ def write_atomically(path: str, text: str) -> None:
 
 # The moto backends Ferry and bootstrap.py call. Building one's Flask app
 # takes up to a few seconds on first use (ECS alone about two).
-WARM_SERVICES = ["ecs", "ec2", "elbv2", "route53", "dynamodb", "iam", "logs", "scheduler"]
+WARM_SERVICES = ["ecs", "ec2", "elbv2", "route53", "dynamodb", "iam", "logs", "scheduler",
+                 "applicationautoscaling"]
 
 
 def make_app(request_log_path: str | None):

@@ -4,6 +4,7 @@
 //! One test binary, several modules, to keep link time down.
 
 mod apply;
+mod autoscaling;
 mod cli;
 mod control;
 mod converge;

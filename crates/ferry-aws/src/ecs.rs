@@ -52,6 +52,9 @@ pub struct Ecs {
     caller: Caller,
     cluster: String,
     cache: Mutex<Cache>,
+    /// The scalable targets of the cluster's services; `None` observes
+    /// none and refuses autoscaling actions.
+    autoscaling: Option<crate::Autoscaling>,
 }
 
 /// Events kept per cached service: status shows ten, a failure explains
@@ -142,6 +145,22 @@ impl Ecs {
             caller,
             cluster: cluster.into(),
             cache: Mutex::new(Cache::default()),
+            autoscaling: None,
+        }
+    }
+
+    /// Observes and executes autoscaling through `autoscaling` too.
+    pub fn with_autoscaling(mut self, autoscaling: crate::Autoscaling) -> Self {
+        self.autoscaling = Some(autoscaling);
+        self
+    }
+
+    /// Reads every scalable target and policy of the cluster's services
+    /// into the autoscaling inventory; returns the calls made.
+    pub async fn refresh_autoscaling(&self) -> Result<usize> {
+        match &self.autoscaling {
+            Some(autoscaling) => autoscaling.refresh().await,
+            None => Ok(0),
         }
     }
 
@@ -418,6 +437,17 @@ impl Ecs {
                     .latest_task_definitions
                     .insert(process.task_definition.family.clone(), latest);
             }
+        }
+        if let Some(autoscaling) = &self.autoscaling {
+            let services: Vec<String> = observed
+                .services
+                .keys()
+                .cloned()
+                .chain(desired.iter().map(|p| p.service.name.clone()))
+                .collect();
+            observed.scalable_targets = autoscaling
+                .observe(&self.cluster, app, owner, &services)
+                .await?;
         }
         Ok(observed)
     }
@@ -781,6 +811,15 @@ impl Ecs {
         target_group: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<()> {
         match action {
+            Action::Autoscaling(change) => {
+                let Some(autoscaling) = &self.autoscaling else {
+                    return Err(Error::Build {
+                        what: "autoscaling request",
+                        message: format!("Application Auto Scaling is not configured: {change}"),
+                    });
+                };
+                autoscaling.execute(change, target_group).await?;
+            }
             Action::Traffic(_)
             | Action::CreateSchedule { .. }
             | Action::UpdateSchedule { .. }

@@ -1,5 +1,7 @@
-//! Ferry's adapters over AWS: ECS, ELBv2 with Route53 for traffic, and
-//! CloudWatch Logs for the CLI's `logs` and `run`.
+//! Ferry's adapters over AWS: ECS (with Application Auto Scaling for its
+//! services' desired counts), ELBv2 with Route53 for traffic, EventBridge
+//! Scheduler for scheduled processes, and CloudWatch Logs for the CLI's
+//! `logs` and `run`.
 //!
 //! Every call goes through [`Caller`] (crate `ferry-call`), which paces it
 //! at AWS's request token buckets, fairly across apps, retries throttled
@@ -10,12 +12,14 @@
 //! failure, which is safe because planning is level-triggered: the next
 //! reconcile plans the remainder again.
 
+pub mod autoscaling;
 pub mod ecs;
 pub mod logs;
 mod normalize;
 pub mod scheduler;
 pub mod traffic;
 
+pub use autoscaling::Autoscaling;
 pub use ecs::Ecs;
 pub use logs::Logs;
 pub use scheduler::Scheduler;

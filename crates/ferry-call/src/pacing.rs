@@ -94,6 +94,19 @@ pub enum Bucket {
     SchedulerGroups,
     /// CloudWatch Logs FilterLogEvents: 5/s per account and Region; burst 5.
     LogsReads,
+    /// Application Auto Scaling: every action, burst 10, 2/s. AWS says
+    /// that Application Auto Scaling has an API throttle bucket of its own
+    /// per account and Region, shared by all its actions ("Amazon EC2 Auto
+    /// Scaling, AWS Auto Scaling, and AWS Application Auto Scaling have
+    /// their own API throttle buckets",
+    /// <https://repost.aws/knowledge-center/autoscaling-api-calls-throttled>),
+    /// but publishes no rate for it, neither there nor in the service's
+    /// quotas (<https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-quotas.html>).
+    /// These numbers are therefore Ferry's own, deliberately low: Ferry
+    /// makes two paginated reads per resync and a few writes per changed
+    /// process, so they cost nothing in practice, and if AWS throttles
+    /// anyway the bucket adapts downward like every other.
+    Autoscaling,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
 }
@@ -108,7 +121,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 14] = [
+    pub const PACED: [Bucket; 15] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -123,6 +136,7 @@ impl Bucket {
         Bucket::SchedulerSchedules,
         Bucket::SchedulerGroups,
         Bucket::LogsReads,
+        Bucket::Autoscaling,
     ];
 
     /// The bucket as AWS documents it.
@@ -142,6 +156,7 @@ impl Bucket {
             Bucket::SchedulerSchedules => (50, 50.0),
             Bucket::SchedulerGroups => (10, 10.0),
             Bucket::LogsReads => (5, 5.0),
+            Bucket::Autoscaling => (10, 2.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })

@@ -193,7 +193,12 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
         aws_sdk_ecs::Client::new(&sdk),
         caller.clone(),
         &settings.cluster,
-    );
+    )
+    .with_autoscaling(ferry_aws::Autoscaling::from_config(
+        &sdk,
+        caller.clone(),
+        &ferry_aws::WriteGate::always_open(),
+    ));
     // One batched read of the cluster; services of processes a manifest
     // dropped are found in it by their tags.
     ecs.refresh_all().await?;

@@ -164,7 +164,7 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
         let processes: Vec<String> = status
             .processes
             .iter()
-            .map(|(name, p)| format!("{name}={}/{}", p.running, p.desired))
+            .map(|(name, p)| format!("{name}={}", process_cell(p)))
             .collect();
         let message = explanation(status)
             .map(|m| shorten(&m, 100))
@@ -184,6 +184,23 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
     }
     println!("{out}");
     Ok(())
+}
+
+/// `running/desired`, and for an autoscaled process its range:
+/// `web=5/5 (2..20)`.
+fn process_cell(p: &status::ProcessStatus) -> String {
+    match &p.autoscaling {
+        Some(a) => format!("{}/{} ({}..{})", p.running, p.desired, a.min, a.max),
+        None => format!("{}/{}", p.running, p.desired),
+    }
+}
+
+/// `min..max` of an autoscaled process (its current count is DESIRED),
+/// `-` for one Ferry scales.
+fn scaling_cell(p: &status::ProcessStatus) -> String {
+    p.autoscaling
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), |a| format!("{}..{}", a.min, a.max))
 }
 
 pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result<()> {
@@ -242,6 +259,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
             "DESIRED",
             "RUNNING",
             "PENDING",
+            "AUTOSCALING",
             "ROLLOUT",
             "TASK DEFINITION",
         ]);
@@ -251,6 +269,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
                 p.desired.to_string(),
                 p.running.to_string(),
                 p.pending.to_string(),
+                scaling_cell(p),
                 p.rollout.clone().unwrap_or_else(|| "-".into()),
                 p.task_definition.clone().unwrap_or_else(|| "-".into()),
             ]);
@@ -851,5 +870,35 @@ mod tests {
     fn long_messages_are_shortened_on_a_character_boundary() {
         assert_eq!(shorten("short", 10), "short");
         assert_eq!(shorten("ééééééééééé", 5), "éééé…");
+    }
+
+    #[test]
+    fn autoscaled_processes_show_their_range() {
+        let mut p = status::ProcessStatus {
+            desired: 5,
+            running: 4,
+            pending: 1,
+            task_definition: None,
+            rollout: None,
+            rollout_reason: None,
+            new_task_definition: None,
+            old_task_definitions: Vec::new(),
+            failed_tasks: 0,
+            endpoints: Vec::new(),
+            autoscaling: None,
+        };
+        assert_eq!(
+            (process_cell(&p), scaling_cell(&p)),
+            ("4/5".into(), "-".into())
+        );
+        p.autoscaling = Some(status::ScalingStatus {
+            min: 2,
+            max: 20,
+            current: 5,
+        });
+        assert_eq!(
+            (process_cell(&p), scaling_cell(&p)),
+            ("4/5 (2..20)".into(), "2..20".into())
+        );
     }
 }

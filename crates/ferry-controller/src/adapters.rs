@@ -24,6 +24,11 @@ pub trait Cluster: Send + Sync + 'static {
     fn refresh_all(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
     /// Reads the named services again; returns the reads made.
     fn refresh(&self, names: &[String]) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Reads the scalable targets and policies of the cluster's services;
+    /// returns the calls made. Without autoscaling there is nothing to read.
+    fn refresh_autoscaling(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send {
+        async { Ok(0) }
+    }
     /// Loads the latest revision of every task-definition family.
     fn load_task_definition_families(
         &self,
@@ -157,6 +162,10 @@ impl Cluster for ferry_aws::Ecs {
 
     async fn refresh(&self, names: &[String]) -> ferry_aws::Result<usize> {
         ferry_aws::Ecs::refresh(self, names).await
+    }
+
+    async fn refresh_autoscaling(&self) -> ferry_aws::Result<usize> {
+        ferry_aws::Ecs::refresh_autoscaling(self).await
     }
 
     async fn retire_task_definitions(

@@ -98,7 +98,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ),
         caller.clone(),
         &config.cluster,
-    );
+    )
+    .with_autoscaling(ferry_aws::Autoscaling::from_config(
+        &paced,
+        caller.clone(),
+        &leading,
+    ));
     ecs.check_cluster().await?;
     let scheduler = ferry_aws::Scheduler::new(
         aws_sdk_scheduler::Client::from_conf(

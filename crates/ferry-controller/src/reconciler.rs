@@ -136,9 +136,20 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
     /// Returns the ECS read calls made.
     pub async fn refresh_inventory(&self) -> Result<usize, ferry_aws::Error> {
         let reads = self.ecs.refresh_all().await?;
+        self.refresh_autoscaling().await;
         self.refresh_traffic().await?;
         self.refresh_schedules().await?;
         Ok(reads)
+    }
+
+    /// Reads the scalable targets and their policies (two paginated reads
+    /// for the whole account, and the tags of new targets). A failure is
+    /// logged: the adapter then reads again when an app is observed, and
+    /// that app's reconcile fails if it cannot.
+    async fn refresh_autoscaling(&self) {
+        if let Err(err) = self.ecs.refresh_autoscaling().await {
+            warn!(error = %err, "reading the scalable targets failed");
+        }
     }
 
     async fn refresh_traffic(&self) -> Result<(), ferry_aws::Error> {
@@ -174,6 +185,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
             let names: Vec<String> = names.into_iter().collect();
             self.ecs.refresh(&names).await?
         };
+        self.refresh_autoscaling().await;
         self.refresh_traffic().await?;
         self.refresh_schedules().await?;
         Ok(reads)

@@ -346,6 +346,7 @@ fn process(scale: u32) -> Process {
         stop_timeout: None,
         rollback: None,
         schedule: None,
+        autoscaling: None,
     }
 }
 

@@ -4,9 +4,10 @@
 //! no async, no clock: time is passed in.
 //!
 //! Modules depend on each other in one direction only: `names` and
-//! `blocker` ← `traffic` ← `render` ← `observed` ← `plan`; `status` (the
+//! `blocker` ← `traffic` and `autoscaling` ← `render` ← `observed` ← `plan`; `status` (the
 //! types) ← `rollout` ← `report` (derivation) ← `decide`.
 
+pub mod autoscaling;
 pub mod blocker;
 pub mod decide;
 pub mod names;

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::render::{DeploymentSpec, NetworkSpec, TaskDefinitionSpec};
+use crate::autoscaling::{self, ObservedScalableTarget};
+use crate::names;
+use crate::render::{DeploymentSpec, DesiredProcess, NetworkSpec, TaskDefinitionSpec};
 use crate::traffic::LoadBalancerLink;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
@@ -135,4 +137,27 @@ pub struct Observed {
     /// Schedules in this installation's group by name: those the app
     /// should have (whoever owns them) and those named for it.
     pub schedules: BTreeMap<String, crate::schedule::ObservedSchedule>,
+    /// ECS scalable targets by service name: those of the services the
+    /// app should have (whoever owns them) and those tagged for it.
+    pub scalable_targets: BTreeMap<String, ObservedScalableTarget>,
+}
+
+impl Observed {
+    /// The desired count `process` settles at: `scale` without
+    /// autoscaling, the autoscaler's count (clamped into the range) with
+    /// it, and whatever the count is where someone else's autoscaler owns
+    /// it; see [`autoscaling::settled_count`]. Status and rollouts compare
+    /// running tasks with it.
+    pub fn settled_count(&self, process: &DesiredProcess) -> u32 {
+        let name = &process.service.name;
+        let tag = |key: &str| process.service.tags.get(key).map_or("", String::as_str);
+        autoscaling::settled_count(
+            process.service.desired_count,
+            self.services.get(name).map(|s| s.desired_count),
+            process.autoscaling.as_ref(),
+            self.scalable_targets.get(name),
+            tag(names::TAG_MANAGED_BY),
+            tag(names::TAG_APP),
+        )
+    }
 }

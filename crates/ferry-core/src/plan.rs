@@ -6,13 +6,16 @@
 //! - no action names a resource whose tags say Ferry does not own it for
 //!   this app;
 //! - a task definition is registered only when no owned revision with the
-//!   same normalised content exists, so scaling never registers one.
+//!   same normalised content exists, so scaling never registers one;
+//! - an autoscaled process's desired count is set only to clamp it into
+//!   its range (see [`crate::autoscaling`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
+use crate::autoscaling::{self, ScalingAction};
 pub use crate::blocker::{Blocker, BlockerReason};
 use crate::names::{self, Ownership};
 use crate::observed::{Observed, ObservedService, ServiceStatus};
@@ -79,6 +82,8 @@ pub enum Action {
         name: String,
         group: String,
     },
+    /// An Application Auto Scaling target or policy change.
+    Autoscaling(ScalingAction),
 }
 
 impl Action {
@@ -93,6 +98,7 @@ impl Action {
                 &schedule.name
             }
             Action::DeleteSchedule { name, .. } => name,
+            Action::Autoscaling(action) => action.service(),
         }
     }
 }
@@ -191,6 +197,7 @@ impl fmt::Display for Action {
             Action::DeleteSchedule { name, group } => {
                 write!(f, "delete schedule {name} (group {group})")
             }
+            Action::Autoscaling(action) => action.fmt(f),
         }
     }
 }
@@ -220,6 +227,21 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
     let mut scale_downs = Vec::new();
     let mut deletes = Vec::new();
     let mut blockers = Vec::new();
+    // Autoscaling: removals go first, registrations after the services.
+    let mut scaling = autoscaling::ScalingPlan::default();
+    let mut plan_scaling = |process: &str, service: &str, spec| {
+        let part = autoscaling::plan_process(
+            app,
+            owner,
+            process,
+            service,
+            spec,
+            observed.scalable_targets.get(service),
+        );
+        scaling.apply.extend(part.apply);
+        scaling.remove.extend(part.remove);
+        scaling.blockers.extend(part.blockers);
+    };
 
     for process in desired {
         let name = &process.service.name;
@@ -273,8 +295,14 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 }),
             }),
             Some(service) => {
-                let desired_count = (service.desired_count != process.service.desired_count)
-                    .then_some(process.service.desired_count);
+                let desired_count = autoscaling::count_to_set(
+                    process.service.desired_count,
+                    service.desired_count,
+                    process.autoscaling.as_ref(),
+                    observed.scalable_targets.get(name),
+                    owner,
+                    app,
+                );
                 let network = (service.network.as_ref() != Some(&process.service.network))
                     .then(|| process.service.network.clone());
                 let load_balancers = (service.load_balancers != process.service.load_balancers)
@@ -307,6 +335,7 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 }
             }
         }
+        plan_scaling(&process.process, name, process.autoscaling.as_ref());
     }
 
     for service in observed.services.values() {
@@ -317,6 +346,11 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
         {
             continue;
         }
+        let process = service
+            .tags
+            .get(names::TAG_PROCESS)
+            .map_or(service.name.as_str(), String::as_str);
+        plan_scaling(process, &service.name, None);
         // ECS refuses to delete a service that still wants tasks.
         if service.desired_count > 0 {
             scale_downs.push(Action::UpdateService {
@@ -335,10 +369,30 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
         });
     }
 
-    let mut actions = registers;
+    // Owned targets of services that are gone (deleted outside Ferry).
+    for (service, target) in &observed.scalable_targets {
+        let known = desired.iter().any(|p| &p.service.name == service)
+            || observed.services.contains_key(service);
+        if !known {
+            let process = target
+                .tags
+                .get(names::TAG_PROCESS)
+                .map_or(service.as_str(), String::as_str);
+            plan_scaling(process, service, None);
+        }
+    }
+
+    let mut actions: Vec<Action> = scaling
+        .remove
+        .into_iter()
+        .map(Action::Autoscaling)
+        .collect();
+    actions.append(&mut registers);
     actions.append(&mut creates_and_updates);
+    actions.extend(scaling.apply.into_iter().map(Action::Autoscaling));
     actions.append(&mut scale_downs);
     actions.append(&mut deletes);
+    blockers.extend(scaling.blockers);
     Plan { actions, blockers }
 }
 
@@ -381,6 +435,7 @@ pub fn plan_app(
                 process.service.health_check_grace_period =
                     current.and_then(|s| s.health_check_grace_period);
             }
+            resolve_request_label(&mut process, observed_traffic);
             process
         })
         .collect();
@@ -396,6 +451,29 @@ pub fn plan_app(
     blockers.extend(schedules.blockers);
     blockers.extend(traffic.blockers);
     Plan { actions, blockers }
+}
+
+/// A request-count policy counts at a target group the service is linked
+/// to, or cannot be made (its label is dropped, and the planner reports
+/// it); the whole label is known once the group exists.
+fn resolve_request_label(process: &mut DesiredProcess, observed_traffic: &ObservedTraffic) {
+    let links = &process.service.load_balancers;
+    let Some(spec) = process.autoscaling.as_mut() else {
+        return;
+    };
+    for policy in &mut spec.policies {
+        let Some(label) = policy.label.as_mut() else {
+            continue;
+        };
+        if !links.iter().any(|l| l.target_group == label.target_group) {
+            policy.label = None;
+            continue;
+        }
+        label.resolved = observed_traffic
+            .target_groups
+            .get(&label.target_group)
+            .and_then(|group| autoscaling::resource_label(&label.load_balancer_arn, &group.arn));
+    }
 }
 
 fn foreign_blocker(
@@ -652,7 +730,22 @@ mod tests {
                     continue;
                 }
                 let service = &next.services[&process.service.name];
-                prop_assert_eq!(service.desired_count, process.service.desired_count);
+                let target = next.scalable_targets.get(&process.service.name);
+                let foreign = target.is_some_and(|t| names::ownership(&t.tags, OWNER, "acme") != Ownership::Ours);
+                match &process.autoscaling {
+                    Some(spec) => {
+                        prop_assert!((spec.min..=spec.max).contains(&service.desired_count));
+                        prop_assert_eq!(target.map(|t| (t.min, t.max)), Some((spec.min, spec.max)));
+                        let names: Vec<&String> = target.map(|t| t.policies.keys().collect()).unwrap_or_default();
+                        let wanted: Vec<&String> = spec.policies.iter().map(|p| &p.name).collect();
+                        prop_assert_eq!(names, wanted);
+                    }
+                    None if foreign => {}
+                    None => {
+                        prop_assert_eq!(service.desired_count, process.service.desired_count);
+                        prop_assert!(target.is_none(), "a target Ferry no longer wants");
+                    }
+                }
                 prop_assert_eq!(service.task_definition.as_ref(), Some(&process.task_definition));
             }
         }
@@ -755,6 +848,7 @@ mod tests {
                             stop_timeout: None,
                             rollback: None,
                             schedule: None,
+                            autoscaling: None,
                         },
                     )
                 })
@@ -857,3 +951,7 @@ mod tests {
         assert_eq!(plan.blockers[0].reason, BlockerReason::NameConflict);
     }
 }
+
+#[cfg(test)]
+#[path = "plan_autoscaling_tests.rs"]
+mod autoscaling_tests;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use ferry_manifest::App;
 use serde::{Deserialize, Serialize};
 
+use crate::autoscaling::{self, LabelRef, Metric, PolicySpec, ScalingSpec};
 use crate::names;
 use crate::schedule::DesiredSchedule;
 use crate::traffic::{self, DesiredTraffic, LoadBalancerLink, TrafficSettings};
@@ -127,7 +128,11 @@ pub struct ServiceSpec {
 pub struct DesiredProcess {
     pub process: String,
     pub task_definition: TaskDefinitionSpec,
+    /// `desired_count` is the count the service is created with; for an
+    /// autoscaled process the autoscaler owns it afterwards.
     pub service: ServiceSpec,
+    /// The scalable target and policies of an autoscaled process.
+    pub autoscaling: Option<ScalingSpec>,
 }
 
 impl DesiredProcess {
@@ -198,6 +203,35 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                 ]),
                 None => BTreeMap::new(),
             };
+            let service_name = names::service_name(&app.name, process_name);
+            let scaling = process.autoscaling.map(|a| {
+                let targets = [
+                    (Metric::Cpu, a.cpu),
+                    (Metric::Memory, a.memory),
+                    (Metric::Requests, a.requests_per_target),
+                ];
+                ScalingSpec {
+                    resource_id: autoscaling::resource_id(&settings.cluster, &service_name),
+                    min: a.min,
+                    max: a.max,
+                    tags: names::ownership_tags(&settings.owner, &app.name, Some(process_name)),
+                    policies: targets
+                        .into_iter()
+                        .filter_map(|(metric, target)| {
+                            Some(PolicySpec {
+                                name: autoscaling::policy_name(&service_name, metric),
+                                metric,
+                                target: target?,
+                                label: (metric == Metric::Requests)
+                                    .then(|| {
+                                        request_label(app, process_name, process.port, settings)
+                                    })
+                                    .flatten(),
+                            })
+                        })
+                        .collect(),
+                }
+            });
             DesiredProcess {
                 process: process_name.clone(),
                 task_definition: TaskDefinitionSpec {
@@ -215,8 +249,10 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                     stop_timeout: process.stop_timeout,
                 },
                 service: ServiceSpec {
-                    name: names::service_name(&app.name, process_name),
-                    desired_count: process.scale,
+                    name: service_name,
+                    desired_count: scaling
+                        .as_ref()
+                        .map_or(process.scale, |s| s.clamp(process.scale)),
                     network: network.clone(),
                     tags: names::ownership_tags(&settings.owner, &app.name, Some(process_name)),
                     load_balancers: Vec::new(),
@@ -227,9 +263,29 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                         rollback: process.rollback.unwrap_or(true),
                     },
                 },
+                autoscaling: scaling,
             }
         })
         .collect()
+}
+
+/// The target group a process's request-count policy counts at: its
+/// group on the internal load balancer. Every process with a port has
+/// that one (a public group exists only with domains), so the policy
+/// stays put when domains come and go. `None` without a port or an
+/// internal load balancer.
+fn request_label(
+    app: &App,
+    process: &str,
+    port: Option<u16>,
+    settings: &Settings,
+) -> Option<LabelRef> {
+    let edge = settings.traffic.internal.as_ref()?;
+    Some(LabelRef {
+        load_balancer_arn: edge.load_balancer_arn.clone(),
+        target_group: traffic::target_group_name(&settings.owner, &app.name, process, port?),
+        resolved: None,
+    })
 }
 
 fn sorted(items: &[String]) -> Vec<String> {

@@ -11,7 +11,7 @@ use crate::render::DesiredProcess;
 use crate::rollout::{self, RolloutState};
 use crate::status::{
     rfc3339, AppStatus, Condition, ConditionStatus, LastError, ProcessStatus, RolloutFailure,
-    DEGRADED, MAX_EVENTS, PROGRESSING, READY,
+    ScalingStatus, DEGRADED, MAX_EVENTS, PROGRESSING, READY,
 };
 
 /// Everything status is derived from.
@@ -78,10 +78,16 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                 Some(RolloutState::Failed { reason }) => ("FAILED", Some(reason.clone())),
                 Some(RolloutState::InProgress) | None => ("IN_PROGRESS", None),
             };
+            let desired = input.observed.settled_count(process);
             (
                 process.process.clone(),
                 ProcessStatus {
-                    desired: process.service.desired_count,
+                    desired,
+                    autoscaling: process.autoscaling.as_ref().map(|a| ScalingStatus {
+                        min: a.min,
+                        max: a.max,
+                        current: desired,
+                    }),
                     running: service.map_or(0, |s| s.running_count),
                     pending: service.map_or(0, |s| s.pending_count),
                     task_definition: service.map(|s| s.task_definition_arn.clone()),
@@ -449,6 +455,7 @@ pub(crate) mod tests {
                     old_task_definitions: Vec::new(),
                     failed_tasks: 0,
                     endpoints: Vec::new(),
+                    autoscaling: None,
                 },
             )]),
             endpoints: Vec::new(),
@@ -566,7 +573,8 @@ pub(crate) mod tests {
 
         let mut edited = converged.clone();
         let service = edited.services.values_mut().next().expect("a service");
-        service.desired_count += 3;
+        // Out of any autoscaling range too: corrected either way.
+        service.desired_count += 1000;
         let drifted = crate::plan::plan(&case.app.name, OWNER, &case.desired, &edited);
         assert!(drift(Some(&ready), 1, &drifted, false));
         assert!(

@@ -103,7 +103,8 @@ pub fn assess(
         .map(|process| {
             let service = observed.services.get(&process.service.name);
             let wanted = wanted_revision(process, observed);
-            let rollout = assess_one(generation, process, service, wanted, previous);
+            let count = observed.settled_count(process);
+            let rollout = assess_one(generation, process, service, wanted, previous, count);
             (process.process.clone(), rollout)
         })
         .collect()
@@ -115,6 +116,7 @@ fn assess_one(
     service: Option<&ObservedService>,
     wanted: Option<String>,
     previous: Option<&AppStatus>,
+    count: u32,
 ) -> ProcessRollout {
     let primary = service.and_then(|s| {
         s.deployments
@@ -187,9 +189,9 @@ fn assess_one(
         d.task_definition_arn == wanted
             && d.rollout_state
                 .is_none_or(|s| s == EcsRolloutState::Completed)
-            && d.running_count >= process.service.desired_count
+            && d.running_count >= count
     }) && rollout.old.is_empty()
-        && service.running_count >= process.service.desired_count;
+        && service.running_count >= count;
     if completed {
         rollout.state = RolloutState::Completed;
     }
@@ -223,6 +225,7 @@ mod tests {
                 stop_timeout: None,
                 rollback: None,
                 schedule: None,
+                autoscaling: None,
             },
         );
         let app = ferry_manifest::App {

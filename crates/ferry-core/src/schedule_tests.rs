@@ -219,6 +219,7 @@ fn nightly(image: &str) -> App {
                     expression: expression.into(),
                     timezone: "Europe/Berlin".into(),
                 }),
+                autoscaling: None,
             },
         );
     }

@@ -99,6 +99,20 @@ pub struct ProcessStatus {
     /// URLs that reach the process: internal first, then public.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<String>,
+    /// Set for an autoscaled process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<ScalingStatus>,
+}
+
+/// The bounds an autoscaled process is kept in, and its count now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingStatus {
+    pub min: u32,
+    pub max: u32,
+    /// The service's desired count, as the autoscaler set it (clamped
+    /// into `min..=max`).
+    pub current: u32,
 }
 
 /// Whether a condition holds, in Kubernetes' words.

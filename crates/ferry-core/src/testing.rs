@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 #[cfg(test)]
-use ferry_manifest::{App, Process};
+use ferry_manifest::{App, Autoscaling, Process};
 #[cfg(test)]
 use proptest::prelude::*;
 
+use crate::autoscaling::{ObservedPolicy, ObservedScalableTarget, ScalingAction};
 use crate::observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
 use crate::plan::{Action, TaskDefinitionRef};
 use crate::render::Settings;
@@ -30,7 +31,9 @@ pub fn settings() -> Settings {
     }
 }
 
-/// Executes actions the way ECS would, with revision numbers per family.
+/// Executes actions the way ECS (and Application Auto Scaling) would, with
+/// revision numbers per family. Panics on an action AWS would refuse: a
+/// target for a service that does not exist, a policy without its target.
 pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
     let mut next = observed.clone();
     let mut registered: BTreeMap<String, String> = BTreeMap::new();
@@ -179,6 +182,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                     "delete of missing schedule {name}"
                 );
             }
+            Action::Autoscaling(action) => scale(&mut next, action),
             Action::DeleteService { name } => {
                 let service = next
                     .services
@@ -193,6 +197,93 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
         }
     }
     next
+}
+
+/// Applies one Application Auto Scaling change, as the API would.
+fn scale(next: &mut Observed, action: &ScalingAction) {
+    let service = action.service().to_owned();
+    match action {
+        ScalingAction::RegisterScalableTarget {
+            resource_id,
+            min,
+            max,
+            tags,
+            ..
+        } => {
+            assert!(
+                next.services
+                    .get(&service)
+                    .is_some_and(|s| s.status == ServiceStatus::Active),
+                "a scalable target for service {service}, which does not exist"
+            );
+            let target = next
+                .scalable_targets
+                .entry(service.clone())
+                .or_insert_with(|| ObservedScalableTarget {
+                    arn: format!("arn:scalable-target/{service}"),
+                    resource_id: resource_id.clone(),
+                    min: *min,
+                    max: *max,
+                    tags: tags.clone().unwrap_or_default(),
+                    policies: BTreeMap::new(),
+                });
+            target.min = *min;
+            target.max = *max;
+        }
+        ScalingAction::PutScalingPolicy { policy, .. } => {
+            let target = next
+                .scalable_targets
+                .get_mut(&service)
+                .expect("a policy needs its scalable target");
+            target.policies.insert(
+                policy.name.clone(),
+                ObservedPolicy {
+                    name: policy.name.clone(),
+                    metric: Some(policy.metric),
+                    target: Some(policy.target),
+                    resource_label: policy.label.as_ref().and_then(|l| l.resolved.clone()),
+                },
+            );
+        }
+        ScalingAction::DeleteScalingPolicy { name, .. } => {
+            let target = next
+                .scalable_targets
+                .get_mut(&service)
+                .expect("a policy of a missing target");
+            assert!(target.policies.remove(name).is_some(), "no policy {name}");
+        }
+        ScalingAction::DeregisterScalableTarget { .. } => {
+            assert!(
+                next.scalable_targets.remove(&service).is_some(),
+                "no scalable target for {service}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+fn autoscaling_strategy() -> impl Strategy<Value = Option<Autoscaling>> {
+    prop::option::of((
+        0u32..3,
+        0u32..4,
+        prop::sample::select(vec![
+            (Some(50), None, None),
+            (None, Some(70), None),
+            (Some(60), Some(80), None),
+            // Request-count targets need a load balancer, which these
+            // settings have none of: autoscaling.rs and the end-to-end
+            // tests cover them.
+        ]),
+    ))
+    .prop_map(|scaling| {
+        scaling.map(|(min, span, (cpu, memory, requests))| Autoscaling {
+            min,
+            max: min + span,
+            cpu,
+            memory,
+            requests_per_target: requests,
+        })
+    })
 }
 
 #[cfg(test)]
@@ -218,9 +309,10 @@ fn process_strategy() -> impl Strategy<Value = Process> {
             prop::option::of(any::<bool>()),
             prop::option::of(prop::sample::select(vec![2u32, 30, 120])),
         ),
+        autoscaling_strategy(),
     )
         .prop_map(
-            |(command, scale, (cpu, memory), port, (min, max, rollback, stop))| Process {
+            |(command, scale, (cpu, memory), port, (min, max, rollback, stop), scaling)| Process {
                 command,
                 scale,
                 cpu,
@@ -234,6 +326,15 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                 stop_timeout: stop,
                 rollback,
                 schedule: None,
+                // A request-count target only with a port, as validation
+                // requires.
+                autoscaling: scaling.map(|mut a| {
+                    if port.is_none() {
+                        a.requests_per_target = None;
+                        a.cpu = a.cpu.or(Some(50));
+                    }
+                    a
+                }),
             },
         )
 }

@@ -979,6 +979,7 @@ mod tests {
             stop_timeout: None,
             rollback: None,
             schedule: None,
+            autoscaling: None,
         }
     }
 

@@ -240,6 +240,23 @@ const PROCESS: &[Field] = &[
     ),
     Field::optional("timezone", Shape::Text)
         .about("IANA time zone the schedule's cron or at expression is read in; default UTC; only with `schedule`."),
+    Field::optional("autoscaling", Shape::Struct(AUTOSCALING)).about(
+        "Target-tracking autoscaling: Application Auto Scaling owns the desired count between \
+         `min` and `max`, and `scale` is only the count a new service starts with.",
+    ),
+];
+
+const AUTOSCALING: &[Field] = &[
+    Field::required("min", I64, "min: 1").about("Fewest tasks: 0-1000, at most `max`."),
+    Field::required("max", I64, "max: 10").about("Most tasks: 0-1000, at least `min`."),
+    Field::optional("cpu", I64)
+        .about("Target average CPU utilization of the service, percent: 1-100."),
+    Field::optional("memory", I64)
+        .about("Target average memory utilization of the service, percent: 1-100."),
+    Field::optional("requestsPerTarget", I64).about(
+        "Target load-balancer requests per task per minute (ALBRequestCountPerTarget); only with \
+         `port`. At least one of `cpu`, `memory` and `requestsPerTarget` is required.",
+    ),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
@@ -827,7 +844,7 @@ spec:
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
                  `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, \
-                 `schedule` or `timezone`",
+                 `schedule`, `timezone` or `autoscaling`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
                  `unhealthyThreshold` or `matcher` (did you mean `interval`?)",

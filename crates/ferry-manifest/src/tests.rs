@@ -11,6 +11,7 @@ use crate::*;
 
 // Issue 10: one run reports every problem; hints fit what was written;
 // limits; Procfile confinement; shell-syntax warnings; hostile input.
+mod autoscaling;
 mod every_problem;
 mod hints;
 mod hostile;
@@ -152,6 +153,7 @@ mod resolution {
             stop_timeout: None,
             rollback: None,
             schedule: None,
+            autoscaling: None,
         };
         let mut web = process(
             argv(&["acme-inc", "server", "--port", "8080"]),
@@ -1006,8 +1008,8 @@ mod structure {
             errors[3].message.contains(
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
-                 `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule` or \
-                 `timezone`"
+                 `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule`, \
+                 `timezone` or `autoscaling`"
             ),
             "{}",
             errors[3]

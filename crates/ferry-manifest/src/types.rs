@@ -115,6 +115,28 @@ pub struct ManifestProcess {
     /// IANA time zone the schedule is evaluated in; only with `schedule`.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// Target-tracking autoscaling: Application Auto Scaling owns the
+    /// desired count between `min` and `max`.
+    #[serde(default)]
+    pub autoscaling: Option<ManifestAutoscaling>,
+}
+
+/// Autoscaling of a process, as written. Integers are checked (ranges,
+/// at least one metric) when the manifest is resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManifestAutoscaling {
+    pub min: i64,
+    pub max: i64,
+    /// Target average CPU utilization, percent.
+    #[serde(default)]
+    pub cpu: Option<i64>,
+    /// Target average memory utilization, percent.
+    #[serde(default)]
+    pub memory: Option<i64>,
+    /// Target ALB requests per task per minute; only with `port`.
+    #[serde(default)]
+    pub requests_per_target: Option<i64>,
 }
 
 /// A command: a string is split like a shell would split words (no
@@ -204,6 +226,11 @@ pub struct Process {
     /// has no ECS service (its `scale` is unused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// `None`: Ferry owns the desired count (`scale`). `Some`: Application
+    /// Auto Scaling does, and `scale` is only the count a new service
+    /// starts with (clamped into `min..=max`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
 }
 
 /// When a scheduled process runs.
@@ -214,4 +241,30 @@ pub struct Schedule {
     pub expression: String,
     /// IANA time zone name; `UTC` when the manifest gives none.
     pub timezone: String,
+}
+
+/// Resolved autoscaling of a process: `min <= max <= MAX_SCALE`, and at
+/// least one target. Each target set becomes one target-tracking policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Autoscaling {
+    pub min: u32,
+    pub max: u32,
+    /// Average CPU utilization of the service, percent (1 to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    /// Average memory utilization of the service, percent (1 to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    /// ALB requests per target (task) per minute; only on a process with a
+    /// port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_target: Option<u32>,
+}
+
+impl Autoscaling {
+    /// `count` moved into `min..=max`.
+    pub fn clamp(&self, count: u32) -> u32 {
+        count.clamp(self.min, self.max.max(self.min))
+    }
 }

@@ -21,7 +21,11 @@ use crate::types::{
 };
 use crate::yaml::Document;
 
-/// Largest `scale` of one process.
+mod autoscaling;
+
+pub use autoscaling::MAX_REQUESTS_PER_TARGET;
+
+/// Largest `scale` of one process (and of `autoscaling.max`).
 pub const MAX_SCALE: i64 = 1000;
 /// The process a bare domain name routes to.
 pub const DEFAULT_DOMAIN_PROCESS: &str = "web";
@@ -605,6 +609,7 @@ impl Validator<'_> {
             "seconds; Fargate allows at most 120",
         );
         let schedule = self.resolve_schedule(path, written, &broken);
+        let autoscaling = self.resolve_autoscaling(path, written.autoscaling.as_ref(), has_port);
         let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
         if any_broken {
@@ -624,6 +629,7 @@ impl Validator<'_> {
             stop_timeout: stop_timeout?,
             rollback: written.rollback,
             schedule: schedule?,
+            autoscaling: autoscaling?,
         })
     }
 
@@ -652,8 +658,7 @@ impl Validator<'_> {
             return Ok(None);
         };
         let mut result = Ok(());
-        // `autoscaling` joins this list when it exists: it too shapes a service.
-        let service_fields: [(&str, bool); 8] = [
+        let service_fields: [(&str, bool); 9] = [
             ("scale", written.scale.is_some()),
             ("port", written.port.is_some()),
             ("healthCheck", written.health_check.is_some()),
@@ -665,6 +670,7 @@ impl Validator<'_> {
             ("minHealthyPercent", written.min_healthy_percent.is_some()),
             ("maxPercent", written.max_percent.is_some()),
             ("rollback", written.rollback.is_some()),
+            ("autoscaling", written.autoscaling.is_some()),
         ];
         for (field, set) in service_fields {
             if set {

@@ -49,6 +49,7 @@ IAM_PREFIX = {
     "sts": "sts",
     "scheduler": "scheduler",
     "logs": "logs",
+    "application-autoscaling": "application-autoscaling",
 }
 
 # Operations whose IAM actions differ from their names.
@@ -85,6 +86,13 @@ IMPLIED: dict[str, set[str]] = {
     "scheduler:CreateSchedule": {"scheduler:CreateSchedule", "iam:PassRole"},
     "scheduler:UpdateSchedule": {"scheduler:UpdateSchedule", "iam:PassRole"},
     "scheduler:CreateScheduleGroup": {"scheduler:CreateScheduleGroup", "scheduler:TagResource"},
+    # Tags on create are authorized as TagResource too, and registering the
+    # first ECS target creates the service-linked role
+    # AWSServiceRoleForApplicationAutoScaling_ECSService:
+    # https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html
+    "application-autoscaling:RegisterScalableTarget": {
+        "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource",
+        "iam:CreateServiceLinkedRole"},
 }
 
 # Operations the code calls that neither policy grants, and why.
@@ -111,8 +119,8 @@ PARSE_ONLY = {
     },
 }
 
-CALL = re.compile(r"\.call(?:_raw)?\(\s*(\w+|\"[a-z0-9]+\")\s*,\s*\"([A-Z]\w+)\"", re.S)
-CONST = re.compile(r"const (\w+): &str = \"([a-z0-9]+)\";")
+CALL = re.compile(r"\.call(?:_raw)?\(\s*(\w+|\"[a-z0-9-]+\")\s*,\s*\"([A-Z]\w+)\"", re.S)
+CONST = re.compile(r"const (\w+): &str = \"([a-z0-9-]+)\";")
 FN = re.compile(r"^([ \t]*)(pub(?:\([^)]*\))? )?(?:async )?fn (\w+)", re.M)
 CALLEE = re.compile(r"(\.|::|\b)([a-z_][a-z0-9_]*)\s*(?:::<[^>]*>)?\(")
 # Items of a DynamoDB transaction, by their builder, and their IAM action.

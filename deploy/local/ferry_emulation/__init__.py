@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from typing import IO
 
-from . import deployments, dynamodb, ecs, elbv2, faults, route53, scheduler, throttling
+from . import (autoscaling, deployments, dynamodb, ecs, elbv2, faults, route53, scheduler,
+               throttling)
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
-MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53, scheduler]
+MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53, scheduler, autoscaling]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:

@@ -11,8 +11,8 @@ Settings (environment, read once when the layer is built; all off by default)
 
 One variable per kind of fault. Each value is per service: a comma-separated
 list of ``SERVICE=VALUE`` entries, ``SERVICE`` one of ``ecs``, ``dynamodb``,
-``elbv2``, ``route53`` (the names the request log uses: the four services
-Ferry calls) or ``*`` for all four. A named service wins over ``*`` whatever
+``elbv2``, ``route53``, ``application-autoscaling`` (the names the request
+log uses: the five services Ferry calls) or ``*`` for all five. A named service wins over ``*`` whatever
 the order; a service not named (and no ``*``) gets no faults. A bare
 ``VALUE`` means ``*=VALUE``. Examples: ``*=0.1``,
 ``ecs=0.1,elbv2=0.05,dynamodb=0,route53=0.1``, ``*=0.2,dynamodb=0``.
@@ -31,6 +31,8 @@ the order; a service not named (and no ``*``) gets no faults. A bare
               ``<Type>Receiver</Type>``
     route53   ``InternalFailure``, REST-XML ``<ErrorResponse>``,          [4]
               ``<Type>Receiver</Type>``
+    appl.-    ``InternalServiceException``, awsJson1_1, the server error  [5]
+    autosc.   every Application Auto Scaling action lists
     ========  ==========================================================  =========
 
     The request is **not executed**: it reaches no other handler and not
@@ -111,6 +113,9 @@ References
     https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/CommonErrors.html
 [4] Route 53 common errors, ``InternalFailure`` (HTTP 500):
     https://docs.aws.amazon.com/Route53/latest/APIReference/CommonErrors.html
+[5] Application Auto Scaling ``InternalServiceException`` ("The service
+    encountered an internal error"), in every action's errors, e.g.
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
 """
 
 from __future__ import annotations
@@ -135,7 +140,7 @@ from .wire import AwsRequest, Response, json_error, query_error, rest_xml_error
 Forward = Callable[[AwsRequest], Response]
 V = TypeVar("V")
 
-SERVICES = ("dynamodb", "ecs", "elbv2", "route53")
+SERVICES = ("dynamodb", "ecs", "elbv2", "route53", "application-autoscaling")
 
 ERRORS_ENV = "FERRY_EMULATOR_FAULT_ERRORS"
 RESETS_ENV = "FERRY_EMULATOR_FAULT_RESETS"
@@ -165,6 +170,8 @@ def error_response(service: str) -> Response:
         return query_error(500, "InternalFailure", MESSAGE, elbv2.NS, fault_type="Receiver")
     if service == "route53":
         return rest_xml_error(500, "InternalFailure", MESSAGE, route53.NS, fault_type="Receiver")
+    if service == "application-autoscaling":
+        return json_error(500, "InternalServiceException", MESSAGE)
     raise ValueError(f"no fault injection for service {service!r}")
 
 

@@ -30,7 +30,7 @@ from ferry_emulation.faults import (DropConnection, Faults, Latency, Settings, d
 from ferry_emulation.middleware import EmulationMiddleware, RequestLog
 from ferry_emulation.wire import AwsRequest, json_response
 
-ALL = {"dynamodb", "ecs", "elbv2", "route53"}
+ALL = {"dynamodb", "ecs", "elbv2", "route53", "application-autoscaling"}
 
 # -- parsing the settings ------------------------------------------------------------
 
@@ -51,7 +51,8 @@ def test_each_service_can_have_its_own_rate():
 
 
 def test_a_named_service_wins_over_the_wildcard_in_any_order():
-    expected = {"ecs": 0.2, "elbv2": 0.2, "route53": 0.2, "dynamodb": 0.0}
+    expected = {"ecs": 0.2, "elbv2": 0.2, "route53": 0.2, "application-autoscaling": 0.2,
+                "dynamodb": 0.0}
     assert rates("*=0.2,dynamodb=0") == expected
     assert rates("dynamodb=0,*=0.2") == expected
 
@@ -431,6 +432,10 @@ def test_every_service_sends_its_own_500(emulators):
         "dynamodb": (lambda: client(emu, "dynamodb").list_tables(), "InternalServerError"),
         "elbv2": (lambda: client(emu, "elbv2").describe_target_groups(), "InternalFailure"),
         "route53": (lambda: client(emu, "route53").list_hosted_zones(), "InternalFailure"),
+        "application-autoscaling": (
+            lambda: client(emu, "application-autoscaling").describe_scalable_targets(
+                ServiceNamespace="ecs"),
+            "InternalServiceException"),
     }
     for service, (call, code) in calls.items():
         with pytest.raises(ClientError) as raised:
