@@ -32,6 +32,17 @@ pub fn render(app: &App) -> anyhow::Result<String> {
                 if process.get("command").is_some_and(is_empty) {
                     process.shift_remove("command");
                 }
+                // A resolved schedule is `{expression, timezone}`; a manifest
+                // writes `schedule` and `timezone` side by side, and no
+                // `scale` (a scheduled process refuses it; its scale is unused).
+                if let Some(Value::Mapping(schedule)) = process.shift_remove("schedule") {
+                    for (from, to) in [("expression", "schedule"), ("timezone", "timezone")] {
+                        if let Some(value) = schedule.get(from) {
+                            process.insert(to.into(), value.clone());
+                        }
+                    }
+                    process.shift_remove("scale");
+                }
             }
         }
     }
@@ -118,8 +129,16 @@ spec:
     api:
       command: ['acme', 'api', '--name=a b']
       port: 9000
+      autoscaling: {min: 2, max: 8, cpu: 60, memory: 70, requestsPerTarget: 500}
     worker:
       scale: 0
+    nightly:
+      command: acme report
+      schedule: 'cron(0 3 * * ? *)'
+      timezone: Europe/Berlin
+      stopTimeout: 30
+    sweep:
+      schedule: rate(15 minutes)
 ";
         let app = reparse(text);
         let rendered = render(&app).expect("render");

@@ -240,16 +240,7 @@ fn a_new_autoscaled_service_starts_at_scale_clamped_then_gets_its_target() {
         scale: 1,
         cpu: 256,
         memory: 512,
-        port: None,
-        health_check: None,
-        drain_timeout: None,
-        health_check_grace_period: None,
-        min_healthy_percent: None,
-        max_percent: None,
-        stop_timeout: None,
-        rollback: None,
-        schedule: None,
-        autoscaling: None,
+        ..Default::default()
     };
     let app = autoscaled(
         App {
@@ -309,14 +300,6 @@ fn the_request_policy_is_labelled_with_the_internal_target_group() {
         cpu: 256,
         memory: 512,
         port: Some(8080),
-        health_check: None,
-        drain_timeout: None,
-        health_check_grace_period: None,
-        min_healthy_percent: None,
-        max_percent: None,
-        stop_timeout: None,
-        rollback: None,
-        schedule: None,
         autoscaling: Some(Autoscaling {
             min: 2,
             max: 20,
@@ -324,6 +307,7 @@ fn the_request_policy_is_labelled_with_the_internal_target_group() {
             memory: None,
             requests_per_target: Some(500),
         }),
+        ..Default::default()
     };
     let app = App {
         name: "acme".into(),

@@ -216,16 +216,7 @@ mod tests {
                 scale: 2,
                 cpu: 256,
                 memory: 512,
-                port: None,
-                health_check: None,
-                drain_timeout: None,
-                health_check_grace_period: None,
-                min_healthy_percent: None,
-                max_percent: None,
-                stop_timeout: None,
-                rollback: None,
-                schedule: None,
-                autoscaling: None,
+                ..Default::default()
             },
         );
         let app = ferry_manifest::App {

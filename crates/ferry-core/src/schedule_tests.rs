@@ -207,19 +207,11 @@ fn nightly(image: &str) -> App {
                 scale: 1,
                 cpu: 256,
                 memory: 512,
-                port: None,
-                health_check: None,
-                drain_timeout: None,
-                health_check_grace_period: None,
-                min_healthy_percent: None,
-                max_percent: None,
-                stop_timeout: None,
-                rollback: None,
                 schedule: schedule.map(|expression| Schedule {
                     expression: expression.into(),
                     timezone: "Europe/Berlin".into(),
                 }),
-                autoscaling: None,
+                ..Default::default()
             },
         );
     }

@@ -971,15 +971,7 @@ mod tests {
             cpu: 256,
             memory: 512,
             port,
-            health_check: None,
-            drain_timeout: None,
-            health_check_grace_period: None,
-            min_healthy_percent: None,
-            max_percent: None,
-            stop_timeout: None,
-            rollback: None,
-            schedule: None,
-            autoscaling: None,
+            ..Default::default()
         }
     }
 

@@ -134,6 +134,14 @@ mod resolution {
     use super::*;
 
     #[test]
+    fn a_process_that_sets_nothing_resolves_to_the_default_process() {
+        let loaded = parse_ok(
+            "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: bare\nspec:\n  image: acme/bare:1\n  processes:\n    web: {}\n",
+        );
+        assert_eq!(loaded.app.processes["web"], Process::default());
+    }
+
+    #[test]
     fn a_full_manifest_resolves_with_the_procfile_merged_and_defaults_filled() {
         let loaded = parse_ok(VALID);
         assert_eq!(loaded.file, PathBuf::from(FILE));
@@ -145,15 +153,7 @@ mod resolution {
             cpu,
             memory,
             port,
-            health_check: None,
-            drain_timeout: None,
-            health_check_grace_period: None,
-            min_healthy_percent: None,
-            max_percent: None,
-            stop_timeout: None,
-            rollback: None,
-            schedule: None,
-            autoscaling: None,
+            ..Default::default()
         };
         let mut web = process(
             argv(&["acme-inc", "server", "--port", "8080"]),

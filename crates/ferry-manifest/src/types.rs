@@ -233,6 +233,31 @@ pub struct Process {
     pub autoscaling: Option<Autoscaling>,
 }
 
+/// The process a manifest that sets nothing resolves to: the image's own
+/// command, [`DEFAULT_SCALE`] tasks, the smallest Fargate size
+/// ([`DEFAULT_CPU`] units, [`DEFAULT_MEMORY`] MiB), no port, every other
+/// setting left to its documented default.
+impl Default for Process {
+    fn default() -> Self {
+        Self {
+            command: Vec::new(),
+            scale: DEFAULT_SCALE,
+            cpu: DEFAULT_CPU,
+            memory: DEFAULT_MEMORY,
+            port: None,
+            health_check: None,
+            drain_timeout: None,
+            health_check_grace_period: None,
+            min_healthy_percent: None,
+            max_percent: None,
+            stop_timeout: None,
+            rollback: None,
+            schedule: None,
+            autoscaling: None,
+        }
+    }
+}
+
 /// When a scheduled process runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
