@@ -273,6 +273,7 @@ impl Basis {
             app: &self.app,
             generation: self.generation,
             desired: &self.desired,
+            scheduled: self.schedules.len(),
             observed: &self.observed,
             plan,
             error,

@@ -19,6 +19,10 @@ pub struct StatusInput<'a> {
     pub app: &'a str,
     pub generation: u64,
     pub desired: &'a [DesiredProcess],
+    /// How many scheduled processes the app has (they have no service, and
+    /// their schedules' status is derived apart): counted in `Ready`'s
+    /// message.
+    pub scheduled: usize,
     /// State observed before the plan ran.
     pub observed: &'a Observed,
     pub plan: &'a Plan,
@@ -335,7 +339,10 @@ fn conditions(
             READY,
             ConditionStatus::True,
             "Converged".to_owned(),
-            format!("all {} process(es) match the spec", input.desired.len()),
+            format!(
+                "all {} process(es) match the spec",
+                input.desired.len() + input.scheduled
+            ),
         )
     };
     (ready, progressing, degraded)
@@ -422,6 +429,12 @@ pub(crate) mod tests {
                 app: &self.app.name,
                 generation,
                 desired: &self.desired,
+                scheduled: self
+                    .app
+                    .processes
+                    .values()
+                    .filter(|p| p.schedule.is_some())
+                    .count(),
                 observed,
                 plan: &plan,
                 error,
@@ -524,6 +537,35 @@ pub(crate) mod tests {
         let (newer, _) = case.derive(2, &converged, None, Some(&second), &[], T3);
         assert_eq!(newer.generation, 2);
         assert_eq!(newer.observed_generation, 2);
+    }
+
+    #[test]
+    fn ready_counts_scheduled_processes_with_the_services() {
+        let mut app = an_app();
+        let total = app.processes.len();
+        let first = app.processes.values_mut().next().expect("a process");
+        first.port = None;
+        first.schedule = Some(ferry_manifest::Schedule {
+            expression: "rate(1 hour)".into(),
+            timezone: "UTC".into(),
+        });
+        let desired = render(&app, &settings());
+        assert_eq!(
+            desired.len(),
+            total - 1,
+            "a scheduled process has no service"
+        );
+        let case = Case { app, desired };
+        let empty = Observed::default();
+        let (first, plan) = case.derive(1, &empty, None, None, &[], T1);
+        let converged = completed(execute(&empty, &plan.actions));
+        let (second, _) = case.derive(1, &converged, None, Some(&first), &[], T2);
+        let ready = status_of(&second, READY);
+        assert_eq!(ready.status, ConditionStatus::True);
+        assert_eq!(
+            ready.message,
+            format!("all {total} process(es) match the spec")
+        );
     }
 
     #[test]
