@@ -426,17 +426,12 @@ impl Ecs {
                 .services
                 .get(&process.service.name)
                 .and_then(|s| s.task_definition.as_ref());
-            if current == Some(&process.task_definition) {
-                continue;
-            }
-            if let Some(latest) = self
-                .latest_revision(&process.task_definition.family)
-                .await?
-            {
-                observed
-                    .latest_task_definitions
-                    .insert(process.task_definition.family.clone(), latest);
-            }
+            self.observe_latest_unless_running(
+                current,
+                &process.task_definition,
+                &mut observed.latest_task_definitions,
+            )
+            .await?;
         }
         if let Some(autoscaling) = &self.autoscaling {
             let services: Vec<String> = observed
@@ -450,6 +445,24 @@ impl Ecs {
                 .await?;
         }
         Ok(observed)
+    }
+
+    /// Reads the latest revision of `wanted`'s family into `latest`, unless
+    /// what runs (`current`) already is `wanted`: the planner reuses that
+    /// revision instead of registering an identical one.
+    async fn observe_latest_unless_running(
+        &self,
+        current: Option<&TaskDefinitionSpec>,
+        wanted: &TaskDefinitionSpec,
+        latest: &mut BTreeMap<String, ferry_core::observed::ObservedTaskDefinition>,
+    ) -> Result<()> {
+        if current == Some(wanted) {
+            return Ok(());
+        }
+        if let Some(revision) = self.latest_revision(&wanted.family).await? {
+            latest.insert(wanted.family.clone(), revision);
+        }
+        Ok(())
     }
 
     /// Fills in the task definitions of an app's observed schedules (from
@@ -476,17 +489,12 @@ impl Ecs {
                 .schedules
                 .get(&process.schedule.name)
                 .and_then(|s| s.task_definition.as_ref());
-            if current == Some(&process.task_definition) {
-                continue;
-            }
-            if let Some(latest) = self
-                .latest_revision(&process.task_definition.family)
-                .await?
-            {
-                observed
-                    .latest_task_definitions
-                    .insert(process.task_definition.family.clone(), latest);
-            }
+            self.observe_latest_unless_running(
+                current,
+                &process.task_definition,
+                &mut observed.latest_task_definitions,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -403,12 +403,7 @@ fn verb(change: &AppChange) -> &'static str {
 }
 
 pub async fn delete(store: &Store, name: &str) -> anyhow::Result<()> {
-    let app = store
-        .get_app(name)
-        .await?
-        .ok_or_else(|| ferry_store::Error::NotFound {
-            app: name.to_owned(),
-        })?;
+    let app = store.require_app(name).await?;
     if app.deleting {
         println!("app/{name} is already being deleted");
         return Ok(());

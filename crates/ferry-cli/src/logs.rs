@@ -136,12 +136,7 @@ pub async fn poll(
 /// `ferry logs APP`: the app's lines since `since`, and with `follow`
 /// new ones until Ctrl-C.
 pub async fn logs(store: &Store, app: &str, options: &Options) -> anyhow::Result<()> {
-    let record = store
-        .get_app(app)
-        .await?
-        .ok_or_else(|| ferry_store::Error::NotFound {
-            app: app.to_owned(),
-        })?;
+    let record = store.require_app(app).await?;
     if let Some(process) = &options.process {
         if !record.spec.processes.contains_key(process) {
             let names: Vec<&str> = record.spec.processes.keys().map(String::as_str).collect();

@@ -76,12 +76,7 @@ pub async fn run(
     command: Vec<String>,
     mode: Mode,
 ) -> anyhow::Result<i32> {
-    let record = store
-        .get_app(app)
-        .await?
-        .ok_or_else(|| ferry_store::Error::NotFound {
-            app: app.to_owned(),
-        })?;
+    let record = store.require_app(app).await?;
     if record.deleting {
         bail!("app {app} is being deleted");
     }
@@ -209,12 +204,7 @@ impl Attached<'_> {
 /// for this app with `ferry run` (tags `ferry:run`, `ferry:app`,
 /// `ferry:managed-by`).
 pub async fn stop(store: &Store, app: &str, task: &str) -> anyhow::Result<()> {
-    let record = store
-        .get_app(app)
-        .await?
-        .ok_or_else(|| ferry_store::Error::NotFound {
-            app: app.to_owned(),
-        })?;
+    let record = store.require_app(app).await?;
     let (settings, ecs) = environment(store).await?;
     let wanted = task_id(task);
     let mut found: Vec<TaskInfo> = Vec::new();
@@ -303,12 +293,7 @@ fn task_definition_cell(arn: &str) -> String {
 
 /// Lists an app's running tasks: its services' and its one-off ones.
 pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Result<()> {
-    let record = store
-        .get_app(app)
-        .await?
-        .ok_or_else(|| ferry_store::Error::NotFound {
-            app: app.to_owned(),
-        })?;
+    let record = store.require_app(app).await?;
     let (_, ecs) = environment(store).await?;
     let mut tasks: Vec<(String, TaskInfo)> = Vec::new();
     for process in record.spec.processes.keys() {

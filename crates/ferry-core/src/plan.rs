@@ -268,7 +268,13 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
         let task_definition = if runs_desired_revision {
             None
         } else {
-            match reusable_revision(app, owner, process, observed) {
+            match reusable_revision(
+                app,
+                owner,
+                &process.process,
+                &process.task_definition,
+                observed,
+            ) {
                 Ok(Some(arn)) => Some(TaskDefinitionRef::Existing(arn)),
                 Ok(None) => {
                     registers.push(Action::RegisterTaskDefinition {
@@ -497,31 +503,34 @@ fn foreign_blocker(
     })
 }
 
-/// The latest revision of the process's family, if it is ours and has the
-/// desired content; an error if the family's latest revision is not ours.
-fn reusable_revision(
+/// The latest revision of `task_definition`'s family, if it is ours and
+/// has that content; a blocker for `process` if the family's latest
+/// revision is not ours. Services and schedules both reuse revisions so.
+pub(crate) fn reusable_revision(
     app: &str,
     owner: &str,
-    process: &DesiredProcess,
+    process: &str,
+    task_definition: &crate::render::TaskDefinitionSpec,
     observed: &Observed,
 ) -> Result<Option<String>, Blocker> {
     let Some(latest) = observed
         .latest_task_definitions
-        .get(&process.task_definition.family)
+        .get(&task_definition.family)
     else {
         return Ok(None);
     };
     if names::ownership(&latest.tags, owner, app) != Ownership::Ours {
         return Err(Blocker {
-            process: process.process.clone(),
+            process: process.to_owned(),
             reason: BlockerReason::NameConflict,
             message: format!(
-                "task definition family {} is used by something other than Ferry app {app}; Ferry registers no revision in it",
-                process.task_definition.family
+                "task definition family {} is used by something other than Ferry app {app}; \
+                 Ferry registers no revision in it",
+                task_definition.family
             ),
         });
     }
-    Ok((latest.spec == process.task_definition).then(|| latest.arn.clone()))
+    Ok((latest.spec == *task_definition).then(|| latest.arn.clone()))
 }
 
 #[cfg(test)]

@@ -193,7 +193,13 @@ pub fn plan_schedules(
         });
         let task_definition = match runs_desired {
             Some(arn) => TaskDefinitionRef::Existing(arn),
-            None => match reusable_revision(app, owner, process, observed) {
+            None => match crate::plan::reusable_revision(
+                app,
+                owner,
+                &process.process,
+                &process.task_definition,
+                observed,
+            ) {
                 Ok(Some(arn)) => TaskDefinitionRef::Existing(arn),
                 Ok(None) => {
                     plan.registers.push(Action::RegisterTaskDefinition {
@@ -239,34 +245,6 @@ pub fn plan_schedules(
         });
     }
     plan
-}
-
-/// The latest revision of the family, if it is ours and has the desired
-/// content; an error if the family's latest revision is not ours.
-fn reusable_revision(
-    app: &str,
-    owner: &str,
-    process: &DesiredSchedule,
-    observed: &Observed,
-) -> Result<Option<String>, Blocker> {
-    let Some(latest) = observed
-        .latest_task_definitions
-        .get(&process.task_definition.family)
-    else {
-        return Ok(None);
-    };
-    if names::ownership(&latest.tags, owner, app) != Ownership::Ours {
-        return Err(Blocker {
-            process: process.process.clone(),
-            reason: BlockerReason::NameConflict,
-            message: format!(
-                "task definition family {} is used by something other than Ferry app {app}; \
-                 Ferry registers no revision in it",
-                process.task_definition.family
-            ),
-        });
-    }
-    Ok((latest.spec == process.task_definition).then(|| latest.arn.clone()))
 }
 
 /// A schedule as `ferry status` shows it.

@@ -381,6 +381,13 @@ impl Store {
         out.item().map(|item| self.app_from_item(item)).transpose()
     }
 
+    /// One app, or [`Error::NotFound`] naming it.
+    pub async fn require_app(&self, name: &str) -> Result<AppRecord> {
+        self.get_app(name).await?.ok_or_else(|| Error::NotFound {
+            app: name.to_owned(),
+        })
+    }
+
     /// Writes new specs, their releases and their domain claims: all of
     /// them or, on any conflict, none. Returns the new generation of each
     /// app, in input order: one past the generation the applier read, or
