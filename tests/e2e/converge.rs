@@ -141,7 +141,7 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         "60s",
     ]);
     assert_matches_manifests(&local, &dir).await;
-    let api_revisions = revisions(&ecs, "api_web").await;
+    let api_revisions = revisions(&ecs, "ferry_api_web").await;
     assert_eq!(api_revisions.len(), 1);
 
     // Re-applying unchanged manifests is a no-op: no new generation.
@@ -149,7 +149,7 @@ async fn manifests_converge_and_every_change_lands_exactly() {
     assert!(out.contains("app/web unchanged (generation 1)"), "{out}");
 
     // A new image: exactly one new revision, and the service runs it.
-    assert_eq!(revisions(&ecs, "web_web").await.len(), 1);
+    assert_eq!(revisions(&ecs, "ferry_web_web").await.len(), 1);
     edit(
         &dir.join("web.yaml"),
         "image: remind101/acme-inc:latest",
@@ -165,7 +165,7 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         "--timeout",
         "60s",
     ]);
-    let web_revisions = revisions(&ecs, "web_web").await;
+    let web_revisions = revisions(&ecs, "ferry_web_web").await;
     assert_eq!(web_revisions.len(), 2, "{web_revisions:?}");
     let web = active_service(&ecs, &cluster, "web_web")
         .await
@@ -177,7 +177,7 @@ async fn manifests_converge_and_every_change_lands_exactly() {
     assert_eq!(web.task_definition(), Some(newest.as_str()));
     assert_matches_manifests(&local, &dir).await;
     assert_eq!(
-        revisions(&ecs, "api_web").await,
+        revisions(&ecs, "ferry_api_web").await,
         api_revisions,
         "other apps keep their revision"
     );
@@ -195,7 +195,7 @@ async fn manifests_converge_and_every_change_lands_exactly() {
         "60s",
     ]);
     assert_eq!(
-        revisions(&ecs, "web_web").await.len(),
+        revisions(&ecs, "ferry_web_web").await.len(),
         2,
         "scaling registered a revision"
     );

@@ -109,9 +109,11 @@ async fn killed_at_random_points_it_converges_without_duplicates_or_losses() {
 
     // Task definitions: each family has exactly the revision it runs.
     for i in 0..APPS {
-        let family = format!("crash{i:02}_web");
+        let service = format!("crash{i:02}_web");
+        // The family carries the installation (the table, `ferry`).
+        let family = format!("ferry_{service}");
         let active = crate::ecs::revisions(&ecs, &family).await;
-        let running = crate::ecs::active_service(&ecs, &cluster, &family)
+        let running = crate::ecs::active_service(&ecs, &cluster, &service)
             .await
             .and_then(|s| s.task_definition().map(str::to_owned));
         assert_eq!(

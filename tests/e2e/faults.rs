@@ -155,3 +155,57 @@ async fn a_converge_completes_under_faults_and_throttling() {
         );
     }
 }
+
+/// A `ferry run` whose RunTask took effect but whose answer was lost, twice
+/// (the emulator resets the connection after executing the first two
+/// RunTask requests: seed 1 draws 0.18 and 0.32 under the rate 0.5, then
+/// 0.98), is sent again with the same client token, so ECS starts the task
+/// once and answers the retries with it
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html>).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_whose_answer_was_lost_starts_exactly_one_task() {
+    let mut local = LocalAws::start_with(&[
+        ("FERRY_EMULATOR_FAULT_RESETS_AFTER", "ecs:RunTask=0.5"),
+        ("FERRY_EMULATOR_FAULT_SEED", "1"),
+    ])
+    .expect("local AWS");
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("job.yaml"),
+        "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: job\nspec:\n  image: acme/job:1\n  processes:\n    migrate:\n      command: [migrate]\n      scale: 0\n",
+    )
+    .expect("manifest");
+    let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
+    local.start_leader(&[]).expect("controller");
+    local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "60s"]);
+
+    local.ferry_ok(&["run", "job", "--", "sleep", "600"]);
+
+    let runs: Vec<_> = local
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "RunTask")
+        .collect();
+    let faults: Vec<Option<&str>> = runs.iter().map(|r| r.fault.as_deref()).collect();
+    assert_eq!(
+        faults,
+        vec![Some("reset-after"), Some("reset-after"), None],
+        "the first two answers are lost, the third arrives"
+    );
+    let ecs = local.ecs().await;
+    let cluster = local.cluster().to_owned();
+    let listed = ecs
+        .list_tasks()
+        .cluster(&cluster)
+        .started_by("ferry-run")
+        .send()
+        .await
+        .expect("ListTasks");
+    assert_eq!(
+        listed.task_arns().len(),
+        1,
+        "one task for three RunTask requests: {:?}",
+        listed.task_arns()
+    );
+}

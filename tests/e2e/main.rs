@@ -14,6 +14,7 @@ mod ecs;
 mod faults;
 mod health;
 mod hostile;
+mod installations;
 mod logs;
 mod output;
 mod restart;

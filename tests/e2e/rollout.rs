@@ -154,11 +154,11 @@ async fn rollouts_progress_fail_loudly_and_roll_back() {
         },
     )
     .await;
-    let count = revisions(&ecs, "web_web").await.len();
+    let count = revisions(&ecs, "ferry_web_web").await.len();
     // Three resyncs (5 s each in tests): no new revision, no re-push.
     tokio::time::sleep(Duration::from_secs(16)).await;
     assert_eq!(
-        revisions(&ecs, "web_web").await.len(),
+        revisions(&ecs, "ferry_web_web").await.len(),
         count,
         "no new revision"
     );

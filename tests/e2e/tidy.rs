@@ -37,13 +37,13 @@ async fn unused_revisions_are_retired_and_foreign_ones_kept() {
     };
     let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
     ecs.register_task_definition()
-        .family("shop_web")
+        .family("ferry_shop_web")
         .container_definitions(container("someone/else:1"))
         .send()
         .await
         .expect("RegisterTaskDefinition");
     ecs.register_task_definition()
-        .family("shop_web")
+        .family("ferry_shop_web")
         .container_definitions(container("acme/shop:0"))
         .tags(tag("ferry:managed-by", "ferry"))
         .tags(tag("ferry:app", "shop"))
@@ -71,7 +71,7 @@ async fn unused_revisions_are_retired_and_foreign_ones_kept() {
     // Ferry's: 2 and 3..=8; 8 runs. Kept: the foreign 1 and the newest
     // two (7, 8). Retired: 2 to 6, the orphan included.
     let left = eventually(Duration::from_secs(60), "old revisions retired", || async {
-        let left: Vec<u32> = revisions(&ecs, "shop_web")
+        let left: Vec<u32> = revisions(&ecs, "ferry_shop_web")
             .await
             .iter()
             .map(|a| revision(a))
@@ -89,7 +89,7 @@ async fn unused_revisions_are_retired_and_foreign_ones_kept() {
 
     // Nothing more goes on later resyncs, and the running one stays.
     tokio::time::sleep(Duration::from_secs(12)).await;
-    let later: Vec<u32> = revisions(&ecs, "shop_web")
+    let later: Vec<u32> = revisions(&ecs, "ferry_shop_web")
         .await
         .iter()
         .map(|a| revision(a))

@@ -435,6 +435,51 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
     assert_eq!(grown.groups.len(), traffic.groups.len() + 2);
     assert_eq!(grown.rules.len(), traffic.rules.len() + 2);
 
+    // Someone verifies the domain with a TXT value beside Ferry's owner
+    // record: giving the name up must take only Ferry's value away.
+    let api_txt = grown.records[&(public_zone.clone(), "api.example.com".to_owned())]
+        .1
+        .clone();
+    assert_eq!(api_txt.len(), 1, "Ferry's owner record: {api_txt:?}");
+    let verification = "example-site-verification=e2e";
+    let values = api_txt
+        .iter()
+        .chain(std::iter::once(&verification.to_owned()))
+        .map(|v| {
+            route53::types::ResourceRecord::builder()
+                .value(format!("\"{v}\""))
+                .build()
+                .expect("record")
+        })
+        .collect();
+    let change = route53::types::Change::builder()
+        .action(route53::types::ChangeAction::Upsert)
+        .resource_record_set(
+            route53::types::ResourceRecordSet::builder()
+                .name("api.example.com")
+                .r#type(route53::types::RrType::Txt)
+                .ttl(300)
+                .set_resource_records(Some(values))
+                .build()
+                .expect("record set"),
+        )
+        .build()
+        .expect("change");
+    local
+        .route53()
+        .await
+        .change_resource_record_sets()
+        .hosted_zone_id(&public_zone)
+        .change_batch(
+            route53::types::ChangeBatch::builder()
+                .changes(change)
+                .build()
+                .expect("batch"),
+        )
+        .send()
+        .await
+        .expect("adding a TXT value");
+
     edit(&dir.join("api.yaml"), "  domains: [api.example.com]\n", "");
     edit(
         &dir.join("worker.yaml"),
@@ -457,8 +502,18 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
         traffic.rules.keys().collect::<Vec<_>>(),
         "exactly the rules from before"
     );
+    let verified = (public_zone.clone(), "api.example.com".to_owned());
     assert_eq!(
-        shrunk.records.keys().collect::<Vec<_>>(),
+        shrunk.records.get(&verified),
+        Some(&(None, vec![verification.to_owned()])),
+        "the alias and Ferry's TXT value went; the other value stayed"
+    );
+    assert_eq!(
+        shrunk
+            .records
+            .keys()
+            .filter(|k| **k != verified)
+            .collect::<Vec<_>>(),
         traffic.records.keys().collect::<Vec<_>>(),
         "exactly the records from before"
     );

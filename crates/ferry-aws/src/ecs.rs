@@ -315,11 +315,15 @@ impl Ecs {
             .collect()
     }
 
-    /// Lists the ACTIVE task definitions of the account (100 per call) and
+    /// Lists the ACTIVE task definitions of the installation `owner` (100
+    /// per call; only families starting with its
+    /// [`family_prefix`](ferry_core::names::family_prefix), so an account
+    /// full of other tools' task definitions costs no extra pages) and
     /// remembers the latest revision of each family. Called when a term
     /// starts; afterwards Ferry's own registrations keep it current.
     /// Returns the number of calls made.
-    pub async fn load_task_definition_families(&self) -> Result<usize> {
+    pub async fn load_task_definition_families(&self, owner: &str) -> Result<usize> {
+        let prefix = ferry_core::names::family_prefix(owner);
         let mut latest: HashMap<String, (u32, String)> = HashMap::new();
         let mut active: HashMap<String, BTreeSet<u32>> = HashMap::new();
         let mut token: Option<String> = None;
@@ -335,6 +339,7 @@ impl Ecs {
                     || {
                         self.client
                             .list_task_definitions()
+                            .family_prefix(&prefix)
                             .status(ecs::TaskDefinitionStatus::Active)
                             .max_results(100)
                             .set_next_token(token.clone())
@@ -682,9 +687,8 @@ impl Ecs {
                 .active_revisions
                 .iter()
                 .filter(|(family, _)| {
-                    family
-                        .split_once('_')
-                        .is_some_and(|(app, _)| apps.contains(app))
+                    ferry_core::names::app_of_family(owner, family)
+                        .is_some_and(|app| apps.contains(app))
                 })
                 .flat_map(|(family, active)| {
                     let used = in_use.get(family.as_str()).unwrap_or(&none);
@@ -1040,7 +1044,8 @@ impl Ecs {
                     .map(count),
             )
             .set_load_balancers((!links.is_empty()).then_some(links))
-            .set_tags(Some(ecs_tags(&service.tags)));
+            .set_tags(Some(ecs_tags(&service.tags)))
+            .client_token(ferry_call::client_token());
         let seq = self.cache().next();
         let out = self
             .caller
@@ -1108,7 +1113,8 @@ impl Ecs {
                     .build(),
             )
             .started_by(STARTED_BY_RUN)
-            .set_tags(Some(ecs_tags(&task.tags)));
+            .set_tags(Some(ecs_tags(&task.tags)))
+            .client_token(ferry_call::client_token());
         let out = self
             .caller
             .call(

@@ -844,12 +844,22 @@ impl Traffic {
                         &record.alias,
                     )?);
                 }
-                RecordChange::Delete { name, alias, txt } => {
+                RecordChange::Delete {
+                    name,
+                    alias,
+                    txt,
+                    keep,
+                } => {
                     if let Some(alias) = alias {
                         batch.push(alias_change(ChangeAction::Delete, name, alias)?);
                     }
                     if !txt.is_empty() {
                         batch.push(txt_change(ChangeAction::Delete, name, txt)?);
+                    }
+                    // Others' values at the name go back in the same
+                    // (atomic) batch: only Ferry's own value leaves.
+                    if !keep.is_empty() {
+                        batch.push(txt_change(ChangeAction::Create, name, keep)?);
                     }
                 }
             }
@@ -903,8 +913,13 @@ impl Traffic {
                     records.entry(record.name.clone()).or_default().alias =
                         Some(record.alias.clone());
                 }
-                RecordChange::Delete { name, .. } => {
-                    records.remove(name);
+                RecordChange::Delete { name, keep, .. } => {
+                    if keep.is_empty() {
+                        records.remove(name);
+                    } else if let Some(left) = records.get_mut(name) {
+                        left.alias = None;
+                        left.txt = keep.clone();
+                    }
                 }
             }
         }

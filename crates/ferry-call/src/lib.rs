@@ -17,6 +17,20 @@ pub use cause::FailureKind;
 pub use gate::{is_mutating, stopped_by_gate, GateClosed, GateInterceptor, WriteGate};
 pub use pacing::{Bucket, Claimant, Pacing};
 
+/// A client token for one logical call: 32 hex characters, within every
+/// limit AWS documents (ECS: CreateService 36, RunTask 64 characters of
+/// ASCII 33-126).
+///
+/// Build it into the request *before* handing the request to
+/// [`Caller::call`], so that every attempt the caller makes after a reset,
+/// a timeout or a 5xx sends the same token, and AWS performs the call at
+/// most once. Left unset, the SDK fills in a fresh token at each send,
+/// which makes every retry a new request: a second task, a second service.
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html>
+pub fn client_token() -> String {
+    format!("{:032x}", fastrand::u128(..))
+}
+
 /// Errors from AWS calls, each naming the call and the resource.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

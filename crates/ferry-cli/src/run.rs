@@ -209,7 +209,9 @@ pub async fn stop(store: &Store, app: &str, task: &str) -> anyhow::Result<()> {
     let wanted = task_id(task);
     let mut found: Vec<TaskInfo> = Vec::new();
     for process in record.spec.processes.keys() {
-        let arns = ecs.list_tasks(&names::task_family(app, process)).await?;
+        let arns = ecs
+            .list_tasks(&names::task_family(&settings.owner, app, process))
+            .await?;
         let matching: Vec<String> = arns
             .into_iter()
             .filter(|arn| task_id(arn).starts_with(wanted))
@@ -294,10 +296,12 @@ fn task_definition_cell(arn: &str) -> String {
 /// Lists an app's running tasks: its services' and its one-off ones.
 pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Result<()> {
     let record = store.require_app(app).await?;
-    let (_, ecs) = environment(store).await?;
+    let (settings, ecs) = environment(store).await?;
     let mut tasks: Vec<(String, TaskInfo)> = Vec::new();
     for process in record.spec.processes.keys() {
-        let arns = ecs.list_tasks(&names::task_family(app, process)).await?;
+        let arns = ecs
+            .list_tasks(&names::task_family(&settings.owner, app, process))
+            .await?;
         // The family is derived from the app and process names, so its
         // tasks are the app's services' and its one-off ones.
         for task in ecs.describe_tasks(&arns).await? {

@@ -29,9 +29,11 @@ pub trait Cluster: Send + Sync + 'static {
     fn refresh_autoscaling(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send {
         async { Ok(0) }
     }
-    /// Loads the latest revision of every task-definition family.
+    /// Loads the latest revision of every task-definition family of the
+    /// installation `owner`.
     fn load_task_definition_families(
         &self,
+        owner: &str,
     ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
     /// Deregisters unused revisions of the apps' families; see
     /// [`ferry_aws::Ecs::retire_task_definitions`]. Returns how many.
@@ -178,8 +180,8 @@ impl Cluster for ferry_aws::Ecs {
         ferry_aws::Ecs::retire_task_definitions(self, apps, owner, keep, max).await
     }
 
-    async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
-        ferry_aws::Ecs::load_task_definition_families(self).await
+    async fn load_task_definition_families(&self, owner: &str) -> ferry_aws::Result<usize> {
+        ferry_aws::Ecs::load_task_definition_families(self, owner).await
     }
 
     fn settling(&self, owner: &str) -> Vec<String> {

@@ -170,7 +170,11 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
         let reads = if count % FULL_LISTING_EVERY == 0 {
             // The families too: revisions registered outside Ferry since
             // the term began become known to task-definition hygiene.
-            self.ecs.refresh_all().await? + self.ecs.load_task_definition_families().await?
+            self.ecs.refresh_all().await?
+                + self
+                    .ecs
+                    .load_task_definition_families(&self.settings.owner)
+                    .await?
         } else {
             // Ferry's own services and the names apps should have; other
             // tools' services matter only where a name clashes, and then
@@ -653,7 +657,11 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> crate::controller::Re
         }
         // The latest revision of every family, so a revision registered
         // before a crash is reused without asking ECS family by family.
-        if let Err(err) = self.ecs.load_task_definition_families().await {
+        if let Err(err) = self
+            .ecs
+            .load_task_definition_families(&self.settings.owner)
+            .await
+        {
             warn!(error = %err, "could not list task definitions; families are described one by one");
         }
     }

@@ -106,7 +106,7 @@ impl Cluster for FakeCluster {
         Ok(1)
     }
 
-    async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
+    async fn load_task_definition_families(&self, _: &str) -> ferry_aws::Result<usize> {
         Ok(1)
     }
 

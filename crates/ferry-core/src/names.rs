@@ -19,9 +19,61 @@ pub fn service_name(app: &str, process: &str) -> String {
     format!("{app}_{process}")
 }
 
-/// Task definition family of a process.
-pub fn task_family(app: &str, process: &str) -> String {
-    format!("{app}_{process}")
+/// Task definition family of a process: `{installation}_{app}_{process}`,
+/// the installation being [`family_prefix`] of the owner.
+///
+/// Services live in a cluster, but families are per account and region: a
+/// staging and a production installation with the same app names would
+/// share `{app}_{process}`, and each would find the other's revision the
+/// latest of "its" family. The installation in the name keeps them apart.
+/// Unique: app and process names are DNS labels (no `_`), so the last two
+/// `_`-separated parts are always the app and the process, whatever the
+/// installation holds.
+pub fn task_family(owner: &str, app: &str, process: &str) -> String {
+    format!("{}{app}_{process}", family_prefix(owner))
+}
+
+/// The app whose family `family` is, if it is one of the installation
+/// `owner`'s: `{prefix}{app}_{process}`.
+pub fn app_of_family<'a>(owner: &str, family: &'a str) -> Option<&'a str> {
+    let rest = family.strip_prefix(family_prefix(owner).as_str())?;
+    let (app, process) = rest.split_once('_')?;
+    (!app.is_empty() && !process.is_empty() && !process.contains('_')).then_some(app)
+}
+
+/// Longest installation part of a family: with the longest app (40) and
+/// process (24) names and the separators, a family stays far within ECS's
+/// 255 characters.
+const MAX_FAMILY_INSTALLATION_LEN: usize = 64;
+
+/// What every family of this installation starts with: the owner (table
+/// name) and a `_`. Family names take letters, digits, `-` and `_`
+/// (API_RegisterTaskDefinition); an owner with other characters (a table
+/// name may hold `.`), or too long, has them replaced by `-`, is cut, and
+/// gets `-` and 8 hex digits of its SHA-256, so two such owners still
+/// differ. `ListTaskDefinitions`' `familyPrefix` lists just these
+/// families.
+pub fn family_prefix(owner: &str) -> String {
+    let fits = owner.len() <= MAX_FAMILY_INSTALLATION_LEN
+        && !owner.is_empty()
+        && owner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if fits {
+        return format!("{owner}_");
+    }
+    let clean: String = owner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(MAX_FAMILY_INSTALLATION_LEN - 9)
+        .collect();
+    format!("{clean}-{}_", short_hash(owner))
 }
 
 /// Longest schedule and schedule group name EventBridge Scheduler takes
@@ -138,6 +190,36 @@ mod tests {
         assert_eq!(schedule_group("ferry"), "ferry-ferry");
         assert!(schedule_group(&"t".repeat(255)).len() <= MAX_SCHEDULE_NAME_LEN);
         assert_ne!(schedule_group("a:b"), schedule_group("a;b"));
+    }
+
+    #[test]
+    fn families_are_per_installation_and_fit() {
+        assert_eq!(task_family("ferry", "acme", "web"), "ferry_acme_web");
+        assert_ne!(
+            task_family("ferry", "acme", "web"),
+            task_family("ferry-staging", "acme", "web")
+        );
+        // `_` in an owner cannot make two families equal.
+        assert_ne!(task_family("a_b", "c", "d"), task_family("a", "b-c", "d"));
+        let odd = task_family("ferry.prod", "acme", "web");
+        assert!(
+            odd.starts_with("ferry-prod-") && odd.ends_with("_acme_web"),
+            "{odd}"
+        );
+        assert_ne!(odd, task_family("ferry-prod", "acme", "web"));
+        let long = "t".repeat(255);
+        let family = task_family(&long, &"a".repeat(40), &"p".repeat(24));
+        assert!(family.len() <= 255);
+        for family in [odd, family] {
+            assert!(family
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')));
+        }
+        assert!(task_family("ferry", "acme", "web").starts_with(&family_prefix("ferry")));
+        assert_eq!(app_of_family("ferry", "ferry_acme_web"), Some("acme"));
+        assert_eq!(app_of_family("ferry", "ferry_x_acme_web"), None);
+        assert_eq!(app_of_family("ferry_x", "ferry_x_acme_web"), Some("acme"));
+        assert_eq!(app_of_family("ferry", "acme_web"), None);
     }
 
     #[test]

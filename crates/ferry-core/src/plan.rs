@@ -268,15 +268,9 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
         let task_definition = if runs_desired_revision {
             None
         } else {
-            match reusable_revision(
-                app,
-                owner,
-                &process.process,
-                &process.task_definition,
-                observed,
-            ) {
-                Ok(Some(arn)) => Some(TaskDefinitionRef::Existing(arn)),
-                Ok(None) => {
+            match reusable_revision(app, owner, &process.task_definition, observed) {
+                Some(arn) => Some(TaskDefinitionRef::Existing(arn)),
+                None => {
                     registers.push(Action::RegisterTaskDefinition {
                         spec: process.task_definition.clone(),
                         tags: process.task_definition_tags().clone(),
@@ -284,10 +278,6 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                     Some(TaskDefinitionRef::Registered(
                         process.task_definition.family.clone(),
                     ))
-                }
-                Err(blocker) => {
-                    blockers.push(blocker);
-                    continue;
                 }
             }
         };
@@ -504,33 +494,26 @@ fn foreign_blocker(
 }
 
 /// The latest revision of `task_definition`'s family, if it is ours and
-/// has that content; a blocker for `process` if the family's latest
-/// revision is not ours. Services and schedules both reuse revisions so.
+/// has that content; `None` means "register one". Services and schedules
+/// both reuse revisions so.
+///
+/// A latest revision that is not ours (someone registered into the
+/// family) is never reused, and never blocks either: Ferry registers its
+/// own, which becomes the latest. Families carry the installation in their
+/// name, so only an outsider puts revisions there, and freezing an app
+/// must not be that easy.
 pub(crate) fn reusable_revision(
     app: &str,
     owner: &str,
-    process: &str,
     task_definition: &crate::render::TaskDefinitionSpec,
     observed: &Observed,
-) -> Result<Option<String>, Blocker> {
-    let Some(latest) = observed
+) -> Option<String> {
+    let latest = observed
         .latest_task_definitions
-        .get(&task_definition.family)
-    else {
-        return Ok(None);
-    };
-    if names::ownership(&latest.tags, owner, app) != Ownership::Ours {
-        return Err(Blocker {
-            process: process.to_owned(),
-            reason: BlockerReason::NameConflict,
-            message: format!(
-                "task definition family {} is used by something other than Ferry app {app}; \
-                 Ferry registers no revision in it",
-                task_definition.family
-            ),
-        });
-    }
-    Ok((latest.spec == *task_definition).then(|| latest.arn.clone()))
+        .get(&task_definition.family)?;
+    let reusable = names::ownership(&latest.tags, owner, app) == Ownership::Ours
+        && latest.spec == *task_definition;
+    reusable.then(|| latest.arn.clone())
 }
 
 #[cfg(test)]
@@ -655,7 +638,7 @@ mod tests {
                 );
             }
             Drift::ForeignFamily(process) => {
-                let family = crate::names::task_family("acme", process);
+                let family = crate::names::task_family(OWNER, "acme", process);
                 let mut spec = render(
                     &ferry_manifest::App {
                         name: "acme".into(),
@@ -772,9 +755,19 @@ mod tests {
             let desired = render(&after, &settings());
             for action in plan("acme", OWNER, &desired, &observed).actions {
                 match &action {
-                    Action::RegisterTaskDefinition { spec, .. } => {
-                        let latest = observed.latest_task_definitions.get(&spec.family);
-                        prop_assert!(latest.is_none_or(|td| names::ownership(&td.tags, OWNER, "acme") == Ownership::Ours));
+                    // A registration makes a new revision, tagged as
+                    // Ferry's, beside whatever the family holds.
+                    Action::RegisterTaskDefinition { tags, .. } => {
+                        prop_assert_eq!(names::ownership(tags, OWNER, "acme"), Ownership::Ours);
+                    }
+                    // A foreign revision is never what a service is moved to.
+                    Action::UpdateService { task_definition: Some(TaskDefinitionRef::Existing(arn)), .. }
+                    | Action::CreateService { task_definition: TaskDefinitionRef::Existing(arn), .. } => {
+                        let foreign = observed.latest_task_definitions.values().any(|td| {
+                            &td.arn == arn && names::ownership(&td.tags, OWNER, "acme") != Ownership::Ours
+                        });
+                        prop_assert!(!foreign, "{action} runs a foreign revision");
+                        prop_assert!(!is_foreign(&observed, action.target()), "{action}");
                     }
                     other => prop_assert!(!is_foreign(&observed, other.target()), "{other}"),
                 }
@@ -794,18 +787,13 @@ mod tests {
             let desired = render(&after, &settings());
             for blocker in plan("acme", OWNER, &desired, &observed).blockers {
                 let service = names::service_name("acme", &blocker.process);
-                let family = names::task_family("acme", &blocker.process);
                 match blocker.reason {
-                    BlockerReason::NameConflict => {
-                        let foreign_family = observed
-                            .latest_task_definitions
-                            .get(&family)
-                            .is_some_and(|td| names::ownership(&td.tags, OWNER, "acme") != Ownership::Ours);
-                        prop_assert!(
-                            is_foreign(&observed, &service) || foreign_family,
-                            "{blocker:?} for a name that is Ferry's"
-                        );
-                    }
+                    // A foreign revision in a family never blocks: Ferry
+                    // registers its own beside it.
+                    BlockerReason::NameConflict => prop_assert!(
+                        is_foreign(&observed, &service),
+                        "{blocker:?} for a name that is Ferry's"
+                    ),
                     BlockerReason::ServiceDraining => prop_assert_eq!(
                         observed.services.get(&service).map(|s| s.status),
                         Some(ServiceStatus::Draining)
@@ -864,10 +852,10 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                "register task definition acme_web (image acme:1)",
-                "register task definition acme_worker (image acme:1)",
-                "create service acme_web (desired 2, task definition acme_web:<new revision>)",
-                "create service acme_worker (desired 1, task definition acme_worker:<new revision>)",
+                "register task definition ferry_acme_web (image acme:1)",
+                "register task definition ferry_acme_worker (image acme:1)",
+                "create service acme_web (desired 2, task definition ferry_acme_web:<new revision>)",
+                "create service acme_worker (desired 1, task definition ferry_acme_worker:<new revision>)",
             ]
         );
     }
@@ -934,8 +922,31 @@ mod tests {
         assert_eq!(plan.actions.len(), 1);
         assert!(matches!(
             &plan.actions[0],
-            Action::CreateService { task_definition: TaskDefinitionRef::Existing(arn), .. } if arn == "acme_web:1"
+            Action::CreateService { task_definition: TaskDefinitionRef::Existing(arn), .. } if arn == "ferry_acme_web:1"
         ));
+    }
+
+    #[test]
+    fn a_foreign_revision_in_the_family_neither_blocks_nor_is_reused() {
+        let mut observed = converge_from_empty(&app("acme:1", &[("web", 1)]));
+        apply_drift(&mut observed, &Drift::ForeignFamily("web"));
+        let desired = render(&app("acme:2", &[("web", 1)]), &settings());
+        let plan = plan("acme", OWNER, &desired, &observed);
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        assert!(
+            matches!(
+                &plan.actions[..],
+                [
+                    Action::RegisterTaskDefinition { .. },
+                    Action::UpdateService {
+                        task_definition: Some(TaskDefinitionRef::Registered(_)),
+                        ..
+                    }
+                ]
+            ),
+            "{:?}",
+            plan.actions
+        );
     }
 
     #[test]

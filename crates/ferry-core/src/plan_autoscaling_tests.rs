@@ -260,8 +260,8 @@ fn a_new_autoscaled_service_starts_at_scale_clamped_then_gets_its_target() {
     assert_eq!(
         shown,
         [
-            "register task definition acme_web (image acme:1)",
-            "create service acme_web (desired 3, task definition acme_web:<new revision>)",
+            "register task definition ferry_acme_web (image acme:1)",
+            "create service acme_web (desired 3, task definition ferry_acme_web:<new revision>)",
             "register scalable target acme_web (min 3, max 6)",
             "put scaling policy ferry-acme_web-cpu (ECSServiceAverageCPUUtilization 60)",
         ]

@@ -235,7 +235,7 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
             DesiredProcess {
                 process: process_name.clone(),
                 task_definition: TaskDefinitionSpec {
-                    family: names::task_family(&app.name, process_name),
+                    family: names::task_family(&settings.owner, &app.name, process_name),
                     container_name: process_name.clone(),
                     image: app.image.clone(),
                     command: process.command.clone(),

@@ -193,26 +193,19 @@ pub fn plan_schedules(
         });
         let task_definition = match runs_desired {
             Some(arn) => TaskDefinitionRef::Existing(arn),
-            None => match crate::plan::reusable_revision(
-                app,
-                owner,
-                &process.process,
-                &process.task_definition,
-                observed,
-            ) {
-                Ok(Some(arn)) => TaskDefinitionRef::Existing(arn),
-                Ok(None) => {
-                    plan.registers.push(Action::RegisterTaskDefinition {
-                        spec: process.task_definition.clone(),
-                        tags: process.task_definition_tags().clone(),
-                    });
-                    TaskDefinitionRef::Registered(process.task_definition.family.clone())
+            None => {
+                match crate::plan::reusable_revision(app, owner, &process.task_definition, observed)
+                {
+                    Some(arn) => TaskDefinitionRef::Existing(arn),
+                    None => {
+                        plan.registers.push(Action::RegisterTaskDefinition {
+                            spec: process.task_definition.clone(),
+                            tags: process.task_definition_tags().clone(),
+                        });
+                        TaskDefinitionRef::Registered(process.task_definition.family.clone())
+                    }
                 }
-                Err(blocker) => {
-                    plan.blockers.push(blocker);
-                    continue;
-                }
-            },
+            }
         };
         match current {
             None => plan.changes.push(Action::CreateSchedule {

@@ -233,11 +233,11 @@ fn a_scheduled_process_gets_a_task_definition_and_a_schedule_but_no_service() {
     assert_eq!(
         lines,
         [
-            "register task definition acme_nightly (image acme:1)",
-            "register task definition acme_web (image acme:1)",
-            "create service acme_web (desired 1, task definition acme_web:<new revision>)",
+            "register task definition ferry_acme_nightly (image acme:1)",
+            "register task definition ferry_acme_web (image acme:1)",
+            "create service acme_web (desired 1, task definition ferry_acme_web:<new revision>)",
             "create schedule acme_nightly (cron(0 3 * * ? *) Europe/Berlin, task definition \
-             acme_nightly:<new revision>)",
+             ferry_acme_nightly:<new revision>)",
         ]
     );
     let spec = &desired.schedules[0].schedule;
@@ -350,6 +350,6 @@ fn status_shows_each_schedule_with_its_state() {
     assert_eq!(shown["nightly"].timezone, "Europe/Berlin");
     assert_eq!(
         shown["nightly"].task_definition.as_deref(),
-        Some("acme_nightly:1")
+        Some("ferry_acme_nightly:1")
     );
 }

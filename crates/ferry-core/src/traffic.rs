@@ -262,11 +262,16 @@ pub enum RecordChange {
     Create(RecordSpec),
     /// An owned name pointing elsewhere: UPSERT the alias.
     Upsert(RecordSpec),
-    /// An owned name no longer wanted: DELETE exactly what exists.
+    /// An owned name no longer wanted: DELETE its alias and the TXT set
+    /// exactly as it exists (Route53 refuses a DELETE that does not match,
+    /// so a concurrent edit makes the batch fail instead of being lost),
+    /// then CREATE the TXT set again with `keep`, the values others put at
+    /// the name (a domain-verification token, say), in the same batch.
     Delete {
         name: String,
         alias: Option<AliasTarget>,
         txt: Vec<String>,
+        keep: Vec<String>,
     },
 }
 
@@ -930,6 +935,12 @@ pub fn plan(
             name: name.clone(),
             alias: existing.alias.clone(),
             txt: existing.txt.clone(),
+            keep: existing
+                .txt
+                .iter()
+                .filter(|t| **t != owner_text)
+                .cloned()
+                .collect(),
         });
     }
     for (zone, changes) in before {
@@ -1118,8 +1129,14 @@ mod tests {
                                     },
                                 );
                             }
-                            RecordChange::Delete { name, .. } => {
-                                next.records.remove(&(zone_id.clone(), name.clone()));
+                            RecordChange::Delete { name, keep, .. } => {
+                                let key = (zone_id.clone(), name.clone());
+                                if keep.is_empty() {
+                                    next.records.remove(&key);
+                                } else if let Some(left) = next.records.get_mut(&key) {
+                                    left.alias = None;
+                                    left.txt = keep.clone();
+                                }
                             }
                         }
                     }
@@ -1380,6 +1397,53 @@ mod tests {
         let empty = execute(&after, &gone);
         assert!(
             empty.target_groups.is_empty() && empty.rules.is_empty() && empty.records.is_empty()
+        );
+    }
+
+    #[test]
+    fn a_name_given_up_loses_only_ferrys_txt_value() {
+        let s = settings(100);
+        let full = app(
+            "acme",
+            &[("web", Some(8080))],
+            &[("acme.example.com", "web")],
+        );
+        let mut observed = converge(&full, &s, &ObservedTraffic::default());
+        // Someone verifies the domain with a TXT value at Ferry's name.
+        let verification = "google-site-verification=abc".to_owned();
+        let (key, name) = observed
+            .records
+            .iter_mut()
+            .find(|((_, name), _)| name.starts_with("acme.example.com"))
+            .expect("the domain's record");
+        name.txt.push(verification.clone());
+        let key = key.clone();
+        let without = app("acme", &[("web", Some(8080))], &[]);
+        let drop = plan("acme", OWNER, &s, &render(&without, OWNER, &s), &observed);
+        let delete = drop
+            .after
+            .iter()
+            .flat_map(|a| match a {
+                TrafficAction::ChangeRecords { changes, .. } => changes.clone(),
+                _ => Vec::new(),
+            })
+            .find_map(|c| match c {
+                RecordChange::Delete {
+                    name, txt, keep, ..
+                } if name == key.1 => Some((txt, keep)),
+                _ => None,
+            })
+            .expect("the name is given up");
+        assert_eq!(delete.0.len(), 2, "the DELETE matches the set as it is");
+        assert_eq!(delete.1, vec![verification.clone()]);
+        let after = execute(&observed, &drop);
+        assert_eq!(after.records[&key].txt, vec![verification]);
+        assert_eq!(after.records[&key].alias, None);
+        // What is left is not Ferry's: converged, nothing more to do.
+        let again = plan("acme", OWNER, &s, &render(&without, OWNER, &s), &after);
+        assert!(
+            again.before.is_empty() && again.after.is_empty(),
+            "{again:?}"
         );
     }
 

@@ -442,6 +442,20 @@ fn read_confined(path: &Path, allowed: &[PathBuf]) -> io::Result<String> {
     if !inside(&resolved) {
         return Err(outside(&resolved));
     }
+    // `.git/` holds git's own data (config with remote credentials, hooks,
+    // packed objects): never a Procfile, and not Ferry's to read, even
+    // when it sits inside an allowed root.
+    let in_git_dir = allowed
+        .iter()
+        .filter_map(|root| resolved.strip_prefix(root).ok())
+        .any(|rest| rest.components().any(|c| c.as_os_str() == ".git"));
+    if in_git_dir {
+        return Err(refuse(format!(
+            "the path resolves to {}, inside `.git/`, git's own data; a Procfile must be a file \
+             of the repository's work tree, so it was not read",
+            quote(&resolved.display().to_string())
+        )));
+    }
     let metadata = fs::metadata(&resolved)?;
     if !metadata.is_file() {
         return Err(refuse("it is not a regular file".to_owned()));

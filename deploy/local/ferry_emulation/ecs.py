@@ -325,8 +325,77 @@ def load_balancer_check(call_moto: Any) -> Any:
     return target_groups_have_load_balancers
 
 
+# --------------------------------------------------------------------------
+# RunTask / CreateService: client tokens.
+#
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/ECS_Idempotency.html
+#   "If you retry a request that completed successfully using the same client
+#   token and the same parameters, the retry succeeds without performing any
+#   further actions."  CreateService: "up to 36 ASCII characters in the range
+#   of 33-126"; RunTask: up to 64.  "Requests with the same token in the same
+#   cluster are idempotent"; a RunTask "in other clusters are considered
+#   separate requests".
+#   RunTask: "the original request's result is returned. If you retry a
+#   successful request with the same client token, but one or more of the
+#   parameters are changed (other than the Region or Availability Zone), then
+#   the retry fails with a ConflictException." The token "has a time to live
+#   (TTL) of 24 hours".
+#
+# moto ignores clientToken: a retried RunTask starts a second task. The layer
+# remembers each successful answer by (operation, cluster, token) for 24 h
+# and replays it for the same parameters; other parameters get
+# ConflictException (the RunTask wording; the page names no other error for
+# CreateService, and refusing is the stricter reading). A token out of the
+# documented length or character range is refused as AWS validates it.
+# Only successes are kept: a failed request performed nothing to replay.
+# --------------------------------------------------------------------------
+
+CLIENT_TOKEN_MAX = {"RunTask": 64, "CreateService": 36}
+CLIENT_TOKEN_TTL = 24 * 3600.0
+
+
+class ClientTokens:
+    """Answers already given, by (operation, cluster, token)."""
+
+    def __init__(self, clock: Any = None):
+        import time
+        self._clock = clock or time.time
+        self._seen: dict[tuple[str, str, str], tuple[float, str, Response]] = {}
+
+    def __call__(self, request: AwsRequest, forward: Any) -> Response:
+        params = request.json()
+        token = params.get("clientToken")
+        if token is None:
+            return forward(request)
+        limit = CLIENT_TOKEN_MAX.get(request.operation, 64)
+        if (not isinstance(token, str) or not 1 <= len(token) <= limit
+                or any(not 33 <= ord(c) <= 126 for c in token)):
+            return json_error(400, "InvalidParameterException",
+                              f"clientToken must be 1-{limit} ASCII characters in the range 33-126.")
+        cluster = str(params.get("cluster") or "default").rsplit("/", 1)[-1]
+        key = (request.operation, cluster, token)
+        rest = json.dumps({k: v for k, v in params.items() if k != "clientToken"}, sort_keys=True)
+        now = self._clock()
+        for old in [k for k, (at, _, _) in self._seen.items() if now - at > CLIENT_TOKEN_TTL]:
+            del self._seen[old]
+        if key in self._seen:
+            _, first, answer = self._seen[key]
+            if first != rest:
+                # The error code is the documented one; the message is ours.
+                return json_error(400, "ConflictException",
+                                  f"The client token {token} was used before with other parameters.")
+            return answer
+        answer = forward(request)
+        if 200 <= answer.status < 300:
+            self._seen[key] = (now, rest, answer)
+        return answer
+
+
 def register(layer: Any) -> None:
     layer.register(SERVICE, "*", serialize)
+    tokens = ClientTokens()
+    layer.register(SERVICE, "RunTask", tokens)
+    layer.register(SERVICE, "CreateService", tokens)
     layer.register(SERVICE, "DescribeServices", describe_services_limit)
     layer.register(SERVICE, "ListServices", list_services_pagination)
     layer.register(SERVICE, "CreateService", load_balancer_check(layer.call_moto))

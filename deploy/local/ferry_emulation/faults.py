@@ -14,7 +14,8 @@ list of ``SERVICE=VALUE`` entries, ``SERVICE`` one of ``ecs``, ``dynamodb``,
 ``elbv2``, ``route53``, ``application-autoscaling`` (the names the request
 log uses: the five services Ferry calls) or ``*`` for all five. A named service wins over ``*`` whatever
 the order; a service not named (and no ``*``) gets no faults. A bare
-``VALUE`` means ``*=VALUE``. Examples: ``*=0.1``,
+``VALUE`` means ``*=VALUE``. ``SERVICE:Operation=VALUE`` (``ecs:RunTask=1``)
+sets one operation's value, which wins over its service's. Examples: ``*=0.1``,
 ``ecs=0.1,elbv2=0.05,dynamodb=0,route53=0.1``, ``*=0.2,dynamodb=0``.
 
 ``FERRY_EMULATOR_FAULT_ERRORS`` (a rate from 0 to 1)
@@ -220,10 +221,14 @@ def per_service(name: str, raw: str, what: str, parse: Callable[[str], V]) -> di
         key, sep, value = (part.strip() for part in entry.partition("="))
         if not sep:
             raise bad(f"{entry!r} has no '='")
-        key = key.lower()
-        if key != "*" and key not in SERVICES:
-            hint = f" (use {_ALIASES[key]})" if key in _ALIASES else ""
-            raise bad(f"unknown service {key!r}{hint}")
+        service_part, colon, operation = key.partition(":")
+        service_part = service_part.lower()
+        if colon and (service_part == "*" or not operation.isalnum()):
+            raise bad(f"{key!r}: an operation follows a service, as in ecs:RunTask")
+        key = f"{service_part}:{operation}" if colon else service_part
+        if service_part != "*" and service_part not in SERVICES:
+            hint = f" (use {_ALIASES[service_part]})" if service_part in _ALIASES else ""
+            raise bad(f"unknown service {service_part!r}{hint}")
         if key in named or (key == "*" and has_wildcard):
             raise bad(f"{key!r} is given twice")
         try:
@@ -240,6 +245,8 @@ def per_service(name: str, raw: str, what: str, parse: Callable[[str], V]) -> di
             out[service] = named[service]
         elif has_wildcard:
             out[service] = wildcard  # type: ignore[assignment]
+    # `SERVICE:Operation` entries win over their service's value.
+    out.update({k: v for k, v in named.items() if ":" in k})
     return out
 
 
@@ -304,10 +311,14 @@ class Settings:
 
     def services(self) -> list[str]:
         """The services that can get a fault or latency (all others are never touched)."""
-        return [s for s in SERVICES
-                if self.errors.get(s, 0) > 0 or self.resets.get(s, 0) > 0
-                or self.resets_after.get(s, 0) > 0
-                or self.latency.get(s, Latency(0, 0)).high > 0]
+        def on(s: str) -> bool:
+            keys = lambda values: [k for k in values if k == s or k.startswith(f"{s}:")]
+            return (any(self.errors[k] > 0 for k in keys(self.errors))
+                    or any(self.resets[k] > 0 for k in keys(self.resets))
+                    or any(self.resets_after[k] > 0 for k in keys(self.resets_after))
+                    or any(self.latency[k].high > 0 for k in keys(self.latency)))
+
+        return [s for s in SERVICES if on(s)]
 
     def describe(self) -> str:
         """One line for the emulator's log: what is on, and the seed."""
@@ -364,7 +375,7 @@ class Decision:
 def decide(settings: Settings, service: str, operation: str, k: int) -> Decision:
     """What the k-th request (from 0) of (service, operation) gets."""
     def hit(kind: str, rates: Mapping[str, float]) -> bool:
-        rate = rates.get(service, 0.0)
+        rate = rates.get(f"{service}:{operation}", rates.get(service, 0.0))
         return rate > 0 and draw(settings.seed, kind, service, operation, k) < rate
 
     if hit(RESET, settings.resets):
@@ -375,7 +386,7 @@ def decide(settings: Settings, service: str, operation: str, k: int) -> Decision
         fault = RESET_AFTER
     else:
         fault = None
-    latency = settings.latency.get(service)
+    latency = settings.latency.get(f"{service}:{operation}", settings.latency.get(service))
     seconds = 0.0
     if latency is not None and latency.high > 0:
         seconds = latency.at(draw(settings.seed, "latency", service, operation, k))

@@ -224,7 +224,8 @@ def app_id(environ: dict[str, Any]) -> str | None:
 
 def ecs_target(request: AwsRequest) -> str | None:
     """What an ECS write is about: the task-definition family it registers,
-    or the service it creates, updates or deletes. Lets tests tell which
+    the revision it deregisters, or the service it creates, updates or
+    deletes. Lets tests tell which
     app's writes went when."""
     if request.service != "ecs" or request.operation not in _ECS_TARGETS:
         return None
@@ -234,6 +235,7 @@ def ecs_target(request: AwsRequest) -> str | None:
 
 _ECS_TARGETS = {
     "RegisterTaskDefinition": "family",
+    "DeregisterTaskDefinition": "taskDefinition",
     "CreateService": "serviceName",
     "UpdateService": "service",
     "DeleteService": "service",

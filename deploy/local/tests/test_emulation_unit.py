@@ -217,3 +217,67 @@ def test_dynamodb_partitions_of_single_and_transactional_requests():
     assert dynamodb_partitions(request("TransactWriteItems", transaction)) == ["lease", "status", "meta"]
     assert dynamodb_partitions(request("Query", {"KeyConditionExpression": "pk = :pk"})) == []
     assert dynamodb_partitions(ecs_request("DescribeServices", {})) == []
+
+
+# -- client tokens (ECS_Idempotency.html) ------------------------------------
+
+def _counting_forward():
+    calls = []
+
+    def forward(request):
+        calls.append(request.json())
+        return json_response(200, {"tasks": [{"taskArn": f"arn:task/{len(calls)}"}]})
+
+    return forward, calls
+
+
+def test_a_retry_with_the_same_token_and_parameters_gets_the_first_answer():
+    tokens = ecs.ClientTokens(clock=lambda: 0.0)
+    forward, calls = _counting_forward()
+    params = {"cluster": "c", "taskDefinition": "td:1", "clientToken": "t-1"}
+    first = tokens(ecs_request("RunTask", params), forward)
+    again = tokens(ecs_request("RunTask", dict(params)), forward)
+    assert len(calls) == 1
+    assert again.json() == first.json() == {"tasks": [{"taskArn": "arn:task/1"}]}
+    # Without a token, or with another one, each request runs.
+    tokens(ecs_request("RunTask", {"cluster": "c", "taskDefinition": "td:1"}), forward)
+    tokens(ecs_request("RunTask", dict(params, clientToken="t-2")), forward)
+    # The same token in another cluster is another request.
+    tokens(ecs_request("RunTask", dict(params, cluster="arn:aws:ecs:r:1:cluster/d")), forward)
+    assert len(calls) == 4
+
+
+def test_the_same_token_with_other_parameters_is_a_conflict():
+    tokens = ecs.ClientTokens(clock=lambda: 0.0)
+    forward, calls = _counting_forward()
+    params = {"cluster": "c", "taskDefinition": "td:1", "clientToken": "t-1"}
+    tokens(ecs_request("RunTask", params), forward)
+    other = tokens(ecs_request("RunTask", dict(params, taskDefinition="td:2")), forward)
+    assert other.status == 400
+    assert json.loads(other.body)["__type"].endswith("ConflictException")
+    assert len(calls) == 1
+
+
+def test_tokens_expire_after_a_day_and_failures_are_not_kept():
+    now = [0.0]
+    tokens = ecs.ClientTokens(clock=lambda: now[0])
+    forward, calls = _counting_forward()
+    params = {"cluster": "c", "taskDefinition": "td:1", "clientToken": "t-1"}
+    tokens(ecs_request("RunTask", params), forward)
+    now[0] = 24 * 3600.0 + 1
+    tokens(ecs_request("RunTask", params), forward)
+    assert len(calls) == 2
+    failing = lambda request: json_response(400, {"__type": "InvalidParameterException"})
+    tokens(ecs_request("RunTask", dict(params, clientToken="t-9")), failing)
+    tokens(ecs_request("RunTask", dict(params, clientToken="t-9")), forward)
+    assert len(calls) == 3
+
+
+def test_tokens_out_of_the_documented_range_are_refused():
+    tokens = ecs.ClientTokens(clock=lambda: 0.0)
+    forward, calls = _counting_forward()
+    long_for_create = {"cluster": "c", "serviceName": "s", "clientToken": "x" * 37}
+    assert tokens(ecs_request("CreateService", long_for_create), forward).status == 400
+    assert tokens(ecs_request("RunTask", {"cluster": "c", "clientToken": "x" * 64}), forward).status == 200
+    assert tokens(ecs_request("RunTask", {"cluster": "c", "clientToken": "a b"}), forward).status == 400
+    assert len(calls) == 1

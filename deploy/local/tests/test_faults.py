@@ -57,6 +57,18 @@ def test_a_named_service_wins_over_the_wildcard_in_any_order():
     assert rates("dynamodb=0,*=0.2") == expected
 
 
+def test_one_operation_can_have_its_own_rate():
+    assert rates("ecs:RunTask=1,ecs=0.1") == {"ecs": 0.1, "ecs:RunTask": 1.0}
+    assert rates("ECS:RunTask=0.5") == {"ecs:RunTask": 0.5}
+    settings = Settings(resets_after={"ecs:RunTask": 1.0, "ecs": 0.0}, seed=1)
+    assert set(faults_of(settings, "ecs", "RunTask")) == {"reset-after"}
+    assert set(faults_of(settings, "ecs", "ListTasks")) == {None}
+    assert Settings(resets_after={"ecs:RunTask": 1.0}).services() == ["ecs"]
+    for bad in ("*:RunTask=1", "ecs:=1", "nope:RunTask=1"):
+        with pytest.raises(ValueError):
+            rates(bad)
+
+
 def test_unset_or_empty_means_no_faults():
     for environ in ({}, {"FERRY_EMULATOR_FAULT_ERRORS": ""}, {"FERRY_EMULATOR_FAULT_ERRORS": "  "}):
         settings = settings_from(environ)

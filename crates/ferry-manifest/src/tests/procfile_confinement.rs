@@ -98,6 +98,29 @@ fn procfiles_in_the_named_directories_or_the_git_repository_are_read() {
 }
 
 #[test]
+fn nothing_under_dot_git_is_read_even_inside_the_repository() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path().join("repo");
+    write(
+        &repo.join(".git/config"),
+        b"[remote \"origin\"]\n\turl = https://root:token@example.com\n",
+    );
+    let file = write(
+        &repo.join("apps/a.yaml"),
+        manifest("../.git/config").as_bytes(),
+    );
+    refused(&file, "inside `.git/`");
+    // A `.git` file (a worktree's or a submodule's) is git's too.
+    let worktree = dir.path().join("worktree");
+    write(&worktree.join(".git"), b"gitdir: /elsewhere\n");
+    let file = write(&worktree.join("a.yaml"), manifest(".git").as_bytes());
+    refused(&file, "inside `.git/`");
+    // Named as a root, `.git/` is still refused.
+    let file = write(&repo.join(".git/a.yaml"), manifest("config").as_bytes());
+    refused(&file, "inside `.git/`");
+}
+
+#[test]
 fn large_binary_and_special_procfiles_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let apps = dir.path().join("apps");
