@@ -195,17 +195,40 @@ async fn a_run_whose_answer_was_lost_starts_exactly_one_task() {
     );
     let ecs = local.ecs().await;
     let cluster = local.cluster().to_owned();
-    let listed = ecs
-        .list_tasks()
-        .cluster(&cluster)
-        .started_by("ferry-run")
-        .send()
-        .await
-        .expect("ListTasks");
+    let mut one_offs = Vec::new();
+    for status in [
+        aws_sdk_ecs::types::DesiredStatus::Running,
+        aws_sdk_ecs::types::DesiredStatus::Stopped,
+    ] {
+        let listed = ecs
+            .list_tasks()
+            .cluster(&cluster)
+            .family("ferry_job_migrate")
+            .desired_status(status)
+            .send()
+            .await
+            .expect("ListTasks");
+        if listed.task_arns().is_empty() {
+            continue;
+        }
+        let described = ecs
+            .describe_tasks()
+            .cluster(&cluster)
+            .set_tasks(Some(listed.task_arns().to_vec()))
+            .send()
+            .await
+            .expect("DescribeTasks");
+        one_offs.extend(
+            described
+                .tasks()
+                .iter()
+                .filter(|t| t.started_by() == Some("ferry-run"))
+                .filter_map(|t| t.task_arn().map(str::to_owned)),
+        );
+    }
     assert_eq!(
-        listed.task_arns().len(),
+        one_offs.len(),
         1,
-        "one task for three RunTask requests: {:?}",
-        listed.task_arns()
+        "one task for three RunTask requests: {one_offs:?}"
     );
 }

@@ -315,15 +315,17 @@ impl Ecs {
             .collect()
     }
 
-    /// Lists the ACTIVE task definitions of the installation `owner` (100
-    /// per call; only families starting with its
-    /// [`family_prefix`](ferry_core::names::family_prefix), so an account
-    /// full of other tools' task definitions costs no extra pages) and
-    /// remembers the latest revision of each family. Called when a term
-    /// starts; afterwards Ferry's own registrations keep it current.
+    /// Lists the ACTIVE task definitions of the account (100 per call) and
+    /// remembers the latest revision of each family of the installation
+    /// `owner` (those starting with its
+    /// [`family_prefix`](ferry_core::names::family_prefix)). Called when a
+    /// term starts; afterwards Ferry's own registrations keep it current.
     /// Returns the number of calls made.
+    ///
+    /// The listing cannot be narrowed on AWS's side: ListTaskDefinitions'
+    /// `familyPrefix` is "the full family name" (API_ListTaskDefinitions),
+    /// one family, not a prefix.
     pub async fn load_task_definition_families(&self, owner: &str) -> Result<usize> {
-        let prefix = ferry_core::names::family_prefix(owner);
         let mut latest: HashMap<String, (u32, String)> = HashMap::new();
         let mut active: HashMap<String, BTreeSet<u32>> = HashMap::new();
         let mut token: Option<String> = None;
@@ -339,7 +341,6 @@ impl Ecs {
                     || {
                         self.client
                             .list_task_definitions()
-                            .family_prefix(&prefix)
                             .status(ecs::TaskDefinitionStatus::Active)
                             .max_results(100)
                             .set_next_token(token.clone())
@@ -349,7 +350,10 @@ impl Ecs {
                 .await?;
             calls += 1;
             for arn in out.task_definition_arns() {
-                if let Some((family, revision)) = family_and_revision(arn) {
+                let Some((family, revision)) = family_and_revision(arn) else {
+                    continue;
+                };
+                if ferry_core::names::app_of_family(owner, family).is_some() {
                     active
                         .entry(family.to_owned())
                         .or_default()
