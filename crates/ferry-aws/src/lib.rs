@@ -34,11 +34,25 @@ pub use ferry_call::{
 /// throttled request would be retried without waiting for a token and
 /// without Ferry's pacing ever hearing of it; [`Caller`] instead lowers the
 /// bucket's rate and waits for a token before each attempt.
+///
+/// A connection is given [`CONNECT_TIMEOUT`] to open: a write must be done
+/// (or abandoned) within the time its lease is still safe
+/// ([`WriteGate::write_budget`](ferry_call::WriteGate::write_budget), at
+/// least the 5 s between renew deadline and lease expiry), and a connect
+/// that hangs should fail early enough to leave room for a retry.
 pub fn paced_sdk_config(sdk: &aws_config::SdkConfig) -> aws_config::SdkConfig {
     sdk.to_builder()
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .build(),
+        )
         .build()
 }
+
+/// How long the SDK waits for a TCP (and TLS) connection to open.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(test)]
 mod tests {
@@ -120,7 +134,10 @@ mod tests {
             "a read is not gated: {read:?}"
         );
 
-        gate.open_until(tokio::time::Instant::now() + Duration::from_secs(60));
+        gate.open_until(
+            tokio::time::Instant::now() + Duration::from_secs(60),
+            tokio::time::Instant::now() + Duration::from_secs(65),
+        );
         let sent = update(&caller, &client).await;
         assert!(
             !matches!(sent, Err(Error::NotLeading { .. })),

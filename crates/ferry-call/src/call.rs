@@ -214,15 +214,28 @@ impl Caller {
             self.pacing.acquire(bucket).await;
             // Looked at after the wait for a token, right before sending:
             // the wait may have outlasted the leadership.
-            if is_mutating(operation) && !self.gate.is_open(tokio::time::Instant::now()) {
+            let mutating = is_mutating(operation);
+            let now = tokio::time::Instant::now();
+            // A write may take only until the lease may be someone else's:
+            // abandoned then, it cannot reach AWS after a successor's first
+            // write from this side of the wire.
+            let budget = if mutating {
+                self.gate.write_budget(now)
+            } else {
+                None
+            };
+            if mutating && (!self.gate.is_open(now) || budget == Some(Duration::ZERO)) {
                 return Err(Error::NotLeading {
                     service,
                     operation,
                     resource: resource.to_owned(),
                 });
             }
+            let limit = budget.map_or(self.timeout, |b| b.min(self.timeout));
+            let _writing = mutating.then(|| self.gate.begin_write());
             let started = Instant::now();
-            let outcome = tokio::time::timeout(self.timeout, send()).await;
+            let outcome = tokio::time::timeout(limit, send()).await;
+            drop(_writing);
             self.metrics
                 .latency
                 .with_label_values(&[service, operation])
@@ -289,7 +302,7 @@ impl Caller {
                     service,
                     operation,
                     resource: resource.to_owned(),
-                    seconds: self.timeout.as_secs(),
+                    seconds: limit.as_secs(),
                 }),
             };
         }
@@ -303,6 +316,44 @@ mod tests {
     use aws_smithy_types::error::ErrorMetadata;
 
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_is_abandoned_when_the_lease_may_be_someone_elses() {
+        let gate = WriteGate::closed_with_clock(|| Duration::from_secs(1000));
+        let (caller, _, _) = caller();
+        let caller = caller.gated(gate.clone());
+        let now = tokio::time::Instant::now();
+        gate.open_until(now + Duration::from_secs(1), now + Duration::from_secs(2));
+        let started = tokio::time::Instant::now();
+        let result: Result<(), Error> = caller
+            .call(
+                "ecs",
+                "UpdateService",
+                Bucket::ServiceWrites,
+                "web",
+                || async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok::<(), SdkError<ErrorMetadata, ()>>(())
+                },
+            )
+            .await;
+        assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        // A read is bounded by the caller's timeout only.
+        let read: Result<(), Error> = caller
+            .call(
+                "ecs",
+                "DescribeServices",
+                Bucket::ServiceReads,
+                "web",
+                || async {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    Ok::<(), SdkError<ErrorMetadata, ()>>(())
+                },
+            )
+            .await;
+        assert!(read.is_ok(), "{read:?}");
+    }
 
     fn throttle() -> SdkError<ErrorMetadata, ()> {
         SdkError::service_error(
@@ -439,7 +490,10 @@ mod tests {
             .expect("reads need no leadership");
         assert_eq!(sent.load(Ordering::SeqCst), 1);
 
-        gate.open_until(tokio::time::Instant::now() + Duration::from_secs(10));
+        gate.open_until(
+            tokio::time::Instant::now() + Duration::from_secs(10),
+            tokio::time::Instant::now() + Duration::from_secs(15),
+        );
         caller
             .call(
                 "ecs",

@@ -9,12 +9,15 @@
 
 mod call;
 pub mod cause;
+pub mod clock;
 mod gate;
 pub mod pacing;
 
 pub use call::{AwsMetrics, Caller, MAX_ATTEMPTS};
 pub use cause::FailureKind;
-pub use gate::{is_mutating, stopped_by_gate, GateClosed, GateInterceptor, WriteGate};
+pub use gate::{
+    is_mutating, stopped_by_gate, GateClosed, GateInterceptor, WriteGate, WriteInFlight,
+};
 pub use pacing::{Bucket, Claimant, Pacing};
 
 /// A client token for one logical call: 32 hex characters, within every

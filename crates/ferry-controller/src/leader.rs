@@ -123,7 +123,11 @@ pub enum Role {
 
 pub struct Elector<S> {
     store: Arc<S>,
-    id: String,
+    /// The name written into the lease: the replica's id and a random
+    /// suffix drawn once per process, so that two processes given the same
+    /// `--id` (or a restarted one) never take each other's lease for their
+    /// own.
+    holder: String,
     timing: LeaseTiming,
     role: watch::Sender<Role>,
     gauge: Option<prometheus::IntGauge>,
@@ -135,7 +139,7 @@ impl<S: LeaseStore> Elector<S> {
         let (role, _) = watch::channel(Role::Follower);
         Self {
             store,
-            id,
+            holder: holder_name(&id),
             timing,
             role,
             gauge: None,
@@ -186,11 +190,15 @@ impl<S: LeaseStore> Elector<S> {
                 return;
             }
             if let Some((fence, sent)) = self.try_acquire(&mut seen).await {
-                info!(holder = %self.id, token = fence.token, "became the leader");
+                info!(holder = %self.holder, token = fence.token, "became the leader");
                 let ended = self.lead(&fence, sent, &mut resign).await;
                 self.set_role(Role::Follower);
                 seen = None;
                 if ended == Led::Resigned {
+                    // The gate closed with the role; writes already under
+                    // way end (or are abandoned) within their budget. Only
+                    // then may a successor start at once.
+                    self.gate.drained().await;
                     match self.store.release(&fence).await {
                         Ok(LeaseWrite::Done) => info!("lease handed back"),
                         Ok(LeaseWrite::Lost) => info!("the lease had been taken over already"),
@@ -232,7 +240,7 @@ impl<S: LeaseStore> Elector<S> {
         };
         let free = match record.as_ref().and_then(|r| r.holder.as_ref()) {
             None => true,
-            Some(holder) => *holder == self.id || now >= since + self.timing.lease_duration,
+            Some(holder) => *holder == self.holder || now >= since + self.timing.lease_duration,
         };
         if !free {
             return None;
@@ -240,12 +248,12 @@ impl<S: LeaseStore> Elector<S> {
         let sent = Instant::now();
         match self
             .store
-            .acquire(&self.id, record.as_ref(), self.timing.lease_duration)
+            .acquire(&self.holder, record.as_ref(), self.timing.lease_duration)
             .await
         {
             Ok(Some(new)) => Some((
                 Fence {
-                    holder: self.id.clone(),
+                    holder: self.holder.clone(),
                     token: new.token,
                 },
                 sent,
@@ -258,6 +266,16 @@ impl<S: LeaseStore> Elector<S> {
         }
     }
 
+    /// Opens the gate for the leadership counted from `renewed`: writes
+    /// start until the renew deadline and are abandoned by the time a
+    /// candidate may take the lease over.
+    fn open_gate(&self, renewed: Instant) {
+        self.gate.open_until(
+            renewed + self.timing.renew_deadline,
+            renewed + self.timing.lease_duration,
+        );
+    }
+
     /// Leads until the lease is lost, the renew deadline passes, or
     /// `resign` turns true.
     async fn lead(
@@ -266,7 +284,7 @@ impl<S: LeaseStore> Elector<S> {
         mut renewed: Instant,
         resign: &mut watch::Receiver<bool>,
     ) -> Led {
-        self.gate.open_until(renewed + self.timing.renew_deadline);
+        self.open_gate(renewed);
         self.set_role(Role::Leader(fence.clone()));
         loop {
             let deadline = renewed + self.timing.renew_deadline;
@@ -288,7 +306,7 @@ impl<S: LeaseStore> Elector<S> {
             {
                 Ok(Ok(LeaseWrite::Done)) => {
                     renewed = attempt;
-                    self.gate.open_until(renewed + self.timing.renew_deadline);
+                    self.open_gate(renewed);
                 }
                 Ok(Ok(LeaseWrite::Lost)) => {
                     warn!(
@@ -307,6 +325,11 @@ impl<S: LeaseStore> Elector<S> {
             }
         }
     }
+}
+
+/// `id#xxxxxxxx`: the replica's name and 32 random bits of this process.
+fn holder_name(id: &str) -> String {
+    format!("{id}#{:08x}", fastrand::u32(..))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -538,6 +561,52 @@ mod tests {
             "took {gap:?}"
         );
         assert_eq!(b.token(), Some(2), "a new term, a new fencing token");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_processes_given_the_same_id_never_both_lead() {
+        let shared = MemoryLease {
+            lease: Arc::default(),
+            link: Arc::default(),
+        };
+        let a = Replica::start(&shared, "same");
+        let b = Replica::start(&shared, "same");
+        for _ in 0..60 {
+            settle(Duration::from_millis(500)).await;
+            assert!(leaders(&[&a, &b]) <= 1, "both lead");
+            assert!(
+                !(a.gate.is_open(Instant::now()) && b.gate.is_open(Instant::now())),
+                "both gates open"
+            );
+        }
+        assert_eq!(leaders(&[&a, &b]), 1);
+        assert_eq!(
+            shared.lock().as_ref().map(|r| r.token),
+            Some(1),
+            "one term: neither took the other's lease for its own"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hand_back_waits_for_the_writes_under_way() {
+        let (shared, a, b) = a_leads_then_b_follows(Duration::from_secs(5)).await;
+        let writing = a.gate.begin_write();
+        a.resign.send_replace(true);
+        settle(Duration::from_secs(3)).await;
+        assert!(!a.leads() && !a.gate.is_open(Instant::now()));
+        assert!(
+            shared
+                .lock()
+                .as_ref()
+                .and_then(|r| r.holder.clone())
+                .is_some(),
+            "the lease was handed back with a write under way"
+        );
+        assert!(!b.leads());
+        drop(writing);
+        settle(Duration::from_secs(3)).await;
+        assert!(a.task.is_finished());
+        assert!(b.leads(), "the successor starts once the write ended");
     }
 
     #[tokio::test(start_paused = true)]
