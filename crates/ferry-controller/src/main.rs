@@ -163,6 +163,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .map(|t| t.settings().clone())
             .unwrap_or_default(),
         scheduler_role_arn: config.scheduler_role_arn.clone(),
+        schedule_dlq_arn: config.schedule_dlq_arn.clone(),
     };
     if settings.scheduler_role_arn.is_none() {
         info!("no --scheduler-role-arn: scheduled processes are reported blocked");
