@@ -18,6 +18,10 @@ one renderer of these tests), and every authorization is evaluated
 
 * requests whose SDK app name is ``ferry-cli`` (crates/ferry-cli,
   ``APP_NAME``) against ``DeployerPolicy``;
+* the RunTask the local EventBridge Scheduler sends when a schedule fires
+  (app name ``eventbridge-scheduler``, deploy/local/ferry_emulation/
+  scheduler.py) against ``SchedulerRole``'s policy, the role a schedule's
+  target runs as;
 * requests with any other app name, a ``ferry-controller`` replica id,
   against ``ControllerTaskPolicy``;
 * requests without one (the test harness's own SDK clients, bootstrap.py,
@@ -55,7 +59,9 @@ from ferry_emulation import iam_eval  # noqa: E402
 
 TEMPLATE = Path(os.environ.get("FERRY_TEMPLATE", HERE.parent / "ferry.yaml"))
 CLI_AGENT = "ferry-cli"
-POLICY = {"cli": "DeployerPolicy", "controller": "ControllerTaskPolicy"}
+SCHEDULER_AGENT = "eventbridge-scheduler"
+# caller -> the template resource holding its policy
+POLICY = {"cli": "DeployerPolicy", "controller": "ControllerTaskPolicy", "scheduler": "SchedulerRole"}
 ACCOUNT = "123456789012"
 
 
@@ -70,7 +76,7 @@ def caller(line: dict) -> str | None:
     agent = line.get("agent")
     if not agent:
         return None
-    return "cli" if agent == CLI_AGENT else "controller"
+    return {CLI_AGENT: "cli", SCHEDULER_AGENT: "scheduler"}.get(agent, "controller")
 
 
 # -- rendering ferry.yaml for one log's settings -------------------------------------------
@@ -120,8 +126,11 @@ def render(env: dict[str, str], template: dict, table: str | None = None) -> dic
         Local.overrides[("SchedulerRole", "Arn")] = env["FERRY_SCHEDULER_ROLE_ARN"]
     stack = Local(template, parameters(env, template, table),
                   region=env.get("AWS_REGION", "us-east-1"), account=ACCOUNT)
-    found = {p.resource: p for p in policies(stack) if not p.trust}
-    return {role: {"Version": "2012-10-17", "Statement": found[name].statements}
+    statements: dict[str, list[dict]] = defaultdict(list)
+    for policy in policies(stack):
+        if not policy.trust:
+            statements[policy.resource].extend(policy.statements)
+    return {role: {"Version": "2012-10-17", "Statement": statements[name]}
             for role, name in POLICY.items()}
 
 
@@ -312,6 +321,15 @@ def test_a_service_without_the_owner_tag_is_refused_with_the_closest_statement(t
     [denial] = result.denials
     assert denial.decision.statement == "EcsCreateService"
     assert "aws:RequestTag/ferry:managed-by" in result.report()
+
+
+def test_the_schedulers_run_task_is_judged_by_the_scheduler_roles_policy(template):
+    task_definition = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/web_nightly:1"
+    run_task = {"action": "ecs:RunTask", "resource": task_definition,
+                "context": {"ecs:cluster": CLUSTER, "aws:ResourceTag/ferry:managed-by": "ferry", **OWNED}}
+    assert not run(template, line(SCHEDULER_AGENT, run_task)).denials
+    denied = run(template, line(SCHEDULER_AGENT, create_service(OWNED))).denials
+    assert [d.policy for d in denied] == ["SchedulerRole"]
 
 
 def test_the_administrators_requests_are_not_replayed(template):

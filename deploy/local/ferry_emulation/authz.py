@@ -211,7 +211,9 @@ class MotoState(State):
 
         backend = elbv2_backends[self.account][region]
         exists = arn in backend.target_groups or any(
-            arn in listener.rules for listener in list(backend.listeners.values()))
+            listener.arn == arn or any(rule.arn == arn for rule in list(listener.rules.values()))
+            for lb in list(backend.load_balancers.values())
+            for listener in list(lb.listeners.values()))
         if not exists:
             return None
         return dict(backend.tagging_service.get_tag_dict_for_resource(arn))

@@ -308,11 +308,12 @@ def evaluate(policies: Mapping[str, Any] | Iterable[Mapping[str, Any]], request:
         mismatches = statement_mismatches(statement, request)
         if not mismatches:
             return Decision(True, "allow", sid)
-        # Closest: the statement for the right action with fewest misses.
-        action_miss = any(m.startswith(("Action ", "NotAction ")) for m in mismatches)
-        score = len(mismatches) + (100 if action_miss else 0)
-        if closest is None or score < closest[0]:
-            closest = (score, sid, mismatches)
+        # Closest: of the statements for this action, the one with the
+        # fewest misses (none when no statement names the action).
+        if any(m.startswith(("Action ", "NotAction ")) for m in mismatches):
+            continue
+        if closest is None or len(mismatches) < closest[0]:
+            closest = (len(mismatches), sid, mismatches)
     if closest is None:
         return Decision(False, "implicit-deny")
     return Decision(False, "implicit-deny", closest[1], closest[2])

@@ -123,6 +123,31 @@ def test_elbv2_target_group_and_rule_tag_on_create(emulator):
     assert modify["context"] == {"aws:ResourceTag/ferry:managed-by": "ferry"}
 
 
+def test_elbv2_rules_are_created_on_their_listener_and_changed_with_their_tags(emulator):
+    elbv2 = emulator.client("elbv2")
+    ec2 = emulator.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{i}.0/24", AvailabilityZone=f"us-east-1{z}")
+               ["Subnet"]["SubnetId"] for i, z in ((1, "a"), (2, "b"))]
+    lb = elbv2.create_load_balancer(Name="authz-lb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[
+        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]["ListenerArn"]
+    owner = [{"Key": "ferry:managed-by", "Value": "ferry"}]
+    rule = elbv2.create_rule(ListenerArn=listener, Priority=10, Tags=owner,
+                             Conditions=[{"Field": "host-header", "Values": ["web.example"]}],
+                             Actions=[{"Type": "fixed-response",
+                                       "FixedResponseConfig": {"StatusCode": "200"}}])["Rules"][0]["RuleArn"]
+    actions = by_action(logged(emulator, "CreateRule")[-1])
+    assert actions["elasticloadbalancing:CreateRule"][0]["resource"] == listener
+    [tag] = actions["elasticloadbalancing:AddTags"]
+    assert tag["resource"].startswith(listener.replace(":listener/", ":listener-rule/"))
+    assert tag["context"]["elasticloadbalancing:CreateAction"] == "CreateRule"
+    elbv2.modify_rule(RuleArn=rule, Conditions=[{"Field": "host-header", "Values": ["api.example"]}])
+    [modify] = logged(emulator, "ModifyRule")[-1]["authz"]
+    assert modify["resource"] == rule
+    assert modify["context"] == {"aws:ResourceTag/ferry:managed-by": "ferry"}
+
+
 def test_route53_changes_carry_actions_types_and_normalized_names(emulator):
     route53 = emulator.client("route53")
     zone = route53.create_hosted_zone(Name="authz.example", CallerReference="authz")["HostedZone"]["Id"]

@@ -106,6 +106,10 @@ def test_a_wildcard_in_an_arn_component_stays_in_it():
     # "*" in the region component does not swallow the account's colon.
     assert not allowed(policy(allow(resource="arn:aws:ecs:*:service/ferry/web_web")))
     assert allowed(policy(allow(resource="arn:aws:ecs:*:*:*")))
+    # Nor does a "*" in the region take the account and a colon with it.
+    odd = "arn:aws:ecs:us-east-1:extra:123456789012:service/ferry/web_web"
+    assert not allowed(policy(allow(resource="arn:aws:ecs:*:*:service/ferry/web_web")), resource=odd)
+    assert allowed(policy(allow(resource="arn:aws:ecs:*:*:*service/ferry/web_web")), resource=odd)
 
 
 def test_a_star_resource_matches_what_has_no_resource_type():
@@ -287,6 +291,12 @@ def test_an_implicit_deny_names_the_closest_statement_and_what_missed():
     assert not decision.allowed
     assert decision.statement == "Close"
     assert any(TAG in m for m in decision.mismatches)
+
+
+def test_an_implicit_deny_of_an_action_no_statement_names_names_no_statement():
+    decision = evaluate(policy({"Sid": "Other", **allow("ecs:CreateService")}),
+                        Request("ecs:UpdateService", SERVICE))
+    assert not decision.allowed and decision.statement is None
 
 
 def test_unknown_operators_and_policy_variables_are_errors_not_matches():
