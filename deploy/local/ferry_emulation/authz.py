@@ -63,7 +63,7 @@ AWS assigns on creation, the id is ``NEW`` (a literal, matched by a
 policy's ``*`` like any id).
 
 Simplifications, each stricter than AWS or equal: actions with no resource
-type are authorized on ``"*"``; a multi-resource read (DescribeServices of
+type (or, like ListTasks, none Ferry could name) are authorized on ``"*"``; a multi-resource read (DescribeServices of
 several services) is one entry per resource; the service-linked role of
 Application Auto Scaling is asked for whenever no ECS scalable target
 exists (AWS asks only the first time, ever, per account).
@@ -383,9 +383,10 @@ def ecs_describe_clusters(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
 def ecs_register_task_definition(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     family = str(p.get("family") or "")
     tags = _ecs_tags(p)
-    # RegisterTaskDefinition takes no resource type: "*".
-    out = [entry("ecs:RegisterTaskDefinition", "*", request_tags(tags))]
+    # On the revision it creates (the reference lists the task-definition
+    # resource type for it), which has no tags yet.
     arn = ctx.arn("ecs", f"task-definition/{family}:{ctx.state.next_revision(ctx.region, family)}")
+    out = [entry("ecs:RegisterTaskDefinition", arn, request_tags(tags))]
     out += _tag_on_create(ctx, arn, tags, "RegisterTaskDefinition")
     for key in ("taskRoleArn", "executionRoleArn"):
         if p.get(key):
@@ -804,7 +805,8 @@ def autoscaling_register(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     tags = _tag_dict(p.get("Tags"))
     out = [entry("application-autoscaling:RegisterScalableTarget", arn, {**context, **request_tags(tags)})]
     if tags:
-        out.append(entry("application-autoscaling:TagResource", arn, {**context, **request_tags(tags)}))
+        # TagResource supports the tag keys only, not the namespace or dimension.
+        out.append(entry("application-autoscaling:TagResource", arn, request_tags(tags)))
     if (not exists and p.get("ServiceNamespace") == "ecs"
             and not ctx.state.has_ecs_scalable_target(ctx.region)):
         out.append(entry("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ctx.account}:{AUTOSCALING_ECS_ROLE}",

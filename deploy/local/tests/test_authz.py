@@ -48,7 +48,7 @@ def test_register_task_definition_tags_on_create_and_passes_roles(emulator, ecs)
     line = logged(emulator, "RegisterTaskDefinition")[-1]
     actions = by_action(line)
     [register] = actions["ecs:RegisterTaskDefinition"]
-    assert register["resource"] == "*"
+    assert register["resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/authz_web:1"
     assert register["context"]["aws:RequestTag/ferry:managed-by"] == "ferry"
     assert register["context"]["aws:TagKeys"] == ["ferry:app", "ferry:managed-by"]
     [tag] = actions["ecs:TagResource"]
