@@ -11,12 +11,19 @@
 //! an unchanged one never is again. Reconciles read the cache
 //! ([`Scheduler::observe`]) and make no Scheduler call.
 //!
+//! **Runs.** With [`Scheduler::with_dead_letters`], the same refresh reads
+//! the schedules' dead-letter queue ([`crate::dead_letters`]); with
+//! [`Scheduler::with_runs`], the tasks the schedules started
+//! ([`crate::runs`]). Either failing is logged and leaves the schedules
+//! themselves observed: status then shows what was read last.
+//! [`Scheduler::observe_runs`] reads both caches.
+//!
 //! **Ownership.** Schedules carry no tags (only groups do). The group is
 //! Ferry's: created by it, tagged `ferry:managed-by`, and refused if it
 //! exists without that tag. Within it, the planner judges a schedule by
 //! the tags its target puts on tasks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use aws_sdk_scheduler::types as sch;
@@ -24,8 +31,12 @@ use aws_sdk_scheduler::Client;
 use aws_smithy_types::DateTime;
 use ferry_core::names;
 use ferry_core::schedule::{self, ObservedSchedule, ScheduleSpec};
+use ferry_core::schedule_runs::ObservedRuns;
 use ferry_core::{Action, DesiredSchedule, NetworkSpec, TaskDefinitionRef};
+use tracing::warn;
 
+use crate::dead_letters::DeadLetters;
+use crate::runs::ScheduledRuns;
 use crate::{Error, Result};
 use ferry_call::{Bucket, Caller};
 
@@ -41,6 +52,8 @@ pub struct Scheduler {
     owner: String,
     group: String,
     cache: Mutex<Cache>,
+    dead_letters: Option<DeadLetters>,
+    runs: Option<ScheduledRuns>,
 }
 
 #[derive(Default)]
@@ -72,7 +85,92 @@ impl Scheduler {
             group: names::schedule_group(&owner),
             owner,
             cache: Mutex::new(Cache::default()),
+            dead_letters: None,
+            runs: None,
         }
+    }
+
+    /// Reads the schedules' dead-letter queue at each refresh.
+    pub fn with_dead_letters(mut self, dead_letters: DeadLetters) -> Self {
+        self.dead_letters = Some(dead_letters);
+        self
+    }
+
+    /// Reads the tasks the schedules started at each refresh.
+    pub fn with_runs(mut self, runs: ScheduledRuns) -> Self {
+        self.runs = Some(runs);
+        self
+    }
+
+    /// What became of the runs of `schedules` (an app's, from
+    /// [`Scheduler::observe`]), from the caches: no AWS call.
+    pub fn observe_runs(
+        &self,
+        schedules: &BTreeMap<String, ObservedSchedule>,
+    ) -> BTreeMap<String, ObservedRuns> {
+        schedules
+            .values()
+            .map(|s| {
+                let (failures, dead_letter_messages) = self
+                    .dead_letters
+                    .as_ref()
+                    .map(|d| d.for_schedule(&s.name))
+                    .unwrap_or_default();
+                let runs = match (&self.runs, s.task_definition_arn.as_deref()) {
+                    (Some(runs), Some(arn)) => {
+                        crate::runs::family_of(arn).map_or_else(Vec::new, |f| runs.runs(f))
+                    }
+                    _ => Vec::new(),
+                };
+                let observed = ObservedRuns {
+                    failures,
+                    dead_letter_messages,
+                    runs,
+                };
+                (s.name.clone(), observed)
+            })
+            .collect()
+    }
+
+    /// Deletes dead letters whose failures status now records (message
+    /// ids from [`ObservedRuns::dead_letter_messages`]). Returns the calls.
+    pub async fn delete_dead_letters(&self, messages: &[String]) -> Result<usize> {
+        match &self.dead_letters {
+            Some(dead_letters) => dead_letters.delete(messages).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Reads the dead-letter queue and the schedules' tasks; a failure is
+    /// logged and the caches keep what they had.
+    async fn refresh_runs(&self) -> usize {
+        let (names, families): (BTreeSet<String>, BTreeSet<String>) = {
+            let cache = self.cache();
+            let names = cache.schedules.keys().cloned().collect();
+            let families = cache
+                .schedules
+                .values()
+                .filter(|(_, s)| s.tags.get(names::TAG_MANAGED_BY) == Some(&self.owner))
+                .filter_map(|(_, s)| s.task_definition_arn.as_deref())
+                .filter_map(crate::runs::family_of)
+                .map(str::to_owned)
+                .collect();
+            (names, families)
+        };
+        let mut calls = 0;
+        if let Some(dead_letters) = &self.dead_letters {
+            match dead_letters.refresh(&names).await {
+                Ok(n) => calls += n,
+                Err(err) => warn!(error = %err, "reading the schedules' dead-letter queue failed"),
+            }
+        }
+        if let Some(runs) = &self.runs {
+            match runs.refresh(&families).await {
+                Ok(n) => calls += n,
+                Err(err) => warn!(error = %err, "reading the scheduled runs failed"),
+            }
+        }
+        calls
     }
 
     pub fn group(&self) -> &str {
@@ -144,13 +242,15 @@ impl Scheduler {
                 read.insert(name, found);
             }
         }
-        let mut cache = self.cache();
-        let listed: BTreeMap<String, Option<DateTime>> = summaries.into_iter().collect();
-        cache.schedules.retain(|name, _| listed.contains_key(name));
-        for (name, (modified, schedule)) in read {
-            cache.schedules.insert(name, (modified, schedule));
+        {
+            let mut cache = self.cache();
+            let listed: BTreeMap<String, Option<DateTime>> = summaries.into_iter().collect();
+            cache.schedules.retain(|name, _| listed.contains_key(name));
+            for (name, (modified, schedule)) in read {
+                cache.schedules.insert(name, (modified, schedule));
+            }
         }
-        Ok(calls)
+        Ok(calls + self.refresh_runs().await)
     }
 
     async fn get(&self, name: &str) -> Result<Option<(Option<DateTime>, ObservedSchedule)>> {

@@ -182,6 +182,9 @@ pub fn last_run(runs: &[ScheduledRun]) -> Option<ScheduledRun> {
 pub struct ObservedRuns {
     /// Dead-letter events received and not yet deleted from the queue.
     pub failures: Vec<FailedInvocation>,
+    /// The SQS message ids they came from: deleted once status records
+    /// them.
+    pub dead_letter_messages: Vec<String>,
     /// The schedule's tasks ECS still lists (stopped ones for about an
     /// hour), in any order.
     pub runs: Vec<ScheduledRun>,

@@ -407,6 +407,7 @@ fn status_keeps_failed_invocations_and_the_last_run() {
         name.clone(),
         ObservedRuns {
             failures: vec![failed("e-2", "2026-12-06T03:00:00Z")],
+            dead_letter_messages: vec!["m-2".into()],
             runs: vec![
                 ran("old", "2026-12-05T03:00:00Z", 0),
                 ran("new", "2026-12-06T03:00:01Z", 3),
