@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Create Ferry's base AWS environment in the local emulator, idempotently.
 
-    bootstrap.py --endpoint URL --env-file PATH [--region us-east-1]
+    bootstrap.py --endpoint URL --env-file PATH [--region us-east-1] [--table NAME]
 
 Creates (or finds, when a previous run made them):
 
@@ -12,6 +12,10 @@ Creates (or finds, when a previous run made them):
 * IAM task execution role ``ferry-local-execution``;
 * IAM role ``ferry-local-scheduler``, assumed by EventBridge Scheduler to
   run scheduled processes' tasks (``FERRY_SCHEDULER_ROLE_ARN``);
+* SQS queue ``ferry-<table>-schedule-dlq``, the schedules' dead-letter
+  queue (``FERRY_SCHEDULE_DLQ_ARN``), as deploy/cloudformation/ferry.yaml's
+  ``ScheduleDeadLetterQueue``: one per installation, named after the table
+  (--table, default $FERRY_TABLE or ``ferry``);
 * ALBs ``ferry-internal`` (internal) and ``ferry-public`` (internet-facing),
   each with an HTTP:80 listener whose default action is a fixed 404;
 * Route53 private zone ``ferry.internal`` (associated with the VPC) and
@@ -55,6 +59,10 @@ NAME = "ferry-local"
 LOG_GROUP = "/ferry/local"
 EXECUTION_ROLE = "ferry-local-execution"
 SCHEDULER_ROLE = "ferry-local-scheduler"
+# ferry.yaml's ScheduleDeadLetterQueue: standard (Scheduler takes no FIFO
+# dead-letter queue), SSE-SQS, 14 days' retention.
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
+DLQ_ATTRIBUTES = {"MessageRetentionPeriod": str(14 * 24 * 3600), "SqsManagedSseEnabled": "true"}
 INTERNAL_ALB = "ferry-internal"
 PUBLIC_ALB = "ferry-public"
 INTERNAL_DOMAIN = "ferry.internal"
@@ -88,6 +96,9 @@ SCHEDULER_POLICY = {
         {"Effect": "Allow", "Action": ["ecs:RunTask", "ecs:TagResource"], "Resource": "*"},
         {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
          "Condition": {"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+        # Scheduler sends a failed invocation to the dead-letter queue with
+        # the schedule's execution role.
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
     ],
 }
 # The permissions of the AWS managed AmazonECSTaskExecutionRolePolicy
@@ -118,7 +129,7 @@ def clients(endpoint: str, region: str) -> dict[str, object]:
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"},
                  connect_timeout=5, read_timeout=60)
     made = {name: session.client(name, endpoint_url=endpoint, config=cfg)
-            for name in ("ecs", "ec2", "logs", "iam", "elbv2", "route53")}
+            for name in ("ecs", "ec2", "logs", "iam", "elbv2", "route53", "sqs")}
     for client in made.values():
         client.meta.events.register("before-sign", _no_faults)
     return made
@@ -349,7 +360,30 @@ def ensure_scheduler_role(iam) -> str:
     return arn
 
 
-def bootstrap(endpoint: str, region: str) -> dict[str, str]:
+def dead_letter_queue_name(table: str) -> str:
+    """ferry.yaml's QueueName, ``ferry-<table>-schedule-dlq``; a local table
+    name with characters SQS refuses (``.``) has them replaced by ``-``,
+    and the name is cut to SQS's 80 characters, keeping the suffix."""
+    clean = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in table)
+    suffix = "-schedule-dlq"
+    return f"ferry-{clean}"[: 80 - len(suffix)] + suffix
+
+
+def ensure_dead_letter_queue(sqs, table: str) -> str:
+    name = dead_letter_queue_name(table)
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as e:
+        if e.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue",
+                                               "QueueDoesNotExist"):
+            raise
+        url = sqs.create_queue(QueueName=name, Attributes=DLQ_ATTRIBUTES,
+                               tags={"ferry-local": "base"})["QueueUrl"]
+        log(f"created queue {name}")
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def bootstrap(endpoint: str, region: str, table: str = "ferry") -> dict[str, str]:
     c = clients(endpoint, region)
     ensure_cluster(c["ecs"])
     vpc_id = ensure_vpc(c["ec2"])
@@ -358,6 +392,7 @@ def bootstrap(endpoint: str, region: str) -> dict[str, str]:
     log_group = ensure_log_group(c["logs"])
     role_arn = ensure_execution_role(c["iam"])
     scheduler_role_arn = ensure_scheduler_role(c["iam"])
+    dead_letter_queue = ensure_dead_letter_queue(c["sqs"], table)
     internal_lb = ensure_alb(c["elbv2"], INTERNAL_ALB, "internal", subnets, [group])
     public_lb = ensure_alb(c["elbv2"], PUBLIC_ALB, "internet-facing", subnets, [group])
     internal_listener = ensure_http_listener(c["elbv2"], internal_lb)
@@ -376,6 +411,7 @@ def bootstrap(endpoint: str, region: str) -> dict[str, str]:
         "FERRY_SECURITY_GROUPS": group,
         "FERRY_EXECUTION_ROLE_ARN": role_arn,
         "FERRY_SCHEDULER_ROLE_ARN": scheduler_role_arn,
+        "FERRY_SCHEDULE_DLQ_ARN": dead_letter_queue,
         "FERRY_LOG_GROUP": log_group,
         "FERRY_INTERNAL_DOMAIN": INTERNAL_DOMAIN,
         "FERRY_INTERNAL_LISTENER_ARN": internal_listener,
@@ -390,11 +426,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", required=True, help="emulator URL, e.g. http://127.0.0.1:4566")
     parser.add_argument("--env-file", required=True, help="where to write the export lines")
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--table", default=os.environ.get("FERRY_TABLE") or "ferry",
+                        help="the installation's table, which names its dead-letter queue "
+                             "(default: $FERRY_TABLE, else ferry)")
     args = parser.parse_args(argv)
     endpoint = args.endpoint.rstrip("/")
     try:
         check_loopback(endpoint)
-        values = bootstrap(endpoint, args.region)
+        values = bootstrap(endpoint, args.region, args.table)
         write_env_file(args.env_file, values)
     except (ClientError, BotoCoreError, RuntimeError, ValueError, OSError) as e:
         print(f"bootstrap: {' '.join(str(e).split())}", file=sys.stderr)

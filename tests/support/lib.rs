@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -454,6 +455,51 @@ impl Drop for LocalAws {
             // Stop by process id; these children are ours alone.
             let _ = child.kill();
             let _ = child.wait();
+        }
+        self.keep_request_log();
+    }
+}
+
+impl LocalAws {
+    /// With `FERRY_REQUEST_LOG_DIR` set, keeps this environment's request
+    /// log there once the emulator has stopped (so it is complete), as
+    /// `<test>-<pid>-<n>.requests.jsonl`, next to `<same>.env.json`: the
+    /// settings ([`LocalAws::env`]) the IAM replay renders the templates'
+    /// policies with (deploy/cloudformation/tests/test_replay.py, which
+    /// scripts/test runs after the end-to-end tests). Best effort: a test
+    /// never fails for it, and the replay skips when it finds no logs.
+    fn keep_request_log(&self) {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let Some(dir) = std::env::var_os("FERRY_REQUEST_LOG_DIR") else {
+            return;
+        };
+        let dir = PathBuf::from(dir);
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let test: String = std::thread::current()
+            .name()
+            .unwrap_or("test")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let stem = format!(
+            "{test}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let _ = std::fs::copy(
+            self.dir.path().join("requests.jsonl"),
+            dir.join(format!("{stem}.requests.jsonl")),
+        );
+        if let Ok(env) = serde_json::to_string_pretty(&self.env) {
+            let _ = std::fs::write(dir.join(format!("{stem}.env.json")), env);
         }
     }
 }

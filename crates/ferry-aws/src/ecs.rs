@@ -1088,6 +1088,9 @@ pub struct TaskInfo {
     pub last_status: String,
     pub desired_status: String,
     pub started_by: Option<String>,
+    /// The ECS task group: `ferry:schedule` for a scheduled run
+    /// (`ferry_core::schedule::RUN_GROUP`), `family:...` for `ferry run`.
+    pub group: Option<String>,
     /// RFC 3339, once started.
     pub started_at: Option<String>,
     pub stop_code: Option<String>,
@@ -1227,6 +1230,7 @@ impl Ecs {
                     last_status: task.last_status().unwrap_or_default().to_owned(),
                     desired_status: task.desired_status().unwrap_or_default().to_owned(),
                     started_by: task.started_by().map(str::to_owned),
+                    group: task.group().map(str::to_owned),
                     started_at: time(task.started_at()).or_else(|| time(task.created_at())),
                     stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
                     stopped_reason: task.stopped_reason().map(str::to_owned),

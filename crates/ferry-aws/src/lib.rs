@@ -13,15 +13,19 @@
 //! reconcile plans the remainder again.
 
 pub mod autoscaling;
+pub mod dead_letters;
 pub mod ecs;
 pub mod logs;
 mod normalize;
+pub mod runs;
 pub mod scheduler;
 pub mod traffic;
 
 pub use autoscaling::Autoscaling;
+pub use dead_letters::DeadLetters;
 pub use ecs::Ecs;
 pub use logs::Logs;
+pub use runs::ScheduledRuns;
 pub use scheduler::Scheduler;
 pub use traffic::{Traffic, TrafficConfig};
 

@@ -11,21 +11,32 @@
 //! an unchanged one never is again. Reconciles read the cache
 //! ([`Scheduler::observe`]) and make no Scheduler call.
 //!
+//! **Runs.** With [`Scheduler::with_dead_letters`], the same refresh reads
+//! the schedules' dead-letter queue ([`crate::dead_letters`]); with
+//! [`Scheduler::with_runs`], the tasks the schedules started
+//! ([`crate::runs`]). Either failing is logged and leaves the schedules
+//! themselves observed: status then shows what was read last.
+//! [`Scheduler::observe_runs`] reads both caches.
+//!
 //! **Ownership.** Schedules carry no tags (only groups do). The group is
 //! Ferry's: created by it, tagged `ferry:managed-by`, and refused if it
 //! exists without that tag. Within it, the planner judges a schedule by
 //! the tags its target puts on tasks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use aws_sdk_scheduler::types as sch;
 use aws_sdk_scheduler::Client;
 use aws_smithy_types::DateTime;
 use ferry_core::names;
-use ferry_core::schedule::{ObservedSchedule, ScheduleSpec};
+use ferry_core::schedule::{self, ObservedSchedule, ScheduleSpec};
+use ferry_core::schedule_runs::ObservedRuns;
 use ferry_core::{Action, DesiredSchedule, NetworkSpec, TaskDefinitionRef};
+use tracing::warn;
 
+use crate::dead_letters::DeadLetters;
+use crate::runs::ScheduledRuns;
 use crate::{Error, Result};
 use ferry_call::{Bucket, Caller};
 
@@ -41,6 +52,8 @@ pub struct Scheduler {
     owner: String,
     group: String,
     cache: Mutex<Cache>,
+    dead_letters: Option<DeadLetters>,
+    runs: Option<ScheduledRuns>,
 }
 
 #[derive(Default)]
@@ -72,7 +85,92 @@ impl Scheduler {
             group: names::schedule_group(&owner),
             owner,
             cache: Mutex::new(Cache::default()),
+            dead_letters: None,
+            runs: None,
         }
+    }
+
+    /// Reads the schedules' dead-letter queue at each refresh.
+    pub fn with_dead_letters(mut self, dead_letters: DeadLetters) -> Self {
+        self.dead_letters = Some(dead_letters);
+        self
+    }
+
+    /// Reads the tasks the schedules started at each refresh.
+    pub fn with_runs(mut self, runs: ScheduledRuns) -> Self {
+        self.runs = Some(runs);
+        self
+    }
+
+    /// What became of the runs of `schedules` (an app's, from
+    /// [`Scheduler::observe`]), from the caches: no AWS call.
+    pub fn observe_runs(
+        &self,
+        schedules: &BTreeMap<String, ObservedSchedule>,
+    ) -> BTreeMap<String, ObservedRuns> {
+        schedules
+            .values()
+            .map(|s| {
+                let (failures, dead_letter_messages) = self
+                    .dead_letters
+                    .as_ref()
+                    .map(|d| d.for_schedule(&s.name))
+                    .unwrap_or_default();
+                let runs = match (&self.runs, s.task_definition_arn.as_deref()) {
+                    (Some(runs), Some(arn)) => {
+                        crate::runs::family_of(arn).map_or_else(Vec::new, |f| runs.runs(f))
+                    }
+                    _ => Vec::new(),
+                };
+                let observed = ObservedRuns {
+                    failures,
+                    dead_letter_messages,
+                    runs,
+                };
+                (s.name.clone(), observed)
+            })
+            .collect()
+    }
+
+    /// Deletes dead letters whose failures status now records (message
+    /// ids from [`ObservedRuns::dead_letter_messages`]). Returns the calls.
+    pub async fn delete_dead_letters(&self, messages: &[String]) -> Result<usize> {
+        match &self.dead_letters {
+            Some(dead_letters) => dead_letters.delete(messages).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Reads the dead-letter queue and the schedules' tasks; a failure is
+    /// logged and the caches keep what they had.
+    async fn refresh_runs(&self) -> usize {
+        let (names, families): (BTreeSet<String>, BTreeSet<String>) = {
+            let cache = self.cache();
+            let names = cache.schedules.keys().cloned().collect();
+            let families = cache
+                .schedules
+                .values()
+                .filter(|(_, s)| s.tags.get(names::TAG_MANAGED_BY) == Some(&self.owner))
+                .filter_map(|(_, s)| s.task_definition_arn.as_deref())
+                .filter_map(crate::runs::family_of)
+                .map(str::to_owned)
+                .collect();
+            (names, families)
+        };
+        let mut calls = 0;
+        if let Some(dead_letters) = &self.dead_letters {
+            match dead_letters.refresh(&names).await {
+                Ok(n) => calls += n,
+                Err(err) => warn!(error = %err, "reading the schedules' dead-letter queue failed"),
+            }
+        }
+        if let Some(runs) = &self.runs {
+            match runs.refresh(&families).await {
+                Ok(n) => calls += n,
+                Err(err) => warn!(error = %err, "reading the scheduled runs failed"),
+            }
+        }
+        calls
     }
 
     pub fn group(&self) -> &str {
@@ -144,13 +242,15 @@ impl Scheduler {
                 read.insert(name, found);
             }
         }
-        let mut cache = self.cache();
-        let listed: BTreeMap<String, Option<DateTime>> = summaries.into_iter().collect();
-        cache.schedules.retain(|name, _| listed.contains_key(name));
-        for (name, (modified, schedule)) in read {
-            cache.schedules.insert(name, (modified, schedule));
+        {
+            let mut cache = self.cache();
+            let listed: BTreeMap<String, Option<DateTime>> = summaries.into_iter().collect();
+            cache.schedules.retain(|name, _| listed.contains_key(name));
+            for (name, (modified, schedule)) in read {
+                cache.schedules.insert(name, (modified, schedule));
+            }
         }
-        Ok(calls)
+        Ok(calls + self.refresh_runs().await)
     }
 
     async fn get(&self, name: &str) -> Result<Option<(Option<DateTime>, ObservedSchedule)>> {
@@ -180,6 +280,7 @@ impl Scheduler {
         let vpc = ecs
             .and_then(|e| e.network_configuration())
             .and_then(|n| n.awsvpc_configuration());
+        let (tags, legacy_tags) = ecs.map(|e| tags_from(e.tags())).unwrap_or_default();
         let observed = ObservedSchedule {
             name: name.to_owned(),
             group: self.group.clone(),
@@ -207,10 +308,23 @@ impl Scheduler {
                     assign_public_ip: v.assign_public_ip() == Some(&sch::AssignPublicIp::Enabled),
                 }
             }),
-            tags: ecs.map(|e| tags_from(e.tags())).unwrap_or_default(),
+            tags,
+            legacy_tags,
             fargate: ecs.and_then(|e| e.launch_type()) == Some(&sch::LaunchType::Fargate),
             window_off: out.flexible_time_window().map(|w| w.mode())
                 == Some(&sch::FlexibleTimeWindowMode::Off),
+            dead_letter_arn: target
+                .and_then(|t| t.dead_letter_config())
+                .and_then(|d| d.arn())
+                .map(str::to_owned),
+            retry_policy: target.and_then(|t| t.retry_policy()).and_then(|r| {
+                Some(schedule::RetryPolicy {
+                    maximum_retry_attempts: u32::try_from(r.maximum_retry_attempts()?).ok()?,
+                    maximum_event_age_seconds: u32::try_from(r.maximum_event_age_in_seconds()?)
+                        .ok()?,
+                })
+            }),
+            run_group: ecs.and_then(|e| e.group()).map(str::to_owned),
         };
         Ok(Some((out.last_modification_date().cloned(), observed)))
     }
@@ -426,21 +540,7 @@ impl Scheduler {
 
     /// Records what a write made, until the next listing reads it back.
     fn remember(&self, spec: &ScheduleSpec, task_definition_arn: &str) {
-        let observed = ObservedSchedule {
-            name: spec.name.clone(),
-            group: spec.group.clone(),
-            expression: spec.expression.clone(),
-            timezone: spec.timezone.clone(),
-            state: ferry_core::schedule::ENABLED.to_owned(),
-            cluster: Some(spec.cluster.clone()),
-            role_arn: spec.role_arn.clone(),
-            task_definition_arn: Some(task_definition_arn.to_owned()),
-            task_definition: None,
-            network: Some(spec.network.clone()),
-            tags: spec.tags.clone(),
-            fargate: true,
-            window_off: true,
-        };
+        let observed = ObservedSchedule::written(spec, task_definition_arn.to_owned());
         self.cache()
             .schedules
             .insert(spec.name.clone(), (None, observed));
@@ -470,26 +570,49 @@ fn cluster_arn(task_definition_arn: &str, cluster: &str) -> Result<String> {
     }
 }
 
-/// ECS tags as Scheduler takes them: one map `{"key": K, "value": V}` per
-/// tag, the shape of an ECS tag.
+/// ECS tags as Scheduler takes them: `EcsParameters.Tags` is "an array of
+/// string-to-string maps" in which each map's entries are tags
+/// (<https://docs.aws.amazon.com/scheduler/latest/APIReference/API_EcsParameters.html>),
+/// so each tag goes as its own one-entry map `{K: V}`. The shape of an ECS
+/// tag (`{"key": K, "value": V}`) would be read as two tags literally named
+/// `key` and `value`, and with more than one such map every RunTask fails
+/// with `InvalidParameterException: Multiple tags contain the same key.`
+/// (hashicorp/terraform-provider-aws#32259, #45629).
 fn tags_to(tags: &BTreeMap<String, String>) -> Vec<HashMap<String, String>> {
     tags.iter()
-        .map(|(k, v)| {
-            HashMap::from([
-                ("key".to_owned(), k.clone()),
-                ("value".to_owned(), v.clone()),
-            ])
-        })
+        .map(|(k, v)| HashMap::from([(k.clone(), v.clone())]))
         .collect()
 }
 
-fn tags_from(tags: &[HashMap<String, String>]) -> BTreeMap<String, String> {
+/// The tags a schedule's tasks get, read back as Scheduler reads them
+/// (every entry of every map is a tag), and whether they are in the shape
+/// Ferry wrote before it sent them right ([`legacy_tags`]).
+fn tags_from(tags: &[HashMap<String, String>]) -> (BTreeMap<String, String>, bool) {
+    if let Some(legacy) = legacy_tags(tags) {
+        return (legacy, true);
+    }
+    let read = tags
+        .iter()
+        .flat_map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
+    (read, false)
+}
+
+/// The tags a schedule written by an earlier Ferry meant: more than one map,
+/// each exactly `{"key": K, "value": V}`. AWS reads them as duplicate tags
+/// and every run fails, but the meaning is what tells whose schedule it is:
+/// read this way, Ferry recognises its own schedule and rewrites it instead
+/// of reporting a name conflict forever. One such map alone is two valid
+/// tags (`key` and `value`), and is read as AWS reads it.
+fn legacy_tags(tags: &[HashMap<String, String>]) -> Option<BTreeMap<String, String>> {
+    if tags.len() < 2 {
+        return None;
+    }
     tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.get("key")?.clone(),
-                t.get("value").cloned().unwrap_or_default(),
-            ))
+        .map(|map| {
+            (map.len() == 2)
+                .then(|| Some((map.get("key")?.clone(), map.get("value")?.clone())))
+                .flatten()
         })
         .collect()
 }
@@ -522,17 +645,34 @@ fn target(schedule: &ScheduleSpec, task_definition_arn: &str) -> Result<sch::Tar
                     .build(),
             )
             .set_tags(Some(tags_to(&schedule.tags)))
+            .group(schedule::RUN_GROUP)
             .build(),
         "Scheduler ECS parameters",
     )?;
+    // Explicit, never Scheduler's default of 185 retries over 24 hours:
+    // see `schedule::RETRY_POLICY` for why these values.
+    let retry = sch::RetryPolicy::builder()
+        .maximum_retry_attempts(to_i32(schedule::RETRY_POLICY.maximum_retry_attempts))
+        .maximum_event_age_in_seconds(to_i32(schedule::RETRY_POLICY.maximum_event_age_seconds))
+        .build();
+    let dead_letters = schedule
+        .dead_letter_arn
+        .as_ref()
+        .map(|arn| sch::DeadLetterConfig::builder().arn(arn).build());
     built(
         sch::Target::builder()
             .arn(cluster_arn(task_definition_arn, &schedule.cluster)?)
             .role_arn(role)
             .ecs_parameters(ecs)
+            .retry_policy(retry)
+            .set_dead_letter_config(dead_letters)
             .build(),
         "Scheduler target",
     )
+}
+
+fn to_i32(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
 }
 
 fn resolve(reference: &TaskDefinitionRef, registered: &BTreeMap<String, String>) -> Result<String> {
@@ -569,12 +709,46 @@ mod tests {
     }
 
     #[test]
-    fn tags_round_trip_as_key_value_maps() {
+    fn each_tag_goes_as_its_own_map_and_reads_back() {
         let tags = names::ownership_tags("ferry", "acme", Some("nightly"));
         let sent = tags_to(&tags);
-        assert!(sent
+        assert_eq!(sent.len(), tags.len());
+        for (map, (k, v)) in sent.iter().zip(&tags) {
+            assert_eq!(map.len(), 1);
+            assert_eq!(map.get(k), Some(v));
+        }
+        assert_eq!(tags_from(&sent), (tags, false));
+    }
+
+    #[test]
+    fn maps_are_read_as_aws_reads_them_and_the_old_shape_is_recognised() {
+        // Several entries in one map are several tags.
+        let one = vec![HashMap::from([
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "2".to_owned()),
+        ])];
+        let (read, legacy) = tags_from(&one);
+        assert!(!legacy);
+        assert_eq!(read.len(), 2);
+        // One {"key", "value"} map alone is two tags named key and value.
+        let single = vec![HashMap::from([
+            ("key".to_owned(), "ferry:app".to_owned()),
+            ("value".to_owned(), "acme".to_owned()),
+        ])];
+        let (read, legacy) = tags_from(&single);
+        assert!(!legacy);
+        assert_eq!(read.get("key").map(String::as_str), Some("ferry:app"));
+        // What Ferry used to send: its meaning, flagged so it is rewritten.
+        let tags = names::ownership_tags("ferry", "acme", Some("nightly"));
+        let old: Vec<HashMap<String, String>> = tags
             .iter()
-            .all(|t| t.len() == 2 && t.contains_key("key") && t.contains_key("value")));
-        assert_eq!(tags_from(&sent), tags);
+            .map(|(k, v)| {
+                HashMap::from([
+                    ("key".to_owned(), k.clone()),
+                    ("value".to_owned(), v.clone()),
+                ])
+            })
+            .collect();
+        assert_eq!(tags_from(&old), (tags, true));
     }
 }

@@ -107,6 +107,15 @@ pub enum Bucket {
     /// process, so they cost nothing in practice, and if AWS throttles
     /// anyway the bucket adapts downward like every other.
     Autoscaling,
+    /// Amazon SQS, the schedules' dead-letter queue: GetQueueUrl,
+    /// ReceiveMessage, DeleteMessage; burst 10, 10/s. SQS documents no
+    /// request bucket for standard queues ("a nearly unlimited number of
+    /// API calls per second, per API action",
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/DistributedQueues.html>),
+    /// so these numbers are Ferry's own: a few calls per resync, paced and
+    /// counted like every other so that a flood of dead letters cannot
+    /// crowd out the rest.
+    Sqs,
     /// Calls to other services (DynamoDB on demand): paced by AWS only.
     Unpaced,
 }
@@ -121,7 +130,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 15] = [
+    pub const PACED: [Bucket; 16] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -137,6 +146,7 @@ impl Bucket {
         Bucket::SchedulerGroups,
         Bucket::LogsReads,
         Bucket::Autoscaling,
+        Bucket::Sqs,
     ];
 
     /// The bucket as AWS documents it.
@@ -157,6 +167,7 @@ impl Bucket {
             Bucket::SchedulerGroups => (10, 10.0),
             Bucket::LogsReads => (5, 5.0),
             Bucket::Autoscaling => (10, 2.0),
+            Bucket::Sqs => (10, 10.0),
             Bucket::Unpaced => return None,
         };
         Some(Rate { burst, per_second })

@@ -328,11 +328,23 @@ fn log_to_stderr(verbose_flag: bool) {
         .init();
 }
 
+/// The SDK app name of every CLI request (`app/ferry-cli` in its
+/// User-Agent): AWS-side logs (CloudTrail's userAgent) and the local AWS's
+/// request log tell the CLI's requests from the controller's (whose app
+/// name is its replica id) and from other tools'. The IAM replay
+/// (deploy/cloudformation/tests/test_replay.py) evaluates the requests
+/// carrying it against the deployer's policy.
+pub const APP_NAME: &str = "ferry-cli";
+
 /// The AWS SDK's configuration from the standard chain (environment,
 /// profiles, SSO, instance and task roles), refused up front when it names
 /// no region, since every call would fail with the SDK's endpoint error.
 pub async fn sdk_config() -> anyhow::Result<aws_config::SdkConfig> {
-    let sdk = aws_config::load_from_env().await;
+    let mut loader = aws_config::from_env();
+    if let Ok(name) = aws_config::AppName::new(APP_NAME) {
+        loader = loader.app_name(name);
+    }
+    let sdk = loader.load().await;
     if sdk.region().is_none() {
         anyhow::bail!(
             "no AWS region configured: set AWS_REGION or a profile's region (for the local \
@@ -575,6 +587,13 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_app_name_is_one_the_sdk_accepts() {
+        // sdk_config() would silently send no app name otherwise, and the
+        // IAM replay would take the CLI's requests for an administrator's.
+        assert!(aws_config::AppName::new(APP_NAME).is_ok());
     }
 
     #[test]

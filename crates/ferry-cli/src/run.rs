@@ -319,7 +319,7 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
                     "taskDefinition": t.task_definition,
                     "startedAt": t.started_at,
                     "oneOff": t.started_by.as_deref() == Some(STARTED_BY_RUN),
-                    "scheduled": is_scheduled(&record.spec, process, t),
+                    "scheduled": is_scheduled(t),
                 })
             })
             .collect();
@@ -349,7 +349,7 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
             task_definition_cell(&task.task_definition),
             if task.started_by.as_deref() == Some(STARTED_BY_RUN) {
                 "one-off".to_owned()
-            } else if is_scheduled(&record.spec, process, task) {
+            } else if is_scheduled(task) {
                 "scheduled".to_owned()
             } else {
                 "service".to_owned()
@@ -360,23 +360,13 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
     Ok(())
 }
 
-/// Whether a task is a scheduled run: started by EventBridge Scheduler
-/// (`startedBy` `chronos-schedule/...`, what ECS shows for its tasks), or
-/// of a scheduled process and not `ferry run`'s.
-fn is_scheduled(app: &ferry_manifest::App, process: &str, task: &TaskInfo) -> bool {
-    let by_scheduler = task
-        .started_by
-        .as_deref()
-        .is_some_and(|s| s.starts_with(STARTED_BY_SCHEDULER));
-    let of_scheduled = app
-        .processes
-        .get(process)
-        .is_some_and(|p| p.schedule.is_some());
-    by_scheduler || (of_scheduled && task.started_by.as_deref() != Some(STARTED_BY_RUN))
+/// Whether a task is a scheduled run: one of the group every schedule
+/// Ferry makes gives its tasks (`EcsParameters.Group`). `ferry run` tasks
+/// have ECS's default group, `family:<family>`, even for a scheduled
+/// process.
+fn is_scheduled(task: &TaskInfo) -> bool {
+    task.group.as_deref() == Some(ferry_core::schedule::RUN_GROUP)
 }
-
-/// The `startedBy` prefix of tasks EventBridge Scheduler starts.
-const STARTED_BY_SCHEDULER: &str = "chronos-schedule/";
 
 #[cfg(test)]
 mod tests {
@@ -413,6 +403,7 @@ mod tests {
             last_status: "RUNNING".into(),
             desired_status: "RUNNING".into(),
             started_by: started_by.map(str::to_owned),
+            group: None,
             started_at: None,
             stop_code: None,
             stopped_reason: None,
@@ -470,5 +461,15 @@ mod tests {
         );
         let err = pick_process(&app(&["a"]), Some("c")).expect_err("no such process");
         assert!(err.to_string().contains("its processes are a"), "{err}");
+    }
+
+    #[test]
+    fn scheduled_runs_are_told_apart_by_their_group() {
+        let mut t = task(&[], Some("chronos-schedule/shop_nightly"));
+        assert!(!is_scheduled(&t), "startedBy alone says nothing");
+        t.group = Some("ferry:schedule".into());
+        assert!(is_scheduled(&t));
+        t.group = Some("family:shop_nightly".into());
+        assert!(!is_scheduled(&t), "a ferry run task of a scheduled process");
     }
 }

@@ -297,6 +297,9 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
             ]);
         }
         println!("{schedules}");
+        for line in schedule_runs(&status.schedules) {
+            println!("{line}");
+        }
     }
     if !status.endpoints.is_empty() {
         println!("\nEndpoints:");
@@ -681,6 +684,43 @@ pub async fn wait_gone(store: &Store, name: &str, timeout: Duration) -> anyhow::
     Ok(())
 }
 
+/// Each scheduled process's last run and the invocations Scheduler gave
+/// up on, one line each, indented under the schedules table.
+fn schedule_runs(
+    schedules: &std::collections::BTreeMap<String, ferry_core::schedule::ScheduleStatus>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (process, s) in schedules {
+        match &s.last_run {
+            Some(run) => lines.push(format!(
+                "  {process}: last run {} at {}: {}",
+                run.task_id(),
+                run.started_at.as_deref().unwrap_or("-"),
+                run.outcome()
+            )),
+            None => lines.push(format!("  {process}: no run seen yet")),
+        }
+        if !s.failures_reported {
+            lines.push(format!(
+                "  {process}: failed runs are not reported (the controller has no --schedule-dlq-arn)"
+            ));
+        }
+        for failure in &s.failed_invocations {
+            let retries = failure
+                .retry_attempts
+                .map(|n| format!(" after {n} retries"))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  {process}: run due {} failed{retries}: {}: {}",
+                failure.scheduled_time.as_deref().unwrap_or("-"),
+                failure.error_code,
+                failure.error_message
+            ));
+        }
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -899,6 +939,56 @@ mod tests {
         assert_eq!(
             (process_cell(&p), scaling_cell(&p)),
             ("4/5 (2..20)".into(), "2..20".into())
+        );
+    }
+
+    #[test]
+    fn schedule_lines_show_the_last_run_and_each_failure() {
+        use ferry_core::schedule::ScheduleStatus;
+        use ferry_core::schedule_runs::{FailedInvocation, ScheduledRun};
+        let status = ScheduleStatus {
+            name: "shop_nightly".into(),
+            group: "ferry-ferry".into(),
+            expression: "rate(1 minute)".into(),
+            timezone: "UTC".into(),
+            state: "ENABLED".into(),
+            task_definition: None,
+            failures_reported: true,
+            failed_invocations: vec![FailedInvocation {
+                id: "e".into(),
+                scheduled_time: Some("2026-12-06T03:00:00Z".into()),
+                error_code: "ClientException".into(),
+                error_message: "Unable to find task definition.".into(),
+                retry_attempts: Some(2),
+                exhausted_retry_condition: Some("MaximumRetryAttempts".into()),
+            }],
+            last_run: Some(ScheduledRun {
+                task_arn: "arn:aws:ecs:us-east-1:1:task/c/abc".into(),
+                started_at: Some("2026-12-06T02:00:00Z".into()),
+                last_status: "STOPPED".into(),
+                exit_code: Some(3),
+                stop_code: None,
+                stopped_reason: None,
+            }),
+        };
+        let mut schedules = std::collections::BTreeMap::from([("nightly".to_owned(), status)]);
+        assert_eq!(
+            schedule_runs(&schedules),
+            [
+                "  nightly: last run abc at 2026-12-06T02:00:00Z: exit 3",
+                "  nightly: run due 2026-12-06T03:00:00Z failed after 2 retries: ClientException: Unable to find task definition.",
+            ]
+        );
+        let s = schedules.get_mut("nightly").expect("nightly");
+        s.failures_reported = false;
+        s.failed_invocations.clear();
+        s.last_run = None;
+        assert_eq!(
+            schedule_runs(&schedules),
+            [
+                "  nightly: no run seen yet",
+                "  nightly: failed runs are not reported (the controller has no --schedule-dlq-arn)",
+            ]
         );
     }
 }

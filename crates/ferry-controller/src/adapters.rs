@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
+use ferry_core::schedule_runs::ObservedRuns;
 use ferry_core::traffic::{DesiredTraffic, ObservedTraffic, TrafficAction};
 use ferry_core::{
     Action, AppStatus, DesiredProcess, DesiredSchedule, Observed, ObservedSchedule, ReleaseOutcome,
@@ -88,6 +89,24 @@ pub trait Schedules: Send + Sync + 'static {
         action: &Action,
         registered: &BTreeMap<String, String>,
     ) -> impl Future<Output = ferry_aws::Result<()>> + Send;
+    /// What became of those schedules' runs, from the caches; see
+    /// [`ferry_aws::Scheduler::observe_runs`]. Nothing by default.
+    fn observe_runs(
+        &self,
+        schedules: &BTreeMap<String, ObservedSchedule>,
+    ) -> BTreeMap<String, ObservedRuns> {
+        let _ = schedules;
+        BTreeMap::new()
+    }
+    /// Deletes the dead letters status now records; see
+    /// [`ferry_aws::Scheduler::delete_dead_letters`].
+    fn delete_dead_letters(
+        &self,
+        messages: &[String],
+    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send {
+        let _ = messages;
+        async { Ok(0) }
+    }
 }
 
 impl Schedules for ferry_aws::Scheduler {
@@ -109,6 +128,17 @@ impl Schedules for ferry_aws::Scheduler {
         registered: &BTreeMap<String, String>,
     ) -> ferry_aws::Result<()> {
         ferry_aws::Scheduler::execute(self, action, registered).await
+    }
+
+    fn observe_runs(
+        &self,
+        schedules: &BTreeMap<String, ObservedSchedule>,
+    ) -> BTreeMap<String, ObservedRuns> {
+        ferry_aws::Scheduler::observe_runs(self, schedules)
+    }
+
+    async fn delete_dead_letters(&self, messages: &[String]) -> ferry_aws::Result<usize> {
+        ferry_aws::Scheduler::delete_dead_letters(self, messages).await
     }
 }
 

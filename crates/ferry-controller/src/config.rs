@@ -54,6 +54,13 @@ pub struct Config {
     #[arg(long, env = "FERRY_SCHEDULER_ROLE_ARN")]
     pub scheduler_role_arn: Option<String>,
 
+    /// SQS queue (ARN) every schedule sends the invocations EventBridge
+    /// Scheduler gave up on to; the controller reads it and shows each
+    /// failure on its process's status. Without it, failed runs are not
+    /// reported (status says so).
+    #[arg(long, env = "FERRY_SCHEDULE_DLQ_ARN")]
+    pub schedule_dlq_arn: Option<String>,
+
     /// CloudWatch Logs group for the apps' containers; no log driver if unset.
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,

@@ -113,7 +113,40 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ),
         caller.clone(),
         &config.table,
-    );
+    )
+    .with_runs(ferry_aws::ScheduledRuns::new(
+        aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&paced)
+                .interceptor(leading.interceptor())
+                .build(),
+        ),
+        caller.clone(),
+        &config.cluster,
+        &config.table,
+    ));
+    let scheduler = match &config.schedule_dlq_arn {
+        Some(arn) => {
+            let dead_letters = ferry_aws::DeadLetters::new(
+                aws_sdk_sqs::Client::from_conf(
+                    aws_sdk_sqs::config::Builder::from(&paced)
+                        .interceptor(leading.interceptor())
+                        .build(),
+                ),
+                caller.clone(),
+                arn,
+                scheduler.group(),
+            );
+            dead_letters
+                .connect()
+                .await
+                .context("looking up the schedules' dead-letter queue (--schedule-dlq-arn)")?;
+            scheduler.with_dead_letters(dead_letters)
+        }
+        None => {
+            info!("no --schedule-dlq-arn: failed scheduled runs are not reported");
+            scheduler
+        }
+    };
     let traffic = if config.internal_listener_arn.is_empty() {
         info!("no internal listener configured: processes are not exposed");
         None
@@ -163,6 +196,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .map(|t| t.settings().clone())
             .unwrap_or_default(),
         scheduler_role_arn: config.scheduler_role_arn.clone(),
+        schedule_dlq_arn: config.schedule_dlq_arn.clone(),
     };
     if settings.scheduler_role_arn.is_none() {
         info!("no --scheduler-role-arn: scheduled processes are reported blocked");

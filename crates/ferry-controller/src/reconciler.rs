@@ -392,7 +392,9 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
                 Err(err) => Outcome::Failed(err.to_string()),
             };
         }
-        self.write(&decision, fence).await;
+        if self.write(&decision, fence).await {
+            self.delete_recorded_dead_letters(&observed).await;
+        }
         match decision.look_again {
             LookAgain::Backoff => Outcome::Failed(
                 decision
@@ -415,6 +417,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
             .await?;
         if let Some(schedules) = &self.schedules {
             observed.schedules = schedules.observe(app, &desired.schedules);
+            observed.schedule_runs = schedules.observe_runs(&observed.schedules);
         }
         self.ecs
             .observe_schedule_targets(&desired.schedules, &mut observed)
@@ -519,13 +522,33 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
         Outcome::Failed(err.to_string())
     }
 
+    /// Deletes the dead letters this reconcile observed, now that the
+    /// status the store holds records their failures. A failure is logged:
+    /// SQS delivers the messages again, and status shows each failure once.
+    async fn delete_recorded_dead_letters(&self, observed: &Observed) {
+        let messages: Vec<String> = observed
+            .schedule_runs
+            .values()
+            .flat_map(|r| r.dead_letter_messages.iter().cloned())
+            .collect();
+        if messages.is_empty() {
+            return;
+        }
+        if let Some(schedules) = &self.schedules {
+            if let Err(err) = schedules.delete_dead_letters(&messages).await {
+                warn!(error = %err, "deleting recorded dead letters failed; they are received again");
+            }
+        }
+    }
+
     /// Writes a decision's release outcomes, then its status, if the status
     /// changed. Release outcomes come first: if one cannot be written, the
     /// status is not either, so the next reconcile sees the same transition
-    /// again.
-    async fn write(&self, decision: &Decision, fence: &Fence) {
+    /// again. Returns whether the store holds this status now (written, or
+    /// unchanged from the one written before).
+    async fn write(&self, decision: &Decision, fence: &Fence) -> bool {
         if !decision.status_changed() {
-            return;
+            return true;
         }
         let status = &decision.status;
         for change in &decision.release_outcomes {
@@ -542,7 +565,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
                 .await
             {
                 warn!(error = %err, version = change.version, "recording the release outcome failed");
-                return;
+                return false;
             }
         }
         match self.store.put_status(status, fence).await {
@@ -550,8 +573,12 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
                 let mut written = lock(&self.written);
                 written.insert(status.name.clone(), status.clone());
                 self.count_conditions(&written);
+                true
             }
-            Err(err) => warn!(error = %err, "writing status failed"),
+            Err(err) => {
+                warn!(error = %err, "writing status failed");
+                false
+            }
         }
     }
 

@@ -256,6 +256,8 @@ struct FakeStore {
 
 #[derive(Default)]
 struct StoreState {
+    /// Every status write fails while set.
+    failing_writes: bool,
     statuses: HashMap<String, AppStatus>,
     status_writes: usize,
     outcomes: Vec<(String, u64, ReleaseOutcome)>,
@@ -279,6 +281,12 @@ impl StatusStore for FakeStore {
 
     async fn put_status(&self, status: &AppStatus, _: &Fence) -> ferry_store::Result<()> {
         let mut state = self.state();
+        if state.failing_writes {
+            return Err(ferry_store::Error::Conflict {
+                apps: status.name.clone(),
+                message: "the fake store refuses writes".into(),
+            });
+        }
         state.status_writes += 1;
         state.statuses.insert(status.name.clone(), status.clone());
         Ok(())
@@ -544,4 +552,116 @@ async fn an_error_on_one_app_does_not_hold_back_another() {
     let outcome = r.reconcile(&record("good", 1, "good:1"), &fence()).await;
     assert_eq!(outcome, Outcome::Requeue(decide::PROGRESS_REQUEUE));
     assert_eq!(r.store.status("good").observed_generation, 1);
+}
+
+/// EventBridge Scheduler with one dead letter received for every schedule
+/// an app should have; records what it is asked to delete.
+#[derive(Default)]
+struct FakeSchedules {
+    deleted: Mutex<Vec<String>>,
+}
+
+impl Schedules for FakeSchedules {
+    async fn refresh(&self) -> ferry_aws::Result<usize> {
+        Ok(0)
+    }
+
+    fn observe(
+        &self,
+        _: &str,
+        desired: &[ferry_core::DesiredSchedule],
+    ) -> BTreeMap<String, ferry_core::ObservedSchedule> {
+        desired
+            .iter()
+            .map(|d| {
+                let arn = format!("{}:1", d.task_definition.family);
+                let mut s = ferry_core::ObservedSchedule::written(&d.schedule, arn);
+                s.task_definition = Some(d.task_definition.clone());
+                (d.schedule.name.clone(), s)
+            })
+            .collect()
+    }
+
+    async fn execute(&self, _: &Action, _: &BTreeMap<String, String>) -> ferry_aws::Result<()> {
+        Ok(())
+    }
+
+    fn observe_runs(
+        &self,
+        schedules: &BTreeMap<String, ferry_core::ObservedSchedule>,
+    ) -> BTreeMap<String, ferry_core::schedule_runs::ObservedRuns> {
+        schedules
+            .keys()
+            .map(|name| {
+                let runs = ferry_core::schedule_runs::ObservedRuns {
+                    failures: vec![ferry_core::schedule_runs::FailedInvocation {
+                        id: format!("{name}-e1"),
+                        scheduled_time: Some("2026-12-06T03:00:00Z".into()),
+                        error_code: "ClientException".into(),
+                        error_message: "Unable to find task definition.".into(),
+                        retry_attempts: Some(2),
+                        exhausted_retry_condition: Some("MaximumRetryAttempts".into()),
+                    }],
+                    dead_letter_messages: vec![format!("{name}-m1")],
+                    runs: Vec::new(),
+                };
+                (name.clone(), runs)
+            })
+            .collect()
+    }
+
+    async fn delete_dead_letters(&self, messages: &[String]) -> ferry_aws::Result<usize> {
+        self.deleted
+            .lock()
+            .expect("deleted")
+            .extend(messages.iter().cloned());
+        Ok(messages.len())
+    }
+}
+
+#[tokio::test]
+async fn dead_letters_are_deleted_only_once_status_records_their_failures() {
+    let r = reconciler().with_schedules(FakeSchedules::default());
+    let mut app = record("shop", 1, "shop:1");
+    app.spec.processes.insert(
+        "nightly".into(),
+        Process {
+            schedule: Some(ferry_manifest::Schedule {
+                expression: "rate(1 hour)".into(),
+                timezone: "UTC".into(),
+            }),
+            ..process(1)
+        },
+    );
+    let deleted = |r: &Reconciler<FakeCluster, NoNetwork, FakeStore, FakeSchedules>| {
+        r.schedules
+            .as_ref()
+            .map(|s| s.deleted.lock().expect("deleted").clone())
+            .unwrap_or_default()
+    };
+
+    r.store.state().failing_writes = true;
+    r.reconcile(&app, &fence()).await;
+    assert!(
+        deleted(&r).is_empty(),
+        "status was not written: keep the message"
+    );
+
+    r.store.state().failing_writes = false;
+    r.reconcile(&app, &fence()).await;
+    let status = r.store.status("shop");
+    let failures = &status.schedules["nightly"].failed_invocations;
+    assert_eq!(failures.len(), 1, "{status:?}");
+    assert_eq!(failures[0].error_code, "ClientException");
+    assert_eq!(deleted(&r), ["shop_nightly-m1"]);
+
+    // Delivered again before the delete landed: shown once, deleted again.
+    r.reconcile(&app, &fence()).await;
+    assert_eq!(
+        r.store.status("shop").schedules["nightly"]
+            .failed_invocations
+            .len(),
+        1
+    );
+    assert_eq!(deleted(&r), ["shop_nightly-m1", "shop_nightly-m1"]);
 }

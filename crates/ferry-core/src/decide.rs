@@ -282,7 +282,11 @@ impl Basis {
             endpoints: &self.endpoints,
             now: self.now,
         });
-        status.schedules = crate::schedule::status(&self.schedules, &self.observed);
+        status.schedules = crate::schedule::status(
+            &self.schedules,
+            &self.observed,
+            self.previous.as_ref().map(|p| &p.schedules),
+        );
         status
     }
 }

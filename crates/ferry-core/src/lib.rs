@@ -18,6 +18,7 @@ pub mod report;
 pub mod restart;
 pub mod rollout;
 pub mod schedule;
+pub mod schedule_runs;
 pub mod status;
 pub mod tidy;
 pub mod traffic;

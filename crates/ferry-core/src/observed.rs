@@ -137,6 +137,9 @@ pub struct Observed {
     /// Schedules in this installation's group by name: those the app
     /// should have (whoever owns them) and those named for it.
     pub schedules: BTreeMap<String, crate::schedule::ObservedSchedule>,
+    /// What became of those schedules' runs, by schedule name: dead-letter
+    /// events not yet deleted from the queue, and the tasks ECS lists.
+    pub schedule_runs: BTreeMap<String, crate::schedule_runs::ObservedRuns>,
     /// ECS scalable targets by service name: those of the services the
     /// app should have (whoever owns them) and those tagged for it.
     pub scalable_targets: BTreeMap<String, ObservedScalableTarget>,

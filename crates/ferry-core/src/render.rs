@@ -44,6 +44,10 @@ pub struct Settings {
     /// tasks (`--scheduler-role-arn`); without it none is scheduled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler_role_arn: Option<String>,
+    /// The SQS queue schedules send the invocations Scheduler gave up on
+    /// to (`--schedule-dlq-arn`); without it failures are not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_dlq_arn: Option<String>,
 }
 
 /// The container-level and task-level fields of a task definition that

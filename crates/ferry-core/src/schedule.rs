@@ -23,6 +23,7 @@ use crate::names::{self, Ownership};
 use crate::observed::Observed;
 use crate::plan::{Action, TaskDefinitionRef};
 use crate::render::{self, NetworkSpec, Settings, TaskDefinitionSpec};
+use crate::schedule_runs::{last_run, merge_failures, FailedInvocation, ScheduledRun};
 
 /// The fields of a schedule Ferry manages, besides its task definition.
 /// The target is ECS RunTask on the cluster, Fargate, with awsvpc
@@ -42,7 +43,40 @@ pub struct ScheduleSpec {
     pub network: NetworkSpec,
     /// Put on each task the schedule starts.
     pub tags: BTreeMap<String, String>,
+    /// The SQS queue Scheduler sends the invocations it gave up on to
+    /// (`--schedule-dlq-arn`); `None`: failures are not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_arn: Option<String>,
 }
+
+/// How often and for how long Scheduler retries an invocation that failed
+/// before it gives up (and sends the event to the dead-letter queue)
+/// ([API_RetryPolicy](https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age_seconds: u32,
+}
+
+/// The retry policy of every schedule Ferry makes: 2 retries within 5
+/// minutes. Scheduler's default (185 retries over 24 hours, per
+/// API_RetryPolicy) would report a failed run a day later, long after the
+/// next run is due. What makes RunTask fail is mostly lasting (a refused
+/// parameter, a missing task definition, a missing permission), and what
+/// passes (throttling, capacity) has usually passed within minutes; two
+/// retries cover a blip, and a failure shows in status within about five
+/// minutes. A run that never happens is not made up for later: the next
+/// scheduled time is the next chance.
+pub const RETRY_POLICY: RetryPolicy = RetryPolicy {
+    maximum_retry_attempts: 2,
+    maximum_event_age_seconds: 300,
+};
+
+/// The ECS task group (`EcsParameters.Group`) of every task a schedule
+/// starts. It tells scheduled runs apart from `ferry run` tasks (group
+/// `family:<family>`, ECS's default) and services' tasks (`service:<name>`).
+pub const RUN_GROUP: &str = "ferry:schedule";
 
 /// Everything a scheduled process should be in AWS.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,15 +112,49 @@ pub struct ObservedSchedule {
     pub network: Option<NetworkSpec>,
     /// The target's task tags.
     pub tags: BTreeMap<String, String>,
+    /// The tags are in the shape an earlier Ferry wrote (`{"key": K,
+    /// "value": V}` maps, which Scheduler reads as duplicate tags, so
+    /// every run fails); `tags` holds what they meant. Never matches.
+    pub legacy_tags: bool,
     /// Fargate launch type, and the flexible window off.
     pub fargate: bool,
     pub window_off: bool,
+    /// The target's dead-letter queue.
+    pub dead_letter_arn: Option<String>,
+    /// The target's retry policy, when it has one.
+    pub retry_policy: Option<RetryPolicy>,
+    /// The ECS task group of the tasks it starts (`EcsParameters.Group`).
+    pub run_group: Option<String>,
 }
 
 /// The state a schedule Ferry makes is in.
 pub const ENABLED: &str = "ENABLED";
 
 impl ObservedSchedule {
+    /// The schedule a Create or UpdateSchedule of `spec` running
+    /// `task_definition_arn` makes, until it is read back.
+    pub fn written(spec: &ScheduleSpec, task_definition_arn: String) -> Self {
+        Self {
+            name: spec.name.clone(),
+            group: spec.group.clone(),
+            expression: spec.expression.clone(),
+            timezone: spec.timezone.clone(),
+            state: ENABLED.to_owned(),
+            cluster: Some(spec.cluster.clone()),
+            role_arn: spec.role_arn.clone(),
+            task_definition_arn: Some(task_definition_arn),
+            task_definition: None,
+            network: Some(spec.network.clone()),
+            tags: spec.tags.clone(),
+            legacy_tags: false,
+            fargate: true,
+            window_off: true,
+            dead_letter_arn: spec.dead_letter_arn.clone(),
+            retry_policy: Some(RETRY_POLICY),
+            run_group: Some(RUN_GROUP.to_owned()),
+        }
+    }
+
     /// Whether everything but the task definition is as `spec` wants it.
     pub fn matches(&self, spec: &ScheduleSpec) -> bool {
         self.expression == spec.expression
@@ -96,8 +164,12 @@ impl ObservedSchedule {
             && self.role_arn == spec.role_arn
             && self.network.as_ref() == Some(&spec.network)
             && self.tags == spec.tags
+            && !self.legacy_tags
             && self.fargate
             && self.window_off
+            && self.dead_letter_arn == spec.dead_letter_arn
+            && self.retry_policy == Some(RETRY_POLICY)
+            && self.run_group.as_deref() == Some(RUN_GROUP)
     }
 }
 
@@ -118,6 +190,7 @@ pub fn render_schedules(app: &App, settings: &Settings) -> Vec<DesiredSchedule> 
                     role_arn: settings.scheduler_role_arn.clone(),
                     network: rendered.service.network.clone(),
                     tags: rendered.service.tags.clone(),
+                    dead_letter_arn: settings.schedule_dlq_arn.clone(),
                 },
                 process,
                 task_definition: rendered.task_definition,
@@ -252,35 +325,73 @@ pub struct ScheduleStatus {
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
+    /// Whether invocations Scheduler gives up on are reported here: only
+    /// with a dead-letter queue (`--schedule-dlq-arn`).
+    #[serde(default)]
+    pub failures_reported: bool,
+    /// The invocations Scheduler gave up on, newest first, at most
+    /// [`MAX_FAILED_INVOCATIONS`](crate::schedule_runs::MAX_FAILED_INVOCATIONS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_invocations: Vec<FailedInvocation>,
+    /// The newest task the schedule started, while ECS still lists it
+    /// (stopped tasks for about an hour), else the last one seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<ScheduledRun>,
 }
 
 /// The status of each scheduled process: what exists where it does, what
-/// is wanted otherwise.
+/// is wanted otherwise; its failed invocations (those shown before with
+/// those received since, bounded) and its last run (the one seen now, else
+/// the one shown before).
 pub fn status(
     desired: &[DesiredSchedule],
     observed: &Observed,
+    previous: Option<&BTreeMap<String, ScheduleStatus>>,
 ) -> BTreeMap<String, ScheduleStatus> {
     desired
         .iter()
         .map(|d| {
             let current = observed.schedules.get(&d.schedule.name);
-            let status = match current {
-                Some(c) => ScheduleStatus {
-                    name: c.name.clone(),
-                    group: c.group.clone(),
-                    expression: c.expression.clone(),
-                    timezone: c.timezone.clone(),
-                    state: c.state.clone(),
-                    task_definition: c.task_definition_arn.clone(),
-                },
-                None => ScheduleStatus {
-                    name: d.schedule.name.clone(),
-                    group: d.schedule.group.clone(),
-                    expression: d.schedule.expression.clone(),
-                    timezone: d.schedule.timezone.clone(),
-                    state: "PENDING".to_owned(),
-                    task_definition: None,
-                },
+            let (name, group, expression, timezone, state, task_definition) = match current {
+                Some(c) => (
+                    c.name.clone(),
+                    c.group.clone(),
+                    c.expression.clone(),
+                    c.timezone.clone(),
+                    c.state.clone(),
+                    c.task_definition_arn.clone(),
+                ),
+                None => (
+                    d.schedule.name.clone(),
+                    d.schedule.group.clone(),
+                    d.schedule.expression.clone(),
+                    d.schedule.timezone.clone(),
+                    "PENDING".to_owned(),
+                    None,
+                ),
+            };
+            // Only what was shown for this same schedule carries over.
+            let before = previous
+                .and_then(|p| p.get(&d.process))
+                .filter(|p| p.name == name && p.group == group);
+            let runs = observed.schedule_runs.get(&d.schedule.name);
+            let failed_invocations = merge_failures(
+                before.map_or(&[][..], |b| &b.failed_invocations),
+                runs.map_or(&[][..], |r| &r.failures),
+            );
+            let last_run = runs
+                .and_then(|r| last_run(&r.runs))
+                .or_else(|| before.and_then(|b| b.last_run.clone()));
+            let status = ScheduleStatus {
+                name,
+                group,
+                expression,
+                timezone,
+                state,
+                task_definition,
+                failures_reported: d.schedule.dead_letter_arn.is_some(),
+                failed_invocations,
+                last_run,
             };
             (d.process.clone(), status)
         })

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::plan::plan_app;
 use crate::render::{render_app, Desired};
+use crate::schedule_runs::ObservedRuns;
 use crate::testing::{app_strategy, execute, settings, OWNER};
 use crate::traffic::ObservedTraffic;
 
@@ -64,8 +65,12 @@ fn foreign(process: &str, tags: BTreeMap<String, String>) -> ObservedSchedule {
         task_definition: None,
         network: None,
         tags,
+        legacy_tags: false,
         fargate: true,
         window_off: true,
+        dead_letter_arn: None,
+        retry_policy: None,
+        run_group: None,
     }
 }
 
@@ -75,6 +80,10 @@ enum Drift {
     Expression(usize),
     Delete(usize),
     OtherRevision(usize),
+    /// Written by an earlier Ferry: tags as `{"key", "value"}` maps.
+    LegacyTags(usize),
+    /// No dead-letter queue, no retry policy, no task group.
+    NoDeadLetters(usize),
     Foreign(&'static str, bool),
 }
 
@@ -85,6 +94,8 @@ fn drift_strategy() -> impl Strategy<Value = Drift> {
         (0usize..4).prop_map(Drift::Expression),
         (0usize..4).prop_map(Drift::Delete),
         (0usize..4).prop_map(Drift::OtherRevision),
+        (0usize..4).prop_map(Drift::LegacyTags),
+        (0usize..4).prop_map(Drift::NoDeadLetters),
         (process, any::<bool>()).prop_map(|(p, other_app)| Drift::Foreign(p, other_app)),
     ]
 }
@@ -93,7 +104,11 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
     let names: Vec<String> = observed.schedules.keys().cloned().collect();
     let pick = |i: usize| (!names.is_empty()).then(|| names[i % names.len()].clone());
     match drift {
-        Drift::Disable(i) | Drift::Expression(i) | Drift::OtherRevision(i) => {
+        Drift::Disable(i)
+        | Drift::Expression(i)
+        | Drift::OtherRevision(i)
+        | Drift::LegacyTags(i)
+        | Drift::NoDeadLetters(i) => {
             let Some(name) = pick(*i) else { return };
             let Some(s) = observed.schedules.get_mut(&name) else {
                 return;
@@ -101,6 +116,12 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
             match drift {
                 Drift::Disable(_) => s.state = "DISABLED".into(),
                 Drift::Expression(_) => s.expression = "rate(7 days)".into(),
+                Drift::LegacyTags(_) => s.legacy_tags = true,
+                Drift::NoDeadLetters(_) => {
+                    s.dead_letter_arn = None;
+                    s.retry_policy = None;
+                    s.run_group = None;
+                }
                 _ => {
                     if let Some(spec) = s.task_definition.as_mut() {
                         spec.image = "console-edit:latest".into();
@@ -341,10 +362,10 @@ fn a_foreign_schedule_with_our_name_is_a_name_conflict_and_left_alone() {
 fn status_shows_each_schedule_with_its_state() {
     let app = nightly("acme:1");
     let desired = render_app(&app, &settings());
-    let pending = status(&desired.schedules, &Observed::default());
+    let pending = status(&desired.schedules, &Observed::default(), None);
     assert_eq!(pending["nightly"].state, "PENDING");
     let observed = converge(&app);
-    let shown = status(&desired.schedules, &observed);
+    let shown = status(&desired.schedules, &observed, None);
     assert_eq!(shown["nightly"].state, "ENABLED");
     assert_eq!(shown["nightly"].expression, "cron(0 3 * * ? *)");
     assert_eq!(shown["nightly"].timezone, "Europe/Berlin");
@@ -352,4 +373,116 @@ fn status_shows_each_schedule_with_its_state() {
         shown["nightly"].task_definition.as_deref(),
         Some("ferry_acme_nightly:1")
     );
+}
+
+fn failed(id: &str, time: &str) -> FailedInvocation {
+    FailedInvocation {
+        id: id.into(),
+        scheduled_time: Some(time.into()),
+        error_code: "ClientException".into(),
+        error_message: "Unable to find task definition.".into(),
+        retry_attempts: Some(2),
+        exhausted_retry_condition: Some("MaximumRetryAttempts".into()),
+    }
+}
+
+fn ran(id: &str, started: &str, exit_code: i32) -> ScheduledRun {
+    ScheduledRun {
+        task_arn: format!("arn:aws:ecs:us-east-1:123456789012:task/test/{id}"),
+        started_at: Some(started.into()),
+        last_status: "STOPPED".into(),
+        exit_code: Some(exit_code),
+        stop_code: Some("EssentialContainerExited".into()),
+        stopped_reason: None,
+    }
+}
+
+#[test]
+fn status_keeps_failed_invocations_and_the_last_run() {
+    let app = nightly("acme:1");
+    let desired = render_app(&app, &settings());
+    let mut observed = converge(&app);
+    let name = desired.schedules[0].schedule.name.clone();
+    observed.schedule_runs.insert(
+        name.clone(),
+        ObservedRuns {
+            failures: vec![failed("e-2", "2026-12-06T03:00:00Z")],
+            dead_letter_messages: vec!["m-2".into()],
+            runs: vec![
+                ran("old", "2026-12-05T03:00:00Z", 0),
+                ran("new", "2026-12-06T03:00:01Z", 3),
+            ],
+        },
+    );
+    let mut before = status(&desired.schedules, &converge(&app), None);
+    before
+        .get_mut("nightly")
+        .expect("nightly")
+        .failed_invocations = vec![failed("e-1", "2026-12-05T03:00:00Z")];
+    let shown = status(&desired.schedules, &observed, Some(&before));
+    let nightly = &shown["nightly"];
+    assert!(nightly.failures_reported);
+    let ids: Vec<&str> = nightly
+        .failed_invocations
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(ids, ["e-2", "e-1"]);
+    let last = nightly.last_run.as_ref().expect("a last run");
+    assert_eq!((last.task_id(), last.exit_code), ("new", Some(3)));
+
+    // When ECS no longer lists the tasks, the last run shown stays.
+    observed.schedule_runs.clear();
+    let later = status(&desired.schedules, &observed, Some(&shown));
+    assert_eq!(later["nightly"].last_run, nightly.last_run);
+    assert_eq!(later["nightly"].failed_invocations.len(), 2);
+
+    // What was shown for another schedule of the same process does not carry over.
+    let mut renamed = shown.clone();
+    renamed.get_mut("nightly").expect("nightly").name = "other".into();
+    let fresh = status(&desired.schedules, &observed, Some(&renamed));
+    assert!(fresh["nightly"].failed_invocations.is_empty());
+    assert_eq!(fresh["nightly"].last_run, None);
+}
+
+#[test]
+fn without_a_dead_letter_queue_status_says_failures_are_not_reported() {
+    let app = nightly("acme:1");
+    let mut no_queue = settings();
+    no_queue.schedule_dlq_arn = None;
+    let desired = render_app(&app, &no_queue);
+    assert_eq!(desired.schedules[0].schedule.dead_letter_arn, None);
+    let shown = status(&desired.schedules, &Observed::default(), None);
+    assert!(!shown["nightly"].failures_reported);
+    let json = serde_json::to_value(&shown["nightly"]).expect("json");
+    assert_eq!(json["failuresReported"], false);
+    assert!(json.get("failedInvocations").is_none());
+}
+
+#[test]
+fn a_schedule_is_updated_until_it_has_the_queue_the_retry_policy_and_the_group() {
+    let app = nightly("acme:1");
+    let desired = render_app(&app, &settings());
+    let mut observed = converge(&app);
+    assert!(plan_all(&desired, &observed).actions.is_empty());
+    for change in 0..4 {
+        let mut drifted = observed.clone();
+        let s = drifted.schedules.values_mut().next().expect("a schedule");
+        match change {
+            0 => s.dead_letter_arn = None,
+            1 => s.retry_policy = None,
+            2 => s.run_group = Some("family:acme_nightly".into()),
+            _ => s.legacy_tags = true,
+        }
+        let plan = plan_all(&desired, &drifted);
+        assert!(
+            matches!(plan.actions.as_slice(), [Action::UpdateSchedule { .. }]),
+            "change {change}: {:?}",
+            plan.actions
+        );
+    }
+    // Legacy tags still say whose it is: no name conflict.
+    let s = observed.schedules.values_mut().next().expect("a schedule");
+    s.legacy_tags = true;
+    assert!(plan_all(&desired, &observed).blockers.is_empty());
 }

@@ -28,6 +28,7 @@ pub fn settings() -> Settings {
         owner: OWNER.into(),
         traffic: Default::default(),
         scheduler_role_arn: Some("arn:aws:iam::123456789012:role/scheduler".into()),
+        schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:123456789012:ferry-schedule-dlq".into()),
     }
 }
 
@@ -160,19 +161,8 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 next.schedules.insert(
                     schedule.name.clone(),
                     crate::schedule::ObservedSchedule {
-                        name: schedule.name.clone(),
-                        group: schedule.group.clone(),
-                        expression: schedule.expression.clone(),
-                        timezone: schedule.timezone.clone(),
-                        state: crate::schedule::ENABLED.into(),
-                        cluster: Some(schedule.cluster.clone()),
-                        role_arn: schedule.role_arn.clone(),
                         task_definition: spec_of(&arn, &next),
-                        task_definition_arn: Some(arn),
-                        network: Some(schedule.network.clone()),
-                        tags: schedule.tags.clone(),
-                        fargate: true,
-                        window_off: true,
+                        ..crate::schedule::ObservedSchedule::written(schedule, arn)
                     },
                 );
             }

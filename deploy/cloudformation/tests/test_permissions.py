@@ -50,6 +50,7 @@ IAM_PREFIX = {
     "scheduler": "scheduler",
     "logs": "logs",
     "application-autoscaling": "application-autoscaling",
+    "sqs": "sqs",
 }
 
 # Operations whose IAM actions differ from their names.
@@ -93,6 +94,33 @@ IMPLIED: dict[str, set[str]] = {
     "application-autoscaling:RegisterScalableTarget": {
         "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource",
         "iam:CreateServiceLinkedRole"},
+    # Target tracking: Application Auto Scaling creates and deletes the
+    # policy's CloudWatch alarms, and first checks that the caller itself
+    # may ("Application Auto Scaling validates permissions for requests
+    # associated with both the target service and CloudWatch before
+    # proceeding"); the ECS page lists the three alarm actions.
+    # https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/auto-scaling-IAM.html
+    "application-autoscaling:PutScalingPolicy": {
+        "application-autoscaling:PutScalingPolicy", "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"},
+    "application-autoscaling:DeleteScalingPolicy": {
+        "application-autoscaling:DeleteScalingPolicy", "cloudwatch:DescribeAlarms",
+        "cloudwatch:DeleteAlarms"},
+}
+
+# Granted by the templates for code of issue 18 that is written alongside
+# them and not merged yet: the controller's reader of the schedules'
+# dead-letter queue (GetQueueUrl once, then ReceiveMessage and
+# DeleteMessage; item 3). These excuse only "granted but not called":
+# once the code calls them they are needed like any other, and each entry
+# should then go.
+GRANTED_AHEAD_OF_CODE = {
+    "controller": {
+        "sqs:GetQueueUrl": "issue 18 item 3: resolve the dead-letter queue's URL once",
+        "sqs:ReceiveMessage": "issue 18 item 3: read failed scheduled invocations",
+        "sqs:DeleteMessage": "issue 18 item 3: delete each once status shows it",
+    },
 }
 
 # Operations the code calls that neither policy grants, and why.
@@ -289,7 +317,7 @@ def test_the_policy_grants_exactly_what_the_code_calls(binary, policy):
     needed = REACHED[binary] - set(NOT_GRANTED) - set(PARSE_ONLY.get(binary, {}))
     allowed = granted(policy)
     missing = sorted(needed - allowed)
-    unused = sorted(allowed - needed)
+    unused = sorted(allowed - needed - set(GRANTED_AHEAD_OF_CODE.get(binary, {})))
     assert not missing, f"{policy} lacks what {binary} calls: {missing}"
     assert not unused, f"{policy} grants what no {binary} code path calls: {unused}"
 

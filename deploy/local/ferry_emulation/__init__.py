@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from typing import IO
 
-from . import (autoscaling, deployments, dynamodb, ecs, elbv2, faults, route53, scheduler,
-               throttling)
+from . import (authz, autoscaling, deployments, dynamodb, ecs, elbv2, faults, route53,
+               scheduler, throttling)
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
-MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53, scheduler, autoscaling]
+# authz registers last: it reads what the others keep (autoscaling's tags).
+MODULES = [faults, throttling, dynamodb, ecs, deployments, elbv2, route53, scheduler, autoscaling,
+           authz]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:

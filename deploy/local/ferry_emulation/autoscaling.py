@@ -360,6 +360,9 @@ def handlers(tags: Tags) -> dict[str, Callable[[AwsRequest, Forward], Response]]
 
 
 def register(layer: Any) -> None:
+    tags = Tags()
+    # authz.py reads the targets' tags (aws:ResourceTag) from here.
+    layer.autoscaling_tags = tags
     layer.register(SERVICE, "*", serialize)
-    for operation, handler in handlers(Tags()).items():
+    for operation, handler in handlers(tags).items():
         layer.register(SERVICE, operation, handler)

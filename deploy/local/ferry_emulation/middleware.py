@@ -44,6 +44,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # The WSGI environ key under which a request's arrival time is kept.
 RECEIVED = "ferry.received"
+# The WSGI environ key of the request log's authorization fields (authz.py).
+AUTHZ = "ferry.authz"
 
 
 class RequestLog:
@@ -71,7 +73,10 @@ class RequestLog:
     the caller's SDK app id (``app/<id>`` in the User-Agent), which tells
     controller replicas apart; ``pk`` lists the partition keys of the
     DynamoDB items a single-item or transactional request names; ``target``
-    the task-definition family or service an ECS write names. Each is
+    the task-definition family or service an ECS write names. ``authz``
+    lists the IAM authorizations AWS would make for the request, computed
+    from the emulator's state when it arrived (or ``authz_unknown`` says
+    why they are unknown): see ``authz.py``. Each is
     omitted when absent. A request is logged before its response is sent,
     so whatever a client has seen answered is already in the log.
     """
@@ -79,6 +84,10 @@ class RequestLog:
     def __init__(self, stream: IO[str] | None):
         self._stream = stream
         self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._stream is not None
 
     def record(self, request: AwsRequest, status: int | None, throttled: bool = False,
                fault: str | None = None, latency_ms: float | None = None,
@@ -110,6 +119,7 @@ class RequestLog:
         target = ecs_target(request)
         if target:
             entry["target"] = target
+        entry.update(request.environ.get(AUTHZ) or {})
         line = json.dumps(entry)
         with self._lock:
             self._stream.write(line + "\n")
@@ -121,6 +131,9 @@ class EmulationMiddleware:
         self.app = app
         self.log = request_log or RequestLog(None)
         self._handlers: list[tuple[str, str, Handler]] = []
+        # Set by authz.register: the request log's authorization fields of
+        # a request, computed when it arrives, before any handler runs.
+        self.authorizer: Callable[[AwsRequest], dict[str, Any]] | None = None
 
     def register(self, service: str, operation: str, handler: Handler) -> None:
         self._handlers.append((service, operation, handler))
@@ -165,6 +178,8 @@ class EmulationMiddleware:
         service, operation, region = classify(environ, body)
         request = AwsRequest(environ=environ, body=body, service=service,
                              operation=operation, region=region)
+        if self.authorizer is not None and self.log.enabled:
+            environ[AUTHZ] = self.authorizer(request)
         handlers = self.handlers_for(service, operation)
 
         if not handlers:

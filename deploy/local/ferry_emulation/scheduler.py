@@ -13,10 +13,10 @@ depends on it:
   a ``GroupName`` that does not exist is ResourceNotFoundException (moto
   answers HTTP 500). UpdateSchedule "replaces all the parameters of the
   schedule": a ``State`` left out is ENABLED again (moto stores null).
-  ``EcsParameters.Tags`` is a list of maps; the layer accepts each map as
-  ``{"key": K, "value": V}`` (the shape of an ECS tag, which is what the
-  task gets) and refuses other shapes with ValidationException.
-  ``PropagateTags`` is ``TASK_DEFINITION`` or absent.
+  ``EcsParameters.Tags`` is an array of string-to-string maps, every entry
+  a tag, as schedule_delivery.py reads it; other shapes, and
+  ``RetryPolicy`` or ``DeadLetterConfig`` outside their constraints, are
+  ValidationException. ``PropagateTags`` is ``TASK_DEFINITION`` or absent.
 * CreateScheduleGroup (API_CreateScheduleGroup.html): a name that exists
   is ConflictException; moto replaces the group, dropping its schedules.
 * Errors are REST-JSON: HTTP status, ``__type`` and ``message``.
@@ -27,15 +27,23 @@ target's ``EcsParameters`` (API_EcsParameters.html): the cluster ARN
 (``Target.Arn``), ``TaskDefinitionArn``, ``TaskCount`` (default 1),
 ``LaunchType``, ``NetworkConfiguration.awsvpcConfiguration``
 (``Subnets``, ``SecurityGroups``, ``AssignPublicIp``), ``Tags``,
-``EnableECSManagedTags``, ``PropagateTags``, ``ReferenceId``. The task's
+``EnableECSManagedTags``, ``PropagateTags``, ``ReferenceId``, ``Group``
+(the task's ``group``). The task's
 ``startedBy`` is ``chronos-schedule/<schedule name>``: what ECS shows for
 tasks EventBridge Scheduler starts (not documented; seen in DescribeTasks
 output of such tasks). A background thread fires every ENABLED schedule
 on the emulator's schedule clock by sending that RunTask through the
 whole layer (so the task is a one-off of deployments.py, listed by
-ListTasks and logged with agent ``eventbridge-scheduler``). A RunTask
-that fails is retried on the next tick, up to 3 attempts, then dropped
-(AWS retries with backoff per ``RetryPolicy``; fewer is stricter).
+ListTasks and logged with agent ``eventbridge-scheduler``). Tags whose
+keys repeat (every entry of every map is a tag) fail the invocation with
+``InvalidParameterException`` ``Multiple tags contain the same key.``, as
+ECS refuses that RunTask. An invocation that fails is retried on the next
+ticks while the target's ``RetryPolicy`` allows (default 185 retries
+within 24 hours; AWS backs off between retries, the layer does not), then
+sent to ``DeadLetterConfig.Arn`` with the documented message attributes
+(schedule_delivery.py), or dropped without one. The dead letter goes
+straight into moto's SQS backend (as RunTask goes through the layer); a
+queue that does not exist loses it, with a line on stderr.
 
 The schedule clock runs ``1 / FERRY_EMULATOR_SCHEDULE_TIME_SCALE`` times
 as fast as real time (default 1.0, real time): with 0.05, ``rate(1
@@ -58,12 +66,13 @@ import re
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from . import schedule_model
+from . import schedule_delivery, schedule_model
 from .wire import AwsRequest, Response, json_error
 
 SERVICE = "scheduler"
@@ -71,7 +80,6 @@ SERVICE = "scheduler"
 TIME_SCALE_ENV = "FERRY_EMULATOR_SCHEDULE_TIME_SCALE"
 TIME_SCALE_DEFAULT = 1.0
 TICK_SECONDS = 0.2
-MAX_ATTEMPTS = 3
 STARTED_BY_PREFIX = "chronos-schedule/"
 NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
 
@@ -125,16 +133,30 @@ def check_schedule(params: Mapping[str, Any], name: str) -> str | None:
     target = params["Target"]
     if not isinstance(target, dict) or not target.get("Arn") or not target.get("RoleArn"):
         return "Target.Arn and Target.RoleArn are required"
+    try:
+        schedule_delivery.check_target(target)
+    except schedule_delivery.Invalid as e:
+        return str(e)
     ecs = target.get("EcsParameters")
     if ecs is not None:
         if not isinstance(ecs, dict) or not ecs.get("TaskDefinitionArn"):
             return "EcsParameters.TaskDefinitionArn is required"
-        for tag in ecs.get("Tags") or []:
-            if not isinstance(tag, dict) or set(tag) != {"key", "value"}:
-                return f"EcsParameters.Tags: each tag must be {{\"key\": ..., \"value\": ...}}, got {tag!r}"
+        try:
+            schedule_delivery.check_tags(ecs.get("Tags"))
+        except schedule_delivery.Invalid as e:
+            return str(e)
         if ecs.get("PropagateTags") not in (None, "TASK_DEFINITION"):
             return "EcsParameters.PropagateTags must be TASK_DEFINITION"
     return None
+
+
+@dataclass
+class Invocation:
+    """One occurrence of a schedule, until its target is invoked or it is given up on."""
+
+    scheduled: float  # schedule-clock seconds it was due at
+    execution_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    retries: int = 0
 
 
 @dataclass
@@ -145,8 +167,9 @@ class Firing:
     region: str
     anchor: float  # schedule-clock seconds the rate counts from
     next_at: float | None
-    pending: list[int] = field(default_factory=list)  # attempts of invocations not yet started
+    pending: list[Invocation] = field(default_factory=list)  # not yet started
     fired: int = 0
+    dead_letters: int = 0
 
 
 class SchedulerEmulation:
@@ -254,19 +277,32 @@ class SchedulerEmulation:
                 zone = schedule_model.timezone(schedule.get("ScheduleExpressionTimezone"))
                 while firing.next_at is not None and firing.next_at <= now:
                     if schedule.get("State", "ENABLED") == "ENABLED":
-                        firing.pending.append(0)
+                        firing.pending.append(Invocation(scheduled=firing.next_at))
                     firing.next_at = schedule_model.next_fire(expression, zone, firing.next_at,
                                                               firing.anchor)
                 if firing.pending:
                     due.append((key, firing, schedule))
         for key, firing, schedule in due:
-            attempts = firing.pending
+            invocations = firing.pending
             firing.pending = []
-            for attempt in attempts:
-                if self.invoke(key, schedule):
+            target = schedule.get("Target") or {}
+            policy = schedule_delivery.retry_policy(target)
+            for invocation in invocations:
+                failure = self.invoke(key, schedule)
+                if failure is None:
                     firing.fired += 1
-                elif attempt + 1 < MAX_ATTEMPTS:
-                    firing.pending.append(attempt + 1)
+                    continue
+                condition = schedule_delivery.exhausted(policy, invocation.retries,
+                                                        now - invocation.scheduled)
+                if condition is None:
+                    invocation.retries += 1
+                    firing.pending.append(invocation)
+                    continue
+                letter = schedule_delivery.dead_letter(
+                    target, schedule.get("Arn") or firing.arn, invocation.execution_id,
+                    invocation.scheduled, invocation.retries, condition, *failure)
+                if letter is not None and send_dead_letter(letter):
+                    firing.dead_letters += 1
 
     def run_task_params(self, name: str, target: Mapping[str, Any]) -> dict[str, Any]:
         ecs = target.get("EcsParameters") or {}
@@ -286,7 +322,7 @@ class SchedulerEmulation:
             if vpc.get("AssignPublicIp"):
                 network["assignPublicIp"] = vpc["AssignPublicIp"]
             params["networkConfiguration"] = {"awsvpcConfiguration": network}
-        tags = [{"key": t["key"], "value": t["value"]} for t in ecs.get("Tags") or []]
+        tags = schedule_delivery.task_tags(ecs.get("Tags"))
         if tags:
             params["tags"] = tags
         for source, dest in (("EnableECSManagedTags", "enableECSManagedTags"),
@@ -296,12 +332,18 @@ class SchedulerEmulation:
                 params[dest] = ecs[source]
         return params
 
-    def invoke(self, key: tuple[str, str, str], schedule: Mapping[str, Any]) -> bool:
-        """RunTask through the whole layer, as EventBridge Scheduler would call it."""
+    def invoke(self, key: tuple[str, str, str],
+               schedule: Mapping[str, Any]) -> tuple[str, str] | None:
+        """RunTask through the whole layer, as EventBridge Scheduler would call it.
+
+        Returns None when the task started, else the error code and message.
+        """
         if self.dispatch is None or self.template is None:
-            return False
+            return ("InternalServerException", "the emulator is not serving yet")
         region, _, name = key
         params = self.run_task_params(name, schedule.get("Target") or {})
+        if schedule_delivery.duplicate_key(params.get("tags") or []) is not None:
+            return schedule_delivery.DUPLICATE_TAGS
         account = _account(schedule.get("Arn", ""))
         environ = dict(self.template)
         body = json.dumps(params).encode()
@@ -327,13 +369,24 @@ class SchedulerEmulation:
             payload = b"".join(result)
         except Exception as e:  # a reset or a bug: the invocation failed
             print(f"scheduler: invoking {name} failed: {e!r}", file=sys.stderr)
-            return False
+            return ("InternalServerException", repr(e))
+        try:
+            answer = json.loads(payload or b"{}")
+        except ValueError:
+            answer = {}
+        answer = answer if isinstance(answer, dict) else {}
         if not status or status[0] != 200:
             print(f"scheduler: RunTask for {name} answered {status[:1]}: {payload[:300]!r}",
                   file=sys.stderr)
-            return False
-        failures = json.loads(payload or b"{}").get("failures") or []
-        return not failures
+            code = str(answer.get("__type") or "ServerException").rsplit("#", 1)[-1]
+            return (code, str(answer.get("message") or answer.get("Message") or ""))
+        failures = answer.get("failures") or []
+        if failures:
+            # RunTask's own failures (API_Failure): its reason and detail.
+            first = failures[0] if isinstance(failures[0], dict) else {}
+            return (str(first.get("reason") or "RunTaskFailure"),
+                    str(first.get("detail") or first.get("arn") or ""))
+        return None
 
 
 def _query(request: AwsRequest) -> dict[str, str]:
@@ -357,6 +410,20 @@ def moto_schedule(region: str, group: str, name: str) -> dict[str, Any] | None:
         if schedule is not None:
             return schedule.to_dict()
     return None
+
+
+def send_dead_letter(letter: schedule_delivery.DeadLetter) -> bool:
+    """Puts a dead-letter event in moto's queue; False when the queue does not exist."""
+    from moto.sqs.models import sqs_backends
+
+    region, account, queue = schedule_delivery.queue_of(letter.queue_arn)
+    try:
+        sqs_backends[account][region].send_message(queue, "{}",
+                                                   message_attributes=letter.attributes)
+    except Exception as e:  # no such queue: AWS loses the event too
+        print(f"scheduler: dead letter to {letter.queue_arn} failed: {e!r}", file=sys.stderr)
+        return False
+    return True
 
 
 def register(layer: Any) -> None:

@@ -59,7 +59,10 @@ def test_request_log_records_every_operation(emulator):
 
     assert wait_for(logged), emulator.requests()
     for record in emulator.requests():
-        assert set(record) == {"t", "received", "signed", "service", "operation", "status"}
+        # authz (or authz_unknown): the IAM authorizations, see test_authz.py.
+        assert set(record) - {"authz", "authz_unknown"} == {
+            "t", "received", "signed", "service", "operation", "status"}
+        assert ("authz" in record) != ("authz_unknown" in record), record
         assert isinstance(record["t"], float) and abs(record["t"] - time.time()) < 600
         assert record["received"] <= record["t"], "answered after it arrived"
         # X-Amz-Date has whole seconds: signed within the second before arrival.
@@ -190,7 +193,7 @@ BOOTSTRAP_KEYS = {
     "AWS_SECRET_ACCESS_KEY", "FERRY_CLUSTER", "FERRY_SUBNETS", "FERRY_SECURITY_GROUPS",
     "FERRY_EXECUTION_ROLE_ARN", "FERRY_LOG_GROUP", "FERRY_INTERNAL_DOMAIN",
     "FERRY_INTERNAL_LISTENER_ARN", "FERRY_PUBLIC_LISTENER_ARN", "FERRY_INTERNAL_ZONE_ID",
-    "FERRY_PUBLIC_ZONE_IDS", "FERRY_VPC_ID", "FERRY_SCHEDULER_ROLE_ARN",
+    "FERRY_PUBLIC_ZONE_IDS", "FERRY_VPC_ID", "FERRY_SCHEDULER_ROLE_ARN", "FERRY_SCHEDULE_DLQ_ARN",
 }
 
 
@@ -237,6 +240,16 @@ def test_bootstrap_creates_the_base_environment_idempotently(fresh_emulator, tmp
     trust = scheduler_role["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
 
+    # The schedules' dead-letter queue, as ferry.yaml makes it, named after
+    # the default table; one after two runs.
+    sqs = emu.client("sqs")
+    assert env["FERRY_SCHEDULE_DLQ_ARN"].endswith(":ferry-ferry-schedule-dlq")
+    (url,) = sqs.list_queues(QueueNamePrefix="ferry-")["QueueUrls"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["QueueArn"] == env["FERRY_SCHEDULE_DLQ_ARN"]
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    assert attributes["SqsManagedSseEnabled"] == "true"
+
     lbs = {lb["LoadBalancerName"]: lb for lb in elbv2.describe_load_balancers()["LoadBalancers"]}
     assert sorted(lbs) == ["ferry-internal", "ferry-public"]  # not four after two runs
     assert lbs["ferry-internal"]["Scheme"] == "internal"
@@ -261,6 +274,20 @@ def test_bootstrap_creates_the_base_environment_idempotently(fresh_emulator, tmp
     (public_id,) = env["FERRY_PUBLIC_ZONE_IDS"].split(",")
     public = route53.get_hosted_zone(Id=public_id)["HostedZone"]
     assert public["Name"] == "example.com." and public["Config"]["PrivateZone"] is False
+
+
+def test_the_dead_letter_queue_is_named_after_the_table(fresh_emulator, tmp_path):
+    import bootstrap  # deploy/local/bootstrap.py (conftest puts deploy/local on the path)
+
+    assert bootstrap.dead_letter_queue_name("ferry") == "ferry-ferry-schedule-dlq"
+    assert bootstrap.dead_letter_queue_name("a.b") == "ferry-a-b-schedule-dlq"
+    assert len(bootstrap.dead_letter_queue_name("t" * 255)) == 80
+    result = subprocess.run(
+        [sys.executable, str(BOOTSTRAP), "--endpoint", fresh_emulator.url, "--env-file",
+         str(tmp_path / "env"), "--region", REGION, "--table", "staging"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert parse_env(tmp_path / "env")["FERRY_SCHEDULE_DLQ_ARN"].endswith(":ferry-staging-schedule-dlq")
 
 
 def test_bootstrap_refuses_a_non_loopback_endpoint(tmp_path):

@@ -53,13 +53,13 @@ SUBNETS: list[str] = []
 GROUPS: list[str] = []
 
 
-def target(cluster_arn, td, tags=None):
+def target(cluster_arn, td, tags=None, **extra):
     return {"Arn": cluster_arn, "RoleArn": ROLE, "EcsParameters": {
-        "TaskDefinitionArn": td, "LaunchType": "FARGATE",
+        "TaskDefinitionArn": td, "LaunchType": "FARGATE", "Group": "ferry:schedule",
         "NetworkConfiguration": {"awsvpcConfiguration": {
             "Subnets": SUBNETS, "SecurityGroups": GROUPS, "AssignPublicIp": "DISABLED"}},
-        "Tags": tags if tags is not None else [{"key": "ferry:app", "value": "acme"}],
-    }}
+        "Tags": tags if tags is not None else [{"ferry:app": "acme"}, {"ferry:process": "nightly"}],
+    }, **extra}
 
 
 def code(excinfo) -> str:
@@ -100,12 +100,91 @@ def test_invalid_schedules_are_refused(emu, cluster, changes):
     assert code(e) == "ValidationException"
 
 
-def test_tags_must_be_key_value_maps(emu, cluster):
+# botocore itself refuses the other shapes (a string, an empty value, a
+# number); the unit tests cover them (test_schedule_delivery.py).
+@pytest.mark.parametrize("tags", [
+    [{"k" * 129: "v"}],
+    [{f"t{i}": "v"} for i in range(51)],
+])
+def test_tags_must_be_string_to_string_maps(emu, cluster, tags):
     with pytest.raises(ClientError) as e:
         emu.client("scheduler").create_schedule(
             Name="tags", ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
-            Target=target(*cluster, tags=[{"ferry:app": "acme"}]))
+            Target=target(*cluster, tags=tags))
     assert code(e) == "ValidationException"
+
+
+@pytest.mark.parametrize("extra", [
+    {"RetryPolicy": {"MaximumRetryAttempts": 186}},
+    {"RetryPolicy": {"MaximumEventAgeInSeconds": 86401}},
+    {"DeadLetterConfig": {"Arn": "arn:aws:sns:us-east-1:123456789012:topic"}},
+])
+def test_retry_policy_and_dead_letter_queue_are_checked(emu, cluster, extra):
+    with pytest.raises(ClientError) as e:
+        emu.client("scheduler").create_schedule(
+            Name="policy", ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
+            Target=target(*cluster, **extra))
+    assert code(e) == "ValidationException"
+
+
+def dead_letters(emu, url, want=1, timeout=20.0):
+    sqs = emu.client("sqs")
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                   MessageAttributeNames=["All"]).get("Messages", [])
+    return got
+
+
+def test_ecs_shaped_tag_maps_fail_every_run_into_the_dead_letter_queue(emu, cluster):
+    """What Ferry sent before issue 18: one {"key", "value"} map per tag.
+
+    Scheduler reads each map's entries as tags, so three maps make three
+    tags named key (and three named value): ECS refuses the RunTask, the
+    retries fail the same way, and the dead letter says why.
+    """
+    cluster_arn, td = cluster
+    sqs = emu.client("sqs")
+    url = sqs.create_queue(QueueName="legacy-dlq")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    legacy = [{"key": k, "value": v} for k, v in
+              (("ferry:app", "acme"), ("ferry:process", "legacy"), ("ferry:managed-by", "ferry"))]
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule(
+        Name="acme_legacy", ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
+        Target=target(cluster_arn, td, tags=legacy,
+                      RetryPolicy={"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 300},
+                      DeadLetterConfig={"Arn": queue_arn}))
+    try:
+        messages = dead_letters(emu, url)
+        assert messages, "rate(1 minute) at scale 0.05 fails into the queue within ~3 s"
+        attributes = {k: v["StringValue"] for k, v in messages[0]["MessageAttributes"].items()}
+        assert attributes["ERROR_CODE"] == "InvalidParameterException"
+        assert attributes["ERROR_MESSAGE"] == "Multiple tags contain the same key."
+        assert attributes["RETRY_ATTEMPTS"] == "2"
+        assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+        assert attributes["SCHEDULE_ARN"].endswith(":schedule/default/acme_legacy")
+        assert attributes["TARGET_ARN"] == cluster_arn
+        assert attributes["IS_PAYLOAD_TRUNCATED"] == "false"
+        assert attributes["EXECUTION_ID"]
+        assert attributes["SCHEDULED_TIME"].endswith("Z")
+        assert scheduled_tasks(emu, cluster_arn, "acme_legacy") == []
+    finally:
+        scheduler.delete_schedule(Name="acme_legacy")
+
+
+def test_a_failure_without_a_dead_letter_queue_is_dropped_after_its_retries(emu, cluster):
+    cluster_arn, td = cluster
+    scheduler = emu.client("scheduler")
+    legacy = [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
+    scheduler.create_schedule(
+        Name="acme_nodlq", ScheduleExpression="rate(1 minute)", FlexibleTimeWindow={"Mode": "OFF"},
+        Target=target(cluster_arn, td, tags=legacy, RetryPolicy={"MaximumRetryAttempts": 0}))
+    time.sleep(4)
+    assert scheduled_tasks(emu, cluster_arn, "acme_nodlq") == []
+    scheduler.delete_schedule(Name="acme_nodlq")
 
 
 def test_update_without_state_enables_again(emu, cluster):
@@ -143,6 +222,8 @@ def test_an_enabled_rate_schedule_runs_its_task(emu, cluster):
     assert task["taskDefinitionArn"] == td
     assert task["startedBy"] == "chronos-schedule/acme_nightly"
     assert {"key": "ferry:app", "value": "acme"} in task["tags"]
+    assert {"key": "ferry:process", "value": "nightly"} in task["tags"]
+    assert task["group"] == "ferry:schedule", "EcsParameters.Group is the task's group"
     runs = [r for r in emu.requests() if r["operation"] == "RunTask"]
     assert runs and runs[-1].get("agent") == "eventbridge-scheduler"
     scheduler.delete_schedule(Name="acme_nightly", GroupName="fire")
