@@ -92,6 +92,95 @@ async fn an_invalid_file_fails_the_whole_directory_and_writes_nothing() {
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
 }
 
+/// An app names only its own secrets and the installation's shared ones
+/// (issue 18: the apps share one execution role, so IAM cannot keep them
+/// apart): another app's secret is refused at its key, and nothing is
+/// written; the controller's published prefixes are the rule.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_may_name_only_its_own_and_the_shared_secrets() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let file = local.dir().join("good.yaml");
+    let path = file.to_str().expect("utf-8").to_owned();
+    let with = |secret: &str| {
+        VALID.replace(
+            "  processes:",
+            &format!("  secrets:\n    OWN: arn:aws:ssm:us-east-1:123456789012:parameter/ferry/good/db\n    DB: {secret}\n  processes:"),
+        )
+    };
+    std::fs::write(
+        &file,
+        with("arn:aws:ssm:us-east-1:123456789012:parameter/ferry/billing/db"),
+    )
+    .expect("write");
+    let writes_before = local.requests().iter().filter(|r| r.is_write()).count();
+    let out = local.ferry(&["apply", "-f", &path]);
+    assert!(!out.status.success(), "another app's secret was applied");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{path}:9:9: spec.secrets.DB")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`ferry/good/`") && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("spec.secrets.OWN"), "{stderr}");
+    assert_eq!(
+        writes_before,
+        local.requests().iter().filter(|r| r.is_write()).count(),
+        "apply wrote despite a secret out of scope"
+    );
+
+    // The shared ones, and the app's own, are fine.
+    std::fs::write(
+        &file,
+        with("arn:aws:secretsmanager:us-east-1:123456789012:secret:ferry/shared/sentry-AbCdEf"),
+    )
+    .expect("write");
+    local.ferry_ok(&["apply", "-f", &path]);
+
+    // A controller configured with other prefixes publishes them: the CLI
+    // judges by those.
+    local
+        .start_leader(&[
+            "--secrets-prefix",
+            "teams/",
+            "--shared-secrets-prefix",
+            "common/",
+        ])
+        .expect("controller");
+    std::fs::write(
+        &file,
+        with("arn:aws:ssm:us-east-1:123456789012:parameter/teams/common/x")
+            .replace("ferry/good/db", "teams/good/db"),
+    )
+    .expect("write");
+    let published = std::time::Instant::now();
+    loop {
+        let out = local.ferry(&["apply", "-f", &path]);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            published.elapsed() < Duration::from_secs(30),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    std::fs::write(
+        &file,
+        with("arn:aws:ssm:us-east-1:123456789012:parameter/ferry/shared/x")
+            .replace("ferry/good/db", "teams/good/db"),
+    )
+    .expect("write");
+    let out = local.ferry(&["apply", "-f", &path]);
+    assert!(
+        !out.status.success(),
+        "the default shared prefix still passed"
+    );
+}
+
 fn app(image: &str) -> ferry_manifest::App {
     let loaded = ferry_manifest::parse_manifest(
         std::path::Path::new("race.yaml"),

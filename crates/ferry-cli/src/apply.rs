@@ -251,6 +251,7 @@ pub async fn apply(
         });
     }
     refuse_unservable_domains(store, apps, &changes).await?;
+    refuse_secrets_out_of_scope(store, apps, &changes).await?;
     let stored = if options.prune {
         store.list_apps().await?
     } else {
@@ -392,6 +393,38 @@ async fn refuse_unservable_domains(
         bail!("{}; nothing was applied", problems.join("; "));
     }
     Ok(())
+}
+
+/// Refuses, before anything is written, a changed app that names a secret
+/// outside its part of the installation's secrets (`<prefix><app>/` or the
+/// shared prefix, as the controller published them; the defaults until a
+/// controller has), each located at its key. Apps stored unchanged are not
+/// judged again: an upgrade does not break what runs.
+async fn refuse_secrets_out_of_scope(
+    store: &Store,
+    apps: &[LoadedApp],
+    changes: &[AppChange],
+) -> anyhow::Result<()> {
+    if changes.iter().all(|c| c.spec.secrets.is_empty()) {
+        return Ok(());
+    }
+    let scope = store
+        .controller_settings()
+        .await?
+        .map(|settings| settings.secrets)
+        .unwrap_or_default();
+    let problems: Vec<ferry_manifest::Diagnostic> = apps
+        .iter()
+        .filter(|loaded| changes.iter().any(|c| c.spec.name == loaded.app.name))
+        .flat_map(|loaded| ferry_manifest::check_secret_scope(loaded, &scope))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    bail!(problems_found(problems.len(), OnInvalid::NothingApplied))
 }
 
 fn verb(change: &AppChange) -> &'static str {

@@ -61,6 +61,17 @@ pub struct Config {
     #[arg(long, env = "FERRY_SCHEDULE_DLQ_ARN")]
     pub schedule_dlq_arn: Option<String>,
 
+    /// Where apps' secrets live: each app may name SSM parameters and
+    /// Secrets Manager secrets under `<prefix><app>/`, and the shared ones
+    /// under `<prefix><shared prefix>`; `ferry apply` refuses others. As
+    /// the execution role's policy (environment.yaml's SecretsPrefix).
+    #[arg(long, env = "FERRY_SECRETS_PREFIX", default_value = ferry_manifest::DEFAULT_SECRETS_PREFIX)]
+    pub secrets_prefix: String,
+
+    /// The secrets every app may name, under the secrets prefix.
+    #[arg(long, env = "FERRY_SHARED_SECRETS_PREFIX", default_value = ferry_manifest::DEFAULT_SHARED_SECRETS_PREFIX)]
+    pub shared_secrets_prefix: String,
+
     /// CloudWatch Logs group for the apps' containers; no log driver if unset.
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,

@@ -197,7 +197,12 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or_default(),
         scheduler_role_arn: config.scheduler_role_arn.clone(),
         schedule_dlq_arn: config.schedule_dlq_arn.clone(),
+        secrets: ferry_manifest::SecretScope {
+            prefix: config.secrets_prefix.clone(),
+            shared: config.shared_secrets_prefix.clone(),
+        },
     };
+    settings.secrets.validate().map_err(anyhow::Error::msg)?;
     if settings.scheduler_role_arn.is_none() {
         info!("no --scheduler-role-arn: scheduled processes are reported blocked");
     }

@@ -44,6 +44,10 @@ pub struct Settings {
     /// tasks (`--scheduler-role-arn`); without it none is scheduled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler_role_arn: Option<String>,
+    /// Where the apps may take their secrets from (`--secrets-prefix`,
+    /// `--shared-secrets-prefix`): `ferry apply` refuses any other.
+    #[serde(default)]
+    pub secrets: ferry_manifest::SecretScope,
     /// The SQS queue schedules send the invocations Scheduler gave up on
     /// to (`--schedule-dlq-arn`); without it failures are not reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]

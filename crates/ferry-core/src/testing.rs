@@ -29,6 +29,7 @@ pub fn settings() -> Settings {
         traffic: Default::default(),
         scheduler_role_arn: Some("arn:aws:iam::123456789012:role/scheduler".into()),
         schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:123456789012:ferry-schedule-dlq".into()),
+        secrets: Default::default(),
     }
 }
 

@@ -18,6 +18,7 @@ mod procfile;
 mod rules;
 mod schedule;
 mod schema;
+mod secret_scope;
 mod size;
 mod timezones;
 pub mod types;
@@ -34,6 +35,9 @@ pub use procfile::parse_procfile;
 pub use rules::{MAX_APP_NAME_LEN, MAX_MANIFEST_BYTES, MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES};
 pub use schedule::{check_expression, is_timezone, DEFAULT_TIMEZONE, VALID_FORMS};
 pub use schema::json_schema;
+pub use secret_scope::{
+    check_secret_scope, SecretScope, DEFAULT_SECRETS_PREFIX, DEFAULT_SHARED_SECRETS_PREFIX,
+};
 pub use size::{
     task_definition_size, TaskDefinitionSize, MAX_TASK_DEFINITION_BYTES, TASK_DEFINITION_ALLOWANCE,
 };
