@@ -144,8 +144,10 @@ pub struct Config {
     #[arg(long, env = "FERRY_AWS_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub aws_timeout: Duration,
 
-    /// This replica's name in the leader lease. Must differ between
-    /// replicas; the default (host, process id and a random suffix) does.
+    /// This replica's name: in logs, in the User-Agent of its AWS calls
+    /// and, with a random suffix drawn per process, in the leader lease
+    /// (two replicas given the same id still never both lead). Default:
+    /// host, process id and a random suffix.
     #[arg(long, env = "FERRY_CONTROLLER_ID")]
     pub id: Option<String>,
 

@@ -73,11 +73,7 @@ def environment_template() -> dict:
 # Settings the templates pass that the controller's code (issue 18, written
 # alongside) does not read yet: a controller that does not know one ignores
 # it. Remove each once config.rs reads it (the test below says when).
-PENDING_SETTINGS = {
-    "FERRY_SCHEDULE_DLQ_ARN": "issue 18 item 3: --schedule-dlq-arn, the schedules' dead-letter queue",
-    "FERRY_SECRETS_PREFIX": "issue 18 item 12: where apps' secrets live",
-    "FERRY_SHARED_SECRETS_PREFIX": "issue 18 item 12: the secrets every app may name",
-}
+PENDING_SETTINGS: dict[str, str] = {}
 
 
 def controller_env_names() -> set[str]:
