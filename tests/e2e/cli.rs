@@ -141,13 +141,10 @@ async fn diff_and_dry_run_only_read() {
         "{dry_run}"
     );
 
-    // Reads only: every call the CLI made (the controller's carry its id)
-    // reads, and the app is where it was.
+    // Reads only: every call the CLI made (it sends its own app name, the
+    // controller its id) reads, and the app is where it was.
     let requests = local.requests();
-    let cli: Vec<_> = requests[before..]
-        .iter()
-        .filter(|r| r.agent.is_none())
-        .collect();
+    let cli: Vec<_> = requests[before..].iter().filter(|r| r.from_cli()).collect();
     assert!(
         cli.iter().any(|r| r.service == "ecs"),
         "the plan observed ECS: {cli:?}"

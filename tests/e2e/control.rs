@@ -615,7 +615,7 @@ async fn orphans_are_reported_and_never_deleted() {
         .requests()
         .into_iter()
         .filter(|r| r.service == "ecs" && r.is_write() && r.target.as_deref() == Some("ghost_web"))
-        .filter(|r| r.agent.is_some())
+        .filter(|r| r.from_controller())
         .collect();
     assert!(
         writes.is_empty(),

@@ -2,6 +2,12 @@
 //! EventBridge Scheduler schedule in this installation's group and no ECS
 //! service; the local AWS fires it (schedule clock 20 times real time,
 //! `rate(1 minute)` every 3 s), and the run shows in `ferry ps`.
+//!
+//! Issue 18: the target sends each tag as its own `{K: V}` map (the
+//! local Scheduler fails the run otherwise, as AWS does), with the
+//! installation's dead-letter queue, an explicit retry policy and the task
+//! group `ferry:schedule`; status shows each schedule's last run, and each
+//! invocation Scheduler gave up on with its error code.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,16 +64,23 @@ async fn schedule(
         .ok()
 }
 
+/// The target's task tags, as Scheduler reads them: every entry of every
+/// map is a tag. Panics on a key given twice (AWS refuses that RunTask).
 fn ecs_tags(target: &Target) -> BTreeMap<String, String> {
-    target
+    let mut tags = BTreeMap::new();
+    for map in target
         .ecs_parameters()
-        .map(|e| {
-            e.tags()
-                .iter()
-                .filter_map(|t| Some((t.get("key")?.clone(), t.get("value")?.clone())))
-                .collect()
-        })
+        .map(|e| e.tags())
         .unwrap_or_default()
+    {
+        for (k, v) in map {
+            assert!(
+                tags.insert(k.clone(), v.clone()).is_none(),
+                "tag {k} given twice"
+            );
+        }
+    }
+    tags
 }
 
 fn apply(local: &LocalAws, file: &Path) {
@@ -160,6 +173,19 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
         tags.get("ferry:managed-by").map(String::as_str),
         Some("ferry")
     );
+    assert!(
+        params.tags().iter().all(|map| map.len() == 1),
+        "one map per tag: {:?}",
+        params.tags()
+    );
+    assert_eq!(params.group(), Some("ferry:schedule"));
+    let retry = target.retry_policy().expect("an explicit retry policy");
+    assert_eq!(retry.maximum_retry_attempts(), Some(2));
+    assert_eq!(retry.maximum_event_age_in_seconds(), Some(300));
+    assert_eq!(
+        target.dead_letter_config().and_then(|d| d.arn()),
+        Some(local.env["FERRY_SCHEDULE_DLQ_ARN"].as_str())
+    );
     let first_revision = params.task_definition_arn().to_owned();
 
     // A run happens: a task with Ferry's tags, started by the scheduler.
@@ -211,6 +237,7 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
     })
     .await;
     let shown = &status["schedules"]["nightly"];
+    assert_eq!(shown["failuresReported"], true);
     assert_eq!(shown["expression"], "rate(1 minute)");
     assert_eq!(shown["timezone"], "Europe/Berlin");
     assert_eq!(shown["group"], GROUP);
@@ -219,6 +246,38 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
     assert!(
         text.contains("Schedules:") && text.contains("rate(1 minute)"),
         "{text}"
+    );
+
+    // Its last run, once it ended: the local ECS runs it for a second and
+    // it exits 0.
+    let last = eventually(
+        TIMEOUT,
+        "status to show the last run's exit code",
+        || async {
+            let out = local.ferry_ok(&["status", "shop", "-o", "json"]);
+            let status: serde_json::Value = serde_json::from_str(&out).ok()?;
+            let run = status["schedules"]["nightly"]["lastRun"].clone();
+            (run["exitCode"] == 0).then_some(run)
+        },
+    )
+    .await;
+    assert_eq!(last["lastStatus"], "STOPPED");
+    assert!(
+        last["taskArn"]
+            .as_str()
+            .is_some_and(|arn| arn.contains(":task/")),
+        "{last}"
+    );
+    let text = local.ferry_ok(&["status", "shop"]);
+    assert!(
+        text.contains("nightly: last run") && text.contains("exit 0"),
+        "{text}"
+    );
+    assert!(
+        !local
+            .ferry_ok(&["status", "shop", "-o", "json"])
+            .contains("failedInvocations"),
+        "no run failed"
     );
 
     // An image change points the schedule at the new revision.
@@ -305,4 +364,114 @@ async fn ferry_validate_locates_a_bad_schedule() {
         stderr.contains("bad.yaml:14:7: spec.processes.nightly.scale: `scale` cannot be set on a scheduled process"),
         "{stderr}"
     );
+}
+
+/// A run Scheduler cannot start (its task definition was deleted behind
+/// Ferry's back, so ECS refuses the RunTask) reaches the dead-letter queue
+/// after the retries, and shows on status with Scheduler's error code; the
+/// controller then deletes the message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_run_that_fails_shows_on_status_with_its_error_code() {
+    let mut local =
+        LocalAws::start_with(&[("FERRY_EMULATOR_SCHEDULE_TIME_SCALE", "0.05")]).expect("local AWS");
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("shop.yaml");
+    std::fs::write(&file, manifest("shop:1", true)).expect("write");
+    local.start_leader(&[]).expect("controller");
+    apply(&local, &file);
+
+    let created = eventually(TIMEOUT, "the schedule to exist", || async {
+        schedule(&local, "shop_nightly").await
+    })
+    .await;
+    let revision = created
+        .target()
+        .and_then(|t| t.ecs_parameters())
+        .map(|e| e.task_definition_arn().to_owned())
+        .expect("the schedule's task definition");
+    let ecs = local.ecs().await;
+    ecs.deregister_task_definition()
+        .task_definition(&revision)
+        .send()
+        .await
+        .expect("DeregisterTaskDefinition");
+    ecs.delete_task_definitions()
+        .task_definitions(&revision)
+        .send()
+        .await
+        .expect("DeleteTaskDefinitions");
+
+    let failure = eventually(TIMEOUT, "status to show the failed invocation", || async {
+        let out = local.ferry_ok(&["status", "shop", "-o", "json"]);
+        let status: serde_json::Value = serde_json::from_str(&out).ok()?;
+        status["schedules"]["nightly"]["failedInvocations"]
+            .as_array()?
+            .first()
+            .cloned()
+    })
+    .await;
+    assert_eq!(failure["errorCode"], "ClientException", "{failure}");
+    assert_eq!(
+        failure["errorMessage"],
+        "Unable to describe task definition."
+    );
+    assert_eq!(
+        failure["retryAttempts"], 2,
+        "the retry policy's two retries"
+    );
+    assert_eq!(failure["exhaustedRetryCondition"], "MaximumRetryAttempts");
+    assert!(failure["scheduledTime"].as_str().is_some(), "{failure}");
+    let text = local.ferry_ok(&["status", "shop"]);
+    assert!(
+        text.contains("nightly: run due") && text.contains("ClientException"),
+        "{text}"
+    );
+
+    // Failures keep coming (one every 3 s): status keeps the newest few.
+    eventually(TIMEOUT, "more failures, bounded", || async {
+        let out = local.ferry_ok(&["status", "shop", "-o", "json"]);
+        let status: serde_json::Value = serde_json::from_str(&out).ok()?;
+        let shown = status["schedules"]["nightly"]["failedInvocations"]
+            .as_array()?
+            .len();
+        assert!(shown <= 5, "at most 5 failures are kept: {status}");
+        (shown >= 2).then_some(())
+    })
+    .await;
+
+    // Recorded, so deleted from the queue: with the schedule gone, the
+    // queue empties (dead letters of a deleted schedule are deleted too).
+    std::fs::write(&file, manifest("shop:1", false)).expect("write");
+    apply(&local, &file);
+    let sqs = aws_sdk_sqs::Client::new(&local.sdk_config().await);
+    let arn = &local.env["FERRY_SCHEDULE_DLQ_ARN"];
+    let name = arn.rsplit(':').next().expect("queue name");
+    let url = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("GetQueueUrl")
+        .queue_url()
+        .map(str::to_owned)
+        .expect("queue URL");
+    eventually(TIMEOUT, "the dead letters to be deleted", || async {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .ok()?;
+        let attributes = out.attributes()?;
+        let count = |name: A| attributes.get(&name).map(String::as_str) == Some("0");
+        (schedule(&local, "shop_nightly").await.is_none()
+            && count(A::ApproximateNumberOfMessages)
+            && count(A::ApproximateNumberOfMessagesNotVisible))
+        .then_some(())
+    })
+    .await;
 }

@@ -78,10 +78,25 @@ pub struct Request {
     pub fault: Option<String>,
 }
 
+/// The SDK app name of every `ferry` CLI request (crates/ferry-cli's
+/// `APP_NAME`); a controller's is its replica id, and the tests' own
+/// clients send none.
+pub const CLI_AGENT: &str = "ferry-cli";
+
 impl Request {
     /// True for calls that change state.
     pub fn is_write(&self) -> bool {
         is_write_operation(&self.operation)
+    }
+
+    /// Sent by the `ferry` CLI.
+    pub fn from_cli(&self) -> bool {
+        self.agent.as_deref() == Some(CLI_AGENT)
+    }
+
+    /// Sent by a controller replica (any app name but the CLI's).
+    pub fn from_controller(&self) -> bool {
+        self.agent.is_some() && !self.from_cli()
     }
 }
 

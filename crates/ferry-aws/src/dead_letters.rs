@@ -5,13 +5,13 @@
 //! **Reading.** GetQueueUrl once, when the controller starts
 //! ([`DeadLetters::connect`]); then, per resync, ReceiveMessage with every
 //! message attribute, 10 messages per call and at most [`MAX_RECEIVES`]
-//! calls ([`DeadLetters::refresh`]). Short polls: a resync must not wait
+//! calls ([`DeadLetters::receive`]). Short polls: a resync must not wait
 //! 20 s for a long poll, and SQS returns the rest of the messages to later
 //! polls ("repeated requests will eventually return all of your messages",
 //! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html>).
 //!
 //! **Deleting.** A message is deleted only once the failure it reports is
-//! in the status the leader wrote ([`DeadLetters::delete`], called after
+//! in the status the leader wrote ([`DeadLetters::delete_received`], called after
 //! the write). Until then it stays in flight for [`VISIBILITY_TIMEOUT`],
 //! then SQS delivers it again: a failure is never lost to a crash between
 //! receiving and recording, and status shows each one once (ferry-core
@@ -126,7 +126,7 @@ impl DeadLetters {
     /// Receives what is in the queue (at most [`MAX_RECEIVES`] calls), then
     /// deletes the dead letters of schedules not in `schedules` (the
     /// group's, as listed). Returns the SQS calls made.
-    pub async fn refresh(&self, schedules: &BTreeSet<String>) -> Result<usize> {
+    pub async fn receive(&self, schedules: &BTreeSet<String>) -> Result<usize> {
         let Some(url) = self.url() else {
             return Ok(0);
         };
@@ -182,7 +182,7 @@ impl DeadLetters {
             .filter(|(_, (_, letter))| !schedules.contains(&letter.schedule))
             .map(|(id, _)| id.clone())
             .collect();
-        calls += self.delete(&orphans).await?;
+        calls += self.delete_received(&orphans).await?;
         Ok(calls)
     }
 
@@ -199,7 +199,7 @@ impl DeadLetters {
     /// held are skipped). Returns the calls made. A message another
     /// consumer deleted, or whose receipt expired, is forgotten too: SQS
     /// delivers it again if it is still there.
-    pub async fn delete(&self, ids: &[String]) -> Result<usize> {
+    pub async fn delete_received(&self, ids: &[String]) -> Result<usize> {
         let Some(url) = self.url() else {
             return Ok(0);
         };

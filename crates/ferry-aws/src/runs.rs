@@ -105,7 +105,7 @@ impl ScheduledRuns {
 
     /// Lists the tasks of `families` and describes the new ones. Tasks ECS
     /// no longer lists leave the cache. Returns the ECS calls made.
-    pub async fn refresh(&self, families: &BTreeSet<String>) -> Result<usize> {
+    pub async fn read(&self, families: &BTreeSet<String>) -> Result<usize> {
         let mut calls = 0;
         // (task ARN, family, listed as stopped)
         let mut listed: Vec<(String, String, bool)> = Vec::new();

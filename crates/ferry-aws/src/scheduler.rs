@@ -14,8 +14,9 @@
 //! **Runs.** With [`Scheduler::with_dead_letters`], the same refresh reads
 //! the schedules' dead-letter queue ([`crate::dead_letters`]); with
 //! [`Scheduler::with_runs`], the tasks the schedules started
-//! ([`crate::runs`]). Either failing is logged and leaves the schedules
-//! themselves observed: status then shows what was read last.
+//! ([`crate::runs`]), both read by [`Scheduler::read_runs`] after each
+//! refresh. Either failing is logged and leaves the schedules themselves
+//! observed: status then shows what was read last.
 //! [`Scheduler::observe_runs`] reads both caches.
 //!
 //! **Ownership.** Schedules carry no tags (only groups do). The group is
@@ -136,14 +137,17 @@ impl Scheduler {
     /// ids from [`ObservedRuns::dead_letter_messages`]). Returns the calls.
     pub async fn delete_dead_letters(&self, messages: &[String]) -> Result<usize> {
         match &self.dead_letters {
-            Some(dead_letters) => dead_letters.delete(messages).await,
+            Some(dead_letters) => dead_letters.delete_received(messages).await,
             None => Ok(0),
         }
     }
 
-    /// Reads the dead-letter queue and the schedules' tasks; a failure is
-    /// logged and the caches keep what they had.
-    async fn refresh_runs(&self) -> usize {
+    /// Reads the dead-letter queue and the schedules' tasks, for the
+    /// schedules the last [`Scheduler::refresh`] listed; a failure is logged
+    /// and the caches keep what they had. Returns the calls made. Apart
+    /// from `refresh` so that `ferry diff`, which lists schedules, never
+    /// touches the queue.
+    pub async fn read_runs(&self) -> usize {
         let (names, families): (BTreeSet<String>, BTreeSet<String>) = {
             let cache = self.cache();
             let names = cache.schedules.keys().cloned().collect();
@@ -159,13 +163,13 @@ impl Scheduler {
         };
         let mut calls = 0;
         if let Some(dead_letters) = &self.dead_letters {
-            match dead_letters.refresh(&names).await {
+            match dead_letters.receive(&names).await {
                 Ok(n) => calls += n,
                 Err(err) => warn!(error = %err, "reading the schedules' dead-letter queue failed"),
             }
         }
         if let Some(runs) = &self.runs {
-            match runs.refresh(&families).await {
+            match runs.read(&families).await {
                 Ok(n) => calls += n,
                 Err(err) => warn!(error = %err, "reading the scheduled runs failed"),
             }
@@ -250,7 +254,7 @@ impl Scheduler {
                 cache.schedules.insert(name, (modified, schedule));
             }
         }
-        Ok(calls + self.refresh_runs().await)
+        Ok(calls)
     }
 
     async fn get(&self, name: &str) -> Result<Option<(Option<DateTime>, ObservedSchedule)>> {

@@ -78,7 +78,8 @@ pub trait Cluster: Send + Sync + 'static {
 
 /// EventBridge Scheduler, through its shared cache of the group.
 pub trait Schedules: Send + Sync + 'static {
-    /// Lists the group and reads the schedules that changed.
+    /// Lists the group and reads the schedules that changed, then what
+    /// became of their runs.
     fn refresh(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
     /// One app's slice of the cache.
     fn observe(&self, app: &str, desired: &[DesiredSchedule])
@@ -111,7 +112,8 @@ pub trait Schedules: Send + Sync + 'static {
 
 impl Schedules for ferry_aws::Scheduler {
     async fn refresh(&self) -> ferry_aws::Result<usize> {
-        ferry_aws::Scheduler::refresh(self).await
+        let calls = ferry_aws::Scheduler::refresh(self).await?;
+        Ok(calls + ferry_aws::Scheduler::read_runs(self).await)
     }
 
     fn observe(

@@ -51,6 +51,7 @@ actions):
   and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-auto-scaling.html#auto-scaling-IAM
 * CloudWatch: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
 * CloudWatch Logs: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+* SQS (the schedules' dead-letter queue): https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html
 * STS GetCallerIdentity needs no permission:
   https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
 
@@ -132,6 +133,9 @@ class State:
 
     def dynamodb_hash_key(self, region: str, table: str) -> str:
         return "pk"
+
+    def sqs_tags(self, region: str, arn: str) -> dict[str, str] | None:
+        return None
 
 
 def _tag_dict(tags: Any) -> dict[str, str]:
@@ -252,6 +256,13 @@ class MotoState(State):
         key = FakeApplicationAutoscalingPolicy.formulate_key(namespace, resource_id, dimension, name)
         policy = self._autoscaling(region).policies.get(key)
         return None if policy is None else policy.policy_type
+
+    def sqs_tags(self, region: str, arn: str) -> dict[str, str] | None:
+        from moto.sqs.models import sqs_backends
+
+        account, name = arn.split(":")[4:6]
+        queue = sqs_backends[account][region].queues.get(name)
+        return None if queue is None else dict(getattr(queue, "tags", None) or {})
 
     def dynamodb_hash_key(self, region: str, table: str) -> str:
         from moto.dynamodb.models import dynamodb_backends
@@ -861,6 +872,33 @@ AUTOSCALING: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
 }
 
 
+# -- SQS ----------------------------------------------------------------------------------
+
+def _queue_arn(ctx: Ctx, p: Mapping[str, Any]) -> str:
+    url = str(p.get("QueueUrl") or "")
+    if url:
+        # https://sqs.<region>.amazonaws.com/<account>/<name> (or the
+        # emulator's http://host:port/<account>/<name>)
+        account, name = url.rstrip("/").split("/")[-2:]
+        return f"arn:aws:sqs:{ctx.region}:{account}:{name}"
+    account = str(p.get("QueueOwnerAWSAccountId") or ctx.account)
+    return f"arn:aws:sqs:{ctx.region}:{account}:{p.get('QueueName') or ''}"
+
+
+def sqs_on_queue(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
+    def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+        arn = _queue_arn(ctx, p)
+        return [entry(action, arn, resource_tags(ctx.state.sqs_tags(ctx.region, arn)))]
+    return authorize
+
+
+SQS: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
+    op: sqs_on_queue(f"sqs:{op}") for op in (
+        "GetQueueUrl", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch", "SendMessage",
+        "GetQueueAttributes", "ChangeMessageVisibility")
+}
+
+
 # -- CloudWatch Logs, STS -----------------------------------------------------------------
 
 def logs_on_group(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
@@ -899,6 +937,8 @@ SERVICES: dict[str, tuple[str, dict[str, Callable[[Ctx, Any], list[Entry]]]]] = 
     "application-autoscaling": ("json", AUTOSCALING),
     "logs": ("json", LOGS),
     "sts": ("form", STS),
+    # JSON (X-Amz-Target AmazonSQS.*) from today's SDKs, the query protocol from older ones.
+    "sqs": ("json-or-form", SQS),
 }
 
 
@@ -916,8 +956,10 @@ def authorize(request: AwsRequest, state: State) -> list[Entry]:
         params: Any = request.json()
         if request.service == "scheduler" and not request.body:
             params = {}
-    elif kind == "form":
+    elif kind == "form" or (kind == "json-or-form" and not request.environ.get("HTTP_X_AMZ_TARGET")):
         params = request.form()
+    elif kind == "json-or-form":
+        params = request.json()
     else:
         params = None
     return handler(Ctx(request, state), params)

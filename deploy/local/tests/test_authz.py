@@ -250,6 +250,18 @@ def test_scheduler_passes_the_target_role_and_tags_its_group(emulator):
     assert get["resource"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/ferry-authz/web-nightly"
 
 
+def test_sqs_reads_are_authorized_on_the_queue_with_its_tags(emulator):
+    sqs = emulator.client("sqs")
+    url = sqs.create_queue(QueueName="authz-dlq", tags={"ferry:managed-by": "ferry"})["QueueUrl"]
+    sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
+    [receive] = logged(emulator, "ReceiveMessage")[-1]["authz"]
+    assert receive == {"action": "sqs:ReceiveMessage", "resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:authz-dlq",
+                       "context": {"aws:ResourceTag/ferry:managed-by": "ferry"}}
+    sqs.get_queue_url(QueueName="authz-dlq")
+    [get] = logged(emulator, "GetQueueUrl")[-1]["authz"]
+    assert get["resource"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:authz-dlq"
+
+
 def test_an_unmapped_operation_is_marked_unknown_never_empty(emulator):
     emulator.client("ec2").describe_vpcs()
     line = logged(emulator, "DescribeVpcs")[-1]
