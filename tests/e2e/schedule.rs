@@ -162,7 +162,7 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
     let params = target.ecs_parameters().expect("ECS parameters");
     assert!(params
         .task_definition_arn()
-        .contains("task-definition/shop_nightly:"));
+        .contains("task-definition/ferry_shop_nightly:"));
     let tags = ecs_tags(target);
     assert_eq!(tags.get("ferry:app").map(String::as_str), Some("shop"));
     assert_eq!(
