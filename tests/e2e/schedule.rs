@@ -280,6 +280,22 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
         "no run failed"
     );
 
+    // Converged: the target Ferry wrote reads back as the one it wants, so
+    // resyncs (every 5 s here) leave the schedule alone.
+    let modified = || async {
+        schedule(&local, "shop_nightly")
+            .await
+            .and_then(|s| s.last_modification_date().cloned())
+    };
+    let before = modified().await;
+    assert!(before.is_some());
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        modified().await,
+        before,
+        "no UpdateSchedule without a change"
+    );
+
     // An image change points the schedule at the new revision.
     edit(&file, "image: shop:1", "image: shop:2");
     apply(&local, &file);
