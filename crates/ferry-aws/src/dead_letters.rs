@@ -3,9 +3,12 @@
 //! resync fills and reconciles read.
 //!
 //! **Reading.** GetQueueUrl once, when the controller starts
-//! ([`DeadLetters::connect`]); then, per resync, ReceiveMessage with every
-//! message attribute, 10 messages per call and at most [`MAX_RECEIVES`]
-//! calls ([`DeadLetters::receive`]). Short polls: a resync must not wait
+//! ([`DeadLetters::connect`]); then, per resync, GetQueueAttributes for
+//! the approximate number of messages waiting and, only when some are,
+//! ReceiveMessage with every message attribute, 10 messages per call and
+//! at most [`MAX_RECEIVES`] calls ([`DeadLetters::receive`]). So an empty
+//! queue costs one read a resync and no write: the steady state changes
+//! nothing in AWS. Short polls: a resync must not wait
 //! 20 s for a long poll, and SQS returns the rest of the messages to later
 //! polls ("repeated requests will eventually return all of your messages",
 //! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html>).
@@ -25,6 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
 use ferry_core::schedule_runs::{self, DeadLetter, FailedInvocation};
 use tracing::warn;
@@ -130,8 +134,35 @@ impl DeadLetters {
         let Some(url) = self.url() else {
             return Ok(0);
         };
-        let mut calls = 0;
-        for _ in 0..MAX_RECEIVES {
+        // A read first: an empty queue (the steady state) costs no
+        // ReceiveMessage, which changes the queue (it hides what it
+        // returns) and so counts as a write. The count is approximate
+        // ("eventually consistent"): a message it misses is received at
+        // the next resync.
+        let waiting = self
+            .caller
+            .call(
+                SQS,
+                "GetQueueAttributes",
+                Bucket::Sqs,
+                &self.queue_arn,
+                || {
+                    self.client
+                        .get_queue_attributes()
+                        .queue_url(&url)
+                        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                        .send()
+                },
+            )
+            .await?
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse::<u64>().ok())
+            // Unreadable: receive, as if there were messages.
+            .unwrap_or(1);
+        let mut calls = 1;
+        let receives = if waiting == 0 { 0 } else { MAX_RECEIVES };
+        for _ in 0..receives {
             let out = self
                 .caller
                 .call(SQS, "ReceiveMessage", Bucket::Sqs, &self.queue_arn, || {
