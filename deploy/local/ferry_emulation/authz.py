@@ -197,7 +197,8 @@ class MotoState(State):
         if revision:
             definition = revisions.get(int(revision)) if revision.isdigit() else None
         else:
-            active = [d for d in revisions.values() if getattr(d, "status", "ACTIVE") == "ACTIVE"]
+            # Copies: other requests change moto's dicts while this one is read.
+            active = [d for d in list(revisions.values()) if getattr(d, "status", "ACTIVE") == "ACTIVE"]
             definition = max(active, key=lambda d: d.revision) if active else None
         if definition is None:
             return None
@@ -208,7 +209,7 @@ class MotoState(State):
 
     def next_revision(self, region: str, family: str) -> int:
         revisions = self._ecs(region).task_definitions.get(family) or {}
-        return max(revisions, default=0) + 1
+        return max(list(revisions), default=0) + 1
 
     def elbv2_tags(self, region: str, arn: str) -> dict[str, str] | None:
         from moto.elbv2.models import elbv2_backends
