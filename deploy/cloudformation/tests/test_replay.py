@@ -133,6 +133,10 @@ def parameters(env: dict[str, str], template: dict, table: str | None = None) ->
         "InternalZoneId": env.get("FERRY_INTERNAL_ZONE_ID", ""),
         "PublicZoneIds": env.get("FERRY_PUBLIC_ZONE_IDS", ""),
     }
+    for name, variable in (("SecretsPrefix", "FERRY_SECRETS_PREFIX"),
+                           ("SharedSecretsPrefix", "FERRY_SHARED_SECRETS_PREFIX")):
+        if variable in env:
+            wanted[name] = env[variable]
     declared = template.get("Parameters", {})
     return {k: v for k, v in wanted.items() if k in declared}
 

@@ -819,6 +819,9 @@ def autoscaling_register(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     if tags:
         # TagResource supports the tag keys only, not the namespace or dimension.
         out.append(entry("application-autoscaling:TagResource", arn, request_tags(tags)))
+    if p.get("RoleARN"):
+        # A role of the caller's own instead of the service-linked one.
+        out.append(pass_role(str(p["RoleARN"]), "application-autoscaling.amazonaws.com"))
     if (not exists and p.get("ServiceNamespace") == "ecs"
             and not ctx.state.has_ecs_scalable_target(ctx.region)):
         out.append(entry("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ctx.account}:{AUTOSCALING_ECS_ROLE}",
