@@ -200,6 +200,8 @@ class Replay:
     skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     denials: list[Denial] = field(default_factory=list)
     agents: set[str] = field(default_factory=set)
+    # policy -> Sid -> authorizations it allowed
+    used: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
 
     def report(self) -> str:
         groups: dict[tuple, list[Denial]] = defaultdict(list)
@@ -257,6 +259,8 @@ def replay(logs: list[tuple[str, dict[str, str], list[dict]]], template: dict,
                                                  problem=f"policy not evaluable: {exc}"))
                     continue
                 result.evaluated += 1
+                if decision.allowed:
+                    result.used[POLICY[who]][decision.statement or "?"] += 1
                 if not decision.allowed:
                     if expected(name, who, entry["action"]):
                         result.skipped[f"{entry['action']} (denied on purpose)"] += 1
@@ -298,6 +302,12 @@ def test_every_logged_request_is_allowed_by_its_callers_policy(template):
     result = replay(logs, template, not_granted())
     print(f"replayed {result.requests} request(s) ({result.evaluated} authorization(s)) from "
           f"{len(logs)} log(s); callers {sorted(result.agents)}; left out by design: {dict(result.skipped)}")
+    # What the suite never exercised (no failure: a statement may serve a
+    # path no test takes, e.g. another installation's settings).
+    for role, name in POLICY.items():
+        statements = render(logs[0][1], template)[role]["Statement"]
+        unused = [st.get("Sid", "?") for st in statements if st.get("Sid") not in result.used[name]]
+        print(f"{name}: statements no replayed request needed: {unused}")
     assert result.requests, "the logs hold no request of the controller or the CLI"
     assert not result.denials, result.report()
 
