@@ -58,7 +58,13 @@ pub struct DeadLetters {
     /// Received and not yet deleted, by SQS message id: the receipt handle
     /// of the latest delivery and the dead letter.
     received: Mutex<BTreeMap<String, (String, DeadLetter)>>,
+    /// Ids of messages left in the queue (not this installation's dead
+    /// letters), so each is logged once; at most [`MAX_IGNORED`].
+    ignored: Mutex<BTreeSet<String>>,
 }
+
+/// How many ignored message ids are remembered (for logging only).
+const MAX_IGNORED: usize = 1000;
 
 /// `arn:PARTITION:sqs:REGION:ACCOUNT:NAME` to (account, name).
 fn queue_of(arn: &str) -> Option<(&str, &str)> {
@@ -86,6 +92,7 @@ impl DeadLetters {
             group: group.into(),
             url: Mutex::new(None),
             received: Mutex::new(BTreeMap::new()),
+            ignored: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -196,11 +203,17 @@ impl DeadLetters {
                     Some(letter) if letter.group == self.group => {
                         received.insert(id.to_owned(), (receipt.to_owned(), letter));
                     }
-                    _ => warn!(
-                        queue = %self.queue_arn,
-                        message = id,
-                        "a message that is not a dead letter of this installation's schedules is left in the queue"
-                    ),
+                    _ => {
+                        let mut ignored = self.ignored.lock().unwrap_or_else(|p| p.into_inner());
+                        if ignored.len() < MAX_IGNORED && ignored.insert(id.to_owned()) {
+                            warn!(
+                                queue = %self.queue_arn,
+                                message = id,
+                                "a message that is not a dead letter of this installation's \
+                                 schedules is left in the queue (it expires with the queue's retention)"
+                            );
+                        }
+                    }
                 }
             }
             if messages.len() < RECEIVE_BATCH as usize {
