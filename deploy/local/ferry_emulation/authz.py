@@ -179,11 +179,12 @@ class MotoState(State):
             cluster = backend.clusters.get(rest)
             return None if cluster is None else _tag_dict(cluster.tags)
         if kind == "task":
-            for tasks in list(backend.tasks.values()):
-                for task_arn, task in list(tasks.items()):
-                    if task_arn == arn or task_arn.rsplit("/", 1)[-1] == rest.rsplit("/", 1)[-1]:
-                        return _tag_dict(task.tags)
-            return None
+            # moto keys a cluster's tasks by ARN, long (task/<cluster>/<id>)
+            # or short (task/<id>) as its setting says.
+            cluster, _, task_id = rest.rpartition("/")
+            tasks = backend.tasks.get(cluster) or {}
+            task = tasks.get(arn) or tasks.get(arn.replace(f"task/{cluster}/", "task/", 1))
+            return None if task is None else _tag_dict(task.tags)
         if kind == "task-definition":
             found = self.task_definition(region, arn)
             return None if found is None else found["tags"]
