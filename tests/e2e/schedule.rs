@@ -280,6 +280,22 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
         "no run failed"
     );
 
+    // Converged: the target Ferry wrote reads back as the one it wants, so
+    // resyncs (every 5 s here) leave the schedule alone.
+    let modified = || async {
+        schedule(&local, "shop_nightly")
+            .await
+            .and_then(|s| s.last_modification_date().cloned())
+    };
+    let before = modified().await;
+    assert!(before.is_some());
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        modified().await,
+        before,
+        "no UpdateSchedule without a change"
+    );
+
     // An image change points the schedule at the new revision.
     edit(&file, "image: shop:1", "image: shop:2");
     apply(&local, &file);
@@ -474,4 +490,43 @@ async fn a_scheduled_run_that_fails_shows_on_status_with_its_error_code() {
         .then_some(())
     })
     .await;
+}
+
+/// Without `--schedule-dlq-arn` schedules run as before, with no
+/// dead-letter queue, and status says failed runs are not reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_dead_letter_queue_status_says_failures_are_not_reported() {
+    let mut local =
+        LocalAws::start_with(&[("FERRY_EMULATOR_SCHEDULE_TIME_SCALE", "0.05")]).expect("local AWS");
+    local.env.remove("FERRY_SCHEDULE_DLQ_ARN");
+    let dir = local.dir().join("manifests");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("shop.yaml");
+    std::fs::write(&file, manifest("shop:1", true)).expect("write");
+    local.start_leader(&[]).expect("controller");
+    apply(&local, &file);
+
+    let created = eventually(TIMEOUT, "the schedule to exist", || async {
+        schedule(&local, "shop_nightly").await
+    })
+    .await;
+    let target = created.target().expect("target");
+    assert!(target.dead_letter_config().is_none(), "{target:?}");
+    assert!(
+        target.retry_policy().is_some(),
+        "the retry policy is set anyway"
+    );
+    let shown = eventually(TIMEOUT, "status to show the last run", || async {
+        let out = local.ferry_ok(&["status", "shop", "-o", "json"]);
+        let status: serde_json::Value = serde_json::from_str(&out).ok()?;
+        let shown = status["schedules"]["nightly"].clone();
+        (shown["lastRun"]["exitCode"] == 0).then_some(shown)
+    })
+    .await;
+    assert_eq!(shown["failuresReported"], false, "{shown}");
+    let text = local.ferry_ok(&["status", "shop"]);
+    assert!(
+        text.contains("nightly: failed runs are not reported"),
+        "{text}"
+    );
 }

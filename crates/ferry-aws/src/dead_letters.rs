@@ -3,9 +3,12 @@
 //! resync fills and reconciles read.
 //!
 //! **Reading.** GetQueueUrl once, when the controller starts
-//! ([`DeadLetters::connect`]); then, per resync, ReceiveMessage with every
-//! message attribute, 10 messages per call and at most [`MAX_RECEIVES`]
-//! calls ([`DeadLetters::receive`]). Short polls: a resync must not wait
+//! ([`DeadLetters::connect`]); then, per resync, GetQueueAttributes for
+//! the approximate number of messages waiting and, only when some are,
+//! ReceiveMessage with every message attribute, 10 messages per call and
+//! at most [`MAX_RECEIVES`] calls ([`DeadLetters::receive`]). So an empty
+//! queue costs one read a resync and no write: the steady state changes
+//! nothing in AWS. Short polls: a resync must not wait
 //! 20 s for a long poll, and SQS returns the rest of the messages to later
 //! polls ("repeated requests will eventually return all of your messages",
 //! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html>).
@@ -25,6 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
 use ferry_core::schedule_runs::{self, DeadLetter, FailedInvocation};
 use tracing::warn;
@@ -54,7 +58,13 @@ pub struct DeadLetters {
     /// Received and not yet deleted, by SQS message id: the receipt handle
     /// of the latest delivery and the dead letter.
     received: Mutex<BTreeMap<String, (String, DeadLetter)>>,
+    /// Ids of messages left in the queue (not this installation's dead
+    /// letters), so each is logged once; at most [`MAX_IGNORED`].
+    ignored: Mutex<BTreeSet<String>>,
 }
+
+/// How many ignored message ids are remembered (for logging only).
+const MAX_IGNORED: usize = 1000;
 
 /// `arn:PARTITION:sqs:REGION:ACCOUNT:NAME` to (account, name).
 fn queue_of(arn: &str) -> Option<(&str, &str)> {
@@ -82,6 +92,7 @@ impl DeadLetters {
             group: group.into(),
             url: Mutex::new(None),
             received: Mutex::new(BTreeMap::new()),
+            ignored: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -130,8 +141,35 @@ impl DeadLetters {
         let Some(url) = self.url() else {
             return Ok(0);
         };
-        let mut calls = 0;
-        for _ in 0..MAX_RECEIVES {
+        // A read first: an empty queue (the steady state) costs no
+        // ReceiveMessage, which changes the queue (it hides what it
+        // returns) and so counts as a write. The count is approximate
+        // ("eventually consistent"): a message it misses is received at
+        // the next resync.
+        let waiting = self
+            .caller
+            .call(
+                SQS,
+                "GetQueueAttributes",
+                Bucket::Sqs,
+                &self.queue_arn,
+                || {
+                    self.client
+                        .get_queue_attributes()
+                        .queue_url(&url)
+                        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                        .send()
+                },
+            )
+            .await?
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse::<u64>().ok())
+            // Unreadable: receive, as if there were messages.
+            .unwrap_or(1);
+        let mut calls = 1;
+        let receives = if waiting == 0 { 0 } else { MAX_RECEIVES };
+        for _ in 0..receives {
             let out = self
                 .caller
                 .call(SQS, "ReceiveMessage", Bucket::Sqs, &self.queue_arn, || {
@@ -165,11 +203,17 @@ impl DeadLetters {
                     Some(letter) if letter.group == self.group => {
                         received.insert(id.to_owned(), (receipt.to_owned(), letter));
                     }
-                    _ => warn!(
-                        queue = %self.queue_arn,
-                        message = id,
-                        "a message that is not a dead letter of this installation's schedules is left in the queue"
-                    ),
+                    _ => {
+                        let mut ignored = self.ignored.lock().unwrap_or_else(|p| p.into_inner());
+                        if ignored.len() < MAX_IGNORED && ignored.insert(id.to_owned()) {
+                            warn!(
+                                queue = %self.queue_arn,
+                                message = id,
+                                "a message that is not a dead letter of this installation's \
+                                 schedules is left in the queue (it expires with the queue's retention)"
+                            );
+                        }
+                    }
                 }
             }
             if messages.len() < RECEIVE_BATCH as usize {

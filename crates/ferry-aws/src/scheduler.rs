@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use aws_sdk_scheduler::types as sch;
 use aws_sdk_scheduler::Client;
 use aws_smithy_types::DateTime;
@@ -279,57 +280,7 @@ impl Scheduler {
             Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
             Err(err) => return Err(err),
         };
-        let target = out.target();
-        let ecs = target.and_then(|t| t.ecs_parameters());
-        let vpc = ecs
-            .and_then(|e| e.network_configuration())
-            .and_then(|n| n.awsvpc_configuration());
-        let (tags, legacy_tags) = ecs.map(|e| tags_from(e.tags())).unwrap_or_default();
-        let observed = ObservedSchedule {
-            name: name.to_owned(),
-            group: self.group.clone(),
-            expression: out.schedule_expression().unwrap_or_default().to_owned(),
-            timezone: out
-                .schedule_expression_timezone()
-                .unwrap_or(default_timezone())
-                .to_owned(),
-            state: out
-                .state()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            cluster: target.and_then(|t| cluster_name(t.arn())),
-            role_arn: target.map(|t| t.role_arn().to_owned()),
-            task_definition_arn: ecs.map(|e| e.task_definition_arn().to_owned()),
-            task_definition: None,
-            network: vpc.map(|v| {
-                let mut subnets = v.subnets().to_vec();
-                subnets.sort();
-                let mut groups = v.security_groups().to_vec();
-                groups.sort();
-                NetworkSpec {
-                    subnets,
-                    security_groups: groups,
-                    assign_public_ip: v.assign_public_ip() == Some(&sch::AssignPublicIp::Enabled),
-                }
-            }),
-            tags,
-            legacy_tags,
-            fargate: ecs.and_then(|e| e.launch_type()) == Some(&sch::LaunchType::Fargate),
-            window_off: out.flexible_time_window().map(|w| w.mode())
-                == Some(&sch::FlexibleTimeWindowMode::Off),
-            dead_letter_arn: target
-                .and_then(|t| t.dead_letter_config())
-                .and_then(|d| d.arn())
-                .map(str::to_owned),
-            retry_policy: target.and_then(|t| t.retry_policy()).and_then(|r| {
-                Some(schedule::RetryPolicy {
-                    maximum_retry_attempts: u32::try_from(r.maximum_retry_attempts()?).ok()?,
-                    maximum_event_age_seconds: u32::try_from(r.maximum_event_age_in_seconds()?)
-                        .ok()?,
-                })
-            }),
-            run_group: ecs.and_then(|e| e.group()).map(str::to_owned),
-        };
+        let observed = observed(name, &self.group, &out);
         Ok(Some((out.last_modification_date().cloned(), observed)))
     }
 
@@ -551,6 +502,61 @@ impl Scheduler {
     }
 }
 
+/// A schedule as GetSchedule returned it, in the rendered form: the read
+/// side of [`target`] (the two agree: see the round-trip test).
+fn observed(name: &str, group: &str, out: &GetScheduleOutput) -> ObservedSchedule {
+    let target = out.target();
+    let ecs = target.and_then(|t| t.ecs_parameters());
+    let vpc = ecs
+        .and_then(|e| e.network_configuration())
+        .and_then(|n| n.awsvpc_configuration());
+    let (tags, legacy_tags) = ecs.map(|e| tags_from(e.tags())).unwrap_or_default();
+    ObservedSchedule {
+        name: name.to_owned(),
+        group: group.to_owned(),
+        expression: out.schedule_expression().unwrap_or_default().to_owned(),
+        timezone: out
+            .schedule_expression_timezone()
+            .unwrap_or(default_timezone())
+            .to_owned(),
+        state: out
+            .state()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        cluster: target.and_then(|t| cluster_name(t.arn())),
+        role_arn: target.map(|t| t.role_arn().to_owned()),
+        task_definition_arn: ecs.map(|e| e.task_definition_arn().to_owned()),
+        task_definition: None,
+        network: vpc.map(|v| {
+            let mut subnets = v.subnets().to_vec();
+            subnets.sort();
+            let mut groups = v.security_groups().to_vec();
+            groups.sort();
+            NetworkSpec {
+                subnets,
+                security_groups: groups,
+                assign_public_ip: v.assign_public_ip() == Some(&sch::AssignPublicIp::Enabled),
+            }
+        }),
+        tags,
+        legacy_tags,
+        fargate: ecs.and_then(|e| e.launch_type()) == Some(&sch::LaunchType::Fargate),
+        window_off: out.flexible_time_window().map(|w| w.mode())
+            == Some(&sch::FlexibleTimeWindowMode::Off),
+        dead_letter_arn: target
+            .and_then(|t| t.dead_letter_config())
+            .and_then(|d| d.arn())
+            .map(str::to_owned),
+        retry_policy: target.and_then(|t| t.retry_policy()).and_then(|r| {
+            Some(schedule::RetryPolicy {
+                maximum_retry_attempts: u32::try_from(r.maximum_retry_attempts()?).ok()?,
+                maximum_event_age_seconds: u32::try_from(r.maximum_event_age_in_seconds()?).ok()?,
+            })
+        }),
+        run_group: ecs.and_then(|e| e.group()).map(str::to_owned),
+    }
+}
+
 fn default_timezone() -> &'static str {
     // Scheduler's default when a schedule has no timezone.
     "UTC"
@@ -754,5 +760,67 @@ mod tests {
             })
             .collect();
         assert_eq!(tags_from(&old), (tags, true));
+    }
+
+    fn spec(dead_letter_arn: Option<&str>) -> ScheduleSpec {
+        ScheduleSpec {
+            name: "acme_nightly".into(),
+            group: "ferry-ferry".into(),
+            expression: "cron(0 3 * * ? *)".into(),
+            timezone: "Europe/Berlin".into(),
+            cluster: "apps".into(),
+            role_arn: Some("arn:aws:iam::123456789012:role/scheduler".into()),
+            network: NetworkSpec {
+                subnets: vec!["subnet-a".into(), "subnet-b".into()],
+                security_groups: vec!["sg-1".into()],
+                assign_public_ip: false,
+            },
+            tags: names::ownership_tags("ferry", "acme", Some("nightly")),
+            dead_letter_arn: dead_letter_arn.map(Into::into),
+        }
+    }
+
+    /// What Ferry sends is what it reads back as converged: otherwise every
+    /// resync would update the schedule again.
+    #[test]
+    fn a_written_target_reads_back_as_converged() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/acme_nightly:3";
+        for queue in [
+            None,
+            Some("arn:aws:sqs:us-east-1:123456789012:ferry-ferry-schedule-dlq"),
+        ] {
+            let spec = spec(queue);
+            let target = target(&spec, arn).expect("target");
+            let ecs = target.ecs_parameters().expect("ECS parameters");
+            assert_eq!(ecs.group(), Some(schedule::RUN_GROUP));
+            let retry = target.retry_policy().expect("retry policy");
+            assert_eq!(retry.maximum_retry_attempts(), Some(2));
+            assert_eq!(retry.maximum_event_age_in_seconds(), Some(300));
+            assert_eq!(
+                target.dead_letter_config().and_then(|d| d.arn()),
+                queue,
+                "a dead-letter queue only with --schedule-dlq-arn"
+            );
+            let out = GetScheduleOutput::builder()
+                .schedule_expression(&spec.expression)
+                .schedule_expression_timezone(&spec.timezone)
+                .state(sch::ScheduleState::Enabled)
+                .flexible_time_window(
+                    sch::FlexibleTimeWindow::builder()
+                        .mode(sch::FlexibleTimeWindowMode::Off)
+                        .build()
+                        .expect("window"),
+                )
+                .target(target)
+                .build();
+            let read = observed(&spec.name, &spec.group, &out);
+            assert!(read.matches(&spec), "{read:?}");
+            assert_eq!(read.task_definition_arn.as_deref(), Some(arn));
+            assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
+            // Another queue, or none, is drift.
+            let mut other = spec.clone();
+            other.dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:other".into());
+            assert!(!read.matches(&other));
+        }
     }
 }

@@ -65,6 +65,26 @@ POLICY = {"cli": "DeployerPolicy", "controller": "ControllerTaskPolicy", "schedu
 ACCOUNT = "123456789012"
 
 
+# Denials a test provokes on purpose, by the log's test name, the caller,
+# and the action, with why AWS would refuse the request too. Keep it short:
+# anything here is a request the suite makes that AWS would deny.
+EXPECTED_DENIALS: list[tuple[str, str, str, str]] = [
+    # The test deletes the schedule's task definition to make its
+    # invocations fail. A deleted revision has no tags, so SchedulerRole's
+    # RunTask (conditioned on aws:ResourceTag/ferry:managed-by) is refused
+    # by IAM before ECS looks for the revision: on AWS the failed
+    # invocation's error is an access denial, where the local AWS (no IAM)
+    # answers ClientException.
+    ("schedule__a_scheduled_run_that_fails_shows_on_status_with_its_error_code", "scheduler",
+     "ecs:RunTask", "a deleted task definition, on purpose"),
+]
+
+
+def expected(log_name: str, who: str, action: str) -> bool:
+    return any(log_name.startswith(test) and who == caller_ and action == action_
+               for test, caller_, action_, _ in EXPECTED_DENIALS)
+
+
 def not_granted() -> dict[str, str]:
     """test_permissions.py's operations neither policy grants, by design."""
     import test_permissions
@@ -113,6 +133,10 @@ def parameters(env: dict[str, str], template: dict, table: str | None = None) ->
         "InternalZoneId": env.get("FERRY_INTERNAL_ZONE_ID", ""),
         "PublicZoneIds": env.get("FERRY_PUBLIC_ZONE_IDS", ""),
     }
+    for name, variable in (("SecretsPrefix", "FERRY_SECRETS_PREFIX"),
+                           ("SharedSecretsPrefix", "FERRY_SHARED_SECRETS_PREFIX")):
+        if variable in env:
+            wanted[name] = env[variable]
     declared = template.get("Parameters", {})
     return {k: v for k, v in wanted.items() if k in declared}
 
@@ -176,6 +200,8 @@ class Replay:
     skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     denials: list[Denial] = field(default_factory=list)
     agents: set[str] = field(default_factory=set)
+    # policy -> Sid -> authorizations it allowed
+    used: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
 
     def report(self) -> str:
         groups: dict[tuple, list[Denial]] = defaultdict(list)
@@ -233,7 +259,12 @@ def replay(logs: list[tuple[str, dict[str, str], list[dict]]], template: dict,
                                                  problem=f"policy not evaluable: {exc}"))
                     continue
                 result.evaluated += 1
+                if decision.allowed:
+                    result.used[POLICY[who]][decision.statement or "?"] += 1
                 if not decision.allowed:
+                    if expected(name, who, entry["action"]):
+                        result.skipped[f"{entry['action']} (denied on purpose)"] += 1
+                        continue
                     result.denials.append(Denial(POLICY[who], line, where, entry, decision))
     return result
 
@@ -271,6 +302,12 @@ def test_every_logged_request_is_allowed_by_its_callers_policy(template):
     result = replay(logs, template, not_granted())
     print(f"replayed {result.requests} request(s) ({result.evaluated} authorization(s)) from "
           f"{len(logs)} log(s); callers {sorted(result.agents)}; left out by design: {dict(result.skipped)}")
+    # What the suite never exercised (no failure: a statement may serve a
+    # path no test takes, e.g. another installation's settings).
+    for role, name in POLICY.items():
+        statements = render(logs[0][1], template)[role]["Statement"]
+        unused = [st.get("Sid", "?") for st in statements if st.get("Sid") not in result.used[name]]
+        print(f"{name}: statements no replayed request needed: {unused}")
     assert result.requests, "the logs hold no request of the controller or the CLI"
     assert not result.denials, result.report()
 
@@ -406,6 +443,16 @@ def test_another_installations_table_is_judged_by_its_own_policy(template):
     assert not run(template, line(CLI_AGENT, other)).denials
     # ... and the table the settings name is not the other one's.
     assert render(LOCAL_ENV, template)["cli"] != render(LOCAL_ENV, template, "theirs")["cli"]
+
+
+def test_a_denial_a_test_provokes_on_purpose_is_left_out_of_that_test_only(template):
+    run_task = {"action": "ecs:RunTask",
+                "resource": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/shop_nightly:1",
+                "context": {"ecs:cluster": CLUSTER, **OWNED}}
+    [(test, who, action, _)] = [e for e in EXPECTED_DENIALS if e[0].startswith("schedule__")]
+    logs = [(f"{test}-1-0.requests.jsonl", LOCAL_ENV, [line(SCHEDULER_AGENT, run_task)])]
+    assert not replay(logs, template, not_granted()).denials
+    assert run(template, line(SCHEDULER_AGENT, run_task)).denials
 
 
 def test_what_no_policy_grants_by_design_is_left_out(template):

@@ -179,11 +179,12 @@ class MotoState(State):
             cluster = backend.clusters.get(rest)
             return None if cluster is None else _tag_dict(cluster.tags)
         if kind == "task":
-            for tasks in list(backend.tasks.values()):
-                for task_arn, task in list(tasks.items()):
-                    if task_arn == arn or task_arn.rsplit("/", 1)[-1] == rest.rsplit("/", 1)[-1]:
-                        return _tag_dict(task.tags)
-            return None
+            # moto keys a cluster's tasks by ARN, long (task/<cluster>/<id>)
+            # or short (task/<id>) as its setting says.
+            cluster, _, task_id = rest.rpartition("/")
+            tasks = backend.tasks.get(cluster) or {}
+            task = tasks.get(arn) or tasks.get(arn.replace(f"task/{cluster}/", "task/", 1))
+            return None if task is None else _tag_dict(task.tags)
         if kind == "task-definition":
             found = self.task_definition(region, arn)
             return None if found is None else found["tags"]
@@ -197,7 +198,8 @@ class MotoState(State):
         if revision:
             definition = revisions.get(int(revision)) if revision.isdigit() else None
         else:
-            active = [d for d in revisions.values() if getattr(d, "status", "ACTIVE") == "ACTIVE"]
+            # Copies: other requests change moto's dicts while this one is read.
+            active = [d for d in list(revisions.values()) if getattr(d, "status", "ACTIVE") == "ACTIVE"]
             definition = max(active, key=lambda d: d.revision) if active else None
         if definition is None:
             return None
@@ -208,7 +210,7 @@ class MotoState(State):
 
     def next_revision(self, region: str, family: str) -> int:
         revisions = self._ecs(region).task_definitions.get(family) or {}
-        return max(revisions, default=0) + 1
+        return max(list(revisions), default=0) + 1
 
     def elbv2_tags(self, region: str, arn: str) -> dict[str, str] | None:
         from moto.elbv2.models import elbv2_backends
@@ -818,6 +820,9 @@ def autoscaling_register(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     if tags:
         # TagResource supports the tag keys only, not the namespace or dimension.
         out.append(entry("application-autoscaling:TagResource", arn, request_tags(tags)))
+    if p.get("RoleARN"):
+        # A role of the caller's own instead of the service-linked one.
+        out.append(pass_role(str(p["RoleARN"]), "application-autoscaling.amazonaws.com"))
     if (not exists and p.get("ServiceNamespace") == "ecs"
             and not ctx.state.has_ecs_scalable_target(ctx.region)):
         out.append(entry("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ctx.account}:{AUTOSCALING_ECS_ROLE}",

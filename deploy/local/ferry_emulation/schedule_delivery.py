@@ -2,7 +2,7 @@
 
 What Scheduler makes of a target's ``EcsParameters``, how it retries an
 invocation that failed, and the dead-letter event it sends when it gives
-up. glue lives in scheduler.py; tests in tests/test_schedule_delivery.py.
+up. The glue is in scheduler.py; tests in tests/test_schedule_delivery.py.
 
 Tags. ``EcsParameters.Tags`` is "an array of string-to-string maps"
 (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_EcsParameters.html;
@@ -24,7 +24,10 @@ continue to make retry attempts" (60 to 86400, default 86400) and
 ``MaximumRetryAttempts`` "The maximum number of retry attempts to make
 before the request fails" (0 to 185, default 185). An invocation is
 retried while both allow it; then it is dropped, or sent to the
-dead-letter queue.
+dead-letter queue. The layer retries every error; AWS may give up on
+some at once (EventBridge does for a missing permission or a target that
+does not exist), which the layer does not model: its dead letters then
+carry an EXHAUSTED_RETRY_CONDITION where AWS's would not.
 
 Dead letters. ``Target.DeadLetterConfig.Arn``, an SQS queue
 (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_DeadLetterConfig.html;

@@ -91,8 +91,8 @@ def test_create_update_delete_service_carry_cluster_task_definition_and_tags(emu
 
 
 def test_run_task_is_authorized_on_the_task_definition_and_passes_its_roles(emulator, ecs):
-    ecs.run_task(cluster="authz", taskDefinition="authz_web", launchType="FARGATE", tags=OWNER,
-                 networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    started = ecs.run_task(cluster="authz", taskDefinition="authz_web", launchType="FARGATE", tags=OWNER,
+                           networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
     actions = by_action(logged(emulator, "RunTask")[-1])
     [run] = actions["ecs:RunTask"]
     assert run["resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/authz_web:1"
@@ -101,6 +101,17 @@ def test_run_task_is_authorized_on_the_task_definition_and_passes_its_roles(emul
     [tag] = actions["ecs:TagResource"]
     assert tag["context"]["ecs:CreateAction"] == "RunTask"
     assert [p["resource"] for p in actions["iam:PassRole"]] == [ROLE]
+
+    # The task it started carries its tags: StopTask and DescribeTasks see them.
+    task_arn = started["tasks"][0]["taskArn"]
+    ecs.describe_tasks(cluster="authz", tasks=[task_arn.rsplit("/", 1)[-1]])
+    [described] = logged(emulator, "DescribeTasks")[-1]["authz"]
+    assert described["resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/authz/{task_arn.rsplit('/', 1)[-1]}"
+    assert described["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"
+    ecs.stop_task(cluster="authz", task=task_arn)
+    [stop] = logged(emulator, "StopTask")[-1]["authz"]
+    assert stop["context"]["aws:ResourceTag/ferry:app"] == "web"
+    assert stop["context"]["ecs:cluster"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/authz"
 
 
 def test_elbv2_target_group_and_rule_tag_on_create(emulator):
