@@ -115,13 +115,7 @@ IMPLIED: dict[str, set[str]] = {
 # DeleteMessage; item 3). These excuse only "granted but not called":
 # once the code calls them they are needed like any other, and each entry
 # should then go.
-GRANTED_AHEAD_OF_CODE = {
-    "controller": {
-        "sqs:GetQueueUrl": "issue 18 item 3: resolve the dead-letter queue's URL once",
-        "sqs:ReceiveMessage": "issue 18 item 3: read failed scheduled invocations",
-        "sqs:DeleteMessage": "issue 18 item 3: delete each once status shows it",
-    },
-}
+GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {}
 
 # Operations the code calls that neither policy grants, and why.
 NOT_GRANTED = {

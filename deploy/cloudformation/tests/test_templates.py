@@ -351,7 +351,8 @@ def test_one_encrypted_dead_letter_queue_per_installation(ferry_template):
                     assert listed(statement["Resource"]) == [arn], (policy.where, statement)
                     grants.setdefault(policy.resource, set()).add(action)
     assert grants == {"SchedulerRole": {"sqs:SendMessage"},
-                      "ControllerTaskPolicy": {"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"}}
+                      "ControllerTaskPolicy": {"sqs:GetQueueUrl", "sqs:GetQueueAttributes",
+                                               "sqs:ReceiveMessage", "sqs:DeleteMessage"}}
 
 
 @pytest.mark.parametrize("cluster", ["", "shared-cluster"])
