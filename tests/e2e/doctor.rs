@@ -136,8 +136,9 @@ async fn doctor_checks_each_part_and_fails_without_a_leader() {
     ] {
         assert_eq!(state(&found, check), "ok", "{check}: {text}");
     }
+    // The holder: the replica's id and its process's suffix.
     assert!(
-        text.contains("ctl-doctor leads (term 1, leading for"),
+        text.contains("ctl-doctor#") && text.contains(" leads (term 1, leading for"),
         "{text}"
     );
     assert!(text.contains("listener(s) on"), "{text}");
