@@ -195,11 +195,11 @@ async fn reads_and_writes_stay_within_the_quota_and_a_hotfix_is_not_queued_behin
     assert_eq!(registrations.len(), SERVICES + 2, "{registrations:?}");
     let hotfix_first = registrations
         .iter()
-        .position(|family| family.starts_with("hotfix_"))
+        .position(|family| family.starts_with("ferry_hotfix_"))
         .expect("the hotfix registered");
     let bulk_after = registrations[hotfix_first..]
         .iter()
-        .filter(|family| family.starts_with("bulk"))
+        .filter(|family| family.starts_with("ferry_bulk"))
         .count();
     assert!(
         bulk_after >= 10,
