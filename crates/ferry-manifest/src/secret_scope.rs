@@ -205,7 +205,11 @@ mod tests {
             (9, "spec.secrets.THEIRS")
         );
         assert!(found[0].message.contains("`ferry/acme/`"), "{}", found[0]);
-        assert!(found[0].message.contains("names `ferry/billing/db`"), "{}", found[0]);
+        assert!(
+            found[0].message.contains("names `ferry/billing/db`"),
+            "{}",
+            found[0]
+        );
         assert!(found[0].message.contains("`ferry/shared/`"), "{}", found[0]);
     }
 }
