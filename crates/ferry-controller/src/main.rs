@@ -90,20 +90,17 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let paced = ferry_aws::paced_sdk_config(&sdk);
     let leading = ferry_call::WriteGate::closed();
     let caller = caller.gated(leading.clone());
-    let ecs = ferry_aws::Ecs::new(
-        aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&paced)
-                .interceptor(leading.interceptor())
-                .build(),
-        ),
-        caller.clone(),
-        &config.cluster,
-    )
-    .with_autoscaling(ferry_aws::Autoscaling::from_config(
-        &paced,
-        caller.clone(),
-        &leading,
-    ));
+    // One ECS client (clones share it) for the services' cache and the
+    // scheduled runs' reads.
+    let ecs_client = aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(&paced)
+            .interceptor(leading.interceptor())
+            .build(),
+    );
+    let ecs =
+        ferry_aws::Ecs::new(ecs_client.clone(), caller.clone(), &config.cluster).with_autoscaling(
+            ferry_aws::Autoscaling::from_config(&paced, caller.clone(), &leading),
+        );
     ecs.check_cluster().await?;
     let scheduler = ferry_aws::Scheduler::new(
         aws_sdk_scheduler::Client::from_conf(
@@ -115,11 +112,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         &config.table,
     )
     .with_runs(ferry_aws::ScheduledRuns::new(
-        aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&paced)
-                .interceptor(leading.interceptor())
-                .build(),
-        ),
+        ecs_client,
         caller.clone(),
         &config.cluster,
         &config.table,

@@ -950,6 +950,32 @@ mod tests {
     }
 
     #[test]
+    fn a_foreign_revision_with_the_very_content_wanted_is_not_reused() {
+        let observed = converge_from_empty(&app("acme:1", &[("web", 1)]));
+        let desired = render(&app("acme:2", &[("web", 1)]), &settings());
+        let wanted = desired[0].task_definition.clone();
+        let mut observed = observed;
+        observed.latest_task_definitions.insert(
+            wanted.family.clone(),
+            ObservedTaskDefinition {
+                arn: format!("{}:99", wanted.family),
+                spec: wanted,
+                tags: BTreeMap::new(),
+            },
+        );
+        let plan = plan("acme", OWNER, &desired, &observed);
+        assert!(
+            matches!(&plan.actions[0], Action::RegisterTaskDefinition { .. }),
+            "{:?}",
+            plan.actions
+        );
+        assert!(plan.actions.iter().all(|a| !matches!(
+            a,
+            Action::UpdateService { task_definition: Some(TaskDefinitionRef::Existing(arn)), .. } if arn.ends_with(":99")
+        )));
+    }
+
+    #[test]
     fn a_foreign_service_with_our_name_blocks_with_name_conflict() {
         let mut observed = Observed::default();
         apply_drift(
