@@ -51,6 +51,37 @@ async fn two_installations_with_the_same_app_names_converge_side_by_side() {
     local
         .start_leader(&["--id", "ctl-prod", "--keep-task-definitions", "1"])
         .expect("production controller");
+    // Each stack has its own schedules' dead-letter queue (ferry.yaml's
+    // `ferry-<table>-schedule-dlq`); the staging controller must not read
+    // production's.
+    let sqs = aws_sdk_sqs::Client::new(&local.sdk_config().await);
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("ferry-{STAGING}-schedule-dlq"))
+        .send()
+        .await
+        .expect("CreateQueue");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(queue.queue_url().expect("url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("queue ARN");
+    local.another_installation(
+        "ctl-staging",
+        &[
+            ("FERRY_TABLE", STAGING),
+            ("FERRY_CLUSTER", "staging"),
+            ("FERRY_SCHEDULE_DLQ_ARN", &queue_arn),
+        ],
+    );
     let staging_controller = local
         .start_controller(&[
             "--id",
@@ -59,6 +90,8 @@ async fn two_installations_with_the_same_app_names_converge_side_by_side() {
             STAGING,
             "--cluster",
             "staging",
+            "--schedule-dlq-arn",
+            &queue_arn,
             "--keep-task-definitions",
             "1",
         ])

@@ -111,6 +111,10 @@ pub struct LocalAws {
     dir: tempfile::TempDir,
     /// The variables `deploy/local/bootstrap.py` exported, plus FERRY_TABLE.
     pub env: BTreeMap<String, String>,
+    /// Controllers (by `--id`) that run another installation on this
+    /// emulator, with the settings that differ from [`LocalAws::env`]:
+    /// what the IAM replay renders their policy with.
+    installations: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl LocalAws {
@@ -142,6 +146,7 @@ impl LocalAws {
             controllers: Vec::new(),
             dir,
             env: BTreeMap::new(),
+            installations: BTreeMap::new(),
         };
         let port = local.wait_for_port(&port_file)?;
         let endpoint = format!("http://127.0.0.1:{port}");
@@ -516,6 +521,25 @@ impl LocalAws {
         if let Ok(env) = serde_json::to_string_pretty(&self.env) {
             let _ = std::fs::write(dir.join(format!("{stem}.env.json")), env);
         }
+        if !self.installations.is_empty() {
+            if let Ok(agents) = serde_json::to_string_pretty(&self.installations) {
+                let _ = std::fs::write(dir.join(format!("{stem}.agents.json")), agents);
+            }
+        }
+    }
+
+    /// Records that the controller started with `--id agent` runs another
+    /// installation on this emulator, with `settings` (`FERRY_TABLE`,
+    /// `FERRY_CLUSTER`, ...) in place of [`LocalAws::env`]'s: the IAM
+    /// replay judges its requests by that installation's policy.
+    pub fn another_installation(&mut self, agent: &str, settings: &[(&str, &str)]) {
+        self.installations.insert(
+            agent.to_owned(),
+            settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
     }
 }
 

@@ -29,7 +29,9 @@ one renderer of these tests), and every authorization is evaluated
 
 A DynamoDB request names its table, and a CLI run with ``--table other``
 acts for another installation: it is evaluated against the policy that
-installation's stack would have. Requests the emulator refused (throttled,
+installation's stack would have. A controller a test started for another
+installation on the same emulator (``LocalAws::another_installation``,
+``<name>.agents.json``) is judged by that installation's settings. Requests the emulator refused (throttled,
 injected faults) are replayed too: the caller asked for them. The
 operations ``test_permissions.NOT_GRANTED`` lists (``ferry init``'s
 CreateTable, doctor's optional DescribeContinuousBackups, ...) are left out
@@ -221,18 +223,22 @@ def table_of(entry: dict) -> str | None:
     return None
 
 
-def replay(logs: list[tuple[str, dict[str, str], list[dict]]], template: dict,
-           excluded: dict[str, str]) -> Replay:
+def replay(logs: list[tuple], template: dict, excluded: dict[str, str]) -> Replay:
     """Evaluate every replayed request's authorizations; ``logs`` holds
-    (name, settings, lines) per emulator."""
+    (name, settings, lines) per emulator, and optionally a fourth item: the
+    controllers (by app name) that ran another installation on that
+    emulator, with the settings that differ (``<name>.agents.json``)."""
     result = Replay()
-    for name, env, lines in logs:
-        rendered: dict[str | None, dict[str, dict]] = {}
+    for name, env, lines, *rest in logs:
+        agents: dict[str, dict[str, str]] = rest[0] if rest else {}
+        rendered: dict[tuple, dict[str, dict]] = {}
 
-        def policy_for(who: str, table: str | None) -> dict:
-            key = None if table in (None, env.get("FERRY_TABLE", "ferry")) else table
+        def policy_for(who: str, table: str | None, agent: str) -> dict:
+            settings = {**env, **agents.get(agent, {})}
+            own = settings.get("FERRY_TABLE", "ferry")
+            key = (agent if agent in agents else None, None if table in (None, own) else table)
             if key not in rendered:
-                rendered[key] = render(env, template, key)
+                rendered[key] = render(settings, template, key[1])
             return rendered[key][who]
 
         for number, line in enumerate(lines, start=1):
@@ -250,7 +256,7 @@ def replay(logs: list[tuple[str, dict[str, str], list[dict]]], template: dict,
                 if entry["action"] in excluded:
                     result.skipped[entry["action"]] += 1
                     continue
-                document = policy_for(who, table_of(entry))
+                document = policy_for(who, table_of(entry), line["agent"])
                 request = iam_eval.Request(entry["action"], entry["resource"], entry.get("context") or {})
                 try:
                     decision = iam_eval.evaluate(document, request)
@@ -275,13 +281,15 @@ def collected_logs(directory: Path) -> list[tuple[str, dict[str, str], list[dict
         stem = path.name[: -len(".requests.jsonl")]
         env_path = directory / f"{stem}.env.json"
         env = json.loads(env_path.read_text()) if env_path.exists() else {}
+        agents_path = directory / f"{stem}.agents.json"
+        agents = json.loads(agents_path.read_text()) if agents_path.exists() else {}
         lines = []
         for text in path.read_text().splitlines():
             try:
                 lines.append(json.loads(text))
             except ValueError:
                 continue  # a line cut short by the emulator's kill
-        logs.append((path.name, env, lines))
+        logs.append((path.name, env, lines, agents))
     return logs
 
 
@@ -326,7 +334,7 @@ def test_every_logged_authorization_is_one_the_reference_defines():
     import test_iam_static as reference
 
     found: dict[tuple[str, str], int] = defaultdict(int)
-    for _, _, lines in logs:
+    for _, _, lines, *_ in logs:
         for line in lines:
             for entry in line.get("authz") or []:
                 for problem in reference_problems(reference, entry):
@@ -453,6 +461,20 @@ def test_a_denial_a_test_provokes_on_purpose_is_left_out_of_that_test_only(templ
     logs = [(f"{test}-1-0.requests.jsonl", LOCAL_ENV, [line(SCHEDULER_AGENT, run_task)])]
     assert not replay(logs, template, not_granted()).denials
     assert run(template, line(SCHEDULER_AGENT, run_task)).denials
+
+
+def test_a_controller_of_another_installation_is_judged_by_its_policy(template):
+    staging_cluster = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/staging"
+    update = {"action": "ecs:UpdateService",
+              "resource": f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/staging/acme_web",
+              "context": {"ecs:cluster": staging_cluster,
+                          "aws:ResourceTag/ferry:managed-by": "ferry-staging",
+                          "aws:ResourceTag/ferry:app": "acme"}}
+    request = line("ctl-staging", update)
+    staging = {"ctl-staging": {"FERRY_TABLE": "ferry-staging", "FERRY_CLUSTER": "staging"}}
+    assert not replay([("two", LOCAL_ENV, [request], staging)], template, not_granted()).denials
+    # Judged as the first installation's controller, it is refused.
+    assert replay([("two", LOCAL_ENV, [request])], template, not_granted()).denials
 
 
 def test_what_no_policy_grants_by_design_is_left_out(template):
