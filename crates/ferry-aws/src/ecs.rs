@@ -1176,73 +1176,21 @@ impl Ecs {
 
     /// Tasks of a task-definition family that are running or about to.
     pub async fn list_tasks(&self, family: &str) -> Result<Vec<String>> {
-        let mut arns = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = self
-                .caller
-                .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
-                    self.client
-                        .list_tasks()
-                        .cluster(&self.cluster)
-                        .family(family)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
-            arns.extend(out.task_arns().iter().cloned());
-            match out.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => break,
-            }
-        }
+        let (arns, _) = list_family_tasks(
+            &self.client,
+            &self.caller,
+            &self.cluster,
+            family,
+            ecs::DesiredStatus::Running,
+        )
+        .await?;
         Ok(arns)
     }
 
     /// Describes tasks, 100 per call, with their tags.
     pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskInfo>> {
-        let mut tasks = Vec::new();
-        for chunk in arns.chunks(100) {
-            let out = self
-                .caller
-                .call(
-                    SERVICE,
-                    "DescribeTasks",
-                    Bucket::TaskReads,
-                    &chunk[0],
-                    || {
-                        self.client
-                            .describe_tasks()
-                            .cluster(&self.cluster)
-                            .set_tasks(Some(chunk.to_vec()))
-                            .include(ecs::TaskField::Tags)
-                            .send()
-                    },
-                )
-                .await?;
-            for task in out.tasks() {
-                let time = |t: Option<&aws_smithy_types::DateTime>| {
-                    t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-                };
-                tasks.push(TaskInfo {
-                    arn: task.task_arn().unwrap_or_default().to_owned(),
-                    task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
-                    last_status: task.last_status().unwrap_or_default().to_owned(),
-                    desired_status: task.desired_status().unwrap_or_default().to_owned(),
-                    started_by: task.started_by().map(str::to_owned),
-                    group: task.group().map(str::to_owned),
-                    started_at: time(task.started_at()).or_else(|| time(task.created_at())),
-                    stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
-                    stopped_reason: task.stopped_reason().map(str::to_owned),
-                    exit_code: task.containers().first().and_then(|c| c.exit_code()),
-                    tags: task
-                        .tags()
-                        .iter()
-                        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                        .collect(),
-                });
-            }
-        }
+        let (tasks, _) =
+            describe_cluster_tasks(&self.client, &self.caller, &self.cluster, arns).await?;
         Ok(tasks)
     }
 
@@ -1275,6 +1223,97 @@ impl Ecs {
 
 /// A service as the cache keeps it: `None` for INACTIVE ones, and with
 /// only the newest events.
+/// The tasks of `family` in `cluster` whose desired status is `status`,
+/// every page. Returns the ARNs and the calls made.
+pub(crate) async fn list_family_tasks(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    family: &str,
+    status: ecs::DesiredStatus,
+) -> Result<(Vec<String>, usize)> {
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    let mut calls = 0;
+    loop {
+        let out = caller
+            .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
+                client
+                    .list_tasks()
+                    .cluster(cluster)
+                    .family(family)
+                    .desired_status(status.clone())
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        calls += 1;
+        arns.extend(out.task_arns().iter().cloned());
+        match out.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok((arns, calls))
+}
+
+/// DescribeTasks takes at most 100 tasks per call.
+pub const DESCRIBE_TASKS_BATCH: usize = 100;
+
+/// Describes `arns` in `cluster`, [`DESCRIBE_TASKS_BATCH`] per call, with
+/// their tags. Returns the tasks and the calls made.
+pub(crate) async fn describe_cluster_tasks(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    arns: &[String],
+) -> Result<(Vec<TaskInfo>, usize)> {
+    let mut tasks = Vec::new();
+    let mut calls = 0;
+    for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
+        let out = caller
+            .call(
+                SERVICE,
+                "DescribeTasks",
+                Bucket::TaskReads,
+                &chunk[0],
+                || {
+                    client
+                        .describe_tasks()
+                        .cluster(cluster)
+                        .set_tasks(Some(chunk.to_vec()))
+                        .include(ecs::TaskField::Tags)
+                        .send()
+                },
+            )
+            .await?;
+        calls += 1;
+        for task in out.tasks() {
+            let time = |t: Option<&aws_smithy_types::DateTime>| {
+                t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+            };
+            tasks.push(TaskInfo {
+                arn: task.task_arn().unwrap_or_default().to_owned(),
+                task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
+                last_status: task.last_status().unwrap_or_default().to_owned(),
+                desired_status: task.desired_status().unwrap_or_default().to_owned(),
+                started_by: task.started_by().map(str::to_owned),
+                group: task.group().map(str::to_owned),
+                started_at: time(task.started_at()).or_else(|| time(task.created_at())),
+                stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
+                stopped_reason: task.stopped_reason().map(str::to_owned),
+                exit_code: task.containers().first().and_then(|c| c.exit_code()),
+                tags: task
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                    .collect(),
+            });
+        }
+    }
+    Ok((tasks, calls))
+}
+
 fn cacheable(service: &ecs::Service) -> Option<ferry_core::ObservedService> {
     let mut observed = normalize::service(service)?;
     observed.events.truncate(CACHED_EVENTS);

@@ -22,18 +22,14 @@ use std::sync::Mutex;
 
 use aws_sdk_ecs::types as ecs;
 use aws_sdk_ecs::Client;
-use aws_smithy_types::date_time::Format;
 use ferry_core::names;
 use ferry_core::schedule;
 use ferry_core::schedule_runs::ScheduledRun;
 
+use crate::ecs::TaskInfo;
 use crate::Result;
-use ferry_call::{Bucket, Caller};
+use ferry_call::Caller;
 
-/// The service name calls are counted by (read by the permission test).
-const ECS: &str = "ecs";
-/// DescribeTasks takes at most 100 tasks per call.
-pub const DESCRIBE_TASKS_BATCH: usize = 100;
 /// The last status ECS gives a task that has ended.
 const STOPPED: &str = "STOPPED";
 
@@ -111,55 +107,28 @@ impl ScheduledRuns {
         let mut listed: Vec<(String, String, bool)> = Vec::new();
         for family in families {
             for status in [ecs::DesiredStatus::Running, ecs::DesiredStatus::Stopped] {
-                let mut token: Option<String> = None;
-                loop {
-                    let out = self
-                        .caller
-                        .call(ECS, "ListTasks", Bucket::TaskReads, family, || {
-                            self.client
-                                .list_tasks()
-                                .cluster(&self.cluster)
-                                .family(family)
-                                .desired_status(status.clone())
-                                .set_next_token(token.clone())
-                                .send()
-                        })
-                        .await?;
-                    calls += 1;
-                    let stopped = status == ecs::DesiredStatus::Stopped;
-                    listed.extend(
-                        out.task_arns()
-                            .iter()
-                            .map(|arn| (arn.clone(), family.clone(), stopped)),
-                    );
-                    match out.next_token() {
-                        Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                        _ => break,
-                    }
-                }
+                let stopped = status == ecs::DesiredStatus::Stopped;
+                let (arns, made) = crate::ecs::list_family_tasks(
+                    &self.client,
+                    &self.caller,
+                    &self.cluster,
+                    family,
+                    status,
+                )
+                .await?;
+                calls += made;
+                listed.extend(arns.into_iter().map(|arn| (arn, family.clone(), stopped)));
             }
         }
         let wanted = to_describe(&self.cache().tasks, &listed);
-        let mut described = BTreeMap::new();
-        for batch in wanted.chunks(DESCRIBE_TASKS_BATCH) {
-            let out = self
-                .caller
-                .call(ECS, "DescribeTasks", Bucket::TaskReads, &batch[0], || {
-                    self.client
-                        .describe_tasks()
-                        .cluster(&self.cluster)
-                        .set_tasks(Some(batch.to_vec()))
-                        .include(ecs::TaskField::Tags)
-                        .send()
-                })
+        let (tasks, made) =
+            crate::ecs::describe_cluster_tasks(&self.client, &self.caller, &self.cluster, &wanted)
                 .await?;
-            calls += 1;
-            for task in out.tasks() {
-                if let Some(arn) = task.task_arn() {
-                    described.insert(arn.to_owned(), self.run_of(task));
-                }
-            }
-        }
+        calls += made;
+        let described: BTreeMap<String, Option<ScheduledRun>> = tasks
+            .iter()
+            .map(|task| (task.arn.clone(), self.run_of(task)))
+            .collect();
         let mut cache = self.cache();
         let families_of: BTreeMap<&String, &String> = listed
             .iter()
@@ -175,23 +144,16 @@ impl ScheduledRuns {
     }
 
     /// The run a task is, if it is one of this installation's scheduled runs.
-    fn run_of(&self, task: &ecs::Task) -> Option<ScheduledRun> {
-        let ours = task.group() == Some(schedule::RUN_GROUP)
-            && task.tags().iter().any(|t| {
-                t.key() == Some(names::TAG_MANAGED_BY) && t.value() == Some(self.owner.as_str())
-            });
-        if !ours {
-            return None;
-        }
-        let time =
-            |t: Option<&aws_smithy_types::DateTime>| t.and_then(|t| t.fmt(Format::DateTime).ok());
-        Some(ScheduledRun {
-            task_arn: task.task_arn().unwrap_or_default().to_owned(),
-            started_at: time(task.started_at()).or_else(|| time(task.created_at())),
-            last_status: task.last_status().unwrap_or_default().to_owned(),
-            exit_code: task.containers().first().and_then(|c| c.exit_code()),
-            stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
-            stopped_reason: task.stopped_reason().map(str::to_owned),
+    fn run_of(&self, task: &TaskInfo) -> Option<ScheduledRun> {
+        let ours = task.group.as_deref() == Some(schedule::RUN_GROUP)
+            && task.tags.get(names::TAG_MANAGED_BY) == Some(&self.owner);
+        ours.then(|| ScheduledRun {
+            task_arn: task.arn.clone(),
+            started_at: task.started_at.clone(),
+            last_status: task.last_status.clone(),
+            exit_code: task.exit_code,
+            stop_code: task.stop_code.clone(),
+            stopped_reason: task.stopped_reason.clone(),
         })
     }
 
