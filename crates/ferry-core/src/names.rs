@@ -62,15 +62,8 @@ pub fn family_prefix(owner: &str) -> String {
     if fits {
         return format!("{owner}_");
     }
-    let clean: String = owner
+    let clean: String = replace_outside(owner, &['-', '_'])
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
         .take(MAX_FAMILY_INSTALLATION_LEN - 9)
         .collect();
     format!("{clean}-{}_", short_hash(owner))
@@ -100,16 +93,7 @@ pub fn schedule_name(app: &str, process: &str) -> String {
 /// hash like [`schedule_name`] when longer than the limit, and characters
 /// a group name cannot have replaced by `-`.
 pub fn schedule_group(owner: &str) -> String {
-    let clean: String = owner
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let clean = replace_outside(owner, &['-', '_', '.']);
     let full = format!("ferry-{clean}");
     if full.len() <= MAX_SCHEDULE_NAME_LEN && clean == owner {
         return full;
@@ -118,6 +102,20 @@ pub fn schedule_group(owner: &str) -> String {
     let keep = MAX_SCHEDULE_NAME_LEN - digest.len() - 1;
     let cut: String = full.chars().take(keep).collect();
     format!("{cut}.{digest}")
+}
+
+/// `text` with every character but ASCII letters, digits and `extra`
+/// replaced by `-`.
+fn replace_outside(text: &str, extra: &[char]) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || extra.contains(&c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 fn short_hash(text: &str) -> String {
