@@ -196,6 +196,21 @@ async fn read(local: &LocalAws) -> Traffic {
     traffic
 }
 
+/// Someone else's change to a zone's records, as one batch.
+async fn change_records(dns: &route53::Client, zone: &str, change: route53::types::Change) {
+    dns.change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(
+            route53::types::ChangeBatch::builder()
+                .changes(change)
+                .build()
+                .expect("batch"),
+        )
+        .send()
+        .await
+        .expect("ChangeResourceRecordSets");
+}
+
 fn group_of<'a>(traffic: &'a Traffic, app: &str, process: &str) -> Option<(&'a String, &'a Group)> {
     traffic.groups.iter().find(|(_, g)| {
         g.tags.get("ferry:app").map(String::as_str) == Some(app)
@@ -465,20 +480,7 @@ async fn exposed_processes_get_groups_rules_records_and_links() {
         )
         .build()
         .expect("change");
-    local
-        .route53()
-        .await
-        .change_resource_record_sets()
-        .hosted_zone_id(&public_zone)
-        .change_batch(
-            route53::types::ChangeBatch::builder()
-                .changes(change)
-                .build()
-                .expect("batch"),
-        )
-        .send()
-        .await
-        .expect("adding a TXT value");
+    change_records(&local.route53().await, &public_zone, change).await;
 
     edit(&dir.join("api.yaml"), "  domains: [api.example.com]\n", "");
     edit(
@@ -616,17 +618,7 @@ async fn what_ferry_does_not_own_stays_and_long_names_fit() {
             ),
         ),
     ] {
-        dns.change_resource_record_sets()
-            .hosted_zone_id(zone)
-            .change_batch(
-                route53::types::ChangeBatch::builder()
-                    .changes(change)
-                    .build()
-                    .expect("batch"),
-            )
-            .send()
-            .await
-            .expect("foreign record");
+        change_records(&dns, zone, change).await;
     }
     let before = read(&local).await;
 
