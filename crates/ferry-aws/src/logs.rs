@@ -125,49 +125,99 @@ impl Logs {
     }
 }
 
-/// Where a follower of the logs stands: the newest timestamp it has seen
-/// and the events it has seen at that timestamp.
+/// How late after it was written CloudWatch Logs may make a line readable,
+/// as Ferry's readers allow for it.
 ///
-/// Each poll reads from that timestamp on (inclusive, since more events
-/// can share a millisecond), and the events already seen at it are
-/// skipped, so nothing is shown twice and nothing written after the last
-/// poll's newest event is missed. An event that CloudWatch Logs makes
-/// readable only after a newer one has been shown (its ingestion lags
-/// behind) is not shown.
+/// CloudWatch Logs states no bound: an event carries both its `timestamp`
+/// and the `ingestionTime` at which it was stored
+/// (<https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_OutputLogEvent.html>),
+/// and events of several streams are ingested independently, so a
+/// reader can see a line before an older one. The `awslogs` driver adds
+/// its own batching on top. Five seconds covers what is seen in practice
+/// and the local AWS's emulated delay (at most 2 s by default); a line
+/// later than that is missed by a follower (a later `ferry logs` shows it).
+pub const INGESTION_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Where a follower of the logs stands: the newest timestamp it has seen
+/// and the ids of the events it has shown within [`INGESTION_WINDOW`] of it.
+///
+/// Each poll reads again from [`INGESTION_WINDOW`] before the newest event
+/// shown, and an event is new when its id is, so:
+/// - nothing is shown twice (CloudWatch Logs' `eventId` is unique in its
+///   log group);
+/// - a line that becomes readable after a newer one (its ingestion lagged,
+///   or another stream's did not) is still shown, as long as it is at
+///   most [`INGESTION_WINDOW`] older than the newest line shown; it is
+///   shown when it arrives, so lines of several streams can appear
+///   slightly out of time order.
+///
+/// The set of remembered ids is bounded by the lines of one window.
 #[derive(Debug, Clone, Default)]
 pub struct Cursor {
+    /// Nothing older than this is read (the `--since` of `ferry logs`).
+    floor_ms: Option<i64>,
     newest_ms: Option<i64>,
+    /// The ids shown within the window below `newest_ms`...
     seen: HashSet<String>,
+    /// ...by timestamp, to forget them as the window moves on.
+    by_time: std::collections::BTreeMap<i64, Vec<String>>,
 }
 
 impl Cursor {
     /// A cursor that starts at `start_ms`.
     pub fn starting_at(start_ms: i64) -> Self {
         Self {
-            newest_ms: Some(start_ms),
-            seen: HashSet::new(),
+            floor_ms: Some(start_ms),
+            ..Self::default()
         }
     }
 
-    /// Where the next poll starts.
+    fn window_ms() -> i64 {
+        i64::try_from(INGESTION_WINDOW.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Where the next poll starts: one ingestion window before the newest
+    /// line shown, never before the floor.
     pub fn start_ms(&self) -> Option<i64> {
-        self.newest_ms
+        let from = self
+            .newest_ms
+            .map(|newest| newest.saturating_sub(Self::window_ms()));
+        match (from, self.floor_ms) {
+            (Some(from), Some(floor)) => Some(from.max(floor)),
+            (from, floor) => from.or(floor),
+        }
     }
 
     /// Whether `event` is new; records it.
     pub fn admit(&mut self, event: &LogEvent) -> bool {
-        match self.newest_ms {
-            Some(newest) if event.timestamp_ms < newest => false,
-            Some(newest) if event.timestamp_ms == newest => {
-                self.seen.insert(event.event_id.clone())
-            }
-            _ => {
-                self.newest_ms = Some(event.timestamp_ms);
-                self.seen.clear();
-                self.seen.insert(event.event_id.clone());
-                true
+        if self
+            .start_ms()
+            .is_some_and(|start| event.timestamp_ms < start)
+            || !self.seen.insert(event.event_id.clone())
+        {
+            return false;
+        }
+        self.by_time
+            .entry(event.timestamp_ms)
+            .or_default()
+            .push(event.event_id.clone());
+        if self
+            .newest_ms
+            .is_none_or(|newest| event.timestamp_ms > newest)
+        {
+            self.newest_ms = Some(event.timestamp_ms);
+            // Ids below the window can never be read again: forget them.
+            if let Some(start) = self.start_ms() {
+                let kept = self.by_time.split_off(&start);
+                for id in std::mem::replace(&mut self.by_time, kept)
+                    .into_values()
+                    .flatten()
+                {
+                    self.seen.remove(&id);
+                }
             }
         }
+        true
     }
 }
 
@@ -192,15 +242,42 @@ mod tests {
             .map(|e| cursor.admit(e))
             .collect();
         assert_eq!(first, [true, true, true]);
-        assert_eq!(cursor.start_ms(), Some(105));
-        // The next poll starts at 105 and sees b and c again, then d.
-        let second: Vec<bool> = [event(105, "b"), event(105, "c"), event(105, "d")]
-            .iter()
-            .map(|e| cursor.admit(e))
-            .collect();
-        assert_eq!(second, [false, false, true]);
+        // The next poll starts a window back (not before the floor) and
+        // sees a, b and c again, then d.
+        assert_eq!(cursor.start_ms(), Some(100));
+        let second: Vec<bool> = [
+            event(100, "a"),
+            event(105, "b"),
+            event(105, "c"),
+            event(105, "d"),
+        ]
+        .iter()
+        .map(|e| cursor.admit(e))
+        .collect();
+        assert_eq!(second, [false, false, false, true]);
         assert!(cursor.admit(&event(106, "e")));
-        assert!(!cursor.admit(&event(105, "late")), "older than shown");
+        assert!(!cursor.admit(&event(99, "before the floor")));
+    }
+
+    #[test]
+    fn a_line_ingested_after_a_newer_one_is_still_shown() {
+        // A task's last line (its error) at 2_000 becomes readable only
+        // after a line of another stream at 3_000 was shown.
+        let mut cursor = Cursor::default();
+        assert!(cursor.admit(&event(1_000, "first")));
+        assert!(cursor.admit(&event(3_000, "other stream")));
+        let window = Cursor::window_ms();
+        assert_eq!(cursor.start_ms(), Some(3_000 - window));
+        assert!(
+            cursor.admit(&event(2_000, "late error")),
+            "a late line is shown"
+        );
+        assert!(!cursor.admit(&event(2_000, "late error")), "once");
+        // Beyond the window a line is no longer read, and its id is forgotten.
+        assert!(cursor.admit(&event(3_000 + window + 1, "much later")));
+        assert!(!cursor.admit(&event(2_999, "too late")));
+        assert!(cursor.by_time.keys().all(|ms| *ms >= 3_001));
+        assert_eq!(cursor.seen.len(), 1);
     }
 
     #[test]

@@ -18,6 +18,9 @@ use crate::show::age;
 /// Tag that marks a one-off task.
 const TAG_RUN: &str = "ferry:run";
 const POLL: Duration = Duration::from_secs(1);
+/// How often the stream of a stopped task is read while its last lines
+/// arrive: five reads per window, within FilterLogEvents' 5 per second.
+const DRAIN_EVERY: Duration = Duration::from_secs(1);
 /// The exit status after Ctrl-C, as a shell reports a command SIGINT ended.
 const INTERRUPTED_EXIT: i32 = 130;
 
@@ -166,6 +169,7 @@ impl Attached<'_> {
                 read_at = Instant::now() + crate::logs::FOLLOW_EVERY;
             }
             if let Some(task) = stopped {
+                self.drain(&mut cursor).await?;
                 return finished(task);
             }
             if started.elapsed() >= self.timeout {
@@ -186,6 +190,22 @@ impl Attached<'_> {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Keeps reading the stopped task's stream for one ingestion window
+    /// ([`ferry_aws::logs::INGESTION_WINDOW`]): its last lines, often the
+    /// error, become readable seconds after it wrote them.
+    async fn drain(&self, cursor: &mut Cursor) -> anyhow::Result<()> {
+        if self.logs.is_none() {
+            return Ok(());
+        }
+        let until = Instant::now() + ferry_aws::logs::INGESTION_WINDOW;
+        while Instant::now() < until {
+            tokio::time::sleep(DRAIN_EVERY.min(until.saturating_duration_since(Instant::now())))
+                .await;
+            self.show(cursor).await?;
+        }
+        Ok(())
     }
 
     async fn show(&self, cursor: &mut Cursor) -> anyhow::Result<()> {
