@@ -849,6 +849,7 @@ impl Ecs {
                 let td = self.register(spec, tags).await?;
                 registered.insert(spec.family.clone(), td.arn.clone());
                 self.remember_task_definition(td, true);
+                ferry_call::failpoint::hit("ecs.registered").await;
             }
             Action::CreateService {
                 service,

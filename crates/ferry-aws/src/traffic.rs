@@ -598,7 +598,11 @@ impl Traffic {
 
     async fn execute_inner(&self, action: &TrafficAction) -> Result<()> {
         match action {
-            TrafficAction::CreateTargetGroup { spec } => self.create_target_group(spec).await,
+            TrafficAction::CreateTargetGroup { spec } => {
+                self.create_target_group(spec).await?;
+                ferry_call::failpoint::hit("traffic.target_group_created").await;
+                Ok(())
+            }
             TrafficAction::ModifyTargetGroup {
                 arn,
                 name,
@@ -682,6 +686,7 @@ impl Traffic {
                     target_group_arns: vec![target],
                     tags: spec.tags.clone(),
                 });
+                ferry_call::failpoint::hit("traffic.rule_created").await;
                 Ok(())
             }
             TrafficAction::ModifyRule {

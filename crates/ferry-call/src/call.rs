@@ -231,6 +231,13 @@ impl Caller {
                     resource: resource.to_owned(),
                 });
             }
+            // A test may hold a write here, past the early look and before
+            // the SDK signs it: only the gate's second look stands between
+            // it and the wire (`ferry_call::failpoint`; debug builds only).
+            #[cfg(debug_assertions)]
+            if mutating {
+                crate::failpoint::hit(&format!("call.before_send.{operation}")).await;
+            }
             let limit = budget.map_or(self.timeout, |b| b.min(self.timeout));
             let _writing = mutating.then(|| self.gate.begin_write());
             let started = Instant::now();

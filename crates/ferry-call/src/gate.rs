@@ -289,6 +289,49 @@ mod tests {
         );
     }
 
+    /// Runs the interceptor's look on a request of `operation` (None: an
+    /// operation the SDK left unnamed), signed and about to be sent.
+    fn look(gate: &WriteGate, operation: Option<&str>) -> Result<(), BoxError> {
+        use aws_smithy_runtime_api::client::interceptors::context::{Input, InterceptorContext};
+        use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+        use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+        use aws_smithy_types::config_bag::Layer;
+
+        let mut context = InterceptorContext::new(Input::doesnt_matter());
+        context.enter_serialization_phase();
+        let _ = context.take_input();
+        context.set_request(HttpRequest::empty());
+        context.enter_before_transmit_phase();
+        let components = RuntimeComponentsBuilder::for_tests().build()?;
+        let mut cfg = ConfigBag::base();
+        if let Some(operation) = operation {
+            let mut layer = Layer::new("operation");
+            layer.store_put(Metadata::new(operation.to_owned(), "ecs"));
+            cfg.push_layer(layer);
+        }
+        gate.interceptor()
+            .read_before_transmit(&(&context).into(), &components, &mut cfg)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_interceptor_stops_a_signed_write_once_the_gate_closed() {
+        let gate = WriteGate::closed_with_clock(|| Duration::from_secs(1000));
+        let now = Instant::now();
+        gate.open_until(now + Duration::from_secs(1), now + Duration::from_secs(6));
+        assert!(look(&gate, Some("UpdateService")).is_ok(), "open: sent");
+        // The request was held (by a pause, a slow signer) past the deadline
+        // after the caller's early look let it through.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let refused = look(&gate, Some("UpdateService")).expect_err("closed: refused");
+        assert!(stopped_by_gate(refused.as_ref()), "{refused}");
+        assert!(
+            look(&gate, None).is_err(),
+            "an unnamed operation is taken for a write"
+        );
+        assert!(look(&gate, Some("DescribeServices")).is_ok(), "reads pass");
+        assert!(look(&WriteGate::always_open(), Some("UpdateService")).is_ok());
+    }
+
     static SUSPENDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
     fn suspendable_clock() -> Duration {

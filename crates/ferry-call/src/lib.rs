@@ -10,6 +10,7 @@
 mod call;
 pub mod cause;
 pub mod clock;
+pub mod failpoint;
 mod gate;
 pub mod pacing;
 

@@ -550,6 +550,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
         if !decision.status_changed() {
             return true;
         }
+        ferry_call::failpoint::hit("reconcile.before_status").await;
         let status = &decision.status;
         for change in &decision.release_outcomes {
             info!(version = change.version, outcome = %change.outcome, "release outcome");
