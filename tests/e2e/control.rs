@@ -641,79 +641,71 @@ const FAST_TAKEOVER: &[&str] = &[
     "500ms",
 ];
 
-/// A leader paused (SIGSTOP) in the middle of a converge, past its lease,
-/// and resumed after its successor took over and wrote: from the new
-/// leader's first write on, the old one sends no ECS, ELBv2 or Route53
-/// write that it built after the stop (its gate closed by the clock while
-/// it was stopped), and DynamoDB accepts none of its writes (they carry the
-/// old token). A call already signed and past the gate when the kernel
-/// stopped it is the one thing that may still arrive: told apart by its
-/// signing time, and bounded by the reconciles in flight.
+/// A leader's write is held (a failpoint of the debug build) after the
+/// write gate's early look let it through and before the SDK signs it;
+/// meanwhile the leader is paused (SIGSTOP) past its lease and a successor
+/// takes over and writes. On resuming, the held write reaches the SDK with
+/// the gate closed by the clock: the interceptor's second look refuses it,
+/// and from the successor's first write on the old leader sends no ECS,
+/// ELBv2 or Route53 write and DynamoDB accepts none of its writes (they
+/// carry the old token).
 ///
-/// The race the gate closes is narrow: on resuming, a reconcile whose
-/// answer arrived during the pause competes with the elector noticing the
-/// lapsed lease. Without the gate this test fails in about one run in
-/// three; the gate itself is tested deterministically in `ferry-call` and
-/// by the elector's `a_stalled_leaders_gate_closes_before_a_successor_leads`.
+/// Deterministic: without the SDK interceptor the held UpdateService is
+/// sent, after the successor's writes, in every run.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
-    const APPS: usize = 24;
-    // Every call takes a while and eight apps reconcile at a time, so that
-    // reconciles are in flight, and some are still queued, when the
-    // leader is stopped.
-    const SLOW: &[&str] = &["--concurrency", "8"];
-    let mut local =
-        LocalAws::start_with(&[("FERRY_EMULATOR_FAULT_LATENCY", "300ms")]).expect("local AWS");
-    let dir = local.dir().join("paused");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let write_apps = |image: &str| {
-        for i in 0..APPS {
-            let manifest = format!(
-                "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: paused-{i}\nspec:\n  image: {image}\n  processes:\n    web:\n      scale: 1\n"
-            );
-            std::fs::write(dir.join(format!("paused-{i}.yaml")), manifest).expect("write");
-        }
+    const HOLD: &str = "call.before_send.UpdateService";
+    let mut local = LocalAws::start().expect("local AWS");
+    let file = local.dir().join("held.yaml");
+    let write_app = |image: &str| {
+        let manifest = format!(
+            "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: held\nspec:\n  image: {image}\n  processes:\n    web:\n      scale: 1\n"
+        );
+        std::fs::write(&file, manifest).expect("write");
     };
-    let dir_arg = dir.to_str().expect("utf-8 path").to_owned();
-    write_apps("acme/paused:1");
+    let file_arg = file.to_str().expect("utf-8 path").to_owned();
+    write_app("acme/held:1");
+    // Every UpdateService ctl-a sends waits 5 s past the early look: long
+    // enough for the test to stop the process while one is held.
+    let failpoints = format!("{HOLD}=sleep(5000)");
     let a = local
-        .start_leader(&[FAST_TAKEOVER, SLOW, &["--id", "ctl-a"]].concat())
+        .start_controller_env(
+            &[FAST_TAKEOVER, &["--id", "ctl-a"]].concat(),
+            &[("FERRY_FAILPOINTS", &failpoints)],
+        )
         .expect("controller a");
+    wait_leader(&local, a, Duration::from_secs(60)).await;
     let b = local
-        .start_controller(&[FAST_TAKEOVER, SLOW, &["--id", "ctl-b"]].concat())
+        .start_controller(&[FAST_TAKEOVER, &["--id", "ctl-b"]].concat())
         .expect("controller b");
     wait_ready(&local, b).await;
-    local.ferry_ok(&["apply", "-f", &dir_arg, "--wait", "--timeout", "120s"]);
+    local.ferry_ok(&["apply", "-f", &file_arg, "--wait", "--timeout", "120s"]);
 
-    // A new image for every app; stop the leader as soon as it is writing.
-    write_apps("acme/paused:2");
-    let applied = local.requests().len();
-    local.ferry_ok(&["apply", "-f", &dir_arg, "-m", "paused"]);
+    // A new image: ctl-a registers it, then holds the UpdateService.
+    let holds = |local: &LocalAws| local.controller_log(a).matches(HOLD).count();
+    let held_before = holds(&local);
+    write_app("acme/held:2");
+    local.ferry_ok(&["apply", "-f", &file_arg, "-m", "held"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    // Stopped in the thick of it: after a few registrations, when other
-    // reconciles have theirs in flight with an UpdateService to follow.
-    while from(&local.requests()[applied..], "ctl-a")
-        .into_iter()
-        .filter(|r| r.operation == "RegisterTaskDefinition")
-        .count()
-        < 3
-    {
-        assert!(std::time::Instant::now() < deadline, "ctl-a never wrote");
-        std::thread::sleep(Duration::from_millis(20));
+    while holds(&local) == held_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ctl-a never reached the failpoint {HOLD}:\n{}",
+            local.controller_logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
-    let paused_wall = unix_now();
     local.pause_controller(a);
     let paused_at = local.requests().len();
 
     wait_leader(&local, b, Duration::from_secs(60)).await;
     eventually(Duration::from_secs(120), "ctl-b converged", || async {
-        (local.all_ready() == Some(APPS)).then_some(())
+        (local.all_ready() == Some(1)).then_some(())
     })
     .await;
-    let resumed_wall = unix_now();
     local.resume_controller(a);
-    // Time for the resumed replica to run whatever it had in flight and
-    // to notice it no longer leads.
+    // The hold is over at once (its time passed while stopped): the held
+    // call goes to the SDK and is refused there.
     eventually(Duration::from_secs(30), "ctl-a a follower", || async {
         (!leads(&local, a)).then_some(())
     })
@@ -721,63 +713,38 @@ async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let requests = local.requests();
-    // By arrival at the emulator: under load a request sent before the
-    // pause may be answered long after it (the log's `t`).
     let first_b = from(&requests, "ctl-b")
         .into_iter()
         .filter(|r| r.is_write() && !is_lease(r))
         .map(|r| r.received)
         .fold(f64::MAX, f64::min);
     assert!(
-        from(&requests, "ctl-b").into_iter().any(aws_write),
-        "ctl-b had ECS work left to do (ctl-a was stopped mid-converge)"
-    );
-    assert!(
-        from(&requests[applied..paused_at], "ctl-a")
+        from(&requests[paused_at..], "ctl-b")
             .into_iter()
-            .any(aws_write),
-        "ctl-a was stopped while writing"
+            .any(|r| aws_write(r) && r.operation == "UpdateService"),
+        "ctl-b rolled out the image ctl-a was holding"
     );
-    // Should ctl-a lead again (ctl-b missing a renewal under the latency),
-    // its writes from then on are a new term's.
+    // Should ctl-a lead again (ctl-b missing a renewal), its writes from
+    // then on are a new term's.
     let next_term = from(&requests, "ctl-a")
         .into_iter()
         .filter(|r| is_lease(r) && r.operation == "PutItem" && r.status == 200)
         .map(|r| r.received)
         .find(|&t| t > first_b)
         .unwrap_or(f64::MAX);
-    // A call already signed when the kernel stopped ctl-a, having passed
-    // the gate's last look, leaves when ctl-a resumes: like a request
-    // delayed in the network, no client-side check can recall it (the
-    // caveat in `ferry_call::gate`). Its signing time gives it away, as no
-    // request can be signed while the process is stopped. At most one per
-    // reconcile in flight.
-    let signed_before_pause = |r: &Request| r.signed.is_some_and(|s| s as f64 <= paused_wall);
-    let after_b = |r: &&Request| r.received > first_b && r.received < next_term && r.is_write();
-    let in_flight: Vec<&Request> = from(&requests, "ctl-a")
-        .into_iter()
-        .filter(after_b)
-        .filter(|r| aws_write(r) && signed_before_pause(r))
-        .collect();
     let late: Vec<&Request> = from(&requests, "ctl-a")
         .into_iter()
-        .filter(after_b)
-        .filter(|r| (aws_write(r) && !signed_before_pause(r)) || (!aws_write(r) && r.status == 200))
+        .filter(|r| r.received > first_b && r.received < next_term)
+        .filter(|r| aws_write(r) || (r.is_write() && r.status == 200))
         .collect();
     assert!(
         late.is_empty(),
-        "ctl-a wrote after ctl-b's first write at {first_b} (paused at {paused_wall}, \
-         resumed at {resumed_wall}): {late:#?}"
+        "ctl-a wrote after ctl-b's first write at {first_b}: {late:#?}"
     );
+    let log = local.controller_log(a);
     assert!(
-        in_flight.len() <= 8,
-        "more calls in flight at the pause than reconciles: {in_flight:#?}"
+        log.lines()
+            .any(|line| line.contains("UpdateService") && line.contains("no longer leads")),
+        "the held UpdateService was refused by the gate:\n{log}"
     );
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
 }

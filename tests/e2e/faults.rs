@@ -147,6 +147,11 @@ async fn a_converge_completes_under_faults_and_throttling() {
     );
 
     // Once converged, nothing shows an error any more.
+    // Whatever the faults did to single calls, nothing exists twice.
+    let apps: Vec<String> = (0..APPS).map(|i| format!("app{i:02}")).collect();
+    let exposed: Vec<String> = apps.iter().step_by(2).cloned().collect();
+    crate::crash::assert_no_duplicates(&local, &apps, &exposed).await;
+
     let statuses = statuses(&local).expect("statuses");
     for app in &statuses {
         assert!(

@@ -230,6 +230,16 @@ impl LocalAws {
     /// Starts a `ferry-controller` with this environment, a fast resync and
     /// any extra flags. Returns its index for [`LocalAws::controller_log`].
     pub fn start_controller(&mut self, extra: &[&str]) -> anyhow::Result<usize> {
+        self.start_controller_env(extra, &[])
+    }
+
+    /// [`LocalAws::start_controller`] with more variables for the
+    /// controller, such as `FERRY_FAILPOINTS` (see `ferry_call::failpoint`).
+    pub fn start_controller_env(
+        &mut self,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<usize> {
         let index = self.controllers.len();
         let log = std::fs::File::create(self.dir.path().join(format!("controller-{index}.log")))?;
         let child = Command::new(binary("ferry-controller"))
@@ -243,6 +253,7 @@ impl LocalAws {
             ])
             .args(extra)
             .envs(&self.env)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info,ferry_aws=debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -322,6 +333,30 @@ impl LocalAws {
             .unwrap_or_else(|e| panic!("scraping controller {index}: {e}"));
         assert_eq!(status, 200, "/metrics: {body}");
         Metrics::parse(&body)
+    }
+
+    /// Controller `index`'s whole log (its stderr).
+    pub fn controller_log(&self, index: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("controller-{index}.log")))
+            .unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for controller `index` to exit on its own.
+    pub fn wait_controller_exit(
+        &mut self,
+        index: usize,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.controllers[index].try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Sends SIGKILL to controller `index`: no chance to clean up.

@@ -86,6 +86,11 @@ struct Cache {
     /// The revision each observed schedule runs, by schedule name: in use,
     /// so never retired.
     schedule_revisions: HashMap<String, String>,
+    /// Families whose registration failed without a clear answer (a lost
+    /// response, a timeout, a 5xx): ECS may have registered the revision
+    /// anyway, so the latest revision is asked of ECS before the next
+    /// registration, which then reuses it rather than registering a twin.
+    uncertain_families: HashSet<String>,
 }
 
 impl Cache {
@@ -585,6 +590,14 @@ impl Ecs {
                 cache.latest_revisions.get(family).cloned(),
             )
         };
+        if self.cache().uncertain_families.contains(family) {
+            let latest = self.describe_task_definition(family).await?;
+            self.cache().uncertain_families.remove(family);
+            if let Some(td) = &latest {
+                self.remember_task_definition(td.clone(), true);
+            }
+            return Ok(latest);
+        }
         match (listed, arn) {
             (_, Some(arn)) => self.task_definition(&arn).await,
             (true, None) => Ok(None),
@@ -846,7 +859,13 @@ impl Ecs {
                 })
             }
             Action::RegisterTaskDefinition { spec, tags } => {
-                let td = self.register(spec, tags).await?;
+                let td = match self.register(spec, tags).await {
+                    Ok(td) => td,
+                    Err(err) => {
+                        self.cache().uncertain_families.insert(spec.family.clone());
+                        return Err(err);
+                    }
+                };
                 registered.insert(spec.family.clone(), td.arn.clone());
                 self.remember_task_definition(td, true);
                 ferry_call::failpoint::hit("ecs.registered").await;

@@ -67,6 +67,18 @@ fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     }
 }
 
+/// Operations AWS performs again when sent again, with neither a client
+/// token nor a unique name to make the second a no-op: each would leave a
+/// twin (a second task-definition revision, a second listener rule). A
+/// transient failure of one of them may have been performed (the answer
+/// was lost, or AWS failed after acting), so [`Caller`] does not send it
+/// again; the reconcile fails, and the next one observes what exists.
+/// (CreateService and RunTask carry a client token,
+/// [`crate::client_token`]; CreateTargetGroup of an existing name with the
+/// same settings returns it; a Route53 CREATE of an existing record is
+/// refused.)
+const NOT_IDEMPOTENT: &[&str] = &["RegisterTaskDefinition", "CreateRule"];
+
 /// DynamoDB refused a write because a transaction in flight holds one of
 /// its items: nothing was written, and DynamoDB's guide says to retry with
 /// backoff ("Transaction conflict handling in DynamoDB",
@@ -285,7 +297,10 @@ impl Caller {
                 }
             } else if let Ok(result) = &outcome {
                 self.pacing.succeeded(bucket);
-                if result.as_ref().err().is_some_and(is_transient) && attempt < MAX_ATTEMPTS {
+                if result.as_ref().err().is_some_and(is_transient)
+                    && !NOT_IDEMPOTENT.contains(&operation)
+                    && attempt < MAX_ATTEMPTS
+                {
                     tracing::debug!(
                         service,
                         operation,
@@ -384,6 +399,32 @@ mod tests {
             .requests
             .with_label_values(&["ecs", "UpdateService", outcome])
             .get()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_may_have_been_performed_is_sent_again_only_if_idempotent() {
+        let (caller, _, _) = caller();
+        for (operation, sent_times) in [("UpdateService", 2), ("RegisterTaskDefinition", 1)] {
+            let attempts = AtomicU32::new(0);
+            let _ = caller
+                .call(
+                    "ecs",
+                    operation,
+                    Bucket::ServiceWrites,
+                    "app_web",
+                    || async {
+                        match attempts.fetch_add(1, Ordering::SeqCst) {
+                            0 => Err(SdkError::<ErrorMetadata, ()>::service_error(
+                                ErrorMetadata::builder().code("ServerException").build(),
+                                (),
+                            )),
+                            n => Ok(n),
+                        }
+                    },
+                )
+                .await;
+            assert_eq!(attempts.load(Ordering::SeqCst), sent_times, "{operation}");
+        }
     }
 
     #[tokio::test(start_paused = true)]
