@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from . import consistency, ecs_idempotency, ecs_taskdefs, elbv2, paging
+from . import consistency, ecs_idempotency, ecs_taskdefs, elbv2, locks, paging
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
 
-_lock = threading.Lock()
-
 
 def serialize(request: AwsRequest, forward: Any) -> Response:
-    with _lock:
+    with locks.ECS:
         return forward(request)
 
 
