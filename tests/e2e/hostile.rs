@@ -1,7 +1,9 @@
 //! A corpus of hostile and broken manifests, each applied with the real
 //! `ferry` against the local AWS: every one fails with its first error at
-//! the line and column the case names, quickly, without a panic, without printing files outside the manifests
-//! or the environment, and without writing anything.
+//! the line and column the case names, quickly, without a panic, without
+//! printing files outside the manifests or the environment, and without
+//! writing anything. The corpus has exactly as many cases as the top-level
+//! README says.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
