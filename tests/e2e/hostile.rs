@@ -1,7 +1,9 @@
 //! A corpus of hostile and broken manifests, each applied with the real
-//! `ferry` against the local AWS: every one fails with a located error,
-//! quickly, without a panic, without printing files outside the manifests
-//! or the environment, and without writing anything.
+//! `ferry` against the local AWS: every one fails with its first error at
+//! the line and column the case names, quickly, without a panic, without
+//! printing files outside the manifests or the environment, and without
+//! writing anything. The corpus has exactly as many cases as the top-level
+//! README says.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,9 +29,9 @@ const WEB: &str = "  processes:\n    web: {port: 8080}\n";
 struct Case {
     name: &'static str,
     bytes: Vec<u8>,
-    /// `LINE:COL` (or `LINE:` for any column) the first error must be at,
-    /// in the manifest file.
-    at: &'static str,
+    /// The line and column (1-based) of the first error `ferry` prints:
+    /// the first line of its stderr must be `<manifest>:LINE:COL: ...`.
+    at: (usize, usize),
     setup: Setup,
 }
 
@@ -45,7 +47,7 @@ enum Setup {
     Sparse(u64),
 }
 
-fn case(name: &'static str, text: impl Into<Vec<u8>>, at: &'static str) -> Case {
+fn case(name: &'static str, text: impl Into<Vec<u8>>, at: (usize, usize)) -> Case {
     Case {
         name,
         bytes: text.into(),
@@ -83,148 +85,166 @@ fn corpus() -> Vec<Case> {
 
     vec![
         // Broken YAML.
-        case("unclosed-flow", manifest("acme", "  env: {A: [x\n"), "8:"),
+        case("unclosed-flow", manifest("acme", "  env: {A: [x\n"), (8, 1)),
         case(
             "bad-indent",
             "apiVersion: ferry/v1\nkind: App\n  metadata: x\n",
-            "3:",
+            (3, 11),
         ),
         case(
             "tab-indent",
             "apiVersion: ferry/v1\nkind: App\nspec:\n\timage: x\n",
-            "4:",
+            (4, 1),
         ),
-        case("two-documents", format!("{valid}---\n{valid}"), "9:1"),
-        case("empty", "", "1:1"),
-        case("comments-only", "# nothing\n\n", "1:1"),
-        case("top-level-list", "- apiVersion: ferry/v1\n", "1:1"),
-        case("unknown-field", manifest("acme", "  replicas: 3\n"), "7:3"),
+        case("two-documents", format!("{valid}---\n{valid}"), (9, 1)),
+        case("empty", "", (1, 1)),
+        case("comments-only", "# nothing\n\n", (1, 1)),
+        case("top-level-list", "- apiVersion: ferry/v1\n", (1, 1)),
+        case(
+            "unknown-field",
+            manifest("acme", &format!("  replicas: 3\n{WEB}")),
+            (7, 3),
+        ),
         case(
             "missing-spec",
             "apiVersion: ferry/v1\nkind: App\nmetadata: {name: a}\n",
-            "1:1",
+            (1, 1),
         ),
         // Wrong types.
         case(
             "scale-word",
             manifest("acme", "  processes:\n    web: {scale: two}\n"),
-            "8:18",
+            (8, 18),
         ),
         case(
             "cpu-quoted",
             manifest("acme", "  processes:\n    web: {cpu: '512'}\n"),
-            "8:16",
+            (8, 16),
         ),
         case(
             "memory-unit",
             manifest("acme", "  processes:\n    web: {memory: 512Mi}\n"),
-            "8:19",
+            (8, 19),
         ),
         case(
             "port-bool",
             manifest("acme", "  processes:\n    web: {port: true}\n"),
-            "8:17",
+            (8, 17),
         ),
-        case("env-list", manifest("acme", "  env: [A, B]\n"), "7:3"),
+        case(
+            "env-list",
+            manifest("acme", &format!("  env: [A, B]\n{WEB}")),
+            (7, 3),
+        ),
         case(
             "processes-number",
             manifest("acme", "  processes: 5\n"),
-            "7:14",
+            (7, 14),
         ),
         // Duplicate keys.
         case(
             "duplicate-image",
-            manifest("acme", "  image: acme/other:2\n"),
-            "7:3",
+            manifest("acme", &format!("  image: acme/other:2\n{WEB}")),
+            (7, 3),
         ),
         case(
             "duplicate-process",
             manifest("acme", "  processes:\n    web: {}\n    web: {}\n"),
-            "9:5",
+            (9, 5),
         ),
         // Anchors, aliases and tags.
-        case("billion-laughs", billion, "8:13"),
-        case("alias", manifest("acme", "  env: {A: &x a, B: *x}\n"), "7:"),
-        case("tag", manifest("acme", "  env: {A: !secret a}\n"), "7:"),
+        case("billion-laughs", billion, (8, 13)),
+        case(
+            "alias",
+            manifest("acme", "  env: {A: &x a, B: *x}\n"),
+            (7, 15),
+        ),
+        case("tag", manifest("acme", "  env: {A: !secret a}\n"), (7, 20)),
         // Deep nesting.
         case(
             "deep-brackets",
             manifest("acme", &format!("  env: {}\n", "[".repeat(100_000))),
-            "7:",
+            (7, 263),
         ),
         case(
             "deep-mappings",
             manifest("acme", &format!("  env: {}\n", "{a: ".repeat(100_000))),
-            "7:",
+            (7, 128),
         ),
-        case("deep-dashes", format!("{}x\n", "- ".repeat(100_000)), "1:"),
+        case(
+            "deep-dashes",
+            format!("{}x\n", "- ".repeat(100_000)),
+            (1, 65),
+        ),
         // Huge files and values.
         case(
             "over-the-limit",
             format!("{valid}# {}\n", "x".repeat(1_100_000)),
-            "1:1",
+            (1, 1),
         ),
-        with(case("sparse-23mb", "", "1:1"), Setup::Sparse(23_000_000)),
+        with(case("sparse-23mb", "", (1, 1)), Setup::Sparse(23_000_000)),
         case(
             "huge-image",
             manifest("acme", WEB).replace("acme/app:1", &"A".repeat(900_000)),
-            "6:10",
+            (6, 10),
         ),
         case(
             "huge-env",
             manifest("acme", &format!("  env:\n{big_env}{WEB}")),
-            "7:3",
+            (7, 3),
         ),
         case(
             "huge-key",
             manifest(
                 "acme",
-                &format!("  env:\n    ? {}\n    : x\n", "K-".repeat(100_000)),
+                &format!("  env:\n    ? {}\n    : x\n{WEB}", "K-".repeat(100_000)),
             ),
-            "8:",
+            // The key makes the task definition too large, at `env`,
+            // before its name is refused at 8:7.
+            (7, 3),
         ),
         // Not UTF-8, byte order marks, NUL.
-        case("latin-1", latin1, "9:8"),
-        case("utf-16", utf16, "1:1"),
-        case("bom-invalid-name", bom, "4:9"),
-        case("bom-broken-yaml", bom_broken, "8:"),
+        case("latin-1", latin1, (9, 8)),
+        case("utf-16", utf16, (1, 1)),
+        case("bom-invalid-name", bom, (4, 9)),
+        case("bom-broken-yaml", bom_broken, (8, 1)),
         case(
             "nul-in-value",
             manifest("acme", WEB).replace("acme/app:1", "acme\0app"),
-            "6:14",
+            (6, 14),
         ),
-        case("nul-first", "\0apiVersion: ferry/v1\n", "1:1"),
+        case("nul-first", "\0apiVersion: ferry/v1\n", (1, 1)),
         case(
             "escape-sequence",
             manifest("a\\e[2Jb", WEB).replace("name: a\\e[2Jb", "name: \"a\\e[2Jb\""),
-            "4:9",
+            (4, 9),
         ),
         // Every name limit.
-        case("app-name-41", manifest(&"a".repeat(41), WEB), "4:9"),
-        case("app-name-upper", manifest("Acme", WEB), "4:9"),
-        case("app-name-underscore", manifest("acme_inc", WEB), "4:9"),
+        case("app-name-41", manifest(&"a".repeat(41), WEB), (4, 9)),
+        case("app-name-upper", manifest("Acme", WEB), (4, 9)),
+        case("app-name-underscore", manifest("acme_inc", WEB), (4, 9)),
         case(
             "process-name-25",
             manifest(
                 "acme",
                 &format!("  processes:\n    {}: {{}}\n", "w".repeat(25)),
             ),
-            "8:5",
+            (8, 5),
         ),
         case(
             "process-name-underscore",
             manifest("acme", "  processes:\n    web_1: {}\n"),
-            "8:5",
+            (8, 5),
         ),
         case(
             "env-name-digit",
             manifest("acme", &format!("  env: {{1BAD: x}}\n{WEB}")),
-            "7:9",
+            (7, 9),
         ),
         case(
             "env-name-dash",
             manifest("acme", &format!("  env: {{A-B: x}}\n{WEB}")),
-            "7:9",
+            (7, 9),
         ),
         case(
             "secret-name",
@@ -234,7 +254,7 @@ fn corpus() -> Vec<Case> {
                     "  secrets: {{A.B: 'arn:aws:ssm:us-east-1:123456789012:parameter/x'}}\n{WEB}"
                 ),
             ),
-            "7:13",
+            (7, 13),
         ),
         case(
             "domain-label-64",
@@ -242,7 +262,7 @@ fn corpus() -> Vec<Case> {
                 "acme",
                 &format!("  domains: [{}.example.com]\n{WEB}", "a".repeat(64)),
             ),
-            "7:13",
+            (7, 13),
         ),
         case(
             "domain-too-long",
@@ -250,34 +270,34 @@ fn corpus() -> Vec<Case> {
                 "acme",
                 &format!("  domains: [{}]\n{WEB}", vec!["abcdefghi"; 26].join(".")),
             ),
-            "7:13",
+            (7, 13),
         ),
         case(
             "domain-upper",
             manifest("acme", &format!("  domains: [Acme.example.com]\n{WEB}")),
-            "7:13",
+            (7, 13),
         ),
         case(
             "domain-one-label",
             manifest("acme", &format!("  domains: [localhost]\n{WEB}")),
-            "7:13",
+            (7, 13),
         ),
         // Procfile escapes.
         case(
             "procfile-passwd",
             manifest("acme", "  procfile: ../../../../../../../../etc/passwd\n"),
-            "7:13",
+            (7, 13),
         ),
         case(
             "procfile-environ",
             manifest("acme", "  procfile: /proc/self/environ\n"),
-            "7:13",
+            (7, 13),
         ),
         with(
             case(
                 "procfile-symlink",
                 manifest("acme", "  procfile: Procfile\n"),
-                "7:13",
+                (7, 13),
             ),
             Setup::Symlink("/etc/passwd"),
         ),
@@ -285,7 +305,7 @@ fn corpus() -> Vec<Case> {
             case(
                 "procfile-sibling",
                 manifest("acme", "  procfile: ../sibling/Procfile\n"),
-                "7:13",
+                (7, 13),
             ),
             Setup::Sibling,
         ),
@@ -293,7 +313,7 @@ fn corpus() -> Vec<Case> {
             case(
                 "procfile-binary",
                 manifest("acme", "  procfile: Procfile\n"),
-                "7:13",
+                (7, 13),
             ),
             Setup::Procfile(b"web: serve \xff\xfe\x00\n"),
         ),
@@ -301,7 +321,7 @@ fn corpus() -> Vec<Case> {
         case(
             "plain-secret",
             manifest("acme", &format!("  secrets: {{DB: {PLAIN_SECRET}}}\n{WEB}")),
-            "7:17",
+            (7, 17),
         ),
         case(
             "password-secret",
@@ -309,7 +329,7 @@ fn corpus() -> Vec<Case> {
                 "acme",
                 &format!("  secrets: {{DB: 'P@ssw0rd!{CANARY}'}}\n{WEB}"),
             ),
-            "7:17",
+            (7, 17),
         ),
         case(
             "wrong-arn",
@@ -317,9 +337,22 @@ fn corpus() -> Vec<Case> {
                 "acme",
                 &format!("  secrets: {{DB: 'arn:aws:s3:::bucket/key'}}\n{WEB}"),
             ),
-            "7:17",
+            (7, 17),
         ),
     ]
+}
+
+/// The number of cases the top-level README says `hostile` applies
+/// ("`hostile` applies N broken and malicious manifests").
+fn cases_the_readme_states() -> usize {
+    let path = crate::support::repo_root().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let words: Vec<&str> = readme.split_whitespace().collect();
+    let stated = words
+        .windows(3)
+        .find(|w| w[0] == "`hostile`" && w[1] == "applies")
+        .and_then(|w| w[2].parse().ok());
+    stated.unwrap_or_else(|| panic!("{} says no \"`hostile` applies N\"", path.display()))
 }
 
 /// Writes a case into its own directory; returns the manifest's path.
@@ -354,7 +387,17 @@ async fn every_hostile_manifest_fails_located_quickly_and_writes_nothing() {
     let local = LocalAws::start().expect("local AWS");
     let root = local.dir().join("corpus");
     let cases = corpus();
-    assert!(cases.len() >= 40, "{} cases", cases.len());
+    // The README states the corpus's size: a case dropped, or a README
+    // that says more than is tested, fails here.
+    assert_eq!(
+        cases.len(),
+        cases_the_readme_states(),
+        "cases in the corpus"
+    );
+    let mut names: Vec<&str> = cases.iter().map(|case| case.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len(), "case names are unique");
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let dynamodb = local.dynamodb().await;
     let items = |output: aws_sdk_dynamodb::operation::scan::ScanOutput| output.count();
@@ -395,9 +438,14 @@ async fn every_hostile_manifest_fails_located_quickly_and_writes_nothing() {
         if elapsed > MAX_RUN {
             problems.push(format!("took {elapsed:?}"));
         }
-        let located = format!("{shown}:{}", case.at);
-        if !stderr.contains(&located) {
-            problems.push(format!("no error at {located}"));
+        let (line, column) = case.at;
+        let located = format!("{shown}:{line}:{column}: ");
+        let first = stderr.lines().next().unwrap_or_default();
+        if !first.starts_with(&located) {
+            let shown_first: String = first.chars().take(300).collect();
+            problems.push(format!(
+                "the first error is not at {located}; it is {shown_first:?}"
+            ));
         }
         if printed.contains(CANARY) || printed.contains(PLAIN_SECRET) {
             problems.push("printed the canary or the plain secret".to_owned());

@@ -104,6 +104,24 @@ pub fn valid_memory_for_cpu(cpu: u32) -> Option<Vec<u32>> {
     choices(cpu).map(MemoryChoices::values)
 }
 
+/// Every Fargate CPU size, ascending, for the JSON Schema.
+pub(crate) fn cpu_values() -> Vec<i64> {
+    SIZES.iter().map(|(cpu, _)| i64::from(*cpu)).collect()
+}
+
+/// Every memory value (MiB) some Fargate CPU size allows, ascending, for
+/// the JSON Schema; which CPU it needs is `ferry validate`'s to check.
+pub(crate) fn memory_values() -> Vec<i64> {
+    let mut values: Vec<i64> = SIZES
+        .iter()
+        .flat_map(|(_, choices)| choices.values())
+        .map(i64::from)
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
 /// The smallest CPU size that allows `memory` MiB, if any does.
 pub(crate) fn smallest_cpu_for_memory(memory: u32) -> Option<u32> {
     SIZES

@@ -13,6 +13,7 @@
 mod diagnostic;
 mod fargate;
 mod hints;
+mod limits;
 mod load;
 mod procfile;
 mod rules;

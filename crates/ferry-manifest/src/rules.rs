@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::diagnostic::quote;
+use crate::limits;
 
 /// Largest manifest file, in bytes (1 MiB). A manifest is a few hundred
 /// lines; the limit is far above any real one and keeps a mistaken
@@ -117,7 +118,7 @@ pub(crate) fn process_name(name: &str) -> Result<(), String> {
 
 /// An environment variable name, in `env` or `secrets`.
 pub(crate) fn env_name(name: &str, section: &str) -> Result<(), String> {
-    static NAME: LazyLock<Regex> = LazyLock::new(|| regex(r"^[A-Za-z_][A-Za-z0-9_]*$"));
+    static NAME: LazyLock<Regex> = LazyLock::new(|| regex(limits::ENV_NAME));
     if NAME.is_match(name) {
         Ok(())
     } else {
@@ -129,28 +130,9 @@ pub(crate) fn env_name(name: &str, section: &str) -> Result<(), String> {
     }
 }
 
-/// The distribution/reference grammar
-/// (<https://github.com/distribution/reference/blob/main/regexp.go>):
-/// `[registry[:port]/]path[:tag][@digest]`.
-static IMAGE_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    let alphanumeric = r"[a-z0-9]+";
-    let separator = r"(?:[._]|__|[-]+)";
-    let path_component = format!("{alphanumeric}(?:{separator}{alphanumeric})*");
-    let domain_component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-    let domain_name = format!(r"{domain_component}(?:\.{domain_component})*");
-    let port = r"(?::[0-9]+)?";
-    // The grammar alone would read `Remind101/acme` as registry
-    // `Remind101` plus repository `acme`. Like Docker, take the first
-    // component as a registry only if it has a '.' or a port or is
-    // `localhost`, so a mistyped repository is reported, not accepted.
-    let domain = format!(
-        r"(?:localhost{port}|{domain_component}(?:\.{domain_component})+{port}|{domain_name}:[0-9]+|\[[a-fA-F0-9:]+\]{port})"
-    );
-    let name = format!(r"(?:{domain}/)?{path_component}(?:/{path_component})*");
-    let tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
-    let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-    regex(&format!(r"^(?P<name>{name})(?::{tag})?(?:@{digest})?$"))
-});
+/// The distribution/reference grammar, with the repository captured as
+/// `name` ([`limits::image_reference`]).
+static IMAGE_REFERENCE: LazyLock<Regex> = LazyLock::new(|| regex(&limits::image_reference(true)));
 
 /// Longest repository name (registry included) the grammar allows.
 const MAX_IMAGE_NAME_LEN: usize = 255;
@@ -220,19 +202,14 @@ fn lowercase_repository(image: &str) -> String {
     lowered
 }
 
-static SSM_PARAMETER_ARN: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^arn:aws(?:-[a-z]+)*:ssm:[a-z]+(?:-[a-z]+)+-[0-9]+:[0-9]{12}:parameter/\S+$")
-});
-static SECRETS_MANAGER_ARN: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"^arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]+(?:-[a-z]+)+-[0-9]+:[0-9]{12}:secret:\S+$")
-});
+static SECRET_REFERENCE: LazyLock<Regex> = LazyLock::new(|| regex(&limits::secret_reference()));
 
 /// A value in `secrets`: the ARN of an SSM parameter or a Secrets Manager
 /// secret. A value that is not an ARN may be the secret itself, pasted in
 /// by mistake, so it is never repeated in the message (it would end up in
 /// CI logs).
 pub(crate) fn secret_reference(name: &str, value: &str) -> Result<(), String> {
-    if SSM_PARAMETER_ARN.is_match(value) || SECRETS_MANAGER_ARN.is_match(value) {
+    if SECRET_REFERENCE.is_match(value) {
         return Ok(());
     }
     let what = if value.starts_with("arn:") {
@@ -269,7 +246,7 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
             "it has uppercase letters (write {})",
             quote(&domain.to_ascii_lowercase())
         ))
-    } else if domain.len() > 253 {
+    } else if domain.len() > limits::MAX_DOMAIN_LEN {
         Some(format!("it is {} characters long", domain.len()))
     } else if !domain.contains('.') {
         Some("it has only one label".to_owned())
@@ -277,10 +254,11 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
         domain.split('.').find_map(|label| {
             if label.is_empty() {
                 Some("it has an empty label".to_owned())
-            } else if label.len() > 63 {
+            } else if label.len() > limits::MAX_DOMAIN_LABEL_LEN {
                 Some(format!(
-                    "the label {} is longer than 63 characters",
-                    quote(label)
+                    "the label {} is longer than {} characters",
+                    quote(label),
+                    limits::MAX_DOMAIN_LABEL_LEN
                 ))
             } else if let Some(c) = label
                 .chars()
@@ -308,8 +286,7 @@ pub(crate) fn domain_name(domain: &str) -> Result<(), String> {
 
 /// `healthCheck.path`.
 pub(crate) fn health_check_path(path: &str) -> Result<(), String> {
-    // The ALB limit for a health check path.
-    const MAX_LEN: usize = 1024;
+    const MAX_LEN: usize = limits::MAX_HEALTH_CHECK_PATH_LEN;
     if !path.starts_with('/') {
         Err(format!(
             "invalid health check path {}: it must start with '/', e.g. `/health`",
@@ -334,12 +311,11 @@ pub(crate) fn health_check_path(path: &str) -> Result<(), String> {
 /// `healthCheck.matcher`: HTTP codes as the ALB takes them.
 pub(crate) fn health_check_matcher(matcher: &str) -> Result<(), String> {
     // ALB HTTP health checks accept codes from 200 to 499.
-    const CODES: std::ops::RangeInclusive<u16> = 200..=499;
     let code = |text: &str| {
         (text.len() == 3 && text.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| text.parse::<u16>().ok())
+            .then(|| text.parse::<i64>().ok())
             .flatten()
-            .filter(|code| CODES.contains(code))
+            .filter(|code| limits::MATCHER_CODE.contains(*code))
     };
     let valid = !matcher.is_empty()
         && matcher.split(',').all(|part| match part.split_once('-') {

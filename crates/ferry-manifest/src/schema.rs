@@ -18,6 +18,8 @@ use serde_json::{Map, Value};
 
 use crate::diagnostic::{quote, FieldPath, Pos, Report};
 use crate::hints;
+use crate::limits::{self, Range};
+use crate::types::{API_VERSION, KIND};
 use crate::yaml::{marker_pos, node_pos, scalar_kind, ScalarKind};
 
 /// The paths of values the structural pass reported and did not keep as
@@ -99,6 +101,61 @@ enum Shape {
     Domain,
 }
 
+/// A regular expression of [`crate::limits`]: written out, or made from
+/// the limits it encodes.
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    Fixed(&'static str),
+    Made(fn() -> String),
+}
+
+impl Pattern {
+    fn text(self) -> String {
+        match self {
+            Self::Fixed(pattern) => pattern.to_owned(),
+            Self::Made(make) => make(),
+        }
+    }
+}
+
+/// What a field's value must be beyond its shape: the ranges, patterns
+/// and choices validation enforces (from [`crate::limits`], which
+/// validation reads too), carried into the JSON Schema. The structural
+/// pass does not read them: validation reports them with its own
+/// messages.
+#[derive(Debug, Clone, Copy)]
+enum Valid {
+    /// Anything of the shape.
+    Any,
+    /// An integer in the range.
+    Range(Range),
+    /// One of these integers.
+    OneOf(fn() -> Vec<i64>),
+    /// A string matching the pattern, of at most `max_len` characters.
+    /// The schema takes only a YAML string here, although Ferry takes a
+    /// number or boolean as written: no number's text is a valid name,
+    /// image or path that anyone would write unquoted (the stricter
+    /// reading).
+    Text {
+        pattern: Pattern,
+        max_len: Option<usize>,
+    },
+    /// Exactly this string.
+    Const(&'static str),
+    /// One of these strings.
+    Names(&'static [&'static str]),
+    /// A string matching the pattern, or an integer in the range: YAML
+    /// reads `matcher: 200` as a number, and Ferry takes it as written.
+    TextOrInt { pattern: Pattern, range: Range },
+}
+
+const fn text(pattern: Pattern) -> Valid {
+    Valid::Text {
+        pattern,
+        max_len: None,
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Field {
     name: &'static str,
@@ -111,6 +168,11 @@ struct Field {
     /// What the field means and what is valid, for editors (the JSON
     /// Schema's `description`, see [`crate::json_schema`]).
     about: &'static str,
+    /// What the value (of a map or list: each value) must be, for the
+    /// JSON Schema.
+    valid: Valid,
+    /// For a map: the pattern of its keys, for the JSON Schema.
+    keys: Option<Pattern>,
 }
 
 impl Field {
@@ -121,6 +183,8 @@ impl Field {
             required: true,
             example,
             about: "",
+            valid: Valid::Any,
+            keys: None,
         }
     }
 
@@ -131,11 +195,28 @@ impl Field {
             required: false,
             example: "",
             about: "",
+            valid: Valid::Any,
+            keys: None,
         }
     }
 
     const fn about(self, about: &'static str) -> Self {
         Self { about, ..self }
+    }
+
+    const fn valid(self, valid: Valid) -> Self {
+        Self { valid, ..self }
+    }
+
+    const fn range(self, range: Range) -> Self {
+        self.valid(Valid::Range(range))
+    }
+
+    const fn keys(self, keys: Pattern) -> Self {
+        Self {
+            keys: Some(keys),
+            ..self
+        }
     }
 }
 
@@ -155,8 +236,12 @@ const I64: Shape = Shape::Int {
 };
 
 const MANIFEST: &[Field] = &[
-    Field::required("apiVersion", Shape::Str, "apiVersion: ferry/v1").about("Always ferry/v1."),
-    Field::required("kind", Shape::Str, "kind: App").about("Always App."),
+    Field::required("apiVersion", Shape::Str, "apiVersion: ferry/v1")
+        .about("Always ferry/v1.")
+        .valid(Valid::Const(API_VERSION)),
+    Field::required("kind", Shape::Str, "kind: App")
+        .about("Always App.")
+        .valid(Valid::Const(KIND)),
     Field::required(
         "metadata",
         Shape::Struct(METADATA),
@@ -172,64 +257,91 @@ const MANIFEST: &[Field] = &[
 ];
 
 const METADATA: &[Field] = &[Field::required("name", Shape::Str, "name: my-app")
-    .about("App name: a lowercase DNS label starting with a letter, 1-40 characters.")];
+    .about("App name: a lowercase DNS label starting with a letter, 1-40 characters.")
+    .valid(text(Pattern::Made(limits::app_name)))];
 
 const SPEC: &[Field] = &[
     Field::required("image", Shape::Str, "image: remind101/acme-inc:latest")
-        .about("Docker/OCI image reference: [registry[:port]/]path[:tag][@digest]."),
+        .about("Docker/OCI image reference: [registry[:port]/]path[:tag][@digest].")
+        .valid(text(Pattern::Made(limits::image))),
     Field::optional("procfile", Shape::Str).about(
         "A Procfile (name: command lines), relative to this file; its processes merge with \
          `processes`, the manifest winning per field.",
-    ),
+    )
+    .valid(text(Pattern::Fixed(limits::NOT_BLANK))),
     Field::optional("env", Shape::Map(&Shape::Str))
-        .about("Environment variables; names match [A-Za-z_][A-Za-z0-9_]*."),
+        .about("Environment variables; names match [A-Za-z_][A-Za-z0-9_]*.")
+        .keys(Pattern::Fixed(limits::ENV_NAME)),
     Field::optional("secrets", Shape::Map(&Shape::Str)).about(
         "Name -> ARN of an SSM parameter or Secrets Manager secret, passed to ECS as valueFrom; \
          never stored as values.",
-    ),
+    )
+    .keys(Pattern::Fixed(limits::ENV_NAME))
+    .valid(text(Pattern::Made(limits::secret_reference))),
     Field::optional("domains", Shape::List(&Shape::Domain)).about(
         "Public names served by the internet-facing load balancer: a name (routed to `web`) or \
          {name, process}. One app per domain.",
     ),
     Field::optional("processes", Shape::Map(&Shape::Struct(PROCESS)))
-        .about("Processes by name (a DNS label, 1-24 characters): one ECS service each."),
+        .about("Processes by name (a DNS label, 1-24 characters): one ECS service each.")
+        .keys(Pattern::Made(limits::process_name)),
 ];
 
+/// A domain name, written alone or as a routed domain's `name`.
+const DOMAIN: Valid = Valid::Text {
+    pattern: Pattern::Made(limits::domain),
+    max_len: Some(limits::MAX_DOMAIN_LEN),
+};
+
 const ROUTED_DOMAIN: &[Field] = &[
-    Field::required("name", Shape::Text, "name: app.example.com").about("The public name."),
+    Field::required("name", Shape::Text, "name: app.example.com")
+        .about("The public name.")
+        .valid(DOMAIN),
     Field::required("process", Shape::Text, "process: web")
-        .about("The process (with a `port`) it routes to."),
+        .about("The process (with a `port`) it routes to.")
+        .valid(text(Pattern::Made(limits::process_name))),
 ];
 
 const PROCESS: &[Field] = &[
     Field::optional("command", Shape::Command).about(
         "Overrides the Procfile entry: a string (split like a shell, no expansion) or a list; \
          absent or [] runs the image's default command.",
-    ),
-    Field::optional("scale", I64).about("Desired task count: 0-1000, default 1."),
+    )
+    .valid(text(Pattern::Fixed(limits::NOT_BLANK))),
+    Field::optional("scale", I64)
+        .about("Desired task count: 0-1000, default 1.")
+        .range(limits::SCALE),
     Field::optional("cpu", u32_in(Unit::CpuUnits))
-        .about("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384; default 256."),
+        .about("Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384; default 256.")
+        .valid(Valid::OneOf(crate::fargate::cpu_values)),
     Field::optional("memory", u32_in(Unit::MiB)).about(
         "Fargate memory in MiB, valid for the CPU; default the smallest valid for the CPU.",
-    ),
+    )
+    .valid(Valid::OneOf(crate::fargate::memory_values)),
     Field::optional("port", I64)
-        .about("Container port, 1-65535: the process is served by the load balancers."),
+        .about("Container port, 1-65535: the process is served by the load balancers.")
+        .range(limits::PORT),
     Field::optional("healthCheck", Shape::Struct(HEALTH_CHECK))
         .about("The load balancer's health check; only with `port`."),
     Field::optional("drainTimeout", I64).about(
         "Seconds a leaving task may finish in-flight requests (deregistration delay): 0-3600, \
          default 30; only with `port`.",
-    ),
+    )
+    .range(limits::DRAIN_TIMEOUT),
     Field::optional("healthCheckGracePeriod", I64).about(
         "Seconds ECS ignores failing load-balancer health checks after a task starts: 0-1800, \
          default 60; only with `port`.",
-    ),
+    )
+    .range(limits::HEALTH_CHECK_GRACE_PERIOD),
     Field::optional("minHealthyPercent", I64)
-        .about("Deployment minimum healthy percent: 0-100, default 100."),
+        .about("Deployment minimum healthy percent: 0-100, default 100.")
+        .range(limits::MIN_HEALTHY_PERCENT),
     Field::optional("maxPercent", I64)
-        .about("Deployment maximum percent: 100-200, default 200; not both 100."),
+        .about("Deployment maximum percent: 100-200, default 200; not both 100.")
+        .range(limits::MAX_PERCENT),
     Field::optional("stopTimeout", I64)
-        .about("Seconds between SIGTERM and SIGKILL when a task stops: 2-120; ECS's default 30."),
+        .about("Seconds between SIGTERM and SIGKILL when a task stops: 2-120; ECS's default 30.")
+        .range(limits::STOP_TIMEOUT),
     Field::optional("rollback", Shape::Bool).about(
         "Roll back a deployment the circuit breaker stops (the breaker is always on); default true.",
     ),
@@ -237,9 +349,11 @@ const PROCESS: &[Field] = &[
         "Run the process on a schedule instead of as a service: EventBridge Scheduler syntax, \
          cron(minutes hours day-of-month month day-of-week year), rate(N unit) or at(yyyy-mm-ddThh:mm:ss); \
          no scale, port or service settings with it.",
-    ),
+    )
+    .valid(text(Pattern::Fixed(limits::SCHEDULE))),
     Field::optional("timezone", Shape::Text)
-        .about("IANA time zone the schedule's cron or at expression is read in; default UTC; only with `schedule`."),
+        .about("IANA time zone the schedule's cron or at expression is read in; default UTC; only with `schedule`.")
+        .valid(Valid::Names(crate::timezones::IANA)),
     Field::optional("autoscaling", Shape::Struct(AUTOSCALING)).about(
         "Target-tracking autoscaling: Application Auto Scaling owns the desired count between \
          `min` and `max`, and `scale` is only the count a new service starts with.",
@@ -247,27 +361,50 @@ const PROCESS: &[Field] = &[
 ];
 
 const AUTOSCALING: &[Field] = &[
-    Field::required("min", I64, "min: 1").about("Fewest tasks: 0-1000, at most `max`."),
-    Field::required("max", I64, "max: 10").about("Most tasks: 0-1000, at least `min`."),
+    Field::required("min", I64, "min: 1")
+        .about("Fewest tasks: 0-1000, at most `max`.")
+        .range(limits::AUTOSCALING_TASKS),
+    Field::required("max", I64, "max: 10")
+        .about("Most tasks: 0-1000, at least `min`.")
+        .range(limits::AUTOSCALING_TASKS),
     Field::optional("cpu", I64)
-        .about("Target average CPU utilization of the service, percent: 1-100."),
+        .about("Target average CPU utilization of the service, percent: 1-100.")
+        .range(limits::UTILIZATION_PERCENT),
     Field::optional("memory", I64)
-        .about("Target average memory utilization of the service, percent: 1-100."),
+        .about("Target average memory utilization of the service, percent: 1-100.")
+        .range(limits::UTILIZATION_PERCENT),
     Field::optional("requestsPerTarget", I64).about(
         "Target load-balancer requests per task per minute (ALBRequestCountPerTarget); only with \
          `port`. At least one of `cpu`, `memory` and `requestsPerTarget` is required.",
-    ),
+    )
+    .range(limits::REQUESTS_PER_TARGET),
 ];
 
 const HEALTH_CHECK: &[Field] = &[
-    Field::optional("path", Shape::Str).about("Path checked, default /."),
-    Field::optional("interval", U32).about("Seconds between checks, default 10."),
-    Field::optional("timeout", U32).about("Seconds a check may take, default 5."),
+    Field::optional("path", Shape::Str)
+        .about("Path checked, default /.")
+        .valid(Valid::Text {
+            pattern: Pattern::Fixed(limits::HEALTH_CHECK_PATH),
+            max_len: Some(limits::MAX_HEALTH_CHECK_PATH_LEN),
+        }),
+    Field::optional("interval", U32)
+        .about("Seconds between checks, default 10.")
+        .range(limits::HEALTH_CHECK_INTERVAL),
+    Field::optional("timeout", U32)
+        .about("Seconds a check may take, default 5.")
+        .range(limits::HEALTH_CHECK_TIMEOUT),
     Field::optional("healthyThreshold", U32)
-        .about("Consecutive passes before a task is healthy, default 2."),
+        .about("Consecutive passes before a task is healthy, default 2.")
+        .range(limits::HEALTH_CHECK_THRESHOLD),
     Field::optional("unhealthyThreshold", U32)
-        .about("Consecutive failures before a task is unhealthy, default 3."),
-    Field::optional("matcher", Shape::Str).about("HTTP codes that pass, default 200-399."),
+        .about("Consecutive failures before a task is unhealthy, default 3.")
+        .range(limits::HEALTH_CHECK_THRESHOLD),
+    Field::optional("matcher", Shape::Str)
+        .about("HTTP codes that pass, default 200-399.")
+        .valid(Valid::TextOrInt {
+            pattern: Pattern::Fixed(limits::HEALTH_CHECK_MATCHER),
+            range: limits::MATCHER_CODE,
+        }),
 ];
 
 /// Checks the whole document against the manifest's shape, reporting every
@@ -667,7 +804,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// span fields (a `healthCheck` only with a `port`, valid Fargate pairs)
 /// are `ferry validate`'s alone.
 pub fn json_schema() -> Value {
-    let mut schema = shape_schema(&Shape::Struct(MANIFEST));
+    let mut schema = shape_schema(&Shape::Struct(MANIFEST), Valid::Any, None);
     if let Value::Object(map) = &mut schema {
         let mut head = Map::new();
         head.insert(
@@ -681,7 +818,9 @@ pub fn json_schema() -> Value {
     schema
 }
 
-fn shape_schema(shape: &Shape) -> Value {
+/// The schema of a value of `shape`; `valid` constrains it (for a map or
+/// a list: each value) and `keys` a map's keys.
+fn shape_schema(shape: &Shape, valid: Valid, keys: Option<Pattern>) -> Value {
     use serde_json::json;
     match *shape {
         Shape::Struct(fields) => {
@@ -702,12 +841,23 @@ fn shape_schema(shape: &Shape) -> Value {
             })
         }
         Shape::Map(values) => {
-            json!({"type": "object", "additionalProperties": shape_schema(values)})
+            let mut map = json!({"type": "object", "additionalProperties": shape_schema(values, valid, None)});
+            if let Some(keys) = keys {
+                map["propertyNames"] = json!({"pattern": keys.text()});
+            }
+            map
         }
-        Shape::List(items) => json!({"type": "array", "items": shape_schema(items)}),
+        Shape::List(items) => json!({"type": "array", "items": shape_schema(items, valid, None)}),
         // Any scalar but null, taken as written.
-        Shape::Str => json!({"type": ["string", "number", "boolean"]}),
-        Shape::Text => json!({"type": "string"}),
+        Shape::Str => match valid {
+            Valid::Any => json!({"type": ["string", "number", "boolean"]}),
+            Valid::TextOrInt { pattern, range } => json!({"anyOf": [
+                {"type": "string", "pattern": pattern.text()},
+                {"type": "integer", "minimum": range.min, "maximum": range.max},
+            ]}),
+            valid => constrained(json!({"type": "string"}), valid),
+        },
+        Shape::Text => constrained(json!({"type": "string"}), valid),
         Shape::Int { min, max, .. } => {
             let mut int = json!({"type": "integer"});
             // Only ranges narrower than i64's say anything to a reader.
@@ -717,22 +867,51 @@ fn shape_schema(shape: &Shape) -> Value {
             if max < i128::from(i64::MAX) {
                 int["maximum"] = Value::from(i64::try_from(max).unwrap_or(i64::MAX));
             }
-            int
+            // The valid range lies within the type's.
+            constrained(int, valid)
         }
         Shape::Bool => json!({"type": "boolean"}),
         Shape::Command => json!({"anyOf": [
-            {"type": "string"},
+            constrained(json!({"type": "string"}), valid),
             {"type": "array", "items": {"type": "string"}},
         ]}),
         Shape::Domain => json!({"anyOf": [
-            {"type": "string"},
-            shape_schema(&Shape::Struct(ROUTED_DOMAIN)),
+            constrained(json!({"type": "string"}), DOMAIN),
+            shape_schema(&Shape::Struct(ROUTED_DOMAIN), Valid::Any, None),
         ]}),
     }
 }
 
+/// `schema` with the keywords that say `valid`.
+fn constrained(mut schema: Value, valid: Valid) -> Value {
+    match valid {
+        Valid::Any => {}
+        Valid::Range(range) => {
+            schema["minimum"] = Value::from(range.min);
+            schema["maximum"] = Value::from(range.max);
+        }
+        Valid::OneOf(values) => {
+            if let Value::Object(map) = &mut schema {
+                map.remove("minimum");
+                map.remove("maximum");
+            }
+            schema["enum"] = Value::from(values());
+        }
+        Valid::Text { pattern, max_len } => {
+            schema["pattern"] = Value::from(pattern.text());
+            if let Some(max_len) = max_len {
+                schema["maxLength"] = Value::from(max_len);
+            }
+        }
+        Valid::Const(value) => schema["const"] = Value::from(value),
+        Valid::Names(names) => schema["enum"] = Value::from(names.to_vec()),
+        Valid::TextOrInt { pattern, .. } => schema["pattern"] = Value::from(pattern.text()),
+    }
+    schema
+}
+
 fn field_schema(field: &Field) -> Value {
-    let shape = shape_schema(&field.shape);
+    let shape = shape_schema(&field.shape, field.valid, field.keys);
     // serde reads an optional field's null as absent.
     let mut schema = if field.required {
         shape
@@ -968,7 +1147,15 @@ spec:
         assert_eq!(process["additionalProperties"], false);
         let cpu = &process["properties"]["cpu"]["anyOf"][0];
         assert_eq!(cpu["type"], "integer");
-        assert_eq!(cpu["minimum"], 0);
+        assert_eq!(cpu["enum"][0], 256);
+        let scale = &process["properties"]["scale"]["anyOf"][0];
+        assert_eq!(
+            (&scale["minimum"], &scale["maximum"]),
+            (&0.into(), &1000.into())
+        );
+        let names = &schema["properties"]["spec"]["properties"]["processes"]["anyOf"][0]
+            ["propertyNames"]["pattern"];
+        assert_eq!(names, &Value::from(limits::process_name()));
         assert_eq!(
             schema["required"],
             serde_json::json!(["apiVersion", "kind", "metadata", "spec"])

@@ -12,6 +12,7 @@ use crate::*;
 // Issue 10: one run reports every problem; hints fit what was written;
 // limits; Procfile confinement; shell-syntax warnings; hostile input.
 mod autoscaling;
+mod corpus;
 mod every_problem;
 mod hints;
 mod hostile;

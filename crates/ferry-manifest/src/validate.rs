@@ -11,6 +11,7 @@ use regex::Regex;
 use crate::diagnostic::{quote, Diagnostic, FieldPath, Pos, Report};
 use crate::fargate;
 use crate::hints;
+use crate::limits::{self, Range};
 use crate::procfile::{self, ProcfileEntry, ProcfileRefused};
 use crate::rules::{self, MAX_PROCFILE_BYTES};
 use crate::schema::Broken;
@@ -546,13 +547,13 @@ impl Validator<'_> {
         let drain_timeout = self.resolve_seconds(
             &path.key("drainTimeout"),
             written.drain_timeout,
-            MAX_DRAIN_TIMEOUT,
+            limits::DRAIN_TIMEOUT,
             "the load balancer's limit on a target group's deregistration delay",
         );
         let grace_period = self.resolve_seconds(
             &path.key("healthCheckGracePeriod"),
             written.health_check_grace_period,
-            MAX_HEALTH_CHECK_GRACE_PERIOD,
+            limits::HEALTH_CHECK_GRACE_PERIOD,
             "a longer grace period would let a task that never becomes healthy run unreplaced, \
              and hide a failed rollout, for that long",
         );
@@ -581,13 +582,13 @@ impl Validator<'_> {
         let min_healthy = self.resolve_bounded(
             &path.key("minHealthyPercent"),
             written.min_healthy_percent,
-            (0, 100),
+            limits::MIN_HEALTHY_PERCENT,
             "percent of the desired count",
         );
         let max_percent = self.resolve_bounded(
             &path.key("maxPercent"),
             written.max_percent,
-            (100, 200),
+            limits::MAX_PERCENT,
             "percent of the desired count",
         );
         let percents_broken = broken("minHealthyPercent") || broken("maxPercent");
@@ -605,7 +606,7 @@ impl Validator<'_> {
         let stop_timeout = self.resolve_bounded(
             &path.key("stopTimeout"),
             written.stop_timeout,
-            (2, 120),
+            limits::STOP_TIMEOUT,
             "seconds; Fargate allows at most 120",
         );
         let schedule = self.resolve_schedule(path, written, &broken);
@@ -726,20 +727,21 @@ impl Validator<'_> {
         })
     }
 
-    /// An optional whole number within `min..=max`.
+    /// An optional whole number within `range`.
     fn resolve_bounded(
         &mut self,
         path: &FieldPath,
         value: Option<i64>,
-        (min, max): (u32, u32),
+        range: Range,
         unit: &str,
     ) -> Result<Option<u32>, Reported> {
         let Some(value) = value else {
             return Ok(None);
         };
-        match u32::try_from(value) {
-            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-            _ => {
+        match range.check(value) {
+            Some(n) => Ok(Some(n)),
+            None => {
+                let Range { min, max } = range;
                 let field = field_name(path);
                 self.error_at(
                     path,
@@ -790,12 +792,13 @@ impl Validator<'_> {
         let Some(scale) = scale else {
             return Ok(DEFAULT_SCALE);
         };
-        match u32::try_from(scale) {
-            Ok(scale) if i64::from(scale) <= MAX_SCALE => Ok(scale),
-            _ => {
+        match limits::SCALE.check(scale) {
+            Some(scale) => Ok(scale),
+            None => {
+                let Range { min, max } = limits::SCALE;
                 self.error_at(
                     path,
-                    format!("invalid scale {scale}: it must be an integer from 0 to {MAX_SCALE}"),
+                    format!("invalid scale {scale}: it must be an integer from {min} to {max}"),
                 );
                 Err(Reported)
             }
@@ -866,37 +869,44 @@ impl Validator<'_> {
         let Some(port) = port else {
             return Ok(None);
         };
-        match u16::try_from(port) {
-            Ok(port) if port >= 1 => Ok(Some(port)),
-            _ => {
+        match limits::PORT
+            .check(port)
+            .and_then(|port| u16::try_from(port).ok())
+        {
+            Some(port) => Ok(Some(port)),
+            None => {
+                let Range { min, max } = limits::PORT;
                 self.error_at(
                     path,
-                    format!("invalid port {port}: it must be from 1 to 65535"),
+                    format!("invalid port {port}: it must be from {min} to {max}"),
                 );
                 Err(Reported)
             }
         }
     }
 
-    /// A duration in whole seconds from 0 to `max`; `why` says where the
+    /// A duration in whole seconds within `range`; `why` says where the
     /// limit comes from.
     fn resolve_seconds(
         &mut self,
         path: &FieldPath,
         value: Option<i64>,
-        max: u32,
+        range: Range,
         why: &str,
     ) -> Result<Option<u32>, Reported> {
         let Some(value) = value else {
             return Ok(None);
         };
-        match u32::try_from(value) {
-            Ok(seconds) if seconds <= max => Ok(Some(seconds)),
-            _ => {
+        match range.check(value) {
+            Some(seconds) => Ok(Some(seconds)),
+            None => {
+                let Range { min, max } = range;
                 let field = field_name(path);
                 self.error_at(
                     path,
-                    format!("invalid {field} {value}: it must be from 0 to {max} seconds ({why})"),
+                    format!(
+                        "invalid {field} {value}: it must be from {min} to {max} seconds ({why})"
+                    ),
                 );
                 Err(Reported)
             }
@@ -921,9 +931,18 @@ impl Validator<'_> {
         }
         // A broken interval or timeout is unknown, not the default.
         let known = !self.broken.at(&path.key("interval")) && !self.broken.at(&path.key("timeout"));
-        let interval_ok =
-            self.check_range(&path.key("interval"), check.interval, 5, 300, "seconds") && known;
-        let timeout_ok = self.check_range(&path.key("timeout"), check.timeout, 2, 120, "seconds");
+        let interval_ok = self.check_range(
+            &path.key("interval"),
+            check.interval,
+            limits::HEALTH_CHECK_INTERVAL,
+            "seconds",
+        ) && known;
+        let timeout_ok = self.check_range(
+            &path.key("timeout"),
+            check.timeout,
+            limits::HEALTH_CHECK_TIMEOUT,
+            "seconds",
+        );
         if interval_ok && timeout_ok && (check.interval.is_some() || check.timeout.is_some()) {
             let interval = check.interval.unwrap_or(DEFAULT_HEALTH_CHECK_INTERVAL);
             let timeout = check.timeout.unwrap_or(DEFAULT_HEALTH_CHECK_TIMEOUT);
@@ -950,15 +969,13 @@ impl Validator<'_> {
         self.check_range(
             &path.key("healthyThreshold"),
             check.healthy_threshold,
-            2,
-            10,
+            limits::HEALTH_CHECK_THRESHOLD,
             "consecutive checks",
         );
         self.check_range(
             &path.key("unhealthyThreshold"),
             check.unhealthy_threshold,
-            2,
-            10,
+            limits::HEALTH_CHECK_THRESHOLD,
             "consecutive checks",
         );
         if let Some(matcher) = &check.matcher {
@@ -968,17 +985,17 @@ impl Validator<'_> {
         }
     }
 
-    /// Reports a set value outside `min..=max`; true if unset or valid.
+    /// Reports a set value outside `range`; true if unset or valid.
     fn check_range(
         &mut self,
         path: &FieldPath,
         value: Option<u32>,
-        min: u32,
-        max: u32,
+        range: Range,
         unit: &str,
     ) -> bool {
         match value {
-            Some(value) if !(min..=max).contains(&value) => {
+            Some(value) if !range.contains(i64::from(value)) => {
+                let Range { min, max } = range;
                 let field = field_name(path);
                 self.error_at(
                     path,

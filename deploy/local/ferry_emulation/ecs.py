@@ -14,24 +14,19 @@ atomic. moto's own ECS backend takes no lock.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-import threading
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from . import elbv2
+from . import consistency, ecs_idempotency, ecs_taskdefs, elbv2, locks, paging
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
 
-_lock = threading.Lock()
-
 
 def serialize(request: AwsRequest, forward: Any) -> Response:
-    with _lock:
+    with locks.ECS:
         return forward(request)
 
 
@@ -58,80 +53,17 @@ def describe_services_limit(request: AwsRequest, forward: Any) -> Response:
 
 
 # --------------------------------------------------------------------------
-# ListServices: pagination by maxResults and nextToken.
-#
-# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServices.html
-#   maxResults: "The maximum number of service results that ListServices
-#   returned in paginated output. ... This value can be between 1 and 100.
-#   If this parameter isn't used, then ListServices returns up to 10
-#   results and a nextToken value if applicable."
-#   nextToken: "The nextToken value returned from a ListServices request
-#   indicating that more results are available to fulfill the request and
-#   further calls will be needed."
-#
-# moto returns every ARN in one page and ignores both parameters. We ask
-# moto for the full (sorted) list and slice it. The token names the last ARN
-# served, not an offset, so a service created or deleted between two pages
-# neither repeats nor skips the others. moto's inclusion of INACTIVE
-# (deleted) services is kept on purpose: Ferry must filter them itself.
+# ListServices (and ListTasks, ListTaskDefinitions, ...): pagination by
+# maxResults and nextToken, at AWS's documented page sizes: paging.py (the
+# names below are kept for the existing callers and tests).
 # --------------------------------------------------------------------------
 
-LIST_SERVICES_DEFAULT = 10
-LIST_SERVICES_MAX = 100
-
-
-def encode_token(last_arn: str) -> str:
-    raw = json.dumps({"v": 1, "after": last_arn}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_token(token: str) -> str | None:
-    """The ARN a token continues after, or None if the token is not ours."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or data.get("v") != 1 or not isinstance(data.get("after"), str):
-        return None
-    return data["after"]
-
-
-def paginate(arns: list[str], max_results: int, token: str | None) -> tuple[list[str], str | None]:
-    """One page of ``arns`` (sorted here) and the token for the next one."""
-    ordered = sorted(set(arns))
-    if token is not None:
-        after = decode_token(token)
-        if after is None:
-            raise ValueError("invalid token")
-        ordered = [a for a in ordered if a > after]
-    page = ordered[:max_results]
-    next_token = encode_token(page[-1]) if len(ordered) > max_results else None
-    return page, next_token
-
-
-def list_services_pagination(request: AwsRequest, forward: Any) -> Response:
-    params = request.json()
-    max_results = params.get("maxResults", LIST_SERVICES_DEFAULT)
-    if (not isinstance(max_results, int) or isinstance(max_results, bool)
-            or not 1 <= max_results <= LIST_SERVICES_MAX):
-        return json_error(400, "InvalidParameterException",
-                          f"maxResults must be between 1 and {LIST_SERVICES_MAX}.")
-    token = params.get("nextToken")
-    if token is not None and (not isinstance(token, str) or decode_token(token) is None):
-        return json_error(400, "InvalidParameterException", "Invalid nextToken.")
-
-    upstream = {k: v for k, v in params.items() if k not in ("maxResults", "nextToken")}
-    response = forward(request.with_json(upstream))
-    if response.status != 200:
-        return response
-    arns = response.json().get("serviceArns", [])
-    page, next_token = paginate(arns, max_results, token)
-    payload: dict[str, Any] = {"serviceArns": page}
-    if next_token is not None:
-        payload["nextToken"] = next_token
-    content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-    return json_response(200, payload, content_type)
+LIST_SERVICES_DEFAULT = paging.LIST_SERVICES.default
+LIST_SERVICES_MAX = paging.LIST_SERVICES.maximum
+encode_token = paging.encode_token
+decode_token = paging.decode_token
+paginate = paging.paginate
+list_services_pagination = paging.list_services_pagination
 
 
 # --------------------------------------------------------------------------
@@ -397,7 +329,12 @@ def register(layer: Any) -> None:
     layer.register(SERVICE, "RunTask", tokens)
     layer.register(SERVICE, "CreateService", tokens)
     layer.register(SERVICE, "DescribeServices", describe_services_limit)
-    layer.register(SERVICE, "ListServices", list_services_pagination)
+    # Outer to inner: refusals first, then pages cut from what the
+    # eventual-consistency view shows, then the rest (deployments after ecs).
+    ecs_taskdefs.register(layer)
+    ecs_idempotency.register(layer)
+    paging.register(layer)
+    consistency.register(layer)
     layer.register(SERVICE, "CreateService", load_balancer_check(layer.call_moto))
     layer.register(SERVICE, "UpdateService", load_balancer_check(layer.call_moto))
     layer.register(SERVICE, "CreateService", default_security_groups(layer.call_moto))

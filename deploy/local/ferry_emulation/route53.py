@@ -55,6 +55,47 @@ ListResourceRecordSets: "returns up to 300 resource record sets at a time"
 (API_ListResourceRecordSets.html); moto returns any MaxItems. The layer
 caps it at 300.
 
+Change status: PENDING, then INSYNC. API_GetChange.html: "PENDING
+indicates that the changes in this request have not propagated to all
+Amazon Route 53 DNS servers managing the hosted zone. This is the initial
+status of all change batch requests. INSYNC indicates that the changes have
+propagated to all Route 53 DNS servers managing the hosted zone."
+API_ChangeResourceRecordSets.html: "Initially, the status of a change is
+PENDING. This means the change has not yet propagated to all the
+authoritative Amazon Route 53 DNS servers. When the change is propagated
+to all hosts, the change returns a status of INSYNC." moto answers INSYNC at
+once, in ChangeResourceRecordSets and in GetChange (of any id, even one it
+never issued). The layer answers PENDING in ChangeResourceRecordSets'
+ChangeInfo and in GetChange for ``FERRY_EMULATOR_ROUTE53_SYNC_SECONDS``
+(default 1.0; AWS gives no number, it is usually well under a minute),
+then INSYNC; GetChange of an id the layer never issued is
+``NoSuchChange`` (HTTP 404, "A change with the specified change ID does not
+exist.", the error API_GetChange.html lists). 0 turns PENDING off: INSYNC
+at once and no PriorRequestNotComplete. Read once at emulator start; a
+value that is not a number >= 0 is a ValueError naming the variable.
+
+Concurrent changes: PriorRequestNotComplete. API_ChangeResourceRecordSets.html
+lists "PriorRequestNotComplete: If Amazon Route 53 can't process a request
+before the next request arrives, it will reject subsequent requests for the
+same hosted zone and return an HTTP 400 error (Bad request). If Route 53
+returns this error repeatedly for the same request, we recommend that you
+wait, in intervals of increasing duration, before you try the request
+again." The knowledge center (repost.aws/knowledge-center/route-53-avoid-
+throttling-errors) gives the wire form: Code ``PriorRequestNotComplete``,
+Message "The request was rejected because Route 53 was still processing a
+prior request." moto never sends it. The documentation does not say how
+long "processing" lasts; the layer takes the stricter reading, the whole
+PENDING time: a batch that changes a record a PENDING change of the same
+zone also changed (by name, type and SetIdentifier) is refused, HTTP 400
+``PriorRequestNotComplete``, and nothing is applied. With
+``FERRY_EMULATOR_ROUTE53_CONFLICT_SCOPE=zone`` any change to a zone with a
+PENDING change is refused, the documentation's own words ("for the same
+hosted zone"), stricter still; the default, ``record``, is what the issue
+asks for and lets Ferry change the records of several apps in one zone at
+once, as AWS in practice does. A refused batch starts no change.
+Ferry must treat PriorRequestNotComplete as retryable (ferry-call lists it
+with the throttling codes).
+
 Every Route53 request runs under one lock, so a batch is checked and
 applied with nothing in between.
 """
@@ -62,12 +103,15 @@ applied with nothing in between.
 from __future__ import annotations
 
 import copy
+import math
+import os
 import re
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -245,7 +289,10 @@ def invalid_change_batch(failures: list[str]) -> Response:
 
 
 def change_info_response() -> Response:
-    """A ChangeResourceRecordSets answer for a batch that changes nothing."""
+    """A ChangeResourceRecordSets answer for a batch that changes nothing.
+
+    Its status is INSYNC here; ``Changes.answer`` rewrites it like moto's.
+    """
     submitted = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body = ('<?xml version="1.0" encoding="utf-8"?>\n'
             f'<ChangeResourceRecordSetsResponse xmlns="{NS}"><ChangeInfo>'
@@ -253,6 +300,128 @@ def change_info_response() -> Response:
             f"<SubmittedAt>{submitted}</SubmittedAt></ChangeInfo>"
             "</ChangeResourceRecordSetsResponse>").encode()
     return xml_response(200, body, "application/xml")
+
+
+# --------------------------------------------------------------------------
+# Change status and PriorRequestNotComplete (see the module docstring).
+# --------------------------------------------------------------------------
+
+SYNC_ENV = "FERRY_EMULATOR_ROUTE53_SYNC_SECONDS"
+SYNC_DEFAULT = 1.0
+SCOPE_ENV = "FERRY_EMULATOR_ROUTE53_CONFLICT_SCOPE"
+SCOPES = ("record", "zone")
+PRIOR_REQUEST_MESSAGE = ("The request was rejected because Route 53 was still processing "
+                         "a prior request.")
+
+
+def sync_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """FERRY_EMULATOR_ROUTE53_SYNC_SECONDS; ValueError unless a number >= 0."""
+    raw = environ.get(SYNC_ENV, "").strip()
+    if not raw:
+        return SYNC_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"{SYNC_ENV} must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
+def conflict_scope(environ: Mapping[str, str] = os.environ) -> str:
+    """FERRY_EMULATOR_ROUTE53_CONFLICT_SCOPE: record (default) or zone; ValueError otherwise."""
+    raw = environ.get(SCOPE_ENV, "").strip()
+    value = raw.lower() or "record"
+    if value not in SCOPES:
+        raise ValueError(f"{SCOPE_ENV} must be record or zone, got {raw!r}")
+    return value
+
+
+ChangeKey = tuple[str, ...]  # (zone id,) or (zone id, name, type, SetIdentifier)
+
+
+@dataclass
+class Change:
+    submitted: float
+    keys: frozenset[ChangeKey]
+
+
+def change_status(submitted: float, now: float, sync: float) -> str:
+    """PENDING for ``sync`` seconds after ``submitted``, then INSYNC."""
+    return "PENDING" if now < submitted + sync else "INSYNC"
+
+
+def change_keys(zone_id: str, records: Iterable[Key], scope: str) -> frozenset[ChangeKey]:
+    """What a change holds while PENDING: its records, or its whole zone."""
+    if scope == "zone":
+        return frozenset({(zone_id,)})
+    return frozenset((zone_id, name, rtype, ident or "") for name, rtype, ident in records)
+
+
+@dataclass
+class Changes:
+    """The changes the layer issued: their status over time, and who they block.
+
+    ``clock`` returns seconds (time.monotonic; tests pass a fake one).
+    Called under the Route53 lock.
+    """
+
+    sync: float = SYNC_DEFAULT
+    scope: str = "record"
+    clock: Callable[[], float] = time.monotonic
+    issued: dict[str, Change] = field(default_factory=dict)
+
+    def status(self, change_id: str) -> str | None:
+        change = self.issued.get(change_id)
+        return None if change is None else change_status(change.submitted, self.clock(), self.sync)
+
+    def blocked(self, keys: frozenset[ChangeKey]) -> bool:
+        """Whether a PENDING change holds any of ``keys``."""
+        now = self.clock()
+        return any(change.keys & keys for change in self.issued.values()
+                   if change_status(change.submitted, now, self.sync) == "PENDING")
+
+    def submit(self, keys: frozenset[ChangeKey]) -> str:
+        """Start a change; returns its id (``C`` and 12 characters, Route53's form)."""
+        change_id = f"C{uuid.uuid4().hex[:12].upper()}"
+        self.issued[change_id] = Change(self.clock(), keys)
+        return change_id
+
+    def answer(self, response: Response, keys: frozenset[ChangeKey]) -> Response:
+        """A successful ChangeResourceRecordSets answer with this layer's change id and status."""
+        root = ET.fromstring(response.body)
+        info = root.find(q("ChangeInfo"))
+        if info is None:
+            return response
+        change_id = self.submit(keys)
+        for name, value in (("Id", f"/change/{change_id}"), ("Status", self.status(change_id))):
+            element = info.find(q(name))
+            if element is None:
+                element = ET.SubElement(info, q(name))
+            element.text = value
+        body = ET.tostring(root, encoding="unicode", default_namespace=NS).encode()
+        return xml_response(response.status, b'<?xml version="1.0" encoding="UTF-8"?>\n' + body,
+                            response.header("Content-Type") or "text/xml")
+
+    def get_change(self, request: AwsRequest, _forward: Forward) -> Response:
+        """GetChange: the status of a change the layer issued; NoSuchChange otherwise."""
+        change_id = request.path.rstrip("/").rsplit("/", 1)[-1]
+        change = self.issued.get(change_id)
+        if change is None:
+            return rest_xml_error(404, "NoSuchChange",
+                                  "A change with the specified change ID does not exist.", NS)
+        submitted = datetime.fromtimestamp(
+            time.time() - (self.clock() - change.submitted), timezone.utc)
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                f'<GetChangeResponse xmlns="{NS}"><ChangeInfo>'
+                f"<Id>/change/{change_id}</Id><Status>{self.status(change_id)}</Status>"
+                f"<SubmittedAt>{submitted.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z</SubmittedAt>"
+                "</ChangeInfo></GetChangeResponse>").encode()
+        return xml_response(200, body, "text/xml")
+
+
+def prior_request_not_complete() -> Response:
+    return rest_xml_error(400, "PriorRequestNotComplete", PRIOR_REQUEST_MESSAGE, NS)
 
 
 def normalized(rrset: ET.Element, record: RecordSet) -> ET.Element:
@@ -297,7 +466,9 @@ def net_batch(existing: dict[Key, ET.Element], final: dict[Key, RecordSet],
 ACTIONS = ("CREATE", "DELETE", "UPSERT")
 
 
-def change_resource_record_sets(request: AwsRequest, forward: Forward) -> Response:
+def change_resource_record_sets(request: AwsRequest, forward: Forward,
+                                changes_made: Changes | None = None) -> Response:
+    """The handler; ``changes_made`` tracks PENDING changes (None: moto's INSYNC, no conflicts)."""
     match = _RRSET_PATH.match(request.path)
     if not match or request.method != "POST":
         return forward(request)
@@ -338,6 +509,11 @@ def change_resource_record_sets(request: AwsRequest, forward: Forward) -> Respon
     failures, final = replay(existing, [(action, record) for action, record, _ in changes], zone)
     if failures:
         return invalid_change_batch(failures)
+    keys = frozenset()
+    if changes_made is not None and changes_made.sync > 0:
+        keys = change_keys(zone_id, (record.key for _, record, _ in changes), changes_made.scope)
+        if changes_made.blocked(keys):
+            return prior_request_not_complete()
 
     written: dict[Key, ET.Element] = {}
     for action, record, rrset in changes:
@@ -346,10 +522,14 @@ def change_resource_record_sets(request: AwsRequest, forward: Forward) -> Respon
             written[record.key] = normalized(rrset, record)
     batch = net_batch(stored, final, written)
     if batch is None:
-        return change_info_response()
-    body = ET.tostring(batch, encoding="unicode", default_namespace=NS).encode()
-    return forward(request.with_rest(request.method, request.path,
-                                     request.environ.get("QUERY_STRING", ""), body=body))
+        response = change_info_response()
+    else:
+        body = ET.tostring(batch, encoding="unicode", default_namespace=NS).encode()
+        response = forward(request.with_rest(request.method, request.path,
+                                             request.environ.get("QUERY_STRING", ""), body=body))
+    if changes_made is None or response.status != 200:
+        return response
+    return changes_made.answer(response, keys)
 
 
 # --------------------------------------------------------------------------
@@ -370,6 +550,11 @@ def list_resource_record_sets(request: AwsRequest, forward: Forward) -> Response
 
 
 def register(layer: Any) -> None:
+    """Route53's handlers; reads FERRY_EMULATOR_ROUTE53_SYNC_SECONDS and ..._CONFLICT_SCOPE."""
+    changes_made = Changes(sync_seconds(), conflict_scope())
     layer.register(SERVICE, "*", serialize)
-    layer.register(SERVICE, "ChangeResourceRecordSets", change_resource_record_sets)
+    layer.register(SERVICE, "ChangeResourceRecordSets",
+                   lambda request, forward: change_resource_record_sets(request, forward,
+                                                                        changes_made))
     layer.register(SERVICE, "ListResourceRecordSets", list_resource_record_sets)
+    layer.register(SERVICE, "GetChange", changes_made.get_change)

@@ -41,10 +41,11 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from . import locks
 
 HEALTH_SCALE_ENV = "FERRY_EMULATOR_HEALTH_TIME_SCALE"
 HEALTH_SCALE_DEFAULT = 0.02
@@ -130,7 +131,7 @@ class Registry:
 
     def __init__(self, scale: float = HEALTH_SCALE_DEFAULT) -> None:
         self.scale = scale
-        self.lock = threading.Lock()
+        self.lock = locks.TARGETS
         self.groups: dict[str, list[Target]] = {}
 
     def register(self, group: str, ip: str, port: int, at: float, passes: bool) -> Target:

@@ -47,16 +47,58 @@ order is the order they were printed:
 * when a task that ran is stopped (StopTask, the service scheduler, a
   failed health check): ``stopped: STOP_CODE: REASON``.
 
-Reading the logs
-----------------
+Reading the logs: ingestion delay
+---------------------------------
 The lines of a task are written into moto lazily, when a client reads logs
 (FilterLogEvents, GetLogEvents, DescribeLogStreams): first the ECS state is
-brought up to now (as every ECS request does), then every line due by now
-and not yet written is put. A line is never written twice, and a line due
-at time T is in the logs for every read after T, so a client that follows
-the logs from the last timestamp it saw misses nothing. CloudWatch Logs'
-own ingestion delay (seconds on AWS) is not emulated: lines are readable at
-once.
+brought up to now (as every ECS request does), then every line *visible*
+by now and not yet written is put. A line is never written twice, and once
+visible it stays visible.
+
+On AWS a line is not readable the moment the container prints it. The
+awslogs driver ships lines in PutLogEvents batches, and CloudWatch Logs
+keeps two times per event: API_FilteredLogEvent.html and
+API_OutputLogEvent.html, ``timestamp``: "The time the event occurred";
+``ingestionTime``: "The time the event was ingested". FilterLogEvents
+(API_FilterLogEvents.html): "The returned log events are sorted by event
+timestamp, the timestamp when the event was ingested by CloudWatch Logs,
+and the ID of the PutLogEvents request." PutLogEvents
+(API_PutLogEvents.html): "You can use parallel PutLogEvents actions on the
+same log stream", so batches, and streams, arrive in any order. No AWS page
+gives the lag a number; users measure seconds (ingestionTime - timestamp,
+e.g. dev.to/shu85t "Visualize CloudWatch Logs ingestion lag", "a time lag
+of several seconds"), and readers that stop reading when a task stops lose
+its last lines (apache/airflow#21573, #40875, #43717; a poller checkpointing
+by timestamp skips late events: grafana/alloy#5854).
+
+So a line printed at time t (its ``timestamp``) becomes readable at
+t + lag, each line with a lag of its own: ``FERRY_EMULATOR_LOG_DELAY_SECONDS``
+(default 1.5) plus or minus up to ``FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS``
+(default 0.5), drawn uniformly per line from a hash of its task, container
+and position (reproducible, no seed). A later line, of the same stream or
+of another, may therefore become readable before an earlier one, and a
+reader following by timestamp sees events appear *behind* the newest it
+has seen. The longest lag is delay + jitter (2.0 s by default): a reader
+that keeps reading that long after a task stopped misses nothing. Each
+event keeps its ``timestamp`` and its ``eventId`` (moto's, fixed when the
+line is put), and its ``ingestionTime`` is when it became readable (the
+layer rewrites moto's, which is the time of the read that put it).
+``FERRY_EMULATOR_LOG_DELAY_SECONDS=0`` turns the delay off (the jitter is
+then ignored): a line is readable at its timestamp, as before. A jitter
+above the delay is refused (a line cannot be readable before it was
+printed). Both are read once at emulator start; an unusable value is a
+ValueError naming the variable (the emulator exits 2).
+
+Pagination under the delay. moto's ``nextToken`` names the last event of
+the page (stream and eventId) in the timestamp-sorted result; the next
+page starts after it. An event that becomes readable between two pages
+with a timestamp before that point is not on a later page. AWS promises
+no more: "If the results include a nextToken, there might be more log
+events available" and "If the results don't include a nextToken, then
+pagination is finished" (API_FilterLogEvents.html) say nothing of events
+ingested behind the cursor, and the order is by timestamp first. A client
+must re-read the recent window (its start time) and deduplicate by
+``eventId``; a test here shows that a re-read finds the late event.
 
 FilterLogEvents
 ---------------
@@ -80,13 +122,15 @@ page holds at most ``FERRY_EMULATOR_LOGS_PAGE_EVENTS`` events (default
 cut before the prefix filters them, so a page may be partially full or
 empty while a ``nextToken`` says there is more, as AWS allows.
 
-Not emulated: CloudWatch Logs' throttling (FilterLogEvents is 5 requests
-per second per account and Region on AWS) and fault injection; the request
-log does record every Logs request.
+FilterLogEvents is throttled by throttling.py (5 per second, AWS's
+quota). Not emulated: fault injection of Logs requests; the request log
+does record every Logs request.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import shlex
 import threading
@@ -99,6 +143,11 @@ from .wire import AwsRequest, Response, json_error, json_response
 SERVICE = "logs"
 
 Forward = Callable[[AwsRequest], Response]
+
+DELAY_ENV = "FERRY_EMULATOR_LOG_DELAY_SECONDS"
+JITTER_ENV = "FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS"
+DELAY_DEFAULT = 1.5
+JITTER_DEFAULT = 0.5
 
 PAGE_ENV = "FERRY_EMULATOR_LOGS_PAGE_EVENTS"
 PAGE_DEFAULT = 10000  # "up to 10,000 log events" per page
@@ -123,6 +172,62 @@ def page_size(environ: Mapping[str, str] = os.environ) -> int:
     if not 1 <= value <= PAGE_DEFAULT:
         raise ValueError(f"{PAGE_ENV} must be a whole number from 1 to {PAGE_DEFAULT}, got {raw!r}")
     return value
+
+
+# -- the ingestion delay (see the module docstring) ------------------------------------------
+
+@dataclass(frozen=True)
+class Ingestion:
+    """How long after it is printed a line becomes readable: delay +/- jitter seconds."""
+
+    delay: float = 0.0
+    jitter: float = 0.0
+
+    @property
+    def longest(self) -> float:
+        """The longest lag of any line, seconds."""
+        return self.delay + self.jitter if self.delay > 0 else 0.0
+
+    def lag(self, key: str) -> float:
+        """The lag of the line named ``key``, in [delay - jitter, delay + jitter).
+
+        Uniform, drawn from SHA-256 of the key: the same line always has the
+        same lag, so once readable it stays readable.
+        """
+        if self.delay <= 0:
+            return 0.0
+        digest = hashlib.sha256(key.encode()).digest()
+        unit = int.from_bytes(digest[:8], "big") / 2 ** 64  # [0, 1)
+        return self.delay + self.jitter * (2 * unit - 1)
+
+    def readable_at(self, printed_ms: int, key: str) -> int:
+        """When a line printed at ``printed_ms`` (Unix ms) becomes readable (Unix ms)."""
+        return printed_ms + int(round(self.lag(key) * 1000))
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a number of seconds >= 0, got {raw!r}")
+    return value
+
+
+def ingestion(environ: Mapping[str, str] = os.environ) -> Ingestion:
+    """FERRY_EMULATOR_LOG_DELAY_SECONDS and ..._JITTER_SECONDS; ValueError if unusable."""
+    delay = _seconds(environ, DELAY_ENV, DELAY_DEFAULT)
+    if delay == 0:
+        return Ingestion()
+    jitter = _seconds(environ, JITTER_ENV, min(JITTER_DEFAULT, delay))
+    if jitter > delay:
+        raise ValueError(f"{JITTER_ENV} must not exceed {DELAY_ENV} ({delay:g}), "
+                         f"got {environ.get(JITTER_ENV)!r}")
+    return Ingestion(delay, jitter)
 
 
 # -- where a container's lines go ------------------------------------------------------------
@@ -383,6 +488,31 @@ def due(run: Run, now: float) -> list[tuple[int, str]]:
     return [line for line in lines(run) if line[0] <= limit]
 
 
+@dataclass(frozen=True)
+class Line:
+    """One line of a container: its position, when printed and readable (Unix ms), its text."""
+
+    index: int
+    timestamp: int
+    readable: int
+    message: str
+
+
+def readable(run: Run, now: float, lag: Ingestion, key: str) -> list[Line]:
+    """The lines of ``run`` readable by ``now``, in the order printed.
+
+    ``key`` names the container (its task and name); each line's lag is
+    drawn from ``key`` and its position, so it never changes.
+    """
+    limit = _ms(now)
+    found = []
+    for index, (timestamp, message) in enumerate(due(run, now)):
+        at = lag.readable_at(timestamp, f"{key}#{index}")
+        if at <= limit:
+            found.append(Line(index, timestamp, at, message))
+    return found
+
+
 # -- the handlers ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -406,16 +536,21 @@ class TaskLogs:
     """
 
     def __init__(self, containers: Callable[[float], list[Container]], clock: Callable[[], float],
-                 page: int = PAGE_DEFAULT):
+                 page: int = PAGE_DEFAULT, lag: Ingestion = Ingestion()):
         self.containers = containers
         self.clock = clock
         self.page = page
-        self.written: dict[tuple[str, str, str], int] = {}
+        self.lag = lag
+        # The positions of the lines of each (task, group, stream) put into moto.
+        self.written: dict[tuple[str, str, str], set[int]] = {}
+        # When each line put became readable: (group, stream, timestamp) -> Unix ms.
+        # A stream's lines have distinct timestamps (each >= 1 ms after the last).
+        self.ingested: dict[tuple[str, str, int], int] = {}
         self.streams: set[tuple[str, str]] = set()
         self.dropped: set[tuple[str, str]] = set()
 
     def flush(self, request: AwsRequest, forward: Forward) -> None:
-        """Put every line due by now that is not in moto yet."""
+        """Put every line readable by now that is not in moto yet."""
         now = self.clock()
         for container in self.containers(now):
             destination = container.destination
@@ -424,8 +559,10 @@ class TaskLogs:
             key = (destination.group, container.stream)
             if key in self.dropped:
                 continue
-            done = self.written.get((container.task_arn, *key), 0)
-            pending = due(container.run, now)[done:]
+            done = self.written.setdefault((container.task_arn, *key), set())
+            name = f"{container.task_arn}/{destination.container}"
+            pending = [line for line in readable(container.run, now, self.lag, name)
+                       if line.index not in done]
             if not pending:
                 continue
             if key not in self.streams:
@@ -436,17 +573,44 @@ class TaskLogs:
                     self.dropped.add(key)
                     continue
                 self.streams.add(key)
+            # In the order printed: PutLogEvents wants a batch in timestamp order.
             put = forward(request.with_operation("PutLogEvents", {
                 "logGroupName": destination.group, "logStreamName": container.stream,
-                "logEvents": [{"timestamp": t, "message": m} for t, m in pending]}))
+                "logEvents": [{"timestamp": line.timestamp, "message": line.message}
+                              for line in pending]}))
             if put.status == 200:
-                self.written[(container.task_arn, *key)] = done + len(pending)
+                done.update(line.index for line in pending)
+                for line in pending:
+                    self.ingested[(*key, line.timestamp)] = line.readable
+
+    def restamp(self, events: Any, group: Any, stream: Any = None) -> None:
+        """Give the layer's events the ``ingestionTime`` they became readable at."""
+        for event in events if isinstance(events, list) else []:
+            if not isinstance(event, dict):
+                continue
+            at = self.ingested.get((group, event.get("logStreamName", stream), event.get("timestamp")))
+            if at is not None:
+                event["ingestionTime"] = at
 
     def read(self, request: AwsRequest, forward: Forward) -> Response:
-        """GetLogEvents, DescribeLogStreams: moto's answer, after the lines due are in."""
+        """DescribeLogStreams: moto's answer, after the lines readable are in."""
         with _lock:
             self.flush(request, forward)
             return forward(request)
+
+    def get_log_events(self, request: AwsRequest, forward: Forward) -> Response:
+        """GetLogEvents: moto's answer, after the lines readable are in, restamped."""
+        with _lock:
+            self.flush(request, forward)
+            response = forward(request)
+            params = request.json()
+            payload = response.json() if response.status == 200 else None
+            if not isinstance(payload, dict):
+                return response
+            self.restamp(payload.get("events"), params.get("logGroupName"),
+                         params.get("logStreamName"))
+            return json_response(200, payload, response.header("Content-Type")
+                                 or "application/x-amz-json-1.1")
 
     def filter_log_events(self, request: AwsRequest, forward: Forward) -> Response:
         with _lock:
@@ -461,17 +625,19 @@ class TaskLogs:
             upstream = {k: v for k, v in params.items() if k != "logStreamNamePrefix"}
             upstream.update(interleaved=True, limit=page)
             response = forward(request.with_json(upstream))
-            if response.status != 200 or not isinstance(prefix, str):
+            if response.status != 200:
                 return response
             payload = response.json()
             if not isinstance(payload, dict):
                 return response
-            payload["events"] = [e for e in payload.get("events") or []
-                                 if isinstance(e, dict)
-                                 and str(e.get("logStreamName", "")).startswith(prefix)]
-            payload["searchedLogStreams"] = [
-                s for s in payload.get("searchedLogStreams") or []
-                if isinstance(s, dict) and str(s.get("logStreamName", "")).startswith(prefix)]
+            self.restamp(payload.get("events"), params.get("logGroupName"))
+            if isinstance(prefix, str):
+                payload["events"] = [e for e in payload.get("events") or []
+                                     if isinstance(e, dict)
+                                     and str(e.get("logStreamName", "")).startswith(prefix)]
+                payload["searchedLogStreams"] = [
+                    s for s in payload.get("searchedLogStreams") or []
+                    if isinstance(s, dict) and str(s.get("logStreamName", "")).startswith(prefix)]
             if payload.get("nextToken") is None:
                 payload.pop("nextToken", None)
             content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
@@ -490,8 +656,8 @@ def _code(response: Response) -> str | None:
 def attach(layer: Any, containers: Callable[[float], list[Container]],
            clock: Callable[[], float]) -> TaskLogs:
     """Register the Logs handlers (deployments.register calls this with its tasks)."""
-    logs = TaskLogs(containers, clock, page_size())
+    logs = TaskLogs(containers, clock, page_size(), ingestion())
     layer.register(SERVICE, "FilterLogEvents", logs.filter_log_events)
-    layer.register(SERVICE, "GetLogEvents", logs.read)
+    layer.register(SERVICE, "GetLogEvents", logs.get_log_events)
     layer.register(SERVICE, "DescribeLogStreams", logs.read)
     return logs

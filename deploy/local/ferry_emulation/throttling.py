@@ -1,4 +1,5 @@
-"""Request throttling by AWS's documented token buckets (ECS, ELBv2, Route53).
+"""Request throttling by AWS's token buckets: ECS, ELBv2, Route53, Application
+Auto Scaling, EventBridge Scheduler and CloudWatch Logs' FilterLogEvents.
 
 moto never throttles. AWS throttles every API with token buckets, and
 Ferry's pacing and retries only mean something if the local AWS pushes
@@ -25,9 +26,15 @@ Guarantees:
   not spend your tokens.
 
 Not throttled: DynamoDB (Ferry's table is on-demand, PAY_PER_REQUEST, which
-throttles only far beyond anything Ferry or the tests do), and every other
-service (EC2, IAM, Logs, STS, CloudFormation, ...): Ferry's correctness does
+throttles only far beyond anything Ferry or the tests do), CloudWatch Logs
+actions other than FilterLogEvents (Ferry reads logs with FilterLogEvents
+only; the layer's own PutLogEvents go straight to moto), and every other
+service (EC2, IAM, SQS, STS, CloudFormation, ...): Ferry's correctness does
 not depend on them pushing back.
+
+Where AWS documents no bucket (Application Auto Scaling; Scheduler and Logs
+give a rate per second but no burst), the table below says so and what it
+chose instead: always the stricter reading, never a kinder one.
 
 ``FERRY_EMULATOR_THROTTLING`` (on by default) turns it off: ``off``, ``0``
 or ``false``; ``on``, ``1``, ``true`` or unset mean on. Read when the layer
@@ -44,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import elbv2, route53
-from .wire import AwsRequest, Response, json_error, query_error, rest_xml_error
+from .wire import AwsRequest, Response, json_error, json_response, query_error, rest_xml_error
 
 Clock = Callable[[], float]
 Forward = Callable[[AwsRequest], Response]
@@ -98,8 +105,9 @@ class ServiceLimits:
     categories: tuple[Category, ...]
     # Actions no row names. Shared: they all take from this one bucket (ELBv2,
     # whose doc puts every unlisted action in "Mutating"); otherwise each
-    # such action has a bucket of this size of its own.
-    unlisted: Category
+    # such action has a bucket of this size of its own. None: they are not
+    # throttled (CloudWatch Logs, where only FilterLogEvents is).
+    unlisted: Category | None
     unlisted_shared: bool
     error: Callable[[], Response]
     # A bucket every request of the service also takes from, if documented.
@@ -238,6 +246,82 @@ ROUTE53_CATEGORIES: tuple[Category, ...] = tuple(
     )
 )
 
+
+# --------------------------------------------------------------------------
+# Application Auto Scaling. AWS publishes no request rate: neither the
+# quotas page
+# (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-quotas.html,
+# resources only) nor the API reference. What it does say, in the knowledge
+# center (https://repost.aws/knowledge-center/autoscaling-api-calls-throttled):
+# "API calls can't exceed the maximum allowed API request rate per AWS
+# account and per AWS Region." "Amazon EC2 Auto Scaling, AWS Auto Scaling,
+# and AWS Application Auto Scaling have their own API throttle buckets. This
+# means that all Amazon EC2 Auto Scaling API calls have a single, shared API
+# limit." So: one bucket per region shared by every action, of a size that
+# is ours and deliberately small (burst 10, 2/s; Ferry's own pacing,
+# crates/ferry-call Bucket::Autoscaling, assumes the same). Throttled
+# requests get "Rate exceeded", the knowledge center's wording, as the
+# awsJson1_1 ThrottlingException every AWS JSON service sends.
+# moto: never throttles.
+# --------------------------------------------------------------------------
+
+AUTOSCALING_ALL = Category(
+    "All Application Auto Scaling actions (not documented; conservative)", (), 10, 2)
+
+# --------------------------------------------------------------------------
+# EventBridge Scheduler. "Quotas for Amazon EventBridge Scheduler"
+# (https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html):
+# a request rate per operation, e.g. "Maximum CreateSchedule requests per
+# second. When you reach this quota, EventBridge Scheduler rejects requests
+# for this operation for the remainder of the interval." The schedule
+# operations' rates differ between versions of the page and Regions (50 per
+# second in every Region in earlier versions; now 250 in most Regions and
+# 1,000 to 5,000 in a few): we take the lowest the page has given, 50 per
+# second for each of Create/Get/Update/Delete/ListSchedules, and 10 per
+# second for each group operation ("CreateScheduleGroup request rate: Each
+# supported Region: 10", likewise DeleteScheduleGroup, GetScheduleGroup,
+# ListScheduleGroups, ListTagsForResource, TagResource, UntagResource).
+# No burst beyond one second's worth ("for the remainder of the interval"):
+# capacity = rate. Per operation and per Region.
+# Error: the API reference lists for every operation "ThrottlingException
+# The request was denied due to request throttling. HTTP Status Code: 429"
+# (e.g. https://docs.aws.amazon.com/scheduler/latest/APIReference/API_CreateSchedule.html);
+# restJson1 carries the code in X-Amzn-ErrorType and the body.
+# moto: never throttles.
+# --------------------------------------------------------------------------
+
+SCHEDULER_CATEGORIES: tuple[Category, ...] = tuple(
+    Category(action, (action,), rate, rate) for action, rate in (
+        ("CreateSchedule", 50), ("GetSchedule", 50), ("UpdateSchedule", 50),
+        ("DeleteSchedule", 50), ("ListSchedules", 50),
+        ("CreateScheduleGroup", 10), ("DeleteScheduleGroup", 10), ("GetScheduleGroup", 10),
+        ("ListScheduleGroups", 10), ("ListTagsForResource", 10), ("TagResource", 10),
+        ("UntagResource", 10),
+    )
+)
+# Operations the page does not list: a bucket each of the group size (ours).
+SCHEDULER_UNLISTED = Category("Unlisted Scheduler operation (not documented; conservative)",
+                              (), 10, 10)
+
+# --------------------------------------------------------------------------
+# CloudWatch Logs. "CloudWatch Logs quotas"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html):
+# FilterLogEvents "5 transactions per second (TPS)/account/Region", not
+# adjustable; the knowledge center
+# (https://repost.aws/knowledge-center/cloudwatch-logs-throttling): "if you
+# use the FilterLogEvents API to search for log events from a specified log
+# group, the ... API has a default quota ... 5 transactions per second (TPS)
+# per account or AWS Region." No burst is documented: capacity 5, one
+# second's worth. Error: awsJson1_1 ThrottlingException ("The request was
+# throttled because of quota limits", the Logs API's description of it).
+# Only FilterLogEvents, the one Logs read Ferry makes, is throttled.
+# moto: never throttles.
+# --------------------------------------------------------------------------
+
+LOGS_CATEGORIES: tuple[Category, ...] = (
+    Category("FilterLogEvents", ("FilterLogEvents",), 5, 5),
+)
+
 RATE_EXCEEDED = "Rate exceeded"
 
 LIMITS: dict[str, ServiceLimits] = {
@@ -257,7 +341,26 @@ LIMITS: dict[str, ServiceLimits] = {
         regional=False,
         # restXml: Code Throttling, Message "Rate exceeded", HTTP 400, as the page says.
         error=lambda: rest_xml_error(400, "Throttling", RATE_EXCEEDED, route53.NS)),
+    "application-autoscaling": ServiceLimits(
+        categories=(), unlisted=AUTOSCALING_ALL, unlisted_shared=True,
+        error=lambda: json_error(400, "ThrottlingException", RATE_EXCEEDED)),
+    "scheduler": ServiceLimits(
+        categories=SCHEDULER_CATEGORIES, unlisted=SCHEDULER_UNLISTED, unlisted_shared=False,
+        error=lambda: rest_json_error(429, "ThrottlingException", RATE_EXCEEDED)),
+    "logs": ServiceLimits(
+        categories=LOGS_CATEGORIES, unlisted=None, unlisted_shared=False,
+        error=lambda: json_error(400, "ThrottlingException", RATE_EXCEEDED)),
 }
+
+
+def rest_json_error(status: int, code: str, message: str) -> Response:
+    """A restJson1 error (Scheduler): the code in X-Amzn-ErrorType and in the body.
+
+    https://smithy.io/2.0/aws/protocols/aws-restjson1-protocol.html#operation-error-serialization
+    """
+    response = json_response(status, {"__type": code, "message": message}, "application/json")
+    response.headers.append(("X-Amzn-ErrorType", code))
+    return response
 
 
 BucketKey = tuple[str, str | None, str]
@@ -283,6 +386,8 @@ def buckets_for(service: str, operation: str, region: str | None,
             found.append(((service, scope, category.name), category))
             return found
     unlisted = service_limits.unlisted
+    if unlisted is None:
+        return found
     name = unlisted.name if service_limits.unlisted_shared else f"{unlisted.name}: {operation}"
     found.append(((service, scope, name), unlisted))
     return found
@@ -346,7 +451,7 @@ def enabled(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 def register(layer: Any) -> None:
-    """Register the throttle for ECS, ELBv2 and Route53, unless turned off.
+    """Register the throttle for every service in LIMITS, unless turned off.
 
     Registered per throttled service rather than as ("*", "*"): it is just
     as outermost (``ferry_emulation.MODULES`` lists this module first, and
@@ -356,5 +461,12 @@ def register(layer: Any) -> None:
     if not enabled():
         return
     throttle = Throttle()
-    for service in LIMITS:
-        layer.register(service, "*", throttle)
+    for service, limits in LIMITS.items():
+        if limits.unlisted is None:
+            # Only the listed actions are throttled; the others keep
+            # streaming to moto untouched.
+            for category in limits.categories:
+                for action in category.actions:
+                    layer.register(service, action, throttle)
+        else:
+            layer.register(service, "*", throttle)

@@ -20,6 +20,14 @@ LABEL = "app/ferry-internal/50dc6c495c0c9188/targetgroup/acme-web-1a2b3c4d/73e2d
 
 
 @pytest.fixture(scope="module")
+def emulator(unthrottled_emulator):
+    """These tests register and page dozens of targets in a few seconds, far
+    beyond the (conservative) Application Auto Scaling bucket; throttling is
+    tested in test_throttling.py."""
+    return unthrottled_emulator
+
+
+@pytest.fixture(scope="module")
 def cluster(emulator):
     ecs = emulator.client("ecs")
     ecs.create_cluster(clusterName="scaling")

@@ -1,4 +1,4 @@
-"""ECS deployments and tasks over time (ferry_emulation.deployments), without a server.
+"""ECS deployments and tasks over time (ferry_emulation.ecs_model, deployments), without a server.
 
 The scheduler runs on a fake clock, so every intermediate state is checked
 exactly; the handlers get a fake ``forward``.
@@ -12,8 +12,13 @@ import json
 import pytest
 
 from ferry_emulation import build, deployments as dep
-from ferry_emulation.deployments import (COMPLETED, FAILED, IN_PROGRESS, DeploymentEmulation,
-                                         OneOffTask, Scheduler, ServiceState, Settings)
+from ferry_emulation import ecs_model as model
+from ferry_emulation import ecs_settings
+from ferry_emulation import task_conventions as conv
+from ferry_emulation.deployments import DeploymentEmulation
+from ferry_emulation.ecs_model import (COMPLETED, FAILED, IN_PROGRESS, OneOffTask, Scheduler,
+                                       ServiceState)
+from ferry_emulation.ecs_settings import Settings
 from ferry_emulation.wire import AwsRequest, Response, json_response
 
 ECS_TARGET = "AmazonEC2ContainerServiceV20141113"
@@ -32,7 +37,7 @@ def scheduler() -> Scheduler:
 
 
 def service(breaker=None, minimum=100, maximum=200) -> ServiceState:
-    configuration = dep.merge_configuration(dep.DEFAULT_DEPLOYMENT_CONFIGURATION, {
+    configuration = model.merge_configuration(model.DEFAULT_DEPLOYMENT_CONFIGURATION, {
         "minimumHealthyPercent": minimum, "maximumPercent": maximum,
         "deploymentCircuitBreaker": breaker or {"enable": False, "rollback": False}})
     return ServiceState(name="web", arn=SVC, cluster_arn=CLUSTER, configuration=configuration)
@@ -63,7 +68,7 @@ def completed_service(s: Scheduler, desired=2, **config) -> ServiceState:
     ("localhost:5000/acme/web:fail", True), ("acme/web@sha256:fail", False), ("nginx", False),
 ])
 def test_fail_tag_convention(image, fails):
-    assert dep.image_fails(image) is fails
+    assert conv.image_fails(image) is fails
 
 
 @pytest.mark.parametrize("command,code", [
@@ -71,38 +76,38 @@ def test_fail_tag_convention(image, fails):
     (["echo", "hi"], 0), (None, 0), ([], 0), (["sh", "-c", "exit 300"], 44), (["exited", "5"], 0),
 ])
 def test_exit_code_convention(command, code):
-    assert dep.exit_code(command) == code
+    assert conv.exit_code(command) == code
 
 
 @pytest.mark.parametrize("desired,threshold", [(0, 3), (1, 3), (6, 3), (7, 4), (25, 13),
                                                (400, 200), (800, 200)])
 def test_circuit_breaker_threshold(desired, threshold):
-    assert dep.failure_threshold(desired) == threshold
+    assert model.failure_threshold(desired) == threshold
 
 
 def test_percentages_round_like_ecs():
     # minimumHealthyPercent rounds up, maximumPercent rounds down.
-    assert dep.min_healthy(4, {"minimumHealthyPercent": 50}) == 2
-    assert dep.min_healthy(2, {"minimumHealthyPercent": 75}) == 2
-    assert dep.max_tasks(3, {"maximumPercent": 125}) == 3
-    assert dep.max_tasks(4, {"maximumPercent": 200}) == 8
+    assert model.min_healthy(4, {"minimumHealthyPercent": 50}) == 2
+    assert model.min_healthy(2, {"minimumHealthyPercent": 75}) == 2
+    assert model.max_tasks(3, {"maximumPercent": 125}) == 3
+    assert model.max_tasks(4, {"maximumPercent": 200}) == 8
 
 
 def test_settings_from_the_environment():
-    assert dep.settings({}) == Settings(1.0, 1.0) == Settings(1.0, 1.0, 0.0)
-    assert dep.settings({dep.TASK_START_ENV: "0.2", dep.TASK_RUN_ENV: "0"}) == Settings(0.2, 0.0)
-    assert dep.settings({dep.TASK_DRAIN_ENV: "30"}).task_drain_seconds == 30.0
-    assert dep.settings({dep.TASK_DRAIN_ENV: "0"}).task_drain_seconds == 0.0
-    for name, bad in [(dep.TASK_START_ENV, "0"), (dep.TASK_START_ENV, "-1"),
-                      (dep.TASK_RUN_ENV, "soon"), (dep.TASK_RUN_ENV, "nan"),
-                      (dep.TASK_DRAIN_ENV, "-1"), (dep.TASK_DRAIN_ENV, "inf"),
-                      (dep.TASK_DRAIN_ENV, "30s")]:
+    assert ecs_settings.settings({}) == Settings(1.0, 1.0) == Settings(1.0, 1.0, 0.0)
+    assert ecs_settings.settings({ecs_settings.TASK_START_ENV: "0.2", ecs_settings.TASK_RUN_ENV: "0"}) == Settings(0.2, 0.0)
+    assert ecs_settings.settings({ecs_settings.TASK_DRAIN_ENV: "30"}).task_drain_seconds == 30.0
+    assert ecs_settings.settings({ecs_settings.TASK_DRAIN_ENV: "0"}).task_drain_seconds == 0.0
+    for name, bad in [(ecs_settings.TASK_START_ENV, "0"), (ecs_settings.TASK_START_ENV, "-1"),
+                      (ecs_settings.TASK_RUN_ENV, "soon"), (ecs_settings.TASK_RUN_ENV, "nan"),
+                      (ecs_settings.TASK_DRAIN_ENV, "-1"), (ecs_settings.TASK_DRAIN_ENV, "inf"),
+                      (ecs_settings.TASK_DRAIN_ENV, "30s")]:
         with pytest.raises(ValueError, match=name):
-            dep.settings({name: bad})
+            ecs_settings.settings({name: bad})
 
 
 def test_deployment_configuration_merges_named_fields():
-    merged = dep.merge_configuration(dep.DEFAULT_DEPLOYMENT_CONFIGURATION, {"maximumPercent": 150})
+    merged = model.merge_configuration(model.DEFAULT_DEPLOYMENT_CONFIGURATION, {"maximumPercent": 150})
     assert merged == {"deploymentCircuitBreaker": {"enable": False, "rollback": False},
                       "maximumPercent": 150, "minimumHealthyPercent": 100}
 
@@ -246,7 +251,7 @@ def test_without_the_breaker_failures_are_throttled_up_to_15_minutes():
     assert 50 < svc.primary.failed_tasks < 60
     first, second, third = (t.stopped_at for t in svc.stopped[-3:][::-1])
     assert (second - first, third - second) == (STEP, STEP)  # no wait before the throttle
-    assert svc.stopped[0].stopped_at - svc.stopped[1].stopped_at == dep.THROTTLE_MAX_SECONDS + STEP
+    assert svc.stopped[0].stopped_at - svc.stopped[1].stopped_at == model.THROTTLE_MAX_SECONDS + STEP
     assert messages(svc).count(
         "(service web) is unable to consistently start tasks successfully.") <= 1
 
@@ -270,10 +275,10 @@ def test_events_keep_the_newest_100():
     s.deploy(svc, TD2, 1, "acme/web:fail", {}, 0.0)
     svc.configuration["deploymentCircuitBreaker"] = {"enable": False, "rollback": False}
     s.advance(svc, 30 * 24 * 3600.0)
-    assert len(svc.events) == dep.EVENTS_KEPT
+    assert len(svc.events) == model.EVENTS_KEPT
     times = [e["createdAt"] for e in svc.events]
     assert times == sorted(times, reverse=True)
-    assert len({e["id"] for e in svc.events}) == dep.EVENTS_KEPT
+    assert len({e["id"] for e in svc.events}) == model.EVENTS_KEPT
 
 
 def test_delete_drains_the_service_for_one_step_then_it_is_inactive():
@@ -452,19 +457,19 @@ CONFIG = Settings(task_start_seconds=1.0, task_run_seconds=2.0)
 def test_one_off_task_runs_then_exits_with_its_code():
     task = OneOffTask(arn="arn:task/c/x", created_at=0.0, exit_code=3)
     states = [(s.last_status, s.desired_status, s.stop_code, s.exit_code)
-              for s in (dep.one_off_state(task, t, CONFIG) for t in (0.0, 0.99, 1.0, 2.99, 3.0))]
+              for s in (model.one_off_state(task, t, CONFIG) for t in (0.0, 0.99, 1.0, 2.99, 3.0))]
     assert states == [("PENDING", "RUNNING", None, None), ("PENDING", "RUNNING", None, None),
                       ("RUNNING", "RUNNING", None, None), ("RUNNING", "RUNNING", None, None),
                       ("STOPPED", "STOPPED", "EssentialContainerExited", 3)]
-    stopped = dep.one_off_state(task, 3.0, CONFIG)
+    stopped = model.one_off_state(task, 3.0, CONFIG)
     assert (stopped.started_at, stopped.stopped_at) == (1.0, 3.0)
     assert stopped.stopped_reason == "Essential container in task exited"
 
 
 def test_one_off_task_with_a_failing_image_never_runs():
     task = OneOffTask(arn="arn:task/c/x", created_at=0.0, failing_image="acme/web:fail")
-    assert dep.one_off_state(task, 0.5, CONFIG).last_status == "PENDING"
-    stopped = dep.one_off_state(task, 1.0, CONFIG)
+    assert model.one_off_state(task, 0.5, CONFIG).last_status == "PENDING"
+    stopped = model.one_off_state(task, 1.0, CONFIG)
     assert (stopped.last_status, stopped.stop_code, stopped.exit_code, stopped.started_at) == (
         "STOPPED", "TaskFailedToStart", None, None)
     assert stopped.container_reason.startswith("CannotPullContainerError")
@@ -472,7 +477,7 @@ def test_one_off_task_with_a_failing_image_never_runs():
 
 def test_one_off_task_stopped_by_the_user():
     task = OneOffTask(arn="arn:task/c/x", created_at=0.0, exit_code=3, user_stop=(1.5, "bye"))
-    stopped = dep.one_off_state(task, 1.5, CONFIG)
+    stopped = model.one_off_state(task, 1.5, CONFIG)
     assert (stopped.last_status, stopped.stop_code, stopped.stopped_reason, stopped.exit_code) == (
         "STOPPED", "UserInitiated", "bye", None)
 
@@ -507,6 +512,7 @@ class FakeMoto:
         self.calls: list[tuple[str, dict]] = []
         self.task_definition = TD1
         self.image = image
+        self.created = False
 
     def service(self) -> dict:
         return {"serviceArn": SVC, "serviceName": "web", "clusterArn": CLUSTER, "status": "ACTIVE",
@@ -526,8 +532,12 @@ class FakeMoto:
                     {"name": "web", "image": self.image if arn == TD2 else "acme/web:1"}]}})
         if target == "UpdateService" and "taskDefinition" in request.json():
             self.task_definition = request.json()["taskDefinition"]
-        if target == "DescribeServices":
+        if target == "DescribeServices":  # ecs_idempotency asks before CreateService
+            if not self.created:
+                return json_response(200, {"services": [], "failures": [
+                    {"arn": SVC, "reason": "MISSING"}]})
             return json_response(200, {"services": [self.service()], "failures": []})
+        self.created = True
         return json_response(200, {"service": self.service()})
 
 
@@ -678,8 +688,10 @@ def test_the_layer_logs_one_line_per_client_request():
     call(app, "CreateService", {"serviceName": "web", "taskDefinition": TD1, "desiredCount": 2})
     updated = call(app, "UpdateService", {"service": "web", "taskDefinition": "web:2"})
     assert updated["service"]["taskDefinition"] == TD2
-    assert [c[0] for c in moto.calls] == ["CreateService", "DescribeTaskDefinition",
-                                          "UpdateService", "DescribeTaskDefinition"]
+    # ecs_idempotency's DescribeServices before CreateService is internal too.
+    assert [c[0] for c in moto.calls] == ["DescribeServices", "CreateService",
+                                          "DescribeTaskDefinition", "UpdateService",
+                                          "DescribeTaskDefinition"]
     records = [json.loads(line) for line in log.getvalue().splitlines()]
     assert [(r["service"], r["operation"]) for r in records] == [("ecs", "CreateService"),
                                                                  ("ecs", "UpdateService")]
@@ -724,5 +736,5 @@ def test_behind_a_load_balancer_tasks_count_only_once_healthy():
 
 
 def test_unhealthy_tag_convention():
-    assert dep.image_unhealthy("acme/web:unhealthy-x") and not dep.image_unhealthy("acme/web:1")
-    assert not dep.image_unhealthy("acme/unhealthy:1")
+    assert conv.image_unhealthy("acme/web:unhealthy-x") and not conv.image_unhealthy("acme/web:1")
+    assert not conv.image_unhealthy("acme/unhealthy:1")

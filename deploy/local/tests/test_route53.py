@@ -11,9 +11,24 @@ import itertools
 import pytest
 from botocore.exceptions import ClientError
 
+from conftest import start_emulator
+
 _zones = itertools.count()
 
 ELB_ZONE = "Z35SXDOTRQ7X7K"  # us-east-1 ALBs' canonical hosted zone
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    """These tests change one record several times in a row: changes are
+    INSYNC at once here (PENDING and PriorRequestNotComplete are tested in
+    test_route53_changes.py)."""
+    emu = start_emulator(tmp_path_factory.mktemp("route53"),
+                         env={"FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": "0"})
+    try:
+        yield emu
+    finally:
+        emu.stop()
 
 
 @pytest.fixture

@@ -28,10 +28,14 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory):
+    # What the lines say, not when they arrive: no ingestion delay, and no
+    # throttling of the polls (both are tested in test_tasklogs_delay.py).
     emulator = start_emulator(tmp_path_factory.mktemp("tasklogs"), env={
         "FERRY_EMULATOR_TASK_START_SECONDS": str(STEP),
         "FERRY_EMULATOR_TASK_RUN_SECONDS": str(RUN),
-        "FERRY_EMULATOR_LOGS_PAGE_EVENTS": str(PAGE)})
+        "FERRY_EMULATOR_LOGS_PAGE_EVENTS": str(PAGE),
+        "FERRY_EMULATOR_LOG_DELAY_SECONDS": "0",
+        "FERRY_EMULATOR_THROTTLING": "off"})
     try:
         yield emulator
     finally:
@@ -59,6 +63,8 @@ def task_definition(ecs, app: str, image: str = "acme/job:1", group: str = GROUP
     return ecs.register_task_definition(
         family=f"{app}_job", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
         cpu="256", memory="512",
+        # Fargate refuses awslogs without an execution role.
+        executionRoleArn="arn:aws:iam::123456789012:role/ferry-execution",
         containerDefinitions=[{"name": "job", "image": image, "essential": True,
                                "logConfiguration": {"logDriver": "awslogs", "options": {
                                    "awslogs-group": group, "awslogs-region": "us-east-1",

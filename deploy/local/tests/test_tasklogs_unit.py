@@ -116,3 +116,81 @@ def test_page_size_setting(raw, value):
 def test_page_size_setting_refuses_what_it_cannot_use(raw):
     with pytest.raises(ValueError, match=tasklogs.PAGE_ENV):
         tasklogs.page_size({tasklogs.PAGE_ENV: raw})
+
+
+# -- the ingestion delay ----------------------------------------------------------------
+
+from ferry_emulation.tasklogs import Ingestion, ingestion, readable  # noqa: E402
+
+LAG = Ingestion(1.5, 0.5)
+
+
+def test_each_line_lags_between_delay_minus_and_plus_jitter_and_always_the_same():
+    lags = [LAG.lag(f"task/job#{i}") for i in range(500)]
+    assert all(1.0 <= lag < 2.0 for lag in lags)
+    assert min(lags) < 1.1 and max(lags) > 1.9  # the whole range is used
+    assert lags == [LAG.lag(f"task/job#{i}") for i in range(500)]
+    assert LAG.longest == 2.0
+
+
+def test_a_line_is_readable_only_after_its_lag_and_then_stays_readable():
+    run = Run("acme/job:1", ["sh", "-c", "echo a; echo b; echo c"], started_at=100.0)
+    printed = tasklogs.lines(run)
+    assert readable(run, 100.5, LAG, "t/job") == []  # printed, not yet readable
+    seen: set[int] = set()
+    for step in range(0, 40):
+        now = 100.0 + step * 0.1
+        got = readable(run, now, LAG, "t/job")
+        indexes = {line.index for line in got}
+        assert seen <= indexes  # never taken back
+        seen = indexes
+        for line in got:
+            assert line.timestamp == printed[line.index][0]
+            assert line.readable <= round(now * 1000)
+            assert 1000 <= line.readable - line.timestamp < 2000
+    assert seen == set(range(len(printed)))
+
+
+def test_a_later_line_can_become_readable_before_an_earlier_one():
+    # Within one stream and across streams: find such pairs among many lines.
+    run = Run("acme/job:1", ["sh", "-c", "; ".join(f"echo {i}" for i in range(50))],
+              started_at=100.0)
+    lines = readable(run, 200.0, LAG, "t/job")
+    assert any(b.readable < a.readable for a, b in zip(lines, lines[1:]))
+    other = readable(run, 200.0, LAG, "u/job")
+    assert [line.readable for line in lines] != [line.readable for line in other]
+
+
+def test_no_delay_means_readable_when_printed():
+    run = Run("acme/job:1", ["sh", "-c", "echo a"], started_at=100.0)
+    assert [(line.timestamp, line.readable) for line in readable(run, 100.0, Ingestion(), "t")] == [
+        (100000, 100000)]
+    assert [(t, m) for t, m in tasklogs.due(run, 100.001)] == [
+        (line.timestamp, line.message) for line in readable(run, 100.001, Ingestion(), "t")]
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({}, Ingestion(1.5, 0.5)),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "3"}, Ingestion(3.0, 0.5)),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "0.2"}, Ingestion(0.2, 0.2)),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "2", "FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS": "0"},
+     Ingestion(2.0, 0.0)),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "0", "FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS": "5"},
+     Ingestion()),
+])
+def test_the_delay_settings(env, expected):
+    assert ingestion(env) == expected
+
+
+@pytest.mark.parametrize("env,variable", [
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "-1"}, "FERRY_EMULATOR_LOG_DELAY_SECONDS"),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "soon"}, "FERRY_EMULATOR_LOG_DELAY_SECONDS"),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "inf"}, "FERRY_EMULATOR_LOG_DELAY_SECONDS"),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "nan"}, "FERRY_EMULATOR_LOG_DELAY_SECONDS"),
+    ({"FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS": "x"}, "FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS"),
+    ({"FERRY_EMULATOR_LOG_DELAY_SECONDS": "1", "FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS": "1.5"},
+     "FERRY_EMULATOR_LOG_DELAY_JITTER_SECONDS"),
+])
+def test_unusable_delay_settings_are_refused(env, variable):
+    with pytest.raises(ValueError, match=variable):
+        ingestion(env)

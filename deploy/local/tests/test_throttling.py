@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
-from botocore.parsers import JSONParser, QueryParser, RestXMLParser
+from botocore.parsers import JSONParser, QueryParser, RestJSONParser, RestXMLParser
 
 from conftest import start_emulator
 from ferry_emulation import build, throttling
@@ -77,7 +77,24 @@ ROUTE53 = {
     "CreateHostedZone": (40, 2),
 }
 
-NOT_THROTTLED = ["dynamodb", "ec2", "iam", "logs", "sts", "cloudformation", "moto-api"]
+# Application Auto Scaling documents no rate: one shared bucket per region,
+# burst 10, 2/s, ours (repost.aws/knowledge-center/autoscaling-api-calls-throttled).
+AUTOSCALING_ALL = (10, 2)
+AUTOSCALING = ["RegisterScalableTarget", "DescribeScalableTargets", "PutScalingPolicy",
+               "DescribeScalingPolicies", "DeleteScalingPolicy", "DeregisterScalableTarget",
+               "ListTagsForResource", "TagResource"]
+
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/scheduler-quotas.html
+# Per operation and region; the lowest rate the page has given; burst = rate.
+SCHEDULER = {"CreateSchedule": 50, "GetSchedule": 50, "UpdateSchedule": 50, "DeleteSchedule": 50,
+             "ListSchedules": 50, "CreateScheduleGroup": 10, "GetScheduleGroup": 10,
+             "DeleteScheduleGroup": 10, "ListScheduleGroups": 10, "ListTagsForResource": 10}
+
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
+# FilterLogEvents: 5 TPS per account and region; no burst documented.
+LOGS_FILTER = (5, 5)
+
+NOT_THROTTLED = ["dynamodb", "ec2", "iam", "sts", "cloudformation", "moto-api", "sqs"]
 
 
 class FakeClock:
@@ -181,6 +198,29 @@ def test_unlisted_ecs_actions_get_a_small_bucket_each():
     assert a[0][0] != b[0][0]
 
 
+@pytest.mark.parametrize("action", AUTOSCALING)
+def test_application_autoscaling_actions_share_one_bucket_per_region(action):
+    found = buckets_for("application-autoscaling", action, "us-east-1")
+    assert sizes(found) == [AUTOSCALING_ALL]
+    assert found == buckets_for("application-autoscaling", "DescribeScalableTargets", "us-east-1")
+    assert found != buckets_for("application-autoscaling", action, "us-west-2")
+
+
+@pytest.mark.parametrize("action", sorted(SCHEDULER))
+def test_scheduler_operations_have_a_bucket_each_of_their_rate(action):
+    found = buckets_for("scheduler", action, "us-east-1")
+    assert sizes(found) == [(SCHEDULER[action], SCHEDULER[action])]
+    others = {buckets_for("scheduler", a, "us-east-1")[0][0] for a in SCHEDULER if a != action}
+    assert found[0][0] not in others
+    assert found != buckets_for("scheduler", action, "us-west-2")
+
+
+def test_only_filter_log_events_is_throttled_in_logs():
+    assert sizes(buckets_for("logs", "FilterLogEvents", "us-east-1")) == [LOGS_FILTER]
+    for action in ("GetLogEvents", "DescribeLogStreams", "PutLogEvents", "CreateLogGroup"):
+        assert buckets_for("logs", action, "us-east-1") == []
+
+
 @pytest.mark.parametrize("service", NOT_THROTTLED)
 def test_other_services_are_not_throttled(service):
     assert buckets_for(service, "Anything", "us-east-1") == []
@@ -236,18 +276,25 @@ def botocore_error(parser, response, service, operation):
                            "headers": dict(response.headers)}, shape)["Error"]
 
 
-@pytest.mark.parametrize("service,operation,parser,code", [
-    ("ecs", "RegisterTaskDefinition", JSONParser, "ThrottlingException"),
-    ("elbv2", "DescribeRules", QueryParser, "Throttling"),
-    ("route53", "ChangeResourceRecordSets", RestXMLParser, "Throttling"),
+@pytest.mark.parametrize("service,operation,parser,code,status,content_type", [
+    ("ecs", "RegisterTaskDefinition", JSONParser, "ThrottlingException", 400,
+     "application/x-amz-json-1.1"),
+    ("elbv2", "DescribeRules", QueryParser, "Throttling", 400, "text/xml"),
+    ("route53", "ChangeResourceRecordSets", RestXMLParser, "Throttling", 400, "text/xml"),
+    ("application-autoscaling", "RegisterScalableTarget", JSONParser, "ThrottlingException", 400,
+     "application/x-amz-json-1.1"),
+    ("logs", "FilterLogEvents", JSONParser, "ThrottlingException", 400,
+     "application/x-amz-json-1.1"),
+    ("scheduler", "CreateSchedule", RestJSONParser, "ThrottlingException", 429,
+     "application/json"),
 ])
-def test_throttling_errors_parse_in_botocore(service, operation, parser, code):
+def test_throttling_errors_parse_in_botocore(service, operation, parser, code, status,
+                                             content_type):
     response = LIMITS[service].error()
-    assert response.status == 400
+    assert response.status == status
     error = botocore_error(parser, response, service, operation)
     assert (error["Code"], error["Message"]) == (code, "Rate exceeded")
-    content_type = response.header("Content-Type")
-    assert content_type == ("application/x-amz-json-1.1" if service == "ecs" else "text/xml")
+    assert response.header("Content-Type") == content_type
 
 
 def fake_moto(calls):
@@ -353,14 +400,14 @@ def burst(call, n):
     return ok, throttled, time.monotonic() - started
 
 
-def assert_burst(ok, throttled, elapsed, n, capacity, refill, code):
+def assert_burst(ok, throttled, elapsed, n, capacity, refill, code, status=400):
     # The bucket starts full; what refills during the burst may pass too
     # (none when the burst takes less than 1/refill seconds).
     assert capacity <= ok <= capacity + math.floor(elapsed * refill), (ok, elapsed)
     assert len(throttled) == n - ok >= 1
     for response in throttled:
         assert (response["Error"]["Code"], response["Error"]["Message"]) == (code, "Rate exceeded")
-        assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == status
         assert response["ResponseMetadata"]["RetryAttempts"] == 0
 
 
@@ -420,6 +467,38 @@ def test_route53_is_throttled_with_its_rest_xml_error(emulators):
     assert_burst(ok, throttled, elapsed, n, capacity, refill, "Throttling")
     lines = [r for r in on.requests() if r["service"] == "route53" and r.get("throttled")]
     assert len(lines) == len(throttled) and {r["status"] for r in lines} == {400}
+
+
+def test_application_autoscaling_is_throttled(emulators):
+    on, _ = emulators
+    aas = client(on, "application-autoscaling", "ap-south-1")
+    capacity, refill = AUTOSCALING_ALL
+    n = capacity + 5
+    ok, throttled, elapsed = burst(lambda: aas.describe_scalable_targets(ServiceNamespace="ecs"), n)
+    assert_burst(ok, throttled, elapsed, n, capacity, refill, "ThrottlingException")
+
+
+def test_scheduler_is_throttled_with_429(emulators):
+    on, _ = emulators
+    scheduler = client(on, "scheduler", "ap-south-1")
+    rate = SCHEDULER["GetScheduleGroup"]
+    n = rate + 5
+    ok, throttled, elapsed = burst(lambda: scheduler.get_schedule_group(Name="default"), n)
+    assert_burst(ok, throttled, elapsed, n, rate, rate, "ThrottlingException", status=429)
+    # Another operation has a bucket of its own, still full.
+    scheduler.list_schedules()
+
+
+def test_filter_log_events_is_throttled_and_other_logs_reads_are_not(emulators):
+    on, _ = emulators
+    logs = client(on, "logs", "ap-south-1")
+    logs.create_log_group(logGroupName="/burst")
+    capacity, refill = LOGS_FILTER
+    n = capacity + 5
+    ok, throttled, elapsed = burst(lambda: logs.filter_log_events(logGroupName="/burst"), n)
+    assert_burst(ok, throttled, elapsed, n, capacity, refill, "ThrottlingException")
+    for _ in range(n):
+        logs.describe_log_streams(logGroupName="/burst")
 
 
 def test_an_unusable_setting_stops_the_emulator(tmp_path):

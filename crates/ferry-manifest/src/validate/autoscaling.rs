@@ -1,8 +1,9 @@
 //! Validation of a process's `autoscaling`: its bounds, its targets, and
 //! that a request-count target has a load balancer to count at.
 
-use super::{Reported, Validator, MAX_SCALE};
+use super::{Reported, Validator};
 use crate::diagnostic::FieldPath;
+use crate::limits;
 use crate::types::{Autoscaling, ManifestAutoscaling};
 
 /// Largest `requestsPerTarget`: a million requests a minute to one task is
@@ -27,17 +28,26 @@ impl Validator<'_> {
         }
         let broken = |field: &str| self.broken.at(&path.key(field));
         let (min_broken, max_broken) = (broken("min"), broken("max"));
-        let max_scale = u32::try_from(MAX_SCALE).unwrap_or(u32::MAX);
         let bound = "tasks";
         let min = if min_broken {
             Err(Reported)
         } else {
-            self.resolve_bounded(&path.key("min"), Some(written.min), (0, max_scale), bound)
+            self.resolve_bounded(
+                &path.key("min"),
+                Some(written.min),
+                limits::AUTOSCALING_TASKS,
+                bound,
+            )
         };
         let max = if max_broken {
             Err(Reported)
         } else {
-            self.resolve_bounded(&path.key("max"), Some(written.max), (0, max_scale), bound)
+            self.resolve_bounded(
+                &path.key("max"),
+                Some(written.max),
+                limits::AUTOSCALING_TASKS,
+                bound,
+            )
         };
         // Problems that no single field's resolution reports.
         let mut failed = false;
@@ -56,17 +66,22 @@ impl Validator<'_> {
         let percent = |metric: &str| {
             format!("percent: the average {metric} utilization the autoscaler keeps the service at")
         };
-        let cpu = self.resolve_bounded(&path.key("cpu"), written.cpu, (1, 100), &percent("CPU"));
+        let cpu = self.resolve_bounded(
+            &path.key("cpu"),
+            written.cpu,
+            limits::UTILIZATION_PERCENT,
+            &percent("CPU"),
+        );
         let memory = self.resolve_bounded(
             &path.key("memory"),
             written.memory,
-            (1, 100),
+            limits::UTILIZATION_PERCENT,
             &percent("memory"),
         );
         let requests = self.resolve_bounded(
             &path.key("requestsPerTarget"),
             written.requests_per_target,
-            (1, MAX_REQUESTS_PER_TARGET),
+            limits::REQUESTS_PER_TARGET,
             "load balancer requests per task per minute",
         );
         if written.requests_per_target.is_some() && !has_port {

@@ -1,0 +1,332 @@
+//! The ranges and patterns single values must meet, in one place.
+//!
+//! Validation ([`crate::validate`], [`crate::rules`]) enforces them and the
+//! JSON Schema ([`crate::schema`]'s tables) carries them, so an editor's
+//! schema and `ferry validate` cannot drift apart. Where a rule explains
+//! its failures in detail (a DNS label, a domain, a health check path), the
+//! explaining function and the pattern here are two writings of one rule;
+//! the unit tests below hold them to the same verdict, on examples and on
+//! generated strings.
+//!
+//! Patterns are written in the regular-expression syntax that the Rust
+//! `regex` crate, ECMA-262 (JSON Schema's dialect) and Python's `re` (the
+//! `jsonschema` validator of `schema/test_schema.py`) read alike: no
+//! lookaround, no named groups, no Unicode classes. Caveat: Python's `$`
+//! also matches before a final newline, so a Python-based editor may
+//! accept a name with a trailing newline that Ferry refuses.
+
+use crate::rules::{MAX_APP_NAME_LEN, MAX_PROCESS_NAME_LEN};
+use crate::validate::{
+    MAX_DRAIN_TIMEOUT, MAX_HEALTH_CHECK_GRACE_PERIOD, MAX_REQUESTS_PER_TARGET, MAX_SCALE,
+};
+
+/// An inclusive range of integers a field's value must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Range {
+    pub(crate) min: i64,
+    pub(crate) max: i64,
+}
+
+impl Range {
+    const fn new(min: i64, max: i64) -> Self {
+        Self { min, max }
+    }
+
+    pub(crate) fn contains(self, value: i64) -> bool {
+        (self.min..=self.max).contains(&value)
+    }
+
+    /// `value` as a `u32` if it is in range (every range here is within
+    /// `u32`).
+    pub(crate) fn check(self, value: i64) -> Option<u32> {
+        u32::try_from(value).ok().filter(|_| self.contains(value))
+    }
+}
+
+/// `scale`: tasks of one process.
+pub(crate) const SCALE: Range = Range::new(0, MAX_SCALE);
+/// `port`: a TCP port.
+pub(crate) const PORT: Range = Range::new(1, 65535);
+/// `drainTimeout`, seconds: the target group's deregistration delay.
+pub(crate) const DRAIN_TIMEOUT: Range = Range::new(0, MAX_DRAIN_TIMEOUT as i64);
+/// `healthCheckGracePeriod`, seconds.
+pub(crate) const HEALTH_CHECK_GRACE_PERIOD: Range =
+    Range::new(0, MAX_HEALTH_CHECK_GRACE_PERIOD as i64);
+/// `minHealthyPercent`.
+pub(crate) const MIN_HEALTHY_PERCENT: Range = Range::new(0, 100);
+/// `maxPercent`.
+pub(crate) const MAX_PERCENT: Range = Range::new(100, 200);
+/// `stopTimeout`, seconds: Fargate allows 2 to 120.
+pub(crate) const STOP_TIMEOUT: Range = Range::new(2, 120);
+/// `healthCheck.interval`, seconds (the ALB's limits).
+pub(crate) const HEALTH_CHECK_INTERVAL: Range = Range::new(5, 300);
+/// `healthCheck.timeout`, seconds (the ALB's limits).
+pub(crate) const HEALTH_CHECK_TIMEOUT: Range = Range::new(2, 120);
+/// `healthCheck.healthyThreshold` and `unhealthyThreshold`.
+pub(crate) const HEALTH_CHECK_THRESHOLD: Range = Range::new(2, 10);
+/// `autoscaling.min` and `max`, tasks.
+pub(crate) const AUTOSCALING_TASKS: Range = Range::new(0, MAX_SCALE);
+/// `autoscaling.cpu` and `memory`: a utilization target, percent.
+pub(crate) const UTILIZATION_PERCENT: Range = Range::new(1, 100);
+/// `autoscaling.requestsPerTarget`.
+pub(crate) const REQUESTS_PER_TARGET: Range = Range::new(1, MAX_REQUESTS_PER_TARGET as i64);
+/// The HTTP codes a health check `matcher` may name (ALB HTTP checks).
+pub(crate) const MATCHER_CODE: Range = Range::new(200, 499);
+
+/// A DNS label of at most `max` (at least 2) characters: lowercase
+/// letters, digits and '-', starting with a letter and ending with a
+/// letter or digit.
+fn dns_label(max: usize) -> String {
+    format!(
+        "^[a-z](?:[a-z0-9-]{{0,{}}}[a-z0-9])?$",
+        max.saturating_sub(2)
+    )
+}
+
+/// `metadata.name`.
+pub(crate) fn app_name() -> String {
+    dns_label(MAX_APP_NAME_LEN)
+}
+
+/// A process name: a key of `processes`, a domain's `process`.
+pub(crate) fn process_name() -> String {
+    dns_label(MAX_PROCESS_NAME_LEN)
+}
+
+/// A name in `env` or `secrets`.
+pub(crate) const ENV_NAME: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";
+
+/// An SSM parameter's ARN, unanchored.
+pub(crate) const SSM_PARAMETER_ARN: &str =
+    r"arn:aws(?:-[a-z]+)*:ssm:[a-z]+(?:-[a-z]+)+-[0-9]+:[0-9]{12}:parameter/\S+";
+/// A Secrets Manager secret's ARN, unanchored.
+pub(crate) const SECRETS_MANAGER_ARN: &str =
+    r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]+(?:-[a-z]+)+-[0-9]+:[0-9]{12}:secret:\S+";
+
+/// A value in `secrets`: either ARN.
+pub(crate) fn secret_reference() -> String {
+    format!("^(?:{SSM_PARAMETER_ARN}|{SECRETS_MANAGER_ARN})$")
+}
+
+/// Longest domain name.
+pub(crate) const MAX_DOMAIN_LEN: usize = 253;
+/// Longest label of a domain name.
+pub(crate) const MAX_DOMAIN_LABEL_LEN: usize = 63;
+
+/// A domain: at least two labels of 1 to 63 lowercase letters, digits or
+/// '-' (not at either end). The length limit is [`MAX_DOMAIN_LEN`].
+pub(crate) fn domain() -> String {
+    let inner = MAX_DOMAIN_LABEL_LEN - 2;
+    let label = format!("[a-z0-9](?:[a-z0-9-]{{0,{inner}}}[a-z0-9])?");
+    format!("^{label}(?:\\.{label})+$")
+}
+
+/// The distribution/reference grammar
+/// (<https://github.com/distribution/reference/blob/main/regexp.go>):
+/// `[registry[:port]/]path[:tag][@digest]`. With `capture_name`, the
+/// repository (registry included) is the capture group `name`, for the
+/// length check the grammar adds (at most 255 characters, which no
+/// pattern of this syntax can say, so the schema leaves it to `ferry
+/// validate`).
+pub(crate) fn image_reference(capture_name: bool) -> String {
+    let alphanumeric = r"[a-z0-9]+";
+    let separator = r"(?:[._]|__|[-]+)";
+    let path_component = format!("{alphanumeric}(?:{separator}{alphanumeric})*");
+    let domain_component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+    let domain_name = format!(r"{domain_component}(?:\.{domain_component})*");
+    let port = r"(?::[0-9]+)?";
+    // The grammar alone would read `Remind101/acme` as registry
+    // `Remind101` plus repository `acme`. Like Docker, take the first
+    // component as a registry only if it has a '.' or a port or is
+    // `localhost`, so a mistyped repository is reported, not accepted.
+    let domain = format!(
+        r"(?:localhost{port}|{domain_component}(?:\.{domain_component})+{port}|{domain_name}:[0-9]+|\[[a-fA-F0-9:]+\]{port})"
+    );
+    let name = format!(r"(?:{domain}/)?{path_component}(?:/{path_component})*");
+    let tag = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
+    let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+    let group = if capture_name { "(?P<name>" } else { "(?:" };
+    format!(r"^{group}{name})(?::{tag})?(?:@{digest})?$")
+}
+
+/// `spec.image` as the JSON Schema carries it: [`image_reference`]
+/// without the capture group.
+pub(crate) fn image() -> String {
+    image_reference(false)
+}
+
+/// Longest `healthCheck.path` (the ALB's limit).
+pub(crate) const MAX_HEALTH_CHECK_PATH_LEN: usize = 1024;
+/// `healthCheck.path`: starts with '/', no whitespace. The length limit is
+/// [`MAX_HEALTH_CHECK_PATH_LEN`].
+pub(crate) const HEALTH_CHECK_PATH: &str = r"^/\S*$";
+
+/// `healthCheck.matcher`: codes in [`MATCHER_CODE`] (200-499), ranges and
+/// comma-separated lists of them. That a range's low end is at most its
+/// high end is `ferry validate`'s alone.
+pub(crate) const HEALTH_CHECK_MATCHER: &str =
+    r"^[2-4][0-9]{2}(?:-[2-4][0-9]{2})?(?:,[2-4][0-9]{2}(?:-[2-4][0-9]{2})?)*$";
+
+/// A value that is not blank: `procfile`, a command string. (Unanchored:
+/// it matches any text with a character other than whitespace.)
+pub(crate) const NOT_BLANK: &str = r"\S";
+
+/// `schedule`: one of EventBridge Scheduler's three forms. What goes
+/// inside the parentheses (six cron fields, a rate's unit, an ISO time) is
+/// `ferry validate`'s alone.
+pub(crate) const SCHEDULE: &str = r"^(?:rate|cron|at)\(.*\)$";
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use regex::Regex;
+
+    use super::*;
+    use crate::rules;
+
+    fn compiled(pattern: &str) -> Regex {
+        Regex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"))
+    }
+
+    /// The pattern and the explaining rule give one verdict on `value`.
+    fn agree(pattern: &Regex, max_len: Option<usize>, rule_ok: bool, value: &str) {
+        let schema_ok =
+            pattern.is_match(value) && max_len.is_none_or(|max| value.chars().count() <= max);
+        assert_eq!(
+            schema_ok, rule_ok,
+            "{value:?}: schema {schema_ok}, rule {rule_ok}"
+        );
+    }
+
+    const NAME_SAMPLES: &[&str] = &[
+        "", "a", "a-", "-a", "1a", "a1", "a-b", "a--b", "A", "a_b", "a.b", "web", "é",
+    ];
+
+    #[test]
+    fn dns_label_patterns_agree_with_the_name_rules() {
+        let app = compiled(&app_name());
+        let process = compiled(&process_name());
+        let long = |n: usize| "a".repeat(n);
+        let samples: Vec<String> = NAME_SAMPLES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([23, 24, 25, 39, 40, 41].map(long))
+            .collect();
+        for value in &samples {
+            agree(&app, None, rules::app_name(value).is_ok(), value);
+            agree(&process, None, rules::process_name(value).is_ok(), value);
+        }
+    }
+
+    #[test]
+    fn domain_pattern_agrees_with_the_domain_rule() {
+        let pattern = compiled(&domain());
+        let label63 = "a".repeat(63);
+        let samples = [
+            "a.b".to_owned(),
+            "acme.example.com".to_owned(),
+            "1.2".to_owned(),
+            "a-.b".to_owned(),
+            "a..b".to_owned(),
+            "a.b.".to_owned(),
+            "A.b".to_owned(),
+            "localhost".to_owned(),
+            "*.example.com".to_owned(),
+            format!("{label63}.com"),
+            format!("{label63}a.com"),
+            vec!["abcdefghi"; 25].join("."),
+            vec!["abcdefghi"; 26].join("."),
+        ];
+        for value in &samples {
+            let ok = rules::domain_name(value).is_ok();
+            agree(&pattern, Some(MAX_DOMAIN_LEN), ok, value);
+        }
+    }
+
+    #[test]
+    fn health_check_patterns_agree_with_their_rules() {
+        let path = compiled(HEALTH_CHECK_PATH);
+        for value in [
+            "/",
+            "/health",
+            "health",
+            "/a b",
+            "",
+            &format!("/{}", "a".repeat(1024)),
+        ] {
+            let ok = rules::health_check_path(value).is_ok();
+            agree(&path, Some(MAX_HEALTH_CHECK_PATH_LEN), ok, value);
+        }
+        let matcher = compiled(HEALTH_CHECK_MATCHER);
+        // "299-200" is the one the pattern cannot refuse (low above high).
+        for value in [
+            "200",
+            "499",
+            "200-299",
+            "200,202",
+            "200,300-399",
+            "",
+            "ok",
+            "100",
+            "500",
+            "200,",
+            "2000",
+            "200-",
+            "+200",
+            "199",
+            "500-501",
+        ] {
+            agree(
+                &matcher,
+                None,
+                rules::health_check_matcher(value).is_ok(),
+                value,
+            );
+        }
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        for pattern in [
+            app_name(),
+            process_name(),
+            ENV_NAME.to_owned(),
+            secret_reference(),
+            domain(),
+            image_reference(false),
+            image_reference(true),
+            HEALTH_CHECK_PATH.to_owned(),
+            HEALTH_CHECK_MATCHER.to_owned(),
+            NOT_BLANK.to_owned(),
+            SCHEDULE.to_owned(),
+        ] {
+            compiled(&pattern);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn names_agree_on_generated_strings(value in "[a-zA-Z0-9_.-]{0,42}") {
+            agree(&compiled(&app_name()), None, rules::app_name(&value).is_ok(), &value);
+            agree(&compiled(&process_name()), None, rules::process_name(&value).is_ok(), &value);
+        }
+
+        #[test]
+        fn domains_agree_on_generated_strings(value in "[a-zA-Z0-9.*_-]{0,70}") {
+            let ok = rules::domain_name(&value).is_ok();
+            agree(&compiled(&domain()), Some(MAX_DOMAIN_LEN), ok, &value);
+        }
+
+        #[test]
+        fn matchers_agree_on_generated_strings(value in "[0-9,-]{0,12}") {
+            let ok = rules::health_check_matcher(&value).is_ok();
+            // A range whose low end is above its high end is the rule's alone.
+            let reversed = value.split(',').any(|part| matches!(
+                part.split_once('-'),
+                Some((low, high)) if low.len() == 3 && high.len() == 3 && low > high
+            ));
+            prop_assume!(!reversed);
+            agree(&compiled(HEALTH_CHECK_MATCHER), None, ok, &value);
+        }
+    }
+}

@@ -1,0 +1,851 @@
+"""The ECS task model: rolling deployments, service events, the scheduler,
+the circuit breaker and one-off tasks, as pure functions of time.
+
+No moto, no wire format: every function takes the time it computes for
+(``at``/``now``), so the same inputs give the same state. ``deployments.py``
+holds the handlers that feed it moto's answers and render it back.
+
+Rolling deployments
+-------------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
+  "The minimumHealthyPercent represents the lower limit on the number of
+  tasks that should be running for a service during a deployment ..., as a
+  percent of the desired number of tasks for the service. This value is
+  rounded up." "The maximumPercent represents the upper limit on the
+  number of tasks that should be running for a service during a deployment
+  ... This value is rounded down." "If a service deployment has at least
+  one successfully running task, the circuit breaker logic will not
+  trigger regardless of the deployment having any previous or future failed
+  tasks."
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+  status: "PRIMARY: The most recent deployment of a service. ACTIVE: A
+  service deployment that still has running tasks, but are in the process
+  of being replaced with a new PRIMARY deployment."
+  rolloutState: "When a service deployment is started, it begins in an
+  IN_PROGRESS state. When the service reaches a steady state, the
+  deployment transitions to a COMPLETED state. If the service fails to
+  reach a steady state and circuit breaker is turned on, the deployment
+  transitions to a FAILED state. A deployment in FAILED state doesn't
+  launch any new tasks."
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+  desiredCount: "This parameter doesn't trigger a new service deployment."
+  taskDefinition, networkConfiguration, loadBalancers, platformVersion,
+  serviceRegistries: "This parameter triggers a new service deployment."
+  forceNewDeployment: "start a new deployment with no service definition
+  changes."
+
+The layer's scheduler (``Scheduler``) runs one step per service every
+``FERRY_EMULATOR_TASK_START_SECONDS`` (default 1.0, read when the emulator
+starts), the first one that long after the write that started the work.
+In a step:
+
+1. tasks launched at an earlier step finish starting: RUNNING, or, for a
+   task definition that cannot start (below), stopped, counted in the
+   deployment's ``failedTasks``;
+2. the circuit breaker judges the PRIMARY deployment (below);
+3. the PRIMARY's tasks above its desired count stop (scale-in), the older
+   (ACTIVE) deployments' pending tasks stop, and their RUNNING tasks stop
+   as long as the RUNNING tasks of all deployments stay at or above
+   minimumHealthyPercent of the desired count (rounded up);
+4. the PRIMARY launches tasks (PENDING) up to its desired count, as long
+   as all deployments' tasks stay at or below maximumPercent of the desired
+   count (rounded down);
+5. when the PRIMARY runs its desired count with nothing pending and the
+   older deployments have no tasks left, it is COMPLETED and the older
+   deployments are gone from ``deployments``.
+
+Draining. With ``FERRY_EMULATOR_TASK_DRAIN_SECONDS`` (default 0) above
+zero, a RUNNING task of an older deployment that step 3 stops does not stop
+at once: it drains for that long, as ECS lets a task behind a load balancer
+finish its requests (the target group's deregistration delay, 300 s by
+default, often set to 30 s) and gives a task its stop timeout (30 s by
+default) between SIGTERM and SIGKILL:
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay
+  "Elastic Load Balancing stops sending requests to targets that are
+  deregistering. By using connection draining, you can ensure that
+  in-flight requests have a chance to complete before the target is
+  deregistered ... The default value is 300 seconds."
+A draining task is still RUNNING (lastStatus; counted in runningCount and
+in maximumPercent, so its deployment stays in ``deployments`` and the
+PRIMARY is not COMPLETED yet) with desiredStatus STOPPED, its stopCode,
+stoppedReason and ``stoppingAt`` set; it no longer counts towards
+minimumHealthyPercent. The event ``(service NAME) has begun draining
+connections on N tasks.`` comes when the drain starts, ``has stopped N
+running tasks`` when it ends and the task is STOPPED; the rollout may then
+complete at once (the end of a drain is computed at its own time, between
+scheduler steps). Pending tasks, scale-in and StopTask stop tasks at once,
+as with 0, which keeps the rollout behaviour without draining exactly.
+DeleteService drains a service's RUNNING tasks (see "DeleteService,
+DRAINING" below).
+
+CreateService starts one PRIMARY deployment (moto's deployment id is kept),
+IN_PROGRESS, with the service's task definition and desired count.
+UpdateService that changes the task definition, the network
+configuration, the load balancers, the service registries or the platform
+version, or sets forceNewDeployment, starts a new PRIMARY deployment and
+makes the previous PRIMARY ACTIVE; any other UpdateService changes only the
+PRIMARY's desired count (and the deployment configuration) and, once the
+count is reached, the service reports a steady state again. DescribeServices
+returns ``deployments`` (PRIMARY first), service ``runningCount`` and
+``pendingCount`` (sums over the deployments), ``events`` and the stored
+``deploymentConfiguration``. A task definition given as ``family`` or
+``family:revision`` is stored as its ARN, as ECS does (moto keeps the
+string it was given).
+
+``deploymentConfiguration`` is kept from CreateService (moto drops it) with
+ECS's defaults for what is left out (maximumPercent 200,
+minimumHealthyPercent 100, deploymentCircuitBreaker {enable: false,
+rollback: false}); UpdateService replaces the fields it names.
+
+A configuration that allows no progress (maximumPercent 100 and
+minimumHealthyPercent 100 with old tasks running) stalls the deployment,
+with ECS's event for it.
+
+Service events
+--------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-event-messages.html
+  "we only show the 100 most recent events". Messages, newest first (the
+  steady-state, "unable to consistently start" and "unable to stop or
+  start" ones are the guide's; the others are ECS's as DescribeServices
+  returns them in publicly quoted output, e.g. "(service X) rolling back
+  to deployment ecs-svc/1675294001379389663." right after "(service X)
+  (deployment ecs-svc/1571272475813219068) deployment failed: tasks failed
+  to start."):
+    (service NAME) has started N tasks: (task ID) (task ID).
+    (service NAME) has stopped N running tasks: (task ID).
+    (service NAME) (deployment ecs-svc/ID) deployment completed.
+    (service NAME) has reached a steady state.
+    (service NAME) (deployment ecs-svc/ID) deployment failed: tasks failed to start.
+    (service NAME) rolling back to deployment ecs-svc/ID.
+    (service NAME) is unable to consistently start tasks successfully.
+    (service NAME) was unable to stop or start tasks during a deployment
+      because of the service deployment configuration. Update the
+      minimumHealthyPercent or maximumPercent value and try again.
+  The guide writes them "service (service-name) ..."; DescribeServices
+  writes "(service NAME) ...", which is what the layer sends. Each event
+  has an ``id`` (a UUID) and ``createdAt`` (the step's time).
+  rolloutStateReason: "ECS deployment ecs-svc/ID in progress.", "ECS
+  deployment ecs-svc/ID completed.", "ECS deployment circuit breaker: tasks
+  failed to start.", "ECS deployment circuit breaker: rolling back to
+  deploymentId ecs-svc/ID." (ECS's wordings as publicly quoted).
+
+Target health (services with ``loadBalancers``)
+-----------------------------------------------
+A service task that reaches RUNNING is registered as an ip target (its
+private IP, shown in DescribeTasks ``attachments``, and the
+``containerPort``) in each of its deployment's target groups, and
+deregistered when it stops or starts draining; ``targets.py`` keeps the
+targets and their states over time, scaled by
+``FERRY_EMULATOR_HEALTH_TIME_SCALE``. Such a task counts towards
+minimumHealthyPercent and towards the deployment's completion only once
+its health checks passed in all its target groups (the rolling-update
+guide: a task counts as healthy once it passes the load balancer's health
+checks, paraphrased). A task definition with an image whose tag starts with
+``unhealthy`` (the layer's convention) runs but fails its checks: once its
+targets are unhealthy, and no earlier than the service's
+healthCheckGracePeriodSeconds (same scale) after it started, the next step
+stops it (stopCode ServiceSchedulerInitiated, stoppedReason ``Task failed
+ELB health checks in (target-group ARN)``, event ``(service NAME) (task ID)
+failed ELB health checks in (target-group ARN).``) and counts it in
+``failedTasks``. That wording is modelled on ECS's event for container
+health checks, ``(service X) (task ID) failed container health checks.``
+(re:Post, ecs-troubleshoot-deployment-failures); we found no authoritative
+quote of the ELB one. Such stops do not start the throttle below: "Tasks
+that are stopped after they reach the RUNNING state don't start the
+throttle logic" (service throttle logic guide, on tasks stopped after
+failing ELB health checks). The circuit breaker's stage 2: the failures
+count as failed starts do, and a deployment with a task that passed its
+health checks is not judged; when most failures were health checks the
+wording is ``deployment failed: tasks failed health checks.`` and
+``ECS deployment circuit breaker: tasks failed health checks.``
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html:
+the breaker watches tasks reaching RUNNING, then their health checks).
+
+Service throttle logic
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html):
+"If tasks for an ECS service repeatedly fail to enter the RUNNING state
+..., then the time between subsequent restart attempts is incrementally
+increased up to a maximum of 15 minutes." After 3 failures in a row the
+wait doubles with each failure (one step, two, four, ...) up to 15
+minutes, with the event "is unable to consistently start tasks
+successfully." once per deployment.
+
+Circuit breaker
+---------------
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeploymentCircuitBreaker.html
+  "The deployment circuit breaker has a minimum threshold of 3 and a
+  maximum threshold of 200. and uses the values in the following formula
+  to determine the deployment failure. 0.5 * desired task count"
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+  "When the deployment circuit breaker determines that a deployment failed,
+  it looks for the most recent deployment that is in a COMPLETED state.
+  This is the deployment that it uses as the roll-back deployment. ...
+  This means that the deployment is not eligible for another rollback
+  until it reaches a COMPLETED state. When the deployment circuit breaker
+  does not find a deployment that is in a COMPLETED state, the circuit
+  breaker does not launch new tasks and the deployment is stalled."
+  The guide's table rounds up (25 tasks: threshold 13). (Its archived
+  version gave a minimum of 10; the API reference says 3.)
+
+With ``deploymentCircuitBreaker.enable``, a PRIMARY deployment that is
+IN_PROGRESS, runs no task and has ``failedTasks`` >= min(200, max(3,
+ceil(desiredCount / 2))) is FAILED. With ``rollback`` and a deployment that
+COMPLETED before, a new PRIMARY deployment with that deployment's task
+definition starts (IN_PROGRESS, then COMPLETED like any other), the failed
+one becomes ACTIVE (and goes when the rollback completes), and the
+service's ``taskDefinition`` is that one again. Without rollback, or with
+nothing to roll back to, the FAILED deployment stays PRIMARY and launches
+nothing; older deployments keep their tasks.
+
+DeleteService, DRAINING
+-----------------------
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html
+  When a service with running tasks is deleted it moves from ACTIVE to
+  DRAINING and is no longer visible in ListServices; once all its tasks
+  are STOPPING or STOPPED it moves to INACTIVE. DRAINING and INACTIVE
+  services can still be described. Creating a service with the name of an
+  ACTIVE or DRAINING one is an error.
+moto marks the service INACTIVE at once. Here DeleteService stops the
+service's pending tasks at once ("has stopped") and its RUNNING tasks
+drain ("has begun draining connections"): for FERRY_EMULATOR_TASK_DRAIN_SECONDS,
+but at least one scheduler step (FERRY_EMULATOR_TASK_START_SECONDS), as a
+task takes time to go from RUNNING through its stopping states
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+Until they are STOPPED the service's ``status`` is DRAINING (DeleteService
+and DescribeServices answer so, moto's INACTIVE overwritten), ListServices
+leaves it out, UpdateService gets ``ServiceNotActiveException`` ("Service
+was not ACTIVE.") and CreateService of the same name in the same cluster
+gets ``InvalidParameterException`` ("Creation of service was not
+idempotent.", the wording publicly quoted for re-creating a service that
+is still draining, e.g. hashicorp/terraform-provider-aws#14489; another
+wording, "Unable to Start a service that is still Draining.", is quoted
+too, spinnaker/spinnaker#5476). Then INACTIVE, as moto has it (moto's
+ListServices keeps listing INACTIVE services, see ecs.py). A service
+deleted with no running task is INACTIVE at once.
+
+Service tasks
+-------------
+Service tasks exist in the layer only. ListTasks (with ``serviceName``,
+``family``, ``startedBy``, ``desiredStatus``) lists them and DescribeTasks
+describes them: ``group`` ``service:NAME``, ``startedBy`` the deployment id
+(as ECS sets it), stopCode ``ServiceSchedulerInitiated`` and stoppedReason
+``Scaling activity initiated by (deployment ecs-svc/ID)`` when the
+scheduler stops them (the wording in
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-errors.html).
+StopTask stops one (``UserInitiated``) and the scheduler replaces it.
+"Stopped tasks only appear ... for at least 1 hour after the task stops"
+(same page): the layer keeps the 100 most recent per service for an hour.
+
+One-off tasks (RunTask)
+-----------------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle.html
+  "Some tasks are meant to run as batch jobs that naturally progress
+  through from PENDING to RUNNING to STOPPED."
+A task runs PENDING for ``FERRY_EMULATOR_TASK_START_SECONDS``, then RUNNING
+for ``FERRY_EMULATOR_TASK_RUN_SECONDS`` (default 1.0), then is STOPPED with
+desiredStatus STOPPED, stopCode ``EssentialContainerExited``, stoppedReason
+``Essential container in task exited`` and ``containers[0].exitCode``:
+N if the first container's command (its override in
+``overrides.containerOverrides``, else the task definition's), joined
+with spaces, contains ``exit N`` (``sh -c "exit 3"``), else 0 (the layer's
+convention; N modulo 256, as a shell does). A task whose task definition
+cannot start (``fail`` tag, above) is STOPPED after its PENDING time with
+stopCode ``TaskFailedToStart`` and no exit code. StopTask stops it at once
+(stopCode ``UserInitiated``, no exit code). ``createdAt``, ``startedAt``,
+``stoppingAt``, ``stoppedAt`` follow.
+
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import targets
+from .ecs_settings import TASK_DRAIN_DEFAULT, Settings
+from .task_conventions import cannot_pull
+
+
+# -- ECS arithmetic ----------------------------------------------------------------
+
+def failure_threshold(desired: int) -> int:
+    """Circuit breaker: 0.5 * desired count, rounded up, within 3..200."""
+    return min(200, max(3, (desired + 1) // 2))
+
+
+def min_healthy(desired: int, configuration: Mapping[str, Any]) -> int:
+    """minimumHealthyPercent of the desired count, rounded up."""
+    percent = configuration.get("minimumHealthyPercent", 100)
+    return -(-desired * int(percent) // 100)
+
+
+def max_tasks(desired: int, configuration: Mapping[str, Any]) -> int:
+    """maximumPercent of the desired count, rounded down."""
+    percent = configuration.get("maximumPercent", 200)
+    return desired * int(percent) // 100
+
+
+DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+
+
+def merge_configuration(current: Mapping[str, Any], update: Any) -> dict[str, Any]:
+    """``current`` with the fields ``update`` names replaced."""
+    merged = copy.deepcopy(dict(current))
+    if isinstance(update, dict):
+        for key, value in update.items():
+            if value is not None:
+                merged[key] = copy.deepcopy(value)
+    return merged
+
+
+
+# -- the model -------------------------------------------------------------------
+
+IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
+EVENTS_KEPT = 100
+STOPPED_TASKS_KEPT = 100
+STOPPED_TASK_SECONDS = 3600.0
+THROTTLE_AFTER = 3
+THROTTLE_MAX_SECONDS = 900.0
+
+
+@dataclass
+class ServiceTask:
+    id: str
+    deployment_id: str
+    task_definition: str | None
+    created_at: float
+    launch_type: str | None = None
+    image: str = ""
+    started_at: float | None = None
+    stopped_at: float | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    # Draining (FERRY_EMULATOR_TASK_DRAIN_SECONDS > 0): stopped by the
+    # scheduler at ``stopping_at``, still RUNNING until ``drained_at``.
+    stopping_at: float | None = None
+    drained_at: float | None = None
+    # Target health (services with loadBalancers): the targets registered
+    # when the task is RUNNING; when it passed its health checks in all of
+    # them (the start time without load balancers); when it counts as
+    # having failed them (never for a healthy image).
+    targets: list[targets.Target] = field(default_factory=list)
+    ip: str = ""
+    healthy_at: float | None = None
+    fails_health_at: float | None = None
+
+    def is_healthy(self, at: float) -> bool:
+        return (self.started_at is not None and self.healthy_at is not None
+                and self.healthy_at <= at)
+
+    @property
+    def last_status(self) -> str:
+        if self.stopped_at is not None:
+            return "STOPPED"
+        return "PENDING" if self.started_at is None else "RUNNING"
+
+    @property
+    def draining(self) -> bool:
+        return self.stopping_at is not None and self.stopped_at is None
+
+    @property
+    def desired_status(self) -> str:
+        return "STOPPED" if self.stopped_at is not None or self.stopping_at is not None else "RUNNING"
+
+
+@dataclass
+class Deployment:
+    id: str
+    task_definition: str | None
+    desired: int
+    created_at: float
+    failing_image: str | None = None
+    template: dict[str, Any] = field(default_factory=dict)
+    load_balancers: list[dict[str, Any]] = field(default_factory=list)
+    unhealthy_image: str | None = None
+    grace_seconds: float = 0.0
+    health_failures: int = 0
+    status: str = "PRIMARY"
+    rollout: str = IN_PROGRESS
+    reason: str = ""
+    updated_at: float = 0.0
+    tasks: list[ServiceTask] = field(default_factory=list)
+    failed_tasks: int = 0
+    consecutive_failures: int = 0
+    start_after: float = 0.0
+    throttled: bool = False
+    stalled: bool = False
+
+    def __post_init__(self) -> None:
+        self.reason = self.reason or f"ECS deployment {self.id} in progress."
+        self.updated_at = self.updated_at or self.created_at
+
+    @property
+    def running(self) -> list[ServiceTask]:
+        """RUNNING tasks, draining ones included."""
+        return [t for t in self.tasks if t.started_at is not None]
+
+    @property
+    def healthy(self) -> list[ServiceTask]:
+        """RUNNING tasks that are not draining (health checks aside)."""
+        return [t for t in self.tasks if t.started_at is not None and not t.draining]
+
+    def healthy_by(self, at: float) -> list[ServiceTask]:
+        """RUNNING tasks that are not draining and, behind load balancers, have passed
+        their health checks: the ones minimumHealthyPercent counts."""
+        return [t for t in self.tasks if t.is_healthy(at) and not t.draining]
+
+    @property
+    def draining(self) -> list[ServiceTask]:
+        return [t for t in self.tasks if t.draining]
+
+    @property
+    def pending(self) -> list[ServiceTask]:
+        return [t for t in self.tasks if t.started_at is None]
+
+
+@dataclass
+class ServiceState:
+    name: str
+    arn: str
+    cluster_arn: str
+    configuration: dict[str, Any]
+    deployments: list[Deployment] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    next_tick: float | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    stopped: list[ServiceTask] = field(default_factory=list)
+    last_completed: Deployment | None = None
+    unsteady: bool = False
+    deleted: bool = False
+    tags: list[Any] = field(default_factory=list)
+    propagate_tags: str = "NONE"
+    grace_seconds: float = 0.0
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+    @property
+    def status(self) -> str:
+        """ACTIVE; after DeleteService DRAINING while a task still runs, then INACTIVE."""
+        if not self.deleted:
+            return "ACTIVE"
+        return "DRAINING" if any(d.tasks for d in self.deployments) else "INACTIVE"
+
+    def record(self, at: float, message: str) -> None:
+        self.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": at, "message": message})
+        del self.events[EVENTS_KEPT:]
+
+    def task_arn(self, task: ServiceTask) -> str:
+        prefix = self.arn.split(":service/", 1)[0]
+        return f"{prefix}:task/{self.cluster_arn.rsplit('/', 1)[-1]}/{task.id}"
+
+    def visible_stopped(self, now: float) -> list[ServiceTask]:
+        return [t for t in self.stopped
+                if t.stopped_at is not None and now - t.stopped_at < STOPPED_TASK_SECONDS]
+
+
+def task_ip(task_id: str) -> str:
+    """A task's private IPv4 address (the layer's, derived from its id)."""
+    n = int(task_id[:6], 16) if re.fullmatch(r"[0-9a-f]{6,}", task_id[:6]) else hash(task_id)
+    return f"10.{(n >> 16) % 256}.{(n >> 8) % 256}.{n % 254 + 1}"
+
+
+def _new_deployment_id() -> str:
+    return f"ecs-svc/{random.SystemRandom().randrange(10 ** 18, 10 ** 19)}"
+
+
+def _task_list(tasks: list[ServiceTask]) -> str:
+    return " ".join(f"(task {t.id})" for t in tasks)
+
+
+class Scheduler:
+    """The ECS service scheduler, one step per ``interval`` seconds (see the module docstring)."""
+
+    def __init__(self, interval: float,
+                 new_task_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 new_deployment_id: Callable[[], str] = _new_deployment_id,
+                 drain: float = TASK_DRAIN_DEFAULT,
+                 registry: targets.Registry | None = None):
+        self.interval = interval
+        self.new_task_id = new_task_id
+        self.new_deployment_id = new_deployment_id
+        self.drain = drain
+        self.registry = registry if registry is not None else targets.Registry()
+
+    # -- writes --------------------------------------------------------------------
+
+    def wake(self, svc: ServiceState, now: float) -> None:
+        """Something changed at ``now``: make sure a step comes."""
+        if svc.deployments:
+            svc.primary.stalled = False
+        if svc.next_tick is None and not svc.deleted:
+            svc.next_tick = now + self.interval
+
+    def deploy(self, svc: ServiceState, task_definition: str | None, desired: int,
+               failing: str | None, template: dict[str, Any], now: float,
+               deployment_id: str | None = None, reason: str = "",
+               load_balancers: list[dict[str, Any]] | None = None,
+               unhealthy: str | None = None, grace_seconds: float = 0.0) -> Deployment:
+        deployment = Deployment(id=deployment_id or self.new_deployment_id(),
+                                task_definition=task_definition, desired=desired, created_at=now,
+                                failing_image=failing, template=copy.deepcopy(template),
+                                reason=reason,
+                                load_balancers=copy.deepcopy(load_balancers or []),
+                                unhealthy_image=unhealthy, grace_seconds=grace_seconds)
+        for old in svc.deployments:
+            if old.status == "PRIMARY":
+                old.status = "ACTIVE"
+                old.updated_at = now
+        svc.deployments.insert(0, deployment)
+        svc.unsteady = False
+        self.wake(svc, now)
+        return deployment
+
+    def scale(self, svc: ServiceState, desired: int, now: float) -> None:
+        primary = svc.primary
+        if desired != primary.desired:
+            primary.desired = desired
+            primary.updated_at = now
+            svc.unsteady = True
+        self.wake(svc, now)
+
+    def delete(self, svc: ServiceState, now: float) -> None:
+        """DeleteService: pending tasks stop now; RUNNING ones stop after the drain
+        (at least one scheduler step), the service DRAINING until they have."""
+        stopped = []
+        draining = []
+        reason = f"Scaling activity initiated by (deployment {svc.primary.id})"
+        for deployment in svc.deployments:
+            for task in list(deployment.tasks):
+                if task.started_at is None:
+                    self._stop(svc, deployment, task, now, "ServiceSchedulerInitiated", reason)
+                    stopped.append(task)
+                elif not task.draining:
+                    self._begin_draining(deployment, task, now, "ServiceSchedulerInitiated",
+                                         reason, max(self.drain, self.interval))
+                    draining.append(task)
+        if stopped:
+            svc.record(now, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                            f"{_task_list(stopped)}.")
+        if draining:
+            svc.record(now, f"(service {svc.name}) has begun draining connections on "
+                            f"{len(draining)} tasks.")
+        svc.deleted = True
+        svc.next_tick = None
+
+    def stop_task(self, svc: ServiceState, task: ServiceTask, reason: str, now: float) -> None:
+        """StopTask on a service task: it stops now; the scheduler replaces it."""
+        for deployment in svc.deployments:
+            if task in deployment.tasks:
+                self._stop(svc, deployment, task, now, "UserInitiated", reason)
+                if svc.primary.rollout == COMPLETED:
+                    svc.unsteady = True
+                self.wake(svc, now)
+                return
+
+    # -- time ------------------------------------------------------------------------
+
+    def advance(self, svc: ServiceState, now: float) -> None:
+        """Every step and every end of a drain due by ``now``, in order, each at its own time."""
+        while True:
+            tick = None if svc.deleted else svc.next_tick
+            drained = min((t.drained_at for d in svc.deployments for t in d.draining
+                           if t.drained_at is not None), default=None)
+            if drained is not None and drained <= now and (tick is None or drained <= tick):
+                self._finish_draining(svc, drained)
+            elif tick is not None and tick <= now:
+                svc.next_tick = self._step(svc, tick)
+            else:
+                break
+
+    def _finish_draining(self, svc: ServiceState, at: float) -> None:
+        """Draining tasks whose drain ends by ``at`` are STOPPED; the rollout may complete."""
+        stopped = []
+        for deployment in svc.deployments:
+            for task in deployment.draining:
+                if task.drained_at is not None and task.drained_at <= at:
+                    self._stop(svc, deployment, task, at, task.stop_code or "ServiceSchedulerInitiated",
+                               task.stopped_reason or "")
+                    stopped.append(task)
+        if stopped:
+            svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                           f"{_task_list(stopped)}.")
+        if not svc.deleted:
+            self._settle(svc, at)
+
+    def _begin_draining(self, deployment: Deployment, task: ServiceTask, at: float, code: str,
+                        reason: str, seconds: float | None = None) -> None:
+        task.stopping_at = at
+        task.drained_at = at + (self.drain if seconds is None else seconds)
+        task.stop_code, task.stopped_reason = code, reason
+        deployment.updated_at = at
+        self._deregister(task, at)
+
+    def _register(self, deployment: Deployment, task: ServiceTask, at: float) -> None:
+        """The task is RUNNING: its targets go into its service's target groups."""
+        task.started_at = at
+        if not deployment.load_balancers:
+            task.healthy_at = at
+            return
+        passes = deployment.unhealthy_image is None
+        task.ip = task_ip(task.id)
+        for link in deployment.load_balancers:
+            group = link.get("targetGroupArn")
+            if isinstance(group, str):
+                task.targets.append(self.registry.register(
+                    group, task.ip, int(link.get("containerPort") or 0), at, passes))
+        settles = max((t.settles_at for t in task.targets), default=at)
+        if passes:
+            task.healthy_at = settles
+        else:
+            # Health checks that fail within the grace period do not count.
+            grace = deployment.grace_seconds * self.registry.scale
+            task.fails_health_at = max(min((t.settles_at for t in task.targets), default=at),
+                                       at + grace)
+
+    def _deregister(self, task: ServiceTask, at: float) -> None:
+        for target in task.targets:
+            self.registry.deregister(target, at)
+
+    def _stop(self, svc: ServiceState, deployment: Deployment, task: ServiceTask, at: float,
+              code: str, reason: str) -> None:
+        deployment.tasks.remove(task)
+        self._deregister(task, at)
+        task.stopped_at, task.stop_code, task.stopped_reason = at, code, reason
+        deployment.updated_at = at
+        svc.stopped.insert(0, task)
+        del svc.stopped[STOPPED_TASKS_KEPT:]
+
+    def _fail(self, svc: ServiceState, primary: Deployment, at: float, rollback: bool) -> Deployment:
+        primary.rollout = FAILED
+        # Stage 1 (tasks that never reach RUNNING) or stage 2 (health checks).
+        health = primary.health_failures * 2 > primary.failed_tasks
+        what = "tasks failed health checks." if health else "tasks failed to start."
+        primary.reason = f"ECS deployment circuit breaker: {what}"
+        primary.updated_at = at
+        svc.record(at, f"(service {svc.name}) (deployment {primary.id}) deployment failed: "
+                       f"{what}")
+        target = svc.last_completed
+        if not rollback or target is None:
+            return primary
+        svc.record(at, f"(service {svc.name}) rolling back to deployment {target.id}.")
+        svc.last_completed = None  # not eligible again until the rollback completes
+        return self.deploy(svc, target.task_definition, primary.desired, target.failing_image,
+                           target.template, at,
+                           reason=("ECS deployment circuit breaker: rolling back to "
+                                   f"deploymentId {target.id}."),
+                           load_balancers=target.load_balancers,
+                           unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds)
+
+    def _step(self, svc: ServiceState, at: float) -> float | None:
+        """One scheduler step at time ``at``; returns when the next one is due."""
+        config = svc.configuration
+        primary = svc.primary
+
+        # 1. Tasks launched at an earlier step are RUNNING, or failed to start.
+        new_failures = 0
+        for deployment in svc.deployments:
+            for task in deployment.pending:
+                if deployment.failing_image is not None:
+                    self._stop(svc, deployment, task, at, "TaskFailedToStart",
+                               cannot_pull(deployment.failing_image))
+                    deployment.failed_tasks += 1
+                    deployment.consecutive_failures += 1
+                    new_failures += deployment is primary
+                else:
+                    self._register(deployment, task, at)
+                    deployment.consecutive_failures = 0
+                    deployment.updated_at = at
+
+        # 1b. RUNNING tasks that failed their ELB health checks stop (and
+        # count as failed tasks; not for the throttle, which only counts
+        # tasks that never reach RUNNING).
+        stopped: list[ServiceTask] = []
+        for deployment in svc.deployments:
+            for task in list(deployment.tasks):
+                if (task.fails_health_at is not None and task.fails_health_at <= at
+                        and not task.draining):
+                    groups = [t.group for t in task.targets]
+                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
+                               f"Task failed ELB health checks in (target-group {groups[0]})")
+                    for group in groups:
+                        svc.record(at, f"(service {svc.name}) (task {task.id}) failed ELB health "
+                                       f"checks in (target-group {group}).")
+                    deployment.failed_tasks += 1
+                    deployment.health_failures += 1
+                    stopped.append(task)
+
+        # 2. The circuit breaker, else the throttle. A deployment with a task
+        # that passed its health checks is not judged.
+        breaker = config.get("deploymentCircuitBreaker") or {}
+        if (primary.rollout == IN_PROGRESS and breaker.get("enable")
+                and not any(t.is_healthy(at) for t in primary.running)
+                and primary.failed_tasks >= failure_threshold(primary.desired)):
+            primary = self._fail(svc, primary, at, rollback=bool(breaker.get("rollback")))
+        elif new_failures and primary.consecutive_failures >= THROTTLE_AFTER:
+            if not primary.throttled:
+                primary.throttled = True
+                svc.record(at, f"(service {svc.name}) is unable to consistently start tasks "
+                               "successfully.")
+            delay = self.interval * 2 ** min(primary.consecutive_failures - THROTTLE_AFTER, 40)
+            primary.start_after = at + min(THROTTLE_MAX_SECONDS, delay)
+
+        # 3. Stop: the PRIMARY's tasks above its count, then older deployments'.
+        desired = primary.desired
+        reason = f"Scaling activity initiated by (deployment {primary.id})"
+        excess = len(primary.tasks) - desired
+        if excess > 0:
+            for task in (primary.pending[::-1] + primary.running[::-1])[:excess]:
+                self._stop(svc, primary, task, at, "ServiceSchedulerInitiated", reason)
+                stopped.append(task)
+        draining: list[ServiceTask] = []
+        if primary.rollout != FAILED:
+            older = svc.deployments[1:]
+            for deployment in older:
+                for task in deployment.pending:
+                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
+                    stopped.append(task)
+            # Draining tasks are already on their way out: they count
+            # neither as healthy nor as stoppable.
+            budget = (sum(len(d.healthy_by(at)) for d in svc.deployments)
+                      - min_healthy(desired, config))
+            for deployment in reversed(older):
+                for task in deployment.healthy_by(at):
+                    if budget <= 0:
+                        break
+                    if self.drain > 0:
+                        self._begin_draining(deployment, task, at, "ServiceSchedulerInitiated",
+                                             reason)
+                        draining.append(task)
+                    else:
+                        self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
+                        stopped.append(task)
+                    budget -= 1
+        if stopped:
+            svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                           f"{_task_list(stopped)}.")
+        if draining:
+            svc.record(at, f"(service {svc.name}) has begun draining connections on "
+                           f"{len(draining)} tasks.")
+
+        # 4. Launch the PRIMARY's tasks, within maximumPercent.
+        started: list[ServiceTask] = []
+        if primary.rollout != FAILED and at >= primary.start_after:
+            total = sum(len(d.tasks) for d in svc.deployments)
+            count = min(desired - len(primary.tasks), max_tasks(desired, config) - total)
+            for _ in range(max(count, 0)):
+                task = ServiceTask(id=self.new_task_id(), deployment_id=primary.id,
+                                   task_definition=primary.task_definition, created_at=at,
+                                   launch_type=primary.template.get("launchType"),
+                                   image=primary.failing_image or "")
+                primary.tasks.append(task)
+                started.append(task)
+            if started:
+                primary.updated_at = at
+                svc.record(at, f"(service {svc.name}) has started {len(started)} tasks: "
+                               f"{_task_list(started)}.")
+
+        # 5. Completed, or steady again after a change of count.
+        self._settle(svc, at)
+
+        # When the next step is due, if any.
+        if any(d.pending for d in svc.deployments):
+            return at + self.interval
+        if any(t.started_at is not None and not t.is_healthy(at) and not t.draining
+               for d in svc.deployments for t in d.tasks):
+            return at + self.interval  # health checks under way
+        if primary.rollout == FAILED:
+            return None
+        if primary.rollout == IN_PROGRESS or svc.unsteady:
+            if at < primary.start_after:
+                return max(at + self.interval, primary.start_after)
+            if not started and not stopped and not any(d.draining for d in svc.deployments):
+                if not primary.stalled:
+                    primary.stalled = True
+                    svc.record(at, f"(service {svc.name}) was unable to stop or start tasks "
+                                   "during a deployment because of the service deployment "
+                                   "configuration. Update the minimumHealthyPercent or "
+                                   "maximumPercent value and try again.")
+                return None
+            return at + self.interval
+        return None
+
+    def _settle(self, svc: ServiceState, at: float) -> None:
+        """The PRIMARY at its count with the older deployments gone: COMPLETED, or steady again."""
+        primary = svc.primary
+        older_busy = any(d.tasks for d in svc.deployments[1:])
+        at_count = (len(primary.running) == primary.desired and not primary.pending
+                    and all(t.is_healthy(at) for t in primary.running))
+        if primary.rollout == IN_PROGRESS and at_count and not older_busy:
+            primary.rollout = COMPLETED
+            primary.reason = f"ECS deployment {primary.id} completed."
+            primary.updated_at = at
+            svc.deployments = [primary]
+            svc.last_completed = primary
+            svc.unsteady = False
+            svc.record(at, f"(service {svc.name}) (deployment {primary.id}) deployment completed.")
+            svc.record(at, f"(service {svc.name}) has reached a steady state.")
+        elif primary.rollout == COMPLETED and svc.unsteady and at_count and not older_busy:
+            svc.unsteady = False
+            svc.record(at, f"(service {svc.name}) has reached a steady state.")
+
+
+# -- one-off tasks ---------------------------------------------------------------------
+
+@dataclass
+class OneOffTask:
+    arn: str
+    created_at: float
+    exit_code: int = 0
+    failing_image: str | None = None
+    user_stop: tuple[float, str] | None = None
+    # For its log lines (tasklogs.py): the task definition, and each
+    # container's command (its override, else the task definition's).
+    task_definition: str | None = None
+    commands: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OneOffState:
+    last_status: str
+    desired_status: str
+    started_at: float | None
+    stopped_at: float | None
+    stop_code: str | None
+    stopped_reason: str | None
+    exit_code: int | None
+    container_reason: str | None
+
+
+def one_off_state(task: OneOffTask, now: float, config: Settings) -> OneOffState:
+    """Where a one-off task stands at ``now`` (see the module docstring)."""
+    started = task.created_at + config.task_start_seconds
+    if task.failing_image is not None:
+        stop_at, code = started, "TaskFailedToStart"
+        reason: str = cannot_pull(task.failing_image)
+        code_out: int | None = None
+        container_reason: str | None = reason
+    else:
+        stop_at, code = started + config.task_run_seconds, "EssentialContainerExited"
+        reason, code_out, container_reason = "Essential container in task exited", task.exit_code, None
+    if task.user_stop is not None and task.user_stop[0] < stop_at:
+        stop_at, code, reason = task.user_stop[0], "UserInitiated", task.user_stop[1]
+        code_out, container_reason = None, None
+    ran = task.failing_image is None and started < stop_at
+    if now >= stop_at:
+        return OneOffState("STOPPED", "STOPPED", started if ran else None, stop_at, code, reason,
+                           code_out, container_reason)
+    if now >= started:
+        return OneOffState("RUNNING", "RUNNING", started, None, None, None, None, None)
+    return OneOffState("PENDING", "RUNNING", None, None, None, None, None, None)
