@@ -91,7 +91,23 @@ struct Cache {
     /// anyway, so the latest revision is asked of ECS before the next
     /// registration, which then reuses it rather than registering a twin.
     uncertain_families: HashSet<String>,
+    /// Services Ferry created, by when: within [`CONSISTENCY_GRACE`] a read
+    /// that does not find one is not believed.
+    created: HashMap<String, std::time::Instant>,
 }
+
+/// How long after Ferry created a service a read that misses it is taken
+/// for ECS's eventual consistency rather than for the service's absence.
+///
+/// "The Amazon ECS API follows an eventual consistency model ... If you
+/// run a command to modify or describe a resource immediately after
+/// creating it, the resource might not be visible yet"
+/// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html>):
+/// DescribeServices reports a just-created service as a `MISSING` failure
+/// and ListServices leaves it out. Believed, either would make Ferry
+/// create it again, which ECS refuses ("Creation of service was not
+/// idempotent."). AWS gives no bound; 30 s is well past what is seen.
+pub const CONSISTENCY_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Cache {
     fn next(&mut self) -> u64 {
@@ -113,9 +129,15 @@ impl Cache {
         }
     }
 
-    /// Records that a request sent at `seq` found no live `name`.
+    /// Records that a request sent at `seq` found no live `name`, unless
+    /// Ferry created it within [`CONSISTENCY_GRACE`].
     fn remove(&mut self, seq: u64, name: &str) {
-        if self.services.get(name).is_some_and(|(held, _)| *held > seq) {
+        if self.services.get(name).is_some_and(|(held, _)| *held > seq)
+            || self
+                .created
+                .get(name)
+                .is_some_and(|at| at.elapsed() < CONSISTENCY_GRACE)
+        {
             return;
         }
         self.services.remove(name);
@@ -264,6 +286,9 @@ impl Ecs {
             }
             // Only now can `gone` forget: a full listing is the truth.
             cache.gone.retain(|_, g| *g > seq);
+            cache
+                .created
+                .retain(|_, at| at.elapsed() < CONSISTENCY_GRACE);
         }
         calls += self.describe_task_definitions_in_use().await?;
         self.retain_task_definitions();
@@ -1071,7 +1096,7 @@ impl Ecs {
             .set_tags(Some(ecs_tags(&service.tags)))
             .client_token(ferry_call::client_token());
         let seq = self.cache().next();
-        let out = self
+        let out = match self
             .caller
             .call(
                 SERVICE,
@@ -1080,10 +1105,37 @@ impl Ecs {
                 &service.name,
                 || request.clone().send(),
             )
-            .await?;
+            .await
+        {
+            Ok(out) => out,
+            Err(err) if already_exists(&err) => {
+                // The name is ACTIVE though no read showed it: created by an
+                // earlier term (or another hand) moments ago, not visible
+                // yet. Describe it; until ECS shows it, the reconcile fails
+                // and is retried, and nothing is created twice.
+                let (found, _) = self.describe_services(&[service.name.clone()]).await?;
+                let Some(existing) = found.into_iter().next() else {
+                    return Err(err);
+                };
+                self.cache().put(seq, existing);
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
+        self.cache()
+            .created
+            .insert(service.name.clone(), std::time::Instant::now());
         self.record(seq, out.service(), Some(&service.tags));
         Ok(())
     }
+}
+
+/// Whether CreateService was refused because an ACTIVE service has the
+/// name ("Creation of service was not idempotent.", as ECS answers a
+/// second CreateService of a live name without the first one's token).
+fn already_exists(err: &Error) -> bool {
+    matches!(err, Error::Call { code: Some(code), message, .. }
+        if code == "InvalidParameterException" && message.contains("not idempotent"))
 }
 
 /// Who started a one-off task: `ferry run` sets it, `ferry ps` shows it.
@@ -1414,4 +1466,72 @@ fn network_configuration(network: &NetworkSpec) -> Result<ecs::NetworkConfigurat
     Ok(ecs::NetworkConfiguration::builder()
         .awsvpc_configuration(built(vpc, "awsvpc configuration")?)
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn service(name: &str) -> ferry_core::ObservedService {
+        ferry_core::ObservedService {
+            name: name.into(),
+            arn: format!("arn:aws:ecs:us-east-1:1:service/c/{name}"),
+            status: ferry_core::ServiceStatus::Active,
+            tags: BTreeMap::new(),
+            desired_count: 1,
+            running_count: 0,
+            pending_count: 1,
+            task_definition_arn: String::new(),
+            task_definition: None,
+            network: None,
+            load_balancers: Vec::new(),
+            health_check_grace_period: None,
+            deployment: None,
+            deployments: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_service_ferry_just_created_outlives_reads_that_miss_it() {
+        let mut cache = Cache::default();
+        let created = cache.next();
+        cache.put(created, service("shop_web"));
+        cache.created.insert("shop_web".into(), Instant::now());
+        // A listing sent after the create that does not show it yet.
+        let read = cache.next();
+        cache.remove(read, "shop_web");
+        assert!(cache.services.contains_key("shop_web"), "kept within the grace");
+        // Once the grace has passed, a miss is believed.
+        let long_ago = Instant::now()
+            .checked_sub(CONSISTENCY_GRACE + Duration::from_secs(1))
+            .expect("the clock is past the grace");
+        cache.created.insert("shop_web".into(), long_ago);
+        let later = cache.next();
+        cache.remove(later, "shop_web");
+        assert!(!cache.services.contains_key("shop_web"));
+        assert_eq!(cache.gone.get("shop_web"), Some(&later));
+    }
+
+    #[test]
+    fn only_a_refusal_of_a_live_name_is_taken_for_an_existing_service() {
+        let refusal = |code: &str, message: &str| Error::Call {
+            service: SERVICE,
+            operation: "CreateService",
+            resource: "shop_web".into(),
+            code: Some(code.into()),
+            message: message.into(),
+        };
+        assert!(already_exists(&refusal(
+            "InvalidParameterException",
+            "InvalidParameterException: Creation of service was not idempotent."
+        )));
+        assert!(!already_exists(&refusal(
+            "InvalidParameterException",
+            "InvalidParameterException: subnets can have at most 16 items."
+        )));
+        assert!(!already_exists(&refusal("ClientException", "not idempotent")));
+    }
 }

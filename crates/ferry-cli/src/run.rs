@@ -182,6 +182,8 @@ impl Attached<'_> {
                         ),
                     )
                     .await?;
+                // What it wrote before it was stopped is still arriving.
+                self.drain(&mut cursor).await?;
                 bail!(
                     "timed out after {} waiting for task {} to stop; stopped it",
                     humantime::format_duration(self.timeout),
