@@ -423,3 +423,90 @@ async fn the_autoscaler_owns_the_count_and_ferry_owns_only_its_target() {
         "no request failed on the server side"
     );
 }
+
+/// The autoscaler's count survives what makes Ferry send an UpdateService
+/// anyway (issue 19): a new image (a new revision rolled out) and `ferry
+/// restart` (a forced new deployment). Neither resets the count to
+/// `scale` or `min`; the rollouts complete at the autoscaler's count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_autoscalers_count_survives_a_new_image_and_a_restart() {
+    let mut local = LocalAws::start().expect("local AWS");
+    let ecs = local.ecs().await;
+    let cluster = local.cluster().to_owned();
+    let controller = local.start_leader(&[]).expect("controller");
+    let path = local.dir().join("shop.yaml");
+    let file = path.to_str().expect("utf-8 path").to_owned();
+    std::fs::write(&path, manifest(NARROWED)).expect("manifest");
+    local.ferry_ok(&["apply", "-f", &file, "--wait", "--timeout", "90s"]);
+    let first = active_service(&ecs, &cluster, "shop_web")
+        .await
+        .expect("shop_web");
+    assert_eq!(first.desired_count(), 2, "a new service starts at scale");
+
+    // Application Auto Scaling scales out, within 2..4.
+    ecs.update_service()
+        .cluster(&cluster)
+        .service("shop_web")
+        .desired_count(3)
+        .send()
+        .await
+        .expect("the autoscaler's UpdateService");
+    eventually(Duration::from_secs(60), "3 tasks running", || async {
+        let web = active_service(&ecs, &cluster, "shop_web").await?;
+        (web.running_count() == 3).then_some(())
+    })
+    .await;
+
+    // A new image: a new revision, rolled out at the autoscaler's count.
+    std::fs::write(
+        &path,
+        manifest(NARROWED).replace("acme/shop:1", "acme/shop:2"),
+    )
+    .expect("manifest");
+    local.ferry_ok(&["apply", "-f", &file, "--wait", "--timeout", "90s"]);
+    let web = active_service(&ecs, &cluster, "shop_web")
+        .await
+        .expect("shop_web");
+    assert_ne!(
+        web.task_definition(),
+        first.task_definition(),
+        "the new image is rolled out"
+    );
+    assert_eq!(
+        web.desired_count(),
+        3,
+        "the rollout of a new revision reset the autoscaler's count:\n{}",
+        local.controller_logs()
+    );
+
+    // A restart: a new deployment of the same revision, at the same count.
+    let primary = |service: &aws_sdk_ecs::types::Service| {
+        service
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .and_then(|d| d.id().map(str::to_owned))
+    };
+    local.ferry_ok(&["restart", "shop", "--wait", "--timeout", "90s"]);
+    let restarted = active_service(&ecs, &cluster, "shop_web")
+        .await
+        .expect("shop_web");
+    assert_ne!(primary(&restarted), primary(&web), "a new deployment");
+    assert_eq!(
+        restarted.desired_count(),
+        3,
+        "the restart reset the autoscaler's count:\n{}",
+        local.controller_logs()
+    );
+
+    // And later resyncs leave it there; status reports it.
+    wait_resyncs(&local, controller, 2.0).await;
+    let web = active_service(&ecs, &cluster, "shop_web")
+        .await
+        .expect("shop_web");
+    assert_eq!(web.desired_count(), 3);
+    let status: serde_json::Value =
+        serde_json::from_str(&local.ferry_ok(&["status", "shop", "-o", "json"])).expect("json");
+    assert_eq!(status["processes"]["web"]["desired"], 3, "{status}");
+    assert_eq!(status["processes"]["web"]["running"], 3, "{status}");
+}

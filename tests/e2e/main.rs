@@ -10,6 +10,7 @@ mod control;
 mod converge;
 mod crash;
 mod doctor;
+mod draining;
 mod ecs;
 mod faults;
 mod health;

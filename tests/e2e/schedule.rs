@@ -2,6 +2,8 @@
 //! EventBridge Scheduler schedule in this installation's group and no ECS
 //! service; the local AWS fires it (schedule clock 20 times real time,
 //! `rate(1 minute)` every 3 s), and the run shows in `ferry ps`.
+//! Cron expressions fire at their minute in their time zone (issue 19),
+//! on a faster schedule clock (100 times real time).
 //!
 //! Issue 18: the target sends each tag as its own `{K: V}` map (the
 //! local Scheduler fails the run otherwise, as AWS does), with the
@@ -528,5 +530,144 @@ async fn without_a_dead_letter_queue_status_says_failures_are_not_reported() {
     assert!(
         text.contains("nightly: failed runs are not reported"),
         "{text}"
+    );
+}
+
+/// The tasks `schedule` has started so far (running or stopped), by ARN,
+/// with the Unix time ECS created each.
+async fn runs_of(local: &LocalAws, schedule: &str) -> BTreeMap<String, f64> {
+    let ecs = local.ecs().await;
+    let mut runs = BTreeMap::new();
+    for status in [
+        aws_sdk_ecs::types::DesiredStatus::Running,
+        aws_sdk_ecs::types::DesiredStatus::Stopped,
+    ] {
+        let arns = ecs
+            .list_tasks()
+            .cluster(local.cluster())
+            .started_by(format!("chronos-schedule/{schedule}"))
+            .desired_status(status)
+            .send()
+            .await
+            .expect("ListTasks")
+            .task_arns()
+            .to_vec();
+        if arns.is_empty() {
+            continue;
+        }
+        let described = ecs
+            .describe_tasks()
+            .cluster(local.cluster())
+            .set_tasks(Some(arns))
+            .send()
+            .await
+            .expect("DescribeTasks");
+        for task in described.tasks() {
+            if let (Some(arn), Some(created)) = (task.task_arn(), task.created_at()) {
+                runs.insert(arn.to_owned(), created.as_secs_f64());
+            }
+        }
+    }
+    runs
+}
+
+/// Cron expressions fire at their minute in their time zone (issue 19
+/// item 6). Two processes with the same `cron(15 * * * ? *)`, one in UTC
+/// (the default) and one in Asia/Kolkata (UTC+05:30): each fires once an
+/// hour, and Kolkata's at :45 UTC, half an hour after UTC's. With the
+/// schedule clock at 100 times real time an hour lasts 36 s, so the runs
+/// come 36 s apart and Kolkata's 18 s after UTC's; a time zone ignored by
+/// Ferry's rendering or by the local Scheduler makes them coincide.
+/// The cron schedule's target carries its tags as Scheduler reads them.
+#[tokio::test(flavor = "multi_thread")]
+async fn cron_schedules_fire_at_their_minute_in_their_time_zone() {
+    const HOUR: f64 = 36.0; // real seconds per schedule hour at scale 0.01
+    let mut local =
+        LocalAws::start_with(&[("FERRY_EMULATOR_SCHEDULE_TIME_SCALE", "0.01")]).expect("local AWS");
+    let file = local.dir().join("shop.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: ferry/v1
+kind: App
+metadata:
+  name: shop
+spec:
+  image: shop:1
+  processes:
+    utc:
+      command: [shop, report]
+      schedule: cron(15 * * * ? *)
+    kolkata:
+      command: [shop, report]
+      schedule: cron(15 * * * ? *)
+      timezone: Asia/Kolkata
+",
+    )
+    .expect("write");
+    local.start_leader(&[]).expect("controller");
+    apply(&local, &file);
+
+    let kolkata = eventually(TIMEOUT, "the schedules to exist", || async {
+        schedule(&local, "shop_utc").await?;
+        schedule(&local, "shop_kolkata").await
+    })
+    .await;
+    assert_eq!(kolkata.schedule_expression(), Some("cron(15 * * * ? *)"));
+    assert_eq!(kolkata.schedule_expression_timezone(), Some("Asia/Kolkata"));
+    let utc = schedule(&local, "shop_utc").await.expect("shop_utc");
+    assert!(
+        matches!(utc.schedule_expression_timezone(), None | Some("UTC")),
+        "{utc:?}"
+    );
+    let target = kolkata.target().expect("target");
+    let params = target.ecs_parameters().expect("ECS parameters");
+    assert!(
+        params.tags().iter().all(|map| map.len() == 1),
+        "one map per tag: {:?}",
+        params.tags()
+    );
+    let tags = ecs_tags(target);
+    assert_eq!(tags.get("ferry:app").map(String::as_str), Some("shop"));
+    assert_eq!(
+        tags.get("ferry:process").map(String::as_str),
+        Some("kolkata")
+    );
+    assert_eq!(
+        tags.get("ferry:managed-by").map(String::as_str),
+        Some("ferry")
+    );
+
+    // Two runs of UTC's and one of Kolkata's after UTC's first (the tags
+    // as Scheduler reads them or the local ECS would refuse the runs).
+    let (utc_runs, kolkata_runs) = eventually(
+        Duration::from_secs(150),
+        "two hourly runs of each",
+        || async {
+            let utc: Vec<f64> = runs_of(&local, "shop_utc").await.into_values().collect();
+            let kolkata: Vec<f64> = runs_of(&local, "shop_kolkata")
+                .await
+                .into_values()
+                .collect();
+            (utc.len() >= 2 && kolkata.len() >= 2).then_some((utc, kolkata))
+        },
+    )
+    .await;
+    let sorted = |mut times: Vec<f64>| {
+        times.sort_by(f64::total_cmp);
+        times
+    };
+    let (utc_runs, kolkata_runs) = (sorted(utc_runs), sorted(kolkata_runs));
+    for runs in [&utc_runs, &kolkata_runs] {
+        let period = runs[1] - runs[0];
+        assert!(
+            (period - HOUR).abs() < 3.0,
+            "hourly: {period:.1}s between runs, not {HOUR}s: {runs:?}"
+        );
+    }
+    let offset = (kolkata_runs[0] - utc_runs[0]).rem_euclid(HOUR);
+    assert!(
+        (offset - HOUR / 2.0).abs() < 3.0,
+        "Kolkata's :15 is UTC's :45, half an hour (18 s) after UTC's :15; \
+         the runs were {offset:.1}s apart (utc {utc_runs:?}, kolkata {kolkata_runs:?})"
     );
 }

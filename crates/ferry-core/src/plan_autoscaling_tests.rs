@@ -114,6 +114,76 @@ proptest! {
         prop_assert!(plan("acme", OWNER, &desired, &next).is_converged());
     }
 
+    /// A new revision (the image changes, so every task definition does)
+    /// and a restart riding on the same decision keep the autoscaler's
+    /// count (issue 19): the UpdateService that rolls the revision out sets
+    /// no desired count, unless the count is outside the range (then the
+    /// clamp, as on any resync). Judged on [`crate::decide::decide`], the
+    /// whole decision a reconcile makes, and on the state it leads to.
+    #[test]
+    fn a_new_revision_and_a_restart_keep_the_autoscalers_count(
+        app in app_strategy(),
+        min in 0u32..4,
+        span in 0u32..5,
+        counts in prop::collection::vec(0u32..12, 1..5),
+        tag in "[a-z0-9]{1,8}",
+        restart in any::<bool>(),
+    ) {
+        use crate::decide::{decide, AppRef, Input};
+        use crate::render::render_app;
+        use crate::restart::Restart;
+        use crate::traffic::{ObservedTraffic, TrafficSettings};
+
+        let before = autoscaled(app, min, min + span);
+        let mut observed = converge(&before);
+        set_counts(&mut observed, &counts);
+        let mut after = before.clone();
+        after.image = format!("{}-{tag}", before.image);
+        let desired = render_app(&after, &settings());
+        let asked = Restart { generation: 2, processes: Vec::new() };
+        let decision = decide(Input {
+            app: AppRef {
+                name: "acme",
+                generation: 2,
+                deleting: false,
+                restart: restart.then_some(&asked),
+            },
+            desired: &desired,
+            observed: &observed,
+            observed_traffic: &ObservedTraffic::default(),
+            previous: None,
+            owner: OWNER,
+            traffic: &TrafficSettings::default(),
+            now: time::macros::datetime!(2026-12-01 10:00 UTC),
+        });
+        for service in observed.services.values() {
+            let update = decision.plan.actions.iter().find_map(|a| match a {
+                Action::UpdateService { name, desired_count, task_definition, force_new_deployment, .. }
+                    if *name == service.name => Some((*desired_count, task_definition.is_some(), *force_new_deployment)),
+                _ => None,
+            });
+            let Some((count, new_revision, forced)) = update else {
+                return Err(TestCaseError::fail(format!("no UpdateService for {}", service.name)));
+            };
+            prop_assert!(new_revision, "{} keeps its old revision", service.name);
+            prop_assert_eq!(forced, restart);
+            let clamped = service.desired_count.clamp(min, min + span);
+            prop_assert_eq!(
+                count,
+                (clamped != service.desired_count).then_some(clamped),
+                "{} was at {}", service.name, service.desired_count
+            );
+        }
+        let next = execute(&observed, &decision.plan.actions);
+        for (name, service) in &next.services {
+            prop_assert_eq!(
+                service.desired_count,
+                observed.services[name].desired_count.clamp(min, min + span)
+            );
+        }
+        prop_assert!(plan("acme", OWNER, &desired.processes, &next).is_converged());
+    }
+
     /// A changed range updates the target and clamps only counts outside
     /// it; the next plan is empty.
     #[test]
