@@ -469,3 +469,19 @@ def test_a_crashing_service_task_is_described_and_replaced(aws):
     (service,) = ecs.describe_services(cluster="crashes", services=["loop"])["services"]
     assert service["deployments"][0]["failedTasks"] >= 2
     assert not any("unable to consistently start" in e["message"] for e in service["events"])
+
+
+def test_a_secrets_manager_secret_is_looked_up_by_its_arn(aws):
+    ecs, network, emu = aws
+    secrets = emu.client("secretsmanager")
+    arn = secrets.create_secret(Name=f"crashes/db-{next(_names)}", SecretString="x")["ARN"]
+    task, seen = run_until_stopped(ecs, network, register(
+        ecs, "acme/job:1", secrets=[{"name": "DB", "valueFrom": arn + ":password::"}]))
+    assert "RUNNING" in seen and task["stopCode"] == "EssentialContainerExited"
+    secrets.delete_secret(SecretId=arn, RecoveryWindowInDays=7)  # not readable any more
+    task, seen = run_until_stopped(ecs, network, register(
+        ecs, "acme/job:1", secrets=[{"name": "DB", "valueFrom": arn}]))
+    assert "RUNNING" not in seen and task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].endswith(
+        f"failed to fetch secret {arn} from secrets manager: ResourceNotFoundException: "
+        "Secrets Manager can't find the specified secret.")
