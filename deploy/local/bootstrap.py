@@ -9,6 +9,10 @@ Creates (or finds, when a previous run made them):
 * VPC 10.0.0.0/16 with two subnets in two availability zones and a
   security group;
 * CloudWatch Logs group ``/ferry/local``;
+* the SSM parameters the demo manifests (manifests/*.yaml) name as secrets
+  (``DEMO_PARAMETERS``, placeholder values): the emulator stops a task
+  whose secret does not exist before it runs, as ECS does
+  (ferry_emulation/task_resources.py);
 * IAM task execution role ``ferry-local-execution``;
 * IAM role ``ferry-local-scheduler``, assumed by EventBridge Scheduler to
   run scheduled processes' tasks (``FERRY_SCHEDULER_ROLE_ARN``);
@@ -129,7 +133,7 @@ def clients(endpoint: str, region: str) -> dict[str, object]:
     cfg = Config(retries={"max_attempts": 3, "mode": "standard"},
                  connect_timeout=5, read_timeout=60)
     made = {name: session.client(name, endpoint_url=endpoint, config=cfg)
-            for name in ("ecs", "ec2", "logs", "iam", "elbv2", "route53", "sqs")}
+            for name in ("ecs", "ec2", "logs", "iam", "elbv2", "route53", "sqs", "ssm")}
     for client in made.values():
         client.meta.events.register("before-sign", _no_faults)
     return made
@@ -222,6 +226,22 @@ def ensure_log_group(logs) -> str:
             if e.response["Error"]["Code"] != "ResourceAlreadyExistsException":
                 raise
     return LOG_GROUP
+
+
+# manifests/api.yaml's DATABASE_URL; a test checks every manifest's
+# SSM secret is here (tests/test_task_crashes.py).
+DEMO_PARAMETERS = ("/ferry/api/database-url",)
+
+
+def ensure_demo_parameters(ssm) -> None:
+    for name in DEMO_PARAMETERS:
+        try:
+            ssm.put_parameter(Name=name, Value="local-placeholder", Type="SecureString",
+                              Tags=[BASE_TAG])
+            log(f"created parameter {name}")
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ParameterAlreadyExists":
+                raise
 
 
 def ensure_execution_role(iam) -> str:
@@ -390,6 +410,7 @@ def bootstrap(endpoint: str, region: str, table: str = "ferry") -> dict[str, str
     subnets = ensure_subnets(c["ec2"], vpc_id)
     group = ensure_security_group(c["ec2"], vpc_id)
     log_group = ensure_log_group(c["logs"])
+    ensure_demo_parameters(c["ssm"])
     role_arn = ensure_execution_role(c["iam"])
     scheduler_role_arn = ensure_scheduler_role(c["iam"])
     dead_letter_queue = ensure_dead_letter_queue(c["sqs"], table)

@@ -54,11 +54,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import ecs, locks, targets, tasklogs
+from . import ecs, locks, targets, task_resources, tasklogs
 from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
                         ServiceState, ServiceTask, merge_configuration, one_off_state)
 from .ecs_settings import Settings, settings
-from .task_conventions import exit_code, failing_image, unhealthy_image
+from .task_conventions import essential_exit, exit_code, failing_image, unhealthy_image
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "ecs"
@@ -94,9 +94,12 @@ def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, conf
         container["taskArn"] = task.arn  # moto puts the task definition's ARN here
         container.pop("exitCode", None)
         container.pop("reason", None)
-        if i == 0 and state.exit_code is not None:
+        # The exit is the exiting container's (an image convention's), else the first's.
+        exiting = (container.get("name") == state.exit_container if state.exit_container
+                   else i == 0)
+        if exiting and state.exit_code is not None:
             container["exitCode"] = state.exit_code
-        if state.container_reason is not None:
+        if state.container_reason is not None and (exiting or state.exit_code is None):
             container["reason"] = state.container_reason
 
 
@@ -177,6 +180,10 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
         }
         if task.stop_code == "TaskFailedToStart":
             entry["reason"] = task.stopped_reason
+        if task.exited and task.exit is not None and task.exit.container == container.get("name"):
+            entry["exitCode"] = task.exit.code
+            if task.exit.reason:
+                entry["reason"] = task.exit.reason
         containers.append(entry)
     out: dict[str, Any] = {
         "taskArn": arn, "clusterArn": svc.cluster_arn, "group": f"service:{svc.name}",
@@ -243,19 +250,31 @@ class DeploymentEmulation:
     def __init__(self, config: Settings, clock: Callable[[], float] = time.time,
                  find_service: Callable[[str, str], Any] = ecs.moto_service,
                  find_task_definition: Callable[[str], Any] = moto_task_definition,
-                 scheduler: Scheduler | None = None):
+                 scheduler: Scheduler | None = None,
+                 find_start_failure: Callable[[Mapping[str, Any] | None], str | None]
+                 = task_resources.moto_start_failure):
         self.config = config
         self.clock = clock
         self.find_service = find_service
         self.find_task_definition = find_task_definition
+        self.find_start_failure = find_start_failure
         self.scheduler = scheduler or Scheduler(
             config.task_start_seconds, drain=config.task_drain_seconds,
-            registry=targets.Registry(config.health_time_scale))
+            registry=targets.Registry(config.health_time_scale),
+            throttle_scale=config.throttle_scale, start_check=self._start_check)
         self.services: dict[tuple[str, str], ServiceState] = {}
         self.one_offs: dict[str, OneOffTask] = {}
         self.definitions: dict[str, dict[str, Any]] = {}
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _start_check(self, deployment: Deployment) -> str | None:
+        """A missing secret or log group of the deployment's task definition, now
+        (asked by the scheduler, under the ECS lock, as each task would start)."""
+        if not deployment.task_definition:
+            return None
+        definition = self.definitions.get(deployment.task_definition)
+        return self.find_start_failure(definition) if definition is not None else None
 
     def task_definition(self, request: AwsRequest, forward: Forward,
                         reference: Any) -> dict[str, Any] | None:
@@ -366,7 +385,7 @@ class DeploymentEmulation:
             failing_image(definition),
             deployment_template(service, first), now, deployment_id=first.get("id"),
             load_balancers=_links(service), unhealthy=unhealthy_image(definition),
-            grace_seconds=svc.grace_seconds)
+            grace_seconds=svc.grace_seconds, exit=essential_exit(definition))
         self.services[(svc.cluster_arn, svc.arn)] = svc
         return self._respond(response, payload, [(service, svc)])
 
@@ -405,7 +424,7 @@ class DeploymentEmulation:
                 svc, definition_arn, desired, failing_image(definition),
                 deployment_template(service, svc.primary.template), now,
                 load_balancers=_links(service), unhealthy=unhealthy_image(definition),
-                grace_seconds=svc.grace_seconds)
+                grace_seconds=svc.grace_seconds, exit=essential_exit(definition))
             svc.settings = changed
         else:
             self.scheduler.scale(svc, desired, now)
@@ -521,7 +540,12 @@ class DeploymentEmulation:
             task = OneOffTask(arn=task_json["taskArn"], created_at=now, exit_code=exit_code(command),
                               failing_image=failing_image(definition),
                               task_definition=definition.get("taskDefinitionArn"),
-                              commands=commands)
+                              commands=commands,
+                              # Judged once, at RunTask (a second before the
+                              # task would start): a one-off's state must not
+                              # change with later reads.
+                              start_failure=self.find_start_failure(definition),
+                              exit=essential_exit(definition))
             self.one_offs[task.arn] = task
             render_one_off(task_json, task, now, self.config)
         content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
@@ -636,13 +660,17 @@ class DeploymentEmulation:
                             image=str(container.get("image") or ""), command=container.get("command"),
                             started_at=task.started_at,
                             stopped_at=task.stopped_at if task.started_at is not None else None,
+                            exit_code=(task.exit.code if task.exited and task.exit is not None
+                                       and task.exit.container == destination.container
+                                       else None),
                             stop_code=task.stop_code, stopped_reason=task.stopped_reason)))
             for one in self.one_offs.values():
                 definition = self.definitions.get(one.task_definition or "")
                 state = one_off_state(one, now, self.config)
                 for destination in tasklogs.destinations(definition):
                     container = _container(definition, destination.container)
-                    exited = state.stop_code == "EssentialContainerExited"
+                    exited = (state.stop_code == "EssentialContainerExited"
+                              and state.exit_container in (None, destination.container))
                     found.append(tasklogs.Container(one.arn, destination, tasklogs.Run(
                         image=str(container.get("image") or ""),
                         command=one.commands.get(destination.container),

@@ -162,13 +162,45 @@ wording is ``deployment failed: tasks failed health checks.`` and
 the breaker watches tasks reaching RUNNING, then their health checks).
 
 Service throttle logic
-(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html):
-"If tasks for an ECS service repeatedly fail to enter the RUNNING state
-..., then the time between subsequent restart attempts is incrementally
-increased up to a maximum of 15 minutes." After 3 failures in a row the
-wait doubles with each failure (one step, two, four, ...) up to 15
-minutes, with the event "is unable to consistently start tasks
-successfully." once per deployment.
+----------------------
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html
+  "If tasks for a service repeatedly fail to enter the RUNNING state
+  (progressing directly from a PENDING to a STOPPED status), then the time
+  between subsequent restart attempts is incrementally increased up to a
+  maximum of 27 minutes. This maximum period is subject to change in the
+  future." (The page said 15 minutes before.) "If your service initiates
+  the throttle logic, you receive the following service event message:
+  (service service-name) is unable to consistently start tasks
+  successfully." "If you update your service to use a new task
+  definition, your service returns to a normal, non-throttled state
+  immediately." "Tasks that are stopped after they reach the RUNNING state
+  don't start the throttle logic or the associated service event message.
+  ... Even if a task's container command immediately exits with a non-zero
+  exit code, the task already moved to the RUNNING state."
+The page gives no schedule. The layer: after ``THROTTLE_AFTER`` (3)
+failures to start in a row in the PRIMARY deployment (a task that reaches
+RUNNING ends the run), the next launch waits 30 s, doubling with each
+further failure, up to 27 minutes, all times
+FERRY_EMULATOR_SERVICE_THROTTLE_SCALE (default 1/30: 1 s up to 54 s), and
+at least one scheduler step; the event comes once per deployment. Tasks
+that fail to start: the ``fail`` image tag and a missing secret or log
+group (``task_resources``). Tasks that exit after RUNNING (``crash-...``,
+``oom``) and tasks stopped after failing health checks are replaced at the
+next step, unthrottled, as the page says. A new deployment (new task
+definition) starts unthrottled.
+
+Tasks that exit after RUNNING
+-----------------------------
+A service task of a deployment whose essential container has an exit
+convention (``task_conventions.essential_exit``) is STOPPED ``after``
+seconds after it started, at that very time (between scheduler steps, as
+the end of a drain is): stopCode ``EssentialContainerExited``,
+stoppedReason ``Essential container in task exited``, the container's
+``exitCode`` (and, for ``oom``, its ``reason``), deregistered from its
+target groups; ``failedTasks`` grows by one and the scheduler replaces it
+at the next step. ECS posts no service event for a task that exits by
+itself (the service-event-messages guide lists none); the replacement's
+``has started`` event follows.
 
 Circuit breaker
 ---------------
@@ -184,18 +216,66 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-b
   until it reaches a COMPLETED state. When the deployment circuit breaker
   does not find a deployment that is in a COMPLETED state, the circuit
   breaker does not launch new tasks and the deployment is stalled."
-  The guide's table rounds up (25 tasks: threshold 13). (Its archived
-  version gave a minimum of 10; the API reference says 3.)
+  "Stage 1 - The scheduler monitors the tasks to see if they transition
+  into the RUNNING state. ... Failure - By default, consecutive tasks that
+  do not transition to the RUNNING state count toward the failure
+  threshold (resetOnHealthyTask is true). When resetOnHealthyTask is
+  false, all task failures accumulate regardless of whether healthy tasks
+  start between failures." "Stage 2 - The deployment enters this stage
+  when there is at least one task in the RUNNING state. The circuit
+  breaker checks the health checks for the tasks in the current deployment
+  being evaluated. The validated health checks are Elastic Load Balancing,
+  AWS Cloud Map service health checks, and container health checks. ...
+  Failure - The tasks that are replaced because of health check failures
+  have reached the failure threshold." "When a health check fails for the
+  task, the deployment circuit breaker increases the failure count by
+  one. When the failure count equals the threshold, the deployment is
+  marked as FAILED."
+  Failure counting mode: "true (default) The failure count resets to 0
+  each time a task reaches a healthy state. Only consecutive failures
+  count toward the threshold." "false Task failures accumulate throughout
+  the deployment. The failure count never resets".
+  Threshold: "BOUNDED_PERCENT (default) Amazon ECS multiplies value by the
+  latest service desired count to calculate the failure threshold. The
+  result is clamped to a minimum of 3 and a maximum of 200. This is the
+  default type with a default value of 50." "UNBOUNDED_PERCENT ... There is
+  no minimum or maximum bound on the result." "COUNT Amazon ECS uses value
+  directly as the failure threshold." The table rounds up (25 tasks, 50:
+  13).
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html
+  resetOnHealthyTask: "When set to true, a task that reaches a healthy
+  state resets the failure count to 0. ... The default is true."
 
-With ``deploymentCircuitBreaker.enable``, a PRIMARY deployment that is
-IN_PROGRESS, runs no task and has ``failedTasks`` >= min(200, max(3,
-ceil(desiredCount / 2))) is FAILED. With ``rollback`` and a deployment that
-COMPLETED before, a new PRIMARY deployment with that deployment's task
-definition starts (IN_PROGRESS, then COMPLETED like any other), the failed
-one becomes ACTIVE (and goes when the rollback completes), and the
-service's ``taskDefinition`` is that one again. Without rollback, or with
-nothing to roll back to, the FAILED deployment stays PRIMARY and launches
-nothing; older deployments keep their tasks.
+The layer keeps, per deployment, the breaker's failure count (apart from
+``failedTasks``, which counts every failed task and never resets). It
+grows by one for each task that fails to start (stage 1), fails its ELB
+health checks (stage 2), or exits after it reached RUNNING. The guide is
+silent on that last case; the layer takes the stricter reading: such a
+task counts, as a stage-2 failure (it ran, so stage 1 was passed, and a
+task whose essential container exited is not a healthy one). A task that
+becomes healthy (RUNNING, and behind load balancers passed its checks)
+resets the count to 0 unless ``resetOnHealthyTask`` is false. With
+``deploymentCircuitBreaker.enable``, a PRIMARY deployment that is
+IN_PROGRESS and whose count reaches the threshold is FAILED. The archived
+guide's "If a service deployment has at least one successfully running
+task, the circuit breaker logic will not trigger regardless of the
+deployment having any previous or future failed tasks" is superseded by
+the current page's counting modes (with resetOnHealthyTask false, failures
+accumulate "regardless of whether healthy tasks start"); the layer follows
+the current page, the stricter one. The wording: ``tasks failed health
+checks.`` when most counted failures were stage 2, else ``tasks failed to
+start.``. So with the defaults, a service whose tasks run and then crash
+never trips the breaker when each task becomes healthy first (each resets
+the count), as on AWS; with resetOnHealthyTask false it trips after the
+threshold's number of crashes.
+
+With ``rollback`` and a deployment that COMPLETED before, a new PRIMARY
+deployment with that deployment's task definition starts (IN_PROGRESS,
+then COMPLETED like any other), the failed one becomes ACTIVE (and goes
+when the rollback completes), and the service's ``taskDefinition`` is that
+one again. Without rollback, or with nothing to roll back to, the FAILED
+deployment stays PRIMARY and launches nothing; older deployments keep
+their tasks.
 
 DeleteService, DRAINING
 -----------------------
@@ -267,15 +347,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import targets
-from .ecs_settings import TASK_DRAIN_DEFAULT, Settings
-from .task_conventions import cannot_pull
+from .ecs_settings import TASK_DRAIN_DEFAULT, THROTTLE_SCALE_DEFAULT, Settings
+from .task_conventions import ESSENTIAL_EXITED, Exit, cannot_pull
 
 
 # -- ECS arithmetic ----------------------------------------------------------------
 
-def failure_threshold(desired: int) -> int:
-    """Circuit breaker: 0.5 * desired count, rounded up, within 3..200."""
-    return min(200, max(3, (desired + 1) // 2))
+def failure_threshold(desired: int, breaker: Mapping[str, Any] | None = None) -> int:
+    """Circuit breaker: the thresholdConfiguration (default BOUNDED_PERCENT 50:
+    0.5 * desired count, rounded up, within 3..200; UNBOUNDED_PERCENT: not
+    clamped; COUNT: the value itself)."""
+    threshold = (breaker or {}).get("thresholdConfiguration")
+    threshold = threshold if isinstance(threshold, dict) else {}
+    kind = threshold.get("type") or "BOUNDED_PERCENT"
+    value = threshold.get("value")
+    value = int(value) if isinstance(value, (int, float)) and value > 0 else None
+    if kind == "COUNT":
+        return value if value is not None else 3
+    percent = value if value is not None else 50
+    computed = -(-desired * percent // 100)  # rounded up
+    if kind == "UNBOUNDED_PERCENT":
+        return max(1, computed)
+    return min(200, max(3, computed))
+
+
+def resets_on_healthy_task(breaker: Mapping[str, Any] | None) -> bool:
+    """resetOnHealthyTask, true by default."""
+    return (breaker or {}).get("resetOnHealthyTask") is not False
 
 
 def min_healthy(desired: int, configuration: Mapping[str, Any]) -> int:
@@ -315,7 +413,15 @@ EVENTS_KEPT = 100
 STOPPED_TASKS_KEPT = 100
 STOPPED_TASK_SECONDS = 3600.0
 THROTTLE_AFTER = 3
-THROTTLE_MAX_SECONDS = 900.0
+THROTTLE_BASE_SECONDS = 30.0
+THROTTLE_MAX_SECONDS = 27 * 60.0
+
+
+def throttle_delay(consecutive_failures: int, scale: float, step: float) -> float:
+    """The wait before the next launch after that many failures to start in a row:
+    30 s doubling, up to 27 minutes, times ``scale``, at least one ``step``."""
+    doublings = min(max(consecutive_failures - THROTTLE_AFTER, 0), 40)
+    return max(step, min(THROTTLE_MAX_SECONDS, THROTTLE_BASE_SECONDS * 2 ** doublings) * scale)
 
 
 @dataclass
@@ -342,6 +448,12 @@ class ServiceTask:
     ip: str = ""
     healthy_at: float | None = None
     fails_health_at: float | None = None
+    # Exits after RUNNING (task_conventions.essential_exit): when, and
+    # how; ``healthy_seen``: the breaker has counted it healthy (reset).
+    exits_at: float | None = None
+    exit: Exit | None = None
+    exited: bool = False
+    healthy_seen: bool = False
 
     def is_healthy(self, at: float) -> bool:
         return (self.started_at is not None and self.healthy_at is not None
@@ -373,7 +485,12 @@ class Deployment:
     load_balancers: list[dict[str, Any]] = field(default_factory=list)
     unhealthy_image: str | None = None
     grace_seconds: float = 0.0
+    exit: Exit | None = None
+    # Failures the breaker counted in stage 2 (health checks, exits after
+    # RUNNING), for its wording; ``breaker_failures``: its failure count
+    # (reset by a healthy task unless resetOnHealthyTask is false).
     health_failures: int = 0
+    breaker_failures: int = 0
     status: str = "PRIMARY"
     rollout: str = IN_PROGRESS
     reason: str = ""
@@ -476,12 +593,19 @@ class Scheduler:
                  new_task_id: Callable[[], str] = lambda: uuid.uuid4().hex,
                  new_deployment_id: Callable[[], str] = _new_deployment_id,
                  drain: float = TASK_DRAIN_DEFAULT,
-                 registry: targets.Registry | None = None):
+                 registry: targets.Registry | None = None,
+                 throttle_scale: float = THROTTLE_SCALE_DEFAULT,
+                 start_check: Callable[[Deployment], str | None] | None = None):
+        """``start_check``: why a task of the deployment cannot start now (a
+        missing secret or log group, ``task_resources``), asked each time a
+        task would reach RUNNING; None: nothing missing."""
         self.interval = interval
         self.new_task_id = new_task_id
         self.new_deployment_id = new_deployment_id
         self.drain = drain
         self.registry = registry if registry is not None else targets.Registry()
+        self.throttle_scale = throttle_scale
+        self.start_check = start_check
 
     # -- writes --------------------------------------------------------------------
 
@@ -496,13 +620,15 @@ class Scheduler:
                failing: str | None, template: dict[str, Any], now: float,
                deployment_id: str | None = None, reason: str = "",
                load_balancers: list[dict[str, Any]] | None = None,
-               unhealthy: str | None = None, grace_seconds: float = 0.0) -> Deployment:
+               unhealthy: str | None = None, grace_seconds: float = 0.0,
+               exit: Exit | None = None) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
                                 reason=reason,
                                 load_balancers=copy.deepcopy(load_balancers or []),
-                                unhealthy_image=unhealthy, grace_seconds=grace_seconds)
+                                unhealthy_image=unhealthy, grace_seconds=grace_seconds,
+                                exit=exit)
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -557,17 +683,56 @@ class Scheduler:
     # -- time ------------------------------------------------------------------------
 
     def advance(self, svc: ServiceState, now: float) -> None:
-        """Every step and every end of a drain due by ``now``, in order, each at its own time."""
+        """Every step, every end of a drain and every exit due by ``now``, in order, each
+        at its own time (at the same time: drains, then exits, then the step)."""
         while True:
             tick = None if svc.deleted else svc.next_tick
             drained = min((t.drained_at for d in svc.deployments for t in d.draining
                            if t.drained_at is not None), default=None)
-            if drained is not None and drained <= now and (tick is None or drained <= tick):
-                self._finish_draining(svc, drained)
-            elif tick is not None and tick <= now:
-                svc.next_tick = self._step(svc, tick)
-            else:
+            exits = min((t.exits_at for d in svc.deployments for t in d.tasks
+                         if t.exits_at is not None and not t.draining), default=None)
+            due = [at for at in (drained, exits, tick) if at is not None and at <= now]
+            if not due:
                 break
+            first = min(due)
+            if drained is not None and drained == first:
+                self._finish_draining(svc, drained)
+            elif exits is not None and exits == first:
+                self._finish_exits(svc, exits)
+            else:
+                svc.next_tick = self._step(svc, first)
+
+    def _note_healthy(self, svc: ServiceState, at: float) -> None:
+        """The breaker sees the PRIMARY's tasks that became healthy by ``at``: each
+        resets its failure count, unless resetOnHealthyTask is false."""
+        if not svc.deployments:
+            return
+        primary = svc.primary
+        reset = resets_on_healthy_task(svc.configuration.get("deploymentCircuitBreaker"))
+        for task in primary.tasks:
+            if not task.healthy_seen and not task.draining and task.is_healthy(at):
+                task.healthy_seen = True
+                if reset:
+                    primary.breaker_failures = 0
+
+    def _finish_exits(self, svc: ServiceState, at: float) -> None:
+        """Tasks whose essential container exits by ``at`` are STOPPED (EssentialContainerExited);
+        each counts as a failed task, for the breaker too (stage 2, the stricter
+        reading), but not for the throttle; the next step replaces them."""
+        self._note_healthy(svc, at)
+        for deployment in svc.deployments:
+            for task in list(deployment.tasks):
+                if task.exits_at is None or task.exits_at > at or task.draining:
+                    continue
+                task.exited = True
+                self._stop(svc, deployment, task, task.exits_at, "EssentialContainerExited",
+                           ESSENTIAL_EXITED)
+                deployment.failed_tasks += 1
+                deployment.health_failures += 1
+                deployment.breaker_failures += 1
+        if not svc.deleted:
+            self._judge(svc, at)
+            self.wake(svc, at)
 
     def _finish_draining(self, svc: ServiceState, at: float) -> None:
         """Draining tasks whose drain ends by ``at`` are STOPPED; the rollout may complete."""
@@ -595,6 +760,9 @@ class Scheduler:
     def _register(self, deployment: Deployment, task: ServiceTask, at: float) -> None:
         """The task is RUNNING: its targets go into its service's target groups."""
         task.started_at = at
+        if deployment.exit is not None:
+            task.exit = deployment.exit
+            task.exits_at = at + deployment.exit.after
         if not deployment.load_balancers:
             task.healthy_at = at
             return
@@ -627,6 +795,23 @@ class Scheduler:
         svc.stopped.insert(0, task)
         del svc.stopped[STOPPED_TASKS_KEPT:]
 
+    def _cannot_start(self, deployment: Deployment) -> str | None:
+        """Why a task of the deployment stops before RUNNING now, or None."""
+        if deployment.failing_image is not None:
+            return cannot_pull(deployment.failing_image)
+        return self.start_check(deployment) if self.start_check is not None else None
+
+    def _judge(self, svc: ServiceState, at: float) -> bool:
+        """The circuit breaker: the PRIMARY IN_PROGRESS whose failure count reached the
+        threshold is FAILED (and may roll back). True if it failed now."""
+        primary = svc.primary
+        breaker = svc.configuration.get("deploymentCircuitBreaker") or {}
+        if (primary.rollout == IN_PROGRESS and breaker.get("enable")
+                and primary.breaker_failures >= failure_threshold(primary.desired, breaker)):
+            self._fail(svc, primary, at, rollback=bool(breaker.get("rollback")))
+            return True
+        return False
+
     def _fail(self, svc: ServiceState, primary: Deployment, at: float, rollback: bool) -> Deployment:
         primary.rollout = FAILED
         # Stage 1 (tasks that never reach RUNNING) or stage 2 (health checks).
@@ -646,7 +831,8 @@ class Scheduler:
                            reason=("ECS deployment circuit breaker: rolling back to "
                                    f"deploymentId {target.id}."),
                            load_balancers=target.load_balancers,
-                           unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds)
+                           unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds,
+                           exit=target.exit)
 
     def _step(self, svc: ServiceState, at: float) -> float | None:
         """One scheduler step at time ``at``; returns when the next one is due."""
@@ -654,13 +840,15 @@ class Scheduler:
         primary = svc.primary
 
         # 1. Tasks launched at an earlier step are RUNNING, or failed to start.
+        self._note_healthy(svc, at)
         new_failures = 0
         for deployment in svc.deployments:
             for task in deployment.pending:
-                if deployment.failing_image is not None:
-                    self._stop(svc, deployment, task, at, "TaskFailedToStart",
-                               cannot_pull(deployment.failing_image))
+                why = self._cannot_start(deployment)
+                if why is not None:
+                    self._stop(svc, deployment, task, at, "TaskFailedToStart", why)
                     deployment.failed_tasks += 1
+                    deployment.breaker_failures += 1
                     deployment.consecutive_failures += 1
                     new_failures += deployment is primary
                 else:
@@ -684,22 +872,19 @@ class Scheduler:
                                        f"checks in (target-group {group}).")
                     deployment.failed_tasks += 1
                     deployment.health_failures += 1
+                    deployment.breaker_failures += 1
                     stopped.append(task)
 
-        # 2. The circuit breaker, else the throttle. A deployment with a task
-        # that passed its health checks is not judged.
-        breaker = config.get("deploymentCircuitBreaker") or {}
-        if (primary.rollout == IN_PROGRESS and breaker.get("enable")
-                and not any(t.is_healthy(at) for t in primary.running)
-                and primary.failed_tasks >= failure_threshold(primary.desired)):
-            primary = self._fail(svc, primary, at, rollback=bool(breaker.get("rollback")))
-        elif new_failures and primary.consecutive_failures >= THROTTLE_AFTER:
+        # 2. The circuit breaker (on its failure count), else the throttle.
+        judged = self._judge(svc, at)
+        primary = svc.primary
+        if not judged and new_failures and primary.consecutive_failures >= THROTTLE_AFTER:
             if not primary.throttled:
                 primary.throttled = True
                 svc.record(at, f"(service {svc.name}) is unable to consistently start tasks "
                                "successfully.")
-            delay = self.interval * 2 ** min(primary.consecutive_failures - THROTTLE_AFTER, 40)
-            primary.start_after = at + min(THROTTLE_MAX_SECONDS, delay)
+            primary.start_after = at + throttle_delay(primary.consecutive_failures,
+                                                      self.throttle_scale, self.interval)
 
         # 3. Stop: the PRIMARY's tasks above its count, then older deployments'.
         desired = primary.desired
@@ -785,8 +970,10 @@ class Scheduler:
         """The PRIMARY at its count with the older deployments gone: COMPLETED, or steady again."""
         primary = svc.primary
         older_busy = any(d.tasks for d in svc.deployments[1:])
+        # A task whose container exits at this very time does not count.
         at_count = (len(primary.running) == primary.desired and not primary.pending
-                    and all(t.is_healthy(at) for t in primary.running))
+                    and all(t.is_healthy(at) and (t.exits_at is None or t.exits_at > at)
+                            for t in primary.running))
         if primary.rollout == IN_PROGRESS and at_count and not older_busy:
             primary.rollout = COMPLETED
             primary.reason = f"ECS deployment {primary.id} completed."
@@ -814,6 +1001,10 @@ class OneOffTask:
     # container's command (its override, else the task definition's).
     task_definition: str | None = None
     commands: dict[str, Any] = field(default_factory=dict)
+    # A missing secret or log group (task_resources), judged at RunTask;
+    # an essential container's exit convention (task_conventions).
+    start_failure: str | None = None
+    exit: Exit | None = None
 
 
 @dataclass(frozen=True)
@@ -826,26 +1017,35 @@ class OneOffState:
     stopped_reason: str | None
     exit_code: int | None
     container_reason: str | None
+    # The container the exit code and reason are for (None: the first).
+    exit_container: str | None = None
 
 
 def one_off_state(task: OneOffTask, now: float, config: Settings) -> OneOffState:
     """Where a one-off task stands at ``now`` (see the module docstring)."""
     started = task.created_at + config.task_start_seconds
-    if task.failing_image is not None:
+    cannot_start = (cannot_pull(task.failing_image) if task.failing_image is not None
+                    else task.start_failure)
+    container: str | None = None
+    if cannot_start is not None:
         stop_at, code = started, "TaskFailedToStart"
-        reason: str = cannot_pull(task.failing_image)
+        reason: str = cannot_start
         code_out: int | None = None
         container_reason: str | None = reason
+    elif task.exit is not None:  # the image's convention, not the command's
+        stop_at, code = started + task.exit.after, "EssentialContainerExited"
+        reason, code_out, container_reason = ESSENTIAL_EXITED, task.exit.code, task.exit.reason
+        container = task.exit.container or None
     else:
         stop_at, code = started + config.task_run_seconds, "EssentialContainerExited"
-        reason, code_out, container_reason = "Essential container in task exited", task.exit_code, None
+        reason, code_out, container_reason = ESSENTIAL_EXITED, task.exit_code, None
     if task.user_stop is not None and task.user_stop[0] < stop_at:
         stop_at, code, reason = task.user_stop[0], "UserInitiated", task.user_stop[1]
-        code_out, container_reason = None, None
-    ran = task.failing_image is None and started < stop_at
+        code_out, container_reason, container = None, None, None
+    ran = cannot_start is None and started < stop_at
     if now >= stop_at:
         return OneOffState("STOPPED", "STOPPED", started if ran else None, stop_at, code, reason,
-                           code_out, container_reason)
+                           code_out, container_reason, container)
     if now >= started:
         return OneOffState("RUNNING", "RUNNING", started, None, None, None, None, None)
     return OneOffState("PENDING", "RUNNING", None, None, None, None, None, None)

@@ -7,6 +7,12 @@
 ``FERRY_EMULATOR_TASK_DRAIN_SECONDS`` (default 0, >= 0): how long an old
   deployment's task drains before it is STOPPED.
 ``FERRY_EMULATOR_HEALTH_TIME_SCALE``: see ``targets.py``.
+``FERRY_EMULATOR_SERVICE_THROTTLE_SCALE`` (default 1/30 = 0.0333..., > 0):
+  multiplies the service throttle's delays between launch attempts (see
+  ``ecs_model``: 30 s, doubling, up to AWS's 27 minutes). The default
+  makes the first delay 1 s and the longest 54 s, so the end-to-end tests
+  see the throttle without waiting minutes; 1 is AWS's pace, 0.01 makes
+  27 minutes 16.2 s.
 
 A bad value is refused with a ValueError that names the variable.
 """
@@ -26,6 +32,8 @@ TASK_DRAIN_ENV = "FERRY_EMULATOR_TASK_DRAIN_SECONDS"
 TASK_START_DEFAULT = 1.0
 TASK_RUN_DEFAULT = 1.0
 TASK_DRAIN_DEFAULT = 0.0
+THROTTLE_SCALE_ENV = "FERRY_EMULATOR_SERVICE_THROTTLE_SCALE"
+THROTTLE_SCALE_DEFAULT = 1 / 30
 
 
 @dataclass(frozen=True)
@@ -33,12 +41,14 @@ class Settings:
     """``task_start_seconds``: one scheduler step, and how long a task is PENDING.
     ``task_run_seconds``: how long a one-off task is RUNNING.
     ``task_drain_seconds``: how long an old deployment's task, once the
-    scheduler stops it, stays RUNNING (draining) before it is STOPPED."""
+    scheduler stops it, stays RUNNING (draining) before it is STOPPED.
+    ``throttle_scale``: the service throttle's delays, times this."""
 
     task_start_seconds: float = TASK_START_DEFAULT
     task_run_seconds: float = TASK_RUN_DEFAULT
     task_drain_seconds: float = TASK_DRAIN_DEFAULT
     health_time_scale: float = targets.HEALTH_SCALE_DEFAULT
+    throttle_scale: float = THROTTLE_SCALE_DEFAULT
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float, allow_zero: bool) -> float:
@@ -62,4 +72,19 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
         task_run_seconds=_seconds(environ, TASK_RUN_ENV, TASK_RUN_DEFAULT, allow_zero=True),
         task_drain_seconds=_seconds(environ, TASK_DRAIN_ENV, TASK_DRAIN_DEFAULT, allow_zero=True),
         health_time_scale=targets.health_scale(environ),
+        throttle_scale=throttle_scale(environ),
     )
+
+
+def throttle_scale(environ: Mapping[str, str] = os.environ) -> float:
+    """FERRY_EMULATOR_SERVICE_THROTTLE_SCALE; ValueError unless a number > 0."""
+    raw = environ.get(THROTTLE_SCALE_ENV, "").strip()
+    if not raw:
+        return THROTTLE_SCALE_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{THROTTLE_SCALE_ENV} must be a number > 0, got {raw!r}")
+    return value

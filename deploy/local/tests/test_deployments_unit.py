@@ -241,19 +241,40 @@ def test_a_rollback_target_is_used_once_until_it_completes():
     assert svc.last_completed is svc.primary
 
 
-def test_without_the_breaker_failures_are_throttled_up_to_15_minutes():
-    s = scheduler()
+def test_without_the_breaker_failures_are_throttled_up_to_27_minutes():
+    # service-throttle-logic.html: "the time between subsequent restart
+    # attempts is incrementally increased up to a maximum of 27 minutes".
+    ids = itertools.count(1)
+    s = Scheduler(STEP, new_task_id=lambda: f"t{next(ids)}",
+                  new_deployment_id=lambda: f"ecs-svc/{next(ids)}", throttle_scale=1.0)
     svc = service()
     s.deploy(svc, TD2, 1, "acme/web:fail", {}, 0.0)
     s.advance(svc, 10 * 3600.0)
     assert svc.primary.rollout == IN_PROGRESS
-    # Each attempt fails; after three the wait doubles (1, 2, 4, ... s) up to 900 s.
-    assert 50 < svc.primary.failed_tasks < 60
-    first, second, third = (t.stopped_at for t in svc.stopped[-3:][::-1])
-    assert (second - first, third - second) == (STEP, STEP)  # no wait before the throttle
-    assert svc.stopped[0].stopped_at - svc.stopped[1].stopped_at == model.THROTTLE_MAX_SECONDS + STEP
+    stops = [t.stopped_at for t in svc.stopped[::-1]]
+    gaps = [b - a for a, b in zip(stops, stops[1:])]
+    # Launched at one step, stopped at the next: STEP apart until the
+    # third failure in a row, then 30 s doubling up to 27 minutes (+ STEP).
+    assert gaps[:9] == [STEP, STEP] + [d + STEP for d in (30, 60, 120, 240, 480, 960, 1620)]
+    assert set(gaps[9:]) == {1620 + STEP}
     assert messages(svc).count(
-        "(service web) is unable to consistently start tasks successfully.") <= 1
+        "(service web) is unable to consistently start tasks successfully.") == 1
+
+
+@pytest.mark.parametrize("failures,scale,delay", [
+    (3, 1.0, 30.0), (4, 1.0, 60.0), (9, 1.0, 1620.0), (40, 1.0, 1620.0),
+    (3, 1 / 30, 1.0), (9, 1 / 30, 54.0), (3, 0.01, STEP), (9, 0.01, 16.2),
+])
+def test_throttle_delay_doubles_up_to_27_minutes_times_the_scale(failures, scale, delay):
+    assert model.throttle_delay(failures, scale, STEP) == pytest.approx(delay)
+
+
+def test_the_throttle_scale_setting():
+    assert ecs_settings.settings({}).throttle_scale == pytest.approx(1 / 30)
+    assert ecs_settings.settings({ecs_settings.THROTTLE_SCALE_ENV: "0.01"}).throttle_scale == 0.01
+    for bad in ("0", "-1", "x", "nan", "inf"):
+        with pytest.raises(ValueError, match=ecs_settings.THROTTLE_SCALE_ENV):
+            ecs_settings.settings({ecs_settings.THROTTLE_SCALE_ENV: bad})
 
 
 def test_a_configuration_that_allows_no_progress_stalls_with_ecs_event():
