@@ -1503,7 +1503,10 @@ mod tests {
         // A listing sent after the create that does not show it yet.
         let read = cache.next();
         cache.remove(read, "shop_web");
-        assert!(cache.services.contains_key("shop_web"), "kept within the grace");
+        assert!(
+            cache.services.contains_key("shop_web"),
+            "kept within the grace"
+        );
         // Once the grace has passed, a miss is believed.
         let long_ago = Instant::now()
             .checked_sub(CONSISTENCY_GRACE + Duration::from_secs(1))
@@ -1532,6 +1535,9 @@ mod tests {
             "InvalidParameterException",
             "InvalidParameterException: subnets can have at most 16 items."
         )));
-        assert!(!already_exists(&refusal("ClientException", "not idempotent")));
+        assert!(!already_exists(&refusal(
+            "ClientException",
+            "not idempotent"
+        )));
     }
 }

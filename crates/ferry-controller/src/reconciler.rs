@@ -67,6 +67,10 @@ pub struct Reconciler<
     wanted: Mutex<BTreeMap<String, Vec<String>>>,
     /// The status last written per app, so unchanged status is not written.
     written: Mutex<HashMap<String, AppStatus>>,
+    /// Apps observed in full (services, schedules) in this term: only
+    /// their families are tidied, since only then does the cache know
+    /// every revision they run (a schedule's is learnt by observing it).
+    observed: Mutex<BTreeSet<String>>,
     resyncs: AtomicU64,
     /// Revisions kept per task-definition family beyond those in use
     /// (`--keep-task-definitions`); at least 1.
@@ -101,6 +105,7 @@ impl<C: Cluster, N: Network, W: StatusStore> Reconciler<C, N, W> {
             traffic_lock: tokio::sync::Mutex::new(()),
             wanted: Mutex::new(BTreeMap::new()),
             written: Mutex::new(HashMap::new()),
+            observed: Mutex::new(BTreeSet::new()),
             resyncs: AtomicU64::new(0),
             keep_task_definitions: DEFAULT_KEEP_TASK_DEFINITIONS,
         }
@@ -120,6 +125,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
             traffic_lock: self.traffic_lock,
             wanted: self.wanted,
             written: self.written,
+            observed: self.observed,
             resyncs: self.resyncs,
             keep_task_definitions: self.keep_task_definitions,
         }
@@ -243,6 +249,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
     /// the next leader's writes make it stale.
     pub fn forget_term(&self) {
         lock(&self.wanted).clear();
+        lock(&self.observed).clear();
         let mut written = lock(&self.written);
         written.clear();
         self.count_conditions(&written);
@@ -295,7 +302,10 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
 
         // Observe.
         let observed = match self.observe(&app.name, &desired).await {
-            Ok(observed) => observed,
+            Ok(observed) => {
+                lock(&self.observed).insert(app.name.clone());
+                observed
+            }
             Err(err) => {
                 return self
                     .failed_to_observe(app, fence, &desired, previous, err)
@@ -707,7 +717,14 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> crate::controller::Re
             }
         };
         self.count_resync_reads(reads);
-        self.retire_task_definitions(&apps).await;
+        let tidy: BTreeSet<String> = {
+            let observed = lock(&self.observed);
+            apps.iter()
+                .filter(|a| observed.contains(*a))
+                .cloned()
+                .collect()
+        };
+        self.retire_task_definitions(&tidy).await;
         // Never deleted: a wiped or wrong table must not delete workloads.
         let orphans: Vec<String> = self
             .apps_with_services()

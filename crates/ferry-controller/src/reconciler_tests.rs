@@ -665,3 +665,30 @@ async fn dead_letters_are_deleted_only_once_status_records_their_failures() {
     );
     assert_eq!(deleted(&r), ["shop_nightly-m1", "shop_nightly-m1"]);
 }
+
+#[tokio::test]
+async fn hygiene_tidies_only_the_apps_observed_in_this_term() {
+    use crate::controller::Reconcile;
+
+    let r = reconciler();
+    let apps: BTreeSet<String> = ["shop".to_owned(), "idle".to_owned()].into();
+    // Before any reconcile of this term, the cache may not know what an
+    // app's schedules run: nothing of theirs is tidied.
+    Reconcile::resync(&r, apps.clone()).await;
+    r.reconcile(&record("shop", 1, "shop:1"), &fence()).await;
+    Reconcile::resync(&r, apps.clone()).await;
+    // A new term starts from nothing again.
+    r.forget_term();
+    Reconcile::resync(&r, apps).await;
+    let asked: Vec<BTreeSet<String>> = r
+        .ecs
+        .state()
+        .retire_requests
+        .iter()
+        .map(|(apps, _, _)| apps.clone())
+        .collect();
+    assert_eq!(
+        asked,
+        vec![BTreeSet::new(), ["shop".to_owned()].into(), BTreeSet::new()]
+    );
+}
