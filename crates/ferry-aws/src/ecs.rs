@@ -1113,7 +1113,9 @@ impl Ecs {
                 // earlier term (or another hand) moments ago, not visible
                 // yet. Describe it; until ECS shows it, the reconcile fails
                 // and is retried, and nothing is created twice.
-                let (found, _) = self.describe_services(&[service.name.clone()]).await?;
+                let (found, _) = self
+                    .describe_services(std::slice::from_ref(&service.name))
+                    .await?;
                 let Some(existing) = found.into_iter().next() else {
                     return Err(err);
                 };
