@@ -361,11 +361,15 @@ async fn one_off_tasks_are_stopped_by_timeout_interrupt_and_stop_but_never_servi
     })
     .await;
     assert_eq!(reason, "ferry stop");
-    let stream = local.ferry_ok(&["logs", "shop", "--task", &id]);
-    assert!(
-        stream.contains("stopped: UserInitiated: ferry stop"),
-        "{stream}"
-    );
+    // The line the stop wrote is readable after CloudWatch Logs' ingestion
+    // delay (the emulator's, like AWS's, is seconds).
+    eventually(Duration::from_secs(20), "the stop's line", || async {
+        let stream = local.ferry_ok(&["logs", "shop", "--task", &id]);
+        stream
+            .contains("stopped: UserInitiated: ferry stop")
+            .then_some(())
+    })
+    .await;
 
     // Never a service's task.
     let web = task_ids(&local, "web", false);

@@ -540,7 +540,9 @@ impl Ecs {
 
     /// Describes services by name or ARN, in batches of
     /// [`DESCRIBE_SERVICES_BATCH`]. Missing and INACTIVE services are left
-    /// out. Returns them and the number of calls made.
+    /// out; an INACTIVE one is gone for sure, so it loses the grace of a
+    /// just-created service ([`CONSISTENCY_GRACE`]). Returns them and the
+    /// number of calls made.
     async fn describe_services(
         &self,
         services: &[String],
@@ -566,7 +568,18 @@ impl Ecs {
                 )
                 .await?;
             calls += 1;
-            found.extend(out.services().iter().filter_map(cacheable));
+            for service in out.services() {
+                match cacheable(service) {
+                    Some(observed) => found.push(observed),
+                    // Described, and INACTIVE: ECS's answer that it is gone,
+                    // not a read that missed it (no grace applies).
+                    None => {
+                        if let Some(name) = service.service_name() {
+                            self.cache().created.remove(name);
+                        }
+                    }
+                }
+            }
         }
         Ok((found, calls))
     }

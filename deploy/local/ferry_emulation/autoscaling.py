@@ -69,10 +69,10 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
+from . import locks
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "application-autoscaling"
@@ -86,11 +86,10 @@ EVERYTHING = 1_000_000
 
 Forward = Callable[[AwsRequest], Response]
 
-_lock = threading.Lock()
 
 
 def serialize(request: AwsRequest, forward: Forward) -> Response:
-    with _lock:
+    with locks.AUTOSCALING:
         return forward(request)
 
 

@@ -11,7 +11,7 @@ moto's server runs requests on threads and its DynamoDB backend takes no
 lock, so two concurrent conditional writes can both pass their condition and
 both write: a lost update that real DynamoDB never allows. Ferry's apply
 relies on exactly that guarantee, so this layer runs every DynamoDB request
-against moto one at a time (``_lock``).
+against moto one at a time (``locks.DYNAMODB``).
 
 Transaction conflicts
 ---------------------
@@ -91,18 +91,17 @@ import copy
 import json
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import locks
 from .wire import json_error, json_response
 
 SERVICE = "dynamodb"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
-_lock = threading.Lock()
 
 #: How long DynamoDB remembers a client request token.
 IDEMPOTENCY_WINDOW_SECONDS = 600.0
@@ -189,7 +188,7 @@ class Transactions:
         self.sleep = sleep
         self.held: set[ItemId] = set()
 
-    # Called with _lock held.
+    # Called with locks.DYNAMODB held.
     def _key_names(self, request: Any, forward: Any, table: str,
                    schemas: dict[str, list[str] | None]) -> list[str] | None:
         if table not in schemas:
@@ -229,7 +228,7 @@ class Transactions:
         operation = request.operation
         if operation == "TransactWriteItems":
             return self.transact_write(request, forward)
-        with _lock:
+        with locks.DYNAMODB:
             if self.held and operation in SINGLE_WRITES:
                 if self.item_id(request, forward, request.json(), {}) in self.held:
                     return conflict()
@@ -241,7 +240,7 @@ class Transactions:
             return forward(request)
 
     def transact_write(self, request: Any, forward: Any) -> Any:
-        with _lock:
+        with locks.DYNAMODB:
             ids = self._transact_ids(request, forward) if (self.held or self.hold > 0) else []
             if any(i is not None and i in self.held for i in ids):
                 return canceled([CONFLICT if i is not None and i in self.held else None
@@ -253,7 +252,7 @@ class Transactions:
         try:
             self.sleep(self.hold)
         finally:
-            with _lock:
+            with locks.DYNAMODB:
                 try:
                     response = forward(request)
                 finally:

@@ -245,7 +245,7 @@ def load_balancer_check(call_moto: Any) -> Any:
         if not groups:
             return forward(request)
         elb_request = signed_for(request, "elasticloadbalancing", "elbv2")
-        with elbv2._lock:
+        with locks.ELBV2:
             associations = elbv2.target_group_associations(elb_request, call_moto)
         for group in groups:
             if not associations.get(group):

@@ -35,11 +35,11 @@ import binascii
 import json
 import os
 import re
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import locks
 from .wire import AwsRequest, Response, form_list, form_structs, query_error, xml_response
 
 SERVICE = "elbv2"
@@ -56,11 +56,10 @@ Forward = Callable[[AwsRequest], Response]
 # before SetRulePriorities). AWS makes each call atomic; so does this lock.
 # --------------------------------------------------------------------------
 
-_lock = threading.Lock()
 
 
 def serialize(request: AwsRequest, forward: Forward) -> Response:
-    with _lock:
+    with locks.ELBV2:
         return forward(request)
 
 

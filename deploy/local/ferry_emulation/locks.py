@@ -50,9 +50,9 @@ under ECS, DescribeTargetHealth reads them under ELBV2; ``TARGETS`` is
 innermost.) DescribeTargetHealth releases ECS before it takes ELBV2. The
 other locks are taken alone.
 
-Caveat: the modules being reworked (dynamodb, elbv2, route53, scheduler,
-autoscaling, tasklogs) may still hold a private ``_lock``; each is to become
-the named lock here, which is the same lock semantics.
+Every module takes these by name; none keeps a private lock for its
+service (the fault injector and the request log guard only their own
+bookkeeping, ``self._lock``).
 """
 
 from __future__ import annotations

@@ -106,7 +106,6 @@ import copy
 import math
 import os
 import re
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -116,6 +115,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from . import locks
 from .wire import AwsRequest, Response, rest_xml_error, xml_response
 
 SERVICE = "route53"
@@ -124,12 +124,11 @@ LIST_MAX_ITEMS = 300
 
 Forward = Callable[[AwsRequest], Response]
 
-_lock = threading.Lock()
 _RRSET_PATH = re.compile(r"^/2013-04-01/hostedzone/([^/]+)/rrset/?$")
 
 
 def serialize(request: AwsRequest, forward: Forward) -> Response:
-    with _lock:
+    with locks.ROUTE53:
         return forward(request)
 
 

@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from . import schedule_delivery, schedule_model
+from . import locks, schedule_delivery, schedule_model
 from .wire import AwsRequest, Response, json_error
 
 SERVICE = "scheduler"
@@ -83,7 +83,6 @@ TICK_SECONDS = 0.2
 STARTED_BY_PREFIX = "chronos-schedule/"
 NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
 
-_lock = threading.Lock()
 
 Forward = Callable[[AwsRequest], Response]
 
@@ -189,7 +188,7 @@ class SchedulerEmulation:
     # -- handlers --------------------------------------------------------------------------
 
     def serialize(self, request: AwsRequest, forward: Forward) -> Response:
-        with _lock:
+        with locks.SCHEDULER:
             if self.template is None:
                 self.template = dict(request.environ)
             return forward(request)
@@ -266,7 +265,7 @@ class SchedulerEmulation:
     def tick(self, get_schedule: Callable[[str, str, str], dict[str, Any] | None]) -> None:
         """Fires every schedule that is due; ``get_schedule`` reads moto's copy."""
         now = self.now()
-        with _lock:
+        with locks.SCHEDULER:
             due = []
             for key, firing in list(self.firings.items()):
                 schedule = get_schedule(*key)

@@ -133,11 +133,11 @@ import hashlib
 import math
 import os
 import shlex
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import locks
 from .wire import AwsRequest, Response, json_error, json_response
 
 SERVICE = "logs"
@@ -157,7 +157,6 @@ SHELLS = ("sh", "bash", "ash", "dash")
 # Every Logs request runs under this lock: the lines a read writes and the
 # read itself are one step, so two readers never write a line twice (moto's
 # Logs backend takes no lock of its own). Lock order: this one, then ECS's.
-_lock = threading.Lock()
 
 
 def page_size(environ: Mapping[str, str] = os.environ) -> int:
@@ -594,13 +593,13 @@ class TaskLogs:
 
     def read(self, request: AwsRequest, forward: Forward) -> Response:
         """DescribeLogStreams: moto's answer, after the lines readable are in."""
-        with _lock:
+        with locks.LOGS:
             self.flush(request, forward)
             return forward(request)
 
     def get_log_events(self, request: AwsRequest, forward: Forward) -> Response:
         """GetLogEvents: moto's answer, after the lines readable are in, restamped."""
-        with _lock:
+        with locks.LOGS:
             self.flush(request, forward)
             response = forward(request)
             params = request.json()
@@ -613,7 +612,7 @@ class TaskLogs:
                                  or "application/x-amz-json-1.1")
 
     def filter_log_events(self, request: AwsRequest, forward: Forward) -> Response:
-        with _lock:
+        with locks.LOGS:
             self.flush(request, forward)
             params = request.json()
             prefix = params.get("logStreamNamePrefix")
