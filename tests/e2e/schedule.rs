@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use aws_sdk_ecs::types::DesiredStatus;
 use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
 
 use crate::converge::edit;
@@ -92,7 +93,14 @@ fn apply(local: &LocalAws, file: &Path) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
     let mut local =
-        LocalAws::start_with(&[("FERRY_EMULATOR_SCHEDULE_TIME_SCALE", "0.05")]).expect("local AWS");
+        // A run every 6 s that lasts 4 s: long enough to be listed running
+        // once ECS's eventual consistency shows it (2 s), and over before
+        // the next one starts.
+        LocalAws::start_with(&[
+            ("FERRY_EMULATOR_SCHEDULE_TIME_SCALE", "0.1"),
+            ("FERRY_EMULATOR_TASK_RUN_SECONDS", "4"),
+        ])
+        .expect("local AWS");
     let dir = local.dir().join("manifests");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let file = dir.join("shop.yaml");
@@ -138,9 +146,11 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
         schedule(&local, "shop_nightly").await
     })
     .await;
-    assert!(active_service(&ecs, local.cluster(), "shop_web")
-        .await
-        .is_some());
+    // Visible once ECS's eventual consistency lets it be.
+    eventually(TIMEOUT, "shop_web to be described", || async {
+        active_service(&ecs, local.cluster(), "shop_web").await
+    })
+    .await;
     assert!(
         active_service(&ecs, local.cluster(), "shop_nightly")
             .await
@@ -192,15 +202,26 @@ async fn a_scheduled_process_runs_on_its_schedule_and_has_no_service() {
 
     // A run happens: a task with Ferry's tags, started by the scheduler.
     let run = eventually(TIMEOUT, "a scheduled run", || async {
-        let arns = ecs
-            .list_tasks()
-            .cluster(local.cluster())
-            .started_by("chronos-schedule/shop_nightly")
-            .send()
-            .await
-            .ok()?
-            .task_arns()
-            .to_vec();
+        // Running or already stopped: a short run may stop before ECS's
+        // eventual consistency lets ListTasks show it running.
+        let mut arns = Vec::new();
+        for status in [DesiredStatus::Running, DesiredStatus::Stopped] {
+            arns.extend(
+                ecs.list_tasks()
+                    .cluster(local.cluster())
+                    .started_by("chronos-schedule/shop_nightly")
+                    .desired_status(status)
+                    .send()
+                    .await
+                    .ok()?
+                    .task_arns()
+                    .iter()
+                    .cloned(),
+            );
+        }
+        if arns.is_empty() {
+            return None;
+        }
         let described = ecs
             .describe_tasks()
             .cluster(local.cluster())

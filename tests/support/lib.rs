@@ -104,6 +104,11 @@ impl Request {
 /// the controller's write gate judges them.
 pub use ferry_aws::is_mutating as is_write_operation;
 
+/// The emulator's ECS consistency lag in the end-to-end tests
+/// (`deploy/local/ferry_emulation/consistency.py`): just-created services
+/// and tasks are missing from reads for that long, as on AWS.
+pub const CONSISTENCY_LAG: (&str, &str) = ("FERRY_EMULATOR_CONSISTENCY_LAG_SECONDS", "2");
+
 /// A running local AWS with Ferry's base environment and table.
 pub struct LocalAws {
     emulator: Child,
@@ -136,6 +141,10 @@ impl LocalAws {
             .arg(&port_file)
             .arg("--request-log")
             .arg(dir.path().join("requests.jsonl"))
+            // ECS's eventual consistency, on in every test (a test may
+            // set its own lag): Ferry must converge with just-created
+            // services and tasks missing from reads for a while.
+            .env(CONSISTENCY_LAG.0, CONSISTENCY_LAG.1)
             .envs(emulator_env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("emulator.log"))?)

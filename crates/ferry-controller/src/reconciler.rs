@@ -13,7 +13,7 @@
 //! cancel at any await.
 //!
 //! This module also keeps the cache current: a full listing when a term
-//! starts and every [`FULL_LISTING_EVERY`] resyncs, the known services read
+//! starts, at its first resync and every [`FULL_LISTING_EVERY`] resyncs, the known services read
 //! again (10 per call) at the other resyncs, and the services whose rollout
 //! is in progress read between resyncs ([`Reconciler::progress`]).
 
@@ -71,6 +71,7 @@ pub struct Reconciler<
     /// their families are tidied, since only then does the cache know
     /// every revision they run (a schedule's is learnt by observing it).
     observed: Mutex<BTreeSet<String>>,
+    /// Resyncs in this term.
     resyncs: AtomicU64,
     /// Revisions kept per task-definition family beyond those in use
     /// (`--keep-task-definitions`); at least 1.
@@ -173,7 +174,10 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
     /// should have. Returns the ECS read calls made.
     pub async fn refresh_for_resync(&self) -> Result<usize, ferry_aws::Error> {
         let count = self.resyncs.fetch_add(1, Ordering::Relaxed) + 1;
-        let reads = if count % FULL_LISTING_EVERY == 0 {
+        // The term's first resync lists again too: ECS's API is eventually
+        // consistent, and a service created moments before the term's
+        // opening listing may have been missing from it (API_RunTask).
+        let reads = if count == 1 || count % FULL_LISTING_EVERY == 0 {
             // The families too: revisions registered outside Ferry since
             // the term began become known to task-definition hygiene.
             self.ecs.refresh_all().await?
@@ -250,6 +254,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
     pub fn forget_term(&self) {
         lock(&self.wanted).clear();
         lock(&self.observed).clear();
+        self.resyncs.store(0, Ordering::Relaxed);
         let mut written = lock(&self.written);
         written.clear();
         self.count_conditions(&written);

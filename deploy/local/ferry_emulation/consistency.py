@@ -35,7 +35,8 @@ When a resource was created: a service, when CreateService answered; a
 one-off task, when RunTask answered; a task the service scheduler started,
 its ``createdAt`` in the first DescribeTasks answer that shows it. A task
 first met in a ListTasks answer (a service task nobody has described yet)
-counts from that moment, until a DescribeTasks answer gives its
+counts from its creation in the layer's ECS model (``know_task_births``)
+when the model knows it; otherwise from that moment, until a DescribeTasks answer gives its
 ``createdAt``: it is hidden at least as long as on AWS, possibly up to L
 longer (the stricter reading; the docs give no figure at all). A service
 created again under its old name (same ARN) is hidden again from its new
@@ -214,8 +215,23 @@ class Visibility:
         arns = payload.get("taskArns") or []
         for arn in arns:
             if isinstance(arn, str) and arn not in self.born:
-                self.learned(arn, now)  # first sight: see the module docstring
+                born = _task_birth(arn) if _task_birth is not None else None
+                # The layer's own record of when it started the task, else
+                # first sight (see the module docstring).
+                self.learned(arn, born if born is not None else now)
         return _answer(response, {**payload, "taskArns": visible_arns(arns, self.is_hidden(now))})
+
+
+# When the layer's ECS model created a task, by ARN (``deployments`` tells it):
+# a service task nobody has described yet is hidden for the lag after its real
+# creation, not after the first ListTasks that shows it.
+_task_birth: Callable[[str], float | None] | None = None
+
+
+def know_task_births(lookup: Callable[[str], float | None]) -> None:
+    """Where ListTasks learns when a task it has not seen was created."""
+    global _task_birth
+    _task_birth = lookup
 
 
 def _json(response: Response) -> dict[str, Any] | None:

@@ -54,7 +54,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import ecs, locks, targets, task_resources, tasklogs
+from . import consistency, ecs, locks, targets, task_resources, tasklogs
 from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
                         ServiceState, ServiceTask, merge_configuration, one_off_state)
 from .ecs_settings import Settings, settings
@@ -316,6 +316,19 @@ class DeploymentEmulation:
             for task in [t for d in svc.deployments for t in d.tasks] + svc.visible_stopped(now):
                 if task.id == task_id:
                     return svc, task
+        return None
+
+    def task_created_at(self, arn: str) -> float | None:
+        """When the task ``arn`` was created, if the layer started it (a service's
+        task or a one-off); for ``consistency``, which must not take a task that has
+        long existed for a new one. Called under ``locks.ECS``."""
+        if arn in self.one_offs:
+            return self.one_offs[arn].created_at
+        task_id = arn.rsplit("/", 1)[-1]
+        for svc in self.services.values():
+            for task in [t for d in svc.deployments for t in d.tasks] + svc.stopped:
+                if task.id == task_id:
+                    return task.created_at
         return None
 
     def _respond(self, response: Response, payload: Any,
@@ -719,6 +732,7 @@ def register(layer: Any) -> None:
     from . import elbv2
 
     emulation = DeploymentEmulation(settings())
+    consistency.know_task_births(emulation.task_created_at)
     tasklogs.attach(layer, emulation.containers, emulation.clock)
     registry = emulation.scheduler.registry
     answer_health = elbv2.describe_target_health(registry, emulation.clock)

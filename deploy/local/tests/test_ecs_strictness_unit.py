@@ -262,6 +262,19 @@ def test_a_task_first_met_in_a_listing_counts_from_then_until_described():
     assert view.list_tasks(ecs_request("ListTasks", {}), listing).json()["taskArns"] == [SERVICE_TASK]
 
 
+def test_a_task_the_model_started_long_ago_is_listed_at_once(monkeypatch):
+    clock = Clock()
+    view = consistency.Visibility(2.0, clock)
+    births = {SERVICE_TASK: clock.now - 60}
+    monkeypatch.setattr(consistency, "_task_birth", births.get)
+    listing = answer({"taskArns": [SERVICE_TASK]})
+    assert view.list_tasks(ecs_request("ListTasks", {}), listing).json()["taskArns"] == [SERVICE_TASK]
+    # One the model started just now is hidden for the lag.
+    births[SERVICE_TASK] = clock.now
+    fresh = consistency.Visibility(2.0, clock)
+    assert fresh.list_tasks(ecs_request("ListTasks", {}), listing).json()["taskArns"] == []
+
+
 def test_errors_pass_through_untouched():
     view = consistency.Visibility(2.0, Clock())
     error = json_response(400, {"__type": "ClusterNotFoundException", "message": "x"})
