@@ -643,20 +643,24 @@ const FAST_TAKEOVER: &[&str] = &[
 
 /// A leader's write is held (a failpoint of the debug build) after the
 /// write gate's early look let it through and before the SDK signs it;
-/// meanwhile the leader is paused (SIGSTOP) past its lease and a successor
-/// takes over and writes. On resuming, the held write reaches the SDK with
-/// the gate closed by the clock: the interceptor's second look refuses it,
+/// meanwhile the leader's elector stalls (another failpoint), as a starved
+/// or paused task would, its lease lapses, and a successor takes over and
+/// writes. Only then is the held write released: it reaches the SDK with
+/// the gate closed by the clock, the interceptor's second look refuses it,
 /// and from the successor's first write on the old leader sends no ECS,
 /// ELBv2 or Route53 write and DynamoDB accepts none of its writes (they
 /// carry the old token).
 ///
-/// Deterministic: without the SDK interceptor the held UpdateService is
-/// sent, after the successor's writes, in every run.
+/// Deterministic: the order of the stall, the takeover and the release is
+/// the test's, not the scheduler's. Without the SDK interceptor the held
+/// UpdateService is sent after the successor's writes, in every run.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
     const HOLD: &str = "call.before_send.UpdateService";
     let mut local = LocalAws::start().expect("local AWS");
     let file = local.dir().join("held.yaml");
+    let release = local.dir().join("release");
+    let stall = local.dir().join("stall");
     let write_app = |image: &str| {
         let manifest = format!(
             "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: held\nspec:\n  image: {image}\n  processes:\n    web:\n      scale: 1\n"
@@ -665,9 +669,13 @@ async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
     };
     let file_arg = file.to_str().expect("utf-8 path").to_owned();
     write_app("acme/held:1");
-    // Every UpdateService ctl-a sends waits 5 s past the early look: long
-    // enough for the test to stop the process while one is held.
-    let failpoints = format!("{HOLD}=sleep(5000)");
+    // ctl-a holds every UpdateService until `release` exists, and its
+    // elector stalls before a renewal while `stall` exists.
+    let failpoints = format!(
+        "{HOLD}=until({});leader.renew=while({})",
+        release.display(),
+        stall.display()
+    );
     let a = local
         .start_controller_env(
             &[FAST_TAKEOVER, &["--id", "ctl-a"]].concat(),
@@ -682,36 +690,28 @@ async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
     local.ferry_ok(&["apply", "-f", &file_arg, "--wait", "--timeout", "120s"]);
 
     // A new image: ctl-a registers it, then holds the UpdateService.
-    let holds = |local: &LocalAws| local.controller_log(a).matches(HOLD).count();
-    let held_before = holds(&local);
     write_app("acme/held:2");
     local.ferry_ok(&["apply", "-f", &file_arg, "-m", "held"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while holds(&local) == held_before {
+    while !local
+        .controller_log(a)
+        .contains(&format!("failpoint {HOLD}: until"))
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "ctl-a never reached the failpoint {HOLD}:\n{}",
             local.controller_logs()
         );
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(20));
     }
-    local.pause_controller(a);
-    let paused_at = local.requests().len();
-
+    // ctl-a's elector stalls; its lease lapses and ctl-b takes over and
+    // rolls the image out itself.
+    std::fs::write(&stall, "").expect("stall");
     wait_leader(&local, b, Duration::from_secs(60)).await;
     eventually(Duration::from_secs(120), "ctl-b converged", || async {
         (local.all_ready() == Some(1)).then_some(())
     })
     .await;
-    local.resume_controller(a);
-    // The hold is over at once (its time passed while stopped): the held
-    // call goes to the SDK and is refused there.
-    eventually(Duration::from_secs(30), "ctl-a a follower", || async {
-        (!leads(&local, a)).then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-
     let requests = local.requests();
     let first_b = from(&requests, "ctl-b")
         .into_iter()
@@ -719,11 +719,33 @@ async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
         .map(|r| r.received)
         .fold(f64::MAX, f64::min);
     assert!(
-        from(&requests[paused_at..], "ctl-b")
+        from(&requests, "ctl-b")
             .into_iter()
             .any(|r| aws_write(r) && r.operation == "UpdateService"),
         "ctl-b rolled out the image ctl-a was holding"
     );
+    // Now the held write goes on, to the SDK, and the elector after it.
+    std::fs::write(&release, "").expect("release");
+    eventually(
+        Duration::from_secs(30),
+        "the held write to be judged",
+        || async {
+            local
+                .controller_log(a)
+                .lines()
+                .any(|line| line.contains("UpdateService") && line.contains("no longer leads"))
+                .then_some(())
+        },
+    )
+    .await;
+    std::fs::remove_file(&stall).expect("unstall");
+    eventually(Duration::from_secs(30), "ctl-a a follower", || async {
+        (!leads(&local, a)).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let requests = local.requests();
     // Should ctl-a lead again (ctl-b missing a renewal), its writes from
     // then on are a new term's.
     let next_term = from(&requests, "ctl-a")
@@ -740,11 +762,5 @@ async fn a_paused_leader_writes_nothing_after_its_successor_took_over() {
     assert!(
         late.is_empty(),
         "ctl-a wrote after ctl-b's first write at {first_b}: {late:#?}"
-    );
-    let log = local.controller_log(a);
-    assert!(
-        log.lines()
-            .any(|line| line.contains("UpdateService") && line.contains("no longer leads")),
-        "the held UpdateService was refused by the gate:\n{log}"
     );
 }

@@ -12,6 +12,11 @@
 //!   process, as a crash or a SIGKILL at that point would;
 //! - `sleep(MS)`: print `failpoint NAME: sleep MS` and wait MS
 //!   milliseconds (the task waits; the runtime goes on);
+//! - `until(PATH)`: print `failpoint NAME: until PATH` and wait until the
+//!   file PATH exists (a test releases the task when it chooses);
+//! - `while(PATH)`: wait as long as the file PATH exists, printing
+//!   `failpoint NAME: while PATH` when it does (a test stalls the task
+//!   when it chooses);
 //!
 //! optionally prefixed by `N*` to act only the first N times the point is
 //! hit (`1*sleep(3000)`). A point not named is free. A malformed variable
@@ -26,6 +31,7 @@
 //! | `traffic.rule_created` | a listener rule exists, its DNS record not yet |
 //! | `reconcile.before_status` | a reconcile's AWS writes are done, its status not yet written |
 //! | `call.before_send.OPERATION` | a call passed the write gate's early look, not yet signed or sent |
+//! | `leader.renew` | the elector is about to renew its lease |
 
 /// Runs the action a test set for the failpoint `name`, if any.
 #[cfg(debug_assertions)]
@@ -41,11 +47,17 @@ pub async fn hit(name: &str) {
 #[inline(always)]
 pub async fn hit(_name: &str) {}
 
+/// How often `until` and `while` look at their file.
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// What a failpoint does when hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Abort,
     Sleep(std::time::Duration),
+    Until(std::path::PathBuf),
+    While(std::path::PathBuf),
 }
 
 impl Action {
@@ -60,13 +72,27 @@ impl Action {
                 eprintln!("failpoint {name}: sleep {}", duration.as_millis());
                 tokio::time::sleep(duration).await;
             }
+            Action::Until(path) => {
+                eprintln!("failpoint {name}: until {}", path.display());
+                while !path.exists() {
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+            Action::While(path) => {
+                if path.exists() {
+                    eprintln!("failpoint {name}: while {}", path.display());
+                }
+                while path.exists() {
+                    tokio::time::sleep(POLL).await;
+                }
+            }
         }
     }
 }
 
 /// One failpoint's setting: its action, and how many more times it acts
 /// (None: every time).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
     pub action: Action,
     pub times: Option<u32>,
@@ -92,15 +118,35 @@ pub fn parse(spec: &str) -> Result<Vec<(String, Setting)>, String> {
                 ),
                 None => (None, action),
             };
+            let argument = |prefix: &str, text: &str| {
+                text.strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_suffix(')'))
+                    .map(str::trim)
+                    .filter(|arg| !arg.is_empty())
+                    .map(str::to_owned)
+            };
             let action = match action.trim() {
                 "abort" => Action::Abort,
+                other if other.starts_with("until(") => Action::Until(
+                    argument("until(", other)
+                        .ok_or_else(|| format!("{part:?}: until(PATH)"))?
+                        .into(),
+                ),
+                other if other.starts_with("while(") => Action::While(
+                    argument("while(", other)
+                        .ok_or_else(|| format!("{part:?}: while(PATH)"))?
+                        .into(),
+                ),
                 other => {
                     let ms = other
                         .strip_prefix("sleep(")
                         .and_then(|rest| rest.strip_suffix(')'))
                         .and_then(|ms| ms.trim().parse::<u64>().ok())
                         .ok_or_else(|| {
-                            format!("{part:?}: the action is abort or sleep(MILLISECONDS)")
+                            format!(
+                                "{part:?}: the action is abort, sleep(MILLISECONDS), \
+                                 until(PATH) or while(PATH)"
+                            )
                         })?;
                     Action::Sleep(std::time::Duration::from_millis(ms))
                 }
@@ -140,9 +186,9 @@ mod armed {
             Some(0) => None,
             Some(n) => {
                 *n -= 1;
-                Some(setting.action)
+                Some(setting.action.clone())
             }
-            None => Some(setting.action),
+            None => Some(setting.action.clone()),
         }
     }
 }
@@ -175,8 +221,33 @@ mod tests {
                 ),
             ]
         );
+        assert_eq!(
+            parse("leader.renew=while(/tmp/stall);x=until( /tmp/go )").expect("valid"),
+            vec![
+                (
+                    "leader.renew".to_owned(),
+                    Setting {
+                        action: Action::While("/tmp/stall".into()),
+                        times: None
+                    }
+                ),
+                (
+                    "x".to_owned(),
+                    Setting {
+                        action: Action::Until("/tmp/go".into()),
+                        times: None
+                    }
+                ),
+            ]
+        );
         assert_eq!(parse("").expect("empty"), vec![]);
-        for bad in ["nothing", "a=explode", "a=x*abort", "a=sleep(soon)"] {
+        for bad in [
+            "nothing",
+            "a=explode",
+            "a=x*abort",
+            "a=sleep(soon)",
+            "a=until()",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -293,6 +293,8 @@ impl<S: LeaseStore> Elector<S> {
                 _ = tokio::time::sleep_until(next) => {}
                 () = until_true(resign) => return Led::Resigned,
             }
+            // A test may stall the elector here, as a starved task would be.
+            ferry_call::failpoint::hit("leader.renew").await;
             let attempt = Instant::now();
             if attempt >= deadline {
                 warn!(token = fence.token, "renew deadline passed; stepping down");
