@@ -52,13 +52,13 @@ resource).
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .wire import AwsRequest, Response, json_response
+from . import envsettings
+from .wire import AwsRequest, Response, json_answer, json_object
 
 Forward = Callable[[AwsRequest], Response]
 
@@ -67,16 +67,7 @@ LAG_ENV = "FERRY_EMULATOR_CONSISTENCY_LAG_SECONDS"
 
 def lag_seconds(environ: Mapping[str, str] = os.environ) -> float:
     """The configured lag; ValueError naming the variable for an unusable value."""
-    raw = environ.get(LAG_ENV, "").strip()
-    if not raw:
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{LAG_ENV} must be a number of seconds >= 0, got {raw!r}")
-    return value
+    return envsettings.seconds(environ, LAG_ENV, 0.0)
 
 
 # -- the decision (pure) ----------------------------------------------------------------
@@ -160,7 +151,7 @@ class Visibility:
 
     def create_service(self, request: AwsRequest, forward: Forward) -> Response:
         response = forward(request)
-        payload = _json(response)
+        payload = json_object(response)
         service = payload.get("service") if payload else None
         if isinstance(service, dict) and isinstance(service.get("serviceArn"), str):
             self.created(service["serviceArn"], self.clock())
@@ -168,7 +159,7 @@ class Visibility:
 
     def run_task(self, request: AwsRequest, forward: Forward) -> Response:
         response = forward(request)
-        payload = _json(response)
+        payload = json_object(response)
         now = self.clock()
         for task in (payload or {}).get("tasks") or []:
             if isinstance(task, dict) and isinstance(task.get("taskArn"), str):
@@ -176,27 +167,28 @@ class Visibility:
         return response
 
     def describe_services(self, request: AwsRequest, forward: Forward) -> Response:
-        response = forward(request)
-        payload = _json(response)
-        if payload is None:
-            return response
-        requested = request.json().get("services") or []
-        return _answer(response, hide_services(payload, requested, self.is_hidden(self.clock())))
+        return _rewritten(request, forward, self._describe_services)
 
     def list_services(self, request: AwsRequest, forward: Forward) -> Response:
-        response = forward(request)
-        payload = _json(response)
-        if payload is None:
-            return response
-        arns = payload.get("serviceArns") or []
-        return _answer(response, {**payload, "serviceArns": visible_arns(
-            arns, self.is_hidden(self.clock()))})
+        return _rewritten(request, forward, self._list_services)
 
     def describe_tasks(self, request: AwsRequest, forward: Forward) -> Response:
-        response = forward(request)
-        payload = _json(response)
-        if payload is None:
-            return response
+        return _rewritten(request, forward, self._describe_tasks)
+
+    def list_tasks(self, request: AwsRequest, forward: Forward) -> Response:
+        return _rewritten(request, forward, self._list_tasks)
+
+    # -- what each handler makes of moto's answer ----------------------------------------------
+
+    def _describe_services(self, request: AwsRequest, payload: dict[str, Any]) -> dict[str, Any]:
+        requested = request.json().get("services") or []
+        return hide_services(payload, requested, self.is_hidden(self.clock()))
+
+    def _list_services(self, _request: AwsRequest, payload: dict[str, Any]) -> dict[str, Any]:
+        arns = payload.get("serviceArns") or []
+        return {**payload, "serviceArns": visible_arns(arns, self.is_hidden(self.clock()))}
+
+    def _describe_tasks(self, request: AwsRequest, payload: dict[str, Any]) -> dict[str, Any]:
         for task in payload.get("tasks") or []:
             if not isinstance(task, dict):
                 continue
@@ -204,13 +196,9 @@ class Visibility:
             if isinstance(task.get("taskArn"), str) and isinstance(created, (int, float)):
                 self.learned(task["taskArn"], float(created))
         requested = request.json().get("tasks") or []
-        return _answer(response, hide_tasks(payload, requested, self.is_hidden(self.clock())))
+        return hide_tasks(payload, requested, self.is_hidden(self.clock()))
 
-    def list_tasks(self, request: AwsRequest, forward: Forward) -> Response:
-        response = forward(request)
-        payload = _json(response)
-        if payload is None:
-            return response
+    def _list_tasks(self, _request: AwsRequest, payload: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
         arns = payload.get("taskArns") or []
         for arn in arns:
@@ -219,7 +207,7 @@ class Visibility:
                 # The layer's own record of when it started the task, else
                 # first sight (see the module docstring).
                 self.learned(arn, born if born is not None else now)
-        return _answer(response, {**payload, "taskArns": visible_arns(arns, self.is_hidden(now))})
+        return {**payload, "taskArns": visible_arns(arns, self.is_hidden(now))}
 
 
 # When the layer's ECS model created a task, by ARN (``deployments`` tells it):
@@ -234,19 +222,15 @@ def know_task_births(lookup: Callable[[str], float | None]) -> None:
     _task_birth = lookup
 
 
-def _json(response: Response) -> dict[str, Any] | None:
-    if response.status != 200:
-        return None
-    try:
-        payload = response.json()
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _answer(response: Response, payload: dict[str, Any]) -> Response:
-    content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-    return json_response(200, payload, content_type)
+def _rewritten(request: AwsRequest, forward: Forward,
+               rewrite: Callable[[AwsRequest, dict[str, Any]], dict[str, Any]]) -> Response:
+    """moto's answer to ``request``, its JSON object as ``rewrite`` makes it; an answer
+    that is not a 200 JSON object passes unchanged."""
+    response = forward(request)
+    payload = json_object(response)
+    if payload is None:
+        return response
+    return json_answer(response, rewrite(request, payload))
 
 
 def register(layer: Any, environ: Mapping[str, str] = os.environ,

@@ -59,7 +59,7 @@ from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask
                         ServiceState, ServiceTask, merge_configuration, one_off_state)
 from .ecs_settings import Settings, settings
 from .task_conventions import essential_exit, exit_code, failing_image, unhealthy_image
-from .wire import AwsRequest, Response, json_error, json_response
+from .wire import AwsRequest, Response, json_answer, json_error, json_object, json_response
 
 SERVICE = "ecs"
 
@@ -341,18 +341,12 @@ class DeploymentEmulation:
                 moto_obj = self.find_service(svc.arn, svc.cluster_arn)
                 if moto_obj is not None:
                     moto_obj.task_definition = wanted
-        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-        return json_response(200, payload, content_type)
+        return json_answer(response, payload)
 
     @staticmethod
     def _service_payload(response: Response) -> tuple[Any, dict[str, Any]] | None:
-        if response.status != 200:
-            return None
-        try:
-            payload = response.json()
-        except ValueError:
-            return None
-        service = payload.get("service") if isinstance(payload, dict) else None
+        payload = json_object(response)
+        service = payload.get("service") if payload is not None else None
         if (not isinstance(service, dict) or not isinstance(service.get("serviceArn"), str)
                 or not isinstance(service.get("clusterArn"), str)):
             return None
@@ -478,8 +472,7 @@ class DeploymentEmulation:
         draining = {svc.arn for svc in self._services_in(request.json().get("cluster"), now)
                     if svc.status == "DRAINING"}
         payload["serviceArns"] = [arn for arn in arns if arn not in draining]
-        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-        return json_response(200, payload, content_type)
+        return json_answer(response, payload)
 
     # -- DescribeServices ----------------------------------------------------------------
 
@@ -561,8 +554,7 @@ class DeploymentEmulation:
                               exit=essential_exit(definition))
             self.one_offs[task.arn] = task
             render_one_off(task_json, task, now, self.config)
-        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-        return json_response(200, payload, content_type)
+        return json_answer(response, payload)
 
     # -- DescribeTasks -------------------------------------------------------------------
 
@@ -649,8 +641,7 @@ class DeploymentEmulation:
                             or (launch_type and launch_type != task.launch_type)):
                         continue
                     listed.append(svc.task_arn(task))
-        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-        return json_response(200, {"taskArns": listed}, content_type)
+        return json_answer(response, {"taskArns": listed})
 
     # -- log lines (tasklogs.py) --------------------------------------------------------
 
@@ -717,8 +708,7 @@ class DeploymentEmulation:
         if one.user_stop is None and one_off_state(one, now, self.config).last_status != "STOPPED":
             one.user_stop = (now, reason)
         render_one_off(task_json, one, now, self.config)
-        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-        return json_response(200, payload, content_type)
+        return json_answer(response, payload)
 
 
 def _container(definition: Mapping[str, Any] | None, name: str) -> dict[str, Any]:

@@ -89,13 +89,12 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import locks
+from . import envsettings, locks
 from .wire import json_error, json_response
 
 SERVICE = "dynamodb"
@@ -149,16 +148,7 @@ SINGLE_WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 
 
 def hold_seconds(environ: Mapping[str, str] = os.environ) -> float:
-    raw = environ.get(HOLD_ENV, "").strip()
-    if not raw:
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{HOLD_ENV} must be a number of seconds >= 0, got {raw!r}")
-    return value
+    return envsettings.seconds(environ, HOLD_ENV, 0.0)
 
 
 ItemId = tuple[str, str]

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from . import consistency, ecs_idempotency, ecs_taskdefs, elbv2, locks, paging
-from .wire import AwsRequest, Response, json_error, json_response
+from .wire import AwsRequest, Response, json_answer, json_error
 
 SERVICE = "ecs"
 
@@ -113,8 +113,7 @@ def create_service_grace_period(request: AwsRequest, forward: Any,
         return response
     moto_obj.health_check_grace_period_seconds = grace
     service["healthCheckGracePeriodSeconds"] = grace
-    content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-    return json_response(200, payload, content_type)
+    return json_answer(response, payload)
 
 
 # --------------------------------------------------------------------------

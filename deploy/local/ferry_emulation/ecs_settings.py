@@ -19,12 +19,11 @@ A bad value is refused with a ValueError that names the variable.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import targets
+from . import envsettings, targets
 
 TASK_START_ENV = "FERRY_EMULATOR_TASK_START_SECONDS"
 TASK_RUN_ENV = "FERRY_EMULATOR_TASK_RUN_SECONDS"
@@ -51,26 +50,13 @@ class Settings:
     throttle_scale: float = THROTTLE_SCALE_DEFAULT
 
 
-def _seconds(environ: Mapping[str, str], name: str, default: float, allow_zero: bool) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a number of seconds {bound}, got {raw!r}")
-    return value
-
-
 def settings(environ: Mapping[str, str] = os.environ) -> Settings:
     """The settings from the environment; ValueError names a bad variable."""
     return Settings(
-        task_start_seconds=_seconds(environ, TASK_START_ENV, TASK_START_DEFAULT, allow_zero=False),
-        task_run_seconds=_seconds(environ, TASK_RUN_ENV, TASK_RUN_DEFAULT, allow_zero=True),
-        task_drain_seconds=_seconds(environ, TASK_DRAIN_ENV, TASK_DRAIN_DEFAULT, allow_zero=True),
+        task_start_seconds=envsettings.seconds(environ, TASK_START_ENV, TASK_START_DEFAULT,
+                                               allow_zero=False),
+        task_run_seconds=envsettings.seconds(environ, TASK_RUN_ENV, TASK_RUN_DEFAULT),
+        task_drain_seconds=envsettings.seconds(environ, TASK_DRAIN_ENV, TASK_DRAIN_DEFAULT),
         health_time_scale=targets.health_scale(environ),
         throttle_scale=throttle_scale(environ),
     )
@@ -78,13 +64,4 @@ def settings(environ: Mapping[str, str] = os.environ) -> Settings:
 
 def throttle_scale(environ: Mapping[str, str] = os.environ) -> float:
     """FERRY_EMULATOR_SERVICE_THROTTLE_SCALE; ValueError unless a number > 0."""
-    raw = environ.get(THROTTLE_SCALE_ENV, "").strip()
-    if not raw:
-        return THROTTLE_SCALE_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{THROTTLE_SCALE_ENV} must be a number > 0, got {raw!r}")
-    return value
+    return envsettings.number(environ, THROTTLE_SCALE_ENV, THROTTLE_SCALE_DEFAULT, allow_zero=False)

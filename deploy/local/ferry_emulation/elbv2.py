@@ -39,7 +39,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import locks
+from . import envsettings, locks
 from .wire import AwsRequest, Response, form_list, form_structs, query_error, xml_response
 
 SERVICE = "elbv2"
@@ -284,16 +284,7 @@ RULE_QUOTA_DEFAULT = 100
 
 
 def rule_quota(environ: Mapping[str, str] = os.environ) -> int:
-    raw = environ.get(RULE_QUOTA_ENV, "").strip()
-    if not raw:
-        return RULE_QUOTA_DEFAULT
-    try:
-        quota = int(raw)
-    except ValueError:
-        quota = -1
-    if quota < 0:
-        raise ValueError(f"{RULE_QUOTA_ENV} must be a whole number >= 0, got {raw!r}")
-    return quota
+    return envsettings.whole_number(environ, RULE_QUOTA_ENV, RULE_QUOTA_DEFAULT, low=0)
 
 
 def load_balancer_of(arn: str, kind: str) -> str:

@@ -68,7 +68,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import elbv2
-from .wire import AwsRequest, Response, form_list, json_error, json_response
+from .wire import AwsRequest, Response, form_list, json_answer, json_error
 
 Forward = Callable[[AwsRequest], Response]
 SortKey = Callable[[str], Any]
@@ -184,8 +184,7 @@ def json_pagination(listing: Listing) -> Callable[[AwsRequest, Forward], Respons
         payload: dict[str, Any] = {listing.items: page}
         if next_token is not None:
             payload["nextToken"] = next_token
-        content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-        return json_response(200, payload, content_type)
+        return json_answer(response, payload)
 
     return handler
 

@@ -103,7 +103,6 @@ applied with nothing in between.
 from __future__ import annotations
 
 import copy
-import math
 import os
 import re
 import time
@@ -115,7 +114,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from . import locks
+from . import envsettings, locks
 from .wire import AwsRequest, Response, rest_xml_error, xml_response
 
 SERVICE = "route53"
@@ -315,16 +314,7 @@ PRIOR_REQUEST_MESSAGE = ("The request was rejected because Route 53 was still pr
 
 def sync_seconds(environ: Mapping[str, str] = os.environ) -> float:
     """FERRY_EMULATOR_ROUTE53_SYNC_SECONDS; ValueError unless a number >= 0."""
-    raw = environ.get(SYNC_ENV, "").strip()
-    if not raw:
-        return SYNC_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or math.isinf(value):
-        raise ValueError(f"{SYNC_ENV} must be a number of seconds >= 0, got {raw!r}")
-    return value
+    return envsettings.seconds(environ, SYNC_ENV, SYNC_DEFAULT)
 
 
 def conflict_scope(environ: Mapping[str, str] = os.environ) -> str:

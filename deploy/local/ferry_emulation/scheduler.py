@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from . import locks, schedule_delivery, schedule_model
+from . import envsettings, locks, schedule_delivery, schedule_model
 from .wire import AwsRequest, Response, json_error
 
 SERVICE = "scheduler"
@@ -88,16 +88,8 @@ Forward = Callable[[AwsRequest], Response]
 
 
 def time_scale(environ: Mapping[str, str] = os.environ) -> float:
-    raw = environ.get(TIME_SCALE_ENV, "").strip()
-    if not raw:
-        return TIME_SCALE_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number, got {raw!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError(f"{TIME_SCALE_ENV} must be a positive number, got {raw!r}")
-    return value
+    return envsettings.number(environ, TIME_SCALE_ENV, TIME_SCALE_DEFAULT, allow_zero=False,
+                              requirement="a positive number")
 
 
 def _error(status: int, code: str, message: str) -> Response:

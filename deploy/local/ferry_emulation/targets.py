@@ -39,13 +39,12 @@ is registered (or deregistered, for the delay).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import locks
+from . import envsettings, locks
 
 HEALTH_SCALE_ENV = "FERRY_EMULATOR_HEALTH_TIME_SCALE"
 HEALTH_SCALE_DEFAULT = 0.02
@@ -53,17 +52,9 @@ HEALTH_SCALE_DEFAULT = 0.02
 
 def health_scale(environ: Mapping[str, str] = os.environ) -> float:
     """The time scale from the environment; ValueError names a bad value."""
-    raw = environ.get(HEALTH_SCALE_ENV, "").strip()
-    if not raw:
-        return HEALTH_SCALE_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{HEALTH_SCALE_ENV} must be a number >= 0 (a factor on target group "
-                         f"health check and deregistration times), got {raw!r}")
-    return value
+    return envsettings.number(environ, HEALTH_SCALE_ENV, HEALTH_SCALE_DEFAULT, allow_zero=True,
+                              requirement="a number >= 0 (a factor on target group health check "
+                                          "and deregistration times)")
 
 
 @dataclass(frozen=True)

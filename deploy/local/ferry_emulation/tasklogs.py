@@ -130,15 +130,14 @@ does record every Logs request.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import locks
-from .wire import AwsRequest, Response, json_error, json_response
+from . import envsettings, locks
+from .wire import AwsRequest, Response, json_answer, json_error
 
 SERVICE = "logs"
 
@@ -161,16 +160,7 @@ SHELLS = ("sh", "bash", "ash", "dash")
 
 def page_size(environ: Mapping[str, str] = os.environ) -> int:
     """FERRY_EMULATOR_LOGS_PAGE_EVENTS; ValueError unless a whole number in 1..10000."""
-    raw = environ.get(PAGE_ENV, "").strip()
-    if not raw:
-        return PAGE_DEFAULT
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= PAGE_DEFAULT:
-        raise ValueError(f"{PAGE_ENV} must be a whole number from 1 to {PAGE_DEFAULT}, got {raw!r}")
-    return value
+    return envsettings.whole_number(environ, PAGE_ENV, PAGE_DEFAULT, low=1, high=PAGE_DEFAULT)
 
 
 # -- the ingestion delay (see the module docstring) ------------------------------------------
@@ -204,25 +194,12 @@ class Ingestion:
         return printed_ms + int(round(self.lag(key) * 1000))
 
 
-def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or math.isinf(value):
-        raise ValueError(f"{name} must be a number of seconds >= 0, got {raw!r}")
-    return value
-
-
 def ingestion(environ: Mapping[str, str] = os.environ) -> Ingestion:
     """FERRY_EMULATOR_LOG_DELAY_SECONDS and ..._JITTER_SECONDS; ValueError if unusable."""
-    delay = _seconds(environ, DELAY_ENV, DELAY_DEFAULT)
+    delay = envsettings.seconds(environ, DELAY_ENV, DELAY_DEFAULT)
     if delay == 0:
         return Ingestion()
-    jitter = _seconds(environ, JITTER_ENV, min(JITTER_DEFAULT, delay))
+    jitter = envsettings.seconds(environ, JITTER_ENV, min(JITTER_DEFAULT, delay))
     if jitter > delay:
         raise ValueError(f"{JITTER_ENV} must not exceed {DELAY_ENV} ({delay:g}), "
                          f"got {environ.get(JITTER_ENV)!r}")
@@ -608,8 +585,7 @@ class TaskLogs:
                 return response
             self.restamp(payload.get("events"), params.get("logGroupName"),
                          params.get("logStreamName"))
-            return json_response(200, payload, response.header("Content-Type")
-                                 or "application/x-amz-json-1.1")
+            return json_answer(response, payload)
 
     def filter_log_events(self, request: AwsRequest, forward: Forward) -> Response:
         with locks.LOGS:
@@ -639,8 +615,7 @@ class TaskLogs:
                     if isinstance(s, dict) and str(s.get("logStreamName", "")).startswith(prefix)]
             if payload.get("nextToken") is None:
                 payload.pop("nextToken", None)
-            content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
-            return json_response(200, payload, content_type)
+            return json_answer(response, payload)
 
 
 def _code(response: Response) -> str | None:

@@ -322,6 +322,25 @@ def json_response(status: int, payload: Any, content_type: str = "application/x-
     ], body)
 
 
+def json_object(response: Response) -> dict[str, Any] | None:
+    """The JSON object of a 200 answer; None for any other status, a body that
+    is not JSON, or JSON that is not an object."""
+    if response.status != 200:
+        return None
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def json_answer(response: Response, payload: Any) -> Response:
+    """A 200 answer of ``payload``, in the content type of ``response`` (the
+    answer it rewrites)."""
+    content_type = response.header("Content-Type") or "application/x-amz-json-1.1"
+    return json_response(200, payload, content_type)
+
+
 def json_error(status: int, error_type: str, message: str,
                content_type: str = "application/x-amz-json-1.1") -> Response:
     """An error the way AWS JSON-protocol services send one.

@@ -98,12 +98,27 @@ def start_emulator(directory: Path, startup_timeout: float = 30.0,
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    emu = start_emulator(tmp_path_factory.mktemp("emulator"))
+def emulator_with(tmp_path_factory):
+    """Starts the module's emulators: ``emulator_with(name, env)`` starts one in
+    a fresh directory named after ``name``, with ``env`` added to its
+    environment, and returns it; every one is stopped when the module ends."""
+    started: list[Emulator] = []
+
+    def start(name: str, env: dict[str, str] | None = None) -> Emulator:
+        emu = start_emulator(tmp_path_factory.mktemp(name), env=env)
+        started.append(emu)
+        return emu
+
     try:
-        yield emu
+        yield start
     finally:
-        emu.stop()
+        for emu in reversed(started):
+            emu.stop()
+
+
+@pytest.fixture(scope="module")
+def emulator(emulator_with):
+    return emulator_with("emulator")
 
 
 # For tests that burst far beyond AWS's request buckets on purpose, with
@@ -113,13 +128,22 @@ UNTHROTTLED = {"FERRY_EMULATOR_THROTTLING": "off"}
 
 
 @pytest.fixture(scope="module")
-def unthrottled_emulator(tmp_path_factory):
+def unthrottled_emulator(emulator_with):
     """A module emulator like ``emulator``, with throttling off."""
-    emu = start_emulator(tmp_path_factory.mktemp("emulator"), env=UNTHROTTLED)
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    return emulator_with("emulator", UNTHROTTLED)
+
+
+def awsvpc_network(emu: Emulator, name: str, octet: int, **config: str) -> dict:
+    """An ECS ``networkConfiguration`` for awsvpc tasks in a new VPC 10.OCTET.0.0/16:
+    one subnet 10.OCTET.1.0/24 and a security group ``name``; ``config`` adds to
+    ``awsvpcConfiguration`` (e.g. ``assignPublicIp="DISABLED"``)."""
+    ec2 = emu.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock=f"10.{octet}.0.0/16")["Vpc"]["VpcId"]
+    # moto's RunTask needs DNS hostnames for awsvpc tasks (bootstrap.py turns them on).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{octet}.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+    return {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], **config}}
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import start_emulator
+from conftest import awsvpc_network, start_emulator
 
 STEP = 0.3  # FERRY_EMULATOR_TASK_START_SECONDS
 RUN = 0.3  # FERRY_EMULATOR_TASK_RUN_SECONDS
@@ -31,14 +31,10 @@ BREAKER_ROLLBACK = {"deploymentCircuitBreaker": {"enable": True, "rollback": Tru
 
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    emulator = start_emulator(tmp_path_factory.mktemp("deployments"), env={
+def emu(emulator_with):
+    return emulator_with("deployments", {
         "FERRY_EMULATOR_TASK_START_SECONDS": str(STEP),
         "FERRY_EMULATOR_TASK_RUN_SECONDS": str(RUN)})
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 @dataclass
@@ -87,14 +83,7 @@ class Env:
 @pytest.fixture(scope="module")
 def network(emu) -> tuple[object, dict]:
     """boto3's ECS client and one awsvpc network for the module (both slow to make)."""
-    ec2 = emu.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
-    # moto's RunTask needs DNS hostnames for awsvpc tasks (bootstrap.py turns them on).
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.2.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="deployments", Description="d", VpcId=vpc)["GroupId"]
-    return emu.client("ecs"), {"awsvpcConfiguration": {
-        "subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}
+    return emu.client("ecs"), awsvpc_network(emu, "deployments", 2, assignPublicIp="DISABLED")
 
 
 @pytest.fixture

@@ -23,19 +23,15 @@ TABLE = "conflicts"
 
 
 @pytest.fixture(scope="module")
-def held(tmp_path_factory):
-    emu = start_emulator(tmp_path_factory.mktemp("held"),
-                         env={"FERRY_EMULATOR_TRANSACTION_SECONDS": str(HOLD)})
-    try:
-        emu.client("dynamodb").create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}])
-        yield emu
-    finally:
-        emu.stop()
+def held(emulator_with):
+    emu = emulator_with("held", {"FERRY_EMULATOR_TRANSACTION_SECONDS": str(HOLD)})
+    emu.client("dynamodb").create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return emu
 
 
 def key(name: str) -> dict:

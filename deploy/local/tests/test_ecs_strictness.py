@@ -18,7 +18,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import UNTHROTTLED, start_emulator
+from conftest import UNTHROTTLED, awsvpc_network, start_emulator
 
 LAG = 1.5
 ROLE = "arn:aws:iam::123456789012:role/ferry-local-execution"
@@ -29,24 +29,15 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    emulator = start_emulator(tmp_path_factory.mktemp("strict"), env={
+def emu(emulator_with):
+    return emulator_with("strict", {
         **UNTHROTTLED, "FERRY_EMULATOR_CONSISTENCY_LAG_SECONDS": str(LAG),
         "FERRY_EMULATOR_TASK_START_SECONDS": "0.2", "FERRY_EMULATOR_TASK_RUN_SECONDS": "120"})
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture(scope="module")
 def aws(emu):
-    ec2 = emu.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="strict", Description="s", VpcId=vpc)["GroupId"]
-    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    network = awsvpc_network(emu, "strict", 7)
     ecs = emu.client("ecs")
     ecs.create_cluster(clusterName="strict")
     return ecs, network

@@ -11,33 +11,30 @@ import itertools
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import start_emulator
-
 _zones = itertools.count()
 
 ELB_ZONE = "Z35SXDOTRQ7X7K"  # us-east-1 ALBs' canonical hosted zone
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
+def emulator(emulator_with):
     """These tests change one record several times in a row: changes are
     INSYNC at once here (PENDING and PriorRequestNotComplete are tested in
     test_route53_changes.py)."""
-    emu = start_emulator(tmp_path_factory.mktemp("route53"),
-                         env={"FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": "0"})
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    return emulator_with("route53", {"FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": "0"})
+
+
+def new_zone(emu, name: str):
+    """A public zone ``name``: (route53 client, zone id, zone name without dot)."""
+    route53 = emu.client("route53")
+    zone_id = route53.create_hosted_zone(Name=name, CallerReference=name)["HostedZone"]["Id"]
+    return route53, zone_id.split("/")[-1], name
 
 
 @pytest.fixture
 def zone(emulator):
     """A fresh public zone: (route53 client, zone id, zone name without dot)."""
-    route53 = emulator.client("route53")
-    name = f"zone{next(_zones)}.example.com"
-    zone_id = route53.create_hosted_zone(Name=name, CallerReference=name)["HostedZone"]["Id"]
-    return route53, zone_id.split("/")[-1], name
+    return new_zone(emulator, f"zone{next(_zones)}.example.com")
 
 
 def alias(action, name, dns="web-1.us-east-1.elb.amazonaws.com", evaluate=False, zone_id=ELB_ZONE):

@@ -20,6 +20,7 @@ from botocore.parsers import RestXMLParser
 from conftest import start_emulator
 from ferry_emulation import route53
 from ferry_emulation.route53 import Changes, change_keys, change_status
+from test_route53 import new_zone
 
 # FERRY_EMULATOR_ROUTE53_SYNC_SECONDS of the emulator below: long enough that
 # two requests in a row fit in it on a loaded machine.
@@ -111,21 +112,13 @@ def test_unusable_settings_are_refused(env, variable):
 # -- end to end ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    emulator = start_emulator(tmp_path_factory.mktemp("r53changes"), env={
-        "FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": str(SYNC)})
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+def emu(emulator_with):
+    return emulator_with("r53changes", {"FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": str(SYNC)})
 
 
 @pytest.fixture
 def zone(emu):
-    client = emu.client("route53")
-    name = f"changes{next(_zones)}.example.com"
-    zone_id = client.create_hosted_zone(Name=name, CallerReference=name)["HostedZone"]["Id"]
-    return client, zone_id.split("/")[-1], name
+    return new_zone(emu, f"changes{next(_zones)}.example.com")
 
 
 def upsert(client, zone_id, name, value):
@@ -207,9 +200,7 @@ def test_zone_scope_and_no_sync(tmp_path):
     emu = start_emulator(tmp_path / "zone", env={"FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": "5",
                                                  "FERRY_EMULATOR_ROUTE53_CONFLICT_SCOPE": "zone"})
     try:
-        client = emu.client("route53")
-        zone_id = client.create_hosted_zone(Name="z.example.com", CallerReference="z")[
-            "HostedZone"]["Id"].split("/")[-1]
+        client, zone_id, _ = new_zone(emu, "z.example.com")
         upsert(client, zone_id, "a.z.example.com", "1")
         with pytest.raises(ClientError) as err:
             upsert(client, zone_id, "b.z.example.com", "1")
@@ -219,9 +210,7 @@ def test_zone_scope_and_no_sync(tmp_path):
     (tmp_path / "off").mkdir()
     emu = start_emulator(tmp_path / "off", env={"FERRY_EMULATOR_ROUTE53_SYNC_SECONDS": "0"})
     try:
-        client = emu.client("route53")
-        zone_id = client.create_hosted_zone(Name="o.example.com", CallerReference="o")[
-            "HostedZone"]["Id"].split("/")[-1]
+        client, zone_id, _ = new_zone(emu, "o.example.com")
         info = upsert(client, zone_id, "a.o.example.com", "1")["ChangeInfo"]
         assert info["Status"] == "INSYNC"
         assert upsert(client, zone_id, "a.o.example.com", "2")["ChangeInfo"]["Status"] == "INSYNC"

@@ -18,15 +18,11 @@ ROLE = "arn:aws:iam::123456789012:role/scheduler"
 
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    emulator = start_emulator(tmp_path_factory.mktemp("scheduler"), env={
+def emu(emulator_with):
+    return emulator_with("scheduler", {
         "FERRY_EMULATOR_SCHEDULE_TIME_SCALE": "0.05",
         "FERRY_EMULATOR_TASK_RUN_SECONDS": "30",
     })
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture(scope="module")

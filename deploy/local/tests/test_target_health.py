@@ -24,14 +24,10 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    emulator = start_emulator(tmp_path_factory.mktemp("health"), env={
+def emu(emulator_with):
+    return emulator_with("health", {
         "FERRY_EMULATOR_TASK_START_SECONDS": str(STEP),
         "FERRY_EMULATOR_HEALTH_TIME_SCALE": str(SCALE)})
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture(scope="module")

@@ -343,29 +343,19 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    from conftest import start_emulator
-
-    emulator = start_emulator(tmp_path_factory.mktemp("crashes"), env={
+def emu(emulator_with):
+    return emulator_with("crashes", {
         "FERRY_EMULATOR_TASK_START_SECONDS": str(STEP_SECONDS),
         "FERRY_EMULATOR_TASK_RUN_SECONDS": "0.3",
         "FERRY_EMULATOR_SERVICE_THROTTLE_SCALE": "0.01"})
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
 
 
 @pytest.fixture(scope="module")
 def aws(emu):
+    from conftest import awsvpc_network
+
     ecs = emu.client("ecs")
-    ec2 = emu.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    # moto's RunTask needs DNS hostnames for awsvpc tasks (bootstrap.py turns them on).
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="crashes", Description="t", VpcId=vpc)["GroupId"]
-    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    network = awsvpc_network(emu, "crashes", 9)
     ecs.create_cluster(clusterName="crashes")
     emu.client("logs").create_log_group(logGroupName="/crashes")
     return ecs, network, emu

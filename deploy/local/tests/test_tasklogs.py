@@ -15,7 +15,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import start_emulator
+from conftest import awsvpc_network
 
 STEP = 0.3  # FERRY_EMULATOR_TASK_START_SECONDS
 RUN = 0.3  # FERRY_EMULATOR_TASK_RUN_SECONDS
@@ -27,35 +27,30 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def emu(tmp_path_factory):
+def emu(emulator_with):
     # What the lines say, not when they arrive: no ingestion delay, and no
     # throttling of the polls (both are tested in test_tasklogs_delay.py).
-    emulator = start_emulator(tmp_path_factory.mktemp("tasklogs"), env={
+    return emulator_with("tasklogs", {
         "FERRY_EMULATOR_TASK_START_SECONDS": str(STEP),
         "FERRY_EMULATOR_TASK_RUN_SECONDS": str(RUN),
         "FERRY_EMULATOR_LOGS_PAGE_EVENTS": str(PAGE),
         "FERRY_EMULATOR_LOG_DELAY_SECONDS": "0",
         "FERRY_EMULATOR_THROTTLING": "off"})
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+
+
+def logs_world(emu, cluster: str, octet: int):
+    """(ECS client, Logs client, network) with the log group GROUP and ``cluster``."""
+    network = awsvpc_network(emu, cluster, octet, assignPublicIp="DISABLED")
+    logs = emu.client("logs")
+    logs.create_log_group(logGroupName=GROUP)
+    ecs = emu.client("ecs")
+    ecs.create_cluster(clusterName=cluster)
+    return ecs, logs, network
 
 
 @pytest.fixture(scope="module")
 def aws(emu):
-    ec2 = emu.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.3.0.0/16")["Vpc"]["VpcId"]
-    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.3.1.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="logs", Description="l", VpcId=vpc)["GroupId"]
-    logs = emu.client("logs")
-    logs.create_log_group(logGroupName=GROUP)
-    ecs = emu.client("ecs")
-    ecs.create_cluster(clusterName="logs")
-    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group],
-                                       "assignPublicIp": "DISABLED"}}
-    return ecs, logs, network
+    return logs_world(emu, "logs", 3)
 
 
 def task_definition(ecs, app: str, image: str = "acme/job:1", group: str = GROUP, **container) -> str:

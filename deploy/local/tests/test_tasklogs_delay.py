@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import start_emulator
-from test_tasklogs import GROUP, task_definition
+from test_tasklogs import GROUP, logs_world, task_definition
 
 DELAY, JITTER = 1.5, 0.5  # the defaults
 POLL = 0.25  # 4 FilterLogEvents a second, under the bucket's 5
@@ -24,24 +24,10 @@ LINES = 30
 
 
 @pytest.fixture(scope="module")
-def aws(tmp_path_factory):
-    emu = start_emulator(tmp_path_factory.mktemp("delay"), env={
+def aws(emulator_with):
+    emu = emulator_with("delay", {
         "FERRY_EMULATOR_TASK_START_SECONDS": "0.2", "FERRY_EMULATOR_TASK_RUN_SECONDS": "0.2"})
-    try:
-        ec2 = emu.client("ec2")
-        vpc = ec2.create_vpc(CidrBlock="10.4.0.0/16")["Vpc"]["VpcId"]
-        ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.4.1.0/24")["Subnet"]["SubnetId"]
-        group = ec2.create_security_group(GroupName="delay", Description="d", VpcId=vpc)["GroupId"]
-        logs = emu.client("logs")
-        logs.create_log_group(logGroupName=GROUP)
-        ecs = emu.client("ecs")
-        ecs.create_cluster(clusterName="delay")
-        network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group],
-                                           "assignPublicIp": "DISABLED"}}
-        yield ecs, logs, network
-    finally:
-        emu.stop()
+    return logs_world(emu, "delay", 4)
 
 
 def test_lines_become_readable_after_their_lag_out_of_order_and_keep_their_ids(aws):
