@@ -480,13 +480,7 @@ async fn the_autoscalers_count_survives_a_new_image_and_a_restart() {
     );
 
     // A restart: a new deployment of the same revision, at the same count.
-    let primary = |service: &aws_sdk_ecs::types::Service| {
-        service
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"))
-            .and_then(|d| d.id().map(str::to_owned))
-    };
+    let primary = crate::ecs::primary_deployment;
     local.ferry_ok(&["restart", "shop", "--wait", "--timeout", "90s"]);
     let restarted = active_service(&ecs, &cluster, "shop_web")
         .await

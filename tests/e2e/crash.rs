@@ -156,22 +156,7 @@ pub(crate) async fn assert_no_duplicates(local: &LocalAws, apps: &[String], expo
     let ecs = local.ecs().await;
     let cluster = local.cluster().to_owned();
     // Services: one per app, each once.
-    let mut services = Vec::new();
-    let mut token = None;
-    loop {
-        let out = ecs
-            .list_services()
-            .cluster(&cluster)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("ListServices");
-        services.extend(out.service_arns().iter().cloned());
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
-    }
+    let services = crate::ecs::service_arns(&ecs, &cluster).await;
     assert_unique("service", &services);
     assert_eq!(services.len(), apps.len(), "{services:?}");
 

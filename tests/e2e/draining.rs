@@ -50,26 +50,11 @@ async fn status_of(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) -> Opti
 
 /// The ARNs ListServices gives for `name` (ACTIVE services only, as ECS).
 async fn listed(ecs: &aws_sdk_ecs::Client, cluster: &str, name: &str) -> usize {
-    let mut count = 0;
-    let mut token = None;
-    loop {
-        let out = ecs
-            .list_services()
-            .cluster(cluster)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("ListServices");
-        count += out
-            .service_arns()
-            .iter()
-            .filter(|arn| arn.ends_with(&format!("/{name}")))
-            .count();
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return count;
-        }
-    }
+    crate::ecs::service_arns(ecs, cluster)
+        .await
+        .iter()
+        .filter(|arn| arn.ends_with(&format!("/{name}")))
+        .count()
 }
 
 /// The controller's ECS writes naming `service` in `requests`.

@@ -140,3 +140,32 @@ pub fn rule_hosts(rule: &aws_sdk_elasticloadbalancingv2::types::Rule) -> Vec<Str
     hosts.sort();
     hosts
 }
+
+/// Every service ARN ListServices gives for the cluster, every page.
+pub async fn service_arns(ecs: &Client, cluster: &str) -> Vec<String> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    loop {
+        let out = ecs
+            .list_services()
+            .cluster(cluster)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("ListServices");
+        arns.extend(out.service_arns().iter().cloned());
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return arns;
+        }
+    }
+}
+
+/// The id of a service's PRIMARY deployment.
+pub fn primary_deployment(service: &Service) -> Option<String> {
+    service
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.id().map(str::to_owned))
+}

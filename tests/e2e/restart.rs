@@ -23,13 +23,7 @@ async fn a_restart_redeploys_the_same_revision_once_and_is_a_release() {
     let before = active_service(&ecs, &cluster, "rotate_web")
         .await
         .expect("rotate_web");
-    let primary = |service: &aws_sdk_ecs::types::Service| {
-        service
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"))
-            .and_then(|d| d.id().map(str::to_owned))
-    };
+    let primary = crate::ecs::primary_deployment;
 
     // A process the app does not have: refused, nothing written.
     let out = local.ferry(&["restart", "rotate", "-p", "wbe"]);

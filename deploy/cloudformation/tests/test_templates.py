@@ -781,6 +781,10 @@ def test_a_controller_from_the_outputs_converges_the_manifests(emulator, stacks,
             assert controller.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.5)
+        # The secret manifests/api.yaml names, which an operator creates
+        # before deploying the app (a task whose secret is missing fails to
+        # start, as on AWS).
+        bootstrap.ensure_demo_parameters(emulator.client("ssm"))
         apply = subprocess.run([str(FERRY), "apply", "-f", "manifests", "--wait", "--timeout", "240s",
                                 "-m", "cloudformation test"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=300)

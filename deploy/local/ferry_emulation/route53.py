@@ -455,6 +455,22 @@ def net_batch(existing: dict[Key, ET.Element], final: dict[Key, RecordSet],
 ACTIONS = ("CREATE", "DELETE", "UPSERT")
 
 
+def change_count(request: AwsRequest) -> int:
+    """How many record changes a ChangeResourceRecordSets request makes, as
+    Route 53's change-throughput bucket counts them: one per CREATE or
+    DELETE, two per UPSERT ("UPSERT requests count twice",
+    https://repost.aws/knowledge-center/route-53-avoid-throttling-errors).
+    0 for anything else, or a body that does not parse (moto answers it)."""
+    if request.operation != "ChangeResourceRecordSets" or not request.body:
+        return 0
+    try:
+        root = ET.fromstring(request.body)
+    except ET.ParseError:
+        return 0
+    actions = [(text(c, "Action") or "").strip() for c in root.findall(q("ChangeBatch/Changes/Change"))]
+    return sum(2 if action == "UPSERT" else 1 for action in actions)
+
+
 def change_resource_record_sets(request: AwsRequest, forward: Forward,
                                 changes_made: Changes | None = None) -> Response:
     """The handler; ``changes_made`` tracks PENDING changes (None: moto's INSYNC, no conflicts)."""

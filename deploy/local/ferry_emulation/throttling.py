@@ -80,11 +80,11 @@ class TokenBucket:
         self._at = now
         return self._tokens
 
-    def take(self) -> bool:
-        """Take one token if there is one; False (and nothing taken) otherwise."""
-        if self.tokens() < 1.0:
+    def take(self, n: float = 1.0) -> bool:
+        """Take ``n`` tokens if there are; False (and nothing taken) otherwise."""
+        if self.tokens() < n:
             return False
-        self._tokens -= 1.0
+        self._tokens -= n
         return True
 
 
@@ -114,6 +114,10 @@ class ServiceLimits:
     account: Category | None = None
     # Buckets per region (ECS, ELBv2), or one set per account (Route53).
     regional: bool = True
+    # A bucket that counts something other than requests (Route53's record
+    # changes), and how many tokens a request takes from it (0: none).
+    units: Category | None = None
+    count_units: Callable[[AwsRequest], int] | None = None
 
 
 # --------------------------------------------------------------------------
@@ -220,8 +224,12 @@ ELBV2_CATEGORIES: tuple[Category, ...] = (
 # https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/throttling-api-requests.html
 # "A request consumes a token from both buckets [account level and its
 # action's] and is throttled if either bucket is empty."
-# The change-throughput bucket (1,500 DNS record changes, 100/s, counted
-# per change in ChangeResourceRecordSets) is not emulated.
+# "Route 53 applies two independent limits": besides the request rate,
+# change throughput, "the number of individual DNS record changes per
+# second", a bucket of 1,500 changes refilled at 100 per second, each
+# change taking a token ("each change (for the change throughput limit)
+# removes tokens"); an UPSERT counts twice (route53.change_count). A batch
+# larger than the tokens left is throttled whole.
 # --------------------------------------------------------------------------
 
 ROUTE53_CATEGORIES: tuple[Category, ...] = tuple(
@@ -340,7 +348,9 @@ LIMITS: dict[str, ServiceLimits] = {
         account=Category("All Amazon Route 53 API actions combined (account level)", (), 50, 10),
         regional=False,
         # restXml: Code Throttling, Message "Rate exceeded", HTTP 400, as the page says.
-        error=lambda: rest_xml_error(400, "Throttling", RATE_EXCEEDED, route53.NS)),
+        error=lambda: rest_xml_error(400, "Throttling", RATE_EXCEEDED, route53.NS),
+        units=Category("Change throughput", ("ChangeResourceRecordSets",), 1500, 100),
+        count_units=route53.change_count),
     "application-autoscaling": ServiceLimits(
         categories=(), unlisted=AUTOSCALING_ALL, unlisted_shared=True,
         error=lambda: json_error(400, "ThrottlingException", RATE_EXCEEDED)),
@@ -405,15 +415,23 @@ class Throttle:
         # one bucket and then be refused by the other.
         self._lock = threading.Lock()
 
-    def admit(self, service: str, operation: str, region: str | None) -> bool:
-        """Take a token from each of the request's buckets; False and nothing taken if one is empty."""
-        wanted = buckets_for(service, operation, region, self._limits)
+    def admit(self, service: str, operation: str, region: str | None, units: int = 0) -> bool:
+        """Take a token from each of the request's buckets, and ``units`` from the
+        service's units bucket (Route53's changes); False and nothing taken if
+        one has too few."""
+        wanted = [(key, category, 1.0)
+                  for key, category in buckets_for(service, operation, region, self._limits)]
+        limits = self._limits.get(service)
+        if units > 0 and limits is not None and limits.units is not None \
+                and operation in limits.units.actions:
+            scope = region if limits.regional else None
+            wanted.append(((service, scope, limits.units.name), limits.units, float(units)))
         with self._lock:
-            buckets = [self._bucket(key, category) for key, category in wanted]
-            if any(bucket.tokens() < 1.0 for bucket in buckets):
+            buckets = [(self._bucket(key, category), n) for key, category, n in wanted]
+            if any(bucket.tokens() < n for bucket, n in buckets):
                 return False
-            for bucket in buckets:
-                bucket.take()
+            for bucket, n in buckets:
+                bucket.take(n)
             return True
 
     def _bucket(self, key: BucketKey, category: Category) -> TokenBucket:
@@ -423,7 +441,9 @@ class Throttle:
         return bucket
 
     def __call__(self, request: AwsRequest, forward: Forward) -> Response:
-        if self.admit(request.service, request.operation, request.region):
+        limits = self._limits.get(request.service)
+        units = limits.count_units(request) if limits is not None and limits.count_units else 0
+        if self.admit(request.service, request.operation, request.region, units):
             return forward(request)
         response = self._limits[request.service].error()
         response.throttled = True

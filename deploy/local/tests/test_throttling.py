@@ -505,3 +505,48 @@ def test_an_unusable_setting_stops_the_emulator(tmp_path):
     with pytest.raises(RuntimeError, match="exited 2: emulator: FERRY_EMULATOR_THROTTLING must be"):
         start_emulator(tmp_path, env={"FERRY_EMULATOR_THROTTLING": "maybe"})
     assert len((tmp_path / "emulator.stderr").read_text().strip().splitlines()) == 1
+
+
+def _change_batch(*actions: str) -> bytes:
+    changes = "".join(
+        f"<Change><Action>{a}</Action><ResourceRecordSet><Name>r{i}.example.com.</Name>"
+        f"<Type>A</Type></ResourceRecordSet></Change>" for i, a in enumerate(actions))
+    return (f'<ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+            f"<ChangeBatch><Changes>{changes}</Changes></ChangeBatch>"
+            f"</ChangeResourceRecordSetsRequest>").encode()
+
+
+def test_route53_counts_record_changes_an_upsert_twice():
+    from ferry_emulation import route53
+    request = AwsRequest(environ={}, body=_change_batch("CREATE", "UPSERT", "DELETE"),
+                         service="route53", operation="ChangeResourceRecordSets")
+    assert route53.change_count(request) == 4
+    other = AwsRequest(environ={}, body=b"", service="route53", operation="ListHostedZones")
+    assert route53.change_count(other) == 0
+
+
+def test_route53_change_throughput_is_a_bucket_of_1500_changes_refilled_at_100():
+    clock = FakeClock()
+    throttle = Throttle(clock=clock)
+    # The request buckets (50 at 10/s) are not what runs out here: three
+    # batches of 500 changes take the whole change bucket.
+    for _ in range(3):
+        assert throttle.admit("route53", "ChangeResourceRecordSets", None, units=500)
+    assert not throttle.admit("route53", "ChangeResourceRecordSets", None, units=1)
+    # A refused batch takes nothing: after 1 s, 100 changes fit, 101 do not.
+    clock.now += 1.0
+    assert not throttle.admit("route53", "ChangeResourceRecordSets", None, units=101)
+    assert throttle.admit("route53", "ChangeResourceRecordSets", None, units=100)
+    # Reads count no changes.
+    assert throttle.admit("route53", "ListResourceRecordSets", None, units=0)
+
+
+def test_the_handler_charges_a_batch_its_changes():
+    throttle = Throttle(clock=FakeClock())
+    batch = _change_batch(*["CREATE"] * 800)
+    request = AwsRequest(environ={}, body=batch, service="route53",
+                         operation="ChangeResourceRecordSets")
+    ok = json_response(200, {})
+    assert throttle(request, lambda r: ok) is ok
+    refused = throttle(request, lambda r: ok)
+    assert refused.throttled and refused.status == 400
