@@ -582,6 +582,17 @@ def _new_deployment_id() -> str:
     return f"ecs-svc/{random.SystemRandom().randrange(10 ** 18, 10 ** 19)}"
 
 
+def _record_stops(svc: "ServiceState", at: float, stopped: list["ServiceTask"],
+                  draining: list["ServiceTask"]) -> None:
+    """The service events of tasks the scheduler stopped or began draining at ``at``."""
+    if stopped:
+        svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
+                       f"{_task_list(stopped)}.")
+    if draining:
+        svc.record(at, f"(service {svc.name}) has begun draining connections on "
+                       f"{len(draining)} tasks.")
+
+
 def _task_list(tasks: list[ServiceTask]) -> str:
     return " ".join(f"(task {t.id})" for t in tasks)
 
@@ -661,12 +672,7 @@ class Scheduler:
                     self._begin_draining(deployment, task, now, "ServiceSchedulerInitiated",
                                          reason, max(self.drain, self.interval))
                     draining.append(task)
-        if stopped:
-            svc.record(now, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
-                            f"{_task_list(stopped)}.")
-        if draining:
-            svc.record(now, f"(service {svc.name}) has begun draining connections on "
-                            f"{len(draining)} tasks.")
+        _record_stops(svc, now, stopped, draining)
         svc.deleted = True
         svc.next_tick = None
 
@@ -917,12 +923,7 @@ class Scheduler:
                         self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated", reason)
                         stopped.append(task)
                     budget -= 1
-        if stopped:
-            svc.record(at, f"(service {svc.name}) has stopped {len(stopped)} running tasks: "
-                           f"{_task_list(stopped)}.")
-        if draining:
-            svc.record(at, f"(service {svc.name}) has begun draining connections on "
-                           f"{len(draining)} tasks.")
+        _record_stops(svc, at, stopped, draining)
 
         # 4. Launch the PRIMARY's tasks, within maximumPercent.
         started: list[ServiceTask] = []

@@ -291,13 +291,18 @@ def change_info_response() -> Response:
 
     Its status is INSYNC here; ``Changes.answer`` rewrites it like moto's.
     """
-    submitted = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    body = ('<?xml version="1.0" encoding="utf-8"?>\n'
-            f'<ChangeResourceRecordSetsResponse xmlns="{NS}"><ChangeInfo>'
-            f"<Id>/change/C{uuid.uuid4().hex[:12].upper()}</Id><Status>INSYNC</Status>"
-            f"<SubmittedAt>{submitted}</SubmittedAt></ChangeInfo>"
-            "</ChangeResourceRecordSetsResponse>").encode()
-    return xml_response(200, body, "application/xml")
+    return xml_response(200, change_info_xml("ChangeResourceRecordSetsResponse",
+                                             f"C{uuid.uuid4().hex[:12].upper()}", "INSYNC",
+                                             datetime.now(timezone.utc)), "application/xml")
+
+
+def change_info_xml(root: str, change_id: str, status: str, submitted: datetime) -> bytes:
+    """An answer that is one ``ChangeInfo`` (ChangeResourceRecordSets, GetChange)."""
+    at = submitted.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<{root} xmlns="{NS}"><ChangeInfo>'
+            f"<Id>/change/{change_id}</Id><Status>{status}</Status>"
+            f"<SubmittedAt>{at}</SubmittedAt></ChangeInfo></{root}>").encode()
 
 
 # --------------------------------------------------------------------------
@@ -401,11 +406,7 @@ class Changes:
                                   "A change with the specified change ID does not exist.", NS)
         submitted = datetime.fromtimestamp(
             time.time() - (self.clock() - change.submitted), timezone.utc)
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                f'<GetChangeResponse xmlns="{NS}"><ChangeInfo>'
-                f"<Id>/change/{change_id}</Id><Status>{self.status(change_id)}</Status>"
-                f"<SubmittedAt>{submitted.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z</SubmittedAt>"
-                "</ChangeInfo></GetChangeResponse>").encode()
+        body = change_info_xml("GetChangeResponse", change_id, self.status(change_id), submitted)
         return xml_response(200, body, "text/xml")
 
 
