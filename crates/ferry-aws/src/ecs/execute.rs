@@ -1,0 +1,327 @@
+//! The executor of ECS actions, recording each write's answer in the cache.
+
+use super::requests::*;
+use super::*;
+
+impl Ecs {
+    /// Records the service a write's response returned.
+    pub(super) fn record(
+        &self,
+        seq: u64,
+        service: Option<&ecs::Service>,
+        tags: Option<&BTreeMap<String, String>>,
+    ) {
+        let Some(service) = service else {
+            return;
+        };
+        let mut cache = self.cache();
+        match cacheable(service) {
+            Some(mut observed) => {
+                // UpdateService answers without tags; they did not change.
+                if observed.tags.is_empty() {
+                    observed.tags = tags.cloned().unwrap_or_else(|| {
+                        cache
+                            .services
+                            .get(&observed.name)
+                            .map(|(_, s)| s.tags.clone())
+                            .unwrap_or_default()
+                    });
+                }
+                cache.put(seq, observed);
+            }
+            None => {
+                if let Some(name) = service.service_name() {
+                    cache.remove(seq, name);
+                }
+            }
+        }
+    }
+
+    /// Runs a plan's actions in order. Stops at the first failure and says
+    /// how far it got; the caller reconciles again later, and the planner
+    /// then plans what is left.
+    /// Executes one ECS action of a plan. `registered` carries the
+    /// revisions registered earlier in the same plan; `target_group` turns
+    /// a target group name into its ARN. Traffic actions are not ECS's:
+    /// they are refused.
+    pub async fn execute(
+        &self,
+        action: &Action,
+        registered: &mut BTreeMap<String, String>,
+        target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<()> {
+        match action {
+            Action::Autoscaling(change) => {
+                let Some(autoscaling) = &self.autoscaling else {
+                    return Err(Error::Build {
+                        what: "autoscaling request",
+                        message: format!("Application Auto Scaling is not configured: {change}"),
+                    });
+                };
+                autoscaling.execute(change, target_group).await?;
+            }
+            Action::Traffic(_)
+            | Action::CreateSchedule { .. }
+            | Action::UpdateSchedule { .. }
+            | Action::DeleteSchedule { .. } => {
+                return Err(Error::Build {
+                    what: "ECS request",
+                    message: format!("not an ECS action: {action}"),
+                })
+            }
+            Action::RegisterTaskDefinition { spec, tags } => {
+                let td = match self.register(spec, tags).await {
+                    Ok(td) => td,
+                    Err(err) => {
+                        self.cache().uncertain_families.insert(spec.family.clone());
+                        return Err(err);
+                    }
+                };
+                registered.insert(spec.family.clone(), td.arn.clone());
+                self.remember_task_definition(td, true);
+                ferry_call::failpoint::hit("ecs.registered").await;
+            }
+            Action::CreateService {
+                service,
+                task_definition,
+            } => {
+                let arn = resolve(task_definition, registered)?;
+                let links = service
+                    .load_balancers
+                    .iter()
+                    .map(|l| load_balancer(l, target_group))
+                    .collect::<Result<Vec<_>>>()?;
+                self.create_service(service, &arn, links).await?;
+            }
+            Action::UpdateService {
+                name,
+                desired_count,
+                task_definition,
+                network,
+                load_balancers,
+                health_check_grace_period,
+                deployment,
+                force_new_deployment,
+            } => {
+                let arn = task_definition
+                    .as_ref()
+                    .map(|r| resolve(r, registered))
+                    .transpose()?;
+                // An empty list detaches the service from every group.
+                let links = load_balancers
+                    .as_ref()
+                    .map(|links| {
+                        links
+                            .iter()
+                            .map(|l| load_balancer(l, target_group))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?;
+                let request = self
+                    .client
+                    .update_service()
+                    .cluster(&self.cluster)
+                    .service(name)
+                    .set_desired_count(desired_count.map(count))
+                    .set_task_definition(arn)
+                    .set_network_configuration(
+                        network.as_ref().map(network_configuration).transpose()?,
+                    )
+                    .set_load_balancers(links)
+                    .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
+                    .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
+                    .force_new_deployment(*force_new_deployment);
+                let seq = self.cache().next();
+                let out = self
+                    .caller
+                    .call(
+                        SERVICE,
+                        "UpdateService",
+                        Bucket::ServiceWrites,
+                        name,
+                        || request.clone().send(),
+                    )
+                    .await?;
+                self.record(seq, out.service(), None);
+            }
+            Action::DeleteService { name } => {
+                let seq = self.cache().next();
+                let out = self
+                    .caller
+                    .call(
+                        SERVICE,
+                        "DeleteService",
+                        Bucket::ServiceWrites,
+                        name,
+                        || {
+                            self.client
+                                .delete_service()
+                                .cluster(&self.cluster)
+                                .service(name)
+                                .send()
+                        },
+                    )
+                    .await?;
+                // DRAINING until its tasks stop; then the next read drops it.
+                self.record(seq, out.service(), None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn register(
+        &self,
+        spec: &TaskDefinitionSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<ObservedTaskDefinition> {
+        let mut container = ecs::ContainerDefinition::builder()
+            .name(&spec.container_name)
+            .image(&spec.image)
+            .essential(true)
+            .set_command((!spec.command.is_empty()).then(|| spec.command.clone()))
+            .set_environment(Some(
+                spec.environment
+                    .iter()
+                    .map(|(k, v)| ecs::KeyValuePair::builder().name(k).value(v).build())
+                    .collect(),
+            ));
+        for (name, value_from) in &spec.secrets {
+            container = container.secrets(built(
+                ecs::Secret::builder()
+                    .name(name)
+                    .value_from(value_from)
+                    .build(),
+                "ECS secret",
+            )?);
+        }
+        if let Some(port) = spec.container_port {
+            container = container.port_mappings(
+                ecs::PortMapping::builder()
+                    .container_port(i32::from(port))
+                    .protocol(ecs::TransportProtocol::Tcp)
+                    .build(),
+            );
+        }
+        if let Some(seconds) = spec.stop_timeout {
+            container = container.stop_timeout(count(seconds));
+        }
+        if !spec.log_options.is_empty() {
+            container = container.log_configuration(built(
+                ecs::LogConfiguration::builder()
+                    .log_driver(ecs::LogDriver::Awslogs)
+                    .set_options(Some(spec.log_options.clone().into_iter().collect()))
+                    .build(),
+                "ECS log configuration",
+            )?);
+        }
+        let request = self
+            .client
+            .register_task_definition()
+            .family(&spec.family)
+            .container_definitions(container.build())
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .cpu(spec.cpu.to_string())
+            .memory(spec.memory.to_string())
+            .set_execution_role_arn(spec.execution_role_arn.clone())
+            .set_tags(Some(ecs_tags(tags)));
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "RegisterTaskDefinition",
+                Bucket::TaskDefinitionWrites,
+                &spec.family,
+                || request.clone().send(),
+            )
+            .await?;
+        let td = out.task_definition().ok_or(Error::Incomplete {
+            service: SERVICE,
+            operation: "RegisterTaskDefinition",
+            resource: spec.family.clone(),
+            what: "taskDefinition",
+        })?;
+        let arn = td.task_definition_arn().ok_or(Error::Incomplete {
+            service: SERVICE,
+            operation: "RegisterTaskDefinition",
+            resource: spec.family.clone(),
+            what: "taskDefinitionArn",
+        })?;
+        Ok(ObservedTaskDefinition {
+            arn: arn.to_owned(),
+            spec: normalize::task_definition(td),
+            tags: tags.clone(),
+        })
+    }
+
+    async fn create_service(
+        &self,
+        service: &ServiceSpec,
+        task_definition_arn: &str,
+        links: Vec<ecs::LoadBalancer>,
+    ) -> Result<()> {
+        let request = self
+            .client
+            .create_service()
+            .cluster(&self.cluster)
+            .service_name(&service.name)
+            .task_definition(task_definition_arn)
+            .desired_count(count(service.desired_count))
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(network_configuration(&service.network)?)
+            .deployment_configuration(deployment_configuration(&service.deployment))
+            .propagate_tags(ecs::PropagateTags::Service)
+            .enable_ecs_managed_tags(true)
+            .set_health_check_grace_period_seconds(
+                (!links.is_empty())
+                    .then_some(service.health_check_grace_period)
+                    .flatten()
+                    .map(count),
+            )
+            .set_load_balancers((!links.is_empty()).then_some(links))
+            .set_tags(Some(ecs_tags(&service.tags)))
+            .client_token(ferry_call::client_token());
+        let seq = self.cache().next();
+        let out = match self
+            .caller
+            .call(
+                SERVICE,
+                "CreateService",
+                Bucket::ServiceWrites,
+                &service.name,
+                || request.clone().send(),
+            )
+            .await
+        {
+            Ok(out) => out,
+            Err(err) if already_exists(&err) => {
+                // The name is ACTIVE though no read showed it: created by an
+                // earlier term (or another hand) moments ago, not visible
+                // yet. Describe it; until ECS shows it, the reconcile fails
+                // and is retried, and nothing is created twice.
+                let (found, _) = self
+                    .describe_services(std::slice::from_ref(&service.name))
+                    .await?;
+                let Some(existing) = found.into_iter().next() else {
+                    return Err(err);
+                };
+                self.cache().put(seq, existing);
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
+        self.cache()
+            .created
+            .insert(service.name.clone(), std::time::Instant::now());
+        self.record(seq, out.service(), Some(&service.tags));
+        Ok(())
+    }
+}
+
+/// Whether CreateService was refused because an ACTIVE service has the
+/// name ("Creation of service was not idempotent.", as ECS answers a
+/// second CreateService of a live name without the first one's token).
+pub(super) fn already_exists(err: &Error) -> bool {
+    matches!(err, Error::Call { code: Some(code), message, .. }
+        if code == "InvalidParameterException" && message.contains("not idempotent"))
+}

@@ -1,0 +1,250 @@
+//! One-off tasks, for the CLI: `ferry run`, `ferry ps` and scheduled runs' reads.
+
+use super::requests::*;
+use super::*;
+
+/// Who started a one-off task: `ferry run` sets it, `ferry ps` shows it.
+pub const STARTED_BY_RUN: &str = "ferry-run";
+
+/// A one-off task to start.
+#[derive(Debug, Clone)]
+pub struct OneOff {
+    pub task_definition: String,
+    pub container: String,
+    /// Empty: the task definition's command.
+    pub command: Vec<String>,
+    pub network: NetworkSpec,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A task as `ferry ps` and `ferry run` see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    pub arn: String,
+    pub task_definition: String,
+    pub last_status: String,
+    pub desired_status: String,
+    pub started_by: Option<String>,
+    /// The ECS task group: `ferry:schedule` for a scheduled run
+    /// (`ferry_core::schedule::RUN_GROUP`), `family:...` for `ferry run`.
+    pub group: Option<String>,
+    /// RFC 3339, once started.
+    pub started_at: Option<String>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    /// The first container's exit code, once it exited.
+    pub exit_code: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Ecs {
+    /// Starts a one-off Fargate task. Returns its ARN.
+    pub async fn run_task(&self, task: &OneOff) -> Result<String> {
+        let mut overrides = ecs::ContainerOverride::builder().name(&task.container);
+        if !task.command.is_empty() {
+            overrides = overrides.set_command(Some(task.command.clone()));
+        }
+        let request = self
+            .client
+            .run_task()
+            .cluster(&self.cluster)
+            .task_definition(&task.task_definition)
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(network_configuration(&task.network)?)
+            .overrides(
+                ecs::TaskOverride::builder()
+                    .container_overrides(overrides.build())
+                    .build(),
+            )
+            .started_by(STARTED_BY_RUN)
+            .set_tags(Some(ecs_tags(&task.tags)))
+            .client_token(ferry_call::client_token());
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "RunTask",
+                Bucket::TaskWrites,
+                &task.task_definition,
+                || request.clone().send(),
+            )
+            .await?;
+        if let Some(failure) = out.failures().first() {
+            return Err(Error::Call {
+                service: SERVICE,
+                operation: "RunTask",
+                resource: task.task_definition.clone(),
+                code: failure.reason().map(str::to_owned),
+                message: format!(
+                    "{}: {}",
+                    failure.reason().unwrap_or("failed"),
+                    failure.detail().unwrap_or_default()
+                ),
+            });
+        }
+        out.tasks()
+            .first()
+            .and_then(|t| t.task_arn())
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Incomplete {
+                service: SERVICE,
+                operation: "RunTask",
+                resource: task.task_definition.clone(),
+                what: "tasks[0].taskArn",
+            })
+    }
+
+    /// Stops a task (ECS sends its containers SIGTERM, then SIGKILL after
+    /// their stop timeout). `reason` is what DescribeTasks shows as its
+    /// `stoppedReason`.
+    pub async fn stop_task(&self, arn: &str, reason: &str) -> Result<()> {
+        self.caller
+            .call(SERVICE, "StopTask", Bucket::TaskWrites, arn, || {
+                self.client
+                    .stop_task()
+                    .cluster(&self.cluster)
+                    .task(arn)
+                    .reason(reason)
+                    .send()
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Tasks of a task-definition family that are running or about to.
+    pub async fn list_tasks(&self, family: &str) -> Result<Vec<String>> {
+        let (arns, _) = list_family_tasks(
+            &self.client,
+            &self.caller,
+            &self.cluster,
+            family,
+            ecs::DesiredStatus::Running,
+        )
+        .await?;
+        Ok(arns)
+    }
+
+    /// Describes tasks, 100 per call, with their tags.
+    pub async fn describe_tasks(&self, arns: &[String]) -> Result<Vec<TaskInfo>> {
+        let (tasks, _) =
+            describe_cluster_tasks(&self.client, &self.caller, &self.cluster, arns).await?;
+        Ok(tasks)
+    }
+
+    /// The task definition a service runs now.
+    pub async fn service_task_definition(&self, service: &str) -> Result<Option<String>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeServices",
+                Bucket::ServiceReads,
+                service,
+                || {
+                    self.client
+                        .describe_services()
+                        .cluster(&self.cluster)
+                        .services(service)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(out
+            .services()
+            .iter()
+            .find(|s| s.status() == Some("ACTIVE"))
+            .and_then(|s| s.task_definition())
+            .map(str::to_owned))
+    }
+}
+
+/// The tasks of `family` in `cluster` whose desired status is `status`,
+/// every page. Returns the ARNs and the calls made.
+pub(crate) async fn list_family_tasks(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    family: &str,
+    status: ecs::DesiredStatus,
+) -> Result<(Vec<String>, usize)> {
+    let mut arns = Vec::new();
+    let mut token: Option<String> = None;
+    let mut calls = 0;
+    loop {
+        let out = caller
+            .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
+                client
+                    .list_tasks()
+                    .cluster(cluster)
+                    .family(family)
+                    .desired_status(status.clone())
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        calls += 1;
+        arns.extend(out.task_arns().iter().cloned());
+        match out.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok((arns, calls))
+}
+
+/// DescribeTasks takes at most 100 tasks per call.
+pub const DESCRIBE_TASKS_BATCH: usize = 100;
+
+/// Describes `arns` in `cluster`, [`DESCRIBE_TASKS_BATCH`] per call, with
+/// their tags. Returns the tasks and the calls made.
+pub(crate) async fn describe_cluster_tasks(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    arns: &[String],
+) -> Result<(Vec<TaskInfo>, usize)> {
+    let mut tasks = Vec::new();
+    let mut calls = 0;
+    for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
+        let out = caller
+            .call(
+                SERVICE,
+                "DescribeTasks",
+                Bucket::TaskReads,
+                &chunk[0],
+                || {
+                    client
+                        .describe_tasks()
+                        .cluster(cluster)
+                        .set_tasks(Some(chunk.to_vec()))
+                        .include(ecs::TaskField::Tags)
+                        .send()
+                },
+            )
+            .await?;
+        calls += 1;
+        for task in out.tasks() {
+            let time = |t: Option<&aws_smithy_types::DateTime>| {
+                t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+            };
+            tasks.push(TaskInfo {
+                arn: task.task_arn().unwrap_or_default().to_owned(),
+                task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
+                last_status: task.last_status().unwrap_or_default().to_owned(),
+                desired_status: task.desired_status().unwrap_or_default().to_owned(),
+                started_by: task.started_by().map(str::to_owned),
+                group: task.group().map(str::to_owned),
+                started_at: time(task.started_at()).or_else(|| time(task.created_at())),
+                stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
+                stopped_reason: task.stopped_reason().map(str::to_owned),
+                exit_code: task.containers().first().and_then(|c| c.exit_code()),
+                tags: task
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                    .collect(),
+            });
+        }
+    }
+    Ok((tasks, calls))
+}

@@ -1,0 +1,71 @@
+use std::time::{Duration, Instant};
+
+use super::execute::already_exists;
+use super::*;
+
+fn service(name: &str) -> ferry_core::ObservedService {
+    ferry_core::ObservedService {
+        name: name.into(),
+        arn: format!("arn:aws:ecs:us-east-1:1:service/c/{name}"),
+        status: ferry_core::ServiceStatus::Active,
+        tags: BTreeMap::new(),
+        desired_count: 1,
+        running_count: 0,
+        pending_count: 1,
+        task_definition_arn: String::new(),
+        task_definition: None,
+        network: None,
+        load_balancers: Vec::new(),
+        health_check_grace_period: None,
+        deployment: None,
+        deployments: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+#[test]
+fn a_service_ferry_just_created_outlives_reads_that_miss_it() {
+    let mut cache = Cache::default();
+    let created = cache.next();
+    cache.put(created, service("shop_web"));
+    cache.created.insert("shop_web".into(), Instant::now());
+    // A listing sent after the create that does not show it yet.
+    let read = cache.next();
+    cache.remove(read, "shop_web");
+    assert!(
+        cache.services.contains_key("shop_web"),
+        "kept within the grace"
+    );
+    // Once the grace has passed, a miss is believed.
+    let long_ago = Instant::now()
+        .checked_sub(CONSISTENCY_GRACE + Duration::from_secs(1))
+        .expect("the clock is past the grace");
+    cache.created.insert("shop_web".into(), long_ago);
+    let later = cache.next();
+    cache.remove(later, "shop_web");
+    assert!(!cache.services.contains_key("shop_web"));
+    assert_eq!(cache.gone.get("shop_web"), Some(&later));
+}
+
+#[test]
+fn only_a_refusal_of_a_live_name_is_taken_for_an_existing_service() {
+    let refusal = |code: &str, message: &str| Error::Call {
+        service: SERVICE,
+        operation: "CreateService",
+        resource: "shop_web".into(),
+        code: Some(code.into()),
+        message: message.into(),
+    };
+    assert!(already_exists(&refusal(
+        "InvalidParameterException",
+        "InvalidParameterException: Creation of service was not idempotent."
+    )));
+    assert!(!already_exists(&refusal(
+        "InvalidParameterException",
+        "InvalidParameterException: subnets can have at most 16 items."
+    )));
+    assert!(!already_exists(&refusal(
+        "ClientException",
+        "not idempotent"
+    )));
+}
