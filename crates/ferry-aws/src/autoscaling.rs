@@ -252,19 +252,39 @@ impl Autoscaling {
         if !self.inventory().loaded {
             self.refresh().await?;
         }
+        Ok(self
+            .snapshot(cluster, app, owner, services)
+            .unwrap_or_default())
+    }
+
+    /// The scalable targets of one app, from the inventory: `None` when it
+    /// is not loaded (or a write failed since), and must be refreshed
+    /// first.
+    pub fn snapshot(
+        &self,
+        cluster: &str,
+        app: &str,
+        owner: &str,
+        services: &[String],
+    ) -> Option<BTreeMap<String, ObservedScalableTarget>> {
         let inventory = self.inventory();
+        if !inventory.loaded {
+            return None;
+        }
         let prefix = format!("service/{cluster}/");
-        Ok(inventory
-            .targets
-            .values()
-            .filter(|t| t.resource_id.starts_with(&prefix))
-            .filter_map(|t| Some((autoscaling::service_of(&t.resource_id)?, t)))
-            .filter(|(service, t)| {
-                services.iter().any(|s| s == service)
-                    || names::ownership(&t.tags, owner, app) == Ownership::Ours
-            })
-            .map(|(service, t)| (service.to_owned(), t.clone()))
-            .collect())
+        Some(
+            inventory
+                .targets
+                .values()
+                .filter(|t| t.resource_id.starts_with(&prefix))
+                .filter_map(|t| Some((autoscaling::service_of(&t.resource_id)?, t)))
+                .filter(|(service, t)| {
+                    services.iter().any(|s| s == service)
+                        || names::ownership(&t.tags, owner, app) == Ownership::Ours
+                })
+                .map(|(service, t)| (service.to_owned(), t.clone()))
+                .collect(),
+        )
     }
 
     /// Executes one change. `target_group` turns a target group name into

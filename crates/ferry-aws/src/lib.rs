@@ -20,14 +20,17 @@ mod normalize;
 pub mod runs;
 pub mod scheduler;
 pub mod traffic;
+pub mod world;
 
 pub use autoscaling::Autoscaling;
 pub use dead_letters::DeadLetters;
 pub use ecs::Ecs;
+pub use ecs::Missing;
 pub use logs::Logs;
 pub use runs::ScheduledRuns;
 pub use scheduler::Scheduler;
 pub use traffic::{Traffic, TrafficConfig};
+pub use world::{Aws, Snapshot, Stopped, TrafficGuard};
 
 pub use ferry_call::{
     is_mutating, pacing, AwsMetrics, Caller, Error, FailureKind, Pacing, Result, WriteGate,

@@ -178,6 +178,16 @@ impl Scheduler {
         calls
     }
 
+    /// The task definitions the cached schedules run: in use, so never
+    /// retired by task-definition hygiene.
+    pub fn task_definition_arns(&self) -> Vec<String> {
+        self.cache()
+            .schedules
+            .values()
+            .filter_map(|(_, s)| s.task_definition_arn.clone())
+            .collect()
+    }
+
     pub fn group(&self) -> &str {
         &self.group
     }

@@ -540,7 +540,20 @@ impl Traffic {
         if !lock(&self.inventory).loaded {
             self.refresh().await?;
         }
+        Ok(self.snapshot(app, desired).unwrap_or_default())
+    }
+
+    /// What exists for one app, from the inventory: `None` when it is not
+    /// loaded (or a write failed since), and must be refreshed first.
+    pub fn snapshot(
+        &self,
+        app: &str,
+        desired: &traffic::DesiredTraffic,
+    ) -> Option<ObservedTraffic> {
         let inventory = lock(&self.inventory);
+        if !inventory.loaded {
+            return None;
+        }
         let wanted: BTreeSet<&str> = desired
             .target_groups
             .iter()
@@ -571,7 +584,7 @@ impl Traffic {
                 }
             }
         }
-        Ok(ObservedTraffic {
+        Some(ObservedTraffic {
             target_groups,
             rules: inventory.rules.clone(),
             records,

@@ -1,15 +1,18 @@
 //! `ferry diff` (and `ferry apply --dry-run`): how manifests differ from
 //! what is stored, and what the controller would do about them. Only reads:
-//! DynamoDB, and ECS, ELBv2 and Route53 through the same read-only
-//! observation the controller uses.
+//! DynamoDB, and ECS, ELBv2, Route53 and EventBridge Scheduler through the
+//! same snapshot the controller takes, decided by the same
+//! [`ferry_core::decide`], so that the two never disagree (about a failed
+//! rollout held back, or a restart, say).
 
 use std::io::IsTerminal;
 
-use ferry_aws::{Ecs, Traffic};
-use ferry_core::traffic::ObservedTraffic;
+use ferry_aws::{Aws, Ecs, Traffic};
+use ferry_core::decide::{AppRef, Decision, Input};
 use ferry_core::{Plan, Settings};
 use ferry_manifest::LoadedApp;
 use ferry_store::{AppRecord, Store};
+use time::OffsetDateTime;
 
 /// How one app's manifest compares with the stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +164,7 @@ pub async fn report(
             )
         );
         if !matches!(change, TextChange::Deleting { .. }) {
-            plannable.push(loaded);
+            plannable.push((loaded, record.as_ref(), change.differs()));
         }
     }
     println!();
@@ -174,19 +177,70 @@ pub async fn report(
         return Ok(differs);
     };
     println!("AWS changes the controller would make:");
-    let plans = plan(&settings, &plannable).await?;
-    for (loaded, plan) in plannable.iter().zip(&plans) {
-        differs |= !plan.actions.is_empty();
-        print!("{}", describe_plan(&loaded.app.name, plan));
+    let decisions = decide_all(store, &settings, &plannable).await?;
+    for ((loaded, _, _), decision) in plannable.iter().zip(&decisions) {
+        differs |= !decision.plan.actions.is_empty();
+        print!("{}", describe_plan(&loaded.app.name, &decision.plan));
+        if decision.held_back > 0 {
+            println!(
+                "  held back: the rollout of generation {} failed; nothing is pushed until a \
+                 new generation is applied",
+                decision.status.generation
+            );
+        }
     }
     Ok(differs)
 }
 
-/// Plans each app as the controller would now, observing AWS read-only.
-async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Plan>> {
+/// Decides each app as the controller would once the manifest is applied:
+/// the generation it would get (the stored one if the manifest is
+/// unchanged, the next one if it differs), the stored restart and status,
+/// and a snapshot of AWS taken read-only.
+async fn decide_all(
+    store: &Store,
+    settings: &Settings,
+    apps: &[(&LoadedApp, Option<&AppRecord>, bool)],
+) -> anyhow::Result<Vec<Decision>> {
     if apps.is_empty() {
         return Ok(Vec::new());
     }
+    let aws = connect(settings, apps).await?;
+    // One batched read of the cluster and of each inventory; services of
+    // processes a manifest dropped are found in it by their tags.
+    aws.refresh_all(false).await?;
+    let mut decisions = Vec::with_capacity(apps.len());
+    for (loaded, record, changed) in apps {
+        let app = &loaded.app;
+        let desired = ferry_core::render_app(app, settings);
+        let snapshot = aws.observe(&app.name, &desired).await?;
+        let previous = store.get_status(&app.name).await?;
+        let stored = record.map_or(0, |r| r.generation);
+        let generation = if *changed { stored + 1 } else { stored };
+        decisions.push(ferry_core::decide(Input {
+            app: AppRef {
+                name: &app.name,
+                generation,
+                deleting: false,
+                restart: record.and_then(|r| r.restart.as_ref()),
+            },
+            desired: &desired,
+            observed: &snapshot.observed,
+            observed_traffic: &snapshot.traffic,
+            previous: previous.as_ref(),
+            owner: &settings.owner,
+            traffic: &settings.traffic,
+            now: OffsetDateTime::now_utc(),
+        }));
+    }
+    Ok(decisions)
+}
+
+/// ECS, traffic and (when a manifest schedules a process) the scheduler,
+/// as the controller's settings name them, through read-only clients.
+async fn connect(
+    settings: &Settings,
+    apps: &[(&LoadedApp, Option<&AppRecord>, bool)],
+) -> anyhow::Result<Aws> {
     let sdk = ferry_aws::paced_sdk_config(&crate::sdk_config().await?);
     let caller = crate::caller();
     let ecs = Ecs::new(
@@ -199,25 +253,18 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
         caller.clone(),
         &ferry_aws::WriteGate::always_open(),
     ));
-    // One batched read of the cluster; services of processes a manifest
-    // dropped are found in it by their tags.
-    ecs.refresh_all().await?;
     // The schedule group only when a manifest schedules a process: the
     // other apps' diffs need no Scheduler permission.
     let scheduling = apps
         .iter()
-        .any(|a| a.app.processes.values().any(|p| p.schedule.is_some()));
-    let scheduler = if scheduling {
-        let scheduler = ferry_aws::Scheduler::new(
+        .any(|(a, _, _)| a.app.processes.values().any(|p| p.schedule.is_some()));
+    let scheduler = scheduling.then(|| {
+        ferry_aws::Scheduler::new(
             aws_sdk_scheduler::Client::new(&sdk),
             caller.clone(),
             &settings.owner,
-        );
-        scheduler.refresh().await?;
-        Some(scheduler)
-    } else {
-        None
-    };
+        )
+    });
     let traffic = settings.traffic.internal.is_some().then(|| {
         Traffic::from_settings(
             aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
@@ -227,32 +274,9 @@ async fn plan(settings: &Settings, apps: &[&LoadedApp]) -> anyhow::Result<Vec<Pl
             settings.traffic.clone(),
         )
     });
-    let mut plans = Vec::with_capacity(apps.len());
-    for loaded in apps {
-        let app = &loaded.app;
-        let desired = ferry_core::render_app(app, settings);
-        let mut observed = ecs
-            .observe(&app.name, &settings.owner, &desired.processes)
-            .await?;
-        if let Some(scheduler) = &scheduler {
-            observed.schedules = scheduler.observe(&app.name, &desired.schedules);
-            ecs.observe_schedule_targets(&desired.schedules, &mut observed)
-                .await?;
-        }
-        let observed_traffic = match &traffic {
-            Some(traffic) => traffic.observe(&app.name, &desired.traffic).await?,
-            None => ObservedTraffic::default(),
-        };
-        plans.push(ferry_core::plan::plan_app(
-            &app.name,
-            &settings.owner,
-            &settings.traffic,
-            &desired,
-            &observed,
-            &observed_traffic,
-        ));
-    }
-    Ok(plans)
+    Ok(Aws::new(ecs, &settings.owner)
+        .with_traffic(traffic)
+        .with_schedules(scheduler))
 }
 
 #[cfg(test)]

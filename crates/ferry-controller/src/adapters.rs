@@ -1,160 +1,115 @@
-//! The narrow interfaces the reconciler needs of the world, so that it can
-//! be tested with in-memory fakes: the cluster (ECS through its shared
-//! cache), the load balancers and DNS, and where status goes.
+//! The two narrow interfaces the reconciler needs, so that it can be
+//! tested with in-memory fakes: the world it observes and changes (AWS,
+//! through ferry-aws's caches), and the store where status goes.
 //!
-//! The production implementations delegate to [`ferry_aws::Ecs`],
-//! [`ferry_aws::Traffic`] and [`ferry_store::Store`].
+//! The production implementations delegate to [`ferry_aws::Aws`] and
+//! [`ferry_store::Store`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
-use ferry_core::schedule_runs::ObservedRuns;
-use ferry_core::traffic::{DesiredTraffic, ObservedTraffic, TrafficAction};
-use ferry_core::{
-    Action, AppStatus, DesiredProcess, DesiredSchedule, Observed, ObservedSchedule, ReleaseOutcome,
-    Settings,
-};
+use ferry_aws::{Snapshot, Stopped, TrafficGuard};
+use ferry_core::{AppStatus, Desired, Plan, ReleaseOutcome, Settings};
 use ferry_store::Fence;
 
-/// Turns a target group name into its ARN, as the traffic inventory knows it.
-pub type TargetGroups<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
-
-/// ECS, through the shared cache of the cluster's services.
-pub trait Cluster: Send + Sync + 'static {
-    /// Reads every service of the cluster; returns the reads made.
-    fn refresh_all(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
-    /// Reads the named services again; returns the reads made.
-    fn refresh(&self, names: &[String]) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
-    /// Reads the scalable targets and policies of the cluster's services;
-    /// returns the calls made. Without autoscaling there is nothing to read.
-    fn refresh_autoscaling(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send {
-        async { Ok(0) }
-    }
-    /// Loads the latest revision of every task-definition family of the
-    /// installation `owner`.
-    fn load_task_definition_families(
-        &self,
-        owner: &str,
-    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
-    /// Deregisters unused revisions of the apps' families; see
-    /// [`ferry_aws::Ecs::retire_task_definitions`]. Returns how many.
-    fn retire_task_definitions(
-        &self,
-        apps: &BTreeSet<String>,
-        owner: &str,
-        keep: usize,
-        max: usize,
-    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
-    /// Cached services of this installation that are still changing.
-    fn settling(&self, owner: &str) -> Vec<String>;
-    /// Cached services of this installation, by app.
-    fn owned_services(&self, owner: &str) -> BTreeMap<String, BTreeSet<String>>;
-    /// One app's slice of the cache.
+/// AWS as the reconciler sees it. One reconcile calls [`World::observe`]
+/// and then [`World::execute`]; a leadership term keeps the caches current
+/// with the others.
+pub trait World: Send + Sync + 'static {
+    /// What exists for one app, from the caches (reading only what they
+    /// lack); see [`ferry_aws::Aws::observe`].
     fn observe(
         &self,
         app: &str,
-        owner: &str,
-        desired: &[DesiredProcess],
-    ) -> impl Future<Output = ferry_aws::Result<Observed>> + Send;
-    /// Executes one ECS action; see [`ferry_aws::Ecs::execute`].
+        desired: &Desired,
+    ) -> impl Future<Output = ferry_aws::Result<Snapshot>> + Send;
+    /// Waits for the lock under which an app's traffic is decided and
+    /// changed; see [`ferry_aws::Aws::hold_traffic`].
+    fn hold_traffic(&self) -> impl Future<Output = TrafficGuard> + Send;
+    /// Runs a plan's actions in order, stopping at the first failure.
     fn execute(
         &self,
-        action: &Action,
-        registered: &mut BTreeMap<String, String>,
-        target_groups: TargetGroups<'_>,
-    ) -> impl Future<Output = ferry_aws::Result<()>> + Send;
-    /// Fills in the task definitions an app's schedules run; see
-    /// [`ferry_aws::Ecs::observe_schedule_targets`]. Does nothing by
-    /// default (a cluster without scheduled processes).
-    fn observe_schedule_targets(
-        &self,
-        desired: &[DesiredSchedule],
-        observed: &mut Observed,
-    ) -> impl Future<Output = ferry_aws::Result<()>> + Send {
-        let _ = (desired, observed);
-        async { Ok(()) }
-    }
-}
-
-/// EventBridge Scheduler, through its shared cache of the group.
-pub trait Schedules: Send + Sync + 'static {
-    /// Lists the group and reads the schedules that changed, then what
-    /// became of their runs.
-    fn refresh(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
-    /// One app's slice of the cache.
-    fn observe(&self, app: &str, desired: &[DesiredSchedule])
-        -> BTreeMap<String, ObservedSchedule>;
-    /// Executes one schedule action; see [`ferry_aws::Scheduler::execute`].
-    fn execute(
-        &self,
-        action: &Action,
-        registered: &BTreeMap<String, String>,
-    ) -> impl Future<Output = ferry_aws::Result<()>> + Send;
-    /// What became of those schedules' runs, from the caches; see
-    /// [`ferry_aws::Scheduler::observe_runs`]. Nothing by default.
-    fn observe_runs(
-        &self,
-        schedules: &BTreeMap<String, ObservedSchedule>,
-    ) -> BTreeMap<String, ObservedRuns> {
-        let _ = schedules;
-        BTreeMap::new()
-    }
-    /// Deletes the dead letters status now records; see
-    /// [`ferry_aws::Scheduler::delete_dead_letters`].
+        plan: &Plan,
+        traffic: Option<TrafficGuard>,
+    ) -> impl Future<Output = Result<(), Stopped>> + Send;
+    /// Deletes dead letters whose failures status now records.
     fn delete_dead_letters(
         &self,
         messages: &[String],
-    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send {
-        let _ = messages;
-        async { Ok(0) }
-    }
+    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+
+    /// Lists the whole cluster (with `families`, the task-definition
+    /// families too) and the other inventories; returns the ECS reads.
+    fn refresh_all(&self, families: bool) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Reads the named services again and the other inventories; returns
+    /// the ECS reads.
+    fn refresh_services(
+        &self,
+        names: &[String],
+    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Lists the installation's task-definition families.
+    fn load_task_definition_families(
+        &self,
+    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Reads the settling services again: how many settle, and the reads.
+    fn read_progress(&self) -> impl Future<Output = (usize, ferry_aws::Result<usize>)> + Send;
+    /// Cached services of this installation, by app.
+    fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>>;
+    /// Deregisters unused revisions of the apps' families; returns how
+    /// many.
+    fn retire_task_definitions(
+        &self,
+        apps: &BTreeSet<String>,
+        keep: usize,
+        max: usize,
+    ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
 }
 
-impl Schedules for ferry_aws::Scheduler {
-    async fn refresh(&self) -> ferry_aws::Result<usize> {
-        let calls = ferry_aws::Scheduler::refresh(self).await?;
-        Ok(calls + ferry_aws::Scheduler::read_runs(self).await)
+impl World for ferry_aws::Aws {
+    async fn observe(&self, app: &str, desired: &Desired) -> ferry_aws::Result<Snapshot> {
+        ferry_aws::Aws::observe(self, app, desired).await
     }
 
-    fn observe(
-        &self,
-        app: &str,
-        desired: &[DesiredSchedule],
-    ) -> BTreeMap<String, ObservedSchedule> {
-        ferry_aws::Scheduler::observe(self, app, desired)
+    async fn hold_traffic(&self) -> TrafficGuard {
+        ferry_aws::Aws::hold_traffic(self).await
     }
 
-    async fn execute(
-        &self,
-        action: &Action,
-        registered: &BTreeMap<String, String>,
-    ) -> ferry_aws::Result<()> {
-        ferry_aws::Scheduler::execute(self, action, registered).await
-    }
-
-    fn observe_runs(
-        &self,
-        schedules: &BTreeMap<String, ObservedSchedule>,
-    ) -> BTreeMap<String, ObservedRuns> {
-        ferry_aws::Scheduler::observe_runs(self, schedules)
+    async fn execute(&self, plan: &Plan, traffic: Option<TrafficGuard>) -> Result<(), Stopped> {
+        ferry_aws::Aws::execute(self, plan, traffic).await
     }
 
     async fn delete_dead_letters(&self, messages: &[String]) -> ferry_aws::Result<usize> {
-        ferry_aws::Scheduler::delete_dead_letters(self, messages).await
+        ferry_aws::Aws::delete_dead_letters(self, messages).await
     }
-}
 
-/// Load balancers and DNS, through their inventory.
-pub trait Network: Send + Sync + 'static {
-    fn refresh(&self) -> impl Future<Output = ferry_aws::Result<()>> + Send;
-    fn observe(
+    async fn refresh_all(&self, families: bool) -> ferry_aws::Result<usize> {
+        ferry_aws::Aws::refresh_all(self, families).await
+    }
+
+    async fn refresh_services(&self, names: &[String]) -> ferry_aws::Result<usize> {
+        ferry_aws::Aws::refresh_services(self, names).await
+    }
+
+    async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
+        ferry_aws::Aws::load_task_definition_families(self).await
+    }
+
+    async fn read_progress(&self) -> (usize, ferry_aws::Result<usize>) {
+        ferry_aws::Aws::read_progress(self).await
+    }
+
+    fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
+        ferry_aws::Aws::owned_services(self)
+    }
+
+    async fn retire_task_definitions(
         &self,
-        app: &str,
-        desired: &DesiredTraffic,
-    ) -> impl Future<Output = ferry_aws::Result<ObservedTraffic>> + Send;
-    fn execute(&self, change: &TrafficAction)
-        -> impl Future<Output = ferry_aws::Result<()>> + Send;
-    fn target_group_arn(&self, name: &str) -> Option<String>;
+        apps: &BTreeSet<String>,
+        keep: usize,
+        max: usize,
+    ) -> ferry_aws::Result<usize> {
+        ferry_aws::Aws::retire_task_definitions(self, apps, keep, max).await
+    }
 }
 
 /// Where the controller writes, every write fenced by the lease.
@@ -187,90 +142,6 @@ pub trait StatusStore: Send + Sync + 'static {
         settings: &Settings,
         fence: &Fence,
     ) -> impl Future<Output = ferry_store::Result<()>> + Send;
-}
-
-impl Cluster for ferry_aws::Ecs {
-    async fn refresh_all(&self) -> ferry_aws::Result<usize> {
-        ferry_aws::Ecs::refresh_all(self).await
-    }
-
-    async fn refresh(&self, names: &[String]) -> ferry_aws::Result<usize> {
-        ferry_aws::Ecs::refresh(self, names).await
-    }
-
-    async fn refresh_autoscaling(&self) -> ferry_aws::Result<usize> {
-        ferry_aws::Ecs::refresh_autoscaling(self).await
-    }
-
-    async fn retire_task_definitions(
-        &self,
-        apps: &BTreeSet<String>,
-        owner: &str,
-        keep: usize,
-        max: usize,
-    ) -> ferry_aws::Result<usize> {
-        ferry_aws::Ecs::retire_task_definitions(self, apps, owner, keep, max).await
-    }
-
-    async fn load_task_definition_families(&self, owner: &str) -> ferry_aws::Result<usize> {
-        ferry_aws::Ecs::load_task_definition_families(self, owner).await
-    }
-
-    fn settling(&self, owner: &str) -> Vec<String> {
-        ferry_aws::Ecs::settling(self, owner)
-    }
-
-    fn owned_services(&self, owner: &str) -> BTreeMap<String, BTreeSet<String>> {
-        ferry_aws::Ecs::owned_services(self, owner)
-    }
-
-    async fn observe(
-        &self,
-        app: &str,
-        owner: &str,
-        desired: &[DesiredProcess],
-    ) -> ferry_aws::Result<Observed> {
-        ferry_aws::Ecs::observe(self, app, owner, desired).await
-    }
-
-    async fn execute(
-        &self,
-        action: &Action,
-        registered: &mut BTreeMap<String, String>,
-        target_groups: TargetGroups<'_>,
-    ) -> ferry_aws::Result<()> {
-        ferry_aws::Ecs::execute(self, action, registered, target_groups).await
-    }
-
-    async fn observe_schedule_targets(
-        &self,
-        desired: &[DesiredSchedule],
-        observed: &mut Observed,
-    ) -> ferry_aws::Result<()> {
-        ferry_aws::Ecs::observe_schedule_targets(self, desired, observed).await
-    }
-}
-
-impl Network for ferry_aws::Traffic {
-    async fn refresh(&self) -> ferry_aws::Result<()> {
-        ferry_aws::Traffic::refresh(self).await
-    }
-
-    async fn observe(
-        &self,
-        app: &str,
-        desired: &DesiredTraffic,
-    ) -> ferry_aws::Result<ObservedTraffic> {
-        ferry_aws::Traffic::observe(self, app, desired).await
-    }
-
-    async fn execute(&self, change: &TrafficAction) -> ferry_aws::Result<()> {
-        ferry_aws::Traffic::execute(self, change).await
-    }
-
-    fn target_group_arn(&self, name: &str) -> Option<String> {
-        ferry_aws::Traffic::target_group_arn(self, name)
-    }
 }
 
 impl StatusStore for ferry_store::Store {

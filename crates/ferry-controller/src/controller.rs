@@ -18,7 +18,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 use crate::flag::until_true;
 use crate::leader::Role;
 use crate::metrics::Metrics;
-use crate::runner::{Outcome, Runner};
+use crate::runner::{Next, Outcome, Runner};
 
 /// The desired state the loop watches: [`ferry_store::Store`].
 pub trait DesiredState: Clone + Send + Sync + 'static {
@@ -270,7 +270,7 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
             Box::pin(async move {
                 let Some(app) = app else {
                     // Removed from the store since it was queued.
-                    return Outcome::Removed;
+                    return Ok(Next::Removed);
                 };
                 let span = info_span!(
                     "reconcile",
@@ -307,7 +307,7 @@ impl<S: DesiredState, R: Reconcile> Controller<S, R> {
     /// The resync interval that keeps `reads` per resync within the read
     /// share: never shorter than the configured interval.
     fn resync_period(&self, reads: usize) -> Duration {
-        let period = crate::reconciler::read_pause(reads, self.settings.resync_read_share)
+        let period = crate::read_share::read_pause(reads, self.settings.resync_read_share)
             .max(self.settings.resync_interval);
         self.metrics
             .resync_interval_seconds
@@ -545,7 +545,7 @@ mod tests {
             };
             tokio::time::sleep(self.took).await;
             self.runs.lock().expect("runs")[index].finished = Some(Instant::now());
-            Outcome::Converged
+            Ok(Next::Converged)
         }
     }
 

@@ -4,13 +4,16 @@ mod adapters;
 mod admin;
 mod config;
 mod controller;
+mod error;
 mod flag;
 mod health;
 mod leader;
 mod metrics;
 mod queue;
+mod read_share;
 mod reconciler;
 mod runner;
+mod term;
 
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
@@ -233,9 +236,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let controller = controller::Controller {
         store: store.clone(),
         reconciler: Arc::new(
-            reconciler::Reconciler::new(store, ecs, traffic, settings, metrics.clone())
-                .keeping_task_definitions(usize::from(config.keep_task_definitions))
-                .with_schedules(scheduler),
+            reconciler::Reconciler::new(
+                ferry_aws::Aws::new(ecs, &settings.owner)
+                    .with_traffic(traffic)
+                    .with_schedules(Some(scheduler)),
+                store,
+                settings,
+                metrics.clone(),
+            )
+            .keeping_task_definitions(usize::from(config.keep_task_definitions)),
         ),
         metrics,
         ready,

@@ -9,7 +9,7 @@ use prometheus::{
 pub struct Metrics {
     pub registry: Registry,
     pub reconcile_total: IntCounterVec,
-    pub reconcile_errors_total: IntCounter,
+    pub reconcile_errors_total: IntCounterVec,
     pub reconcile_time_seconds: Histogram,
     pub workqueue_depth: IntGauge,
     pub workqueue_retries_total: IntCounter,
@@ -39,8 +39,13 @@ impl Metrics {
             Opts::new("reconcile_total", "Reconciles by result"),
             &["result"],
         )?;
-        let reconcile_errors_total =
-            IntCounter::new("reconcile_errors_total", "Reconciles that failed")?;
+        let reconcile_errors_total = IntCounterVec::new(
+            Opts::new(
+                "reconcile_errors_total",
+                "Reconciles that failed, by reason",
+            ),
+            &["reason"],
+        )?;
         let reconcile_time_seconds = Histogram::with_opts(
             HistogramOpts::new("reconcile_time_seconds", "Duration of one app's reconcile")
                 .buckets(vec![

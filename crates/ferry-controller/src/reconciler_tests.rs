@@ -1,30 +1,36 @@
-//! The reconciler against in-memory fakes of ECS and the store: what it
-//! executes, writes and asks for next, with nothing on the wire.
+//! The reconciler against in-memory fakes of the world and the store: what
+//! it executes, writes and asks for next, with nothing on the wire.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use ferry_aws::{Snapshot, Stopped, TrafficGuard};
+use ferry_core::decide;
 use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment};
 use ferry_core::status::{AppStatus, ConditionStatus, DEGRADED, READY};
-use ferry_core::traffic::{DesiredTraffic, ObservedTraffic, TrafficAction};
-use ferry_core::{Action, DesiredProcess, Observed, ReleaseOutcome, Settings, TaskDefinitionRef};
+use ferry_core::{Action, Desired, Observed, Plan, ReleaseOutcome, Settings, TaskDefinitionRef};
 use ferry_manifest::{App, Process};
 use ferry_store::{AppRecord, Fence};
 
 use super::*;
-use crate::adapters::TargetGroups;
+use crate::controller::Reconcile;
 
 const OWNER: &str = "ferry";
 
-/// ECS as a map of services, executing actions as ferry-core's model of
-/// ECS does. Counts what it is asked.
+/// AWS as a map of services, executing actions as ferry-core's model of
+/// ECS does. Counts what it is asked. With `scheduling`, every schedule an
+/// app should have exists, with one failed run and its dead letter.
 #[derive(Default)]
-struct FakeCluster {
-    state: Mutex<ClusterState>,
+struct FakeWorld {
+    state: Mutex<WorldState>,
+    scheduling: bool,
+    /// Dead letters it was asked to delete.
+    deleted: Mutex<Vec<String>>,
+    traffic_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Default)]
-struct ClusterState {
+struct WorldState {
     observed: Observed,
     executed: Vec<String>,
     refreshes: usize,
@@ -34,9 +40,13 @@ struct ClusterState {
     retire_requests: Vec<(BTreeSet<String>, usize, usize)>,
 }
 
-impl FakeCluster {
-    fn state(&self) -> std::sync::MutexGuard<'_, ClusterState> {
-        self.state.lock().expect("cluster")
+impl FakeWorld {
+    fn state(&self) -> std::sync::MutexGuard<'_, WorldState> {
+        self.state.lock().expect("world")
+    }
+
+    fn deleted(&self) -> Vec<String> {
+        self.deleted.lock().expect("deleted").clone()
     }
 
     fn executed(&self) -> Vec<String> {
@@ -95,57 +105,19 @@ fn deployment(task_definition: &str, running: u32, state: EcsRolloutState) -> Ob
     }
 }
 
-impl Cluster for FakeCluster {
-    async fn refresh_all(&self) -> ferry_aws::Result<usize> {
-        self.state().refreshes += 1;
-        Ok(1)
-    }
-
-    async fn refresh(&self, _: &[String]) -> ferry_aws::Result<usize> {
-        self.state().refreshes += 1;
-        Ok(1)
-    }
-
-    async fn load_task_definition_families(&self, _: &str) -> ferry_aws::Result<usize> {
-        Ok(1)
-    }
-
-    async fn retire_task_definitions(
-        &self,
-        apps: &BTreeSet<String>,
-        _: &str,
-        keep: usize,
-        max: usize,
-    ) -> ferry_aws::Result<usize> {
-        self.state().retire_requests.push((apps.clone(), keep, max));
-        Ok(0)
-    }
-
-    fn settling(&self, _: &str) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn owned_services(&self, _: &str) -> BTreeMap<String, BTreeSet<String>> {
-        BTreeMap::new()
-    }
-
-    async fn observe(
-        &self,
-        app: &str,
-        owner: &str,
-        desired: &[DesiredProcess],
-    ) -> ferry_aws::Result<Observed> {
+impl FakeWorld {
+    fn observed(&self, app: &str, desired: &Desired) -> Observed {
         let state = self.state();
         let mut observed = Observed::default();
         for (name, service) in &state.observed.services {
-            let wanted = desired.iter().any(|p| &p.service.name == name);
-            let ours = ferry_core::names::ownership(&service.tags, owner, app)
+            let wanted = desired.processes.iter().any(|p| &p.service.name == name);
+            let ours = ferry_core::names::ownership(&service.tags, OWNER, app)
                 == ferry_core::names::Ownership::Ours;
             if wanted || ours {
                 observed.services.insert(name.clone(), service.clone());
             }
         }
-        for process in desired {
+        for process in &desired.processes {
             let family = &process.task_definition.family;
             if let Some(td) = state.observed.latest_task_definitions.get(family) {
                 observed
@@ -153,15 +125,37 @@ impl Cluster for FakeCluster {
                     .insert(family.clone(), td.clone());
             }
         }
-        Ok(observed)
+        if self.scheduling {
+            for d in &desired.schedules {
+                let arn = format!("{}:1", d.task_definition.family);
+                let mut s = ferry_core::ObservedSchedule::written(&d.schedule, arn);
+                s.task_definition = Some(d.task_definition.clone());
+                observed.schedules.insert(d.schedule.name.clone(), s);
+            }
+            observed.schedule_runs = observed
+                .schedules
+                .keys()
+                .map(|name| (name.clone(), failed_run(name)))
+                .collect();
+        }
+        observed
     }
 
-    async fn execute(
+    fn execute_one(
         &self,
         action: &Action,
         registered: &mut BTreeMap<String, String>,
-        _: TargetGroups<'_>,
     ) -> ferry_aws::Result<()> {
+        if self.scheduling
+            && matches!(
+                action,
+                Action::CreateSchedule { .. }
+                    | Action::UpdateSchedule { .. }
+                    | Action::DeleteSchedule { .. }
+            )
+        {
+            return Ok(());
+        }
         let mut state = self.state();
         let app = action
             .target()
@@ -228,24 +222,81 @@ impl Cluster for FakeCluster {
     }
 }
 
-/// No load balancers: the reconciler is built with `traffic: None`.
-enum NoNetwork {}
+/// One failed run of the schedule `name`, with its dead letter.
+fn failed_run(name: &str) -> ferry_core::schedule_runs::ObservedRuns {
+    ferry_core::schedule_runs::ObservedRuns {
+        failures: vec![ferry_core::schedule_runs::FailedInvocation {
+            id: format!("{name}-e1"),
+            scheduled_time: Some("2026-12-06T03:00:00Z".into()),
+            error_code: "ClientException".into(),
+            error_message: "Unable to find task definition.".into(),
+            retry_attempts: Some(2),
+            exhausted_retry_condition: Some("MaximumRetryAttempts".into()),
+        }],
+        dead_letter_messages: vec![format!("{name}-m1")],
+        runs: Vec::new(),
+    }
+}
 
-impl Network for NoNetwork {
-    async fn refresh(&self) -> ferry_aws::Result<()> {
-        match *self {}
+impl World for FakeWorld {
+    async fn observe(&self, app: &str, desired: &Desired) -> ferry_aws::Result<Snapshot> {
+        Ok(Snapshot {
+            observed: self.observed(app, desired),
+            traffic: Default::default(),
+        })
     }
 
-    async fn observe(&self, _: &str, _: &DesiredTraffic) -> ferry_aws::Result<ObservedTraffic> {
-        match *self {}
+    async fn hold_traffic(&self) -> TrafficGuard {
+        self.traffic_lock.clone().lock_owned().await
     }
 
-    async fn execute(&self, _: &TrafficAction) -> ferry_aws::Result<()> {
-        match *self {}
+    async fn execute(&self, plan: &Plan, _: Option<TrafficGuard>) -> Result<(), Stopped> {
+        let mut registered = BTreeMap::new();
+        for (completed, action) in plan.actions.iter().enumerate() {
+            self.execute_one(action, &mut registered)
+                .map_err(|error| Stopped { completed, error })?;
+        }
+        Ok(())
     }
 
-    fn target_group_arn(&self, _: &str) -> Option<String> {
-        match *self {}
+    async fn delete_dead_letters(&self, messages: &[String]) -> ferry_aws::Result<usize> {
+        self.deleted
+            .lock()
+            .expect("deleted")
+            .extend(messages.iter().cloned());
+        Ok(messages.len())
+    }
+
+    async fn refresh_all(&self, _: bool) -> ferry_aws::Result<usize> {
+        self.state().refreshes += 1;
+        Ok(1)
+    }
+
+    async fn refresh_services(&self, _: &[String]) -> ferry_aws::Result<usize> {
+        self.state().refreshes += 1;
+        Ok(1)
+    }
+
+    async fn load_task_definition_families(&self) -> ferry_aws::Result<usize> {
+        Ok(1)
+    }
+
+    async fn read_progress(&self) -> (usize, ferry_aws::Result<usize>) {
+        (0, Ok(0))
+    }
+
+    fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
+        BTreeMap::new()
+    }
+
+    async fn retire_task_definitions(
+        &self,
+        apps: &BTreeSet<String>,
+        keep: usize,
+        max: usize,
+    ) -> ferry_aws::Result<usize> {
+        self.state().retire_requests.push((apps.clone(), keep, max));
+        Ok(0)
     }
 }
 
@@ -316,17 +367,20 @@ impl StatusStore for FakeStore {
     }
 }
 
-type Subject = Reconciler<FakeCluster, NoNetwork, FakeStore>;
+type Subject = Reconciler<FakeWorld, FakeStore>;
 
 fn reconciler() -> Subject {
+    with_world(FakeWorld::default())
+}
+
+fn with_world(world: FakeWorld) -> Subject {
     let settings = Settings {
         owner: OWNER.into(),
         ..ferry_core::testing::settings()
     };
     Reconciler::new(
+        world,
         FakeStore::default(),
-        FakeCluster::default(),
-        None,
         settings,
         Metrics::new().expect("metrics"),
     )
@@ -381,11 +435,11 @@ async fn a_new_app_converges_and_its_release_succeeds() {
     let app = record("shop", 1, "shop:1");
     let outcome = r.reconcile(&app, &fence()).await;
     assert_eq!(
-        outcome,
-        Outcome::Requeue(decide::PROGRESS_REQUEUE),
+        outcome.ok(),
+        Some(Next::Requeue(decide::PROGRESS_REQUEUE)),
         "requeued while rolling out"
     );
-    let executed = r.ecs.executed();
+    let executed = r.world.executed();
     assert_eq!(
         executed.len(),
         4,
@@ -396,19 +450,22 @@ async fn a_new_app_converges_and_its_release_succeeds() {
         ConditionStatus::False
     );
     assert_eq!(
-        r.ecs.state().refreshes,
+        r.world.state().refreshes,
         0,
         "a reconcile never reads ECS itself"
     );
 
-    r.ecs.settle();
-    assert_eq!(r.reconcile(&app, &fence()).await, Outcome::Converged);
+    r.world.settle();
+    assert_eq!(
+        r.reconcile(&app, &fence()).await.ok(),
+        Some(Next::Converged)
+    );
     let status = r.store.status("shop");
     assert_eq!(
         condition(&status, READY),
         (ConditionStatus::True, "Converged".into())
     );
-    assert_eq!(r.ecs.executed().len(), 4, "nothing more to do");
+    assert_eq!(r.world.executed().len(), 4, "nothing more to do");
     assert_eq!(
         r.store.state().outcomes,
         [("shop".to_owned(), 1, ReleaseOutcome::Succeeded)]
@@ -416,7 +473,10 @@ async fn a_new_app_converges_and_its_release_succeeds() {
 
     // A steady state writes nothing.
     let writes = r.store.state().status_writes;
-    assert_eq!(r.reconcile(&app, &fence()).await, Outcome::Converged);
+    assert_eq!(
+        r.reconcile(&app, &fence()).await.ok(),
+        Some(Next::Converged)
+    );
     assert_eq!(r.store.state().status_writes, writes);
 }
 
@@ -424,11 +484,11 @@ async fn a_new_app_converges_and_its_release_succeeds() {
 async fn a_failed_rollout_is_reported_and_never_pushed_again() {
     let r = reconciler();
     let v1 = record("shop", 1, "shop:1");
-    r.reconcile(&v1, &fence()).await;
-    r.ecs.settle();
-    r.reconcile(&v1, &fence()).await;
+    r.reconcile(&v1, &fence()).await.expect("reconcile");
+    r.world.settle();
+    r.reconcile(&v1, &fence()).await.expect("reconcile");
     let good: BTreeMap<String, String> = r
-        .ecs
+        .world
         .state()
         .observed
         .services
@@ -437,13 +497,13 @@ async fn a_failed_rollout_is_reported_and_never_pushed_again() {
         .collect();
 
     let v2 = record("shop", 2, "shop:broken");
-    r.reconcile(&v2, &fence()).await;
-    let pushed = r.ecs.executed().len();
+    r.reconcile(&v2, &fence()).await.expect("reconcile");
+    let pushed = r.world.executed().len();
     assert_eq!(pushed, 8, "v2 registered and rolled out");
-    r.ecs.fail_rollouts("shop", &good);
+    r.world.fail_rollouts("shop", &good);
 
     let outcome = r.reconcile(&v2, &fence()).await;
-    assert_eq!(outcome, Outcome::Converged, "nothing to wait for");
+    assert_eq!(outcome.ok(), Some(Next::Converged), "nothing to wait for");
     let status = r.store.status("shop");
     assert_eq!(
         condition(&status, DEGRADED),
@@ -455,39 +515,39 @@ async fn a_failed_rollout_is_reported_and_never_pushed_again() {
         .outcomes
         .contains(&("shop".to_owned(), 2, ReleaseOutcome::Failed)));
     for _ in 0..3 {
-        r.reconcile(&v2, &fence()).await;
+        r.reconcile(&v2, &fence()).await.expect("reconcile");
     }
     assert_eq!(
-        r.ecs.executed().len(),
+        r.world.executed().len(),
         pushed,
         "the failed generation is not pushed again"
     );
 
     // A new generation is.
     let v3 = record("shop", 3, "shop:2");
-    r.reconcile(&v3, &fence()).await;
-    assert!(r.ecs.executed().len() > pushed);
+    r.reconcile(&v3, &fence()).await.expect("reconcile");
+    assert!(r.world.executed().len() > pushed);
 }
 
 #[tokio::test]
 async fn drift_is_undone_and_reported() {
     let r = reconciler();
     let app = record("shop", 1, "shop:1");
-    r.reconcile(&app, &fence()).await;
-    r.ecs.settle();
-    r.reconcile(&app, &fence()).await;
+    r.reconcile(&app, &fence()).await.expect("reconcile");
+    r.world.settle();
+    r.reconcile(&app, &fence()).await.expect("reconcile");
 
     // A console edit scales the web service.
-    r.ecs
+    r.world
         .state()
         .observed
         .services
         .get_mut("shop_web")
         .expect("shop_web")
         .desired_count = 7;
-    r.reconcile(&app, &fence()).await;
+    r.reconcile(&app, &fence()).await.expect("reconcile");
     assert_eq!(
-        r.ecs.state().observed.services["shop_web"].desired_count,
+        r.world.state().observed.services["shop_web"].desired_count,
         2,
         "scaled back"
     );
@@ -507,22 +567,22 @@ async fn drift_is_undone_and_reported() {
 async fn a_deleted_app_is_torn_down_then_removed() {
     let r = reconciler();
     let app = record("shop", 1, "shop:1");
-    r.reconcile(&app, &fence()).await;
-    r.ecs.settle();
-    r.reconcile(&app, &fence()).await;
+    r.reconcile(&app, &fence()).await.expect("reconcile");
+    r.world.settle();
+    r.reconcile(&app, &fence()).await.expect("reconcile");
 
     let mut deleting = record("shop", 2, "shop:1");
     deleting.deleting = true;
-    let mut outcome = Outcome::Converged;
+    let mut outcome = Ok(Next::Converged);
     for _ in 0..5 {
         outcome = r.reconcile(&deleting, &fence()).await;
-        if outcome == Outcome::Removed {
+        if matches!(outcome, Ok(Next::Removed)) {
             break;
         }
     }
-    assert_eq!(outcome, Outcome::Removed);
+    assert_eq!(outcome.ok(), Some(Next::Removed));
     assert!(
-        r.ecs
+        r.world
             .state()
             .observed
             .services
@@ -536,9 +596,9 @@ async fn a_deleted_app_is_torn_down_then_removed() {
 #[tokio::test]
 async fn an_error_on_one_app_does_not_hold_back_another() {
     let r = reconciler();
-    r.ecs.state().failing.insert("bad".into());
+    r.world.state().failing.insert("bad".into());
     let outcome = r.reconcile(&record("bad", 1, "bad:1"), &fence()).await;
-    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+    assert!(matches!(outcome, Err(Error::Execute { .. })), "{outcome:?}");
     let status = r.store.status("bad");
     assert_eq!(
         condition(&status, DEGRADED),
@@ -550,78 +610,16 @@ async fn an_error_on_one_app_does_not_hold_back_another() {
     );
 
     let outcome = r.reconcile(&record("good", 1, "good:1"), &fence()).await;
-    assert_eq!(outcome, Outcome::Requeue(decide::PROGRESS_REQUEUE));
+    assert_eq!(outcome.ok(), Some(Next::Requeue(decide::PROGRESS_REQUEUE)));
     assert_eq!(r.store.status("good").observed_generation, 1);
-}
-
-/// EventBridge Scheduler with one dead letter received for every schedule
-/// an app should have; records what it is asked to delete.
-#[derive(Default)]
-struct FakeSchedules {
-    deleted: Mutex<Vec<String>>,
-}
-
-impl Schedules for FakeSchedules {
-    async fn refresh(&self) -> ferry_aws::Result<usize> {
-        Ok(0)
-    }
-
-    fn observe(
-        &self,
-        _: &str,
-        desired: &[ferry_core::DesiredSchedule],
-    ) -> BTreeMap<String, ferry_core::ObservedSchedule> {
-        desired
-            .iter()
-            .map(|d| {
-                let arn = format!("{}:1", d.task_definition.family);
-                let mut s = ferry_core::ObservedSchedule::written(&d.schedule, arn);
-                s.task_definition = Some(d.task_definition.clone());
-                (d.schedule.name.clone(), s)
-            })
-            .collect()
-    }
-
-    async fn execute(&self, _: &Action, _: &BTreeMap<String, String>) -> ferry_aws::Result<()> {
-        Ok(())
-    }
-
-    fn observe_runs(
-        &self,
-        schedules: &BTreeMap<String, ferry_core::ObservedSchedule>,
-    ) -> BTreeMap<String, ferry_core::schedule_runs::ObservedRuns> {
-        schedules
-            .keys()
-            .map(|name| {
-                let runs = ferry_core::schedule_runs::ObservedRuns {
-                    failures: vec![ferry_core::schedule_runs::FailedInvocation {
-                        id: format!("{name}-e1"),
-                        scheduled_time: Some("2026-12-06T03:00:00Z".into()),
-                        error_code: "ClientException".into(),
-                        error_message: "Unable to find task definition.".into(),
-                        retry_attempts: Some(2),
-                        exhausted_retry_condition: Some("MaximumRetryAttempts".into()),
-                    }],
-                    dead_letter_messages: vec![format!("{name}-m1")],
-                    runs: Vec::new(),
-                };
-                (name.clone(), runs)
-            })
-            .collect()
-    }
-
-    async fn delete_dead_letters(&self, messages: &[String]) -> ferry_aws::Result<usize> {
-        self.deleted
-            .lock()
-            .expect("deleted")
-            .extend(messages.iter().cloned());
-        Ok(messages.len())
-    }
 }
 
 #[tokio::test]
 async fn dead_letters_are_deleted_only_once_status_records_their_failures() {
-    let r = reconciler().with_schedules(FakeSchedules::default());
+    let r = with_world(FakeWorld {
+        scheduling: true,
+        ..FakeWorld::default()
+    });
     let mut app = record("shop", 1, "shop:1");
     app.spec.processes.insert(
         "nightly".into(),
@@ -633,55 +631,48 @@ async fn dead_letters_are_deleted_only_once_status_records_their_failures() {
             ..process(1)
         },
     );
-    let deleted = |r: &Reconciler<FakeCluster, NoNetwork, FakeStore, FakeSchedules>| {
-        r.schedules
-            .as_ref()
-            .map(|s| s.deleted.lock().expect("deleted").clone())
-            .unwrap_or_default()
-    };
-
     r.store.state().failing_writes = true;
-    r.reconcile(&app, &fence()).await;
+    r.reconcile(&app, &fence()).await.expect("reconcile");
     assert!(
-        deleted(&r).is_empty(),
+        r.world.deleted().is_empty(),
         "status was not written: keep the message"
     );
 
     r.store.state().failing_writes = false;
-    r.reconcile(&app, &fence()).await;
+    r.reconcile(&app, &fence()).await.expect("reconcile");
     let status = r.store.status("shop");
     let failures = &status.schedules["nightly"].failed_invocations;
     assert_eq!(failures.len(), 1, "{status:?}");
     assert_eq!(failures[0].error_code, "ClientException");
-    assert_eq!(deleted(&r), ["shop_nightly-m1"]);
+    assert_eq!(r.world.deleted(), ["shop_nightly-m1"]);
 
     // Delivered again before the delete landed: shown once, deleted again.
-    r.reconcile(&app, &fence()).await;
+    r.reconcile(&app, &fence()).await.expect("reconcile");
     assert_eq!(
         r.store.status("shop").schedules["nightly"]
             .failed_invocations
             .len(),
         1
     );
-    assert_eq!(deleted(&r), ["shop_nightly-m1", "shop_nightly-m1"]);
+    assert_eq!(r.world.deleted(), ["shop_nightly-m1", "shop_nightly-m1"]);
 }
 
 #[tokio::test]
 async fn hygiene_tidies_only_the_apps_observed_in_this_term() {
-    use crate::controller::Reconcile;
-
     let r = reconciler();
     let apps: BTreeSet<String> = ["shop".to_owned(), "idle".to_owned()].into();
     // Before any reconcile of this term, the cache may not know what an
     // app's schedules run: nothing of theirs is tidied.
     Reconcile::resync(&r, apps.clone()).await;
-    r.reconcile(&record("shop", 1, "shop:1"), &fence()).await;
+    r.reconcile(&record("shop", 1, "shop:1"), &fence())
+        .await
+        .expect("reconcile");
     Reconcile::resync(&r, apps.clone()).await;
     // A new term starts from nothing again.
-    r.forget_term();
+    Reconcile::end_term(&r);
     Reconcile::resync(&r, apps).await;
     let asked: Vec<BTreeSet<String>> = r
-        .ecs
+        .world
         .state()
         .retire_requests
         .iter()

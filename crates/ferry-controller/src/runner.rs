@@ -9,38 +9,40 @@ use tokio::task::{Id, JoinSet};
 use tokio::time::Instant;
 use tracing::{error, warn};
 
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::queue::{Done, WorkQueue};
 
-/// What the caller should do after a reconcile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+/// When to look at an app again after a reconcile that finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
     /// Nothing left to do: come back at the next resync.
     Converged,
     /// Changes were made or a rollout runs: look again after this long.
     Requeue(Duration),
     /// The app is gone: forget it.
     Removed,
-    /// Something failed; retry with backoff.
-    Failed(String),
 }
 
-impl Outcome {
-    fn label(&self) -> &'static str {
-        match self {
-            Outcome::Failed(_) => "error",
-            Outcome::Requeue(_) => "requeue",
-            Outcome::Converged | Outcome::Removed => "success",
-        }
-    }
+/// What a reconcile ends with: when to look again, or why it failed (then
+/// the app is retried with backoff).
+pub type Outcome = Result<Next, Error>;
 
-    fn done(&self) -> Done {
-        match self {
-            Outcome::Converged => Done::Success(None),
-            Outcome::Requeue(delay) => Done::Success(Some(*delay)),
-            Outcome::Removed => Done::Forget,
-            Outcome::Failed(_) => Done::Failure,
-        }
+/// The `result` label of `reconcile_total`.
+fn label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Err(_) => "error",
+        Ok(Next::Requeue(_)) => "requeue",
+        Ok(Next::Converged | Next::Removed) => "success",
+    }
+}
+
+fn done(outcome: &Outcome) -> Done {
+    match outcome {
+        Ok(Next::Converged) => Done::Success(None),
+        Ok(Next::Requeue(delay)) => Done::Success(Some(*delay)),
+        Ok(Next::Removed) => Done::Forget,
+        Err(_) => Done::Failure,
     }
 }
 
@@ -169,10 +171,7 @@ where
                 // A panic is a bug, but one app's bug must not stop the
                 // others or lose the app: retry it with backoff.
                 error!(error = %err, "a reconcile panicked");
-                (
-                    err.id(),
-                    Outcome::Failed(format!("reconcile panicked: {err}")),
-                )
+                (err.id(), Err(Error::Panicked(err.to_string())))
             }
         };
         let Some(key) = self.keys.remove(&id) else {
@@ -180,16 +179,19 @@ where
         };
         self.metrics
             .reconcile_total
-            .with_label_values(&[outcome.label()])
+            .with_label_values(&[label(&outcome)])
             .inc();
-        if let Outcome::Failed(message) = &outcome {
-            self.metrics.reconcile_errors_total.inc();
-            warn!(app = %key, error = %message, "reconcile failed");
+        if let Err(err) = &outcome {
+            self.metrics
+                .reconcile_errors_total
+                .with_label_values(&[err.metric_label()])
+                .inc();
+            warn!(app = %key, error = %err, "reconcile failed");
         }
         let jitter = fastrand::f64() * 2.0 - 1.0;
         if self
             .queue
-            .done(&key, outcome.done(), Instant::now(), jitter)
+            .done(&key, done(&outcome), Instant::now(), jitter)
             .is_some()
         {
             self.metrics.workqueue_retries_total.inc();
@@ -304,7 +306,7 @@ mod tests {
         let log = Shared::default();
         let start = Instant::now();
         let work = worker(Arc::clone(&log), start, Duration::from_secs(10), |_, _| {
-            Outcome::Converged
+            Ok(Next::Converged)
         });
         let mut runner = Runner::new(work, 8, metrics());
         // "a" is requested again three times while its first run takes
@@ -333,7 +335,7 @@ mod tests {
         let log = Shared::default();
         let start = Instant::now();
         let work = worker(Arc::clone(&log), start, Duration::from_secs(30), |_, _| {
-            Outcome::Converged
+            Ok(Next::Converged)
         });
         let mut runner = Runner::new(work, 2, metrics());
         for app in ["bulk-1", "bulk-2", "bulk-3", "bulk-4"] {
@@ -381,7 +383,7 @@ mod tests {
         let log = Shared::default();
         let start = Instant::now();
         let work = worker(Arc::clone(&log), start, Duration::from_secs(1), |_, _| {
-            Outcome::Converged
+            Ok(Next::Converged)
         });
         let mut runner = Runner::new(work, 3, metrics());
         let keys = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
@@ -410,13 +412,13 @@ mod tests {
         // Fails four times, then succeeds, then fails again once.
         let work = worker(Arc::clone(&log), start, Duration::ZERO, |_, run| {
             if run <= 4 {
-                Outcome::Failed("boom".into())
+                Err(Error::Panicked("boom".into()))
             } else if run == 5 {
-                Outcome::Requeue(Duration::from_secs(100))
+                Ok(Next::Requeue(Duration::from_secs(100)))
             } else if run == 6 {
-                Outcome::Failed("boom".into())
+                Err(Error::Panicked("boom".into()))
             } else {
-                Outcome::Converged
+                Ok(Next::Converged)
             }
         });
         let metrics = metrics();
@@ -437,7 +439,13 @@ mod tests {
         // The success reset the count: the next failure waits ~1 s again.
         assert!(gaps[5] >= 1.0 - 1e-3 && gaps[5] <= 1.2 + 1e-3, "{gaps:?}");
         assert_eq!(metrics.workqueue_retries_total.get(), 5);
-        assert_eq!(metrics.reconcile_errors_total.get(), 5);
+        assert_eq!(
+            metrics
+                .reconcile_errors_total
+                .with_label_values(&["panic"])
+                .get(),
+            5
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -448,7 +456,7 @@ mod tests {
             if key == "bad" && run == 1 {
                 panic!("a bug");
             }
-            Outcome::Converged
+            Ok(Next::Converged)
         });
         let mut runner = Runner::new(work, 2, metrics());
         drive(
@@ -468,7 +476,7 @@ mod tests {
         let log = Shared::default();
         let start = Instant::now();
         let work = worker(Arc::clone(&log), start, Duration::from_secs(100), |_, _| {
-            Outcome::Converged
+            Ok(Next::Converged)
         });
         let mut runner = Runner::new(work, 2, metrics());
         drive(&mut runner, start, vec![(0, "a")], Duration::from_secs(1)).await;

@@ -38,7 +38,7 @@ impl Ecs {
                     in_use.entry(family).or_default().insert(revision);
                 }
             }
-            for arn in cache.schedule_revisions.values() {
+            for arn in &cache.schedule_revisions {
                 if let Some((family, revision)) = family_and_revision(arn) {
                     in_use.entry(family).or_default().insert(revision);
                 }

@@ -10,6 +10,8 @@ mod reads;
 mod requests;
 mod tasks;
 
+pub use observe::Missing;
+
 pub(crate) use tasks::{describe_cluster_tasks, list_family_tasks};
 pub use tasks::{OneOff, TaskInfo, DESCRIBE_TASKS_BATCH, STARTED_BY_RUN};
 
@@ -22,8 +24,8 @@ use ferry_core::names;
 use ferry_core::observed::EcsRolloutState;
 use ferry_core::traffic::LoadBalancerLink;
 use ferry_core::{
-    Action, DesiredProcess, NetworkSpec, Observed, ObservedTaskDefinition, ServiceSpec,
-    TaskDefinitionRef, TaskDefinitionSpec,
+    Action, Desired, NetworkSpec, Observed, ObservedTaskDefinition, ServiceSpec, TaskDefinitionRef,
+    TaskDefinitionSpec,
 };
 
 use crate::normalize;
@@ -95,9 +97,16 @@ struct Cache {
     /// Revisions in Ferry's families without this installation's tag:
     /// never retired, and not described again.
     not_ours: HashSet<String>,
-    /// The revision each observed schedule runs, by schedule name: in use,
-    /// so never retired.
-    schedule_revisions: HashMap<String, String>,
+    /// The revisions the installation's schedules run, as the scheduler's
+    /// cache last told ([`Ecs::note_scheduled_revisions`]): in use, so
+    /// never retired, and kept described.
+    schedule_revisions: BTreeSet<String>,
+    /// Revisions ECS no longer has, as a DescribeTaskDefinition answered:
+    /// not asked again.
+    vanished: HashSet<String>,
+    /// Families ECS said have no ACTIVE revision, asked before the term's
+    /// family listing: not asked again until Ferry registers one.
+    empty_families: HashSet<String>,
     /// Families whose registration failed without a clear answer (a lost
     /// response, a timeout, a 5xx): ECS may have registered the revision
     /// anyway, so the latest revision is asked of ECS before the next

@@ -192,6 +192,9 @@ impl Ecs {
             }
         }
         cache.families_listed = true;
+        // The listing tells of every family: what a describe found empty
+        // before it is no longer needed.
+        cache.empty_families.clear();
         Ok(calls)
     }
 
@@ -277,35 +280,6 @@ impl Ecs {
         Ok(found)
     }
 
-    /// The latest ACTIVE revision of a family: from the family listing when
-    /// one was loaded (no call at all for a family that has none), else
-    /// asked of ECS.
-    pub(super) async fn latest_revision(
-        &self,
-        family: &str,
-    ) -> Result<Option<ObservedTaskDefinition>> {
-        let (listed, arn) = {
-            let cache = self.cache();
-            (
-                cache.families_listed,
-                cache.latest_revisions.get(family).cloned(),
-            )
-        };
-        if self.cache().uncertain_families.contains(family) {
-            let latest = self.describe_task_definition(family).await?;
-            self.cache().uncertain_families.remove(family);
-            if let Some(td) = &latest {
-                self.remember_task_definition(td.clone(), true);
-            }
-            return Ok(latest);
-        }
-        match (listed, arn) {
-            (_, Some(arn)) => self.task_definition(&arn).await,
-            (true, None) => Ok(None),
-            (false, None) => self.describe_task_definition(family).await,
-        }
-    }
-
     pub(super) async fn describe_task_definition(
         &self,
         name: &str,
@@ -350,6 +324,7 @@ impl Ecs {
     pub(super) fn remember_task_definition(&self, td: ObservedTaskDefinition, registered: bool) {
         let mut cache = self.cache();
         if registered {
+            cache.empty_families.remove(&td.spec.family);
             cache
                 .latest_revisions
                 .insert(td.spec.family.clone(), td.arn.clone());
@@ -374,7 +349,14 @@ impl Ecs {
             .map(|(_, s)| s.task_definition_arn.clone())
             .collect();
         keep.extend(cache.latest_revisions.values().cloned());
-        keep.extend(cache.schedule_revisions.values().cloned());
+        keep.extend(cache.schedule_revisions.iter().cloned());
         cache.task_definitions.retain(|arn, _| keep.contains(arn));
+    }
+
+    /// Records the revisions the installation's schedules run (from the
+    /// scheduler's cache, after each of its refreshes): hygiene never
+    /// retires them, and the cache keeps them described.
+    pub fn note_scheduled_revisions(&self, arns: impl IntoIterator<Item = String>) {
+        self.cache().schedule_revisions = arns.into_iter().collect();
     }
 }

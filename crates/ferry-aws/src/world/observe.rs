@@ -1,0 +1,64 @@
+//! One app's snapshot of the caches.
+
+use ferry_core::Desired;
+
+use super::{Aws, Snapshot};
+use crate::ecs::Missing;
+use crate::{Error, Result};
+
+/// How many times [`Aws::observe`] reads what the caches lack before it
+/// gives up: a write failing in between can invalidate an inventory again.
+const FILL_ATTEMPTS: usize = 3;
+
+impl Aws {
+    /// What exists for `app`, from the caches alone: synchronous, no AWS
+    /// call. `Err` names what the caches lack ([`Missing`]).
+    pub fn snapshot(&self, app: &str, desired: &Desired) -> std::result::Result<Snapshot, Missing> {
+        let (schedules, runs) = match &self.schedules {
+            Some(scheduler) => {
+                let schedules = scheduler.observe(app, &desired.schedules);
+                let runs = scheduler.observe_runs(&schedules);
+                (schedules, runs)
+            }
+            None => Default::default(),
+        };
+        let observed = self.ecs.snapshot(app, &self.owner, desired, schedules);
+        let traffic = match &self.traffic {
+            Some(traffic) => traffic.snapshot(app, &desired.traffic),
+            None => Some(Default::default()),
+        };
+        match (observed, traffic) {
+            (Ok(mut observed), Some(traffic)) => {
+                observed.schedule_runs = runs;
+                Ok(Snapshot { observed, traffic })
+            }
+            (observed, traffic) => {
+                let mut missing = observed.err().unwrap_or_default();
+                missing.traffic = traffic.is_none();
+                Err(missing)
+            }
+        }
+    }
+
+    /// [`Aws::snapshot`], after reading what the caches lack for `app`
+    /// (rare: a revision nobody has described yet, a family whose latest
+    /// revision is in doubt, an inventory a failed write invalidated).
+    /// Those reads are paced like every other, on behalf of the app.
+    pub async fn observe(&self, app: &str, desired: &Desired) -> Result<Snapshot> {
+        let mut missing = Missing::default();
+        for _ in 0..FILL_ATTEMPTS {
+            match self.snapshot(app, desired) {
+                Ok(snapshot) => return Ok(snapshot),
+                Err(lacking) => missing = lacking,
+            }
+            self.fill(&missing).await?;
+        }
+        Err(Error::Build {
+            what: "snapshot",
+            message: format!(
+                "the caches still lack what app {app} needs after reading it \
+                 {FILL_ATTEMPTS} times: {missing:?}"
+            ),
+        })
+    }
+}

@@ -1,0 +1,105 @@
+//! The reads that keep the caches current: full listings, named reads of
+//! known services, the progress of settling rollouts, and what a snapshot
+//! found missing. Every read goes through the paced call layer; a term
+//! decides when each is made.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tracing::warn;
+
+use super::Aws;
+use crate::ecs::Missing;
+use crate::Result;
+
+impl Aws {
+    /// Reads what a snapshot found missing. Returns the ECS and
+    /// Auto Scaling calls made.
+    pub async fn fill(&self, missing: &Missing) -> Result<usize> {
+        let calls = self.ecs.fill(missing).await?;
+        if missing.traffic {
+            self.refresh_traffic().await?;
+        }
+        Ok(calls)
+    }
+
+    /// Lists every service of the cluster (ListServices, then
+    /// DescribeServices 10 at a time), and with `families` every
+    /// task-definition family of the installation too; then reads the
+    /// scalable targets, the traffic inventory and the schedules. Returns
+    /// the ECS read calls made.
+    pub async fn refresh_all(&self, families: bool) -> Result<usize> {
+        let mut reads = self.ecs.refresh_all().await?;
+        if families {
+            reads += self.load_task_definition_families().await?;
+        }
+        self.refresh_others().await?;
+        Ok(reads)
+    }
+
+    /// Reads the named services again (10 per DescribeServices call), then
+    /// the scalable targets, the traffic inventory and the schedules.
+    /// Returns the ECS read calls made.
+    pub async fn refresh_services(&self, names: &[String]) -> Result<usize> {
+        let reads = self.ecs.refresh(names).await?;
+        self.refresh_others().await?;
+        Ok(reads)
+    }
+
+    /// Lists the installation's task-definition families, so that a
+    /// revision registered before a crash is reused and hygiene knows every
+    /// revision. Returns the calls made.
+    pub async fn load_task_definition_families(&self) -> Result<usize> {
+        self.ecs.load_task_definition_families(&self.owner).await
+    }
+
+    /// The scalable targets, the traffic inventory and the schedules.
+    async fn refresh_others(&self) -> Result<()> {
+        // A failure is logged: the next snapshot that needs the targets
+        // reads them again, and that app's reconcile fails if it cannot.
+        if let Err(err) = self.ecs.refresh_autoscaling().await {
+            warn!(error = %err, "reading the scalable targets failed");
+        }
+        self.refresh_traffic().await?;
+        self.refresh_schedules().await?;
+        Ok(())
+    }
+
+    /// Loads the traffic inventory again, never while an app changes
+    /// traffic.
+    async fn refresh_traffic(&self) -> Result<()> {
+        if let Some(traffic) = &self.traffic {
+            let _held = self.traffic_lock.lock().await;
+            traffic.refresh().await?;
+        }
+        Ok(())
+    }
+
+    /// Lists the schedule group, reads the schedules that changed and what
+    /// became of their runs, and tells the ECS cache which revisions the
+    /// schedules run.
+    async fn refresh_schedules(&self) -> Result<()> {
+        if let Some(scheduler) = &self.schedules {
+            scheduler.refresh().await?;
+            scheduler.read_runs().await;
+            self.ecs
+                .note_scheduled_revisions(scheduler.task_definition_arns());
+        }
+        Ok(())
+    }
+
+    /// The installation's services whose rollout is still settling, read
+    /// again (10 per call, across all apps). Returns how many services
+    /// settle, and the reads made or the error.
+    pub async fn read_progress(&self) -> (usize, Result<usize>) {
+        let settling = self.ecs.settling(&self.owner);
+        if settling.is_empty() {
+            return (0, Ok(0));
+        }
+        (settling.len(), self.ecs.refresh(&settling).await)
+    }
+
+    /// Names of the cached services tagged for this installation, by app.
+    pub fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
+        self.ecs.owned_services(&self.owner)
+    }
+}

@@ -1,0 +1,316 @@
+//! A leadership term around the reconciles: what it reads when it starts,
+//! at each resync and between resyncs, what it tidies, and what it
+//! remembers of the apps it reconciled.
+//!
+//! The caches are kept current by batched reads, never per app: a full
+//! listing when a term starts, at its first resync and every
+//! [`FULL_LISTING_EVERY`] resyncs; the known services read again (10 per
+//! call) at the other resyncs; and the services whose rollout is in
+//! progress read between resyncs ([`Reconciler::progress`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ferry_core::status::{self, ConditionStatus};
+use ferry_core::{AppStatus, Desired};
+use ferry_store::{AppRecord, Fence};
+use tracing::{info, warn};
+
+use crate::adapters::{StatusStore, World};
+use crate::controller::Reconcile;
+use crate::read_share::read_pause;
+use crate::reconciler::Reconciler;
+use crate::runner::Outcome;
+
+/// The shortest pause between two progress reads.
+pub const PROGRESS_TICK: Duration = Duration::from_secs(2);
+/// The share of the ECS read bucket's refill that progress reads may use;
+/// with many rollouts at once, the pause between progress reads grows.
+const PROGRESS_READ_SHARE: f64 = 0.5;
+/// Every this many resyncs, the cluster is listed in full (finding
+/// services Ferry did not know of); the others read the known names only.
+pub const FULL_LISTING_EVERY: u64 = 10;
+/// The default of `--keep-task-definitions`: enough for the last few
+/// rollbacks, few enough that the console stays readable.
+pub const DEFAULT_KEEP_TASK_DEFINITIONS: usize = 5;
+/// Deregistrations per resync at most: hygiene catches up over a few
+/// resyncs rather than spending the task-definition bucket at once.
+pub const MAX_RETIRED_PER_RESYNC: usize = 10;
+
+/// What a term learns of the apps it reconciles; forgotten when the term
+/// ends, since the next leader's writes make it stale.
+#[derive(Debug)]
+pub struct TermState {
+    /// The services each app should have, as its last reconcile rendered
+    /// them: with the cached names, what a resync reads again.
+    wanted: Mutex<BTreeMap<String, Vec<String>>>,
+    /// The status last written per app, so unchanged status is not written.
+    written: Mutex<HashMap<String, AppStatus>>,
+    /// Apps observed in full (services, schedules) in this term: only
+    /// their families are tidied, since only then has the cache read every
+    /// revision they run.
+    observed: Mutex<BTreeSet<String>>,
+    /// Resyncs in this term.
+    resyncs: AtomicU64,
+    /// Revisions kept per task-definition family beyond those in use
+    /// (`--keep-task-definitions`); at least 1.
+    keep_task_definitions: usize,
+}
+
+impl Default for TermState {
+    fn default() -> Self {
+        Self {
+            wanted: Mutex::default(),
+            written: Mutex::default(),
+            observed: Mutex::default(),
+            resyncs: AtomicU64::new(0),
+            keep_task_definitions: DEFAULT_KEEP_TASK_DEFINITIONS,
+        }
+    }
+}
+
+impl TermState {
+    /// Records the services `app` should have.
+    pub fn wants(&self, app: &str, desired: &Desired) {
+        let services = desired
+            .processes
+            .iter()
+            .map(|p| p.service.name.clone())
+            .collect();
+        lock(&self.wanted).insert(app.to_owned(), services);
+    }
+
+    /// The status last written for `app`.
+    pub fn previous(&self, app: &str) -> Option<AppStatus> {
+        lock(&self.written).get(app).cloned()
+    }
+
+    /// Records that `app` was observed in full in this term.
+    pub fn observed(&self, app: &str) {
+        lock(&self.observed).insert(app.to_owned());
+    }
+
+    /// Records the status written for an app.
+    pub fn written(&self, status: AppStatus) {
+        lock(&self.written).insert(status.name.clone(), status);
+    }
+
+    /// Forgets an app that is gone.
+    pub fn forget_app(&self, app: &str) {
+        lock(&self.wanted).remove(app);
+        lock(&self.written).remove(app);
+    }
+
+    fn forget(&self) {
+        lock(&self.wanted).clear();
+        lock(&self.observed).clear();
+        lock(&self.written).clear();
+        self.resyncs.store(0, Ordering::Relaxed);
+    }
+}
+
+impl<W: World, S: StatusStore> Reconciler<W, S> {
+    /// Keeps `keep` unused revisions per family (at least 1) instead of
+    /// [`DEFAULT_KEEP_TASK_DEFINITIONS`].
+    pub fn keeping_task_definitions(mut self, keep: usize) -> Self {
+        self.term.keep_task_definitions = keep.max(1);
+        self
+    }
+
+    /// Loads the statuses written before (by this replica's previous term
+    /// or another leader), so unchanged status is not written again.
+    pub async fn load_statuses(&self) -> Result<(), ferry_store::Error> {
+        let statuses = self.store.list_statuses().await?;
+        *lock(&self.term.written) = statuses;
+        self.count_conditions();
+        Ok(())
+    }
+
+    /// A resync's read of the cluster: in full (with the task-definition
+    /// families, so that revisions registered outside Ferry since the term
+    /// began become known to hygiene) the first time and every
+    /// [`FULL_LISTING_EVERY`]th time, else Ferry's services and those apps
+    /// should have. Returns the ECS read calls made.
+    pub async fn refresh_for_resync(&self) -> ferry_aws::Result<usize> {
+        let count = self.term.resyncs.fetch_add(1, Ordering::Relaxed) + 1;
+        // The term's first resync lists again too: ECS's API is eventually
+        // consistent, and a service created moments before the term's
+        // opening listing may have been missing from it (API_RunTask).
+        if count == 1 || count % FULL_LISTING_EVERY == 0 {
+            return self.world.refresh_all(true).await;
+        }
+        // Ferry's own services and the names apps should have; other
+        // tools' services matter only where a name clashes, and then the
+        // name is wanted.
+        let mut names: BTreeSet<String> = self
+            .world
+            .owned_services()
+            .into_values()
+            .flatten()
+            .collect();
+        names.extend(lock(&self.term.wanted).values().flatten().cloned());
+        let names: Vec<String> = names.into_iter().collect();
+        self.world.refresh_services(&names).await
+    }
+
+    /// Reads the services whose rollout is in progress, 10 per call across
+    /// all apps, and returns how long to wait before the next read: at
+    /// least [`PROGRESS_TICK`], longer when so many services roll out that
+    /// reading them all would take more than [`PROGRESS_READ_SHARE`] of
+    /// the ECS read bucket.
+    pub async fn progress(&self) -> Duration {
+        let (settling, read) = self.world.read_progress().await;
+        if settling == 0 {
+            return PROGRESS_TICK;
+        }
+        match read {
+            Ok(calls) => self
+                .metrics
+                .ecs_reads_total
+                .with_label_values(&["progress"])
+                .inc_by(u64::try_from(calls).unwrap_or(u64::MAX)),
+            Err(err) => warn!(error = %err, "reading rollout progress failed"),
+        }
+        // The pause is sized for the reads the services need, whether or
+        // not this round got through.
+        let needed = settling.div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH);
+        read_pause(needed, PROGRESS_READ_SHARE).max(PROGRESS_TICK)
+    }
+
+    /// Sets the `apps{condition}` gauges from the written statuses.
+    pub(crate) fn count_conditions(&self) {
+        let written = lock(&self.term.written);
+        for condition in [status::READY, status::PROGRESSING, status::DEGRADED] {
+            let count = written
+                .values()
+                .filter(|s| {
+                    s.condition(condition)
+                        .is_some_and(|c| c.status == ConditionStatus::True)
+                })
+                .count();
+            self.metrics
+                .apps
+                .with_label_values(&[condition])
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Task-definition hygiene after a resync: retires what the apps'
+    /// families no longer use, at the lowest priority there is, so that
+    /// every app's own deploy writes go first in the task-definition
+    /// bucket. A failure is logged and left for the next resync.
+    async fn retire_task_definitions(&self, apps: &BTreeSet<String>) {
+        let work = self.world.retire_task_definitions(
+            apps,
+            self.term.keep_task_definitions,
+            MAX_RETIRED_PER_RESYNC,
+        );
+        let claimant = ferry_aws::pacing::Claimant::new("ferry:hygiene", i64::MIN);
+        match ferry_aws::pacing::on_behalf_of(claimant, work).await {
+            Ok(0) => {}
+            Ok(retired) => {
+                info!(retired, "deregistered unused task-definition revisions");
+                self.metrics
+                    .task_definitions_deregistered_total
+                    .inc_by(u64::try_from(retired).unwrap_or(u64::MAX));
+            }
+            Err(err) => {
+                warn!(error = %err, "task-definition hygiene failed; trying again next resync")
+            }
+        }
+    }
+
+    fn count_resync_reads(&self, reads: usize) {
+        self.metrics.resyncs_total.inc();
+        let reads = u64::try_from(reads).unwrap_or(u64::MAX);
+        self.metrics
+            .ecs_reads_total
+            .with_label_values(&["resync"])
+            .inc_by(reads);
+        self.metrics
+            .ecs_reads_per_resync
+            .set(i64::try_from(reads).unwrap_or(i64::MAX));
+    }
+}
+
+impl<W: World, S: StatusStore> Reconcile for Reconciler<W, S> {
+    async fn start_term(&self, fence: &Fence) {
+        // Published so that `ferry diff` plans with the controller's view.
+        if let Err(err) = self
+            .store
+            .put_controller_settings(&self.settings, fence)
+            .await
+        {
+            warn!(error = %err, "publishing the controller's settings failed");
+        }
+        if let Err(err) = self.load_statuses().await {
+            warn!(error = %err, "could not load status; unchanged status may be written again");
+        }
+        match self.world.refresh_all(false).await {
+            Ok(reads) => self.count_resync_reads(reads),
+            Err(err) => {
+                warn!(error = %err, "could not list the cluster's services; retried at the next resync")
+            }
+        }
+        // The latest revision of every family, so a revision registered
+        // before a crash is reused without asking ECS family by family.
+        if let Err(err) = self.world.load_task_definition_families().await {
+            warn!(error = %err, "could not list task definitions; families are described one by one");
+        }
+    }
+
+    fn end_term(&self) {
+        self.term.forget();
+        self.count_conditions();
+    }
+
+    async fn resync(&self, apps: BTreeSet<String>) -> usize {
+        let reads = match self.refresh_for_resync().await {
+            Ok(reads) => reads,
+            Err(err) => {
+                warn!(error = %err, "reading the cluster's services failed");
+                return 0;
+            }
+        };
+        self.count_resync_reads(reads);
+        let tidy: BTreeSet<String> = {
+            let observed = lock(&self.term.observed);
+            apps.iter()
+                .filter(|a| observed.contains(*a))
+                .cloned()
+                .collect()
+        };
+        self.retire_task_definitions(&tidy).await;
+        // Never deleted: a wiped or wrong table must not delete workloads.
+        let orphans: Vec<String> = self
+            .world
+            .owned_services()
+            .into_keys()
+            .filter(|name| !apps.contains(name))
+            .collect();
+        for orphan in &orphans {
+            warn!(app = %orphan, "services tagged for an app with no spec; left untouched");
+        }
+        self.metrics
+            .apps_without_spec
+            .set(i64::try_from(orphans.len()).unwrap_or(i64::MAX));
+        reads
+    }
+
+    async fn progress(&self) -> Duration {
+        Reconciler::progress(self).await
+    }
+
+    async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
+        Reconciler::reconcile(self, app, fence).await
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave them half-updated.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
