@@ -13,6 +13,7 @@
 //! reconcile plans the remainder again.
 
 pub mod autoscaling;
+pub mod cache;
 pub mod dead_letters;
 pub mod ecs;
 pub mod logs;
@@ -22,6 +23,7 @@ pub mod scheduler;
 pub mod traffic;
 
 pub use autoscaling::Autoscaling;
+pub use cache::{Cache, Seq};
 pub use dead_letters::DeadLetters;
 pub use ecs::Ecs;
 pub use logs::Logs;
