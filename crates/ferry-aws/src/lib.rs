@@ -13,6 +13,7 @@
 //! reconcile plans the remainder again.
 
 pub mod autoscaling;
+pub mod cache;
 pub mod dead_letters;
 pub mod ecs;
 pub mod logs;
@@ -23,6 +24,7 @@ pub mod traffic;
 pub mod world;
 
 pub use autoscaling::Autoscaling;
+pub use cache::{Cache, Seq};
 pub use dead_letters::DeadLetters;
 pub use ecs::Ecs;
 pub use ecs::Missing;
