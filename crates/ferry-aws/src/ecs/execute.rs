@@ -7,31 +7,29 @@ impl Ecs {
     /// Records the service a write's response returned.
     pub(super) fn record(
         &self,
-        seq: u64,
+        seq: crate::cache::Seq,
         service: Option<&ecs::Service>,
         tags: Option<&BTreeMap<String, String>>,
     ) {
         let Some(service) = service else {
             return;
         };
-        let mut cache = self.cache();
         match cacheable(service) {
             Some(mut observed) => {
                 // UpdateService answers without tags; they did not change.
                 if observed.tags.is_empty() {
                     observed.tags = tags.cloned().unwrap_or_else(|| {
-                        cache
-                            .services
+                        self.services
                             .get(&observed.name)
-                            .map(|(_, s)| s.tags.clone())
+                            .map(|s| s.tags)
                             .unwrap_or_default()
                     });
                 }
-                cache.put(seq, observed);
+                self.services.put(seq, observed);
             }
             None => {
                 if let Some(name) = service.service_name() {
-                    cache.remove(seq, name);
+                    self.services.remove(seq, name);
                 }
             }
         }
@@ -131,7 +129,7 @@ impl Ecs {
                     .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
                     .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
                     .force_new_deployment(*force_new_deployment);
-                let seq = self.cache().next();
+                let seq = self.services.begin();
                 let out = self
                     .caller
                     .call(
@@ -145,7 +143,7 @@ impl Ecs {
                 self.record(seq, out.service(), None);
             }
             Action::DeleteService { name } => {
-                let seq = self.cache().next();
+                let seq = self.services.begin();
                 let out = self
                     .caller
                     .call(
@@ -281,7 +279,7 @@ impl Ecs {
             .set_load_balancers((!links.is_empty()).then_some(links))
             .set_tags(Some(ecs_tags(&service.tags)))
             .client_token(ferry_call::client_token());
-        let seq = self.cache().next();
+        let seq = self.services.begin();
         let out = match self
             .caller
             .call(
@@ -305,14 +303,12 @@ impl Ecs {
                 let Some(existing) = found.into_iter().next() else {
                     return Err(err);
                 };
-                self.cache().put(seq, existing);
+                self.services.put(seq, existing);
                 return Ok(());
             }
             Err(err) => return Err(err),
         };
-        self.cache()
-            .created
-            .insert(service.name.clone(), std::time::Instant::now());
+        self.services.created_now(&service.name);
         self.record(seq, out.service(), Some(&service.tags));
         Ok(())
     }

@@ -21,24 +21,27 @@ impl Ecs {
         keep: usize,
         max: usize,
     ) -> Result<usize> {
+        // Every revision a deployment of a cached service runs.
+        let deployed: Vec<String> = self.services.read(|services| {
+            services
+                .values()
+                .flat_map(|service| {
+                    std::iter::once(service.task_definition_arn.clone()).chain(
+                        service
+                            .deployments
+                            .iter()
+                            .map(|d| d.task_definition_arn.clone()),
+                    )
+                })
+                .collect()
+        });
         let candidates: Vec<(String, u32)> = {
             let cache = self.cache();
             if !cache.families_listed {
                 return Ok(0);
             }
             let mut in_use: HashMap<&str, BTreeSet<u32>> = HashMap::new();
-            for (_, service) in cache.services.values() {
-                let arns = std::iter::once(service.task_definition_arn.as_str()).chain(
-                    service
-                        .deployments
-                        .iter()
-                        .map(|d| d.task_definition_arn.as_str()),
-                );
-                for (family, revision) in arns.filter_map(family_and_revision) {
-                    in_use.entry(family).or_default().insert(revision);
-                }
-            }
-            for arn in &cache.schedule_revisions {
+            for arn in deployed.iter().chain(&cache.schedule_revisions) {
                 if let Some((family, revision)) = family_and_revision(arn) {
                     in_use.entry(family).or_default().insert(revision);
                 }

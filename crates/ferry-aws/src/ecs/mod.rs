@@ -8,6 +8,7 @@ mod hygiene;
 mod observe;
 mod reads;
 mod requests;
+mod services;
 mod tasks;
 
 pub use observe::Missing;
@@ -65,6 +66,9 @@ pub struct Ecs {
     client: Client,
     caller: Caller,
     cluster: String,
+    /// The cluster's live services.
+    services: services::Services,
+    /// Task definitions, their families and what hygiene knows of them.
     cache: Mutex<Cache>,
     /// The scalable targets of the cluster's services; `None` observes
     /// none and refuses autoscaling actions.
@@ -77,13 +81,6 @@ const CACHED_EVENTS: usize = 20;
 
 #[derive(Default)]
 struct Cache {
-    /// Sequence numbers handed to reads and writes when they are sent.
-    sequence: u64,
-    /// Live services by name, each with the sequence of what it came from.
-    services: BTreeMap<String, (u64, ferry_core::ObservedService)>,
-    /// Names whose absence a request established, with that request's
-    /// sequence: a slower, older response must not bring them back.
-    gone: HashMap<String, u64>,
     task_definitions: HashMap<String, ObservedTaskDefinition>,
     /// The ARN of the latest ACTIVE revision of each family, as far as the
     /// last family listing and Ferry's own registrations tell.
@@ -112,9 +109,6 @@ struct Cache {
     /// anyway, so the latest revision is asked of ECS before the next
     /// registration, which then reuses it rather than registering a twin.
     uncertain_families: HashSet<String>,
-    /// Services Ferry created, by when: within [`CONSISTENCY_GRACE`] a read
-    /// that does not find one is not believed.
-    created: HashMap<String, std::time::Instant>,
 }
 
 /// How long after Ferry created a service a read that misses it is taken
@@ -129,42 +123,6 @@ struct Cache {
 /// create it again, which ECS refuses ("Creation of service was not
 /// idempotent."). AWS gives no bound; 30 s is well past what is seen.
 pub const CONSISTENCY_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl Cache {
-    fn next(&mut self) -> u64 {
-        self.sequence += 1;
-        self.sequence
-    }
-
-    /// Records what a request sent at `seq` saw of `service`.
-    fn put(&mut self, seq: u64, service: ferry_core::ObservedService) {
-        if self.gone.get(&service.name).is_some_and(|g| *g > seq) {
-            return;
-        }
-        match self.services.get(&service.name) {
-            Some((held, _)) if *held > seq => {}
-            _ => {
-                self.gone.remove(&service.name);
-                self.services.insert(service.name.clone(), (seq, service));
-            }
-        }
-    }
-
-    /// Records that a request sent at `seq` found no live `name`, unless
-    /// Ferry created it within [`CONSISTENCY_GRACE`].
-    fn remove(&mut self, seq: u64, name: &str) {
-        if self.services.get(name).is_some_and(|(held, _)| *held > seq)
-            || self
-                .created
-                .get(name)
-                .is_some_and(|at| at.elapsed() < CONSISTENCY_GRACE)
-        {
-            return;
-        }
-        self.services.remove(name);
-        self.gone.insert(name.to_owned(), seq);
-    }
-}
 
 /// Whether a service is still changing: a rollout, tasks starting or
 /// stopping, or a deletion draining. Only these are read between resyncs.
@@ -192,6 +150,7 @@ impl Ecs {
             client,
             caller,
             cluster: cluster.into(),
+            services: services::Services::default(),
             cache: Mutex::new(Cache::default()),
             autoscaling: None,
         }

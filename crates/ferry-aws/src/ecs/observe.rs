@@ -50,21 +50,20 @@ impl Ecs {
             schedules,
             ..Observed::default()
         };
+        observed.services = self.services.read(|services| {
+            let wanted = desired
+                .processes
+                .iter()
+                .filter_map(|p| services.get(&p.service.name));
+            let ours = services
+                .values()
+                .filter(|s| names::ownership(&s.tags, owner, app) == names::Ownership::Ours);
+            wanted
+                .chain(ours)
+                .map(|s| (s.name.clone(), s.clone()))
+                .collect()
+        });
         let cache = self.cache();
-        for process in &desired.processes {
-            if let Some((_, service)) = cache.services.get(&process.service.name) {
-                observed
-                    .services
-                    .insert(service.name.clone(), service.clone());
-            }
-        }
-        for (_, service) in cache.services.values() {
-            if names::ownership(&service.tags, owner, app) == names::Ownership::Ours {
-                observed
-                    .services
-                    .insert(service.name.clone(), service.clone());
-            }
-        }
         for service in observed.services.values_mut() {
             if !service.task_definition_arn.is_empty() {
                 service.task_definition = cache

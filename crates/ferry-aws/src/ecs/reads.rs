@@ -10,7 +10,7 @@ impl Ecs {
     /// 10. Services that are gone leave the cache. Returns the number of
     /// ECS read calls made.
     pub async fn refresh_all(&self) -> Result<usize> {
-        let seq = self.cache().next();
+        let seq = self.services.begin();
         let mut arns = Vec::new();
         let mut next_token: Option<String> = None;
         let mut calls = 0;
@@ -41,27 +41,7 @@ impl Ecs {
         }
         let (found, described) = self.describe_services(&arns).await?;
         calls += described;
-        let listed: BTreeSet<String> = found.iter().map(|s| s.name.clone()).collect();
-        {
-            let mut cache = self.cache();
-            let stale: Vec<String> = cache
-                .services
-                .iter()
-                .filter(|(name, (held, _))| *held < seq && !listed.contains(*name))
-                .map(|(name, _)| name.clone())
-                .collect();
-            for name in stale {
-                cache.remove(seq, &name);
-            }
-            for service in found {
-                cache.put(seq, service);
-            }
-            // Only now can `gone` forget: a full listing is the truth.
-            cache.gone.retain(|_, g| *g > seq);
-            cache
-                .created
-                .retain(|_, at| at.elapsed() < CONSISTENCY_GRACE);
-        }
+        self.services.apply_listing(seq, found);
         calls += self.describe_task_definitions_in_use().await?;
         self.retain_task_definitions();
         Ok(calls)
@@ -72,19 +52,16 @@ impl Ecs {
     /// does not know, or knows as INACTIVE, leave the cache. Returns the
     /// number of ECS read calls made.
     pub async fn refresh(&self, names: &[String]) -> Result<usize> {
-        let seq = self.cache().next();
+        let seq = self.services.begin();
         let (found, mut calls) = self.describe_services(names).await?;
-        {
-            let mut cache = self.cache();
-            let live: BTreeSet<&str> = found.iter().map(|s| s.name.as_str()).collect();
-            for name in names {
-                if !live.contains(name.as_str()) {
-                    cache.remove(seq, name);
-                }
+        let live: BTreeSet<&str> = found.iter().map(|s| s.name.as_str()).collect();
+        for name in names {
+            if !live.contains(name.as_str()) {
+                self.services.remove(seq, name);
             }
-            for service in found {
-                cache.put(seq, service);
-            }
+        }
+        for service in found {
+            self.services.put(seq, service);
         }
         calls += self.describe_task_definitions_in_use().await?;
         Ok(calls)
@@ -92,29 +69,31 @@ impl Ecs {
 
     /// Names of the cached services tagged for this installation, by app.
     pub fn owned_services(&self, owner: &str) -> BTreeMap<String, BTreeSet<String>> {
-        let cache = self.cache();
-        let mut by_app: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (name, (_, service)) in &cache.services {
-            if service.tags.get(names::TAG_MANAGED_BY).map(String::as_str) != Some(owner) {
-                continue;
+        self.services.read(|services| {
+            let mut by_app: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for (name, service) in services.iter() {
+                if service.tags.get(names::TAG_MANAGED_BY).map(String::as_str) != Some(owner) {
+                    continue;
+                }
+                if let Some(app) = service.tags.get(names::TAG_APP) {
+                    by_app.entry(app.clone()).or_default().insert(name.clone());
+                }
             }
-            if let Some(app) = service.tags.get(names::TAG_APP) {
-                by_app.entry(app.clone()).or_default().insert(name.clone());
-            }
-        }
-        by_app
+            by_app
+        })
     }
 
     /// Names of the cached services that are still changing (see
     /// [`is_settling`]), for the progress reads between resyncs.
     pub fn settling(&self, owner: &str) -> Vec<String> {
-        self.cache()
-            .services
-            .values()
-            .filter(|(_, s)| s.tags.get(names::TAG_MANAGED_BY).map(String::as_str) == Some(owner))
-            .filter(|(_, s)| is_settling(s))
-            .map(|(_, s)| s.name.clone())
-            .collect()
+        self.services.read(|services| {
+            services
+                .values()
+                .filter(|s| s.tags.get(names::TAG_MANAGED_BY).map(String::as_str) == Some(owner))
+                .filter(|s| is_settling(s))
+                .map(|s| s.name.clone())
+                .collect()
+        })
     }
 
     /// Lists the ACTIVE task definitions of the account (100 per call) and
@@ -235,7 +214,7 @@ impl Ecs {
                     // not a read that missed it (no grace applies).
                     None => {
                         if let Some(name) = service.service_name() {
-                            self.cache().created.remove(name);
+                            self.services.inactive(name);
                         }
                     }
                 }
@@ -247,12 +226,11 @@ impl Ecs {
     /// Describes, once each, the revisions cached services run that the
     /// cache has not seen. Returns the number of calls made.
     pub(super) async fn describe_task_definitions_in_use(&self) -> Result<usize> {
+        let running = self.running_revisions();
         let unseen: BTreeSet<String> = {
             let cache = self.cache();
-            cache
-                .services
-                .values()
-                .map(|(_, s)| s.task_definition_arn.clone())
+            running
+                .into_iter()
                 .filter(|arn| !arn.is_empty() && !cache.task_definitions.contains_key(arn))
                 .collect()
         };
@@ -342,12 +320,8 @@ impl Ecs {
     /// Drops cached revisions that no cached service runs and that are not
     /// the latest of their family, to bound the cache by what is in use.
     pub(super) fn retain_task_definitions(&self) {
+        let mut keep = self.running_revisions();
         let mut cache = self.cache();
-        let mut keep: BTreeSet<String> = cache
-            .services
-            .values()
-            .map(|(_, s)| s.task_definition_arn.clone())
-            .collect();
         keep.extend(cache.latest_revisions.values().cloned());
         keep.extend(cache.schedule_revisions.iter().cloned());
         cache.task_definitions.retain(|arn, _| keep.contains(arn));
@@ -358,5 +332,15 @@ impl Ecs {
     /// retires them, and the cache keeps them described.
     pub fn note_scheduled_revisions(&self, arns: impl IntoIterator<Item = String>) {
         self.cache().schedule_revisions = arns.into_iter().collect();
+    }
+
+    /// The revisions the cached services run now.
+    fn running_revisions(&self) -> BTreeSet<String> {
+        self.services.read(|services| {
+            services
+                .values()
+                .map(|s| s.task_definition_arn.clone())
+                .collect()
+        })
     }
 }

@@ -25,26 +25,33 @@ fn service(name: &str) -> ferry_core::ObservedService {
 
 #[test]
 fn a_service_ferry_just_created_outlives_reads_that_miss_it() {
-    let mut cache = Cache::default();
-    let created = cache.next();
-    cache.put(created, service("shop_web"));
-    cache.created.insert("shop_web".into(), Instant::now());
-    // A listing sent after the create that does not show it yet.
-    let read = cache.next();
-    cache.remove(read, "shop_web");
-    assert!(
-        cache.services.contains_key("shop_web"),
-        "kept within the grace"
-    );
+    let services = services::Services::default();
+    let created = services.begin();
+    services.put(created, service("shop_web"));
+    services.created_now("shop_web");
+    // A named read and a listing sent after the create that do not show
+    // it yet.
+    let read = services.begin();
+    services.remove(read, "shop_web");
+    let listing = services.begin();
+    services.apply_listing(listing, Vec::new());
+    assert!(services.get("shop_web").is_some(), "kept within the grace");
     // Once the grace has passed, a miss is believed.
     let long_ago = Instant::now()
         .checked_sub(CONSISTENCY_GRACE + Duration::from_secs(1))
         .expect("the clock is past the grace");
-    cache.created.insert("shop_web".into(), long_ago);
-    let later = cache.next();
-    cache.remove(later, "shop_web");
-    assert!(!cache.services.contains_key("shop_web"));
-    assert_eq!(cache.gone.get("shop_web"), Some(&later));
+    services.created_at("shop_web", long_ago);
+    let later = services.begin();
+    services.remove(later, "shop_web");
+    assert!(services.get("shop_web").is_none());
+    // And an INACTIVE answer is believed at once.
+    let again = services.begin();
+    services.put(again, service("shop_worker"));
+    services.created_now("shop_worker");
+    services.inactive("shop_worker");
+    let listing = services.begin();
+    services.apply_listing(listing, Vec::new());
+    assert!(services.get("shop_worker").is_none());
 }
 
 #[test]
