@@ -22,16 +22,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::names::{self, Ownership};
-use crate::observed::{Observed, ServiceStatus};
-use crate::plan::{plan_app, Plan};
-use crate::render::{Desired, DesiredProcess};
-use crate::report::{self, StatusInput};
+use crate::model::action::Plan;
+use crate::model::desired::{Desired, DesiredProcess, DesiredSchedule};
+use crate::model::observed::{Observed, ServiceStatus};
+use crate::model::ownership::{self, Ownership};
+use crate::model::status::{AppStatus, ConditionStatus, LastError, PROGRESSING};
+use crate::model::traffic::{ObservedTraffic, TrafficSettings};
+use crate::plan::{self, plan_app};
 use crate::restart::{self, Restart};
-use crate::rollout::{self, RolloutState};
-use crate::schedule::DesiredSchedule;
-use crate::status::{AppStatus, ConditionStatus, LastError, PROGRESSING};
-use crate::traffic::{ObservedTraffic, TrafficSettings};
+use crate::status::report::{self, StatusInput};
+use crate::status::rollout::{self, RolloutState};
+use crate::status::schedule as schedule_status;
 
 /// How soon an app is looked at again while it converges or rolls out.
 pub const PROGRESS_REQUEUE: Duration = Duration::from_secs(2);
@@ -209,13 +210,13 @@ pub fn decide(input: Input<'_>) -> Decision {
         && plan.actions.is_empty()
         && !input.observed.services.values().any(|s| {
             s.status == ServiceStatus::Active
-                && names::ownership(&s.tags, input.owner, app.name) == Ownership::Ours
+                && ownership::ownership(&s.tags, input.owner, app.name) == Ownership::Ours
         })
         && !input
             .observed
             .schedules
             .values()
-            .any(|s| crate::schedule::ownership(s, input.owner, app.name) == Ownership::Ours);
+            .any(|s| plan::schedule::ownership(s, input.owner, app.name) == Ownership::Ours);
     let basis = Basis {
         app: app.name.to_owned(),
         generation: app.generation,
@@ -282,7 +283,7 @@ impl Basis {
             endpoints: &self.endpoints,
             now: self.now,
         });
-        status.schedules = crate::schedule::status(
+        status.schedules = schedule_status::status(
             &self.schedules,
             &self.observed,
             self.previous.as_ref().map(|p| &p.schedules),

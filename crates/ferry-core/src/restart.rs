@@ -11,10 +11,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::observed::{Observed, ServiceStatus};
-use crate::plan::{Action, Plan};
-use crate::render::DesiredProcess;
-use crate::status::AppStatus;
+use crate::model::action::{Action, Plan};
+use crate::model::desired::DesiredProcess;
+use crate::model::observed::{Observed, ServiceStatus};
+use crate::model::status::AppStatus;
 
 /// A restart asked for at `generation`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

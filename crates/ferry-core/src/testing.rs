@@ -9,10 +9,12 @@ use ferry_manifest::{App, Autoscaling, Process};
 #[cfg(test)]
 use proptest::prelude::*;
 
-use crate::autoscaling::{ObservedPolicy, ObservedScalableTarget, ScalingAction};
-use crate::observed::{Observed, ObservedService, ObservedTaskDefinition, ServiceStatus};
-use crate::plan::{Action, TaskDefinitionRef};
-use crate::render::Settings;
+use crate::model::action::{Action, TaskDefinitionRef};
+use crate::model::autoscaling::{ObservedPolicy, ObservedScalableTarget, ScalingAction};
+use crate::model::desired::Settings;
+use crate::model::observed::{
+    Observed, ObservedSchedule, ObservedService, ObservedTaskDefinition, ServiceStatus,
+};
 
 pub const OWNER: &str = "ferry";
 
@@ -161,9 +163,9 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 let arn = resolve(task_definition, &registered);
                 next.schedules.insert(
                     schedule.name.clone(),
-                    crate::schedule::ObservedSchedule {
+                    ObservedSchedule {
                         task_definition: spec_of(&arn, &next),
-                        ..crate::schedule::ObservedSchedule::written(schedule, arn)
+                        ..ObservedSchedule::written(schedule, arn)
                     },
                 );
             }

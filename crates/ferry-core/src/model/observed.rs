@@ -4,10 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::autoscaling::{self, ObservedScalableTarget};
-use crate::names;
-use crate::render::{DeploymentSpec, DesiredProcess, NetworkSpec, TaskDefinitionSpec};
-use crate::traffic::LoadBalancerLink;
+use super::autoscaling::{self, ObservedScalableTarget};
+use super::desired::{
+    DeploymentSpec, DesiredProcess, NetworkSpec, RetryPolicy, ScheduleSpec, TaskDefinitionSpec,
+    RETRY_POLICY, RUN_GROUP,
+};
+use super::ownership;
+use super::traffic::LoadBalancerLink;
+use crate::schedule_runs::ObservedRuns;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
 /// adapter drops them, as ECS keeps them listed for a while after deletion.
@@ -136,10 +140,10 @@ pub struct Observed {
     pub latest_task_definitions: BTreeMap<String, ObservedTaskDefinition>,
     /// Schedules in this installation's group by name: those the app
     /// should have (whoever owns them) and those named for it.
-    pub schedules: BTreeMap<String, crate::schedule::ObservedSchedule>,
+    pub schedules: BTreeMap<String, ObservedSchedule>,
     /// What became of those schedules' runs, by schedule name: dead-letter
     /// events not yet deleted from the queue, and the tasks ECS lists.
-    pub schedule_runs: BTreeMap<String, crate::schedule_runs::ObservedRuns>,
+    pub schedule_runs: BTreeMap<String, ObservedRuns>,
     /// ECS scalable targets by service name: those of the services the
     /// app should have (whoever owns them) and those tagged for it.
     pub scalable_targets: BTreeMap<String, ObservedScalableTarget>,
@@ -159,8 +163,88 @@ impl Observed {
             self.services.get(name).map(|s| s.desired_count),
             process.autoscaling.as_ref(),
             self.scalable_targets.get(name),
-            tag(names::TAG_MANAGED_BY),
-            tag(names::TAG_APP),
+            tag(ownership::TAG_MANAGED_BY),
+            tag(ownership::TAG_APP),
         )
+    }
+}
+
+/// A schedule in this installation's group, normalised into the rendered
+/// form by the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedSchedule {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: String,
+    /// `ENABLED` or `DISABLED`, as Scheduler reports it.
+    pub state: String,
+    /// The cluster name of an ECS target; `None` for any other target.
+    pub cluster: Option<String>,
+    pub role_arn: Option<String>,
+    pub task_definition_arn: Option<String>,
+    /// The target's task definition, described; `None` if it could not be.
+    pub task_definition: Option<TaskDefinitionSpec>,
+    pub network: Option<NetworkSpec>,
+    /// The target's task tags.
+    pub tags: BTreeMap<String, String>,
+    /// The tags are in the shape an earlier Ferry wrote (`{"key": K,
+    /// "value": V}` maps, which Scheduler reads as duplicate tags, so
+    /// every run fails); `tags` holds what they meant. Never matches.
+    pub legacy_tags: bool,
+    /// Fargate launch type, and the flexible window off.
+    pub fargate: bool,
+    pub window_off: bool,
+    /// The target's dead-letter queue.
+    pub dead_letter_arn: Option<String>,
+    /// The target's retry policy, when it has one.
+    pub retry_policy: Option<RetryPolicy>,
+    /// The ECS task group of the tasks it starts (`EcsParameters.Group`).
+    pub run_group: Option<String>,
+}
+
+/// The state a schedule Ferry makes is in.
+pub const ENABLED: &str = "ENABLED";
+
+impl ObservedSchedule {
+    /// The schedule a Create or UpdateSchedule of `spec` running
+    /// `task_definition_arn` makes, until it is read back.
+    pub fn written(spec: &ScheduleSpec, task_definition_arn: String) -> Self {
+        Self {
+            name: spec.name.clone(),
+            group: spec.group.clone(),
+            expression: spec.expression.clone(),
+            timezone: spec.timezone.clone(),
+            state: ENABLED.to_owned(),
+            cluster: Some(spec.cluster.clone()),
+            role_arn: spec.role_arn.clone(),
+            task_definition_arn: Some(task_definition_arn),
+            task_definition: None,
+            network: Some(spec.network.clone()),
+            tags: spec.tags.clone(),
+            legacy_tags: false,
+            fargate: true,
+            window_off: true,
+            dead_letter_arn: spec.dead_letter_arn.clone(),
+            retry_policy: Some(RETRY_POLICY),
+            run_group: Some(RUN_GROUP.to_owned()),
+        }
+    }
+
+    /// Whether everything but the task definition is as `spec` wants it.
+    pub fn matches(&self, spec: &ScheduleSpec) -> bool {
+        self.expression == spec.expression
+            && self.timezone == spec.timezone
+            && self.state == ENABLED
+            && self.cluster.as_deref() == Some(spec.cluster.as_str())
+            && self.role_arn == spec.role_arn
+            && self.network.as_ref() == Some(&spec.network)
+            && self.tags == spec.tags
+            && !self.legacy_tags
+            && self.fargate
+            && self.window_off
+            && self.dead_letter_arn == spec.dead_letter_arn
+            && self.retry_policy == Some(RETRY_POLICY)
+            && self.run_group.as_deref() == Some(RUN_GROUP)
     }
 }

@@ -4,9 +4,12 @@ use ferry_manifest::{App, Schedule};
 use proptest::prelude::*;
 
 use super::*;
+use crate::model::observed::ENABLED;
+use crate::names;
 use crate::plan::plan_app;
 use crate::render::{render_app, Desired};
-use crate::schedule_runs::ObservedRuns;
+use crate::schedule_runs::{FailedInvocation, ObservedRuns, ScheduledRun};
+use crate::status::schedule::status;
 use crate::testing::{app_strategy, execute, settings, OWNER};
 use crate::traffic::ObservedTraffic;
 

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::autoscaling::{ObservedPolicy, ObservedScalableTarget, ScalingAction};
+use crate::names::{self, Ownership};
 use crate::render::render;
 use crate::testing::{app_strategy, execute, settings, OWNER};
 

@@ -1,5 +1,5 @@
 //! App status, as the controller writes it and `ferry status` reads it.
-//! [`crate::report`] derives it.
+//! [`crate::status::report`] derives it.
 //!
 //! The JSON form is part of Ferry's contract (`ferry status -o json`); field
 //! names follow Kubernetes conventions.
@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::blocker::BlockerReason;
-use crate::observed::ServiceEvent;
+use super::blocker::BlockerReason;
+use super::observed::ServiceEvent;
+use crate::schedule_runs::{FailedInvocation, ScheduledRun};
 
 pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
@@ -47,7 +48,7 @@ pub struct AppStatus {
     pub succeeded: Option<u64>,
     /// Scheduled processes' schedules, by process.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub schedules: BTreeMap<String, crate::schedule::ScheduleStatus>,
+    pub schedules: BTreeMap<String, ScheduleStatus>,
 }
 
 /// A failed rollout, with what explains it.
@@ -84,7 +85,7 @@ pub struct ProcessStatus {
     /// ARN of the task definition the service runs, once it exists.
     pub task_definition: Option<String>,
     /// `COMPLETED`, `IN_PROGRESS` or `FAILED`, as Ferry judges it (see
-    /// [`crate::rollout`]).
+    /// [`crate::status::rollout`]).
     pub rollout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_reason: Option<String>,
@@ -237,71 +238,32 @@ impl AppStatus {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn condition(type_: &str, status: ConditionStatus, reason: &str) -> Condition {
-        Condition {
-            type_: type_.to_owned(),
-            status,
-            reason: reason.to_owned(),
-            message: format!("{reason} message"),
-            last_transition_time: "2026-12-01T00:00:00Z".to_owned(),
-        }
-    }
-
-    fn status(observed: u64, degraded: &str) -> AppStatus {
-        let degraded_status = if degraded == "AsExpected" {
-            ConditionStatus::False
-        } else {
-            ConditionStatus::True
-        };
-        AppStatus {
-            name: "web".into(),
-            generation: observed,
-            observed_generation: observed,
-            release: observed,
-            conditions: vec![
-                condition(READY, ConditionStatus::True, "Converged"),
-                condition(DEGRADED, degraded_status, degraded),
-            ],
-            processes: BTreeMap::new(),
-            endpoints: Vec::new(),
-            events: Vec::new(),
-            last_error: None,
-            last_reconciled: String::new(),
-            failure: None,
-            succeeded: None,
-            schedules: BTreeMap::new(),
-        }
-    }
-
-    #[test]
-    fn an_unobserved_generation_is_never_ready() {
-        let shown = status(3, "AsExpected").for_generation(4, "2026-12-01T01:00:00Z");
-        assert!(!shown.is_ready());
-        assert_eq!(shown.generation, 4);
-        let ready = shown.condition(READY).expect("Ready");
-        assert_eq!(ready.reason, "GenerationNotObserved");
-        assert_eq!(ready.message, "generation 4 not yet acted on (observed 3)");
-        assert_eq!(ready.last_transition_time, "2026-12-01T01:00:00Z");
-        // The observed generation keeps what the controller said.
-        let same = status(3, "AsExpected").for_generation(3, "2026-12-01T01:00:00Z");
-        assert!(same.is_ready());
-        assert_eq!(same, status(3, "AsExpected"));
-    }
-
-    #[test]
-    fn only_blockers_that_need_a_person_count_and_only_once_observed() {
-        let blocked = status(4, "NoHostedZone");
-        assert_eq!(
-            blocked.blocked(4),
-            Some((BlockerReason::NoHostedZone, "NoHostedZone message"))
-        );
-        assert_eq!(blocked.blocked(5), None, "reported for an older generation");
-        assert_eq!(status(4, "ServiceDraining").blocked(4), None);
-        assert_eq!(status(4, "ReconcileError").blocked(4), None);
-        assert_eq!(status(4, "AsExpected").blocked(4), None);
-    }
+/// A schedule as `ferry status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStatus {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: String,
+    /// `ENABLED` or `DISABLED` as observed; `PENDING` before it exists.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    /// Whether invocations Scheduler gives up on are reported here: only
+    /// with a dead-letter queue (`--schedule-dlq-arn`).
+    #[serde(default)]
+    pub failures_reported: bool,
+    /// The invocations Scheduler gave up on, newest first, at most
+    /// [`MAX_FAILED_INVOCATIONS`](crate::schedule_runs::MAX_FAILED_INVOCATIONS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_invocations: Vec<FailedInvocation>,
+    /// The newest task the schedule started, while ECS still lists it
+    /// (stopped tasks for about an hour), else the last one seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<ScheduledRun>,
 }
+
+#[cfg(test)]
+#[path = "status_tests.rs"]
+mod tests;

@@ -1,0 +1,227 @@
+//! What an app should have in AWS: the rendered resources.
+//!
+//! The rendered types hold exactly the fields Ferry manages, in a normal
+//! form (maps sorted, lists in a fixed order). The AWS adapter converts what
+//! ECS *returns* into the same types, so the planner compares like with like
+//! and a field ECS fills with a default never looks like a change.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::autoscaling::ScalingSpec;
+use super::traffic::{DesiredTraffic, LoadBalancerLink, TrafficSettings};
+
+/// The environment an app is deployed into: everything the controller is
+/// configured with that shapes rendered resources. Serializable, so the
+/// controller can publish it for the CLI to plan with (`ferry diff`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// ECS cluster every service runs in.
+    pub cluster: String,
+    /// Subnets for awsvpc networking.
+    pub subnets: Vec<String>,
+    /// Security groups for awsvpc networking.
+    pub security_groups: Vec<String>,
+    /// Whether tasks get a public IP (only for public subnets without NAT).
+    pub assign_public_ip: bool,
+    /// Task execution role: pulls images, reads secrets, writes logs.
+    pub execution_role_arn: Option<String>,
+    /// CloudWatch Logs group for the `awslogs` driver; no logging when unset.
+    pub log_group: Option<String>,
+    /// Region of the log group.
+    pub region: String,
+    /// Value of the `ferry:managed-by` tag: identifies this installation.
+    pub owner: String,
+    /// Load balancers and zones for exposed processes.
+    #[serde(default)]
+    pub traffic: TrafficSettings,
+    /// The role EventBridge Scheduler assumes to run scheduled processes'
+    /// tasks (`--scheduler-role-arn`); without it none is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler_role_arn: Option<String>,
+    /// Where the apps may take their secrets from (`--secrets-prefix`,
+    /// `--shared-secrets-prefix`): `ferry apply` refuses any other.
+    #[serde(default)]
+    pub secrets: ferry_manifest::SecretScope,
+    /// The SQS queue schedules send the invocations Scheduler gave up on
+    /// to (`--schedule-dlq-arn`); without it failures are not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_dlq_arn: Option<String>,
+}
+
+/// The container-level and task-level fields of a task definition that
+/// Ferry manages. Two equal specs need no new revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDefinitionSpec {
+    pub family: String,
+    /// Name of the single container; the process name.
+    pub container_name: String,
+    pub image: String,
+    /// Empty means the image's default command.
+    pub command: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    /// Name to `valueFrom` ARN; never the secret's value.
+    pub secrets: BTreeMap<String, String>,
+    /// Task-level CPU units.
+    pub cpu: u32,
+    /// Task-level memory, MiB.
+    pub memory: u32,
+    pub container_port: Option<u16>,
+    pub execution_role_arn: Option<String>,
+    /// `awslogs` driver options, empty when logging is not configured.
+    pub log_options: BTreeMap<String, String>,
+    /// Seconds between SIGTERM and SIGKILL; ECS's default (30) when unset.
+    #[serde(default)]
+    pub stop_timeout: Option<u32>,
+}
+
+/// How ECS replaces a service's tasks. The circuit breaker is always on:
+/// a deployment that cannot start its tasks must fail, not hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentSpec {
+    pub min_healthy_percent: u32,
+    pub max_percent: u32,
+    /// Roll back to the last completed deployment when the breaker trips.
+    pub rollback: bool,
+}
+
+impl Default for DeploymentSpec {
+    fn default() -> Self {
+        Self {
+            min_healthy_percent: 100,
+            max_percent: 200,
+            rollback: true,
+        }
+    }
+}
+
+/// awsvpc network configuration of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkSpec {
+    /// Sorted.
+    pub subnets: Vec<String>,
+    /// Sorted.
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+/// The fields of an ECS service that Ferry manages, besides its task
+/// definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    pub name: String,
+    pub desired_count: u32,
+    pub network: NetworkSpec,
+    pub tags: BTreeMap<String, String>,
+    /// The target groups its tasks register with, for an exposed process:
+    /// one per load balancer that serves it, sorted by name.
+    pub load_balancers: Vec<LoadBalancerLink>,
+    /// Seconds ECS ignores failing load-balancer health checks of a new
+    /// task; only with a load balancer (ECS rejects it otherwise).
+    pub health_check_grace_period: Option<u32>,
+    pub deployment: DeploymentSpec,
+}
+
+/// Everything one process of an app should be in AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredProcess {
+    pub process: String,
+    pub task_definition: TaskDefinitionSpec,
+    /// `desired_count` is the count the service is created with; for an
+    /// autoscaled process the autoscaler owns it afterwards.
+    pub service: ServiceSpec,
+    /// The scalable target and policies of an autoscaled process.
+    pub autoscaling: Option<ScalingSpec>,
+}
+
+impl DesiredProcess {
+    /// Tags for the task definitions of this process.
+    pub fn task_definition_tags(&self) -> &BTreeMap<String, String> {
+        // Task definitions carry the same ownership tags as their service.
+        &self.service.tags
+    }
+}
+
+/// Everything an app should have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// In process-name order; scheduled processes are in `schedules`.
+    pub processes: Vec<DesiredProcess>,
+    pub traffic: DesiredTraffic,
+    /// The scheduled processes, in process-name order.
+    pub schedules: Vec<DesiredSchedule>,
+}
+
+/// The fields of a schedule Ferry manages, besides its task definition.
+/// The target is ECS RunTask on the cluster, Fargate, with awsvpc
+/// networking, the ownership tags on every task, and no flexible window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleSpec {
+    pub name: String,
+    pub group: String,
+    pub expression: String,
+    pub timezone: String,
+    /// The ECS cluster's name; the target is its ARN.
+    pub cluster: String,
+    /// The role EventBridge Scheduler assumes to call RunTask; `None` when
+    /// the controller has none configured (then nothing is planned).
+    pub role_arn: Option<String>,
+    pub network: NetworkSpec,
+    /// Put on each task the schedule starts.
+    pub tags: BTreeMap<String, String>,
+    /// The SQS queue Scheduler sends the invocations it gave up on to
+    /// (`--schedule-dlq-arn`); `None`: failures are not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_arn: Option<String>,
+}
+
+/// How often and for how long Scheduler retries an invocation that failed
+/// before it gives up (and sends the event to the dead-letter queue)
+/// ([API_RetryPolicy](https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age_seconds: u32,
+}
+
+/// The retry policy of every schedule Ferry makes: 2 retries within 5
+/// minutes. Scheduler's default (185 retries over 24 hours, per
+/// API_RetryPolicy) would report a failed run a day later, long after the
+/// next run is due. What makes RunTask fail is mostly lasting (a refused
+/// parameter, a missing task definition, a missing permission), and what
+/// passes (throttling, capacity) has usually passed within minutes; two
+/// retries cover a blip, and a failure shows in status within about five
+/// minutes. A run that never happens is not made up for later: the next
+/// scheduled time is the next chance.
+pub const RETRY_POLICY: RetryPolicy = RetryPolicy {
+    maximum_retry_attempts: 2,
+    maximum_event_age_seconds: 300,
+};
+
+/// The ECS task group (`EcsParameters.Group`) of every task a schedule
+/// starts. It tells scheduled runs apart from `ferry run` tasks (group
+/// `family:<family>`, ECS's default) and services' tasks (`service:<name>`).
+pub const RUN_GROUP: &str = "ferry:schedule";
+
+/// Everything a scheduled process should be in AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSchedule {
+    pub process: String,
+    pub task_definition: TaskDefinitionSpec,
+    pub schedule: ScheduleSpec,
+}
+
+impl DesiredSchedule {
+    /// Tags for the process's task definitions: the same as its tasks'.
+    pub fn task_definition_tags(&self) -> &BTreeMap<String, String> {
+        &self.schedule.tags
+    }
+}

@@ -1,0 +1,10 @@
+//! App status: the types (in [`crate::model::status`], re-exported here)
+//! and their derivation from what a reconcile saw and did: [`report`] for
+//! the app and its services, [`rollout`] for each process's rollout, and
+//! [`schedule`] for scheduled processes.
+
+pub mod report;
+pub mod rollout;
+pub mod schedule;
+
+pub use crate::model::status::*;

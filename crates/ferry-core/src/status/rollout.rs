@@ -1,0 +1,203 @@
+//! How each process's rollout stands, judged from ECS's deployments.
+//!
+//! ECS runs a rolling deployment per change of task definition: a new
+//! PRIMARY deployment starts tasks while the previous ones (ACTIVE) drain.
+//! With the deployment circuit breaker on and rollback enabled, a
+//! deployment whose tasks keep failing goes FAILED and ECS rolls the
+//! service back to the last deployment that completed. A tool that only
+//! looks at the service's final state calls that a success; Ferry does not.
+//!
+//! A rollout of the task definition Ferry wants has failed when
+//! - a deployment running it is in rollout state FAILED, or
+//! - the status written before saw that task definition rolling out (in
+//!   progress) as the PRIMARY deployment for this very generation, and the
+//!   PRIMARY now runs another one: ECS rolled it back before Ferry looked
+//!   again. Once a rollout completed, a different PRIMARY is drift (a
+//!   console edit), which the planner corrects.
+//!
+//! Caveat: a console edit of the task definition during a rollout looks
+//! like a rollback, and is reported as a failed rollout.
+//!
+//! A failure is sticky for its generation (it is carried in status), so the
+//! controller never pushes the same spec again: only a new generation acts.
+
+use std::collections::BTreeMap;
+
+use crate::model::desired::DesiredProcess;
+use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ObservedService};
+use crate::model::status::AppStatus;
+
+/// How many service events explain a failure.
+pub const FAILURE_EVENTS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutState {
+    /// The PRIMARY deployment runs the wanted task definition at the
+    /// desired count, and nothing else is left.
+    Completed,
+    InProgress,
+    Failed {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessRollout {
+    pub state: RolloutState,
+    /// The task definition Ferry wants the process to run, once it exists.
+    pub wanted: Option<String>,
+    /// The PRIMARY deployment's task definition.
+    pub primary: Option<String>,
+    /// Task definitions of older deployments still running.
+    pub old: Vec<String>,
+    pub failed_tasks: u32,
+    /// The service's newest event messages, newest first.
+    pub events: Vec<String>,
+}
+
+/// The wanted revision of a process: the newest one of its family with the
+/// desired content (what the planner points the service at).
+pub fn wanted_revision(process: &DesiredProcess, observed: &Observed) -> Option<String> {
+    observed
+        .latest_task_definitions
+        .get(&process.task_definition.family)
+        .filter(|td| td.spec == process.task_definition)
+        .map(|td| td.arn.clone())
+        .or_else(|| {
+            // A service may run a matching revision that is not the newest.
+            observed
+                .services
+                .get(&process.service.name)
+                .filter(|s| s.task_definition.as_ref() == Some(&process.task_definition))
+                .map(|s| s.task_definition_arn.clone())
+        })
+}
+
+/// The events that explain a rollout best: those about failures and
+/// rollbacks first (by the time Ferry looks, a completed rollback has
+/// pushed them below "steady state"), then the newest; at most
+/// [`FAILURE_EVENTS`], each group newest first.
+fn explaining_events(service: &ObservedService) -> Vec<String> {
+    let telling =
+        |m: &String| m.contains("fail") || m.contains("rolling back") || m.contains("unable");
+    let (mut events, rest): (Vec<String>, Vec<String>) = service
+        .events
+        .iter()
+        .map(|e| e.message.clone())
+        .partition(telling);
+    events.truncate(FAILURE_EVENTS);
+    let room = FAILURE_EVENTS - events.len();
+    events.extend(rest.into_iter().take(room));
+    events
+}
+
+/// Assesses every desired process's rollout for `generation`.
+pub fn assess(
+    generation: u64,
+    desired: &[DesiredProcess],
+    observed: &Observed,
+    previous: Option<&AppStatus>,
+) -> BTreeMap<String, ProcessRollout> {
+    desired
+        .iter()
+        .map(|process| {
+            let service = observed.services.get(&process.service.name);
+            let wanted = wanted_revision(process, observed);
+            let count = observed.settled_count(process);
+            let rollout = assess_one(generation, process, service, wanted, previous, count);
+            (process.process.clone(), rollout)
+        })
+        .collect()
+}
+
+fn assess_one(
+    generation: u64,
+    process: &DesiredProcess,
+    service: Option<&ObservedService>,
+    wanted: Option<String>,
+    previous: Option<&AppStatus>,
+    count: u32,
+) -> ProcessRollout {
+    let primary = service.and_then(|s| {
+        s.deployments
+            .iter()
+            .find(|d| d.status == DeploymentStatus::Primary)
+    });
+    let events = service.map(explaining_events).unwrap_or_default();
+    let mut rollout = ProcessRollout {
+        state: RolloutState::InProgress,
+        wanted: wanted.clone(),
+        primary: primary.map(|d| d.task_definition_arn.clone()),
+        old: service
+            .map(|s| {
+                s.deployments
+                    .iter()
+                    .filter(|d| d.status != DeploymentStatus::Primary)
+                    .map(|d| d.task_definition_arn.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        failed_tasks: service
+            .map(|s| s.deployments.iter().map(|d| d.failed_tasks).sum())
+            .unwrap_or(0),
+        events,
+    };
+
+    // Sticky: a failure recorded for this generation stays.
+    if let Some(failure) = previous
+        .and_then(|p| p.failure.as_ref())
+        .filter(|f| f.generation == generation && f.process == process.process)
+    {
+        rollout.state = RolloutState::Failed {
+            reason: failure.reason.clone(),
+        };
+        return rollout;
+    }
+    let (Some(service), Some(wanted)) = (service, wanted) else {
+        return rollout;
+    };
+
+    if let Some(failed) = service.deployments.iter().find(|d| {
+        d.task_definition_arn == wanted && d.rollout_state == Some(EcsRolloutState::Failed)
+    }) {
+        rollout.state = RolloutState::Failed {
+            reason: failed
+                .rollout_state_reason
+                .clone()
+                .unwrap_or_else(|| "the deployment failed".into()),
+        };
+        return rollout;
+    }
+    let seen_rolling_out = previous.is_some_and(|p| {
+        p.generation == generation
+            && p.processes.get(&process.process).is_some_and(|s| {
+                s.new_task_definition.as_deref() == Some(wanted.as_str())
+                    && s.rollout.as_deref() == Some("IN_PROGRESS")
+            })
+    });
+    if seen_rolling_out && rollout.primary.as_deref().is_some_and(|p| p != wanted) {
+        rollout.state = RolloutState::Failed {
+            reason: format!(
+                "ECS rolled the service back to {}",
+                rollout.primary.clone().unwrap_or_default()
+            ),
+        };
+        return rollout;
+    }
+
+    let completed = primary.is_some_and(|d| {
+        d.task_definition_arn == wanted
+            && d.rollout_state
+                .is_none_or(|s| s == EcsRolloutState::Completed)
+            && d.running_count >= count
+    }) && rollout.old.is_empty()
+        && service.running_count >= count;
+    if completed {
+        rollout.state = RolloutState::Completed;
+    }
+    rollout
+}
+
+#[cfg(test)]
+#[path = "rollout_tests.rs"]
+mod tests;
