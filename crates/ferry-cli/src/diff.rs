@@ -211,8 +211,7 @@ async fn decide_all(
     let mut decisions = Vec::with_capacity(apps.len());
     for (loaded, record, changed) in apps {
         let app = &loaded.app;
-        let desired = ferry_core::render_app(app, settings);
-        let snapshot = aws.observe(&app.name, &desired).await?;
+        let snapshot = aws.observe(app, false).await?;
         let previous = store.get_status(&app.name).await?;
         let stored = record.map_or(0, |r| r.generation);
         let generation = if *changed { stored + 1 } else { stored };
@@ -223,12 +222,11 @@ async fn decide_all(
                 deleting: false,
                 restart: record.and_then(|r| r.restart.as_ref()),
             },
-            desired: &desired,
+            spec: app,
+            settings,
             observed: &snapshot.observed,
             observed_traffic: &snapshot.traffic,
             previous: previous.as_ref(),
-            owner: &settings.owner,
-            traffic: &settings.traffic,
             now: OffsetDateTime::now_utc(),
         }));
     }
@@ -274,7 +272,7 @@ async fn connect(
             settings.traffic.clone(),
         )
     });
-    Ok(Aws::new(ecs, &settings.owner)
+    Ok(Aws::new(ecs, settings.clone())
         .with_traffic(traffic)
         .with_schedules(scheduler))
 }

@@ -9,19 +9,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
 use ferry_aws::{Snapshot, Stopped, TrafficGuard};
-use ferry_core::{AppStatus, Desired, Plan, ReleaseOutcome, Settings};
+use ferry_core::{AppStatus, Plan, ReleaseOutcome, Settings};
+use ferry_manifest::App;
 use ferry_store::Fence;
 
 /// AWS as the reconciler sees it. One reconcile calls [`World::observe`]
 /// and then [`World::execute`]; a leadership term keeps the caches current
 /// with the others.
 pub trait World: Send + Sync + 'static {
-    /// What exists for one app, from the caches (reading only what they
-    /// lack); see [`ferry_aws::Aws::observe`].
+    /// What an app should have and what exists of it, from the caches
+    /// (reading only what they lack); see [`ferry_aws::Aws::observe`].
     fn observe(
         &self,
-        app: &str,
-        desired: &Desired,
+        spec: &App,
+        deleting: bool,
     ) -> impl Future<Output = ferry_aws::Result<Snapshot>> + Send;
     /// Waits for the lock under which an app's traffic is decided and
     /// changed; see [`ferry_aws::Aws::hold_traffic`].
@@ -66,8 +67,8 @@ pub trait World: Send + Sync + 'static {
 }
 
 impl World for ferry_aws::Aws {
-    async fn observe(&self, app: &str, desired: &Desired) -> ferry_aws::Result<Snapshot> {
-        ferry_aws::Aws::observe(self, app, desired).await
+    async fn observe(&self, spec: &App, deleting: bool) -> ferry_aws::Result<Snapshot> {
+        ferry_aws::Aws::observe(self, spec, deleting).await
     }
 
     async fn hold_traffic(&self) -> TrafficGuard {

@@ -237,7 +237,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         reconciler: Arc::new(
             reconciler::Reconciler::new(
-                ferry_aws::Aws::new(ecs, &settings.owner)
+                ferry_aws::Aws::new(ecs, settings.clone())
                     .with_traffic(traffic)
                     .with_schedules(Some(scheduler)),
                 store,

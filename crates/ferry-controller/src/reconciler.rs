@@ -18,7 +18,7 @@ use ferry_aws::Snapshot;
 use ferry_call::pacing::{self, Claimant};
 use ferry_core::decide::{self, AppRef, Decision, Input, LookAgain};
 use ferry_core::status::{self, LastError};
-use ferry_core::{Action, AppStatus, Desired, Settings};
+use ferry_core::{Action, AppStatus, Settings};
 use ferry_store::{AppRecord, Fence};
 use time::OffsetDateTime;
 use tracing::{info, warn};
@@ -58,21 +58,15 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
     }
 
     async fn reconcile_app(&self, app: &AppRecord, fence: &Fence) -> Outcome {
-        let desired = self.render(app);
-        self.term.wants(&app.name, &desired);
         let previous = self.term.previous(&app.name);
 
         // Observe, then decide.
-        let mut snapshot = match self.world.observe(&app.name, &desired).await {
+        let mut snapshot = match self.world.observe(&app.spec, app.deleting).await {
             Ok(snapshot) => snapshot,
-            Err(err) => {
-                return self
-                    .failed_to_observe(app, fence, &desired, previous, err)
-                    .await
-            }
+            Err(err) => return self.failed_to_observe(app, fence, previous, err).await,
         };
-        self.term.observed(&app.name);
-        let mut decision = self.decide(app, &desired, &snapshot, previous.as_ref());
+        self.term.observed(&app.name, &snapshot.desired);
+        let mut decision = self.decide(app, Some(&snapshot), previous.as_ref());
         // Rule priorities and the rule quota are shared by every app on a
         // load balancer: a decision that changes traffic is made again,
         // from the inventory as it is under the traffic lock, and its
@@ -80,15 +74,11 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         let mut traffic = None;
         if changes_traffic(&decision) {
             let guard = self.world.hold_traffic().await;
-            snapshot = match self.world.observe(&app.name, &desired).await {
+            snapshot = match self.world.observe(&app.spec, app.deleting).await {
                 Ok(snapshot) => snapshot,
-                Err(err) => {
-                    return self
-                        .failed_to_observe(app, fence, &desired, previous, err)
-                        .await
-                }
+                Err(err) => return self.failed_to_observe(app, fence, previous, err).await,
             };
-            decision = self.decide(app, &desired, &snapshot, previous.as_ref());
+            decision = self.decide(app, Some(&snapshot), previous.as_ref());
             traffic = Some(guard);
         }
         log_decision(&decision);
@@ -129,26 +119,14 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         }
     }
 
-    /// The resources the app should have; none once it is being deleted.
-    fn render(&self, app: &AppRecord) -> Desired {
-        if app.deleting {
-            Desired {
-                schedules: Vec::new(),
-                processes: Vec::new(),
-                traffic: Default::default(),
-            }
-        } else {
-            ferry_core::render_app(&app.spec, &self.settings)
-        }
-    }
-
+    /// Decides on `snapshot`, or on nothing observed (`None`).
     fn decide(
         &self,
         app: &AppRecord,
-        desired: &Desired,
-        snapshot: &Snapshot,
+        snapshot: Option<&Snapshot>,
         previous: Option<&AppStatus>,
     ) -> Decision {
+        let nothing = Default::default();
         decide::decide(Input {
             app: AppRef {
                 name: &app.name,
@@ -156,12 +134,11 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
                 deleting: app.deleting,
                 restart: app.restart.as_ref(),
             },
-            desired,
-            observed: &snapshot.observed,
-            observed_traffic: &snapshot.traffic,
+            spec: &app.spec,
+            settings: &self.settings,
+            observed: snapshot.map_or(&nothing, |s| &s.observed),
+            observed_traffic: snapshot.map_or(&Default::default(), |s| &s.traffic),
             previous,
-            owner: &self.settings.owner,
-            traffic: &self.settings.traffic,
             now: OffsetDateTime::now_utc(),
         })
     }
@@ -172,13 +149,12 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         &self,
         app: &AppRecord,
         fence: &Fence,
-        desired: &Desired,
         previous: Option<AppStatus>,
         err: ferry_aws::Error,
     ) -> Outcome {
         warn!(error = %err, "observing failed");
         let decision = self
-            .decide(app, desired, &Snapshot::default(), previous.as_ref())
+            .decide(app, None, previous.as_ref())
             .failed(0, last_error(&err));
         self.write(&decision, fence).await;
         Err(Error::Observe(err))

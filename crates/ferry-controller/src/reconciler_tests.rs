@@ -239,9 +239,11 @@ fn failed_run(name: &str) -> ferry_core::schedule_runs::ObservedRuns {
 }
 
 impl World for FakeWorld {
-    async fn observe(&self, app: &str, desired: &Desired) -> ferry_aws::Result<Snapshot> {
+    async fn observe(&self, spec: &App, deleting: bool) -> ferry_aws::Result<Snapshot> {
+        let desired = ferry_core::render::desired(spec, deleting, &settings());
         Ok(Snapshot {
-            observed: self.observed(app, desired),
+            observed: self.observed(&spec.name, &desired),
+            desired,
             traffic: Default::default(),
         })
     }
@@ -374,16 +376,20 @@ fn reconciler() -> Subject {
 }
 
 fn with_world(world: FakeWorld) -> Subject {
-    let settings = Settings {
-        owner: OWNER.into(),
-        ..ferry_core::testing::settings()
-    };
     Reconciler::new(
         world,
         FakeStore::default(),
-        settings,
+        settings(),
         Metrics::new().expect("metrics"),
     )
+}
+
+/// The controller's settings, for the reconciler and the world alike.
+fn settings() -> Settings {
+    Settings {
+        owner: OWNER.into(),
+        ..ferry_core::testing::settings()
+    }
 }
 
 fn fence() -> Fence {

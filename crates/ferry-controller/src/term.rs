@@ -72,24 +72,21 @@ impl Default for TermState {
 }
 
 impl TermState {
-    /// Records the services `app` should have.
-    pub fn wants(&self, app: &str, desired: &Desired) {
+    /// Records that `app` was observed in full in this term, and the
+    /// services it should have.
+    pub fn observed(&self, app: &str, desired: &Desired) {
         let services = desired
             .processes
             .iter()
             .map(|p| p.service.name.clone())
             .collect();
         lock(&self.wanted).insert(app.to_owned(), services);
+        lock(&self.observed).insert(app.to_owned());
     }
 
     /// The status last written for `app`.
     pub fn previous(&self, app: &str) -> Option<AppStatus> {
         lock(&self.written).get(app).cloned()
-    }
-
-    /// Records that `app` was observed in full in this term.
-    pub fn observed(&self, app: &str) {
-        lock(&self.observed).insert(app.to_owned());
     }
 
     /// Records the status written for an app.

@@ -23,12 +23,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::model::action::Plan;
-use crate::model::desired::{Desired, DesiredProcess, DesiredSchedule};
+use ferry_manifest::App;
+
+use crate::model::desired::{DesiredProcess, DesiredSchedule, Settings};
 use crate::model::observed::{Observed, ServiceStatus};
 use crate::model::ownership::{self, Ownership};
 use crate::model::status::{AppStatus, ConditionStatus, LastError, PROGRESSING};
-use crate::model::traffic::{ObservedTraffic, TrafficSettings};
+use crate::model::traffic::ObservedTraffic;
 use crate::plan::{self, plan_app};
+use crate::render;
 use crate::restart::{self, Restart};
 use crate::status::report::{self, StatusInput};
 use crate::status::rollout::{self, RolloutState};
@@ -51,17 +54,17 @@ pub struct AppRef<'a> {
 /// Everything a decision is made from.
 pub struct Input<'a> {
     pub app: AppRef<'a>,
-    /// Rendered from the spec; empty for an app being deleted.
-    pub desired: &'a Desired,
+    /// The app's spec: what it should have is rendered from it (nothing,
+    /// once it is being deleted).
+    pub spec: &'a App,
+    /// The controller's settings: where and as whom things are made.
+    pub settings: &'a Settings,
     /// The app's slice of the observed services and task definitions.
     pub observed: &'a Observed,
     /// The app's slice of the observed load balancers and records.
     pub observed_traffic: &'a ObservedTraffic,
     /// The status written last, if any.
     pub previous: Option<&'a AppStatus>,
-    /// This installation's `ferry:managed-by` value.
-    pub owner: &'a str,
-    pub traffic: &'a TrafficSettings,
     pub now: OffsetDateTime,
 }
 
@@ -159,18 +162,20 @@ struct Basis {
 /// Decides what to do about one app. Pure.
 pub fn decide(input: Input<'_>) -> Decision {
     let app = input.app;
+    let owner = input.settings.owner.as_str();
+    let desired = &render::desired(input.spec, app.deleting, input.settings);
     let planned = plan_app(
         app.name,
-        input.owner,
-        input.traffic,
-        input.desired,
+        owner,
+        &input.settings.traffic,
+        desired,
         input.observed,
         input.observed_traffic,
     );
     let failed = !app.deleting
         && rollout::assess(
             app.generation,
-            &input.desired.processes,
+            &desired.processes,
             input.observed,
             input.previous,
         )
@@ -194,12 +199,7 @@ pub fn decide(input: Input<'_>) -> Decision {
         .restart
         .filter(|r| !app.deleting && !failed && r.is_pending(input.previous))
     {
-        restart::force_new_deployments(
-            &mut plan,
-            pending,
-            &input.desired.processes,
-            input.observed,
-        );
+        restart::force_new_deployments(&mut plan, pending, &desired.processes, input.observed);
     }
     let corrections = if report::drift(input.previous, app.generation, &plan, app.deleting) {
         plan.actions.iter().map(ToString::to_string).collect()
@@ -210,19 +210,19 @@ pub fn decide(input: Input<'_>) -> Decision {
         && plan.actions.is_empty()
         && !input.observed.services.values().any(|s| {
             s.status == ServiceStatus::Active
-                && ownership::ownership(&s.tags, input.owner, app.name) == Ownership::Ours
+                && ownership::ownership(&s.tags, owner, app.name) == Ownership::Ours
         })
         && !input
             .observed
             .schedules
             .values()
-            .any(|s| plan::schedule::ownership(s, input.owner, app.name) == Ownership::Ours);
+            .any(|s| plan::schedule::ownership(s, owner, app.name) == Ownership::Ours);
     let basis = Basis {
         app: app.name.to_owned(),
         generation: app.generation,
-        desired: input.desired.processes.clone(),
-        schedules: input.desired.schedules.clone(),
-        endpoints: input.desired.traffic.endpoints.clone(),
+        desired: desired.processes.clone(),
+        schedules: desired.schedules.clone(),
+        endpoints: desired.traffic.endpoints.clone(),
         observed: input.observed.clone(),
         previous: input.previous.cloned(),
         now: input.now,
@@ -358,7 +358,8 @@ mod tests {
     use crate::plan::Action;
     use crate::render::render_app;
     use crate::status::{DEGRADED, READY};
-    use crate::testing::{app_strategy, execute, settings, OWNER};
+    use crate::testing::{app_strategy, execute, settings};
+    use crate::Desired;
 
     fn an_app() -> ferry_manifest::App {
         app_strategy()
@@ -369,18 +370,17 @@ mod tests {
 
     fn decide_on(
         app: AppRef<'_>,
-        desired: &Desired,
+        spec: &ferry_manifest::App,
         observed: &Observed,
         previous: Option<&AppStatus>,
     ) -> Decision {
         decide(Input {
             app,
-            desired,
+            spec,
+            settings: &settings(),
             observed,
             observed_traffic: &ObservedTraffic::default(),
             previous,
-            owner: OWNER,
-            traffic: &TrafficSettings::default(),
             now: datetime!(2026-12-01 10:00 UTC),
         })
     }
@@ -401,7 +401,7 @@ mod tests {
         let desired = render_app(&app, &settings());
         let decision = decide_on(
             app_ref(&app.name, 1, false),
-            &desired,
+            &app,
             &Observed::default(),
             None,
         );
@@ -429,7 +429,7 @@ mod tests {
         let running = execute(&Observed::default(), &first.plan.actions);
         let settled = decide_on(
             app_ref(&app.name, 1, false),
-            &desired,
+            &app,
             &running,
             Some(&first.status),
         );
@@ -443,7 +443,7 @@ mod tests {
                     restart: Some(restart),
                     ..app_ref(&app.name, 2, false)
                 },
-                &desired,
+                &app,
                 &running,
                 Some(previous),
             )
@@ -484,7 +484,7 @@ mod tests {
                 restart: Some(&all),
                 ..app_ref(&app.name, 2, false)
             },
-            &desired,
+            &app,
             &Observed::default(),
             None,
         );
@@ -525,17 +525,12 @@ mod tests {
     fn a_deleted_app_is_finalized_once_nothing_of_it_is_left() {
         let (app, _, created) = first_apply();
         let running = execute(&Observed::default(), &created.plan.actions);
-        let nothing = Desired {
-            schedules: Vec::new(),
-            processes: Vec::new(),
-            traffic: Default::default(),
-        };
-        let teardown = decide_on(app_ref(&app.name, 2, true), &nothing, &running, None);
+        let teardown = decide_on(app_ref(&app.name, 2, true), &app, &running, None);
         assert!(!teardown.finalize, "its services still run");
         assert!(!teardown.plan.actions.is_empty());
         let mut gone = running;
         for _ in 0..3 {
-            let next = decide_on(app_ref(&app.name, 2, true), &nothing, &gone, None);
+            let next = decide_on(app_ref(&app.name, 2, true), &app, &gone, None);
             if next.finalize {
                 return;
             }
@@ -546,11 +541,11 @@ mod tests {
 
     #[test]
     fn a_newer_generation_supersedes_an_unfinished_one() {
-        let (app, desired, first) = first_apply();
+        let (app, _, first) = first_apply();
         let running = execute(&Observed::default(), &first.plan.actions);
         let second = decide_on(
             app_ref(&app.name, 2, false),
-            &desired,
+            &app,
             &running,
             Some(&first.status),
         );

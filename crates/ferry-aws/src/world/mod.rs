@@ -20,7 +20,7 @@ mod refresh;
 use std::sync::Arc;
 
 use ferry_core::traffic::ObservedTraffic;
-use ferry_core::Observed;
+use ferry_core::{Desired, Observed, Settings};
 
 use crate::{Ecs, Scheduler, Traffic};
 
@@ -30,9 +30,11 @@ pub use execute::Stopped;
 /// [`Aws::hold_traffic`].
 pub type TrafficGuard = tokio::sync::OwnedMutexGuard<()>;
 
-/// What exists for one app, as the caches know it.
-#[derive(Debug, Clone, Default)]
+/// What one app should have, and what exists of it as the caches know it.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
+    /// What the snapshot was taken for: rendered from the app's spec.
+    pub desired: Desired,
     /// Services, task definitions, schedules and their runs, scalable
     /// targets.
     pub observed: Observed,
@@ -40,7 +42,7 @@ pub struct Snapshot {
     pub traffic: ObservedTraffic,
 }
 
-/// ECS, traffic and schedules of one installation (`owner`).
+/// ECS, traffic and schedules of one installation.
 pub struct Aws {
     ecs: Ecs,
     /// `None` when no listener is configured: no traffic is observed or
@@ -49,7 +51,9 @@ pub struct Aws {
     /// `None` without EventBridge Scheduler: no schedule is observed or
     /// changed.
     schedules: Option<Scheduler>,
-    owner: String,
+    /// The controller's settings: the installation (`owner`), and what an
+    /// app's spec is rendered with.
+    settings: Settings,
     /// Rule priorities and the rule quota are shared by every app on a
     /// load balancer: an app's traffic is decided and changed under this
     /// lock, and the inventory is not listed while it is held (a listing
@@ -58,12 +62,12 @@ pub struct Aws {
 }
 
 impl Aws {
-    pub fn new(ecs: Ecs, owner: impl Into<String>) -> Self {
+    pub fn new(ecs: Ecs, settings: Settings) -> Self {
         Self {
             ecs,
             traffic: None,
             schedules: None,
-            owner: owner.into(),
+            settings,
             traffic_lock: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -85,8 +89,8 @@ impl Aws {
         &self.ecs
     }
 
-    pub fn owner(&self) -> &str {
-        &self.owner
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Waits for the traffic lock. A reconcile whose decision changes
@@ -106,7 +110,7 @@ impl Aws {
         max: usize,
     ) -> crate::Result<usize> {
         self.ecs
-            .retire_task_definitions(apps, &self.owner, keep, max)
+            .retire_task_definitions(apps, &self.settings.owner, keep, max)
             .await
     }
 

@@ -1,6 +1,8 @@
 //! One app's snapshot of the caches.
 
-use ferry_core::Desired;
+use ferry_core::traffic::ObservedTraffic;
+use ferry_core::{Desired, Observed};
+use ferry_manifest::App;
 
 use super::{Aws, Snapshot};
 use crate::ecs::Missing;
@@ -11,9 +13,14 @@ use crate::{Error, Result};
 const FILL_ATTEMPTS: usize = 3;
 
 impl Aws {
-    /// What exists for `app`, from the caches alone: synchronous, no AWS
-    /// call. `Err` names what the caches lack ([`Missing`]).
-    pub fn snapshot(&self, app: &str, desired: &Desired) -> std::result::Result<Snapshot, Missing> {
+    /// What exists of `app`, which should have `desired`, from the caches
+    /// alone: synchronous, no AWS call. `Err` names what the caches lack
+    /// ([`Missing`]).
+    pub fn snapshot(
+        &self,
+        app: &str,
+        desired: &Desired,
+    ) -> std::result::Result<(Observed, ObservedTraffic), Missing> {
         let (schedules, runs) = match &self.schedules {
             Some(scheduler) => {
                 let schedules = scheduler.observe(app, &desired.schedules);
@@ -22,15 +29,17 @@ impl Aws {
             }
             None => Default::default(),
         };
-        let observed = self.ecs.snapshot(app, &self.owner, desired, schedules);
+        let observed = self
+            .ecs
+            .snapshot(app, &self.settings.owner, desired, schedules);
         let traffic = match &self.traffic {
             Some(traffic) => traffic.snapshot(app, &desired.traffic),
-            None => Some(Default::default()),
+            None => Some(ObservedTraffic::default()),
         };
         match (observed, traffic) {
             (Ok(mut observed), Some(traffic)) => {
                 observed.schedule_runs = runs;
-                Ok(Snapshot { observed, traffic })
+                Ok((observed, traffic))
             }
             (observed, traffic) => {
                 let mut missing = observed.err().unwrap_or_default();
@@ -40,15 +49,25 @@ impl Aws {
         }
     }
 
-    /// [`Aws::snapshot`], after reading what the caches lack for `app`
-    /// (rare: a revision nobody has described yet, a family whose latest
-    /// revision is in doubt, an inventory a failed write invalidated).
-    /// Those reads are paced like every other, on behalf of the app.
-    pub async fn observe(&self, app: &str, desired: &Desired) -> Result<Snapshot> {
+    /// What `spec` should have (nothing, once it is being deleted), and
+    /// [`Aws::snapshot`] of what exists of it, after reading what the
+    /// caches lack (rare: a revision nobody has described yet, a family
+    /// whose latest revision is in doubt, an inventory a failed write
+    /// invalidated). Those reads are paced like every other, on behalf of
+    /// the app.
+    pub async fn observe(&self, spec: &App, deleting: bool) -> Result<Snapshot> {
+        let app = spec.name.as_str();
+        let desired = ferry_core::render::desired(spec, deleting, &self.settings);
         let mut missing = Missing::default();
         for _ in 0..FILL_ATTEMPTS {
-            match self.snapshot(app, desired) {
-                Ok(snapshot) => return Ok(snapshot),
+            match self.snapshot(app, &desired) {
+                Ok((observed, traffic)) => {
+                    return Ok(Snapshot {
+                        desired,
+                        observed,
+                        traffic,
+                    })
+                }
                 Err(lacking) => missing = lacking,
             }
             self.fill(&missing).await?;

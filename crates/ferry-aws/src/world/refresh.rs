@@ -49,7 +49,9 @@ impl Aws {
     /// revision registered before a crash is reused and hygiene knows every
     /// revision. Returns the calls made.
     pub async fn load_task_definition_families(&self) -> Result<usize> {
-        self.ecs.load_task_definition_families(&self.owner).await
+        self.ecs
+            .load_task_definition_families(&self.settings.owner)
+            .await
     }
 
     /// The scalable targets, the traffic inventory and the schedules.
@@ -91,7 +93,7 @@ impl Aws {
     /// again (10 per call, across all apps). Returns how many services
     /// settle, and the reads made or the error.
     pub async fn read_progress(&self) -> (usize, Result<usize>) {
-        let settling = self.ecs.settling(&self.owner);
+        let settling = self.ecs.settling(&self.settings.owner);
         if settling.is_empty() {
             return (0, Ok(0));
         }
@@ -100,6 +102,6 @@ impl Aws {
 
     /// Names of the cached services tagged for this installation, by app.
     pub fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
-        self.ecs.owned_services(&self.owner)
+        self.ecs.owned_services(&self.settings.owner)
     }
 }

@@ -133,7 +133,7 @@ proptest! {
         use crate::decide::{decide, AppRef, Input};
         use crate::render::render_app;
         use crate::restart::Restart;
-        use crate::traffic::{ObservedTraffic, TrafficSettings};
+        use crate::traffic::ObservedTraffic;
 
         let before = autoscaled(app, min, min + span);
         let mut observed = converge(&before);
@@ -149,12 +149,11 @@ proptest! {
                 deleting: false,
                 restart: restart.then_some(&asked),
             },
-            desired: &desired,
+            spec: &after,
+            settings: &settings(),
             observed: &observed,
             observed_traffic: &ObservedTraffic::default(),
             previous: None,
-            owner: OWNER,
-            traffic: &TrafficSettings::default(),
             now: time::macros::datetime!(2026-12-01 10:00 UTC),
         });
         for service in observed.services.values() {

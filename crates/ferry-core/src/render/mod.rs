@@ -13,6 +13,22 @@ use ferry_manifest::App;
 pub use crate::model::desired::*;
 pub use ecs::render;
 
+/// What an app should have: every process of `spec` with its traffic and
+/// schedules, or nothing at all once the app is being deleted. The one
+/// render both the snapshot of what exists and [`crate::decide()`] start
+/// from.
+pub fn desired(spec: &App, deleting: bool, settings: &Settings) -> Desired {
+    if deleting {
+        Desired {
+            processes: Vec::new(),
+            traffic: Default::default(),
+            schedules: Vec::new(),
+        }
+    } else {
+        render_app(spec, settings)
+    }
+}
+
 /// Renders every process of `app` and its traffic.
 pub fn render_app(app: &App, settings: &Settings) -> Desired {
     let traffic = traffic::render(app, &settings.owner, &settings.traffic);
