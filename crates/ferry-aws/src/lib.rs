@@ -18,6 +18,7 @@ pub mod dead_letters;
 pub mod ecs;
 pub mod logs;
 mod normalize;
+pub mod paginate;
 pub mod runs;
 pub mod scheduler;
 pub mod traffic;
