@@ -23,6 +23,9 @@ pub mod runs;
 pub mod scheduler;
 pub mod traffic;
 
+#[cfg(test)]
+mod test_support;
+
 pub use autoscaling::Autoscaling;
 pub use cache::{Cache, Seq};
 pub use dead_letters::DeadLetters;
