@@ -11,7 +11,7 @@
 //! fails marks the inventory stale, so a write whose answer was lost is
 //! never repeated blindly.
 //!
-//! The inventory is three [`crate::Cache`]s ([`inventory`]): newest-sent
+//! The inventory is three [`crate::Cache`]s (module `inventory`): newest-sent
 //! answer wins, so a listing sent before a write and answered after it
 //! does not undo what the write's answer recorded. The modules: `refresh`
 //! reads the listings, `execute` runs actions, `requests` builds what the
@@ -49,6 +49,9 @@ pub struct TrafficConfig {
     pub max_rules: usize,
 }
 
+/// ELBv2 and Route53 for one installation (`owner`): the inventory, the
+/// snapshot of one app's traffic from it, and the executor of traffic
+/// actions.
 pub struct Traffic {
     elb: elb::Client,
     route53: route53::Client,
