@@ -13,9 +13,13 @@
 //! changes). A write that fails marks the inventory stale, so that the
 //! next observation reloads it rather than trusting a write whose answer
 //! was lost.
+//!
+//! The inventory is two [`Cache`]s (targets by resource id, tags by target
+//! ARN): newest-sent answer wins, so a listing sent before a write and
+//! answered after it does not undo what the write's answer recorded.
+//! [`Autoscaling::snapshot`] reads them with no call.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types as aast;
@@ -25,6 +29,8 @@ use ferry_core::autoscaling::{
 };
 use ferry_core::names::{self, Ownership};
 
+use crate::cache::Cache;
+use crate::paginate::{next_token, paginate, Page};
 use crate::{Caller, Error, Result};
 use ferry_call::Bucket;
 
@@ -37,17 +43,30 @@ const POLICIES_PAGE: i32 = 10;
 
 #[derive(Default)]
 struct Inventory {
-    loaded: bool,
     /// By resource id: every ECS scalable target of the account and Region.
-    targets: BTreeMap<String, ObservedScalableTarget>,
+    targets: Cache<String, ObservedScalableTarget>,
     /// Tags by target ARN, as read once per ARN or written by Ferry.
-    tags: HashMap<String, BTreeMap<String, String>>,
+    tags: Cache<String, BTreeMap<String, String>>,
 }
 
+impl Inventory {
+    fn is_ready(&self) -> bool {
+        self.targets.is_ready() && self.tags.is_ready()
+    }
+
+    fn invalidate(&self) {
+        self.targets.invalidate();
+        self.tags.invalidate();
+    }
+}
+
+/// Application Auto Scaling for the ECS services of the account and
+/// Region: the inventory, the snapshot of one app's scalable targets from
+/// it, and the executor of scaling actions.
 pub struct Autoscaling {
     client: aas::Client,
     caller: Caller,
-    inventory: Mutex<Inventory>,
+    inventory: Inventory,
 }
 
 fn namespace() -> aast::ServiceNamespace {
@@ -78,7 +97,7 @@ impl Autoscaling {
         Self {
             client,
             caller,
-            inventory: Mutex::new(Inventory::default()),
+            inventory: Inventory::default(),
         }
     }
 
@@ -96,13 +115,6 @@ impl Autoscaling {
         Self::new(aas::Client::from_conf(config), caller)
     }
 
-    fn inventory(&self) -> std::sync::MutexGuard<'_, Inventory> {
-        // Every update replaces whole entries, so a poisoned lock is usable.
-        self.inventory
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// Reads every ECS scalable target and scaling policy, and the tags of
     /// targets not seen before. Returns the number of calls made. A failed
     /// read leaves the inventory unloaded: observing then reads again,
@@ -110,16 +122,15 @@ impl Autoscaling {
     pub async fn refresh(&self) -> Result<usize> {
         let result = self.load().await;
         if result.is_err() {
-            self.inventory().loaded = false;
+            self.inventory.invalidate();
         }
         result
     }
 
     async fn load(&self) -> Result<usize> {
-        let mut calls = 0;
-        let mut targets: BTreeMap<String, ObservedScalableTarget> = BTreeMap::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        let targets_seq = self.inventory.targets.begin();
+        let tags_seq = self.inventory.tags.begin();
+        let (listed, mut calls) = paginate(|token: Option<String>| async move {
             let out = self
                 .caller
                 .call(
@@ -132,35 +143,25 @@ impl Autoscaling {
                             .describe_scalable_targets()
                             .service_namespace(namespace())
                             .max_results(TARGETS_PAGE)
-                            .set_next_token(next_token.clone())
+                            .set_next_token(token.clone())
                             .send()
                     },
                 )
                 .await?;
-            calls += 1;
-            for target in out.scalable_targets() {
-                if target.scalable_dimension().as_str() != SCALABLE_DIMENSION {
-                    continue;
-                }
-                targets.insert(
-                    target.resource_id().to_owned(),
-                    ObservedScalableTarget {
-                        arn: target.scalable_target_arn().unwrap_or_default().to_owned(),
-                        resource_id: target.resource_id().to_owned(),
-                        min: capacity(target.min_capacity()),
-                        max: capacity(target.max_capacity()),
-                        tags: BTreeMap::new(),
-                        policies: BTreeMap::new(),
-                    },
-                );
-            }
-            next_token = out.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
-            }
-        }
-        let mut next_token: Option<String> = None;
-        loop {
+            let targets = out
+                .scalable_targets()
+                .iter()
+                .filter(|target| target.scalable_dimension().as_str() == SCALABLE_DIMENSION)
+                .map(observed_target)
+                .collect();
+            Ok(Page::new(targets, next_token(out.next_token())))
+        })
+        .await?;
+        let mut targets: BTreeMap<String, ObservedScalableTarget> = listed
+            .into_iter()
+            .map(|t| (t.resource_id.clone(), t))
+            .collect();
+        let (policies, policy_calls) = paginate(|token: Option<String>| async move {
             let out = self
                 .caller
                 .call(
@@ -173,29 +174,28 @@ impl Autoscaling {
                             .describe_scaling_policies()
                             .service_namespace(namespace())
                             .max_results(POLICIES_PAGE)
-                            .set_next_token(next_token.clone())
+                            .set_next_token(token.clone())
                             .send()
                     },
                 )
                 .await?;
-            calls += 1;
-            for policy in out.scaling_policies() {
-                if policy.scalable_dimension().as_str() != SCALABLE_DIMENSION {
-                    continue;
-                }
-                if let Some(target) = targets.get_mut(policy.resource_id()) {
-                    target
-                        .policies
-                        .insert(policy.policy_name().to_owned(), observed_policy(policy));
-                }
-            }
-            next_token = out.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
+            let policies = out
+                .scaling_policies()
+                .iter()
+                .filter(|policy| policy.scalable_dimension().as_str() == SCALABLE_DIMENSION)
+                .map(|policy| (policy.resource_id().to_owned(), observed_policy(policy)))
+                .collect();
+            Ok(Page::new(policies, next_token(out.next_token())))
+        })
+        .await?;
+        calls += policy_calls;
+        for (resource_id, policy) in policies {
+            if let Some(target) = targets.get_mut(&resource_id) {
+                target.policies.insert(policy.name.clone(), policy);
             }
         }
-        let known = self.inventory().tags.clone();
-        let mut tags = HashMap::new();
+        let known = self.inventory.tags.to_map();
+        let mut tags = BTreeMap::new();
         for target in targets.values_mut() {
             if target.arn.is_empty() {
                 continue;
@@ -210,10 +210,8 @@ impl Autoscaling {
             target.tags = found.clone();
             tags.insert(target.arn.clone(), found);
         }
-        let mut inventory = self.inventory();
-        inventory.targets = targets;
-        inventory.tags = tags;
-        inventory.loaded = true;
+        self.inventory.targets.apply_listing(targets_seq, targets);
+        self.inventory.tags.apply_listing(tags_seq, tags);
         Ok(calls)
     }
 
@@ -239,27 +237,16 @@ impl Autoscaling {
             .unwrap_or_default())
     }
 
-    /// The scalable targets of one app in `cluster`, by service name: those
-    /// of the named services (whoever owns them) and those tagged for the
-    /// app. Loads the inventory if it is not loaded.
-    pub async fn observe(
-        &self,
-        cluster: &str,
-        app: &str,
-        owner: &str,
-        services: &[String],
-    ) -> Result<BTreeMap<String, ObservedScalableTarget>> {
-        if !self.inventory().loaded {
-            self.refresh().await?;
-        }
-        Ok(self
-            .snapshot(cluster, app, owner, services)
-            .unwrap_or_default())
+    /// Whether the inventory comes from a complete listing, with no failed
+    /// read or write since: what [`Autoscaling::snapshot`] needs to answer.
+    pub fn is_ready(&self) -> bool {
+        self.inventory.is_ready()
     }
 
-    /// The scalable targets of one app, from the inventory: `None` when it
-    /// is not loaded (or a write failed since), and must be refreshed
-    /// first.
+    /// The scalable targets of one app in `cluster`, by service name: those
+    /// of the named services (whoever owns them) and those tagged for the
+    /// app, from the inventory, with no call. `None` while the inventory
+    /// is not ready (never loaded, or a refresh or write failed since).
     pub fn snapshot(
         &self,
         cluster: &str,
@@ -267,14 +254,20 @@ impl Autoscaling {
         owner: &str,
         services: &[String],
     ) -> Option<BTreeMap<String, ObservedScalableTarget>> {
-        let inventory = self.inventory();
-        if !inventory.loaded {
-            return None;
-        }
+        self.is_ready()
+            .then(|| self.observed(cluster, app, owner, services))
+    }
+
+    fn observed(
+        &self,
+        cluster: &str,
+        app: &str,
+        owner: &str,
+        services: &[String],
+    ) -> BTreeMap<String, ObservedScalableTarget> {
         let prefix = format!("service/{cluster}/");
-        Some(
-            inventory
-                .targets
+        self.inventory.targets.read(|targets| {
+            targets
                 .values()
                 .filter(|t| t.resource_id.starts_with(&prefix))
                 .filter_map(|t| Some((autoscaling::service_of(&t.resource_id)?, t)))
@@ -283,8 +276,8 @@ impl Autoscaling {
                         || names::ownership(&t.tags, owner, app) == Ownership::Ours
                 })
                 .map(|(service, t)| (service.to_owned(), t.clone()))
-                .collect(),
-        )
+                .collect()
+        })
     }
 
     /// Executes one change. `target_group` turns a target group name into
@@ -297,7 +290,7 @@ impl Autoscaling {
     ) -> Result<()> {
         let result = self.execute_inner(action, target_group).await;
         if result.is_err() {
-            self.inventory().loaded = false;
+            self.inventory.invalidate();
         }
         result
     }
@@ -307,6 +300,8 @@ impl Autoscaling {
         action: &ScalingAction,
         target_group: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<()> {
+        let targets_seq = self.inventory.targets.begin();
+        let tags_seq = self.inventory.tags.begin();
         match action {
             ScalingAction::RegisterScalableTarget {
                 resource_id,
@@ -337,13 +332,11 @@ impl Autoscaling {
                         || request.clone().send(),
                     )
                     .await?;
-                let mut inventory = self.inventory();
                 let arn = out.scalable_target_arn().unwrap_or_default().to_owned();
-                let known_tags = inventory.tags.get(&arn).cloned();
-                let target = inventory
-                    .targets
-                    .entry(resource_id.clone())
-                    .or_insert_with(|| ObservedScalableTarget {
+                let known_tags = self.inventory.tags.get(&arn);
+                let targets = &self.inventory.targets;
+                targets.modify(targets_seq, resource_id.clone(), |held| {
+                    let mut target = held.cloned().unwrap_or_else(|| ObservedScalableTarget {
                         arn: arn.clone(),
                         resource_id: resource_id.clone(),
                         min: *min,
@@ -351,15 +344,20 @@ impl Autoscaling {
                         tags: BTreeMap::new(),
                         policies: BTreeMap::new(),
                     });
-                target.min = *min;
-                target.max = *max;
-                if let Some(tags) = tags.clone().or(known_tags) {
-                    target.tags = tags;
-                }
+                    target.min = *min;
+                    target.max = *max;
+                    if let Some(tags) = tags.clone().or(known_tags) {
+                        target.tags = tags;
+                    }
+                    if !arn.is_empty() {
+                        target.arn = arn.clone();
+                    }
+                    Some(target)
+                });
                 if !arn.is_empty() {
-                    target.arn = arn.clone();
-                    let tags = target.tags.clone();
-                    inventory.tags.insert(arn, tags);
+                    if let Some(target) = targets.get(resource_id) {
+                        self.inventory.tags.put(tags_seq, arn, target.tags);
+                    }
                 }
             }
             ScalingAction::PutScalingPolicy {
@@ -404,17 +402,19 @@ impl Autoscaling {
                         || request.clone().send(),
                     )
                     .await?;
-                if let Some(target) = self.inventory().targets.get_mut(resource_id) {
-                    target.policies.insert(
-                        policy.name.clone(),
-                        ObservedPolicy {
-                            name: policy.name.clone(),
-                            metric: Some(policy.metric),
-                            target: Some(policy.target),
-                            resource_label: label,
-                        },
-                    );
-                }
+                self.inventory
+                    .targets
+                    .update(targets_seq, resource_id, |target| {
+                        target.policies.insert(
+                            policy.name.clone(),
+                            ObservedPolicy {
+                                name: policy.name.clone(),
+                                metric: Some(policy.metric),
+                                target: Some(policy.target),
+                                resource_label: label,
+                            },
+                        );
+                    });
             }
             ScalingAction::DeleteScalingPolicy {
                 resource_id, name, ..
@@ -443,9 +443,11 @@ impl Autoscaling {
                     Err(err) if not_found(&err) => {}
                     Err(err) => return Err(err),
                 }
-                if let Some(target) = self.inventory().targets.get_mut(resource_id) {
-                    target.policies.remove(name);
-                }
+                self.inventory
+                    .targets
+                    .update(targets_seq, resource_id, |target| {
+                        target.policies.remove(name);
+                    });
             }
             ScalingAction::DeregisterScalableTarget { resource_id, .. } => {
                 let sent = self
@@ -470,9 +472,10 @@ impl Autoscaling {
                     Err(err) if not_found(&err) => {}
                     Err(err) => return Err(err),
                 }
-                let mut inventory = self.inventory();
-                if let Some(target) = inventory.targets.remove(resource_id) {
-                    inventory.tags.remove(&target.arn);
+                let targets = &self.inventory.targets;
+                if let Some(target) = targets.get(resource_id) {
+                    targets.remove(targets_seq, resource_id);
+                    self.inventory.tags.remove(tags_seq, &target.arn);
                 }
             }
         }
@@ -502,6 +505,19 @@ fn tracking(
         })
 }
 
+/// A scalable target as DescribeScalableTargets describes it, without
+/// tags or policies.
+fn observed_target(target: &aast::ScalableTarget) -> ObservedScalableTarget {
+    ObservedScalableTarget {
+        arn: target.scalable_target_arn().unwrap_or_default().to_owned(),
+        resource_id: target.resource_id().to_owned(),
+        min: capacity(target.min_capacity()),
+        max: capacity(target.max_capacity()),
+        tags: BTreeMap::new(),
+        policies: BTreeMap::new(),
+    }
+}
+
 fn observed_policy(policy: &aast::ScalingPolicy) -> ObservedPolicy {
     let tracking = policy.target_tracking_scaling_policy_configuration();
     let predefined = tracking.and_then(|t| t.predefined_metric_specification());
@@ -527,13 +543,5 @@ fn whole(value: f64) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_whole_targets_are_ferrys() {
-        assert_eq!(whole(60.0), Some(60));
-        assert_eq!(whole(60.5), None);
-        assert_eq!(whole(-1.0), None);
-    }
-}
+#[path = "autoscaling_tests.rs"]
+mod tests;

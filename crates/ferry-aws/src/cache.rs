@@ -156,6 +156,9 @@ impl<K: Ord + Clone, V: Clone> Cache<K, V> {
     /// what a request sent at `seq` leaves at `key` (`None`: absent). It
     /// is not called if a later-sent request has spoken of `key`. Returns
     /// whether the answer was recorded.
+    ///
+    /// `change` (like [`Cache::update`]'s and [`Cache::read`]'s closures)
+    /// runs under the cache's lock: it must not use the same cache.
     pub fn modify(&self, seq: Seq, key: K, change: impl FnOnce(Option<&V>) -> Option<V>) -> bool {
         let mut state = self.write_state();
         if !state.admits(seq, &key) {

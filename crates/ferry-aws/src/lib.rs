@@ -18,10 +18,14 @@ pub mod dead_letters;
 pub mod ecs;
 pub mod logs;
 mod normalize;
+pub mod paginate;
 pub mod runs;
 pub mod scheduler;
 pub mod traffic;
 pub mod world;
+
+#[cfg(test)]
+mod test_support;
 
 pub use autoscaling::Autoscaling;
 pub use cache::{Cache, Seq};
@@ -65,7 +69,6 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
@@ -73,21 +76,9 @@ mod tests {
     /// An ECS client for an endpoint nothing listens on, with the gate's
     /// interceptor: a request that gets past the gate fails to connect.
     async fn ecs_client(gate: &WriteGate) -> aws_sdk_ecs::Client {
-        let unused = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let endpoint = format!("http://{}", unused.local_addr().expect("addr"));
-        drop(unused);
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ecs::config::Credentials::new(
-                "AKID", "secret", None, None, "test",
-            ))
-            .endpoint_url(endpoint)
-            .load()
-            .await;
+        let sdk = crate::test_support::unreachable_sdk().await;
         aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&paced_sdk_config(&sdk))
+            aws_sdk_ecs::config::Builder::from(&sdk)
                 .interceptor(gate.interceptor())
                 .build(),
         )
@@ -112,11 +103,7 @@ mod tests {
     async fn the_sdk_interceptor_stops_writes_once_the_gate_closed() {
         let gate = WriteGate::closed();
         let client = ecs_client(&gate).await;
-        let caller = Caller::new(
-            Arc::new(Pacing::default()),
-            AwsMetrics::unregistered(),
-            Duration::from_secs(5),
-        );
+        let caller = crate::test_support::caller();
 
         let refused = update(&caller, &client).await;
         assert!(

@@ -17,6 +17,7 @@ use std::collections::HashSet;
 use aws_sdk_cloudwatchlogs::Client;
 use ferry_call::{Bucket, Caller};
 
+use crate::paginate::{for_each_page, next_token, Page};
 use crate::Result;
 
 /// The service name calls are counted under (a crate-wide name: `SERVICE` is ECS's).
@@ -81,47 +82,47 @@ impl Logs {
     /// call per page, following `nextToken` until there is none. (A page
     /// may be partly full, or empty, while more remain: the API says so.)
     /// Returns the number of calls made.
-    pub async fn sweep(&self, query: &Query, mut each: impl FnMut(LogEvent)) -> Result<usize> {
-        let mut token: Option<String> = None;
-        let mut calls = 0;
-        loop {
-            let mut request = self
-                .client
-                .filter_log_events()
-                .log_group_name(&self.group)
-                .set_start_time(query.start_ms)
-                .set_end_time(query.end_ms)
-                .set_next_token(token.clone());
-            request = match &query.streams {
-                Streams::Prefix(prefix) => request.log_stream_name_prefix(prefix),
-                Streams::Named(names) => request.set_log_stream_names(Some(names.clone())),
-            };
-            let out = self
-                .caller
-                .call(
-                    LOGS,
-                    "FilterLogEvents",
-                    Bucket::LogsReads,
-                    &self.group,
-                    || request.clone().send(),
-                )
-                .await?;
-            calls += 1;
-            for event in out.events() {
-                each(LogEvent {
-                    stream: event.log_stream_name().unwrap_or_default().to_owned(),
-                    timestamp_ms: event.timestamp().unwrap_or_default(),
-                    message: event.message().unwrap_or_default().to_owned(),
-                    event_id: event.event_id().unwrap_or_default().to_owned(),
-                });
-            }
-            match out.next_token() {
-                Some(next) if !next.is_empty() && Some(next) != token.as_deref() => {
-                    token = Some(next.to_owned());
-                }
-                _ => return Ok(calls),
-            }
-        }
+    pub async fn sweep(&self, query: &Query, each: impl FnMut(LogEvent)) -> Result<usize> {
+        for_each_page(
+            |token: Option<String>| async move {
+                let mut request = self
+                    .client
+                    .filter_log_events()
+                    .log_group_name(&self.group)
+                    .set_start_time(query.start_ms)
+                    .set_end_time(query.end_ms)
+                    .set_next_token(token);
+                request = match &query.streams {
+                    Streams::Prefix(prefix) => request.log_stream_name_prefix(prefix),
+                    Streams::Named(names) => request.set_log_stream_names(Some(names.clone())),
+                };
+                let out = self
+                    .caller
+                    .call(
+                        LOGS,
+                        "FilterLogEvents",
+                        Bucket::LogsReads,
+                        &self.group,
+                        || request.clone().send(),
+                    )
+                    .await?;
+                let events = out
+                    .events()
+                    .iter()
+                    .map(|event| LogEvent {
+                        stream: event.log_stream_name().unwrap_or_default().to_owned(),
+                        timestamp_ms: event.timestamp().unwrap_or_default(),
+                        message: event.message().unwrap_or_default().to_owned(),
+                        event_id: event.event_id().unwrap_or_default().to_owned(),
+                    })
+                    .collect();
+                // A token equal to the one sent ends the sweep too (the
+                // helper's rule): following it would read the page again.
+                Ok(Page::new(events, next_token(out.next_token())))
+            },
+            each,
+        )
+        .await
     }
 }
 

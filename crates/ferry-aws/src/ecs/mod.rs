@@ -30,6 +30,7 @@ use ferry_core::{
 };
 
 use crate::normalize;
+use crate::paginate::{for_each_page, next_token, paginate, Page};
 use crate::{Error, Result};
 use ferry_call::Bucket;
 use ferry_call::Caller;

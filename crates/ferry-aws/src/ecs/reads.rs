@@ -11,10 +11,7 @@ impl Ecs {
     /// ECS read calls made.
     pub async fn refresh_all(&self) -> Result<usize> {
         let seq = self.services.begin();
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        let mut calls = 0;
-        loop {
+        let (arns, mut calls) = paginate(|token: Option<String>| async move {
             let out = self
                 .caller
                 .call(
@@ -27,18 +24,17 @@ impl Ecs {
                             .list_services()
                             .cluster(&self.cluster)
                             .max_results(LIST_SERVICES_PAGE)
-                            .set_next_token(next_token.clone())
+                            .set_next_token(token.clone())
                             .send()
                     },
                 )
                 .await?;
-            calls += 1;
-            arns.extend(out.service_arns().iter().cloned());
-            next_token = out.next_token().map(str::to_owned);
-            if next_token.is_none() {
-                break;
-            }
-        }
+            Ok(Page::new(
+                out.service_arns().to_vec(),
+                next_token(out.next_token()),
+            ))
+        })
+        .await?;
         let (found, described) = self.describe_services(&arns).await?;
         calls += described;
         self.services.apply_listing(seq, found);
@@ -109,30 +105,33 @@ impl Ecs {
     pub async fn load_task_definition_families(&self, owner: &str) -> Result<usize> {
         let mut latest: HashMap<String, (u32, String)> = HashMap::new();
         let mut active: HashMap<String, BTreeSet<u32>> = HashMap::new();
-        let mut token: Option<String> = None;
-        let mut calls = 0;
-        loop {
-            let out = self
-                .caller
-                .call(
-                    SERVICE,
-                    "ListTaskDefinitions",
-                    Bucket::TaskDefinitionReads,
-                    &self.cluster,
-                    || {
-                        self.client
-                            .list_task_definitions()
-                            .status(ecs::TaskDefinitionStatus::Active)
-                            .max_results(100)
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                )
-                .await?;
-            calls += 1;
-            for arn in out.task_definition_arns() {
-                let Some((family, revision)) = family_and_revision(arn) else {
-                    continue;
+        let calls = for_each_page(
+            |token: Option<String>| async move {
+                let out = self
+                    .caller
+                    .call(
+                        SERVICE,
+                        "ListTaskDefinitions",
+                        Bucket::TaskDefinitionReads,
+                        &self.cluster,
+                        || {
+                            self.client
+                                .list_task_definitions()
+                                .status(ecs::TaskDefinitionStatus::Active)
+                                .max_results(100)
+                                .set_next_token(token.clone())
+                                .send()
+                        },
+                    )
+                    .await?;
+                Ok(Page::new(
+                    out.task_definition_arns().to_vec(),
+                    next_token(out.next_token()),
+                ))
+            },
+            |arn: String| {
+                let Some((family, revision)) = family_and_revision(&arn) else {
+                    return;
                 };
                 if ferry_core::names::app_of_family(owner, family).is_some() {
                     active
@@ -144,12 +143,9 @@ impl Ecs {
                         latest.insert(family.to_owned(), (revision, arn.clone()));
                     }
                 }
-            }
-            match out.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => break,
-            }
-        }
+            },
+        )
+        .await?;
         let mut cache = self.cache();
         for (family, revisions) in active {
             // Registrations since the listing was sent stay known.

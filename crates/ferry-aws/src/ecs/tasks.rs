@@ -167,29 +167,27 @@ pub(crate) async fn list_family_tasks(
     family: &str,
     status: ecs::DesiredStatus,
 ) -> Result<(Vec<String>, usize)> {
-    let mut arns = Vec::new();
-    let mut token: Option<String> = None;
-    let mut calls = 0;
-    loop {
-        let out = caller
-            .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
-                client
-                    .list_tasks()
-                    .cluster(cluster)
-                    .family(family)
-                    .desired_status(status.clone())
-                    .set_next_token(token.clone())
-                    .send()
-            })
-            .await?;
-        calls += 1;
-        arns.extend(out.task_arns().iter().cloned());
-        match out.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-            _ => break,
+    paginate(|token: Option<String>| {
+        let status = status.clone();
+        async move {
+            let out = caller
+                .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
+                    client
+                        .list_tasks()
+                        .cluster(cluster)
+                        .family(family)
+                        .desired_status(status.clone())
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            Ok(Page::new(
+                out.task_arns().to_vec(),
+                next_token(out.next_token()),
+            ))
         }
-    }
-    Ok((arns, calls))
+    })
+    .await
 }
 
 /// DescribeTasks takes at most 100 tasks per call.

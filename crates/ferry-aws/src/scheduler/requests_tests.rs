@@ -1,0 +1,126 @@
+use ferry_core::names;
+
+use super::*;
+
+#[test]
+fn the_cluster_arn_comes_from_the_task_definition_arn() {
+    assert_eq!(
+        cluster_arn(
+            "arn:aws:ecs:eu-central-1:123456789012:task-definition/acme_nightly:3",
+            "apps"
+        )
+        .ok(),
+        Some("arn:aws:ecs:eu-central-1:123456789012:cluster/apps".to_owned())
+    );
+    assert!(cluster_arn("acme_nightly:3", "apps").is_err());
+    assert_eq!(
+        cluster_name("arn:aws:ecs:eu-central-1:123456789012:cluster/apps").as_deref(),
+        Some("apps")
+    );
+}
+
+#[test]
+fn each_tag_goes_as_its_own_map_and_reads_back() {
+    let tags = names::ownership_tags("ferry", "acme", Some("nightly"));
+    let sent = tags_to(&tags);
+    assert_eq!(sent.len(), tags.len());
+    for (map, (k, v)) in sent.iter().zip(&tags) {
+        assert_eq!(map.len(), 1);
+        assert_eq!(map.get(k), Some(v));
+    }
+    assert_eq!(tags_from(&sent), (tags, false));
+}
+
+#[test]
+fn maps_are_read_as_aws_reads_them_and_the_old_shape_is_recognised() {
+    // Several entries in one map are several tags.
+    let one = vec![HashMap::from([
+        ("a".to_owned(), "1".to_owned()),
+        ("b".to_owned(), "2".to_owned()),
+    ])];
+    let (read, legacy) = tags_from(&one);
+    assert!(!legacy);
+    assert_eq!(read.len(), 2);
+    // One {"key", "value"} map alone is two tags named key and value.
+    let single = vec![HashMap::from([
+        ("key".to_owned(), "ferry:app".to_owned()),
+        ("value".to_owned(), "acme".to_owned()),
+    ])];
+    let (read, legacy) = tags_from(&single);
+    assert!(!legacy);
+    assert_eq!(read.get("key").map(String::as_str), Some("ferry:app"));
+    // What Ferry used to send: its meaning, flagged so it is rewritten.
+    let tags = names::ownership_tags("ferry", "acme", Some("nightly"));
+    let old: Vec<HashMap<String, String>> = tags
+        .iter()
+        .map(|(k, v)| {
+            HashMap::from([
+                ("key".to_owned(), k.clone()),
+                ("value".to_owned(), v.clone()),
+            ])
+        })
+        .collect();
+    assert_eq!(tags_from(&old), (tags, true));
+}
+
+fn spec(dead_letter_arn: Option<&str>) -> ScheduleSpec {
+    ScheduleSpec {
+        name: "acme_nightly".into(),
+        group: "ferry-ferry".into(),
+        expression: "cron(0 3 * * ? *)".into(),
+        timezone: "Europe/Berlin".into(),
+        cluster: "apps".into(),
+        role_arn: Some("arn:aws:iam::123456789012:role/scheduler".into()),
+        network: NetworkSpec {
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec!["sg-1".into()],
+            assign_public_ip: false,
+        },
+        tags: names::ownership_tags("ferry", "acme", Some("nightly")),
+        dead_letter_arn: dead_letter_arn.map(Into::into),
+    }
+}
+
+/// What Ferry sends is what it reads back as converged: otherwise every
+/// resync would update the schedule again.
+#[test]
+fn a_written_target_reads_back_as_converged() {
+    let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/acme_nightly:3";
+    for queue in [
+        None,
+        Some("arn:aws:sqs:us-east-1:123456789012:ferry-ferry-schedule-dlq"),
+    ] {
+        let spec = spec(queue);
+        let target = target(&spec, arn).expect("target");
+        let ecs = target.ecs_parameters().expect("ECS parameters");
+        assert_eq!(ecs.group(), Some(schedule::RUN_GROUP));
+        let retry = target.retry_policy().expect("retry policy");
+        assert_eq!(retry.maximum_retry_attempts(), Some(2));
+        assert_eq!(retry.maximum_event_age_in_seconds(), Some(300));
+        assert_eq!(
+            target.dead_letter_config().and_then(|d| d.arn()),
+            queue,
+            "a dead-letter queue only with --schedule-dlq-arn"
+        );
+        let out = GetScheduleOutput::builder()
+            .schedule_expression(&spec.expression)
+            .schedule_expression_timezone(&spec.timezone)
+            .state(sch::ScheduleState::Enabled)
+            .flexible_time_window(
+                sch::FlexibleTimeWindow::builder()
+                    .mode(sch::FlexibleTimeWindowMode::Off)
+                    .build()
+                    .expect("window"),
+            )
+            .target(target)
+            .build();
+        let read = observed(&spec.name, &spec.group, &out);
+        assert!(read.matches(&spec), "{read:?}");
+        assert_eq!(read.task_definition_arn.as_deref(), Some(arn));
+        assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
+        // Another queue, or none, is drift.
+        let mut other = spec.clone();
+        other.dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:other".into());
+        assert!(!read.matches(&other));
+    }
+}
