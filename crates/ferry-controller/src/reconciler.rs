@@ -272,7 +272,7 @@ impl<C: Cluster, N: Network, W: StatusStore, S: Schedules> Reconciler<C, N, W, S
                 .count();
             self.metrics
                 .apps
-                .with_label_values(&[condition])
+                .with_label_values(&[condition.as_str()])
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
     }

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment};
-use ferry_core::status::{AppStatus, ConditionStatus, DEGRADED, READY};
+use ferry_core::status::{
+    AppStatus, ConditionReason, ConditionStatus, ConditionType, DEGRADED, READY,
+};
 use ferry_core::traffic::{DesiredTraffic, ObservedTraffic, TrafficAction};
 use ferry_core::{Action, DesiredProcess, Observed, ReleaseOutcome, Settings, TaskDefinitionRef};
 use ferry_manifest::{App, Process};
@@ -370,7 +372,7 @@ fn record(name: &str, generation: u64, image: &str) -> AppRecord {
     }
 }
 
-fn condition(status: &AppStatus, type_: &str) -> (ConditionStatus, String) {
+fn condition(status: &AppStatus, type_: ConditionType) -> (ConditionStatus, ConditionReason) {
     let c = status.condition(type_).expect("condition");
     (c.status, c.reason.clone())
 }

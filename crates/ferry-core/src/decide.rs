@@ -355,9 +355,9 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::model::status::{ConditionReason, DEGRADED, READY};
     use crate::plan::Action;
     use crate::render::render_app;
-    use crate::status::{DEGRADED, READY};
     use crate::testing::{app_strategy, execute, settings, OWNER};
 
     fn an_app() -> ferry_manifest::App {
@@ -514,7 +514,7 @@ mod tests {
         assert_eq!(failed.status.observed_generation, 0);
         assert_eq!(failed.look_again, LookAgain::Backoff);
         let degraded = failed.status.condition(DEGRADED).expect("Degraded");
-        assert_eq!(degraded.reason, "ReconcileError");
+        assert_eq!(degraded.reason, ConditionReason::ReconcileError);
         assert_eq!(
             failed.status.condition(READY).map(|c| c.status),
             Some(ConditionStatus::False)

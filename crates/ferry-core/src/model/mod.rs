@@ -1,6 +1,7 @@
 //! The types every layer shares, and nothing that decides: what an app
 //! should have ([`desired`]), what exists ([`observed`]), the changes a
-//! plan makes ([`action`]), what status says ([`status`]), and per domain
+//! plan makes ([`action`]), what status says ([`status`], in the words of
+//! [`reasons`]), and per domain
 //! the types of [`traffic`] and [`autoscaling`]. [`ownership`] and
 //! [`blocker`] are the two rules every domain shares.
 //!
@@ -21,5 +22,7 @@ pub mod desired;
 pub mod observed;
 
 pub mod action;
+
+pub mod reasons;
 
 pub mod status;
