@@ -10,8 +10,8 @@ use super::desired::{
     RETRY_POLICY, RUN_GROUP,
 };
 use super::ownership;
+use super::runs::ObservedRuns;
 use super::traffic::LoadBalancerLink;
-use crate::schedule_runs::ObservedRuns;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
 /// adapter drops them, as ECS keeps them listed for a while after deletion.

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::blocker::BlockerReason;
 use super::observed::ServiceEvent;
 pub use super::reasons::{ConditionReason, ConditionType, RolloutFailureReason, RolloutStatus};
-use crate::schedule_runs::{FailedInvocation, ScheduledRun};
+use super::runs::{FailedInvocation, ScheduledRun};
 
 /// The condition types by their old names.
 pub const READY: ConditionType = ConditionType::Ready;
