@@ -292,7 +292,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
                 format!("{}/{}", s.group, s.name),
                 s.expression.clone(),
                 s.timezone.clone(),
-                s.state.clone(),
+                s.state.to_string(),
                 s.task_definition.clone().unwrap_or_else(|| "-".into()),
             ]);
         }

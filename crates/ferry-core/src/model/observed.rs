@@ -177,7 +177,8 @@ pub struct ObservedSchedule {
     pub group: String,
     pub expression: String,
     pub timezone: String,
-    /// `ENABLED` or `DISABLED`, as Scheduler reports it.
+    /// `ENABLED` or `DISABLED`, Scheduler's word as the adapter read it;
+    /// status shows it as a [`super::status::ScheduleState`].
     pub state: String,
     /// The cluster name of an ECS target; `None` for any other target.
     pub cluster: Option<String>,

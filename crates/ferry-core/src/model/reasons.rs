@@ -1,5 +1,5 @@
 //! The words status is written in: condition types and reasons, rollout
-//! states and why a rollout failed. Each is an enum in memory and the
+//! states and why a rollout failed, schedules' states. Each is an enum in memory and the
 //! very string it has always been in JSON (`ferry status -o json`) and in
 //! the status items stored in DynamoDB, so status written before these
 //! were enums reads back, and is written again byte for byte.
@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::blocker::BlockerReason;
+use super::observed::ENABLED;
 
 /// The type of a status condition, as Kubernetes names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -215,6 +216,57 @@ impl fmt::Display for RolloutFailureReason {
     }
 }
 
+/// The state of a scheduled process's schedule, as status shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ScheduleState {
+    /// `ENABLED`: Scheduler runs it (the state Ferry makes schedules in).
+    Enabled,
+    /// `DISABLED`: someone turned it off; the planner turns it on again.
+    Disabled,
+    /// `PENDING`: the schedule does not exist yet.
+    Pending,
+    /// A state Scheduler reports that this version of Ferry does not know:
+    /// kept as Scheduler wrote it.
+    Other(String),
+}
+
+impl ScheduleState {
+    /// The name status writes: Scheduler's own, or `PENDING`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ScheduleState::Enabled => ENABLED,
+            ScheduleState::Disabled => "DISABLED",
+            ScheduleState::Pending => "PENDING",
+            ScheduleState::Other(text) => text,
+        }
+    }
+
+    /// The state a written or observed name stands for; never fails (see
+    /// [`ScheduleState::Other`]).
+    pub fn parse(text: &str) -> Self {
+        [
+            ScheduleState::Enabled,
+            ScheduleState::Disabled,
+            ScheduleState::Pending,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+        .unwrap_or_else(|| ScheduleState::Other(text.to_owned()))
+    }
+}
+
+impl From<&str> for ScheduleState {
+    fn from(text: &str) -> Self {
+        Self::parse(text)
+    }
+}
+
+impl fmt::Display for ScheduleState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl fmt::Display for ConditionReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -228,7 +280,7 @@ impl fmt::Display for RolloutStatus {
 }
 
 /// Serde as a plain string, through `Display` and a total `parse`: the
-/// two reasons whose text is open.
+/// words whose text is open.
 macro_rules! serde_as_text {
     ($type:ty) => {
         impl Serialize for $type {
@@ -248,6 +300,7 @@ macro_rules! serde_as_text {
 
 serde_as_text!(ConditionReason);
 serde_as_text!(RolloutFailureReason);
+serde_as_text!(ScheduleState);
 
 /// Serde as the name `as_str` gives, one of `ALL`'s: the closed
 /// vocabularies, where any other name is an error.

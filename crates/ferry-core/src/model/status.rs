@@ -13,7 +13,9 @@ use time::OffsetDateTime;
 
 use super::blocker::BlockerReason;
 use super::observed::ServiceEvent;
-pub use super::reasons::{ConditionReason, ConditionType, RolloutFailureReason, RolloutStatus};
+pub use super::reasons::{
+    ConditionReason, ConditionType, RolloutFailureReason, RolloutStatus, ScheduleState,
+};
 use super::runs::{FailedInvocation, ScheduledRun};
 
 /// The condition types by their old names.
@@ -255,8 +257,8 @@ pub struct ScheduleStatus {
     pub group: String,
     pub expression: String,
     pub timezone: String,
-    /// `ENABLED` or `DISABLED` as observed; `PENDING` before it exists.
-    pub state: String,
+    /// As observed; [`ScheduleState::Pending`] before it exists.
+    pub state: ScheduleState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
     /// Whether invocations Scheduler gives up on are reported here: only
