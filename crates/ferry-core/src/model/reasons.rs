@@ -1,8 +1,13 @@
-//! The words status is written in: condition types and reasons, rollout
-//! states and why a rollout failed, schedules' states. Each is an enum in memory and the
-//! very string it has always been in JSON (`ferry status -o json`) and in
-//! the status items stored in DynamoDB, so status written before these
-//! were enums reads back, and is written again byte for byte.
+//! The words status is written in: condition types, statuses and
+//! reasons, rollout states and why a rollout failed, schedules' states.
+//! Each is an enum in memory and the very string it has always been in
+//! JSON (`ferry status -o json`) and in the status items stored in
+//! DynamoDB, so status written before these were enums reads back, and is
+//! written again byte for byte.
+//!
+//! A closed vocabulary (Ferry's own words) refuses any other word; an open
+//! one (where a newer Ferry or AWS may have written a word this version
+//! does not know) keeps it as written, in an `Other` variant or as text.
 
 use std::fmt;
 
@@ -42,6 +47,38 @@ impl ConditionType {
 }
 
 impl fmt::Display for ConditionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a condition holds, in Kubernetes' words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+impl ConditionStatus {
+    /// Every status, for parsing.
+    pub const ALL: [ConditionStatus; 3] = [
+        ConditionStatus::True,
+        ConditionStatus::False,
+        ConditionStatus::Unknown,
+    ];
+
+    /// The name status writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
+impl fmt::Display for ConditionStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -327,4 +364,5 @@ macro_rules! serde_by_name {
 }
 
 serde_by_name!(ConditionType);
+serde_by_name!(ConditionStatus);
 serde_by_name!(RolloutStatus);

@@ -14,7 +14,8 @@ use time::OffsetDateTime;
 use super::blocker::BlockerReason;
 use super::observed::ServiceEvent;
 pub use super::reasons::{
-    ConditionReason, ConditionType, RolloutFailureReason, RolloutStatus, ScheduleState,
+    ConditionReason, ConditionStatus, ConditionType, RolloutFailureReason, RolloutStatus,
+    ScheduleState,
 };
 use super::runs::{FailedInvocation, ScheduledRun};
 
@@ -122,30 +123,6 @@ pub struct ScalingStatus {
     /// The service's desired count, as the autoscaler set it (clamped
     /// into `min..=max`).
     pub current: u32,
-}
-
-/// Whether a condition holds, in Kubernetes' words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ConditionStatus {
-    True,
-    False,
-    Unknown,
-}
-
-impl ConditionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConditionStatus::True => "True",
-            ConditionStatus::False => "False",
-            ConditionStatus::Unknown => "Unknown",
-        }
-    }
-}
-
-impl std::fmt::Display for ConditionStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The last failure of a reconcile, with the AWS call that failed.
