@@ -67,7 +67,8 @@ pub struct RolloutFailure {
     /// The task definition whose rollout failed.
     pub task_definition: String,
     pub reason: RolloutFailureReason,
-    /// The service's newest events when the failure was seen.
+    /// The service's newest events when the failure was seen: ECS's
+    /// messages, as text.
     pub events: Vec<String>,
 }
 
@@ -129,9 +130,13 @@ pub struct ScalingStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LastError {
-    /// E.g. `ecs:CreateService`.
+    /// The AWS call that failed, `service:Operation` (e.g.
+    /// `ecs:CreateService`): text, as the call layer names every
+    /// operation of every service it makes.
     pub operation: String,
+    /// What went wrong, in AWS's words where AWS answered: open text.
     pub message: String,
+    /// RFC 3339.
     pub time: String,
 }
 
