@@ -44,7 +44,7 @@ fn explanation(status: &AppStatus) -> Option<String> {
         .filter(|c| c.status != ConditionStatus::True);
     let c = degraded.or(not_ready)?;
     Some(if c.message.is_empty() {
-        c.reason.clone()
+        c.reason.to_string()
     } else {
         format!("{}: {}", c.reason, c.message)
     })
@@ -67,10 +67,10 @@ fn status_of(app: &AppRecord, written: Option<AppStatus>) -> AppStatus {
         // The spec may be newer than the status.
         Some(status) => status.for_generation(app.generation, &app.updated_at),
         None => {
-            let unknown = |type_: &str| Condition {
-                type_: type_.to_owned(),
+            let unknown = |type_: status::ConditionType| Condition {
+                type_,
                 status: ConditionStatus::Unknown,
-                reason: "Pending".to_owned(),
+                reason: status::ConditionReason::Pending,
                 message: "the controller has not reconciled this app yet".to_owned(),
                 last_transition_time: app.updated_at.clone(),
             };
@@ -108,7 +108,7 @@ fn with_deleting(status: &AppStatus, deleting: bool) -> anyhow::Result<serde_jso
 }
 
 /// A condition's status and how long it has been so: "True 5m".
-fn condition_cell(status: &AppStatus, type_: &str) -> String {
+fn condition_cell(status: &AppStatus, type_: status::ConditionType) -> String {
     status.condition(type_).map_or("Unknown".into(), |c| {
         format!("{} {}", c.status, age(&c.last_transition_time))
     })
@@ -233,9 +233,9 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
     let mut conditions = table(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
     for c in &status.conditions {
         conditions.add_row(vec![
-            c.type_.clone(),
+            c.type_.to_string(),
             c.status.to_string(),
-            c.reason.clone(),
+            c.reason.to_string(),
             age(&c.last_transition_time),
             c.message.clone(),
         ]);
@@ -270,7 +270,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
                 p.running.to_string(),
                 p.pending.to_string(),
                 scaling_cell(p),
-                p.rollout.clone().unwrap_or_else(|| "-".into()),
+                p.rollout.map_or_else(|| "-".into(), |r| r.to_string()),
                 p.task_definition.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
@@ -292,7 +292,7 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
                 format!("{}/{}", s.group, s.name),
                 s.expression.clone(),
                 s.timezone.clone(),
-                s.state.clone(),
+                s.state.to_string(),
                 s.task_definition.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
@@ -643,7 +643,7 @@ fn progress_line(p: &status::ProcessStatus) -> String {
     let revision = |arn: &str| arn.rsplit(':').next().unwrap_or(arn).to_owned();
     let mut line = format!(
         "{} {}/{} running",
-        p.rollout.as_deref().unwrap_or("PENDING"),
+        p.rollout.map_or("PENDING", |r| r.as_str()),
         p.running,
         p.desired
     );
@@ -738,14 +738,19 @@ mod tests {
         assert_eq!(age_at("yesterday", now), "-");
     }
 
-    fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
+    fn condition(
+        type_: status::ConditionType,
+        status: &str,
+        reason: &str,
+        message: &str,
+    ) -> Condition {
         let status = match status {
             "True" => ConditionStatus::True,
             "False" => ConditionStatus::False,
             _ => ConditionStatus::Unknown,
         };
         Condition {
-            type_: type_.into(),
+            type_,
             status,
             reason: reason.into(),
             message: message.into(),

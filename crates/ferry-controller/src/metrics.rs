@@ -121,7 +121,7 @@ impl Metrics {
             ferry_core::status::PROGRESSING,
             ferry_core::status::DEGRADED,
         ] {
-            apps.with_label_values(&[condition]).set(0);
+            apps.with_label_values(&[condition.as_str()]).set(0);
         }
         let aws = ferry_aws::AwsMetrics::new(&registry)?;
         Ok(Self {

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use ferry_aws::{Snapshot, Stopped, TrafficGuard};
 use ferry_core::decide;
 use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment};
-use ferry_core::status::{AppStatus, ConditionStatus, DEGRADED, READY};
+use ferry_core::status::{
+    AppStatus, ConditionReason, ConditionStatus, ConditionType, DEGRADED, READY,
+};
 use ferry_core::{Action, Desired, Observed, Plan, ReleaseOutcome, Settings, TaskDefinitionRef};
 use ferry_manifest::{App, Process};
 use ferry_store::{AppRecord, Fence};
@@ -430,7 +432,7 @@ fn record(name: &str, generation: u64, image: &str) -> AppRecord {
     }
 }
 
-fn condition(status: &AppStatus, type_: &str) -> (ConditionStatus, String) {
+fn condition(status: &AppStatus, type_: ConditionType) -> (ConditionStatus, ConditionReason) {
     let c = status.condition(type_).expect("condition");
     (c.status, c.reason.clone())
 }

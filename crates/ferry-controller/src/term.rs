@@ -189,7 +189,7 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
                 .count();
             self.metrics
                 .apps
-                .with_label_values(&[condition])
+                .with_label_values(&[condition.as_str()])
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
     }

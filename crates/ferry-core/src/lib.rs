@@ -11,7 +11,8 @@
 //! - [`mod@plan`]: (desired, observed) to actions, one file per domain;
 //! - [`status`]: status derived from what a reconcile saw and did;
 //! - [`restart`], then [`mod@decide`], which runs them all;
-//! - [`tidy`] stands apart: which task-definition revisions to retire.
+//! - [`tidy`], beside them, from the names: which task-definition
+//!   revisions to retire.
 //!
 //! No module imports one above it. The domain modules [`traffic`],
 //! [`autoscaling`], [`schedule`], [`observed`], [`blocker`], [`report`]

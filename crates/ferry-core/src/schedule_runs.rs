@@ -21,9 +21,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+
+pub use crate::model::runs::{DeadLetter, FailedInvocation, ObservedRuns, ScheduledRun};
 
 /// How many failed invocations status keeps per scheduled process: enough
 /// to tell one bad night from a pattern, few enough that a schedule failing
@@ -33,39 +34,6 @@ pub const MAX_FAILED_INVOCATIONS: usize = 5;
 /// Longest error message kept: Scheduler passes on the target's message,
 /// whose length nothing bounds.
 pub const MAX_ERROR_MESSAGE: usize = 512;
-
-/// One invocation Scheduler gave up on, as its dead-letter event says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FailedInvocation {
-    /// `EXECUTION_ID`, or the SQS message id when there is none: each
-    /// failure is shown once however often its message is received.
-    pub id: String,
-    /// `SCHEDULED_TIME`: when the run should have started (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduled_time: Option<String>,
-    /// `ERROR_CODE`, such as `InvalidParameterException`.
-    pub error_code: String,
-    /// `ERROR_MESSAGE`, cut at [`MAX_ERROR_MESSAGE`] characters.
-    pub error_message: String,
-    /// `RETRY_ATTEMPTS`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_attempts: Option<u32>,
-    /// `EXHAUSTED_RETRY_CONDITION`: `MaximumRetryAttempts` or
-    /// `MaximumEventAgeInSeconds`; absent when Scheduler did not retry
-    /// (an error it does not retry).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exhausted_retry_condition: Option<String>,
-}
-
-/// A dead-letter event, with the schedule it is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// The schedule group and name, from `SCHEDULE_ARN`.
-    pub group: String,
-    pub schedule: String,
-    pub failure: FailedInvocation,
-}
 
 /// The group and name of `arn:PARTITION:scheduler:REGION:ACCOUNT:schedule/GROUP/NAME`.
 pub fn schedule_of(arn: &str) -> Option<(String, String)> {
@@ -128,46 +96,6 @@ pub fn merge_failures(
     merged
 }
 
-/// A task a schedule started, as ECS describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduledRun {
-    pub task_arn: String,
-    /// RFC 3339: when it started, or was created if it never started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
-    /// `PENDING`, `RUNNING`, `STOPPED`, ... as ECS reports it.
-    pub last_status: String,
-    /// The first container's exit code, once it exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// Why it stopped, when it did: `EssentialContainerExited`,
-    /// `TaskFailedToStart`, ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stopped_reason: Option<String>,
-}
-
-impl ScheduledRun {
-    /// The task id, the last part of its ARN.
-    pub fn task_id(&self) -> &str {
-        self.task_arn.rsplit('/').next().unwrap_or(&self.task_arn)
-    }
-
-    /// How it ended, in a few words: `exit 0`, `TaskFailedToStart: ...`,
-    /// or its status while it has not ended.
-    pub fn outcome(&self) -> String {
-        match (&self.exit_code, &self.stop_code, &self.stopped_reason) {
-            (Some(code), _, _) => format!("exit {code}"),
-            (None, Some(code), Some(reason)) => format!("{code}: {reason}"),
-            (None, Some(code), None) => code.clone(),
-            (None, None, Some(reason)) => reason.clone(),
-            (None, None, None) => self.last_status.clone(),
-        }
-    }
-}
-
 /// The newest run: the latest start time (a run without one is older than
 /// any with one; among equals, the later in `runs`).
 pub fn last_run(runs: &[ScheduledRun]) -> Option<ScheduledRun> {
@@ -175,19 +103,6 @@ pub fn last_run(runs: &[ScheduledRun]) -> Option<ScheduledRun> {
         .enumerate()
         .max_by_key(|(i, r)| (instant(r.started_at.as_deref()), *i))
         .map(|(_, r)| r.clone())
-}
-
-/// What the adapters observed of one schedule's runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ObservedRuns {
-    /// Dead-letter events received and not yet deleted from the queue.
-    pub failures: Vec<FailedInvocation>,
-    /// The SQS message ids they came from: deleted once status records
-    /// them.
-    pub dead_letter_messages: Vec<String>,
-    /// The schedule's tasks ECS still lists (stopped ones for about an
-    /// hour), in any order.
-    pub runs: Vec<ScheduledRun>,
 }
 
 #[cfg(test)]

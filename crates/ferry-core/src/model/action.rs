@@ -1,4 +1,6 @@
-//! The changes a plan makes to AWS, in the order they must run.
+//! The changes a plan makes to AWS ([`Action`]) and the plan itself
+//! ([`Plan`]): its actions in the order they must run, and what blocks
+//! the rest.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,12 +1,14 @@
-//! The types every layer shares, and nothing that decides: what an app
-//! should have ([`desired`]), what exists ([`observed`]), the changes a
-//! plan makes ([`action`]), what status says ([`status`]), and per domain
-//! the types of [`traffic`] and [`autoscaling`]. [`ownership`] and
-//! [`blocker`] are the two rules every domain shares.
+//! The types every layer shares: what an app should have ([`desired`]),
+//! what exists ([`observed`], [`runs`]), the changes a plan makes
+//! ([`action`]), what status says ([`status`], in the words of
+//! [`reasons`]), and the types of the [`traffic`] and [`autoscaling`]
+//! domains. The only rules here are those the types carry and every layer
+//! applies alike: whose a resource is ([`ownership`]), who owns an
+//! autoscaled desired count ([`autoscaling`]), why a plan is blocked
+//! ([`blocker`]).
 //!
-//! Modules here import only each other (downwards, in the order listed)
-//! and [`crate::schedule_runs`]'s types; nothing here imports the layers
-//! above.
+//! Modules here import only each other, downwards in the order listed;
+//! nothing here imports the layers above.
 
 pub mod ownership;
 
@@ -18,8 +20,12 @@ pub mod autoscaling;
 
 pub mod desired;
 
+pub mod runs;
+
 pub mod observed;
 
 pub mod action;
+
+pub mod reasons;
 
 pub mod status;

@@ -10,8 +10,8 @@ use super::desired::{
     RETRY_POLICY, RUN_GROUP,
 };
 use super::ownership;
+use super::runs::ObservedRuns;
 use super::traffic::LoadBalancerLink;
-use crate::schedule_runs::ObservedRuns;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
 /// adapter drops them, as ECS keeps them listed for a while after deletion.
@@ -177,7 +177,8 @@ pub struct ObservedSchedule {
     pub group: String,
     pub expression: String,
     pub timezone: String,
-    /// `ENABLED` or `DISABLED`, as Scheduler reports it.
+    /// `ENABLED` or `DISABLED`, Scheduler's word as the adapter read it;
+    /// status shows it as a [`super::status::ScheduleState`].
     pub state: String,
     /// The cluster name of an ECS target; `None` for any other target.
     pub cluster: Option<String>,

@@ -1,8 +1,10 @@
 //! App status, as the controller writes it and `ferry status` reads it.
 //! [`crate::status::report`] derives it.
 //!
-//! The JSON form is part of Ferry's contract (`ferry status -o json`); field
-//! names follow Kubernetes conventions.
+//! The JSON form is part of Ferry's contract (`ferry status -o json`), and
+//! the controller stores the same form in DynamoDB; field names follow
+//! Kubernetes conventions. Condition types and reasons and rollout states
+//! are enums ([`super::reasons`]) written as the strings they always were.
 
 use std::collections::BTreeMap;
 
@@ -11,11 +13,16 @@ use time::OffsetDateTime;
 
 use super::blocker::BlockerReason;
 use super::observed::ServiceEvent;
-use crate::schedule_runs::{FailedInvocation, ScheduledRun};
+pub use super::reasons::{
+    ConditionReason, ConditionStatus, ConditionType, RolloutFailureReason, RolloutStatus,
+    ScheduleState,
+};
+use super::runs::{FailedInvocation, ScheduledRun};
 
-pub const READY: &str = "Ready";
-pub const PROGRESSING: &str = "Progressing";
-pub const DEGRADED: &str = "Degraded";
+/// The condition types by their old names.
+pub const READY: ConditionType = ConditionType::Ready;
+pub const PROGRESSING: ConditionType = ConditionType::Progressing;
+pub const DEGRADED: ConditionType = ConditionType::Degraded;
 
 /// How many service events status keeps, newest first.
 pub const MAX_EVENTS: usize = 10;
@@ -59,8 +66,9 @@ pub struct RolloutFailure {
     pub process: String,
     /// The task definition whose rollout failed.
     pub task_definition: String,
-    pub reason: String,
-    /// The service's newest events when the failure was seen.
+    pub reason: RolloutFailureReason,
+    /// The service's newest events when the failure was seen: ECS's
+    /// messages, as text.
     pub events: Vec<String>,
 }
 
@@ -68,9 +76,10 @@ pub struct RolloutFailure {
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ConditionType,
     pub status: ConditionStatus,
-    pub reason: String,
+    pub reason: ConditionReason,
+    /// Free text for a person: what the reason means for this app.
     pub message: String,
     /// RFC 3339; changes only when `status` changes.
     pub last_transition_time: String,
@@ -86,9 +95,10 @@ pub struct ProcessStatus {
     pub task_definition: Option<String>,
     /// `COMPLETED`, `IN_PROGRESS` or `FAILED`, as Ferry judges it (see
     /// [`crate::status::rollout`]).
-    pub rollout: Option<String>,
+    pub rollout: Option<RolloutStatus>,
+    /// Why the rollout failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rollout_reason: Option<String>,
+    pub rollout_reason: Option<RolloutFailureReason>,
     /// The task definition being rolled out (the PRIMARY deployment's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_task_definition: Option<String>,
@@ -116,45 +126,25 @@ pub struct ScalingStatus {
     pub current: u32,
 }
 
-/// Whether a condition holds, in Kubernetes' words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ConditionStatus {
-    True,
-    False,
-    Unknown,
-}
-
-impl ConditionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConditionStatus::True => "True",
-            ConditionStatus::False => "False",
-            ConditionStatus::Unknown => "Unknown",
-        }
-    }
-}
-
-impl std::fmt::Display for ConditionStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The last failure of a reconcile, with the AWS call that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LastError {
-    /// E.g. `ecs:CreateService`.
+    /// The AWS call that failed, `service:Operation` (e.g.
+    /// `ecs:CreateService`): text, as the call layer names every
+    /// operation of every service it makes.
     pub operation: String,
+    /// What went wrong, in AWS's words where AWS answered: open text.
     pub message: String,
+    /// RFC 3339.
     pub time: String,
 }
 
 /// `Ready`'s reason and message while generation `generation` of the spec
 /// is newer than the `observed` one.
-pub fn not_observed(generation: u64, observed: u64) -> (String, String) {
+pub fn not_observed(generation: u64, observed: u64) -> (ConditionReason, String) {
     (
-        "GenerationNotObserved".to_owned(),
+        ConditionReason::GenerationNotObserved,
         format!("generation {generation} not yet acted on (observed {observed})"),
     )
 }
@@ -167,7 +157,7 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 
 impl AppStatus {
     /// The condition of the given type, if present.
-    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+    pub fn condition(&self, type_: ConditionType) -> Option<&Condition> {
         self.conditions.iter().find(|c| c.type_ == type_)
     }
 
@@ -188,7 +178,7 @@ impl AppStatus {
         if self.observed_generation < generation {
             let (reason, message) = not_observed(generation, self.observed_generation);
             let ready = Condition {
-                type_: READY.to_owned(),
+                type_: READY,
                 status: ConditionStatus::False,
                 reason,
                 message,
@@ -222,9 +212,12 @@ impl AppStatus {
         let degraded = self
             .condition(DEGRADED)
             .filter(|c| c.status == ConditionStatus::True)?;
-        BlockerReason::parse(&degraded.reason)
-            .filter(|reason| reason.needs_a_person())
-            .map(|reason| (reason, degraded.message.as_str()))
+        match degraded.reason {
+            ConditionReason::Blocked(reason) if reason.needs_a_person() => {
+                Some((reason, degraded.message.as_str()))
+            }
+            _ => None,
+        }
     }
 
     /// Equal apart from the time of the reconcile that wrote it: a status
@@ -246,8 +239,8 @@ pub struct ScheduleStatus {
     pub group: String,
     pub expression: String,
     pub timezone: String,
-    /// `ENABLED` or `DISABLED` as observed; `PENDING` before it exists.
-    pub state: String,
+    /// As observed; [`ScheduleState::Pending`] before it exists.
+    pub state: ScheduleState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
     /// Whether invocations Scheduler gives up on are reported here: only
@@ -267,3 +260,7 @@ pub struct ScheduleStatus {
 #[cfg(test)]
 #[path = "status_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "status_json_tests.rs"]
+mod json_tests;

@@ -1,10 +1,10 @@
 use super::*;
 
-fn condition(type_: &str, status: ConditionStatus, reason: &str) -> Condition {
+fn condition(type_: ConditionType, status: ConditionStatus, reason: &str) -> Condition {
     Condition {
-        type_: type_.to_owned(),
+        type_,
         status,
-        reason: reason.to_owned(),
+        reason: ConditionReason::parse(reason),
         message: format!("{reason} message"),
         last_transition_time: "2026-12-01T00:00:00Z".to_owned(),
     }
@@ -42,7 +42,7 @@ fn an_unobserved_generation_is_never_ready() {
     assert!(!shown.is_ready());
     assert_eq!(shown.generation, 4);
     let ready = shown.condition(READY).expect("Ready");
-    assert_eq!(ready.reason, "GenerationNotObserved");
+    assert_eq!(ready.reason, ConditionReason::GenerationNotObserved);
     assert_eq!(ready.message, "generation 4 not yet acted on (observed 3)");
     assert_eq!(ready.last_transition_time, "2026-12-01T01:00:00Z");
     // The observed generation keeps what the controller said.

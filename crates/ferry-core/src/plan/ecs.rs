@@ -9,7 +9,9 @@ use crate::model::desired::{DesiredProcess, TaskDefinitionSpec};
 use crate::model::observed::{Observed, ObservedService, ServiceStatus};
 use crate::model::ownership::{self, Ownership};
 
-/// Plans one app.
+/// Plans the ECS side of one app: its task definitions, services and
+/// their autoscaling, not its traffic or schedules (see
+/// [`super::plan_app`], which orders all of them).
 ///
 /// `desired` is empty for an app being deleted: then every service the app
 /// owns is scaled to zero and deleted. `owner` is this installation's

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::observed::ENABLED;
+use crate::model::status::ScheduleState;
 use crate::names;
 use crate::plan::plan_app;
 use crate::render::{render_app, Desired};
@@ -366,10 +367,10 @@ fn status_shows_each_schedule_with_its_state() {
     let app = nightly("acme:1");
     let desired = render_app(&app, &settings());
     let pending = status(&desired.schedules, &Observed::default(), None);
-    assert_eq!(pending["nightly"].state, "PENDING");
+    assert_eq!(pending["nightly"].state, ScheduleState::Pending);
     let observed = converge(&app);
     let shown = status(&desired.schedules, &observed, None);
-    assert_eq!(shown["nightly"].state, "ENABLED");
+    assert_eq!(shown["nightly"].state, ScheduleState::Enabled);
     assert_eq!(shown["nightly"].expression, "cron(0 3 * * ? *)");
     assert_eq!(shown["nightly"].timezone, "Europe/Berlin");
     assert_eq!(

@@ -10,8 +10,9 @@ use crate::model::action::Plan;
 use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ServiceEvent};
 use crate::model::status::{
-    rfc3339, AppStatus, Condition, ConditionStatus, LastError, ProcessStatus, RolloutFailure,
-    ScalingStatus, DEGRADED, MAX_EVENTS, PROGRESSING, READY,
+    rfc3339, AppStatus, Condition, ConditionReason, ConditionStatus, ConditionType, LastError,
+    ProcessStatus, RolloutFailure, RolloutStatus, ScalingStatus, DEGRADED, MAX_EVENTS, PROGRESSING,
+    READY,
 };
 
 /// Everything status is derived from.
@@ -78,9 +79,11 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
             let service = input.observed.services.get(&process.service.name);
             let rollout = rollouts.get(&process.process);
             let (state, reason) = match rollout.map(|r| &r.state) {
-                Some(RolloutState::Completed) => ("COMPLETED", None),
-                Some(RolloutState::Failed { reason }) => ("FAILED", Some(reason.clone())),
-                Some(RolloutState::InProgress) | None => ("IN_PROGRESS", None),
+                Some(RolloutState::Completed) => (RolloutStatus::Completed, None),
+                Some(RolloutState::Failed { reason }) => {
+                    (RolloutStatus::Failed, Some(reason.clone()))
+                }
+                Some(RolloutState::InProgress) | None => (RolloutStatus::InProgress, None),
             };
             let desired = input.observed.settled_count(process);
             (
@@ -95,7 +98,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                     running: service.map_or(0, |s| s.running_count),
                     pending: service.map_or(0, |s| s.pending_count),
                     task_definition: service.map(|s| s.task_definition_arn.clone()),
-                    rollout: service.map(|_| state.to_owned()),
+                    rollout: service.map(|_| state),
                     rollout_reason: reason,
                     new_task_definition: rollout.and_then(|r| r.primary.clone()),
                     old_task_definitions: rollout.map(|r| r.old.clone()).unwrap_or_default(),
@@ -147,7 +150,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                 .find(|c| c.type_ == type_ && c.status == status)
                 .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
             Condition {
-                type_: type_.to_owned(),
+                type_,
                 status,
                 reason,
                 message,
@@ -190,7 +193,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
     }
 }
 
-type ConditionParts = (&'static str, ConditionStatus, String, String);
+type ConditionParts = (ConditionType, ConditionStatus, ConditionReason, String);
 
 fn conditions(
     input: &StatusInput<'_>,
@@ -222,7 +225,7 @@ fn conditions(
         (
             DEGRADED,
             ConditionStatus::True,
-            "ReconcileError".to_owned(),
+            ConditionReason::ReconcileError,
             format!("{}: {}", error.operation, error.message),
         )
     } else if let Some(failure) = failure {
@@ -234,7 +237,7 @@ fn conditions(
         (
             DEGRADED,
             ConditionStatus::True,
-            "RolloutFailed".to_owned(),
+            ConditionReason::RolloutFailed,
             format!(
                 "process {}: the rollout of {} failed: {}; Ferry will not retry this generation, apply a new one or roll back.{events}",
                 failure.process, failure.task_definition, failure.reason
@@ -250,14 +253,14 @@ fn conditions(
         (
             DEGRADED,
             ConditionStatus::True,
-            blocker.reason.to_string(),
+            blocker.reason.into(),
             all.join("; "),
         )
     } else {
         (
             DEGRADED,
             ConditionStatus::False,
-            "AsExpected".to_owned(),
+            ConditionReason::AsExpected,
             String::new(),
         )
     };
@@ -266,7 +269,7 @@ fn conditions(
         (
             PROGRESSING,
             ConditionStatus::False,
-            "RolloutFailed".to_owned(),
+            ConditionReason::RolloutFailed,
             format!("the rollout of process {} failed", failure.process),
         )
     } else if changes > 0 && input.error.is_none() {
@@ -274,7 +277,7 @@ fn conditions(
         (
             PROGRESSING,
             ConditionStatus::True,
-            "Converging".to_owned(),
+            ConditionReason::Converging,
             format!(
                 "applied {changes} change(s) to {}",
                 touched.into_iter().collect::<Vec<_>>().join(", ")
@@ -284,7 +287,7 @@ fn conditions(
         (
             PROGRESSING,
             ConditionStatus::True,
-            "RolloutInProgress".to_owned(),
+            ConditionReason::RolloutInProgress,
             format!(
                 "ECS rollout in progress for {}",
                 if in_progress.is_empty() {
@@ -298,7 +301,7 @@ fn conditions(
         (
             PROGRESSING,
             ConditionStatus::False,
-            "AsExpected".to_owned(),
+            ConditionReason::AsExpected,
             String::new(),
         )
     };
@@ -311,21 +314,21 @@ fn conditions(
         (
             READY,
             ConditionStatus::False,
-            "Degraded".to_owned(),
+            ConditionReason::Degraded,
             "see the Degraded condition".to_owned(),
         )
     } else if changes > 0 {
         (
             READY,
             ConditionStatus::False,
-            "Converging".to_owned(),
+            ConditionReason::Converging,
             format!("{changes} change(s) applied, waiting to observe them"),
         )
     } else if !all_completed {
         (
             READY,
             ConditionStatus::False,
-            "RolloutInProgress".to_owned(),
+            ConditionReason::RolloutInProgress,
             format!(
                 "waiting for the rollout of {}",
                 if in_progress.is_empty() {
@@ -339,7 +342,7 @@ fn conditions(
         (
             READY,
             ConditionStatus::True,
-            "Converged".to_owned(),
+            ConditionReason::Converged,
             format!(
                 "all {} process(es) match the spec",
                 input.desired.len() + input.scheduled

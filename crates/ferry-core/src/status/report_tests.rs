@@ -74,7 +74,7 @@ pub(crate) fn status_with(generation: u64, process: &str, new: Option<&str>) -> 
                 running: 0,
                 pending: 0,
                 task_definition: new.map(str::to_owned),
-                rollout: Some("IN_PROGRESS".into()),
+                rollout: Some(RolloutStatus::InProgress),
                 rollout_reason: None,
                 new_task_definition: new.map(str::to_owned),
                 old_task_definitions: Vec::new(),
@@ -113,7 +113,7 @@ fn completed(mut observed: Observed) -> Observed {
     observed
 }
 
-fn status_of<'a>(status: &'a AppStatus, type_: &str) -> &'a Condition {
+fn status_of(status: &AppStatus, type_: ConditionType) -> &Condition {
     status.condition(type_).expect("every condition is present")
 }
 
@@ -197,7 +197,7 @@ fn a_failure_keeps_the_observed_generation_and_names_the_call() {
     assert_eq!(status_of(&failed, READY).status, ConditionStatus::False);
     let degraded = status_of(&failed, DEGRADED);
     assert_eq!(degraded.status, ConditionStatus::True);
-    assert_eq!(degraded.reason, "ReconcileError");
+    assert_eq!(degraded.reason, ConditionReason::ReconcileError);
     assert!(degraded.message.contains("ecs:UpdateService"));
     assert_eq!(
         failed.last_error.as_ref().map(|e| e.operation.as_str()),

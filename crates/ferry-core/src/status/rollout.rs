@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ObservedService};
-use crate::model::status::AppStatus;
+use crate::model::status::{AppStatus, RolloutFailureReason, RolloutStatus};
 
 /// How many service events explain a failure.
 pub const FAILURE_EVENTS: usize = 5;
@@ -37,7 +37,7 @@ pub enum RolloutState {
     Completed,
     InProgress,
     Failed {
-        reason: String,
+        reason: RolloutFailureReason,
     },
 }
 
@@ -164,7 +164,7 @@ fn assess_one(
             reason: failed
                 .rollout_state_reason
                 .clone()
-                .unwrap_or_else(|| "the deployment failed".into()),
+                .map_or(RolloutFailureReason::Unexplained, RolloutFailureReason::Ecs),
         };
         return rollout;
     }
@@ -172,15 +172,14 @@ fn assess_one(
         p.generation == generation
             && p.processes.get(&process.process).is_some_and(|s| {
                 s.new_task_definition.as_deref() == Some(wanted.as_str())
-                    && s.rollout.as_deref() == Some("IN_PROGRESS")
+                    && s.rollout == Some(RolloutStatus::InProgress)
             })
     });
     if seen_rolling_out && rollout.primary.as_deref().is_some_and(|p| p != wanted) {
         rollout.state = RolloutState::Failed {
-            reason: format!(
-                "ECS rolled the service back to {}",
-                rollout.primary.clone().unwrap_or_default()
-            ),
+            reason: RolloutFailureReason::RolledBack {
+                to: rollout.primary.clone().unwrap_or_default(),
+            },
         };
         return rollout;
     }

@@ -120,7 +120,7 @@ fn a_failed_deployment_of_the_wanted_revision_is_a_failure() {
         ],
     );
     assert!(
-        matches!(state(&rolling_back, None), RolloutState::Failed { reason } if reason.contains("circuit breaker"))
+        matches!(state(&rolling_back, None), RolloutState::Failed { reason } if reason.to_string().contains("circuit breaker"))
     );
 }
 
@@ -137,7 +137,7 @@ fn a_rollback_seen_only_afterwards_is_a_failure_and_failures_stick() {
     // After a completed rollout, another PRIMARY is drift, not failure.
     let mut completed = crate::report::tests::status_with(3, "web", Some("td:2"));
     if let Some(p) = completed.processes.get_mut("web") {
-        p.rollout = Some("COMPLETED".into());
+        p.rollout = Some(RolloutStatus::Completed);
     }
     assert_eq!(
         state(&rolled_back, Some(&completed)),
@@ -156,7 +156,7 @@ fn a_rollback_seen_only_afterwards_is_a_failure_and_failures_stick() {
         generation: 3,
         process: "web".into(),
         task_definition: "td:2".into(),
-        reason: "tasks failed to start".into(),
+        reason: RolloutFailureReason::Ecs("tasks failed to start".into()),
         events: Vec::new(),
     });
     let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::model::desired::DesiredSchedule;
 use crate::model::observed::Observed;
-use crate::model::status::ScheduleStatus;
+use crate::model::status::{ScheduleState, ScheduleStatus};
 use crate::schedule_runs::{last_run, merge_failures};
 
 /// The status of each scheduled process: what exists where it does, what
@@ -26,7 +26,7 @@ pub fn status(
                     c.group.clone(),
                     c.expression.clone(),
                     c.timezone.clone(),
-                    c.state.clone(),
+                    ScheduleState::parse(&c.state),
                     c.task_definition_arn.clone(),
                 ),
                 None => (
@@ -34,7 +34,7 @@ pub fn status(
                     d.schedule.group.clone(),
                     d.schedule.expression.clone(),
                     d.schedule.timezone.clone(),
-                    "PENDING".to_owned(),
+                    ScheduleState::Pending,
                     None,
                 ),
             };
