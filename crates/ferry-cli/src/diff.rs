@@ -211,7 +211,7 @@ async fn decide_all(
     let mut decisions = Vec::with_capacity(apps.len());
     for (loaded, record, changed) in apps {
         let app = &loaded.app;
-        let snapshot = aws.observe(app, false).await?;
+        let snapshot = aws.observe(app, false, None).await?;
         let previous = store.get_status(&app.name).await?;
         let stored = record.map_or(0, |r| r.generation);
         let generation = if *changed { stored + 1 } else { stored };

@@ -19,10 +19,12 @@ use ferry_store::Fence;
 pub trait World: Send + Sync + 'static {
     /// What an app should have and what exists of it, from the caches
     /// (reading only what they lack); see [`ferry_aws::Aws::observe`].
+    /// `held`: the traffic lock, when the caller holds it.
     fn observe(
         &self,
         spec: &App,
         deleting: bool,
+        held: Option<&TrafficGuard>,
     ) -> impl Future<Output = ferry_aws::Result<Snapshot>> + Send;
     /// Waits for the lock under which an app's traffic is decided and
     /// changed; see [`ferry_aws::Aws::hold_traffic`].
@@ -67,8 +69,13 @@ pub trait World: Send + Sync + 'static {
 }
 
 impl World for ferry_aws::Aws {
-    async fn observe(&self, spec: &App, deleting: bool) -> ferry_aws::Result<Snapshot> {
-        ferry_aws::Aws::observe(self, spec, deleting).await
+    async fn observe(
+        &self,
+        spec: &App,
+        deleting: bool,
+        held: Option<&TrafficGuard>,
+    ) -> ferry_aws::Result<Snapshot> {
+        ferry_aws::Aws::observe(self, spec, deleting, held).await
     }
 
     async fn hold_traffic(&self) -> TrafficGuard {

@@ -61,7 +61,7 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         let previous = self.term.previous(&app.name);
 
         // Observe, then decide.
-        let mut snapshot = match self.world.observe(&app.spec, app.deleting).await {
+        let mut snapshot = match self.world.observe(&app.spec, app.deleting, None).await {
             Ok(snapshot) => snapshot,
             Err(err) => return self.failed_to_observe(app, fence, previous, err).await,
         };
@@ -74,7 +74,11 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         let mut traffic = None;
         if changes_traffic(&decision) {
             let guard = self.world.hold_traffic().await;
-            snapshot = match self.world.observe(&app.spec, app.deleting).await {
+            snapshot = match self
+                .world
+                .observe(&app.spec, app.deleting, Some(&guard))
+                .await
+            {
                 Ok(snapshot) => snapshot,
                 Err(err) => return self.failed_to_observe(app, fence, previous, err).await,
             };

@@ -241,7 +241,12 @@ fn failed_run(name: &str) -> ferry_core::schedule_runs::ObservedRuns {
 }
 
 impl World for FakeWorld {
-    async fn observe(&self, spec: &App, deleting: bool) -> ferry_aws::Result<Snapshot> {
+    async fn observe(
+        &self,
+        spec: &App,
+        deleting: bool,
+        _: Option<&TrafficGuard>,
+    ) -> ferry_aws::Result<Snapshot> {
         let desired = ferry_core::render::desired(spec, deleting, &settings());
         Ok(Snapshot {
             observed: self.observed(&spec.name, &desired),

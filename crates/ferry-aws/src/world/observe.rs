@@ -4,7 +4,7 @@ use ferry_core::traffic::ObservedTraffic;
 use ferry_core::{Desired, Observed};
 use ferry_manifest::App;
 
-use super::{Aws, Snapshot};
+use super::{Aws, Snapshot, TrafficGuard};
 use crate::ecs::Missing;
 use crate::{Error, Result};
 
@@ -54,8 +54,13 @@ impl Aws {
     /// caches lack (rare: a revision nobody has described yet, a family
     /// whose latest revision is in doubt, an inventory a failed write
     /// invalidated). Those reads are paced like every other, on behalf of
-    /// the app.
-    pub async fn observe(&self, spec: &App, deleting: bool) -> Result<Snapshot> {
+    /// the app. `held` is the traffic lock, if the caller holds it.
+    pub async fn observe(
+        &self,
+        spec: &App,
+        deleting: bool,
+        held: Option<&TrafficGuard>,
+    ) -> Result<Snapshot> {
         let app = spec.name.as_str();
         let desired = ferry_core::render::desired(spec, deleting, &self.settings);
         let mut missing = Missing::default();
@@ -70,7 +75,7 @@ impl Aws {
                 }
                 Err(lacking) => missing = lacking,
             }
-            self.fill(&missing).await?;
+            self.fill(&missing, held).await?;
         }
         Err(Error::Build {
             what: "snapshot",

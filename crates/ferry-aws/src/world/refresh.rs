@@ -7,17 +7,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tracing::warn;
 
-use super::Aws;
+use super::{Aws, TrafficGuard};
 use crate::ecs::Missing;
 use crate::Result;
 
 impl Aws {
-    /// Reads what a snapshot found missing. Returns the ECS and
-    /// Auto Scaling calls made.
-    pub async fn fill(&self, missing: &Missing) -> Result<usize> {
+    /// Reads what a snapshot found missing. `held` is the traffic lock if
+    /// the caller holds it (then the inventory is read under it, not locked
+    /// again). Returns the ECS and Auto Scaling calls made.
+    pub async fn fill(&self, missing: &Missing, held: Option<&TrafficGuard>) -> Result<usize> {
         let calls = self.ecs.fill(missing).await?;
         if missing.traffic {
-            self.refresh_traffic().await?;
+            match held {
+                Some(_) => self.refresh_traffic_inventory().await?,
+                None => self.refresh_traffic().await?,
+            }
         }
         Ok(calls)
     }
@@ -67,10 +71,17 @@ impl Aws {
     }
 
     /// Loads the traffic inventory again, never while an app changes
-    /// traffic.
+    /// traffic: under the traffic lock.
     async fn refresh_traffic(&self) -> Result<()> {
+        let _held = self.traffic_lock.lock().await;
+        self.refresh_traffic_inventory().await
+    }
+
+    /// Loads the traffic inventory again; the caller holds the traffic
+    /// lock (the lock is not reentrant: taking it again would wait
+    /// forever).
+    async fn refresh_traffic_inventory(&self) -> Result<()> {
         if let Some(traffic) = &self.traffic {
-            let _held = self.traffic_lock.lock().await;
             traffic.refresh().await?;
         }
         Ok(())
