@@ -19,9 +19,12 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use ferry_call::pacing::Bucket;
 
-use crate::{build, key, s, AppChange, Error, Result, Store, MAX_TRANSACTION_ITEMS, SERVICE};
-
-pub(crate) const PK_DOMAIN: &str = "domain";
+use crate::error::{build, Error, Result};
+use crate::layout::{key, PK_DOMAIN};
+use crate::records::AppChange;
+use crate::store::{Store, SERVICE};
+use crate::transactions::MAX_TRANSACTION_ITEMS;
+use crate::values::s;
 
 /// The most domains one app can claim. Deleting an app releases its claims
 /// in the transaction that removes its spec and status, bumps the revision

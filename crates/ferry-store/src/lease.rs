@@ -13,17 +13,14 @@
 //! people (`ferry` and the console), and clock skew between replicas cannot
 //! make two of them lead at once.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_call::pacing::Bucket;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::{key, n, s, Result, Store, SERVICE};
-
-const PK_LEASE: &str = "lease";
-const SK_CONTROLLER: &str = "controller";
+use crate::error::{build, Result};
+use crate::layout::{key, PK_LEASE, SK_CONTROLLER};
+use crate::store::{Store, SERVICE};
+use crate::values::{n, s};
 
 /// The lease as last written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,29 +278,6 @@ impl Store {
         }
     }
 
-    fn lease_from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<LeaseRecord> {
-        Ok(LeaseRecord {
-            holder: item.get("holder").and_then(|v| v.as_s().ok()).cloned(),
-            token: self.number(item, "token", "lease")?,
-            version: self.number(item, "version", "lease")?,
-            renewed_at: item
-                .get("renewedAt")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default(),
-            acquired_at: item
-                .get("acquiredAt")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default(),
-            duration_seconds: item
-                .get("durationSeconds")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        })
-    }
-
     /// A `ConditionCheck` that the lease is still held under `fence`: the
     /// first item of every fenced transaction.
     pub(crate) fn fence_check(
@@ -318,7 +292,7 @@ impl Store {
             .expression_attribute_values(":me", s(fence.holder.as_str()))
             .expression_attribute_values(":token", n(fence.token));
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .condition_check(crate::build(check.build(), "lease ConditionCheck")?)
+            .condition_check(build(check.build(), "lease ConditionCheck")?)
             .build())
     }
 }

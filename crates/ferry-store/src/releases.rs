@@ -1,0 +1,117 @@
+//! Releases: reading an app's history, and the outcome the controller
+//! records once a rollout is decided.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use ferry_call::pacing::Bucket;
+
+use crate::error::{build, Error, Result};
+use crate::layout::{key, release_pk, release_sk};
+use crate::lease::Fence;
+use crate::records::Release;
+use crate::store::{Store, SERVICE};
+use crate::values::s;
+use crate::ReleaseOutcome;
+
+impl Store {
+    /// An app's releases, newest first, with their outcomes.
+    pub async fn releases(&self, app: &str) -> Result<Vec<Release>> {
+        let items = self.query(&release_pk(app), true).await?;
+        items
+            .iter()
+            .map(|item| self.release_from_item(item, app))
+            .collect()
+    }
+
+    /// The newest release version an app name has, 0 if none: one
+    /// strongly consistent Query of one item.
+    pub async fn latest_release_version(&self, app: &str) -> Result<u64> {
+        match self.end_release(app, true).await? {
+            None => Ok(0),
+            Some(item) => self.number(&item, "version", app),
+        }
+    }
+
+    /// When an app name's oldest release was made (RFC 3339), `None` if it
+    /// has none: one strongly consistent Query of one item. For an app
+    /// deleted and applied again, that is its first life's first release.
+    pub async fn first_release_created_at(&self, app: &str) -> Result<Option<String>> {
+        self.end_release(app, false)
+            .await?
+            .map(|item| Ok(self.release_from_item(&item, app)?.created_at))
+            .transpose()
+    }
+
+    /// The newest or the oldest release item of an app name.
+    async fn end_release(
+        &self,
+        app: &str,
+        newest: bool,
+    ) -> Result<Option<HashMap<String, AttributeValue>>> {
+        let pk = release_pk(app);
+        let out = self
+            .caller
+            .call(SERVICE, "Query", Bucket::Unpaced, app, || {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .scan_index_forward(!newest)
+                    .limit(1)
+                    .consistent_read(true)
+                    .send()
+            })
+            .await
+            .map_err(|e| self.missing_table(e))?;
+        Ok(out.items().first().cloned())
+    }
+
+    /// One release of an app, with its outcome, or `None`.
+    pub async fn release(&self, app: &str, version: u64) -> Result<Option<Release>> {
+        let out = self
+            .get_item(&release_pk(app), &release_sk(version), app)
+            .await?;
+        out.item()
+            .map(|item| self.release_from_item(item, app))
+            .transpose()
+    }
+
+    /// Records how a release's rollout ended, if `fence` still holds the
+    /// lease. The snapshot is left as it was: the outcome is kept in the
+    /// item's `outcome` and `outcomeReason` attributes (a `None` reason
+    /// removes an earlier one). Setting the same outcome again is harmless.
+    /// Fails with [`Error::ReleaseNotFound`] if the release does not exist,
+    /// and [`Error::Fenced`] if the lease moved on.
+    pub async fn set_release_outcome(
+        &self,
+        app: &str,
+        version: u64,
+        outcome: ReleaseOutcome,
+        reason: Option<&str>,
+        fence: &Fence,
+    ) -> Result<()> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(release_pk(app), release_sk(version))))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":outcome", s(outcome.as_str()));
+        update = match reason {
+            Some(reason) => update
+                .update_expression("SET outcome = :outcome, outcomeReason = :reason")
+                .expression_attribute_values(":reason", s(reason)),
+            None => update.update_expression("SET outcome = :outcome REMOVE outcomeReason"),
+        };
+        let items = vec![TransactWriteItem::builder()
+            .update(build(update.build(), "release outcome Update")?)
+            .build()];
+        match self.try_transact(items, app, Some(fence)).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::ReleaseNotFound {
+                app: app.to_owned(),
+                version,
+            }),
+        }
+    }
+}
