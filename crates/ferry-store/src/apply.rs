@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use crate::domains::{self, ItemKind};
+use crate::claim_plan::{self, ItemKind};
 use crate::error::{build, Error, Result};
 use crate::item_size::check_size;
 use crate::layout::{key, release_pk, release_sk, PK_APP};
@@ -39,9 +39,11 @@ impl Store {
             self.put_spec(change, generation, context)?;
             self.put_release(change, generation, context)?;
         }
-        let owners = self.domain_owners(domains::owners_to_read(changes)).await?;
+        let owners = self
+            .domain_owners(claim_plan::owners_to_read(changes))
+            .await?;
         // Room for the revision counter.
-        let layout = domains::layout(changes, &owners, MAX_TRANSACTION_ITEMS - 1)?;
+        let layout = claim_plan::layout(changes, &owners, MAX_TRANSACTION_ITEMS - 1)?;
         let mut generations = Vec::with_capacity(changes.len());
         for change in changes {
             generations.push(match change.expected_generation {
@@ -119,7 +121,7 @@ impl Store {
         canceled: Canceled,
         apps: &str,
     ) -> Error {
-        let suspects = domains::suspect_claims(kinds, canceled.failed.as_deref());
+        let suspects = claim_plan::suspect_claims(kinds, canceled.failed.as_deref());
         if !suspects.is_empty() {
             let domains = suspects.iter().filter_map(|kind| match kind {
                 ItemKind::Claim { domain, .. } => Some(domain.as_str()),
@@ -127,7 +129,7 @@ impl Store {
             });
             match self.domain_owners(domains).await {
                 Ok(owners) => {
-                    if let Some(conflict) = domains::claim_conflict(suspects, &owners) {
+                    if let Some(conflict) = claim_plan::claim_conflict(suspects, &owners) {
                         return conflict;
                     }
                 }

@@ -1,6 +1,6 @@
 //! Ferry's desired state in DynamoDB: app specs, releases, status, domain
-//! claims, the revision counter and the leader lease, in one table (the
-//! layout is in [`layout`]'s docs).
+//! claims, the revision counter and the leader lease, in one table (its
+//! layout, item by item, is in the docs of the `layout` module).
 //!
 //! Guarantees: every write is conditional. An apply replaces an app's spec
 //! only if its generation is still the one the applier read, and writes the
@@ -14,6 +14,7 @@
 
 mod apply;
 mod apps;
+mod claim_plan;
 mod domains;
 mod error;
 mod item_size;
@@ -28,7 +29,7 @@ mod table;
 mod transactions;
 mod values;
 
-pub use domains::MAX_DOMAINS_PER_APP;
+pub use claim_plan::MAX_DOMAINS_PER_APP;
 pub use error::{Error, Result};
 pub use ferry_core::ReleaseOutcome;
 pub use item_size::MAX_ITEM_BYTES;

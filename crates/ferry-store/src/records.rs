@@ -85,7 +85,7 @@ pub struct Release {
     pub manifest: Option<String>,
     /// How the rollout ended; `None` while it is rolling out or unknown.
     /// Not part of the immutable snapshot: read from the item's `outcome`
-    /// attribute (see [`Store::set_release_outcome`]).
+    /// attribute (see [`crate::Store::set_release_outcome`]).
     #[serde(default)]
     pub outcome: Option<ReleaseOutcome>,
     /// Why, for a failed release.
@@ -100,7 +100,7 @@ pub struct AppChange {
     pub manifest: String,
     pub source: Option<String>,
     /// The generation the applier read: `None` when the app did not exist.
-    /// The write fails with [`Error::Conflict`] if it is no longer current.
+    /// The write fails with [`crate::Error::Conflict`] if it is no longer current.
     pub expected_generation: Option<u64>,
     /// The domain names of the spec at `expected_generation` (empty for a
     /// new app). Claims of those the new spec drops are released; since
