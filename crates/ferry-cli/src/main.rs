@@ -6,6 +6,7 @@ mod confirm;
 mod diff;
 mod doctor;
 mod git;
+mod human;
 mod logs;
 mod manifest;
 mod report;

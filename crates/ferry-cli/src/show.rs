@@ -6,10 +6,10 @@ use anyhow::bail;
 use comfy_table::{presets, Table};
 use ferry_core::status::{self, AppStatus, Condition, ConditionStatus};
 use ferry_store::{AppRecord, Release, ReleaseOutcome, Store};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::apply::Applied;
+use crate::human::{self, age};
 use crate::Output;
 
 fn table(header: &[&str]) -> Table {
@@ -17,20 +17,6 @@ fn table(header: &[&str]) -> Table {
     table.load_style(presets::NOTHING);
     table.set_header(header.iter().copied());
     table
-}
-
-/// "12s", "5m", "3h", "2d": how long ago an RFC 3339 time was.
-pub fn age(rfc3339: &str) -> String {
-    age_at(rfc3339, OffsetDateTime::now_utc())
-}
-
-/// [`age`] as of `now`, kubectl-style: seconds up to two minutes, then
-/// minutes, hours and days. "-" for a time that does not parse.
-fn age_at(rfc3339: &str, now: OffsetDateTime) -> String {
-    let Ok(then) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
-        return "-".into();
-    };
-    ferry_store::human_seconds((now - then).whole_seconds())
 }
 
 /// Why an app is not fine, in one line: the Degraded condition when it is
@@ -119,7 +105,7 @@ fn condition_cell(status: &AppStatus, type_: &str) -> String {
 pub async fn warn_unless_leading(store: &Store) -> anyhow::Result<bool> {
     let leadership = store.leadership(OffsetDateTime::now_utc()).await?;
     if !leadership.is_leading() {
-        eprintln!("warning: {leadership}");
+        eprintln!("warning: {}", human::leadership(&leadership));
     }
     Ok(leadership.is_leading())
 }
@@ -405,7 +391,7 @@ const WAIT_POLL: Duration = Duration::from_secs(1);
 async fn fail_unless_leading(store: &Store) -> anyhow::Result<()> {
     let leadership = store.leadership(OffsetDateTime::now_utc()).await?;
     if !leadership.is_leading() {
-        bail!("{leadership}");
+        bail!("{}", human::leadership(&leadership));
     }
     Ok(())
 }
@@ -723,20 +709,7 @@ fn schedule_runs(
 
 #[cfg(test)]
 mod tests {
-    use time::macros::datetime;
-
     use super::*;
-
-    #[test]
-    fn ages_read_like_kubectl() {
-        let now = datetime!(2026-11-23 12:00 UTC);
-        assert_eq!(age_at("2026-11-23T11:59:48Z", now), "12s");
-        assert_eq!(age_at("2026-11-23T11:55:00Z", now), "5m");
-        assert_eq!(age_at("2026-11-23T09:00:00Z", now), "3h");
-        assert_eq!(age_at("2026-11-20T12:00:00Z", now), "3d");
-        assert_eq!(age_at("2026-11-23T12:00:05Z", now), "0s", "clock skew");
-        assert_eq!(age_at("yesterday", now), "-");
-    }
 
     fn condition(type_: &str, status: &str, reason: &str, message: &str) -> Condition {
         let status = match status {

@@ -37,13 +37,3 @@ pub use lease::{Fence, Leadership, LeaseRecord, LeaseWrite};
 pub use records::{AppChange, AppRecord, ApplyContext, GitInfo, Release};
 pub use store::Store;
 pub use table::{KeyAttribute, TableFacts, TableInit};
-
-/// "42s", "5m", "3h", "2d": a duration the way `ferry` shows ages.
-pub fn human_seconds(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
-}
