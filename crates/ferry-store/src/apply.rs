@@ -6,11 +6,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use crate::claim_plan::{self, ItemKind};
 use crate::error::{build, Error, Result};
 use crate::item_size::check_size;
-use crate::layout::{key, release_pk, release_sk, PK_APP};
+use crate::items::{ReleaseItem, SpecItem};
 use crate::records::{AppChange, ApplyContext, Release};
 use crate::store::Store;
 use crate::transactions::{conflict, Canceled, MAX_TRANSACTION_ITEMS};
-use crate::values::{n, s};
+use crate::values::n;
 
 impl Store {
     /// Writes new specs, their releases and their domain claims: all of
@@ -152,26 +152,7 @@ impl Store {
         context: &ApplyContext,
     ) -> Result<TransactWriteItem> {
         let name = &change.spec.name;
-        let spec = self.to_json(&change.spec, name)?;
-        let mut item = key(PK_APP, name.as_str());
-        item.insert("generation".into(), n(generation));
-        item.insert("spec".into(), s(spec));
-        item.insert("deleting".into(), AttributeValue::Bool(false));
-        item.insert("manifest".into(), s(change.manifest.clone()));
-        item.insert("updatedAt".into(), s(context.now.clone()));
-        if let Some(created_at) = change.created_at_to_write(&context.now) {
-            item.insert("createdAt".into(), s(created_at));
-        }
-        if let Some(source) = &change.source {
-            item.insert("source".into(), s(source.clone()));
-        }
-        if let Some(processes) = &change.restart {
-            let restart = ferry_core::restart::Restart {
-                generation,
-                processes: processes.clone(),
-            };
-            item.insert("restart".into(), s(self.to_json(&restart, name)?));
-        }
+        let item = self.encode(&SpecItem::new(change, generation, &context.now), name)?;
         check_size(&item, "spec", name)?;
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         put = match change.expected_generation {
@@ -204,9 +185,7 @@ impl Store {
             outcome: None,
             outcome_reason: None,
         };
-        let mut item = key(release_pk(&release.app), release_sk(version));
-        item.insert("release".into(), s(self.to_json(&release, &release.app)?));
-        item.insert("version".into(), n(version));
+        let item = self.encode(&ReleaseItem::new(&release), &release.app)?;
         check_size(&item, "release", &release.app)?;
         let put = Put::builder()
             .table_name(&self.table)

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use crate::error::{build, Error, Result};
+use crate::items::{RevisionItem, SpecItem};
 use crate::layout::{key, PK_APP, PK_META, PK_STATUS, SK_REVISION};
 use crate::lease::Fence;
 use crate::records::AppRecord;
@@ -19,20 +20,25 @@ impl Store {
         let out = self.get_item(PK_META, SK_REVISION, "meta/revision").await?;
         match out.item() {
             None => Ok(0),
-            Some(item) => self.number(item, "revision", "meta/revision"),
+            Some(item) => Ok(self.decode::<RevisionItem>(item, "meta/revision")?.revision),
         }
     }
 
     /// Every app, in name order.
     pub async fn list_apps(&self) -> Result<Vec<AppRecord>> {
         let items = self.query(PK_APP, false).await?;
-        items.iter().map(|item| self.app_from_item(item)).collect()
+        items
+            .iter()
+            .map(|item| Ok(self.decode::<SpecItem>(item, PK_APP)?.into()))
+            .collect()
     }
 
     /// One app, or `None`.
     pub async fn get_app(&self, name: &str) -> Result<Option<AppRecord>> {
         let out = self.get_item(PK_APP, name, name).await?;
-        out.item().map(|item| self.app_from_item(item)).transpose()
+        out.item()
+            .map(|item| Ok(self.decode::<SpecItem>(item, name)?.into()))
+            .transpose()
     }
 
     /// One app, or [`Error::NotFound`] naming it.

@@ -20,6 +20,7 @@ use ferry_call::pacing::Bucket;
 
 use crate::claim_plan::{claim_conflict, claim_kinds, layout, owners_to_read};
 use crate::error::{build, Result};
+use crate::items::ClaimItem;
 use crate::layout::{key, PK_DOMAIN};
 use crate::records::AppChange;
 use crate::store::{Store, SERVICE};
@@ -39,8 +40,7 @@ impl Store {
         app: &str,
         from: &[String],
     ) -> Result<TransactWriteItem> {
-        let mut item = key(PK_DOMAIN, domain);
-        item.insert("app".into(), s(app));
+        let item = self.encode(&ClaimItem::new(domain, app), domain)?;
         let mut condition = "attribute_not_exists(pk) OR app = :me".to_owned();
         let mut put = Put::builder()
             .table_name(&self.table)
@@ -117,9 +117,8 @@ impl Store {
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 for item in items {
-                    let domain = self.string(item, "sk", PK_DOMAIN)?;
-                    let app = self.string(item, "app", domain)?;
-                    owners.insert(domain.to_owned(), app.to_owned());
+                    let claim: ClaimItem = self.decode(item, PK_DOMAIN)?;
+                    owners.insert(claim.sk, claim.app);
                 }
                 keys = out
                     .unprocessed_keys()

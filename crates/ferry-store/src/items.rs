@@ -1,128 +1,258 @@
-//! Item mapping: each record kind to and from DynamoDB's attribute maps.
+//! Item mapping: each kind of item as a struct that `serde_dynamo` turns
+//! into DynamoDB's attribute map and back. The structs are the stored
+//! layout, attribute by attribute; tables on real accounts hold these
+//! items, so a change here is a data migration (the tests in
+//! `items_tests.rs` pin each kind against the hand-written mapping Ferry
+//! used before, byte for byte).
+//!
+//! How Rust types become attributes:
+//! - `String` is `S`, `u64` is `N`, `bool` is `BOOL`.
+//! - An `Option` that is `None` is left out of the item, never written as
+//!   `NULL` (`skip_serializing_if`); when reading, a missing attribute is
+//!   `None`, or the field's default where one is named.
+//! - [`Json`] is a value kept as its JSON text in one `S` attribute: the
+//!   spec, the release snapshot, the status, the settings and the restart.
+//!   They stay JSON text rather than nested `M` maps because the items
+//!   already stored are so, and because the CLI and the controller read
+//!   them with the same serde types as the rest of Ferry.
+//!
+//! Attributes an item does not declare are ignored when reading.
+//! `outcome` and `outcomeReason` of a release are written by an update
+//! expression (see [`crate::Store::set_release_outcome`]), not here.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use ferry_core::AppStatus;
+use ferry_core::restart::Restart;
+use ferry_core::{AppStatus, Settings};
+use ferry_manifest::App;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::Result;
-use crate::layout::{release_pk, release_sk};
-use crate::lease::LeaseRecord;
-use crate::records::{AppRecord, Release};
-use crate::store::Store;
-use crate::ReleaseOutcome;
+use crate::layout::{release_pk, release_sk, PK_APP, PK_DOMAIN, PK_META, PK_STATUS, SK_SETTINGS};
+use crate::records::{AppChange, AppRecord, Release};
 
-impl Store {
-    pub(crate) fn app_from_item(
-        &self,
-        item: &HashMap<String, AttributeValue>,
-    ) -> Result<AppRecord> {
-        let name = self.string(item, "sk", "app")?.to_owned();
-        let spec_json = self.string(item, "spec", &name)?;
-        let spec =
-            serde_json::from_str(spec_json).map_err(|e| self.corrupt(&name, e.to_string()))?;
-        let optional = |field: &str| item.get(field).and_then(|v| v.as_s().ok()).cloned();
-        Ok(AppRecord {
-            generation: self.number(item, "generation", &name)?,
-            deleting: item
-                .get("deleting")
-                .and_then(|v| v.as_bool().ok())
-                .copied()
-                .unwrap_or(false),
-            source: optional("source"),
-            manifest: optional("manifest"),
-            created_at: optional("createdAt"),
-            updated_at: optional("updatedAt").unwrap_or_default(),
-            restart: optional("restart")
-                .map(|json| serde_json::from_str(&json))
-                .transpose()
-                .map_err(|e| self.corrupt(&name, format!("restart: {e}")))?,
-            spec,
-            name,
-        })
-    }
+/// One DynamoDB item, as the SDK takes and gives it.
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
-    pub(crate) fn string<'a>(
-        &self,
-        item: &'a HashMap<String, AttributeValue>,
-        field: &str,
-        what: &str,
-    ) -> Result<&'a str> {
-        item.get(field)
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
-            .ok_or_else(|| self.corrupt(what, format!("missing string attribute {field}")))
-    }
+/// The item of a value. Fails only if a [`Json`] value does not
+/// serialize.
+pub(crate) fn to_item<T: Serialize>(value: &T) -> Result<Item, serde_dynamo::Error> {
+    serde_dynamo::aws_sdk_dynamodb_1::to_item(value)
+}
 
-    pub(crate) fn number(
-        &self,
-        item: &HashMap<String, AttributeValue>,
-        field: &str,
-        what: &str,
-    ) -> Result<u64> {
-        item.get(field)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| self.corrupt(what, format!("missing numeric attribute {field}")))
-    }
+/// The value of an item, or why the item is not one.
+pub(crate) fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, serde_dynamo::Error> {
+    serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone())
+}
 
-    pub(crate) fn release_from_item(
-        &self,
-        item: &HashMap<String, AttributeValue>,
-        app: &str,
-    ) -> Result<Release> {
-        let json = self.string(item, "release", app)?;
-        let mut release: Release =
-            serde_json::from_str(json).map_err(|e| self.corrupt(app, e.to_string()))?;
-        // The attributes, not the snapshot, say how the rollout ended.
-        release.outcome = match item.get("outcome").and_then(|v| v.as_s().ok()) {
-            None => None,
-            Some(text) => Some(ReleaseOutcome::parse(text).ok_or_else(|| {
-                self.corrupt(
-                    &format!("{}/{}", release_pk(app), release_sk(release.version)),
-                    format!("unknown release outcome {text:?}"),
-                )
-            })?),
-        };
-        release.outcome_reason = item
-            .get("outcomeReason")
-            .and_then(|v| v.as_s().ok())
-            .cloned();
-        Ok(release)
-    }
+/// A value stored as its JSON text in a string (`S`) attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Json<T>(pub(crate) T);
 
-    pub(crate) fn status_from_item(
-        &self,
-        item: &HashMap<String, AttributeValue>,
-        app: &str,
-    ) -> Result<AppStatus> {
-        let json = self.string(item, "status", app)?;
-        serde_json::from_str(json).map_err(|e| self.corrupt(app, e.to_string()))
-    }
-
-    pub(crate) fn lease_from_item(
-        &self,
-        item: &HashMap<String, AttributeValue>,
-    ) -> Result<LeaseRecord> {
-        Ok(LeaseRecord {
-            holder: item.get("holder").and_then(|v| v.as_s().ok()).cloned(),
-            token: self.number(item, "token", "lease")?,
-            version: self.number(item, "version", "lease")?,
-            renewed_at: item
-                .get("renewedAt")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default(),
-            acquired_at: item
-                .get("acquiredAt")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default(),
-            duration_seconds: item
-                .get("durationSeconds")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        })
+impl<T: Serialize> Serialize for Json<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(&self.0).map_err(S::Error::custom)?;
+        serializer.serialize_str(&text)
     }
 }
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Json<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        serde_json::from_str(&text)
+            .map(Json)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// An app's spec item (pk `app`, sk the app name).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SpecItem {
+    pk: String,
+    sk: String,
+    generation: u64,
+    spec: Json<App>,
+    #[serde(default)]
+    deleting: bool,
+    /// Always written, empty when the apply had no text; absent only in
+    /// items stored before Ferry kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    manifest: Option<String>,
+    #[serde(default)]
+    updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    restart: Option<Json<Restart>>,
+}
+
+impl SpecItem {
+    /// The item an apply of `change` writes as `generation`, at `now`.
+    pub(crate) fn new(change: &AppChange, generation: u64, now: &str) -> Self {
+        Self {
+            pk: PK_APP.to_owned(),
+            sk: change.spec.name.clone(),
+            generation,
+            spec: Json(change.spec.clone()),
+            deleting: false,
+            manifest: Some(change.manifest.clone()),
+            updated_at: now.to_owned(),
+            created_at: change.created_at_to_write(now).map(str::to_owned),
+            source: change.source.clone(),
+            restart: change.restart.as_ref().map(|processes| {
+                Json(Restart {
+                    generation,
+                    processes: processes.clone(),
+                })
+            }),
+        }
+    }
+}
+
+impl From<SpecItem> for AppRecord {
+    fn from(item: SpecItem) -> Self {
+        AppRecord {
+            name: item.sk,
+            generation: item.generation,
+            spec: item.spec.0,
+            deleting: item.deleting,
+            source: item.source,
+            manifest: item.manifest,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+            restart: item.restart.map(|restart| restart.0),
+        }
+    }
+}
+
+/// A release item (pk `release#<app>`, sk `v` and the zero-padded
+/// version): the immutable snapshot, and the outcome attributes the
+/// controller sets later.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReleaseItem {
+    pk: String,
+    sk: String,
+    release: Json<Release>,
+    pub(crate) version: u64,
+    /// A [`crate::ReleaseOutcome`]'s text; the store parses it, so that an
+    /// unknown one is reported with the release it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) outcome_reason: Option<String>,
+}
+
+impl ReleaseItem {
+    /// The item of a new release; it has no outcome yet.
+    pub(crate) fn new(release: &Release) -> Self {
+        Self {
+            pk: release_pk(&release.app),
+            sk: release_sk(release.version),
+            release: Json(release.clone()),
+            version: release.version,
+            outcome: None,
+            outcome_reason: None,
+        }
+    }
+
+    /// The snapshot as it was written, without the outcome attributes.
+    pub(crate) fn snapshot(self) -> Release {
+        self.release.0
+    }
+}
+
+/// An app's status item (pk `status`, sk the app name).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StatusItem {
+    pk: String,
+    pub(crate) sk: String,
+    pub(crate) status: Json<AppStatus>,
+}
+
+impl StatusItem {
+    pub(crate) fn new(status: &AppStatus) -> Self {
+        Self {
+            pk: PK_STATUS.to_owned(),
+            sk: status.name.clone(),
+            status: Json(status.clone()),
+        }
+    }
+}
+
+/// The leader's settings (pk `meta`, sk `settings`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SettingsItem {
+    pk: String,
+    sk: String,
+    pub(crate) settings: Json<Settings>,
+}
+
+impl SettingsItem {
+    pub(crate) fn new(settings: &Settings) -> Self {
+        Self {
+            pk: PK_META.to_owned(),
+            sk: SK_SETTINGS.to_owned(),
+            settings: Json(settings.clone()),
+        }
+    }
+}
+
+/// A domain claim (pk `domain`, sk the domain name).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ClaimItem {
+    pk: String,
+    /// The domain.
+    pub(crate) sk: String,
+    /// The one app that may route it.
+    pub(crate) app: String,
+}
+
+impl ClaimItem {
+    pub(crate) fn new(domain: &str, app: &str) -> Self {
+        Self {
+            pk: PK_DOMAIN.to_owned(),
+            sk: domain.to_owned(),
+            app: app.to_owned(),
+        }
+    }
+}
+
+/// The revision counter (pk `meta`, sk `revision`), as read; it is only
+/// ever written by an `ADD` update.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevisionItem {
+    pub(crate) revision: u64,
+}
+
+/// The leader lease (pk `lease`, sk `controller`). Renewals and the
+/// hand-back change it with update expressions (see
+/// [`crate::Store::renew_lease`]); the store maps it to and from a
+/// [`crate::LeaseRecord`].
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LeaseItem {
+    pub(crate) pk: String,
+    pub(crate) sk: String,
+    /// Removed by the hand-back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) holder: Option<String>,
+    pub(crate) token: u64,
+    pub(crate) version: u64,
+    #[serde(default)]
+    pub(crate) renewed_at: String,
+    /// Absent in leases written before Ferry recorded it.
+    #[serde(default)]
+    pub(crate) acquired_at: String,
+    #[serde(default)]
+    pub(crate) duration_seconds: u64,
+}
+
+#[cfg(test)]
+#[path = "items_tests.rs"]
+mod tests;

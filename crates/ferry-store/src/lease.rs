@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::{build, Result};
+use crate::items::LeaseItem;
 use crate::layout::{key, PK_LEASE, SK_CONTROLLER};
 use crate::store::{Store, SERVICE};
 use crate::values::{n, s};
@@ -115,6 +116,34 @@ impl LeaseRecord {
     }
 }
 
+impl From<&LeaseRecord> for LeaseItem {
+    fn from(record: &LeaseRecord) -> Self {
+        Self {
+            pk: PK_LEASE.to_owned(),
+            sk: SK_CONTROLLER.to_owned(),
+            holder: record.holder.clone(),
+            token: record.token,
+            version: record.version,
+            renewed_at: record.renewed_at.clone(),
+            acquired_at: record.acquired_at.clone(),
+            duration_seconds: record.duration_seconds,
+        }
+    }
+}
+
+impl From<LeaseItem> for LeaseRecord {
+    fn from(item: LeaseItem) -> Self {
+        LeaseRecord {
+            holder: item.holder,
+            token: item.token,
+            version: item.version,
+            renewed_at: item.renewed_at,
+            acquired_at: item.acquired_at,
+            duration_seconds: item.duration_seconds,
+        }
+    }
+}
+
 impl Store {
     /// Whether a controller leads at `now`, as [`LeaseRecord::leadership`]
     /// judges it: one strongly consistent read.
@@ -129,7 +158,7 @@ impl Store {
     pub async fn read_lease(&self) -> Result<Option<LeaseRecord>> {
         let out = self.get_item(PK_LEASE, SK_CONTROLLER, "lease").await?;
         out.item()
-            .map(|item| self.lease_from_item(item))
+            .map(|item| Ok(self.decode::<LeaseItem>(item, "lease")?.into()))
             .transpose()
     }
 
@@ -151,13 +180,7 @@ impl Store {
             acquired_at: now.to_owned(),
             duration_seconds,
         };
-        let mut item = key(PK_LEASE, SK_CONTROLLER);
-        item.insert("holder".into(), s(holder));
-        item.insert("token".into(), n(record.token));
-        item.insert("version".into(), n(record.version));
-        item.insert("renewedAt".into(), s(now));
-        item.insert("acquiredAt".into(), s(now));
-        item.insert("durationSeconds".into(), n(duration_seconds));
+        let item = self.encode(&LeaseItem::from(&record), "lease")?;
         let request = self
             .client
             .put_item()

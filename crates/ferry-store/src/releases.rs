@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use ferry_call::pacing::Bucket;
 
 use crate::error::{build, Error, Result};
+use crate::items::{Item, ReleaseItem};
 use crate::layout::{key, release_pk, release_sk};
 use crate::lease::Fence;
 use crate::records::Release;
@@ -29,7 +30,7 @@ impl Store {
     pub async fn latest_release_version(&self, app: &str) -> Result<u64> {
         match self.end_release(app, true).await? {
             None => Ok(0),
-            Some(item) => self.number(&item, "version", app),
+            Some(item) => Ok(self.decode::<ReleaseItem>(&item, app)?.version),
         }
     }
 
@@ -76,6 +77,26 @@ impl Store {
         out.item()
             .map(|item| self.release_from_item(item, app))
             .transpose()
+    }
+
+    /// A release item's snapshot, with the outcome its attributes record.
+    fn release_from_item(&self, item: &Item, app: &str) -> Result<Release> {
+        let item: ReleaseItem = self.decode(item, app)?;
+        let outcome = item.outcome.clone();
+        let outcome_reason = item.outcome_reason.clone();
+        let mut release = item.snapshot();
+        // The attributes, not the snapshot, say how the rollout ended.
+        release.outcome = match outcome {
+            None => None,
+            Some(text) => Some(ReleaseOutcome::parse(&text).ok_or_else(|| {
+                self.corrupt(
+                    &format!("{}/{}", release_pk(app), release_sk(release.version)),
+                    format!("unknown release outcome {text:?}"),
+                )
+            })?),
+        };
+        release.outcome_reason = outcome_reason;
+        Ok(release)
     }
 
     /// Records how a release's rollout ended, if `fence` still holds the

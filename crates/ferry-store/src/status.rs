@@ -7,10 +7,10 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use ferry_core::AppStatus;
 
 use crate::error::{build, Result};
-use crate::layout::{key, PK_META, PK_STATUS, SK_SETTINGS};
+use crate::items::{SettingsItem, StatusItem};
+use crate::layout::{PK_META, PK_STATUS, SK_SETTINGS};
 use crate::lease::Fence;
 use crate::store::Store;
-use crate::values::s;
 
 impl Store {
     /// Publishes the settings the leader renders with, if `fence` still
@@ -20,11 +20,7 @@ impl Store {
         settings: &ferry_core::Settings,
         fence: &Fence,
     ) -> Result<()> {
-        let mut item = key(PK_META, SK_SETTINGS);
-        item.insert(
-            "settings".into(),
-            s(self.to_json(settings, "meta/settings")?),
-        );
+        let item = self.encode(&SettingsItem::new(settings), "meta/settings")?;
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let items = vec![TransactWriteItem::builder()
             .put(build(put.build(), "settings Put")?)
@@ -38,16 +34,15 @@ impl Store {
         let out = self.get_item(PK_META, SK_SETTINGS, "meta/settings").await?;
         out.item()
             .map(|item| {
-                let json = self.string(item, "settings", "meta/settings")?;
-                serde_json::from_str(json).map_err(|e| self.corrupt("meta/settings", e.to_string()))
+                let item: SettingsItem = self.decode(item, "meta/settings")?;
+                Ok(item.settings.0)
             })
             .transpose()
     }
 
     /// Writes an app's status, if `fence` still holds the lease.
     pub async fn put_status(&self, status: &AppStatus, fence: &Fence) -> Result<()> {
-        let mut item = key(PK_STATUS, status.name.as_str());
-        item.insert("status".into(), s(self.to_json(status, &status.name)?));
+        let item = self.encode(&StatusItem::new(status), &status.name)?;
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let items = vec![TransactWriteItem::builder()
             .put(build(put.build(), "status Put")?)
@@ -59,7 +54,10 @@ impl Store {
     pub async fn get_status(&self, app: &str) -> Result<Option<AppStatus>> {
         let out = self.get_item(PK_STATUS, app, app).await?;
         out.item()
-            .map(|item| self.status_from_item(item, app))
+            .map(|item| {
+                let item: StatusItem = self.decode(item, app)?;
+                Ok(item.status.0)
+            })
             .transpose()
     }
 
@@ -69,9 +67,8 @@ impl Store {
         items
             .iter()
             .map(|item| {
-                let app = self.string(item, "sk", PK_STATUS)?.to_owned();
-                let status = self.status_from_item(item, &app)?;
-                Ok((app, status))
+                let item: StatusItem = self.decode(item, PK_STATUS)?;
+                Ok((item.sk, item.status.0))
             })
             .collect()
     }

@@ -7,9 +7,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use ferry_call::pacing::Bucket;
 use ferry_call::Caller;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::items::{from_item, to_item, Item};
 use crate::layout::key;
 use crate::values::s;
 
@@ -133,7 +135,15 @@ impl Store {
         ferry_call::Error::from_sdk(SERVICE, operation, resource, err).into()
     }
 
-    pub(crate) fn to_json<T: Serialize>(&self, value: &T, what: &str) -> Result<String> {
-        serde_json::to_string(value).map_err(|e| self.corrupt(what, e.to_string()))
+    /// The item of `value` (see [`crate::items`]); `what` names it in
+    /// errors.
+    pub(crate) fn encode<T: Serialize>(&self, value: &T, what: &str) -> Result<Item> {
+        to_item(value).map_err(|e| self.corrupt(what, e.to_string()))
+    }
+
+    /// The value an item holds, or [`Error::Corrupt`] naming the item as
+    /// `what` and saying what is wrong with it.
+    pub(crate) fn decode<T: DeserializeOwned>(&self, item: &Item, what: &str) -> Result<T> {
+        from_item(item).map_err(|e| self.corrupt(what, e.to_string()))
     }
 }
