@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use crate::error::{build, Error, Result};
-use crate::items::{RevisionItem, SpecItem};
+use crate::items::{sort_key, RevisionItem, SpecItem};
 use crate::layout::{key, PK_APP, PK_META, PK_STATUS, SK_REVISION};
 use crate::lease::Fence;
 use crate::records::AppRecord;
@@ -29,7 +29,11 @@ impl Store {
         let items = self.query(PK_APP, false).await?;
         items
             .iter()
-            .map(|item| Ok(self.decode::<SpecItem>(item, PK_APP)?.into()))
+            .map(|item| {
+                Ok(self
+                    .decode::<SpecItem>(item, sort_key(item, PK_APP))?
+                    .into())
+            })
             .collect()
     }
 

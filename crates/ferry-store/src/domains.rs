@@ -20,7 +20,7 @@ use ferry_call::pacing::Bucket;
 
 use crate::claim_plan::{claim_conflict, claim_kinds, layout, owners_to_read};
 use crate::error::{build, Result};
-use crate::items::ClaimItem;
+use crate::items::{sort_key, ClaimItem};
 use crate::layout::{key, PK_DOMAIN};
 use crate::records::AppChange;
 use crate::store::{Store, SERVICE};
@@ -117,7 +117,7 @@ impl Store {
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 for item in items {
-                    let claim: ClaimItem = self.decode(item, PK_DOMAIN)?;
+                    let claim: ClaimItem = self.decode(item, sort_key(item, PK_DOMAIN))?;
                     owners.insert(claim.sk, claim.app);
                 }
                 keys = out

@@ -47,6 +47,14 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, serde_dyn
     serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone())
 }
 
+/// The sort key of an item, to name it in an error: the app or domain of
+/// a listed item. `otherwise` where the item has none.
+pub(crate) fn sort_key<'a>(item: &'a Item, otherwise: &'a str) -> &'a str {
+    item.get("sk")
+        .and_then(|sk| sk.as_s().ok())
+        .map_or(otherwise, String::as_str)
+}
+
 /// A value stored as its JSON text in a string (`S`) attribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Json<T>(pub(crate) T);

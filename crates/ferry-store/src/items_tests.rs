@@ -411,3 +411,10 @@ fn a_restart_is_kept_as_json_text() {
         }
     );
 }
+
+#[test]
+fn a_listed_item_is_named_by_its_sort_key() {
+    let claim = hand::claim("web.example.com", "web");
+    assert_eq!(sort_key(&claim, "domain"), "web.example.com");
+    assert_eq!(sort_key(&Item::new(), "domain"), "domain");
+}

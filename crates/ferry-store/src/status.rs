@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use ferry_core::AppStatus;
 
 use crate::error::{build, Result};
-use crate::items::{SettingsItem, StatusItem};
+use crate::items::{sort_key, SettingsItem, StatusItem};
 use crate::layout::{PK_META, PK_STATUS, SK_SETTINGS};
 use crate::lease::Fence;
 use crate::store::Store;
@@ -67,7 +67,7 @@ impl Store {
         items
             .iter()
             .map(|item| {
-                let item: StatusItem = self.decode(item, PK_STATUS)?;
+                let item: StatusItem = self.decode(item, sort_key(item, PK_STATUS))?;
                 Ok((item.sk, item.status.0))
             })
             .collect()
