@@ -15,6 +15,7 @@ mod restart;
 mod rollback;
 mod run;
 mod show;
+mod wait;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -231,7 +232,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             if wait {
-                show::wait_ready(&store, &applied, timeout)
+                wait::wait_ready(&store, &applied, timeout)
                     .await
                     .context("the apply is stored, but waiting for it failed")?;
             } else {
@@ -290,7 +291,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             let store = store(&store_args.table).await?;
             let restarted = restart::restart(&store, &app, &processes, message).await?;
             if wait {
-                show::wait_ready(&store, &[restarted], timeout)
+                wait::wait_ready(&store, &[restarted], timeout)
                     .await
                     .context("the restart is stored, but waiting for it failed")?;
             } else {
@@ -310,7 +311,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = store(&store_args.table).await?;
             if watch {
-                return show::watch(&store, &app, output, timeout).await;
+                return wait::watch(&store, &app, output, timeout).await;
             }
             show::status(&store, &app, output).await
         }
@@ -328,7 +329,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             let store = store(&store_args.table).await?;
             apply::delete(&store, &app).await?;
             if wait {
-                show::wait_gone(&store, &app, timeout).await?;
+                wait::wait_gone(&store, &app, timeout).await?;
             }
             Ok(())
         }
