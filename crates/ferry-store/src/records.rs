@@ -2,10 +2,9 @@
 //! stored desired state, its releases, and one apply's changes. How each
 //! is laid out in DynamoDB is [`crate::items`]'s job.
 
+use ferry_core::ReleaseOutcome;
 use ferry_manifest::App;
 use serde::{Deserialize, Serialize};
-
-use crate::ReleaseOutcome;
 
 /// The stored desired state of one app.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,16 +4,15 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use ferry_call::pacing::Bucket;
+use ferry_core::ReleaseOutcome;
 
 use crate::error::{build, Error, Result};
 use crate::items::{Item, ReleaseItem};
 use crate::layout::{key, release_pk, release_sk};
 use crate::lease::Fence;
 use crate::records::Release;
-use crate::store::{Store, SERVICE};
+use crate::store::Store;
 use crate::values::s;
-use crate::ReleaseOutcome;
 
 impl Store {
     /// An app's releases, newest first, with their outcomes.
@@ -50,22 +49,9 @@ impl Store {
         app: &str,
         newest: bool,
     ) -> Result<Option<HashMap<String, AttributeValue>>> {
-        let pk = release_pk(app);
         let out = self
-            .caller
-            .call(SERVICE, "Query", Bucket::Unpaced, app, || {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_values(":pk", s(pk.clone()))
-                    .scan_index_forward(!newest)
-                    .limit(1)
-                    .consistent_read(true)
-                    .send()
-            })
-            .await
-            .map_err(|e| self.missing_table(e))?;
+            .query_page(&release_pk(app), newest, Some(1), None, app)
+            .await?;
         Ok(out.items().first().cloned())
     }
 

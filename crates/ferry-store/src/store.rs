@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use ferry_call::pacing::Bucket;
@@ -68,20 +69,8 @@ impl Store {
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let out = self
-                .caller
-                .call(SERVICE, "Query", Bucket::Unpaced, pk, || {
-                    self.client
-                        .query()
-                        .table_name(&self.table)
-                        .key_condition_expression("pk = :pk")
-                        .expression_attribute_values(":pk", s(pk))
-                        .scan_index_forward(!newest_first)
-                        .consistent_read(true)
-                        .set_exclusive_start_key(start.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| self.missing_table(e))?;
+                .query_page(pk, newest_first, None, start.take(), pk)
+                .await?;
             items.extend(out.items().iter().cloned());
             match out.last_evaluated_key() {
                 Some(last) if !last.is_empty() => start = Some(last.clone()),
@@ -89,6 +78,34 @@ impl Store {
             }
         }
         Ok(items)
+    }
+
+    /// One Query of a partition, strongly consistent: at most `limit`
+    /// items (`None`: a page, as DynamoDB sizes it), from after `start`
+    /// (`None`: from the first). `what` names it in errors.
+    pub(crate) async fn query_page(
+        &self,
+        pk: &str,
+        newest_first: bool,
+        limit: Option<i32>,
+        start: Option<HashMap<String, AttributeValue>>,
+        what: &str,
+    ) -> Result<QueryOutput> {
+        self.caller
+            .call(SERVICE, "Query", Bucket::Unpaced, what, || {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", s(pk))
+                    .scan_index_forward(!newest_first)
+                    .set_limit(limit)
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| self.missing_table(e))
     }
 
     /// One item by key, strongly consistent. `what` names it in errors.
