@@ -10,7 +10,6 @@ use std::fmt;
 
 use aws_sdk_ecs as ecs;
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use ferry_store::{Leadership, Store, TableFacts};
@@ -254,11 +253,7 @@ async fn leader_check(store: &Store, checks: &mut Vec<Check>) {
     };
     match lease.leadership(now) {
         Leadership::Leading { holder } => {
-            let ago = |at: &str| {
-                OffsetDateTime::parse(at, &Rfc3339)
-                    .ok()
-                    .map(|t| human::human_seconds((now - t).whole_seconds().max(0)))
-            };
+            let ago = |at: &str| human::since(at, now);
             let since = ago(&lease.acquired_at)
                 .map(|a| format!(", leading for {a}"))
                 .unwrap_or_default();

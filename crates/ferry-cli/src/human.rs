@@ -24,10 +24,14 @@ pub fn age(rfc3339: &str) -> String {
 /// [`age`] as of `now`, kubectl-style: seconds up to two minutes, then
 /// minutes, hours and days. "-" for a time that does not parse.
 fn age_at(rfc3339: &str, now: OffsetDateTime) -> String {
-    let Ok(then) = OffsetDateTime::parse(rfc3339, &Rfc3339) else {
-        return "-".into();
-    };
-    human_seconds((now - then).whole_seconds())
+    since(rfc3339, now).unwrap_or_else(|| "-".into())
+}
+
+/// How long before `now` an RFC 3339 time was, as [`human_seconds`]
+/// shows it; `None` for a time that does not parse.
+pub fn since(rfc3339: &str, now: OffsetDateTime) -> Option<String> {
+    let then = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    Some(human_seconds((now - then).whole_seconds()))
 }
 
 /// Whether a controller leads, as one sentence; for a lapse, what an
@@ -73,6 +77,8 @@ mod tests {
         assert_eq!(age_at("2026-11-20T12:00:00Z", now), "3d");
         assert_eq!(age_at("2026-11-23T12:00:05Z", now), "0s", "clock skew");
         assert_eq!(age_at("yesterday", now), "-");
+        assert_eq!(since("2026-11-23T11:55:00Z", now).as_deref(), Some("5m"));
+        assert_eq!(since("yesterday", now), None);
     }
 
     #[test]
