@@ -10,11 +10,11 @@ use std::fmt;
 
 use aws_sdk_ecs as ecs;
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use ferry_store::{Leadership, Store, TableFacts};
 
+use crate::human;
 use crate::Output;
 
 /// How a check came out.
@@ -244,16 +244,16 @@ async fn leader_check(store: &Store, checks: &mut Vec<Check>) {
     };
     let now = OffsetDateTime::now_utc();
     let Some(lease) = lease else {
-        checks.push(check("leader", State::Fail, Leadership::Never.to_string()));
+        checks.push(check(
+            "leader",
+            State::Fail,
+            human::leadership(&Leadership::Never),
+        ));
         return;
     };
     match lease.leadership(now) {
         Leadership::Leading { holder } => {
-            let ago = |at: &str| {
-                OffsetDateTime::parse(at, &Rfc3339)
-                    .ok()
-                    .map(|t| ferry_store::human_seconds((now - t).whole_seconds().max(0)))
-            };
+            let ago = |at: &str| human::since(at, now);
             let since = ago(&lease.acquired_at)
                 .map(|a| format!(", leading for {a}"))
                 .unwrap_or_default();
@@ -266,7 +266,7 @@ async fn leader_check(store: &Store, checks: &mut Vec<Check>) {
                 format!("{holder} leads (term {}{since}{renewed})", lease.token),
             ));
         }
-        lapsed => checks.push(check("leader", State::Fail, lapsed.to_string())),
+        lapsed => checks.push(check("leader", State::Fail, human::leadership(&lapsed))),
     }
 }
 

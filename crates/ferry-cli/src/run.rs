@@ -13,7 +13,7 @@ use ferry_aws::Ecs;
 use ferry_core::names;
 use ferry_store::Store;
 
-use crate::show::age;
+use crate::human::age;
 
 /// Tag that marks a one-off task.
 const TAG_RUN: &str = "ferry:run";

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::error::{Error, Result};
+
 /// DynamoDB's item size limit: 400 KB, in bytes.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
@@ -21,6 +23,30 @@ pub fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
     item.iter()
         .map(|(name, value)| name.len() + value_size(value))
         .sum()
+}
+
+/// Refuses an item over DynamoDB's size limit, naming which and by how
+/// much. The spec and the release item each hold the manifest text and the
+/// resolved spec, so an app's stored size is about twice its manifest.
+pub(crate) fn check_size(
+    item: &HashMap<String, AttributeValue>,
+    what: &str,
+    app: &str,
+) -> Result<()> {
+    let size = item_size(item);
+    if size > MAX_ITEM_BYTES {
+        return Err(Error::TooLarge {
+            apps: app.to_owned(),
+            message: format!(
+                "its {what} item would be {} KiB, over DynamoDB's item limit of {} KiB (the \
+                 manifest text and the resolved spec are both stored); make the env or the \
+                 manifest smaller; nothing was written",
+                size.div_ceil(1024),
+                MAX_ITEM_BYTES / 1024
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A value's size. Numbers are counted at the documented upper bound (1

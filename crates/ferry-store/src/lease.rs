@@ -13,17 +13,15 @@
 //! people (`ferry` and the console), and clock skew between replicas cannot
 //! make two of them lead at once.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_call::pacing::Bucket;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::{key, n, s, Result, Store, SERVICE};
-
-const PK_LEASE: &str = "lease";
-const SK_CONTROLLER: &str = "controller";
+use crate::error::{build, Result};
+use crate::items::LeaseItem;
+use crate::layout::{key, PK_LEASE, SK_CONTROLLER};
+use crate::store::{Store, SERVICE};
+use crate::values::{n, s};
 
 /// The lease as last written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,34 +83,6 @@ impl Leadership {
     }
 }
 
-impl std::fmt::Display for Leadership {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Leadership::Leading { holder } => write!(f, "controller {holder} is leading"),
-            Leadership::Never => f.write_str(
-                "no controller is leading: none has ever taken the lease; start ferry-controller",
-            ),
-            Leadership::Lapsed {
-                last_holder,
-                handed_back,
-                for_seconds,
-            } => {
-                let who = last_holder.as_deref().unwrap_or("the last leader");
-                let how = if *handed_back {
-                    format!("{who} handed the lease back")
-                } else {
-                    format!("the lease of {who} expired")
-                };
-                write!(
-                    f,
-                    "no controller is leading: {how} {} ago, and no replica has taken it since",
-                    crate::human_seconds(*for_seconds)
-                )
-            }
-        }
-    }
-}
-
 impl LeaseRecord {
     /// Whether a controller leads at `now` by the reader's clock.
     ///
@@ -146,6 +116,34 @@ impl LeaseRecord {
     }
 }
 
+impl From<&LeaseRecord> for LeaseItem {
+    fn from(record: &LeaseRecord) -> Self {
+        Self {
+            pk: PK_LEASE.to_owned(),
+            sk: SK_CONTROLLER.to_owned(),
+            holder: record.holder.clone(),
+            token: record.token,
+            version: record.version,
+            renewed_at: record.renewed_at.clone(),
+            acquired_at: record.acquired_at.clone(),
+            duration_seconds: record.duration_seconds,
+        }
+    }
+}
+
+impl From<LeaseItem> for LeaseRecord {
+    fn from(item: LeaseItem) -> Self {
+        LeaseRecord {
+            holder: item.holder,
+            token: item.token,
+            version: item.version,
+            renewed_at: item.renewed_at,
+            acquired_at: item.acquired_at,
+            duration_seconds: item.duration_seconds,
+        }
+    }
+}
+
 impl Store {
     /// Whether a controller leads at `now`, as [`LeaseRecord::leadership`]
     /// judges it: one strongly consistent read.
@@ -160,7 +158,7 @@ impl Store {
     pub async fn read_lease(&self) -> Result<Option<LeaseRecord>> {
         let out = self.get_item(PK_LEASE, SK_CONTROLLER, "lease").await?;
         out.item()
-            .map(|item| self.lease_from_item(item))
+            .map(|item| Ok(self.decode::<LeaseItem>(item, "lease")?.into()))
             .transpose()
     }
 
@@ -182,13 +180,7 @@ impl Store {
             acquired_at: now.to_owned(),
             duration_seconds,
         };
-        let mut item = key(PK_LEASE, SK_CONTROLLER);
-        item.insert("holder".into(), s(holder));
-        item.insert("token".into(), n(record.token));
-        item.insert("version".into(), n(record.version));
-        item.insert("renewedAt".into(), s(now));
-        item.insert("acquiredAt".into(), s(now));
-        item.insert("durationSeconds".into(), n(duration_seconds));
+        let item = self.encode(&LeaseItem::from(&record), "lease")?;
         let request = self
             .client
             .put_item()
@@ -281,29 +273,6 @@ impl Store {
         }
     }
 
-    fn lease_from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<LeaseRecord> {
-        Ok(LeaseRecord {
-            holder: item.get("holder").and_then(|v| v.as_s().ok()).cloned(),
-            token: self.number(item, "token", "lease")?,
-            version: self.number(item, "version", "lease")?,
-            renewed_at: item
-                .get("renewedAt")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default(),
-            acquired_at: item
-                .get("acquiredAt")
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default(),
-            duration_seconds: item
-                .get("durationSeconds")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        })
-    }
-
     /// A `ConditionCheck` that the lease is still held under `fence`: the
     /// first item of every fenced transaction.
     pub(crate) fn fence_check(
@@ -318,7 +287,7 @@ impl Store {
             .expression_attribute_values(":me", s(fence.holder.as_str()))
             .expression_attribute_values(":token", n(fence.token));
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .condition_check(crate::build(check.build(), "lease ConditionCheck")?)
+            .condition_check(build(check.build(), "lease ConditionCheck")?)
             .build())
     }
 }
@@ -363,20 +332,19 @@ mod tests {
                 for_seconds: 300,
             }
         );
-        assert_eq!(
-            lapsed.to_string(),
-            "no controller is leading: the lease of ctl-1 expired 5m ago, and no replica has \
-             taken it since"
-        );
     }
 
     #[test]
     fn a_handed_back_lease_lapses_at_once() {
         let lapsed = lease(None).leadership(datetime!(2026-12-01 12:00:42 UTC));
         assert!(!lapsed.is_leading());
-        assert!(
-            lapsed.to_string().contains("handed the lease back 42s ago"),
-            "{lapsed}"
+        assert_eq!(
+            lapsed,
+            Leadership::Lapsed {
+                last_holder: None,
+                handed_back: true,
+                for_seconds: 42,
+            }
         );
     }
 }

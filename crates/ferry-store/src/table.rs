@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::{
 };
 use ferry_call::pacing::Bucket;
 
-use crate::{Error, Result, Store, SERVICE};
+use crate::error::{Error, Result};
+use crate::store::{Store, SERVICE};
 
 /// One attribute of a table's primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
