@@ -8,8 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use crate::diagnostic::{
     quote, Diagnostic, Diagnostics, FieldPath, Pos, Report, Segment, Shortened,
 };
+use crate::limits::{MAX_MANIFEST_BYTES, MAX_PROCFILE_BYTES};
 use crate::procfile::ProcfileRefused;
-use crate::rules::{MAX_MANIFEST_BYTES, MAX_PROCFILE_BYTES};
 use crate::schema;
 use crate::types::{App, Manifest};
 use crate::validate::{self, Anchors};

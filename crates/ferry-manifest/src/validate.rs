@@ -11,9 +11,9 @@ use regex::Regex;
 use crate::diagnostic::{quote, Diagnostic, FieldPath, Pos, Report};
 use crate::fargate;
 use crate::hints;
-use crate::limits::{self, Range};
+use crate::limits::{self, Range, MAX_PROCFILE_BYTES};
 use crate::procfile::{self, ProcfileEntry, ProcfileRefused};
-use crate::rules::{self, MAX_PROCFILE_BYTES};
+use crate::rules;
 use crate::schema::Broken;
 use crate::size;
 use crate::types::{
@@ -24,10 +24,6 @@ use crate::yaml::Document;
 
 mod autoscaling;
 
-pub use autoscaling::MAX_REQUESTS_PER_TARGET;
-
-/// Largest `scale` of one process (and of `autoscaling.max`).
-pub const MAX_SCALE: i64 = 1000;
 /// The process a bare domain name routes to.
 pub const DEFAULT_DOMAIN_PROCESS: &str = "web";
 /// Seconds between health checks when `interval` is unset (the ALB
@@ -36,13 +32,6 @@ pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 30;
 /// Seconds before a health check fails when `timeout` is unset (the ALB
 /// default for HTTP target groups), used to check `timeout < interval`.
 pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
-/// Largest `drainTimeout`: the load balancer's limit on a target group's
-/// deregistration delay.
-pub const MAX_DRAIN_TIMEOUT: u32 = 3600;
-/// Largest `healthCheckGracePeriod`. ECS would take more, but while the
-/// grace period lasts a task that never becomes healthy is neither replaced
-/// nor counted as a failed rollout; half an hour bounds that blind spot.
-pub const MAX_HEALTH_CHECK_GRACE_PERIOD: u32 = 1800;
 
 /// A problem was found and is already in the report; the value it was
 /// about has no resolution.
