@@ -21,9 +21,11 @@ mod schedule;
 mod schema;
 mod secret_scope;
 mod size;
+mod structure;
 mod timezones;
 pub mod types;
 mod validate;
+mod vocabulary;
 mod yaml;
 
 #[cfg(test)]

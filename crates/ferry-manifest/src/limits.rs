@@ -1,7 +1,8 @@
 //! The ranges and patterns single values must meet, in one place.
 //!
 //! Validation ([`crate::validate`], [`crate::rules`]) enforces them and the
-//! JSON Schema ([`crate::schema`]'s tables) carries them, so an editor's
+//! JSON Schema carries them (the `#[schemars(...)]` attributes of
+//! [`crate::types`] read them), so an editor's
 //! schema and `ferry validate` cannot drift apart. Where a rule explains
 //! its failures in detail (a DNS label, a domain, a health check path), the
 //! explaining function and the pattern here are two writings of one rule;

@@ -10,7 +10,7 @@ use crate::diagnostic::{
 };
 use crate::limits::{MAX_MANIFEST_BYTES, MAX_PROCFILE_BYTES};
 use crate::procfile::ProcfileRefused;
-use crate::schema;
+use crate::structure;
 use crate::types::{App, Manifest};
 use crate::validate::{self, Anchors};
 use crate::yaml::{self, Document};
@@ -91,7 +91,7 @@ fn parse_anchored(
     })?;
 
     let mut report = Report::new(file);
-    let structure = schema::check_structure(document.root(), &mut report);
+    let structure = structure::check_structure(document.root(), &mut report);
     for duplicate in document.duplicates() {
         report.error(
             duplicate.pos,

@@ -14,8 +14,8 @@ use crate::hints;
 use crate::limits::{self, Range, MAX_PROCFILE_BYTES};
 use crate::procfile::{self, ProcfileEntry, ProcfileRefused};
 use crate::rules;
-use crate::schema::Broken;
 use crate::size;
+use crate::structure::Broken;
 use crate::types::{
     App, Command, Domain, DomainEntry, HealthCheck, Manifest, ManifestProcess, Process, Schedule,
     API_VERSION, DEFAULT_CPU, DEFAULT_SCALE, KIND,
