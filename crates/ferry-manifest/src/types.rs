@@ -59,14 +59,14 @@ pub struct Metadata {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct ManifestSpec {
-    /// Docker/OCI image reference: [registry[:port]/]path[:tag][@digest].
+    /// Docker/OCI image reference: `[registry[:port]/]path[:tag][@digest]`.
     #[schemars(pattern(limits::image()), example = &"remind101/acme-inc:latest")]
     pub image: String,
     /// A Procfile (name: command lines), relative to this file; its processes merge with `processes`, the manifest winning per field.
     #[serde(default)]
     #[schemars(pattern(limits::NOT_BLANK))]
     pub procfile: Option<String>,
-    /// Environment variables; names match [A-Za-z_][A-Za-z0-9_]*.
+    /// Environment variables; names match `[A-Za-z_][A-Za-z0-9_]*`.
     #[serde(default)]
     #[schemars(
         extend("propertyNames" = {"pattern": limits::ENV_NAME}),
