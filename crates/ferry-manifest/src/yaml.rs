@@ -9,6 +9,20 @@
 //! typed `Manifest` and every later diagnostic points at the exact key or
 //! value.
 //!
+//! Why two parsers (yaml-rust2, under both the scan and `marked_yaml`, and
+//! libyaml) and three passes, not fewer:
+//! - libyaml stays as the gate because yaml-rust2 alone takes texts that
+//!   are not YAML, which libyaml (the reference implementation) refuses:
+//!   a tab in the indentation (`"\ta: 1"`, `"a:\n \tb: 1"`) parses
+//!   without an error. With the gate, every text `ferry validate` refused
+//!   is still refused (a unit test holds the tab cases).
+//! - The event scan stays beside `marked_yaml` because the loader stops at
+//!   the first key written twice (or, as configured here, silently keeps
+//!   one), so it cannot list every duplicate with both positions, and it
+//!   builds the tree recursively, so the depth must be bounded before it
+//!   runs. Building the position tree from the scan's own events would
+//!   fold those two passes into one; not done yet.
+//!
 //! Hostile input stays bounded. Characters YAML does not allow (NUL) are
 //! refused first, where they are. The event scan then runs before the
 //! others: it is linear, refuses nesting deeper than [`scan::MAX_NESTING_DEPTH`]

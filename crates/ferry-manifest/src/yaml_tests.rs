@@ -206,3 +206,38 @@ fn strip_location_keeps_the_rest_of_the_message() {
         );
     assert_eq!(strip_location("plain"), "plain");
 }
+#[test]
+fn what_the_first_document_refuses_is_reported_before_a_second_document() {
+    let errors = match Document::parse("a: &x 1\nb: !t 2\n---\nc: 3\n") {
+        Ok(_) => panic!("two documents should not parse"),
+        Err(errors) => errors,
+    };
+    let lines: Vec<usize> = errors.iter().map(|e| e.pos.line).collect();
+    assert_eq!(lines, vec![1, 2], "{errors:?}");
+}
+
+#[test]
+fn a_null_document_holds_no_manifest_but_a_quoted_one_is_a_scalar() {
+    for text in ["null\n", "NULL\n", "--- ~\n"] {
+        assert!(
+            first_error(text, text).message.contains("no manifest"),
+            "{text:?}"
+        );
+    }
+    let error = first_error("'null'\n", "quoted");
+    assert!(error.message.contains("not a mapping"), "{}", error.message);
+}
+
+/// The reason the libyaml gate stays (see the module doc): yaml-rust2
+/// alone takes these, libyaml refuses them.
+#[test]
+fn a_tab_in_the_indentation_is_refused_where_yaml_rust2_alone_takes_it() {
+    for text in ["\ta: 1\n", "a:\n \tb: 1\n"] {
+        let error = first_error(text, "tab");
+        assert!(
+            error.message.contains("tabs"),
+            "{text:?}: {}",
+            error.message
+        );
+    }
+}
