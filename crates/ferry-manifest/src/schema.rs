@@ -39,6 +39,12 @@ pub(crate) fn described() -> &'static Value {
 /// enforces, and says in each field's description what is valid; the rules
 /// that span fields (a `healthCheck` only with a `port`, valid Fargate
 /// pairs) are `ferry validate`'s alone.
+///
+/// Caveat: a constrained string (`metadata.name`, `image`, a secret's
+/// ARN) is `"type": "string"`, although Ferry takes a number or boolean
+/// written there as its text: no number's text is a valid name, image or
+/// path that anyone would write unquoted, so the schema takes the stricter
+/// reading. The `x-ferry-*` keywords of [`crate::vocabulary`] are removed.
 pub fn json_schema() -> Value {
     let mut schema = described().clone();
     remove_keywords(&mut schema, vocabulary::PREFIX);
