@@ -190,7 +190,16 @@ fn every_node_of_the_schema_has_a_shape_the_pass_reads() {
         match shape::shape(schema) {
             Shape::Unknown => unknown.push(path.to_owned()),
             Shape::Struct(fields) => {
-                assert!(fields.names().next().is_some(), "{path}: no field order");
+                let mut ordered: Vec<&str> = fields.names().collect();
+                ordered.sort_unstable();
+                let properties: Vec<&str> = schema["properties"]
+                    .as_object()
+                    .map(|p| p.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                assert_eq!(
+                    ordered, properties,
+                    "{path}: the field order is not the fields"
+                );
                 for field in fields.fields() {
                     walk(field.value, &format!("{path}.{}", field.name), unknown);
                 }
