@@ -44,7 +44,7 @@ pub(crate) fn described() -> &'static Value {
 /// ARN) is `"type": "string"`, although Ferry takes a number or boolean
 /// written there as its text: no number's text is a valid name, image or
 /// path that anyone would write unquoted, so the schema takes the stricter
-/// reading. The `x-ferry-*` keywords of [`crate::vocabulary`] are removed.
+/// reading. The structural pass's `x-ferry-*` keywords are removed.
 pub fn json_schema() -> Value {
     let mut schema = described().clone();
     remove_keywords(&mut schema, vocabulary::PREFIX);

@@ -1,27 +1,22 @@
 //! The YAML layer: turns a manifest's text into a tree that knows where
 //! every key and value is, and maps field paths back to positions.
 //!
-//! Three passes read the same text. An event scan (yaml-rust2, the parser
-//! under `marked_yaml`) finds keys written twice, with both positions, and
-//! refuses anchors, aliases and tags. `serde_yaml` (libyaml) is the gate:
-//! it finds syntax errors and counts documents. `marked_yaml` finally
-//! builds a tree with positions, from which the structural pass builds the
-//! typed `Manifest` and every later diagnostic points at the exact key or
-//! value.
+//! Two passes read the text, with two parsers. The event scan
+//! (yaml-rust2, [`scan`]) reads it once: it finds every key written twice,
+//! with both positions, refuses anchors, aliases, tags and complex keys,
+//! and builds the tree with positions ([`tree`]; `marked_yaml`'s node
+//! types, the nodes and spans its loader would build), from which the
+//! structural pass builds the typed `Manifest` and every later diagnostic
+//! points at the exact key or value. `serde_yaml` (libyaml) is the gate:
+//! it finds syntax errors and counts documents.
 //!
-//! Why two parsers (yaml-rust2, under both the scan and `marked_yaml`, and
-//! libyaml) and three passes, not fewer:
-//! - libyaml stays as the gate because yaml-rust2 alone takes texts that
-//!   are not YAML, which libyaml (the reference implementation) refuses:
-//!   a tab in the indentation (`"\ta: 1"`, `"a:\n \tb: 1"`) parses
-//!   without an error. With the gate, every text `ferry validate` refused
-//!   is still refused (a unit test holds the tab cases).
-//! - The event scan stays beside `marked_yaml` because the loader stops at
-//!   the first key written twice (or, as configured here, silently keeps
-//!   one), so it cannot list every duplicate with both positions, and it
-//!   builds the tree recursively, so the depth must be bounded before it
-//!   runs. Building the position tree from the scan's own events would
-//!   fold those two passes into one; not done yet.
+//! Why the second parser stays: yaml-rust2 alone takes texts that are not
+//! YAML, which libyaml (the reference implementation) refuses: a tab in
+//! the indentation (`"\ta: 1"`, `"a:\n \tb: 1"`) parses without an error.
+//! With the gate, every text `ferry validate` refused is still refused (a
+//! unit test holds the tab cases). `marked_yaml`'s own loader is no longer
+//! run: it stops at the first key written twice (or silently keeps one),
+//! and it recurses; a unit test holds the scan's tree to the loader's.
 //!
 //! Hostile input stays bounded. Characters YAML does not allow (NUL) are
 //! refused first, where they are. The event scan then runs before the
@@ -30,7 +25,7 @@
 //! walked and dropped recursively), and refuses aliases, so none is ever
 //! expanded ("billion laughs").
 
-use marked_yaml::{LoaderOptions, Node};
+use marked_yaml::Node;
 
 use crate::diagnostic::{FieldPath, Pos, Segment};
 
@@ -39,11 +34,12 @@ mod position;
 mod problems;
 mod scalar;
 mod scan;
+mod tree;
 
 use gate::{check_characters, check_single_document};
 pub(crate) use position::{marker_pos, node_pos};
+use problems::EXPECTED_MANIFEST;
 pub(crate) use problems::{duplicate_key_message, DuplicateKey, SyntaxError};
-use problems::{ANCHOR_MESSAGE, COMPLEX_KEY_MESSAGE, EXPECTED_MANIFEST, TAG_MESSAGE};
 pub(crate) use scalar::{parse_int, scalar_kind, ScalarKind};
 use scan::{scan_events, Scan};
 
@@ -73,8 +69,8 @@ impl Document {
         // The scan runs first: it is linear and bounds the nesting depth,
         // which libyaml would take quadratic time over (minutes for 100,000
         // `[`), and it refuses aliases before libyaml could expand them.
-        let duplicates = match scan_events(text) {
-            Ok(duplicates) => duplicates,
+        let scanned = match scan_events(text) {
+            Ok(scanned) => scanned,
             Err(Scan::Refused(errors)) => return Err(errors),
             Err(Scan::Syntax(error)) => {
                 // libyaml's message is the better one where it has one.
@@ -83,16 +79,17 @@ impl Document {
             }
         };
         check_single_document(text).map_err(|e| vec![e])?;
-        let options = LoaderOptions::default()
-            // Duplicates were found by the scan, with both positions; the
-            // loader keeps going so the rest of the file is checked too.
-            .error_on_duplicate_keys(false)
-            // Keep quoted scalars distinguishable from plain ones, so that
-            // `"256"` is a string and `256` an integer, as in serde_yaml.
-            .prevent_coercion(true);
-        let root = marked_yaml::parse_yaml_with_options(0, text, options)
-            .map_err(|e| vec![load_error_to_syntax_error(e)])?;
-        Ok(Self { root, duplicates })
+        // The gate refused a text without a document, so a root is there.
+        match scanned.root {
+            Some(root @ Node::Mapping(_)) => Ok(Self {
+                root,
+                duplicates: scanned.duplicates,
+            }),
+            other => Err(vec![SyntaxError::new(
+                other.as_ref().map_or(Pos::START, node_pos),
+                format!("the document is not a mapping; {EXPECTED_MANIFEST}"),
+            )]),
+        }
     }
 
     /// Every key written again in its mapping, in file order.
@@ -163,38 +160,6 @@ struct Found<'a> {
     key_pos: Pos,
     /// Whether the whole path exists.
     complete: bool,
-}
-
-fn load_error_to_syntax_error(error: marked_yaml::LoadError) -> SyntaxError {
-    use marked_yaml::LoadError;
-    match error {
-        LoadError::TopLevelMustBeMapping(marker) | LoadError::TopLevelMustBeSequence(marker) => {
-            SyntaxError::new(
-                marker_pos(Some(&marker)),
-                format!("the document is not a mapping; {EXPECTED_MANIFEST}"),
-            )
-        }
-        LoadError::UnexpectedAnchor(marker) => {
-            SyntaxError::new(marker_pos(Some(&marker)), ANCHOR_MESSAGE)
-        }
-        LoadError::UnexpectedTag(marker) => {
-            SyntaxError::new(marker_pos(Some(&marker)), TAG_MESSAGE)
-        }
-        LoadError::MappingKeyMustBeScalar(marker) => {
-            SyntaxError::new(marker_pos(Some(&marker)), COMPLEX_KEY_MESSAGE)
-        }
-        LoadError::DuplicateKey(inner) => SyntaxError::new(
-            marker_pos(inner.key.span().start()),
-            duplicate_key_message(
-                inner.key.as_str(),
-                marker_pos(inner.prev_key.span().start()),
-            ),
-        ),
-        LoadError::ScanError(marker, scan_error) => SyntaxError::new(
-            marker_pos(Some(&marker)),
-            format!("invalid YAML: {}", scan_error.info()),
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -5,9 +5,12 @@
 
 use std::collections::HashMap;
 
+use marked_yaml::Node;
+
 use super::problems::{
     DuplicateKey, SyntaxError, ANCHOR_MESSAGE, COMPLEX_KEY_MESSAGE, TAG_MESSAGE,
 };
+use super::tree::{marker, TreeBuilder};
 use crate::diagnostic::{FieldPath, Pos, Segment};
 
 /// Deepest nesting of mappings and lists a manifest may have. The deepest
@@ -15,6 +18,15 @@ use crate::diagnostic::{FieldPath, Pos, Segment};
 /// limit is far above that and far below what would make any parser slow
 /// or overflow a stack.
 pub(crate) const MAX_NESTING_DEPTH: usize = 32;
+
+/// What the event scan makes of a text that manifests may be written in.
+pub(super) struct Scanned {
+    /// Every key written again in its mapping, in file order.
+    pub(super) duplicates: Vec<DuplicateKey>,
+    /// The first document's root with positions; `None` for a text
+    /// without a document.
+    pub(super) root: Option<Node>,
+}
 
 /// Why the event scan stopped.
 pub(super) enum Scan {
@@ -50,13 +62,15 @@ pub(super) enum Frame {
 /// every key written twice in a mapping, and every anchor, alias, tag and
 /// non-scalar key. Iterative, so it needs no stack for deep documents
 /// (the libyaml gate has bounded the depth before it runs anyway).
-pub(super) fn scan_events(text: &str) -> Result<Vec<DuplicateKey>, Scan> {
+pub(super) fn scan_events(text: &str) -> Result<Scanned, Scan> {
     use yaml_rust2::parser::{Event, Parser};
+    use yaml_rust2::scanner::TScalarStyle;
 
     let mut parser = Parser::new_from_str(text);
     let mut frames: Vec<Frame> = Vec::new();
     let mut duplicates = Vec::new();
     let mut refused: Vec<SyntaxError> = Vec::new();
+    let mut tree = TreeBuilder::default();
     let refuse = |refused: &mut Vec<SyntaxError>, pos: Pos, message: &str| {
         if refused.len() < MAX_REFUSED {
             refused.push(SyntaxError::new(pos, message));
@@ -90,9 +104,10 @@ pub(super) fn scan_events(text: &str) -> Result<Vec<DuplicateKey>, Scan> {
         }
         match event {
             Event::StreamEnd => break,
-            Event::Scalar(value, ..) => {
-                begin_node(&mut frames, Some(value), pos, &mut duplicates);
+            Event::Scalar(value, style, ..) => {
+                begin_node(&mut frames, Some(value.clone()), pos, &mut duplicates);
                 end_node(&mut frames);
+                tree.scalar(value, style == TScalarStyle::Plain, marker(mark));
             }
             Event::Alias(_) => {
                 begin_node(&mut frames, None, pos, &mut duplicates);
@@ -104,6 +119,11 @@ pub(super) fn scan_events(text: &str) -> Result<Vec<DuplicateKey>, Scan> {
                 }
                 if frames.len() >= MAX_NESTING_DEPTH {
                     return Err(Scan::Refused(vec![too_deep(pos)]));
+                }
+                if matches!(event, Event::SequenceStart(..)) {
+                    tree.start_sequence(marker(mark));
+                } else {
+                    tree.start_mapping(marker(mark));
                 }
                 frames.push(if matches!(event, Event::SequenceStart(..)) {
                     Frame::Sequence { index: 0 }
@@ -118,12 +138,16 @@ pub(super) fn scan_events(text: &str) -> Result<Vec<DuplicateKey>, Scan> {
             Event::SequenceEnd | Event::MappingEnd => {
                 frames.pop();
                 end_node(&mut frames);
+                tree.end(marker(mark));
             }
             Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {}
         }
     }
     if refused.is_empty() {
-        Ok(duplicates)
+        Ok(Scanned {
+            duplicates,
+            root: tree.into_root(),
+        })
     } else {
         Err(Scan::Refused(refused))
     }
