@@ -1,7 +1,7 @@
 //! The event scan (yaml-rust2): one linear pass over the events that finds
-//! every key written twice (with both positions) and refuses anchors,
+//! every key written twice (with both positions), refuses anchors,
 //! aliases, tags, complex keys and nesting deeper than
-//! [`MAX_NESTING_DEPTH`].
+//! [`MAX_NESTING_DEPTH`], and builds the position tree ([`super::tree`]).
 
 use std::collections::HashMap;
 
@@ -58,10 +58,11 @@ pub(super) enum Frame {
     },
 }
 
-/// Walks the document's events once, without building anything: finds
-/// every key written twice in a mapping, and every anchor, alias, tag and
-/// non-scalar key. Iterative, so it needs no stack for deep documents
-/// (the libyaml gate has bounded the depth before it runs anyway).
+/// Walks the text's events once: finds every key written twice in a
+/// mapping, and every anchor, alias, tag and non-scalar key, and builds the
+/// first document's tree. Iterative, so it needs no stack for deep
+/// documents; the depth it lets through is at most [`MAX_NESTING_DEPTH`],
+/// so the tree it builds is dropped safely.
 pub(super) fn scan_events(text: &str) -> Result<Scanned, Scan> {
     use yaml_rust2::parser::{Event, Parser};
     use yaml_rust2::scanner::TScalarStyle;
