@@ -104,10 +104,7 @@ spec:
     worker: ~
 ";
     let errors = structure_errors(text);
-    let found: Vec<(usize, usize, &str)> = errors
-        .iter()
-        .map(|d| (d.line, d.column, d.path.as_str()))
-        .collect();
+    let found = crate::diagnostic::locations(&errors);
     assert_eq!(
         found,
         vec![

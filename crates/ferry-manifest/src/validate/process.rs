@@ -183,13 +183,26 @@ impl Validator<'_> {
         })
     }
 
-    /// An optional whole number within `range`.
+    /// An optional whole number within `range`; `unit` is what the message
+    /// says after the range, in parentheses.
     pub(super) fn resolve_bounded(
         &mut self,
         path: &FieldPath,
         value: Option<i64>,
         range: Range,
         unit: &str,
+    ) -> Result<Option<u32>, Reported> {
+        self.resolve_in_range(path, value, range, &format!("({unit})"))
+    }
+
+    /// An optional whole number within `range`, or an error whose message
+    /// ends with `after_range`.
+    fn resolve_in_range(
+        &mut self,
+        path: &FieldPath,
+        value: Option<i64>,
+        range: Range,
+        after_range: &str,
     ) -> Result<Option<u32>, Reported> {
         let Some(value) = value else {
             return Ok(None);
@@ -201,7 +214,9 @@ impl Validator<'_> {
                 let field = field_name(path);
                 self.error_at(
                     path,
-                    format!("invalid {field} {value}: it must be from {min} to {max} ({unit})"),
+                    format!(
+                        "invalid {field} {value}: it must be from {min} to {max} {after_range}"
+                    ),
                 );
                 Err(Reported)
             }
@@ -318,23 +333,7 @@ impl Validator<'_> {
         range: Range,
         why: &str,
     ) -> Result<Option<u32>, Reported> {
-        let Some(value) = value else {
-            return Ok(None);
-        };
-        match range.check(value) {
-            Some(seconds) => Ok(Some(seconds)),
-            None => {
-                let Range { min, max } = range;
-                let field = field_name(path);
-                self.error_at(
-                    path,
-                    format!(
-                        "invalid {field} {value}: it must be from {min} to {max} seconds ({why})"
-                    ),
-                );
-                Err(Reported)
-            }
-        }
+        self.resolve_in_range(path, value, range, &format!("seconds ({why})"))
     }
 
     /// Reports a set value outside `range`; true if unset or valid.
