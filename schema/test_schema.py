@@ -1,8 +1,9 @@
 """The JSON Schema that editors use accepts every manifest Ferry ships and
 refuses what `ferry validate` refuses: unknown keys and wrong types, and
 every range, pattern, length and choice of a single value. The schema is
-generated from crates/ferry-manifest/src/schema.rs's tables, whose limits
-come from crates/ferry-manifest/src/limits.rs, which validation reads too.
+derived from the manifest types (crates/ferry-manifest/src/types.rs, with
+schemars), whose attributes take their limits from
+crates/ferry-manifest/src/limits.rs, which validation reads too.
 
 Checked with a real validator (jsonschema, Draft 2020-12) against the
 manifest crate's corpus of invalid manifests

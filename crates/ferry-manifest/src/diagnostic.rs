@@ -307,6 +307,16 @@ impl Report {
     }
 }
 
+/// Where each diagnostic is: line, column and field path, for tests that
+/// compare many at once.
+#[cfg(test)]
+pub(crate) fn locations(diagnostics: &[Diagnostic]) -> Vec<(usize, usize, &str)> {
+    diagnostics
+        .iter()
+        .map(|d| (d.line, d.column, d.path.as_str()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,9 +21,11 @@ mod schedule;
 mod schema;
 mod secret_scope;
 mod size;
+mod structure;
 mod timezones;
 pub mod types;
 mod validate;
+mod vocabulary;
 mod yaml;
 
 #[cfg(test)]
@@ -31,9 +33,12 @@ mod tests;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Pos};
 pub use fargate::valid_memory_for_cpu;
+pub use limits::{
+    MAX_APP_NAME_LEN, MAX_DRAIN_TIMEOUT, MAX_HEALTH_CHECK_GRACE_PERIOD, MAX_MANIFEST_BYTES,
+    MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES, MAX_REQUESTS_PER_TARGET, MAX_SCALE,
+};
 pub use load::{load_paths, parse_manifest, LoadedApp};
 pub use procfile::parse_procfile;
-pub use rules::{MAX_APP_NAME_LEN, MAX_MANIFEST_BYTES, MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES};
 pub use schedule::{check_expression, is_timezone, DEFAULT_TIMEZONE, VALID_FORMS};
 pub use schema::json_schema;
 pub use secret_scope::{
@@ -45,5 +50,4 @@ pub use size::{
 pub use types::*;
 pub use validate::{
     DEFAULT_DOMAIN_PROCESS, DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_HEALTH_CHECK_TIMEOUT,
-    MAX_DRAIN_TIMEOUT, MAX_HEALTH_CHECK_GRACE_PERIOD, MAX_REQUESTS_PER_TARGET, MAX_SCALE,
 };

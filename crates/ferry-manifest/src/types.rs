@@ -7,7 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::limits;
+use crate::vocabulary;
 
 /// The only `apiVersion` this release understands.
 pub const API_VERSION: &str = "ferry/v1";
@@ -22,150 +26,254 @@ pub const DEFAULT_CPU: u32 = 256;
 pub const DEFAULT_MEMORY: u32 = 512;
 
 /// One manifest document, exactly as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "Ferry app manifest (ferry/v1)", transform = vocabulary::field_order::<Self>)]
 pub struct Manifest {
+    /// Always ferry/v1.
+    #[schemars(extend("const" = API_VERSION), example = API_VERSION)]
     pub api_version: String,
+    /// Always App.
+    #[schemars(extend("const" = KIND), example = KIND)]
     pub kind: String,
+    /// The app's name.
+    #[schemars(example = serde_json::json!({"name": "my-app"}))]
     pub metadata: Metadata,
+    /// What the app runs: image, processes, environment, domains.
+    #[schemars(example = serde_json::json!({"image": "remind101/acme-inc:latest"}))]
     pub spec: ManifestSpec,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A manifest's `metadata`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct Metadata {
+    /// App name: a lowercase DNS label starting with a letter, 1-40 characters.
+    #[schemars(pattern(limits::app_name()), example = &"my-app")]
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A manifest's `spec`: what the app runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct ManifestSpec {
+    /// Docker/OCI image reference: `[registry[:port]/]path[:tag][@digest]`.
+    #[schemars(pattern(limits::image()), example = &"remind101/acme-inc:latest")]
     pub image: String,
-    /// Path of a Procfile, relative to the manifest file.
+    /// A Procfile (name: command lines), relative to this file; its processes merge with `processes`, the manifest winning per field.
     #[serde(default)]
+    #[schemars(pattern(limits::NOT_BLANK))]
     pub procfile: Option<String>,
+    /// Environment variables; names match `[A-Za-z_][A-Za-z0-9_]*`.
     #[serde(default)]
+    #[schemars(
+        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
+        transform = vocabulary::values_as_written
+    )]
     pub env: BTreeMap<String, String>,
-    /// Name to the ARN of an SSM parameter or Secrets Manager secret.
+    /// Name -> ARN of an SSM parameter or Secrets Manager secret, passed to ECS as valueFrom; never stored as values.
     #[serde(default)]
+    #[schemars(
+        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
+        extend("additionalProperties" = {"type": "string", "pattern": limits::secret_reference()})
+    )]
     pub secrets: BTreeMap<String, String>,
+    /// Public names served by the internet-facing load balancer: a name (routed to `web`) or {name, process}. One app per domain.
     #[serde(default)]
     pub domains: Vec<DomainEntry>,
+    /// Processes by name (a DNS label, 1-24 characters): one ECS service each.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": limits::process_name()}))]
     pub processes: BTreeMap<String, ManifestProcess>,
 }
 
 /// A domain as written: either a bare name, routed to `web`, or a name with
 /// the process it routes to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(
+    title = "a domain: a name such as `app.example.com`, or `{name: app.example.com, process: web}`"
+)]
 pub enum DomainEntry {
-    Name(String),
+    /// A public name, routed to the `web` process.
+    Name(
+        #[schemars(
+            pattern(limits::domain()),
+            length(max = limits::MAX_DOMAIN_LEN),
+            transform = vocabulary::yaml_string_only
+        )]
+        String,
+    ),
+    /// A public name and the process it routes to.
     Routed(RoutedDomain),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A domain with the process it routes to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct RoutedDomain {
+    /// The public name.
+    #[schemars(
+        pattern(limits::domain()),
+        length(max = limits::MAX_DOMAIN_LEN),
+        example = &"app.example.com",
+        transform = vocabulary::yaml_string_only
+    )]
     pub name: String,
+    /// The process (with a `port`) it routes to.
+    #[schemars(
+        pattern(limits::process_name()),
+        example = &"web",
+        transform = vocabulary::yaml_string_only
+    )]
     pub process: String,
 }
 
 /// A process as written. Every field is optional: a Procfile may supply the
 /// command, and the rest have defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct ManifestProcess {
+    /// Overrides the Procfile entry: a string (split like a shell, no expansion) or a list; absent or [] runs the image's default command.
     #[serde(default)]
     pub command: Option<Command>,
+    /// Desired task count: 0-1000, default 1.
     #[serde(default)]
+    #[schemars(range(min = limits::SCALE.min, max = limits::SCALE.max))]
     pub scale: Option<i64>,
+    /// Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384; default 256.
     #[serde(default)]
+    #[schemars(transform = vocabulary::fargate_cpu)]
     pub cpu: Option<u32>,
+    /// Fargate memory in MiB, valid for the CPU; default the smallest valid for the CPU.
     #[serde(default)]
+    #[schemars(transform = vocabulary::fargate_memory)]
     pub memory: Option<u32>,
+    /// Container port, 1-65535: the process is served by the load balancers.
     #[serde(default)]
+    #[schemars(range(min = limits::PORT.min, max = limits::PORT.max))]
     pub port: Option<i64>,
+    /// The load balancer's health check; only with `port`.
     #[serde(default)]
     pub health_check: Option<HealthCheck>,
-    /// Seconds the load balancer lets a leaving task finish in-flight
-    /// requests (the target group's deregistration delay). Only with `port`.
+    /// Seconds a leaving task may finish in-flight requests (deregistration delay): 0-3600, default 30; only with `port`.
     #[serde(default)]
+    #[schemars(range(min = limits::DRAIN_TIMEOUT.min, max = limits::DRAIN_TIMEOUT.max))]
     pub drain_timeout: Option<i64>,
-    /// Seconds ECS ignores failing load-balancer health checks of a task
-    /// that just started. Only with `port`.
+    /// Seconds ECS ignores failing load-balancer health checks after a task starts: 0-1800, default 60; only with `port`.
     #[serde(default)]
+    #[schemars(range(
+        min = limits::HEALTH_CHECK_GRACE_PERIOD.min,
+        max = limits::HEALTH_CHECK_GRACE_PERIOD.max
+    ))]
     pub health_check_grace_period: Option<i64>,
-    /// Percent of the desired count kept running during a deployment.
+    /// Deployment minimum healthy percent: 0-100, default 100.
     #[serde(default)]
+    #[schemars(range(min = limits::MIN_HEALTHY_PERCENT.min, max = limits::MIN_HEALTHY_PERCENT.max))]
     pub min_healthy_percent: Option<i64>,
-    /// Percent of the desired count allowed running during a deployment.
+    /// Deployment maximum percent: 100-200, default 200; not both 100.
     #[serde(default)]
+    #[schemars(range(min = limits::MAX_PERCENT.min, max = limits::MAX_PERCENT.max))]
     pub max_percent: Option<i64>,
-    /// Seconds between SIGTERM and SIGKILL when a task stops.
+    /// Seconds between SIGTERM and SIGKILL when a task stops: 2-120; ECS's default 30.
     #[serde(default)]
+    #[schemars(range(min = limits::STOP_TIMEOUT.min, max = limits::STOP_TIMEOUT.max))]
     pub stop_timeout: Option<i64>,
-    /// Whether ECS rolls back a deployment its circuit breaker stops.
+    /// Roll back a deployment the circuit breaker stops (the breaker is always on); default true.
     #[serde(default)]
     pub rollback: Option<bool>,
-    /// An EventBridge Scheduler expression: the process runs as a task on
-    /// this schedule and has no ECS service.
+    /// Run the process on a schedule instead of as a service: EventBridge Scheduler syntax, cron(minutes hours day-of-month month day-of-week year), rate(N unit) or at(yyyy-mm-ddThh:mm:ss); no scale, port or service settings with it.
     #[serde(default)]
+    #[schemars(pattern(limits::SCHEDULE), transform = vocabulary::yaml_string_only)]
     pub schedule: Option<String>,
-    /// IANA time zone the schedule is evaluated in; only with `schedule`.
+    /// IANA time zone the schedule's cron or at expression is read in; default UTC; only with `schedule`.
     #[serde(default)]
+    #[schemars(
+        extend("enum" = crate::timezones::IANA),
+        transform = vocabulary::yaml_string_only
+    )]
     pub timezone: Option<String>,
-    /// Target-tracking autoscaling: Application Auto Scaling owns the
-    /// desired count between `min` and `max`.
+    /// Target-tracking autoscaling: Application Auto Scaling owns the desired count between `min` and `max`, and `scale` is only the count a new service starts with.
     #[serde(default)]
     pub autoscaling: Option<ManifestAutoscaling>,
 }
 
 /// Autoscaling of a process, as written. Integers are checked (ranges,
 /// at least one metric) when the manifest is resolved.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct ManifestAutoscaling {
+    /// Fewest tasks: 0-1000, at most `max`.
+    #[schemars(
+        range(min = limits::AUTOSCALING_TASKS.min, max = limits::AUTOSCALING_TASKS.max),
+        example = 1
+    )]
     pub min: i64,
+    /// Most tasks: 0-1000, at least `min`.
+    #[schemars(
+        range(min = limits::AUTOSCALING_TASKS.min, max = limits::AUTOSCALING_TASKS.max),
+        example = 10
+    )]
     pub max: i64,
-    /// Target average CPU utilization, percent.
+    /// Target average CPU utilization of the service, percent: 1-100.
     #[serde(default)]
+    #[schemars(range(min = limits::UTILIZATION_PERCENT.min, max = limits::UTILIZATION_PERCENT.max))]
     pub cpu: Option<i64>,
-    /// Target average memory utilization, percent.
+    /// Target average memory utilization of the service, percent: 1-100.
     #[serde(default)]
+    #[schemars(range(min = limits::UTILIZATION_PERCENT.min, max = limits::UTILIZATION_PERCENT.max))]
     pub memory: Option<i64>,
-    /// Target ALB requests per task per minute; only with `port`.
+    /// Target load-balancer requests per task per minute (ALBRequestCountPerTarget); only with `port`. At least one of `cpu`, `memory` and `requestsPerTarget` is required.
     #[serde(default)]
+    #[schemars(range(min = limits::REQUESTS_PER_TARGET.min, max = limits::REQUESTS_PER_TARGET.max))]
     pub requests_per_target: Option<i64>,
 }
 
 /// A command: a string is split like a shell would split words (no
 /// expansion), a list is taken verbatim.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(title = "a command: a string such as `bin/server --port 8080`, or a list of arguments")]
 pub enum Command {
-    Line(String),
-    Argv(Vec<String>),
+    /// A command line, split into words like a shell would (no expansion).
+    Line(#[schemars(pattern(limits::NOT_BLANK), transform = vocabulary::yaml_string_only)] String),
+    /// An argument vector, taken verbatim.
+    Argv(#[schemars(transform = vocabulary::arguments)] Vec<String>),
 }
 
 /// Load balancer health check of an exposed process.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct HealthCheck {
+    /// Path checked, default /.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(limits::HEALTH_CHECK_PATH), length(max = limits::MAX_HEALTH_CHECK_PATH_LEN))]
     pub path: Option<String>,
-    /// Seconds between checks.
+    /// Seconds between checks, default 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = limits::HEALTH_CHECK_INTERVAL.min, max = limits::HEALTH_CHECK_INTERVAL.max))]
     pub interval: Option<u32>,
-    /// Seconds before a check counts as failed.
+    /// Seconds a check may take, default 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = limits::HEALTH_CHECK_TIMEOUT.min, max = limits::HEALTH_CHECK_TIMEOUT.max))]
     pub timeout: Option<u32>,
+    /// Consecutive passes before a task is healthy, default 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = limits::HEALTH_CHECK_THRESHOLD.min, max = limits::HEALTH_CHECK_THRESHOLD.max))]
     pub healthy_threshold: Option<u32>,
+    /// Consecutive failures before a task is unhealthy, default 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = limits::HEALTH_CHECK_THRESHOLD.min, max = limits::HEALTH_CHECK_THRESHOLD.max))]
     pub unhealthy_threshold: Option<u32>,
-    /// HTTP codes that count as healthy, e.g. `200` or `200-299`.
+    /// HTTP codes that pass, default 200-399.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = vocabulary::matcher)]
     pub matcher: Option<String>,
 }
 

@@ -33,10 +33,7 @@ fn a_type_error_does_not_hide_value_problems_elsewhere() {
 fn a_duplicate_key_does_not_stop_the_rest() {
     let text = edit(&[(4, "  name: Acme"), (19, "      cpu: 512\n      cpu: 1024")]);
     let errors = errors(&text);
-    let found: Vec<(usize, usize, &str)> = errors
-        .iter()
-        .map(|d| (d.line, d.column, d.path.as_str()))
-        .collect();
+    let found = crate::diagnostic::locations(&errors);
     assert_eq!(
         found,
         vec![(4, 9, "metadata.name"), (20, 7, "spec.processes.web.cpu"),],

@@ -6,10 +6,6 @@ use crate::diagnostic::FieldPath;
 use crate::limits;
 use crate::types::{Autoscaling, ManifestAutoscaling};
 
-/// Largest `requestsPerTarget`: a million requests a minute to one task is
-/// past anything a task serves, so a larger value is a typo.
-pub const MAX_REQUESTS_PER_TARGET: u32 = 1_000_000;
-
 impl Validator<'_> {
     /// Resolves `autoscaling` of the process at `path`. `has_port` is
     /// whether the process has (or was given, however broken) a port.

@@ -1,0 +1,134 @@
+//! What the manifest types' `#[schemars(...)]` attributes say beyond
+//! JSON Schema's own keywords, for the structural pass.
+//!
+//! The manifest types of [`crate::types`] are the one description of a
+//! manifest: serde reads them, the JSON Schema is derived from them, and
+//! the structural pass ([`crate::structure`]) walks that derived schema.
+//! The pass needs a few facts that no standard keyword carries; the
+//! functions here write them into the schema as `x-ferry-*` keywords, and
+//! [`crate::json_schema`] removes those keywords before editors see it:
+//!
+//! - [`FIELDS`]: a mapping's field names in declaration order (JSON
+//!   objects have none), for "expected one of ..." messages;
+//! - [`YAML_STRING`]: the value must be a YAML string: serde takes no
+//!   number or boolean for it (an untagged enum's string) where elsewhere
+//!   Ferry takes `8080` as the text "8080";
+//! - [`UNIT`]: the unit of an integer, for hints when a value is written
+//!   in another one ("write 512, not '512Mi'").
+//!
+//! This module reads only [`crate::limits`] and [`crate::fargate`], so
+//! that the types can use it without a cycle.
+
+use schemars::Schema;
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde_json::{json, Value};
+
+use crate::fargate;
+use crate::limits;
+
+/// Keyword: the field names of a mapping, in declaration order.
+pub(crate) const FIELDS: &str = "x-ferry-fields";
+/// Keyword: `true` if only a YAML string is taken (no number or boolean).
+pub(crate) const YAML_STRING: &str = "x-ferry-yamlString";
+/// Keyword: the unit of an integer, one of [`CPU_UNITS`] and [`MIB`].
+pub(crate) const UNIT: &str = "x-ferry-unit";
+/// [`UNIT`] of Fargate CPU units.
+pub(crate) const CPU_UNITS: &str = "cpu units";
+/// [`UNIT`] of memory in MiB.
+pub(crate) const MIB: &str = "MiB";
+
+/// The prefix of every keyword here.
+pub(crate) const PREFIX: &str = "x-ferry-";
+
+/// Records the field names of the struct `T` in declaration order, as
+/// serde names them (renamed), under [`FIELDS`].
+pub(crate) fn field_order<T: DeserializeOwned>(schema: &mut Schema) {
+    schema.insert(FIELDS.to_owned(), Value::from(serde_fields::<T>().to_vec()));
+}
+
+/// The field names serde reads for the struct `T`, in declaration order:
+/// serde hands them to [`de::Deserializer::deserialize_struct`], which a
+/// deserializer that reads nothing captures.
+fn serde_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Capture(&'static [&'static str]);
+
+    impl<'de> de::Deserializer<'de> for &mut Capture {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only a struct's field names are read"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(de::Error::custom("only a struct's field names are read"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+            enum identifier ignored_any
+        }
+    }
+
+    let mut capture = Capture(&[]);
+    // Always an error: the deserializer reads no data, only the names.
+    let _ = T::deserialize(&mut capture);
+    capture.0
+}
+
+/// Only a YAML string is taken (see [`YAML_STRING`]).
+pub(crate) fn yaml_string_only(schema: &mut Schema) {
+    schema.insert(YAML_STRING.to_owned(), Value::Bool(true));
+}
+
+/// A map's values are taken as written: any scalar but null, a number or
+/// boolean as its text (`PORT: 8080` is "8080").
+pub(crate) fn values_as_written(schema: &mut Schema) {
+    schema.insert(
+        "additionalProperties".to_owned(),
+        json!({"type": ["string", "number", "boolean"]}),
+    );
+}
+
+/// An argument of a command given as a list: a YAML string, each one.
+pub(crate) fn arguments(schema: &mut Schema) {
+    schema.insert(
+        "items".to_owned(),
+        json!({"type": "string", "title": "a string (one argument)", YAML_STRING: true}),
+    );
+}
+
+/// `cpu`: one of Fargate's CPU sizes, in CPU units.
+pub(crate) fn fargate_cpu(schema: &mut Schema) {
+    one_of(schema, fargate::cpu_values(), CPU_UNITS);
+}
+
+/// `memory`: a memory size (MiB) some Fargate CPU size allows; which CPU
+/// it needs is `ferry validate`'s to check.
+pub(crate) fn fargate_memory(schema: &mut Schema) {
+    one_of(schema, fargate::memory_values(), MIB);
+}
+
+fn one_of(schema: &mut Schema, values: Vec<i64>, unit: &str) {
+    // The choices say more than the type's range.
+    schema.remove("minimum");
+    schema.remove("maximum");
+    schema.insert("enum".to_owned(), Value::from(values));
+    schema.insert(UNIT.to_owned(), Value::from(unit));
+}
+
+/// `healthCheck.matcher`: a pattern of codes, or one code, which YAML
+/// reads as a number and Ferry takes as written. JSON Schema applies
+/// `pattern` to strings only and the range to numbers only.
+pub(crate) fn matcher(schema: &mut Schema) {
+    schema.insert("type".to_owned(), json!(["string", "integer"]));
+    schema.insert("pattern".to_owned(), limits::HEALTH_CHECK_MATCHER.into());
+    schema.insert("minimum".to_owned(), limits::MATCHER_CODE.min.into());
+    schema.insert("maximum".to_owned(), limits::MATCHER_CODE.max.into());
+}
