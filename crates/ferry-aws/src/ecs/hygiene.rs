@@ -5,9 +5,9 @@ use super::*;
 
 impl Ecs {
     /// Deregisters revisions Ferry registered and no longer uses, oldest
-    /// first and at most `max`: in the families of `apps` (`{app}_*`),
-    /// those [`ferry_core::tidy::revisions_to_retire`] picks (beyond the
-    /// newest `keep`, run by no deployment of any cached service), and only
+    /// first and at most `max`: those [`ferry_core::tidy::to_retire`] picks
+    /// (in the families of `apps`, beyond the newest `keep`, run by no
+    /// deployment of any cached service nor by a schedule), and only
     /// those tagged as managed by `owner`, as a DescribeTaskDefinition of
     /// each confirms. Does nothing before the term's family listing. The
     /// caller paces it behind every app's own work (its claimant).
@@ -40,30 +40,26 @@ impl Ecs {
             if !cache.families_listed {
                 return Ok(0);
             }
-            let mut in_use: HashMap<&str, BTreeSet<u32>> = HashMap::new();
-            for arn in deployed.iter().chain(&cache.schedule_revisions) {
-                if let Some((family, revision)) = family_and_revision(arn) {
-                    in_use.entry(family).or_default().insert(revision);
-                }
-            }
-            let none = BTreeSet::new();
-            cache
-                .active_revisions
+            let in_use: Vec<&str> = deployed
                 .iter()
-                .filter(|(family, _)| {
-                    ferry_core::names::app_of_family(owner, family)
-                        .is_some_and(|app| apps.contains(app))
-                })
-                .flat_map(|(family, active)| {
-                    let used = in_use.get(family.as_str()).unwrap_or(&none);
-                    ferry_core::tidy::revisions_to_retire(active, used, keep.max(1))
-                        .into_iter()
-                        .map(|revision| (family.clone(), revision))
-                })
-                .filter(|(family, revision)| {
-                    !cache.not_ours.contains(&format!("{family}:{revision}"))
-                })
-                .collect()
+                .chain(&cache.schedule_revisions)
+                .map(String::as_str)
+                .collect();
+            // Every candidate, in order: the loop below stops after `max`
+            // deregistrations, so one found gone or not ours makes room
+            // for the next.
+            ferry_core::tidy::to_retire(&ferry_core::tidy::Known {
+                owner,
+                apps,
+                active: &cache.active_revisions,
+                in_use: &in_use,
+                not_ours: &cache.not_ours,
+                keep,
+                max: usize::MAX,
+            })
+            .into_iter()
+            .map(|r| (r.family, r.revision))
+            .collect()
         };
         let mut retired = 0;
         for (family, revision) in candidates {
