@@ -204,10 +204,10 @@ async fn decide_all(
     if apps.is_empty() {
         return Ok(Vec::new());
     }
-    let aws = connect(settings, apps).await?;
+    let aws = read_only_aws(settings, apps).await?;
     // One batched read of the cluster and of each inventory; services of
     // processes a manifest dropped are found in it by their tags.
-    aws.refresh_all(false).await?;
+    aws.refresh_all().await?;
     let mut decisions = Vec::with_capacity(apps.len());
     for (loaded, record, changed) in apps {
         let app = &loaded.app;
@@ -235,7 +235,7 @@ async fn decide_all(
 
 /// ECS, traffic and (when a manifest schedules a process) the scheduler,
 /// as the controller's settings name them, through read-only clients.
-async fn connect(
+async fn read_only_aws(
     settings: &Settings,
     apps: &[(&LoadedApp, Option<&AppRecord>, bool)],
 ) -> anyhow::Result<Aws> {

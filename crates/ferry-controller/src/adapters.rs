@@ -41,9 +41,9 @@ pub trait World: Send + Sync + 'static {
         messages: &[String],
     ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
 
-    /// Lists the whole cluster (with `families`, the task-definition
-    /// families too) and the other inventories; returns the ECS reads.
-    fn refresh_all(&self, families: bool) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Lists the whole cluster and the other inventories; returns the ECS
+    /// reads.
+    fn refresh_all(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
     /// Reads the named services again and the other inventories; returns
     /// the ECS reads.
     fn refresh_services(
@@ -54,6 +54,8 @@ pub trait World: Send + Sync + 'static {
     fn load_task_definition_families(
         &self,
     ) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
+    /// Reads what became of the schedules' runs; returns the calls made.
+    fn read_schedule_runs(&self) -> impl Future<Output = usize> + Send;
     /// Reads the settling services again: how many settle, and the reads.
     fn read_progress(&self) -> impl Future<Output = (usize, ferry_aws::Result<usize>)> + Send;
     /// Cached services of this installation, by app.
@@ -90,8 +92,12 @@ impl World for ferry_aws::Aws {
         ferry_aws::Aws::delete_dead_letters(self, messages).await
     }
 
-    async fn refresh_all(&self, families: bool) -> ferry_aws::Result<usize> {
-        ferry_aws::Aws::refresh_all(self, families).await
+    async fn refresh_all(&self) -> ferry_aws::Result<usize> {
+        ferry_aws::Aws::refresh_all(self).await
+    }
+
+    async fn read_schedule_runs(&self) -> usize {
+        ferry_aws::Aws::read_schedule_runs(self).await
     }
 
     async fn refresh_services(&self, names: &[String]) -> ferry_aws::Result<usize> {

@@ -276,7 +276,11 @@ impl World for FakeWorld {
         Ok(messages.len())
     }
 
-    async fn refresh_all(&self, _: bool) -> ferry_aws::Result<usize> {
+    async fn read_schedule_runs(&self) -> usize {
+        0
+    }
+
+    async fn refresh_all(&self) -> ferry_aws::Result<usize> {
         self.state().refreshes += 1;
         Ok(1)
     }

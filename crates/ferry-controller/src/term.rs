@@ -135,12 +135,19 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         // The term's first resync lists again too: ECS's API is eventually
         // consistent, and a service created moments before the term's
         // opening listing may have been missing from it (API_RunTask).
-        if count == 1 || count % FULL_LISTING_EVERY == 0 {
-            return self.world.refresh_all(true).await;
-        }
-        // Ferry's own services and the names apps should have; other
-        // tools' services matter only where a name clashes, and then the
-        // name is wanted.
+        let reads = if count == 1 || count % FULL_LISTING_EVERY == 0 {
+            self.world.refresh_all().await? + self.world.load_task_definition_families().await?
+        } else {
+            self.refresh_known().await?
+        };
+        self.world.read_schedule_runs().await;
+        Ok(reads)
+    }
+
+    /// Reads again Ferry's own services and the names apps should have;
+    /// other tools' services matter only where a name clashes, and then
+    /// the name is wanted.
+    async fn refresh_known(&self) -> ferry_aws::Result<usize> {
         let mut names: BTreeSet<String> = self
             .world
             .owned_services()
@@ -245,8 +252,11 @@ impl<W: World, S: StatusStore> Reconcile for Reconciler<W, S> {
         if let Err(err) = self.load_statuses().await {
             warn!(error = %err, "could not load status; unchanged status may be written again");
         }
-        match self.world.refresh_all(false).await {
-            Ok(reads) => self.count_resync_reads(reads),
+        match self.world.refresh_all().await {
+            Ok(reads) => {
+                self.world.read_schedule_runs().await;
+                self.count_resync_reads(reads)
+            }
             Err(err) => {
                 warn!(error = %err, "could not list the cluster's services; retried at the next resync")
             }

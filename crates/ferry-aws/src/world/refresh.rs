@@ -27,15 +27,11 @@ impl Aws {
     }
 
     /// Lists every service of the cluster (ListServices, then
-    /// DescribeServices 10 at a time), and with `families` every
-    /// task-definition family of the installation too; then reads the
-    /// scalable targets, the traffic inventory and the schedules. Returns
-    /// the ECS read calls made.
-    pub async fn refresh_all(&self, families: bool) -> Result<usize> {
-        let mut reads = self.ecs.refresh_all().await?;
-        if families {
-            reads += self.load_task_definition_families().await?;
-        }
+    /// DescribeServices 10 at a time), then reads the scalable targets, the
+    /// traffic inventory and the schedules. Returns the ECS read calls
+    /// made.
+    pub async fn refresh_all(&self) -> Result<usize> {
+        let reads = self.ecs.refresh_all().await?;
         self.refresh_others().await?;
         Ok(reads)
     }
@@ -87,17 +83,26 @@ impl Aws {
         Ok(())
     }
 
-    /// Lists the schedule group, reads the schedules that changed and what
-    /// became of their runs, and tells the ECS cache which revisions the
-    /// schedules run.
+    /// Lists the schedule group, reads the schedules that changed, and
+    /// tells the ECS cache which revisions the schedules run.
     async fn refresh_schedules(&self) -> Result<()> {
         if let Some(scheduler) = &self.schedules {
             scheduler.refresh().await?;
-            scheduler.read_runs().await;
             self.ecs
                 .note_scheduled_revisions(scheduler.task_definition_arns());
         }
         Ok(())
+    }
+
+    /// Reads what became of the listed schedules' runs: their dead
+    /// letters and tasks (the controller's, never the CLI's: it has
+    /// neither queue nor run reader). Failures are logged. Returns the
+    /// calls made.
+    pub async fn read_schedule_runs(&self) -> usize {
+        match &self.schedules {
+            Some(scheduler) => scheduler.read_runs().await,
+            None => 0,
+        }
     }
 
     /// The installation's services whose rollout is still settling, read
