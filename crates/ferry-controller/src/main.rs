@@ -14,6 +14,7 @@ mod read_share;
 mod reconciler;
 mod runner;
 mod term;
+mod term_state;
 
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;

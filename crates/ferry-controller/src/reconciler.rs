@@ -27,7 +27,7 @@ use crate::adapters::{StatusStore, World};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::runner::{Next, Outcome};
-use crate::term::TermState;
+use crate::term_state::TermState;
 
 pub struct Reconciler<W = ferry_aws::Aws, S = ferry_store::Store> {
     pub(crate) world: W,

@@ -8,13 +8,11 @@
 //! call) at the other resyncs; and the services whose rollout is in
 //! progress read between resyncs ([`Reconciler::progress`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use ferry_core::status::{self, ConditionStatus};
-use ferry_core::{AppStatus, Desired};
 use ferry_store::{AppRecord, Fence};
 use tracing::{info, warn};
 
@@ -23,6 +21,7 @@ use crate::controller::Reconcile;
 use crate::read_share::read_pause;
 use crate::reconciler::Reconciler;
 use crate::runner::Outcome;
+use crate::term_state::lock;
 
 /// The shortest pause between two progress reads.
 pub const PROGRESS_TICK: Duration = Duration::from_secs(2);
@@ -32,85 +31,13 @@ const PROGRESS_READ_SHARE: f64 = 0.5;
 /// Every this many resyncs, the cluster is listed in full (finding
 /// services Ferry did not know of); the others read the known names only.
 pub const FULL_LISTING_EVERY: u64 = 10;
-/// The default of `--keep-task-definitions`: enough for the last few
-/// rollbacks, few enough that the console stays readable.
-pub const DEFAULT_KEEP_TASK_DEFINITIONS: usize = 5;
 /// Deregistrations per resync at most: hygiene catches up over a few
 /// resyncs rather than spending the task-definition bucket at once.
 pub const MAX_RETIRED_PER_RESYNC: usize = 10;
 
-/// What a term learns of the apps it reconciles; forgotten when the term
-/// ends, since the next leader's writes make it stale.
-#[derive(Debug)]
-pub struct TermState {
-    /// The services each app should have, as its last reconcile rendered
-    /// them: with the cached names, what a resync reads again.
-    wanted: Mutex<BTreeMap<String, Vec<String>>>,
-    /// The status last written per app, so unchanged status is not written.
-    written: Mutex<HashMap<String, AppStatus>>,
-    /// Apps observed in full (services, schedules) in this term: only
-    /// their families are tidied, since only then has the cache read every
-    /// revision they run.
-    observed: Mutex<BTreeSet<String>>,
-    /// Resyncs in this term.
-    resyncs: AtomicU64,
-    /// Revisions kept per task-definition family beyond those in use
-    /// (`--keep-task-definitions`); at least 1.
-    keep_task_definitions: usize,
-}
-
-impl Default for TermState {
-    fn default() -> Self {
-        Self {
-            wanted: Mutex::default(),
-            written: Mutex::default(),
-            observed: Mutex::default(),
-            resyncs: AtomicU64::new(0),
-            keep_task_definitions: DEFAULT_KEEP_TASK_DEFINITIONS,
-        }
-    }
-}
-
-impl TermState {
-    /// Records that `app` was observed in full in this term, and the
-    /// services it should have.
-    pub fn observed(&self, app: &str, desired: &Desired) {
-        let services = desired
-            .processes
-            .iter()
-            .map(|p| p.service.name.clone())
-            .collect();
-        lock(&self.wanted).insert(app.to_owned(), services);
-        lock(&self.observed).insert(app.to_owned());
-    }
-
-    /// The status last written for `app`.
-    pub fn previous(&self, app: &str) -> Option<AppStatus> {
-        lock(&self.written).get(app).cloned()
-    }
-
-    /// Records the status written for an app.
-    pub fn written(&self, status: AppStatus) {
-        lock(&self.written).insert(status.name.clone(), status);
-    }
-
-    /// Forgets an app that is gone.
-    pub fn forget_app(&self, app: &str) {
-        lock(&self.wanted).remove(app);
-        lock(&self.written).remove(app);
-    }
-
-    fn forget(&self) {
-        lock(&self.wanted).clear();
-        lock(&self.observed).clear();
-        lock(&self.written).clear();
-        self.resyncs.store(0, Ordering::Relaxed);
-    }
-}
-
 impl<W: World, S: StatusStore> Reconciler<W, S> {
     /// Keeps `keep` unused revisions per family (at least 1) instead of
-    /// [`DEFAULT_KEEP_TASK_DEFINITIONS`].
+    /// [`DEFAULT_KEEP_TASK_DEFINITIONS`](crate::term_state::DEFAULT_KEEP_TASK_DEFINITIONS).
     pub fn keeping_task_definitions(mut self, keep: usize) -> Self {
         self.term.keep_task_definitions = keep.max(1);
         self
@@ -313,11 +240,4 @@ impl<W: World, S: StatusStore> Reconcile for Reconciler<W, S> {
     async fn reconcile(&self, app: &AppRecord, fence: &Fence) -> Outcome {
         Reconciler::reconcile(self, app, fence).await
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding these locks cannot leave them half-updated.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
