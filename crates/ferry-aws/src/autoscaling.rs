@@ -91,8 +91,8 @@ fn not_found(err: &Error) -> bool {
 }
 
 impl Autoscaling {
-    /// An adapter with an empty inventory, loaded on the first
-    /// [`Autoscaling::observe`] or [`Autoscaling::refresh`].
+    /// An adapter with an empty inventory, not ready until the first
+    /// [`Autoscaling::refresh`].
     pub fn new(client: aas::Client, caller: Caller) -> Self {
         Self {
             client,

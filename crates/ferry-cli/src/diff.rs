@@ -2,7 +2,7 @@
 //! what is stored, and what the controller would do about them. Only reads:
 //! DynamoDB, and ECS, ELBv2, Route53 and EventBridge Scheduler through the
 //! same snapshot the controller takes, decided by the same
-//! [`ferry_core::decide`], so that the two never disagree (about a failed
+//! [`ferry_core::decide()`], so that the two never disagree (about a failed
 //! rollout held back, or a restart, say).
 
 use std::io::IsTerminal;

@@ -2,7 +2,7 @@
 //!
 //! - **observe**: [`World::observe`], a snapshot of ferry-aws's shared
 //!   caches (no AWS call, unless the caches lack what the app needs);
-//! - **decide**: one call into ferry-core, [`ferry_core::decide`], pure,
+//! - **decide**: one call into ferry-core, [`ferry_core::decide()`], pure,
 //!   with the time passed in;
 //! - **execute**: [`World::execute`] runs the decided actions through the
 //!   paced call layer, in order, stopping at the first failure;

@@ -49,16 +49,19 @@ const LIST_SERVICES_PAGE: i32 = 100;
 /// the whole cluster ([`Ecs::refresh_all`]: ListServices, then
 /// DescribeServices 10 at a time), of known names ([`Ecs::refresh`], as
 /// resyncs and rollout progress do), and by the responses of Ferry's own
-/// writes. Reconciles read it ([`Ecs::observe`]) and never describe
+/// writes. Reconciles read it ([`Ecs::snapshot`]) and never describe
 /// services themselves, so ECS reads grow with services / 10 per resync,
 /// not with apps × reconciles.
 ///
-/// **Newest wins.** Every read and write takes a sequence number when it
-/// is sent; an entry is replaced only by what a later-sent request saw,
-/// so a listing sent before a write and answered after it cannot undo
-/// what the write's response recorded.
+/// **Newest wins.** The services are the generic [`crate::cache::Cache`]:
+/// every read and write takes a sequence number when it is sent; an entry
+/// is replaced only by what a later-sent request saw, so a listing sent
+/// before a write and answered after it cannot undo what the write's
+/// response recorded.
 ///
 /// **Task definitions** are immutable: each revision is described once.
+/// No answer about an ARN can be older than another, so they need no
+/// sequence numbers and sit in a plain map beside the services.
 /// The latest revision of every family comes from one listing per term
 /// ([`Ecs::load_task_definition_families`]) and from Ferry's own
 /// registrations, so a revision registered before a crash is reused

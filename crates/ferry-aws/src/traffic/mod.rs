@@ -99,9 +99,8 @@ impl Traffic {
     /// An adapter for settings resolved earlier (by [`Traffic::discover`],
     /// possibly in another process: the controller publishes them), making
     /// no call. The inventory is empty, and not ready, until the first
-    /// [`Traffic::refresh`] (or [`Traffic::observe`], which refreshes it
-    /// then), so a caller that only observes, such as `ferry diff`, only
-    /// reads.
+    /// [`Traffic::refresh`], so a caller that only observes, such as
+    /// `ferry diff`, only reads.
     pub fn from_settings(
         elb: elb::Client,
         route53: route53::Client,
