@@ -121,6 +121,19 @@ pub fn describe(name: &str, file: &str, change: &TextChange, terminal: bool) -> 
     }
 }
 
+/// The lines printed for one app's decision: its plan, or why a plan is
+/// held back (its generation's rollout failed).
+pub fn describe_decision(name: &str, decision: &Decision) -> String {
+    if decision.held_back == 0 {
+        return describe_plan(name, &decision.plan);
+    }
+    format!(
+        "app/{name}: nothing is pushed: the rollout of generation {} failed, and {} \
+         change(s) wait for a new generation (apply one, or `ferry rollback {name}`)\n",
+        decision.status.generation, decision.held_back
+    )
+}
+
 /// The lines printed for one app's plan.
 pub fn describe_plan(name: &str, plan: &Plan) -> String {
     if plan.is_converged() {
@@ -180,14 +193,7 @@ pub async fn report(
     let decisions = decide_all(store, &settings, &plannable).await?;
     for ((loaded, _, _), decision) in plannable.iter().zip(&decisions) {
         differs |= !decision.plan.actions.is_empty();
-        print!("{}", describe_plan(&loaded.app.name, &decision.plan));
-        if decision.held_back > 0 {
-            println!(
-                "  held back: the rollout of generation {} failed; nothing is pushed until a \
-                 new generation is applied",
-                decision.status.generation
-            );
-        }
+        print!("{}", describe_decision(&loaded.app.name, decision));
     }
     Ok(differs)
 }
