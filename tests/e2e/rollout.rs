@@ -174,6 +174,14 @@ async fn rollouts_progress_fail_loudly_and_roll_back() {
         condition(&status(&local, "web"), "Degraded").1,
         "RolloutFailed"
     );
+    // `ferry diff` decides as the controller does: the failed generation's
+    // change is held back, not planned again.
+    let diff = local.ferry_ok(&["diff", "-f", &web_arg]);
+    assert!(
+        diff.contains("app/web: nothing is pushed: the rollout of generation")
+            && !diff.contains("register task definition"),
+        "{diff}"
+    );
 
     // Going back is one command, and the releases tell the story.
     let out = local.ferry_ok(&["rollback", "web"]);
