@@ -85,14 +85,6 @@ impl Aws {
         self
     }
 
-    pub fn ecs(&self) -> &Ecs {
-        &self.ecs
-    }
-
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Waits for the traffic lock. A reconcile whose decision changes
     /// traffic takes it, decides again from the inventory as it is under
     /// the lock, and hands it to [`Aws::execute`]; ECS work never waits
