@@ -162,7 +162,11 @@ impl Ecs {
 impl Cache {
     /// A revision the cache has described, or `None` when ECS has it no
     /// more; what it has not described yet goes to `missing`.
-    fn described(&self, arn: &str, missing: &mut Missing) -> Option<ObservedTaskDefinition> {
+    pub(super) fn described(
+        &self,
+        arn: &str,
+        missing: &mut Missing,
+    ) -> Option<ObservedTaskDefinition> {
         if let Some(td) = self.task_definitions.get(arn) {
             return Some(td.clone());
         }
@@ -176,7 +180,11 @@ impl Cache {
     /// and Ferry's registrations (no call at all for a family that has
     /// none), unless a registration without a clear answer left it in
     /// doubt; what must be read first goes to `missing`.
-    fn latest(&self, family: &str, missing: &mut Missing) -> Option<ObservedTaskDefinition> {
+    pub(super) fn latest(
+        &self,
+        family: &str,
+        missing: &mut Missing,
+    ) -> Option<ObservedTaskDefinition> {
         if self.uncertain_families.contains(family) {
             missing.families.insert(family.to_owned());
             return None;

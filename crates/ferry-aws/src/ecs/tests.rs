@@ -76,3 +76,46 @@ fn only_a_refusal_of_a_live_name_is_taken_for_an_existing_service() {
         "not idempotent"
     )));
 }
+
+/// What a snapshot needs of a family's latest revision, and what it must
+/// ask for first: nothing when the cache can tell, the family when it
+/// cannot, the revision when it knows its ARN only.
+#[test]
+fn a_snapshot_names_what_the_cache_cannot_tell_of_a_family() {
+    let latest = |cache: &Cache, family: &str| {
+        let mut missing = Missing::default();
+        let found = cache.latest(family, &mut missing);
+        assert!(found.is_none(), "nothing is described in these caches");
+        missing
+    };
+    let mut cache = Cache::default();
+    // Before the term's family listing, a family is asked of ECS...
+    assert_eq!(
+        latest(&cache, "ferry_shop_web").families,
+        ["ferry_shop_web".to_owned()].into()
+    );
+    // ...unless ECS already said it has no revision, or the listing did.
+    cache.empty_families.insert("ferry_shop_web".into());
+    assert!(latest(&cache, "ferry_shop_web").is_empty());
+    cache.empty_families.clear();
+    cache.families_listed = true;
+    assert!(latest(&cache, "ferry_shop_web").is_empty());
+    // A known latest revision not yet described is described first...
+    let arn = "arn:aws:ecs:us-east-1:1:task-definition/ferry_shop_web:3";
+    cache
+        .latest_revisions
+        .insert("ferry_shop_web".into(), arn.into());
+    assert_eq!(
+        latest(&cache, "ferry_shop_web").task_definitions,
+        [arn.to_owned()].into()
+    );
+    // ...unless ECS no longer has it.
+    cache.vanished.insert(arn.into());
+    assert!(latest(&cache, "ferry_shop_web").is_empty());
+    // A registration without a clear answer puts the family in doubt.
+    cache.uncertain_families.insert("ferry_shop_web".into());
+    assert_eq!(
+        latest(&cache, "ferry_shop_web").families,
+        ["ferry_shop_web".to_owned()].into()
+    );
+}
