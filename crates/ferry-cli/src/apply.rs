@@ -461,6 +461,7 @@ mod tests {
                 secrets: Default::default(),
                 domains: Vec::new(),
                 processes: Default::default(),
+                ..Default::default()
             },
             deleting,
             source: source.map(str::to_owned),

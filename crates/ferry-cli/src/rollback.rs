@@ -169,6 +169,7 @@ mod tests {
                 secrets: Default::default(),
                 domains: Vec::new(),
                 processes: Default::default(),
+                ..Default::default()
             },
             message: String::new(),
             user: "me".into(),

@@ -90,6 +90,7 @@ fn outcomes_show_the_reason_of_failures_only() {
             secrets: Default::default(),
             domains: Vec::new(),
             processes: Default::default(),
+            ..Default::default()
         },
         message: String::new(),
         user: "me".into(),

@@ -72,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "FERRY_SHARED_SECRETS_PREFIX", default_value = ferry_manifest::DEFAULT_SHARED_SECRETS_PREFIX)]
     pub shared_secrets_prefix: String,
 
+    /// The IAM path of the roles apps may name (`role`, `executionRole`):
+    /// the controller's iam:PassRole is scoped to it (ferry.yaml's
+    /// AppRolePath), and `ferry apply` refuses a role outside it.
+    #[arg(long, env = "FERRY_APP_ROLE_PATH", default_value = ferry_core::DEFAULT_APP_ROLE_PATH)]
+    pub app_role_path: String,
+
     /// CloudWatch Logs group for the apps' containers; no log driver if unset.
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,

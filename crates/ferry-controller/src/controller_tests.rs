@@ -13,6 +13,7 @@ fn record(name: &str, generation: u64) -> AppRecord {
             secrets: BTreeMap::new(),
             domains: Vec::new(),
             processes: BTreeMap::new(),
+            ..Default::default()
         },
         deleting: false,
         source: None,

@@ -198,6 +198,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             prefix: config.secrets_prefix.clone(),
             shared: config.shared_secrets_prefix.clone(),
         },
+        app_role_path: config.app_role_path.clone(),
     };
     settings.secrets.validate().map_err(anyhow::Error::msg)?;
     if settings.scheduler_role_arn.is_none() {

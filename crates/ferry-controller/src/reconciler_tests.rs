@@ -431,6 +431,7 @@ fn record(name: &str, generation: u64, image: &str) -> AppRecord {
             secrets: BTreeMap::new(),
             domains: Vec::new(),
             processes: BTreeMap::from([("web".into(), process(2)), ("worker".into(), process(1))]),
+            ..Default::default()
         },
         deleting: false,
         source: None,

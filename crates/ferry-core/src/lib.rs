@@ -81,7 +81,7 @@ pub use model::action::{Action, Plan, TaskDefinitionRef};
 pub use model::blocker::{Blocker, BlockerReason};
 pub use model::desired::{
     DeploymentSpec, Desired, DesiredProcess, DesiredSchedule, NetworkSpec, ScheduleSpec,
-    ServiceSpec, Settings, TaskDefinitionSpec,
+    ServiceSpec, Settings, TaskDefinitionSpec, DEFAULT_APP_ROLE_PATH,
 };
 pub use model::observed::{
     Observed, ObservedSchedule, ObservedService, ObservedTaskDefinition, ServiceStatus,

@@ -32,6 +32,7 @@ pub fn settings() -> Settings {
         scheduler_role_arn: Some("arn:aws:iam::123456789012:role/scheduler".into()),
         schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:123456789012:ferry-schedule-dlq".into()),
         secrets: Default::default(),
+        app_role_path: crate::model::desired::DEFAULT_APP_ROLE_PATH.into(),
     }
 }
 
@@ -328,6 +329,7 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                     }
                     a
                 }),
+                ..Default::default()
             },
         )
 }
@@ -369,5 +371,6 @@ pub fn app_strategy() -> impl Strategy<Value = App> {
             secrets,
             domains: Vec::new(),
             processes,
+            ..Default::default()
         })
 }

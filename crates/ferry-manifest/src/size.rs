@@ -126,6 +126,7 @@ mod tests {
                     ..Default::default()
                 },
             )]),
+            ..Default::default()
         }
     }
 

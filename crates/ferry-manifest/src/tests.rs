@@ -216,6 +216,7 @@ mod resolution {
                     ),
                 ),
             ]),
+            ..Default::default()
         };
         assert_eq!(loaded.app, expected);
     }

@@ -277,8 +277,10 @@ pub struct HealthCheck {
     pub matcher: Option<String>,
 }
 
-/// A resolved app: what Ferry stores, renders and reconciles.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A resolved app: what Ferry stores, renders and reconciles. Every field
+/// added after the first release is optional in storage, so specs stored
+/// before it still read, and renders as before when unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct App {
     pub name: String,
@@ -290,6 +292,130 @@ pub struct App {
     #[serde(default)]
     pub domains: Vec<Domain>,
     pub processes: BTreeMap<String, Process>,
+    /// The task role (`taskRoleArn`): the app's own AWS identity, for
+    /// every process, one-off run and scheduled run. `None`: the tasks
+    /// have no AWS identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The app's own task execution role, replacing the installation's
+    /// shared one. `None`: the shared role, and secrets only under the
+    /// app's part of the secrets prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_role: Option<String>,
+    /// ECS Exec (`enableExecuteCommand`) for the app's services and
+    /// one-off runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exec: bool,
+    /// Containers that run beside a process's own, by name. Which
+    /// processes run which is [`Process::sidecars`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sidecars: BTreeMap<String, Sidecar>,
+}
+
+/// A container beside a process's own: a log router, a metrics agent.
+/// It takes no port from the load balancer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sidecar {
+    pub image: String,
+    /// Argument vector; empty means the image's default command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Name to `valueFrom` ARN, as the app's `secrets`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Whether the task stops when this container stops (ECS `essential`).
+    #[serde(default)]
+    pub essential: bool,
+    /// Container-level CPU units; `None` leaves it to the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<u32>,
+    /// Container-level hard memory limit, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<u32>,
+    /// Containers this one waits for, by name: another sidecar, or
+    /// [`APP_CONTAINER`] for the process's own container.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, DependencyCondition>,
+}
+
+/// The name a sidecar's `dependsOn` uses for the container of the process
+/// it runs beside (whose ECS container name is the process's name).
+pub const APP_CONTAINER: &str = "app";
+
+/// ECS's container dependency conditions
+/// ([ContainerDependency](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html)).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DependencyCondition {
+    /// The dependency has started.
+    Start,
+    /// The dependency passes its container health check.
+    Healthy,
+    /// The dependency ran to completion (it must not be essential).
+    Complete,
+    /// The dependency exited with code 0 (it must not be essential).
+    Success,
+}
+
+/// The CPU architecture a task runs on (`runtimePlatform`, Linux).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Platform {
+    #[serde(rename = "arm64")]
+    Arm64,
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+impl Platform {
+    /// ECS's `cpuArchitecture` value.
+    pub fn cpu_architecture(self) -> &'static str {
+        match self {
+            Platform::Arm64 => "ARM64",
+            Platform::X86_64 => "X86_64",
+        }
+    }
+}
+
+/// Where a process's tasks run: a strategy over the FARGATE (on-demand)
+/// and FARGATE_SPOT capacity providers. `spot` is
+/// `{spot_weight: 1}`, `on-demand` is `{on_demand_weight: 1}`, and
+/// `{spot: W, onDemand: B}` is `{on_demand_base: B, spot_weight: W}`: the
+/// first B tasks on demand, the rest on Spot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capacity {
+    #[serde(default)]
+    pub on_demand_base: u32,
+    #[serde(default)]
+    pub on_demand_weight: u32,
+    #[serde(default)]
+    pub spot_weight: u32,
+}
+
+/// A container health check
+/// ([HealthCheck](https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html)),
+/// for a process without a port. `None` fields take ECS's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerHealthCheck {
+    /// ECS's form: `["CMD-SHELL", line]` for a string, `["CMD", args...]`
+    /// for a list.
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<u32>,
 }
 
 /// A public domain and the process it routes to.
@@ -339,6 +465,22 @@ pub struct Process {
     /// starts with (clamped into `min..=max`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
+    /// Names of the app's sidecars that run beside this process, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<String>,
+    /// The process's platform, or the app's; `None`: ECS's default
+    /// (x86_64, no `runtimePlatform`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// `None`: the FARGATE launch type, as before capacity existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
+    /// Task ephemeral storage, GiB (21-200); `None`: Fargate's 20 GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<u32>,
+    /// The container health check of a process without a port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_health_check: Option<ContainerHealthCheck>,
 }
 
 /// The process a manifest that sets nothing resolves to: the image's own
@@ -362,6 +504,11 @@ impl Default for Process {
             rollback: None,
             schedule: None,
             autoscaling: None,
+            sidecars: Vec::new(),
+            platform: None,
+            capacity: None,
+            ephemeral_storage: None,
+            container_health_check: None,
         }
     }
 }

@@ -149,6 +149,8 @@ pub(crate) fn resolve(
         secrets: spec.secrets.clone(),
         domains,
         processes,
+        // Resolved by the validation of issue 21's fields (in progress).
+        ..App::default()
     };
     // The processes that resolved are checked even when others did not:
     // an oversized `env` is worth knowing about at once.

@@ -318,6 +318,7 @@ mod tests {
                     })
                     .collect(),
                 processes: BTreeMap::new(),
+                ..Default::default()
             },
             manifest: String::new(),
             source: None,

@@ -174,6 +174,7 @@ mod tests {
                 secrets: Default::default(),
                 domains: Vec::new(),
                 processes: Default::default(),
+                ..Default::default()
             },
             manifest: String::new(),
             source: None,

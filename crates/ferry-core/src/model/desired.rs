@@ -15,7 +15,7 @@ use super::traffic::{DesiredTraffic, LoadBalancerLink, TrafficSettings};
 /// The environment an app is deployed into: everything the controller is
 /// configured with that shapes rendered resources. Serializable, so the
 /// controller can publish it for the CLI to plan with (`ferry diff`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     /// ECS cluster every service runs in.
@@ -49,6 +49,39 @@ pub struct Settings {
     /// to (`--schedule-dlq-arn`); without it failures are not reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_dlq_arn: Option<String>,
+    /// The IAM path every app role (`role`, `executionRole`) must be under
+    /// (`--app-role-path`): the controller may pass only those roles
+    /// (`iam:PassRole` is scoped to it), and `ferry apply` refuses others.
+    #[serde(default = "default_app_role_path")]
+    pub app_role_path: String,
+}
+
+/// The default of [`Settings::app_role_path`]: `ferry.yaml`'s
+/// `AppRolePath`.
+pub const DEFAULT_APP_ROLE_PATH: &str = "/ferry-apps/";
+
+fn default_app_role_path() -> String {
+    DEFAULT_APP_ROLE_PATH.to_owned()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            cluster: String::new(),
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
+            assign_public_ip: false,
+            execution_role_arn: None,
+            log_group: None,
+            region: String::new(),
+            owner: String::new(),
+            traffic: TrafficSettings::default(),
+            scheduler_role_arn: None,
+            secrets: ferry_manifest::SecretScope::default(),
+            schedule_dlq_arn: None,
+            app_role_path: default_app_role_path(),
+        }
+    }
 }
 
 /// The container-level and task-level fields of a task definition that

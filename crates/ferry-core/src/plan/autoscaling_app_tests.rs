@@ -320,6 +320,7 @@ fn a_new_autoscaled_service_starts_at_scale_clamped_then_gets_its_target() {
             secrets: BTreeMap::new(),
             domains: Vec::new(),
             processes: BTreeMap::from([("web".to_owned(), process)]),
+            ..Default::default()
         },
         3,
         6,
@@ -386,6 +387,7 @@ fn the_request_policy_is_labelled_with_the_internal_target_group() {
         secrets: BTreeMap::new(),
         domains: Vec::new(),
         processes: BTreeMap::from([("web".to_owned(), process)]),
+        ..Default::default()
     };
     let desired = render_app(&app, &settings);
     let group = crate::traffic::target_group_name(OWNER, "acme", "web", 8080);

@@ -130,6 +130,7 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
                     secrets: BTreeMap::new(),
                     domains: Vec::new(),
                     processes: BTreeMap::new(),
+                    ..Default::default()
                 },
                 &settings(),
             )
@@ -324,6 +325,7 @@ fn app(image: &str, processes: &[(&str, u32)]) -> ferry_manifest::App {
                 )
             })
             .collect(),
+        ..Default::default()
     }
 }
 

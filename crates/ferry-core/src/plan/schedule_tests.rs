@@ -247,6 +247,7 @@ fn nightly(image: &str) -> App {
         secrets: BTreeMap::new(),
         domains: Vec::new(),
         processes,
+        ..Default::default()
     }
 }
 

@@ -35,6 +35,7 @@ fn app(name: &str, processes: &[(&str, Option<u16>)], domains: &[(&str, &str)]) 
             .iter()
             .map(|(n, port)| ((*n).to_owned(), process(*port)))
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -24,6 +24,7 @@ fn process() -> DesiredProcess {
         secrets: BTreeMap::new(),
         domains: Vec::new(),
         processes,
+        ..Default::default()
     };
     render(&app, &settings()).remove(0)
 }

@@ -180,6 +180,7 @@ impl Validator<'_> {
             rollback: written.rollback,
             schedule: schedule?,
             autoscaling: autoscaling?,
+            ..Process::default()
         })
     }
 
