@@ -22,6 +22,7 @@ mod restart;
 mod rollout;
 mod scale;
 mod schedule;
+mod tasks;
 mod tidy;
 mod traffic;
 
