@@ -364,8 +364,9 @@ fn stand_in_plugin(local: &LocalAws) -> (PathBuf, PathBuf) {
         &script,
         format!(
             "#!/bin/sh\n\
-             # With no arguments the AWS CLI checks the plugin is installed.\n\
-             [ $# -eq 0 ] && exit 0\n\
+             # The AWS CLI asks the version first: a version that takes the\n\
+             # session from the environment.\n\
+             [ \"$1\" = --version ] && echo 1.2.650.0 && exit 0\n\
              for a in \"$@\"; do printf '%s\\n' \"$a\"; done > {r}.args\n\
              env > {r}.env\n\
              exit 7\n",
@@ -475,19 +476,17 @@ spec:
         .collect();
     let environment = std::fs::read_to_string(record.with_extension("env")).expect("env");
     // The AWS CLI's contract (awscli/customizations/ecs/executecommand.py):
-    // session JSON (or the variable AWS_SSM_START_SESSION_RESPONSE), region,
-    // "StartSession", profile, {"Target": "ecs:<cluster>_<task>_<runtime id>"},
-    // the endpoint URL.
+    // the session, region, "StartSession", profile,
+    // {"Target": "ecs:<cluster>_<task>_<runtime id>"}, the endpoint URL.
     assert_eq!(args.len(), 6, "{args:?}");
-    let session_text = if args[0] == "AWS_SSM_START_SESSION_RESPONSE" {
-        environment
-            .lines()
-            .find_map(|l| l.strip_prefix("AWS_SSM_START_SESSION_RESPONSE="))
-            .expect("the session in the environment")
-            .to_owned()
-    } else {
-        args[0].clone()
-    };
+    // A plugin newer than 1.2.497.0 takes the session from the environment
+    // (awscli/customizations/sessionmanager.py), never from argv.
+    assert_eq!(args[0], "AWS_SSM_START_SESSION_RESPONSE");
+    let session_text = environment
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_SSM_START_SESSION_RESPONSE="))
+        .expect("the session in the environment")
+        .to_owned();
     let session: serde_json::Value = serde_json::from_str(&session_text).expect("session JSON");
     for field in ["sessionId", "streamUrl", "tokenValue"] {
         assert!(
@@ -522,9 +521,8 @@ spec:
     );
     assert_eq!(args[5], local.env["AWS_ENDPOINT_URL"]);
     assert!(
-        !environment.contains(session["tokenValue"].as_str().unwrap_or("-"))
-            || args[0] == "AWS_SSM_START_SESSION_RESPONSE",
-        "the token only where the contract puts it"
+        !args.iter().any(|a| a.contains(session["tokenValue"].as_str().unwrap_or("-"))),
+        "the token is not on the command line, where `ps` would show it"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
