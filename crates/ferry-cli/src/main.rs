@@ -6,6 +6,8 @@ mod cli;
 mod confirm;
 mod diff;
 mod doctor;
+mod exec;
+mod exec_plugin;
 mod git;
 mod human;
 mod logs;
@@ -14,6 +16,7 @@ mod report;
 mod restart;
 mod rollback;
 mod run;
+mod scale;
 mod show;
 mod wait;
 
@@ -164,6 +167,23 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         };
         return run::run(&store, app, process.as_deref(), command.clone(), mode).await;
     }
+    if let Command::Exec {
+        app,
+        process,
+        task,
+        command,
+        store_args,
+    } = &cli.command
+    {
+        let store = store(&store_args.table).await?;
+        let request = exec::Request {
+            app,
+            process: process.as_deref(),
+            task: task.as_deref(),
+            command,
+        };
+        return exec::exec(&store, &request).await;
+    }
     if let Command::Doctor { output, store_args } = &cli.command {
         return doctor::run(&store_args.table, *output).await;
     }
@@ -241,7 +261,10 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         // Handled by `run`, which needs their exit status.
-        Command::Diff { .. } | Command::Run { .. } | Command::Doctor { .. } => Ok(()),
+        Command::Diff { .. }
+        | Command::Run { .. }
+        | Command::Exec { .. }
+        | Command::Doctor { .. } => Ok(()),
         Command::Ps {
             app,
             output,
@@ -294,6 +317,29 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 wait::wait_ready(&store, &[restarted], timeout)
                     .await
                     .context("the restart is stored, but waiting for it failed")?;
+            } else {
+                show::warn_unless_leading(&store).await?;
+            }
+            Ok(())
+        }
+        Command::Scale {
+            app,
+            counts,
+            message,
+            wait,
+            timeout,
+            store_args,
+        } => {
+            // Bad arguments are refused before any AWS call.
+            let counts = scale::parse_counts(&counts)?;
+            let store = store(&store_args.table).await?;
+            let Some(scaled) = scale::scale(&store, &app, &counts, message).await? else {
+                return Ok(());
+            };
+            if wait {
+                wait::wait_ready(&store, &[scaled], timeout)
+                    .await
+                    .context("the scale is stored, but waiting for it failed")?;
             } else {
                 show::warn_unless_leading(&store).await?;
             }

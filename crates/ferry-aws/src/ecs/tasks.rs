@@ -201,6 +201,19 @@ pub(crate) async fn describe_cluster_tasks(
     cluster: &str,
     arns: &[String],
 ) -> Result<(Vec<TaskInfo>, usize)> {
+    describe_tasks_as(client, caller, cluster, arns, task_info).await
+}
+
+/// Describes `arns` (ids or ARNs) in `cluster`, [`DESCRIBE_TASKS_BATCH`]
+/// per call, with their tags, each task read by `read`. Returns the tasks
+/// and the calls made.
+pub(crate) async fn describe_tasks_as<T>(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    arns: &[String],
+    read: fn(&ecs::Task) -> T,
+) -> Result<(Vec<T>, usize)> {
     let mut tasks = Vec::new();
     let mut calls = 0;
     for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
@@ -221,28 +234,35 @@ pub(crate) async fn describe_cluster_tasks(
             )
             .await?;
         calls += 1;
-        for task in out.tasks() {
-            let time = |t: Option<&aws_smithy_types::DateTime>| {
-                t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-            };
-            tasks.push(TaskInfo {
-                arn: task.task_arn().unwrap_or_default().to_owned(),
-                task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
-                last_status: task.last_status().unwrap_or_default().to_owned(),
-                desired_status: task.desired_status().unwrap_or_default().to_owned(),
-                started_by: task.started_by().map(str::to_owned),
-                group: task.group().map(str::to_owned),
-                started_at: time(task.started_at()).or_else(|| time(task.created_at())),
-                stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
-                stopped_reason: task.stopped_reason().map(str::to_owned),
-                exit_code: task.containers().first().and_then(|c| c.exit_code()),
-                tags: task
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                    .collect(),
-            });
-        }
+        tasks.extend(out.tasks().iter().map(read));
     }
     Ok((tasks, calls))
+}
+
+/// A described task as `ferry ps` and `ferry run` see it.
+fn task_info(task: &ecs::Task) -> TaskInfo {
+    let time = |t: Option<&aws_smithy_types::DateTime>| {
+        t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+    };
+    TaskInfo {
+        arn: task.task_arn().unwrap_or_default().to_owned(),
+        task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
+        last_status: task.last_status().unwrap_or_default().to_owned(),
+        desired_status: task.desired_status().unwrap_or_default().to_owned(),
+        started_by: task.started_by().map(str::to_owned),
+        group: task.group().map(str::to_owned),
+        started_at: time(task.started_at()).or_else(|| time(task.created_at())),
+        stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
+        stopped_reason: task.stopped_reason().map(str::to_owned),
+        exit_code: task.containers().first().and_then(|c| c.exit_code()),
+        tags: task_tags(task),
+    }
+}
+
+/// A described task's tags (DescribeTasks with `include: TAGS`).
+pub(crate) fn task_tags(task: &ecs::Task) -> BTreeMap<String, String> {
+    task.tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect()
 }
