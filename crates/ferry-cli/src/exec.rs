@@ -36,7 +36,7 @@ pub async fn exec(store: &Store, request: &Request<'_>) -> anyhow::Result<i32> {
     }
     let process = exec_process(&record.spec, request.process)?;
     // Before any session is opened: nobody would use it.
-    let plugin = exec_plugin::require_plugin()?;
+    let plugin = exec_plugin::require_plugin(std::env::var_os("PATH").as_deref())?;
     let (settings, ecs) = run::environment(store).await?;
     let service = names::service_name(app, &process);
     let task = match request.task {

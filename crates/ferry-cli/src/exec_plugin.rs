@@ -60,9 +60,10 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// The plugin on `PATH`, or the one-line error that says how to install it.
-pub fn require_plugin() -> anyhow::Result<PathBuf> {
-    find_on_path(PLUGIN, std::env::var_os("PATH").as_deref()).with_context(|| {
+/// The plugin on `path` (the value of `PATH`), or the one-line error that
+/// says how to install it.
+pub fn require_plugin(path: Option<&std::ffi::OsStr>) -> anyhow::Result<PathBuf> {
+    find_on_path(PLUGIN, path).with_context(|| {
         format!("{PLUGIN} is not installed (not found on PATH); `ferry exec` hands the session to it: install it as {INSTALL_URL} says")
     })
 }

@@ -163,3 +163,32 @@ async fn the_plugin_runs_with_its_arguments_and_environment_and_its_status_is_ou
     assert!(lines[6].contains("SECRET-TOKEN"), "{lines:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_plugin_a_signal_ended_exits_as_a_shell_reports_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("ferry-exec-signal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let plugin = dir.join(PLUGIN);
+    std::fs::write(&plugin, "#!/bin/sh\nkill -TERM $$\n").expect("write");
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let call = invocation(&session(), &destination("ecs:t"), true);
+    assert_eq!(run(&plugin, &call).await.expect("run"), 128 + libc::SIGTERM);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_plugin_is_one_line_that_says_how_to_install_it() {
+    let dir = std::env::temp_dir().join(format!("ferry-exec-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = std::env::join_paths([&dir]).expect("path");
+    let err = require_plugin(Some(&path)).expect_err("missing");
+    assert_eq!(
+        err.to_string(),
+        "session-manager-plugin is not installed (not found on PATH); `ferry exec` hands the \
+         session to it: install it as https://docs.aws.amazon.com/systems-manager/latest/\
+         userguide/session-manager-working-with-install-plugin.html says"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
