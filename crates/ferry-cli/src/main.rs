@@ -12,6 +12,7 @@ mod git;
 mod human;
 mod logs;
 mod manifest;
+mod next_generation;
 mod report;
 mod restart;
 mod rollback;
@@ -313,14 +314,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = store(&store_args.table).await?;
             let restarted = restart::restart(&store, &app, &processes, message).await?;
-            if wait {
-                wait::wait_ready(&store, &[restarted], timeout)
-                    .await
-                    .context("the restart is stored, but waiting for it failed")?;
-            } else {
-                show::warn_unless_leading(&store).await?;
-            }
-            Ok(())
+            wait::follow_stored(&store, restarted, wait.then_some(timeout), "restart").await
         }
         Command::Scale {
             app,
@@ -336,14 +330,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             let Some(scaled) = scale::scale(&store, &app, &counts, message).await? else {
                 return Ok(());
             };
-            if wait {
-                wait::wait_ready(&store, &[scaled], timeout)
-                    .await
-                    .context("the scale is stored, but waiting for it failed")?;
-            } else {
-                show::warn_unless_leading(&store).await?;
-            }
-            Ok(())
+            wait::follow_stored(&store, scaled, wait.then_some(timeout), "scale").await
         }
         Command::Get { output, store_args } => {
             show::get(&store(&store_args.table).await?, output).await

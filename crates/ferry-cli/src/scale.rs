@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context};
 use ferry_manifest::{App, MAX_SCALE};
-use ferry_store::{AppChange, ApplyContext, Store};
+use ferry_store::Store;
 
-use crate::apply::{self, Applied};
+use crate::apply::Applied;
+use crate::next_generation::{self, NextGeneration};
 
 /// The counts asked for, by process name.
 pub type Counts = BTreeMap<String, u32>;
@@ -115,41 +116,18 @@ pub async fn scale(
         );
         return Ok(None);
     };
-    let manifest = match &app.manifest {
-        Some(text) => text.clone(),
-        None => crate::manifest::render(&app.spec)?,
-    };
-    let change = AppChange {
+    let next = NextGeneration {
         spec,
-        manifest,
-        source: app.source.clone(),
-        expected_generation: Some(app.generation),
-        previous_domains: app.spec.domains.iter().map(|d| d.name.clone()).collect(),
-        created_at: apply::created_at(store, Some(&app)).await?,
         restart: None,
-    };
-    let context = ApplyContext {
         message: message.unwrap_or_else(|| self::message(counts)),
-        user: apply::user(),
-        git: None,
-        now: apply::now(),
     };
-    let generation = store
-        .apply(&[change], &context)
-        .await
-        .with_context(|| format!("scaling app {name}"))?
-        .first()
-        .copied()
-        .context("the store returned no generation")?;
+    let scaled = next_generation::write(store, &app, next, "scaling").await?;
     println!(
-        "app/{name}: {} stored as release v{generation}",
-        pairs(counts)
+        "app/{name}: {} stored as release v{}",
+        pairs(counts),
+        scaled.generation
     );
-    Ok(Some(Applied {
-        name: name.to_owned(),
-        generation,
-        changed: true,
-    }))
+    Ok(Some(scaled))
 }
 
 #[cfg(test)]

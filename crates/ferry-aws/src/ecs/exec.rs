@@ -4,7 +4,7 @@
 //!
 //! ECS Exec: <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html>.
 
-use super::tasks::{describe_tasks_as, task_tags};
+use super::tasks::{describe_tasks_as, list_cluster_tasks, task_tags, TasksOf};
 use super::*;
 
 /// The managed agent ECS runs beside each container of a task started with
@@ -84,24 +84,13 @@ impl Ecs {
     /// by `serviceName`, every page), described with their containers'
     /// agents and tags.
     pub async fn service_exec_tasks(&self, service: &str) -> Result<Vec<ExecTask>> {
-        let (arns, _) = paginate(|token: Option<String>| async move {
-            let out = self
-                .caller
-                .call(SERVICE, "ListTasks", Bucket::TaskReads, service, || {
-                    self.client
-                        .list_tasks()
-                        .cluster(&self.cluster)
-                        .service_name(service)
-                        .desired_status(ecs::DesiredStatus::Running)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
-            Ok(Page::new(
-                out.task_arns().to_vec(),
-                next_token(out.next_token()),
-            ))
-        })
+        let (arns, _) = list_cluster_tasks(
+            &self.client,
+            &self.caller,
+            &self.cluster,
+            TasksOf::Service(service),
+            ecs::DesiredStatus::Running,
+        )
         .await?;
         self.describe_exec_tasks(&arns).await
     }

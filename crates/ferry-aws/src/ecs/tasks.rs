@@ -167,15 +167,41 @@ pub(crate) async fn list_family_tasks(
     family: &str,
     status: ecs::DesiredStatus,
 ) -> Result<(Vec<String>, usize)> {
+    list_cluster_tasks(client, caller, cluster, TasksOf::Family(family), status).await
+}
+
+/// Which tasks ListTasks lists.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TasksOf<'a> {
+    /// Started from a revision of this task-definition family.
+    Family(&'a str),
+    /// Started by this service.
+    Service(&'a str),
+}
+
+/// The tasks of `of` in `cluster` whose desired status is `status`, every
+/// page. Returns the ARNs and the calls made.
+pub(crate) async fn list_cluster_tasks(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    of: TasksOf<'_>,
+    status: ecs::DesiredStatus,
+) -> Result<(Vec<String>, usize)> {
+    let (family, service, resource) = match of {
+        TasksOf::Family(family) => (Some(family), None, family),
+        TasksOf::Service(service) => (None, Some(service), service),
+    };
     paginate(|token: Option<String>| {
         let status = status.clone();
         async move {
             let out = caller
-                .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
+                .call(SERVICE, "ListTasks", Bucket::TaskReads, resource, || {
                     client
                         .list_tasks()
                         .cluster(cluster)
-                        .family(family)
+                        .set_family(family.map(str::to_owned))
+                        .set_service_name(service.map(str::to_owned))
                         .desired_status(status.clone())
                         .set_next_token(token.clone())
                         .send()
