@@ -110,10 +110,12 @@ impl Ecs {
     /// interactive sessions ("you must specify true"). Not retried by
     /// Ferry beyond the caller's policy: each success opens a session.
     ///
-    /// The throttling page lists no bucket for ExecuteCommand; it is paced
-    /// with RunTask and StopTask ("cluster resource modify"), the bucket of
-    /// the other calls that act on one task
+    /// Paced with RunTask and StopTask, in the "cluster resource modify"
+    /// bucket of the calls that act on one task
     /// (<https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html>).
+    /// That AWS counts ExecuteCommand in that bucket is an assumption, not
+    /// read in its documentation; one call per `ferry exec` keeps it
+    /// harmless either way.
     pub async fn execute_command(
         &self,
         task: &str,
