@@ -7,10 +7,13 @@
 use super::tasks::{describe_tasks_as, list_cluster_tasks, task_tags, TasksOf};
 use super::*;
 
-/// The managed agent ECS runs beside each container of a task started with
-/// `enableExecuteCommand`; a session can be opened only while it is
-/// `RUNNING` (ECS Exec "Considerations": "the ExecuteCommandAgent ... must
-/// be RUNNING"; API_ManagedAgent).
+/// The managed agent of each container of a task started with
+/// `enableExecuteCommand` ("When the execute command feature is turned on,
+/// the managed agent name is ExecuteCommandAgent",
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ManagedAgent.html>).
+/// ECS refuses a session while it is not running ("execute command was not
+/// enabled when the task was run or the execute command agent isn't
+/// running"), so a task whose agent reports `RUNNING` is preferred.
 pub const EXECUTE_COMMAND_AGENT: &str = "ExecuteCommandAgent";
 
 /// A task as `ferry exec` chooses among them.
