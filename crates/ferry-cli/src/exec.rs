@@ -34,9 +34,11 @@ pub async fn exec(store: &Store, request: &Request<'_>) -> anyhow::Result<i32> {
     if record.deleting {
         bail!("app {app} is being deleted");
     }
-    let process = exec_process(&record.spec, request.process)?;
-    // Before any session is opened: nobody would use it.
-    let plugin = exec_plugin::require_plugin(std::env::var_os("PATH").as_deref())?;
+    let (process, plugin) = preflight(
+        &record.spec,
+        request.process,
+        std::env::var_os("PATH").as_deref(),
+    )?;
     let (settings, ecs) = run::environment(store).await?;
     let service = names::service_name(app, &process);
     let task = match request.task {
@@ -83,6 +85,18 @@ pub async fn exec(store: &Store, request: &Request<'_>) -> anyhow::Result<i32> {
         via_env,
     );
     exec_plugin::run(&plugin, &invocation).await
+}
+
+/// What is checked before any AWS call: the process to exec into and the
+/// plugin on `path` that will take the session (a session nobody uses is
+/// never opened).
+fn preflight(
+    app: &App,
+    wanted: Option<&str>,
+    path: Option<&std::ffi::OsStr>,
+) -> anyhow::Result<(String, std::path::PathBuf)> {
+    let process = exec_process(app, wanted)?;
+    Ok((process, exec_plugin::require_plugin(path)?))
 }
 
 /// The process to exec into (as `ferry run` picks one), once the app

@@ -162,3 +162,29 @@ fn the_command_is_one_string_that_splits_back_into_the_arguments() {
         "rails c -e production --x=1,2"
     );
 }
+
+#[test]
+fn exec_and_the_plugin_are_checked_before_any_aws_call() {
+    let dir = std::env::temp_dir().join(format!("ferry-exec-preflight-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let no_plugin = std::env::join_paths([&dir]).expect("path");
+    let web = [("web", serde_json::json!({}))];
+    let err = preflight(&app(false, &web), None, Some(&no_plugin)).expect_err("exec off");
+    assert!(err.to_string().contains("does not allow exec"), "{err}");
+    let err = preflight(&app(true, &web), None, Some(&no_plugin)).expect_err("no plugin");
+    assert!(
+        err.to_string()
+            .starts_with("session-manager-plugin is not installed"),
+        "{err}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let plugin = dir.join(crate::exec_plugin::PLUGIN);
+        std::fs::write(&plugin, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let (process, found) = preflight(&app(true, &web), None, Some(&no_plugin)).expect("ready");
+        assert_eq!((process.as_str(), found), ("web", plugin));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
