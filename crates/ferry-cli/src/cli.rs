@@ -141,6 +141,48 @@ pub(crate) enum Command {
         #[command(flatten)]
         store_args: StoreArgs,
     },
+    /// Record a new release of an app's current spec with other process
+    /// counts (`ferry scale APP web=3 worker=1`), as `emp scale` did; the
+    /// controller carries it out like any generation. Refused for an
+    /// autoscaled process (change its `autoscaling` instead) and a
+    /// scheduled one. `ferry diff` then shows where the manifests differ.
+    Scale {
+        app: String,
+        /// `PROCESS=COUNT`, each count from 0 to 1000.
+        #[arg(required = true, value_name = "PROCESS=COUNT")]
+        counts: Vec<String>,
+        /// Message recorded on the release [default: scale web=3 ...].
+        #[arg(short = 'm', long = "message")]
+        message: Option<String>,
+        /// Wait until the new counts are running.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Run a command (default `sh`) in a running task of a process through
+    /// ECS Exec: `ferry exec APP [-p PROCESS] [-- CMD...]`. Needs `exec:
+    /// true` in the app's spec and AWS's session-manager-plugin on PATH,
+    /// which it hands the session to; interactive when stdin is a
+    /// terminal. Exits with the plugin's exit status.
+    Exec {
+        app: String,
+        /// The process [default: web, or the only process].
+        #[arg(long, short = 'p')]
+        process: Option<String>,
+        /// The task, by id or ARN [default: a running task of the
+        /// process's service, one ready for ECS Exec if any].
+        #[arg(long)]
+        task: Option<String>,
+        /// The command and its arguments [default: sh].
+        #[arg(last = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
     /// List apps with their conditions.
     Get {
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
@@ -287,6 +329,63 @@ mod tests {
     }
 
     #[test]
+    fn exec_takes_a_process_a_task_and_a_command() {
+        let Ok(Cli {
+            command:
+                Command::Exec {
+                    app,
+                    process,
+                    task,
+                    command,
+                    ..
+                },
+            ..
+        }) = Cli::try_parse_from([
+            "ferry", "exec", "shop", "-p", "worker", "--task", "0123", "--", "ls", "-la", "a b",
+        ])
+        else {
+            panic!("exec parses");
+        };
+        assert_eq!(app, "shop");
+        assert_eq!(process.as_deref(), Some("worker"));
+        assert_eq!(task.as_deref(), Some("0123"));
+        assert_eq!(command, ["ls", "-la", "a b"]);
+        let Ok(Cli {
+            command: Command::Exec { command, .. },
+            ..
+        }) = Cli::try_parse_from(["ferry", "exec", "shop"])
+        else {
+            panic!("exec parses without a command");
+        };
+        assert!(command.is_empty());
+    }
+
+    #[test]
+    fn scale_takes_one_or_more_counts() {
+        let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
+        assert!(!parses(&["ferry", "scale", "shop"]), "no count");
+        assert!(parses(&["ferry", "scale", "shop", "web=3"]));
+        let Ok(Cli {
+            command:
+                Command::Scale {
+                    counts,
+                    message,
+                    wait,
+                    ..
+                },
+            ..
+        }) = Cli::try_parse_from([
+            "ferry", "scale", "shop", "web=3", "worker=1", "-m", "more", "--wait",
+        ])
+        else {
+            panic!("scale parses");
+        };
+        assert_eq!(counts, ["web=3", "worker=1"]);
+        assert_eq!(message.as_deref(), Some("more"));
+        assert!(wait);
+    }
+
+    #[test]
     fn only_commands_that_use_the_store_take_a_table() {
         let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
         assert!(!parses(&[
@@ -311,6 +410,8 @@ mod tests {
             &["ferry", "run", "web", "--table", "t", "--", "ls"],
             &["ferry", "ps", "web", "--table", "t"],
             &["ferry", "stop", "web", "0123", "--table", "t"],
+            &["ferry", "scale", "web", "web=3", "--table", "t"],
+            &["ferry", "exec", "web", "--table", "t", "--", "ls"],
             &[
                 "ferry", "logs", "web", "-f", "--since", "10m", "--table", "t",
             ],

@@ -22,8 +22,13 @@ pub enum TextChange {
     /// Same text and same resolved spec.
     Unchanged { generation: u64 },
     /// The text is the same but the resolved spec is not: a Procfile it
-    /// names changed, or the stored spec came from elsewhere.
-    SpecOnly { generation: u64 },
+    /// names changed, or the stored spec came from elsewhere (`scaled`
+    /// lists the counts `ferry scale` set, as [`scaled_since_applied`]
+    /// words them).
+    SpecOnly {
+        generation: u64,
+        scaled: Vec<String>,
+    },
     /// A unified diff, headers included, newline-terminated.
     Diff(String),
     /// The stored app is being deleted.
@@ -60,11 +65,12 @@ pub fn compare(loaded: &LoadedApp, stored: Option<&AppRecord>) -> anyhow::Result
             ),
         ),
     };
+    let scaled = scaled_since_applied(stored, loaded);
     if old == loaded.text {
         return Ok(if stored.spec == loaded.app {
             TextChange::Unchanged { generation }
         } else {
-            TextChange::SpecOnly { generation }
+            TextChange::SpecOnly { generation, scaled }
         });
     }
     let diff = similar::TextDiff::from_lines(old.as_str(), loaded.text.as_str());
@@ -77,7 +83,48 @@ pub fn compare(loaded: &LoadedApp, stored: Option<&AppRecord>) -> anyhow::Result
     if !text.ends_with('\n') {
         text.push('\n');
     }
+    // The text diff cannot show counts that are in no text.
+    for line in scaled {
+        text.push_str(&format!("# scale: {line}\n"));
+    }
     Ok(TextChange::Diff(text))
+}
+
+/// The process counts of the stored spec that no manifest text shows and
+/// that the manifest would change: those `ferry scale` set after the
+/// stored text was applied (a scale keeps that text). Each as `web: 3
+/// stored (set by ferry scale), 2 in FILE`.
+///
+/// The stored text is parsed again (its Procfile read next to `loaded`'s
+/// file) to tell such a count from one the text diff shows; when it no
+/// longer parses, every differing count is listed. Without stored text
+/// the diff is against the rendered spec, whose counts it shows.
+pub fn scaled_since_applied(stored: &AppRecord, loaded: &LoadedApp) -> Vec<String> {
+    let Some(text) = &stored.manifest else {
+        return Vec::new();
+    };
+    let applied =
+        ferry_manifest::parse_manifest(&loaded.file, text, &|path| std::fs::read_to_string(path))
+            .ok();
+    let mut lines = Vec::new();
+    for (name, process) in &stored.spec.processes {
+        let Some(wanted) = loaded.app.processes.get(name) else {
+            continue;
+        };
+        let in_text = applied
+            .as_ref()
+            .and_then(|a| a.app.processes.get(name))
+            .map(|p| p.scale);
+        if process.scale != wanted.scale && in_text != Some(process.scale) {
+            lines.push(format!(
+                "{name}: {} stored (set by ferry scale), {} in {}",
+                process.scale,
+                wanted.scale,
+                loaded.file.display()
+            ));
+        }
+    }
+    lines
 }
 
 /// A unified diff with ANSI colours, as `git diff` shows it on a terminal.
@@ -108,9 +155,17 @@ pub fn describe(name: &str, file: &str, change: &TextChange, terminal: bool) -> 
         TextChange::Unchanged { generation } => {
             format!("app/{name} unchanged (generation {generation})\n")
         }
-        TextChange::SpecOnly { generation } => format!(
+        TextChange::SpecOnly { generation, scaled } if scaled.is_empty() => format!(
             "app/{name}: manifest text unchanged since generation {generation}, but the \
              resolved spec differs (did its Procfile change?)\n"
+        ),
+        TextChange::SpecOnly { generation, scaled } => format!(
+            "app/{name}: manifest text unchanged since generation {generation}, but the \
+             stored scale differs; applying the manifest sets its counts:\n{}",
+            scaled
+                .iter()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>()
         ),
         TextChange::Deleting { generation } => format!(
             "app/{name} is being deleted (generation {generation}); apply it again once \
@@ -369,6 +424,58 @@ spec:
             diff.starts_with("--- app/web (generation 2, rendered from the stored spec)\n"),
             "{diff}"
         );
+    }
+
+    /// The record `ferry scale web=5` leaves: the spec scaled, the text
+    /// as applied.
+    fn scaled_record(text: &str, generation: u64) -> AppRecord {
+        let mut stored = record(Some(text), generation);
+        stored.spec.processes.get_mut("web").expect("web").scale = 5;
+        stored
+    }
+
+    #[test]
+    fn a_scale_since_the_apply_shows_with_the_same_text() {
+        let same = loaded(WEB);
+        let change = compare(&same, Some(&scaled_record(WEB, 3))).expect("compare");
+        assert_eq!(
+            change,
+            TextChange::SpecOnly {
+                generation: 3,
+                scaled: vec!["web: 5 stored (set by ferry scale), 2 in manifests/web.yaml".into()],
+            }
+        );
+        assert!(change.differs());
+        assert_eq!(
+            describe("web", "f", &change, false),
+            "app/web: manifest text unchanged since generation 3, but the stored scale \
+             differs; applying the manifest sets its counts:\n  web: 5 stored (set by ferry \
+             scale), 2 in manifests/web.yaml\n"
+        );
+    }
+
+    #[test]
+    fn a_scale_since_the_apply_shows_beside_a_text_diff() {
+        let edited = loaded(&WEB.replace("acme/web:1", "acme/web:2"));
+        let TextChange::Diff(diff) =
+            compare(&edited, Some(&scaled_record(WEB, 3))).expect("compare")
+        else {
+            panic!("expected a diff");
+        };
+        assert!(
+            diff.ends_with(
+                "\n# scale: web: 5 stored (set by ferry scale), 2 in manifests/web.yaml\n"
+            ),
+            "{diff}"
+        );
+        // A count the text diff shows is not repeated.
+        let rescaled = loaded(&WEB.replace("scale: 2", "scale: 4"));
+        let TextChange::Diff(diff) =
+            compare(&rescaled, Some(&record(Some(WEB), 3))).expect("compare")
+        else {
+            panic!("expected a diff");
+        };
+        assert!(!diff.contains("# scale"), "{diff}");
     }
 
     #[test]

@@ -6,14 +6,18 @@ mod cli;
 mod confirm;
 mod diff;
 mod doctor;
+mod exec;
+mod exec_plugin;
 mod git;
 mod human;
 mod logs;
 mod manifest;
+mod next_generation;
 mod report;
 mod restart;
 mod rollback;
 mod run;
+mod scale;
 mod show;
 mod wait;
 
@@ -164,6 +168,23 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         };
         return run::run(&store, app, process.as_deref(), command.clone(), mode).await;
     }
+    if let Command::Exec {
+        app,
+        process,
+        task,
+        command,
+        store_args,
+    } = &cli.command
+    {
+        let store = store(&store_args.table).await?;
+        let request = exec::Request {
+            app,
+            process: process.as_deref(),
+            task: task.as_deref(),
+            command,
+        };
+        return exec::exec(&store, &request).await;
+    }
     if let Command::Doctor { output, store_args } = &cli.command {
         return doctor::run(&store_args.table, *output).await;
     }
@@ -241,7 +262,10 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         // Handled by `run`, which needs their exit status.
-        Command::Diff { .. } | Command::Run { .. } | Command::Doctor { .. } => Ok(()),
+        Command::Diff { .. }
+        | Command::Run { .. }
+        | Command::Exec { .. }
+        | Command::Doctor { .. } => Ok(()),
         Command::Ps {
             app,
             output,
@@ -290,14 +314,23 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = store(&store_args.table).await?;
             let restarted = restart::restart(&store, &app, &processes, message).await?;
-            if wait {
-                wait::wait_ready(&store, &[restarted], timeout)
-                    .await
-                    .context("the restart is stored, but waiting for it failed")?;
-            } else {
-                show::warn_unless_leading(&store).await?;
-            }
-            Ok(())
+            wait::follow_stored(&store, restarted, wait.then_some(timeout), "restart").await
+        }
+        Command::Scale {
+            app,
+            counts,
+            message,
+            wait,
+            timeout,
+            store_args,
+        } => {
+            // Bad arguments are refused before any AWS call.
+            let counts = scale::parse_counts(&counts)?;
+            let store = store(&store_args.table).await?;
+            let Some(scaled) = scale::scale(&store, &app, &counts, message).await? else {
+                return Ok(());
+            };
+            wait::follow_stored(&store, scaled, wait.then_some(timeout), "scale").await
         }
         Command::Get { output, store_args } => {
             show::get(&store(&store_args.table).await?, output).await

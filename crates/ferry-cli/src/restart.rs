@@ -2,10 +2,11 @@
 //! to read rotated secrets again (ECS resolves `valueFrom` only when a
 //! task starts). Recorded as a release whose spec is the current one.
 
-use anyhow::{bail, Context};
-use ferry_store::{AppChange, ApplyContext, Store};
+use anyhow::bail;
+use ferry_store::Store;
 
-use crate::apply::{self, Applied};
+use crate::apply::Applied;
+use crate::next_generation::{self, NextGeneration};
 
 /// Stores the restart as a new generation; returns it for `--wait`.
 pub async fn restart(
@@ -36,10 +37,6 @@ pub async fn restart(
             known.join(", ")
         );
     }
-    let manifest = match &app.manifest {
-        Some(text) => text.clone(),
-        None => crate::manifest::render(&app.spec)?,
-    };
     let mut processes = processes.to_vec();
     processes.sort();
     processes.dedup();
@@ -48,32 +45,15 @@ pub async fn restart(
     } else {
         format!("restart {}", processes.join(", "))
     };
-    let change = AppChange {
+    let next = NextGeneration {
         spec: app.spec.clone(),
-        manifest,
-        source: app.source.clone(),
-        expected_generation: Some(app.generation),
-        previous_domains: app.spec.domains.iter().map(|d| d.name.clone()).collect(),
-        created_at: apply::created_at(store, Some(&app)).await?,
         restart: Some(processes),
-    };
-    let context = ApplyContext {
         message: message.unwrap_or_else(|| which.clone()),
-        user: apply::user(),
-        git: None,
-        now: apply::now(),
     };
-    let generation = store
-        .apply(&[change], &context)
-        .await
-        .with_context(|| format!("restarting app {name}"))?
-        .first()
-        .copied()
-        .context("the store returned no generation")?;
-    println!("app/{name}: {which} stored as release v{generation}");
-    Ok(Applied {
-        name: name.to_owned(),
-        generation,
-        changed: true,
-    })
+    let restarted = next_generation::write(store, &app, next, "restarting").await?;
+    println!(
+        "app/{name}: {which} stored as release v{}",
+        restarted.generation
+    );
+    Ok(restarted)
 }

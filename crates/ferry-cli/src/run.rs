@@ -34,7 +34,9 @@ pub enum Mode {
     Attach { timeout: Duration },
 }
 
-async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs)> {
+/// The settings the controller published, and ECS in the cluster they
+/// name, through the CLI's paced caller.
+pub async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs)> {
     let settings = store.controller_settings().await?.context(
         "the controller has not published its settings yet: start ferry-controller first",
     )?;
@@ -48,7 +50,7 @@ async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs
 }
 
 /// The process to run as: the one named, else `web`, else the only one.
-fn pick_process(app: &ferry_manifest::App, wanted: Option<&str>) -> anyhow::Result<String> {
+pub fn pick_process(app: &ferry_manifest::App, wanted: Option<&str>) -> anyhow::Result<String> {
     let names: Vec<&str> = app.processes.keys().map(String::as_str).collect();
     match wanted {
         Some(name) if names.contains(&name) => Ok(name.to_owned()),
@@ -302,7 +304,7 @@ fn finished(task: &TaskInfo) -> anyhow::Result<i32> {
     }
 }
 
-fn task_id(arn: &str) -> &str {
+pub fn task_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 

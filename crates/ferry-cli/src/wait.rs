@@ -1,9 +1,10 @@
-//! Waiting on status: `apply --wait`, `restart --wait`, `status --watch`
-//! and `delete --wait`, with the rollout progress they print.
+//! Waiting on status: `apply --wait`, `restart --wait`, `scale --wait`,
+//! `status --watch` and `delete --wait`, with the rollout progress they
+//! print.
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use ferry_core::status::{self, AppStatus};
 use ferry_store::Store;
 use time::OffsetDateTime;
@@ -136,6 +137,23 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
         }
         pending = still.into_iter().map(|(a, _)| a).collect();
         tokio::time::sleep(WAIT_POLL).await;
+    }
+}
+
+/// After a command stored one app's new generation (`what`: `restart`,
+/// `scale`): with `wait` (its timeout), waits as [`wait_ready`] does;
+/// without, warns when no controller leads to carry it out.
+pub async fn follow_stored(
+    store: &Store,
+    stored: Applied,
+    wait: Option<Duration>,
+    what: &str,
+) -> anyhow::Result<()> {
+    match wait {
+        Some(timeout) => wait_ready(store, &[stored], timeout)
+            .await
+            .with_context(|| format!("the {what} is stored, but waiting for it failed")),
+        None => crate::show::warn_unless_leading(store).await.map(|_| ()),
     }
 }
 

@@ -3,6 +3,7 @@
 //! take of it, the executor of ECS actions, task-definition hygiene, and
 //! the one-off tasks of the CLI, each in a module of its own.
 
+mod exec;
 mod execute;
 mod hygiene;
 mod observe;
@@ -11,6 +12,7 @@ mod requests;
 mod services;
 mod tasks;
 
+pub use exec::{ExecContainer, ExecSession, ExecTask, EXECUTE_COMMAND_AGENT};
 pub use observe::Missing;
 
 pub(crate) use tasks::{describe_cluster_tasks, list_family_tasks};

@@ -167,15 +167,41 @@ pub(crate) async fn list_family_tasks(
     family: &str,
     status: ecs::DesiredStatus,
 ) -> Result<(Vec<String>, usize)> {
+    list_cluster_tasks(client, caller, cluster, TasksOf::Family(family), status).await
+}
+
+/// Which tasks ListTasks lists.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TasksOf<'a> {
+    /// Started from a revision of this task-definition family.
+    Family(&'a str),
+    /// Started by this service.
+    Service(&'a str),
+}
+
+/// The tasks of `of` in `cluster` whose desired status is `status`, every
+/// page. Returns the ARNs and the calls made.
+pub(crate) async fn list_cluster_tasks(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    of: TasksOf<'_>,
+    status: ecs::DesiredStatus,
+) -> Result<(Vec<String>, usize)> {
+    let (family, service, resource) = match of {
+        TasksOf::Family(family) => (Some(family), None, family),
+        TasksOf::Service(service) => (None, Some(service), service),
+    };
     paginate(|token: Option<String>| {
         let status = status.clone();
         async move {
             let out = caller
-                .call(SERVICE, "ListTasks", Bucket::TaskReads, family, || {
+                .call(SERVICE, "ListTasks", Bucket::TaskReads, resource, || {
                     client
                         .list_tasks()
                         .cluster(cluster)
-                        .family(family)
+                        .set_family(family.map(str::to_owned))
+                        .set_service_name(service.map(str::to_owned))
                         .desired_status(status.clone())
                         .set_next_token(token.clone())
                         .send()
@@ -201,6 +227,19 @@ pub(crate) async fn describe_cluster_tasks(
     cluster: &str,
     arns: &[String],
 ) -> Result<(Vec<TaskInfo>, usize)> {
+    describe_tasks_as(client, caller, cluster, arns, task_info).await
+}
+
+/// Describes `arns` (ids or ARNs) in `cluster`, [`DESCRIBE_TASKS_BATCH`]
+/// per call, with their tags, each task read by `read`. Returns the tasks
+/// and the calls made.
+pub(crate) async fn describe_tasks_as<T>(
+    client: &Client,
+    caller: &Caller,
+    cluster: &str,
+    arns: &[String],
+    read: fn(&ecs::Task) -> T,
+) -> Result<(Vec<T>, usize)> {
     let mut tasks = Vec::new();
     let mut calls = 0;
     for chunk in arns.chunks(DESCRIBE_TASKS_BATCH) {
@@ -221,28 +260,35 @@ pub(crate) async fn describe_cluster_tasks(
             )
             .await?;
         calls += 1;
-        for task in out.tasks() {
-            let time = |t: Option<&aws_smithy_types::DateTime>| {
-                t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-            };
-            tasks.push(TaskInfo {
-                arn: task.task_arn().unwrap_or_default().to_owned(),
-                task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
-                last_status: task.last_status().unwrap_or_default().to_owned(),
-                desired_status: task.desired_status().unwrap_or_default().to_owned(),
-                started_by: task.started_by().map(str::to_owned),
-                group: task.group().map(str::to_owned),
-                started_at: time(task.started_at()).or_else(|| time(task.created_at())),
-                stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
-                stopped_reason: task.stopped_reason().map(str::to_owned),
-                exit_code: task.containers().first().and_then(|c| c.exit_code()),
-                tags: task
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                    .collect(),
-            });
-        }
+        tasks.extend(out.tasks().iter().map(read));
     }
     Ok((tasks, calls))
+}
+
+/// A described task as `ferry ps` and `ferry run` see it.
+fn task_info(task: &ecs::Task) -> TaskInfo {
+    let time = |t: Option<&aws_smithy_types::DateTime>| {
+        t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+    };
+    TaskInfo {
+        arn: task.task_arn().unwrap_or_default().to_owned(),
+        task_definition: task.task_definition_arn().unwrap_or_default().to_owned(),
+        last_status: task.last_status().unwrap_or_default().to_owned(),
+        desired_status: task.desired_status().unwrap_or_default().to_owned(),
+        started_by: task.started_by().map(str::to_owned),
+        group: task.group().map(str::to_owned),
+        started_at: time(task.started_at()).or_else(|| time(task.created_at())),
+        stop_code: task.stop_code().map(|c| c.as_str().to_owned()),
+        stopped_reason: task.stopped_reason().map(str::to_owned),
+        exit_code: task.containers().first().and_then(|c| c.exit_code()),
+        tags: task_tags(task),
+    }
+}
+
+/// A described task's tags (DescribeTasks with `include: TAGS`).
+pub(crate) fn task_tags(task: &ecs::Task) -> BTreeMap<String, String> {
+    task.tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+        .collect()
 }
