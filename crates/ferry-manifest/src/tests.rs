@@ -1005,7 +1005,8 @@ mod structure {
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
                  `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule`, \
-                 `timezone` or `autoscaling`"
+                 `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity` or \
+                 `ephemeralStorage`"
             ),
             "{}",
             errors[3]
