@@ -20,6 +20,7 @@ mod limits;
 mod procfile_confinement;
 mod schedules;
 mod shell_warnings;
+mod tasks;
 
 const FILE: &str = "apps/acme.yaml";
 const PROCFILE_PATH: &str = "apps/Procfile";

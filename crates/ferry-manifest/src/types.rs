@@ -74,17 +74,11 @@ pub struct ManifestSpec {
     pub procfile: Option<String>,
     /// Environment variables; names match `[A-Za-z_][A-Za-z0-9_]*`.
     #[serde(default)]
-    #[schemars(
-        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
-        transform = vocabulary::values_as_written
-    )]
+    #[schemars(transform = vocabulary::environment)]
     pub env: BTreeMap<String, String>,
     /// Name -> ARN of an SSM parameter or Secrets Manager secret, passed to ECS as valueFrom; never stored as values.
     #[serde(default)]
-    #[schemars(
-        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
-        extend("additionalProperties" = {"type": "string", "pattern": limits::secret_reference()})
-    )]
+    #[schemars(transform = vocabulary::secret_references)]
     pub secrets: BTreeMap<String, String>,
     /// Public names served by the internet-facing load balancer: a name (routed to `web`) or {name, process}. One app per domain.
     #[serde(default)]
@@ -106,10 +100,7 @@ pub struct ManifestSpec {
     pub exec: Option<bool>,
     /// CPU architecture of every process's tasks (Linux): `arm64` (Graviton) or `x86_64`; a process's `platform` wins. Default: ECS's, x86_64.
     #[serde(default)]
-    #[schemars(
-        extend("enum" = limits::PLATFORMS),
-        transform = vocabulary::yaml_string_only
-    )]
+    #[schemars(transform = vocabulary::platform)]
     pub platform: Option<String>,
     /// Containers beside each process's own (a log router, a metrics agent), by name (a DNS label, not `app`); every process runs all of them unless it lists its own `sidecars`.
     #[serde(default)]
@@ -234,10 +225,7 @@ pub struct ManifestProcess {
     pub sidecars: Option<Vec<String>>,
     /// CPU architecture of this process's tasks: `arm64` or `x86_64`; default the app's `platform`.
     #[serde(default)]
-    #[schemars(
-        extend("enum" = limits::PLATFORMS),
-        transform = vocabulary::yaml_string_only
-    )]
+    #[schemars(transform = vocabulary::platform)]
     pub platform: Option<String>,
     /// Fargate capacity: `spot` (FARGATE_SPOT), `on-demand` (FARGATE), or `{spot: weight 1-1000, onDemand: base 0-100000}` (the first `onDemand` tasks on demand, the rest on Spot); default the FARGATE launch type. Changing it is a new deployment.
     #[serde(default)]

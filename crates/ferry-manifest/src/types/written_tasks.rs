@@ -30,17 +30,11 @@ pub struct ManifestSidecar {
     pub command: Option<Command>,
     /// The sidecar's environment variables (the app's `env` is not passed to it).
     #[serde(default)]
-    #[schemars(
-        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
-        transform = vocabulary::values_as_written
-    )]
+    #[schemars(transform = vocabulary::environment)]
     pub env: BTreeMap<String, String>,
     /// The sidecar's secrets: name -> SSM parameter or Secrets Manager ARN, under the same rules as the app's `secrets`.
     #[serde(default)]
-    #[schemars(
-        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
-        extend("additionalProperties" = {"type": "string", "pattern": limits::secret_reference()})
-    )]
+    #[schemars(transform = vocabulary::secret_references)]
     pub secrets: BTreeMap<String, String>,
     /// Whether the task stops when the sidecar stops; default false.
     #[serde(default)]
