@@ -218,4 +218,25 @@ mod tests {
         );
         assert_eq!(task_definition_size(&app, "nope"), None);
     }
+
+    #[test]
+    fn the_sidecars_a_process_runs_are_counted() {
+        let mut app = app(BTreeMap::new());
+        let sidecar = crate::types::Sidecar {
+            image: "agent:1".to_owned(),
+            env: (0..50)
+                .map(|i| (format!("VAR_{i}"), "x".repeat(100)))
+                .collect(),
+            ..Default::default()
+        };
+        app.sidecars.insert("agent".to_owned(), sidecar);
+        let without = task_definition_size(&app, "web").expect("web");
+        assert_eq!(without.sidecars, 0, "web does not run it yet");
+        if let Some(web) = app.processes.get_mut("web") {
+            web.sidecars = vec!["agent".to_owned()];
+        }
+        let with = task_definition_size(&app, "web").expect("web");
+        assert!(with.sidecars > 50 * 100 + SIDECAR_ALLOWANCE, "{with:?}");
+        assert_eq!(with.total() - without.total(), with.sidecars);
+    }
 }
