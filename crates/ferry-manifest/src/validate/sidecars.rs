@@ -19,6 +19,7 @@ use crate::structure::closest;
 use crate::types::{
     DependencyCondition, ManifestProcess, ManifestSidecar, Process, Sidecar, APP_CONTAINER,
 };
+use DependencyCondition::{Complete, Success};
 
 impl Validator<'_> {
     /// Checks and resolves every sidecar of the app; one that does not
@@ -96,6 +97,20 @@ impl Validator<'_> {
                 );
                 continue;
             };
+            if on == APP_CONTAINER && matches!(condition, Complete | Success) {
+                // True of every process: said once, not per process.
+                self.error_at(
+                    &at,
+                    format!(
+                        "sidecar {} cannot wait for `{APP_CONTAINER}` with {}: COMPLETE and \
+                         SUCCESS need a dependency that is not essential, and the process's own \
+                         container always is; wait for START",
+                        quote(name),
+                        condition_name(condition)
+                    ),
+                );
+                continue;
+            }
             if on == name {
                 self.key_error_at(
                     &at,
@@ -230,7 +245,8 @@ impl Validator<'_> {
         if someone_runs_all {
             return;
         }
-        for name in written.keys().filter(|name| !used.contains(name.as_str())) {
+        // A sidecar that did not resolve is reported already.
+        for name in sidecars.keys().filter(|name| !used.contains(name.as_str())) {
             self.key_error_at(
                 &FieldPath::of("spec.sidecars").key(name),
                 format!(
@@ -389,10 +405,8 @@ impl Target {
                 "HEALTHY needs a container health check on the dependency, and sidecars have \
                  none; wait for START",
             ),
-            (Target::App { .. }, Complete | Success) => Some(
-                "COMPLETE and SUCCESS need a dependency that is not essential, and the \
-                 process's own container always is; wait for START",
-            ),
+            // Refused with the sidecar, for every process at once.
+            (Target::App { .. }, Complete | Success) => None,
             (Target::Sidecar { essential: true }, Complete | Success) => Some(
                 "COMPLETE and SUCCESS need a dependency that is not essential (ECS's container \
                  dependency rules); set its `essential: false` or wait for START",
