@@ -32,9 +32,11 @@ pub(crate) use commands::procfile_path;
 
 /// The process a bare domain name routes to.
 pub const DEFAULT_DOMAIN_PROCESS: &str = "web";
-/// Seconds between health checks when `interval` is unset (the ALB
-/// default), used to check `timeout < interval`.
-pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 30;
+/// Seconds between the load balancer's health checks when `interval` is
+/// unset: what the renderer sets (ferry-core's `DEFAULT_HEALTH_INTERVAL`,
+/// 10, not the ALB's own 30), used to check `timeout < interval`, which the
+/// ALB requires.
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 10;
 /// Seconds before a health check fails when `timeout` is unset (the ALB
 /// default for HTTP target groups), used to check `timeout < interval`.
 pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;

@@ -266,6 +266,20 @@ fn a_health_check_has_one_meaning() {
         &["(30s, the default)"],
     );
     parse_ok(&worker("{command: 'true', timeout: 29}"));
+    // The load balancer's: the renderer's default interval, 10 s.
+    let lb = |check: &str| {
+        app(&format!(
+            "  processes:\n    web:\n      port: 8080\n      healthCheck: {check}\n"
+        ))
+    };
+    assert_one_error(
+        &lb("{path: /, timeout: 10}"),
+        10,
+        39,
+        "spec.processes.web.healthCheck.timeout",
+        &["(10s, the default)"],
+    );
+    parse_ok(&lb("{path: /, timeout: 9}"));
     let web = app(
         "  processes:\n    web:\n      port: 8080\n      healthCheck: {path: /, startPeriod: 5}\n",
     );
