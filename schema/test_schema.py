@@ -88,6 +88,24 @@ SEMANTIC = {
     "no-processes": "at least one process, here or in the Procfile",
     "procfile-missing": "the Procfile exists",
     "task-definition-too-large": "ECS's 64 KiB limit on a task definition",
+    "capacity-without-spot": "capacity's map form needs `spot` (kept optional in the "
+                             "type so the refusal can say what a scheduled run would lack)",
+    "capacity-of-a-schedule-without-spot": "the same, on a scheduled process",
+    "container-health-check-timeout-61": "timeout 2-60 for the container's check, 2-120 "
+                                         "for the load balancer's: which depends on `port`",
+    "container-health-check-with-path": "healthCheck's load-balancer fields only with port",
+    "health-check-command-with-port": "healthCheck's container fields only without port",
+    "process-sidecar-undefined": "a process's sidecars are defined in spec.sidecars",
+    "sidecar-named-app": "no sidecar named `app` (dependsOn's name for the process)",
+    "sidecar-named-like-its-process": "container names in a task are unique",
+    "sidecar-depends-on-itself": "dependsOn names another container",
+    "sidecar-depends-on-missing-container": "dependsOn names a container of the same task",
+    "sidecar-dependency-cycle": "dependsOn has no cycle",
+    "sidecar-healthy-without-health-check": "HEALTHY only on a container with a health check",
+    "sidecar-success-of-essential": "COMPLETE and SUCCESS only on a container that is not essential",
+    "sidecar-unused": "every sidecar runs beside some process",
+    "sidecar-memory-fills-the-task": "the sidecars' memory below the task's",
+    "sidecar-cpu-beyond-the-task": "the sidecars' cpu at most the task's",
 }
 
 # The keywords that carry a range, pattern, length or choice; each place

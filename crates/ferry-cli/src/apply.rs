@@ -251,7 +251,7 @@ pub async fn apply(
         });
     }
     refuse_unservable_domains(store, apps, &changes).await?;
-    refuse_secrets_out_of_scope(store, apps, &changes).await?;
+    refuse_what_the_installation_withholds(store, apps, &changes).await?;
     let stored = if options.prune {
         store.list_apps().await?
     } else {
@@ -395,28 +395,48 @@ async fn refuse_unservable_domains(
     Ok(())
 }
 
-/// Refuses, before anything is written, a changed app that names a secret
-/// outside its part of the installation's secrets (`<prefix><app>/` or the
-/// shared prefix, as the controller published them; the defaults until a
-/// controller has), each located at its key. Apps stored unchanged are not
-/// judged again: an upgrade does not break what runs.
-async fn refuse_secrets_out_of_scope(
+/// Refuses, before anything is written, a changed app that reaches past
+/// what the installation gives it, each problem located at its key:
+/// - a secret (the app's or a sidecar's) outside its part of the
+///   installation's secrets (`<prefix><app>/` or the shared prefix), unless
+///   the app has its own `executionRole`;
+/// - a `role` or `executionRole` outside the app role path, the only roles
+///   the controller may pass (its `iam:PassRole` is scoped to that path).
+///
+/// The limits are those the controller published; the defaults until a
+/// controller has. Apps stored unchanged are not judged again: an upgrade
+/// does not break what runs.
+async fn refuse_what_the_installation_withholds(
     store: &Store,
     apps: &[LoadedApp],
     changes: &[AppChange],
 ) -> anyhow::Result<()> {
-    if changes.iter().all(|c| c.spec.secrets.is_empty()) {
+    let reaches_out = |app: &ferry_manifest::App| {
+        !app.secrets.is_empty()
+            || app.sidecars.values().any(|s| !s.secrets.is_empty())
+            || app.role.is_some()
+            || app.execution_role.is_some()
+    };
+    if !changes.iter().any(|c| reaches_out(&c.spec)) {
         return Ok(());
     }
-    let scope = store
-        .controller_settings()
-        .await?
+    let settings = store.controller_settings().await?;
+    let role_path = settings.as_ref().map_or_else(
+        || ferry_core::DEFAULT_APP_ROLE_PATH.to_owned(),
+        |settings| settings.app_role_path.clone(),
+    );
+    let scope = settings
         .map(|settings| settings.secrets)
         .unwrap_or_default();
     let problems: Vec<ferry_manifest::Diagnostic> = apps
         .iter()
         .filter(|loaded| changes.iter().any(|c| c.spec.name == loaded.app.name))
-        .flat_map(|loaded| ferry_manifest::check_secret_scope(loaded, &scope))
+        .flat_map(|loaded| {
+            let mut found = ferry_manifest::check_secret_scope(loaded, &scope);
+            found.extend(ferry_manifest::check_app_roles(loaded, &role_path));
+            found.sort_by_key(|d| (d.line, d.column));
+            found
+        })
         .collect();
     if problems.is_empty() {
         return Ok(());

@@ -25,9 +25,11 @@ pub fn render(app: &App) -> anyhow::Result<String> {
             spec.shift_remove(optional);
         }
     }
+    let has_sidecars = !app.sidecars.is_empty();
     if let Some(Value::Mapping(processes)) = spec.get_mut("processes") {
         for (_, process) in processes.iter_mut() {
             if let Value::Mapping(process) = process {
+                write_task_fields(process, has_sidecars);
                 // An empty command is the image's default: say nothing.
                 if process.get("command").is_some_and(is_empty) {
                     process.shift_remove("command");
@@ -59,6 +61,49 @@ pub fn render(app: &App) -> anyhow::Result<String> {
         "# Written by ferry from the stored spec of app {}.\n{yaml}",
         app.name
     ))
+}
+
+/// Issue 21's resolved process fields as a manifest writes them: a
+/// process without sidecars says `sidecars: []` (absent means all of
+/// them), `capacity` by its name or as `{spot, onDemand}`, and the
+/// container health check as `healthCheck.command` (a line for
+/// `CMD-SHELL`, a list for `CMD`).
+fn write_task_fields(process: &mut Mapping, has_sidecars: bool) {
+    if has_sidecars && !process.contains_key("sidecars") {
+        process.insert("sidecars".into(), Value::Sequence(Vec::new()));
+    }
+    if let Some(Value::Mapping(capacity)) = process.shift_remove("capacity") {
+        let number = |key: &str| capacity.get(key).and_then(Value::as_u64).unwrap_or(0);
+        let written: Value = match (
+            number("onDemandBase"),
+            number("onDemandWeight"),
+            number("spotWeight"),
+        ) {
+            (0, 0, 1) => "spot".into(),
+            (0, 1, 0) => "on-demand".into(),
+            (base, _, spot) => {
+                let mut weights = Mapping::new();
+                weights.insert("spot".into(), spot.into());
+                weights.insert("onDemand".into(), base.into());
+                Value::Mapping(weights)
+            }
+        };
+        process.insert("capacity".into(), written);
+    }
+    if let Some(Value::Mapping(mut check)) = process.shift_remove("containerHealthCheck") {
+        let command = match check.shift_remove("command") {
+            Some(Value::Sequence(words)) => match words.split_first() {
+                Some((kind, rest)) if kind.as_str() == Some("CMD-SHELL") && rest.len() == 1 => {
+                    rest[0].clone()
+                }
+                Some((_, rest)) => Value::Sequence(rest.to_vec()),
+                None => Value::Sequence(Vec::new()),
+            },
+            other => other.unwrap_or(Value::Null),
+        };
+        check.insert("command".into(), command);
+        process.insert("healthCheck".into(), Value::Mapping(check));
+    }
 }
 
 fn is_empty(value: &Value) -> bool {

@@ -281,6 +281,12 @@ impl Report {
         self.diagnostics.extend(diagnostics);
     }
 
+    /// How many errors (not warnings) were reported: a check compares it
+    /// before and after to tell whether it found any.
+    pub(crate) fn error_count(&self) -> usize {
+        self.diagnostics.len()
+    }
+
     /// Whether any error (not a warning) was reported.
     pub(crate) fn has_errors(&self) -> bool {
         !self.diagnostics.is_empty()

@@ -16,6 +16,7 @@ mod hints;
 mod limits;
 mod load;
 mod procfile;
+mod role_path;
 mod rules;
 mod schedule;
 mod schema;
@@ -39,6 +40,7 @@ pub use limits::{
 };
 pub use load::{load_paths, parse_manifest, LoadedApp};
 pub use procfile::parse_procfile;
+pub use role_path::check_app_roles;
 pub use schedule::{check_expression, is_timezone, DEFAULT_TIMEZONE, VALID_FORMS};
 pub use schema::json_schema;
 pub use secret_scope::{

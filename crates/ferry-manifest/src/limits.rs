@@ -99,6 +99,28 @@ pub(crate) const AUTOSCALING_TASKS: Range = Range::new(0, MAX_SCALE);
 pub(crate) const UTILIZATION_PERCENT: Range = Range::new(1, 100);
 /// `autoscaling.requestsPerTarget`.
 pub(crate) const REQUESTS_PER_TARGET: Range = Range::new(1, MAX_REQUESTS_PER_TARGET as i64);
+/// `healthCheck.timeout` of a container health check, seconds (ECS's
+/// HealthCheck: 2 to 60).
+pub(crate) const CONTAINER_HEALTH_CHECK_TIMEOUT: Range = Range::new(2, 60);
+/// `healthCheck.retries`: ECS's HealthCheck takes 1 to 10.
+pub(crate) const CONTAINER_HEALTH_CHECK_RETRIES: Range = Range::new(1, 10);
+/// `healthCheck.startPeriod`, seconds: ECS's HealthCheck takes 0 to 300.
+pub(crate) const CONTAINER_HEALTH_CHECK_START_PERIOD: Range = Range::new(0, 300);
+/// `ephemeralStorage`, GiB: Fargate's `ephemeralStorage.sizeInGiB` is 21
+/// to 200 (20 GiB is what a task gets without it).
+pub(crate) const EPHEMERAL_STORAGE: Range = Range::new(21, 200);
+/// `capacity.spot`: a capacity provider strategy item's `weight` (ECS
+/// takes 0 to 1000; the Spot item needs a weight to be used at all).
+pub(crate) const CAPACITY_SPOT_WEIGHT: Range = Range::new(1, 1000);
+/// `capacity.onDemand`: a capacity provider strategy item's `base`.
+pub(crate) const CAPACITY_ON_DEMAND_BASE: Range = Range::new(0, 100_000);
+/// A sidecar's `cpu`, CPU units: a container's share, at most the largest
+/// Fargate task's (whether it fits the process's task is checked per
+/// process).
+pub(crate) const SIDECAR_CPU: Range = Range::new(0, 16_384);
+/// A sidecar's `memory`, MiB: ECS's container minimum is 6 MiB; at most
+/// the largest Fargate task's 120 GiB.
+pub(crate) const SIDECAR_MEMORY: Range = Range::new(6, 122_880);
 /// The HTTP codes a health check `matcher` may name (ALB HTTP checks).
 pub(crate) const MATCHER_CODE: Range = Range::new(200, 499);
 
@@ -121,6 +143,29 @@ pub(crate) fn app_name() -> String {
 pub(crate) fn process_name() -> String {
     dns_label(MAX_PROCESS_NAME_LEN)
 }
+
+/// Longest sidecar name: a DNS label's limit (ECS container names may be
+/// longer, but a sidecar is named like a process).
+pub const MAX_SIDECAR_NAME_LEN: usize = 63;
+
+/// A key of `sidecars`, and a name in a process's `sidecars`.
+pub(crate) fn sidecar_name() -> String {
+    dns_label(MAX_SIDECAR_NAME_LEN)
+}
+
+/// An IAM role's ARN: `arn:<partition>:iam::<account>:role/<path><name>`,
+/// the path `/` or `/a/b/` (printable ASCII, here without its leading `/`)
+/// and the name 1 to 64 of `[A-Za-z0-9+=,.@_-]`
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html>).
+pub(crate) const ROLE_ARN: &str =
+    r"^arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/(?:[!-~]+/)?[A-Za-z0-9+=,.@_-]{1,64}$";
+
+/// `platform`'s choices.
+pub(crate) const PLATFORMS: [&str; 2] = ["arm64", "x86_64"];
+/// `capacity`'s named choices.
+pub(crate) const CAPACITY_NAMES: [&str; 2] = ["spot", "on-demand"];
+/// A sidecar's `dependsOn` conditions (ECS's ContainerDependency).
+pub(crate) const DEPENDENCY_CONDITIONS: [&str; 4] = ["START", "HEALTHY", "COMPLETE", "SUCCESS"];
 
 /// A name in `env` or `secrets`.
 pub(crate) const ENV_NAME: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";

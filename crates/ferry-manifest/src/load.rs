@@ -43,6 +43,28 @@ pub struct LoadedApp {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl LoadedApp {
+    /// Diagnostics of this file, each at its field path (the value's
+    /// position; `1:1` if the text no longer parses, which a loaded app's
+    /// does), for checks that judge a loaded app against an
+    /// installation's settings.
+    pub(crate) fn diagnostics_at(
+        &self,
+        problems: impl IntoIterator<Item = (FieldPath, String)>,
+    ) -> Vec<Diagnostic> {
+        let document = Document::parse(&self.text).ok();
+        problems
+            .into_iter()
+            .map(|(path, message)| {
+                let pos = document
+                    .as_ref()
+                    .map_or(crate::diagnostic::Pos::new(1, 1), |d| d.locate(&path));
+                Diagnostic::new(&self.file, pos, path.to_string(), message)
+            })
+            .collect()
+    }
+}
+
 /// Parses and validates one manifest text.
 ///
 /// `file` names the manifest in diagnostics and is the base of a relative

@@ -43,6 +43,52 @@ fn dns_label_patterns_agree_with_the_name_rules() {
 }
 
 #[test]
+fn the_sidecar_name_pattern_agrees_with_its_rule_but_for_app() {
+    let pattern = compiled(&sidecar_name());
+    let samples: Vec<String> = NAME_SAMPLES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([62, 63, 64].map(|n| "a".repeat(n)))
+        .collect();
+    for value in &samples {
+        agree(&pattern, None, rules::sidecar_name(value).is_ok(), value);
+    }
+    // `app` names the process's container in `dependsOn`: a rule across
+    // fields, which the schema leaves to `ferry validate`.
+    assert!(pattern.is_match("app") && rules::sidecar_name("app").is_err());
+}
+
+#[test]
+fn the_role_arn_pattern_is_the_rule() {
+    let pattern = compiled(ROLE_ARN);
+    for value in [
+        "arn:aws:iam::123456789012:role/shop",
+        "arn:aws:iam::123456789012:role/ferry-apps/shop",
+        "arn:aws-us-gov:iam::123456789012:role/a/b/c/shop@x",
+        "arn:aws:iam::123456789012:role/",
+        "arn:aws:iam::123456789012:role/ferry-apps/",
+        "arn:aws:iam::123456789012:role/sh op",
+        "arn:aws:iam::1234567890123:role/shop",
+        "arn:aws:iam:us-east-1:123456789012:role/shop",
+        "arn:aws:sts::123456789012:assumed-role/shop/x",
+        &format!("arn:aws:iam::123456789012:role/{}", "a".repeat(64)),
+        &format!("arn:aws:iam::123456789012:role/{}", "a".repeat(65)),
+    ] {
+        agree(
+            &pattern,
+            None,
+            rules::role_arn("role", value).is_ok(),
+            value,
+        );
+    }
+    assert!(!pattern.is_match("arn:aws:iam::123456789012:role/ferry-apps/"));
+    assert!(!pattern.is_match(&format!(
+        "arn:aws:iam::123456789012:role/{}",
+        "a".repeat(65)
+    )));
+}
+
+#[test]
 fn domain_pattern_agrees_with_the_domain_rule() {
     let pattern = compiled(&domain());
     let label63 = "a".repeat(63);

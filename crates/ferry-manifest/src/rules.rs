@@ -98,6 +98,57 @@ pub(crate) fn process_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A sidecar's name: a key of `spec.sidecars`.
+pub(crate) fn sidecar_name(name: &str) -> Result<(), String> {
+    if name == crate::types::APP_CONTAINER {
+        return Err(format!(
+            "a sidecar cannot be named `{}`: `dependsOn` uses that name for the process's own \
+             container; choose another name",
+            crate::types::APP_CONTAINER
+        ));
+    }
+    match dns_label_problem(name, limits::MAX_SIDECAR_NAME_LEN) {
+        None => Ok(()),
+        Some(problem) => Err(format!(
+            "invalid sidecar name {}: {problem}; a sidecar name must be {}, because it names \
+             the sidecar's container in each task",
+            quote(name),
+            label_rule(limits::MAX_SIDECAR_NAME_LEN)
+        )),
+    }
+}
+
+static ROLE_ARN: LazyLock<Regex> = LazyLock::new(|| regex(limits::ROLE_ARN));
+
+/// `spec.role` and `spec.executionRole`: an IAM role's ARN
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html>).
+pub(crate) fn role_arn(field: &str, arn: &str) -> Result<(), String> {
+    if ROLE_ARN.is_match(arn) {
+        return Ok(());
+    }
+    let hint = if arn.contains(":user/") || arn.contains(":policy/") || arn.contains(":group/") {
+        " (it names an IAM user, group or policy, not a role)"
+    } else if arn.contains(":role/")
+        && arn
+            .split(':')
+            .nth(3)
+            .is_some_and(|region| !region.is_empty())
+    {
+        " (IAM ARNs have no region: `arn:aws:iam::<account>:...`)"
+    } else if !arn.starts_with("arn:") {
+        " (give the role's ARN, not its name)"
+    } else {
+        ""
+    };
+    Err(format!(
+        "invalid {field} {}{hint}; expected an IAM role ARN \
+         `arn:aws:iam::<12-digit account>:role/<path><name>`, e.g. \
+         `arn:aws:iam::123456789012:role/ferry-apps/shop`: the path `/` or `/a/b/`, the name 1 to 64 \
+         letters, digits or `+=,.@_-`",
+        quote(arn)
+    ))
+}
+
 /// An environment variable name, in `env` or `secrets`.
 pub(crate) fn env_name(name: &str, section: &str) -> Result<(), String> {
     static NAME: LazyLock<Regex> = LazyLock::new(|| regex(limits::ENV_NAME));

@@ -6,12 +6,13 @@
 //! start: the role's policy can only confine all of them to `<prefix>`.
 //! So the line between apps is drawn here, at apply, where each secret is
 //! located at its key; the policy is the line around the installation.
+//! An app with its own `executionRole` is outside this rule: ECS reads its
+//! secrets with that role, and the role's policy is the line.
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostic::{quote, Diagnostic, FieldPath, Pos};
+use crate::diagnostic::{quote, Diagnostic, FieldPath};
 use crate::load::LoadedApp;
-use crate::yaml::Document;
 
 /// The default `<prefix>`: `environment.yaml`'s `SecretsPrefix`.
 pub const DEFAULT_SECRETS_PREFIX: &str = "ferry/";
@@ -75,7 +76,8 @@ impl SecretScope {
              app): an SSM parameter such as `arn:aws:ssm:<region>:<account>:parameter/{p}{app}/\
              db` or a Secrets Manager secret such as `arn:aws:secretsmanager:<region>:<account>:\
              secret:{p}{app}/db`; the apps share one execution role, so this keeps each app to \
-             its own secrets",
+             its own secrets. Or give the app its own `executionRole`, whose policy then \
+             decides which secrets it can read",
             p = self.prefix,
             s = self.shared,
         )
@@ -99,39 +101,44 @@ fn secret_name(arn: &str) -> Option<&str> {
 }
 
 /// Every secret of `loaded` that its app may not name under `scope`,
-/// located at the secret's value in the manifest.
+/// located at the secret's value in the manifest: the app's `secrets` and
+/// each sidecar's.
+///
+/// An app with its own `executionRole` may name any secret: ECS reads its
+/// secrets with that role, whose own policy decides what it can read, so
+/// the installation's line between apps is not needed there.
 pub fn check_secret_scope(loaded: &LoadedApp, scope: &SecretScope) -> Vec<Diagnostic> {
-    let app = &loaded.app.name;
-    let outside: Vec<(&String, &String)> = loaded
-        .app
-        .secrets
-        .iter()
-        .filter(|(_, arn)| !scope.allows(app, arn))
-        .collect();
-    if outside.is_empty() {
+    let app = &loaded.app;
+    if app.execution_role.is_some() {
         return Vec::new();
     }
-    let document = Document::parse(&loaded.text).ok();
-    outside
-        .into_iter()
-        .map(|(name, arn)| {
-            let path = FieldPath::of("spec.secrets").key(name);
-            let pos = document
-                .as_ref()
-                .map_or(Pos::new(1, 1), |d| d.locate(&path));
-            Diagnostic::new(
-                &loaded.file,
-                pos,
-                path.to_string(),
-                format!(
-                    "secret {} names {}, outside what app {app} may read; {}",
-                    quote(name),
-                    quote(secret_name(arn).unwrap_or(arn)),
-                    scope.rule(app)
-                ),
-            )
+    let spec = FieldPath::of("spec");
+    let containers = std::iter::once((spec.clone(), &app.secrets)).chain(
+        app.sidecars
+            .iter()
+            .map(|(name, sidecar)| (spec.key("sidecars").key(name), &sidecar.secrets)),
+    );
+    let problems: Vec<(FieldPath, String)> = containers
+        .flat_map(|(at, secrets)| {
+            secrets
+                .iter()
+                .filter(|(_, arn)| !scope.allows(&app.name, arn))
+                .map(move |(name, arn)| {
+                    let message = format!(
+                        "secret {} names {}, outside what app {} may read; {}",
+                        quote(name),
+                        quote(secret_name(arn).unwrap_or(arn)),
+                        app.name,
+                        scope.rule(&app.name)
+                    );
+                    (at.key("secrets").key(name), message)
+                })
         })
-        .collect()
+        .collect();
+    if problems.is_empty() {
+        return Vec::new();
+    }
+    loaded.diagnostics_at(problems)
 }
 
 #[cfg(test)]
@@ -211,5 +218,36 @@ mod tests {
             found[0]
         );
         assert!(found[0].message.contains("`ferry/shared/`"), "{}", found[0]);
+    }
+
+    fn with_sidecar(execution_role: &str) -> LoadedApp {
+        let text = format!(
+            "apiVersion: ferry/v1\nkind: App\nmetadata:\n  name: acme\nspec:\n  image: acme\n{execution_role}  sidecars:\n    agent:\n      image: agent:1\n      secrets:\n        OWN: arn:aws:ssm:us-east-1:123456789012:parameter/ferry/acme/key\n        THEIRS: arn:aws:ssm:us-east-1:123456789012:parameter/ferry/billing/key\n  processes:\n    web: {{command: serve}}\n"
+        );
+        crate::parse_manifest(std::path::Path::new("acme.yaml"), &text, &|_| {
+            Err(std::io::Error::other("no Procfile"))
+        })
+        .expect("valid")
+    }
+
+    #[test]
+    fn a_sidecars_secret_outside_is_located_at_its_key() {
+        let found = check_secret_scope(&with_sidecar(""), &SecretScope::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].line, found[0].path.as_str()),
+            (12, "spec.sidecars.agent.secrets.THEIRS")
+        );
+        assert!(
+            found[0].message.contains("its own `executionRole`"),
+            "{}",
+            found[0]
+        );
+    }
+
+    #[test]
+    fn an_app_with_its_own_execution_role_may_name_any_secret() {
+        let own = "  executionRole: arn:aws:iam::123456789012:role/ferry-apps/acme-exec\n";
+        assert!(check_secret_scope(&with_sidecar(own), &SecretScope::default()).is_empty());
     }
 }

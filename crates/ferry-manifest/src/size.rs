@@ -4,10 +4,13 @@
 //! The renderer (ferry-core) builds one task definition per process: one
 //! container with the app's image, the process's command, every `env`
 //! entry as a name and value, every secret as a name and `valueFrom` ARN,
-//! plus fields that come from the controller's settings (execution role,
+//! one container per sidecar the process runs (with its own image,
+//! command, env, secrets and dependencies), plus fields that come from the controller's settings (execution role,
 //! log configuration, tags). ECS refuses a task definition whose JSON is
 //! larger than [`MAX_TASK_DEFINITION_BYTES`]; checking an upper bound here
 //! turns that late AWS error into a manifest error with a line number.
+
+use std::collections::BTreeMap;
 
 use crate::types::App;
 
@@ -40,12 +43,28 @@ pub struct TaskDefinitionSize {
     /// The app and process names, repeated in the family, container name,
     /// log stream prefix and tags.
     pub names: usize,
+    /// The sidecars that run beside the process: each one's name, image,
+    /// command, env, secrets and dependencies, plus
+    /// [`SIDECAR_ALLOWANCE`] for its fixed fields.
+    pub sidecars: usize,
 }
+
+/// Bytes allowed for the fixed fields of each sidecar's container
+/// definition: field names and punctuation, `essential`, `cpu`, `memory`,
+/// and its log configuration (a log group of at most 512 bytes, the region
+/// and a stream prefix).
+pub const SIDECAR_ALLOWANCE: usize = 1024;
 
 impl TaskDefinitionSize {
     /// The whole estimate, [`TASK_DEFINITION_ALLOWANCE`] included.
     pub fn total(&self) -> usize {
-        TASK_DEFINITION_ALLOWANCE + self.env + self.secrets + self.command + self.image + self.names
+        TASK_DEFINITION_ALLOWANCE
+            + self.env
+            + self.secrets
+            + self.command
+            + self.image
+            + self.names
+            + self.sidecars
     }
 }
 
@@ -64,27 +83,54 @@ pub fn task_definition_size(app: &App, process: &str) -> Option<TaskDefinitionSi
     const ENV_ENTRY: usize = 20;
     // {"name":…,"valueFrom":…},
     const SECRET_ENTRY: usize = 24;
-    let env = app
-        .env
+    let env = |env: &BTreeMap<String, String>| -> usize {
+        env.iter()
+            .map(|(name, value)| ENV_ENTRY + json_string_bytes(name) + json_string_bytes(value))
+            .sum()
+    };
+    let secrets = |secrets: &BTreeMap<String, String>| -> usize {
+        secrets
+            .iter()
+            .map(|(name, arn)| SECRET_ENTRY + json_string_bytes(name) + json_string_bytes(arn))
+            .sum()
+    };
+    let command = |command: &[String]| -> usize {
+        command.iter().map(|word| json_string_bytes(word) + 1).sum()
+    };
+    // {"containerName":…,"condition":"COMPLETE"},
+    const DEPENDENCY_ENTRY: usize = 44;
+    let sidecars = resolved
+        .sidecars
         .iter()
-        .map(|(name, value)| ENV_ENTRY + json_string_bytes(name) + json_string_bytes(value))
+        .filter_map(|name| Some((name, app.sidecars.get(name)?)))
+        .map(|(name, sidecar)| {
+            SIDECAR_ALLOWANCE
+                + 2 * json_string_bytes(name)
+                + json_string_bytes(&sidecar.image)
+                + command(&sidecar.command)
+                + env(&sidecar.env)
+                + secrets(&sidecar.secrets)
+                + sidecar
+                    .depends_on
+                    .keys()
+                    .map(|on| {
+                        DEPENDENCY_ENTRY + json_string_bytes(on).max(json_string_bytes(process))
+                    })
+                    .sum::<usize>()
+        })
         .sum();
-    let secrets = app
-        .secrets
-        .iter()
-        .map(|(name, arn)| SECRET_ENTRY + json_string_bytes(name) + json_string_bytes(arn))
-        .sum();
-    let command = resolved
-        .command
-        .iter()
-        .map(|word| json_string_bytes(word) + 1)
-        .sum();
+    let (env, secrets, command) = (
+        env(&app.env),
+        secrets(&app.secrets),
+        command(&resolved.command),
+    );
     Some(TaskDefinitionSize {
         env,
         secrets,
         command,
         image: json_string_bytes(&app.image),
         names: 3 * (json_string_bytes(&app.name) + json_string_bytes(process)),
+        sidecars,
     })
 }
 
@@ -104,8 +150,6 @@ fn json_string_bytes(value: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::types::Process;
 
@@ -173,5 +217,26 @@ mod tests {
                     .sum::<usize>()
         );
         assert_eq!(task_definition_size(&app, "nope"), None);
+    }
+
+    #[test]
+    fn the_sidecars_a_process_runs_are_counted() {
+        let mut app = app(BTreeMap::new());
+        let sidecar = crate::types::Sidecar {
+            image: "agent:1".to_owned(),
+            env: (0..50)
+                .map(|i| (format!("VAR_{i}"), "x".repeat(100)))
+                .collect(),
+            ..Default::default()
+        };
+        app.sidecars.insert("agent".to_owned(), sidecar);
+        let without = task_definition_size(&app, "web").expect("web");
+        assert_eq!(without.sidecars, 0, "web does not run it yet");
+        if let Some(web) = app.processes.get_mut("web") {
+            web.sidecars = vec!["agent".to_owned()];
+        }
+        let with = task_definition_size(&app, "web").expect("web");
+        assert!(with.sidecars > 50 * 100 + SIDECAR_ALLOWANCE, "{with:?}");
+        assert_eq!(with.total() - without.total(), with.sidecars);
     }
 }

@@ -21,6 +21,7 @@ use marked_yaml::Node;
 use serde_json::Value;
 
 pub(crate) use broken::Broken;
+pub(crate) use pass::closest;
 
 use crate::diagnostic::{FieldPath, Report};
 use crate::yaml::node_pos;

@@ -72,14 +72,17 @@ spec:
                 "app.yaml:3:1: metdata: unknown field `metdata`, expected one of `apiVersion`, \
                  `kind`, `metadata` or `spec` (did you mean `metadata`?)",
                 "app.yaml:6:3: spec.replicas: unknown field `replicas`, expected one of `image`, \
-                 `procfile`, `env`, `secrets`, `domains` or `processes`",
+                 `procfile`, `env`, `secrets`, `domains`, `processes`, `role`, `executionRole`, \
+                 `exec`, `platform` or `sidecars`",
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
                  `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, \
-                 `schedule`, `timezone` or `autoscaling`",
+                 `schedule`, `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity` or \
+                 `ephemeralStorage`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
-                 expected one of `path`, `interval`, `timeout`, `healthyThreshold`, \
-                 `unhealthyThreshold` or `matcher` (did you mean `interval`?)",
+                 expected one of `path`, `command`, `interval`, `timeout`, `retries`, \
+                 `startPeriod`, `healthyThreshold`, `unhealthyThreshold` or `matcher` (did you \
+                 mean `interval`?)",
             ]
         );
 }

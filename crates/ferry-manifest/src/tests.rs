@@ -20,6 +20,7 @@ mod limits;
 mod procfile_confinement;
 mod schedules;
 mod shell_warnings;
+mod tasks;
 
 const FILE: &str = "apps/acme.yaml";
 const PROCFILE_PATH: &str = "apps/Procfile";
@@ -1005,7 +1006,8 @@ mod structure {
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
                  `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule`, \
-                 `timezone` or `autoscaling`"
+                 `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity` or \
+                 `ephemeralStorage`"
             ),
             "{}",
             errors[3]

@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::limits;
 use crate::vocabulary;
 
+mod written_tasks;
+
+pub use written_tasks::{
+    ManifestCapacity, ManifestCapacityWeights, ManifestHealthCheck, ManifestSidecar,
+};
+
 /// The only `apiVersion` this release understands.
 pub const API_VERSION: &str = "ferry/v1";
 /// The only `kind` this release understands.
@@ -68,17 +74,11 @@ pub struct ManifestSpec {
     pub procfile: Option<String>,
     /// Environment variables; names match `[A-Za-z_][A-Za-z0-9_]*`.
     #[serde(default)]
-    #[schemars(
-        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
-        transform = vocabulary::values_as_written
-    )]
+    #[schemars(transform = vocabulary::environment)]
     pub env: BTreeMap<String, String>,
     /// Name -> ARN of an SSM parameter or Secrets Manager secret, passed to ECS as valueFrom; never stored as values.
     #[serde(default)]
-    #[schemars(
-        extend("propertyNames" = {"pattern": limits::ENV_NAME}),
-        extend("additionalProperties" = {"type": "string", "pattern": limits::secret_reference()})
-    )]
+    #[schemars(transform = vocabulary::secret_references)]
     pub secrets: BTreeMap<String, String>,
     /// Public names served by the internet-facing load balancer: a name (routed to `web`) or {name, process}. One app per domain.
     #[serde(default)]
@@ -87,6 +87,25 @@ pub struct ManifestSpec {
     #[serde(default)]
     #[schemars(extend("propertyNames" = {"pattern": limits::process_name()}))]
     pub processes: BTreeMap<String, ManifestProcess>,
+    /// The task role: the app's own AWS identity (`taskRoleArn`) for every process, one-off and scheduled run; an IAM role ARN `arn:aws:iam::<account>:role/<path><name>`, under the installation's app role path (default `/ferry-apps/`). Default: no task role.
+    #[serde(default)]
+    #[schemars(pattern(limits::ROLE_ARN), transform = vocabulary::yaml_string_only)]
+    pub role: Option<String>,
+    /// The app's own task execution role (image pulls, secrets, logs), replacing the installation's shared one; an IAM role ARN under the app role path. With it the app may name any secret its role can read; without it only secrets under `<secrets prefix><app>/` and the shared prefix.
+    #[serde(default)]
+    #[schemars(pattern(limits::ROLE_ARN), transform = vocabulary::yaml_string_only)]
+    pub execution_role: Option<String>,
+    /// ECS Exec: lets `ferry exec` open a shell in the app's running tasks (services and one-off runs); default false. The task role needs the SSM messages permissions.
+    #[serde(default)]
+    pub exec: Option<bool>,
+    /// CPU architecture of every process's tasks (Linux): `arm64` (Graviton) or `x86_64`; a process's `platform` wins. Default: ECS's, x86_64.
+    #[serde(default)]
+    #[schemars(transform = vocabulary::platform)]
+    pub platform: Option<String>,
+    /// Containers beside each process's own (a log router, a metrics agent), by name (a DNS label, not `app`); every process runs all of them unless it lists its own `sidecars`.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": limits::sidecar_name()}))]
+    pub sidecars: BTreeMap<String, ManifestSidecar>,
 }
 
 /// A domain as written: either a bare name, routed to `web`, or a name with
@@ -157,9 +176,9 @@ pub struct ManifestProcess {
     #[serde(default)]
     #[schemars(range(min = limits::PORT.min, max = limits::PORT.max))]
     pub port: Option<i64>,
-    /// The load balancer's health check; only with `port`.
+    /// With `port`: the load balancer's health check (`path`, `matcher`, thresholds). Without: a container health check, which needs `command`.
     #[serde(default)]
-    pub health_check: Option<HealthCheck>,
+    pub health_check: Option<ManifestHealthCheck>,
     /// Seconds a leaving task may finish in-flight requests (deregistration delay): 0-3600, default 30; only with `port`.
     #[serde(default)]
     #[schemars(range(min = limits::DRAIN_TIMEOUT.min, max = limits::DRAIN_TIMEOUT.max))]
@@ -200,6 +219,21 @@ pub struct ManifestProcess {
     /// Target-tracking autoscaling: Application Auto Scaling owns the desired count between `min` and `max`, and `scale` is only the count a new service starts with.
     #[serde(default)]
     pub autoscaling: Option<ManifestAutoscaling>,
+    /// The app's sidecars that run beside this process, by name; default all of them, `[]` none.
+    #[serde(default)]
+    #[schemars(extend("items" = {"type": "string", "pattern": limits::sidecar_name()}))]
+    pub sidecars: Option<Vec<String>>,
+    /// CPU architecture of this process's tasks: `arm64` or `x86_64`; default the app's `platform`.
+    #[serde(default)]
+    #[schemars(transform = vocabulary::platform)]
+    pub platform: Option<String>,
+    /// Fargate capacity: `spot` (FARGATE_SPOT), `on-demand` (FARGATE), or `{spot: weight 1-1000, onDemand: base 0-100000}` (the first `onDemand` tasks on demand, the rest on Spot); default the FARGATE launch type. Changing it is a new deployment.
+    #[serde(default)]
+    pub capacity: Option<ManifestCapacity>,
+    /// Task ephemeral storage in GiB: 21-200; default Fargate's 20.
+    #[serde(default)]
+    #[schemars(range(min = limits::EPHEMERAL_STORAGE.min, max = limits::EPHEMERAL_STORAGE.max))]
+    pub ephemeral_storage: Option<i64>,
 }
 
 /// Autoscaling of a process, as written. Integers are checked (ranges,
@@ -246,34 +280,28 @@ pub enum Command {
     Argv(#[schemars(transform = vocabulary::arguments)] Vec<String>),
 }
 
-/// Load balancer health check of an exposed process.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// Load balancer health check of an exposed process, resolved: the
+/// load-balancer fields of a [`ManifestHealthCheck`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[schemars(transform = vocabulary::field_order::<Self>)]
 pub struct HealthCheck {
     /// Path checked, default /.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(limits::HEALTH_CHECK_PATH), length(max = limits::MAX_HEALTH_CHECK_PATH_LEN))]
     pub path: Option<String>,
-    /// Seconds between checks, default 10.
+    /// Seconds between checks; `None`: the renderer's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = limits::HEALTH_CHECK_INTERVAL.min, max = limits::HEALTH_CHECK_INTERVAL.max))]
     pub interval: Option<u32>,
     /// Seconds a check may take, default 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = limits::HEALTH_CHECK_TIMEOUT.min, max = limits::HEALTH_CHECK_TIMEOUT.max))]
     pub timeout: Option<u32>,
     /// Consecutive passes before a task is healthy, default 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = limits::HEALTH_CHECK_THRESHOLD.min, max = limits::HEALTH_CHECK_THRESHOLD.max))]
     pub healthy_threshold: Option<u32>,
     /// Consecutive failures before a task is unhealthy, default 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = limits::HEALTH_CHECK_THRESHOLD.min, max = limits::HEALTH_CHECK_THRESHOLD.max))]
     pub unhealthy_threshold: Option<u32>,
     /// HTTP codes that pass, default 200-399.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(transform = vocabulary::matcher)]
     pub matcher: Option<String>,
 }
 

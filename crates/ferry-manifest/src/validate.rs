@@ -3,8 +3,9 @@
 //!
 //! This module holds the entry point ([`resolve`]) and the [`Validator`]
 //! that reports; each area's checks are a module of their own, each adding
-//! methods to the validator: [`app`] (env, secrets, task-definition size),
-//! [`commands`] (Procfile and commands), [`process`], [`health_check`],
+//! methods to the validator: [`app`] (env, secrets, roles, task-definition
+//! size), [`commands`] (Procfile and commands), [`process`],
+//! [`health_check`], [`placement`] (platform, capacity), [`sidecars`],
 //! [`schedule`], [`autoscaling`] and [`traffic`] (domains).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,17 +22,21 @@ mod app;
 mod autoscaling;
 mod commands;
 mod health_check;
+mod placement;
 mod process;
 mod schedule;
+mod sidecars;
 mod traffic;
 
 pub(crate) use commands::procfile_path;
 
 /// The process a bare domain name routes to.
 pub const DEFAULT_DOMAIN_PROCESS: &str = "web";
-/// Seconds between health checks when `interval` is unset (the ALB
-/// default), used to check `timeout < interval`.
-pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 30;
+/// Seconds between the load balancer's health checks when `interval` is
+/// unset: what the renderer sets (ferry-core's `DEFAULT_HEALTH_INTERVAL`,
+/// 10, not the ALB's own 30), used to check `timeout < interval`, which the
+/// ALB requires.
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: u32 = 10;
 /// Seconds before a health check fails when `timeout` is unset (the ALB
 /// default for HTTP target groups), used to check `timeout < interval`.
 pub const DEFAULT_HEALTH_CHECK_TIMEOUT: u32 = 5;
@@ -108,7 +113,14 @@ pub(crate) fn resolve(
     } else {
         v.load_procfile(spec.procfile.as_deref(), read_procfile)
     };
-    let processes = v.resolve_processes(&spec.processes, procfile.as_deref());
+    let mut processes = v.resolve_processes(&spec.processes, procfile.as_deref());
+    v.check_roles(spec);
+    let platform = v.resolve_platform(&FieldPath::of("spec.platform"), spec.platform.as_ref());
+    for process in processes.values_mut() {
+        process.platform = process.platform.or(platform.ok().flatten());
+    }
+    let sidecars = v.resolve_sidecars(&spec.sidecars);
+    v.assign_sidecars(&spec.processes, &mut processes, &sidecars, &spec.sidecars);
     // The Procfile's process names; unknown if it could not be used.
     let from_procfile: Option<BTreeSet<&str>> = match (&spec.procfile, &procfile) {
         _ if procfile_broken => None,
@@ -149,8 +161,10 @@ pub(crate) fn resolve(
         secrets: spec.secrets.clone(),
         domains,
         processes,
-        // Resolved by the validation of issue 21's fields (in progress).
-        ..App::default()
+        role: spec.role.clone(),
+        execution_role: spec.execution_role.clone(),
+        exec: spec.exec.unwrap_or(false),
+        sidecars,
     };
     // The processes that resolved are checked even when others did not:
     // an oversized `env` is worth knowing about at once.

@@ -132,3 +132,33 @@ pub(crate) fn matcher(schema: &mut Schema) {
     schema.insert("minimum".to_owned(), limits::MATCHER_CODE.min.into());
     schema.insert("maximum".to_owned(), limits::MATCHER_CODE.max.into());
 }
+
+/// `env` (the app's or a sidecar's): names of environment variables,
+/// values taken as written.
+pub(crate) fn environment(schema: &mut Schema) {
+    schema.insert(
+        "propertyNames".to_owned(),
+        json!({"pattern": limits::ENV_NAME}),
+    );
+    values_as_written(schema);
+}
+
+/// `secrets` (the app's or a sidecar's): names of environment variables,
+/// each the ARN of an SSM parameter or Secrets Manager secret.
+pub(crate) fn secret_references(schema: &mut Schema) {
+    schema.insert(
+        "propertyNames".to_owned(),
+        json!({"pattern": limits::ENV_NAME}),
+    );
+    schema.insert(
+        "additionalProperties".to_owned(),
+        json!({"type": "string", "pattern": limits::secret_reference()}),
+    );
+}
+
+/// `platform` (the app's or a process's): one of [`limits::PLATFORMS`],
+/// as a YAML string.
+pub(crate) fn platform(schema: &mut Schema) {
+    schema.insert("enum".to_owned(), json!(limits::PLATFORMS));
+    yaml_string_only(schema);
+}

@@ -403,7 +403,7 @@ fn flow(value: &Value) -> String {
 /// The known field an unknown one was probably meant to be: same letters
 /// in another case, or at most two edits away (the closest, the first
 /// declared of equally close ones).
-pub(super) fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+pub(crate) fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
     let lower = name.to_ascii_lowercase();
     known
         .iter()

@@ -7,24 +7,54 @@ use super::{name_list, Oversized, Validator};
 use crate::diagnostic::{quote, FieldPath};
 use crate::rules;
 use crate::size;
-use crate::types::{App, Manifest};
+use crate::types::{App, Manifest, ManifestSpec};
 
 impl Validator<'_> {
     pub(super) fn check_env_and_secrets(&mut self, manifest: &Manifest) {
         let spec = &manifest.spec;
-        let env = FieldPath::of("spec.env");
-        for name in spec.env.keys() {
+        self.check_container_env(&FieldPath::of("spec"), &spec.env, &spec.secrets);
+    }
+
+    /// `role` and `executionRole`: IAM role ARNs, each located at its
+    /// value. Whether they are under the installation's role path is
+    /// [`crate::check_app_roles`]'s, at apply.
+    pub(super) fn check_roles(&mut self, spec: &ManifestSpec) {
+        for (field, arn) in [
+            ("role", &spec.role),
+            ("executionRole", &spec.execution_role),
+        ] {
+            let path = FieldPath::of("spec").key(field);
+            let Some(arn) = arn.as_ref().filter(|_| !self.broken.at(&path)) else {
+                continue;
+            };
+            if let Err(message) = rules::role_arn(field, arn) {
+                self.error_at(&path, message);
+            }
+        }
+    }
+
+    /// The `env` and `secrets` of one container (the app's, under `spec`,
+    /// or a sidecar's, under its own path): names, references, and no
+    /// name in both.
+    pub(super) fn check_container_env(
+        &mut self,
+        at: &FieldPath,
+        env_vars: &BTreeMap<String, String>,
+        secret_refs: &BTreeMap<String, String>,
+    ) {
+        let env = at.key("env");
+        for name in env_vars.keys() {
             if let Err(message) = rules::env_name(name, "env") {
                 self.key_error_at(&env.key(name), message);
             }
         }
-        let secrets = FieldPath::of("spec.secrets");
-        for (name, value) in &spec.secrets {
+        let secrets = at.key("secrets");
+        for (name, value) in secret_refs {
             let path = secrets.key(name);
             if let Err(message) = rules::env_name(name, "secret") {
                 self.key_error_at(&path, message);
             }
-            if spec.env.contains_key(name) {
+            if env_vars.contains_key(name) {
                 self.key_error_at(
                     &path,
                     format!(
@@ -62,6 +92,11 @@ impl Validator<'_> {
                 (size.secrets, FieldPath::of("spec.secrets"), "`secrets`"),
                 (size.command, command, "the command"),
                 (size.image, FieldPath::of("spec.image"), "the image"),
+                (
+                    size.sidecars,
+                    FieldPath::of("spec.sidecars"),
+                    "its sidecars",
+                ),
             ];
             let Some((bytes, path, part)) = parts.into_iter().max_by_key(|(bytes, ..)| *bytes)
             else {

@@ -90,9 +90,10 @@ impl Validator<'_> {
         // A scheduled process refuses the service's fields by themselves
         // (resolve_schedule); what they need of a port is beside the point.
         let scheduled = written.schedule.is_some();
-        if let Some(health_check) = written.health_check.as_ref().filter(|_| !scheduled) {
-            self.check_health_check(path, health_check, has_port);
-        }
+        let health_check = match written.health_check.as_ref().filter(|_| !scheduled) {
+            Some(check) => self.resolve_health_check(path, check, has_port),
+            None => Ok(Default::default()),
+        };
         let drain_timeout = self.resolve_seconds(
             &path.key("drainTimeout"),
             written.drain_timeout,
@@ -160,6 +161,15 @@ impl Validator<'_> {
         );
         let schedule = self.resolve_schedule(path, written, &broken);
         let autoscaling = self.resolve_autoscaling(path, written.autoscaling.as_ref(), has_port);
+        let platform = self.resolve_platform(&path.key("platform"), written.platform.as_ref());
+        let capacity = self.resolve_capacity(path, written.capacity.as_ref(), scheduled);
+        let ephemeral_storage = self.resolve_bounded(
+            &path.key("ephemeralStorage"),
+            written.ephemeral_storage,
+            limits::EPHEMERAL_STORAGE,
+            "GiB; Fargate's task storage, 20 GiB without it",
+        );
+        let health_check = health_check?;
         let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
         if any_broken {
@@ -171,7 +181,7 @@ impl Validator<'_> {
             cpu,
             memory,
             port: port?,
-            health_check: written.health_check.clone(),
+            health_check: health_check.load_balancer,
             drain_timeout: drain_timeout?,
             health_check_grace_period: grace_period?,
             min_healthy_percent: min_healthy?,
@@ -180,7 +190,13 @@ impl Validator<'_> {
             rollback: written.rollback,
             schedule: schedule?,
             autoscaling: autoscaling?,
-            ..Process::default()
+            // Which sidecars run beside it is decided with the app's
+            // (`assign_sidecars`).
+            sidecars: Vec::new(),
+            platform: platform?,
+            capacity: capacity?,
+            ephemeral_storage: ephemeral_storage?,
+            container_health_check: health_check.container,
         })
     }
 
