@@ -73,6 +73,8 @@ pub fn force_new_deployments(
                 load_balancers: None,
                 health_check_grace_period: None,
                 deployment: None,
+                capacity_provider_strategy: None,
+                enable_execute_command: None,
                 force_new_deployment: true,
             }),
         }

@@ -102,6 +102,8 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                         load_balancers: service.load_balancers.clone(),
                         health_check_grace_period: service.health_check_grace_period,
                         deployment: Some(service.deployment),
+                        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+                        enable_execute_command: service.enable_execute_command,
                         deployments: Vec::new(),
                         events: Vec::new(),
                     },
@@ -115,8 +117,15 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
-                force_new_deployment: _,
+                capacity_provider_strategy,
+                enable_execute_command,
+                force_new_deployment,
             } => {
+                // ECS applies a new strategy only with a new deployment.
+                assert!(
+                    capacity_provider_strategy.is_none() || *force_new_deployment,
+                    "a capacity change of {name} without a new deployment"
+                );
                 let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
                 let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));
                 let service = next
@@ -142,6 +151,12 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 }
                 if let Some(deployment) = deployment {
                     service.deployment = Some(*deployment);
+                }
+                if let Some(strategy) = capacity_provider_strategy {
+                    service.capacity_provider_strategy = strategy.clone();
+                }
+                if let Some(exec) = enable_execute_command {
+                    service.enable_execute_command = *exec;
                 }
             }
             // Traffic is modelled by the traffic module's own tests.

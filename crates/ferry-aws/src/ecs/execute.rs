@@ -1,6 +1,7 @@
 //! The executor of ECS actions, recording each write's answer in the cache.
 
 use super::requests::*;
+use super::task_definition;
 use super::*;
 
 impl Ecs {
@@ -99,6 +100,8 @@ impl Ecs {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                capacity_provider_strategy,
+                enable_execute_command,
                 force_new_deployment,
             } => {
                 let arn = task_definition
@@ -128,6 +131,14 @@ impl Ecs {
                     .set_load_balancers(links)
                     .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
                     .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
+                    // An empty list returns the service to its launch type.
+                    .set_capacity_provider_strategy(
+                        capacity_provider_strategy
+                            .as_deref()
+                            .map(capacity_provider_items)
+                            .transpose()?,
+                    )
+                    .set_enable_execute_command(*enable_execute_command)
                     .force_new_deployment(*force_new_deployment);
                 let seq = self.services.begin();
                 let out = self
@@ -172,56 +183,20 @@ impl Ecs {
         spec: &TaskDefinitionSpec,
         tags: &BTreeMap<String, String>,
     ) -> Result<ObservedTaskDefinition> {
-        let mut container = ecs::ContainerDefinition::builder()
-            .name(&spec.container_name)
-            .image(&spec.image)
-            .essential(true)
-            .set_command((!spec.command.is_empty()).then(|| spec.command.clone()))
-            .set_environment(Some(
-                spec.environment
-                    .iter()
-                    .map(|(k, v)| ecs::KeyValuePair::builder().name(k).value(v).build())
-                    .collect(),
-            ));
-        for (name, value_from) in &spec.secrets {
-            container = container.secrets(built(
-                ecs::Secret::builder()
-                    .name(name)
-                    .value_from(value_from)
-                    .build(),
-                "ECS secret",
-            )?);
-        }
-        if let Some(port) = spec.container_port {
-            container = container.port_mappings(
-                ecs::PortMapping::builder()
-                    .container_port(i32::from(port))
-                    .protocol(ecs::TransportProtocol::Tcp)
-                    .build(),
-            );
-        }
-        if let Some(seconds) = spec.stop_timeout {
-            container = container.stop_timeout(count(seconds));
-        }
-        if !spec.log_options.is_empty() {
-            container = container.log_configuration(built(
-                ecs::LogConfiguration::builder()
-                    .log_driver(ecs::LogDriver::Awslogs)
-                    .set_options(Some(spec.log_options.clone().into_iter().collect()))
-                    .build(),
-                "ECS log configuration",
-            )?);
-        }
+        let parts = task_definition::parts(spec)?;
         let request = self
             .client
             .register_task_definition()
             .family(&spec.family)
-            .container_definitions(container.build())
+            .set_container_definitions(Some(parts.containers))
             .requires_compatibilities(ecs::Compatibility::Fargate)
             .network_mode(ecs::NetworkMode::Awsvpc)
             .cpu(spec.cpu.to_string())
             .memory(spec.memory.to_string())
             .set_execution_role_arn(spec.execution_role_arn.clone())
+            .set_task_role_arn(spec.task_role_arn.clone())
+            .set_runtime_platform(parts.runtime_platform)
+            .set_ephemeral_storage(parts.ephemeral_storage)
             .set_tags(Some(ecs_tags(tags)));
         let out = self
             .caller
@@ -258,6 +233,7 @@ impl Ecs {
         task_definition_arn: &str,
         links: Vec<ecs::LoadBalancer>,
     ) -> Result<()> {
+        let placement = Placement::of(&service.capacity_provider_strategy)?;
         let request = self
             .client
             .create_service()
@@ -265,7 +241,9 @@ impl Ecs {
             .service_name(&service.name)
             .task_definition(task_definition_arn)
             .desired_count(count(service.desired_count))
-            .launch_type(ecs::LaunchType::Fargate)
+            .set_launch_type(placement.launch_type)
+            .set_capacity_provider_strategy(placement.capacity_provider_strategy)
+            .set_enable_execute_command(service.enable_execute_command.then_some(true))
             .network_configuration(network_configuration(&service.network)?)
             .deployment_configuration(deployment_configuration(&service.deployment))
             .propagate_tags(ecs::PropagateTags::Service)

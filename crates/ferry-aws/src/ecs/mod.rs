@@ -9,6 +9,7 @@ mod observe;
 mod reads;
 mod requests;
 mod services;
+mod task_definition;
 mod tasks;
 
 pub use observe::Missing;

@@ -15,6 +15,11 @@ pub struct OneOff {
     pub command: Vec<String>,
     pub network: NetworkSpec,
     pub tags: BTreeMap<String, String>,
+    /// The process's capacity provider strategy; empty: the FARGATE
+    /// launch type.
+    pub capacity_provider_strategy: Vec<ferry_core::task::CapacityProviderItem>,
+    /// ECS Exec into the task (the app's `exec`).
+    pub enable_execute_command: bool,
 }
 
 /// A task as `ferry ps` and `ferry run` see it.
@@ -38,8 +43,10 @@ pub struct TaskInfo {
 }
 
 impl Ecs {
-    /// Starts a one-off Fargate task. Returns its ARN.
+    /// Starts a one-off Fargate task. Returns its ARN. The task role is the
+    /// task definition's: a run is whom its process is.
     pub async fn run_task(&self, task: &OneOff) -> Result<String> {
+        let placement = Placement::of(&task.capacity_provider_strategy)?;
         let mut overrides = ecs::ContainerOverride::builder().name(&task.container);
         if !task.command.is_empty() {
             overrides = overrides.set_command(Some(task.command.clone()));
@@ -49,7 +56,9 @@ impl Ecs {
             .run_task()
             .cluster(&self.cluster)
             .task_definition(&task.task_definition)
-            .launch_type(ecs::LaunchType::Fargate)
+            .set_launch_type(placement.launch_type)
+            .set_capacity_provider_strategy(placement.capacity_provider_strategy)
+            .set_enable_execute_command(task.enable_execute_command.then_some(true))
             .network_configuration(network_configuration(&task.network)?)
             .overrides(
                 ecs::TaskOverride::builder()

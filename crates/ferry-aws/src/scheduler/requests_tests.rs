@@ -78,6 +78,8 @@ fn spec(dead_letter_arn: Option<&str>) -> ScheduleSpec {
         },
         tags: names::ownership_tags("ferry", "acme", Some("nightly")),
         dead_letter_arn: dead_letter_arn.map(Into::into),
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
     }
 }
 

@@ -75,6 +75,8 @@ fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> O
             load_balancers: Vec::new(),
             health_check_grace_period: None,
             deployment: None,
+            capacity_provider_strategy: Vec::new(),
+            enable_execute_command: false,
             deployments,
             events: Vec::new(),
         },
