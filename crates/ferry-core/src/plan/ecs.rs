@@ -253,3 +253,7 @@ pub(crate) fn reusable_revision(
 #[cfg(test)]
 #[path = "ecs_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "ecs_capacity_tests.rs"]
+mod capacity_tests;

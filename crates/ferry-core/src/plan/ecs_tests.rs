@@ -230,6 +230,14 @@ proptest! {
                 }
             }
             prop_assert_eq!(service.task_definition.as_ref(), Some(&process.task_definition));
+            prop_assert_eq!(
+                &service.capacity_provider_strategy,
+                &process.service.capacity_provider_strategy
+            );
+            prop_assert_eq!(
+                service.enable_execute_command,
+                process.service.enable_execute_command
+            );
         }
     }
 

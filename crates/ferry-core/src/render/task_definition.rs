@@ -115,3 +115,7 @@ pub fn condition_name(condition: ferry_manifest::DependencyCondition) -> &'stati
         Success => "SUCCESS",
     }
 }
+
+#[cfg(test)]
+#[path = "task_definition_tests.rs"]
+mod tests;
