@@ -1,5 +1,7 @@
 //! The executor of ECS actions, recording each write's answer in the cache.
 
+use aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
+
 use super::requests::*;
 use super::task_definition;
 use super::*;
@@ -183,21 +185,7 @@ impl Ecs {
         spec: &TaskDefinitionSpec,
         tags: &BTreeMap<String, String>,
     ) -> Result<ObservedTaskDefinition> {
-        let parts = task_definition::parts(spec)?;
-        let request = self
-            .client
-            .register_task_definition()
-            .family(&spec.family)
-            .set_container_definitions(Some(parts.containers))
-            .requires_compatibilities(ecs::Compatibility::Fargate)
-            .network_mode(ecs::NetworkMode::Awsvpc)
-            .cpu(spec.cpu.to_string())
-            .memory(spec.memory.to_string())
-            .set_execution_role_arn(spec.execution_role_arn.clone())
-            .set_task_role_arn(spec.task_role_arn.clone())
-            .set_runtime_platform(parts.runtime_platform)
-            .set_ephemeral_storage(parts.ephemeral_storage)
-            .set_tags(Some(ecs_tags(tags)));
+        let request = task_definition::register_request(&self.client, spec, tags)?;
         let out = self
             .caller
             .call(
@@ -227,14 +215,16 @@ impl Ecs {
         })
     }
 
-    async fn create_service(
+    /// The CreateService request of `service`: with the FARGATE launch
+    /// type or its capacity provider strategy, never both.
+    pub(super) fn create_service_request(
         &self,
         service: &ServiceSpec,
         task_definition_arn: &str,
         links: Vec<ecs::LoadBalancer>,
-    ) -> Result<()> {
+    ) -> Result<CreateServiceFluentBuilder> {
         let placement = Placement::of(&service.capacity_provider_strategy)?;
-        let request = self
+        Ok(self
             .client
             .create_service()
             .cluster(&self.cluster)
@@ -256,7 +246,16 @@ impl Ecs {
             )
             .set_load_balancers((!links.is_empty()).then_some(links))
             .set_tags(Some(ecs_tags(&service.tags)))
-            .client_token(ferry_call::client_token());
+            .client_token(ferry_call::client_token()))
+    }
+
+    async fn create_service(
+        &self,
+        service: &ServiceSpec,
+        task_definition_arn: &str,
+        links: Vec<ecs::LoadBalancer>,
+    ) -> Result<()> {
+        let request = self.create_service_request(service, task_definition_arn, links)?;
         let seq = self.services.begin();
         let out = match self
             .caller

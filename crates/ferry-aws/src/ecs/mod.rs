@@ -237,3 +237,7 @@ fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "requests_tests.rs"]
+mod requests_tests;

@@ -5,8 +5,34 @@
 
 use ferry_core::task::{HealthCheckSpec, SidecarSpec};
 
-use super::requests::count;
+use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder;
+
+use super::requests::{count, ecs_tags};
 use super::*;
+
+/// The RegisterTaskDefinition request of `spec`, tagged with `tags`: a
+/// Fargate, awsvpc task definition with the spec's size, roles,
+/// containers and task-level settings.
+pub(super) fn register_request(
+    client: &Client,
+    spec: &TaskDefinitionSpec,
+    tags: &BTreeMap<String, String>,
+) -> Result<RegisterTaskDefinitionFluentBuilder> {
+    let parts = parts(spec)?;
+    Ok(client
+        .register_task_definition()
+        .family(&spec.family)
+        .set_container_definitions(Some(parts.containers))
+        .requires_compatibilities(ecs::Compatibility::Fargate)
+        .network_mode(ecs::NetworkMode::Awsvpc)
+        .cpu(spec.cpu.to_string())
+        .memory(spec.memory.to_string())
+        .set_execution_role_arn(spec.execution_role_arn.clone())
+        .set_task_role_arn(spec.task_role_arn.clone())
+        .set_runtime_platform(parts.runtime_platform)
+        .set_ephemeral_storage(parts.ephemeral_storage)
+        .set_tags(Some(ecs_tags(tags))))
+}
 
 /// What a RegisterTaskDefinition of a spec carries besides family, size,
 /// roles and tags.

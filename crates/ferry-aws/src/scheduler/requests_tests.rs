@@ -126,3 +126,68 @@ fn a_written_target_reads_back_as_converged() {
         assert!(!read.matches(&other));
     }
 }
+
+/// A schedule's tasks run where the process's service does (a strategy
+/// instead of the launch type, never both) and with ECS Exec as the app
+/// has it; what Ferry writes reads back as converged, and the other
+/// placement does not.
+#[test]
+fn a_target_carries_the_capacity_and_exec_and_reads_back() {
+    let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/acme_nightly:3";
+    let spot = vec![ferry_core::task::CapacityProviderItem {
+        capacity_provider: ferry_core::task::FARGATE_SPOT.into(),
+        base: 0,
+        weight: 1,
+    }];
+    for (strategy, exec) in [(Vec::new(), false), (spot.clone(), true)] {
+        let spec = ScheduleSpec {
+            capacity_provider_strategy: strategy.clone(),
+            enable_execute_command: exec,
+            ..spec(None)
+        };
+        let target = target(&spec, arn).expect("target");
+        let ecs = target.ecs_parameters().expect("ECS parameters");
+        if strategy.is_empty() {
+            assert_eq!(ecs.launch_type(), Some(&sch::LaunchType::Fargate));
+            assert!(ecs.capacity_provider_strategy().is_empty());
+        } else {
+            assert_eq!(ecs.launch_type(), None, "never both");
+            let sent: Vec<(&str, i32, i32)> = ecs
+                .capacity_provider_strategy()
+                .iter()
+                .map(|i| (i.capacity_provider(), i.base(), i.weight()))
+                .collect();
+            assert_eq!(sent, [("FARGATE_SPOT", 0, 1)]);
+        }
+        assert_eq!(ecs.enable_execute_command(), exec.then_some(true));
+        let out = GetScheduleOutput::builder()
+            .schedule_expression(&spec.expression)
+            .schedule_expression_timezone(&spec.timezone)
+            .state(sch::ScheduleState::Enabled)
+            .flexible_time_window(
+                sch::FlexibleTimeWindow::builder()
+                    .mode(sch::FlexibleTimeWindowMode::Off)
+                    .build()
+                    .expect("window"),
+            )
+            .target(target)
+            .build();
+        let read = observed(&spec.name, &spec.group, &out);
+        assert!(read.matches(&spec), "{read:?}");
+        assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
+        let other = ScheduleSpec {
+            capacity_provider_strategy: if strategy.is_empty() {
+                spot.clone()
+            } else {
+                Vec::new()
+            },
+            ..spec.clone()
+        };
+        assert!(!read.matches(&other), "another placement is drift");
+        let toggled = ScheduleSpec {
+            enable_execute_command: !exec,
+            ..spec.clone()
+        };
+        assert!(!read.matches(&toggled), "exec turned on or off is drift");
+    }
+}
