@@ -392,4 +392,44 @@ spec:
             "app/web:\n  delete service web_old\n  blocked: web: NameConflict: taken\n"
         );
     }
+
+    /// A new capacity or ECS Exec shows what changes and that it is a new
+    /// deployment, not a restart.
+    #[test]
+    fn plans_describe_capacity_and_exec_changes() {
+        let update = |capacity_provider_strategy, enable_execute_command| {
+            ferry_core::Action::UpdateService {
+                name: "acme_worker".into(),
+                desired_count: None,
+                task_definition: None,
+                network: None,
+                load_balancers: None,
+                health_check_grace_period: None,
+                deployment: None,
+                capacity_provider_strategy,
+                enable_execute_command,
+                force_new_deployment: true,
+            }
+        };
+        let spot = ferry_core::task::CapacityProviderItem {
+            capacity_provider: ferry_core::task::FARGATE_SPOT.into(),
+            base: 0,
+            weight: 1,
+        };
+        let plan = Plan {
+            actions: vec![
+                update(Some(vec![spot]), Some(true)),
+                update(Some(Vec::new()), None),
+                update(None, Some(false)),
+            ],
+            blockers: Vec::new(),
+        };
+        assert_eq!(
+            describe_plan("acme", &plan),
+            "app/acme:\n  \
+             update service acme_worker: new deployment capacity FARGATE_SPOT base 0 weight 1 exec on\n  \
+             update service acme_worker: new deployment capacity launch type FARGATE\n  \
+             update service acme_worker: new deployment exec off\n"
+        );
+    }
 }

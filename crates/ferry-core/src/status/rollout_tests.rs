@@ -207,3 +207,33 @@ fn failure_events_come_first() {
     );
     assert!(rollout.events[2].contains("steady state"));
 }
+
+/// A new capacity or ECS Exec is a forced deployment of the revision the
+/// service already runs: it is followed to the end like any other, and
+/// the circuit breaker's verdict on it is a failure all the same.
+#[test]
+fn a_forced_deployment_of_the_same_revision_is_followed_and_judged() {
+    let p = process();
+    let forced = observed(
+        &p,
+        vec![
+            deployment("PRIMARY", "td:2", "IN_PROGRESS", 1),
+            deployment("ACTIVE", "td:2", "COMPLETED", 1),
+        ],
+    );
+    assert_eq!(
+        state(&forced, None),
+        RolloutState::InProgress,
+        "the old tasks still run"
+    );
+    let failed = observed(
+        &p,
+        vec![
+            deployment("PRIMARY", "td:2", "IN_PROGRESS", 2),
+            deployment("ACTIVE", "td:2", "FAILED", 0),
+        ],
+    );
+    assert!(matches!(state(&failed, None), RolloutState::Failed { .. }));
+    let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
+    assert_eq!(state(&done, None), RolloutState::Completed);
+}
