@@ -83,6 +83,24 @@ fn spec(dead_letter_arn: Option<&str>) -> ScheduleSpec {
     }
 }
 
+/// The schedule GetSchedule describes after Ferry wrote `spec` with
+/// `target`, read back.
+fn read_back(spec: &ScheduleSpec, target: sch::Target) -> ObservedSchedule {
+    let out = GetScheduleOutput::builder()
+        .schedule_expression(&spec.expression)
+        .schedule_expression_timezone(&spec.timezone)
+        .state(sch::ScheduleState::Enabled)
+        .flexible_time_window(
+            sch::FlexibleTimeWindow::builder()
+                .mode(sch::FlexibleTimeWindowMode::Off)
+                .build()
+                .expect("window"),
+        )
+        .target(target)
+        .build();
+    observed(&spec.name, &spec.group, &out)
+}
+
 /// What Ferry sends is what it reads back as converged: otherwise every
 /// resync would update the schedule again.
 #[test]
@@ -104,19 +122,7 @@ fn a_written_target_reads_back_as_converged() {
             queue,
             "a dead-letter queue only with --schedule-dlq-arn"
         );
-        let out = GetScheduleOutput::builder()
-            .schedule_expression(&spec.expression)
-            .schedule_expression_timezone(&spec.timezone)
-            .state(sch::ScheduleState::Enabled)
-            .flexible_time_window(
-                sch::FlexibleTimeWindow::builder()
-                    .mode(sch::FlexibleTimeWindowMode::Off)
-                    .build()
-                    .expect("window"),
-            )
-            .target(target)
-            .build();
-        let read = observed(&spec.name, &spec.group, &out);
+        let read = read_back(&spec, target);
         assert!(read.matches(&spec), "{read:?}");
         assert_eq!(read.task_definition_arn.as_deref(), Some(arn));
         assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
@@ -160,19 +166,7 @@ fn a_target_carries_the_capacity_and_exec_and_reads_back() {
             assert_eq!(sent, [("FARGATE_SPOT", 0, 1)]);
         }
         assert_eq!(ecs.enable_execute_command(), exec.then_some(true));
-        let out = GetScheduleOutput::builder()
-            .schedule_expression(&spec.expression)
-            .schedule_expression_timezone(&spec.timezone)
-            .state(sch::ScheduleState::Enabled)
-            .flexible_time_window(
-                sch::FlexibleTimeWindow::builder()
-                    .mode(sch::FlexibleTimeWindowMode::Off)
-                    .build()
-                    .expect("window"),
-            )
-            .target(target)
-            .build();
-        let read = observed(&spec.name, &spec.group, &out);
+        let read = read_back(&spec, target);
         assert!(read.matches(&spec), "{read:?}");
         assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
         let other = ScheduleSpec {

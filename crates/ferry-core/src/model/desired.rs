@@ -218,8 +218,10 @@ pub struct Desired {
 }
 
 /// The fields of a schedule Ferry manages, besides its task definition.
-/// The target is ECS RunTask on the cluster, Fargate, with awsvpc
-/// networking, the ownership tags on every task, and no flexible window.
+/// The target is ECS RunTask on the cluster, on Fargate (the launch type,
+/// or the process's capacity provider strategy), with awsvpc networking,
+/// the ownership tags on every task, and no flexible window. The task role
+/// is the task definition's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleSpec {
