@@ -1,6 +1,7 @@
 //! The executor of ECS actions, recording each write's answer in the cache.
 
 use aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
+use aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder;
 
 use super::requests::*;
 use super::task_definition;
@@ -94,54 +95,8 @@ impl Ecs {
                     .collect::<Result<Vec<_>>>()?;
                 self.create_service(service, &arn, links).await?;
             }
-            Action::UpdateService {
-                name,
-                desired_count,
-                task_definition,
-                network,
-                load_balancers,
-                health_check_grace_period,
-                deployment,
-                capacity_provider_strategy,
-                enable_execute_command,
-                force_new_deployment,
-            } => {
-                let arn = task_definition
-                    .as_ref()
-                    .map(|r| resolve(r, registered))
-                    .transpose()?;
-                // An empty list detaches the service from every group.
-                let links = load_balancers
-                    .as_ref()
-                    .map(|links| {
-                        links
-                            .iter()
-                            .map(|l| load_balancer(l, target_group))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .transpose()?;
-                let request = self
-                    .client
-                    .update_service()
-                    .cluster(&self.cluster)
-                    .service(name)
-                    .set_desired_count(desired_count.map(count))
-                    .set_task_definition(arn)
-                    .set_network_configuration(
-                        network.as_ref().map(network_configuration).transpose()?,
-                    )
-                    .set_load_balancers(links)
-                    .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
-                    .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
-                    // An empty list returns the service to its launch type.
-                    .set_capacity_provider_strategy(
-                        capacity_provider_strategy
-                            .as_deref()
-                            .map(capacity_provider_items)
-                            .transpose()?,
-                    )
-                    .set_enable_execute_command(*enable_execute_command)
-                    .force_new_deployment(*force_new_deployment);
+            Action::UpdateService { name, .. } => {
+                let request = self.update_service_request(action, registered, target_group)?;
                 let seq = self.services.begin();
                 let out = self
                     .caller
@@ -213,6 +168,69 @@ impl Ecs {
             spec: normalize::task_definition(td),
             tags: tags.clone(),
         })
+    }
+
+    /// The UpdateService request of an `Action::UpdateService`: only what
+    /// it changes is sent. An empty capacity provider strategy is sent as
+    /// such: it returns the service to its launch type.
+    pub(super) fn update_service_request(
+        &self,
+        action: &Action,
+        registered: &BTreeMap<String, String>,
+        target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<UpdateServiceFluentBuilder> {
+        let Action::UpdateService {
+            name,
+            desired_count,
+            task_definition,
+            network,
+            load_balancers,
+            health_check_grace_period,
+            deployment,
+            capacity_provider_strategy,
+            enable_execute_command,
+            force_new_deployment,
+        } = action
+        else {
+            return Err(Error::Build {
+                what: "service request",
+                message: format!("not an UpdateService: {action}"),
+            });
+        };
+        let arn = task_definition
+            .as_ref()
+            .map(|r| resolve(r, registered))
+            .transpose()?;
+        // An empty list detaches the service from every group.
+        let links = load_balancers
+            .as_ref()
+            .map(|links| {
+                links
+                    .iter()
+                    .map(|l| load_balancer(l, target_group))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(self
+            .client
+            .update_service()
+            .cluster(&self.cluster)
+            .service(name)
+            .set_desired_count(desired_count.map(count))
+            .set_task_definition(arn)
+            .set_network_configuration(network.as_ref().map(network_configuration).transpose()?)
+            .set_load_balancers(links)
+            .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
+            .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
+            // An empty list returns the service to its launch type.
+            .set_capacity_provider_strategy(
+                capacity_provider_strategy
+                    .as_deref()
+                    .map(capacity_provider_items)
+                    .transpose()?,
+            )
+            .set_enable_execute_command(*enable_execute_command)
+            .force_new_deployment(*force_new_deployment))
     }
 
     /// The CreateService request of `service`: with the FARGATE launch

@@ -447,3 +447,47 @@ fn a_service_reads_back_its_strategy_and_exec() {
         assert!(observed.enable_execute_command);
     }
 }
+
+/// A capacity change sends the new strategy (an empty one to return to
+/// the launch type, never left out), ECS Exec, and a new deployment; an
+/// update that changes neither sends neither.
+#[test]
+fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
+    let ecs = Ecs::new(client(), caller(), "apps");
+    let update = |capacity_provider_strategy, enable_execute_command, force_new_deployment| {
+        Action::UpdateService {
+            name: "acme_worker".into(),
+            desired_count: None,
+            task_definition: None,
+            network: None,
+            load_balancers: None,
+            health_check_grace_period: None,
+            deployment: None,
+            capacity_provider_strategy,
+            enable_execute_command,
+            force_new_deployment,
+        }
+    };
+    let no_group = |_: &str| None;
+    for strategy in strategies() {
+        let action = update(Some(strategy.clone()), Some(true), true);
+        let request = ecs
+            .update_service_request(&action, &BTreeMap::new(), &no_group)
+            .expect("request");
+        let input = request.as_input();
+        let sent = input
+            .get_capacity_provider_strategy()
+            .as_ref()
+            .map(|items| items.len());
+        assert_eq!(sent, Some(strategy.len()), "sent even when empty");
+        assert_eq!(input.get_enable_execute_command(), &Some(true));
+        assert_eq!(input.get_force_new_deployment(), &Some(true));
+    }
+    let scale = update(None, None, false);
+    let request = ecs
+        .update_service_request(&scale, &BTreeMap::new(), &no_group)
+        .expect("request");
+    let input = request.as_input();
+    assert!(input.get_capacity_provider_strategy().is_none());
+    assert!(input.get_enable_execute_command().is_none());
+}
