@@ -397,20 +397,6 @@ spec:
     /// deployment, not a restart.
     #[test]
     fn plans_describe_capacity_and_exec_changes() {
-        let update = |capacity_provider_strategy, enable_execute_command| {
-            ferry_core::Action::UpdateService {
-                name: "acme_worker".into(),
-                desired_count: None,
-                task_definition: None,
-                network: None,
-                load_balancers: None,
-                health_check_grace_period: None,
-                deployment: None,
-                capacity_provider_strategy,
-                enable_execute_command,
-                force_new_deployment: true,
-            }
-        };
         let spot = ferry_core::task::CapacityProviderItem {
             capacity_provider: ferry_core::task::FARGATE_SPOT.into(),
             base: 0,
@@ -418,9 +404,9 @@ spec:
         };
         let plan = Plan {
             actions: vec![
-                update(Some(vec![spot]), Some(true)),
-                update(Some(Vec::new()), None),
-                update(None, Some(false)),
+                ferry_core::Action::new_deployment("acme_worker", Some(vec![spot]), Some(true)),
+                ferry_core::Action::new_deployment("acme_worker", Some(Vec::new()), None),
+                ferry_core::Action::new_deployment("acme_worker", None, Some(false)),
             ],
             blockers: Vec::new(),
         };

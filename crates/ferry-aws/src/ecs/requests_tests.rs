@@ -454,23 +454,9 @@ fn a_service_reads_back_its_strategy_and_exec() {
 #[test]
 fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
     let ecs = Ecs::new(client(), caller(), "apps");
-    let update = |capacity_provider_strategy, enable_execute_command, force_new_deployment| {
-        Action::UpdateService {
-            name: "acme_worker".into(),
-            desired_count: None,
-            task_definition: None,
-            network: None,
-            load_balancers: None,
-            health_check_grace_period: None,
-            deployment: None,
-            capacity_provider_strategy,
-            enable_execute_command,
-            force_new_deployment,
-        }
-    };
     let no_group = |_: &str| None;
     for strategy in strategies() {
-        let action = update(Some(strategy.clone()), Some(true), true);
+        let action = Action::new_deployment("acme_worker", Some(strategy.clone()), Some(true));
         let request = ecs
             .update_service_request(&action, &BTreeMap::new(), &no_group)
             .expect("request");
@@ -483,7 +469,18 @@ fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
         assert_eq!(input.get_enable_execute_command(), &Some(true));
         assert_eq!(input.get_force_new_deployment(), &Some(true));
     }
-    let scale = update(None, None, false);
+    let scale = Action::UpdateService {
+        name: "acme_worker".into(),
+        desired_count: Some(3),
+        task_definition: None,
+        network: None,
+        load_balancers: None,
+        health_check_grace_period: None,
+        deployment: None,
+        capacity_provider_strategy: None,
+        enable_execute_command: None,
+        force_new_deployment: false,
+    };
     let request = ecs
         .update_service_request(&scale, &BTreeMap::new(), &no_group)
         .expect("request");

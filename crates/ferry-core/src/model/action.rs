@@ -83,6 +83,28 @@ pub enum Action {
 }
 
 impl Action {
+    /// An UpdateService of `name` that starts a new deployment and changes
+    /// only the capacity provider strategy and ECS Exec given (`ferry
+    /// restart` gives neither).
+    pub fn new_deployment(
+        name: impl Into<String>,
+        capacity_provider_strategy: Option<Vec<CapacityProviderItem>>,
+        enable_execute_command: Option<bool>,
+    ) -> Action {
+        Action::UpdateService {
+            name: name.into(),
+            desired_count: None,
+            task_definition: None,
+            network: None,
+            load_balancers: None,
+            health_check_grace_period: None,
+            deployment: None,
+            capacity_provider_strategy,
+            enable_execute_command,
+            force_new_deployment: true,
+        }
+    }
+
     /// Name of the resource the action changes: a family or a service.
     pub fn target(&self) -> &str {
         match self {

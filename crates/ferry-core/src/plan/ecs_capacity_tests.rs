@@ -51,23 +51,16 @@ fn a_new_capacity_is_a_forced_deployment_of_the_same_revision_and_does_not_flap(
     let (to_spot, on_spot) = step(&worker(Some(SPOT), false), &on_demand);
     assert_eq!(
         to_spot.actions,
-        [Action::UpdateService {
-            name: "acme_worker".into(),
-            desired_count: None,
-            // The task definition does not change: no new revision.
-            task_definition: None,
-            network: None,
-            load_balancers: None,
-            health_check_grace_period: None,
-            deployment: None,
-            capacity_provider_strategy: Some(vec![CapacityProviderItem {
+        // The task definition does not change: no new revision.
+        [Action::new_deployment(
+            "acme_worker",
+            Some(vec![CapacityProviderItem {
                 capacity_provider: FARGATE_SPOT.into(),
                 base: 0,
                 weight: 1,
             }]),
-            enable_execute_command: None,
-            force_new_deployment: true,
-        }]
+            None,
+        )]
     );
     assert_eq!(
         to_spot.actions[0].to_string(),
