@@ -2,17 +2,24 @@
 //!
 //! Only fields Ferry manages are read, and read the way ECS returns them:
 //! defaults ECS fills in (essential, hostPort, protocol, container-level
-//! cpu) are ignored, lists that are sets become sorted maps. A task
-//! definition that does not have Ferry's shape (several containers, say)
-//! normalises to something no rendered spec equals, so it gets replaced.
+//! cpu, health check intervals) are ignored or filled on both sides, lists
+//! that are sets become sorted maps. A task definition that does not have
+//! Ferry's shape (a container Ferry did not render, say) normalises to
+//! something no rendered spec equals, so it gets replaced. Task
+//! definitions are read in [`task_definition`] (the module).
+
+mod task_definition;
+
+pub(crate) use task_definition::task_definition;
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types as ecs;
 use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment, ServiceEvent};
+use ferry_core::task::{sorted_strategy, CapacityProviderItem};
 use ferry_core::traffic::{target_group_name_from_arn, LoadBalancerLink};
 use ferry_core::DeploymentSpec;
-use ferry_core::{NetworkSpec, ObservedService, ServiceStatus, TaskDefinitionSpec};
+use ferry_core::{NetworkSpec, ObservedService, ServiceStatus};
 
 pub(crate) fn tags(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
     tags.iter()
@@ -23,68 +30,6 @@ pub(crate) fn tags(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
             ))
         })
         .collect()
-}
-
-pub(crate) fn task_definition(td: &ecs::TaskDefinition) -> TaskDefinitionSpec {
-    let containers = td.container_definitions();
-    let container = match containers {
-        [only] => Some(only),
-        _ => None,
-    };
-    let parse = |v: Option<&str>| v.and_then(|v| v.trim().parse::<u32>().ok()).unwrap_or(0);
-    TaskDefinitionSpec {
-        family: td.family().unwrap_or_default().to_owned(),
-        container_name: container
-            .and_then(|c| c.name())
-            .unwrap_or(if containers.is_empty() {
-                ""
-            } else {
-                "<several containers>"
-            })
-            .to_owned(),
-        image: container
-            .and_then(|c| c.image())
-            .unwrap_or_default()
-            .to_owned(),
-        command: container.map(|c| c.command().to_vec()).unwrap_or_default(),
-        environment: container
-            .map(|c| {
-                c.environment()
-                    .iter()
-                    .filter_map(|kv| {
-                        Some((
-                            kv.name()?.to_owned(),
-                            kv.value().unwrap_or_default().to_owned(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        secrets: container
-            .map(|c| {
-                c.secrets()
-                    .iter()
-                    .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        cpu: parse(td.cpu()),
-        memory: parse(td.memory()),
-        container_port: container
-            .and_then(|c| c.port_mappings().first())
-            .and_then(|p| p.container_port())
-            .and_then(|p| u16::try_from(p).ok()),
-        execution_role_arn: td.execution_role_arn().map(str::to_owned),
-        log_options: container
-            .and_then(|c| c.log_configuration())
-            .filter(|l| *l.log_driver() == ecs::LogDriver::Awslogs)
-            .and_then(|l| l.options())
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
-        stop_timeout: container
-            .and_then(|c| c.stop_timeout())
-            .and_then(|s| u32::try_from(s).ok()),
-    }
 }
 
 /// `None` for INACTIVE services (and anything unknown): ECS lists deleted
@@ -151,6 +96,19 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
                 rollback: d.deployment_circuit_breaker()?.rollback(),
             })
         }),
+        // Empty for a service with a launch type (the FARGATE one, for
+        // Ferry's): ECS reports one or the other.
+        capacity_provider_strategy: sorted_strategy(
+            s.capacity_provider_strategy()
+                .iter()
+                .map(|item| CapacityProviderItem {
+                    capacity_provider: item.capacity_provider().to_owned(),
+                    base: count(item.base()),
+                    weight: count(item.weight()),
+                })
+                .collect(),
+        ),
+        enable_execute_command: s.enable_execute_command(),
         deployments: s
             .deployments()
             .iter()
@@ -187,113 +145,4 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
             })
             .collect(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A DescribeTaskDefinition answer shaped like ECS's: the fields Ferry
-    /// sent, plus what ECS adds (hostPort, protocol, essential, a zero
-    /// container cpu, empty lists, revision, status, compatibilities, the
-    /// attributes it requires), with environment and secrets in another
-    /// order than Ferry sent them.
-    fn described() -> ecs::TaskDefinition {
-        let container = ecs::ContainerDefinition::builder()
-            .name("web")
-            .image("acme/web:1")
-            .cpu(0)
-            .essential(true)
-            .command("serve")
-            .command("--port=8080")
-            .environment(ecs::KeyValuePair::builder().name("B").value("2").build())
-            .environment(ecs::KeyValuePair::builder().name("A").value("1").build())
-            .secrets(
-                ecs::Secret::builder()
-                    .name("DB")
-                    .value_from("arn:aws:ssm:us-east-1:123456789012:parameter/db")
-                    .build()
-                    .expect("secret"),
-            )
-            .port_mappings(
-                ecs::PortMapping::builder()
-                    .container_port(8080)
-                    .host_port(8080)
-                    .protocol(ecs::TransportProtocol::Tcp)
-                    .build(),
-            )
-            .log_configuration(
-                ecs::LogConfiguration::builder()
-                    .log_driver(ecs::LogDriver::Awslogs)
-                    .options("awslogs-group", "/ferry/apps")
-                    .options("awslogs-region", "us-east-1")
-                    .options("awslogs-stream-prefix", "acme")
-                    .build()
-                    .expect("log configuration"),
-            )
-            .stop_timeout(60)
-            .build();
-        ecs::TaskDefinition::builder()
-            .family("acme_web")
-            .task_definition_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/acme_web:7")
-            .revision(7)
-            .status(ecs::TaskDefinitionStatus::Active)
-            .container_definitions(container)
-            .cpu("256")
-            .memory("512")
-            .network_mode(ecs::NetworkMode::Awsvpc)
-            .requires_compatibilities(ecs::Compatibility::Fargate)
-            .compatibilities(ecs::Compatibility::Ec2)
-            .compatibilities(ecs::Compatibility::Fargate)
-            .requires_attributes(
-                ecs::Attribute::builder()
-                    .name("com.amazonaws.ecs.capability.logging-driver.awslogs")
-                    .build()
-                    .expect("attribute"),
-            )
-            .execution_role_arn("arn:aws:iam::123456789012:role/exec")
-            .build()
-    }
-
-    fn rendered() -> TaskDefinitionSpec {
-        TaskDefinitionSpec {
-            family: "acme_web".into(),
-            container_name: "web".into(),
-            image: "acme/web:1".into(),
-            command: vec!["serve".into(), "--port=8080".into()],
-            environment: BTreeMap::from([("A".into(), "1".into()), ("B".into(), "2".into())]),
-            secrets: BTreeMap::from([(
-                "DB".into(),
-                "arn:aws:ssm:us-east-1:123456789012:parameter/db".into(),
-            )]),
-            cpu: 256,
-            memory: 512,
-            container_port: Some(8080),
-            execution_role_arn: Some("arn:aws:iam::123456789012:role/exec".into()),
-            log_options: BTreeMap::from([
-                ("awslogs-group".into(), "/ferry/apps".into()),
-                ("awslogs-region".into(), "us-east-1".into()),
-                ("awslogs-stream-prefix".into(), "acme".into()),
-            ]),
-            stop_timeout: Some(60),
-        }
-    }
-
-    #[test]
-    fn what_ecs_adds_does_not_count_as_a_change() {
-        assert_eq!(task_definition(&described()), rendered());
-    }
-
-    #[test]
-    fn a_change_ferry_manages_does_count() {
-        let mut other = rendered();
-        other.image = "acme/web:2".into();
-        assert_ne!(task_definition(&described()), other);
-        // Two containers are not Ferry's shape: never equal to a render.
-        let mut two = described();
-        two.container_definitions
-            .get_or_insert_with(Vec::new)
-            .push(ecs::ContainerDefinition::builder().name("sidecar").build());
-        assert_ne!(task_definition(&two), rendered());
-    }
 }

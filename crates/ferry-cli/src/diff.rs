@@ -499,4 +499,30 @@ spec:
             "app/web:\n  delete service web_old\n  blocked: web: NameConflict: taken\n"
         );
     }
+
+    /// A new capacity or ECS Exec shows what changes and that it is a new
+    /// deployment, not a restart.
+    #[test]
+    fn plans_describe_capacity_and_exec_changes() {
+        let spot = ferry_core::task::CapacityProviderItem {
+            capacity_provider: ferry_core::task::FARGATE_SPOT.into(),
+            base: 0,
+            weight: 1,
+        };
+        let plan = Plan {
+            actions: vec![
+                ferry_core::Action::new_deployment("acme_worker", Some(vec![spot]), Some(true)),
+                ferry_core::Action::new_deployment("acme_worker", Some(Vec::new()), None),
+                ferry_core::Action::new_deployment("acme_worker", None, Some(false)),
+            ],
+            blockers: Vec::new(),
+        };
+        assert_eq!(
+            describe_plan("acme", &plan),
+            "app/acme:\n  \
+             update service acme_worker: new deployment capacity FARGATE_SPOT base 0 weight 1 exec on\n  \
+             update service acme_worker: new deployment capacity launch type FARGATE\n  \
+             update service acme_worker: new deployment exec off\n"
+        );
+    }
 }

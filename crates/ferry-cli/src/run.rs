@@ -109,6 +109,16 @@ pub async fn run(
                 assign_public_ip: settings.assign_public_ip,
             },
             tags,
+            // Where the process's service runs its tasks, and ECS Exec as
+            // the app has it; the task role is the task definition's.
+            capacity_provider_strategy: ferry_core::task::capacity_provider_strategy(
+                record
+                    .spec
+                    .processes
+                    .get(&process)
+                    .and_then(|p| p.capacity.as_ref()),
+            ),
+            enable_execute_command: record.spec.exec,
         })
         .await?;
     eprintln!("started task {} ({task_definition})", task_id(&arn));

@@ -198,6 +198,8 @@ impl FakeWorld {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                capacity_provider_strategy,
+                enable_execute_command,
                 force_new_deployment,
             } => Action::UpdateService {
                 name: name.clone(),
@@ -207,6 +209,8 @@ impl FakeWorld {
                 load_balancers: load_balancers.clone(),
                 health_check_grace_period: *health_check_grace_period,
                 deployment: *deployment,
+                capacity_provider_strategy: capacity_provider_strategy.clone(),
+                enable_execute_command: *enable_execute_command,
                 force_new_deployment: *force_new_deployment,
             },
             other => other.clone(),

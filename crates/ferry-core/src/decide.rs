@@ -4,7 +4,9 @@
 //! A reconcile is observe → [`decide`] → execute → write. [`decide`] is
 //! pure: the same input gives the same decision, time included (it is
 //! passed in). It settles, in one place:
-//! - the ordered actions and the blockers ([`crate::plan::plan_app`]);
+//! - the ordered actions and the blockers ([`crate::plan::plan_app`]), or
+//!   none but blockers for an app whose roles the controller may not pass
+//!   ([`crate::plan::roles`]);
 //! - the no-repush rule: a generation whose rollout failed is not pushed
 //!   again (ECS rolled it back; pushing it would flap and clutter task
 //!   definitions) until a new generation arrives;
@@ -164,14 +166,27 @@ pub fn decide(input: Input<'_>) -> Decision {
     let app = input.app;
     let owner = input.settings.owner.as_str();
     let desired = &render::desired(input.spec, app.deleting, input.settings);
-    let planned = plan_app(
-        app.name,
-        owner,
-        &input.settings.traffic,
-        desired,
-        input.observed,
-        input.observed_traffic,
-    );
+    let role_blockers = if app.deleting {
+        Vec::new()
+    } else {
+        plan::roles::role_blockers(input.spec, &input.settings.app_role_path)
+    };
+    let planned = if role_blockers.is_empty() {
+        plan_app(
+            app.name,
+            owner,
+            &input.settings.traffic,
+            desired,
+            input.observed,
+            input.observed_traffic,
+        )
+    } else {
+        // IAM would refuse every registration: change nothing at all.
+        Plan {
+            actions: Vec::new(),
+            blockers: role_blockers,
+        }
+    };
     let failed = !app.deleting
         && rollout::assess(
             app.generation,

@@ -203,3 +203,43 @@ fn a_newer_generation_supersedes_an_unfinished_one() {
         reason: None,
     }));
 }
+
+/// A role outside `--app-role-path` blocks every process and changes
+/// nothing, not even what the app has already; status says why.
+#[test]
+fn a_role_outside_the_app_role_path_changes_nothing_and_degrades() {
+    let (mut app, _, first) = first_apply();
+    let observed = execute(&Observed::default(), &first.plan.actions);
+    app.image = "acme:changed".into();
+    app.processes.entry("web".into()).or_default();
+    app.role = Some("arn:aws:iam::123456789012:role/admin".into());
+    let decision = decide_on(app_ref(&app.name, 2, false), &app, &observed, None);
+    assert!(
+        decision.plan.actions.is_empty(),
+        "{:?}",
+        decision.plan.actions
+    );
+    let blocked: Vec<&str> = decision
+        .plan
+        .blockers
+        .iter()
+        .map(|b| b.process.as_str())
+        .collect();
+    let processes: Vec<&str> = app.processes.keys().map(String::as_str).collect();
+    assert_eq!(blocked, processes);
+    let degraded = decision.status.condition(DEGRADED).expect("Degraded");
+    assert_eq!(
+        degraded.reason,
+        ConditionReason::Blocked(crate::plan::BlockerReason::RoleOutsidePath)
+    );
+    assert!(
+        degraded.message.contains("/ferry-apps/"),
+        "{}",
+        degraded.message
+    );
+    // Under the path, the same change goes ahead.
+    app.role = Some("arn:aws:iam::123456789012:role/ferry-apps/acme".into());
+    let decision = decide_on(app_ref(&app.name, 3, false), &app, &observed, None);
+    assert!(decision.plan.blockers.is_empty());
+    assert!(!decision.plan.actions.is_empty());
+}

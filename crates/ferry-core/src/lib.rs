@@ -42,6 +42,12 @@ pub mod observed {
     pub use crate::model::observed::*;
 }
 
+/// The parts of a task beyond its process's container: sidecars, the
+/// container health check, platform and capacity (see [`model::task`]).
+pub mod task {
+    pub use crate::model::task::*;
+}
+
 /// Traffic: target groups, listener rules and DNS records: the types
 /// ([`model::traffic`]), their names ([`names::traffic`]), render
 /// ([`render::traffic`]) and plan ([`plan::traffic`]).

@@ -32,6 +32,15 @@ pub fn task_family(owner: &str, app: &str, process: &str) -> String {
     format!("{}{app}_{process}", family_prefix(owner))
 }
 
+/// The process whose family `family` is (`..._{process}`): process names
+/// have no `_`, so it is what follows the last one.
+pub fn process_of_family(family: &str) -> Option<&str> {
+    family
+        .rsplit_once('_')
+        .map(|(_, process)| process)
+        .filter(|p| !p.is_empty())
+}
+
 /// The app whose family `family` is, if it is one of the installation
 /// `owner`'s: `{prefix}{app}_{process}`.
 pub fn app_of_family<'a>(owner: &str, family: &'a str) -> Option<&'a str> {

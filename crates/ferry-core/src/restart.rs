@@ -65,16 +65,9 @@ pub fn force_new_deployments(
         });
         match planned {
             Some(force) => *force = true,
-            None => plan.actions.push(Action::UpdateService {
-                name: name.clone(),
-                desired_count: None,
-                task_definition: None,
-                network: None,
-                load_balancers: None,
-                health_check_grace_period: None,
-                deployment: None,
-                force_new_deployment: true,
-            }),
+            None => plan
+                .actions
+                .push(Action::new_deployment(name.clone(), None, None)),
         }
     }
 }

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 #[cfg(test)]
-use ferry_manifest::{App, Autoscaling, Process};
+use ferry_manifest::{
+    App, Autoscaling, Capacity, ContainerHealthCheck, DependencyCondition, Platform, Process,
+    Sidecar,
+};
 #[cfg(test)]
 use proptest::prelude::*;
 
@@ -102,6 +105,8 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                         load_balancers: service.load_balancers.clone(),
                         health_check_grace_period: service.health_check_grace_period,
                         deployment: Some(service.deployment),
+                        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+                        enable_execute_command: service.enable_execute_command,
                         deployments: Vec::new(),
                         events: Vec::new(),
                     },
@@ -115,8 +120,15 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
-                force_new_deployment: _,
+                capacity_provider_strategy,
+                enable_execute_command,
+                force_new_deployment,
             } => {
+                // ECS applies a new strategy only with a new deployment.
+                assert!(
+                    capacity_provider_strategy.is_none() || *force_new_deployment,
+                    "a capacity change of {name} without a new deployment"
+                );
                 let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
                 let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));
                 let service = next
@@ -142,6 +154,12 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 }
                 if let Some(deployment) = deployment {
                     service.deployment = Some(*deployment);
+                }
+                if let Some(strategy) = capacity_provider_strategy {
+                    service.capacity_provider_strategy = strategy.clone();
+                }
+                if let Some(exec) = enable_execute_command {
+                    service.enable_execute_command = *exec;
                 }
             }
             // Traffic is modelled by the traffic module's own tests.
@@ -304,9 +322,18 @@ fn process_strategy() -> impl Strategy<Value = Process> {
             prop::option::of(prop::sample::select(vec![2u32, 30, 120])),
         ),
         autoscaling_strategy(),
+        task_options_strategy(),
     )
         .prop_map(
-            |(command, scale, (cpu, memory), port, (min, max, rollback, stop), scaling)| Process {
+            |(
+                command,
+                scale,
+                (cpu, memory),
+                port,
+                (min, max, rollback, stop),
+                scaling,
+                (sidecars, platform, capacity, ephemeral_storage, container_health_check),
+            )| Process {
                 command,
                 scale,
                 cpu,
@@ -329,9 +356,129 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                     }
                     a
                 }),
-                ..Default::default()
+                sidecars,
+                platform,
+                capacity,
+                ephemeral_storage,
+                container_health_check,
             },
         )
+}
+
+/// The sidecars an app may have, by name; [`app_strategy`] keeps those a
+/// process names and the app has.
+#[cfg(test)]
+const SIDECARS: [&str; 2] = ["agent", "log-router"];
+
+/// Issue 21's per-process task options: sidecars (a sorted subset of
+/// [`SIDECARS`]), platform, capacity, ephemeral storage and a container
+/// health check.
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+fn task_options_strategy() -> impl Strategy<
+    Value = (
+        Vec<String>,
+        Option<Platform>,
+        Option<Capacity>,
+        Option<u32>,
+        Option<ContainerHealthCheck>,
+    ),
+> {
+    (
+        prop::sample::subsequence(SIDECARS.to_vec(), 0..=SIDECARS.len())
+            .prop_map(|names| names.into_iter().map(str::to_owned).collect()),
+        prop::option::of(prop::sample::select(vec![
+            Platform::Arm64,
+            Platform::X86_64,
+        ])),
+        prop::option::of(prop::sample::select(vec![
+            Capacity {
+                spot_weight: 1,
+                ..Default::default()
+            },
+            Capacity {
+                on_demand_weight: 1,
+                ..Default::default()
+            },
+            Capacity {
+                on_demand_base: 2,
+                spot_weight: 3,
+                ..Default::default()
+            },
+        ])),
+        prop::option::of(prop::sample::select(vec![21u32, 100, 200])),
+        prop::option::of(prop::sample::select(vec![
+            ContainerHealthCheck {
+                command: vec!["CMD-SHELL".into(), "curl -f localhost/health".into()],
+                ..Default::default()
+            },
+            ContainerHealthCheck {
+                command: vec!["CMD".into(), "/bin/check".into()],
+                interval: Some(10),
+                timeout: Some(2),
+                retries: Some(5),
+                start_period: Some(60),
+            },
+        ])),
+    )
+}
+
+/// The app-level options of issue 21: roles under the default path,
+/// ECS Exec, and the app's sidecars (a subset of [`SIDECARS`]).
+#[cfg(test)]
+#[allow(clippy::type_complexity)]
+fn app_options_strategy() -> impl Strategy<
+    Value = (
+        Option<String>,
+        Option<String>,
+        bool,
+        BTreeMap<String, Sidecar>,
+    ),
+> {
+    (
+        prop::option::of(Just(
+            "arn:aws:iam::123456789012:role/ferry-apps/acme".to_owned(),
+        )),
+        prop::option::of(Just(
+            "arn:aws:iam::123456789012:role/ferry-apps/acme-exec".to_owned(),
+        )),
+        any::<bool>(),
+        prop::sample::subsequence(SIDECARS.to_vec(), 0..=SIDECARS.len()),
+        any::<bool>(),
+    )
+        .prop_map(|(role, execution_role, exec, names, essential)| {
+            let sidecars = names
+                .into_iter()
+                .map(|name| {
+                    let sidecar = match name {
+                        "log-router" => Sidecar {
+                            image: "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"
+                                .into(),
+                            essential,
+                            memory: Some(64),
+                            env: BTreeMap::from([("LEVEL".into(), "info".into())]),
+                            ..Default::default()
+                        },
+                        _ => Sidecar {
+                            image: "datadog/agent:7".into(),
+                            command: vec!["agent".into(), "run".into()],
+                            cpu: Some(64),
+                            secrets: BTreeMap::from([(
+                                "DD_API_KEY".into(),
+                                "arn:aws:ssm:us-east-1:123456789012:parameter/acme/dd".into(),
+                            )]),
+                            depends_on: BTreeMap::from([(
+                                ferry_manifest::APP_CONTAINER.into(),
+                                DependencyCondition::Start,
+                            )]),
+                            ..Default::default()
+                        },
+                    };
+                    (name.to_owned(), sidecar)
+                })
+                .collect();
+            (role, execution_role, exec, sidecars)
+        })
 }
 
 /// Apps named `acme` with processes from a small pool, so that generated
@@ -363,14 +510,27 @@ pub fn app_strategy() -> impl Strategy<Value = App> {
             .prop_map(str::to_owned),
             0..2,
         ),
+        app_options_strategy(),
     )
-        .prop_map(|(image, processes, env, secrets)| App {
-            name: "acme".into(),
-            image: image.into(),
-            env,
-            secrets,
-            domains: Vec::new(),
-            processes,
-            ..Default::default()
-        })
+        .prop_map(
+            |(image, mut processes, env, secrets, (role, execution_role, exec, sidecars))| {
+                // A process runs only sidecars the app has, as validation
+                // guarantees.
+                for process in processes.values_mut() {
+                    process.sidecars.retain(|name| sidecars.contains_key(name));
+                }
+                App {
+                    name: "acme".into(),
+                    image: image.into(),
+                    env,
+                    secrets,
+                    domains: Vec::new(),
+                    processes,
+                    role,
+                    execution_role,
+                    exec,
+                    sidecars,
+                }
+            },
+        )
 }

@@ -1,6 +1,10 @@
 //! The executor of ECS actions, recording each write's answer in the cache.
 
+use aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder;
+use aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder;
+
 use super::requests::*;
+use super::task_definition;
 use super::*;
 
 impl Ecs {
@@ -91,44 +95,8 @@ impl Ecs {
                     .collect::<Result<Vec<_>>>()?;
                 self.create_service(service, &arn, links).await?;
             }
-            Action::UpdateService {
-                name,
-                desired_count,
-                task_definition,
-                network,
-                load_balancers,
-                health_check_grace_period,
-                deployment,
-                force_new_deployment,
-            } => {
-                let arn = task_definition
-                    .as_ref()
-                    .map(|r| resolve(r, registered))
-                    .transpose()?;
-                // An empty list detaches the service from every group.
-                let links = load_balancers
-                    .as_ref()
-                    .map(|links| {
-                        links
-                            .iter()
-                            .map(|l| load_balancer(l, target_group))
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .transpose()?;
-                let request = self
-                    .client
-                    .update_service()
-                    .cluster(&self.cluster)
-                    .service(name)
-                    .set_desired_count(desired_count.map(count))
-                    .set_task_definition(arn)
-                    .set_network_configuration(
-                        network.as_ref().map(network_configuration).transpose()?,
-                    )
-                    .set_load_balancers(links)
-                    .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
-                    .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
-                    .force_new_deployment(*force_new_deployment);
+            Action::UpdateService { name, .. } => {
+                let request = self.update_service_request(action, registered, target_group)?;
                 let seq = self.services.begin();
                 let out = self
                     .caller
@@ -172,57 +140,7 @@ impl Ecs {
         spec: &TaskDefinitionSpec,
         tags: &BTreeMap<String, String>,
     ) -> Result<ObservedTaskDefinition> {
-        let mut container = ecs::ContainerDefinition::builder()
-            .name(&spec.container_name)
-            .image(&spec.image)
-            .essential(true)
-            .set_command((!spec.command.is_empty()).then(|| spec.command.clone()))
-            .set_environment(Some(
-                spec.environment
-                    .iter()
-                    .map(|(k, v)| ecs::KeyValuePair::builder().name(k).value(v).build())
-                    .collect(),
-            ));
-        for (name, value_from) in &spec.secrets {
-            container = container.secrets(built(
-                ecs::Secret::builder()
-                    .name(name)
-                    .value_from(value_from)
-                    .build(),
-                "ECS secret",
-            )?);
-        }
-        if let Some(port) = spec.container_port {
-            container = container.port_mappings(
-                ecs::PortMapping::builder()
-                    .container_port(i32::from(port))
-                    .protocol(ecs::TransportProtocol::Tcp)
-                    .build(),
-            );
-        }
-        if let Some(seconds) = spec.stop_timeout {
-            container = container.stop_timeout(count(seconds));
-        }
-        if !spec.log_options.is_empty() {
-            container = container.log_configuration(built(
-                ecs::LogConfiguration::builder()
-                    .log_driver(ecs::LogDriver::Awslogs)
-                    .set_options(Some(spec.log_options.clone().into_iter().collect()))
-                    .build(),
-                "ECS log configuration",
-            )?);
-        }
-        let request = self
-            .client
-            .register_task_definition()
-            .family(&spec.family)
-            .container_definitions(container.build())
-            .requires_compatibilities(ecs::Compatibility::Fargate)
-            .network_mode(ecs::NetworkMode::Awsvpc)
-            .cpu(spec.cpu.to_string())
-            .memory(spec.memory.to_string())
-            .set_execution_role_arn(spec.execution_role_arn.clone())
-            .set_tags(Some(ecs_tags(tags)));
+        let request = task_definition::register_request(&self.client, spec, tags)?;
         let out = self
             .caller
             .call(
@@ -252,20 +170,88 @@ impl Ecs {
         })
     }
 
-    async fn create_service(
+    /// The UpdateService request of an `Action::UpdateService`: only what
+    /// it changes is sent. An empty capacity provider strategy is sent as
+    /// such: it returns the service to its launch type.
+    pub(super) fn update_service_request(
+        &self,
+        action: &Action,
+        registered: &BTreeMap<String, String>,
+        target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<UpdateServiceFluentBuilder> {
+        let Action::UpdateService {
+            name,
+            desired_count,
+            task_definition,
+            network,
+            load_balancers,
+            health_check_grace_period,
+            deployment,
+            capacity_provider_strategy,
+            enable_execute_command,
+            force_new_deployment,
+        } = action
+        else {
+            return Err(Error::Build {
+                what: "service request",
+                message: format!("not an UpdateService: {action}"),
+            });
+        };
+        let arn = task_definition
+            .as_ref()
+            .map(|r| resolve(r, registered))
+            .transpose()?;
+        // An empty list detaches the service from every group.
+        let links = load_balancers
+            .as_ref()
+            .map(|links| {
+                links
+                    .iter()
+                    .map(|l| load_balancer(l, target_group))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(self
+            .client
+            .update_service()
+            .cluster(&self.cluster)
+            .service(name)
+            .set_desired_count(desired_count.map(count))
+            .set_task_definition(arn)
+            .set_network_configuration(network.as_ref().map(network_configuration).transpose()?)
+            .set_load_balancers(links)
+            .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
+            .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
+            // An empty list returns the service to its launch type.
+            .set_capacity_provider_strategy(
+                capacity_provider_strategy
+                    .as_deref()
+                    .map(capacity_provider_items)
+                    .transpose()?,
+            )
+            .set_enable_execute_command(*enable_execute_command)
+            .force_new_deployment(*force_new_deployment))
+    }
+
+    /// The CreateService request of `service`: with the FARGATE launch
+    /// type or its capacity provider strategy, never both.
+    pub(super) fn create_service_request(
         &self,
         service: &ServiceSpec,
         task_definition_arn: &str,
         links: Vec<ecs::LoadBalancer>,
-    ) -> Result<()> {
-        let request = self
+    ) -> Result<CreateServiceFluentBuilder> {
+        let placement = Placement::of(&service.capacity_provider_strategy)?;
+        Ok(self
             .client
             .create_service()
             .cluster(&self.cluster)
             .service_name(&service.name)
             .task_definition(task_definition_arn)
             .desired_count(count(service.desired_count))
-            .launch_type(ecs::LaunchType::Fargate)
+            .set_launch_type(placement.launch_type)
+            .set_capacity_provider_strategy(placement.capacity_provider_strategy)
+            .set_enable_execute_command(service.enable_execute_command.then_some(true))
             .network_configuration(network_configuration(&service.network)?)
             .deployment_configuration(deployment_configuration(&service.deployment))
             .propagate_tags(ecs::PropagateTags::Service)
@@ -278,7 +264,16 @@ impl Ecs {
             )
             .set_load_balancers((!links.is_empty()).then_some(links))
             .set_tags(Some(ecs_tags(&service.tags)))
-            .client_token(ferry_call::client_token());
+            .client_token(ferry_call::client_token()))
+    }
+
+    async fn create_service(
+        &self,
+        service: &ServiceSpec,
+        task_definition_arn: &str,
+        links: Vec<ecs::LoadBalancer>,
+    ) -> Result<()> {
+        let request = self.create_service_request(service, task_definition_arn, links)?;
         let seq = self.services.begin();
         let out = match self
             .caller

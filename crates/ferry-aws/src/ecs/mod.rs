@@ -10,6 +10,7 @@ mod observe;
 mod reads;
 mod requests;
 mod services;
+mod task_definition;
 mod tasks;
 
 pub use exec::{ExecContainer, ExecSession, ExecTask, EXECUTE_COMMAND_AGENT};
@@ -238,3 +239,7 @@ fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "requests_tests.rs"]
+mod requests_tests;

@@ -1,5 +1,7 @@
 //! Request builders: turn Ferry's specs into ECS request types.
 
+use ferry_core::task::CapacityProviderItem;
+
 use super::*;
 
 pub(super) fn resolve(
@@ -73,4 +75,52 @@ pub(super) fn network_configuration(network: &NetworkSpec) -> Result<ecs::Networ
     Ok(ecs::NetworkConfiguration::builder()
         .awsvpc_configuration(built(vpc, "awsvpc configuration")?)
         .build())
+}
+
+/// ECS's items of a capacity provider strategy.
+pub(super) fn capacity_provider_items(
+    strategy: &[CapacityProviderItem],
+) -> Result<Vec<ecs::CapacityProviderStrategyItem>> {
+    strategy
+        .iter()
+        .map(|item| {
+            built(
+                ecs::CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&item.capacity_provider)
+                    .base(count(item.base))
+                    .weight(count(item.weight))
+                    .build(),
+                "capacity provider strategy",
+            )
+        })
+        .collect()
+}
+
+/// Where a service's or a one-off run's tasks go: the FARGATE launch type
+/// or a capacity provider strategy, never both ("If a
+/// capacityProviderStrategy is specified, the launchType parameter must be
+/// omitted", CreateService and RunTask,
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html>).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Placement {
+    pub launch_type: Option<ecs::LaunchType>,
+    pub capacity_provider_strategy: Option<Vec<ecs::CapacityProviderStrategyItem>>,
+}
+
+impl Placement {
+    /// An empty strategy is the FARGATE launch type, as before capacity
+    /// existed.
+    pub(super) fn of(strategy: &[CapacityProviderItem]) -> Result<Self> {
+        Ok(if strategy.is_empty() {
+            Self {
+                launch_type: Some(ecs::LaunchType::Fargate),
+                capacity_provider_strategy: None,
+            }
+        } else {
+            Self {
+                launch_type: None,
+                capacity_provider_strategy: Some(capacity_provider_items(strategy)?),
+            }
+        })
+    }
 }

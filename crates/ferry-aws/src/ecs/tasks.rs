@@ -1,5 +1,7 @@
 //! One-off tasks, for the CLI: `ferry run`, `ferry ps` and scheduled runs' reads.
 
+use aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder;
+
 use super::requests::*;
 use super::*;
 
@@ -15,6 +17,11 @@ pub struct OneOff {
     pub command: Vec<String>,
     pub network: NetworkSpec,
     pub tags: BTreeMap<String, String>,
+    /// The process's capacity provider strategy; empty: the FARGATE
+    /// launch type.
+    pub capacity_provider_strategy: Vec<ferry_core::task::CapacityProviderItem>,
+    /// ECS Exec into the task (the app's `exec`).
+    pub enable_execute_command: bool,
 }
 
 /// A task as `ferry ps` and `ferry run` see it.
@@ -38,18 +45,22 @@ pub struct TaskInfo {
 }
 
 impl Ecs {
-    /// Starts a one-off Fargate task. Returns its ARN.
-    pub async fn run_task(&self, task: &OneOff) -> Result<String> {
+    /// The RunTask request of `task`: the FARGATE launch type or the
+    /// process's capacity provider strategy, never both.
+    pub(super) fn run_task_request(&self, task: &OneOff) -> Result<RunTaskFluentBuilder> {
+        let placement = Placement::of(&task.capacity_provider_strategy)?;
         let mut overrides = ecs::ContainerOverride::builder().name(&task.container);
         if !task.command.is_empty() {
             overrides = overrides.set_command(Some(task.command.clone()));
         }
-        let request = self
+        Ok(self
             .client
             .run_task()
             .cluster(&self.cluster)
             .task_definition(&task.task_definition)
-            .launch_type(ecs::LaunchType::Fargate)
+            .set_launch_type(placement.launch_type)
+            .set_capacity_provider_strategy(placement.capacity_provider_strategy)
+            .set_enable_execute_command(task.enable_execute_command.then_some(true))
             .network_configuration(network_configuration(&task.network)?)
             .overrides(
                 ecs::TaskOverride::builder()
@@ -58,7 +69,13 @@ impl Ecs {
             )
             .started_by(STARTED_BY_RUN)
             .set_tags(Some(ecs_tags(&task.tags)))
-            .client_token(ferry_call::client_token());
+            .client_token(ferry_call::client_token()))
+    }
+
+    /// Starts a one-off Fargate task. Returns its ARN. The task role is the
+    /// task definition's: a run is whom its process is.
+    pub async fn run_task(&self, task: &OneOff) -> Result<String> {
+        let request = self.run_task_request(task)?;
         let out = self
             .caller
             .call(

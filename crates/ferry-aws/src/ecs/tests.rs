@@ -18,6 +18,8 @@ fn service(name: &str) -> ferry_core::ObservedService {
         load_balancers: Vec::new(),
         health_check_grace_period: None,
         deployment: None,
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
         deployments: Vec::new(),
         events: Vec::new(),
     }

@@ -18,6 +18,8 @@ fn spec(name: &str) -> ScheduleSpec {
         },
         tags: names::ownership_tags("ferry", "acme", Some("nightly")),
         dead_letter_arn: None,
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
     }
 }
 

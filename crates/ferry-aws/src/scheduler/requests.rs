@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use aws_sdk_scheduler::types as sch;
 use ferry_core::schedule::{self, ObservedSchedule, ScheduleSpec};
+use ferry_core::task::{sorted_strategy, CapacityProviderItem};
 use ferry_core::{NetworkSpec, TaskDefinitionRef};
 
 use crate::{Error, Result};
@@ -61,6 +62,20 @@ pub(super) fn observed(name: &str, group: &str, out: &GetScheduleOutput) -> Obse
         tags,
         legacy_tags,
         fargate: ecs.and_then(|e| e.launch_type()) == Some(&sch::LaunchType::Fargate),
+        capacity_provider_strategy: sorted_strategy(
+            ecs.map(|e| e.capacity_provider_strategy())
+                .unwrap_or_default()
+                .iter()
+                .map(|item| CapacityProviderItem {
+                    capacity_provider: item.capacity_provider().to_owned(),
+                    base: u32::try_from(item.base()).unwrap_or(0),
+                    weight: u32::try_from(item.weight()).unwrap_or(0),
+                })
+                .collect(),
+        ),
+        enable_execute_command: ecs
+            .and_then(|e| e.enable_execute_command())
+            .unwrap_or(false),
         window_off: out.flexible_time_window().map(|w| w.mode())
             == Some(&sch::FlexibleTimeWindowMode::Off),
         dead_letter_arn: target
@@ -164,11 +179,38 @@ pub(super) fn target(schedule: &ScheduleSpec, task_definition_arn: &str) -> Resu
             .build(),
         "Scheduler awsvpc configuration",
     )?;
+    let strategy = schedule
+        .capacity_provider_strategy
+        .iter()
+        .map(|item| {
+            built(
+                sch::CapacityProviderStrategyItem::builder()
+                    .capacity_provider(&item.capacity_provider)
+                    .base(to_i32(item.base))
+                    .weight(to_i32(item.weight))
+                    .build(),
+                "Scheduler capacity provider strategy",
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // A launch type or a strategy, never both: "If a
+    // capacityProviderStrategy is specified, the launchType parameter must
+    // be omitted"
+    // (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_EcsParameters.html).
+    let (launch_type, strategy) = if strategy.is_empty() {
+        (Some(sch::LaunchType::Fargate), None)
+    } else {
+        (None, Some(strategy))
+    };
     let ecs = built(
         sch::EcsParameters::builder()
             .task_definition_arn(task_definition_arn)
             .task_count(1)
-            .launch_type(sch::LaunchType::Fargate)
+            .set_launch_type(launch_type)
+            .set_capacity_provider_strategy(strategy)
+            // Sent only when on, so a schedule without exec is written as
+            // before it existed.
+            .set_enable_execute_command(schedule.enable_execute_command.then_some(true))
             .network_configuration(
                 sch::NetworkConfiguration::builder()
                     .awsvpc_configuration(vpc)

@@ -78,7 +78,27 @@ fn spec(dead_letter_arn: Option<&str>) -> ScheduleSpec {
         },
         tags: names::ownership_tags("ferry", "acme", Some("nightly")),
         dead_letter_arn: dead_letter_arn.map(Into::into),
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
     }
+}
+
+/// The schedule GetSchedule describes after Ferry wrote `spec` with
+/// `target`, read back.
+fn read_back(spec: &ScheduleSpec, target: sch::Target) -> ObservedSchedule {
+    let out = GetScheduleOutput::builder()
+        .schedule_expression(&spec.expression)
+        .schedule_expression_timezone(&spec.timezone)
+        .state(sch::ScheduleState::Enabled)
+        .flexible_time_window(
+            sch::FlexibleTimeWindow::builder()
+                .mode(sch::FlexibleTimeWindowMode::Off)
+                .build()
+                .expect("window"),
+        )
+        .target(target)
+        .build();
+    observed(&spec.name, &spec.group, &out)
 }
 
 /// What Ferry sends is what it reads back as converged: otherwise every
@@ -102,19 +122,7 @@ fn a_written_target_reads_back_as_converged() {
             queue,
             "a dead-letter queue only with --schedule-dlq-arn"
         );
-        let out = GetScheduleOutput::builder()
-            .schedule_expression(&spec.expression)
-            .schedule_expression_timezone(&spec.timezone)
-            .state(sch::ScheduleState::Enabled)
-            .flexible_time_window(
-                sch::FlexibleTimeWindow::builder()
-                    .mode(sch::FlexibleTimeWindowMode::Off)
-                    .build()
-                    .expect("window"),
-            )
-            .target(target)
-            .build();
-        let read = observed(&spec.name, &spec.group, &out);
+        let read = read_back(&spec, target);
         assert!(read.matches(&spec), "{read:?}");
         assert_eq!(read.task_definition_arn.as_deref(), Some(arn));
         assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
@@ -122,5 +130,58 @@ fn a_written_target_reads_back_as_converged() {
         let mut other = spec.clone();
         other.dead_letter_arn = Some("arn:aws:sqs:us-east-1:123456789012:other".into());
         assert!(!read.matches(&other));
+    }
+}
+
+/// A schedule's tasks run where the process's service does (a strategy
+/// instead of the launch type, never both) and with ECS Exec as the app
+/// has it; what Ferry writes reads back as converged, and the other
+/// placement does not.
+#[test]
+fn a_target_carries_the_capacity_and_exec_and_reads_back() {
+    let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/acme_nightly:3";
+    let spot = vec![ferry_core::task::CapacityProviderItem {
+        capacity_provider: ferry_core::task::FARGATE_SPOT.into(),
+        base: 0,
+        weight: 1,
+    }];
+    for (strategy, exec) in [(Vec::new(), false), (spot.clone(), true)] {
+        let spec = ScheduleSpec {
+            capacity_provider_strategy: strategy.clone(),
+            enable_execute_command: exec,
+            ..spec(None)
+        };
+        let target = target(&spec, arn).expect("target");
+        let ecs = target.ecs_parameters().expect("ECS parameters");
+        if strategy.is_empty() {
+            assert_eq!(ecs.launch_type(), Some(&sch::LaunchType::Fargate));
+            assert!(ecs.capacity_provider_strategy().is_empty());
+        } else {
+            assert_eq!(ecs.launch_type(), None, "never both");
+            let sent: Vec<(&str, i32, i32)> = ecs
+                .capacity_provider_strategy()
+                .iter()
+                .map(|i| (i.capacity_provider(), i.base(), i.weight()))
+                .collect();
+            assert_eq!(sent, [("FARGATE_SPOT", 0, 1)]);
+        }
+        assert_eq!(ecs.enable_execute_command(), exec.then_some(true));
+        let read = read_back(&spec, target);
+        assert!(read.matches(&spec), "{read:?}");
+        assert_eq!(read, ObservedSchedule::written(&spec, arn.to_owned()));
+        let other = ScheduleSpec {
+            capacity_provider_strategy: if strategy.is_empty() {
+                spot.clone()
+            } else {
+                Vec::new()
+            },
+            ..spec.clone()
+        };
+        assert!(!read.matches(&other), "another placement is drift");
+        let toggled = ScheduleSpec {
+            enable_execute_command: !exec,
+            ..spec.clone()
+        };
+        assert!(!read.matches(&toggled), "exec turned on or off is drift");
     }
 }

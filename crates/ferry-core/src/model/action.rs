@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::autoscaling::ScalingAction;
 use super::blocker::Blocker;
 use super::desired::{DeploymentSpec, NetworkSpec, ScheduleSpec, ServiceSpec, TaskDefinitionSpec};
+use super::task::{CapacityProviderItem, FARGATE};
 use super::traffic::{LoadBalancerLink, TrafficAction};
 
 /// The task definition a service should run.
@@ -44,8 +45,16 @@ pub enum Action {
         load_balancers: Option<Vec<LoadBalancerLink>>,
         health_check_grace_period: Option<u32>,
         deployment: Option<DeploymentSpec>,
+        /// The new capacity provider strategy; `Some` of an empty list
+        /// returns the service to the FARGATE launch type.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        capacity_provider_strategy: Option<Vec<CapacityProviderItem>>,
+        /// Turns ECS Exec on or off.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        enable_execute_command: Option<bool>,
         /// Start a new deployment even if nothing else changed (`ferry
-        /// restart`): ECS replaces every task with a fresh one.
+        /// restart`, a new capacity strategy, ECS Exec turned on or off):
+        /// ECS replaces every task with a fresh one.
         force_new_deployment: bool,
     },
     /// Deletes a service already scaled to zero.
@@ -74,6 +83,28 @@ pub enum Action {
 }
 
 impl Action {
+    /// An UpdateService of `name` that starts a new deployment and changes
+    /// only the capacity provider strategy and ECS Exec given (`ferry
+    /// restart` gives neither).
+    pub fn new_deployment(
+        name: impl Into<String>,
+        capacity_provider_strategy: Option<Vec<CapacityProviderItem>>,
+        enable_execute_command: Option<bool>,
+    ) -> Action {
+        Action::UpdateService {
+            name: name.into(),
+            desired_count: None,
+            task_definition: None,
+            network: None,
+            load_balancers: None,
+            health_check_grace_period: None,
+            deployment: None,
+            capacity_provider_strategy,
+            enable_execute_command,
+            force_new_deployment: true,
+        }
+    }
+
     /// Name of the resource the action changes: a family or a service.
     pub fn target(&self) -> &str {
         match self {
@@ -125,11 +156,42 @@ impl fmt::Display for Action {
                 load_balancers,
                 health_check_grace_period,
                 deployment,
+                capacity_provider_strategy,
+                enable_execute_command,
                 force_new_deployment,
             } => {
                 write!(f, "update service {name}:")?;
                 if *force_new_deployment {
-                    write!(f, " new deployment (restart)")?;
+                    // A restart forces one with no other change.
+                    let why = if capacity_provider_strategy.is_some()
+                        || enable_execute_command.is_some()
+                    {
+                        ""
+                    } else {
+                        " (restart)"
+                    };
+                    write!(f, " new deployment{why}")?;
+                }
+                match capacity_provider_strategy.as_deref() {
+                    Some([]) => write!(f, " capacity launch type {FARGATE}")?,
+                    Some(items) => {
+                        let items: Vec<String> = items
+                            .iter()
+                            .map(|i| {
+                                format!(
+                                    "{} base {} weight {}",
+                                    i.capacity_provider, i.base, i.weight
+                                )
+                            })
+                            .collect();
+                        write!(f, " capacity {}", items.join(", "))?;
+                    }
+                    None => {}
+                }
+                match enable_execute_command {
+                    Some(true) => write!(f, " exec on")?,
+                    Some(false) => write!(f, " exec off")?,
+                    None => {}
                 }
                 if let Some(d) = deployment {
                     write!(

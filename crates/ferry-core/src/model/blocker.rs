@@ -36,6 +36,9 @@ pub enum BlockerReason {
     /// A process has a schedule but the controller has no role for
     /// EventBridge Scheduler (`--scheduler-role-arn`).
     NoSchedulerRole,
+    /// The app's `role` or `executionRole` is not under the IAM path the
+    /// controller may pass roles from (`--app-role-path`).
+    RoleOutsidePath,
 }
 
 impl BlockerReason {
@@ -51,13 +54,14 @@ impl BlockerReason {
             BlockerReason::NoPublicLoadBalancer => "NoPublicLoadBalancer",
             BlockerReason::DomainWithoutPort => "DomainWithoutPort",
             BlockerReason::NoSchedulerRole => "NoSchedulerRole",
+            BlockerReason::RoleOutsidePath => "RoleOutsidePath",
         }
     }
 }
 
 impl BlockerReason {
     /// Every reason, for parsing what status wrote.
-    pub const ALL: [BlockerReason; 9] = [
+    pub const ALL: [BlockerReason; 10] = [
         BlockerReason::NameConflict,
         BlockerReason::ServiceDraining,
         BlockerReason::LoadBalancerFull,
@@ -67,6 +71,7 @@ impl BlockerReason {
         BlockerReason::NoPublicLoadBalancer,
         BlockerReason::DomainWithoutPort,
         BlockerReason::NoSchedulerRole,
+        BlockerReason::RoleOutsidePath,
     ];
 
     /// The reason `Degraded` names, if it is a blocker's.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::autoscaling::ScalingSpec;
+use super::task::{CapacityProviderItem, HealthCheckSpec, RuntimePlatform, SidecarSpec};
 use super::traffic::{DesiredTraffic, LoadBalancerLink, TrafficSettings};
 
 /// The environment an app is deployed into: everything the controller is
@@ -109,6 +110,24 @@ pub struct TaskDefinitionSpec {
     /// Seconds between SIGTERM and SIGKILL; ECS's default (30) when unset.
     #[serde(default)]
     pub stop_timeout: Option<u32>,
+    /// `taskRoleArn`: the app's own AWS identity; `None`: the tasks have
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_role_arn: Option<String>,
+    /// `None`: no `runtimePlatform` (ECS's default, x86_64 Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_platform: Option<RuntimePlatform>,
+    /// `ephemeralStorage.sizeInGiB`; `None`: Fargate's 20 GiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage: Option<u32>,
+    /// The process container's health check, ECS's defaults filled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckSpec>,
+    /// The containers beside the process's own, sorted by name. The
+    /// process's container stays the essential one that load balancers
+    /// and `ferry run` name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<SidecarSpec>,
 }
 
 /// How ECS replaces a service's tasks. The circuit breaker is always on:
@@ -159,6 +178,13 @@ pub struct ServiceSpec {
     /// task; only with a load balancer (ECS rejects it otherwise).
     pub health_check_grace_period: Option<u32>,
     pub deployment: DeploymentSpec,
+    /// Where its tasks run; empty: the FARGATE launch type (see
+    /// [`super::task::capacity_provider_strategy`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// ECS Exec (`enableExecuteCommand`), the app's `exec`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_execute_command: bool,
 }
 
 /// Everything one process of an app should be in AWS.
@@ -192,8 +218,10 @@ pub struct Desired {
 }
 
 /// The fields of a schedule Ferry manages, besides its task definition.
-/// The target is ECS RunTask on the cluster, Fargate, with awsvpc
-/// networking, the ownership tags on every task, and no flexible window.
+/// The target is ECS RunTask on the cluster, on Fargate (the launch type,
+/// or the process's capacity provider strategy), with awsvpc networking,
+/// the ownership tags on every task, and no flexible window. The task role
+/// is the task definition's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleSpec {
@@ -213,6 +241,13 @@ pub struct ScheduleSpec {
     /// (`--schedule-dlq-arn`); `None`: failures are not reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letter_arn: Option<String>,
+    /// Where its tasks run; empty: the FARGATE launch type. Scheduler
+    /// takes one or the other, never both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// ECS Exec for the tasks it starts, the app's `exec`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_execute_command: bool,
 }
 
 /// How often and for how long Scheduler retries an invocation that failed

@@ -18,6 +18,8 @@ pub mod traffic;
 
 pub mod autoscaling;
 
+pub mod task;
+
 pub mod desired;
 
 pub mod runs;

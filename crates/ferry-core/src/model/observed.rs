@@ -11,6 +11,7 @@ use super::desired::{
 };
 use super::ownership;
 use super::runs::ObservedRuns;
+use super::task::CapacityProviderItem;
 use super::traffic::LoadBalancerLink;
 
 /// Lifecycle of an ECS service. INACTIVE services are never observed: the
@@ -123,6 +124,11 @@ pub struct ObservedService {
     pub health_check_grace_period: Option<u32>,
     /// `None` when ECS does not report it (then it is not compared).
     pub deployment: Option<DeploymentSpec>,
+    /// Sorted by provider; empty: the service has a launch type (Ferry's
+    /// are all FARGATE) rather than a strategy.
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// ECS Exec is on for tasks started from now on.
+    pub enable_execute_command: bool,
     pub deployments: Vec<ObservedDeployment>,
     /// Newest first.
     pub events: Vec<ServiceEvent>,
@@ -193,9 +199,14 @@ pub struct ObservedSchedule {
     /// "value": V}` maps, which Scheduler reads as duplicate tags, so
     /// every run fails); `tags` holds what they meant. Never matches.
     pub legacy_tags: bool,
-    /// Fargate launch type, and the flexible window off.
+    /// The FARGATE launch type (rather than a capacity provider
+    /// strategy), and the flexible window off.
     pub fargate: bool,
     pub window_off: bool,
+    /// The target's capacity provider strategy, sorted by provider.
+    pub capacity_provider_strategy: Vec<CapacityProviderItem>,
+    /// ECS Exec for the tasks it starts.
+    pub enable_execute_command: bool,
     /// The target's dead-letter queue.
     pub dead_letter_arn: Option<String>,
     /// The target's retry policy, when it has one.
@@ -224,8 +235,10 @@ impl ObservedSchedule {
             network: Some(spec.network.clone()),
             tags: spec.tags.clone(),
             legacy_tags: false,
-            fargate: true,
+            fargate: spec.capacity_provider_strategy.is_empty(),
             window_off: true,
+            capacity_provider_strategy: spec.capacity_provider_strategy.clone(),
+            enable_execute_command: spec.enable_execute_command,
             dead_letter_arn: spec.dead_letter_arn.clone(),
             retry_policy: Some(RETRY_POLICY),
             run_group: Some(RUN_GROUP.to_owned()),
@@ -242,7 +255,10 @@ impl ObservedSchedule {
             && self.network.as_ref() == Some(&spec.network)
             && self.tags == spec.tags
             && !self.legacy_tags
-            && self.fargate
+            // Scheduler takes a launch type or a strategy, never both.
+            && self.fargate == spec.capacity_provider_strategy.is_empty()
+            && self.capacity_provider_strategy == spec.capacity_provider_strategy
+            && self.enable_execute_command == spec.enable_execute_command
             && self.window_off
             && self.dead_letter_arn == spec.dead_letter_arn
             && self.retry_policy == Some(RETRY_POLICY)

@@ -106,12 +106,27 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                     .deployment
                     .filter(|d| *d != process.service.deployment)
                     .map(|_| process.service.deployment);
+                let capacity_provider_strategy = (service.capacity_provider_strategy
+                    != process.service.capacity_provider_strategy)
+                    .then(|| process.service.capacity_provider_strategy.clone());
+                let enable_execute_command = (service.enable_execute_command
+                    != process.service.enable_execute_command)
+                    .then_some(process.service.enable_execute_command);
+                // A new strategy takes effect only with a new deployment
+                // (and an empty one, back to the launch type, "doesn't
+                // trigger a new service deployment" by itself: UpdateService,
+                // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html);
+                // ECS Exec applies only to tasks started after it is turned
+                // on (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html).
+                let force_new_deployment =
+                    capacity_provider_strategy.is_some() || enable_execute_command.is_some();
                 if desired_count.is_some()
                     || task_definition.is_some()
                     || network.is_some()
                     || load_balancers.is_some()
                     || health_check_grace_period.is_some()
                     || deployment.is_some()
+                    || force_new_deployment
                 {
                     creates_and_updates.push(Action::UpdateService {
                         name: name.clone(),
@@ -121,7 +136,9 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                         load_balancers,
                         health_check_grace_period,
                         deployment,
-                        force_new_deployment: false,
+                        capacity_provider_strategy,
+                        enable_execute_command,
+                        force_new_deployment,
                     });
                 }
             }
@@ -152,6 +169,8 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 load_balancers: None,
                 health_check_grace_period: None,
                 deployment: None,
+                capacity_provider_strategy: None,
+                enable_execute_command: None,
                 force_new_deployment: false,
             });
         }
@@ -234,3 +253,7 @@ pub(crate) fn reusable_revision(
 #[cfg(test)]
 #[path = "ecs_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "ecs_capacity_tests.rs"]
+mod capacity_tests;

@@ -115,6 +115,8 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
                     load_balancers: Vec::new(),
                     health_check_grace_period: None,
                     deployment: None,
+                    capacity_provider_strategy: Vec::new(),
+                    enable_execute_command: false,
                     deployments: Vec::new(),
                     events: Vec::new(),
                 },
@@ -150,6 +152,11 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
                 execution_role_arn: None,
                 log_options: BTreeMap::new(),
                 stop_timeout: None,
+                task_role_arn: None,
+                runtime_platform: None,
+                ephemeral_storage: None,
+                health_check: None,
+                sidecars: Vec::new(),
             });
             observed.latest_task_definitions.insert(
                 family.clone(),
@@ -223,6 +230,14 @@ proptest! {
                 }
             }
             prop_assert_eq!(service.task_definition.as_ref(), Some(&process.task_definition));
+            prop_assert_eq!(
+                &service.capacity_provider_strategy,
+                &process.service.capacity_provider_strategy
+            );
+            prop_assert_eq!(
+                service.enable_execute_command,
+                process.service.enable_execute_command
+            );
         }
     }
 

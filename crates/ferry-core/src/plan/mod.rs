@@ -15,6 +15,7 @@
 
 pub mod autoscaling;
 pub mod ecs;
+pub mod roles;
 pub mod schedule;
 pub mod traffic;
 

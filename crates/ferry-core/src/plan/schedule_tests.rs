@@ -72,6 +72,8 @@ fn foreign(process: &str, tags: BTreeMap<String, String>) -> ObservedSchedule {
         legacy_tags: false,
         fargate: true,
         window_off: true,
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
         dead_letter_arn: None,
         retry_policy: None,
         run_group: None,

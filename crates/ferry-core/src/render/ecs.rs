@@ -1,13 +1,14 @@
 //! Renders the ECS side of an app: a task definition and a service for
 //! each process (and an autoscaling spec for an autoscaled one).
 
-use std::collections::BTreeMap;
-
 use ferry_manifest::App;
+
+use super::task_definition;
 
 use crate::model::autoscaling::{LabelRef, Metric, PolicySpec, ScalingSpec};
 use crate::model::desired::*;
 use crate::model::ownership;
+use crate::model::task::capacity_provider_strategy;
 use crate::names::{self, autoscaling, traffic};
 
 /// Renders every process of `app` that runs as a service (not the
@@ -35,14 +36,6 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
     app.processes
         .iter()
         .map(|(process_name, process)| {
-            let log_options = match &settings.log_group {
-                Some(group) => BTreeMap::from([
-                    ("awslogs-group".to_owned(), group.clone()),
-                    ("awslogs-region".to_owned(), settings.region.clone()),
-                    ("awslogs-stream-prefix".to_owned(), app.name.clone()),
-                ]),
-                None => BTreeMap::new(),
-            };
             let service_name = names::service_name(&app.name, process_name);
             let scaling = process.autoscaling.map(|a| {
                 let targets = [
@@ -74,20 +67,7 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
             });
             DesiredProcess {
                 process: process_name.clone(),
-                task_definition: TaskDefinitionSpec {
-                    family: names::task_family(&settings.owner, &app.name, process_name),
-                    container_name: process_name.clone(),
-                    image: app.image.clone(),
-                    command: process.command.clone(),
-                    environment: app.env.clone(),
-                    secrets: app.secrets.clone(),
-                    cpu: process.cpu,
-                    memory: process.memory,
-                    container_port: process.port,
-                    execution_role_arn: settings.execution_role_arn.clone(),
-                    log_options,
-                    stop_timeout: process.stop_timeout,
-                },
+                task_definition: task_definition::render(app, settings, process_name, process),
                 service: ServiceSpec {
                     name: service_name,
                     desired_count: scaling
@@ -102,6 +82,10 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                         max_percent: process.max_percent.unwrap_or(200),
                         rollback: process.rollback.unwrap_or(true),
                     },
+                    capacity_provider_strategy: capacity_provider_strategy(
+                        process.capacity.as_ref(),
+                    ),
+                    enable_execute_command: app.exec,
                 },
                 autoscaling: scaling,
             }

@@ -6,6 +6,7 @@
 
 pub mod ecs;
 pub mod schedule;
+pub mod task_definition;
 pub mod traffic;
 
 use ferry_manifest::App;

@@ -24,6 +24,8 @@ pub fn render_schedules(app: &App, settings: &Settings) -> Vec<DesiredSchedule> 
                     network: rendered.service.network.clone(),
                     tags: rendered.service.tags.clone(),
                     dead_letter_arn: settings.schedule_dlq_arn.clone(),
+                    capacity_provider_strategy: rendered.service.capacity_provider_strategy.clone(),
+                    enable_execute_command: rendered.service.enable_execute_command,
                 },
                 process,
                 task_definition: rendered.task_definition,

@@ -75,6 +75,8 @@ fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> O
             load_balancers: Vec::new(),
             health_check_grace_period: None,
             deployment: None,
+            capacity_provider_strategy: Vec::new(),
+            enable_execute_command: false,
             deployments,
             events: Vec::new(),
         },
@@ -204,4 +206,34 @@ fn failure_events_come_first() {
         rollout.events
     );
     assert!(rollout.events[2].contains("steady state"));
+}
+
+/// A new capacity or ECS Exec is a forced deployment of the revision the
+/// service already runs: it is followed to the end like any other, and
+/// the circuit breaker's verdict on it is a failure all the same.
+#[test]
+fn a_forced_deployment_of_the_same_revision_is_followed_and_judged() {
+    let p = process();
+    let forced = observed(
+        &p,
+        vec![
+            deployment("PRIMARY", "td:2", "IN_PROGRESS", 1),
+            deployment("ACTIVE", "td:2", "COMPLETED", 1),
+        ],
+    );
+    assert_eq!(
+        state(&forced, None),
+        RolloutState::InProgress,
+        "the old tasks still run"
+    );
+    let failed = observed(
+        &p,
+        vec![
+            deployment("PRIMARY", "td:2", "IN_PROGRESS", 2),
+            deployment("ACTIVE", "td:2", "FAILED", 0),
+        ],
+    );
+    assert!(matches!(state(&failed, None), RolloutState::Failed { .. }));
+    let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
+    assert_eq!(state(&done, None), RolloutState::Completed);
 }
