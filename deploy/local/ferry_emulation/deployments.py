@@ -54,7 +54,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import consistency, ecs, locks, targets, task_resources, tasklogs
+from . import consistency, ecs, ecs_exec, locks, targets, task_resources, tasklogs
+from .task_containers import render_containers
+from .ecs_capacity import place
 from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
                         ServiceState, ServiceTask, merge_configuration, one_off_state)
 from .ecs_settings import Settings, settings
@@ -71,7 +73,8 @@ Forward = Callable[[AwsRequest], Response]
 _STOP_FIELDS = ("stopCode", "stoppedReason", "stoppingAt", "stoppedAt", "executionStoppedAt")
 
 
-def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, config: Settings) -> None:
+def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, config: Settings,
+                   definition: Mapping[str, Any] | None = None) -> None:
     """Write a one-off task's state into moto's description of it."""
     state = one_off_state(task, now, config)
     task_json["lastStatus"] = state.last_status
@@ -101,6 +104,7 @@ def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, conf
             container["exitCode"] = state.exit_code
         if state.container_reason is not None and (exiting or state.exit_code is None):
             container["reason"] = state.container_reason
+    render_containers(task_json, definition, task.capacity_provider, task.exec_enabled)
 
 
 
@@ -118,6 +122,14 @@ def deployment_template(service: Mapping[str, Any], base: Mapping[str, Any]) -> 
     for key in ("launchType", "platformVersion", "capacityProviderStrategy"):
         if service.get(key):
             out[key] = copy.deepcopy(service[key])
+    # A deployment has a launch type or a capacity provider strategy, as
+    # its service has now (ecs_capacity: one or the other, never both).
+    if service.get("capacityProviderStrategy"):
+        out.pop("launchType", None)
+    elif service.get("launchType"):
+        out.pop("capacityProviderStrategy", None)
+    # Not rendered in ``deployments``: what its tasks take when they start.
+    out["enableExecuteCommand"] = service.get("enableExecuteCommand") is True
     network = service.get("networkConfiguration")
     if network:
         out["networkConfiguration"] = copy.deepcopy(network)
@@ -145,7 +157,8 @@ def render_deployment(deployment: Deployment) -> dict[str, Any]:
     out.update(desiredCount=deployment.desired, pendingCount=len(deployment.pending),
                runningCount=len(deployment.running), failedTasks=deployment.failed_tasks,
                createdAt=deployment.created_at, updatedAt=deployment.updated_at)
-    out.update(copy.deepcopy(deployment.template))
+    out.update({k: copy.deepcopy(v) for k, v in deployment.template.items()
+                if k in TEMPLATE_KEYS})
     out.update(rolloutState=deployment.rollout, rolloutStateReason=deployment.reason)
     return out
 
@@ -172,9 +185,7 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
     for container in (definition or {}).get("containerDefinitions") or []:
         if not isinstance(container, dict):
             continue
-        entry: dict[str, Any] = {
-            "containerArn": (f"{arn.split(':task/', 1)[0]}:container/"
-                             f"{uuid.uuid5(uuid.NAMESPACE_URL, arn + '/' + str(container.get('name')))}"),
+        entry: dict[str, Any] = {  # containerArn: render_containers
             "taskArn": arn, "name": container.get("name"), "image": container.get("image"),
             "lastStatus": status,
         }
@@ -220,6 +231,7 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
         out["stoppingAt"] = task.stopping_at
     if include_tags:
         out["tags"] = copy.deepcopy(svc.tags) if svc.propagate_tags == "SERVICE" else []
+    render_containers(out, definition, task.capacity_provider, task.exec_enabled)
     return out
 
 
@@ -540,10 +552,17 @@ class DeploymentEmulation:
                          override if container is first else {})
             commands[str(container.get("name"))] = (named.get("command") if "command" in named
                                                     else container.get("command"))
+        strategy = params.get("capacityProviderStrategy")
+        placed: dict[str, int] = {}
         for task_json in tasks:
             if not isinstance(task_json, dict) or not isinstance(task_json.get("taskArn"), str):
                 continue
+            provider = place(strategy, placed)
+            if provider is not None:
+                placed[provider] = placed.get(provider, 0) + 1
             task = OneOffTask(arn=task_json["taskArn"], created_at=now, exit_code=exit_code(command),
+                              capacity_provider=provider,
+                              exec_enabled=params.get("enableExecuteCommand") is True,
                               failing_image=failing_image(definition),
                               task_definition=definition.get("taskDefinitionArn"),
                               commands=commands,
@@ -553,7 +572,7 @@ class DeploymentEmulation:
                               start_failure=self.find_start_failure(definition),
                               exit=essential_exit(definition))
             self.one_offs[task.arn] = task
-            render_one_off(task_json, task, now, self.config)
+            render_one_off(task_json, task, now, self.config, definition)
         return json_answer(response, payload)
 
     # -- DescribeTasks -------------------------------------------------------------------
@@ -584,7 +603,8 @@ class DeploymentEmulation:
         for task_json in tasks:
             one = self.one_offs.get(task_json.get("taskArn")) if isinstance(task_json, dict) else None
             if one is not None:
-                render_one_off(task_json, one, now, self.config)
+                render_one_off(task_json, one, now, self.config,
+                               self.definitions.get(one.task_definition or ""))
         include_tags = "TAGS" in (params.get("include") or [])
         for svc, task in virtual.values():
             tasks.append(render_service_task(
@@ -707,7 +727,8 @@ class DeploymentEmulation:
             return response
         if one.user_stop is None and one_off_state(one, now, self.config).last_status != "STOPPED":
             one.user_stop = (now, reason)
-        render_one_off(task_json, one, now, self.config)
+        render_one_off(task_json, one, now, self.config,
+                       self.definitions.get(one.task_definition or ""))
         return json_answer(response, payload)
 
 
@@ -747,3 +768,4 @@ def register(layer: Any) -> None:
     layer.register(SERVICE, "DescribeTasks", emulation.describe_tasks)
     layer.register(SERVICE, "ListTasks", emulation.list_tasks)
     layer.register(SERVICE, "StopTask", emulation.stop_task)
+    layer.register(SERVICE, "ExecuteCommand", ecs_exec.handler(emulation.describe_tasks))

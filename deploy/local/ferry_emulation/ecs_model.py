@@ -342,11 +342,13 @@ import copy
 import random
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import targets
+from .ecs_capacity import place
 from .ecs_settings import TASK_DRAIN_DEFAULT, THROTTLE_SCALE_DEFAULT, Settings
 from .task_conventions import ESSENTIAL_EXITED, Exit, cannot_pull
 
@@ -432,6 +434,10 @@ class ServiceTask:
     created_at: float
     launch_type: str | None = None
     image: str = ""
+    # The capacity provider it was placed on (ecs_capacity.place) and ECS
+    # Exec, both from its deployment when it was launched.
+    capacity_provider: str | None = None
+    exec_enabled: bool = False
     started_at: float | None = None
     stopped_at: float | None = None
     stop_code: str | None = None
@@ -931,10 +937,14 @@ class Scheduler:
             total = sum(len(d.tasks) for d in svc.deployments)
             count = min(desired - len(primary.tasks), max_tasks(desired, config) - total)
             for _ in range(max(count, 0)):
+                placed = Counter(t.capacity_provider for t in primary.tasks if t.capacity_provider)
                 task = ServiceTask(id=self.new_task_id(), deployment_id=primary.id,
                                    task_definition=primary.task_definition, created_at=at,
                                    launch_type=primary.template.get("launchType"),
-                                   image=primary.failing_image or "")
+                                   image=primary.failing_image or "",
+                                   capacity_provider=place(
+                                       primary.template.get("capacityProviderStrategy"), placed),
+                                   exec_enabled=primary.template.get("enableExecuteCommand") is True)
                 primary.tasks.append(task)
                 started.append(task)
             if started:
@@ -1006,6 +1016,9 @@ class OneOffTask:
     # an essential container's exit convention (task_conventions).
     start_failure: str | None = None
     exit: Exit | None = None
+    # RunTask's capacity provider (ecs_capacity.place) and ECS Exec.
+    capacity_provider: str | None = None
+    exec_enabled: bool = False
 
 
 @dataclass(frozen=True)
