@@ -28,7 +28,13 @@ actions):
   and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
   (RunTask passes the task definition's roles, or the overrides' where
   given; EventBridge's and Scheduler's ECS targets document the same need
-  of iam:PassRole for RunTask).
+  of iam:PassRole for RunTask). ExecuteCommand: on the cluster and the
+  task, with ``ecs:task`` and ``ecs:container-name``:
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+  (its "Using IAM policies to limit access to ECS Exec" example). A
+  capacity provider strategy adds no action or resource to CreateService,
+  UpdateService or RunTask (the reference names no capacity-provider
+  resource or condition key for them).
 * ELBv2: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html
   Tags on create: ``elasticloadbalancing:AddTags`` with
   ``elasticloadbalancing:CreateAction``: https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/tagging-resources-during-creation.html
@@ -442,6 +448,21 @@ def ecs_describe_tasks(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     return out
 
 
+def ecs_execute_command(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    """On the cluster and on the task (the reference lists both resource types for
+    ecs:ExecuteCommand, with the keys ecs:cluster, ecs:task, ecs:container-name
+    and aws:ResourceTag; the ecs-exec guide's example policy names both ARNs)."""
+    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
+    task_arn = _ecs_task_arn(ctx, cluster, str(p.get("task") or ""))
+    context: dict[str, Any] = {"ecs:cluster": cluster_arn, "ecs:task": task_arn}
+    if p.get("container"):
+        context["ecs:container-name"] = str(p["container"])
+    return [entry("ecs:ExecuteCommand", cluster_arn,
+                  {**context, **resource_tags(ctx.state.ecs_tags(ctx.region, cluster_arn))}),
+            entry("ecs:ExecuteCommand", task_arn,
+                  {**context, **resource_tags(ctx.state.ecs_tags(ctx.region, task_arn))})]
+
+
 def ecs_cluster_scoped(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
     """A read with no resource type but the ``ecs:cluster`` key."""
     def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
@@ -478,6 +499,7 @@ ECS: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
     "RunTask": ecs_run_task,
     "StopTask": ecs_stop_task,
     "DescribeTasks": ecs_describe_tasks,
+    "ExecuteCommand": ecs_execute_command,
     "TagResource": ecs_tag_resource,
     "ListClusters": unscoped("ecs:ListClusters"),
     "CreateCluster": lambda c, p: ([entry("ecs:CreateCluster", "*", request_tags(_ecs_tags(p)))]

@@ -295,3 +295,30 @@ def test_a_mapping_error_is_unknown_not_allowed():
     request = AwsRequest(environ={}, body=body, service="ecs", operation="RunTask", region=REGION)
     fields = authz.log_fields(request, Broken())
     assert "authz" not in fields and "boom" in fields["authz_unknown"]
+
+
+def test_task_role_and_execution_role_are_both_passed_at_registration_and_run(emulator, ecs):
+    task_role = f"arn:aws:iam::{ACCOUNT}:role/ferry-apps/shop"
+    ecs.register_task_definition(
+        family="authz_roles", taskRoleArn=task_role, executionRoleArn=ROLE,
+        containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
+    passed = by_action(logged(emulator, "RegisterTaskDefinition")[-1])["iam:PassRole"]
+    assert sorted(p["resource"] for p in passed) == sorted([task_role, ROLE])
+    assert {p["context"]["iam:PassedToService"] for p in passed} == {"ecs-tasks.amazonaws.com"}
+    ecs.run_task(cluster="authz", taskDefinition="authz_roles", launchType="FARGATE",
+                 networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    passed = by_action(logged(emulator, "RunTask")[-1])["iam:PassRole"]
+    assert sorted(p["resource"] for p in passed) == sorted([task_role, ROLE])
+
+
+def test_execute_command_is_authorized_on_the_cluster_and_the_task(emulator, ecs):
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/authz"
+    task = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/authz/0123456789abcdef"
+    with pytest.raises(Exception):  # no such task: refused, and authorized all the same
+        ecs.execute_command(cluster="authz", task="0123456789abcdef", container="web",
+                            command="sh", interactive=True)
+    entries = logged(emulator, "ExecuteCommand")[-1]["authz"]
+    assert [(e["action"], e["resource"]) for e in entries] == [
+        ("ecs:ExecuteCommand", cluster), ("ecs:ExecuteCommand", task)]
+    for e in entries:
+        assert e["context"] == {"ecs:cluster": cluster, "ecs:task": task, "ecs:container-name": "web"}
