@@ -54,7 +54,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import consistency, ecs, ecs_exec, locks, targets, task_resources, tasklogs
+from . import (consistency, container_health, ecs, ecs_exec, locks, targets, task_resources,
+               tasklogs)
 from .task_containers import render_containers
 from .ecs_capacity import place
 from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
@@ -105,6 +106,13 @@ def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, conf
         if state.container_reason is not None and (exiting or state.exit_code is None):
             container["reason"] = state.container_reason
     render_containers(task_json, definition, task.capacity_provider, task.exec_enabled)
+    if state.started_at is not None:
+        running_for: float | None = (state.stopped_at if state.stopped_at is not None
+                                     else now) - state.started_at
+    else:
+        running_for = None
+    container_health.render(task_json, container_health.timing(definition, config.health_time_scale),
+                            running_for)
 
 
 
@@ -177,7 +185,7 @@ def render_service(service: dict[str, Any], svc: ServiceState) -> None:
 
 
 def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mapping[str, Any] | None,
-                        include_tags: bool) -> dict[str, Any]:
+                        include_tags: bool, now: float | None = None) -> dict[str, Any]:
     """A DescribeTasks entry for a service task (moto has none)."""
     arn = svc.task_arn(task)
     status = task.last_status
@@ -232,6 +240,12 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
     if include_tags:
         out["tags"] = copy.deepcopy(svc.tags) if svc.propagate_tags == "SERVICE" else []
     render_containers(out, definition, task.capacity_provider, task.exec_enabled)
+    if task.health is not None and task.started_at is not None:
+        until = task.stopped_at if task.stopped_at is not None else now
+        container_health.render(out, task.health,
+                                None if until is None else until - task.started_at)
+    else:
+        container_health.render(out, container_health.Timing((), 1.0), None)
     return out
 
 
@@ -404,7 +418,8 @@ class DeploymentEmulation:
             failing_image(definition),
             deployment_template(service, first), now, deployment_id=first.get("id"),
             load_balancers=_links(service), unhealthy=unhealthy_image(definition),
-            grace_seconds=svc.grace_seconds, exit=essential_exit(definition))
+            grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
+            health=container_health.timing(definition, self.config.health_time_scale))
         self.services[(svc.cluster_arn, svc.arn)] = svc
         return self._respond(response, payload, [(service, svc)])
 
@@ -443,7 +458,8 @@ class DeploymentEmulation:
                 svc, definition_arn, desired, failing_image(definition),
                 deployment_template(service, svc.primary.template), now,
                 load_balancers=_links(service), unhealthy=unhealthy_image(definition),
-                grace_seconds=svc.grace_seconds, exit=essential_exit(definition))
+                grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
+            health=container_health.timing(definition, self.config.health_time_scale))
             svc.settings = changed
         else:
             self.scheduler.scale(svc, desired, now)
@@ -608,7 +624,7 @@ class DeploymentEmulation:
         include_tags = "TAGS" in (params.get("include") or [])
         for svc, task in virtual.values():
             tasks.append(render_service_task(
-                svc, task, self.definitions.get(task.task_definition or ""), include_tags))
+                svc, task, self.definitions.get(task.task_definition or ""), include_tags, now))
         # ECS lists every task it does not know as a failure; moto lists none.
         known = {str(t.get("taskArn", "")).rsplit("/", 1)[-1] for t in tasks if isinstance(t, dict)}
         reported = {f.get("arn") for f in failures if isinstance(f, dict)}
@@ -716,7 +732,7 @@ class DeploymentEmulation:
             if task.stopped_at is None:
                 self.scheduler.stop_task(svc, task, reason, now)
             definition = self.definitions.get(task.task_definition or "")
-            return json_response(200, {"task": render_service_task(svc, task, definition, False)})
+            return json_response(200, {"task": render_service_task(svc, task, definition, False, now)})
         response = forward(request)
         if response.status != 200:
             return response

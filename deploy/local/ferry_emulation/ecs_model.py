@@ -348,6 +348,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import targets
+from .container_health import STOPPED_REASON as CONTAINER_CHECKS_FAILED
+from .container_health import Timing
 from .ecs_capacity import place
 from .ecs_settings import TASK_DRAIN_DEFAULT, THROTTLE_SCALE_DEFAULT, Settings
 from .task_conventions import ESSENTIAL_EXITED, Exit, cannot_pull
@@ -460,6 +462,9 @@ class ServiceTask:
     exit: Exit | None = None
     exited: bool = False
     healthy_seen: bool = False
+    # Its health: the container health checks fail (not the ELB ones).
+    fails_container_checks: bool = False
+    health: Timing | None = None
 
     def is_healthy(self, at: float) -> bool:
         return (self.started_at is not None and self.healthy_at is not None
@@ -492,6 +497,8 @@ class Deployment:
     unhealthy_image: str | None = None
     grace_seconds: float = 0.0
     exit: Exit | None = None
+    # Container health checks of its task definition (container_health).
+    health: Timing | None = None
     # Failures the breaker counted in stage 2 (health checks, exits after
     # RUNNING), for its wording; ``breaker_failures``: its failure count
     # (reset by a healthy task unless resetOnHealthyTask is false).
@@ -638,14 +645,14 @@ class Scheduler:
                deployment_id: str | None = None, reason: str = "",
                load_balancers: list[dict[str, Any]] | None = None,
                unhealthy: str | None = None, grace_seconds: float = 0.0,
-               exit: Exit | None = None) -> Deployment:
+               exit: Exit | None = None, health: Timing | None = None) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
                                 reason=reason,
                                 load_balancers=copy.deepcopy(load_balancers or []),
                                 unhealthy_image=unhealthy, grace_seconds=grace_seconds,
-                                exit=exit)
+                                exit=exit, health=health)
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -772,11 +779,23 @@ class Scheduler:
     def _register(self, deployment: Deployment, task: ServiceTask, at: float) -> None:
         """The task is RUNNING: its targets go into its service's target groups."""
         task.started_at = at
+        task.health = deployment.health
         if deployment.exit is not None:
             task.exit = deployment.exit
             task.exits_at = at + deployment.exit.after
+        # Container health checks (container_health): the task counts as
+        # healthy once its essential checked containers are; one that fails
+        # them is replaced, no earlier than the grace period.
+        health = deployment.health
+        checks_pass_at = at if health is None or not health.checked else (
+            None if health.healthy_after is None else at + health.healthy_after)
+        grace = deployment.grace_seconds * self.registry.scale
+        checks_fail_at = (None if health is None or health.fails_after is None
+                          else max(at + health.fails_after, at + grace))
         if not deployment.load_balancers:
-            task.healthy_at = at
+            task.healthy_at = checks_pass_at
+            if checks_fail_at is not None:
+                task.fails_health_at, task.fails_container_checks = checks_fail_at, True
             return
         passes = deployment.unhealthy_image is None
         task.ip = task_ip(task.id)
@@ -787,12 +806,14 @@ class Scheduler:
                     group, task.ip, int(link.get("containerPort") or 0), at, passes))
         settles = max((t.settles_at for t in task.targets), default=at)
         if passes:
-            task.healthy_at = settles
+            task.healthy_at = None if checks_pass_at is None else max(settles, checks_pass_at)
         else:
             # Health checks that fail within the grace period do not count.
-            grace = deployment.grace_seconds * self.registry.scale
             task.fails_health_at = max(min((t.settles_at for t in task.targets), default=at),
                                        at + grace)
+        if checks_fail_at is not None and (task.fails_health_at is None
+                                           or checks_fail_at < task.fails_health_at):
+            task.fails_health_at, task.fails_container_checks = checks_fail_at, True
 
     def _deregister(self, task: ServiceTask, at: float) -> None:
         for target in task.targets:
@@ -844,7 +865,7 @@ class Scheduler:
                                    f"deploymentId {target.id}."),
                            load_balancers=target.load_balancers,
                            unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds,
-                           exit=target.exit)
+                           exit=target.exit, health=target.health)
 
     def _step(self, svc: ServiceState, at: float) -> float | None:
         """One scheduler step at time ``at``; returns when the next one is due."""
@@ -877,9 +898,15 @@ class Scheduler:
                 if (task.fails_health_at is not None and task.fails_health_at <= at
                         and not task.draining):
                     groups = [t.group for t in task.targets]
-                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
-                               f"Task failed ELB health checks in (target-group {groups[0]})")
-                    for group in groups:
+                    if task.fails_container_checks:
+                        self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
+                                   CONTAINER_CHECKS_FAILED)
+                        svc.record(at, f"(service {svc.name}) (task {task.id}) failed container "
+                                       "health checks.")
+                    else:
+                        self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
+                                   f"Task failed ELB health checks in (target-group {groups[0]})")
+                    for group in groups if not task.fails_container_checks else []:
                         svc.record(at, f"(service {svc.name}) (task {task.id}) failed ELB health "
                                        f"checks in (target-group {group}).")
                     deployment.failed_tasks += 1

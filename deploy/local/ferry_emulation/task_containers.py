@@ -47,7 +47,7 @@ def container_arn(task_arn: str, container: str) -> str:
 def render_containers(task_json: dict[str, Any], definition: Mapping[str, Any] | None,
                       capacity_provider: str | None, exec_enabled: bool) -> None:
     """Complete a task's description: every container of its definition (with its
-    ARN, runtimeId, health status and ECS Exec agent), its capacity provider
+    ARN, runtimeId and ECS Exec agent), its capacity provider
     (launch type FARGATE then) and enableExecuteCommand."""
     arn = str(task_json.get("taskArn") or "")
     status = task_json.get("lastStatus")
@@ -60,13 +60,10 @@ def render_containers(task_json: dict[str, Any], definition: Mapping[str, Any] |
             containers.append({"taskArn": arn, "name": container.get("name"),
                                "image": container.get("image"), "lastStatus": status,
                                "networkInterfaces": []})
-    checked = {c.get("name") for c in definitions if c.get("healthCheck")}
     for container in containers:
         name = str(container.get("name"))
         container["containerArn"] = container_arn(arn, name)
         container["runtimeId"] = runtime_id(arn, name)
-        if name not in checked:
-            container["healthStatus"] = "UNKNOWN"
         if exec_enabled:
             agent_status = "RUNNING" if container.get("lastStatus") == "RUNNING" else "PENDING"
             container["managedAgents"] = [{"name": AGENT, "lastStatus": agent_status}]
