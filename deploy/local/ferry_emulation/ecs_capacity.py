@@ -171,18 +171,28 @@ class CapacityEmulation:
     def refuse(self, request: AwsRequest, forward: Callable[[AwsRequest], Response]) -> Response:
         return self._refusal(request) or forward(request)
 
-    def create_service(self, request: AwsRequest, forward: Callable[[AwsRequest], Response]) -> Response:
-        """moto's CreateService, with the strategy and enableExecuteCommand kept."""
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        params = request.json()
-        response = forward(request)
-        payload = response.json() if response.status == 200 else None
-        service = payload.get("service") if isinstance(payload, dict) else None
-        if not isinstance(service, dict):
-            return response
-        moto_obj = self.find_service(str(service.get("serviceArn")), str(service.get("clusterArn")))
+    def completing(self, complete: Callable[[dict[str, Any], dict[str, Any], Any], None]
+                    ) -> Callable[[AwsRequest, Callable[[AwsRequest], Response]], Response]:
+        """A handler: refusals first, then moto, then ``complete(params, service,
+        moto's Service object or None)`` writes what moto left out."""
+        def handler(request: AwsRequest, forward: Callable[[AwsRequest], Response]) -> Response:
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
+            response = forward(request)
+            payload = response.json() if response.status == 200 else None
+            service = payload.get("service") if isinstance(payload, dict) else None
+            if not isinstance(service, dict):
+                return response
+            complete(request.json(), service,
+                     self.find_service(str(service.get("serviceArn")), str(service.get("clusterArn"))))
+            return json_answer(response, payload)
+
+        return handler
+
+    @staticmethod
+    def keep_on_create(params: dict[str, Any], service: dict[str, Any], moto_obj: Any) -> None:
+        """CreateService: the strategy and enableExecuteCommand kept (moto drops both)."""
         strategy = normalized(params.get("capacityProviderStrategy") or [])
         execute = params.get("enableExecuteCommand") is True
         if moto_obj is not None:
@@ -198,21 +208,14 @@ class CapacityEmulation:
                 if isinstance(deployment, dict):
                     deployment.pop("launchType", None)
                     deployment["capacityProviderStrategy"] = strategy
-        return json_answer(response, payload)
 
-    def update_service(self, request: AwsRequest, forward: Callable[[AwsRequest], Response]) -> Response:
-        """moto's UpdateService; an empty strategy sends the service back to launch type FARGATE."""
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        params = request.json()
-        response = forward(request)
-        payload = response.json() if response.status == 200 else None
-        service = payload.get("service") if isinstance(payload, dict) else None
+    @staticmethod
+    def keep_on_update(params: dict[str, Any], service: dict[str, Any], moto_obj: Any) -> None:
+        """UpdateService: a strategy replaces the launch type; an empty one sends the
+        service back to launch type FARGATE."""
         strategy = params.get("capacityProviderStrategy")
-        if not isinstance(service, dict) or strategy is None:
-            return response
-        moto_obj = self.find_service(str(service.get("serviceArn")), str(service.get("clusterArn")))
+        if strategy is None:
+            return
         if strategy:
             strategy = normalized(strategy)
             if moto_obj is not None:
@@ -226,12 +229,11 @@ class CapacityEmulation:
                 moto_obj.launch_type = moto_obj.launch_type or BACK_TO_LAUNCH_TYPE
             service.pop("capacityProviderStrategy", None)
             service["launchType"] = service.get("launchType") or BACK_TO_LAUNCH_TYPE
-        return json_answer(response, payload)
 
 
 def register(layer: Any) -> None:
     """In ``MODULES`` after ``deployments``: its handlers see what these write."""
     emulation = CapacityEmulation()
-    layer.register("ecs", "CreateService", emulation.create_service)
-    layer.register("ecs", "UpdateService", emulation.update_service)
+    layer.register("ecs", "CreateService", emulation.completing(emulation.keep_on_create))
+    layer.register("ecs", "UpdateService", emulation.completing(emulation.keep_on_update))
     layer.register("ecs", "RunTask", emulation.refuse)

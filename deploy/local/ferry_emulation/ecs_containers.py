@@ -2,8 +2,8 @@
 and the health-check defaults ECS fills in.
 
 ``refusal(params)`` is a pure function of the request's parameters: the
-(code, message) ECS answers with, or None. It runs after ``ecs_taskdefs``
-(size, count, roles). Every refusal is HTTP 400 ``ClientException``, the
+(code, message) ECS answers with, or None. ``ecs_taskdefs``'s handler asks
+it after its own checks (size, count, roles). Every refusal is HTTP 400 ``ClientException``, the
 error RegisterTaskDefinition documents for a request that is not valid
 ("These errors are usually caused by a client action"). The messages are
 the layer's own wherever ECS's wording is not published; each names the
@@ -51,7 +51,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .wire import AwsRequest, Response, json_answer, json_error, json_object
+from .wire import AwsRequest, Response, json_answer, json_object
 
 CLIENT = "ClientException"
 
@@ -228,14 +228,6 @@ def with_health_check_defaults(definition: dict[str, Any]) -> bool:
     return changed
 
 
-def register_task_definition_checks(request: AwsRequest,
-                                    forward: Callable[[AwsRequest], Response]) -> Response:
-    refused = refusal(request.json())
-    if refused is not None:
-        return json_error(400, *refused)
-    return answer_with_defaults(request, forward)
-
-
 def answer_with_defaults(request: AwsRequest,
                          forward: Callable[[AwsRequest], Response]) -> Response:
     """moto's answer with the health-check defaults ECS returns filled in."""
@@ -248,6 +240,7 @@ def answer_with_defaults(request: AwsRequest,
 
 
 def register(layer: Any) -> None:
-    """Called from ``ecs.register``, after ``ecs_taskdefs``."""
-    layer.register("ecs", "RegisterTaskDefinition", register_task_definition_checks)
+    """Called from ``ecs.register``, after ``ecs_taskdefs`` (whose handler refuses
+    with ``refusal`` too)."""
+    layer.register("ecs", "RegisterTaskDefinition", answer_with_defaults)
     layer.register("ecs", "DescribeTaskDefinition", answer_with_defaults)
