@@ -162,11 +162,14 @@ class MotoState(State):
     """The emulator's own state: moto's backends, and the tags the
     Application Auto Scaling layer keeps (``autoscaling.Tags``)."""
 
-    def __init__(self, autoscaling_tags: Any = None):
+    def __init__(self, autoscaling_tags: Any = None, service_task_tags: Any = None):
+        """``service_task_tags(arn)``: the tags of a service's task, which only
+        the layer's ECS model knows (``deployments``), or None."""
         from moto.core import DEFAULT_ACCOUNT_ID
 
         self.account = DEFAULT_ACCOUNT_ID
         self._autoscaling_tags = autoscaling_tags
+        self._service_task_tags = service_task_tags
 
     def _ecs(self, region: str) -> Any:
         from moto.ecs.models import ecs_backends
@@ -190,6 +193,8 @@ class MotoState(State):
             cluster, _, task_id = rest.rpartition("/")
             tasks = backend.tasks.get(cluster) or {}
             task = tasks.get(arn) or tasks.get(arn.replace(f"task/{cluster}/", "task/", 1))
+            if task is None and self._service_task_tags is not None:
+                return self._service_task_tags(arn)
             return None if task is None else _tag_dict(task.tags)
         if kind == "task-definition":
             found = self.task_definition(region, arn)
@@ -1004,7 +1009,8 @@ def log_fields(request: AwsRequest, state: State) -> dict[str, Any]:
 
 def register(layer: Any) -> None:
     """Make the layer's request log carry each request's authorization."""
-    state = MotoState(getattr(layer, "autoscaling_tags", None))
+    state = MotoState(getattr(layer, "autoscaling_tags", None),
+                      getattr(layer, "ecs_service_task_tags", None))
     layer.authorizer = lambda request: log_fields(request, state)
 
 

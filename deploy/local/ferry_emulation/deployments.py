@@ -344,6 +344,20 @@ class DeploymentEmulation:
                     return svc, task
         return None
 
+    def service_task_tags(self, arn: str) -> dict[str, str] | None:
+        """The tags DescribeTasks shows for a service's task (its service's, with
+        propagateTags SERVICE), or None for a task no service has; for ``authz``'s
+        aws:ResourceTag. Reads without ECS's lock (the authorizer runs before
+        any handler, and must never wait on a lock a handler may hold): over
+        copies, so a concurrent write gives at worst the tags of a moment ago."""
+        task_id = arn.rsplit("/", 1)[-1]
+        for svc in list(self.services.values()):
+            tasks = [t for d in list(svc.deployments) for t in list(d.tasks)] + list(svc.stopped)
+            if any(t.id == task_id and svc.task_arn(t) == arn for t in tasks):
+                tags = list(svc.tags) if svc.propagate_tags == "SERVICE" else []
+                return {str(t.get("key")): str(t.get("value")) for t in tags if isinstance(t, dict)}
+        return None
+
     def task_created_at(self, arn: str) -> float | None:
         """When the task ``arn`` was created, if the layer started it (a service's
         task or a one-off); for ``consistency``, which must not take a task that has
@@ -759,6 +773,7 @@ def register(layer: Any) -> None:
     from . import elbv2
 
     emulation = DeploymentEmulation(settings())
+    layer.ecs_service_task_tags = emulation.service_task_tags  # for authz (registered last)
     consistency.know_task_births(emulation.task_created_at)
     tasklogs.attach(layer, emulation.containers, emulation.clock)
     registry = emulation.scheduler.registry
