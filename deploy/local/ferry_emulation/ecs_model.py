@@ -161,6 +161,18 @@ wording is ``deployment failed: tasks failed health checks.`` and
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html:
 the breaker watches tasks reaching RUNNING, then their health checks).
 
+Container health checks (issue 21): a deployment whose task definition
+has checked essential containers (``container_health``) counts a RUNNING
+task as healthy only once they are HEALTHY (behind load balancers: once
+both its targets and its containers are); a task whose checks fail is
+stopped at that time, no earlier than the grace period (stoppedReason
+``Task failed container health checks``, event ``(service NAME) (task ID)
+failed container health checks.``), and counts as a stage-2 failure as an
+ELB one does, so a worker without a load balancer is judged too. Each task
+is placed on a capacity provider by its deployment's strategy
+(``ecs_capacity.place``, against the deployment's tasks so far) and takes
+its deployment's ``enableExecuteCommand``.
+
 Service throttle logic
 ----------------------
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html
