@@ -5,7 +5,7 @@
 
 Creates (or finds, when a previous run made them):
 
-* ECS cluster ``ferry-local``;
+* ECS cluster ``ferry-local``, with the FARGATE and FARGATE_SPOT capacity providers;
 * VPC 10.0.0.0/16 with two subnets in two availability zones and a
   security group;
 * CloudWatch Logs group ``/ferry/local``;
@@ -149,10 +149,18 @@ def _no_faults(request, **_kwargs) -> None:
 
 # -- ECS ---------------------------------------------------------------------
 
+CAPACITY_PROVIDERS = ["FARGATE", "FARGATE_SPOT"]
+
+
 def ensure_cluster(ecs) -> str:
-    # CreateCluster is idempotent on AWS and in moto.
+    # CreateCluster is idempotent on AWS and in moto. Both Fargate capacity
+    # providers, as environment.yaml gives its cluster: a process with
+    # ``capacity`` runs by a capacity provider strategy, which may name only
+    # providers associated with the cluster (API_CreateService.html).
     arn = ecs.create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
-    log(f"cluster {CLUSTER}")
+    ecs.put_cluster_capacity_providers(cluster=CLUSTER, capacityProviders=CAPACITY_PROVIDERS,
+                                       defaultCapacityProviderStrategy=[])
+    log(f"cluster {CLUSTER} (capacity providers {', '.join(CAPACITY_PROVIDERS)})")
     return arn
 
 

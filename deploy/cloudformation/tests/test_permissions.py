@@ -115,7 +115,11 @@ IMPLIED: dict[str, set[str]] = {
 # DeleteMessage; item 3). These excuse only "granted but not called":
 # once the code calls them they are needed like any other, and each entry
 # should then go.
-GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {}
+# Issue 21: `ferry exec` (crates/ferry-cli/src/exec.rs, written on another
+# branch) calls ECS ExecuteCommand; the deployer policy grants it now.
+GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {
+    "cli": {"ecs:ExecuteCommand": "ferry exec (issue 21), merged with the CLI's exec.rs"},
+}
 
 # Operations the code calls that neither policy grants, and why.
 NOT_GRANTED = {

@@ -228,6 +228,12 @@ def test_policies_name_every_action_and_scope_writes_to_the_owner_tag(ferry_temp
                     continue
                 if name.startswith(("Describe", "List")) or action == "ecs:DeregisterTaskDefinition":
                     continue
+                # ExecuteCommand is authorized on the cluster too (the
+                # stack's cluster carries ferry:installation, not the owner
+                # tag); its statement on the tasks carries the owner tag
+                # (test_the_deployer_execs_only_in_the_installations_tasks).
+                if statement["Sid"] == "EcsExecInCluster":
+                    continue
                 # Every other ECS and ELBv2 call is a write: created with the
                 # owner tag, or allowed only on resources that carry it.
                 condition = json.dumps(statement.get("Condition", {}))
@@ -235,11 +241,14 @@ def test_policies_name_every_action_and_scope_writes_to_the_owner_tag(ferry_temp
                     (policy, action)
                 assert '"Ref": "TableName"' in condition, (policy, action)
             if "iam:PassRole" in actions(statement):
-                # The apps' execution role to ECS tasks, or the scheduler
-                # role to EventBridge Scheduler: nothing else, to no one else.
+                # The apps' execution role or the roles under AppRolePath to
+                # ECS tasks, or the scheduler role to EventBridge Scheduler:
+                # nothing else, to no one else.
                 assert (statement["Condition"], statement["Resource"]) in [
                     ({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                      {"Ref": "AppExecutionRoleArn"}),
+                    ({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+                     {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${AppRolePath}*"}),
                     ({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
                      {"Fn::GetAtt": ["SchedulerRole", "Arn"]}),
                 ], statement["Sid"]
@@ -254,9 +263,10 @@ def test_the_deployer_cannot_do_what_only_the_controller_does(ferry_template):
     assert "dynamodb:ConditionCheckItem" not in granted
     assert not {a for a in granted if a.startswith(("elasticloadbalancing:", "route53:"))
                 and not a.split(":")[1].startswith(("Describe", "List", "Get"))}
-    # `run` starts a task (tagged), `run` and `stop` stop one: no other ECS write.
+    # `run` starts a task (tagged), `run` and `stop` stop one, `exec` opens a
+    # session in one: no other ECS write.
     assert {a for a in granted if a.startswith("ecs:") and not a.split(":")[1].startswith(("Describe", "List"))} \
-        == {"ecs:RunTask", "ecs:TagResource", "ecs:StopTask"}
+        == {"ecs:RunTask", "ecs:TagResource", "ecs:StopTask", "ecs:ExecuteCommand"}
     for statement in statements(ferry_template, "DeployerPolicy"):
         writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(actions(statement))
         if writes:
@@ -821,3 +831,44 @@ def test_a_controller_from_the_outputs_converges_the_manifests(emulator, stacks,
             except subprocess.TimeoutExpired:
                 os.kill(controller.pid, signal.SIGKILL)
                 controller.wait(timeout=5)
+
+
+# Issue 21: the roles apps name (`role`, `executionRole`) are passed by the
+# controller (RegisterTaskDefinition), Scheduler (RunTask of a scheduled
+# process) and `ferry run` (RunTask), to ECS tasks only and only under the
+# installation's AppRolePath.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+def test_app_roles_are_passed_only_under_the_path_and_only_to_ecs_tasks(ferry_template):
+    stack = render(ferry_template, TableName="prod", AppRolePath="/teams/apps/")
+    for resource in ("ControllerTaskPolicy", "SchedulerRole", "DeployerPolicy"):
+        statement = rendered_statements(stack, resource)["PassAppRoles"]
+        assert listed(statement["Action"]) == ["iam:PassRole"]
+        assert statement["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/teams/apps/*", resource
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    env = {e["Name"]: e["Value"] for e in container(ferry_template)["Environment"] if "Name" in e}
+    assert env["FERRY_APP_ROLE_PATH"] == {"Ref": "AppRolePath"}
+    parameter = ferry_template["Parameters"]["AppRolePath"]
+    assert parameter["Default"] == "/ferry-apps/"
+    allowed = lambda path: re.fullmatch(parameter["AllowedPattern"], path) is not None  # noqa: E731
+    for good in ("/ferry-apps/", "/teams/apps/", "/a/"):
+        assert allowed(good), good
+    # "/" would let every role of the account be passed; "*" or "?" would
+    # widen the ARN pattern; a path must begin and end with "/".
+    for bad in ("/", "ferry-apps/", "/ferry-apps", "/ferry*/", "/a?/", "//", ""):
+        assert not allowed(bad), bad
+
+
+def test_the_deployer_execs_only_in_the_installations_tasks(ferry_template):
+    statements = rendered_statements(render(ferry_template, TableName="prod"), "DeployerPolicy")
+    execs = {sid: s for sid, s in statements.items() if "ecs:ExecuteCommand" in listed(s["Action"])}
+    assert set(execs) == {"EcsExecInCluster", "EcsExecOwnTasks"}
+    assert listed(execs["EcsExecInCluster"]["Resource"]) == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/prod"]
+    tasks = execs["EcsExecOwnTasks"]
+    assert listed(tasks["Resource"]) == [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/prod/*"]
+    assert tasks["Condition"] == {"StringEquals": {"aws:ResourceTag/ferry:managed-by": "prod"}}
+
+
+def test_the_stacks_cluster_has_both_fargate_capacity_providers(ferry_template):
+    cluster = render(ferry_template, TableName="prod").resources()["Cluster"]["Properties"]
+    assert cluster["CapacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    assert "DefaultCapacityProviderStrategy" not in cluster  # no strategy: launch type FARGATE

@@ -28,7 +28,13 @@ actions):
   and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
   (RunTask passes the task definition's roles, or the overrides' where
   given; EventBridge's and Scheduler's ECS targets document the same need
-  of iam:PassRole for RunTask).
+  of iam:PassRole for RunTask). ExecuteCommand: on the cluster and the
+  task, with ``ecs:task`` and ``ecs:container-name``:
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html
+  (its "Using IAM policies to limit access to ECS Exec" example). A
+  capacity provider strategy adds no action or resource to CreateService,
+  UpdateService or RunTask (the reference names no capacity-provider
+  resource or condition key for them).
 * ELBv2: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html
   Tags on create: ``elasticloadbalancing:AddTags`` with
   ``elasticloadbalancing:CreateAction``: https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/tagging-resources-during-creation.html
@@ -156,11 +162,14 @@ class MotoState(State):
     """The emulator's own state: moto's backends, and the tags the
     Application Auto Scaling layer keeps (``autoscaling.Tags``)."""
 
-    def __init__(self, autoscaling_tags: Any = None):
+    def __init__(self, autoscaling_tags: Any = None, service_task_tags: Any = None):
+        """``service_task_tags(arn)``: the tags of a service's task, which only
+        the layer's ECS model knows (``deployments``), or None."""
         from moto.core import DEFAULT_ACCOUNT_ID
 
         self.account = DEFAULT_ACCOUNT_ID
         self._autoscaling_tags = autoscaling_tags
+        self._service_task_tags = service_task_tags
 
     def _ecs(self, region: str) -> Any:
         from moto.ecs.models import ecs_backends
@@ -184,6 +193,8 @@ class MotoState(State):
             cluster, _, task_id = rest.rpartition("/")
             tasks = backend.tasks.get(cluster) or {}
             task = tasks.get(arn) or tasks.get(arn.replace(f"task/{cluster}/", "task/", 1))
+            if task is None and self._service_task_tags is not None:
+                return self._service_task_tags(arn)
             return None if task is None else _tag_dict(task.tags)
         if kind == "task-definition":
             found = self.task_definition(region, arn)
@@ -442,6 +453,21 @@ def ecs_describe_tasks(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     return out
 
 
+def ecs_execute_command(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    """On the cluster and on the task (the reference lists both resource types for
+    ecs:ExecuteCommand, with the keys ecs:cluster, ecs:task, ecs:container-name
+    and aws:ResourceTag; the ecs-exec guide's example policy names both ARNs)."""
+    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
+    task_arn = _ecs_task_arn(ctx, cluster, str(p.get("task") or ""))
+    context: dict[str, Any] = {"ecs:cluster": cluster_arn, "ecs:task": task_arn}
+    if p.get("container"):
+        context["ecs:container-name"] = str(p["container"])
+    return [entry("ecs:ExecuteCommand", cluster_arn,
+                  {**context, **resource_tags(ctx.state.ecs_tags(ctx.region, cluster_arn))}),
+            entry("ecs:ExecuteCommand", task_arn,
+                  {**context, **resource_tags(ctx.state.ecs_tags(ctx.region, task_arn))})]
+
+
 def ecs_cluster_scoped(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
     """A read with no resource type but the ``ecs:cluster`` key."""
     def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
@@ -478,6 +504,7 @@ ECS: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
     "RunTask": ecs_run_task,
     "StopTask": ecs_stop_task,
     "DescribeTasks": ecs_describe_tasks,
+    "ExecuteCommand": ecs_execute_command,
     "TagResource": ecs_tag_resource,
     "ListClusters": unscoped("ecs:ListClusters"),
     "CreateCluster": lambda c, p: ([entry("ecs:CreateCluster", "*", request_tags(_ecs_tags(p)))]
@@ -982,7 +1009,8 @@ def log_fields(request: AwsRequest, state: State) -> dict[str, Any]:
 
 def register(layer: Any) -> None:
     """Make the layer's request log carry each request's authorization."""
-    state = MotoState(getattr(layer, "autoscaling_tags", None))
+    state = MotoState(getattr(layer, "autoscaling_tags", None),
+                      getattr(layer, "ecs_service_task_tags", None))
     layer.authorizer = lambda request: log_fields(request, state)
 
 

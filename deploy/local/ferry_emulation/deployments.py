@@ -54,7 +54,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import consistency, ecs, locks, targets, task_resources, tasklogs
+from . import (consistency, container_health, ecs, ecs_exec, locks, targets, task_resources,
+               tasklogs)
+from .task_containers import render_containers
+from .ecs_capacity import place
 from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
                         ServiceState, ServiceTask, merge_configuration, one_off_state)
 from .ecs_settings import Settings, settings
@@ -71,7 +74,8 @@ Forward = Callable[[AwsRequest], Response]
 _STOP_FIELDS = ("stopCode", "stoppedReason", "stoppingAt", "stoppedAt", "executionStoppedAt")
 
 
-def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, config: Settings) -> None:
+def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, config: Settings,
+                   definition: Mapping[str, Any] | None = None) -> None:
     """Write a one-off task's state into moto's description of it."""
     state = one_off_state(task, now, config)
     task_json["lastStatus"] = state.last_status
@@ -101,6 +105,14 @@ def render_one_off(task_json: dict[str, Any], task: OneOffTask, now: float, conf
             container["exitCode"] = state.exit_code
         if state.container_reason is not None and (exiting or state.exit_code is None):
             container["reason"] = state.container_reason
+    render_containers(task_json, definition, task.capacity_provider, task.exec_enabled)
+    if state.started_at is not None:
+        running_for: float | None = (state.stopped_at if state.stopped_at is not None
+                                     else now) - state.started_at
+    else:
+        running_for = None
+    container_health.render(task_json, container_health.timing(definition, config.health_time_scale),
+                            running_for)
 
 
 
@@ -118,6 +130,14 @@ def deployment_template(service: Mapping[str, Any], base: Mapping[str, Any]) -> 
     for key in ("launchType", "platformVersion", "capacityProviderStrategy"):
         if service.get(key):
             out[key] = copy.deepcopy(service[key])
+    # A deployment has a launch type or a capacity provider strategy, as
+    # its service has now (ecs_capacity: one or the other, never both).
+    if service.get("capacityProviderStrategy"):
+        out.pop("launchType", None)
+    elif service.get("launchType"):
+        out.pop("capacityProviderStrategy", None)
+    # Not rendered in ``deployments``: what its tasks take when they start.
+    out["enableExecuteCommand"] = service.get("enableExecuteCommand") is True
     network = service.get("networkConfiguration")
     if network:
         out["networkConfiguration"] = copy.deepcopy(network)
@@ -145,7 +165,8 @@ def render_deployment(deployment: Deployment) -> dict[str, Any]:
     out.update(desiredCount=deployment.desired, pendingCount=len(deployment.pending),
                runningCount=len(deployment.running), failedTasks=deployment.failed_tasks,
                createdAt=deployment.created_at, updatedAt=deployment.updated_at)
-    out.update(copy.deepcopy(deployment.template))
+    out.update({k: copy.deepcopy(v) for k, v in deployment.template.items()
+                if k in TEMPLATE_KEYS})
     out.update(rolloutState=deployment.rollout, rolloutStateReason=deployment.reason)
     return out
 
@@ -164,7 +185,7 @@ def render_service(service: dict[str, Any], svc: ServiceState) -> None:
 
 
 def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mapping[str, Any] | None,
-                        include_tags: bool) -> dict[str, Any]:
+                        include_tags: bool, now: float | None = None) -> dict[str, Any]:
     """A DescribeTasks entry for a service task (moto has none)."""
     arn = svc.task_arn(task)
     status = task.last_status
@@ -172,9 +193,7 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
     for container in (definition or {}).get("containerDefinitions") or []:
         if not isinstance(container, dict):
             continue
-        entry: dict[str, Any] = {
-            "containerArn": (f"{arn.split(':task/', 1)[0]}:container/"
-                             f"{uuid.uuid5(uuid.NAMESPACE_URL, arn + '/' + str(container.get('name')))}"),
+        entry: dict[str, Any] = {  # containerArn: render_containers
             "taskArn": arn, "name": container.get("name"), "image": container.get("image"),
             "lastStatus": status,
         }
@@ -220,6 +239,13 @@ def render_service_task(svc: ServiceState, task: ServiceTask, definition: Mappin
         out["stoppingAt"] = task.stopping_at
     if include_tags:
         out["tags"] = copy.deepcopy(svc.tags) if svc.propagate_tags == "SERVICE" else []
+    render_containers(out, definition, task.capacity_provider, task.exec_enabled)
+    if task.health is not None and task.started_at is not None:
+        until = task.stopped_at if task.stopped_at is not None else now
+        container_health.render(out, task.health,
+                                None if until is None else until - task.started_at)
+    else:
+        container_health.render(out, container_health.Timing((), 1.0), None)
     return out
 
 
@@ -318,6 +344,20 @@ class DeploymentEmulation:
                     return svc, task
         return None
 
+    def service_task_tags(self, arn: str) -> dict[str, str] | None:
+        """The tags DescribeTasks shows for a service's task (its service's, with
+        propagateTags SERVICE), or None for a task no service has; for ``authz``'s
+        aws:ResourceTag. Reads without ECS's lock (the authorizer runs before
+        any handler, and must never wait on a lock a handler may hold): over
+        copies, so a concurrent write gives at worst the tags of a moment ago."""
+        task_id = arn.rsplit("/", 1)[-1]
+        for svc in list(self.services.values()):
+            tasks = [t for d in list(svc.deployments) for t in list(d.tasks)] + list(svc.stopped)
+            if any(t.id == task_id and svc.task_arn(t) == arn for t in tasks):
+                tags = list(svc.tags) if svc.propagate_tags == "SERVICE" else []
+                return {str(t.get("key")): str(t.get("value")) for t in tags if isinstance(t, dict)}
+        return None
+
     def task_created_at(self, arn: str) -> float | None:
         """When the task ``arn`` was created, if the layer started it (a service's
         task or a one-off); for ``consistency``, which must not take a task that has
@@ -392,7 +432,8 @@ class DeploymentEmulation:
             failing_image(definition),
             deployment_template(service, first), now, deployment_id=first.get("id"),
             load_balancers=_links(service), unhealthy=unhealthy_image(definition),
-            grace_seconds=svc.grace_seconds, exit=essential_exit(definition))
+            grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
+            health=container_health.timing(definition, self.config.health_time_scale))
         self.services[(svc.cluster_arn, svc.arn)] = svc
         return self._respond(response, payload, [(service, svc)])
 
@@ -431,7 +472,8 @@ class DeploymentEmulation:
                 svc, definition_arn, desired, failing_image(definition),
                 deployment_template(service, svc.primary.template), now,
                 load_balancers=_links(service), unhealthy=unhealthy_image(definition),
-                grace_seconds=svc.grace_seconds, exit=essential_exit(definition))
+                grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
+            health=container_health.timing(definition, self.config.health_time_scale))
             svc.settings = changed
         else:
             self.scheduler.scale(svc, desired, now)
@@ -540,10 +582,17 @@ class DeploymentEmulation:
                          override if container is first else {})
             commands[str(container.get("name"))] = (named.get("command") if "command" in named
                                                     else container.get("command"))
+        strategy = params.get("capacityProviderStrategy")
+        placed: dict[str, int] = {}
         for task_json in tasks:
             if not isinstance(task_json, dict) or not isinstance(task_json.get("taskArn"), str):
                 continue
+            provider = place(strategy, placed)
+            if provider is not None:
+                placed[provider] = placed.get(provider, 0) + 1
             task = OneOffTask(arn=task_json["taskArn"], created_at=now, exit_code=exit_code(command),
+                              capacity_provider=provider,
+                              exec_enabled=params.get("enableExecuteCommand") is True,
                               failing_image=failing_image(definition),
                               task_definition=definition.get("taskDefinitionArn"),
                               commands=commands,
@@ -553,7 +602,7 @@ class DeploymentEmulation:
                               start_failure=self.find_start_failure(definition),
                               exit=essential_exit(definition))
             self.one_offs[task.arn] = task
-            render_one_off(task_json, task, now, self.config)
+            render_one_off(task_json, task, now, self.config, definition)
         return json_answer(response, payload)
 
     # -- DescribeTasks -------------------------------------------------------------------
@@ -584,11 +633,12 @@ class DeploymentEmulation:
         for task_json in tasks:
             one = self.one_offs.get(task_json.get("taskArn")) if isinstance(task_json, dict) else None
             if one is not None:
-                render_one_off(task_json, one, now, self.config)
+                render_one_off(task_json, one, now, self.config,
+                               self.definitions.get(one.task_definition or ""))
         include_tags = "TAGS" in (params.get("include") or [])
         for svc, task in virtual.values():
             tasks.append(render_service_task(
-                svc, task, self.definitions.get(task.task_definition or ""), include_tags))
+                svc, task, self.definitions.get(task.task_definition or ""), include_tags, now))
         # ECS lists every task it does not know as a failure; moto lists none.
         known = {str(t.get("taskArn", "")).rsplit("/", 1)[-1] for t in tasks if isinstance(t, dict)}
         reported = {f.get("arn") for f in failures if isinstance(f, dict)}
@@ -696,7 +746,7 @@ class DeploymentEmulation:
             if task.stopped_at is None:
                 self.scheduler.stop_task(svc, task, reason, now)
             definition = self.definitions.get(task.task_definition or "")
-            return json_response(200, {"task": render_service_task(svc, task, definition, False)})
+            return json_response(200, {"task": render_service_task(svc, task, definition, False, now)})
         response = forward(request)
         if response.status != 200:
             return response
@@ -707,7 +757,8 @@ class DeploymentEmulation:
             return response
         if one.user_stop is None and one_off_state(one, now, self.config).last_status != "STOPPED":
             one.user_stop = (now, reason)
-        render_one_off(task_json, one, now, self.config)
+        render_one_off(task_json, one, now, self.config,
+                       self.definitions.get(one.task_definition or ""))
         return json_answer(response, payload)
 
 
@@ -722,6 +773,7 @@ def register(layer: Any) -> None:
     from . import elbv2
 
     emulation = DeploymentEmulation(settings())
+    layer.ecs_service_task_tags = emulation.service_task_tags  # for authz (registered last)
     consistency.know_task_births(emulation.task_created_at)
     tasklogs.attach(layer, emulation.containers, emulation.clock)
     registry = emulation.scheduler.registry
@@ -747,3 +799,4 @@ def register(layer: Any) -> None:
     layer.register(SERVICE, "DescribeTasks", emulation.describe_tasks)
     layer.register(SERVICE, "ListTasks", emulation.list_tasks)
     layer.register(SERVICE, "StopTask", emulation.stop_task)
+    layer.register(SERVICE, "ExecuteCommand", ecs_exec.handler(emulation.describe_tasks))

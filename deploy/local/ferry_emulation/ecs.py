@@ -19,7 +19,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from . import consistency, ecs_idempotency, ecs_taskdefs, elbv2, locks, paging
+from . import consistency, ecs_containers, ecs_idempotency, ecs_taskdefs, elbv2, locks, paging
 from .wire import AwsRequest, Response, json_answer, json_error
 
 SERVICE = "ecs"
@@ -331,6 +331,7 @@ def register(layer: Any) -> None:
     # Outer to inner: refusals first, then pages cut from what the
     # eventual-consistency view shows, then the rest (deployments after ecs).
     ecs_taskdefs.register(layer)
+    ecs_containers.register(layer)
     ecs_idempotency.register(layer)
     paging.register(layer)
     consistency.register(layer)

@@ -161,6 +161,18 @@ wording is ``deployment failed: tasks failed health checks.`` and
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html:
 the breaker watches tasks reaching RUNNING, then their health checks).
 
+Container health checks (issue 21): a deployment whose task definition
+has checked essential containers (``container_health``) counts a RUNNING
+task as healthy only once they are HEALTHY (behind load balancers: once
+both its targets and its containers are); a task whose checks fail is
+stopped at that time, no earlier than the grace period (stoppedReason
+``Task failed container health checks``, event ``(service NAME) (task ID)
+failed container health checks.``), and counts as a stage-2 failure as an
+ELB one does, so a worker without a load balancer is judged too. Each task
+is placed on a capacity provider by its deployment's strategy
+(``ecs_capacity.place``, against the deployment's tasks so far) and takes
+its deployment's ``enableExecuteCommand``.
+
 Service throttle logic
 ----------------------
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-throttle-logic.html
@@ -342,11 +354,15 @@ import copy
 import random
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import targets
+from .container_health import STOPPED_REASON as CONTAINER_CHECKS_FAILED
+from .container_health import Timing
+from .ecs_capacity import place
 from .ecs_settings import TASK_DRAIN_DEFAULT, THROTTLE_SCALE_DEFAULT, Settings
 from .task_conventions import ESSENTIAL_EXITED, Exit, cannot_pull
 
@@ -432,6 +448,10 @@ class ServiceTask:
     created_at: float
     launch_type: str | None = None
     image: str = ""
+    # The capacity provider it was placed on (ecs_capacity.place) and ECS
+    # Exec, both from its deployment when it was launched.
+    capacity_provider: str | None = None
+    exec_enabled: bool = False
     started_at: float | None = None
     stopped_at: float | None = None
     stop_code: str | None = None
@@ -454,6 +474,9 @@ class ServiceTask:
     exit: Exit | None = None
     exited: bool = False
     healthy_seen: bool = False
+    # Its health: the container health checks fail (not the ELB ones).
+    fails_container_checks: bool = False
+    health: Timing | None = None
 
     def is_healthy(self, at: float) -> bool:
         return (self.started_at is not None and self.healthy_at is not None
@@ -486,6 +509,8 @@ class Deployment:
     unhealthy_image: str | None = None
     grace_seconds: float = 0.0
     exit: Exit | None = None
+    # Container health checks of its task definition (container_health).
+    health: Timing | None = None
     # Failures the breaker counted in stage 2 (health checks, exits after
     # RUNNING), for its wording; ``breaker_failures``: its failure count
     # (reset by a healthy task unless resetOnHealthyTask is false).
@@ -632,14 +657,14 @@ class Scheduler:
                deployment_id: str | None = None, reason: str = "",
                load_balancers: list[dict[str, Any]] | None = None,
                unhealthy: str | None = None, grace_seconds: float = 0.0,
-               exit: Exit | None = None) -> Deployment:
+               exit: Exit | None = None, health: Timing | None = None) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
                                 reason=reason,
                                 load_balancers=copy.deepcopy(load_balancers or []),
                                 unhealthy_image=unhealthy, grace_seconds=grace_seconds,
-                                exit=exit)
+                                exit=exit, health=health)
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -766,11 +791,23 @@ class Scheduler:
     def _register(self, deployment: Deployment, task: ServiceTask, at: float) -> None:
         """The task is RUNNING: its targets go into its service's target groups."""
         task.started_at = at
+        task.health = deployment.health
         if deployment.exit is not None:
             task.exit = deployment.exit
             task.exits_at = at + deployment.exit.after
+        # Container health checks (container_health): the task counts as
+        # healthy once its essential checked containers are; one that fails
+        # them is replaced, no earlier than the grace period.
+        health = deployment.health
+        checks_pass_at = at if health is None or not health.checked else (
+            None if health.healthy_after is None else at + health.healthy_after)
+        grace = deployment.grace_seconds * self.registry.scale
+        checks_fail_at = (None if health is None or health.fails_after is None
+                          else max(at + health.fails_after, at + grace))
         if not deployment.load_balancers:
-            task.healthy_at = at
+            task.healthy_at = checks_pass_at
+            if checks_fail_at is not None:
+                task.fails_health_at, task.fails_container_checks = checks_fail_at, True
             return
         passes = deployment.unhealthy_image is None
         task.ip = task_ip(task.id)
@@ -781,12 +818,14 @@ class Scheduler:
                     group, task.ip, int(link.get("containerPort") or 0), at, passes))
         settles = max((t.settles_at for t in task.targets), default=at)
         if passes:
-            task.healthy_at = settles
+            task.healthy_at = None if checks_pass_at is None else max(settles, checks_pass_at)
         else:
             # Health checks that fail within the grace period do not count.
-            grace = deployment.grace_seconds * self.registry.scale
             task.fails_health_at = max(min((t.settles_at for t in task.targets), default=at),
                                        at + grace)
+        if checks_fail_at is not None and (task.fails_health_at is None
+                                           or checks_fail_at < task.fails_health_at):
+            task.fails_health_at, task.fails_container_checks = checks_fail_at, True
 
     def _deregister(self, task: ServiceTask, at: float) -> None:
         for target in task.targets:
@@ -838,7 +877,7 @@ class Scheduler:
                                    f"deploymentId {target.id}."),
                            load_balancers=target.load_balancers,
                            unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds,
-                           exit=target.exit)
+                           exit=target.exit, health=target.health)
 
     def _step(self, svc: ServiceState, at: float) -> float | None:
         """One scheduler step at time ``at``; returns when the next one is due."""
@@ -871,9 +910,15 @@ class Scheduler:
                 if (task.fails_health_at is not None and task.fails_health_at <= at
                         and not task.draining):
                     groups = [t.group for t in task.targets]
-                    self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
-                               f"Task failed ELB health checks in (target-group {groups[0]})")
-                    for group in groups:
+                    if task.fails_container_checks:
+                        self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
+                                   CONTAINER_CHECKS_FAILED)
+                        svc.record(at, f"(service {svc.name}) (task {task.id}) failed container "
+                                       "health checks.")
+                    else:
+                        self._stop(svc, deployment, task, at, "ServiceSchedulerInitiated",
+                                   f"Task failed ELB health checks in (target-group {groups[0]})")
+                    for group in groups if not task.fails_container_checks else []:
                         svc.record(at, f"(service {svc.name}) (task {task.id}) failed ELB health "
                                        f"checks in (target-group {group}).")
                     deployment.failed_tasks += 1
@@ -931,10 +976,14 @@ class Scheduler:
             total = sum(len(d.tasks) for d in svc.deployments)
             count = min(desired - len(primary.tasks), max_tasks(desired, config) - total)
             for _ in range(max(count, 0)):
+                placed = Counter(t.capacity_provider for t in primary.tasks if t.capacity_provider)
                 task = ServiceTask(id=self.new_task_id(), deployment_id=primary.id,
                                    task_definition=primary.task_definition, created_at=at,
                                    launch_type=primary.template.get("launchType"),
-                                   image=primary.failing_image or "")
+                                   image=primary.failing_image or "",
+                                   capacity_provider=place(
+                                       primary.template.get("capacityProviderStrategy"), placed),
+                                   exec_enabled=primary.template.get("enableExecuteCommand") is True)
                 primary.tasks.append(task)
                 started.append(task)
             if started:
@@ -1006,6 +1055,9 @@ class OneOffTask:
     # an essential container's exit convention (task_conventions).
     start_failure: str | None = None
     exit: Exit | None = None
+    # RunTask's capacity provider (ecs_capacity.place) and ECS Exec.
+    capacity_provider: str | None = None
+    exec_enabled: bool = False
 
 
 @dataclass(frozen=True)

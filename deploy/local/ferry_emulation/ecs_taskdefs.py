@@ -51,7 +51,8 @@ order is not documented).
    (or ``.amazonaws.com.cn``).
 
 An ``executionRoleArn`` that is absent, null or empty counts as none. moto
-registers every one of these.
+registers every one of these. Then the container, platform and storage
+rules of ``ecs_containers.refusal``.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import ecs_containers
 from .wire import AwsRequest, Response, json_error
 
 SIZE_LIMIT_BYTES = 64 * 1024
@@ -124,7 +126,8 @@ def refusal(params: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def register_task_definition_checks(request: AwsRequest,
                                     forward: Callable[[AwsRequest], Response]) -> Response:
-    refused = refusal(request.json())
+    params = request.json()
+    refused = refusal(params) or ecs_containers.refusal(params)
     if refused is not None:
         return json_error(400, *refused)
     return forward(request)

@@ -25,7 +25,11 @@ Firing. "EventBridge Scheduler invokes the target" on each occurrence
 (schedule-types.html); for an ECS target it calls RunTask with the
 target's ``EcsParameters`` (API_EcsParameters.html): the cluster ARN
 (``Target.Arn``), ``TaskDefinitionArn``, ``TaskCount`` (default 1),
-``LaunchType``, ``NetworkConfiguration.awsvpcConfiguration``
+``LaunchType`` or ``CapacityProviderStrategy`` (items ``capacityProvider``,
+``base``, ``weight``; both at once is refused at Create/UpdateSchedule with
+ValidationException, as RunTask refuses them together: the stricter
+reading, Scheduler's page does not say), ``EnableExecuteCommand``,
+``NetworkConfiguration.awsvpcConfiguration``
 (``Subnets``, ``SecurityGroups``, ``AssignPublicIp``), ``Tags``,
 ``EnableECSManagedTags``, ``PropagateTags``, ``ReferenceId``, ``Group``
 (the task's ``group``). The task's
@@ -138,6 +142,9 @@ def check_schedule(params: Mapping[str, Any], name: str) -> str | None:
             return str(e)
         if ecs.get("PropagateTags") not in (None, "TASK_DEFINITION"):
             return "EcsParameters.PropagateTags must be TASK_DEFINITION"
+        if ecs.get("LaunchType") and ecs.get("CapacityProviderStrategy"):
+            return ("EcsParameters: LaunchType and CapacityProviderStrategy are mutually "
+                    "exclusive; specify one")
     return None
 
 
@@ -305,6 +312,10 @@ class SchedulerEmulation:
         }
         if ecs.get("LaunchType"):
             params["launchType"] = ecs["LaunchType"]
+        if ecs.get("CapacityProviderStrategy"):
+            params["capacityProviderStrategy"] = [
+                {k: item[k] for k in ("capacityProvider", "base", "weight") if k in item}
+                for item in ecs["CapacityProviderStrategy"] if isinstance(item, dict)]
         vpc = (ecs.get("NetworkConfiguration") or {}).get("awsvpcConfiguration")
         if vpc:
             network = {"subnets": vpc.get("Subnets") or []}
@@ -318,7 +329,8 @@ class SchedulerEmulation:
             params["tags"] = tags
         for source, dest in (("EnableECSManagedTags", "enableECSManagedTags"),
                              ("PropagateTags", "propagateTags"), ("ReferenceId", "referenceId"),
-                             ("PlatformVersion", "platformVersion"), ("Group", "group")):
+                             ("PlatformVersion", "platformVersion"), ("Group", "group"),
+                             ("EnableExecuteCommand", "enableExecuteCommand")):
             if ecs.get(source) is not None:
                 params[dest] = ecs[source]
         return params

@@ -47,9 +47,24 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/out-of-memory.html
 moto has no such thing (its RunTask tasks exit 0). A non-essential
 container's tag is ignored (its exit does not stop the task on ECS).
 
-Tasks that fail ELB health checks: an image whose tag starts with
-``unhealthy`` (see ``ecs_model``). A one-off task's exit code: ``exit N``
-in its command (see ``ecs_model``).
+Tasks that fail health checks: an image whose tag starts with
+``unhealthy`` fails ELB health checks (see ``ecs_model``) and, in a
+container with a ``healthCheck``, its container health check
+(``container_health``). A one-off task's exit code: ``exit N`` in its
+command (see ``ecs_model``).
+
+Sidecars (issue 21: several containers in a task). The conventions apply
+to every container as follows, so a sidecar's tag means what ECS would
+make of it:
+
+* ``fail``: any container, essential or not: ECS pulls every image before
+  the task starts, and a pull that fails stops the task
+  (CannotPullContainerError, stopped-task-errors.html);
+* ``crash-...`` and ``oom``: essential containers only; a non-essential
+  sidecar's exit does not stop the task;
+* ``unhealthy``: ELB checks fail for any container's image (the layer's
+  older rule, kept); a container check fails the task only in an essential
+  container; a non-essential sidecar reports UNHEALTHY and nothing else.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ target tracking's alarms).
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -295,3 +296,56 @@ def test_a_mapping_error_is_unknown_not_allowed():
     request = AwsRequest(environ={}, body=body, service="ecs", operation="RunTask", region=REGION)
     fields = authz.log_fields(request, Broken())
     assert "authz" not in fields and "boom" in fields["authz_unknown"]
+
+
+def test_task_role_and_execution_role_are_both_passed_at_registration_and_run(emulator, ecs):
+    task_role = f"arn:aws:iam::{ACCOUNT}:role/ferry-apps/shop"
+    ecs.register_task_definition(
+        family="authz_roles", taskRoleArn=task_role, executionRoleArn=ROLE,
+        containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
+    passed = by_action(logged(emulator, "RegisterTaskDefinition")[-1])["iam:PassRole"]
+    assert sorted(p["resource"] for p in passed) == sorted([task_role, ROLE])
+    assert {p["context"]["iam:PassedToService"] for p in passed} == {"ecs-tasks.amazonaws.com"}
+    ecs.run_task(cluster="authz", taskDefinition="authz_roles", launchType="FARGATE",
+                 networkConfiguration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    passed = by_action(logged(emulator, "RunTask")[-1])["iam:PassRole"]
+    assert sorted(p["resource"] for p in passed) == sorted([task_role, ROLE])
+
+
+def test_execute_command_is_authorized_on_the_cluster_and_the_task(emulator, ecs):
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/authz"
+    task = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/authz/0123456789abcdef"
+    with pytest.raises(Exception):  # no such task: refused, and authorized all the same
+        ecs.execute_command(cluster="authz", task="0123456789abcdef", container="web",
+                            command="sh", interactive=True)
+    entries = logged(emulator, "ExecuteCommand")[-1]["authz"]
+    assert [(e["action"], e["resource"]) for e in entries] == [
+        ("ecs:ExecuteCommand", cluster), ("ecs:ExecuteCommand", task)]
+    for e in entries:
+        assert e["context"] == {"ecs:cluster": cluster, "ecs:task": task, "ecs:container-name": "web"}
+
+
+def test_a_service_tasks_tags_reach_execute_command(emulator, ecs):
+    # Service tasks exist in the layer only: their tags (the service's, with
+    # propagateTags SERVICE) must still be aws:ResourceTag, or the deployer's
+    # tag-scoped ecs:ExecuteCommand would never match them.
+    ec2 = emulator.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.12.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.12.1.0/24")["Subnet"]["SubnetId"]
+    ecs.create_service(cluster="authz", serviceName="tagged", taskDefinition="authz_web",
+                       desiredCount=1, launchType="FARGATE", tags=OWNER, propagateTags="SERVICE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})
+    arns = []
+    for _ in range(100):
+        arns = ecs.list_tasks(cluster="authz", serviceName="tagged")["taskArns"]
+        if arns:
+            break
+        time.sleep(0.05)
+    assert arns
+    with pytest.raises(Exception):  # not RUNNING yet, or no exec: refused either way
+        ecs.execute_command(cluster="authz", task=arns[0], container="web", command="sh",
+                            interactive=True)
+    _, on_task = logged(emulator, "ExecuteCommand")[-1]["authz"]
+    assert on_task["resource"] == arns[0]
+    assert on_task["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"

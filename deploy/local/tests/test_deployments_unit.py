@@ -510,8 +510,12 @@ def test_render_one_off_rewrites_moto_fields():
     task = OneOffTask(arn="arn:task/c/x", created_at=0.0, exit_code=3)
     dep.render_one_off(task_json, task, 0.0, CONFIG)
     assert task_json["lastStatus"] == "PENDING" and "stoppedReason" not in task_json
-    assert task_json["containers"][0] == {"name": "web", "lastStatus": "PENDING",
-                                          "taskArn": "arn:task/c/x"}
+    container = task_json["containers"][0]
+    assert {k: container[k] for k in ("name", "lastStatus", "taskArn")} == {
+        "name": "web", "lastStatus": "PENDING", "taskArn": "arn:task/c/x"}
+    assert "exitCode" not in container
+    assert container["containerArn"].startswith("arn:container/c/x/")  # not the task definition's
+    assert container["healthStatus"] == "UNKNOWN" and task_json["enableExecuteCommand"] is False
     dep.render_one_off(task_json, task, 5.0, CONFIG)
     assert task_json["containers"][0]["exitCode"] == 3
     assert task_json["stoppedAt"] == task_json["stoppingAt"] == 3.0

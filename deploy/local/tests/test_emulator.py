@@ -218,6 +218,7 @@ def test_bootstrap_creates_the_base_environment_idempotently(fresh_emulator, tmp
 
     (cluster,) = ecs.describe_clusters(clusters=[env["FERRY_CLUSTER"]])["clusters"]
     assert cluster["clusterName"] == "ferry-local" and cluster["status"] == "ACTIVE"
+    assert cluster["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
 
     (vpc,) = ec2.describe_vpcs(VpcIds=[env["FERRY_VPC_ID"]])["Vpcs"]
     assert vpc["CidrBlock"] == "10.0.0.0/16"

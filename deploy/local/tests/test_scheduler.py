@@ -201,6 +201,16 @@ def scheduled_tasks(emu, cluster_arn, name):
     return ecs.describe_tasks(cluster=cluster_arn, tasks=arns, include=["TAGS"])["tasks"]
 
 
+def first_scheduled_task(emu, cluster_arn, name) -> dict:
+    deadline = time.monotonic() + 20
+    tasks = []
+    while not tasks and time.monotonic() < deadline:
+        time.sleep(0.5)
+        tasks = scheduled_tasks(emu, cluster_arn, name)
+    assert tasks, "rate(1 minute) at scale 0.05 should fire within ~3 s"
+    return tasks[0]
+
+
 def test_an_enabled_rate_schedule_runs_its_task(emu, cluster):
     cluster_arn, td = cluster
     scheduler = emu.client("scheduler")
@@ -208,13 +218,7 @@ def test_an_enabled_rate_schedule_runs_its_task(emu, cluster):
     scheduler.create_schedule(Name="acme_nightly", GroupName="fire",
                               ScheduleExpression="rate(1 minute)",
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=target(cluster_arn, td))
-    deadline = time.monotonic() + 20
-    tasks = []
-    while not tasks and time.monotonic() < deadline:
-        time.sleep(0.5)
-        tasks = scheduled_tasks(emu, cluster_arn, "acme_nightly")
-    assert tasks, "rate(1 minute) at scale 0.05 should fire within ~3 s"
-    task = tasks[0]
+    task = first_scheduled_task(emu, cluster_arn, "acme_nightly")
     assert task["taskDefinitionArn"] == td
     assert task["startedBy"] == "chronos-schedule/acme_nightly"
     assert {"key": "ferry:app", "value": "acme"} in task["tags"]
@@ -238,3 +242,38 @@ def test_a_disabled_schedule_does_not_fire(emu, cluster):
 def test_a_bad_time_scale_stops_the_emulator(tmp_path):
     with pytest.raises(RuntimeError, match="FERRY_EMULATOR_SCHEDULE_TIME_SCALE"):
         start_emulator(tmp_path, env={"FERRY_EMULATOR_SCHEDULE_TIME_SCALE": "0"})
+
+
+def spot_target(cluster_arn, td, **ecs_extra):
+    spot = target(cluster_arn, td)
+    del spot["EcsParameters"]["LaunchType"]
+    spot["EcsParameters"].update(
+        CapacityProviderStrategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+        EnableExecuteCommand=True, **ecs_extra)
+    return spot
+
+
+def test_a_schedule_on_spot_runs_its_task_on_fargate_spot_with_exec(emu, cluster):
+    _, td = cluster
+    spot_cluster = emu.client("ecs").create_cluster(
+        clusterName="sched-spot", capacityProviders=["FARGATE", "FARGATE_SPOT"])["cluster"]["clusterArn"]
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule_group(Name="spot")
+    scheduler.create_schedule(Name="acme_spot", GroupName="spot", ScheduleExpression="rate(1 minute)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=spot_target(spot_cluster, td))
+    task = first_scheduled_task(emu, spot_cluster, "acme_spot")
+    assert task["capacityProviderName"] == "FARGATE_SPOT"
+    assert task["launchType"] == "FARGATE"
+    assert task["enableExecuteCommand"] is True
+    scheduler.delete_schedule(Name="acme_spot", GroupName="spot")
+
+
+def test_launch_type_and_capacity_provider_strategy_together_are_refused(emu, cluster):
+    cluster_arn, td = cluster
+    scheduler = emu.client("scheduler")
+    scheduler.create_schedule_group(Name="both")
+    with pytest.raises(ClientError) as refused:
+        scheduler.create_schedule(Name="both", GroupName="both", ScheduleExpression="rate(1 minute)",
+                                  FlexibleTimeWindow={"Mode": "OFF"},
+                                  Target=spot_target(cluster_arn, td, LaunchType="FARGATE"))
+    assert code(refused) == "ValidationException"
