@@ -109,17 +109,10 @@ IMPLIED: dict[str, set[str]] = {
         "cloudwatch:DeleteAlarms"},
 }
 
-# Granted by the templates for code of issue 18 that is written alongside
-# them and not merged yet: the controller's reader of the schedules'
-# dead-letter queue (GetQueueUrl once, then ReceiveMessage and
-# DeleteMessage; item 3). These excuse only "granted but not called":
-# once the code calls them they are needed like any other, and each entry
-# should then go.
-# Issue 21: `ferry exec` (crates/ferry-cli/src/exec.rs, written on another
-# branch) calls ECS ExecuteCommand; the deployer policy grants it now.
-GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {
-    "cli": {"ecs:ExecuteCommand": "ferry exec (issue 21), merged with the CLI's exec.rs"},
-}
+# Permissions a template grants for code written alongside it on another
+# branch and not merged yet, by binary: operation -> why. They excuse only
+# "granted but not called": once the code calls them each entry must go.
+GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {}
 
 # Operations the code calls that neither policy grants, and why.
 NOT_GRANTED = {
