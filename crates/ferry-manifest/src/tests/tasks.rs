@@ -321,3 +321,32 @@ fn a_role_is_an_iam_role_arn() {
         );
     }
 }
+
+#[test]
+fn a_dependency_on_a_container_not_beside_it_names_the_ones_that_are() {
+    // `queue` runs `init` and `agent`; `init` misspells `agent`, and the
+    // choices it is offered are the others beside it, never itself.
+    let text = app(&SHOP.replace("{agent: START, app: HEALTHY}", "{agnet: START}"));
+    let found = errors(&text);
+    let misspelled: Vec<_> = found
+        .iter()
+        .filter(|d| d.path == "spec.sidecars.init.dependsOn.agnet")
+        .collect();
+    assert!(!misspelled.is_empty(), "{found:?}");
+    for d in misspelled {
+        let (_, choices) = d
+            .message
+            .split_once("it can depend on")
+            .unwrap_or_else(|| panic!("no choices in: {}", d.message));
+        assert!(
+            choices.contains("`app`") && choices.contains("`agent`"),
+            "{}",
+            d.message
+        );
+        assert!(
+            !choices.contains("`init`"),
+            "itself is not a choice: {}",
+            d.message
+        );
+    }
+}

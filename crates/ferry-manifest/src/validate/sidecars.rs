@@ -296,8 +296,15 @@ impl Validator<'_> {
                         essential: other.essential,
                     }
                 } else {
-                    let beside =
-                        name_list(std::iter::once(APP_CONTAINER).chain(running.keys().copied()));
+                    // Itself is no choice: a dependency on itself is refused.
+                    let beside = name_list(
+                        std::iter::once(APP_CONTAINER).chain(
+                            running
+                                .keys()
+                                .copied()
+                                .filter(|other| *other != sidecar_name),
+                        ),
+                    );
                     self.key_error_at(
                         &at,
                         format!(
