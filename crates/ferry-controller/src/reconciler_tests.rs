@@ -10,7 +10,9 @@ use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment
 use ferry_core::status::{
     AppStatus, ConditionReason, ConditionStatus, ConditionType, DEGRADED, READY,
 };
-use ferry_core::{Action, Desired, Observed, Plan, ReleaseOutcome, Settings, TaskDefinitionRef};
+use ferry_core::{
+    Action, Desired, Observed, Plan, ReleaseOutcome, ServiceUpdate, Settings, TaskDefinitionRef,
+};
 use ferry_manifest::{App, Process};
 use ferry_store::{AppRecord, Fence};
 
@@ -190,29 +192,10 @@ impl FakeWorld {
                 service: service.clone(),
                 task_definition: resolved(task_definition),
             },
-            Action::UpdateService {
-                name,
-                desired_count,
-                task_definition,
-                network,
-                load_balancers,
-                health_check_grace_period,
-                deployment,
-                capacity_provider_strategy,
-                enable_execute_command,
-                force_new_deployment,
-            } => Action::UpdateService {
-                name: name.clone(),
-                desired_count: *desired_count,
-                task_definition: task_definition.as_ref().map(resolved),
-                network: network.clone(),
-                load_balancers: load_balancers.clone(),
-                health_check_grace_period: *health_check_grace_period,
-                deployment: *deployment,
-                capacity_provider_strategy: capacity_provider_strategy.clone(),
-                enable_execute_command: *enable_execute_command,
-                force_new_deployment: *force_new_deployment,
-            },
+            Action::UpdateService(update) => Action::UpdateService(ServiceUpdate {
+                task_definition: update.task_definition.as_ref().map(resolved),
+                ..update.clone()
+            }),
             other => other.clone(),
         };
         state.observed =

@@ -8,6 +8,7 @@ use crate::plan::Action;
 use crate::render::render_app;
 use crate::testing::{app_strategy, execute, settings};
 use crate::Desired;
+use crate::ServiceUpdate;
 
 fn an_app() -> ferry_manifest::App {
     app_strategy()
@@ -61,11 +62,11 @@ fn forced(plan: &Plan) -> Vec<String> {
     plan.actions
         .iter()
         .filter_map(|a| match a {
-            Action::UpdateService {
+            Action::UpdateService(ServiceUpdate {
                 name,
                 force_new_deployment: true,
                 ..
-            } => Some(name.clone()),
+            }) => Some(name.clone()),
             _ => None,
         })
         .collect()
@@ -111,7 +112,7 @@ fn a_restart_forces_a_new_deployment_once_and_only_of_its_processes() {
         .plan
         .actions
         .iter()
-        .all(|a| matches!(a, Action::UpdateService { .. })));
+        .all(|a| matches!(a, Action::UpdateService(_))));
     assert!(decision.corrections.is_empty(), "a restart is not drift");
     // Acted on: the status now observes generation 2, so never again.
     assert_eq!(decision.status.observed_generation, 2);

@@ -83,7 +83,7 @@ pub mod schedule {
 }
 
 pub use decide::{decide, Decision, LookAgain, ReleaseChange, ReleaseOutcome};
-pub use model::action::{Action, Plan, TaskDefinitionRef};
+pub use model::action::{Action, Plan, ServiceUpdate, TaskDefinitionRef};
 pub use model::blocker::{Blocker, BlockerReason};
 pub use model::desired::{
     DeploymentSpec, Desired, DesiredProcess, DesiredSchedule, NetworkSpec, ScheduleSpec,

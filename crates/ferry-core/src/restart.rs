@@ -56,11 +56,9 @@ pub fn force_new_deployments(
             continue;
         }
         let planned = plan.actions.iter_mut().find_map(|action| match action {
-            Action::UpdateService {
-                name: updated,
-                force_new_deployment,
-                ..
-            } if updated == name => Some(force_new_deployment),
+            Action::UpdateService(update) if update.name == *name => {
+                Some(&mut update.force_new_deployment)
+            }
             _ => None,
         });
         match planned {

@@ -112,54 +112,47 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                     },
                 );
             }
-            Action::UpdateService {
-                name,
-                desired_count,
-                task_definition,
-                network,
-                load_balancers,
-                health_check_grace_period,
-                deployment,
-                capacity_provider_strategy,
-                enable_execute_command,
-                force_new_deployment,
-            } => {
+            Action::UpdateService(update) => {
                 // ECS applies a new strategy only with a new deployment.
                 assert!(
-                    capacity_provider_strategy.is_none() || *force_new_deployment,
-                    "a capacity change of {name} without a new deployment"
+                    update.capacity_provider_strategy.is_none() || update.force_new_deployment,
+                    "a capacity change of {} without a new deployment",
+                    update.name
                 );
-                let arn = task_definition.as_ref().map(|r| resolve(r, &registered));
+                let arn = update
+                    .task_definition
+                    .as_ref()
+                    .map(|r| resolve(r, &registered));
                 let spec = arn.as_deref().and_then(|arn| spec_of(arn, &next));
                 let service = next
                     .services
-                    .get_mut(name)
+                    .get_mut(&update.name)
                     .expect("update of missing service");
                 assert_eq!(service.status, ServiceStatus::Active);
-                if let Some(count) = desired_count {
-                    service.desired_count = *count;
+                if let Some(count) = update.desired_count {
+                    service.desired_count = count;
                 }
                 if let Some(arn) = arn {
                     service.task_definition_arn = arn;
                     service.task_definition = spec;
                 }
-                if let Some(network) = network {
+                if let Some(network) = &update.network {
                     service.network = Some(network.clone());
                 }
-                if let Some(links) = load_balancers {
+                if let Some(links) = &update.load_balancers {
                     service.load_balancers = links.clone();
                 }
-                if let Some(grace) = health_check_grace_period {
-                    service.health_check_grace_period = Some(*grace);
+                if let Some(grace) = update.health_check_grace_period {
+                    service.health_check_grace_period = Some(grace);
                 }
-                if let Some(deployment) = deployment {
-                    service.deployment = Some(*deployment);
+                if let Some(deployment) = update.deployment {
+                    service.deployment = Some(deployment);
                 }
-                if let Some(strategy) = capacity_provider_strategy {
+                if let Some(strategy) = &update.capacity_provider_strategy {
                     service.capacity_provider_strategy = strategy.clone();
                 }
-                if let Some(exec) = enable_execute_command {
-                    service.enable_execute_command = *exec;
+                if let Some(exec) = update.enable_execute_command {
+                    service.enable_execute_command = exec;
                 }
             }
             // Traffic is modelled by the traffic module's own tests.

@@ -95,8 +95,9 @@ impl Ecs {
                     .collect::<Result<Vec<_>>>()?;
                 self.create_service(service, &arn, links).await?;
             }
-            Action::UpdateService { name, .. } => {
-                let request = self.update_service_request(action, registered, target_group)?;
+            Action::UpdateService(update) => {
+                let name = &update.name;
+                let request = self.update_service_request(update, registered, target_group)?;
                 let seq = self.services.begin();
                 let out = self
                     .caller
@@ -170,39 +171,23 @@ impl Ecs {
         })
     }
 
-    /// The UpdateService request of an `Action::UpdateService`: only what
-    /// it changes is sent. An empty capacity provider strategy is sent as
-    /// such: it returns the service to its launch type.
+    /// The UpdateService request of `update`: only what it changes is
+    /// sent. An empty capacity provider strategy is sent as such: it
+    /// returns the service to its launch type.
     pub(super) fn update_service_request(
         &self,
-        action: &Action,
+        update: &ServiceUpdate,
         registered: &BTreeMap<String, String>,
         target_group: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Result<UpdateServiceFluentBuilder> {
-        let Action::UpdateService {
-            name,
-            desired_count,
-            task_definition,
-            network,
-            load_balancers,
-            health_check_grace_period,
-            deployment,
-            capacity_provider_strategy,
-            enable_execute_command,
-            force_new_deployment,
-        } = action
-        else {
-            return Err(Error::Build {
-                what: "service request",
-                message: format!("not an UpdateService: {action}"),
-            });
-        };
-        let arn = task_definition
+        let arn = update
+            .task_definition
             .as_ref()
             .map(|r| resolve(r, registered))
             .transpose()?;
         // An empty list detaches the service from every group.
-        let links = load_balancers
+        let links = update
+            .load_balancers
             .as_ref()
             .map(|links| {
                 links
@@ -215,22 +200,29 @@ impl Ecs {
             .client
             .update_service()
             .cluster(&self.cluster)
-            .service(name)
-            .set_desired_count(desired_count.map(count))
+            .service(&update.name)
+            .set_desired_count(update.desired_count.map(count))
             .set_task_definition(arn)
-            .set_network_configuration(network.as_ref().map(network_configuration).transpose()?)
+            .set_network_configuration(
+                update
+                    .network
+                    .as_ref()
+                    .map(network_configuration)
+                    .transpose()?,
+            )
             .set_load_balancers(links)
-            .set_deployment_configuration(deployment.as_ref().map(deployment_configuration))
-            .set_health_check_grace_period_seconds(health_check_grace_period.map(count))
+            .set_deployment_configuration(update.deployment.as_ref().map(deployment_configuration))
+            .set_health_check_grace_period_seconds(update.health_check_grace_period.map(count))
             // An empty list returns the service to its launch type.
             .set_capacity_provider_strategy(
-                capacity_provider_strategy
+                update
+                    .capacity_provider_strategy
                     .as_deref()
                     .map(capacity_provider_items)
                     .transpose()?,
             )
-            .set_enable_execute_command(*enable_execute_command)
-            .force_new_deployment(*force_new_deployment))
+            .set_enable_execute_command(update.enable_execute_command)
+            .force_new_deployment(update.force_new_deployment))
     }
 
     /// The CreateService request of `service`: with the FARGATE launch

@@ -28,8 +28,8 @@ use ferry_core::names;
 use ferry_core::observed::EcsRolloutState;
 use ferry_core::traffic::LoadBalancerLink;
 use ferry_core::{
-    Action, Desired, NetworkSpec, Observed, ObservedTaskDefinition, ServiceSpec, TaskDefinitionRef,
-    TaskDefinitionSpec,
+    Action, Desired, NetworkSpec, Observed, ObservedTaskDefinition, ServiceSpec, ServiceUpdate,
+    TaskDefinitionRef, TaskDefinitionSpec,
 };
 
 use crate::normalize;

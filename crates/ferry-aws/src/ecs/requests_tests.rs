@@ -456,9 +456,14 @@ fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
     let ecs = Ecs::new(client(), caller(), "apps");
     let no_group = |_: &str| None;
     for strategy in strategies() {
-        let action = Action::new_deployment("acme_worker", Some(strategy.clone()), Some(true));
+        let update = ServiceUpdate {
+            capacity_provider_strategy: Some(strategy.clone()),
+            enable_execute_command: Some(true),
+            force_new_deployment: true,
+            ..ServiceUpdate::new("acme_worker")
+        };
         let request = ecs
-            .update_service_request(&action, &BTreeMap::new(), &no_group)
+            .update_service_request(&update, &BTreeMap::new(), &no_group)
             .expect("request");
         let input = request.as_input();
         let sent = input
@@ -469,17 +474,9 @@ fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
         assert_eq!(input.get_enable_execute_command(), &Some(true));
         assert_eq!(input.get_force_new_deployment(), &Some(true));
     }
-    let scale = Action::UpdateService {
-        name: "acme_worker".into(),
+    let scale = ServiceUpdate {
         desired_count: Some(3),
-        task_definition: None,
-        network: None,
-        load_balancers: None,
-        health_check_grace_period: None,
-        deployment: None,
-        capacity_provider_strategy: None,
-        enable_execute_command: None,
-        force_new_deployment: false,
+        ..ServiceUpdate::new("acme_worker")
     };
     let request = ecs
         .update_service_request(&scale, &BTreeMap::new(), &no_group)

@@ -1,6 +1,6 @@
-//! The changes a plan makes to AWS ([`Action`]) and the plan itself
-//! ([`Plan`]): its actions in the order they must run, and what blocks
-//! the rest.
+//! The changes a plan makes to AWS ([`Action`]; one UpdateService's in
+//! [`ServiceUpdate`]) and the plan itself ([`Plan`]): its actions in the
+//! order they must run, and what blocks the rest.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -35,28 +35,8 @@ pub enum Action {
         service: ServiceSpec,
         task_definition: TaskDefinitionRef,
     },
-    UpdateService {
-        name: String,
-        desired_count: Option<u32>,
-        task_definition: Option<TaskDefinitionRef>,
-        network: Option<NetworkSpec>,
-        /// The target groups to attach, all of them; `Some` of an empty
-        /// list detaches the service from every target group.
-        load_balancers: Option<Vec<LoadBalancerLink>>,
-        health_check_grace_period: Option<u32>,
-        deployment: Option<DeploymentSpec>,
-        /// The new capacity provider strategy; `Some` of an empty list
-        /// returns the service to the FARGATE launch type.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        capacity_provider_strategy: Option<Vec<CapacityProviderItem>>,
-        /// Turns ECS Exec on or off.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        enable_execute_command: Option<bool>,
-        /// Start a new deployment even if nothing else changed (`ferry
-        /// restart`, a new capacity strategy, ECS Exec turned on or off):
-        /// ECS replaces every task with a fresh one.
-        force_new_deployment: bool,
-    },
+    /// Changes a service's settings or starts a new deployment.
+    UpdateService(ServiceUpdate),
     /// Deletes a service already scaled to zero.
     DeleteService {
         name: String,
@@ -91,18 +71,12 @@ impl Action {
         capacity_provider_strategy: Option<Vec<CapacityProviderItem>>,
         enable_execute_command: Option<bool>,
     ) -> Action {
-        Action::UpdateService {
-            name: name.into(),
-            desired_count: None,
-            task_definition: None,
-            network: None,
-            load_balancers: None,
-            health_check_grace_period: None,
-            deployment: None,
+        Action::UpdateService(ServiceUpdate {
             capacity_provider_strategy,
             enable_execute_command,
             force_new_deployment: true,
-        }
+            ..ServiceUpdate::new(name)
+        })
     }
 
     /// Name of the resource the action changes: a family or a service.
@@ -110,7 +84,8 @@ impl Action {
         match self {
             Action::RegisterTaskDefinition { spec, .. } => &spec.family,
             Action::CreateService { service, .. } => &service.name,
-            Action::UpdateService { name, .. } | Action::DeleteService { name } => name,
+            Action::UpdateService(update) => &update.name,
+            Action::DeleteService { name } => name,
             Action::Traffic(action) => action.target(),
             Action::CreateSchedule { schedule, .. } | Action::UpdateSchedule { schedule, .. } => {
                 &schedule.name
@@ -148,83 +123,7 @@ impl fmt::Display for Action {
                 "create service {} (desired {}, task definition {task_definition})",
                 service.name, service.desired_count
             ),
-            Action::UpdateService {
-                name,
-                desired_count,
-                task_definition,
-                network,
-                load_balancers,
-                health_check_grace_period,
-                deployment,
-                capacity_provider_strategy,
-                enable_execute_command,
-                force_new_deployment,
-            } => {
-                write!(f, "update service {name}:")?;
-                if *force_new_deployment {
-                    // A restart forces one with no other change.
-                    let why = if capacity_provider_strategy.is_some()
-                        || enable_execute_command.is_some()
-                    {
-                        ""
-                    } else {
-                        " (restart)"
-                    };
-                    write!(f, " new deployment{why}")?;
-                }
-                match capacity_provider_strategy.as_deref() {
-                    Some([]) => write!(f, " capacity launch type {FARGATE}")?,
-                    Some(items) => {
-                        let items: Vec<String> = items
-                            .iter()
-                            .map(|i| {
-                                format!(
-                                    "{} base {} weight {}",
-                                    i.capacity_provider, i.base, i.weight
-                                )
-                            })
-                            .collect();
-                        write!(f, " capacity {}", items.join(", "))?;
-                    }
-                    None => {}
-                }
-                match enable_execute_command {
-                    Some(true) => write!(f, " exec on")?,
-                    Some(false) => write!(f, " exec off")?,
-                    None => {}
-                }
-                if let Some(d) = deployment {
-                    write!(
-                        f,
-                        " deployment {}%..{}%{}",
-                        d.min_healthy_percent,
-                        d.max_percent,
-                        if d.rollback { " with rollback" } else { "" }
-                    )?;
-                }
-                match load_balancers.as_deref() {
-                    Some([]) => write!(f, " no target group")?,
-                    Some(links) => {
-                        let names: Vec<&str> =
-                            links.iter().map(|l| l.target_group.as_str()).collect();
-                        write!(f, " target groups {}", names.join(", "))?;
-                    }
-                    None => {}
-                }
-                if let Some(grace) = health_check_grace_period {
-                    write!(f, " health check grace period {grace}s")?;
-                }
-                if let Some(count) = desired_count {
-                    write!(f, " desired count {count}")?;
-                }
-                if let Some(td) = task_definition {
-                    write!(f, " task definition {td}")?;
-                }
-                if network.is_some() {
-                    write!(f, " network configuration")?;
-                }
-                Ok(())
-            }
+            Action::UpdateService(update) => update.fmt(f),
             Action::DeleteService { name } => write!(f, "delete service {name}"),
             Action::Traffic(action) => action.fmt(f),
             Action::CreateSchedule {
@@ -251,6 +150,123 @@ impl fmt::Display for Action {
     }
 }
 
+/// The changes one UpdateService makes to service `name`: each `None`
+/// (and `force_new_deployment: false`) leaves that setting as it is.
+/// Write one as `ServiceUpdate { desired_count: Some(0),
+/// ..ServiceUpdate::new(name) }`.
+///
+/// Serialized with snake_case field names, as the struct variant it
+/// replaces was (the enum's `rename_all` renamed only variants).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceUpdate {
+    pub name: String,
+    pub desired_count: Option<u32>,
+    pub task_definition: Option<TaskDefinitionRef>,
+    pub network: Option<NetworkSpec>,
+    /// The target groups to attach, all of them; `Some` of an empty
+    /// list detaches the service from every target group.
+    pub load_balancers: Option<Vec<LoadBalancerLink>>,
+    pub health_check_grace_period: Option<u32>,
+    pub deployment: Option<DeploymentSpec>,
+    /// The new capacity provider strategy; `Some` of an empty list
+    /// returns the service to the FARGATE launch type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderItem>>,
+    /// Turns ECS Exec on or off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_execute_command: Option<bool>,
+    /// Start a new deployment even if nothing else changed (`ferry
+    /// restart`, a new capacity strategy, ECS Exec turned on or off):
+    /// ECS replaces every task with a fresh one.
+    pub force_new_deployment: bool,
+}
+
+impl ServiceUpdate {
+    /// An update of `name` that changes nothing (yet).
+    pub fn new(name: impl Into<String>) -> ServiceUpdate {
+        ServiceUpdate {
+            name: name.into(),
+            ..ServiceUpdate::default()
+        }
+    }
+
+    /// Whether sending it would change anything: a setting or a new
+    /// deployment. A plan leaves out an update that changes nothing.
+    pub fn changes_anything(&self) -> bool {
+        // Against the no-op update, so a field added later counts too.
+        *self != ServiceUpdate::new(self.name.as_str())
+    }
+}
+
+/// `ferry diff`'s line for the update (its text is tested there).
+impl fmt::Display for ServiceUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "update service {}:", self.name)?;
+        if self.force_new_deployment {
+            // A restart forces one with no other change.
+            let why = if self.capacity_provider_strategy.is_some()
+                || self.enable_execute_command.is_some()
+            {
+                ""
+            } else {
+                " (restart)"
+            };
+            write!(f, " new deployment{why}")?;
+        }
+        match self.capacity_provider_strategy.as_deref() {
+            Some([]) => write!(f, " capacity launch type {FARGATE}")?,
+            Some(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{} base {} weight {}",
+                            i.capacity_provider, i.base, i.weight
+                        )
+                    })
+                    .collect();
+                write!(f, " capacity {}", items.join(", "))?;
+            }
+            None => {}
+        }
+        match self.enable_execute_command {
+            Some(true) => write!(f, " exec on")?,
+            Some(false) => write!(f, " exec off")?,
+            None => {}
+        }
+        if let Some(d) = &self.deployment {
+            write!(
+                f,
+                " deployment {}%..{}%{}",
+                d.min_healthy_percent,
+                d.max_percent,
+                if d.rollback { " with rollback" } else { "" }
+            )?;
+        }
+        match self.load_balancers.as_deref() {
+            Some([]) => write!(f, " no target group")?,
+            Some(links) => {
+                let names: Vec<&str> = links.iter().map(|l| l.target_group.as_str()).collect();
+                write!(f, " target groups {}", names.join(", "))?;
+            }
+            None => {}
+        }
+        if let Some(grace) = self.health_check_grace_period {
+            write!(f, " health check grace period {grace}s")?;
+        }
+        if let Some(count) = self.desired_count {
+            write!(f, " desired count {count}")?;
+        }
+        if let Some(td) = &self.task_definition {
+            write!(f, " task definition {td}")?;
+        }
+        if self.network.is_some() {
+            write!(f, " network configuration")?;
+        }
+        Ok(())
+    }
+}
+
 /// The outcome of planning one app.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -264,3 +280,7 @@ impl Plan {
         self.actions.is_empty() && self.blockers.is_empty()
     }
 }
+
+#[cfg(test)]
+#[path = "action_tests.rs"]
+mod tests;

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::autoscaling::{ObservedPolicy, ObservedScalableTarget, ScalingAction};
+use crate::model::action::ServiceUpdate;
 use crate::names::{self, Ownership};
 use crate::render::render;
 use crate::testing::{app_strategy, execute, settings, OWNER};
@@ -47,11 +48,11 @@ fn counts_set(plan: &Plan) -> BTreeMap<String, u32> {
     plan.actions
         .iter()
         .filter_map(|a| match a {
-            Action::UpdateService {
+            Action::UpdateService(ServiceUpdate {
                 name,
                 desired_count: Some(count),
                 ..
-            } => Some((name.clone(), *count)),
+            }) => Some((name.clone(), *count)),
             _ => None,
         })
         .collect()
@@ -108,7 +109,7 @@ proptest! {
             prop_assert_eq!(set.get(&service.name).copied(), expected, "{}", service.name);
         }
         prop_assert!(
-            planned.actions.iter().all(|a| matches!(a, Action::UpdateService { .. })),
+            planned.actions.iter().all(|a| matches!(a, Action::UpdateService(_))),
             "{:?}", planned.actions
         );
         let next = execute(&observed, &planned.actions);
@@ -158,7 +159,7 @@ proptest! {
         });
         for service in observed.services.values() {
             let update = decision.plan.actions.iter().find_map(|a| match a {
-                Action::UpdateService { name, desired_count, task_definition, force_new_deployment, .. }
+                Action::UpdateService(ServiceUpdate { name, desired_count, task_definition, force_new_deployment, .. })
                     if *name == service.name => Some((*desired_count, task_definition.is_some(), *force_new_deployment)),
                 _ => None,
             });
@@ -287,7 +288,7 @@ proptest! {
                         _ => {}
                     }
                 }
-                Action::UpdateService { name, desired_count: Some(count), .. } if *count > 0 => {
+                Action::UpdateService(ServiceUpdate { name, desired_count: Some(count), .. }) if *count > 0 => {
                     prop_assert!(!not_ours(name), "{action}");
                 }
                 _ => {}

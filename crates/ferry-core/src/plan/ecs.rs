@@ -2,7 +2,7 @@
 //! [`super::autoscaling`]) their autoscaling.
 
 use super::autoscaling::{plan_process, ScalingPlan};
-use crate::model::action::{Action, Plan, TaskDefinitionRef};
+use crate::model::action::{Action, Plan, ServiceUpdate, TaskDefinitionRef};
 use crate::model::autoscaling;
 use crate::model::blocker::{Blocker, BlockerReason};
 use crate::model::desired::{DesiredProcess, TaskDefinitionSpec};
@@ -120,26 +120,20 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 // on (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html).
                 let force_new_deployment =
                     capacity_provider_strategy.is_some() || enable_execute_command.is_some();
-                if desired_count.is_some()
-                    || task_definition.is_some()
-                    || network.is_some()
-                    || load_balancers.is_some()
-                    || health_check_grace_period.is_some()
-                    || deployment.is_some()
-                    || force_new_deployment
-                {
-                    creates_and_updates.push(Action::UpdateService {
-                        name: name.clone(),
-                        desired_count,
-                        task_definition,
-                        network,
-                        load_balancers,
-                        health_check_grace_period,
-                        deployment,
-                        capacity_provider_strategy,
-                        enable_execute_command,
-                        force_new_deployment,
-                    });
+                let update = ServiceUpdate {
+                    desired_count,
+                    task_definition,
+                    network,
+                    load_balancers,
+                    health_check_grace_period,
+                    deployment,
+                    capacity_provider_strategy,
+                    enable_execute_command,
+                    force_new_deployment,
+                    ..ServiceUpdate::new(name.clone())
+                };
+                if update.changes_anything() {
+                    creates_and_updates.push(Action::UpdateService(update));
                 }
             }
         }
@@ -161,18 +155,10 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
         plan_scaling(process, &service.name, None);
         // ECS refuses to delete a service that still wants tasks.
         if service.desired_count > 0 {
-            scale_downs.push(Action::UpdateService {
-                name: service.name.clone(),
+            scale_downs.push(Action::UpdateService(ServiceUpdate {
                 desired_count: Some(0),
-                task_definition: None,
-                network: None,
-                load_balancers: None,
-                health_check_grace_period: None,
-                deployment: None,
-                capacity_provider_strategy: None,
-                enable_execute_command: None,
-                force_new_deployment: false,
-            });
+                ..ServiceUpdate::new(service.name.clone())
+            }));
         }
         deletes.push(Action::DeleteService {
             name: service.name.clone(),

@@ -73,12 +73,12 @@ fn a_new_capacity_is_a_forced_deployment_of_the_same_revision_and_does_not_flap(
     let (back, on_demand_again) = step(&worker(None, false), &on_spot);
     assert!(matches!(
         back.actions.as_slice(),
-        [Action::UpdateService {
+        [Action::UpdateService(ServiceUpdate {
             capacity_provider_strategy: Some(strategy),
             force_new_deployment: true,
             task_definition: None,
             ..
-        }] if strategy.is_empty()
+        })] if strategy.is_empty()
     ));
     assert_eq!(
         back.actions[0].to_string(),
@@ -122,13 +122,13 @@ fn turning_exec_on_or_off_is_a_forced_deployment_and_does_not_flap() {
     assert!(
         matches!(
             on.actions.as_slice(),
-            [Action::UpdateService {
+            [Action::UpdateService(ServiceUpdate {
                 enable_execute_command: Some(true),
                 capacity_provider_strategy: None,
                 task_definition: None,
                 force_new_deployment: true,
                 ..
-            }]
+            })]
         ),
         "{:?}",
         on.actions
@@ -141,11 +141,11 @@ fn turning_exec_on_or_off_is_a_forced_deployment_and_does_not_flap() {
     let (off, _) = step(&worker(None, false), &with);
     assert!(matches!(
         off.actions.as_slice(),
-        [Action::UpdateService {
+        [Action::UpdateService(ServiceUpdate {
             enable_execute_command: Some(false),
             force_new_deployment: true,
             ..
-        }]
+        })]
     ));
 }
 

@@ -260,7 +260,7 @@ proptest! {
                     prop_assert_eq!(names::ownership(tags, OWNER, "acme"), Ownership::Ours);
                 }
                 // A foreign revision is never what a service is moved to.
-                Action::UpdateService { task_definition: Some(TaskDefinitionRef::Existing(arn)), .. }
+                Action::UpdateService(ServiceUpdate { task_definition: Some(TaskDefinitionRef::Existing(arn)), .. })
                 | Action::CreateService { task_definition: TaskDefinitionRef::Existing(arn), .. } => {
                     let foreign = observed.latest_task_definitions.values().any(|td| {
                         &td.arn == arn && names::ownership(&td.tags, OWNER, "acme") != Ownership::Ours
@@ -312,7 +312,7 @@ proptest! {
         let desired = render(&scaled, &settings());
         let plan = plan("acme", OWNER, &desired, &observed);
         let only_counts = plan.actions.iter().all(|a| {
-            matches!(a, Action::UpdateService { task_definition: None, network: None, .. })
+            matches!(a, Action::UpdateService(ServiceUpdate { task_definition: None, network: None, .. }))
         });
         prop_assert!(only_counts, "{:?}", plan.actions);
     }
@@ -372,11 +372,11 @@ fn image_change_registers_one_revision_per_process_and_updates() {
     ));
     assert!(matches!(
         &plan.actions[1],
-        Action::UpdateService {
+        Action::UpdateService(ServiceUpdate {
             desired_count: None,
             task_definition: Some(TaskDefinitionRef::Registered(_)),
             ..
-        }
+        })
     ));
 }
 
@@ -438,10 +438,10 @@ fn a_foreign_revision_in_the_family_neither_blocks_nor_is_reused() {
             &plan.actions[..],
             [
                 Action::RegisterTaskDefinition { .. },
-                Action::UpdateService {
+                Action::UpdateService(ServiceUpdate {
                     task_definition: Some(TaskDefinitionRef::Registered(_)),
                     ..
-                }
+                })
             ]
         ),
         "{:?}",
@@ -471,7 +471,7 @@ fn a_foreign_revision_with_the_very_content_wanted_is_not_reused() {
     );
     assert!(plan.actions.iter().all(|a| !matches!(
         a,
-        Action::UpdateService { task_definition: Some(TaskDefinitionRef::Existing(arn)), .. } if arn.ends_with(":99")
+        Action::UpdateService(ServiceUpdate { task_definition: Some(TaskDefinitionRef::Existing(arn)), .. }) if arn.ends_with(":99")
     )));
 }
 

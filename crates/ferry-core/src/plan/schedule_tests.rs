@@ -288,7 +288,7 @@ fn an_image_change_registers_a_revision_and_updates_the_schedule() {
         .iter()
         .map(|a| match a {
             Action::RegisterTaskDefinition { .. } => "register",
-            Action::UpdateService { .. } => "update service",
+            Action::UpdateService(_) => "update service",
             Action::UpdateSchedule {
                 task_definition: TaskDefinitionRef::Registered(_),
                 ..
