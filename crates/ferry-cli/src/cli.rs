@@ -58,6 +58,13 @@ pub(crate) enum Command {
     /// Print the manifest's JSON Schema (draft 2020-12), for editors:
     /// `# yaml-language-server: $schema=...` in a manifest.
     Schema,
+    /// Print a completion script for a shell: `ferry completion bash >
+    /// ~/.local/share/bash-completion/completions/ferry` (see the README for
+    /// zsh, fish and PowerShell).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Check manifests without touching AWS.
     Validate {
         /// Manifest files or directories.
@@ -305,6 +312,15 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn completion_takes_the_four_shells_and_nothing_else() {
+        let parses = |shell: &str| Cli::try_parse_from(["ferry", "completion", shell]).is_ok();
+        for shell in ["bash", "zsh", "fish", "powershell"] {
+            assert!(parses(shell), "{shell}");
+        }
+        assert!(!parses("tcsh"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod apply;
 mod cli;
+mod completion;
 mod confirm;
 mod diff;
 mod doctor;
@@ -214,6 +215,10 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
             println!("next: run a controller with FERRY_TABLE={table}; `ferry doctor` checks it");
+            Ok(())
+        }
+        Command::Completion { shell } => {
+            completion::write(shell, &mut std::io::stdout().lock())?;
             Ok(())
         }
         Command::Schema => {
