@@ -607,7 +607,13 @@ spec:
     // git and the store now differ, and diff says where.
     let diff = local.ferry(&["diff", "-f", path(&file)]);
     let text = String::from_utf8_lossy(&diff.stdout);
-    assert!(text.contains("scale"), "{text}");
+    // Each count the store has and the file does not, with both numbers.
+    for line in [
+        "web: 3 stored (set by ferry scale), 1 in",
+        "worker: 0 stored (set by ferry scale), 1 in",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
