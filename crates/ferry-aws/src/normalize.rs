@@ -130,6 +130,9 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
                     .rollout_state()
                     .and_then(|r| EcsRolloutState::from_ecs(r.as_str())),
                 rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
+                created_at: d
+                    .created_at()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
             })
             .collect(),
         events: s

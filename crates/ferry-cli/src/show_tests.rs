@@ -152,6 +152,9 @@ fn autoscaled_processes_show_their_range() {
         failed_tasks: 0,
         endpoints: Vec::new(),
         autoscaling: None,
+        last_failure: None,
+        crashed_tasks: 0,
+        progress: None,
     };
     assert_eq!(
         (process_cell(&p), scaling_cell(&p)),

@@ -353,6 +353,7 @@ mod tests {
             task_definition: "acme_web:2".into(),
             reason: "circuit breaker".into(),
             events: Vec::new(),
+            last_failure: None,
         });
         assert_eq!(
             verdict(&applied, Some(&failed)),

@@ -78,6 +78,13 @@ pub struct Config {
     #[arg(long, env = "FERRY_APP_ROLE_PATH", default_value = ferry_core::DEFAULT_APP_ROLE_PATH)]
     pub app_role_path: String,
 
+    /// A process whose new tasks stop this many times after they ran (an
+    /// essential container exited) is reported failing, `TasksStopping`,
+    /// whether or not ECS's circuit breaker judges the deployment (1-50).
+    #[arg(long, env = "FERRY_CRASH_LOOP_STOPS", default_value_t = ferry_core::DEFAULT_CRASH_LOOP_STOPS,
+          value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub crash_loop_stops: u32,
+
     /// CloudWatch Logs group for the apps' containers; no log driver if unset.
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,

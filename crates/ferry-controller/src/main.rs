@@ -199,6 +199,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             shared: config.shared_secrets_prefix.clone(),
         },
         app_role_path: config.app_role_path.clone(),
+        crash_loop_stops: config.crash_loop_stops,
     };
     settings.secrets.validate().map_err(anyhow::Error::msg)?;
     if settings.scheduler_role_arn.is_none() {

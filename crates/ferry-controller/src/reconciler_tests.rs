@@ -106,6 +106,7 @@ fn deployment(task_definition: &str, running: u32, state: EcsRolloutState) -> Ob
         failed_tasks: 0,
         rollout_state: Some(state),
         rollout_state_reason: None,
+        created_at: None,
     }
 }
 

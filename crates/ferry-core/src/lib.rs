@@ -87,7 +87,7 @@ pub use model::action::{Action, Plan, ServiceUpdate, TaskDefinitionRef};
 pub use model::blocker::{Blocker, BlockerReason};
 pub use model::desired::{
     DeploymentSpec, Desired, DesiredProcess, DesiredSchedule, NetworkSpec, ScheduleSpec,
-    ServiceSpec, Settings, TaskDefinitionSpec, DEFAULT_APP_ROLE_PATH,
+    ServiceSpec, Settings, TaskDefinitionSpec, DEFAULT_APP_ROLE_PATH, DEFAULT_CRASH_LOOP_STOPS,
 };
 pub use model::observed::{
     Observed, ObservedSchedule, ObservedService, ObservedTaskDefinition, ServiceStatus,

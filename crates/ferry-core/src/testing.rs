@@ -36,6 +36,7 @@ pub fn settings() -> Settings {
         schedule_dlq_arn: Some("arn:aws:sqs:us-east-1:123456789012:ferry-schedule-dlq".into()),
         secrets: Default::default(),
         app_role_path: crate::model::desired::DEFAULT_APP_ROLE_PATH.into(),
+        crash_loop_stops: crate::model::desired::DEFAULT_CRASH_LOOP_STOPS,
     }
 }
 
@@ -354,6 +355,7 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                 capacity,
                 ephemeral_storage,
                 container_health_check,
+                progress_deadline: None,
             },
         )
 }

@@ -35,8 +35,9 @@ mod tests;
 pub use diagnostic::{Diagnostic, Diagnostics, Pos};
 pub use fargate::valid_memory_for_cpu;
 pub use limits::{
-    MAX_APP_NAME_LEN, MAX_DRAIN_TIMEOUT, MAX_HEALTH_CHECK_GRACE_PERIOD, MAX_MANIFEST_BYTES,
-    MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES, MAX_REQUESTS_PER_TARGET, MAX_SCALE,
+    DEFAULT_PROGRESS_DEADLINE, MAX_APP_NAME_LEN, MAX_DRAIN_TIMEOUT, MAX_HEALTH_CHECK_GRACE_PERIOD,
+    MAX_MANIFEST_BYTES, MAX_PROCESS_NAME_LEN, MAX_PROCFILE_BYTES, MAX_PROGRESS_DEADLINE,
+    MAX_REQUESTS_PER_TARGET, MAX_SCALE, MIN_PROGRESS_DEADLINE,
 };
 pub use load::{load_paths, parse_manifest, LoadedApp};
 pub use procfile::parse_procfile;

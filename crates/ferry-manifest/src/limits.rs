@@ -249,3 +249,11 @@ pub(crate) const NOT_BLANK: &str = r"\S";
 /// inside the parentheses (six cron fields, a rate's unit, an ISO time) is
 /// `ferry validate`'s alone.
 pub(crate) const SCHEDULE: &str = r"^(?:rate|cron|at)\(.*\)$";
+/// `progressDeadline` when unset: ten minutes, Kubernetes' default
+/// `progressDeadlineSeconds`.
+pub const DEFAULT_PROGRESS_DEADLINE: u32 = 600;
+/// Smallest `progressDeadline`: below it a slow image pull alone would
+/// fail a rollout.
+pub const MIN_PROGRESS_DEADLINE: u32 = 10;
+/// Largest `progressDeadline`: a day.
+pub const MAX_PROGRESS_DEADLINE: u32 = 86_400;

@@ -509,6 +509,11 @@ pub struct Process {
     /// The container health check of a process without a port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_health_check: Option<ContainerHealthCheck>,
+    /// Seconds a rollout may go without progress before it has failed
+    /// ([`crate::MIN_PROGRESS_DEADLINE`]..=[`crate::MAX_PROGRESS_DEADLINE`]);
+    /// `None`: [`crate::DEFAULT_PROGRESS_DEADLINE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_deadline: Option<u32>,
 }
 
 /// The process a manifest that sets nothing resolves to: the image's own
@@ -537,6 +542,7 @@ impl Default for Process {
             capacity: None,
             ephemeral_storage: None,
             container_health_check: None,
+            progress_deadline: None,
         }
     }
 }

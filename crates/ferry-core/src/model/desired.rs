@@ -55,6 +55,17 @@ pub struct Settings {
     /// (`iam:PassRole` is scoped to it), and `ferry apply` refuses others.
     #[serde(default = "default_app_role_path")]
     pub app_role_path: String,
+    /// A process whose new tasks stop this many times after they ran is
+    /// failing (`--crash-loop-stops`, `TasksStopping`).
+    #[serde(default = "default_crash_loop_stops")]
+    pub crash_loop_stops: u32,
+}
+
+/// The default of [`Settings::crash_loop_stops`].
+pub const DEFAULT_CRASH_LOOP_STOPS: u32 = 3;
+
+fn default_crash_loop_stops() -> u32 {
+    DEFAULT_CRASH_LOOP_STOPS
 }
 
 /// The default of [`Settings::app_role_path`]: `ferry.yaml`'s
@@ -81,6 +92,7 @@ impl Default for Settings {
             secrets: ferry_manifest::SecretScope::default(),
             schedule_dlq_arn: None,
             app_role_path: default_app_role_path(),
+            crash_loop_stops: DEFAULT_CRASH_LOOP_STOPS,
         }
     }
 }
@@ -197,6 +209,9 @@ pub struct DesiredProcess {
     pub service: ServiceSpec,
     /// The scalable target and policies of an autoscaled process.
     pub autoscaling: Option<ScalingSpec>,
+    /// Seconds a rollout may go without progress before it has failed
+    /// (`progressDeadline`, `ProgressDeadlineExceeded`).
+    pub progress_deadline_secs: u32,
 }
 
 impl DesiredProcess {

@@ -1,5 +1,5 @@
 //! The types every layer shares: what an app should have ([`desired`]),
-//! what exists ([`observed`], [`runs`]), the changes a plan makes
+//! what exists ([`observed`], [`runs`], [`stops`]), the changes a plan makes
 //! ([`action`]), what status says ([`status`], in the words of
 //! [`reasons`]), and the types of the [`traffic`] and [`autoscaling`]
 //! domains. The only rules here are those the types carry and every layer
@@ -23,6 +23,8 @@ pub mod task;
 pub mod desired;
 
 pub mod runs;
+
+pub mod stops;
 
 pub mod observed;
 

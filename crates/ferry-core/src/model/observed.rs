@@ -11,6 +11,7 @@ use super::desired::{
 };
 use super::ownership;
 use super::runs::ObservedRuns;
+use super::stops::StoppedTask;
 use super::task::CapacityProviderItem;
 use super::traffic::LoadBalancerLink;
 
@@ -91,6 +92,10 @@ pub struct ObservedDeployment {
     /// When ECS reports one.
     pub rollout_state: Option<EcsRolloutState>,
     pub rollout_state_reason: Option<String>,
+    /// RFC 3339: when ECS created the deployment; `None` when it does not
+    /// say. A rollout's progress deadline counts from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 /// One entry of a service's event log.
@@ -153,6 +158,12 @@ pub struct Observed {
     /// ECS scalable targets by service name: those of the services the
     /// app should have (whoever owns them) and those tagged for it.
     pub scalable_targets: BTreeMap<String, ObservedScalableTarget>,
+    /// Stopped tasks of the services' deployments by service name, newest
+    /// first (at most
+    /// [`MAX_STOPPED_PER_DEPLOYMENT`](super::stops::MAX_STOPPED_PER_DEPLOYMENT)
+    /// per deployment): those the adapter read while the service's
+    /// rollout was in progress or had failed.
+    pub stopped_tasks: BTreeMap<String, Vec<StoppedTask>>,
 }
 
 impl Observed {

@@ -103,8 +103,15 @@ pub enum ConditionReason {
     Degraded,
     /// `Progressing`, `Degraded`: nothing to report.
     AsExpected,
-    /// `Progressing`, `Degraded`: a rollout of this generation failed.
+    /// `Progressing`, `Degraded`: a rollout of this generation failed
+    /// (ECS failed or rolled back its deployment).
     RolloutFailed,
+    /// `Progressing`, `Degraded`: new tasks keep stopping after they ran
+    /// (a crash loop), whether or not ECS's circuit breaker judges it.
+    TasksStopping,
+    /// `Progressing`, `Degraded`: the rollout made no progress within the
+    /// process's `progressDeadline`.
+    ProgressDeadlineExceeded,
     /// `Degraded`: a call to AWS failed during the reconcile.
     ReconcileError,
     /// Every condition, as the CLI shows an app the controller has not
@@ -121,7 +128,7 @@ pub enum ConditionReason {
 impl ConditionReason {
     /// Every reason but [`ConditionReason::Blocked`] and
     /// [`ConditionReason::Other`], for parsing.
-    const NAMED: [ConditionReason; 9] = [
+    const NAMED: [ConditionReason; 11] = [
         ConditionReason::Converged,
         ConditionReason::Converging,
         ConditionReason::RolloutInProgress,
@@ -129,6 +136,8 @@ impl ConditionReason {
         ConditionReason::Degraded,
         ConditionReason::AsExpected,
         ConditionReason::RolloutFailed,
+        ConditionReason::TasksStopping,
+        ConditionReason::ProgressDeadlineExceeded,
         ConditionReason::ReconcileError,
         ConditionReason::Pending,
     ];
@@ -143,6 +152,8 @@ impl ConditionReason {
             ConditionReason::Degraded => "Degraded",
             ConditionReason::AsExpected => "AsExpected",
             ConditionReason::RolloutFailed => "RolloutFailed",
+            ConditionReason::TasksStopping => "TasksStopping",
+            ConditionReason::ProgressDeadlineExceeded => "ProgressDeadlineExceeded",
             ConditionReason::ReconcileError => "ReconcileError",
             ConditionReason::Pending => "Pending",
             ConditionReason::Blocked(reason) => reason.as_str(),
@@ -216,12 +227,24 @@ pub enum RolloutFailureReason {
     /// ECS rolled the service back to this task definition before Ferry
     /// saw the deployment fail.
     RolledBack { to: String },
+    /// Ferry's judgement: this many new tasks stopped after they ran (the
+    /// controller's `--crash-loop-stops`).
+    TasksStopping { stops: u32 },
+    /// Ferry's judgement: no progress within the process's
+    /// `progressDeadline`, in seconds.
+    ProgressDeadlineExceeded { deadline_secs: u32 },
 }
 
 /// The sentence of [`RolloutFailureReason::Unexplained`].
 const UNEXPLAINED: &str = "the deployment failed";
 /// What the sentence of [`RolloutFailureReason::RolledBack`] starts with.
 const ROLLED_BACK: &str = "ECS rolled the service back to ";
+/// What the sentence of [`RolloutFailureReason::TasksStopping`] ends with,
+/// after the count.
+const TASKS_STOPPING: &str = " new tasks stopped after they ran (a crash loop)";
+/// What the sentence of [`RolloutFailureReason::ProgressDeadlineExceeded`]
+/// starts with, before the seconds and `s`.
+const NO_PROGRESS: &str = "no progress within the progress deadline of ";
 
 impl RolloutFailureReason {
     /// The reason a written sentence stands for; never fails: what is not
@@ -230,9 +253,37 @@ impl RolloutFailureReason {
         if text == UNEXPLAINED {
             return RolloutFailureReason::Unexplained;
         }
+        if let Some(stops) = text
+            .strip_suffix(TASKS_STOPPING)
+            .and_then(|n| n.parse().ok())
+        {
+            return RolloutFailureReason::TasksStopping { stops };
+        }
+        if let Some(deadline_secs) = text
+            .strip_prefix(NO_PROGRESS)
+            .and_then(|n| n.strip_suffix('s'))
+            .and_then(|n| n.parse().ok())
+        {
+            return RolloutFailureReason::ProgressDeadlineExceeded { deadline_secs };
+        }
         match text.strip_prefix(ROLLED_BACK) {
             Some(to) => RolloutFailureReason::RolledBack { to: to.to_owned() },
             None => RolloutFailureReason::Ecs(text.to_owned()),
+        }
+    }
+
+    /// The reason the `Progressing` and `Degraded` conditions give for a
+    /// rollout that failed so: Ferry's own judgements have reasons of
+    /// their own, ECS's are `RolloutFailed`.
+    pub fn condition_reason(&self) -> ConditionReason {
+        match self {
+            RolloutFailureReason::TasksStopping { .. } => ConditionReason::TasksStopping,
+            RolloutFailureReason::ProgressDeadlineExceeded { .. } => {
+                ConditionReason::ProgressDeadlineExceeded
+            }
+            RolloutFailureReason::Ecs(_)
+            | RolloutFailureReason::Unexplained
+            | RolloutFailureReason::RolledBack { .. } => ConditionReason::RolloutFailed,
         }
     }
 }
@@ -249,6 +300,10 @@ impl fmt::Display for RolloutFailureReason {
             RolloutFailureReason::Ecs(text) => f.write_str(text),
             RolloutFailureReason::Unexplained => f.write_str(UNEXPLAINED),
             RolloutFailureReason::RolledBack { to } => write!(f, "{ROLLED_BACK}{to}"),
+            RolloutFailureReason::TasksStopping { stops } => write!(f, "{stops}{TASKS_STOPPING}"),
+            RolloutFailureReason::ProgressDeadlineExceeded { deadline_secs } => {
+                write!(f, "{NO_PROGRESS}{deadline_secs}s")
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ pub use super::reasons::{
     ScheduleState,
 };
 use super::runs::{FailedInvocation, ScheduledRun};
+pub use super::stops::LastFailure;
 
 /// The condition types by their old names.
 pub const READY: ConditionType = ConditionType::Ready;
@@ -70,6 +71,9 @@ pub struct RolloutFailure {
     /// The service's newest events when the failure was seen: ECS's
     /// messages, as text.
     pub events: Vec<String>,
+    /// The last failed task of the failed deployment, when one was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<LastFailure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +117,44 @@ pub struct ProcessStatus {
     /// Set for an autoscaled process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<ScalingStatus>,
+    /// The last failed task of the new deployment (the one rolling out, or
+    /// the one that failed), while its rollout is in progress or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<LastFailure>,
+    /// Tasks of the new deployment that stopped after they ran (an
+    /// essential container exited: a crash, an out-of-memory kill), as
+    /// the crash-loop check counts them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crashed_tasks: u32,
+    /// How the rollout progresses, while it is in progress: what the
+    /// progress deadline is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<RolloutProgress>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The progress of a rollout in progress (Kubernetes'
+/// `progressDeadlineSeconds`, per process). Progress is a new task
+/// running beyond the most seen so far, or an old one gone beyond the
+/// fewest seen so far: both marks only move one way, so a task that
+/// starts, crashes and starts again is not progress twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutProgress {
+    /// The deployment this is about (ECS's id).
+    pub deployment: String,
+    /// RFC 3339: the last progress, or when the deployment began.
+    pub since: String,
+    /// RFC 3339: `since` plus the process's `progressDeadline`: without
+    /// progress by then, the rollout has failed.
+    pub deadline: String,
+    /// The most tasks of the new deployment seen running.
+    pub new_running: u32,
+    /// The fewest tasks of older deployments seen running.
+    pub old_running: u32,
 }
 
 /// The bounds an autoscaled process is kept in, and its count now.

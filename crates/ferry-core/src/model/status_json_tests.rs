@@ -45,6 +45,9 @@ fn process(
         failed_tasks: 0,
         endpoints: Vec::new(),
         autoscaling: None,
+        last_failure: None,
+        crashed_tasks: 0,
+        progress: None,
     }
 }
 
@@ -164,6 +167,7 @@ fn representative() -> AppStatus {
             task_definition: "arn:td/worker:2".into(),
             reason: RolloutFailureReason::Ecs(circuit_breaker.into()),
             events: vec!["(service acme_worker) failed to launch a task".into()],
+            last_failure: None,
         }),
         succeeded: Some(2),
         schedules: schedules(),

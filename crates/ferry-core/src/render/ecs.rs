@@ -88,6 +88,9 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                     enable_execute_command: app.exec,
                 },
                 autoscaling: scaling,
+                progress_deadline_secs: process
+                    .progress_deadline
+                    .unwrap_or(ferry_manifest::DEFAULT_PROGRESS_DEADLINE),
             }
         })
         .collect()

@@ -108,6 +108,9 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                         .get(&process.process)
                         .cloned()
                         .unwrap_or_default(),
+                    last_failure: None,
+                    crashed_tasks: 0,
+                    progress: None,
                 },
             )
         })
@@ -121,6 +124,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                 task_definition: r.wanted.clone().unwrap_or_default(),
                 reason: reason.clone(),
                 events: r.events.clone(),
+                last_failure: None,
             }),
             _ => None,
         })

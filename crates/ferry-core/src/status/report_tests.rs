@@ -81,6 +81,9 @@ pub(crate) fn status_with(generation: u64, process: &str, new: Option<&str>) -> 
                 failed_tasks: 0,
                 endpoints: Vec::new(),
                 autoscaling: None,
+                last_failure: None,
+                crashed_tasks: 0,
+                progress: None,
             },
         )]),
         endpoints: Vec::new(),
@@ -108,6 +111,7 @@ fn completed(mut observed: Observed) -> Observed {
             failed_tasks: 0,
             rollout_state: Some(EcsRolloutState::Completed),
             rollout_state_reason: None,
+            created_at: None,
         }];
     }
     observed

@@ -41,6 +41,7 @@ fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDepl
         rollout_state: EcsRolloutState::from_ecs(state),
         rollout_state_reason: (state == "FAILED")
             .then(|| "ECS deployment circuit breaker: tasks failed to start.".into()),
+        created_at: None,
     }
 }
 
@@ -161,6 +162,7 @@ fn a_rollback_seen_only_afterwards_is_a_failure_and_failures_stick() {
         task_definition: "td:2".into(),
         reason: RolloutFailureReason::Ecs("tasks failed to start".into()),
         events: Vec::new(),
+        last_failure: None,
     });
     let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
     assert!(

@@ -197,6 +197,7 @@ impl Validator<'_> {
             capacity: capacity?,
             ephemeral_storage: ephemeral_storage?,
             container_health_check: health_check.container,
+            progress_deadline: None,
         })
     }
 
