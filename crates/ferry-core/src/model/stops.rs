@@ -105,3 +105,99 @@ pub struct LastFailure {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_tail: Vec<String>,
 }
+
+/// How many characters of a task id a summary shows (as `git` shortens a
+/// commit: enough to find it in the console).
+pub const SHORT_TASK_ID: usize = 8;
+
+impl LastFailure {
+    /// One line for a person, without the process:
+    /// - `task 7f1a3b28: essential container web exited with code 1: "KeyError: 'DATABASE_URL'"`
+    ///   (the last log line quoted, when there is one);
+    /// - `task 7f1a3b28 stopped: CannotPullContainerError: ... (exit -)`.
+    pub fn summary(&self) -> String {
+        let task: String = self.task.chars().take(SHORT_TASK_ID).collect();
+        let last_line = self
+            .log_tail
+            .last()
+            .map(|line| format!(": {line:?}"))
+            .unwrap_or_default();
+        let exited = self.stop_code.as_deref() == Some(ESSENTIAL_CONTAINER_EXITED);
+        match (exited, self.exit_code) {
+            (true, Some(code)) => {
+                let container = self
+                    .container
+                    .as_deref()
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                // A container reason (an out-of-memory kill) says more
+                // than the task's "Essential container in task exited".
+                let why = if self.reason.starts_with("Essential container") {
+                    String::new()
+                } else {
+                    format!(" ({})", self.reason)
+                };
+                format!("task {task}: essential container{container} exited with code {code}{why}{last_line}")
+            }
+            (_, code) => {
+                let code = code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+                format!(
+                    "task {task} stopped: {} (exit {code}){last_line}",
+                    self.reason
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure() -> LastFailure {
+        LastFailure {
+            task: "7f1a3b28c0de4f00".into(),
+            stopped_at: None,
+            stop_code: Some(ESSENTIAL_CONTAINER_EXITED.into()),
+            reason: "Essential container in task exited".into(),
+            container: Some("worker".into()),
+            exit_code: Some(1),
+            log_tail: vec!["booting".into(), "KeyError: 'DATABASE_URL'".into()],
+        }
+    }
+
+    #[test]
+    fn a_crash_is_summed_up_with_its_exit_code_and_last_line() {
+        assert_eq!(
+            failure().summary(),
+            "task 7f1a3b28: essential container worker exited with code 1: \"KeyError: 'DATABASE_URL'\""
+        );
+        let oom = LastFailure {
+            reason: "OutOfMemoryError: Container killed due to memory usage".into(),
+            exit_code: Some(137),
+            log_tail: Vec::new(),
+            ..failure()
+        };
+        assert_eq!(
+            oom.summary(),
+            "task 7f1a3b28: essential container worker exited with code 137 (OutOfMemoryError: Container killed due to memory usage)"
+        );
+    }
+
+    #[test]
+    fn a_task_that_never_ran_is_summed_up_with_ecs_reason() {
+        let pull = LastFailure {
+            stop_code: Some(TASK_FAILED_TO_START.into()),
+            reason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)"
+                .into(),
+            container: None,
+            exit_code: None,
+            log_tail: Vec::new(),
+            ..failure()
+        };
+        assert_eq!(
+            pull.summary(),
+            "task 7f1a3b28 stopped: CannotPullContainerError: pull image manifest has been retried 5 time(s) (exit -)"
+        );
+    }
+}

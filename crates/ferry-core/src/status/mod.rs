@@ -3,6 +3,7 @@
 //! the app and its services, [`rollout`] for each process's rollout, and
 //! [`schedule`] for scheduled processes.
 
+pub mod events;
 pub mod report;
 pub mod rollout;
 pub mod schedule;
