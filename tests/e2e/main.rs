@@ -12,6 +12,7 @@ mod crash;
 mod doctor;
 mod draining;
 mod ecs;
+mod failures;
 mod faults;
 mod health;
 mod hostile;
