@@ -360,3 +360,48 @@ fn a_described_task_keeps_ecs_words() {
         .as_deref()
         .is_some_and(|t| t.starts_with("2026-")));
 }
+
+#[tokio::test]
+async fn a_snapshot_holds_the_stopped_tasks_of_the_apps_services_without_a_call() {
+    let sdk = crate::test_support::unreachable_sdk().await;
+    let ecs = Ecs::new(
+        aws_sdk_ecs::Client::new(&sdk),
+        crate::test_support::caller(),
+        "c",
+    );
+    let seq = ecs.services.begin();
+    for (name, app) in [("shop_web", "shop"), ("blog_web", "blog")] {
+        let mut service = crate::ecs::tests::service(name);
+        service.tags = BTreeMap::from([
+            (names::TAG_MANAGED_BY.to_owned(), "ferry".to_owned()),
+            (names::TAG_APP.to_owned(), app.to_owned()),
+        ]);
+        ecs.services.put(seq, service);
+    }
+    let both = BTreeMap::from([
+        ("shop_web".to_owned(), "shop".to_owned()),
+        ("blog_web".to_owned(), "blog".to_owned()),
+    ]);
+    let stops = vec![
+        crashed("shop_web", "c1", 1, 1),
+        crashed("blog_web", "b1", 2, 1),
+    ];
+    let listed: Vec<String> = stops.iter().map(|s| s.task.task_arn.clone()).collect();
+    ecs.stopped.record(&listed, stops, &both, Instant::now());
+
+    // Desiring nothing: the app's services are those tagged for it.
+    let nothing = ferry_core::Desired {
+        processes: Vec::new(),
+        traffic: Default::default(),
+        schedules: Vec::new(),
+    };
+    let observed = ecs
+        .snapshot("shop", "ferry", &nothing, BTreeMap::new())
+        .expect("nothing missing");
+    assert_eq!(
+        observed.stopped_tasks.keys().collect::<Vec<_>>(),
+        ["shop_web"],
+        "the app's services only"
+    );
+    assert_eq!(arns(&observed.stopped_tasks["shop_web"]), ["c1"]);
+}
