@@ -13,7 +13,7 @@
 //! ([`Bucket::LogsReads`]).
 //!
 //! The controller reads one stopped task's last lines with one
-//! GetLogEvents call on its stream ([`Logs::tail`]): `startFromHead=false`
+//! GetLogEvents call on its stream ([`Logs::stream_tail`]): `startFromHead=false`
 //! with a `limit` returns the newest events of one stream in one call,
 //! under a quota of its own, five times FilterLogEvents'
 //! ([`Bucket::LogsTailReads`],
@@ -140,7 +140,7 @@ impl Logs {
     /// and a page holds at most `limit` events; the page itself is in time
     /// order, API_GetLogEvents). A stream that does not exist is an error
     /// (`ResourceNotFoundException`), for the caller to judge.
-    pub async fn tail(&self, stream: &str, lines: usize) -> Result<Vec<String>> {
+    pub async fn stream_tail(&self, stream: &str, lines: usize) -> Result<Vec<String>> {
         let limit = i32::try_from(lines.max(1)).unwrap_or(i32::MAX);
         let out = self
             .caller

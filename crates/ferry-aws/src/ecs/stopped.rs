@@ -3,7 +3,7 @@
 //! why a rollout's tasks stopped, and the last lines the newest failed
 //! one wrote.
 //!
-//! **Reading** ([`StoppedTasks::read`], once per progress tick, after the
+//! **Reading** ([`StoppedTasks::read_tick`], once per progress tick, after the
 //! settling services were read again):
 //! - nothing settles: no call at all;
 //! - else ONE cluster-wide ListTasks(`desiredStatus=STOPPED`) sweep, 100
@@ -80,7 +80,7 @@ pub(crate) trait StopReads {
     async fn log_tail(&self, stream: &str) -> Option<Result<Vec<String>>>;
 }
 
-/// The calls one [`StoppedTasks::read`] made.
+/// The calls one [`StoppedTasks::read_tick`] made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StopReadCalls {
     /// ListTasks and DescribeTasks.
@@ -140,7 +140,7 @@ impl StoppedTasks {
     /// listing or description ends the read with its error (the next tick
     /// reads again); a failing log read leaves that task without lines,
     /// never read again.
-    pub(crate) async fn read(
+    pub(crate) async fn read_tick(
         &self,
         reads: &impl StopReads,
         settling: &BTreeMap<String, String>,
@@ -398,7 +398,7 @@ impl StopReads for PacedReads<'_> {
 
     async fn log_tail(&self, stream: &str) -> Option<Result<Vec<String>>> {
         let logs = self.logs?;
-        Some(logs.tail(stream, LOG_TAIL_LINES).await)
+        Some(logs.stream_tail(stream, LOG_TAIL_LINES).await)
     }
 }
 
@@ -420,7 +420,9 @@ impl Ecs {
             })
             .collect();
         let reads = PacedReads { ecs: self, logs };
-        self.stopped.read(&reads, &settling, Instant::now()).await
+        self.stopped
+            .read_tick(&reads, &settling, Instant::now())
+            .await
     }
 
     /// The kept stopped tasks of `service`, newest first: no call.

@@ -126,7 +126,7 @@ async fn nothing_settling_makes_no_call() {
     fake.stop(crashed("shop_web", "a", 1, 1));
     let cache = StoppedTasks::default();
     let calls = cache
-        .read(&fake, &BTreeMap::new(), Instant::now())
+        .read_tick(&fake, &BTreeMap::new(), Instant::now())
         .await
         .expect("read");
     assert_eq!(calls, StopReadCalls::default());
@@ -142,7 +142,10 @@ async fn new_stopped_tasks_are_described_100_per_call_and_a_stopped_one_never_ag
     }
     let cache = StoppedTasks::default();
     let web = settling(&["shop_web"]);
-    let calls = cache.read(&fake, &web, Instant::now()).await.expect("read");
+    let calls = cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(fake.describes(), 3, "⌈250/100⌉ DescribeTasks");
     assert_eq!(calls.ecs, 3 + 3, "3 pages of ListTasks and 3 DescribeTasks");
 
@@ -150,11 +153,17 @@ async fn new_stopped_tasks_are_described_100_per_call_and_a_stopped_one_never_ag
     let mut deprovisioning = crashed("shop_web", "late", 300, 1);
     deprovisioning.last_status = "DEPROVISIONING".into();
     fake.stop(deprovisioning);
-    cache.read(&fake, &web, Instant::now()).await.expect("read");
+    cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(fake.describes(), 4, "one call for the one new task");
     // Once more: only the task not yet STOPPED is described again.
     fake.described.lock().expect("described").clear();
-    cache.read(&fake, &web, Instant::now()).await.expect("read");
+    cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(
         *fake.described.lock().expect("described"),
         ["arn:aws:ecs:us-east-1:1:task/c/late"]
@@ -165,9 +174,15 @@ async fn new_stopped_tasks_are_described_100_per_call_and_a_stopped_one_never_ag
         .get_mut("arn:aws:ecs:us-east-1:1:task/c/late")
         .expect("late")
         .last_status = STOPPED.into();
-    cache.read(&fake, &web, Instant::now()).await.expect("read");
+    cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     let before = fake.describes();
-    cache.read(&fake, &web, Instant::now()).await.expect("read");
+    cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(fake.describes(), before, "a STOPPED description is final");
 }
 
@@ -182,7 +197,7 @@ async fn only_tasks_of_settling_services_are_kept_newest_first() {
     fake.stop(run);
     let cache = StoppedTasks::default();
     cache
-        .read(&fake, &settling(&["shop_web"]), Instant::now())
+        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
         .await
         .expect("read");
     assert_eq!(arns(&cache.of("shop_web")), ["new", "old"]);
@@ -202,7 +217,10 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
     fake.stop(never_started("shop_web", "pull", 4));
     let cache = StoppedTasks::default();
     let web = settling(&["shop_web"]);
-    let calls = cache.read(&fake, &web, Instant::now()).await.expect("read");
+    let calls = cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(calls.logs, 1);
     assert_eq!(fake.tails(), ["shop/web/c3"], "the newest that ran, only");
     let stops = cache.of("shop_web");
@@ -216,13 +234,22 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
 
     // Nothing new: no read. A new crash whose stream is missing: one read,
     // an empty tail, and never again.
-    let calls = cache.read(&fake, &web, Instant::now()).await.expect("read");
+    let calls = cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(calls.logs, 0);
     fake.stop(crashed("shop_web", "c5", 5, 137));
-    let calls = cache.read(&fake, &web, Instant::now()).await.expect("read");
+    let calls = cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(calls.logs, 1);
     assert_eq!(cache.of("shop_web")[0].log_tail, Some(Vec::new()));
-    cache.read(&fake, &web, Instant::now()).await.expect("read");
+    cache
+        .read_tick(&fake, &web, Instant::now())
+        .await
+        .expect("read");
     assert_eq!(fake.tails(), ["shop/web/c3", "shop/web/c5"]);
 }
 
@@ -235,7 +262,7 @@ async fn a_clean_exit_or_no_log_group_reads_no_log() {
     fake.stop(crashed("shop_web", "c1", 1, 1));
     let cache = StoppedTasks::default();
     let calls = cache
-        .read(&fake, &settling(&["shop_web"]), Instant::now())
+        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
         .await
         .expect("read");
     assert_eq!(calls.logs, 0);
@@ -245,7 +272,7 @@ async fn a_clean_exit_or_no_log_group_reads_no_log() {
     fake.stop(crashed("shop_web", "scaled_in", 1, 0));
     let cache = StoppedTasks::default();
     cache
-        .read(&fake, &settling(&["shop_web"]), Instant::now())
+        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
         .await
         .expect("read");
     assert!(fake.tails().is_empty(), "exit 0 is no failure");
@@ -258,21 +285,21 @@ async fn a_settling_service_keeps_its_tasks_until_it_has_settled_for_a_while() {
     let cache = StoppedTasks::default();
     let start = Instant::now();
     let web = settling(&["shop_web"]);
-    cache.read(&fake, &web, start).await.expect("read");
+    cache.read_tick(&fake, &web, start).await.expect("read");
     // ECS no longer lists it (an hour on): kept while the service settles.
     fake.listed.lock().expect("listed").clear();
     let later = start + FORGET_AFTER * 2;
-    cache.read(&fake, &web, later).await.expect("read");
+    cache.read_tick(&fake, &web, later).await.expect("read");
     assert_eq!(arns(&cache.of("shop_web")), ["c1"]);
     // Settled: kept for a while, then forgotten.
     let calls = cache
-        .read(&fake, &BTreeMap::new(), later + FORGET_AFTER / 2)
+        .read_tick(&fake, &BTreeMap::new(), later + FORGET_AFTER / 2)
         .await
         .expect("read");
     assert_eq!(calls, StopReadCalls::default());
     assert_eq!(arns(&cache.of("shop_web")), ["c1"]);
     cache
-        .read(&fake, &BTreeMap::new(), later + FORGET_AFTER)
+        .read_tick(&fake, &BTreeMap::new(), later + FORGET_AFTER)
         .await
         .expect("read");
     assert!(cache.of("shop_web").is_empty());
@@ -289,7 +316,7 @@ async fn at_most_max_stopped_tasks_are_kept_per_deployment() {
     fake.stop(other);
     let cache = StoppedTasks::default();
     cache
-        .read(&fake, &settling(&["shop_web"]), Instant::now())
+        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
         .await
         .expect("read");
     let stops = cache.of("shop_web");
