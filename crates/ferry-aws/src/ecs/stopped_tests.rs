@@ -116,6 +116,18 @@ fn settling(names: &[&str]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// One tick now.
+async fn tick(
+    cache: &StoppedTasks,
+    fake: &Fake,
+    settling: &BTreeMap<String, String>,
+) -> StopReadCalls {
+    cache
+        .read_tick(fake, settling, Instant::now())
+        .await
+        .expect("read")
+}
+
 fn arns(stops: &[StoppedTask]) -> Vec<&str> {
     stops.iter().map(StoppedTask::task_id).collect()
 }
@@ -125,10 +137,7 @@ async fn nothing_settling_makes_no_call() {
     let fake = Fake::default();
     fake.stop(crashed("shop_web", "a", 1, 1));
     let cache = StoppedTasks::default();
-    let calls = cache
-        .read_tick(&fake, &BTreeMap::new(), Instant::now())
-        .await
-        .expect("read");
+    let calls = tick(&cache, &fake, &BTreeMap::new()).await;
     assert_eq!(calls, StopReadCalls::default());
     assert_eq!(fake.lists.load(Ordering::SeqCst), 0);
     assert_eq!(fake.describes(), 0);
@@ -142,10 +151,7 @@ async fn new_stopped_tasks_are_described_100_per_call_and_a_stopped_one_never_ag
     }
     let cache = StoppedTasks::default();
     let web = settling(&["shop_web"]);
-    let calls = cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    let calls = tick(&cache, &fake, &web).await;
     assert_eq!(fake.describes(), 3, "⌈250/100⌉ DescribeTasks");
     assert_eq!(calls.ecs, 3 + 3, "3 pages of ListTasks and 3 DescribeTasks");
 
@@ -153,17 +159,11 @@ async fn new_stopped_tasks_are_described_100_per_call_and_a_stopped_one_never_ag
     let mut deprovisioning = crashed("shop_web", "late", 300, 1);
     deprovisioning.last_status = "DEPROVISIONING".into();
     fake.stop(deprovisioning);
-    cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &web).await;
     assert_eq!(fake.describes(), 4, "one call for the one new task");
     // Once more: only the task not yet STOPPED is described again.
     fake.described.lock().expect("described").clear();
-    cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &web).await;
     assert_eq!(
         *fake.described.lock().expect("described"),
         ["arn:aws:ecs:us-east-1:1:task/c/late"]
@@ -174,15 +174,9 @@ async fn new_stopped_tasks_are_described_100_per_call_and_a_stopped_one_never_ag
         .get_mut("arn:aws:ecs:us-east-1:1:task/c/late")
         .expect("late")
         .last_status = STOPPED.into();
-    cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &web).await;
     let before = fake.describes();
-    cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &web).await;
     assert_eq!(fake.describes(), before, "a STOPPED description is final");
 }
 
@@ -196,10 +190,7 @@ async fn only_tasks_of_settling_services_are_kept_newest_first() {
     run.group = Some("family:shop_web".into());
     fake.stop(run);
     let cache = StoppedTasks::default();
-    cache
-        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &settling(&["shop_web"])).await;
     assert_eq!(arns(&cache.of("shop_web")), ["new", "old"]);
     assert!(cache.of("shop_worker").is_empty(), "not settling");
 }
@@ -217,10 +208,7 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
     fake.stop(never_started("shop_web", "pull", 4));
     let cache = StoppedTasks::default();
     let web = settling(&["shop_web"]);
-    let calls = cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    let calls = tick(&cache, &fake, &web).await;
     assert_eq!(calls.logs, 1);
     assert_eq!(fake.tails(), ["shop/web/c3"], "the newest that ran, only");
     let stops = cache.of("shop_web");
@@ -234,22 +222,13 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
 
     // Nothing new: no read. A new crash whose stream is missing: one read,
     // an empty tail, and never again.
-    let calls = cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    let calls = tick(&cache, &fake, &web).await;
     assert_eq!(calls.logs, 0);
     fake.stop(crashed("shop_web", "c5", 5, 137));
-    let calls = cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    let calls = tick(&cache, &fake, &web).await;
     assert_eq!(calls.logs, 1);
     assert_eq!(cache.of("shop_web")[0].log_tail, Some(Vec::new()));
-    cache
-        .read_tick(&fake, &web, Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &web).await;
     assert_eq!(fake.tails(), ["shop/web/c3", "shop/web/c5"]);
 }
 
@@ -261,20 +240,14 @@ async fn a_clean_exit_or_no_log_group_reads_no_log() {
     };
     fake.stop(crashed("shop_web", "c1", 1, 1));
     let cache = StoppedTasks::default();
-    let calls = cache
-        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
-        .await
-        .expect("read");
+    let calls = tick(&cache, &fake, &settling(&["shop_web"])).await;
     assert_eq!(calls.logs, 0);
     assert_eq!(cache.of("shop_web")[0].log_tail, None);
 
     let fake = Fake::default();
     fake.stop(crashed("shop_web", "scaled_in", 1, 0));
     let cache = StoppedTasks::default();
-    cache
-        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &settling(&["shop_web"])).await;
     assert!(fake.tails().is_empty(), "exit 0 is no failure");
 }
 
@@ -315,10 +288,7 @@ async fn at_most_max_stopped_tasks_are_kept_per_deployment() {
     other.task.deployment_id = "ecs-svc/2".into();
     fake.stop(other);
     let cache = StoppedTasks::default();
-    cache
-        .read_tick(&fake, &settling(&["shop_web"]), Instant::now())
-        .await
-        .expect("read");
+    tick(&cache, &fake, &settling(&["shop_web"])).await;
     let stops = cache.of("shop_web");
     assert_eq!(stops.len(), MAX_STOPPED_PER_DEPLOYMENT + 1);
     assert_eq!(stops[0].task_id(), "a054", "newest first");
