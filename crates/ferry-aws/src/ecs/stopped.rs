@@ -137,9 +137,10 @@ impl StoppedTasks {
 
     /// One progress tick's read for `settling` (service name to its
     /// `ferry:app`) at `now`; see the module's documentation. A failing
-    /// listing or description ends the read with its error (the next tick
-    /// reads again); a failing log read leaves that task without lines,
-    /// never read again.
+    /// listing or description ends the read with its error, recording
+    /// nothing of this tick's descriptions (the next tick describes them
+    /// again; the calls already made are not in the error); a failing log
+    /// read leaves that task with an empty tail, never read again.
     pub(crate) async fn read_tick(
         &self,
         reads: &impl StopReads,
@@ -193,7 +194,7 @@ impl StoppedTasks {
     }
 
     /// Marks the settling services as settling at `now`, and forgets the
-    /// tasks of those that have not settled for [`FORGET_AFTER`].
+    /// tasks of those that have not been settling for [`FORGET_AFTER`].
     fn forget(&self, settling: &BTreeMap<String, String>, now: Instant) {
         let mut state = self.state();
         for (name, stops) in state.services.iter_mut() {
