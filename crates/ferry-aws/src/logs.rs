@@ -11,6 +11,13 @@
 //! by time: the cost of reading an app's logs grows with its lines, never
 //! with its tasks. FilterLogEvents is paced at its quota
 //! ([`Bucket::LogsReads`]).
+//!
+//! The controller reads one stopped task's last lines with one
+//! GetLogEvents call on its stream ([`Logs::stream_tail`]): `startFromHead=false`
+//! with a `limit` returns the newest events of one stream in one call,
+//! under a quota of its own, five times FilterLogEvents'
+//! ([`Bucket::LogsTailReads`],
+//! <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html>).
 
 use std::collections::HashSet;
 
@@ -124,6 +131,75 @@ impl Logs {
         )
         .await
     }
+}
+
+impl Logs {
+    /// The last `lines` lines `stream` holds, oldest first, each without
+    /// its trailing newline: ONE GetLogEvents call, never paginated
+    /// ("If the value is false, the latest log events are returned first"
+    /// and a page holds at most `limit` events; the page itself is in time
+    /// order, API_GetLogEvents). A stream that does not exist is an error
+    /// (`ResourceNotFoundException`), for the caller to judge.
+    pub async fn stream_tail(&self, stream: &str, lines: usize) -> Result<Vec<String>> {
+        let limit = i32::try_from(lines.max(1)).unwrap_or(i32::MAX);
+        let out = self
+            .caller
+            .call(LOGS, "GetLogEvents", Bucket::LogsTailReads, stream, || {
+                self.client
+                    .get_log_events()
+                    .log_group_name(&self.group)
+                    .log_stream_name(stream)
+                    .start_from_head(false)
+                    .limit(limit)
+                    .send()
+            })
+            .await?;
+        let mut events: Vec<(i64, String)> = out
+            .events()
+            .iter()
+            .map(|e| {
+                let line = e.message().unwrap_or_default();
+                (
+                    e.timestamp().unwrap_or_default(),
+                    line.trim_end_matches(['\n', '\r']).to_owned(),
+                )
+            })
+            .collect();
+        // Stable: lines written in the same millisecond keep the API's order.
+        events.sort_by_key(|(at, _)| *at);
+        Ok(newest_within(
+            events.into_iter().map(|(_, line)| line).collect(),
+            lines,
+            ferry_core::model::stops::LOG_TAIL_BYTES,
+        ))
+    }
+}
+
+/// The newest of `lines` (oldest first) that fit in `max_lines` lines and
+/// `max_bytes` bytes, oldest first: the newest line is kept first, and the
+/// oldest line kept is cut at a character boundary (keeping its end, the
+/// part written last) to fill what is left of `max_bytes`.
+pub fn newest_within(lines: Vec<String>, max_lines: usize, max_bytes: usize) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut left = max_bytes;
+    for line in lines.into_iter().rev().take(max_lines) {
+        if left == 0 {
+            break;
+        }
+        if line.len() <= left {
+            left -= line.len();
+            kept.push(line);
+        } else {
+            let mut start = line.len() - left;
+            while !line.is_char_boundary(start) {
+                start += 1;
+            }
+            kept.push(line[start..].to_owned());
+            left = 0;
+        }
+    }
+    kept.reverse();
+    kept
 }
 
 /// How late after it was written CloudWatch Logs may make a line readable,
@@ -279,6 +355,25 @@ mod tests {
         assert!(!cursor.admit(&event(2_999, "too late")));
         assert!(cursor.by_time.keys().all(|ms| *ms >= 3_001));
         assert_eq!(cursor.seen.len(), 1);
+    }
+
+    #[test]
+    fn a_tail_keeps_the_newest_lines_within_its_bounds() {
+        let lines = |v: &[&str]| v.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            newest_within(lines(&["a", "b", "c"]), 2, 100),
+            ["b", "c"],
+            "at most max_lines, the newest"
+        );
+        assert_eq!(
+            newest_within(lines(&["first", "second", "KeyError"]), 5, 12),
+            ["cond", "KeyError"],
+            "the newest line whole, the one before cut to fit"
+        );
+        // A cut never splits a character: "é" is two bytes.
+        assert_eq!(newest_within(lines(&["xé", "ab"]), 5, 3), ["", "ab"]);
+        assert_eq!(newest_within(lines(&["abcdef"]), 5, 4), ["cdef"]);
+        assert!(newest_within(lines(&["a"]), 5, 0).is_empty());
     }
 
     #[test]

@@ -54,7 +54,9 @@ use tokio::time::Instant;
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html>,
 /// gives FilterLogEvents 5 transactions per second per account and Region
 /// (also <https://repost.aws/knowledge-center/cloudwatch-logs-throttling>),
-/// and no burst: Ferry allows one second's worth.
+/// and no burst: Ferry allows one second's worth. The same page gives
+/// GetLogEvents 25 transactions per second per account and Region, a
+/// bucket of its own ([`Bucket::LogsTailReads`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     /// ECS "task definition modify": Register/DeregisterTaskDefinition,
@@ -94,6 +96,9 @@ pub enum Bucket {
     SchedulerGroups,
     /// CloudWatch Logs FilterLogEvents: 5/s per account and Region; burst 5.
     LogsReads,
+    /// CloudWatch Logs GetLogEvents (the controller's read of a stopped
+    /// task's last lines): 25/s per account and Region; burst 25.
+    LogsTailReads,
     /// Application Auto Scaling: every action, burst 10, 2/s. AWS says
     /// that Application Auto Scaling has an API throttle bucket of its own
     /// per account and Region, shared by all its actions ("Amazon EC2 Auto
@@ -130,7 +135,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 16] = [
+    pub const PACED: [Bucket; 17] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -145,6 +150,7 @@ impl Bucket {
         Bucket::SchedulerSchedules,
         Bucket::SchedulerGroups,
         Bucket::LogsReads,
+        Bucket::LogsTailReads,
         Bucket::Autoscaling,
         Bucket::Sqs,
     ];
@@ -166,6 +172,7 @@ impl Bucket {
             Bucket::SchedulerSchedules => (50, 50.0),
             Bucket::SchedulerGroups => (10, 10.0),
             Bucket::LogsReads => (5, 5.0),
+            Bucket::LogsTailReads => (25, 25.0),
             Bucket::Autoscaling => (10, 2.0),
             Bucket::Sqs => (10, 10.0),
             Bucket::Unpaced => return None,

@@ -58,6 +58,12 @@ pub trait World: Send + Sync + 'static {
     fn read_schedule_runs(&self) -> impl Future<Output = usize> + Send;
     /// Reads the settling services again: how many settle, and the reads.
     fn read_progress(&self) -> impl Future<Output = (usize, ferry_aws::Result<usize>)> + Send;
+    /// Reads the settling services' stopped tasks and the newest failed
+    /// one's last log lines (no call when nothing settles); returns the
+    /// calls made. See [`ferry_aws::Aws::read_stopped_tasks`].
+    fn read_stopped_tasks(
+        &self,
+    ) -> impl Future<Output = ferry_aws::Result<ferry_aws::ecs::StopReadCalls>> + Send;
     /// Cached services of this installation, by app.
     fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>>;
     /// Deregisters unused revisions of the apps' families; returns how
@@ -110,6 +116,10 @@ impl World for ferry_aws::Aws {
 
     async fn read_progress(&self) -> (usize, ferry_aws::Result<usize>) {
         ferry_aws::Aws::read_progress(self).await
+    }
+
+    async fn read_stopped_tasks(&self) -> ferry_aws::Result<ferry_aws::ecs::StopReadCalls> {
+        ferry_aws::Aws::read_stopped_tasks(self).await
     }
 
     fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {

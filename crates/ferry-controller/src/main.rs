@@ -144,6 +144,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
             scheduler
         }
     };
+    // The stopped tasks' last lines, read from the apps' log group.
+    let logs = config.log_group.as_ref().map(|group| {
+        ferry_aws::Logs::new(
+            aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&paced).build(),
+            ),
+            caller.clone(),
+            group,
+        )
+    });
     let traffic = if config.internal_listener_arn.is_empty() {
         info!("no internal listener configured: processes are not exposed");
         None
@@ -242,7 +252,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
             reconciler::Reconciler::new(
                 ferry_aws::Aws::new(ecs, settings.clone())
                     .with_traffic(traffic)
-                    .with_schedules(Some(scheduler)),
+                    .with_schedules(Some(scheduler))
+                    .with_logs(logs),
                 store,
                 settings,
                 metrics.clone(),

@@ -22,6 +22,9 @@ pub struct Metrics {
     /// ECS reads made to keep the shared cache current, by purpose
     /// (`resync`, `progress`).
     pub ecs_reads_total: IntCounterVec,
+    /// CloudWatch Logs reads of stopped tasks' last lines (GetLogEvents,
+    /// one per failed task that ran).
+    pub log_reads_total: IntCounter,
     /// ECS reads the last resync made (budget: services / 10 + 5).
     pub ecs_reads_per_resync: IntGauge,
     /// Resyncs (and term starts) that read the cluster.
@@ -86,6 +89,10 @@ impl Metrics {
             ),
             &["purpose"],
         )?;
+        let log_reads_total = IntCounter::new(
+            "log_reads_total",
+            "CloudWatch Logs reads of stopped tasks' last lines (one per failed task that ran)",
+        )?;
         let ecs_reads_per_resync = IntGauge::new(
             "ecs_reads_per_resync",
             "ECS reads the last resync (or term start) made",
@@ -103,6 +110,7 @@ impl Metrics {
             "The resync interval in force, stretched to keep reads within their share",
         )?;
         registry.register(Box::new(ecs_reads_total.clone()))?;
+        registry.register(Box::new(log_reads_total.clone()))?;
         registry.register(Box::new(ecs_reads_per_resync.clone()))?;
         registry.register(Box::new(resyncs_total.clone()))?;
         registry.register(Box::new(resync_interval_seconds.clone()))?;
@@ -136,6 +144,7 @@ impl Metrics {
             drift_corrections_total,
             task_definitions_deregistered_total,
             ecs_reads_total,
+            log_reads_total,
             ecs_reads_per_resync,
             resyncs_total,
             resync_interval_seconds,

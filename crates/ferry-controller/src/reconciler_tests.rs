@@ -42,6 +42,12 @@ struct WorldState {
     failing: BTreeSet<String>,
     /// What each resync asked to retire: (apps, keep, max).
     retire_requests: Vec<(BTreeSet<String>, usize, usize)>,
+    /// How many services settle, as the progress read reports it.
+    settling: usize,
+    /// What each read of the stopped tasks reports having called.
+    stop_reads: ferry_aws::ecs::StopReadCalls,
+    /// The progress tick's reads, in order: `services`, `stopped`.
+    progress_reads: Vec<&'static str>,
 }
 
 impl FakeWorld {
@@ -120,6 +126,9 @@ impl FakeWorld {
                 == ferry_core::names::Ownership::Ours;
             if wanted || ours {
                 observed.services.insert(name.clone(), service.clone());
+                if let Some(stops) = state.observed.stopped_tasks.get(name) {
+                    observed.stopped_tasks.insert(name.clone(), stops.clone());
+                }
             }
         }
         for process in &desired.processes {
@@ -283,7 +292,16 @@ impl World for FakeWorld {
     }
 
     async fn read_progress(&self) -> (usize, ferry_aws::Result<usize>) {
-        (0, Ok(0))
+        let mut state = self.state();
+        state.progress_reads.push("services");
+        let settling = state.settling;
+        (settling, Ok(settling.div_ceil(10)))
+    }
+
+    async fn read_stopped_tasks(&self) -> ferry_aws::Result<ferry_aws::ecs::StopReadCalls> {
+        let mut state = self.state();
+        state.progress_reads.push("stopped");
+        Ok(state.stop_reads)
     }
 
     fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
@@ -688,4 +706,103 @@ async fn hygiene_tidies_only_the_apps_observed_in_this_term() {
         asked,
         vec![BTreeSet::new(), ["shop".to_owned()].into(), BTreeSet::new()]
     );
+}
+
+#[tokio::test]
+async fn a_progress_tick_reads_stopped_tasks_after_the_services_and_counts_them() {
+    let r = reconciler();
+    {
+        let mut state = r.world.state();
+        state.settling = 3;
+        state.stop_reads = ferry_aws::ecs::StopReadCalls { ecs: 50, logs: 2 };
+    }
+    let pause = r.progress().await;
+    assert_eq!(r.world.state().progress_reads, ["services", "stopped"]);
+    let reads = r
+        .metrics
+        .ecs_reads_total
+        .with_label_values(&["progress"])
+        .get();
+    assert_eq!(reads, 1 + 50, "one DescribeServices and the 50 task reads");
+    assert_eq!(r.metrics.log_reads_total.get(), 2);
+    assert_eq!(
+        pause,
+        crate::read_share::read_pause(50, 0.5),
+        "the pause leaves room for the task reads too"
+    );
+
+    // Nothing settles: the stopped-task read is still asked (it makes no
+    // call, and forgets what settled long ago), and the tick is the shortest.
+    r.world.state().settling = 0;
+    r.world.state().stop_reads = Default::default();
+    assert_eq!(r.progress().await, crate::term::PROGRESS_TICK);
+}
+
+/// `process` of `app` rolls out from `previous` (no task of the new
+/// deployment runs yet), and a task of its new deployment crashed, as the
+/// adapter's stopped-task cache keeps it, with its last log lines.
+fn crash_of(world: &FakeWorld, app: &str, process: &str, previous: &str) {
+    let mut state = world.state();
+    let name = ferry_core::names::service_name(app, process);
+    let service = state.observed.services.get_mut(&name).expect("the service");
+    let new = deployment(&service.task_definition_arn, 0, EcsRolloutState::InProgress);
+    let mut old = deployment(previous, service.desired_count, EcsRolloutState::Completed);
+    old.status = DeploymentStatus::Active;
+    let deployment = new.id.clone();
+    service.deployments = vec![new, old];
+    let service = service.clone();
+    let crash = ferry_core::model::stops::StoppedTask {
+        task_arn: "arn:aws:ecs:us-east-1:1:task/c/7f1a3b28c0de4f00".into(),
+        deployment_id: deployment,
+        task_definition_arn: service.task_definition_arn.clone(),
+        started_at: Some("2026-12-01T10:00:01Z".into()),
+        stopped_at: Some("2026-12-01T10:00:05Z".into()),
+        stop_code: Some(ferry_core::model::stops::ESSENTIAL_CONTAINER_EXITED.into()),
+        stopped_reason: Some("Essential container in task exited".into()),
+        containers: vec![ferry_core::model::stops::StoppedContainer {
+            name: process.into(),
+            exit_code: Some(1),
+            reason: None,
+        }],
+        log_container: Some(process.into()),
+        log_tail: Some(vec!["booting".into(), "KeyError: 'DATABASE_URL'".into()]),
+    };
+    state.observed.stopped_tasks.insert(name, vec![crash]);
+}
+
+/// Needs the core part of issue 22 (ferry-core's status filling
+/// `lastFailure` from `Observed.stopped_tasks`): until it is merged, the
+/// status has no last failure.
+#[tokio::test]
+#[ignore = "needs issue 22's core part (lastFailure from Observed.stopped_tasks); un-ignore on merge"]
+async fn a_crashed_task_of_the_new_deployment_is_the_last_failure_in_status() {
+    let r = reconciler();
+    let v1 = record("shop", 1, "shop:1");
+    r.reconcile(&v1, &fence()).await.expect("reconcile");
+    r.world.settle();
+    r.reconcile(&v1, &fence()).await.expect("reconcile");
+    let web = ferry_core::names::service_name("shop", "web");
+    let good = r.world.state().observed.services[&web]
+        .task_definition_arn
+        .clone();
+    let v2 = record("shop", 2, "shop:crash");
+    r.reconcile(&v2, &fence()).await.expect("reconcile");
+    crash_of(&r.world, "shop", "web", &good);
+
+    r.reconcile(&v2, &fence()).await.expect("reconcile");
+    let status = r.store.status("shop");
+    let failure = status.processes["web"]
+        .last_failure
+        .clone()
+        .expect("processes.web.lastFailure");
+    assert_eq!(failure.task, "7f1a3b28c0de4f00");
+    assert_eq!(failure.exit_code, Some(1));
+    assert_eq!(failure.container.as_deref(), Some("web"));
+    assert_eq!(failure.log_tail, ["booting", "KeyError: 'DATABASE_URL'"]);
+    let json = serde_json::to_value(&status).expect("json");
+    assert_eq!(
+        json["processes"]["web"]["lastFailure"]["logTail"][1],
+        "KeyError: 'DATABASE_URL'"
+    );
+    assert!(status.processes["worker"].last_failure.is_none());
 }

@@ -31,6 +31,12 @@ const PROGRESS_READ_SHARE: f64 = 0.5;
 /// Every this many resyncs, the cluster is listed in full (finding
 /// services Ferry did not know of); the others read the known names only.
 pub const FULL_LISTING_EVERY: u64 = 10;
+
+/// A count of calls as a counter's increment.
+fn count(calls: usize) -> u64 {
+    u64::try_from(calls).unwrap_or(u64::MAX)
+}
+
 /// Deregistrations per resync at most: hygiene catches up over a few
 /// resyncs rather than spending the task-definition bucket at once.
 pub const MAX_RETIRED_PER_RESYNC: usize = 10;
@@ -87,26 +93,44 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
     }
 
     /// Reads the services whose rollout is in progress, 10 per call across
-    /// all apps, and returns how long to wait before the next read: at
-    /// least [`PROGRESS_TICK`], longer when so many services roll out that
-    /// reading them all would take more than [`PROGRESS_READ_SHARE`] of
-    /// the ECS read bucket.
+    /// all apps, then their stopped tasks (one cluster-wide sweep, the new
+    /// ones described 100 per call, one log read per failed task that
+    /// ran), and returns how long to wait before the next read: at least
+    /// [`PROGRESS_TICK`], longer when so many services roll out (or so
+    /// many tasks stop) that reading them all would take more than
+    /// [`PROGRESS_READ_SHARE`] of a read bucket.
     pub async fn progress(&self) -> Duration {
         let (settling, read) = self.world.read_progress().await;
+        let progress_reads = self
+            .metrics
+            .ecs_reads_total
+            .with_label_values(&["progress"]);
+        if let Err(err) = &read {
+            warn!(error = %err, "reading rollout progress failed");
+        }
+        progress_reads.inc_by(count(*read.as_ref().unwrap_or(&0)));
+        // After the services were read again: `settling` is current. Makes
+        // no call when nothing settles (it still forgets what settled long
+        // ago).
+        let stops = match self.world.read_stopped_tasks().await {
+            Ok(calls) => calls,
+            Err(err) => {
+                warn!(error = %err, "reading stopped tasks failed");
+                Default::default()
+            }
+        };
+        progress_reads.inc_by(count(stops.ecs));
+        self.metrics.log_reads_total.inc_by(count(stops.logs));
         if settling == 0 {
             return PROGRESS_TICK;
         }
-        match read {
-            Ok(calls) => self
-                .metrics
-                .ecs_reads_total
-                .with_label_values(&["progress"])
-                .inc_by(u64::try_from(calls).unwrap_or(u64::MAX)),
-            Err(err) => warn!(error = %err, "reading rollout progress failed"),
-        }
         // The pause is sized for the reads the services need, whether or
-        // not this round got through.
-        let needed = settling.div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH);
+        // not this round got through. Stopped tasks draw from ECS's
+        // cluster-resource read bucket and GetLogEvents from its own, each
+        // refilling at least as fast as the service read bucket: the
+        // longest of the three sizes the pause.
+        let services = settling.div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH);
+        let needed = services.max(stops.ecs).max(stops.logs);
         read_pause(needed, PROGRESS_READ_SHARE).max(PROGRESS_TICK)
     }
 

@@ -339,6 +339,23 @@ def test_calls_per_resync_of_the_other_services():
                                         "scheduler 1.0")
 
 
+def test_stopped_task_reads_count_list_describe_and_log_reads():
+    log = MIXED_LOG + [
+        {"t": 18.0, "service": "ecs", "operation": "DescribeTasks", "status": 200, "agent": "ferry-bench"},
+        {"t": 18.5, "service": "logs", "operation": "GetLogEvents", "status": 200, "agent": "ferry-bench"},
+        {"t": 19.0, "service": "logs", "operation": "GetLogEvents", "status": 200, "agent": "other"},
+    ]
+    calls = bench.calls_by_service(bench.in_window(log, 0, 100, agent="ferry-bench"))
+    reads = bench.stopped_task_reads(calls)
+    assert reads == {"ListTasks": 1, "DescribeTasks": 1, "GetLogEvents": 1}
+    assert bench.stopped_task_reads({}) == {"ListTasks": 0, "DescribeTasks": 0, "GetLogEvents": 0}
+    assert bench.stopped_reads_text(reads) == "1 / 1 / 1"
+    results = {"image": {"quota_bound_seconds": 10.0, "wall_seconds": 5.0,
+                         "throttle_errors_in_status": {}, "stopped_task_reads": reads}}
+    rows = {row[0]: row[1:] for row in bench.summary_rows(results)}
+    assert rows[f"image: {bench.STOPPED_READS_LABEL}"] == ("1 / 1 / 1", "-", "-")
+
+
 def test_summary_shows_throttled_calls_by_service():
     results = {"cold": {"quota_bound_seconds": 420.0, "wall_seconds": 430.0,
                         "throttle_errors_in_status": {}, "throttled_controller": 3,

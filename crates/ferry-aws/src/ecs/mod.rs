@@ -10,11 +10,13 @@ mod observe;
 mod reads;
 mod requests;
 mod services;
+mod stopped;
 mod task_definition;
 mod tasks;
 
 pub use exec::{ExecContainer, ExecSession, ExecTask, EXECUTE_COMMAND_AGENT};
 pub use observe::Missing;
+pub use stopped::{StopReadCalls, FORGET_AFTER as STOPPED_TASKS_FORGET_AFTER};
 
 pub(crate) use tasks::{describe_cluster_tasks, list_family_tasks};
 pub use tasks::{OneOff, TaskInfo, DESCRIBE_TASKS_BATCH, STARTED_BY_RUN};
@@ -75,6 +77,8 @@ pub struct Ecs {
     cluster: String,
     /// The cluster's live services.
     services: services::Services,
+    /// The settling services' stopped tasks, read once per progress tick.
+    stopped: stopped::StoppedTasks,
     /// Task definitions, their families and what hygiene knows of them.
     cache: Mutex<Cache>,
     /// The scalable targets of the cluster's services; `None` observes
@@ -158,6 +162,7 @@ impl Ecs {
             caller,
             cluster: cluster.into(),
             services: services::Services::default(),
+            stopped: stopped::StoppedTasks::default(),
             cache: Mutex::new(Cache::default()),
             autoscaling: None,
         }

@@ -33,7 +33,8 @@ impl Missing {
 
 impl Ecs {
     /// What exists for one app, from the cache: the services it should have
-    /// (whoever owns them), those tagged for it, their task definitions,
+    /// (whoever owns them), those tagged for it, their stopped tasks (as
+    /// the last progress ticks read them), their task definitions,
     /// the task definitions its observed schedules run, the latest revision
     /// of every family whose service or schedule does not run the desired
     /// spec, and the scalable targets. Makes no AWS call: what the cache
@@ -63,6 +64,12 @@ impl Ecs {
                 .map(|s| (s.name.clone(), s.clone()))
                 .collect()
         });
+        observed.stopped_tasks = observed
+            .services
+            .keys()
+            .map(|name| (name.clone(), self.stopped_tasks_of(name)))
+            .filter(|(_, stops)| !stops.is_empty())
+            .collect();
         let cache = self.cache();
         for service in observed.services.values_mut() {
             if !service.task_definition_arn.is_empty() {

@@ -194,7 +194,14 @@ pub(crate) enum TasksOf<'a> {
     Family(&'a str),
     /// Started by this service.
     Service(&'a str),
+    /// Every task of the cluster (the controller's one sweep of stopped
+    /// tasks per progress tick, across all apps).
+    Cluster,
 }
+
+/// The largest page ListTasks returns ("between 1 and 100",
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html>).
+const LIST_TASKS_PAGE: i32 = 100;
 
 /// The tasks of `of` in `cluster` whose desired status is `status`, every
 /// page. Returns the ARNs and the calls made.
@@ -208,6 +215,7 @@ pub(crate) async fn list_cluster_tasks(
     let (family, service, resource) = match of {
         TasksOf::Family(family) => (Some(family), None, family),
         TasksOf::Service(service) => (None, Some(service), service),
+        TasksOf::Cluster => (None, None, cluster),
     };
     paginate(|token: Option<String>| {
         let status = status.clone();
@@ -220,6 +228,7 @@ pub(crate) async fn list_cluster_tasks(
                         .set_family(family.map(str::to_owned))
                         .set_service_name(service.map(str::to_owned))
                         .desired_status(status.clone())
+                        .max_results(LIST_TASKS_PAGE)
                         .set_next_token(token.clone())
                         .send()
                 })

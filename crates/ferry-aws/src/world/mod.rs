@@ -22,7 +22,7 @@ use std::sync::Arc;
 use ferry_core::traffic::ObservedTraffic;
 use ferry_core::{Desired, Observed, Settings};
 
-use crate::{Ecs, Scheduler, Traffic};
+use crate::{Ecs, Logs, Scheduler, Traffic};
 
 pub use execute::Stopped;
 
@@ -51,6 +51,8 @@ pub struct Aws {
     /// `None` without EventBridge Scheduler: no schedule is observed or
     /// changed.
     schedules: Option<Scheduler>,
+    /// The apps' log group; `None`: stopped tasks' last lines are not read.
+    logs: Option<Logs>,
     /// The controller's settings: the installation (`owner`), and what an
     /// app's spec is rendered with.
     settings: Settings,
@@ -67,6 +69,7 @@ impl Aws {
             ecs,
             traffic: None,
             schedules: None,
+            logs: None,
             settings,
             traffic_lock: Arc::new(tokio::sync::Mutex::new(())),
         }
@@ -82,6 +85,13 @@ impl Aws {
     /// `schedules`.
     pub fn with_schedules(mut self, schedules: Option<Scheduler>) -> Self {
         self.schedules = schedules;
+        self
+    }
+
+    /// Reads the last lines of stopped tasks from `logs` (the apps' log
+    /// group).
+    pub fn with_logs(mut self, logs: Option<Logs>) -> Self {
+        self.logs = logs;
         self
     }
 

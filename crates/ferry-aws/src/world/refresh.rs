@@ -116,6 +116,17 @@ impl Aws {
         (settling.len(), self.ecs.refresh(&settling).await)
     }
 
+    /// Reads the stopped tasks of the installation's settling services
+    /// (one cluster-wide sweep, DescribeTasks only for what is new) and the
+    /// last lines of the newest failed one per service; see
+    /// [`Ecs::read_stopped_tasks`](crate::Ecs::read_stopped_tasks). No
+    /// call when nothing settles. Returns the calls made.
+    pub async fn read_stopped_tasks(&self) -> Result<crate::ecs::StopReadCalls> {
+        self.ecs
+            .read_stopped_tasks(&self.settings.owner, self.logs.as_ref())
+            .await
+    }
+
     /// Names of the cached services tagged for this installation, by app.
     pub fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
         self.ecs.owned_services(&self.settings.owner)
