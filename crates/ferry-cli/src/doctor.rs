@@ -355,9 +355,9 @@ async fn environment_checks(
 }
 
 fn print(checks: &[Check], output: Output) -> anyhow::Result<()> {
-    match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(checks)?),
-        Output::Table => {
+    match output.structured() {
+        Some(format) => println!("{}", format.document(checks)?),
+        None => {
             let width = checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
             for c in checks {
                 println!(
