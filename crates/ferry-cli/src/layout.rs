@@ -105,8 +105,9 @@ impl Layout {
         }
     }
 
-    /// A table with `header`, borderless, that fits [`Layout::width`]
-    /// (long cells wrap) or, without one, is as wide as its content.
+    /// A table with `header` (none when empty), borderless, that fits
+    /// [`Layout::width`] (long cells wrap) or, without one, is as wide as
+    /// its content.
     pub fn table(&self, header: &[&str]) -> Table {
         let mut table = Table::new();
         table.load_style(presets::NOTHING);
@@ -125,7 +126,9 @@ impl Layout {
             // this layout has decided already.
             table.enforce_styling();
         }
-        table.set_header(header.iter().copied());
+        if !header.is_empty() {
+            table.set_header(header.iter().copied());
+        }
         table
     }
 
