@@ -128,7 +128,12 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
         println!("no apps");
         return Ok(());
     }
-    let layout = Layout::stdout();
+    println!("{}", apps_table(&Layout::stdout(), &shown));
+    Ok(())
+}
+
+/// The table of `ferry get`.
+fn apps_table(layout: &Layout, shown: &[(AppRecord, AppStatus)]) -> comfy_table::Table {
     let mut out = layout.table(&[
         "NAME",
         "GEN",
@@ -140,7 +145,7 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
         "AGE",
         "MESSAGE",
     ]);
-    for (app, status) in &shown {
+    for (app, status) in shown {
         let processes: Vec<String> = status
             .processes
             .iter()
@@ -161,8 +166,7 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
             plain(message),
         ]);
     }
-    println!("{out}");
-    Ok(())
+    out
 }
 
 /// `running/desired`, and for an autoscaled process its range:
@@ -208,10 +212,16 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
         println!("{}", format.document(&releases)?);
         return Ok(());
     }
-    let mut out = Layout::stdout().table(&[
+    println!("{}", releases_table(&Layout::stdout(), &releases));
+    Ok(())
+}
+
+/// The table of `ferry releases`.
+fn releases_table(layout: &Layout, releases: &[Release]) -> comfy_table::Table {
+    let mut out = layout.table(&[
         "VERSION", "AGE", "IMAGE", "OUTCOME", "USER", "COMMIT", "MESSAGE",
     ]);
-    for release in &releases {
+    for release in releases {
         let commit = release.git.as_ref().map_or("-".to_owned(), |g| {
             let short: String = g.commit.chars().take(12).collect();
             if g.dirty {
@@ -230,8 +240,7 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
             release.message.clone(),
         ]);
     }
-    println!("{out}");
-    Ok(())
+    out
 }
 
 /// The widest image a table shows whole.

@@ -78,9 +78,8 @@ fn the_explanation_puts_degraded_first() {
     assert_eq!(explanation(&fine), None);
 }
 
-#[test]
-fn outcomes_show_the_reason_of_failures_only() {
-    let mut release = Release {
+fn release() -> Release {
+    Release {
         app: "acme".into(),
         version: 3,
         spec: ferry_manifest::App {
@@ -99,7 +98,12 @@ fn outcomes_show_the_reason_of_failures_only() {
         manifest: None,
         outcome: None,
         outcome_reason: Some("ignored while undecided".into()),
-    };
+    }
+}
+
+#[test]
+fn outcomes_show_the_reason_of_failures_only() {
+    let mut release = release();
     assert_eq!(outcome_cell(&release), "-");
     release.outcome = Some(ReleaseOutcome::Succeeded);
     assert_eq!(outcome_cell(&release), "succeeded");
@@ -172,4 +176,44 @@ fn autoscaled_processes_show_their_range() {
         current: 5,
     });
     assert_eq!(process_cell(&p), "4/5 (2..20)");
+}
+
+#[test]
+fn the_apps_and_releases_tables_fit_80_columns_and_stay_whole_in_a_pipe() {
+    use crate::layout::tests::{assert_fits, pipe, terminal_80};
+    let long = format!("worker: {}", "the words of a long reason ".repeat(11));
+    let mut status = crate::why::tests::crashing_worker();
+    if let Some(degraded) = status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == status::DEGRADED)
+    {
+        degraded.message = long.clone();
+    }
+    let record = AppRecord {
+        name: "acme".into(),
+        generation: 2,
+        spec: release().spec,
+        deleting: false,
+        source: None,
+        manifest: None,
+        created_at: Some("2026-12-06T11:00:00Z".into()),
+        updated_at: "2026-12-06T11:00:00Z".into(),
+        restart: None,
+    };
+    let shown = vec![(record, status)];
+    assert_fits(&apps_table(&terminal_80(), &shown).to_string(), 80);
+    assert!(apps_table(&pipe(), &shown).to_string().contains(&long));
+
+    let mut failed = release();
+    failed.outcome = Some(ReleaseOutcome::Failed);
+    failed.outcome_reason = Some(long.clone());
+    failed.message = "m".repeat(120);
+    let releases = [failed];
+    assert_fits(&releases_table(&terminal_80(), &releases).to_string(), 80);
+    let piped = releases_table(&pipe(), &releases).to_string();
+    assert!(
+        piped.contains(&long) && piped.contains(&"m".repeat(120)),
+        "{piped}"
+    );
 }
