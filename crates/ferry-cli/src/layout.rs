@@ -144,9 +144,19 @@ impl Layout {
     /// A free line as printed: cut to the width with an ellipsis on a
     /// terminal, whole elsewhere; then coloured.
     pub fn line(&self, text: &str, tone: Tone) -> String {
+        self.line_ending(text, "", tone)
+    }
+
+    /// [`Layout::line`] of `text` followed by `suffix`, which is kept
+    /// whole when `text` is cut (a count that says how often a cut
+    /// message was said).
+    pub fn line_ending(&self, text: &str, suffix: &str, tone: Tone) -> String {
         let fitted = match self.width {
-            Some(width) => shorten(text, usize::from(width)),
-            None => text.to_owned(),
+            Some(width) => {
+                let room = usize::from(width).saturating_sub(suffix.chars().count());
+                format!("{}{suffix}", shorten(text, room))
+            }
+            None => format!("{text}{suffix}"),
         };
         self.paint(&fitted, tone)
     }

@@ -7,6 +7,11 @@ pub(crate) fn terminal_80() -> Layout {
     Layout::decide(true, Some(80), None)
 }
 
+/// The layout of a 40-column terminal without colour.
+pub(crate) fn terminal_40() -> Layout {
+    Layout::decide(true, Some(40), Some(OsStr::new("1")))
+}
+
 /// The layout of a pipe.
 pub(crate) fn pipe() -> Layout {
     Layout::decide(false, None, None)

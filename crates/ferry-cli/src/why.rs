@@ -22,6 +22,9 @@ pub struct Line {
     /// Spaces before the text, under its section's own indent.
     pub indent: usize,
     pub text: String,
+    /// Said after the text and kept whole when the text is cut to the
+    /// terminal (an event's count).
+    pub suffix: String,
     pub tone: Tone,
 }
 
@@ -30,6 +33,7 @@ impl Line {
         Line {
             indent: 0,
             text,
+            suffix: String::new(),
             tone,
         }
     }
@@ -37,7 +41,7 @@ impl Line {
     /// The line as printed under a section indented by `section` spaces.
     pub fn render(&self, layout: &Layout, section: usize) -> String {
         let text = format!("{}{}", " ".repeat(section + self.indent), self.text);
-        layout.line(&text, self.tone)
+        layout.line_ending(&text, &self.suffix, self.tone)
     }
 }
 
@@ -140,6 +144,7 @@ pub fn last_failure(process: &str, failure: &LastFailure) -> Vec<Line> {
     lines.extend(failure.log_tail.iter().map(|log| Line {
         indent: LOG_INDENT,
         text: printable(log),
+        suffix: String::new(),
         tone: Tone::Plain,
     }));
     lines
@@ -182,7 +187,10 @@ pub fn events(status: &AppStatus, now: OffsetDateTime) -> Vec<Line> {
             } else {
                 String::new()
             };
-            Line::new(format!("{age:>4}  {}{count}", event.message), Tone::Plain)
+            Line {
+                suffix: count,
+                ..Line::new(format!("{age:>4}  {}", event.message), Tone::Plain)
+            }
         })
         .collect()
 }

@@ -89,7 +89,7 @@ pub(crate) fn crashing_worker() -> AppStatus {
 fn texts(lines: &[Line]) -> Vec<String> {
     lines
         .iter()
-        .map(|l| format!("{}{}", " ".repeat(l.indent), l.text))
+        .map(|l| format!("{}{}{}", " ".repeat(l.indent), l.text, l.suffix))
         .collect()
 }
 
@@ -171,4 +171,12 @@ fn repeated_events_are_one_line_with_a_count() {
         texts(&events(&crashing_worker(), NOW)),
         ["  6m  (service acme_worker) has started 1 tasks: (task 0a0b0c). (×5)"]
     );
+}
+
+#[test]
+fn a_cut_event_keeps_its_count() {
+    let lines = events(&crashing_worker(), NOW);
+    let shown = lines[0].render(&crate::layout::tests::terminal_40(), 2);
+    assert_eq!(shown.chars().count(), 40, "{shown}");
+    assert!(shown.ends_with("… (×5)"), "{shown}");
 }
