@@ -1,5 +1,6 @@
-//! `ferry get`, `ferry status`, `ferry releases`: the tables and the JSON
-//! they print. Waiting on status is the `wait` module's.
+//! `ferry get`, `ferry status`, `ferry releases`: what they read, their
+//! tables and the JSON or YAML they print. One app's status for a person
+//! is `status_view`'s; waiting on status is the `wait` module's.
 
 use anyhow::bail;
 use ferry_core::status::{self, AppStatus, Condition, ConditionStatus};
