@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
+
+use crate::Output;
 
 /// Ferry runs twelve-factor apps on Amazon ECS from YAML manifests.
 #[derive(Debug, Parser)]
@@ -27,15 +29,6 @@ pub(crate) struct StoreArgs {
     /// DynamoDB table holding specs, releases and status.
     #[arg(long, env = "FERRY_TABLE", default_value = "ferry")]
     pub(crate) table: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Output {
-    /// Human-readable tables.
-    #[default]
-    Table,
-    /// JSON, as documented in the README.
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +105,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         store_args: StoreArgs,
     },
-    /// Make a new release of an app from an earlier release's spec.
+    /// Make a new release of an app from an earlier release's spec. The
+    /// controller never rolls back by itself (not on a crash loop, nor on
+    /// a missed progress deadline): this is the command for it.
     Rollback {
         app: String,
         /// The release to go back to (`v3` or `3`); by default the newest
@@ -125,6 +120,13 @@ pub(crate) enum Command {
         /// not on a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Wait until the rolled-back app is Ready, as `apply --wait` does:
+        /// a failure ends the wait at once, with its cause.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: Duration,
         #[command(flatten)]
         store_args: StoreArgs,
     },
@@ -204,7 +206,9 @@ pub(crate) enum Command {
         output: Output,
         /// Follow the current generation's rollout until it is Ready (exit
         /// 0) or failed (exit 1), printing progress as it changes; with `-o
-        /// json`, the status as one JSON object per line, on each change.
+        /// json`, the status as one JSON object per line, on each change
+        /// (`-o yaml`: one `---` document each). A failure ends it with its
+        /// cause and each process's last failed task.
         #[arg(long, short = 'w')]
         watch: bool,
         /// How long --watch follows.
@@ -287,7 +291,7 @@ pub(crate) enum Command {
         /// Keep printing new lines until Ctrl-C.
         #[arg(long, short = 'f')]
         follow: bool,
-        /// `json`: one object per line.
+        /// `json`: one object per line; `yaml`: one `---` document per line.
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
         #[command(flatten)]
@@ -419,6 +423,17 @@ mod tests {
             &["ferry", "apply", "-f", "x.yaml", "--table", "t"],
             &["ferry", "diff", "-f", "x.yaml", "--table", "t"],
             &["ferry", "rollback", "web", "--table", "t"],
+            &[
+                "ferry",
+                "rollback",
+                "web",
+                "v2",
+                "--wait",
+                "--timeout",
+                "2m",
+                "--table",
+                "t",
+            ],
             &["ferry", "get", "--table", "t"],
             &["ferry", "status", "web", "--table", "t"],
             &["ferry", "releases", "web", "--table", "t"],

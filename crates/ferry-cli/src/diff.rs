@@ -5,8 +5,6 @@
 //! [`ferry_core::decide()`], so that the two never disagree (about a failed
 //! rollout held back, or a restart, say).
 
-use std::io::IsTerminal;
-
 use ferry_aws::{Aws, Ecs, Traffic};
 use ferry_core::decide::{AppRef, Decision, Input};
 use ferry_core::{Plan, Settings};
@@ -216,7 +214,8 @@ pub async fn report(
     apps: &[LoadedApp],
     stored: &[Option<AppRecord>],
 ) -> anyhow::Result<bool> {
-    let terminal = std::io::stdout().is_terminal();
+    // Coloured as every other output is: on a terminal, without NO_COLOR.
+    let terminal = crate::layout::Layout::stdout().colour;
     let mut differs = false;
     let mut plannable = Vec::new();
     for (loaded, record) in apps.iter().zip(stored) {

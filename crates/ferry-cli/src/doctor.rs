@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use ferry_store::{Leadership, Store, TableFacts};
 
 use crate::human;
+use crate::layout::{Layout, Tone};
 use crate::Output;
 
 /// How a check came out.
@@ -355,18 +356,25 @@ async fn environment_checks(
 }
 
 fn print(checks: &[Check], output: Output) -> anyhow::Result<()> {
-    match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(checks)?),
-        Output::Table => {
-            let width = checks.iter().map(|c| c.check.len()).max().unwrap_or(0);
+    match output.structured() {
+        Some(format) => println!("{}", format.document(checks)?),
+        None => {
+            let layout = Layout::stdout();
+            let mut table = layout.table(&[]);
             for c in checks {
-                println!(
-                    "{:<width$}  {:<4}  {}",
-                    c.check,
-                    c.state.to_string(),
-                    c.detail
-                );
+                let tone = match c.state {
+                    State::Ok => Tone::Good,
+                    State::Warn => Tone::Pending,
+                    State::Fail => Tone::Bad,
+                    State::Skip => Tone::Plain,
+                };
+                table.add_row(vec![
+                    layout.cell(c.check, Tone::Plain),
+                    layout.cell(c.state.to_string(), tone),
+                    layout.cell(c.detail.clone(), Tone::Plain),
+                ]);
             }
+            println!("{table}");
         }
     }
     Ok(())

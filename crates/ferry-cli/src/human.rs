@@ -16,6 +16,20 @@ pub fn human_seconds(seconds: i64) -> String {
     }
 }
 
+/// "45s", "2m10s", "1h5m", "2d3h": a duration to the second below an
+/// hour and in its two largest units above, for a countdown a person
+/// watches (a progress deadline). Negative durations show as "0s".
+pub fn clock(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (days, hours, minutes, secs) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m{secs}s"),
+        (0, h, m) => format!("{h}h{m}m"),
+        (d, h, _) => format!("{d}d{h}h"),
+    }
+}
+
 /// "12s", "5m", "3h", "2d": how long ago an RFC 3339 time was.
 pub fn age(rfc3339: &str) -> String {
     age_at(rfc3339, OffsetDateTime::now_utc())
@@ -79,6 +93,16 @@ mod tests {
         assert_eq!(age_at("yesterday", now), "-");
         assert_eq!(since("2026-11-23T11:55:00Z", now).as_deref(), Some("5m"));
         assert_eq!(since("yesterday", now), None);
+    }
+
+    #[test]
+    fn a_countdown_reads_to_the_second() {
+        assert_eq!(clock(45), "45s");
+        assert_eq!(clock(130), "2m10s");
+        assert_eq!(clock(470), "7m50s");
+        assert_eq!(clock(3900), "1h5m");
+        assert_eq!(clock(3 * 86400 + 7200 + 5), "3d2h");
+        assert_eq!(clock(-3), "0s");
     }
 
     #[test]

@@ -80,11 +80,11 @@ fn text(message: &str) -> &str {
 }
 
 /// One event as `ferry logs` prints it: `TIME PROCESS[TASK]: MESSAGE`, or
-/// one JSON object.
+/// one JSON object (one line) or YAML document.
 fn render(event: &LogEvent, output: crate::Output) -> String {
     let (process, task) = parts(&event.stream).unwrap_or(("-", event.stream.as_str()));
-    if output == crate::Output::Json {
-        return serde_json::json!({
+    if let Some(format) = output.structured() {
+        let value = serde_json::json!({
             "time": time_of(event.timestamp_ms),
             "timestamp": event.timestamp_ms,
             "process": process,
@@ -92,8 +92,9 @@ fn render(event: &LogEvent, output: crate::Output) -> String {
             "stream": event.stream,
             "message": text(&event.message),
             "eventId": event.event_id,
-        })
-        .to_string();
+        });
+        // A JSON value always serializes; the fallback is never taken.
+        return format.record(&value).unwrap_or_else(|_| value.to_string());
     }
     format!(
         "{} {process}[{}]: {}",
@@ -213,6 +214,17 @@ mod tests {
         assert_eq!(value["message"], "hi");
         assert_eq!(value["timestamp"], 1_700_000_000_123_i64);
         assert_eq!(value["time"], "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn yaml_records_hold_what_json_lines_hold() {
+        let shown = event("shop/worker/abc", "hi");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&shown, crate::Output::Json)).expect("json");
+        let yaml = render(&shown, crate::Output::Yaml);
+        assert!(yaml.starts_with("---\n"), "{yaml}");
+        let yaml: serde_json::Value = serde_yaml::from_str(&yaml).expect("yaml");
+        assert_eq!(json, yaml);
     }
 
     #[test]

@@ -11,16 +11,20 @@ mod exec;
 mod exec_plugin;
 mod git;
 mod human;
+mod layout;
 mod logs;
 mod manifest;
 mod next_generation;
+mod output;
 mod report;
 mod restart;
 mod rollback;
 mod run;
 mod scale;
 mod show;
+mod status_view;
 mod wait;
+mod why;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +32,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 
-pub use cli::Output;
 use cli::{Cli, Command};
+pub use output::Output;
 
 /// Exit status of `ferry diff --exit-code` when it fails.
 const DIFF_ERROR_EXIT: i32 = 2;
@@ -69,7 +73,12 @@ async fn main() {
             if verbose {
                 eprint!("{}", report::verbose(&err));
             }
-            eprintln!("error: {}", report::one_line(&err));
+            let layout = layout::Layout::stderr();
+            let error = format!("error: {}", report::one_line(&err));
+            eprintln!("{}", layout.paint(&error, layout::Tone::Bad));
+            for line in report::details(&err, &layout) {
+                eprintln!("{line}");
+            }
             std::process::exit(error_exit);
         }
     }
@@ -304,10 +313,14 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             version,
             message,
             yes,
+            wait,
+            timeout,
             store_args,
         } => {
             let store = store(&store_args.table).await?;
-            rollback::rollback(&store, &app, version.as_deref(), message, yes).await
+            let rolled_back =
+                rollback::rollback(&store, &app, version.as_deref(), message, yes).await?;
+            wait::follow_stored(&store, rolled_back, wait.then_some(timeout), "rollback").await
         }
         Command::Restart {
             app,

@@ -36,6 +36,16 @@ pub fn verbose(err: &anyhow::Error) -> String {
     text
 }
 
+/// The lines printed beneath the error's line: what explains a failed
+/// wait (each process's last failed task, its log tail), laid out for
+/// stderr; none for other errors.
+pub fn details(err: &anyhow::Error, layout: &crate::layout::Layout) -> Vec<String> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<crate::wait::WaitFailed>())
+        .map(|failed| failed.details(layout))
+        .unwrap_or_default()
+}
+
 fn hint(kind: FailureKind) -> Option<String> {
     match kind {
         FailureKind::NoCredentials => Some(format!(

@@ -4,7 +4,8 @@
 use anyhow::{bail, Context};
 use ferry_store::{AppChange, ApplyContext, Release, ReleaseOutcome, Store};
 
-use crate::{apply, confirm};
+use crate::apply::{self, Applied};
+use crate::confirm;
 
 /// How many versions back a rollback goes without confirmation, as in
 /// Empire: further back is more likely a mistyped version.
@@ -59,13 +60,14 @@ pub fn choose_target<'a>(
     }
 }
 
+/// Writes the rollback as a new generation; returns it, for `--wait`.
 pub async fn rollback(
     store: &Store,
     name: &str,
     version: Option<&str>,
     message: Option<String>,
     yes: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Applied> {
     let requested = version.map(parse_version).transpose()?;
     let app = store.get_app(name).await?;
     if app.as_ref().is_some_and(|app| app.deleting) {
@@ -151,7 +153,11 @@ pub async fn rollback(
         "app/{name} {how} v{} (new release v{generation})",
         target.version
     );
-    Ok(())
+    Ok(Applied {
+        name: name.to_owned(),
+        generation,
+        changed: true,
+    })
 }
 
 #[cfg(test)]

@@ -342,7 +342,7 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
             tasks.push((process.clone(), task));
         }
     }
-    if output == crate::Output::Json {
+    if let Some(format) = output.structured() {
         let list: Vec<serde_json::Value> = tasks
             .iter()
             .map(|(process, t)| {
@@ -357,16 +357,14 @@ pub async fn ps(store: &Store, app: &str, output: crate::Output) -> anyhow::Resu
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        println!("{}", format.document(&list)?);
         return Ok(());
     }
     if tasks.is_empty() {
         println!("no running tasks");
         return Ok(());
     }
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
-    table.set_header([
+    let mut table = crate::layout::Layout::stdout().table(&[
         "TASK",
         "PROCESS",
         "STATUS",

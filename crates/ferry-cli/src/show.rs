@@ -1,21 +1,15 @@
-//! `ferry get`, `ferry status`, `ferry releases`: the tables and the JSON
-//! they print. Waiting on status is the `wait` module's.
+//! `ferry get`, `ferry status`, `ferry releases`: what they read, their
+//! tables and the JSON or YAML they print. One app's status for a person
+//! is `status_view`'s; waiting on status is the `wait` module's.
 
 use anyhow::bail;
-use comfy_table::{presets, Table};
 use ferry_core::status::{self, AppStatus, Condition, ConditionStatus};
 use ferry_store::{AppRecord, Release, ReleaseOutcome, Store};
 use time::OffsetDateTime;
 
 use crate::human::{self, age};
-use crate::Output;
-
-fn table(header: &[&str]) -> Table {
-    let mut table = Table::new();
-    table.load_style(presets::NOTHING);
-    table.set_header(header.iter().copied());
-    table
-}
+use crate::layout::{shorten, Layout, Tone};
+use crate::{status_view, Output};
 
 /// Why an app is not fine, in one line: the Degraded condition when it is
 /// True (reason and message), else why it is not Ready.
@@ -32,16 +26,6 @@ pub(crate) fn explanation(status: &AppStatus) -> Option<String> {
     } else {
         format!("{}: {}", c.reason, c.message)
     })
-}
-
-/// A line cut to `max` characters, with an ellipsis when cut.
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// The status to show for an app: the controller's, or one saying it has
@@ -94,11 +78,20 @@ pub(crate) fn with_deleting(
     Ok(json)
 }
 
-/// A condition's status and how long it has been so: "True 5m".
-fn condition_cell(status: &AppStatus, type_: status::ConditionType) -> String {
-    status.condition(type_).map_or("Unknown".into(), |c| {
-        format!("{} {}", c.status, age(&c.last_transition_time))
-    })
+/// A condition's status and how long it has been so ("True 5m"), in the
+/// status's colour.
+fn condition_cell(
+    layout: &Layout,
+    status: &AppStatus,
+    type_: status::ConditionType,
+) -> comfy_table::Cell {
+    match status.condition(type_) {
+        Some(c) => layout.cell(
+            format!("{} {}", c.status, age(&c.last_transition_time)),
+            Tone::of_condition(type_, &c.status),
+        ),
+        None => layout.cell("Unknown", Tone::Pending),
+    }
 }
 
 /// Says on stderr when no controller leads: then nothing acts on what
@@ -124,19 +117,25 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
             (app, status)
         })
         .collect();
-    if output == Output::Json {
+    if let Some(format) = output.structured() {
         let list = shown
             .iter()
             .map(|(app, status)| with_deleting(status, app.deleting))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        println!("{}", format.document(&list)?);
         return Ok(());
     }
     if shown.is_empty() {
         println!("no apps");
         return Ok(());
     }
-    let mut out = table(&[
+    println!("{}", apps_table(&Layout::stdout(), &shown));
+    Ok(())
+}
+
+/// The table of `ferry get`.
+fn apps_table(layout: &Layout, shown: &[(AppRecord, AppStatus)]) -> comfy_table::Table {
+    let mut out = layout.table(&[
         "NAME",
         "GEN",
         "OBSERVED",
@@ -147,30 +146,28 @@ pub async fn get(store: &Store, output: Output) -> anyhow::Result<()> {
         "AGE",
         "MESSAGE",
     ]);
-    for (app, status) in &shown {
+    for (app, status) in shown {
         let processes: Vec<String> = status
             .processes
             .iter()
             .map(|(name, p)| format!("{name}={}", process_cell(p)))
             .collect();
-        let message = explanation(status)
-            .map(|m| shorten(&m, 100))
-            .unwrap_or_default();
+        let message = explanation(status).unwrap_or_default();
         let deleting = if app.deleting { " (deleting)" } else { "" };
+        let plain = |text: String| layout.cell(text, Tone::Plain);
         out.add_row(vec![
-            format!("{}{deleting}", app.name),
-            app.generation.to_string(),
-            status.observed_generation.to_string(),
-            condition_cell(status, status::READY),
-            condition_cell(status, status::PROGRESSING),
-            condition_cell(status, status::DEGRADED),
-            processes.join(" "),
-            age(app.created_or_updated_at()),
-            message,
+            plain(format!("{}{deleting}", app.name)),
+            plain(app.generation.to_string()),
+            plain(status.observed_generation.to_string()),
+            condition_cell(layout, status, status::READY),
+            condition_cell(layout, status, status::PROGRESSING),
+            condition_cell(layout, status, status::DEGRADED),
+            plain(processes.join(" ")),
+            plain(age(app.created_or_updated_at())),
+            plain(message),
         ]);
     }
-    println!("{out}");
-    Ok(())
+    out
 }
 
 /// `running/desired`, and for an autoscaled process its range:
@@ -182,14 +179,6 @@ fn process_cell(p: &status::ProcessStatus) -> String {
     }
 }
 
-/// `min..max` of an autoscaled process (its current count is DESIRED),
-/// `-` for one Ferry scales.
-fn scaling_cell(p: &status::ProcessStatus) -> String {
-    p.autoscaling
-        .as_ref()
-        .map_or_else(|| "-".to_owned(), |a| format!("{}..{}", a.min, a.max))
-}
-
 pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result<()> {
     let Some(app) = store.get_app(name).await? else {
         bail!(ferry_store::Error::NotFound {
@@ -198,116 +187,20 @@ pub async fn status(store: &Store, name: &str, output: Output) -> anyhow::Result
     };
     let status = status_of(&app, store.get_status(name).await?);
     warn_unless_leading(store).await?;
-    if output == Output::Json {
+    if let Some(format) = output.structured() {
         let json = with_deleting(&status, app.deleting)?;
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        println!("{}", format.document(&json)?);
         return Ok(());
     }
-    println!(
-        "App:         {}{}",
-        status.name,
-        if app.deleting { " (deleting)" } else { "" }
+    print!(
+        "{}",
+        status_view::render(
+            &status,
+            app.deleting,
+            &Layout::stdout(),
+            OffsetDateTime::now_utc()
+        )
     );
-    println!(
-        "Generation:  {} (observed {})",
-        status.generation, status.observed_generation
-    );
-    println!("Release:     v{}", status.release);
-    if !status.last_reconciled.is_empty() {
-        println!("Reconciled:  {} ago", age(&status.last_reconciled));
-    }
-    println!("\nConditions:");
-    let mut conditions = table(&["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"]);
-    for c in &status.conditions {
-        conditions.add_row(vec![
-            c.type_.to_string(),
-            c.status.to_string(),
-            c.reason.to_string(),
-            age(&c.last_transition_time),
-            c.message.clone(),
-        ]);
-    }
-    println!("{conditions}");
-    if let Some(degraded) = status
-        .condition(status::DEGRADED)
-        .filter(|c| c.status == ConditionStatus::True)
-    {
-        println!(
-            "\nDegraded since {} ago: {}\n  {}",
-            age(&degraded.last_transition_time),
-            degraded.reason,
-            degraded.message
-        );
-    }
-    if !status.processes.is_empty() {
-        println!("\nProcesses:");
-        let mut processes = table(&[
-            "NAME",
-            "DESIRED",
-            "RUNNING",
-            "PENDING",
-            "AUTOSCALING",
-            "ROLLOUT",
-            "TASK DEFINITION",
-        ]);
-        for (name, p) in &status.processes {
-            processes.add_row(vec![
-                name.clone(),
-                p.desired.to_string(),
-                p.running.to_string(),
-                p.pending.to_string(),
-                scaling_cell(p),
-                p.rollout.map_or_else(|| "-".into(), |r| r.to_string()),
-                p.task_definition.clone().unwrap_or_else(|| "-".into()),
-            ]);
-        }
-        println!("{processes}");
-    }
-    if !status.schedules.is_empty() {
-        println!("\nSchedules:");
-        let mut schedules = table(&[
-            "PROCESS",
-            "SCHEDULE",
-            "EXPRESSION",
-            "TIMEZONE",
-            "STATE",
-            "TASK DEFINITION",
-        ]);
-        for (process, s) in &status.schedules {
-            schedules.add_row(vec![
-                process.clone(),
-                format!("{}/{}", s.group, s.name),
-                s.expression.clone(),
-                s.timezone.clone(),
-                s.state.to_string(),
-                s.task_definition.clone().unwrap_or_else(|| "-".into()),
-            ]);
-        }
-        println!("{schedules}");
-        for line in schedule_runs(&status.schedules) {
-            println!("{line}");
-        }
-    }
-    if !status.endpoints.is_empty() {
-        println!("\nEndpoints:");
-        for endpoint in &status.endpoints {
-            println!("  {endpoint}");
-        }
-    }
-    if !status.events.is_empty() {
-        println!("\nEvents:");
-        for event in &status.events {
-            println!("  {:>4}  {}", age(&event.created_at), event.message);
-        }
-    }
-    if let Some(error) = &status.last_error {
-        println!(
-            "\nLast error ({} ago): {}: {}",
-            age(&error.time),
-            error.operation,
-            error.message
-        );
-    }
     Ok(())
 }
 
@@ -316,14 +209,20 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
     if releases.is_empty() {
         bail!("app {name} has no releases");
     }
-    if output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&releases)?);
+    if let Some(format) = output.structured() {
+        println!("{}", format.document(&releases)?);
         return Ok(());
     }
-    let mut out = table(&[
+    println!("{}", releases_table(&Layout::stdout(), &releases));
+    Ok(())
+}
+
+/// The table of `ferry releases`.
+fn releases_table(layout: &Layout, releases: &[Release]) -> comfy_table::Table {
+    let mut out = layout.table(&[
         "VERSION", "AGE", "IMAGE", "OUTCOME", "USER", "COMMIT", "MESSAGE",
     ]);
-    for release in &releases {
+    for release in releases {
         let commit = release.git.as_ref().map_or("-".to_owned(), |g| {
             let short: String = g.commit.chars().take(12).collect();
             if g.dirty {
@@ -342,8 +241,7 @@ pub async fn releases(store: &Store, name: &str, output: Output) -> anyhow::Resu
             release.message.clone(),
         ]);
     }
-    println!("{out}");
-    Ok(())
+    out
 }
 
 /// The widest image a table shows whole.
@@ -373,53 +271,16 @@ fn image_cell(image: &str) -> String {
     shorten(last, IMAGE_WIDTH)
 }
 
-/// `succeeded`, `superseded`, `failed: <why, shortened>`, or `-` while
-/// the rollout is undecided.
+/// `succeeded`, `superseded`, `failed: <why, on one line>`, or `-` while
+/// the rollout is undecided. The table fits it to the terminal.
 fn outcome_cell(release: &Release) -> String {
     match (release.outcome, &release.outcome_reason) {
         (None, _) => "-".to_owned(),
         (Some(ReleaseOutcome::Failed), Some(reason)) if !reason.is_empty() => {
-            shorten(&format!("failed: {}", reason.replace('\n', " ")), 60)
+            format!("failed: {}", reason.replace('\n', " "))
         }
         (Some(outcome), _) => outcome.to_string(),
     }
-}
-
-/// Each scheduled process's last run and the invocations Scheduler gave
-/// up on, one line each, indented under the schedules table.
-fn schedule_runs(
-    schedules: &std::collections::BTreeMap<String, ferry_core::schedule::ScheduleStatus>,
-) -> Vec<String> {
-    let mut lines = Vec::new();
-    for (process, s) in schedules {
-        match &s.last_run {
-            Some(run) => lines.push(format!(
-                "  {process}: last run {} at {}: {}",
-                run.task_id(),
-                run.started_at.as_deref().unwrap_or("-"),
-                run.outcome()
-            )),
-            None => lines.push(format!("  {process}: no run seen yet")),
-        }
-        if !s.failures_reported {
-            lines.push(format!(
-                "  {process}: failed runs are not reported (the controller has no --schedule-dlq-arn)"
-            ));
-        }
-        for failure in &s.failed_invocations {
-            let retries = failure
-                .retry_attempts
-                .map(|n| format!(" after {n} retries"))
-                .unwrap_or_default();
-            lines.push(format!(
-                "  {process}: run due {} failed{retries}: {}: {}",
-                failure.scheduled_time.as_deref().unwrap_or("-"),
-                failure.error_code,
-                failure.error_message
-            ));
-        }
-    }
-    lines
 }
 
 #[cfg(test)]

@@ -78,9 +78,8 @@ fn the_explanation_puts_degraded_first() {
     assert_eq!(explanation(&fine), None);
 }
 
-#[test]
-fn outcomes_show_the_reason_of_failures_only() {
-    let mut release = Release {
+fn release() -> Release {
+    Release {
         app: "acme".into(),
         version: 3,
         spec: ferry_manifest::App {
@@ -99,7 +98,12 @@ fn outcomes_show_the_reason_of_failures_only() {
         manifest: None,
         outcome: None,
         outcome_reason: Some("ignored while undecided".into()),
-    };
+    }
+}
+
+#[test]
+fn outcomes_show_the_reason_of_failures_only() {
+    let mut release = release();
     assert_eq!(outcome_cell(&release), "-");
     release.outcome = Some(ReleaseOutcome::Succeeded);
     assert_eq!(outcome_cell(&release), "succeeded");
@@ -109,7 +113,11 @@ fn outcomes_show_the_reason_of_failures_only() {
     release.outcome_reason = Some(format!("circuit breaker\n{}", "x".repeat(100)));
     let cell = outcome_cell(&release);
     assert!(cell.starts_with("failed: circuit breaker x"), "{cell}");
-    assert_eq!(cell.chars().count(), 60);
+    assert_eq!(
+        cell.chars().count(),
+        "failed: circuit breaker ".len() + 100,
+        "whole: the table fits it to a terminal"
+    );
     release.outcome_reason = None;
     assert_eq!(outcome_cell(&release), "failed");
 }
@@ -138,12 +146,12 @@ fn long_messages_are_shortened_on_a_character_boundary() {
     assert_eq!(shorten("ééééééééééé", 5), "éééé…");
 }
 
-#[test]
-fn autoscaled_processes_show_their_range() {
-    let mut p = status::ProcessStatus {
-        desired: 5,
-        running: 4,
-        pending: 1,
+/// A process with `running` of `desired` tasks and nothing else to say.
+pub(crate) fn process(desired: u32, running: u32) -> status::ProcessStatus {
+    status::ProcessStatus {
+        desired,
+        running,
+        pending: desired.saturating_sub(running),
         task_definition: None,
         rollout: None,
         rollout_reason: None,
@@ -155,68 +163,57 @@ fn autoscaled_processes_show_their_range() {
         last_failure: None,
         crashed_tasks: 0,
         progress: None,
-    };
-    assert_eq!(
-        (process_cell(&p), scaling_cell(&p)),
-        ("4/5".into(), "-".into())
-    );
+    }
+}
+
+#[test]
+fn autoscaled_processes_show_their_range() {
+    let mut p = process(5, 4);
+    assert_eq!(process_cell(&p), "4/5");
     p.autoscaling = Some(status::ScalingStatus {
         min: 2,
         max: 20,
         current: 5,
     });
-    assert_eq!(
-        (process_cell(&p), scaling_cell(&p)),
-        ("4/5 (2..20)".into(), "2..20".into())
-    );
+    assert_eq!(process_cell(&p), "4/5 (2..20)");
 }
 
 #[test]
-fn schedule_lines_show_the_last_run_and_each_failure() {
-    use ferry_core::schedule::ScheduleStatus;
-    use ferry_core::schedule_runs::{FailedInvocation, ScheduledRun};
-    let status = ScheduleStatus {
-        name: "shop_nightly".into(),
-        group: "ferry-ferry".into(),
-        expression: "rate(1 minute)".into(),
-        timezone: "UTC".into(),
-        state: "ENABLED".into(),
-        task_definition: None,
-        failures_reported: true,
-        failed_invocations: vec![FailedInvocation {
-            id: "e".into(),
-            scheduled_time: Some("2026-12-06T03:00:00Z".into()),
-            error_code: "ClientException".into(),
-            error_message: "Unable to find task definition.".into(),
-            retry_attempts: Some(2),
-            exhausted_retry_condition: Some("MaximumRetryAttempts".into()),
-        }],
-        last_run: Some(ScheduledRun {
-            task_arn: "arn:aws:ecs:us-east-1:1:task/c/abc".into(),
-            started_at: Some("2026-12-06T02:00:00Z".into()),
-            last_status: "STOPPED".into(),
-            exit_code: Some(3),
-            stop_code: None,
-            stopped_reason: None,
-        }),
+fn the_apps_and_releases_tables_fit_80_columns_and_stay_whole_in_a_pipe() {
+    use crate::layout::tests::{assert_fits, pipe, terminal_80};
+    let long = format!("worker: {}", "the words of a long reason ".repeat(11));
+    let mut status = crate::why::tests::crashing_worker();
+    if let Some(degraded) = status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == status::DEGRADED)
+    {
+        degraded.message = long.clone();
+    }
+    let record = AppRecord {
+        name: "acme".into(),
+        generation: 2,
+        spec: release().spec,
+        deleting: false,
+        source: None,
+        manifest: None,
+        created_at: Some("2026-12-06T11:00:00Z".into()),
+        updated_at: "2026-12-06T11:00:00Z".into(),
+        restart: None,
     };
-    let mut schedules = std::collections::BTreeMap::from([("nightly".to_owned(), status)]);
-    assert_eq!(
-        schedule_runs(&schedules),
-        [
-            "  nightly: last run abc at 2026-12-06T02:00:00Z: exit 3",
-            "  nightly: run due 2026-12-06T03:00:00Z failed after 2 retries: ClientException: Unable to find task definition.",
-        ]
-    );
-    let s = schedules.get_mut("nightly").expect("nightly");
-    s.failures_reported = false;
-    s.failed_invocations.clear();
-    s.last_run = None;
-    assert_eq!(
-        schedule_runs(&schedules),
-        [
-            "  nightly: no run seen yet",
-            "  nightly: failed runs are not reported (the controller has no --schedule-dlq-arn)",
-        ]
+    let shown = vec![(record, status)];
+    assert_fits(&apps_table(&terminal_80(), &shown).to_string(), 80);
+    assert!(apps_table(&pipe(), &shown).to_string().contains(&long));
+
+    let mut failed = release();
+    failed.outcome = Some(ReleaseOutcome::Failed);
+    failed.outcome_reason = Some(long.clone());
+    failed.message = "m".repeat(120);
+    let releases = [failed];
+    assert_fits(&releases_table(&terminal_80(), &releases).to_string(), 80);
+    let piped = releases_table(&pipe(), &releases).to_string();
+    assert!(
+        piped.contains(&long) && piped.contains(&"m".repeat(120)),
+        "{piped}"
     );
 }

@@ -1,18 +1,19 @@
 //! Waiting on status: `apply --wait`, `restart --wait`, `scale --wait`,
-//! `status --watch` and `delete --wait`, with the rollout progress they
-//! print.
+//! `rollback --wait`, `status --watch` and `delete --wait`, with the
+//! rollout progress they print and, when a rollout fails, why.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use ferry_core::status::{self, AppStatus};
+use ferry_core::status::{self, AppStatus, ConditionReason, ConditionStatus};
 use ferry_store::Store;
 use time::OffsetDateTime;
 
 use crate::apply::Applied;
 use crate::human;
+use crate::layout::Layout;
 use crate::show::{explanation, status_of, with_deleting};
-use crate::Output;
+use crate::{why, Output};
 
 const WAIT_POLL: Duration = Duration::from_secs(1);
 
@@ -33,8 +34,72 @@ enum Verdict {
     Ready(u64),
     /// The awaited generation cannot become Ready without a person: its
     /// rollout failed, or a blocker that needs a person holds it.
-    Failed(String),
+    Failed(Failure),
     Pending,
+}
+
+/// Why an awaited app failed: its cause in one line, and what explains
+/// it (the failed rollout, each process's last failed task with its log
+/// tail, its crashes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    cause: String,
+    details: Vec<why::Line>,
+}
+
+/// A wait that ended because an awaited app failed: the error every
+/// waiting command returns then. It reads as the causes on one line;
+/// [`WaitFailed::details`] are the lines printed beneath it.
+#[derive(Debug)]
+pub struct WaitFailed {
+    failures: Vec<Failure>,
+}
+
+impl std::fmt::Display for WaitFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let causes: Vec<&str> = self.failures.iter().map(|f| f.cause.as_str()).collect();
+        f.write_str(&causes.join("; "))
+    }
+}
+
+impl std::error::Error for WaitFailed {}
+
+impl WaitFailed {
+    /// What explains the failures, one line each, laid out for `layout`:
+    /// the lines of each failed app under its cause, indented.
+    pub fn details(&self, layout: &Layout) -> Vec<String> {
+        self.failures
+            .iter()
+            .flat_map(|failure| failure.details.iter().map(|line| line.render(layout, 2)))
+            .collect()
+    }
+}
+
+/// Whether the Degraded condition, True at or past `generation`, says
+/// that generation's rollout failed by Ferry's own judgement (a crash
+/// loop, a missed progress deadline), whether or not the sticky failure
+/// is written yet.
+fn judged_failed(status: &AppStatus, generation: u64) -> bool {
+    if status.observed_generation < generation {
+        return false;
+    }
+    // A failure held for another generation is that generation's.
+    if status
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.generation != generation)
+    {
+        return false;
+    }
+    status
+        .condition(status::DEGRADED)
+        .filter(|c| c.status == ConditionStatus::True)
+        .is_some_and(|c| {
+            matches!(
+                c.reason,
+                ConditionReason::TasksStopping | ConditionReason::ProgressDeadlineExceeded
+            )
+        })
 }
 
 /// Judges an awaited app by its written status (`None` before the
@@ -46,23 +111,33 @@ fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
     if status.observed_generation >= applied.generation && status.is_ready() {
         return Verdict::Ready(status.observed_generation);
     }
-    if status
+    let rollout_failed = status
         .failure
         .as_ref()
-        .is_some_and(|f| f.generation == applied.generation)
-    {
-        return Verdict::Failed(format!(
-            "app/{} generation {}: {}",
-            applied.name,
-            applied.generation,
-            explanation(status).unwrap_or_else(|| "RolloutFailed".to_owned())
-        ));
+        .is_some_and(|f| f.generation == applied.generation);
+    if rollout_failed || judged_failed(status, applied.generation) {
+        let why = explanation(status).unwrap_or_else(|| {
+            status.failure.as_ref().map_or_else(
+                || "RolloutFailed".to_owned(),
+                |f| format!("{}: {}", f.reason.condition_reason(), f.reason),
+            )
+        });
+        return Verdict::Failed(Failure {
+            cause: format!(
+                "app/{} generation {}: {why}",
+                applied.name, applied.generation
+            ),
+            details: why::failure_details(status),
+        });
     }
     if let Some((reason, message)) = status.blocked(applied.generation) {
-        return Verdict::Failed(format!(
-            "app/{} generation {}: {reason}: {message}",
-            applied.name, applied.generation
-        ));
+        return Verdict::Failed(Failure {
+            cause: format!(
+                "app/{} generation {}: {reason}: {message}",
+                applied.name, applied.generation
+            ),
+            details: Vec::new(),
+        });
     }
     Verdict::Pending
 }
@@ -92,7 +167,9 @@ fn timed_out(timeout: Duration, reasons: &[String]) -> anyhow::Error {
 /// Waits until every app has observed its generation and is Ready,
 /// printing the rollout progress of each changed app's processes as it
 /// changes. Fails at once when a rollout of an awaited generation failed
-/// (with ECS's events), when the controller reports a blocker for it that
+/// (with its cause and each process's last failed task, [`WaitFailed`]:
+/// an ECS circuit breaker, a crash loop, a missed progress deadline),
+/// when the controller reports a blocker for it that
 /// needs a person ([`ferry_core::BlockerReason::needs_a_person`]), and
 /// when no controller leads.
 pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> anyhow::Result<()> {
@@ -123,7 +200,7 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
             }
         }
         if !failed.is_empty() {
-            bail!("{}", failed.join("; "));
+            return Err(WaitFailed { failures: failed }.into());
         }
         if still.is_empty() {
             return Ok(());
@@ -159,9 +236,9 @@ pub async fn follow_stored(
 
 /// `ferry status APP --watch`: follows the generation the app has now
 /// until it is Ready (`Ok`) or failed, as [`wait_ready`] judges it. As a
-/// table, prints its rollout's progress; with JSON, prints the status
-/// `ferry status -o json` shows, one compact object per line, first as it
-/// is and then each time it changes.
+/// table, prints its rollout's progress; with JSON (YAML), prints the
+/// status `ferry status -o json` shows, one compact object per line (one
+/// `---` document), first as it is and then each time it changes.
 pub async fn watch(
     store: &Store,
     name: &str,
@@ -177,9 +254,9 @@ pub async fn watch(
         generation: record.generation,
         changed: true,
     };
-    if output == Output::Table {
+    let Some(format) = output.structured() else {
         return wait_ready(store, std::slice::from_ref(&applied), timeout).await;
-    }
+    };
     let deadline = Instant::now() + timeout;
     let mut shown: Option<(AppStatus, bool)> = None;
     loop {
@@ -195,12 +272,17 @@ pub async fn watch(
         });
         if changed {
             let json = with_deleting(&status, record.deleting)?;
-            println!("{}", serde_json::to_string(&json)?);
+            println!("{}", format.record(&json)?);
             shown = Some((status, record.deleting));
         }
         match judged {
             Verdict::Ready(_) => return Ok(()),
-            Verdict::Failed(why) => bail!("{why}"),
+            Verdict::Failed(failure) => {
+                return Err(WaitFailed {
+                    failures: vec![failure],
+                }
+                .into())
+            }
             Verdict::Pending if Instant::now() >= deadline => {
                 return Err(timed_out(timeout, &[reason]))
             }
@@ -318,52 +400,5 @@ pub async fn wait_gone(store: &Store, name: &str, timeout: Duration) -> anyhow::
 }
 
 #[cfg(test)]
-mod tests {
-    use ferry_core::status;
-
-    use super::*;
-    use crate::show::tests::{condition, with};
-
-    #[test]
-    fn the_awaited_generation_is_ready_failed_or_pending() {
-        let applied = Applied {
-            name: "acme".into(),
-            generation: 2,
-            changed: true,
-        };
-        assert_eq!(verdict(&applied, None), Verdict::Pending);
-        let ready = |observed| {
-            let mut status = with(vec![condition(status::READY, "True", "Converged", "")]);
-            status.observed_generation = observed;
-            status
-        };
-        // Ready for an older generation is not Ready for this one.
-        assert_eq!(verdict(&applied, Some(&ready(1))), Verdict::Pending);
-        assert_eq!(verdict(&applied, Some(&ready(2))), Verdict::Ready(2));
-        assert_eq!(verdict(&applied, Some(&ready(3))), Verdict::Ready(3));
-
-        let mut failed = with(vec![
-            condition(status::READY, "False", "Degraded", ""),
-            condition(status::DEGRADED, "True", "RolloutFailed", "circuit breaker"),
-        ]);
-        failed.observed_generation = 2;
-        failed.failure = Some(status::RolloutFailure {
-            generation: 2,
-            process: "web".into(),
-            task_definition: "acme_web:2".into(),
-            reason: "circuit breaker".into(),
-            events: Vec::new(),
-            last_failure: None,
-        });
-        assert_eq!(
-            verdict(&applied, Some(&failed)),
-            Verdict::Failed("app/acme generation 2: RolloutFailed: circuit breaker".into())
-        );
-        // A failure of an earlier generation does not fail this one.
-        if let Some(failure) = failed.failure.as_mut() {
-            failure.generation = 1;
-        }
-        failed.conditions.pop();
-        assert_eq!(verdict(&applied, Some(&failed)), Verdict::Pending);
-    }
-}
+#[path = "wait_tests.rs"]
+mod tests;
