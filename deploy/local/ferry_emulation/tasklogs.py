@@ -44,6 +44,12 @@ order is the order they were printed:
   ``script_output`` for the interpreted subset);
 * when a one-off task's container exits on its own: ``exited with code N``
   (the exit code deployments.py reports in DescribeTasks);
+* when an essential container exits by an image convention (``crash...``,
+  ``oom...``, see ``task_conventions``), instead: the app's own last words,
+  timestamped just before the task's ``stoppedAt`` (the last one 1 ms
+  before it): ``fatal: exiting with code N`` for a crash, ``allocating a
+  buffer: memory use is at the container's limit`` for an out-of-memory
+  kill (a killed process prints nothing after it);
 * when a task that ran is stopped (StopTask, the service scheduler, a
   failed health check): ``stopped: STOP_CODE: REASON``.
 
@@ -429,6 +435,9 @@ class Run:
     exit_code: int | None = None  # it exited on its own with this code
     stop_code: str | None = None  # else it was stopped: ECS's stopCode and reason
     stopped_reason: str | None = None
+    # An image convention's exit (task_conventions.Exit.last_words): what the
+    # app prints as it dies, instead of the layer's ``exited with code N``.
+    last_words: tuple[str, ...] = ()
 
 
 def _ms(t: float) -> int:
@@ -448,7 +457,14 @@ def lines(run: Run) -> list[tuple[int, str]]:
     for text in script_output(command):
         at += 1
         out.append((at, text))
-    if run.stopped_at is not None:
+    if run.stopped_at is not None and run.last_words:
+        # Printed before it stopped: the last one a millisecond before stoppedAt
+        # (later only when the task ran for less than its lines' milliseconds).
+        at = max(at + 1, _ms(run.stopped_at) - len(run.last_words))
+        for text in run.last_words:
+            out.append((at, text))
+            at += 1
+    elif run.stopped_at is not None:
         at = max(at + 1, _ms(run.stopped_at))
         if run.exit_code is not None:
             out.append((at, f"exited with code {run.exit_code}"))
