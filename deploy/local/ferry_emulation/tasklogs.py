@@ -591,17 +591,41 @@ class TaskLogs:
             return forward(request)
 
     def get_log_events(self, request: AwsRequest, forward: Forward) -> Response:
-        """GetLogEvents: moto's answer, after the lines readable are in, restamped."""
+        """GetLogEvents: moto's answer, after the lines readable are in, restamped.
+
+        moto pages from the tail as AWS does (API_GetLogEvents.html,
+        startFromHead: "If the value is false, the latest log events are returned
+        first"; the events of a page are oldest first), so ``startFromHead=false,
+        limit=N`` is the stream's last N lines. For a stream that does not exist in
+        a group that does, moto says the *group* does not exist; the layer gives
+        CloudWatch Logs' own message, ``The specified log stream does not exist.``
+        """
         with locks.LOGS:
             self.flush(request, forward)
             response = forward(request)
             params = request.json()
+            if response.status == 400 and _code(response) == "ResourceNotFoundException":
+                return self._missing_stream(request, forward, params, response)
             payload = response.json() if response.status == 200 else None
             if not isinstance(payload, dict):
                 return response
             self.restamp(payload.get("events"), params.get("logGroupName"),
                          params.get("logStreamName"))
             return json_answer(response, payload)
+
+    @staticmethod
+    def _missing_stream(request: AwsRequest, forward: Forward, params: Mapping[str, Any],
+                        response: Response) -> Response:
+        """The not-found error of a GetLogEvents, naming the stream when the group exists."""
+        group = params.get("logGroupName")
+        if not isinstance(group, str):
+            return response
+        found = forward(request.with_operation("DescribeLogStreams", {
+            "logGroupName": group, "limit": 1}))
+        if found.status != 200:
+            return response
+        return json_error(400, "ResourceNotFoundException",
+                          "The specified log stream does not exist.")
 
     def filter_log_events(self, request: AwsRequest, forward: Forward) -> Response:
         with locks.LOGS:
