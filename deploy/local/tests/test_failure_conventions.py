@@ -226,6 +226,10 @@ def test_list_tasks_of_stopped_tasks_pages_over_services_and_one_offs(aws):
         with pytest.raises(ClientError) as raised:
             ecs.list_tasks(cluster=CLUSTER, desiredStatus="STOPPED", maxResults=bad)
         assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
+    # DescribeTasks takes "up to 100" (Ferry batches them).
+    with pytest.raises(ClientError) as raised:
+        ecs.describe_tasks(cluster=CLUSTER, tasks=(paged * 101)[:101])
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
 def test_get_log_events_from_the_tail_returns_the_last_lines_oldest_first(aws):
