@@ -196,7 +196,11 @@ further failure, up to 27 minutes, all times
 FERRY_EMULATOR_SERVICE_THROTTLE_SCALE (default 1/30: 1 s up to 54 s), and
 at least one scheduler step; the event comes once per deployment. Tasks
 that fail to start: the ``fail`` image tag and a missing secret or log
-group (``task_resources``). Tasks that exit after RUNNING (``crash-...``,
+group (``task_resources``, the ``nosecret`` tag too). A ``stuck`` image's
+tasks neither start nor fail: they stay PENDING (no step is due for them,
+and no "unable to stop or start tasks" event: they wait, they are not held
+by the configuration) until StopTask, scale-in or a newer deployment stops
+them; the deployment stays IN_PROGRESS. Tasks that exit after RUNNING (``crash-...``,
 ``oom``) and tasks stopped after failing health checks are replaced at the
 next step, unthrottled, as the page says. A new deployment (new task
 definition) starts unthrottled.
@@ -342,7 +346,8 @@ N if the first container's command (its override in
 with spaces, contains ``exit N`` (``sh -c "exit 3"``), else 0 (the layer's
 convention; N modulo 256, as a shell does). A task whose task definition
 cannot start (``fail`` tag, above) is STOPPED after its PENDING time with
-stopCode ``TaskFailedToStart`` and no exit code. StopTask stops it at once
+stopCode ``TaskFailedToStart`` and no exit code; a ``stuck`` one is PENDING
+until StopTask. StopTask stops it at once
 (stopCode ``UserInitiated``, no exit code). ``createdAt``, ``startedAt``,
 ``stoppingAt``, ``stoppedAt`` follow.
 

@@ -13,19 +13,36 @@ image manifest has been retried 5 time(s): failed to resolve ref IMAGE:
 not found`` (modelled on ECS's message), and the deployment's
 ``failedTasks`` grows by one.
 
+A container image whose tag starts with ``nosecret`` has a secret that
+cannot be retrieved: its tasks stop the same way, with ECS's
+``ResourceInitializationError`` for a missing secret (worded and cited in
+``task_resources``, which checks real secrets too).
+
+A container image whose tag starts with ``stuck`` never finishes its pull:
+its tasks stay PENDING and never fail by themselves, until StopTask,
+scale-in or a newer deployment stops them as any PENDING task (what a
+progress deadline exists for; ECS's task lifecycle: a task is PENDING
+until its images are pulled,
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+
 Tasks that run, then exit (the layer's convention)
 --------------------------------------------------
 An essential container (``essential`` true, ECS's default) whose image tag
 is
 
-* ``crash-<N>-after-<S>s`` (``acme/web:crash-3-after-2s``,
-  ``acme/web:crash-1-after-0.5s-v2``: N a whole number, taken modulo 256 as
-  a shell does; S seconds, whole or decimal; anything may follow after a
-  ``-``) reaches RUNNING and, S seconds later, exits with code N;
+* ``crash``, ``crash-<N>`` or ``crash-<N>-after-<S>s`` (``acme/web:crash``,
+  ``acme/web:crash-3``, ``acme/web:crash-1-after-0.5s-v2``: N a whole
+  number, default 1, taken modulo 256 as a shell does; S seconds, whole or
+  decimal, default 2, "a few seconds" as issue 22 puts it; anything may
+  follow after a ``-`` but an ``after-`` that does not parse) reaches
+  RUNNING and, S seconds later, exits with code N;
 * ``oom`` or ``oom-after-<S>s`` (``acme/web:oom``, ``acme/web:oom-after-3s``)
-  reaches RUNNING and, S seconds later (0 for a bare ``oom``), is killed
-  for its memory use: exit code 137, container reason
-  ``OutOfMemoryError: Container killed due to memory usage``.
+  reaches RUNNING and, S seconds later (default 2), is killed for its
+  memory use: exit code 137, container reason ``OutOfMemoryError:
+  Container killed due to memory usage``.
+
+Before it ends, such a container prints its last words (``Exit.last_words``,
+put in its log stream by ``tasklogs`` just before ``stoppedAt``).
 
 S is on the emulator's clock, unscaled, as FERRY_EMULATOR_TASK_START_SECONDS
 and FERRY_EMULATOR_TASK_RUN_SECONDS are (pick small S in tests).
@@ -57,9 +74,11 @@ Sidecars (issue 21: several containers in a task). The conventions apply
 to every container as follows, so a sidecar's tag means what ECS would
 make of it:
 
-* ``fail``: any container, essential or not: ECS pulls every image before
-  the task starts, and a pull that fails stops the task
-  (CannotPullContainerError, stopped-task-errors.html);
+* ``fail``, ``nosecret`` and ``stuck``: any container, essential or not:
+  ECS pulls every image and resolves every secret before the task starts,
+  and a pull or a secret that fails stops the task
+  (CannotPullContainerError, ResourceInitializationError,
+  stopped-task-errors.html);
 * ``crash-...`` and ``oom``: essential containers only; a non-essential
   sidecar's exit does not stop the task;
 * ``unhealthy``: ELB checks fail for any container's image (the layer's
