@@ -21,13 +21,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import awsvpc_network
+from ferry_emulation.task_conventions import ESSENTIAL_EXITED
 
 STEP = 0.3  # FERRY_EMULATOR_TASK_START_SECONDS
 GROUP = "/ferry/failures"
 TIMEOUT = 20.0
 CLUSTER = "failures"
 ROLE = "arn:aws:iam::123456789012:role/ferry-execution"
-ESSENTIAL_EXITED = "Essential container in task exited"
 
 _names = itertools.count()
 
