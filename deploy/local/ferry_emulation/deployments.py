@@ -58,8 +58,9 @@ from . import (consistency, container_health, ecs, ecs_exec, locks, targets, tas
                tasklogs)
 from .task_containers import render_containers
 from .ecs_capacity import place
-from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
-                        ServiceState, ServiceTask, merge_configuration, one_off_state)
+from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, STOPPED_TASK_SECONDS, Deployment,
+                        OneOffTask, Scheduler, ServiceState, ServiceTask, merge_configuration,
+                        one_off_state)
 from .ecs_settings import Settings, settings
 from .task_conventions import (essential_exit, exit_code, failing_image, stuck_image,
                                unhealthy_image)
@@ -675,7 +676,11 @@ class DeploymentEmulation:
             for arn in arns:
                 one = self.one_offs.get(arn)
                 if one is not None:
-                    if one_off_state(one, now, self.config).desired_status == wanted_status:
+                    state = one_off_state(one, now, self.config)
+                    # Stopped tasks are listed for an hour, as a service's are.
+                    gone = (state.stopped_at is not None
+                            and now - state.stopped_at >= STOPPED_TASK_SECONDS)
+                    if state.desired_status == wanted_status and not gone:
                         listed.append(arn)
                 elif arn in moto_filtered:
                     listed.append(arn)
