@@ -482,3 +482,29 @@ def test_what_no_policy_grants_by_design_is_left_out(template):
                     "resource": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/ferry", "context": {}}
     result = run(template, line(CLI_AGENT, create_table))
     assert not result.denials and result.skipped == {"dynamodb:CreateTable": 1}
+
+
+def test_the_controller_reads_stopped_tasks_and_log_tails_of_its_own_cluster_and_group_only(template):
+    # Issue 22's progress tick: a cluster-wide ListTasks (authorized on "*"
+    # with ecs:cluster, as authz.py records it), DescribeTasks of those
+    # tasks, one GetLogEvents per failed task's stream.
+    def list_tasks(cluster: str) -> dict:
+        return {"action": "ecs:ListTasks", "resource": "*", "context": {"ecs:cluster": cluster}}
+
+    def describe(cluster: str) -> dict:
+        name = cluster.rsplit("/", 1)[-1]
+        return {"action": "ecs:DescribeTasks",
+                "resource": f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/{name}/0123abcd",
+                "context": {"ecs:cluster": cluster}}
+
+    def tail(group: str) -> dict:
+        return {"action": "logs:GetLogEvents",
+                "resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}:"
+                            "log-stream:shop/web/0123abcd"}
+
+    other = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/other"
+    assert not run(template, line("ctl-a", list_tasks(CLUSTER), describe(CLUSTER),
+                                  tail("/ferry/apps"))).denials
+    for refused in (list_tasks(other), describe(other), tail("/other/group")):
+        [denial] = run(template, line("ctl-a", refused)).denials
+        assert denial.policy == "ControllerTaskPolicy", refused

@@ -58,10 +58,12 @@ from . import (consistency, container_health, ecs, ecs_exec, locks, targets, tas
                tasklogs)
 from .task_containers import render_containers
 from .ecs_capacity import place
-from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, Deployment, OneOffTask, Scheduler,
-                        ServiceState, ServiceTask, merge_configuration, one_off_state)
+from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, STOPPED_TASK_SECONDS, Deployment,
+                        OneOffTask, Scheduler, ServiceState, ServiceTask, merge_configuration,
+                        one_off_state)
 from .ecs_settings import Settings, settings
-from .task_conventions import essential_exit, exit_code, failing_image, unhealthy_image
+from .task_conventions import (essential_exit, exit_code, failing_image, stuck_image,
+                               unhealthy_image)
 from .wire import AwsRequest, Response, json_answer, json_error, json_object, json_response
 
 SERVICE = "ecs"
@@ -433,7 +435,8 @@ class DeploymentEmulation:
             deployment_template(service, first), now, deployment_id=first.get("id"),
             load_balancers=_links(service), unhealthy=unhealthy_image(definition),
             grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
-            health=container_health.timing(definition, self.config.health_time_scale))
+            health=container_health.timing(definition, self.config.health_time_scale),
+            stuck=stuck_image(definition))
         self.services[(svc.cluster_arn, svc.arn)] = svc
         return self._respond(response, payload, [(service, svc)])
 
@@ -473,7 +476,8 @@ class DeploymentEmulation:
                 deployment_template(service, svc.primary.template), now,
                 load_balancers=_links(service), unhealthy=unhealthy_image(definition),
                 grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
-            health=container_health.timing(definition, self.config.health_time_scale))
+                health=container_health.timing(definition, self.config.health_time_scale),
+                stuck=stuck_image(definition))
             svc.settings = changed
         else:
             self.scheduler.scale(svc, desired, now)
@@ -600,7 +604,8 @@ class DeploymentEmulation:
                               # task would start): a one-off's state must not
                               # change with later reads.
                               start_failure=self.find_start_failure(definition),
-                              exit=essential_exit(definition))
+                              exit=essential_exit(definition),
+                              stuck=stuck_image(definition) is not None)
             self.one_offs[task.arn] = task
             render_one_off(task_json, task, now, self.config, definition)
         return json_answer(response, payload)
@@ -671,7 +676,11 @@ class DeploymentEmulation:
             for arn in arns:
                 one = self.one_offs.get(arn)
                 if one is not None:
-                    if one_off_state(one, now, self.config).desired_status == wanted_status:
+                    state = one_off_state(one, now, self.config)
+                    # Stopped tasks are listed for an hour, as a service's are.
+                    gone = (state.stopped_at is not None
+                            and now - state.stopped_at >= STOPPED_TASK_SECONDS)
+                    if state.desired_status == wanted_status and not gone:
                         listed.append(arn)
                 elif arn in moto_filtered:
                     listed.append(arn)
@@ -710,14 +719,15 @@ class DeploymentEmulation:
                     definition = self.definitions.get(task.task_definition or "")
                     for destination in tasklogs.destinations(definition):
                         container = _container(definition, destination.container)
+                        exit_ = (task.exit if task.exited and task.exit is not None
+                                 and task.exit.container == destination.container else None)
                         found.append(tasklogs.Container(svc.task_arn(task), destination, tasklogs.Run(
                             image=str(container.get("image") or ""), command=container.get("command"),
                             started_at=task.started_at,
                             stopped_at=task.stopped_at if task.started_at is not None else None,
-                            exit_code=(task.exit.code if task.exited and task.exit is not None
-                                       and task.exit.container == destination.container
-                                       else None),
-                            stop_code=task.stop_code, stopped_reason=task.stopped_reason)))
+                            exit_code=exit_.code if exit_ is not None else None,
+                            stop_code=task.stop_code, stopped_reason=task.stopped_reason,
+                            last_words=exit_.last_words if exit_ is not None else ())))
             for one in self.one_offs.values():
                 definition = self.definitions.get(one.task_definition or "")
                 state = one_off_state(one, now, self.config)
@@ -725,12 +735,16 @@ class DeploymentEmulation:
                     container = _container(definition, destination.container)
                     exited = (state.stop_code == "EssentialContainerExited"
                               and state.exit_container in (None, destination.container))
+                    # The image convention's exit (exit_container set), not ``exit N``.
+                    by_convention = (exited and one.exit is not None
+                                     and state.exit_container == destination.container)
                     found.append(tasklogs.Container(one.arn, destination, tasklogs.Run(
                         image=str(container.get("image") or ""),
                         command=one.commands.get(destination.container),
                         started_at=state.started_at, stopped_at=state.stopped_at,
                         exit_code=state.exit_code if exited else None,
-                        stop_code=state.stop_code, stopped_reason=state.stopped_reason)))
+                        stop_code=state.stop_code, stopped_reason=state.stopped_reason,
+                        last_words=one.exit.last_words if by_convention and one.exit else ())))
         return found
 
     # -- StopTask ------------------------------------------------------------------------

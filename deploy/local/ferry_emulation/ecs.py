@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 from . import consistency, ecs_containers, ecs_idempotency, ecs_taskdefs, elbv2, locks, paging
@@ -31,25 +32,36 @@ def serialize(request: AwsRequest, forward: Any) -> Response:
 
 
 # --------------------------------------------------------------------------
-# DescribeServices: at most 10 services per call.
+# DescribeServices: at most 10 services per call; DescribeTasks: 100 tasks.
 #
 # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServices.html
 #   services: "A list of services to describe. You may specify up to 10
 #   services to describe in a single operation."
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeTasks.html
+#   tasks: "A list of up to 100 task IDs or full ARN entries."
 # AWS answers more with HTTP 400, InvalidParameterException, message
 # "service names can have at most 10 items." (the wording AWS returns, as
-# quoted in many public bug reports). moto describes any number.
+# quoted in many public bug reports); the tasks' message is worded alike
+# (we found no authoritative quote). moto describes any number.
 # --------------------------------------------------------------------------
 
 DESCRIBE_SERVICES_MAX = 10
+DESCRIBE_TASKS_MAX = 100
 
 
-def describe_services_limit(request: AwsRequest, forward: Any) -> Response:
-    services = request.json().get("services")
-    if isinstance(services, list) and len(services) > DESCRIBE_SERVICES_MAX:
-        return json_error(400, "InvalidParameterException",
-                          f"service names can have at most {DESCRIBE_SERVICES_MAX} items.")
-    return forward(request)
+def describe_limit(key: str, maximum: int, what: str) -> Callable[[AwsRequest, Any], Response]:
+    """A handler refusing a Describe* call that names more than ``maximum`` ``key``."""
+    def refuse_above(request: AwsRequest, forward: Any) -> Response:
+        named = request.json().get(key)
+        if isinstance(named, list) and len(named) > maximum:
+            return json_error(400, "InvalidParameterException",
+                              f"{what} can have at most {maximum} items.")
+        return forward(request)
+    return refuse_above
+
+
+describe_services_limit = describe_limit("services", DESCRIBE_SERVICES_MAX, "service names")
+describe_tasks_limit = describe_limit("tasks", DESCRIBE_TASKS_MAX, "tasks")
 
 
 # --------------------------------------------------------------------------
@@ -328,6 +340,7 @@ def register(layer: Any) -> None:
     layer.register(SERVICE, "RunTask", tokens)
     layer.register(SERVICE, "CreateService", tokens)
     layer.register(SERVICE, "DescribeServices", describe_services_limit)
+    layer.register(SERVICE, "DescribeTasks", describe_tasks_limit)
     # Outer to inner: refusals first, then pages cut from what the
     # eventual-consistency view shows, then the rest (deployments after ecs).
     ecs_taskdefs.register(layer)

@@ -196,7 +196,11 @@ further failure, up to 27 minutes, all times
 FERRY_EMULATOR_SERVICE_THROTTLE_SCALE (default 1/30: 1 s up to 54 s), and
 at least one scheduler step; the event comes once per deployment. Tasks
 that fail to start: the ``fail`` image tag and a missing secret or log
-group (``task_resources``). Tasks that exit after RUNNING (``crash-...``,
+group (``task_resources``, the ``nosecret`` tag too). A ``stuck`` image's
+tasks neither start nor fail: they stay PENDING (no step is due for them,
+and no "unable to stop or start tasks" event: they wait, they are not held
+by the configuration) until StopTask, scale-in or a newer deployment stops
+them; the deployment stays IN_PROGRESS. Tasks that exit after RUNNING (``crash-...``,
 ``oom``) and tasks stopped after failing health checks are replaced at the
 next step, unthrottled, as the page says. A new deployment (new task
 definition) starts unthrottled.
@@ -342,7 +346,8 @@ N if the first container's command (its override in
 with spaces, contains ``exit N`` (``sh -c "exit 3"``), else 0 (the layer's
 convention; N modulo 256, as a shell does). A task whose task definition
 cannot start (``fail`` tag, above) is STOPPED after its PENDING time with
-stopCode ``TaskFailedToStart`` and no exit code. StopTask stops it at once
+stopCode ``TaskFailedToStart`` and no exit code; a ``stuck`` one is PENDING
+until StopTask. StopTask stops it at once
 (stopCode ``UserInitiated``, no exit code). ``createdAt``, ``startedAt``,
 ``stoppingAt``, ``stoppedAt`` follow.
 
@@ -507,6 +512,8 @@ class Deployment:
     template: dict[str, Any] = field(default_factory=dict)
     load_balancers: list[dict[str, Any]] = field(default_factory=list)
     unhealthy_image: str | None = None
+    # A ``stuck`` image (task_conventions): its tasks stay PENDING.
+    stuck_image: str | None = None
     grace_seconds: float = 0.0
     exit: Exit | None = None
     # Container health checks of its task definition (container_health).
@@ -657,14 +664,15 @@ class Scheduler:
                deployment_id: str | None = None, reason: str = "",
                load_balancers: list[dict[str, Any]] | None = None,
                unhealthy: str | None = None, grace_seconds: float = 0.0,
-               exit: Exit | None = None, health: Timing | None = None) -> Deployment:
+               exit: Exit | None = None, health: Timing | None = None,
+               stuck: str | None = None) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
                                 reason=reason,
                                 load_balancers=copy.deepcopy(load_balancers or []),
                                 unhealthy_image=unhealthy, grace_seconds=grace_seconds,
-                                exit=exit, health=health)
+                                exit=exit, health=health, stuck_image=stuck)
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -877,7 +885,7 @@ class Scheduler:
                                    f"deploymentId {target.id}."),
                            load_balancers=target.load_balancers,
                            unhealthy=target.unhealthy_image, grace_seconds=target.grace_seconds,
-                           exit=target.exit, health=target.health)
+                           exit=target.exit, health=target.health, stuck=target.stuck_image)
 
     def _step(self, svc: ServiceState, at: float) -> float | None:
         """One scheduler step at time ``at``; returns when the next one is due."""
@@ -896,6 +904,8 @@ class Scheduler:
                     deployment.breaker_failures += 1
                     deployment.consecutive_failures += 1
                     new_failures += deployment is primary
+                elif deployment.stuck_image is not None:
+                    continue  # its image pull never ends: PENDING until stopped
                 else:
                     self._register(deployment, task, at)
                     deployment.consecutive_failures = 0
@@ -994,8 +1004,9 @@ class Scheduler:
         # 5. Completed, or steady again after a change of count.
         self._settle(svc, at)
 
-        # When the next step is due, if any.
-        if any(d.pending for d in svc.deployments):
+        # When the next step is due, if any (a stuck task needs none: it stays
+        # PENDING until a write stops it, and every write wakes the scheduler).
+        if any(d.pending and d.stuck_image is None for d in svc.deployments):
             return at + self.interval
         if any(t.started_at is not None and not t.is_healthy(at) and not t.draining
                for d in svc.deployments for t in d.tasks):
@@ -1006,6 +1017,8 @@ class Scheduler:
             if at < primary.start_after:
                 return max(at + self.interval, primary.start_after)
             if not started and not stopped and not any(d.draining for d in svc.deployments):
+                if any(d.pending for d in svc.deployments):
+                    return None  # stuck PENDING: waiting, not stalled by the configuration
                 if not primary.stalled:
                     primary.stalled = True
                     svc.record(at, f"(service {svc.name}) was unable to stop or start tasks "
@@ -1058,6 +1071,8 @@ class OneOffTask:
     # RunTask's capacity provider (ecs_capacity.place) and ECS Exec.
     capacity_provider: str | None = None
     exec_enabled: bool = False
+    # A ``stuck`` image (task_conventions): PENDING until StopTask.
+    stuck: bool = False
 
 
 @dataclass(frozen=True)
@@ -1080,6 +1095,11 @@ def one_off_state(task: OneOffTask, now: float, config: Settings) -> OneOffState
     cannot_start = (cannot_pull(task.failing_image) if task.failing_image is not None
                     else task.start_failure)
     container: str | None = None
+    if cannot_start is None and task.stuck:
+        if task.user_stop is not None and now >= task.user_stop[0]:
+            return OneOffState("STOPPED", "STOPPED", None, task.user_stop[0], "UserInitiated",
+                               task.user_stop[1], None, None)
+        return OneOffState("PENDING", "RUNNING", None, None, None, None, None, None)
     if cannot_start is not None:
         stop_at, code = started, "TaskFailedToStart"
         reason: str = cannot_start

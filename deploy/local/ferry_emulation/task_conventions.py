@@ -13,19 +13,36 @@ image manifest has been retried 5 time(s): failed to resolve ref IMAGE:
 not found`` (modelled on ECS's message), and the deployment's
 ``failedTasks`` grows by one.
 
+A container image whose tag starts with ``nosecret`` has a secret that
+cannot be retrieved: its tasks stop the same way, with ECS's
+``ResourceInitializationError`` for a missing secret (worded and cited in
+``task_resources``, which checks real secrets too).
+
+A container image whose tag starts with ``stuck`` never finishes its pull:
+its tasks stay PENDING and never fail by themselves, until StopTask,
+scale-in or a newer deployment stops them as any PENDING task (what a
+progress deadline exists for; ECS's task lifecycle: a task is PENDING
+until its images are pulled,
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html).
+
 Tasks that run, then exit (the layer's convention)
 --------------------------------------------------
 An essential container (``essential`` true, ECS's default) whose image tag
 is
 
-* ``crash-<N>-after-<S>s`` (``acme/web:crash-3-after-2s``,
-  ``acme/web:crash-1-after-0.5s-v2``: N a whole number, taken modulo 256 as
-  a shell does; S seconds, whole or decimal; anything may follow after a
-  ``-``) reaches RUNNING and, S seconds later, exits with code N;
+* ``crash``, ``crash-<N>`` or ``crash-<N>-after-<S>s`` (``acme/web:crash``,
+  ``acme/web:crash-3``, ``acme/web:crash-1-after-0.5s-v2``: N a whole
+  number, default 1, taken modulo 256 as a shell does; S seconds, whole or
+  decimal, default 2, "a few seconds" as issue 22 puts it; anything may
+  follow after a ``-`` but an ``after-`` that does not parse) reaches
+  RUNNING and, S seconds later, exits with code N;
 * ``oom`` or ``oom-after-<S>s`` (``acme/web:oom``, ``acme/web:oom-after-3s``)
-  reaches RUNNING and, S seconds later (0 for a bare ``oom``), is killed
-  for its memory use: exit code 137, container reason
-  ``OutOfMemoryError: Container killed due to memory usage``.
+  reaches RUNNING and, S seconds later (default 2), is killed for its
+  memory use: exit code 137, container reason ``OutOfMemoryError:
+  Container killed due to memory usage``.
+
+Before it ends, such a container prints its last words (``Exit.last_words``,
+put in its log stream by ``tasklogs`` just before ``stoppedAt``).
 
 S is on the emulator's clock, unscaled, as FERRY_EMULATOR_TASK_START_SECONDS
 and FERRY_EMULATOR_TASK_RUN_SECONDS are (pick small S in tests).
@@ -57,9 +74,11 @@ Sidecars (issue 21: several containers in a task). The conventions apply
 to every container as follows, so a sidecar's tag means what ECS would
 make of it:
 
-* ``fail``: any container, essential or not: ECS pulls every image before
-  the task starts, and a pull that fails stops the task
-  (CannotPullContainerError, stopped-task-errors.html);
+* ``fail``, ``nosecret`` and ``stuck``: any container, essential or not:
+  ECS pulls every image and resolves every secret before the task starts,
+  and a pull or a secret that fails stops the task
+  (CannotPullContainerError, ResourceInitializationError,
+  stopped-task-errors.html);
 * ``crash-...`` and ``oom``: essential containers only; a non-essential
   sidecar's exit does not stop the task;
 * ``unhealthy``: ELB checks fail for any container's image (the layer's
@@ -75,6 +94,13 @@ from dataclasses import dataclass
 from typing import Any
 
 
+# The tag prefixes (each documented in deploy/local/README.md).
+FAIL = "fail"
+UNHEALTHY = "unhealthy"
+STUCK = "stuck"
+NOSECRET = "nosecret"
+
+
 def image_tag(image: str) -> str | None:
     """The tag of an image reference, or None (``host:5000/app`` has none)."""
     name = image.split("@", 1)[0]
@@ -84,35 +110,58 @@ def image_tag(image: str) -> str | None:
     return last.rsplit(":", 1)[1]
 
 
+def _tag_starts(image: str, prefix: str) -> bool:
+    tag = image_tag(image)
+    return tag is not None and tag.startswith(prefix)
+
+
 def image_fails(image: str) -> bool:
     """The layer's convention: an image whose tag starts with ``fail`` never starts."""
-    tag = image_tag(image)
-    return tag is not None and tag.startswith("fail")
+    return _tag_starts(image, FAIL)
 
 
 def image_unhealthy(image: str) -> bool:
     """The layer's convention: an image whose tag starts with ``unhealthy`` runs but
     never passes a load balancer health check."""
-    tag = image_tag(image)
-    return tag is not None and tag.startswith("unhealthy")
+    return _tag_starts(image, UNHEALTHY)
 
 
-def unhealthy_image(definition: Mapping[str, Any] | None) -> str | None:
-    """The first container image of a task definition that fails health checks, if any."""
+def _first_image(definition: Mapping[str, Any] | None, prefix: str) -> str | None:
+    """The first container image of a task definition whose tag starts with ``prefix``.
+
+    Any container, essential or not: ECS pulls every image and resolves every
+    secret before a task starts.
+    """
     for container in (definition or {}).get("containerDefinitions") or []:
         image = container.get("image") if isinstance(container, dict) else None
-        if isinstance(image, str) and image_unhealthy(image):
+        if isinstance(image, str) and _tag_starts(image, prefix):
             return image
     return None
 
 
+def unhealthy_image(definition: Mapping[str, Any] | None) -> str | None:
+    """The first container image of a task definition that fails health checks, if any."""
+    return _first_image(definition, UNHEALTHY)
+
 
 def failing_image(definition: Mapping[str, Any] | None) -> str | None:
-    """The first container image of a task definition that cannot start, if any."""
+    """The first container image of a task definition that cannot be pulled, if any."""
+    return _first_image(definition, FAIL)
+
+
+def stuck_image(definition: Mapping[str, Any] | None) -> str | None:
+    """The first container image of a task definition whose pull never ends, if any:
+    its tasks stay PENDING until something stops them."""
+    return _first_image(definition, STUCK)
+
+
+def secretless_container(definition: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The first container whose image tag starts with ``nosecret``, if any: its
+    secret cannot be retrieved (``task_resources`` words the stop)."""
     for container in (definition or {}).get("containerDefinitions") or []:
         image = container.get("image") if isinstance(container, dict) else None
-        if isinstance(image, str) and image_fails(image):
-            return image
+        if isinstance(image, str) and _tag_starts(image, NOSECRET):
+            return container
     return None
 
 
@@ -142,9 +191,17 @@ OOM_EXIT_CODE = 137
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 ESSENTIAL_EXITED = "Essential container in task exited"
 
+# How long a bare ``crash``, ``crash-N`` or ``oom`` runs before it exits: "a few
+# seconds" (issue 22), on the emulator's clock, unscaled.
+DEFAULT_RUN_SECONDS = 2.0
+DEFAULT_CRASH_CODE = 1
+
 _SECONDS = r"(\d+(?:\.\d+)?)s"
-_CRASH = re.compile(rf"crash-(\d+)-after-{_SECONDS}(?:-.*)?")
-_OOM = re.compile(rf"oom(?:-after-{_SECONDS})?(?:-.*)?")
+# Anything may follow after a ``-``, but no ``after-`` that did not parse: a
+# tag that meant to give a time and got it wrong is no convention at all.
+_REST = r"(?:-(?!.*after-).*)?"
+_CRASH = re.compile(rf"crash(?:-(\d+))?(?:-after-{_SECONDS})?{_REST}")
+_OOM = re.compile(rf"oom(?:-after-{_SECONDS})?{_REST}")
 
 
 @dataclass(frozen=True)
@@ -157,19 +214,33 @@ class Exit:
     after: float
     reason: str | None = None
 
+    @property
+    def last_words(self) -> tuple[str, ...]:
+        """What the app prints just before it ends (tasklogs puts them right before
+        stoppedAt): an exit's own fatal line, or, for an out-of-memory kill, the last
+        thing it printed before the kernel killed it (a killed process says nothing)."""
+        if self.reason == OOM_REASON:
+            return ("allocating a buffer: memory use is at the container's limit",)
+        return (f"fatal: exiting with code {self.code}",)
+
 
 def image_exit(image: str, container: str = "") -> Exit | None:
-    """The ``crash-N-after-Ss`` / ``oom[-after-Ss]`` convention for one image, if any."""
+    """The ``crash[-N][-after-Ss]`` / ``oom[-after-Ss]`` convention for one image, if any."""
     tag = image_tag(image)
     if tag is None:
         return None
     crash = _CRASH.fullmatch(tag)
     if crash:
-        return Exit(container, int(crash.group(1)) % 256, float(crash.group(2)))
+        code = int(crash.group(1)) % 256 if crash.group(1) else DEFAULT_CRASH_CODE
+        return Exit(container, code, _seconds(crash.group(2)))
     oom = _OOM.fullmatch(tag)
     if oom:
-        return Exit(container, OOM_EXIT_CODE, float(oom.group(1) or 0), OOM_REASON)
+        return Exit(container, OOM_EXIT_CODE, _seconds(oom.group(1)), OOM_REASON)
     return None
+
+
+def _seconds(text: str | None) -> float:
+    return float(text) if text is not None else DEFAULT_RUN_SECONDS
 
 
 def essential_exit(definition: Mapping[str, Any] | None) -> Exit | None:

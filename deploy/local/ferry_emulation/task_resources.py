@@ -31,6 +31,17 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stopped-task-errors.
   option is ``true``: the agent then creates the group, per the
   task-definition guide's awslogs options).
 
+The layer's convention (``task_conventions``): a container whose image tag
+starts with ``nosecret`` has a secret that cannot be retrieved, whatever
+moto holds: its task stops the same way, naming the container's first
+``secrets[].valueFrom`` (else ``arn:aws:secretsmanager:REGION:ACCOUNT:secret:
+CONTAINER/nosecret``). The message shape is the one re:Post's
+knowledge-center/ecs-unable-to-pull-secrets lists: "ResourceInitializationError:
+unable to pull secrets or registry auth: execution resource retrieval failed:
+unable to retrieve secret from asm: service call has been retried 1 time(s):
+failed to fetch secret arn:aws:secretsmanager:<region>:<accountID>:secret:<secretName>
+from secrets manager: ...".
+
 moto starts nothing, so never checks. The layer reads moto's Secrets
 Manager, SSM and CloudWatch Logs backends directly (as ``deployments``
 reads moto's task definitions), in the task definition's account and
@@ -48,6 +59,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from .task_conventions import secretless_container
 
 Exists = Callable[[str, str, str], bool]  # (account, region, name or ARN) -> there?
 
@@ -96,6 +109,9 @@ def start_failure(definition: Mapping[str, Any] | None, *, secret_exists: Exists
     region, account = fields[3], fields[4]
     containers = [c for c in (definition or {}).get("containerDefinitions") or []
                   if isinstance(c, dict)]
+    secretless = secretless_container(definition)
+    if secretless is not None:
+        return missing_secret(convention_secret(secretless, account, region))
     for container in containers:
         for secret in container.get("secrets") or []:
             value_from = secret.get("valueFrom") if isinstance(secret, dict) else None
@@ -119,6 +135,18 @@ def start_failure(definition: Mapping[str, Any] | None, *, secret_exists: Exists
         if not log_group_exists(account, str(options.get("awslogs-region") or region), group):
             return missing_log_group()
     return None
+
+
+def convention_secret(container: Mapping[str, Any], account: str, region: str) -> str:
+    """The secret a ``nosecret`` container cannot get: its first ``secrets[].valueFrom``,
+    else a Secrets Manager secret named after the container (in the task's account
+    and region), so the message names a secret as ECS's always does."""
+    for secret in container.get("secrets") or []:
+        value_from = secret.get("valueFrom") if isinstance(secret, dict) else None
+        if isinstance(value_from, str) and value_from:
+            return value_from
+    name = str(container.get("name") or "app")
+    return f"arn:aws:secretsmanager:{region}:{account}:secret:{name}/nosecret"
 
 
 def _where(value_from: str, account: str, region: str) -> tuple[str, str]:

@@ -41,9 +41,15 @@ order is the order they were printed:
 * for a command ``sh -c SCRIPT`` (also ``bash``, ``ash``, ``dash``,
   ``/bin/sh``): the text SCRIPT's ``echo`` and ``printf`` commands would
   print, one log event per line, right after the start line (see
-  ``script_output`` for the interpreted subset);
+  ``shell_output.script_output`` for the interpreted subset);
 * when a one-off task's container exits on its own: ``exited with code N``
   (the exit code deployments.py reports in DescribeTasks);
+* when an essential container exits by an image convention (``crash...``,
+  ``oom...``, see ``task_conventions``), instead: the app's own last words,
+  timestamped just before the task's ``stoppedAt`` (the last one 1 ms
+  before it): ``fatal: exiting with code N`` for a crash, ``allocating a
+  buffer: memory use is at the container's limit`` for an out-of-memory
+  kill (a killed process prints nothing after it);
 * when a task that ran is stopped (StopTask, the service scheduler, a
   failed health check): ``stopped: STOP_CODE: REASON``.
 
@@ -137,6 +143,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import envsettings, locks
+from .shell_output import script_output
 from .wire import AwsRequest, Response, json_answer, json_error
 
 SERVICE = "logs"
@@ -150,8 +157,6 @@ JITTER_DEFAULT = 0.5
 
 PAGE_ENV = "FERRY_EMULATOR_LOGS_PAGE_EVENTS"
 PAGE_DEFAULT = 10000  # "up to 10,000 log events" per page
-
-SHELLS = ("sh", "bash", "ash", "dash")
 
 # Every Logs request runs under this lock: the lines a read writes and the
 # read itself are one step, so two readers never write a line twice (moto's
@@ -241,181 +246,6 @@ def destinations(definition: Mapping[str, Any] | None) -> list[Destination]:
     return found
 
 
-# -- what a shell script prints ----------------------------------------------------------------
-
-def _tokens(script: str) -> list[tuple[str, str]]:
-    """POSIX shell tokens: ("word", text) and ("op", one of ; & && | || < >).
-
-    Quotes and backslashes as sh reads them (single quotes literal; in double
-    quotes a backslash escapes only $ ` " \\ and a newline), ``#`` at the
-    start of a word comments to the end of the line, a newline ends a
-    command like ``;``. ValueError for an unterminated quote (sh: a syntax
-    error, nothing runs).
-    """
-    out: list[tuple[str, str]] = []
-    word: list[str] | None = None
-    i, n = 0, len(script)
-
-    def flush() -> None:
-        nonlocal word
-        if word is not None:
-            out.append(("word", "".join(word)))
-            word = None
-
-    while i < n:
-        c = script[i]
-        if c in " \t\r":
-            flush()
-            i += 1
-        elif c in "\n;":
-            flush()
-            out.append(("op", ";"))
-            i += 1
-        elif c in "&|":
-            flush()
-            op = c * 2 if script.startswith(c * 2, i) else c
-            out.append(("op", op))
-            i += len(op)
-        elif c in "<>":
-            flush()
-            out.append(("op", c))
-            i += 1
-        elif c == "#" and word is None:
-            while i < n and script[i] != "\n":
-                i += 1
-        elif c == "'":
-            end = script.find("'", i + 1)
-            if end < 0:
-                raise ValueError("unterminated single quote")
-            word = (word or []) + [script[i + 1:end]]
-            i = end + 1
-        elif c == '"':
-            word = word or []
-            i += 1
-            while True:
-                if i >= n:
-                    raise ValueError("unterminated double quote")
-                d = script[i]
-                if d == '"':
-                    i += 1
-                    break
-                if d == "\\" and i + 1 < n and script[i + 1] in '$`"\\\n':
-                    if script[i + 1] != "\n":
-                        word.append(script[i + 1])
-                    i += 2
-                    continue
-                word.append(d)
-                i += 1
-        elif c == "\\":
-            if i + 1 < n and script[i + 1] != "\n":
-                word = (word or []) + [script[i + 1]]
-            i += 2
-        else:
-            word = (word or []) + [c]
-            i += 1
-    flush()
-    return out
-
-
-_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "r": "\r", "a": "\a", "b": "\b", "f": "\f",
-            "v": "\v", '"': '"'}
-
-
-def _printf(args: list[str]) -> str:
-    """POSIX printf with %s, %d/%i (as given), %% and backslash escapes in the format.
-
-    The format is reused while arguments remain; a missing argument is empty.
-    Other conversions (%x, %5s, ...) are printed as they are written.
-    """
-    if not args:
-        return ""
-    fmt, rest = args[0], list(args[1:])
-    out: list[str] = []
-    while True:
-        used = 0
-        i = 0
-        while i < len(fmt):
-            c = fmt[i]
-            if c == "\\" and i + 1 < len(fmt):
-                out.append(_ESCAPES.get(fmt[i + 1], "\\" + fmt[i + 1]))
-                i += 2
-            elif c == "%" and i + 1 < len(fmt):
-                conv = fmt[i + 1]
-                if conv == "%":
-                    out.append("%")
-                elif conv in "sdi":
-                    out.append(rest[used] if used < len(rest) else "")
-                    used += 1
-                else:
-                    out.append(fmt[i:i + 2])
-                i += 2
-            else:
-                out.append(c)
-                i += 1
-        rest = rest[used:]
-        if not rest or not used:
-            return "".join(out)
-
-
-def _echo(args: list[str]) -> str:
-    """echo as bash and busybox sh run it: ``-n`` drops the newline; no escapes."""
-    newline = True
-    if args and args[0] == "-n":
-        newline, args = False, args[1:]
-    return " ".join(args) + ("\n" if newline else "")
-
-
-def script_output(command: Any) -> list[str]:
-    """The lines ``sh -c SCRIPT`` would print to stdout, for the interpreted subset.
-
-    Interpreted: simple commands separated by ``;``, newlines, ``&&``,
-    ``||`` and ``&``, run in order (every command succeeds, so ``a || b``
-    runs both); ``echo [-n] ARGS`` and ``printf FORMAT [ARGS]`` (see
-    ``_printf``) print; ``exit [N]`` ends the script. Quotes, backslashes and
-    comments as sh reads them.
-
-    Not interpreted (documented limits): variables, ``$(...)`` and
-    backquotes (printed as written), globs, ``if``/``for``/functions,
-    pipelines and redirections (a command with ``|``, ``<`` or ``>`` prints
-    nothing here), and every other command (prints nothing). A script with
-    an unterminated quote prints nothing, as sh refuses to run it.
-    """
-    if (not isinstance(command, list) or len(command) < 3
-            or not all(isinstance(part, str) for part in command)
-            or command[0].rsplit("/", 1)[-1] not in SHELLS or command[1] != "-c"):
-        return []
-    try:
-        tokens = _tokens(command[2])
-    except ValueError:
-        return []
-    statements: list[tuple[list[str], bool]] = [([], False)]
-    for kind, text in tokens:
-        words, plumbed = statements[-1]
-        if kind == "word":
-            words.append(text)
-        elif text in (";", "&", "&&", "||"):
-            statements.append(([], False))
-        else:  # a pipe or a redirection: its output goes elsewhere
-            statements[-1] = (words, True)
-    text = ""
-    for words, plumbed in statements:
-        if not words:
-            continue
-        name, args = words[0], words[1:]
-        if name == "exit":
-            break
-        if plumbed:
-            continue
-        if name == "echo":
-            text += _echo(args)
-        elif name == "printf":
-            text += _printf(args)
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
 # -- the lines of one container --------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -429,6 +259,9 @@ class Run:
     exit_code: int | None = None  # it exited on its own with this code
     stop_code: str | None = None  # else it was stopped: ECS's stopCode and reason
     stopped_reason: str | None = None
+    # An image convention's exit (task_conventions.Exit.last_words): what the
+    # app prints as it dies, instead of the layer's ``exited with code N``.
+    last_words: tuple[str, ...] = ()
 
 
 def _ms(t: float) -> int:
@@ -448,7 +281,14 @@ def lines(run: Run) -> list[tuple[int, str]]:
     for text in script_output(command):
         at += 1
         out.append((at, text))
-    if run.stopped_at is not None:
+    if run.stopped_at is not None and run.last_words:
+        # Printed before it stopped: the last one a millisecond before stoppedAt
+        # (later only when the task ran for less than its lines' milliseconds).
+        at = max(at + 1, _ms(run.stopped_at) - len(run.last_words))
+        for text in run.last_words:
+            out.append((at, text))
+            at += 1
+    elif run.stopped_at is not None:
         at = max(at + 1, _ms(run.stopped_at))
         if run.exit_code is not None:
             out.append((at, f"exited with code {run.exit_code}"))
@@ -575,17 +415,41 @@ class TaskLogs:
             return forward(request)
 
     def get_log_events(self, request: AwsRequest, forward: Forward) -> Response:
-        """GetLogEvents: moto's answer, after the lines readable are in, restamped."""
+        """GetLogEvents: moto's answer, after the lines readable are in, restamped.
+
+        moto pages from the tail as AWS does (API_GetLogEvents.html,
+        startFromHead: "If the value is false, the latest log events are returned
+        first"; the events of a page are oldest first), so ``startFromHead=false,
+        limit=N`` is the stream's last N lines. For a stream that does not exist in
+        a group that does, moto says the *group* does not exist; the layer gives
+        CloudWatch Logs' own message, ``The specified log stream does not exist.``
+        """
         with locks.LOGS:
             self.flush(request, forward)
             response = forward(request)
             params = request.json()
+            if response.status == 400 and _code(response) == "ResourceNotFoundException":
+                return self._missing_stream(request, forward, params, response)
             payload = response.json() if response.status == 200 else None
             if not isinstance(payload, dict):
                 return response
             self.restamp(payload.get("events"), params.get("logGroupName"),
                          params.get("logStreamName"))
             return json_answer(response, payload)
+
+    @staticmethod
+    def _missing_stream(request: AwsRequest, forward: Forward, params: Mapping[str, Any],
+                        response: Response) -> Response:
+        """The not-found error of a GetLogEvents, naming the stream when the group exists."""
+        group = params.get("logGroupName")
+        if not isinstance(group, str):
+            return response
+        found = forward(request.with_operation("DescribeLogStreams", {
+            "logGroupName": group, "limit": 1}))
+        if found.status != 200:
+            return response
+        return json_error(400, "ResourceNotFoundException",
+                          "The specified log stream does not exist.")
 
     def filter_log_events(self, request: AwsRequest, forward: Forward) -> Response:
         with locks.LOGS:

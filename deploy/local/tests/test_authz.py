@@ -274,6 +274,29 @@ def test_sqs_reads_are_authorized_on_the_queue_with_its_tags(emulator):
     assert get["resource"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:authz-dlq"
 
 
+def test_the_progress_ticks_stopped_task_reads_and_log_tail(emulator, ecs):
+    # Issue 22: ListTasks on "*" with ecs:cluster (no resource type Ferry
+    # could name), DescribeTasks on each task, GetLogEvents on the stream.
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/authz"
+    ecs.list_tasks(cluster="authz", desiredStatus="STOPPED")
+    [listing] = logged(emulator, "ListTasks")[-1]["authz"]
+    assert listing == {"action": "ecs:ListTasks", "resource": "*",
+                       "context": {"ecs:cluster": cluster}}
+    ecs.describe_tasks(cluster="authz", tasks=["0123abcd"])
+    [described] = logged(emulator, "DescribeTasks")[-1]["authz"]
+    assert (described["resource"], described["context"]["ecs:cluster"]) == (
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/authz/0123abcd", cluster)
+    logs = emulator.client("logs")
+    logs.create_log_group(logGroupName="/authz/apps")
+    logs.create_log_stream(logGroupName="/authz/apps", logStreamName="shop/web/0123abcd")
+    logs.get_log_events(logGroupName="/authz/apps", logStreamName="shop/web/0123abcd",
+                        startFromHead=False, limit=5)
+    [tail] = logged(emulator, "GetLogEvents")[-1]["authz"]
+    assert tail == {"action": "logs:GetLogEvents", "resource":
+                    f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/authz/apps:"
+                    "log-stream:shop/web/0123abcd", "context": {}}
+
+
 def test_an_unmapped_operation_is_marked_unknown_never_empty(emulator):
     emulator.client("ec2").describe_vpcs()
     line = logged(emulator, "DescribeVpcs")[-1]

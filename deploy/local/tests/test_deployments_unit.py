@@ -647,6 +647,25 @@ def test_rollback_writes_the_task_definition_to_moto():
     assert described["deployments"][1]["rolloutState"] == "FAILED"
 
 
+def test_a_stopped_one_off_task_is_listed_for_an_hour():
+    # stopped-task-errors.html: stopped tasks appear "for at least 1 hour";
+    # moto keeps listing them for ever.
+    clock = [10.0]
+    emu, _ = emulation(clock)
+    arn = "arn:aws:ecs:us-east-1:123456789012:task/c/0123abcd"
+    emu.one_offs[arn] = OneOffTask(arn=arn, created_at=0.0)  # STOPPED at 2.0
+
+    def listed() -> list[str]:
+        return emu.list_tasks(ecs_request("ListTasks", {"cluster": "c", "desiredStatus": "STOPPED"}),
+                              lambda r: json_response(200, {"taskArns": [arn]})).json()["taskArns"]
+
+    assert listed() == [arn]
+    clock[0] = 2.0 + 3599.0
+    assert listed() == [arn]
+    clock[0] = 2.0 + 3600.0
+    assert listed() == []
+
+
 def test_errors_and_unknown_services_pass_through_untouched():
     emu, _ = emulation([0.0])
     error = Response(400, [("Content-Type", "application/x-amz-json-1.1")],

@@ -77,6 +77,20 @@ def test_describe_services_limit_rejects_eleven_without_calling_moto():
                                "message": "service names can have at most 10 items."}
 
 
+def test_describe_tasks_limit_is_a_hundred():
+    # API_DescribeTasks: "A list of up to 100 task IDs or full ARN entries."
+    passed = []
+    hundred = ecs_request("DescribeTasks", {"tasks": [f"t{i}" for i in range(100)]})
+    ecs.describe_tasks_limit(hundred, lambda r: passed.append(r) or json_response(200, {}))
+    assert passed == [hundred]
+    response = ecs.describe_tasks_limit(
+        ecs_request("DescribeTasks", {"tasks": [f"t{i}" for i in range(101)]}),
+        lambda r: pytest.fail("forwarded"))
+    assert response.status == 400
+    assert response.json() == {"__type": "InvalidParameterException",
+                               "message": "tasks can have at most 100 items."}
+
+
 # -- ListServices --------------------------------------------------------------
 
 ARNS = [f"arn:aws:ecs:us-east-1:123456789012:service/c/s{i:02d}" for i in range(25)]

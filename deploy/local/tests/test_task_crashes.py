@@ -65,11 +65,18 @@ def completed(s: Scheduler, breaker=None, desired=2) -> ServiceState:
     ("acme/web:crash-1-after-0.5s-v2", (1, 0.5, None)),
     ("acme/web:crash-300-after-1s", (44, 1.0, None)),  # modulo 256, as a shell
     ("localhost:5000/acme/web:crash-0-after-10s", (0, 10.0, None)),
-    ("acme/web:oom", (137, 0.0, OOM_REASON)),
+    # Issue 22's short forms: "a few seconds" (2, unscaled), code N (default 1).
+    ("acme/web:crash", (1, 2.0, None)),
+    ("acme/web:crash-3", (3, 2.0, None)),
+    ("acme/web:crash-3-v2", (3, 2.0, None)),
+    ("acme/web:crash-v2", (1, 2.0, None)),
+    ("acme/web:oom", (137, 2.0, OOM_REASON)),
     ("acme/web:oom-after-3s", (137, 3.0, OOM_REASON)),
     ("acme/web:oom-after-1.5s-big", (137, 1.5, OOM_REASON)),
-    ("acme/web:crash-3", None), ("acme/web:crash-x-after-2s", None),
-    ("acme/web:crash-3-after-2", None), ("acme/web:oomph", None), ("acme/oom:1", None),
+    # A time that does not parse is no convention (never a silent default).
+    ("acme/web:crash-x-after-2s", None), ("acme/web:crash-3-after-2", None),
+    ("acme/web:oom-after-x", None), ("acme/web:crashed", None),
+    ("acme/web:oomph", None), ("acme/oom:1", None),
     ("acme/web@sha256:oom", None), ("nginx", None), ("acme/web:1", None),
 ])
 def test_crash_and_oom_tag_grammar(image, expected):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ferry_emulation import tasklogs
-from ferry_emulation.tasklogs import Run, script_output
+from ferry_emulation.shell_output import script_output
+from ferry_emulation.tasklogs import Run
 
 
 def sh(script: str) -> list[str]:
