@@ -85,9 +85,18 @@ fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> O
     observed
 }
 
+/// The default crash-loop threshold, at a time no deadline of the tests'
+/// deployments (which have no `createdAt`) is measured from.
+pub(crate) fn judging() -> Judging {
+    Judging {
+        crash_loop_stops: crate::DEFAULT_CRASH_LOOP_STOPS,
+        now: time::macros::datetime!(2026-12-01 10:00 UTC),
+    }
+}
+
 fn state(observed: &Observed, previous: Option<&AppStatus>) -> RolloutState {
     let p = process();
-    assess(3, std::slice::from_ref(&p), observed, previous)["web"]
+    assess(3, std::slice::from_ref(&p), observed, previous, judging())["web"]
         .state
         .clone()
 }
@@ -195,7 +204,7 @@ fn failure_events_come_first() {
             })
             .collect();
     }
-    let rollout = &assess(3, std::slice::from_ref(&p), &seen, None)["web"];
+    let rollout = &assess(3, std::slice::from_ref(&p), &seen, None, judging())["web"];
     assert_eq!(rollout.events.len(), FAILURE_EVENTS);
     assert!(
         rollout.events[0].contains("rolling back"),
