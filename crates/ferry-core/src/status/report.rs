@@ -374,6 +374,8 @@ fn failure_sentence(failure: &RolloutFailure) -> String {
         ),
         _ => failure.reason.to_string(),
     };
+    // ECS ends its reasons with a full stop; the sentence goes on.
+    let what = what.trim_end().trim_end_matches('.');
     let sentence = format!(
         "process {}: {what}; Ferry will not retry this generation, apply a new one or roll back.",
         failure.process
