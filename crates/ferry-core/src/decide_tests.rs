@@ -444,6 +444,33 @@ mod judging {
     }
 
     #[test]
+    fn a_log_tail_read_after_the_failure_joins_its_record() {
+        let spec = web_app();
+        let read = with_stops(rolling_out(&spec, NOW, 0), 3, 0);
+        let mut unread = read.clone();
+        for task in unread.stopped_tasks.values_mut().flatten() {
+            task.log_tail = None;
+        }
+        let failed = decide_at(&spec, 1, &unread, None, NOW);
+        let record = |d: &Decision| {
+            d.status
+                .failure
+                .as_ref()
+                .and_then(|f| f.last_failure.as_ref())
+                .map(|l| l.log_tail.clone())
+        };
+        assert_eq!(record(&failed), Some(Vec::new()));
+        let later = decide_at(&spec, 1, &read, Some(&failed.status), NOW);
+        assert_eq!(
+            record(&later),
+            Some(vec![
+                "booting".to_owned(),
+                "KeyError: 'DATABASE_URL'".to_owned()
+            ])
+        );
+    }
+
+    #[test]
     fn fewer_crashes_show_why_while_the_rollout_goes_on() {
         let spec = web_app();
         let observed = with_stops(rolling_out(&spec, NOW, 0), 2, 3);
@@ -577,6 +604,48 @@ mod judging {
             prop_assert_eq!(&second.status.conditions, &first.status.conditions);
             prop_assert_eq!(&second.status.failure, &first.status.failure);
             prop_assert_eq!(&second.status.processes, &first.status.processes);
+        }
+
+        /// Whatever is observed after a crash loop failed generation 1,
+        /// generation 1 stays failed for the same reason; generation 2,
+        /// on an observation ECS and Ferry find nothing wrong with, is
+        /// clean.
+        #[test]
+        fn a_failure_sticks_to_its_generation_only(
+            crashes in 0usize..3,
+            deliberate in 0usize..3,
+            running in 0u32..3,
+            completed: bool,
+            wait in 0i64..500,
+        ) {
+            let spec = web_app();
+            let failed = decide_at(
+                &spec,
+                1,
+                &with_stops(rolling_out(&spec, NOW, 0), 3, 0),
+                None,
+                NOW,
+            );
+            let mut later = with_stops(rolling_out(&spec, NOW, running), crashes, deliberate);
+            if completed {
+                for service in later.services.values_mut() {
+                    service.deployments[0].rollout_state = Some(EcsRolloutState::Completed);
+                }
+            }
+            let now = NOW + Duration::seconds(wait);
+            let same = decide_at(&spec, 1, &later, Some(&failed.status), now);
+            prop_assert_eq!(&same.status.failure, &failed.status.failure);
+            prop_assert_eq!(
+                same.status.condition(DEGRADED).map(|c| c.reason.clone()),
+                Some(ConditionReason::TasksStopping)
+            );
+            prop_assert!(same.plan.actions.is_empty());
+            let next = decide_at(&spec, 2, &later, Some(&same.status), now);
+            prop_assert!(next.status.failure.is_none());
+            prop_assert_eq!(
+                next.status.condition(DEGRADED).map(|c| c.status),
+                Some(ConditionStatus::False)
+            );
         }
     }
 }

@@ -1,17 +1,19 @@
-use std::collections::BTreeMap;
-
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::observed::{DeploymentStatus, ObservedDeployment, ServiceStatus};
+use crate::model::observed::ObservedDeployment;
 use crate::model::stops::{StoppedContainer, TASK_FAILED_TO_START};
+use crate::status::rollout::tests::{deployment, observed, process};
 
-/// A task of deployment `ecs-svc/new` that stopped with `code` and
+/// The id the rollout tests give the deployment of `td:2`.
+const NEW: &str = "ecs-svc/td:2";
+
+/// A task of the deployment of `td:2` that stopped with `code` and
 /// `reason`, after it ran when `ran`.
 pub(crate) fn stopped(id: &str, code: &str, reason: &str, ran: bool) -> StoppedTask {
     StoppedTask {
         task_arn: format!("arn:aws:ecs:us-east-1:123456789012:task/cluster/{id}"),
-        deployment_id: "ecs-svc/new".into(),
+        deployment_id: NEW.into(),
         task_definition_arn: "td:2".into(),
         started_at: ran.then(|| "2026-12-01T09:59:00Z".into()),
         stopped_at: Some("2026-12-01T10:00:00Z".into()),
@@ -36,41 +38,17 @@ pub(crate) fn crash(id: &str) -> StoppedTask {
     )
 }
 
-fn deployment(id: &str, td: &str) -> ObservedDeployment {
-    ObservedDeployment {
-        id: id.into(),
-        status: DeploymentStatus::Primary,
-        task_definition_arn: td.into(),
-        desired_count: 2,
-        running_count: 0,
-        pending_count: 0,
-        failed_tasks: 0,
-        rollout_state: None,
-        rollout_state_reason: None,
-        created_at: None,
-    }
+/// `web`'s service with `deployments` (see the rollout tests).
+fn service(deployments: Vec<ObservedDeployment>) -> ObservedService {
+    let web = process();
+    observed(&web, deployments)
+        .services
+        .remove(&web.service.name)
+        .expect("web's service")
 }
 
-fn service(deployments: Vec<ObservedDeployment>) -> ObservedService {
-    ObservedService {
-        name: "acme-worker".into(),
-        arn: "svc".into(),
-        status: ServiceStatus::Active,
-        tags: BTreeMap::new(),
-        desired_count: 2,
-        running_count: 0,
-        pending_count: 0,
-        task_definition_arn: "td:2".into(),
-        task_definition: None,
-        network: None,
-        load_balancers: Vec::new(),
-        health_check_grace_period: None,
-        deployment: None,
-        capacity_provider_strategy: Vec::new(),
-        enable_execute_command: false,
-        deployments,
-        events: Vec::new(),
-    }
+fn rolling_out() -> ObservedDeployment {
+    deployment("PRIMARY", "td:2", "IN_PROGRESS", 0)
 }
 
 #[test]
@@ -169,11 +147,11 @@ fn the_last_failure_prefers_the_container_reason_and_keeps_the_log_tail() {
 #[test]
 fn only_the_tasks_of_deployments_running_the_wanted_revision_count() {
     let service = service(vec![
-        deployment("ecs-svc/new", "td:2"),
-        deployment("ecs-svc/old", "td:1"),
+        rolling_out(),
+        deployment("ACTIVE", "td:1", "COMPLETED", 2),
     ]);
     let mut old = crash("old");
-    old.deployment_id = "ecs-svc/old".into();
+    old.deployment_id = "ecs-svc/td:1".into();
     let stops = [
         old,
         crash("c2"),
@@ -216,7 +194,7 @@ proptest! {
         older in prop::collection::vec(any_stop(), 0..12),
         newer in prop::collection::vec(any_stop(), 0..12),
     ) {
-        let service = service(vec![deployment("ecs-svc/new", "td:2")]);
+        let service = service(vec![rolling_out()]);
         let before = of_process(&service, "td:2", &older);
         let all: Vec<StoppedTask> = newer.iter().chain(&older).cloned().collect();
         let after = of_process(&service, "td:2", &all);

@@ -11,8 +11,8 @@ use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ServiceEvent};
 use crate::model::status::{
     rfc3339, AppStatus, Condition, ConditionReason, ConditionStatus, ConditionType, LastError,
-    ProcessStatus, RolloutFailure, RolloutStatus, ScalingStatus, DEGRADED, MAX_EVENTS, PROGRESSING,
-    READY,
+    LastFailure, ProcessStatus, RolloutFailure, RolloutStatus, ScalingStatus, DEGRADED, MAX_EVENTS,
+    PROGRESSING, READY,
 };
 
 /// Everything status is derived from.
@@ -135,16 +135,25 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
             _ => None,
         })
         .map(|fresh| {
-            // Keep the first record of a failure: its events explain it.
-            // Its last failure may come later (a log tail is read the tick
-            // after the task is described), and then stays.
+            // Keep the first record of a failure: its events and its last
+            // failure explain it. That task's log tail may come later (it
+            // is read after the task is described), and a record made
+            // before any task was seen takes the first one seen.
             match input
                 .previous
                 .and_then(|p| p.failure.clone())
                 .filter(|f| f.generation == fresh.generation && f.process == fresh.process)
             {
                 Some(mut first) => {
-                    first.last_failure = fresh.last_failure.or(first.last_failure);
+                    let same_task = |fresh: &LastFailure| {
+                        first
+                            .last_failure
+                            .as_ref()
+                            .is_none_or(|f| f.task == fresh.task)
+                    };
+                    if let Some(newer) = fresh.last_failure.filter(same_task) {
+                        first.last_failure = Some(newer);
+                    }
                     first
                 }
                 None => fresh,

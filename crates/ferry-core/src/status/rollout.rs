@@ -333,4 +333,4 @@ fn assess_one(
 
 #[cfg(test)]
 #[path = "rollout_tests.rs"]
-mod tests;
+pub(crate) mod tests;

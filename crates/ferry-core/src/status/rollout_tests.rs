@@ -5,7 +5,7 @@ use crate::observed::{ObservedDeployment, ObservedTaskDefinition, ServiceStatus}
 use crate::render::render;
 use crate::testing::settings;
 
-fn process() -> DesiredProcess {
+pub(crate) fn process() -> DesiredProcess {
     let mut processes = BTreeMap::new();
     processes.insert(
         "web".to_owned(),
@@ -29,7 +29,7 @@ fn process() -> DesiredProcess {
     render(&app, &settings()).remove(0)
 }
 
-fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDeployment {
+pub(crate) fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDeployment {
     ObservedDeployment {
         id: format!("ecs-svc/{td}"),
         status: DeploymentStatus::from_ecs(status).expect("an ECS deployment status"),
@@ -45,7 +45,7 @@ fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDepl
     }
 }
 
-fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> Observed {
+pub(crate) fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> Observed {
     let mut observed = Observed::default();
     observed.latest_task_definitions.insert(
         process.task_definition.family.clone(),
