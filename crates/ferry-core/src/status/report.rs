@@ -134,31 +134,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
             }),
             _ => None,
         })
-        .map(|fresh| {
-            // Keep the first record of a failure: its events and its last
-            // failure explain it. That task's log tail may come later (it
-            // is read after the task is described), and a record made
-            // before any task was seen takes the first one seen.
-            match input
-                .previous
-                .and_then(|p| p.failure.clone())
-                .filter(|f| f.generation == fresh.generation && f.process == fresh.process)
-            {
-                Some(mut first) => {
-                    let same_task = |fresh: &LastFailure| {
-                        first
-                            .last_failure
-                            .as_ref()
-                            .is_none_or(|f| f.task == fresh.task)
-                    };
-                    if let Some(newer) = fresh.last_failure.filter(same_task) {
-                        first.last_failure = Some(newer);
-                    }
-                    first
-                }
-                None => fresh,
-            }
-        });
+        .map(|fresh| first_record(input.previous, fresh));
     let all_completed = rollouts
         .values()
         .all(|r| r.state == RolloutState::Completed);
@@ -369,6 +345,29 @@ fn conditions(
         )
     };
     (ready, progressing, degraded)
+}
+
+/// The record of a failure: the first one made for its generation and
+/// process, whose events and last failure explain it. That task's log
+/// tail may come later (it is read after the task is described), and a
+/// record made before any task was seen takes the first one seen.
+fn first_record(previous: Option<&AppStatus>, fresh: RolloutFailure) -> RolloutFailure {
+    let Some(mut first) = previous
+        .and_then(|p| p.failure.clone())
+        .filter(|f| f.generation == fresh.generation && f.process == fresh.process)
+    else {
+        return fresh;
+    };
+    let same_task = |seen: &LastFailure| {
+        first
+            .last_failure
+            .as_ref()
+            .is_none_or(|f| f.task == seen.task)
+    };
+    if let Some(seen) = fresh.last_failure.filter(same_task) {
+        first.last_failure = Some(seen);
+    }
+    first
 }
 
 /// The `Degraded` message of a failed rollout: one sentence. ECS's events,
