@@ -334,9 +334,12 @@ fn release_outcomes(previous: Option<&AppStatus>, next: &AppStatus) -> Vec<Relea
     }
     let mut outcomes = Vec::new();
     if let Some(failure) = &next.failure {
-        let known = previous
-            .and_then(|p| p.failure.as_ref())
-            .is_some_and(|f| f.generation == failure.generation);
+        // Recorded again when the record's last failure changed: its log
+        // tail is read after the task is described, and the release's
+        // reason should carry it (the store overwrites the reason).
+        let known = previous.and_then(|p| p.failure.as_ref()).is_some_and(|f| {
+            f.generation == failure.generation && f.last_failure == failure.last_failure
+        });
         if !known {
             let why = failure
                 .last_failure

@@ -468,6 +468,18 @@ mod judging {
                 "KeyError: 'DATABASE_URL'".to_owned()
             ])
         );
+        let reasons: Vec<&str> = later
+            .release_outcomes
+            .iter()
+            .filter_map(|o| o.reason.as_deref())
+            .collect();
+        assert_eq!(reasons.len(), 1, "the release's reason is recorded again");
+        assert!(
+            reasons[0].ends_with("\"KeyError: 'DATABASE_URL'\""),
+            "{reasons:?}"
+        );
+        let settled = decide_at(&spec, 1, &read, Some(&later.status), NOW);
+        assert!(settled.release_outcomes.is_empty(), "and then no more");
     }
 
     #[test]
