@@ -79,6 +79,9 @@ SEMANTIC = {
                                   "requestsPerTarget (each is optional alone)",
     "requests-per-target-without-port": "requestsPerTarget only with port",
     "schedule-with-scale": "a scheduled process has no service fields",
+    "progress-deadline-on-schedule": "the same: no service, so no rollout to give a deadline",
+    "progress-deadline-duration-below-minimum": "a duration string's bounds: a pattern "
+                                                "cannot compare what it matches",
     "schedule-cron-fields": "what is inside cron(...): six fields",
     "timezone-without-schedule": "timezone only with schedule",
     "command-unclosed-quote": "a command string splits like a POSIX shell's words",

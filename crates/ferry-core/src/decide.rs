@@ -36,7 +36,7 @@ use crate::plan::{self, plan_app};
 use crate::render;
 use crate::restart::{self, Restart};
 use crate::status::report::{self, StatusInput};
-use crate::status::rollout::{self, RolloutState};
+use crate::status::rollout::{self, Judging, RolloutState};
 use crate::status::schedule as schedule_status;
 
 /// How soon an app is looked at again while it converges or rolls out.
@@ -112,7 +112,8 @@ impl std::fmt::Display for ReleaseOutcome {
 pub struct ReleaseChange {
     pub version: u64,
     pub outcome: ReleaseOutcome,
-    /// Why, for a failure: the process and ECS's reason.
+    /// Why, for a failure: the process, the reason, and the last failed
+    /// task's summary when one was seen.
     pub reason: Option<String>,
 }
 
@@ -158,6 +159,7 @@ struct Basis {
     endpoints: BTreeMap<String, Vec<String>>,
     observed: Observed,
     previous: Option<AppStatus>,
+    crash_loop_stops: u32,
     now: OffsetDateTime,
 }
 
@@ -193,6 +195,10 @@ pub fn decide(input: Input<'_>) -> Decision {
             &desired.processes,
             input.observed,
             input.previous,
+            Judging {
+                crash_loop_stops: input.settings.crash_loop_stops,
+                now: input.now,
+            },
         )
         .values()
         .any(|r| matches!(r.state, RolloutState::Failed { .. }));
@@ -240,6 +246,7 @@ pub fn decide(input: Input<'_>) -> Decision {
         endpoints: desired.traffic.endpoints.clone(),
         observed: input.observed.clone(),
         previous: input.previous.cloned(),
+        crash_loop_stops: input.settings.crash_loop_stops,
         now: input.now,
     };
     let status = basis.derive(&plan, &corrections, None);
@@ -296,6 +303,7 @@ impl Basis {
             previous: self.previous.as_ref(),
             corrections,
             endpoints: &self.endpoints,
+            crash_loop_stops: self.crash_loop_stops,
             now: self.now,
         });
         status.schedules = schedule_status::status(
@@ -326,14 +334,22 @@ fn release_outcomes(previous: Option<&AppStatus>, next: &AppStatus) -> Vec<Relea
     }
     let mut outcomes = Vec::new();
     if let Some(failure) = &next.failure {
-        let known = previous
-            .and_then(|p| p.failure.as_ref())
-            .is_some_and(|f| f.generation == failure.generation);
+        // Recorded again when the record's last failure changed: its log
+        // tail is read after the task is described, and the release's
+        // reason should carry it (the store overwrites the reason).
+        let known = previous.and_then(|p| p.failure.as_ref()).is_some_and(|f| {
+            f.generation == failure.generation && f.last_failure == failure.last_failure
+        });
         if !known {
+            let why = failure
+                .last_failure
+                .as_ref()
+                .map(|last| format!("; {}", last.summary()))
+                .unwrap_or_default();
             outcomes.push(ReleaseChange {
                 version: failure.generation,
                 outcome: ReleaseOutcome::Failed,
-                reason: Some(format!("{}: {}", failure.process, failure.reason)),
+                reason: Some(format!("{}: {}{why}", failure.process, failure.reason)),
             });
         }
     }

@@ -11,6 +11,7 @@
 //! directories or git repository.
 
 mod diagnostic;
+pub mod duration;
 mod fargate;
 mod hints;
 mod limits;

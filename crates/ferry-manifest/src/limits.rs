@@ -257,3 +257,13 @@ pub const DEFAULT_PROGRESS_DEADLINE: u32 = 600;
 pub const MIN_PROGRESS_DEADLINE: u32 = 10;
 /// Largest `progressDeadline`: a day.
 pub const MAX_PROGRESS_DEADLINE: u32 = 86_400;
+/// `progressDeadline`, seconds.
+pub(crate) const PROGRESS_DEADLINE: Range =
+    Range::new(MIN_PROGRESS_DEADLINE as i64, MAX_PROGRESS_DEADLINE as i64);
+
+/// A duration as [`crate::duration::parse_seconds`] reads it: whole
+/// seconds, or hours, minutes and seconds, largest first, each at most
+/// once. (No lookahead, which the JSON Schema's and Rust's regexes do not
+/// share: the unit forms are spelled out so that none is empty.)
+pub(crate) const DURATION: &str =
+    r"^(?:[0-9]+|[0-9]+h(?:[0-9]+m)?(?:[0-9]+s)?|[0-9]+m(?:[0-9]+s)?|[0-9]+s)$";

@@ -169,12 +169,33 @@ fn every_pattern_compiles() {
         HEALTH_CHECK_MATCHER.to_owned(),
         NOT_BLANK.to_owned(),
         SCHEDULE.to_owned(),
+        DURATION.to_owned(),
     ] {
         compiled(&pattern);
     }
 }
 
+#[test]
+fn the_duration_pattern_agrees_with_the_parser() {
+    let pattern = compiled(DURATION);
+    for value in [
+        "", "600", "90s", "10m", "1h", "1h30m", "1h5s", "2h0m5s", "1m30s", "m", "1h1h", "1m1h",
+        "10 m", "1.5h", "-5", "10d", "1h30",
+    ] {
+        let parsed = crate::duration::parse_seconds(value).is_some();
+        agree(&pattern, None, parsed, value);
+    }
+}
+
 proptest! {
+    /// Digits and units in any order: the parser and the schema agree
+    /// (numbers short enough that the parser never overflows).
+    #[test]
+    fn durations_agree_on_generated_strings(value in "([0-9]{1,4}[hms]?){0,4}[hms ]?") {
+        let parsed = crate::duration::parse_seconds(&value).is_some();
+        agree(&compiled(DURATION), None, parsed, &value);
+    }
+
     #[test]
     fn names_agree_on_generated_strings(value in "[a-zA-Z0-9_.-]{0,42}") {
         agree(&compiled(&app_name()), None, rules::app_name(&value).is_ok(), &value);

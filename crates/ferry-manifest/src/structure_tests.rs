@@ -77,8 +77,8 @@ spec:
                 "app.yaml:9:7: spec.processes.web.replicas: unknown field `replicas`, expected one \
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
                  `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, \
-                 `schedule`, `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity` or \
-                 `ephemeralStorage`",
+                 `schedule`, `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity`, \
+                 `ephemeralStorage` or `progressDeadline`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `command`, `interval`, `timeout`, `retries`, \
                  `startPeriod`, `healthyThreshold`, `unhealthyThreshold` or `matcher` (did you \

@@ -18,6 +18,7 @@ mod hints;
 mod hostile;
 mod limits;
 mod procfile_confinement;
+mod progress_deadline;
 mod schedules;
 mod shell_warnings;
 mod tasks;
@@ -1006,8 +1007,8 @@ mod structure {
                 "unknown field `replicas`, expected one of `command`, `scale`, `cpu`, `memory`, \
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
                  `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule`, \
-                 `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity` or \
-                 `ephemeralStorage`"
+                 `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity`, \
+                 `ephemeralStorage` or `progressDeadline`"
             ),
             "{}",
             errors[3]

@@ -234,6 +234,10 @@ pub struct ManifestProcess {
     #[serde(default)]
     #[schemars(range(min = limits::EPHEMERAL_STORAGE.min, max = limits::EPHEMERAL_STORAGE.max))]
     pub ephemeral_storage: Option<i64>,
+    /// How long a rollout may go without progress (a new task running, an old one gone) before it has failed: whole seconds or a duration such as `90s`, `10m`, `1h30m`; 10s-24h, default 10m. Ferry then reports it and pushes nothing more for the release; it does not roll back by itself. Not with `schedule`.
+    #[serde(default)]
+    #[schemars(transform = vocabulary::progress_deadline)]
+    pub progress_deadline: Option<String>,
 }
 
 /// Autoscaling of a process, as written. Integers are checked (ranges,

@@ -133,6 +133,22 @@ pub(crate) fn matcher(schema: &mut Schema) {
     schema.insert("maximum".to_owned(), limits::MATCHER_CODE.max.into());
 }
 
+/// `progressDeadline`: a duration within its bounds.
+pub(crate) fn progress_deadline(schema: &mut Schema) {
+    duration_within(schema, limits::PROGRESS_DEADLINE);
+}
+
+/// A duration (see [`crate::duration`]): whole seconds, as a number or its
+/// text, or a string of units. JSON Schema applies `pattern` to strings
+/// only and the range to numbers only: a string's bounds are `ferry
+/// validate`'s alone.
+fn duration_within(schema: &mut Schema, range: limits::Range) {
+    schema.insert("type".to_owned(), json!(["string", "integer"]));
+    schema.insert("pattern".to_owned(), limits::DURATION.into());
+    schema.insert("minimum".to_owned(), range.min.into());
+    schema.insert("maximum".to_owned(), range.max.into());
+}
+
 /// `env` (the app's or a sidecar's): names of environment variables,
 /// values taken as written.
 pub(crate) fn environment(schema: &mut Schema) {

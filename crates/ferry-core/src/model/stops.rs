@@ -25,6 +25,19 @@ pub const MAX_STOPPED_PER_DEPLOYMENT: usize = 50;
 pub const ESSENTIAL_CONTAINER_EXITED: &str = "EssentialContainerExited";
 /// ECS's `stopCode` for a task that never reached RUNNING.
 pub const TASK_FAILED_TO_START: &str = "TaskFailedToStart";
+/// ECS's `stopCode` for a task someone stopped (StopTask, the console).
+pub const USER_INITIATED: &str = "UserInitiated";
+/// ECS's `stopCode` for a task the service scheduler stopped: scale-in, a
+/// deployment replacing it, or a failed health check (the
+/// `stoppedReason` says which).
+pub const SERVICE_SCHEDULER_INITIATED: &str = "ServiceSchedulerInitiated";
+/// ECS's `stopCode` for a Fargate Spot task AWS reclaimed.
+pub const SPOT_INTERRUPTION: &str = "SpotInterruption";
+/// ECS's `stopCode` for a task AWS stopped for maintenance.
+pub const TERMINATION_NOTICE: &str = "TerminationNotice";
+/// ECS's `stopCode` for a task AWS stopped because its infrastructure
+/// (not the app) was unhealthy.
+pub const INFRASTRUCTURE_HEALTH: &str = "InfrastructureHealth";
 
 /// One container of a stopped task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +89,23 @@ impl StoppedTask {
     /// The task id, the last part of its ARN.
     pub fn task_id(&self) -> &str {
         self.task_arn.rsplit('/').next().unwrap_or(&self.task_arn)
+    }
+
+    /// The container that explains the stop: `log_container` when the
+    /// adapter named one, else the first that exited with a non-zero code
+    /// or has a reason, else the first that exited.
+    pub fn failing_container(&self) -> Option<&StoppedContainer> {
+        let named = self
+            .log_container
+            .as_deref()
+            .and_then(|name| self.containers.iter().find(|c| c.name == name));
+        named
+            .or_else(|| {
+                self.containers
+                    .iter()
+                    .find(|c| c.exit_code.is_some_and(|code| code != 0) || c.reason.is_some())
+            })
+            .or_else(|| self.containers.iter().find(|c| c.exit_code.is_some()))
     }
 }
 

@@ -218,3 +218,23 @@ fn every_new_field_is_rendered() {
         .sidecars
         .is_empty());
 }
+
+/// `progressDeadline` is Ferry's alone: no task definition or service
+/// changes with it, so setting it (or a spec stored before it existed)
+/// makes no deployment.
+#[test]
+fn the_progress_deadline_changes_no_aws_resource() {
+    let before = render_processes(&old_app(), &settings()).remove(0);
+    assert_eq!(
+        before.progress_deadline_secs,
+        ferry_manifest::DEFAULT_PROGRESS_DEADLINE
+    );
+    let mut app = old_app();
+    for process in app.processes.values_mut() {
+        process.progress_deadline = Some(1200);
+    }
+    let after = render_processes(&app, &settings()).remove(0);
+    assert_eq!(after.progress_deadline_secs, 1200);
+    assert_eq!(after.task_definition, before.task_definition);
+    assert_eq!(after.service, before.service);
+}

@@ -1,9 +1,12 @@
 //! App status: the types (in [`crate::model::status`], re-exported here)
 //! and their derivation from what a reconcile saw and did: [`report`] for
-//! the app and its services, [`rollout`] for each process's rollout, and
+//! the app and its services, [`rollout`] for each process's rollout (with
+//! [`failures`] and [`progress`] for Ferry's own judgements of it), and
 //! [`schedule`] for scheduled processes.
 
 pub mod events;
+pub mod failures;
+pub mod progress;
 pub mod report;
 pub mod rollout;
 pub mod schedule;

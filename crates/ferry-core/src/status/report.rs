@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use super::rollout::{self, RolloutState};
+use super::rollout::{self, Judging, RolloutState};
 use crate::model::action::Plan;
 use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ServiceEvent};
 use crate::model::status::{
     rfc3339, AppStatus, Condition, ConditionReason, ConditionStatus, ConditionType, LastError,
-    ProcessStatus, RolloutFailure, RolloutStatus, ScalingStatus, DEGRADED, MAX_EVENTS, PROGRESSING,
-    READY,
+    LastFailure, ProcessStatus, RolloutFailure, RolloutStatus, ScalingStatus, DEGRADED, MAX_EVENTS,
+    PROGRESSING, READY,
 };
 
 /// Everything status is derived from.
@@ -36,6 +36,8 @@ pub struct StatusInput<'a> {
     pub corrections: &'a [String],
     /// URLs per process, as rendered.
     pub endpoints: &'a BTreeMap<String, Vec<String>>,
+    /// The controller's `--crash-loop-stops`.
+    pub crash_loop_stops: u32,
     pub now: OffsetDateTime,
 }
 
@@ -71,6 +73,10 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
         input.desired,
         input.observed,
         input.previous,
+        Judging {
+            crash_loop_stops: input.crash_loop_stops,
+            now: input.now,
+        },
     );
     let processes: BTreeMap<String, ProcessStatus> = input
         .desired
@@ -108,9 +114,9 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                         .get(&process.process)
                         .cloned()
                         .unwrap_or_default(),
-                    last_failure: None,
-                    crashed_tasks: 0,
-                    progress: None,
+                    last_failure: rollout.and_then(|r| r.last_failure.clone()),
+                    crashed_tasks: rollout.map_or(0, |r| r.crashed_tasks),
+                    progress: rollout.and_then(|r| r.progress.clone()),
                 },
             )
         })
@@ -124,18 +130,11 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                 task_definition: r.wanted.clone().unwrap_or_default(),
                 reason: reason.clone(),
                 events: r.events.clone(),
-                last_failure: None,
+                last_failure: r.last_failure.clone(),
             }),
             _ => None,
         })
-        .map(|fresh| {
-            // Keep the first record of a failure: its events explain it.
-            input
-                .previous
-                .and_then(|p| p.failure.clone())
-                .filter(|f| f.generation == fresh.generation && f.process == fresh.process)
-                .unwrap_or(fresh)
-        });
+        .map(|fresh| first_record(input.previous, fresh));
     let all_completed = rollouts
         .values()
         .all(|r| r.state == RolloutState::Completed);
@@ -233,19 +232,11 @@ fn conditions(
             format!("{}: {}", error.operation, error.message),
         )
     } else if let Some(failure) = failure {
-        let events = if failure.events.is_empty() {
-            String::new()
-        } else {
-            format!(" ECS events: {}", failure.events.join(" | "))
-        };
         (
             DEGRADED,
             ConditionStatus::True,
-            ConditionReason::RolloutFailed,
-            format!(
-                "process {}: the rollout of {} failed: {}; Ferry will not retry this generation, apply a new one or roll back.{events}",
-                failure.process, failure.task_definition, failure.reason
-            ),
+            failure.reason.condition_reason(),
+            failure_sentence(failure),
         )
     } else if let Some(blocker) = input.plan.blockers.first() {
         let all: Vec<String> = input
@@ -273,7 +264,7 @@ fn conditions(
         (
             PROGRESSING,
             ConditionStatus::False,
-            ConditionReason::RolloutFailed,
+            failure.reason.condition_reason(),
             format!("the rollout of process {} failed", failure.process),
         )
     } else if changes > 0 && input.error.is_none() {
@@ -354,6 +345,51 @@ fn conditions(
         )
     };
     (ready, progressing, degraded)
+}
+
+/// The record of a failure: the first one made for its generation and
+/// process, whose events and last failure explain it. That task's log
+/// tail may come later (it is read after the task is described), and a
+/// record made before any task was seen takes the first one seen.
+fn first_record(previous: Option<&AppStatus>, fresh: RolloutFailure) -> RolloutFailure {
+    let Some(mut first) = previous
+        .and_then(|p| p.failure.clone())
+        .filter(|f| f.generation == fresh.generation && f.process == fresh.process)
+    else {
+        return fresh;
+    };
+    let same_task = |seen: &LastFailure| {
+        first
+            .last_failure
+            .as_ref()
+            .is_none_or(|f| f.task == seen.task)
+    };
+    if let Some(seen) = fresh.last_failure.filter(same_task) {
+        first.last_failure = Some(seen);
+    }
+    first
+}
+
+/// The `Degraded` message of a failed rollout: one sentence. ECS's events,
+/// stop reasons and log lines are shown apart (status's events and
+/// `lastFailure`), never inside it.
+fn failure_sentence(failure: &RolloutFailure) -> String {
+    let what = match failure.reason.condition_reason() {
+        // Ferry's own judgements say what failed by themselves.
+        ConditionReason::RolloutFailed => format!(
+            "the rollout of {} failed: {}",
+            failure.task_definition, failure.reason
+        ),
+        _ => failure.reason.to_string(),
+    };
+    // ECS ends its reasons with a full stop; the sentence goes on.
+    let what = what.trim_end().trim_end_matches('.');
+    let sentence = format!(
+        "process {}: {what}; Ferry will not retry this generation, apply a new one or roll back.",
+        failure.process
+    );
+    // ECS's reason is its own text: keep the message on one line.
+    sentence.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// ECS's service events merged with Ferry's own (drift it corrected) and

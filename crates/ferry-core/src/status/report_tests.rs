@@ -53,6 +53,7 @@ impl Case {
             previous,
             corrections,
             endpoints: &BTreeMap::new(),
+            crash_loop_stops: crate::DEFAULT_CRASH_LOOP_STOPS,
             now,
         });
         (status, plan)

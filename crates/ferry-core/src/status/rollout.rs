@@ -18,14 +18,30 @@
 //! Caveat: a console edit of the task definition during a rollout looks
 //! like a rollback, and is reported as a failed rollout.
 //!
+//! Where ECS has not judged, Ferry judges a rollout still in progress
+//! itself (ECS's judgements come first):
+//! - a crash loop: [`Judging::crash_loop_stops`] tasks of the new
+//!   deployment crashed after they ran ([`failures`]), which ECS's circuit
+//!   breaker never judges;
+//! - the progress deadline: no progress within the process's
+//!   `progressDeadline` ([`progress`]).
+//!
 //! A failure is sticky for its generation (it is carried in status), so the
 //! controller never pushes the same spec again: only a new generation acts.
+//! So is the last failure of a failed rollout: once ECS has rolled the
+//! failed deployment away and its tasks are no longer observed, the one
+//! the status before showed is kept.
 
 use std::collections::BTreeMap;
 
+use time::OffsetDateTime;
+
+use super::{failures, progress};
 use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ObservedService};
-use crate::model::status::{AppStatus, RolloutFailureReason, RolloutStatus};
+use crate::model::status::{
+    AppStatus, LastFailure, ProcessStatus, RolloutFailureReason, RolloutProgress, RolloutStatus,
+};
 
 /// How many service events explain a failure.
 pub const FAILURE_EVENTS: usize = 5;
@@ -53,6 +69,23 @@ pub struct ProcessRollout {
     pub failed_tasks: u32,
     /// The service's newest event messages, newest first.
     pub events: Vec<String>,
+    /// Tasks of the new deployments that crashed after they ran.
+    pub crashed_tasks: u32,
+    /// The newest failed task of the new deployments (or, once the
+    /// rollout failed and they are gone, the one seen before).
+    pub last_failure: Option<LastFailure>,
+    /// Set while the rollout is in progress.
+    pub progress: Option<RolloutProgress>,
+}
+
+/// What Ferry's own judgements need beyond what ECS says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judging {
+    /// This many crashes of the new deployments fail the rollout (the
+    /// controller's `--crash-loop-stops`; 0 counts as 1).
+    pub crash_loop_stops: u32,
+    /// The time of the reconcile: progress deadlines are measured to it.
+    pub now: OffsetDateTime,
 }
 
 /// The wanted revision of a process: the newest one of its family with the
@@ -97,6 +130,7 @@ pub fn assess(
     desired: &[DesiredProcess],
     observed: &Observed,
     previous: Option<&AppStatus>,
+    judging: Judging,
 ) -> BTreeMap<String, ProcessRollout> {
     desired
         .iter()
@@ -104,10 +138,107 @@ pub fn assess(
             let service = observed.services.get(&process.service.name);
             let wanted = wanted_revision(process, observed);
             let count = observed.settled_count(process);
-            let rollout = assess_one(generation, process, service, wanted, previous, count);
+            let failures = match (service, wanted.as_deref()) {
+                (Some(service), Some(wanted)) => failures::of_process(
+                    service,
+                    wanted,
+                    observed
+                        .stopped_tasks
+                        .get(&service.name)
+                        .map_or(&[], Vec::as_slice),
+                ),
+                _ => failures::ProcessFailures::default(),
+            };
+            let mut rollout = assess_one(generation, process, service, wanted, previous, count);
+            let before = previous.and_then(|p| p.processes.get(&process.process));
+            judge(&mut rollout, process, service, failures, before, judging);
+            if matches!(rollout.state, RolloutState::Failed { .. }) {
+                keep_what_failed(
+                    &mut rollout,
+                    before.filter(|_| previous.is_some_and(|p| p.generation == generation)),
+                );
+            }
             (process.process.clone(), rollout)
         })
         .collect()
+}
+
+/// Ferry's own judgements of a rollout ECS leaves in progress: a crash
+/// loop first (it names what failed), then the progress deadline. Sets
+/// the crash count and last failure whatever the state, and the progress
+/// while the rollout stays in progress.
+fn judge(
+    rollout: &mut ProcessRollout,
+    process: &DesiredProcess,
+    service: Option<&ObservedService>,
+    failures: failures::ProcessFailures,
+    before: Option<&ProcessStatus>,
+    judging: Judging,
+) {
+    if rollout.state == RolloutState::Completed {
+        // Nothing is rolling out: there is no "why" to tell.
+        return;
+    }
+    rollout.crashed_tasks = failures.crashed_tasks;
+    rollout.last_failure = failures.last_failure;
+    if rollout.state != RolloutState::InProgress {
+        return;
+    }
+    if rollout.crashed_tasks >= judging.crash_loop_stops.max(1) {
+        rollout.state = RolloutState::Failed {
+            reason: RolloutFailureReason::TasksStopping {
+                stops: rollout.crashed_tasks,
+            },
+        };
+        return;
+    }
+    // A deployment ECS calls COMPLETED is not rolling out: its count
+    // changing (a scale-out) has no deadline.
+    let Some((primary, old_running)) = service.and_then(|s| {
+        let primary = s.deployments.iter().find(|d| {
+            d.status == DeploymentStatus::Primary
+                && Some(&d.task_definition_arn) == rollout.wanted.as_ref()
+                && d.rollout_state != Some(EcsRolloutState::Completed)
+        })?;
+        let old_running = s
+            .deployments
+            .iter()
+            .filter(|d| d.status != DeploymentStatus::Primary)
+            .map(|d| d.running_count)
+            .sum::<u32>();
+        Some((primary, old_running))
+    }) else {
+        return;
+    };
+    let tracked = progress::track(
+        before.and_then(|b| b.progress.as_ref()),
+        primary,
+        old_running,
+        process.progress_deadline_secs,
+        judging.now,
+    );
+    if tracked.exceeded {
+        rollout.state = RolloutState::Failed {
+            reason: RolloutFailureReason::ProgressDeadlineExceeded {
+                deadline_secs: process.progress_deadline_secs,
+            },
+        };
+    } else {
+        rollout.progress = Some(tracked.progress);
+    }
+}
+
+/// A failed rollout keeps what the status before (of this generation)
+/// showed of it once its tasks are no longer observed: ECS rolls the
+/// failed deployment away, and the adapter stops reading its tasks.
+fn keep_what_failed(rollout: &mut ProcessRollout, before: Option<&ProcessStatus>) {
+    let Some(before) = before else {
+        return;
+    };
+    rollout.crashed_tasks = rollout.crashed_tasks.max(before.crashed_tasks);
+    if rollout.last_failure.is_none() {
+        rollout.last_failure = before.last_failure.clone();
+    }
 }
 
 fn assess_one(
@@ -141,6 +272,9 @@ fn assess_one(
             .map(|s| s.deployments.iter().map(|d| d.failed_tasks).sum())
             .unwrap_or(0),
         events,
+        crashed_tasks: 0,
+        last_failure: None,
+        progress: None,
     };
 
     // Sticky: a failure recorded for this generation stays.
@@ -199,4 +333,4 @@ fn assess_one(
 
 #[cfg(test)]
 #[path = "rollout_tests.rs"]
-mod tests;
+pub(crate) mod tests;

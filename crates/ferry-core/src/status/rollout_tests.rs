@@ -5,7 +5,7 @@ use crate::observed::{ObservedDeployment, ObservedTaskDefinition, ServiceStatus}
 use crate::render::render;
 use crate::testing::settings;
 
-fn process() -> DesiredProcess {
+pub(crate) fn process() -> DesiredProcess {
     let mut processes = BTreeMap::new();
     processes.insert(
         "web".to_owned(),
@@ -29,7 +29,7 @@ fn process() -> DesiredProcess {
     render(&app, &settings()).remove(0)
 }
 
-fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDeployment {
+pub(crate) fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDeployment {
     ObservedDeployment {
         id: format!("ecs-svc/{td}"),
         status: DeploymentStatus::from_ecs(status).expect("an ECS deployment status"),
@@ -45,7 +45,7 @@ fn deployment(status: &str, td: &str, state: &str, running: u32) -> ObservedDepl
     }
 }
 
-fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> Observed {
+pub(crate) fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> Observed {
     let mut observed = Observed::default();
     observed.latest_task_definitions.insert(
         process.task_definition.family.clone(),
@@ -85,9 +85,18 @@ fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeployment>) -> O
     observed
 }
 
+/// The default crash-loop threshold, at a time no deadline of the tests'
+/// deployments (which have no `createdAt`) is measured from.
+pub(crate) fn judging() -> Judging {
+    Judging {
+        crash_loop_stops: crate::DEFAULT_CRASH_LOOP_STOPS,
+        now: time::macros::datetime!(2026-12-01 10:00 UTC),
+    }
+}
+
 fn state(observed: &Observed, previous: Option<&AppStatus>) -> RolloutState {
     let p = process();
-    assess(3, std::slice::from_ref(&p), observed, previous)["web"]
+    assess(3, std::slice::from_ref(&p), observed, previous, judging())["web"]
         .state
         .clone()
 }
@@ -195,7 +204,7 @@ fn failure_events_come_first() {
             })
             .collect();
     }
-    let rollout = &assess(3, std::slice::from_ref(&p), &seen, None)["web"];
+    let rollout = &assess(3, std::slice::from_ref(&p), &seen, None, judging())["web"];
     assert_eq!(rollout.events.len(), FAILURE_EVENTS);
     assert!(
         rollout.events[0].contains("rolling back"),

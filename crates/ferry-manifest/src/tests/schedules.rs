@@ -107,6 +107,7 @@ fn scale_port_and_the_service_fields_are_refused_at_their_keys() {
         ("maxPercent: 150", "maxPercent"),
         ("rollback: false", "rollback"),
         ("autoscaling: {min: 1, max: 3, cpu: 50}", "autoscaling"),
+        ("progressDeadline: 10m", "progressDeadline"),
     ] {
         assert_one_error(
             &scheduled(&format!("      schedule: rate(1 hour)\n      {field}")),

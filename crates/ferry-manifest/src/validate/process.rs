@@ -169,6 +169,11 @@ impl Validator<'_> {
             limits::EPHEMERAL_STORAGE,
             "GiB; Fargate's task storage, 20 GiB without it",
         );
+        let progress_deadline = self.resolve_duration(
+            &path.key("progressDeadline"),
+            written.progress_deadline.as_deref(),
+            limits::PROGRESS_DEADLINE,
+        );
         let health_check = health_check?;
         let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
@@ -197,7 +202,7 @@ impl Validator<'_> {
             capacity: capacity?,
             ephemeral_storage: ephemeral_storage?,
             container_health_check: health_check.container,
-            progress_deadline: None,
+            progress_deadline: progress_deadline?,
         })
     }
 
@@ -352,6 +357,41 @@ impl Validator<'_> {
         why: &str,
     ) -> Result<Option<u32>, Reported> {
         self.resolve_in_range(path, value, range, &format!("seconds ({why})"))
+    }
+
+    /// An optional duration ([`crate::duration`]) within `range`, in
+    /// seconds; the message says how to write one and the bounds.
+    pub(super) fn resolve_duration(
+        &mut self,
+        path: &FieldPath,
+        value: Option<&str>,
+        range: Range,
+    ) -> Result<Option<u32>, Reported> {
+        let Some(text) = value else {
+            return Ok(None);
+        };
+        let field = field_name(path);
+        let Range { min, max } = range;
+        let seconds = crate::duration::parse_seconds(text);
+        match seconds
+            .and_then(|s| i64::try_from(s).ok())
+            .and_then(|s| range.check(s))
+        {
+            Some(seconds) => Ok(Some(seconds)),
+            None => {
+                let quoted = crate::diagnostic::quote(text);
+                let message = if seconds.is_some() {
+                    format!("invalid {field} {quoted}: it must be from {min}s to {max}s")
+                } else {
+                    format!(
+                        "invalid {field} {quoted}: write {}, from {min}s to {max}s",
+                        crate::duration::DURATION_FORMS
+                    )
+                };
+                self.error_at(path, message);
+                Err(Reported)
+            }
+        }
     }
 
     /// Reports a set value outside `range`; true if unset or valid.

@@ -30,7 +30,7 @@ impl Validator<'_> {
             return Ok(None);
         };
         let mut result = Ok(());
-        let service_fields: [(&str, bool); 9] = [
+        let service_fields: [(&str, bool); 10] = [
             ("scale", written.scale.is_some()),
             ("port", written.port.is_some()),
             ("healthCheck", written.health_check.is_some()),
@@ -43,6 +43,8 @@ impl Validator<'_> {
             ("maxPercent", written.max_percent.is_some()),
             ("rollback", written.rollback.is_some()),
             ("autoscaling", written.autoscaling.is_some()),
+            // No service, so no rollout to give a deadline.
+            ("progressDeadline", written.progress_deadline.is_some()),
         ];
         for (field, set) in service_fields {
             if set {
