@@ -774,7 +774,6 @@ fn crash_of(world: &FakeWorld, app: &str, process: &str, previous: &str) {
 /// `lastFailure` from `Observed.stopped_tasks`): until it is merged, the
 /// status has no last failure.
 #[tokio::test]
-#[ignore = "needs issue 22's core part (lastFailure from Observed.stopped_tasks); un-ignore on merge"]
 async fn a_crashed_task_of_the_new_deployment_is_the_last_failure_in_status() {
     let r = reconciler();
     let v1 = record("shop", 1, "shop:1");

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types as ecs;
 use ferry_core::model::stops::{
-    StoppedContainer, StoppedTask, LOG_TAIL_LINES, MAX_STOPPED_PER_DEPLOYMENT,
+    telling_container, StoppedContainer, StoppedTask, LOG_TAIL_LINES, MAX_STOPPED_PER_DEPLOYMENT,
 };
 use ferry_core::names;
 use tracing::debug;
@@ -306,22 +306,15 @@ fn keep_newest(tasks: &mut Vec<Kept>) {
 /// Whether a task ran (it has a start time) and failed: one of its
 /// containers exited with a non-zero code or has ECS's reason. A task
 /// that never started wrote no line worth a read; ECS's reason says why.
+/// A task whose log is worth a read: it ran (so a container wrote lines)
+/// and its stop is a failure by the rule status judges with.
 fn ran_and_failed(task: &StoppedTask) -> bool {
-    task.started_at.is_some() && task.containers.iter().any(is_failing)
+    task.started_at.is_some() && ferry_core::status::failures::is_failure(task)
 }
 
-fn is_failing(container: &StoppedContainer) -> bool {
-    container.exit_code.is_some_and(|code| code != 0) || container.reason.is_some()
-}
-
-/// The container whose log tells most: the first that failed, else the
-/// first that exited.
+/// The container whose log tells most (the rule status shows it by).
 fn log_container(containers: &[StoppedContainer]) -> Option<String> {
-    containers
-        .iter()
-        .find(|c| is_failing(c))
-        .or_else(|| containers.iter().find(|c| c.exit_code.is_some()))
-        .map(|c| c.name.clone())
+    telling_container(containers).map(|c| c.name.clone())
 }
 
 /// A task as DescribeTasks shows it

@@ -233,7 +233,7 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
 }
 
 #[tokio::test]
-async fn a_clean_exit_or_no_log_group_reads_no_log() {
+async fn a_stop_on_purpose_or_no_log_group_reads_no_log() {
     let fake = Fake {
         no_log_group: true,
         ..Fake::default()
@@ -245,10 +245,14 @@ async fn a_clean_exit_or_no_log_group_reads_no_log() {
     assert_eq!(cache.of("shop_web")[0].log_tail, None);
 
     let fake = Fake::default();
-    fake.stop(crashed("shop_web", "scaled_in", 1, 0));
+    let mut scaled_in = crashed("shop_web", "scaled_in", 1, 143);
+    scaled_in.task.stop_code = Some("ServiceSchedulerInitiated".into());
+    scaled_in.task.stopped_reason =
+        Some("Scaling activity initiated by (deployment ecs-svc/1)".into());
+    fake.stop(scaled_in);
     let cache = StoppedTasks::default();
     tick(&cache, &fake, &settling(&["shop_web"])).await;
-    assert!(fake.tails().is_empty(), "exit 0 is no failure");
+    assert!(fake.tails().is_empty(), "a scale-in is no failure");
 }
 
 #[tokio::test]
@@ -296,7 +300,7 @@ async fn at_most_max_stopped_tasks_are_kept_per_deployment() {
 }
 
 #[test]
-fn the_log_container_is_the_first_that_failed_else_the_first_that_exited() {
+fn the_log_container_is_the_first_that_failed_else_the_first_that_exited_else_the_first() {
     let container = |name: &str, exit: Option<i32>, reason: Option<&str>| StoppedContainer {
         name: name.into(),
         exit_code: exit,
@@ -318,7 +322,17 @@ fn the_log_container_is_the_first_that_failed_else_the_first_that_exited() {
         .as_deref(),
         Some("web")
     );
-    assert_eq!(log_container(&[container("web", None, None)]), None);
+    // Stopped for failed health checks: nothing exited; the process's
+    // container, listed first, says why it was unhealthy.
+    assert_eq!(
+        log_container(&[
+            container("web", None, None),
+            container("sidecar", None, None)
+        ])
+        .as_deref(),
+        Some("web")
+    );
+    assert_eq!(log_container(&[]), None);
 }
 
 #[test]

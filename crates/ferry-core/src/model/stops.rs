@@ -99,14 +99,20 @@ impl StoppedTask {
             .log_container
             .as_deref()
             .and_then(|name| self.containers.iter().find(|c| c.name == name));
-        named
-            .or_else(|| {
-                self.containers
-                    .iter()
-                    .find(|c| c.exit_code.is_some_and(|code| code != 0) || c.reason.is_some())
-            })
-            .or_else(|| self.containers.iter().find(|c| c.exit_code.is_some()))
+        named.or_else(|| telling_container(&self.containers))
     }
+}
+
+/// The container of a stopped task whose log and exit tell most why it
+/// stopped: the first that exited non-zero or has a reason, else the first
+/// that exited, else the first (a task stopped for failed health checks:
+/// the process's container, which ECS lists first as Ferry renders it).
+pub fn telling_container(containers: &[StoppedContainer]) -> Option<&StoppedContainer> {
+    containers
+        .iter()
+        .find(|c| c.exit_code.is_some_and(|code| code != 0) || c.reason.is_some())
+        .or_else(|| containers.iter().find(|c| c.exit_code.is_some()))
+        .or_else(|| containers.first())
 }
 
 /// The last failed task of a process's new deployment, as status shows it
