@@ -79,6 +79,10 @@ pub struct Ecs {
     services: services::Services,
     /// The settling services' stopped tasks, read once per progress tick.
     stopped: stopped::StoppedTasks,
+    /// When each service of the installation was last seen settling: a
+    /// service stays in the progress reads for [`WATCH_AFTER_SETTLED`]
+    /// after it looks settled.
+    last_settling: Mutex<HashMap<String, std::time::Instant>>,
     /// Task definitions, their families and what hygiene knows of them.
     cache: Mutex<Cache>,
     /// The scalable targets of the cluster's services; `None` observes
@@ -135,8 +139,19 @@ struct Cache {
 /// idempotent."). AWS gives no bound; 30 s is well past what is seen.
 pub const CONSISTENCY_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a service is still read between resyncs after it last looked
+/// settling: ECS completes a deployment as soon as its tasks run, and
+/// Ferry calls the rollout complete only once they ran
+/// [`MIN_STABLE_SECS`](ferry_core::rollout::MIN_STABLE_SECS) without a
+/// crash, so a crash in that window must be seen (its stopped task read)
+/// before the next resync. Twice the window, so that a tick late or two
+/// still see it.
+pub const WATCH_AFTER_SETTLED: std::time::Duration =
+    std::time::Duration::from_secs(2 * ferry_core::rollout::MIN_STABLE_SECS as u64);
+
 /// Whether a service is still changing: a rollout, tasks starting or
-/// stopping, or a deletion draining. Only these are read between resyncs.
+/// stopping, or a deletion draining. Only these are read between resyncs
+/// (and, for [`WATCH_AFTER_SETTLED`], those that were).
 pub fn is_settling(service: &ferry_core::ObservedService) -> bool {
     service.status == ferry_core::ServiceStatus::Draining
         || service.deployments.len() != 1
@@ -163,6 +178,7 @@ impl Ecs {
             cluster: cluster.into(),
             services: services::Services::default(),
             stopped: stopped::StoppedTasks::default(),
+            last_settling: Mutex::new(HashMap::new()),
             cache: Mutex::new(Cache::default()),
             autoscaling: None,
         }

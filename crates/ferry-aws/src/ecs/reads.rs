@@ -79,17 +79,44 @@ impl Ecs {
         })
     }
 
-    /// Names of the cached services that are still changing (see
-    /// [`is_settling`]), for the progress reads between resyncs.
+    /// Names of the cached services of the installation `owner` that are
+    /// still changing (see [`is_settling`]) or were within
+    /// [`WATCH_AFTER_SETTLED`], for the progress reads between resyncs.
     pub fn settling(&self, owner: &str) -> Vec<String> {
-        self.services.read(|services| {
-            services
-                .values()
-                .filter(|s| s.tags.get(names::TAG_MANAGED_BY).map(String::as_str) == Some(owner))
-                .filter(|s| is_settling(s))
-                .map(|s| s.name.clone())
-                .collect()
-        })
+        self.settling_at(owner, std::time::Instant::now())
+    }
+
+    pub(crate) fn settling_at(&self, owner: &str, now: std::time::Instant) -> Vec<String> {
+        let (now_settling, owned): (Vec<String>, HashSet<String>) =
+            self.services.read(|services| {
+                let owned: Vec<&ferry_core::ObservedService> = services
+                    .values()
+                    .filter(|s| {
+                        s.tags.get(names::TAG_MANAGED_BY).map(String::as_str) == Some(owner)
+                    })
+                    .collect();
+                (
+                    owned
+                        .iter()
+                        .filter(|s| is_settling(s))
+                        .map(|s| s.name.clone())
+                        .collect(),
+                    owned.iter().map(|s| s.name.clone()).collect(),
+                )
+            });
+        let mut last = self
+            .last_settling
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for name in &now_settling {
+            last.insert(name.clone(), now);
+        }
+        last.retain(|name, at| {
+            owned.contains(name) && now.saturating_duration_since(*at) < WATCH_AFTER_SETTLED
+        });
+        let mut names: Vec<String> = last.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     /// Lists the ACTIVE task definitions of the account (100 per call) and

@@ -121,3 +121,49 @@ fn a_snapshot_names_what_the_cache_cannot_tell_of_a_family() {
         ["ferry_shop_web".to_owned()].into()
     );
 }
+
+#[tokio::test]
+async fn a_service_stays_in_the_progress_reads_a_while_after_it_looks_settled() {
+    let sdk = crate::test_support::unreachable_sdk().await;
+    let ecs = Ecs::new(
+        aws_sdk_ecs::Client::new(&sdk),
+        crate::test_support::caller(),
+        "c",
+    );
+    let owned = |name: &str, settling: bool| {
+        let mut service = service(name);
+        service.tags = BTreeMap::from([(names::TAG_MANAGED_BY.to_owned(), "ferry".to_owned())]);
+        if !settling {
+            service.running_count = 1;
+            service.pending_count = 0;
+            service.deployments = vec![ferry_core::model::observed::ObservedDeployment {
+                id: "ecs-svc/1".into(),
+                status: ferry_core::model::observed::DeploymentStatus::Primary,
+                task_definition_arn: "td:1".into(),
+                desired_count: 1,
+                running_count: 1,
+                pending_count: 0,
+                failed_tasks: 0,
+                rollout_state: Some(EcsRolloutState::Completed),
+                rollout_state_reason: None,
+                created_at: None,
+            }];
+        }
+        service
+    };
+    let start = Instant::now();
+    ecs.services
+        .put(ecs.services.begin(), owned("shop_web", true));
+    ecs.services
+        .put(ecs.services.begin(), owned("shop_jobs", false));
+    assert_eq!(ecs.settling_at("ferry", start), ["shop_web"]);
+    // ECS calls it done: still read within the watch, then no more.
+    ecs.services
+        .put(ecs.services.begin(), owned("shop_web", false));
+    let soon = start + WATCH_AFTER_SETTLED - Duration::from_secs(1);
+    assert_eq!(ecs.settling_at("ferry", soon), ["shop_web"]);
+    assert!(ecs
+        .settling_at("ferry", start + WATCH_AFTER_SETTLED)
+        .is_empty());
+    assert!(ecs.settling_at("other", start).is_empty(), "owner's only");
+}

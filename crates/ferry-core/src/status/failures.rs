@@ -74,6 +74,8 @@ pub struct ProcessFailures {
     pub crashed_tasks: u32,
     /// Their newest failure.
     pub last_failure: Option<LastFailure>,
+    /// When the newest of their crashes stopped (RFC 3339).
+    pub newest_crash_at: Option<String>,
 }
 
 /// The failures among `stopped` (newest first) of the deployments of
@@ -100,9 +102,12 @@ pub fn of_process(
     ProcessFailures {
         crashed_tasks: u32::try_from(crashed).unwrap_or(u32::MAX),
         last_failure: ours().find(|t| is_failure(t)).map(last_failure),
+        newest_crash_at: ours()
+            .find(|t| is_crash(t))
+            .and_then(|t| t.stopped_at.clone()),
     }
 }
 
 #[cfg(test)]
 #[path = "failures_tests.rs"]
-mod tests;
+pub(crate) mod tests;

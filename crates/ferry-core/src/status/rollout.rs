@@ -26,6 +26,16 @@
 //! - the progress deadline: no progress within the process's
 //!   `progressDeadline` ([`progress`]).
 //!
+//! A rollout ECS calls complete is complete for Ferry only once its new
+//! tasks have run [`MIN_STABLE_SECS`] since the last progress and the last
+//! crash (as Kubernetes' `minReadySeconds`, for the rollout as a whole).
+//! ECS completes a deployment as soon as its tasks run (and pass health
+//! checks), so a version that crashes a few seconds after it starts would
+//! otherwise be reported a success, then crash-loop in a service ECS
+//! calls steady. The window applies only to a rollout the status before
+//! saw in progress: a service found completed (a controller that restarts,
+//! a scale-out) is not held back.
+//!
 //! A failure is sticky for its generation (it is carried in status), so the
 //! controller never pushes the same spec again: only a new generation acts.
 //! So is the last failure of a failed rollout: once ECS has rolled the
@@ -163,10 +173,27 @@ pub fn assess(
         .collect()
 }
 
+/// How long the new tasks of a rollout ECS calls complete must run since
+/// the last progress and the last crash before Ferry calls it complete.
+pub const MIN_STABLE_SECS: u32 = 10;
+
+/// Whether the status before saw this rollout (of `wanted`) in progress.
+fn was_rolling_out(before: Option<&ProcessStatus>, wanted: Option<&String>) -> bool {
+    before.is_some_and(|b| {
+        b.rollout == Some(RolloutStatus::InProgress) && b.new_task_definition.as_ref() == wanted
+    })
+}
+
+fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
 /// Ferry's own judgements of a rollout ECS leaves in progress: a crash
-/// loop first (it names what failed), then the progress deadline. Sets
-/// the crash count and last failure whatever the state, and the progress
-/// while the rollout stays in progress.
+/// loop first (it names what failed), then the progress deadline, then,
+/// for one ECS calls complete, whether its new tasks have run
+/// [`MIN_STABLE_SECS`] without a crash. Sets the crash count and last
+/// failure whatever the state, and the progress while the rollout stays in
+/// progress.
 fn judge(
     rollout: &mut ProcessRollout,
     process: &DesiredProcess,
@@ -175,9 +202,14 @@ fn judge(
     before: Option<&ProcessStatus>,
     judging: Judging,
 ) {
-    if rollout.state == RolloutState::Completed {
+    let completed_by_ecs = rollout.state == RolloutState::Completed;
+    if completed_by_ecs && !was_rolling_out(before, rollout.wanted.as_ref()) {
         // Nothing is rolling out: there is no "why" to tell.
         return;
+    }
+    // Until it is stable, a rollout ECS completed is still in progress.
+    if completed_by_ecs {
+        rollout.state = RolloutState::InProgress;
     }
     rollout.crashed_tasks = failures.crashed_tasks;
     rollout.last_failure = failures.last_failure;
@@ -192,13 +224,14 @@ fn judge(
         };
         return;
     }
-    // A deployment ECS calls COMPLETED is not rolling out: its count
-    // changing (a scale-out) has no deadline.
+    // A deployment ECS calls COMPLETED is not rolling out (its count
+    // changing, a scale-out, has no deadline) unless it is this rollout's,
+    // in its stable window.
     let Some((primary, old_running)) = service.and_then(|s| {
         let primary = s.deployments.iter().find(|d| {
             d.status == DeploymentStatus::Primary
                 && Some(&d.task_definition_arn) == rollout.wanted.as_ref()
-                && d.rollout_state != Some(EcsRolloutState::Completed)
+                && (completed_by_ecs || d.rollout_state != Some(EcsRolloutState::Completed))
         })?;
         let old_running = s
             .deployments
@@ -223,9 +256,26 @@ fn judge(
                 deadline_secs: process.progress_deadline_secs,
             },
         };
-    } else {
-        rollout.progress = Some(tracked.progress);
+        return;
     }
+    if completed_by_ecs {
+        let calm_from = [
+            Some(tracked.progress.since.as_str()),
+            failures.newest_crash_at.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(parse_time)
+        .max()
+        .unwrap_or(judging.now);
+        if judging.now >= calm_from + time::Duration::seconds(i64::from(MIN_STABLE_SECS)) {
+            rollout.state = RolloutState::Completed;
+            rollout.crashed_tasks = 0;
+            rollout.last_failure = None;
+            return;
+        }
+    }
+    rollout.progress = Some(tracked.progress);
 }
 
 /// A failed rollout keeps what the status before (of this generation)

@@ -248,3 +248,84 @@ fn a_forced_deployment_of_the_same_revision_is_followed_and_judged() {
     let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
     assert_eq!(state(&done, None), RolloutState::Completed);
 }
+
+/// What `assess` judges of `web` at `now`, with `previous` and stopped
+/// tasks of the new deployment.
+fn judged_at(
+    observed: &Observed,
+    previous: Option<&AppStatus>,
+    now: OffsetDateTime,
+) -> ProcessRollout {
+    let p = process();
+    let judging = Judging { now, ..judging() };
+    assess(3, std::slice::from_ref(&p), observed, previous, judging)
+        .remove("web")
+        .expect("web")
+}
+
+#[test]
+fn a_rollout_ecs_completed_is_complete_once_its_tasks_ran_a_while_without_a_crash() {
+    use crate::status::failures::tests::crash;
+    use time::macros::datetime;
+    let p = process();
+    let t0 = datetime!(2026-12-01 10:00 UTC);
+    let rolling = observed(
+        &p,
+        vec![
+            deployment("PRIMARY", "td:2", "IN_PROGRESS", 1),
+            deployment("ACTIVE", "td:1", "COMPLETED", 1),
+        ],
+    );
+    let seen = judged_at(&rolling, None, t0);
+    assert_eq!(seen.state, RolloutState::InProgress);
+    let mut before = crate::report::tests::status_with(3, "web", Some("td:2"));
+    if let Some(web) = before.processes.get_mut("web") {
+        web.progress = seen.progress.clone();
+    }
+
+    // ECS completes it at t0 + 4 s: the count is reached then (progress).
+    let done = observed(&p, vec![deployment("PRIMARY", "td:2", "COMPLETED", 2)]);
+    let at = |secs: i64| t0 + time::Duration::seconds(secs);
+    let window = i64::from(MIN_STABLE_SECS);
+    let first = judged_at(&done, Some(&before), at(4));
+    assert_eq!(first.state, RolloutState::InProgress, "not stable yet");
+    let progress = first
+        .progress
+        .clone()
+        .expect("progress tracked in the window");
+    if let Some(web) = before.processes.get_mut("web") {
+        web.progress = Some(progress);
+    }
+    assert_eq!(
+        judged_at(&done, Some(&before), at(4 + window - 1)).state,
+        RolloutState::InProgress
+    );
+    assert_eq!(
+        judged_at(&done, Some(&before), at(4 + window)).state,
+        RolloutState::Completed,
+        "stable for the window"
+    );
+
+    // A crash in the window starts it again from the crash.
+    let mut crashed = done.clone();
+    let mut task = crash("c1");
+    task.deployment_id = "ecs-svc/td:2".into();
+    task.stopped_at = Some(crate::model::status::rfc3339(at(8)));
+    crashed
+        .stopped_tasks
+        .insert(p.service.name.clone(), vec![task]);
+    let judged = judged_at(&crashed, Some(&before), at(4 + window));
+    assert_eq!(
+        judged.state,
+        RolloutState::InProgress,
+        "a crash in the window"
+    );
+    assert_eq!(judged.crashed_tasks, 1);
+    assert_eq!(
+        judged_at(&crashed, Some(&before), at(8 + window)).state,
+        RolloutState::Completed
+    );
+
+    // A service found complete (no rollout seen) is complete at once.
+    assert_eq!(judged_at(&done, None, at(4)).state, RolloutState::Completed);
+}
