@@ -16,6 +16,11 @@ use crate::show::{explanation, status_of, with_deleting};
 use crate::{why, Output};
 
 const WAIT_POLL: Duration = Duration::from_secs(1);
+/// How long a failed rollout's wait holds on for the failed task to be
+/// named: the controller reads stopped tasks in the progress tick after
+/// the one that saw the deployment fail (every 2 s), so within two ticks
+/// and a poll `lastFailure` is in status.
+const EXPLAIN_GRACE: Duration = Duration::from_secs(6);
 
 /// Fails at once when no controller leads: nothing would act on what is
 /// awaited.
@@ -45,6 +50,27 @@ enum Verdict {
 struct Failure {
     cause: String,
     details: Vec<why::Line>,
+    /// A failed task explains it, or nothing could: a wait that has it
+    /// ends at once, one without it holds on for [`EXPLAIN_GRACE`].
+    explained: bool,
+}
+
+/// When each awaited app's failure was first seen without a failed task
+/// to explain it, so that a wait holds on for one at most
+/// [`EXPLAIN_GRACE`].
+#[derive(Default)]
+struct Unexplained(std::collections::HashMap<String, Instant>);
+
+impl Unexplained {
+    /// Whether to keep waiting on `app`'s `failure` for its explanation,
+    /// at `now`.
+    fn hold(&mut self, app: &str, failure: &Failure, now: Instant) -> bool {
+        if failure.explained {
+            return false;
+        }
+        let first = *self.0.entry(app.to_owned()).or_insert(now);
+        now.saturating_duration_since(first) < EXPLAIN_GRACE
+    }
 }
 
 /// A wait that ended because an awaited app failed: the error every
@@ -128,6 +154,11 @@ fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
                 applied.name, applied.generation
             ),
             details: why::failure_details(status),
+            explained: status.processes.values().any(|p| p.last_failure.is_some())
+                || status
+                    .failure
+                    .as_ref()
+                    .is_some_and(|f| f.last_failure.is_some()),
         });
     }
     if let Some((reason, message)) = status.blocked(applied.generation) {
@@ -137,6 +168,7 @@ fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
                 applied.name, applied.generation
             ),
             details: Vec::new(),
+            explained: true,
         });
     }
     Verdict::Pending
@@ -176,6 +208,7 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<&Applied> = apps.iter().collect();
     let mut progress = Progress::new();
+    let mut unexplained = Unexplained::default();
     loop {
         fail_unless_leading(store).await?;
         let mut still = Vec::new();
@@ -195,6 +228,9 @@ pub async fn wait_ready(store: &Store, apps: &[Applied], timeout: Duration) -> a
                     "app/{} ready (generation {observed})",
                     applied.name
                 )),
+                Verdict::Failed(why) if unexplained.hold(&applied.name, &why, Instant::now()) => {
+                    still.push((applied, status))
+                }
                 Verdict::Failed(why) => failed.push(why),
                 Verdict::Pending => still.push((applied, status)),
             }
@@ -259,6 +295,7 @@ pub async fn watch(
     };
     let deadline = Instant::now() + timeout;
     let mut shown: Option<(AppStatus, bool)> = None;
+    let mut unexplained = Unexplained::default();
     loop {
         fail_unless_leading(store).await?;
         let record = store.get_app(name).await?.ok_or_else(not_found)?;
@@ -277,6 +314,9 @@ pub async fn watch(
         }
         match judged {
             Verdict::Ready(_) => return Ok(()),
+            Verdict::Failed(failure) if unexplained.hold(name, &failure, Instant::now()) => {
+                tokio::time::sleep(WAIT_POLL).await
+            }
             Verdict::Failed(failure) => {
                 return Err(WaitFailed {
                     failures: vec![failure],

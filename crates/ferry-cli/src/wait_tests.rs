@@ -130,3 +130,31 @@ fn a_failed_wait_prints_its_cause_then_each_last_failure_with_its_log() {
     );
     assert!(crate::report::details(&anyhow::anyhow!("other"), &pipe()).is_empty());
 }
+
+#[test]
+fn a_failure_without_its_failed_task_is_held_a_little_for_it() {
+    let failure = |explained| Failure {
+        cause: "app/acme generation 2: RolloutFailed".into(),
+        details: Vec::new(),
+        explained,
+    };
+    let mut unexplained = Unexplained::default();
+    let start = Instant::now();
+    assert!(
+        !unexplained.hold("acme", &failure(true), start),
+        "explained: at once"
+    );
+    assert!(unexplained.hold("acme", &failure(false), start));
+    assert!(unexplained.hold("acme", &failure(false), start + EXPLAIN_GRACE / 2));
+    assert!(
+        !unexplained.hold("acme", &failure(false), start + EXPLAIN_GRACE),
+        "never longer than the grace"
+    );
+    // The crash loop the why tests show names its task: explained.
+    let crashing = crashing_worker();
+    let judged = verdict(&acme(crashing.generation), Some(&crashing));
+    assert!(
+        matches!(&judged, Verdict::Failed(f) if f.explained),
+        "{judged:?}"
+    );
+}
