@@ -17,10 +17,13 @@ use crate::{why, Output};
 
 const WAIT_POLL: Duration = Duration::from_secs(1);
 /// How long a failed rollout's wait holds on for the failed task to be
-/// named: the controller reads stopped tasks in the progress tick after
-/// the one that saw the deployment fail (every 2 s), so within two ticks
-/// and a poll `lastFailure` is in status.
-const EXPLAIN_GRACE: Duration = Duration::from_secs(6);
+/// named with its last log lines: the controller reads stopped tasks in
+/// the progress tick after the one that saw the deployment fail (every
+/// 2 s), and a task's log tail once it has been stopped for 5 s (lines
+/// reach CloudWatch Logs late), so within this `lastFailure` and its tail
+/// are in status. Without a log group no tail ever comes: the wait ends
+/// at this grace.
+const EXPLAIN_GRACE: Duration = Duration::from_secs(10);
 
 /// Fails at once when no controller leads: nothing would act on what is
 /// awaited.
@@ -53,6 +56,13 @@ struct Failure {
     /// A failed task explains it, or nothing could: a wait that has it
     /// ends at once, one without it holds on for [`EXPLAIN_GRACE`].
     explained: bool,
+}
+
+/// A failed task tells why: it never started (ECS's reason says all) or
+/// its last log lines are read.
+fn told(failure: &ferry_core::model::stops::LastFailure) -> bool {
+    !failure.log_tail.is_empty()
+        || failure.stop_code.as_deref() == Some(ferry_core::model::stops::TASK_FAILED_TO_START)
 }
 
 /// When each awaited app's failure was first seen without a failed task
@@ -154,11 +164,17 @@ fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
                 applied.name, applied.generation
             ),
             details: why::failure_details(status),
-            explained: status.processes.values().any(|p| p.last_failure.is_some())
-                || status
-                    .failure
-                    .as_ref()
-                    .is_some_and(|f| f.last_failure.is_some()),
+            explained: status
+                .processes
+                .values()
+                .filter_map(|p| p.last_failure.as_ref())
+                .chain(
+                    status
+                        .failure
+                        .as_ref()
+                        .and_then(|f| f.last_failure.as_ref()),
+                )
+                .any(told),
         });
     }
     if let Some((reason, message)) = status.blocked(applied.generation) {

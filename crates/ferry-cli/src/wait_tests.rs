@@ -150,6 +150,25 @@ fn a_failure_without_its_failed_task_is_held_a_little_for_it() {
         !unexplained.hold("acme", &failure(false), start + EXPLAIN_GRACE),
         "never longer than the grace"
     );
+    // A task that ran, its lines not read yet: held for them.
+    let mut unread = crashing_worker();
+    for process in unread.processes.values_mut() {
+        if let Some(last) = process.last_failure.as_mut() {
+            last.log_tail.clear();
+        }
+    }
+    if let Some(last) = unread
+        .failure
+        .as_mut()
+        .and_then(|f| f.last_failure.as_mut())
+    {
+        last.log_tail.clear();
+    }
+    let judged = verdict(&acme(unread.generation), Some(&unread));
+    assert!(
+        matches!(&judged, Verdict::Failed(f) if !f.explained),
+        "{judged:?}"
+    );
     // The crash loop the why tests show names its task: explained.
     let crashing = crashing_worker();
     let judged = verdict(&acme(crashing.generation), Some(&crashing));

@@ -52,6 +52,16 @@ use crate::Result;
 /// How long a service's stopped tasks are kept after it last settled.
 pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
+/// How long after a task is first seen STOPPED its log tail is read. A line
+/// is not readable the moment the container prints it: the awslogs driver
+/// ships lines in batches and CloudWatch Logs ingests them seconds later
+/// (`ingestionTime`,
+/// <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_OutputLogEvent.html>;
+/// readers that stop at the task's stop lose its last lines, as
+/// apache/airflow#21573 found), and the last lines are the ones that say
+/// why. The tail is read once, so it is read late enough.
+pub const LOG_SETTLE: Duration = Duration::from_secs(5);
+
 /// The last status ECS gives a task: its description is final.
 const STOPPED: &str = "STOPPED";
 
@@ -96,6 +106,8 @@ struct Kept {
     stopped_ms: i64,
     /// Its description is final (STOPPED).
     done: bool,
+    /// When it was first described STOPPED, by this process's clock.
+    done_at: Option<Instant>,
     /// Its log was read, or will never be (an older failure, or no
     /// container to read).
     log_settled: bool,
@@ -168,7 +180,7 @@ impl StoppedTasks {
             calls.ecs += 1;
         }
         self.record(&listed, described, settling, now);
-        for tail in self.tails_to_read(settling) {
+        for tail in self.tails_to_read(settling, now) {
             let lines = match reads.log_tail(&tail.stream).await {
                 None => continue,
                 Some(result) => {
@@ -244,22 +256,34 @@ impl StoppedTasks {
                 task: stop.task,
                 stopped_ms: stop.stopped_ms,
                 done,
+                done_at: done.then_some(now),
             });
             keep_newest(&mut stops.tasks);
         }
     }
 
     /// Per settling service with an app, the newest finished task that
-    /// ran and failed and whose lines are unread; every other unread one
-    /// of the service is settled unread.
-    fn tails_to_read(&self, settling: &BTreeMap<String, String>) -> Vec<TailRead> {
+    /// ran and failed, whose lines are unread and that has been STOPPED for
+    /// [`LOG_SETTLE`] at `now`; the older unread ones of the service are
+    /// then settled unread, the newer ones wait for their turn (so a crash
+    /// loop faster than the settle time still gets a tail read each tick).
+    fn tails_to_read(&self, settling: &BTreeMap<String, String>, now: Instant) -> Vec<TailRead> {
         let mut state = self.state();
         let mut tails = Vec::new();
         for (service, app) in settling {
             let Some(stops) = state.services.get_mut(service) else {
                 continue;
             };
-            let mut unread = stops.tasks.iter_mut().filter(|k| k.done && !k.log_settled);
+            // Newer ones first: skip those whose last lines may not be
+            // readable yet.
+            let mut unread = stops
+                .tasks
+                .iter_mut()
+                .filter(|k| k.done && !k.log_settled)
+                .skip_while(|k| {
+                    k.done_at
+                        .is_none_or(|at| now.saturating_duration_since(at) < LOG_SETTLE)
+                });
             let Some(newest) = unread.next() else {
                 continue;
             };
@@ -303,9 +327,6 @@ fn keep_newest(tasks: &mut Vec<Kept>) {
     });
 }
 
-/// Whether a task ran (it has a start time) and failed: one of its
-/// containers exited with a non-zero code or has ECS's reason. A task
-/// that never started wrote no line worth a read; ECS's reason says why.
 /// A task whose log is worth a read: it ran (so a container wrote lines)
 /// and its stop is a failure by the rule status judges with.
 fn ran_and_failed(task: &StoppedTask) -> bool {

@@ -122,10 +122,16 @@ async fn tick(
     fake: &Fake,
     settling: &BTreeMap<String, String>,
 ) -> StopReadCalls {
-    cache
-        .read_tick(fake, settling, Instant::now())
-        .await
-        .expect("read")
+    tick_at(cache, fake, settling, Instant::now()).await
+}
+
+async fn tick_at(
+    cache: &StoppedTasks,
+    fake: &Fake,
+    settling: &BTreeMap<String, String>,
+    now: Instant,
+) -> StopReadCalls {
+    cache.read_tick(fake, settling, now).await.expect("read")
 }
 
 fn arns(stops: &[StoppedTask]) -> Vec<&str> {
@@ -208,7 +214,11 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
     fake.stop(never_started("shop_web", "pull", 4));
     let cache = StoppedTasks::default();
     let web = settling(&["shop_web"]);
-    let calls = tick(&cache, &fake, &web).await;
+    let t0 = Instant::now();
+    let calls = tick_at(&cache, &fake, &web, t0).await;
+    assert_eq!(calls.logs, 0, "its last lines may not be readable yet");
+    let settled = t0 + LOG_SETTLE;
+    let calls = tick_at(&cache, &fake, &web, settled).await;
     assert_eq!(calls.logs, 1);
     assert_eq!(fake.tails(), ["shop/web/c3"], "the newest that ran, only");
     let stops = cache.of("shop_web");
@@ -222,13 +232,15 @@ async fn one_log_read_per_failed_task_that_ran_the_newest_first() {
 
     // Nothing new: no read. A new crash whose stream is missing: one read,
     // an empty tail, and never again.
-    let calls = tick(&cache, &fake, &web).await;
+    let calls = tick_at(&cache, &fake, &web, settled).await;
     assert_eq!(calls.logs, 0);
     fake.stop(crashed("shop_web", "c5", 5, 137));
-    let calls = tick(&cache, &fake, &web).await;
+    let seen = settled + Duration::from_secs(1);
+    tick_at(&cache, &fake, &web, seen).await;
+    let calls = tick_at(&cache, &fake, &web, seen + LOG_SETTLE).await;
     assert_eq!(calls.logs, 1);
     assert_eq!(cache.of("shop_web")[0].log_tail, Some(Vec::new()));
-    tick(&cache, &fake, &web).await;
+    tick_at(&cache, &fake, &web, seen + LOG_SETTLE * 2).await;
     assert_eq!(fake.tails(), ["shop/web/c3", "shop/web/c5"]);
 }
 
@@ -240,7 +252,10 @@ async fn a_stop_on_purpose_or_no_log_group_reads_no_log() {
     };
     fake.stop(crashed("shop_web", "c1", 1, 1));
     let cache = StoppedTasks::default();
-    let calls = tick(&cache, &fake, &settling(&["shop_web"])).await;
+    let t0 = Instant::now();
+    let web = settling(&["shop_web"]);
+    tick_at(&cache, &fake, &web, t0).await;
+    let calls = tick_at(&cache, &fake, &web, t0 + LOG_SETTLE).await;
     assert_eq!(calls.logs, 0);
     assert_eq!(cache.of("shop_web")[0].log_tail, None);
 
@@ -251,7 +266,8 @@ async fn a_stop_on_purpose_or_no_log_group_reads_no_log() {
         Some("Scaling activity initiated by (deployment ecs-svc/1)".into());
     fake.stop(scaled_in);
     let cache = StoppedTasks::default();
-    tick(&cache, &fake, &settling(&["shop_web"])).await;
+    tick_at(&cache, &fake, &web, t0).await;
+    tick_at(&cache, &fake, &web, t0 + LOG_SETTLE).await;
     assert!(fake.tails().is_empty(), "a scale-in is no failure");
 }
 
@@ -415,4 +431,30 @@ async fn a_snapshot_holds_the_stopped_tasks_of_the_apps_services_without_a_call(
         "the app's services only"
     );
     assert_eq!(arns(&observed.stopped_tasks["shop_web"]), ["c1"]);
+}
+
+#[tokio::test]
+async fn a_crash_loop_faster_than_the_settle_time_still_gets_a_tail_each_tick() {
+    let fake = Fake::default();
+    let cache = StoppedTasks::default();
+    let web = settling(&["shop_web"]);
+    let t0 = Instant::now();
+    let half = LOG_SETTLE / 2;
+    // A crash every half settle time: there is always a newer one whose
+    // lines are not readable yet.
+    for (i, id) in ["c1", "c2", "c3", "c4"].into_iter().enumerate() {
+        fake.stop(crashed("shop_web", id, i as i64, 1));
+        tick_at(
+            &cache,
+            &fake,
+            &web,
+            t0 + half * u32::try_from(i).expect("small"),
+        )
+        .await;
+    }
+    assert_eq!(
+        fake.tails(),
+        ["shop/web/c1", "shop/web/c2"],
+        "the newest settled one each tick"
+    );
 }

@@ -101,7 +101,14 @@ pub fn of_process(
     let crashed = ours().filter(|t| is_crash(t)).count();
     ProcessFailures {
         crashed_tasks: u32::try_from(crashed).unwrap_or(u32::MAX),
-        last_failure: ours().find(|t| is_failure(t)).map(last_failure),
+        // The newest failure whose last lines were read (or that never
+        // ran, so has none), else the newest: a task and its own lines,
+        // rather than a newer task whose lines are not readable yet.
+        last_failure: ours()
+            .filter(|t| is_failure(t))
+            .find(|t| t.log_tail.is_some() || t.started_at.is_none())
+            .or_else(|| ours().find(|t| is_failure(t)))
+            .map(last_failure),
         newest_crash_at: ours()
             .find(|t| is_crash(t))
             .and_then(|t| t.stopped_at.clone()),

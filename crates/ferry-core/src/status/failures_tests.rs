@@ -167,6 +167,28 @@ fn only_the_tasks_of_deployments_running_the_wanted_revision_count() {
     );
 }
 
+#[test]
+fn the_last_failure_is_the_newest_whose_lines_were_read() {
+    let service = service(vec![rolling_out()]);
+    let mut read = crash("c1");
+    read.log_tail = Some(vec!["fatal: exiting with code 1".into()]);
+    // c2 stopped moments ago: its lines are not read yet.
+    let failures = of_process(&service, "td:2", &[crash("c2"), read.clone()]);
+    let last = failures.last_failure.expect("a failure");
+    assert_eq!(
+        (last.task.as_str(), last.log_tail.as_slice()),
+        ("c1", &["fatal: exiting with code 1".to_owned()][..]),
+        "a task with its own lines"
+    );
+    // A task that never ran has no lines to wait for.
+    let pull = stopped("p", TASK_FAILED_TO_START, "CannotPullContainerError", false);
+    let failures = of_process(&service, "td:2", &[pull, read]);
+    assert_eq!(failures.last_failure.map(|f| f.task).as_deref(), Some("p"));
+    // None read yet: the newest.
+    let failures = of_process(&service, "td:2", &[crash("c2"), crash("c1")]);
+    assert_eq!(failures.last_failure.map(|f| f.task).as_deref(), Some("c2"));
+}
+
 fn any_stop() -> impl Strategy<Value = StoppedTask> {
     let codes = prop::sample::select(vec![
         ESSENTIAL_CONTAINER_EXITED,
