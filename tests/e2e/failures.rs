@@ -265,11 +265,15 @@ async fn each_failure_says_why_in_status_and_in_apply_wait_as_ecs_and_its_logs_d
         }
         // The failed task it names may be an older one than status names
         // now: the wait ends at the first failure it can explain.
+        let said = match kind.exit_code {
+            Some(code) => format!("exited with code {code}"),
+            None => kind.reason.to_owned(),
+        };
         assert!(
             stderr
                 .lines()
-                .any(|l| l.contains("worker: task ") && l.contains(kind.reason)),
-            "{app}: apply --wait names a failed task and ECS's reason: {stderr}"
+                .any(|l| l.contains("worker: task ") && l.contains(&said)),
+            "{app}: apply --wait names a failed task and {said:?}: {stderr}"
         );
     }
 
