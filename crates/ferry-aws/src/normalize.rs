@@ -56,6 +56,7 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
             }
         });
     Some(ObservedService {
+        current_deployment: s.current_service_deployment().map(str::to_owned),
         name: s.service_name()?.to_owned(),
         arn: s.service_arn().unwrap_or_default().to_owned(),
         status,
@@ -80,6 +81,7 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
                         .container_port()
                         .and_then(|p| u16::try_from(p).ok())
                         .unwrap_or(0),
+                    advanced: None,
                 })
                 .collect();
             // Compared with the rendered links, which are sorted.
@@ -94,6 +96,7 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
                 min_healthy_percent: u32::try_from(d.minimum_healthy_percent()?).ok()?,
                 max_percent: u32::try_from(d.maximum_percent()?).ok()?,
                 rollback: d.deployment_circuit_breaker()?.rollback(),
+                ..DeploymentSpec::default()
             })
         }),
         // Empty for a service with a launch type (the FARGATE one, for

@@ -299,6 +299,14 @@ async fn environment_checks(
         vpc_id: traffic.vpc_id.clone(),
         internal_listeners: listeners(&traffic.internal),
         public_listeners: listeners(&traffic.public),
+        internal_test_listener: traffic
+            .internal
+            .as_ref()
+            .and_then(|e| e.test_listener_arn.clone()),
+        public_test_listener: traffic
+            .public
+            .as_ref()
+            .and_then(|e| e.test_listener_arn.clone()),
         internal_zone_id: traffic.internal_zone.as_ref().map(|z| z.id.clone()),
         public_zone_ids: traffic.public_zones.iter().map(|z| z.id.clone()).collect(),
         max_rules: traffic.max_rules,

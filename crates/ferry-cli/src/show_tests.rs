@@ -163,6 +163,7 @@ pub(crate) fn process(desired: u32, running: u32) -> status::ProcessStatus {
         last_failure: None,
         crashed_tasks: 0,
         progress: None,
+        deployment: None,
     }
 }
 

@@ -85,6 +85,14 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=50))]
     pub crash_loop_stops: u32,
 
+    /// The role ECS assumes to shift a load balancer's traffic in a
+    /// blue/green, canary or linear deployment (trusted by
+    /// ecs.amazonaws.com, with AmazonECSInfrastructureRolePolicyForLoadBalancers;
+    /// ferry.yaml creates it). Without it such strategies are refused
+    /// (NoInfrastructureRole).
+    #[arg(long, env = "FERRY_ECS_INFRASTRUCTURE_ROLE_ARN")]
+    pub ecs_infrastructure_role_arn: Option<String>,
+
     /// CloudWatch Logs group for the apps' containers; no log driver if unset.
     #[arg(long, env = "FERRY_LOG_GROUP")]
     pub log_group: Option<String>,
@@ -101,6 +109,18 @@ pub struct Config {
     /// Listeners of the internet-facing ALB, for `domains`.
     #[arg(long, env = "FERRY_PUBLIC_LISTENER_ARN", value_delimiter = ',')]
     pub public_listener_arn: Vec<String>,
+
+    /// The internal ALB's test listener: ECS sends a blue/green, canary or
+    /// linear deployment's test traffic through it (the same hosts as
+    /// production). Without it such strategies are refused on the
+    /// internal ALB (NoTestListener).
+    #[arg(long, env = "FERRY_INTERNAL_TEST_LISTENER_ARN")]
+    pub internal_test_listener_arn: Option<String>,
+
+    /// The internet-facing ALB's test listener, for `domains` of processes
+    /// with such strategies.
+    #[arg(long, env = "FERRY_PUBLIC_TEST_LISTENER_ARN")]
+    pub public_test_listener_arn: Option<String>,
 
     /// Private hosted zone of the internal domain; its name is the domain.
     #[arg(long, env = "FERRY_INTERNAL_ZONE_ID")]

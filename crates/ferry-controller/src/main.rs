@@ -179,6 +179,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 vpc_id,
                 internal_listeners: config.internal_listener_arn.clone(),
                 public_listeners: config.public_listener_arn.clone(),
+                internal_test_listener: config.internal_test_listener_arn.clone(),
+                public_test_listener: config.public_test_listener_arn.clone(),
                 internal_zone_id: config.internal_zone_id.clone(),
                 public_zone_ids: config.public_zone_ids.clone(),
                 max_rules: config.max_rules_per_load_balancer,
@@ -210,6 +212,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         },
         app_role_path: config.app_role_path.clone(),
         crash_loop_stops: config.crash_loop_stops,
+        infrastructure_role_arn: config.ecs_infrastructure_role_arn.clone(),
     };
     settings.secrets.validate().map_err(anyhow::Error::msg)?;
     if settings.scheduler_role_arn.is_none() {

@@ -37,6 +37,7 @@ pub fn settings() -> Settings {
         secrets: Default::default(),
         app_role_path: crate::model::desired::DEFAULT_APP_ROLE_PATH.into(),
         crash_loop_stops: crate::model::desired::DEFAULT_CRASH_LOOP_STOPS,
+        infrastructure_role_arn: None,
     }
 }
 
@@ -105,11 +106,12 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                         network: Some(service.network.clone()),
                         load_balancers: service.load_balancers.clone(),
                         health_check_grace_period: service.health_check_grace_period,
-                        deployment: Some(service.deployment),
+                        deployment: Some(service.deployment.clone()),
                         capacity_provider_strategy: service.capacity_provider_strategy.clone(),
                         enable_execute_command: service.enable_execute_command,
                         deployments: Vec::new(),
                         events: Vec::new(),
+                        current_deployment: None,
                     },
                 );
             }
@@ -146,7 +148,7 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 if let Some(grace) = update.health_check_grace_period {
                     service.health_check_grace_period = Some(grace);
                 }
-                if let Some(deployment) = update.deployment {
+                if let Some(deployment) = update.deployment.clone() {
                     service.deployment = Some(deployment);
                 }
                 if let Some(strategy) = &update.capacity_provider_strategy {
@@ -189,6 +191,27 @@ pub fn execute(observed: &Observed, actions: &[Action]) -> Observed {
                 );
             }
             Action::Autoscaling(action) => scale(&mut next, action),
+            Action::Alarm(crate::model::alarms::AlarmAction::Put { spec }) => {
+                next.alarms.insert(
+                    spec.name.clone(),
+                    crate::model::alarms::ObservedAlarm {
+                        name: spec.name.clone(),
+                        arn: format!(
+                            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{}",
+                            spec.name
+                        ),
+                        tags: spec.tags.clone(),
+                        spec: Some(spec.clone()),
+                        state: "OK".into(),
+                    },
+                );
+            }
+            Action::Alarm(crate::model::alarms::AlarmAction::Delete { name }) => {
+                assert!(
+                    next.alarms.remove(name).is_some(),
+                    "delete of missing alarm {name}"
+                );
+            }
             Action::DeleteService { name } => {
                 let service = next
                     .services
@@ -356,6 +379,7 @@ fn process_strategy() -> impl Strategy<Value = Process> {
                 ephemeral_storage,
                 container_health_check,
                 progress_deadline: None,
+                rollout: None,
             },
         )
 }

@@ -518,6 +518,130 @@ pub struct Process {
     /// `None`: [`crate::DEFAULT_PROGRESS_DEADLINE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_deadline: Option<u32>,
+    /// How ECS replaces the process's tasks (`rollout:`); `None`: a
+    /// rolling update, as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+/// How ECS deploys a new version of a process: its own deployment
+/// strategies (`deploymentConfiguration.strategy`), never traffic shifting
+/// of Ferry's own. Every value is resolved: defaults are filled when the
+/// manifest is read, so two equal `Rollout`s render the same service.
+///
+/// Ranges are ECS's (API_CanaryConfiguration, API_LinearConfiguration,
+/// API_DeploymentConfiguration, API_DeploymentLifecycleHook). Bake times
+/// and the approval timeout are whole minutes, as ECS takes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    pub strategy: RolloutStrategy,
+    /// `bake`: minutes both revisions run after the last traffic shift,
+    /// before the old one goes (`bakeTimeInMinutes`, 0-1440). Unused for
+    /// `rolling`.
+    pub bake_minutes: u32,
+    /// CloudWatch alarms that roll a deployment back (`alarms`).
+    pub alarms: RolloutAlarms,
+    /// A PAUSE lifecycle hook (`approval`), for strategies other than
+    /// `rolling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+/// A deployment strategy with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RolloutStrategy {
+    /// ECS's rolling update (`ROLLING`): the default.
+    Rolling,
+    /// `BLUE_GREEN`: the new revision starts beside the old one, gets the
+    /// test traffic, then all production traffic at once.
+    BlueGreen,
+    /// `CANARY`: `percent_tenths` of production traffic first (tenths of a
+    /// percent, 1-1000: `canaryPercent` 0.1-100), for
+    /// `step_bake_minutes` (`stepBake`, 0-1440), then the rest.
+    #[serde(rename_all = "camelCase")]
+    Canary {
+        percent_tenths: u32,
+        step_bake_minutes: u32,
+    },
+    /// `LINEAR`: `step_tenths` of production traffic per step (tenths of a
+    /// percent, 30-1000: `stepPercent` 3-100), `step_bake_minutes` between
+    /// steps.
+    #[serde(rename_all = "camelCase")]
+    Linear {
+        step_tenths: u32,
+        step_bake_minutes: u32,
+    },
+}
+
+impl RolloutStrategy {
+    /// The manifest's word for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RolloutStrategy::Rolling => "rolling",
+            RolloutStrategy::BlueGreen => "blueGreen",
+            RolloutStrategy::Canary { .. } => "canary",
+            RolloutStrategy::Linear { .. } => "linear",
+        }
+    }
+
+    /// Whether ECS shifts traffic between two target groups (every
+    /// strategy but `rolling`): the process needs a `port`.
+    pub fn shifts_traffic(&self) -> bool {
+        !matches!(self, RolloutStrategy::Rolling)
+    }
+}
+
+/// The alarms that roll a deployment back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RolloutAlarms {
+    /// No alarm (the field is absent).
+    None,
+    /// `alarms: default`: one alarm Ferry creates, owns and tags per
+    /// process, on its target groups' 5xx share.
+    Default,
+    /// `alarms: [a, b]`: CloudWatch alarm names the team owns; Ferry only
+    /// names them to ECS. Sorted, without duplicates.
+    Named(Vec<String>),
+}
+
+/// A PAUSE lifecycle hook: the deployment waits at `stage` until
+/// `ferry rollout continue` (or `abort`), or until `timeout_minutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    pub stage: ApprovalStage,
+    /// `approvalTimeout`, whole minutes, 1-1440 (ECS's
+    /// `timeoutInMinutes`); default 1440, ECS's.
+    pub timeout_minutes: u32,
+    /// `onApprovalTimeout`: what ECS does when nobody decided in time.
+    pub on_timeout: TimeoutAction,
+}
+
+/// Where an approval pauses a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalStage {
+    /// `afterTestTraffic`: `POST_TEST_TRAFFIC_SHIFT`, once the new
+    /// revision has all the test traffic and none of production.
+    AfterTestTraffic,
+    /// `beforeProductionTraffic`: `PRE_PRODUCTION_TRAFFIC_SHIFT`. For
+    /// canary and linear, ECS runs this stage before every shift, so the
+    /// deployment pauses before each.
+    BeforeProductionTraffic,
+}
+
+/// What ECS does when a hook times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum TimeoutAction {
+    /// `ROLLBACK`: ECS's default, and Ferry's.
+    #[default]
+    Rollback,
+    /// `CONTINUE`.
+    Continue,
 }
 
 /// The process a manifest that sets nothing resolves to: the image's own
@@ -547,6 +671,7 @@ impl Default for Process {
             ephemeral_storage: None,
             container_health_check: None,
             progress_deadline: None,
+            rollout: None,
         }
     }
 }

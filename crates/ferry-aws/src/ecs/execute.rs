@@ -63,6 +63,7 @@ impl Ecs {
                 autoscaling.execute(change, target_group).await?;
             }
             Action::Traffic(_)
+            | Action::Alarm(_)
             | Action::CreateSchedule { .. }
             | Action::UpdateSchedule { .. }
             | Action::DeleteSchedule { .. } => {

@@ -421,6 +421,7 @@ async fn a_snapshot_holds_the_stopped_tasks_of_the_apps_services_without_a_call(
         processes: Vec::new(),
         traffic: Default::default(),
         schedules: Vec::new(),
+        alarms: Vec::new(),
     };
     let observed = ecs
         .snapshot("shop", "ferry", &nothing, BTreeMap::new())

@@ -22,6 +22,7 @@ pub(super) fn service(name: &str) -> ferry_core::ObservedService {
         enable_execute_command: false,
         deployments: Vec::new(),
         events: Vec::new(),
+        current_deployment: None,
     }
 }
 

@@ -121,6 +121,7 @@ impl Traffic {
                         priority: Some(*priority),
                         hosts: spec.hosts.clone(),
                         target_group_arns: vec![target],
+                        weights: std::collections::BTreeMap::new(),
                         tags: spec.tags.clone(),
                     },
                 );
@@ -132,6 +133,7 @@ impl Traffic {
                 key,
                 hosts,
                 target_group,
+                alternate: _,
             } => {
                 let target = self.resolve(target_group)?;
                 let seq = self.inventory.rules.begin();

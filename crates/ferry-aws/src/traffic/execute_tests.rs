@@ -23,6 +23,7 @@ fn rule(arn: &str) -> ObservedRule {
         priority: Some(1),
         hosts: vec!["acme.example.com".to_owned()],
         target_group_arns: Vec::new(),
+        weights: BTreeMap::new(),
         tags: BTreeMap::new(),
     }
 }

@@ -44,6 +44,9 @@ pub struct TrafficConfig {
     pub vpc_id: String,
     pub internal_listeners: Vec<String>,
     pub public_listeners: Vec<String>,
+    /// The test listener of each load balancer, where there is one.
+    pub internal_test_listener: Option<String>,
+    pub public_test_listener: Option<String>,
     pub internal_zone_id: Option<String>,
     pub public_zone_ids: Vec<String>,
     pub max_rules: usize,
@@ -84,8 +87,12 @@ impl Traffic {
             },
             inventory: Inventory::default(),
         };
-        this.settings.internal = this.edge(&config.internal_listeners).await?;
-        this.settings.public = this.edge(&config.public_listeners).await?;
+        this.settings.internal = this
+            .edge(&config.internal_listeners, &config.internal_test_listener)
+            .await?;
+        this.settings.public = this
+            .edge(&config.public_listeners, &config.public_test_listener)
+            .await?;
         if let Some(id) = &config.internal_zone_id {
             this.settings.internal_zone = Some(this.zone(id).await?);
         }
@@ -122,7 +129,7 @@ impl Traffic {
         &self.settings
     }
 
-    async fn edge(&self, listeners: &[String]) -> Result<Option<Edge>> {
+    async fn edge(&self, listeners: &[String], test: &Option<String>) -> Result<Option<Edge>> {
         let Some(first) = listeners.first() else {
             return Ok(None);
         };
@@ -175,6 +182,7 @@ impl Traffic {
                 .ok_or_else(|| incomplete("CanonicalHostedZoneId"))?
                 .to_owned(),
             listener_arns: listeners.to_vec(),
+            test_listener_arn: test.clone(),
         }))
     }
 

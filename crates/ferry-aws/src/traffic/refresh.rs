@@ -328,6 +328,7 @@ fn observed_rule(
         priority,
         hosts,
         target_group_arns,
+        weights: BTreeMap::new(),
         tags: BTreeMap::new(),
     })
 }

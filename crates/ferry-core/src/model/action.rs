@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::alarms::AlarmAction;
 use super::autoscaling::ScalingAction;
 use super::blocker::Blocker;
 use super::desired::{DeploymentSpec, NetworkSpec, ScheduleSpec, ServiceSpec, TaskDefinitionSpec};
@@ -60,6 +61,8 @@ pub enum Action {
     },
     /// An Application Auto Scaling target or policy change.
     Autoscaling(ScalingAction),
+    /// A change to an alarm Ferry owns (`alarms: default`).
+    Alarm(AlarmAction),
 }
 
 impl Action {
@@ -92,6 +95,8 @@ impl Action {
             }
             Action::DeleteSchedule { name, .. } => name,
             Action::Autoscaling(action) => action.service(),
+            Action::Alarm(AlarmAction::Put { spec }) => &spec.name,
+            Action::Alarm(AlarmAction::Delete { name }) => name,
         }
     }
 }
@@ -146,6 +151,8 @@ impl fmt::Display for Action {
                 write!(f, "delete schedule {name} (group {group})")
             }
             Action::Autoscaling(action) => action.fmt(f),
+            Action::Alarm(AlarmAction::Put { spec }) => write!(f, "put alarm {}", spec.name),
+            Action::Alarm(AlarmAction::Delete { name }) => write!(f, "delete alarm {name}"),
         }
     }
 }

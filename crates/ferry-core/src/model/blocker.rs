@@ -39,6 +39,17 @@ pub enum BlockerReason {
     /// The app's `role` or `executionRole` is not under the IAM path the
     /// controller may pass roles from (`--app-role-path`).
     RoleOutsidePath,
+    /// A process with a strategy other than `rolling` is served on a load
+    /// balancer the controller has no test listener for
+    /// (`--internal-test-listener-arn`, `--public-test-listener-arn`).
+    NoTestListener,
+    /// A process with a strategy other than `rolling` needs the ECS
+    /// infrastructure role (`--ecs-infrastructure-role-arn`), which ECS
+    /// uses to shift the load balancer's traffic.
+    NoInfrastructureRole,
+    /// An alarm Ferry would create (`alarms: default`) has a name an
+    /// alarm it does not own already has.
+    AlarmConflict,
 }
 
 impl BlockerReason {
@@ -55,13 +66,16 @@ impl BlockerReason {
             BlockerReason::DomainWithoutPort => "DomainWithoutPort",
             BlockerReason::NoSchedulerRole => "NoSchedulerRole",
             BlockerReason::RoleOutsidePath => "RoleOutsidePath",
+            BlockerReason::NoTestListener => "NoTestListener",
+            BlockerReason::NoInfrastructureRole => "NoInfrastructureRole",
+            BlockerReason::AlarmConflict => "AlarmConflict",
         }
     }
 }
 
 impl BlockerReason {
     /// Every reason, for parsing what status wrote.
-    pub const ALL: [BlockerReason; 10] = [
+    pub const ALL: [BlockerReason; 13] = [
         BlockerReason::NameConflict,
         BlockerReason::ServiceDraining,
         BlockerReason::LoadBalancerFull,
@@ -72,6 +86,9 @@ impl BlockerReason {
         BlockerReason::DomainWithoutPort,
         BlockerReason::NoSchedulerRole,
         BlockerReason::RoleOutsidePath,
+        BlockerReason::NoTestListener,
+        BlockerReason::NoInfrastructureRole,
+        BlockerReason::AlarmConflict,
     ];
 
     /// The reason `Degraded` names, if it is a blocker's.

@@ -7,8 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use ferry_manifest::{ApprovalStage, RolloutStrategy, TimeoutAction};
 use serde::{Deserialize, Serialize};
 
+use super::alarms::AlarmSpec;
 use super::autoscaling::ScalingSpec;
 use super::task::{CapacityProviderItem, HealthCheckSpec, RuntimePlatform, SidecarSpec};
 use super::traffic::{DesiredTraffic, LoadBalancerLink, TrafficSettings};
@@ -59,6 +61,13 @@ pub struct Settings {
     /// failing (`--crash-loop-stops`, `TasksStopping`).
     #[serde(default = "default_crash_loop_stops")]
     pub crash_loop_stops: u32,
+    /// The role ECS assumes to shift a load balancer's traffic in a
+    /// blue/green, canary or linear deployment
+    /// (`--ecs-infrastructure-role-arn`; `advancedConfiguration.roleArn`).
+    /// Without it, such strategies are refused at apply and blocked
+    /// (`NoInfrastructureRole`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infrastructure_role_arn: Option<String>,
 }
 
 /// The default of [`Settings::crash_loop_stops`].
@@ -93,6 +102,7 @@ impl Default for Settings {
             schedule_dlq_arn: None,
             app_role_path: default_app_role_path(),
             crash_loop_stops: DEFAULT_CRASH_LOOP_STOPS,
+            infrastructure_role_arn: None,
         }
     }
 }
@@ -144,13 +154,47 @@ pub struct TaskDefinitionSpec {
 
 /// How ECS replaces a service's tasks. The circuit breaker is always on:
 /// a deployment that cannot start its tasks must fail, not hang.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `strategy`, `bake_minutes`, `alarms` and `pause_hooks` are ECS's
+/// `deploymentConfiguration` fields of the same names (alarms as
+/// `DeploymentAlarms{alarmNames, enable: true, rollback: true}`, hooks as
+/// PAUSE `lifecycleHooks`). The adapter reads ECS's answer back into the
+/// same form, so a default ECS fills in never looks like a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentSpec {
     pub min_healthy_percent: u32,
     pub max_percent: u32,
     /// Roll back to the last completed deployment when the breaker trips.
     pub rollback: bool,
+    /// `deploymentConfiguration.strategy` with its canary or linear
+    /// parameters.
+    #[serde(default = "rolling")]
+    pub strategy: RolloutStrategy,
+    /// `bakeTimeInMinutes`; 0 for `rolling` (ECS ignores it there).
+    #[serde(default)]
+    pub bake_minutes: u32,
+    /// Names of the alarms that roll a deployment back, sorted; Ferry's
+    /// own (`alarms: default`) by its rendered name. Empty: alarms off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+    /// PAUSE lifecycle hooks (the `approval`), at most one today.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pause_hooks: Vec<PauseHook>,
+}
+
+fn rolling() -> RolloutStrategy {
+    RolloutStrategy::Rolling
+}
+
+/// A PAUSE lifecycle hook: ECS waits at `stage` until
+/// `ContinueServiceDeployment`, or `timeout_minutes`, then `on_timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PauseHook {
+    pub stage: ApprovalStage,
+    pub timeout_minutes: u32,
+    pub on_timeout: TimeoutAction,
 }
 
 impl Default for DeploymentSpec {
@@ -159,6 +203,10 @@ impl Default for DeploymentSpec {
             min_healthy_percent: 100,
             max_percent: 200,
             rollback: true,
+            strategy: RolloutStrategy::Rolling,
+            bake_minutes: 0,
+            alarms: Vec::new(),
+            pause_hooks: Vec::new(),
         }
     }
 }
@@ -230,6 +278,9 @@ pub struct Desired {
     pub traffic: DesiredTraffic,
     /// The scheduled processes, in process-name order.
     pub schedules: Vec<DesiredSchedule>,
+    /// The alarms Ferry owns for processes with `alarms: default`, in
+    /// process-name order.
+    pub alarms: Vec<AlarmSpec>,
 }
 
 /// The fields of a schedule Ferry manages, besides its task definition.

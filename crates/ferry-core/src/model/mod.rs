@@ -16,6 +16,8 @@ pub mod blocker;
 
 pub mod traffic;
 
+pub mod alarms;
+
 pub mod autoscaling;
 
 pub mod task;
@@ -25,6 +27,8 @@ pub mod desired;
 pub mod runs;
 
 pub mod stops;
+
+pub mod deployments;
 
 pub mod observed;
 

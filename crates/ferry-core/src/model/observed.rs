@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::alarms::ObservedAlarm;
 use super::autoscaling::{self, ObservedScalableTarget};
+use super::deployments::ObservedServiceDeployment;
 use super::desired::{
     DeploymentSpec, DesiredProcess, NetworkSpec, RetryPolicy, ScheduleSpec, TaskDefinitionSpec,
     RETRY_POLICY, RUN_GROUP,
@@ -137,6 +139,10 @@ pub struct ObservedService {
     pub deployments: Vec<ObservedDeployment>,
     /// Newest first.
     pub events: Vec<ServiceEvent>,
+    /// `currentServiceDeployment`: the ARN of the service deployment ECS
+    /// runs or ran last (every strategy has one); what the progress reads
+    /// describe for a strategy other than `rolling`.
+    pub current_deployment: Option<String>,
 }
 
 /// Everything observed for one app.
@@ -164,6 +170,13 @@ pub struct Observed {
     /// per deployment): those the adapter read while the service's
     /// rollout was in progress or had failed.
     pub stopped_tasks: BTreeMap<String, Vec<StoppedTask>>,
+    /// The current service deployment of each service whose strategy is
+    /// not `rolling`, by service name: those the adapter described while
+    /// the deployment was in progress, and the last it described after.
+    pub service_deployments: BTreeMap<String, ObservedServiceDeployment>,
+    /// Alarms by name: those the app's processes should have (whoever
+    /// owns them) and those tagged for the app.
+    pub alarms: BTreeMap<String, ObservedAlarm>,
 }
 
 impl Observed {

@@ -233,6 +233,11 @@ pub enum RolloutFailureReason {
     /// Ferry's judgement: no progress within the process's
     /// `progressDeadline`, in seconds.
     ProgressDeadlineExceeded { deadline_secs: u32 },
+    /// ECS rolled back (or stopped) a blue/green, canary or linear
+    /// deployment: `cause` is the alarms that fired (`alarm web-5xx`),
+    /// else what ECS said (a hook that timed out, `ferry rollout abort`,
+    /// the circuit breaker).
+    DeploymentRolledBack { cause: String },
 }
 
 /// The sentence of [`RolloutFailureReason::Unexplained`].
@@ -245,6 +250,9 @@ const TASKS_STOPPING: &str = " new tasks stopped after they ran (a crash loop)";
 /// What the sentence of [`RolloutFailureReason::ProgressDeadlineExceeded`]
 /// starts with, before the seconds and `s`.
 const NO_PROGRESS: &str = "no progress within the progress deadline of ";
+/// What the sentence of [`RolloutFailureReason::DeploymentRolledBack`]
+/// starts with, before the cause.
+const DEPLOYMENT_ROLLED_BACK: &str = "rolled back: ";
 
 impl RolloutFailureReason {
     /// The reason a written sentence stands for; never fails: what is not
@@ -266,6 +274,11 @@ impl RolloutFailureReason {
         {
             return RolloutFailureReason::ProgressDeadlineExceeded { deadline_secs };
         }
+        if let Some(cause) = text.strip_prefix(DEPLOYMENT_ROLLED_BACK) {
+            return RolloutFailureReason::DeploymentRolledBack {
+                cause: cause.to_owned(),
+            };
+        }
         match text.strip_prefix(ROLLED_BACK) {
             Some(to) => RolloutFailureReason::RolledBack { to: to.to_owned() },
             None => RolloutFailureReason::Ecs(text.to_owned()),
@@ -283,7 +296,8 @@ impl RolloutFailureReason {
             }
             RolloutFailureReason::Ecs(_)
             | RolloutFailureReason::Unexplained
-            | RolloutFailureReason::RolledBack { .. } => ConditionReason::RolloutFailed,
+            | RolloutFailureReason::RolledBack { .. }
+            | RolloutFailureReason::DeploymentRolledBack { .. } => ConditionReason::RolloutFailed,
         }
     }
 }
@@ -303,6 +317,9 @@ impl fmt::Display for RolloutFailureReason {
             RolloutFailureReason::TasksStopping { stops } => write!(f, "{stops}{TASKS_STOPPING}"),
             RolloutFailureReason::ProgressDeadlineExceeded { deadline_secs } => {
                 write!(f, "{NO_PROGRESS}{deadline_secs}s")
+            }
+            RolloutFailureReason::DeploymentRolledBack { cause } => {
+                write!(f, "{DEPLOYMENT_ROLLED_BACK}{cause}")
             }
         }
     }

@@ -130,6 +130,10 @@ pub struct ProcessStatus {
     /// progress deadline is measured against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<RolloutProgress>,
+    /// The current service deployment of a process whose strategy is not
+    /// `rolling`: its stage, weight, bake, approval and rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<super::deployments::DeploymentView>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -41,8 +41,25 @@ pub struct Edge {
     pub dns_name: String,
     /// The load balancer's canonical hosted zone, for alias records.
     pub canonical_zone_id: String,
-    /// Every listener gets the same rules (HTTP, and HTTPS where set up).
+    /// Every listener gets the same rules (HTTP, and HTTPS where set up),
+    /// except a process with a strategy other than `rolling`: ECS manages
+    /// one production rule per load balancer, so that process is served on
+    /// the first listener only (see [`Edge::production_listener`]).
     pub listener_arns: Vec<String>,
+    /// The listener ECS sends test traffic through in a blue/green,
+    /// canary or linear deployment: a test rule per such process, with
+    /// the same hosts, forwards here. `None`: such strategies are blocked
+    /// on this load balancer (`NoTestListener`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener_arn: Option<String>,
+}
+
+impl Edge {
+    /// The listener whose rule ECS shifts production traffic on for a
+    /// process with a strategy other than `rolling`: the first one.
+    pub fn production_listener(&self) -> Option<&str> {
+        self.listener_arns.first().map(String::as_str)
+    }
 }
 
 /// A Route53 hosted zone.
@@ -101,8 +118,14 @@ pub struct RuleSpec {
     pub load_balancer_arn: String,
     /// Sorted host names the rule matches.
     pub hosts: Vec<String>,
-    /// Name of the target group it forwards to.
+    /// Name of the target group it forwards to: the live one.
     pub target_group: String,
+    /// For a process with a strategy other than `rolling`: the other
+    /// target group of its pair. The rule forwards to both (the live one
+    /// at weight 100, this one at 0 when Ferry writes it); afterwards the
+    /// weights are ECS's, never drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternate: Option<String>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -132,6 +155,60 @@ pub struct LoadBalancerLink {
     pub target_group: String,
     pub container_name: String,
     pub container_port: u16,
+    /// `advancedConfiguration`, for a strategy other than `rolling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advanced: Option<AdvancedLink>,
+}
+
+/// A service's `loadBalancers[].advancedConfiguration`: what ECS needs to
+/// shift traffic between two target groups. Which of the two is live
+/// (`target_group` of the link, or `alternate_target_group`) is ECS's to
+/// decide during and after a deployment: two links that differ only in
+/// the order of the pair are the same ([`LoadBalancerLink::same_as`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedLink {
+    /// Name of the other target group of the pair.
+    pub alternate_target_group: String,
+    /// The rule ECS shifts production traffic on.
+    pub production_rule: RuleRef,
+    /// The rule on the test listener ECS sends test traffic through.
+    pub test_rule: RuleRef,
+    /// The infrastructure role ECS calls Elastic Load Balancing with.
+    pub role_arn: String,
+}
+
+/// A listener rule by what Ferry knows it as: its listener and its
+/// `ferry:rule` key (the ARN is resolved when the plan runs, like a target
+/// group's). The adapter reads a rule ARN it does not know as a key of
+/// `arn:<ARN>`, which no rendered key equals.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleRef {
+    pub listener_arn: String,
+    pub key: String,
+}
+
+impl LoadBalancerLink {
+    /// Whether the service needs no update for this link: equal, or equal
+    /// but for which target group of the pair is live (ECS's to swap).
+    pub fn same_as(&self, other: &LoadBalancerLink) -> bool {
+        if self == other {
+            return true;
+        }
+        match (&self.advanced, &other.advanced) {
+            (Some(a), Some(b)) => {
+                self.container_name == other.container_name
+                    && self.container_port == other.container_port
+                    && self.target_group == b.alternate_target_group
+                    && a.alternate_target_group == other.target_group
+                    && a.production_rule == b.production_rule
+                    && a.test_rule == b.test_rule
+                    && a.role_arn == b.role_arn
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Everything an app's traffic should be.
@@ -172,6 +249,11 @@ pub struct ObservedRule {
     /// Sorted.
     pub hosts: Vec<String>,
     pub target_group_arns: Vec<String>,
+    /// The forward weight of each target group ARN, where the rule's
+    /// forward action has a `ForwardConfig` with weights; empty otherwise.
+    /// Of a pair's production and test rules, ECS's during and after a
+    /// deployment: read for which group is live, never corrected.
+    pub weights: BTreeMap<String, u32>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -218,11 +300,17 @@ pub enum TrafficAction {
         spec: RuleSpec,
         priority: u32,
     },
+    /// Sets the hosts and the forward: `target_group` alone, or with an
+    /// `alternate`, the pair (`target_group` at weight 100, `alternate` at
+    /// 0). Planned only when the hosts or the forwarded set are wrong,
+    /// never for the weights of a pair.
     ModifyRule {
         arn: String,
         key: String,
         hosts: Vec<String>,
         target_group: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alternate: Option<String>,
     },
     DeleteRule {
         arn: String,

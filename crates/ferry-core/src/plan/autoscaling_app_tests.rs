@@ -357,6 +357,7 @@ fn the_request_policy_is_labelled_with_the_internal_target_group() {
             dns_name: "internal.elb".into(),
             canonical_zone_id: "Z1".into(),
             listener_arns: vec!["listener-1".into()],
+            test_listener_arn: None,
         }),
         public: None,
         internal_zone: Some(Zone {

@@ -104,8 +104,9 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                     .filter(|grace| service.health_check_grace_period != Some(*grace));
                 let deployment = service
                     .deployment
-                    .filter(|d| *d != process.service.deployment)
-                    .map(|_| process.service.deployment);
+                    .as_ref()
+                    .filter(|d| **d != process.service.deployment)
+                    .map(|_| process.service.deployment.clone());
                 let capacity_provider_strategy = (service.capacity_provider_strategy
                     != process.service.capacity_provider_strategy)
                     .then(|| process.service.capacity_provider_strategy.clone());

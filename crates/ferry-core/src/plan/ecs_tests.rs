@@ -119,6 +119,7 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
                     enable_execute_command: false,
                     deployments: Vec::new(),
                     events: Vec::new(),
+                    current_deployment: None,
                 },
             );
         }

@@ -324,6 +324,7 @@ fn removing_the_process_or_the_app_deletes_the_schedule() {
         processes: Vec::new(),
         traffic: Default::default(),
         schedules: Vec::new(),
+        alarms: Vec::new(),
     };
     let plan = plan_all(&deleting, &observed);
     assert!(plan.actions.contains(&Action::DeleteSchedule {
@@ -361,6 +362,7 @@ fn a_foreign_schedule_with_our_name_is_a_name_conflict_and_left_alone() {
         processes: Vec::new(),
         traffic: Default::default(),
         schedules: Vec::new(),
+        alarms: Vec::new(),
     };
     assert!(plan_all(&nothing, &observed).actions.is_empty());
 }

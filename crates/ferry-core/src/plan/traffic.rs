@@ -151,6 +151,7 @@ pub fn plan(
                         key: spec.key.clone(),
                         hosts: spec.hosts.clone(),
                         target_group: spec.target_group.clone(),
+                        alternate: spec.alternate.clone(),
                     });
                 }
             }

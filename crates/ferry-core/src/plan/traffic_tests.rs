@@ -47,12 +47,14 @@ fn settings(max_rules: usize) -> TrafficSettings {
             dns_name: "internal.elb".into(),
             canonical_zone_id: "ZELB".into(),
             listener_arns: vec!["listener/internal".into()],
+            test_listener_arn: None,
         }),
         public: Some(Edge {
             load_balancer_arn: "lb/public".into(),
             dns_name: "public.elb".into(),
             canonical_zone_id: "ZELB".into(),
             listener_arns: vec!["listener/public".into()],
+            test_listener_arn: None,
         }),
         internal_zone: Some(Zone {
             id: "ZINT".into(),
@@ -129,6 +131,7 @@ fn execute(observed: &ObservedTraffic, plan: &TrafficPlan) -> ObservedTraffic {
                         "arn:aws:elasticloadbalancing:r:1:targetgroup/{}/x",
                         spec.target_group
                     )],
+                    weights: Default::default(),
                     tags: spec.tags.clone(),
                 });
             }
@@ -506,6 +509,7 @@ fn priorities_skip_what_others_hold_and_never_collide() {
         priority: Some(priority),
         hosts: vec!["legacy.example.org".into()],
         target_group_arns: Vec::new(),
+        weights: Default::default(),
         tags: BTreeMap::new(),
     };
     let observed = ObservedTraffic {
@@ -587,6 +591,7 @@ fn a_group_a_rule_still_forwards_to_is_not_deleted() {
         priority: Some(99),
         hosts: vec!["other.example.net".into()],
         target_group_arns: vec![group.arn.clone()],
+        weights: Default::default(),
         tags: BTreeMap::new(),
     });
     let planned = plan("acme", OWNER, &s, &desired, &borrowed);
@@ -668,6 +673,7 @@ fn what_ferry_does_not_own_is_never_touched() {
         priority: Some(1),
         hosts: vec!["acme.example.com".into()],
         target_group_arns: Vec::new(),
+        weights: Default::default(),
         tags: names::ownership_tags("someone-else", "acme", Some("web")),
     });
     let planned = plan("acme", OWNER, &s, &desired, &observed);

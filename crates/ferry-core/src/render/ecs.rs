@@ -81,6 +81,7 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                         min_healthy_percent: process.min_healthy_percent.unwrap_or(100),
                         max_percent: process.max_percent.unwrap_or(200),
                         rollback: process.rollback.unwrap_or(true),
+                        ..DeploymentSpec::default()
                     },
                     capacity_provider_strategy: capacity_provider_strategy(
                         process.capacity.as_ref(),

@@ -24,6 +24,7 @@ pub fn desired(spec: &App, deleting: bool, settings: &Settings) -> Desired {
             processes: Vec::new(),
             traffic: Default::default(),
             schedules: Vec::new(),
+            alarms: Vec::new(),
         }
     } else {
         render_app(spec, settings)
@@ -44,5 +45,6 @@ pub fn render_app(app: &App, settings: &Settings) -> Desired {
         processes,
         traffic,
         schedules: schedule::render_schedules(app, settings),
+        alarms: Vec::new(),
     }
 }

@@ -115,6 +115,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
                     target_group: name.clone(),
                     container_name: process_name.clone(),
                     container_port: port,
+                    advanced: None,
                 }],
                 process
                     .health_check_grace_period
@@ -209,6 +210,7 @@ pub fn render(app: &App, owner: &str, settings: &TrafficSettings) -> DesiredTraf
                     target_group: spec.name.clone(),
                     container_name: domain.process.clone(),
                     container_port: spec.port,
+                    advanced: None,
                 };
                 if let Some((links, _)) = out.links.get_mut(&domain.process) {
                     links.push(link);
@@ -262,6 +264,7 @@ fn rule(
         load_balancer_arn: edge.load_balancer_arn.clone(),
         hosts: hosts.to_vec(),
         target_group: target_group.into(),
+        alternate: None,
         tags,
     }
 }

@@ -85,6 +85,7 @@ pub(crate) fn status_with(generation: u64, process: &str, new: Option<&str>) -> 
                 last_failure: None,
                 crashed_tasks: 0,
                 progress: None,
+                deployment: None,
             },
         )]),
         endpoints: Vec::new(),

@@ -80,6 +80,7 @@ pub(crate) fn observed(process: &DesiredProcess, deployments: Vec<ObservedDeploy
             enable_execute_command: false,
             deployments,
             events: Vec::new(),
+            current_deployment: None,
         },
     );
     observed

@@ -203,6 +203,7 @@ impl Validator<'_> {
             ephemeral_storage: ephemeral_storage?,
             container_health_check: health_check.container,
             progress_deadline: progress_deadline?,
+            rollout: None,
         })
     }
 
