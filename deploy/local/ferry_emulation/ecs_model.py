@@ -369,6 +369,7 @@ from .container_health import STOPPED_REASON as CONTAINER_CHECKS_FAILED
 from .container_health import Timing
 from .ecs_capacity import place
 from .ecs_settings import TASK_DRAIN_DEFAULT, THROTTLE_SCALE_DEFAULT, Settings
+from .ecs_strategies import SUCCESSFUL, Run
 from .task_conventions import ESSENTIAL_EXITED, Exit, cannot_pull
 
 
@@ -533,6 +534,17 @@ class Deployment:
     start_after: float = 0.0
     throttled: bool = False
     stalled: bool = False
+    # A blue/green, canary or linear deployment (ecs_strategies): its run,
+    # and whether the scheduler acted on its end (success or rollback).
+    run: Run | None = None
+    run_handled: bool = False
+    # For a run: the service's live target group -> this deployment's (green) one.
+    green_groups: dict[str, str] = field(default_factory=dict)
+    # Its service deployment (DescribeServiceDeployments) and service revision.
+    service_deployment_arn: str = ""
+    revision_arn: str = ""
+    finished_at: float | None = None
+    stopped: bool = False
 
     def __post_init__(self) -> None:
         self.reason = self.reason or f"ECS deployment {self.id} in progress."
@@ -579,6 +591,12 @@ class ServiceState:
     tags: list[Any] = field(default_factory=list)
     propagate_tags: str = "NONE"
     grace_seconds: float = 0.0
+    # Every deployment started, newest first (ListServiceDeployments), kept
+    # after it left ``deployments``.
+    history: list["Deployment"] = field(default_factory=list)
+    # Blue/green pairs: the configured target group -> the live one of its pair
+    # (the alternate after an odd number of successful swaps).
+    live_groups: dict[str, str] = field(default_factory=dict)
 
     @property
     def primary(self) -> Deployment:
@@ -625,6 +643,20 @@ def _record_stops(svc: "ServiceState", at: float, stopped: list["ServiceTask"],
                        f"{len(draining)} tasks.")
 
 
+def run_event(svc: ServiceState, now: float) -> float | None:
+    """When the PRIMARY's run succeeded or started rolling back, by ``now``, if the
+    scheduler has not acted on it yet."""
+    if not svc.deployments:
+        return None
+    primary = svc.primary
+    if primary.run is None or primary.run_handled:
+        return None
+    view = primary.run.view(now)
+    if view.rollback_at is not None:
+        return view.rollback_at
+    return view.finished_at if view.status == SUCCESSFUL else None
+
+
 def _task_list(tasks: list[ServiceTask]) -> str:
     return " ".join(f"(task {t.id})" for t in tasks)
 
@@ -665,19 +697,25 @@ class Scheduler:
                load_balancers: list[dict[str, Any]] | None = None,
                unhealthy: str | None = None, grace_seconds: float = 0.0,
                exit: Exit | None = None, health: Timing | None = None,
-               stuck: str | None = None) -> Deployment:
+               stuck: str | None = None, run: Run | None = None,
+               green_groups: dict[str, str] | None = None) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
                                 reason=reason,
                                 load_balancers=copy.deepcopy(load_balancers or []),
                                 unhealthy_image=unhealthy, grace_seconds=grace_seconds,
-                                exit=exit, health=health, stuck_image=stuck)
+                                exit=exit, health=health, stuck_image=stuck, run=run,
+                                green_groups=dict(green_groups or {}))
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
                 old.updated_at = now
+                if old.rollout == IN_PROGRESS and old.finished_at is None:
+                    old.stopped, old.finished_at = True, now  # superseded
         svc.deployments.insert(0, deployment)
+        svc.history.insert(0, deployment)
+        del svc.history[STOPPED_TASKS_KEPT:]
         svc.unsteady = False
         self.wake(svc, now)
         return deployment
@@ -730,11 +768,14 @@ class Scheduler:
                            if t.drained_at is not None), default=None)
             exits = min((t.exits_at for d in svc.deployments for t in d.tasks
                          if t.exits_at is not None and not t.draining), default=None)
-            due = [at for at in (drained, exits, tick) if at is not None and at <= now]
+            run_end = None if svc.deleted else run_event(svc, now)
+            due = [at for at in (drained, exits, tick, run_end) if at is not None and at <= now]
             if not due:
                 break
             first = min(due)
-            if drained is not None and drained == first:
+            if run_end is not None and run_end == first:
+                self._finish_run(svc, run_end)
+            elif drained is not None and drained == first:
                 self._finish_draining(svc, drained)
             elif exits is not None and exits == first:
                 self._finish_exits(svc, exits)
@@ -861,12 +902,19 @@ class Scheduler:
         breaker = svc.configuration.get("deploymentCircuitBreaker") or {}
         if (primary.rollout == IN_PROGRESS and breaker.get("enable")
                 and primary.breaker_failures >= failure_threshold(primary.desired, breaker)):
+            if primary.run is not None and breaker.get("rollback"):
+                health = primary.health_failures * 2 > primary.failed_tasks
+                what = "tasks failed health checks." if health else "tasks failed to start."
+                primary.run.start_rollback(at, f"ECS deployment circuit breaker: {what}")
+                self._finish_run(svc, at)
+                return True
             self._fail(svc, primary, at, rollback=bool(breaker.get("rollback")))
             return True
         return False
 
     def _fail(self, svc: ServiceState, primary: Deployment, at: float, rollback: bool) -> Deployment:
         primary.rollout = FAILED
+        primary.finished_at = at
         # Stage 1 (tasks that never reach RUNNING) or stage 2 (health checks).
         health = primary.health_failures * 2 > primary.failed_tasks
         what = "tasks failed health checks." if health else "tasks failed to start."
@@ -956,7 +1004,7 @@ class Scheduler:
                 self._stop(svc, primary, task, at, "ServiceSchedulerInitiated", reason)
                 stopped.append(task)
         draining: list[ServiceTask] = []
-        if primary.rollout != FAILED:
+        if primary.rollout != FAILED and (primary.run is None or primary.run_handled):
             older = svc.deployments[1:]
             for deployment in older:
                 for task in deployment.pending:
@@ -966,6 +1014,8 @@ class Scheduler:
             # neither as healthy nor as stoppable.
             budget = (sum(len(d.healthy_by(at)) for d in svc.deployments)
                       - min_healthy(desired, config))
+            if primary.run is not None:  # CLEAN_UP: every old task goes
+                budget = sum(len(d.healthy_by(at)) for d in older)
             for deployment in reversed(older):
                 for task in deployment.healthy_by(at):
                     if budget <= 0:
@@ -985,6 +1035,8 @@ class Scheduler:
         if primary.rollout != FAILED and at >= primary.start_after:
             total = sum(len(d.tasks) for d in svc.deployments)
             count = min(desired - len(primary.tasks), max_tasks(desired, config) - total)
+            if primary.run is not None:  # SCALE_UP: "scales up to 100%" beside blue
+                count = desired - len(primary.tasks)
             for _ in range(max(count, 0)):
                 placed = Counter(t.capacity_provider for t in primary.tasks if t.capacity_provider)
                 task = ServiceTask(id=self.new_task_id(), deployment_id=primary.id,
@@ -1017,6 +1069,8 @@ class Scheduler:
             if at < primary.start_after:
                 return max(at + self.interval, primary.start_after)
             if not started and not stopped and not any(d.draining for d in svc.deployments):
+                if primary.run is not None and not primary.run_handled:
+                    return None  # its stages run on their own timers (run_event)
                 if any(d.pending for d in svc.deployments):
                     return None  # stuck PENDING: waiting, not stalled by the configuration
                 if not primary.stalled:
@@ -1029,6 +1083,41 @@ class Scheduler:
             return at + self.interval
         return None
 
+    def _finish_run(self, svc: ServiceState, at: float) -> None:
+        """The PRIMARY's run ended at ``at``: after SUCCESSFUL its green groups are live
+        and the old revision's tasks stop (CLEAN_UP, at the next step); after a
+        rollback its own tasks stop and the previous deployment is PRIMARY again."""
+        primary = svc.primary
+        run = primary.run
+        if run is None or primary.run_handled:
+            return
+        primary.run_handled = True
+        view = run.view(at)
+        if view.status == SUCCESSFUL:
+            for configured, live in list(svc.live_groups.items()):
+                svc.live_groups[configured] = primary.green_groups.get(live, live)
+            svc.next_tick = at  # CLEAN_UP now
+            return
+        reason = view.rollback_reason or "rolled back"
+        primary.rollout, primary.reason = FAILED, f"ECS deployment {primary.id} rolled back: {reason}"
+        primary.updated_at = at
+        primary.finished_at = at
+        stopped = list(primary.tasks)
+        for task in stopped:
+            self._stop(svc, primary, task, at, "ServiceSchedulerInitiated",
+                       f"Scaling activity initiated by (deployment {primary.id})")
+        svc.record(at, f"(service {svc.name}) (deployment {primary.id}) deployment failed: "
+                       f"{reason}")
+        _record_stops(svc, at, stopped, [])
+        svc.deployments.remove(primary)
+        if svc.deployments:
+            previous = svc.deployments[0]
+            previous.status, previous.rollout = "PRIMARY", COMPLETED
+            previous.updated_at = at
+            svc.record(at, f"(service {svc.name}) rolling back to deployment {previous.id}.")
+            svc.last_completed = previous
+        self.wake(svc, at)
+
     def _settle(self, svc: ServiceState, at: float) -> None:
         """The PRIMARY at its count with the older deployments gone: COMPLETED, or steady again."""
         primary = svc.primary
@@ -1037,8 +1126,14 @@ class Scheduler:
         at_count = (len(primary.running) == primary.desired and not primary.pending
                     and all(t.is_healthy(at) and (t.exits_at is None or t.exits_at > at)
                             for t in primary.running))
+        run = primary.run
+        if run is not None and at_count and run.scaled_up_at is None:
+            run.scaled_up_at = at
+        if run is not None and not (primary.run_handled and run.view(at).status == SUCCESSFUL):
+            return
         if primary.rollout == IN_PROGRESS and at_count and not older_busy:
             primary.rollout = COMPLETED
+            primary.finished_at = at
             primary.reason = f"ECS deployment {primary.id} completed."
             primary.updated_at = at
             svc.deployments = [primary]
