@@ -54,14 +54,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import (consistency, container_health, ecs, ecs_exec, locks, targets, task_resources,
-               tasklogs)
+from . import (consistency, container_health, ecs, ecs_exec, locks, service_deployments,
+               targets, task_resources, tasklogs)
 from .task_containers import render_containers
 from .ecs_capacity import place
 from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, STOPPED_TASK_SECONDS, Deployment,
                         OneOffTask, Scheduler, ServiceState, ServiceTask, merge_configuration,
                         one_off_state)
 from .ecs_settings import Settings, settings
+from .ecs_strategies import ROLLING, Refused, Run, Strategy, strategy_of
 from .task_conventions import (essential_exit, exit_code, failing_image, stuck_image,
                                unhealthy_image)
 from .wire import AwsRequest, Response, json_answer, json_error, json_object, json_response
@@ -179,6 +180,9 @@ def render_service(service: dict[str, Any], svc: ServiceState) -> None:
     service["runningCount"] = sum(len(d.running) for d in svc.deployments)
     service["pendingCount"] = sum(len(d.pending) for d in svc.deployments)
     service["events"] = copy.deepcopy(svc.events)
+    if svc.deployments:
+        service["currentServiceDeployment"] = service_deployments.deployment_arn(
+            svc, svc.history[0] if svc.history else svc.primary, "service-deployment")
     service["deploymentConfiguration"] = copy.deepcopy(svc.configuration)
     if svc.deleted:
         service["status"] = svc.status
@@ -397,6 +401,19 @@ class DeploymentEmulation:
     def _lookup(self, service: Mapping[str, Any]) -> ServiceState | None:
         return self.services.get((str(service.get("clusterArn")), str(service.get("serviceArn"))))
 
+    @staticmethod
+    def _refusal(configuration: Mapping[str, Any], load_balancers: list[Any]) -> str | None:
+        """ECS's InvalidParameterException message for a deployment configuration and
+        load balancers (strategy, ranges, hooks, advancedConfiguration), or None."""
+        try:
+            strategy: Strategy = strategy_of(configuration)
+        except Refused as refused:
+            return str(refused)
+        return service_deployments.check(strategy, load_balancers)
+
+    def all_services(self) -> list[ServiceState]:
+        return list(self.services.values())
+
     # -- CreateService -------------------------------------------------------------------
 
     def create_service(self, request: AwsRequest, forward: Forward) -> Response:
@@ -407,6 +424,10 @@ class DeploymentEmulation:
             if svc.name == name and svc.status == "DRAINING":
                 return json_error(400, "InvalidParameterException",
                                   "Creation of service was not idempotent.")
+        refused = self._refusal(params.get("deploymentConfiguration") or {},
+                                params.get("loadBalancers") or [])
+        if isinstance(refused, str):
+            return json_error(400, "InvalidParameterException", refused)
         response = forward(request)
         found = self._service_payload(response)
         if found is None:
@@ -449,6 +470,13 @@ class DeploymentEmulation:
         for svc in self._services_in(params.get("cluster"), now):
             if svc.deleted and reference in (svc.name, svc.arn):
                 return json_error(400, "ServiceNotActiveException", "Service was not ACTIVE.")
+            if reference in (svc.name, svc.arn):
+                refused = self._refusal(
+                    merge_configuration(svc.configuration, params.get("deploymentConfiguration")),
+                    params["loadBalancers"] if isinstance(params.get("loadBalancers"), list)
+                    else svc.settings.get("loadBalancers") or [])
+                if isinstance(refused, str):
+                    return json_error(400, "InvalidParameterException", refused)
         response = forward(request)
         found = self._service_payload(response)
         if found is None:
@@ -471,13 +499,22 @@ class DeploymentEmulation:
         if (params.get("forceNewDeployment") is True or changed != svc.settings
                 or definition_arn != svc.primary.task_definition):
             definition = self.task_definition(request, forward, definition_arn)
-            self.scheduler.deploy(
+            strategy = strategy_of(svc.configuration)  # checked before moto's write
+            run, pairs, load_balancers = None, None, _links(service)
+            if strategy.kind != ROLLING:
+                load_balancers, pairs = service_deployments.green_links(load_balancers)
+                run = Run("", strategy, now, self.config.deployment_time_scale,
+                          reconcile=len(svc.deployments) > 1)
+            deployment = self.scheduler.deploy(
                 svc, definition_arn, desired, failing_image(definition),
                 deployment_template(service, svc.primary.template), now,
-                load_balancers=_links(service), unhealthy=unhealthy_image(definition),
+                load_balancers=load_balancers, unhealthy=unhealthy_image(definition),
                 grace_seconds=svc.grace_seconds, exit=essential_exit(definition),
                 health=container_health.timing(definition, self.config.health_time_scale),
-                stuck=stuck_image(definition))
+                stuck=stuck_image(definition), run=run, pairs=pairs)
+            if run is not None:  # its hook ids derive from its ARN
+                run.arn = service_deployments.deployment_arn(svc, deployment,
+                                                             "service-deployment")
             svc.settings = changed
         else:
             self.scheduler.scale(svc, desired, now)
@@ -535,7 +572,7 @@ class DeploymentEmulation:
         for service in services:
             svc = self._lookup(service) if isinstance(service, dict) else None
             if svc is not None:
-                self.scheduler.advance(svc, now)
+                service_deployments.sync(svc, now, self.scheduler.advance)
                 described.append((service, svc))
         if not described:
             return response
@@ -814,3 +851,9 @@ def register(layer: Any) -> None:
     layer.register(SERVICE, "ListTasks", emulation.list_tasks)
     layer.register(SERVICE, "StopTask", emulation.stop_task)
     layer.register(SERVICE, "ExecuteCommand", ecs_exec.handler(emulation.describe_tasks))
+    api = service_deployments.ServiceDeploymentApi(emulation.all_services, emulation.clock,
+                                                   emulation.scheduler.advance)
+    layer.register(SERVICE, "DescribeServiceDeployments", api.describe)
+    layer.register(SERVICE, "ListServiceDeployments", api.list)
+    layer.register(SERVICE, "ContinueServiceDeployment", api.continue_)
+    layer.register(SERVICE, "StopServiceDeployment", api.stop)

@@ -538,11 +538,12 @@ class Deployment:
     # and whether the scheduler acted on its end (success or rollback).
     run: Run | None = None
     run_handled: bool = False
-    # For a run: the service's live target group -> this deployment's (green) one.
-    green_groups: dict[str, str] = field(default_factory=dict)
-    # Its service deployment (DescribeServiceDeployments) and service revision.
-    service_deployment_arn: str = ""
-    revision_arn: str = ""
+    # For a run: per load balancer entry, (production rule, test rule, blue
+    # group, green group): the weights ECS moves (service_deployments).
+    pairs: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # Its service deployment (DescribeServiceDeployments): the deployment it
+    # replaced, when it ended, whether a newer one superseded it unfinished.
+    source: "Deployment | None" = None
     finished_at: float | None = None
     stopped: bool = False
 
@@ -594,9 +595,6 @@ class ServiceState:
     # Every deployment started, newest first (ListServiceDeployments), kept
     # after it left ``deployments``.
     history: list["Deployment"] = field(default_factory=list)
-    # Blue/green pairs: the configured target group -> the live one of its pair
-    # (the alternate after an odd number of successful swaps).
-    live_groups: dict[str, str] = field(default_factory=dict)
 
     @property
     def primary(self) -> Deployment:
@@ -698,7 +696,7 @@ class Scheduler:
                unhealthy: str | None = None, grace_seconds: float = 0.0,
                exit: Exit | None = None, health: Timing | None = None,
                stuck: str | None = None, run: Run | None = None,
-               green_groups: dict[str, str] | None = None) -> Deployment:
+               pairs: list[tuple[str, str, str, str]] | None = None) -> Deployment:
         deployment = Deployment(id=deployment_id or self.new_deployment_id(),
                                 task_definition=task_definition, desired=desired, created_at=now,
                                 failing_image=failing, template=copy.deepcopy(template),
@@ -706,7 +704,8 @@ class Scheduler:
                                 load_balancers=copy.deepcopy(load_balancers or []),
                                 unhealthy_image=unhealthy, grace_seconds=grace_seconds,
                                 exit=exit, health=health, stuck_image=stuck, run=run,
-                                green_groups=dict(green_groups or {}))
+                                pairs=list(pairs or []),
+                                source=svc.primary if svc.deployments else None)
         for old in svc.deployments:
             if old.status == "PRIMARY":
                 old.status = "ACTIVE"
@@ -1084,9 +1083,9 @@ class Scheduler:
         return None
 
     def _finish_run(self, svc: ServiceState, at: float) -> None:
-        """The PRIMARY's run ended at ``at``: after SUCCESSFUL its green groups are live
-        and the old revision's tasks stop (CLEAN_UP, at the next step); after a
-        rollback its own tasks stop and the previous deployment is PRIMARY again."""
+        """The PRIMARY's run ended at ``at``: after SUCCESSFUL the old revision's tasks
+        stop (CLEAN_UP, at this step); after a rollback its own tasks stop and the
+        previous deployment is PRIMARY again."""
         primary = svc.primary
         run = primary.run
         if run is None or primary.run_handled:
@@ -1094,8 +1093,6 @@ class Scheduler:
         primary.run_handled = True
         view = run.view(at)
         if view.status == SUCCESSFUL:
-            for configured, live in list(svc.live_groups.items()):
-                svc.live_groups[configured] = primary.green_groups.get(live, live)
             svc.next_tick = at  # CLEAN_UP now
             return
         reason = view.rollback_reason or "rolled back"
