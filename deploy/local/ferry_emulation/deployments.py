@@ -58,8 +58,8 @@ from . import (consistency, container_health, ecs, ecs_exec, locks, service_depl
                targets, task_resources, tasklogs)
 from .task_containers import render_containers
 from .ecs_capacity import place
-from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, STOPPED_TASK_SECONDS, Deployment,
-                        OneOffTask, Scheduler, ServiceState, ServiceTask, merge_configuration,
+from .ecs_model import (DEFAULT_DEPLOYMENT_CONFIGURATION, EVENTS_KEPT, STOPPED_TASK_SECONDS,
+                        Deployment, OneOffTask, Scheduler, ServiceState, ServiceTask, merge_configuration,
                         one_off_state)
 from .ecs_settings import Settings, settings
 from .ecs_strategies import ROLLING, Refused, Run, Strategy, strategy_of
@@ -174,12 +174,14 @@ def render_deployment(deployment: Deployment) -> dict[str, Any]:
     return out
 
 
-def render_service(service: dict[str, Any], svc: ServiceState) -> None:
-    """Write the layer's state of a service into moto's description of it."""
+def render_service(service: dict[str, Any], svc: ServiceState, now: float) -> None:
+    """Write the layer's state of a service at ``now`` into moto's description of it."""
     service["deployments"] = [render_deployment(d) for d in svc.deployments]
     service["runningCount"] = sum(len(d.running) for d in svc.deployments)
     service["pendingCount"] = sum(len(d.pending) for d in svc.deployments)
-    service["events"] = copy.deepcopy(svc.events)
+    events = copy.deepcopy(svc.events) + service_deployments.stage_events(svc, now)
+    events.sort(key=lambda e: e["createdAt"], reverse=True)  # stable: same-time order kept
+    service["events"] = events[:EVENTS_KEPT]
     if svc.deployments:
         service["currentServiceDeployment"] = service_deployments.deployment_arn(
             svc, svc.history[0] if svc.history else svc.primary, "service-deployment")
@@ -378,10 +380,10 @@ class DeploymentEmulation:
         return None
 
     def _respond(self, response: Response, payload: Any,
-                 described: list[tuple[dict[str, Any], ServiceState]]) -> Response:
+                 described: list[tuple[dict[str, Any], ServiceState]], now: float) -> Response:
         for service, svc in described:
             moto_definition = service.get("taskDefinition")
-            render_service(service, svc)
+            render_service(service, svc, now)
             wanted = service.get("taskDefinition")
             if wanted and wanted != moto_definition:
                 moto_obj = self.find_service(svc.arn, svc.cluster_arn)
@@ -459,7 +461,7 @@ class DeploymentEmulation:
             health=container_health.timing(definition, self.config.health_time_scale),
             stuck=stuck_image(definition))
         self.services[(svc.cluster_arn, svc.arn)] = svc
-        return self._respond(response, payload, [(service, svc)])
+        return self._respond(response, payload, [(service, svc)], now)
 
     # -- UpdateService -------------------------------------------------------------------
 
@@ -486,7 +488,7 @@ class DeploymentEmulation:
         if svc is None:
             return response
         if svc.deleted:  # moto updates INACTIVE services; nothing runs any more
-            return self._respond(response, payload, [(service, svc)])
+            return self._respond(response, payload, [(service, svc)], now)
         self.scheduler.advance(svc, now)
         params = request.json()
         if isinstance(params.get("deploymentConfiguration"), dict):
@@ -521,7 +523,7 @@ class DeploymentEmulation:
         if isinstance(service.get("tags"), list):
             svc.tags = copy.deepcopy(service["tags"])
         svc.propagate_tags = str(service.get("propagateTags") or svc.propagate_tags)
-        return self._respond(response, payload, [(service, svc)])
+        return self._respond(response, payload, [(service, svc)], now)
 
     # -- DeleteService -------------------------------------------------------------------
 
@@ -538,7 +540,7 @@ class DeploymentEmulation:
         if not svc.deleted:
             self.scheduler.advance(svc, now)
             self.scheduler.delete(svc, now)
-        return self._respond(response, payload, [(service, svc)])
+        return self._respond(response, payload, [(service, svc)], now)
 
     # -- ListServices --------------------------------------------------------------------
 
@@ -576,7 +578,7 @@ class DeploymentEmulation:
                 described.append((service, svc))
         if not described:
             return response
-        return self._respond(response, payload, described)
+        return self._respond(response, payload, described, now)
 
     # -- RunTask -------------------------------------------------------------------------
 

@@ -36,11 +36,21 @@ next deployment after a success goes back the other way.
 
 The first deployment of a service created with a strategy has no blue
 revision; the layer starts it as a rolling one into ``targetGroupArn``.
+
+Events. We found no documented wording for ECS's events of the stages; the
+layer adds one event per stage a run enters, the layer's own wording in
+ECS's style: ``(service NAME) (deployment ID) entered lifecycle stage
+STAGE.``, with ``production traffic N%, test traffic M%`` for the traffic
+shifts and ``awaiting action on lifecycle hook HOOK-ID`` for a PAUSE hook,
+and ``(service NAME) (deployment ID) rolled back: REASON.`` They are
+derived from the run's timeline (the same whenever computed) and merged
+into ``events`` by time, newest first.
 """
 
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -178,6 +188,38 @@ def _hooks(run: Run, now: float) -> list[dict[str, Any]]:
         out.append({"hookId": segment.hook_id, "targetType": "PAUSE", "status": status,
                     "expiresAt": segment.expires_at, "timeoutAction": segment.hook.timeout_action})
     return out
+
+
+def stage_events(svc: ServiceState, now: float) -> list[dict[str, Any]]:
+    """The events of the stages the service's runs entered by ``now``, newest first."""
+    out: list[dict[str, Any]] = []
+    for deployment in reversed(svc.history):
+        run = deployment.run
+        if run is None:
+            continue
+        head = f"(service {svc.name}) (deployment {deployment.id})"
+        segments, _, _ = run.timeline(now)
+        view = run.view(now)
+        for segment in segments:
+            if view.rollback_at is not None and segment.start > view.rollback_at:
+                break
+            message = f"{head} entered lifecycle stage {segment.stage}"
+            if segment.stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+                message += (f": production traffic {segment.production:g}%, "
+                            f"test traffic {segment.test:g}%")
+            if segment.hook is not None:
+                message += f", awaiting action on lifecycle hook {segment.hook_id}"
+            out.append(_event(run.arn, segment.start, message + "."))
+        if view.rollback_at is not None:
+            out.append(_event(run.arn, view.rollback_at,
+                              f"{head} rolled back: {view.rollback_reason}."))
+    return out[::-1]
+
+
+def _event(arn: str, at: float, message: str) -> dict[str, Any]:
+    # The same id whenever computed: from the deployment, the time and the message.
+    return {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{arn}/{at!r}/{message}")),
+            "createdAt": at, "message": message}
 
 
 def brief(svc: ServiceState, deployment: Deployment, now: float) -> dict[str, Any]:

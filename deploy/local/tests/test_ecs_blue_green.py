@@ -137,6 +137,11 @@ def test_blue_green_moves_test_then_production_traffic_and_bakes(app):
     assert baking["sourceServiceRevisions"][0]["runningTaskCount"] == 1  # blue still runs
     assert weights(app, "production") == {app["green"]: 100, app["blue"]: 0}
     assert weights(app, "test") == {app["green"]: 100, app["blue"]: 0}
+    messages = [e["message"] for e in service(app)["events"]]
+    shift = next(m for m in messages if "PRODUCTION_TRAFFIC_SHIFT:" in m)
+    assert shift.endswith("production traffic 100%, test traffic 100%.")
+    assert messages.index(shift) < next(i for i, m in enumerate(messages)
+                                        if "stage TEST_TRAFFIC_SHIFT" in m)  # newest first
     done = wait_for(lambda: (d := current(app))["status"] == "SUCCESSFUL" and d)
     assert done["finishedAt"]
     final = wait_for(lambda: (s := service(app))["deployments"][0]["rolloutState"] == "COMPLETED"
