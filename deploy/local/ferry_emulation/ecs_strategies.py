@@ -308,8 +308,9 @@ class Run:
             hook_id = self.hook_id(stage, step)
             expires = at + self._minutes(hook.timeout_minutes)
             segments.append(Segment(at, stage, production, test, hook, hook_id, expires))
+            # ``decide`` takes a decision only while the hook awaits action (before it expires).
             decision = next((d for d in self.decisions if d.hook_id == hook_id), None)
-            if decision is not None and decision.at <= expires:
+            if decision is not None:
                 if decision.action == "ROLLBACK":
                     return decision.at, "Lifecycle hook requested rollback"
                 at = decision.at

@@ -220,6 +220,18 @@ def test_describe_limits_and_failures(app):
         ecs.describe_service_deployments(serviceDeploymentArns=[arn] * 21)
     page = ecs.list_service_deployments(cluster=app["cluster"], service="web", maxResults=1)
     assert len(page["serviceDeployments"]) == 1 and "nextToken" not in page
+    ecs.update_service(cluster=app["cluster"], service="web", forceNewDeployment=True)
+    first = ecs.list_service_deployments(cluster=app["cluster"], service="web", maxResults=1)
+    assert first["serviceDeployments"][0]["status"] == "IN_PROGRESS"  # newest first
+    second = ecs.list_service_deployments(cluster=app["cluster"], service="web", maxResults=1,
+                                          nextToken=first["nextToken"])
+    assert second["serviceDeployments"][0]["serviceDeploymentArn"] == arn
+    assert "nextToken" not in second
+    done = ecs.list_service_deployments(cluster=app["cluster"], service="web",
+                                        status=["SUCCESSFUL"])["serviceDeployments"]
+    assert [d["serviceDeploymentArn"] for d in done] == [arn]
+    with pytest.raises(ClientError, match="maxResults"):
+        ecs.list_service_deployments(cluster=app["cluster"], service="web", maxResults=101)
 
 
 @pytest.mark.parametrize("change,message", [
