@@ -18,9 +18,9 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastruct
   service principal.
 
 Every function here reads moto's objects directly (the layer's own reads,
-not logged); each takes ECS's lock's caller's word that ELBv2 is not being
-written at the same time (the ELBv2 handlers write moto under their own
-lock; the weights are a plain dict update).
+not logged), called under ``locks.ECS``; the ELBv2 ones take ``locks.ELBV2``
+(the documented order ECS -> ELBV2), so no ELBv2 request runs in between.
+IAM and CloudWatch are read without a lock (no layer lock guards them).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import locks
 from .ecs_strategies import ROLLING
 
 
@@ -146,6 +147,11 @@ def refusal(kind: str, load_balancers: list[Any]) -> str | None:
     ``ecs_strategies.missing_advanced_configuration``)."""
     if kind == ROLLING:
         return None
+    with locks.ELBV2:
+        return _refusal(load_balancers)
+
+
+def _refusal(load_balancers: list[Any]) -> str | None:
     for entry in load_balancers:
         advanced = entry.get("advancedConfiguration") if isinstance(entry, dict) else None
         if not isinstance(advanced, dict):
@@ -181,22 +187,23 @@ def refusal(kind: str, load_balancers: list[Any]) -> str | None:
 
 def rule_weights(rule_arn: str) -> dict[str, int] | None:
     """The forward weights of a rule (target group ARN -> weight), or None."""
-    rule = moto_rule(rule_arn)
-    groups = _forward_groups(rule) if rule is not None else None
-    if groups is None:
-        return None
-    return {str(g.get("TargetGroupArn")): int(g.get("Weight", 1)) for g in groups}
+    with locks.ELBV2:
+        rule = moto_rule(rule_arn)
+        groups = _forward_groups(rule) if rule is not None else None
+        if groups is None:
+            return None
+        return {str(g.get("TargetGroupArn")): int(g.get("Weight", 1)) for g in groups}
 
 
 def write_weights(rule_arn: str, weights: Mapping[str, int]) -> None:
     """Set the rule's forward to exactly these groups and weights (what ECS does: the
     rule forwards to both groups, their weights moved), if the rule is still there."""
-    rule = moto_rule(rule_arn)
-    groups = _forward_groups(rule) if rule is not None else None
-    if groups is None:
-        return
-    groups[:] = [{"TargetGroupArn": group, "Weight": int(weight)}
-                 for group, weight in weights.items()]
+    with locks.ELBV2:
+        rule = moto_rule(rule_arn)
+        groups = _forward_groups(rule) if rule is not None else None
+        if groups is not None:
+            groups[:] = [{"TargetGroupArn": group, "Weight": int(weight)}
+                         for group, weight in weights.items()]
 
 
 def alarms_in_alarm(names: tuple[str, ...], service_arn: str) -> tuple[str, ...]:

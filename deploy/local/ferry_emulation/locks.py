@@ -45,7 +45,8 @@ order and never the other way round:
     LOGS -> ECS -> ELBV2 -> TARGETS
 
 (``tasklogs`` takes ECS under LOGS to list the tasks' containers;
-CreateService takes ELBV2 under ECS; the ECS model registers targets
+CreateService takes ELBV2 under ECS, and so do the blue/green checks and
+rule weights of ``ecs_strategy_links``; the ECS model registers targets
 under ECS, DescribeTargetHealth reads them under ELBV2; ``TARGETS`` is
 innermost.) DescribeTargetHealth releases ECS before it takes ELBV2. The
 other locks are taken alone.
