@@ -477,6 +477,8 @@ class DeploymentEmulation:
                     merge_configuration(svc.configuration, params.get("deploymentConfiguration")),
                     params["loadBalancers"] if isinstance(params.get("loadBalancers"), list)
                     else svc.settings.get("loadBalancers") or [])
+                refused = refused or service_deployments.switch_refusal(
+                    svc, params.get("deploymentConfiguration"), now)
                 if isinstance(refused, str):
                     return json_error(400, "InvalidParameterException", refused)
         response = forward(request)

@@ -34,6 +34,16 @@ weight (a tie: ``targetGroupArn``); green is the other. So a service
 configured with the pair in either order deploys the right way, and the
 next deployment after a success goes back the other way.
 
+Switching strategies is an UpdateService of the same service
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/migrate-deployment-strategies.html);
+from blue/green to rolling
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/update-bluegreen-to-rolling.html,
+paraphrased): not while a deployment is in progress ("wait for any current
+deployment to complete"); ECS keeps the revision that serves traffic and
+the load balancer configuration. The layer refuses the switch to ROLLING
+while the newest run is not final (InvalidParameterException, our
+wording), and starts the next deployment as a rolling one.
+
 The first deployment of a service created with a strategy has no blue
 revision; the layer starts it as a rolling one into ``targetGroupArn``.
 
@@ -67,6 +77,20 @@ def check(strategy: Strategy, load_balancers: list[Any]) -> str | None:
     """ECS's refusal of a strategy with these load balancer entries, or None."""
     return (missing_advanced_configuration(strategy.kind, load_balancers)
             or links.refusal(strategy.kind, load_balancers))
+
+
+def switch_refusal(svc: ServiceState, configuration: Any, now: float) -> str | None:
+    """The refusal of a switch to ROLLING while a blue/green, canary or linear
+    deployment is in progress, or None."""
+    if not isinstance(configuration, dict) or configuration.get("strategy") != "ROLLING":
+        return None
+    newest = svc.history[0] if svc.history else None
+    if newest is None or newest.run is None or newest.stopped:
+        return None
+    if newest.run.view(now).status in FINAL:
+        return None
+    return ("The service has a deployment in progress. Wait for it to complete before "
+            "changing the deployment strategy to ROLLING.")
 
 
 def green_links(load_balancers: list[Any]) -> tuple[list[dict[str, Any]],

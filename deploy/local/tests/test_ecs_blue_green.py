@@ -277,7 +277,16 @@ def test_a_role_ecs_cannot_assume_and_a_rule_that_does_not_only_forward_are_refu
 
 def test_switching_back_to_rolling(app):
     steady_rolling(app)
-    to_blue_green(app, bakeTimeInMinutes=0)
+    to_blue_green(app, bakeTimeInMinutes=0, lifecycleHooks=[
+        {"targetType": "PAUSE", "lifecycleStages": ["PRE_SCALE_UP"]}])
+    with pytest.raises(ClientError, match="deployment in progress"):  # not while one runs
+        app["ecs"].update_service(cluster=app["cluster"], service="web",
+                                  loadBalancers=plain_link(app),
+                                  deploymentConfiguration={"strategy": "ROLLING"})
+    (hook,) = current(app)["lifecycleHookDetails"]
+    app["ecs"].continue_service_deployment(
+        serviceDeploymentArn=current(app)["serviceDeploymentArn"], hookId=hook["hookId"],
+        action="CONTINUE")
     wait_for(lambda: current(app)["status"] == "SUCCESSFUL")
     app["ecs"].update_service(cluster=app["cluster"], service="web",
                               loadBalancers=[{**plain_link(app)[0], "targetGroupArn": app["green"]}],
