@@ -294,3 +294,17 @@ def test_switching_back_to_rolling(app):
     done = wait_for(lambda: (d := current(app))["status"] == "SUCCESSFUL" and d)
     assert "lifecycleStage" not in done
     assert service(app)["deploymentConfiguration"]["strategy"] == "ROLLING"
+
+
+def test_canary_writes_its_percent_into_the_production_rule(app):
+    steady_rolling(app)
+    to_blue_green(app, strategy="CANARY", bakeTimeInMinutes=0,
+                  canaryConfiguration={"canaryPercent": 20, "canaryBakeTimeInMinutes": 1})
+    canary = wait_for(lambda: (d := current(app))["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
+                      and d)
+    assert canary["targetServiceRevision"]["requestedProductionTrafficWeight"] == 20
+    assert canary["sourceServiceRevisions"][0]["requestedProductionTrafficWeight"] == 80
+    assert weights(app, "production") == {app["green"]: 20, app["blue"]: 80}
+    assert weights(app, "test") == {app["green"]: 100, app["blue"]: 0}
+    wait_for(lambda: current(app)["status"] == "SUCCESSFUL")
+    assert weights(app, "production") == {app["green"]: 100, app["blue"]: 0}
