@@ -105,19 +105,17 @@ SCHEDULER_TRUST = {
 }
 # ferry.yaml's EcsInfrastructureRole: ECS assumes it to shift a load
 # balancer's traffic in blue/green, canary and linear deployments. The
-# trust policy is AWS's ("Creating the Amazon ECS infrastructure role for
-# load balancers"), with the aws:SourceAccount condition the template adds.
+# trust policy is AWS's own ("Creating the Amazon ECS infrastructure role
+# for load balancers"), which documents no aws:SourceAccount or
+# aws:SourceArn condition for it; who may hand the role to ECS is limited
+# by iam:PassRole instead (the controller's policy).
 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
-def ecs_infrastructure_trust(account: str) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "AllowAccessToECSForInfrastructureManagement", "Effect": "Allow",
-                       "Principal": {"Service": "ecs.amazonaws.com"},
-                       "Action": "sts:AssumeRole",
-                       "Condition": {"StringEquals": {"aws:SourceAccount": account}}}],
-    }
-
-
+ECS_INFRASTRUCTURE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "AllowAccessToECSForInfrastructureManagement", "Effect": "Allow",
+                   "Principal": {"Service": "ecs.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
 INFRASTRUCTURE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 # What the scheduler needs to start a task (the CloudFormation template's
 # SchedulerRole scopes it to the cluster; the local one need not).
@@ -300,12 +298,12 @@ def ensure_execution_role(iam) -> str:
     return arn
 
 
-def ensure_infrastructure_role(iam, account: str) -> str:
+def ensure_infrastructure_role(iam) -> str:
     """The role ECS shifts load balancer traffic with (FERRY_ECS_INFRASTRUCTURE_ROLE_ARN).
     The managed policy is attached when the emulator knows it (moto loads
     AWS managed policies only when asked to); the local ECS does not assume
     the role, so its permissions are the template's, not checked here."""
-    arn = ensure_role(iam, INFRASTRUCTURE_ROLE, ecs_infrastructure_trust(account),
+    arn = ensure_role(iam, INFRASTRUCTURE_ROLE, ECS_INFRASTRUCTURE_TRUST,
                       "Ferry local: ECS infrastructure role for load balancers")
     try:
         iam.attach_role_policy(RoleName=INFRASTRUCTURE_ROLE, PolicyArn=INFRASTRUCTURE_POLICY_ARN)
@@ -461,7 +459,7 @@ def bootstrap(endpoint: str, region: str, table: str = "ferry") -> dict[str, str
     ensure_demo_parameters(c["ssm"])
     role_arn = ensure_execution_role(c["iam"])
     scheduler_role_arn = ensure_scheduler_role(c["iam"])
-    infrastructure_role_arn = ensure_infrastructure_role(c["iam"], role_arn.split(":")[4])
+    infrastructure_role_arn = ensure_infrastructure_role(c["iam"])
     dead_letter_queue = ensure_dead_letter_queue(c["sqs"], table)
     internal_lb = ensure_alb(c["elbv2"], INTERNAL_ALB, "internal", subnets, [group])
     public_lb = ensure_alb(c["elbv2"], PUBLIC_ALB, "internet-facing", subnets, [group])
