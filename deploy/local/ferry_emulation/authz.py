@@ -55,7 +55,21 @@ actions):
   Target tracking checks the caller's own CloudWatch alarm permissions:
   https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html
   and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-auto-scaling.html#auto-scaling-IAM
+* ECS service deployments (issue 23): ListServiceDeployments is
+  authorized on the service, DescribeServiceDeployments,
+  ContinueServiceDeployment and StopServiceDeployment on the service
+  deployment (``service-deployment/<cluster>/<service>/<id>``), each with
+  ``ecs:cluster`` and ``ecs:service``:
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment-permissions.html
+  A load balancer's ``advancedConfiguration.roleArn`` (the infrastructure
+  role of blue/green, canary and linear deployments) is passed to
+  ``ecs.amazonaws.com`` by CreateService and UpdateService:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
 * CloudWatch: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+  (alarms: ``alarm:<name>``; PutMetricAlarm's Tags are authorized as
+  TagResource too, with ``aws:RequestTag``; DescribeAlarms by name prefix,
+  or with no names, names no alarm and is authorized on ``"*"``).
 * CloudWatch Logs: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
 * SQS (the schedules' dead-letter queue): https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html
 * STS GetCallerIdentity needs no permission:
@@ -90,6 +104,7 @@ Entry = dict[str, Any]
 NEW = "NEW"
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+ECS_SERVICE = "ecs.amazonaws.com"
 SCHEDULER = "scheduler.amazonaws.com"
 AUTOSCALING_ECS_ROLE = ("role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
                         "AWSServiceRoleForApplicationAutoScaling_ECSService")
@@ -141,6 +156,9 @@ class State:
         return "pk"
 
     def sqs_tags(self, region: str, arn: str) -> dict[str, str] | None:
+        return None
+
+    def alarm_tags(self, region: str, arn: str) -> dict[str, str] | None:
         return None
 
 
@@ -277,6 +295,14 @@ class MotoState(State):
         queue = sqs_backends[account][region].queues.get(name)
         return None if queue is None else dict(getattr(queue, "tags", None) or {})
 
+    def alarm_tags(self, region: str, arn: str) -> dict[str, str] | None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        backend = cloudwatch_backends[self.account][region]
+        if arn.rsplit(":alarm:", 1)[-1] not in backend.alarms:
+            return None
+        return dict(backend.tagger.get_tag_dict_for_resource(arn))
+
     def dynamodb_hash_key(self, region: str, table: str) -> str:
         from moto.dynamodb.models import dynamodb_backends
 
@@ -363,8 +389,20 @@ def ecs_create_service(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     out = [entry("ecs:CreateService", arn, context)]
     out += _tag_on_create(ctx, arn, tags, "CreateService")
     if p.get("role"):
-        out.append(pass_role(_role_arn(ctx, str(p["role"])), "ecs.amazonaws.com"))
-    return out
+        out.append(pass_role(_role_arn(ctx, str(p["role"])), ECS_SERVICE))
+    return out + _pass_load_balancer_roles(ctx, p)
+
+
+def _pass_load_balancer_roles(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    """One iam:PassRole per distinct ``loadBalancers[].advancedConfiguration.roleArn``
+    (the infrastructure role ECS shifts traffic with), to ECS."""
+    roles: list[str] = []
+    for balancer in p.get("loadBalancers") or []:
+        advanced = balancer.get("advancedConfiguration") if isinstance(balancer, Mapping) else None
+        role = advanced.get("roleArn") if isinstance(advanced, Mapping) else None
+        if role and _role_arn(ctx, str(role)) not in roles:
+            roles.append(_role_arn(ctx, str(role)))
+    return [pass_role(role, ECS_SERVICE) for role in roles]
 
 
 def _td_arn(ctx: Ctx, ref: str) -> str:
@@ -383,7 +421,46 @@ def _existing_service(ctx: Ctx, p: Mapping[str, Any], action: str, service_key: 
     if action == "ecs:UpdateService" and p.get("taskDefinition"):
         found = ctx.state.task_definition(ctx.region, str(p["taskDefinition"]))
         context["ecs:task-definition"] = found["arn"] if found else _td_arn(ctx, str(p["taskDefinition"]))
-    return [entry(action, arn, context)]
+    out = [entry(action, arn, context)]
+    if action == "ecs:UpdateService":
+        out += _pass_load_balancer_roles(ctx, p)
+    return out
+
+
+def _service_deployment(ctx: Ctx, deployment_arn: str) -> tuple[str, dict[str, Any]]:
+    """(ARN, context) of a service deployment
+    ``arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>``:
+    ``ecs:cluster`` and ``ecs:service`` are read off the ARN."""
+    resource = deployment_arn.split(":", 5)[-1]
+    kind, _, rest = resource.partition("/")
+    parts = rest.split("/")
+    if kind != "service-deployment" or len(parts) != 3 or not all(parts):
+        raise Unknown(f"not a service deployment ARN: {deployment_arn!r}")
+    cluster, service, _ = parts
+    return deployment_arn, {"ecs:cluster": ctx.arn("ecs", f"cluster/{cluster}"),
+                            "ecs:service": ctx.arn("ecs", f"service/{cluster}/{service}")}
+
+
+def ecs_on_service_deployment(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
+    def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+        arn, context = _service_deployment(ctx, str(p.get("serviceDeploymentArn") or ""))
+        return [entry(action, arn, context)]
+    return authorize
+
+
+def ecs_describe_service_deployments(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    out = []
+    for deployment in p.get("serviceDeploymentArns") or []:
+        arn, context = _service_deployment(ctx, str(deployment))
+        out.append(entry("ecs:DescribeServiceDeployments", arn, context))
+    return out
+
+
+def ecs_list_service_deployments(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
+    arn = _ecs_service_arn(ctx, cluster, str(p.get("service") or ""))
+    return [entry("ecs:ListServiceDeployments", arn,
+                  {"ecs:cluster": cluster_arn, **resource_tags(ctx.state.ecs_tags(ctx.region, arn))})]
 
 
 def ecs_describe_services(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
@@ -506,6 +583,10 @@ ECS: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
     "DescribeTasks": ecs_describe_tasks,
     "ExecuteCommand": ecs_execute_command,
     "TagResource": ecs_tag_resource,
+    "ListServiceDeployments": ecs_list_service_deployments,
+    "DescribeServiceDeployments": ecs_describe_service_deployments,
+    "ContinueServiceDeployment": ecs_on_service_deployment("ecs:ContinueServiceDeployment"),
+    "StopServiceDeployment": ecs_on_service_deployment("ecs:StopServiceDeployment"),
     "ListClusters": unscoped("ecs:ListClusters"),
     "CreateCluster": lambda c, p: ([entry("ecs:CreateCluster", "*", request_tags(_ecs_tags(p)))]
                                    + _tag_on_create(c, _ecs_cluster(c, p.get("clusterName"))[1],
@@ -931,6 +1012,97 @@ SQS: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
 }
 
 
+# -- CloudWatch (alarms) ------------------------------------------------------------------
+
+def _alarm_arn(ctx: Ctx, name: str) -> str:
+    return ctx.arn("cloudwatch", f"alarm:{name}")
+
+
+def _cloudwatch_tags(p: Mapping[str, Any]) -> dict[str, str]:
+    return _tag_dict(p.get("Tags"))
+
+
+def cloudwatch_put_metric_alarm(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    arn = _alarm_arn(ctx, str(p.get("AlarmName") or ""))
+    tags = _cloudwatch_tags(p)
+    context: dict[str, Any] = {**request_tags(tags),
+                               **resource_tags(ctx.state.alarm_tags(ctx.region, arn))}
+    actions = [str(a) for key in ("AlarmActions", "OKActions", "InsufficientDataActions")
+               for a in p.get(key) or []]
+    if actions:
+        context["cloudwatch:AlarmActions"] = actions
+    out = [entry("cloudwatch:PutMetricAlarm", arn, context)]
+    if tags:
+        out.append(entry("cloudwatch:TagResource", arn,
+                         {**request_tags(tags), **resource_tags(ctx.state.alarm_tags(ctx.region, arn))}))
+    return out
+
+
+def cloudwatch_on_alarms(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
+    """One entry per alarm of ``AlarmNames`` (DeleteAlarms)."""
+    def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+        out = []
+        for name in p.get("AlarmNames") or []:
+            arn = _alarm_arn(ctx, str(name))
+            out.append(entry(action, arn, resource_tags(ctx.state.alarm_tags(ctx.region, arn))))
+        return out
+    return authorize
+
+
+def cloudwatch_describe_alarms(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+    """On each named alarm; a prefix (or no filter) names none before the
+    call, so it is authorized on "*" (stricter than AWS or equal)."""
+    names = p.get("AlarmNames") or []
+    if not names or p.get("AlarmNamePrefix") or p.get("ActionPrefix"):
+        return [entry("cloudwatch:DescribeAlarms", "*")]
+    return cloudwatch_on_alarms("cloudwatch:DescribeAlarms")(ctx, p)
+
+
+def cloudwatch_on_arn(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
+    def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
+        arn = str(p.get("ResourceARN") or "")
+        context: dict[str, Any] = resource_tags(ctx.state.alarm_tags(ctx.region, arn))
+        if action == "cloudwatch:TagResource":
+            context.update(request_tags(_cloudwatch_tags(p)))
+        elif action == "cloudwatch:UntagResource":
+            context["aws:TagKeys"] = sorted(str(k) for k in p.get("TagKeys") or [])
+        return [entry(action, arn, context)]
+    return authorize
+
+
+CLOUDWATCH: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
+    "PutMetricAlarm": cloudwatch_put_metric_alarm,
+    "DescribeAlarms": cloudwatch_describe_alarms,
+    "DeleteAlarms": cloudwatch_on_alarms("cloudwatch:DeleteAlarms"),
+    "SetAlarmState": lambda c, p: [entry("cloudwatch:SetAlarmState", _alarm_arn(c, str(p.get("AlarmName") or "")),
+                                         resource_tags(c.state.alarm_tags(
+                                             c.region, _alarm_arn(c, str(p.get("AlarmName") or "")))))],
+    "ListTagsForResource": cloudwatch_on_arn("cloudwatch:ListTagsForResource"),
+    "TagResource": cloudwatch_on_arn("cloudwatch:TagResource"),
+    "UntagResource": cloudwatch_on_arn("cloudwatch:UntagResource"),
+}
+
+
+def cloudwatch_params(request: AwsRequest) -> dict[str, Any]:
+    """A CloudWatch request's parameters, whichever of its protocols it
+    came in: RPC v2 CBOR (today's SDKs), JSON 1.0 or query (older ones);
+    query lists and structures are read into the shapes the others use."""
+    if request.environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor":
+        from .cloudwatch import decode_request
+
+        return decode_request(request)
+    if request.environ.get("HTTP_X_AMZ_TARGET"):
+        return request.json()
+    form = request.form()
+    out: dict[str, Any] = dict(form)
+    for key in ("AlarmNames", "AlarmActions", "OKActions", "InsufficientDataActions", "TagKeys"):
+        if any(k.startswith(f"{key}.member.") for k in form):
+            out[key] = form_list(dict(form), key)
+    if any(k.startswith("Tags.member.") for k in form):
+        out["Tags"] = form_structs(dict(form), "Tags")
+    return out
+
+
 # -- CloudWatch Logs, STS -----------------------------------------------------------------
 
 def logs_on_group(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
@@ -971,6 +1143,8 @@ SERVICES: dict[str, tuple[str, dict[str, Callable[[Ctx, Any], list[Entry]]]]] = 
     "sts": ("form", STS),
     # JSON (X-Amz-Target AmazonSQS.*) from today's SDKs, the query protocol from older ones.
     "sqs": ("json-or-form", SQS),
+    # CloudWatch signs as "monitoring"; RPC v2 CBOR, JSON 1.0 or query.
+    "monitoring": ("cloudwatch", CLOUDWATCH),
 }
 
 
@@ -992,6 +1166,8 @@ def authorize(request: AwsRequest, state: State) -> list[Entry]:
         params = request.form()
     elif kind == "json-or-form":
         params = request.json()
+    elif kind == "cloudwatch":
+        params = cloudwatch_params(request)
     else:
         params = None
     return handler(Ctx(request, state), params)
