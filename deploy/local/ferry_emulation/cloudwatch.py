@@ -1,13 +1,15 @@
-"""CloudWatch alarms in the local AWS: PutMetricAlarm validated as
-CloudWatch validates it, which moto does not.
+"""CloudWatch alarms in the local AWS: the RPC v2 CBOR protocol, and
+PutMetricAlarm validated as CloudWatch validates it.
 
-Today's SDKs (the Rust SDK's aws-sdk-cloudwatch, botocore) call CloudWatch
-over Smithy RPC v2 CBOR: ``POST /service/GraniteServiceVersion20100801/
+The Rust SDK (aws-sdk-cloudwatch, which Ferry's controller uses) calls
+CloudWatch over Smithy RPC v2 CBOR: ``POST /service/GraniteServiceVersion20100801/
 operation/<Operation>``, header ``smithy-protocol: rpc-v2-cbor``, a CBOR
 body and a CBOR answer (errors: a CBOR map with ``__type`` and
-``message``). moto answers it; this layer reads the CBOR body with
-botocore's codec to validate it, and answers a refusal in the protocol of
-the request (CBOR, JSON 1.0; query requests go to moto unchecked).
+``message``). moto answers CloudWatch's JSON 1.0 and query protocols only
+(a CBOR request is a 404), so each CBOR request is handed to moto as the
+same operation in JSON 1.0 (``X-Amz-Target: GraniteServiceVersion20100801.<Operation>``)
+and the answer encoded back, both with botocore's model of the service and
+its CBOR codec. (boto3 speaks JSON 1.0 to CloudWatch, which moto serves.)
 https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html
 
 Stricter than moto, as CloudWatch is (API_PutMetricAlarm): an alarm takes
@@ -19,12 +21,17 @@ returns data; an expression names only ids of the same request; a
 ``Stat`` and a metric name; ``DatapointsToAlarm`` is at most
 ``EvaluationPeriods``; ``TreatMissingData`` is one of its four values. A
 refused request is a ``ValidationError`` (HTTP 400), as CloudWatch answers.
+DescribeAlarms pages (moto answers every alarm at once): ``MaxRecords``
+(1 to 100, default 50) metric alarms a page, in name order, and a
+``NextToken`` while more follow (API_DescribeAlarms).
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataQuery.html
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -32,6 +39,7 @@ from typing import Any
 from .wire import AwsRequest, Response
 
 SERVICE = "monitoring"
+TARGET_PREFIX = "GraniteServiceVersion20100801"
 TREAT_MISSING_DATA = {"breaching", "notBreaching", "ignore", "missing"}
 # Ids in metric math: "must start with a lowercase letter" and hold
 # letters, digits and underscores (API_MetricDataQuery).
@@ -54,6 +62,56 @@ def decode_request(request: AwsRequest) -> dict[str, Any]:
     parser = RpcV2CBORParser()
     decoded = parser.parse_data_item(parser.get_peekable_stream_from_bytes(request.body))
     return decoded if isinstance(decoded, dict) else {}
+
+
+@functools.cache
+def _service_model() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("cloudwatch")
+
+
+def _encode(value: dict[str, Any], shape: Any) -> bytes:
+    from botocore.serialize import RpcV2CBORSerializer
+
+    out = bytearray()
+    RpcV2CBORSerializer()._serialize_data_item(out, value, shape)
+    return bytes(out)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "timestamp"):  # a CBOR timestamp (tag 1), decoded as a datetime
+        return value.timestamp()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def as_json_request(request: AwsRequest, params: dict[str, Any]) -> AwsRequest:
+    """The same call in CloudWatch's JSON 1.0 protocol, signed like the original."""
+    environ = dict(request.environ)
+    environ.pop("HTTP_SMITHY_PROTOCOL", None)
+    environ["PATH_INFO"] = "/"
+    environ["HTTP_X_AMZ_TARGET"] = f"{TARGET_PREFIX}.{request.operation}"
+    environ["CONTENT_TYPE"] = "application/x-amz-json-1.0"
+    body = json.dumps(params, default=_json_default).encode()
+    return AwsRequest(environ=environ, body=body, service=request.service,
+                      operation=request.operation, region=request.region)
+
+
+def to_cbor(operation: str, response: Response) -> Response:
+    """moto's JSON 1.0 answer to ``operation``, as RPC v2 CBOR."""
+    try:
+        payload = json.loads(response.body) if response.body else {}
+    except ValueError:
+        payload = None
+    if response.status >= 400 or not isinstance(payload, dict):
+        error = payload if isinstance(payload, dict) else {}
+        error_type = str(error.get("__type") or "InternalFailure").rsplit("#", 1)[-1]
+        message = str(error.get("message") or error.get("Message") or "")
+        return cbor_error(response.status if response.status >= 400 else 500, error_type, message)
+    shape = _service_model().operation_model(operation).output_shape
+    if shape is None or not payload:
+        return _cbor_response(response.status, b"")
+    return _cbor_response(response.status, _encode(payload, shape))
 
 
 def _cbor_response(status: int, body: bytes) -> Response:
@@ -137,33 +195,82 @@ def alarm_problems(params: dict[str, Any]) -> list[str]:
     return problems
 
 
+DEFAULT_MAX_RECORDS = 50
+
+
+def page_of_alarms(payload: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """One page of moto's DescribeAlarms answer: metric alarms in name
+    order after ``NextToken`` (the last name of the previous page), at most
+    ``MaxRecords``; composite alarms (Ferry makes none) on the first page."""
+    size = int(params.get("MaxRecords") or DEFAULT_MAX_RECORDS)
+    after = params.get("NextToken")
+    alarms = sorted(payload.get("MetricAlarms") or [], key=lambda a: str(a.get("AlarmName")))
+    if after:
+        alarms = [a for a in alarms if str(a.get("AlarmName")) > str(after)]
+    out = dict(payload, MetricAlarms=alarms[:size])
+    out.pop("NextToken", None)
+    if after:
+        out["CompositeAlarms"] = []
+    if len(alarms) > size:
+        out["NextToken"] = str(alarms[size - 1].get("AlarmName"))
+    return out
+
+
+def _max_records_problem(params: dict[str, Any]) -> str | None:
+    size = params.get("MaxRecords")
+    if size is not None and (not isinstance(size, int) or not 1 <= size <= 100):
+        return "MaxRecords must be between 1 and 100"
+    return None
+
+
+def _paged(response: Response, params: dict[str, Any]) -> Response:
+    """moto's JSON answer to DescribeAlarms, cut to one page."""
+    if response.status != 200:
+        return response
+    try:
+        payload = json.loads(response.body)
+    except ValueError:
+        return response
+    body = json.dumps(page_of_alarms(payload, params)).encode()
+    headers = [(k, v) for k, v in response.headers if k.lower() != "content-length"]
+    return Response(response.status, headers + [("Content-Length", str(len(body)))], body)
+
+
 def handle(request: AwsRequest, forward: Any) -> Response:
-    """PutMetricAlarm, validated before moto stores it (CBOR or JSON 1.0)."""
+    """Every CloudWatch request: a CBOR one bridged to moto's JSON 1.0; a
+    PutMetricAlarm (CBOR or JSON) validated before moto stores it."""
     cbor = is_cbor(request)
     if cbor:
         try:
-            params = decode_request(request)
+            params: dict[str, Any] | None = decode_request(request)
         except Exception as exc:  # a body the codec cannot read is the caller's error
             return cbor_error(400, "SerializationException", f"cannot decode the CBOR body: {exc}")
     elif request.environ.get("HTTP_X_AMZ_TARGET"):
         params = request.json()
     else:
         params = None  # query protocol: moto validates what it reads
-    if params is not None:
-        problems = alarm_problems(params)
+    if params is not None and request.operation in ("PutMetricAlarm", "DescribeAlarms"):
+        problems = (alarm_problems(params) if request.operation == "PutMetricAlarm"
+                    else [p for p in [_max_records_problem(params)] if p])
         if problems:
             message = "; ".join(problems)
             if cbor:
                 return cbor_error(400, "ValidationError", message)
             return Response(400, [("Content-Type", "application/x-amz-json-1.0")],
                             json.dumps({"__type": "ValidationError", "message": message}).encode())
-    return forward(request)
+    if not cbor:
+        answer = forward(request)
+        return _paged(answer, params) if request.operation == "DescribeAlarms" and params is not None else answer
+    answer = forward(as_json_request(request, params or {}))
+    if request.operation == "DescribeAlarms":
+        answer = _paged(answer, params or {})
+    return to_cbor(request.operation, answer)
 
 
 def register(layer: Any) -> None:
     # CloudWatch signs as "monitoring" (wire.classify names a CBOR request's
     # operation by its path, a JSON one's by X-Amz-Target).
-    layer.register(SERVICE, "PutMetricAlarm", handle)
+    layer.register(SERVICE, "*", handle)
 
 
 __all__ = ["register", "decode_request", "alarm_problems", "is_cbor", "SERVICE"]

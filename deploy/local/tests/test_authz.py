@@ -485,3 +485,19 @@ def test_cloudwatch_alarms_over_cbor_carry_their_arn_and_tags(emulator):
     [deleted] = logged(emulator, "DeleteAlarms")[-1]["authz"]
     assert (deleted["action"], deleted["resource"]) == ("cloudwatch:DeleteAlarms", ALARM)
     assert deleted["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"
+
+
+def test_cloudwatch_over_cbor_is_read_like_json(emulator):
+    # The Rust SDK speaks RPC v2 CBOR to CloudWatch: the same entries.
+    from test_cloudwatch import CborClient, five_xx_alarm
+
+    CborClient(emulator.url).put_metric_alarm(**five_xx_alarm("ferry-ferry-cbor-web-5xx"))
+    put = by_action(logged(emulator, "PutMetricAlarm")[-1])
+    [created] = put["cloudwatch:PutMetricAlarm"]
+    assert created["resource"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ferry-ferry-cbor-web-5xx"
+    assert created["context"]["aws:RequestTag/ferry:managed-by"] == "ferry"
+    assert put["cloudwatch:TagResource"]
+    CborClient(emulator.url).delete_alarms(AlarmNames=["ferry-ferry-cbor-web-5xx"])
+    [deleted] = logged(emulator, "DeleteAlarms")[-1]["authz"]
+    assert deleted["resource"] == created["resource"]
+    assert deleted["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"

@@ -1,13 +1,22 @@
-"""CloudWatch alarms in the local AWS (ferry_emulation/cloudwatch.py): the
-RPC v2 CBOR protocol today's SDKs speak (boto3 here, like the Rust SDK),
-the `alarms: default` alarm's shape (metric math over a target-group pair),
-tags, prefixes, pagination, SetAlarmState, and PutMetricAlarm's validation.
+"""CloudWatch alarms in the local AWS (ferry_emulation/cloudwatch.py), in
+both protocols it is called with: RPC v2 CBOR (the Rust SDK's, which
+Ferry's controller uses; spoken here with botocore's CBOR codec) and JSON
+1.0 (boto3's): the `alarms: default` alarm's shape (metric math over a
+target-group pair), tags, prefixes, pagination, SetAlarmState, and
+PutMetricAlarm's validation.
 """
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
+
+import botocore.session
 import pytest
+from botocore import xform_name
 from botocore.exceptions import ClientError
+from botocore.parsers import RpcV2CBORParser
+from botocore.serialize import RpcV2CBORSerializer
 
 from ferry_emulation.cloudwatch import alarm_problems
 
@@ -39,11 +48,46 @@ def five_xx_alarm(name: str = "ferry-ferry-web-web-5xx") -> dict:
         ])
 
 
-@pytest.fixture(scope="module")
-def cloudwatch(emulator):
+class CborClient:
+    """A CloudWatch client over RPC v2 CBOR, as the Rust SDK calls it:
+    ``client.put_metric_alarm(**params)`` like boto3's."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.model = botocore.session.get_session().get_service_model("cloudwatch")
+        self.operations = {xform_name(name): name for name in self.model.operation_names}
+
+    def __getattr__(self, method: str):
+        operation = self.model.operation_model(self.operations[method])
+
+        def call(**params):
+            request = RpcV2CBORSerializer().serialize_to_request(params, operation)
+            headers = dict(request["headers"])
+            assert headers["smithy-protocol"] == "rpc-v2-cbor"
+            headers["Authorization"] = ("AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/monitoring/"
+                                        "aws4_request, SignedHeaders=host, Signature=0")
+            sent = urllib.request.Request(self.url + request["url_path"], data=request["body"],
+                                          headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(sent) as answer:
+                    status, answer_headers, body = answer.status, dict(answer.headers), answer.read()
+            except urllib.error.HTTPError as error:
+                status, answer_headers, body = error.code, dict(error.headers), error.read()
+            assert answer_headers.get("smithy-protocol") == "rpc-v2-cbor", (status, body[:200])
+            parsed = RpcV2CBORParser().parse(
+                {"status_code": status, "headers": {k.lower(): v for k, v in answer_headers.items()},
+                 "body": body}, operation.output_shape)
+            if status >= 300:
+                raise ClientError(parsed, operation.name)
+            return parsed
+        return call
+
+
+@pytest.fixture(scope="module", params=["cbor", "json"])
+def cloudwatch(emulator, request):
+    if request.param == "cbor":
+        return CborClient(emulator.url)
     client = emulator.client("cloudwatch")
-    # boto3 speaks RPC v2 CBOR to CloudWatch, as the Rust SDK does.
-    assert client.meta.service_model.protocol == "smithy-rpc-v2-cbor"
     return client
 
 
@@ -51,6 +95,7 @@ def test_the_default_alarm_is_stored_with_its_metric_math_and_tags(emulator, clo
     cloudwatch.put_metric_alarm(**five_xx_alarm())
     [alarm] = cloudwatch.describe_alarms(AlarmNames=["ferry-ferry-web-web-5xx"])["MetricAlarms"]
     assert alarm["AlarmArn"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ferry-ferry-web-web-5xx"
+    assert alarm["StateUpdatedTimestamp"].year >= 2024  # a CBOR timestamp, decoded
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 5.0)
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
     assert alarm["TreatMissingData"] == "notBreaching"
@@ -70,9 +115,19 @@ def test_describe_by_prefix_pages_and_delete_removes(cloudwatch):
     for name in names:
         cloudwatch.put_metric_alarm(**five_xx_alarm(name))
     cloudwatch.put_metric_alarm(**five_xx_alarm("someone-else-5xx"))
-    seen = [a["AlarmName"] for page in cloudwatch.get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix="ferry-paged-", PaginationConfig={"PageSize": 3}) for a in page["MetricAlarms"]]
-    assert sorted(seen) == names
+    seen, token, pages = [], None, 0
+    while True:
+        page = cloudwatch.describe_alarms(AlarmNamePrefix="ferry-paged-", MaxRecords=3,
+                                          **({"NextToken": token} if token else {}))
+        seen += [a["AlarmName"] for a in page["MetricAlarms"]]
+        pages += 1
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert seen == names and pages == 3  # name order, 3 + 3 + 1
+    with pytest.raises(ClientError) as refused:
+        cloudwatch.describe_alarms(AlarmNamePrefix="ferry-paged-", MaxRecords=101)
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
     cloudwatch.delete_alarms(AlarmNames=names[:2])
     left = cloudwatch.describe_alarms(AlarmNamePrefix="ferry-paged-")["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in left) == names[2:]
