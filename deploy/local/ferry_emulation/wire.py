@@ -42,6 +42,8 @@ TARGET_PREFIX_SERVICE = {
     "secretsmanager": "secretsmanager",
 }
 
+_RPC_V2_PATH = re.compile(r"^/service/(\w+)/operation/(\w+)$")
+
 # Signing names whose API is split by the query-protocol Version parameter.
 QUERY_VERSION_SERVICE = {
     ("elasticloadbalancing", "2015-12-01"): "elbv2",
@@ -279,6 +281,14 @@ def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str, str | None
 
     if path.startswith("/moto-api"):
         return "moto-api", f"{method} {path}", region
+
+    # Smithy RPC v2 CBOR (CloudWatch, from today's SDKs): the path names
+    # the service and the operation.
+    # https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html
+    rpc_v2 = _RPC_V2_PATH.match(path)
+    if rpc_v2 and environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor":
+        prefix, op = rpc_v2.groups()
+        return TARGET_PREFIX_SERVICE.get(prefix, signing or prefix.lower()), op, region
 
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target and "." in target:

@@ -14,6 +14,7 @@ import json
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from ferry_emulation import authz
 from ferry_emulation.wire import AwsRequest
@@ -372,3 +373,131 @@ def test_a_service_tasks_tags_reach_execute_command(emulator, ecs):
     _, on_task = logged(emulator, "ExecuteCommand")[-1]["authz"]
     assert on_task["resource"] == arns[0]
     assert on_task["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"
+
+
+# -- issue 23: service deployments, the infrastructure role, CloudWatch alarms ------------
+
+DEPLOYMENT = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service-deployment/authz/web_web/dep-0123"
+INFRASTRUCTURE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ferry-ecs-infrastructure"
+
+
+def call_ignoring_errors(call, **params):
+    """The request is logged with its authorization whether or not the
+    emulator serves the operation."""
+    try:
+        call(**params)
+    except ClientError:
+        pass
+
+
+def test_service_deployments_are_authorized_on_the_deployment_with_cluster_and_service(emulator, ecs):
+    cluster = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/authz"
+    service = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/authz/web_web"
+    context = {"ecs:cluster": cluster, "ecs:service": service}
+    call_ignoring_errors(ecs.describe_service_deployments, serviceDeploymentArns=[DEPLOYMENT])
+    assert logged(emulator, "DescribeServiceDeployments")[-1]["authz"] == [
+        {"action": "ecs:DescribeServiceDeployments", "resource": DEPLOYMENT, "context": context}]
+    call_ignoring_errors(ecs.continue_service_deployment, serviceDeploymentArn=DEPLOYMENT,
+                         hookId="hook-1", action="CONTINUE")
+    assert logged(emulator, "ContinueServiceDeployment")[-1]["authz"] == [
+        {"action": "ecs:ContinueServiceDeployment", "resource": DEPLOYMENT, "context": context}]
+    call_ignoring_errors(ecs.stop_service_deployment, serviceDeploymentArn=DEPLOYMENT, stopType="ROLLBACK")
+    assert logged(emulator, "StopServiceDeployment")[-1]["authz"] == [
+        {"action": "ecs:StopServiceDeployment", "resource": DEPLOYMENT, "context": context}]
+    # The history is listed on the service (ECS's example policy).
+    call_ignoring_errors(ecs.list_service_deployments, cluster="authz", service="web_web")
+    [listing] = logged(emulator, "ListServiceDeployments")[-1]["authz"]
+    assert (listing["action"], listing["resource"], listing["context"]["ecs:cluster"]) == (
+        "ecs:ListServiceDeployments", service, cluster)
+
+
+def test_a_malformed_service_deployment_arn_is_unknown_not_allowed():
+    body = json.dumps({"serviceDeploymentArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/authz/web"}).encode()
+    request = AwsRequest(environ={}, body=body, service="ecs", operation="StopServiceDeployment",
+                         region=REGION)
+    fields = authz.log_fields(request, authz.State())
+    assert "authz" not in fields and "service deployment" in fields["authz_unknown"]
+
+
+def test_the_infrastructure_role_is_passed_to_ecs_by_create_and_update_service(emulator, ecs):
+    tg = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web-a/0123456789abcdef"
+    balancer = {"targetGroupArn": tg, "containerName": "web", "containerPort": 8080,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": tg.replace("web-a", "web-b"),
+                    "productionListenerRule": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener-rule/app/i/1/2/3",
+                    "testListenerRule": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener-rule/app/i/1/4/5",
+                    "roleArn": INFRASTRUCTURE_ROLE}}
+    passed = {"action": "iam:PassRole", "resource": INFRASTRUCTURE_ROLE,
+              "context": {"iam:PassedToService": "ecs.amazonaws.com"}}
+    # Two load balancers naming the same role pass it once.
+    call_ignoring_errors(ecs.create_service, cluster="authz", serviceName="bg_web", taskDefinition="authz_web",
+                         desiredCount=0, tags=OWNER, loadBalancers=[balancer, dict(balancer, containerPort=8081)],
+                         deploymentConfiguration={"strategy": "BLUE_GREEN"})
+    assert by_action(logged(emulator, "CreateService")[-1])["iam:PassRole"] == [passed]
+    call_ignoring_errors(ecs.update_service, cluster="authz", service="web_web", loadBalancers=[balancer])
+    assert by_action(logged(emulator, "UpdateService")[-1])["iam:PassRole"] == [passed]
+    # A rolling update names no role: nothing is passed.
+    call_ignoring_errors(ecs.update_service, cluster="authz", service="web_web", desiredCount=0)
+    assert "iam:PassRole" not in by_action(logged(emulator, "UpdateService")[-1])
+
+
+ALARM = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ferry-ferry-shop-web-5xx"
+ALARM_TAGS = [{"Key": "ferry:managed-by", "Value": "ferry"}, {"Key": "ferry:app", "Value": "shop"}]
+
+
+def test_cloudwatch_alarms_over_cbor_carry_their_arn_and_tags(emulator):
+    cloudwatch = emulator.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="ferry-ferry-shop-web-5xx", ComparisonOperator="GreaterThanThreshold", Threshold=5.0,
+        EvaluationPeriods=3, DatapointsToAlarm=2, TreatMissingData="notBreaching", Tags=ALARM_TAGS,
+        Metrics=[{"Id": "req", "ReturnData": True, "MetricStat": {
+            "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount"},
+            "Period": 60, "Stat": "Sum"}}])
+    put = by_action(logged(emulator, "PutMetricAlarm")[-1])
+    [created] = put["cloudwatch:PutMetricAlarm"]
+    assert created["resource"] == ALARM
+    assert created["context"]["aws:RequestTag/ferry:managed-by"] == "ferry"
+    assert "aws:ResourceTag/ferry:managed-by" not in created["context"]  # new: no tags yet
+    [tagged] = put["cloudwatch:TagResource"]
+    assert tagged["resource"] == ALARM and tagged["context"]["aws:TagKeys"] == ["ferry:app", "ferry:managed-by"]
+
+    cloudwatch.list_tags_for_resource(ResourceARN=ALARM)
+    [listed] = logged(emulator, "ListTagsForResource")[-1]["authz"]
+    assert (listed["action"], listed["resource"]) == ("cloudwatch:ListTagsForResource", ALARM)
+    assert listed["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"
+
+    cloudwatch.describe_alarms(AlarmNamePrefix="ferry-ferry-")
+    assert logged(emulator, "DescribeAlarms")[-1]["authz"] == [
+        {"action": "cloudwatch:DescribeAlarms", "resource": "*", "context": {}}]
+    cloudwatch.describe_alarms(AlarmNames=["ferry-ferry-shop-web-5xx"])
+    [named] = logged(emulator, "DescribeAlarms")[-1]["authz"]
+    assert named["resource"] == ALARM
+
+    cloudwatch.tag_resource(ResourceARN=ALARM, Tags=[{"Key": "team", "Value": "x"}])
+    [tag] = logged(emulator, "TagResource")[-1]["authz"]
+    assert (tag["action"], tag["context"]["aws:RequestTag/team"]) == ("cloudwatch:TagResource", "x")
+
+    cloudwatch.set_alarm_state(AlarmName="ferry-ferry-shop-web-5xx", StateValue="ALARM", StateReason="test")
+    [state] = logged(emulator, "SetAlarmState")[-1]["authz"]
+    assert (state["action"], state["resource"]) == ("cloudwatch:SetAlarmState", ALARM)
+
+    cloudwatch.delete_alarms(AlarmNames=["ferry-ferry-shop-web-5xx"])
+    [deleted] = logged(emulator, "DeleteAlarms")[-1]["authz"]
+    assert (deleted["action"], deleted["resource"]) == ("cloudwatch:DeleteAlarms", ALARM)
+    assert deleted["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"
+
+
+def test_cloudwatch_over_cbor_is_read_like_json(emulator):
+    # The Rust SDK speaks RPC v2 CBOR to CloudWatch: the same entries.
+    from test_cloudwatch import CborClient, five_xx_alarm
+
+    CborClient(emulator.url).put_metric_alarm(**five_xx_alarm("ferry-ferry-cbor-web-5xx"))
+    put = by_action(logged(emulator, "PutMetricAlarm")[-1])
+    [created] = put["cloudwatch:PutMetricAlarm"]
+    assert created["resource"] == f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:ferry-ferry-cbor-web-5xx"
+    assert created["context"]["aws:RequestTag/ferry:managed-by"] == "ferry"
+    assert put["cloudwatch:TagResource"]
+    CborClient(emulator.url).delete_alarms(AlarmNames=["ferry-ferry-cbor-web-5xx"])
+    [deleted] = logged(emulator, "DeleteAlarms")[-1]["authz"]
+    assert deleted["resource"] == created["resource"]
+    assert deleted["context"]["aws:ResourceTag/ferry:managed-by"] == "ferry"

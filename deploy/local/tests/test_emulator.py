@@ -194,6 +194,8 @@ BOOTSTRAP_KEYS = {
     "FERRY_EXECUTION_ROLE_ARN", "FERRY_LOG_GROUP", "FERRY_INTERNAL_DOMAIN",
     "FERRY_INTERNAL_LISTENER_ARN", "FERRY_PUBLIC_LISTENER_ARN", "FERRY_INTERNAL_ZONE_ID",
     "FERRY_PUBLIC_ZONE_IDS", "FERRY_VPC_ID", "FERRY_SCHEDULER_ROLE_ARN", "FERRY_SCHEDULE_DLQ_ARN",
+    "FERRY_INTERNAL_TEST_LISTENER_ARN", "FERRY_PUBLIC_TEST_LISTENER_ARN",
+    "FERRY_ECS_INFRASTRUCTURE_ROLE_ARN",
 }
 
 
@@ -240,6 +242,11 @@ def test_bootstrap_creates_the_base_environment_idempotently(fresh_emulator, tmp
     assert scheduler_role["Arn"] == env["FERRY_SCHEDULER_ROLE_ARN"]
     trust = scheduler_role["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    infrastructure_role = iam.get_role(RoleName="ferry-local-ecs-infrastructure")["Role"]
+    assert infrastructure_role["Arn"] == env["FERRY_ECS_INFRASTRUCTURE_ROLE_ARN"]
+    (statement,) = infrastructure_role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "ecs.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole" and "Condition" not in statement
 
     # The schedules' dead-letter queue, as ferry.yaml makes it, named after
     # the default table; one after two runs.
@@ -255,16 +262,21 @@ def test_bootstrap_creates_the_base_environment_idempotently(fresh_emulator, tmp
     assert sorted(lbs) == ["ferry-internal", "ferry-public"]  # not four after two runs
     assert lbs["ferry-internal"]["Scheme"] == "internal"
     assert lbs["ferry-public"]["Scheme"] == "internet-facing"
-    for name, key in [("ferry-internal", "FERRY_INTERNAL_LISTENER_ARN"),
-                      ("ferry-public", "FERRY_PUBLIC_LISTENER_ARN")]:
+    for name, key, test_key in [
+            ("ferry-internal", "FERRY_INTERNAL_LISTENER_ARN", "FERRY_INTERNAL_TEST_LISTENER_ARN"),
+            ("ferry-public", "FERRY_PUBLIC_LISTENER_ARN", "FERRY_PUBLIC_TEST_LISTENER_ARN")]:
         lb = lbs[name]
         assert lb["Type"] == "application" and lb["VpcId"] == vpc["VpcId"]
-        (listener,) = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
-        assert listener["ListenerArn"] == env[key]
-        assert (listener["Protocol"], listener["Port"]) == ("HTTP", 80)
-        (action,) = listener["DefaultActions"]
-        assert action["Type"] == "fixed-response"
-        assert action["FixedResponseConfig"]["StatusCode"] == "404"
+        listeners = elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+        by_port = {listener["Port"]: listener for listener in listeners}
+        assert sorted(by_port) == [80, 9080]  # not four after two runs
+        assert by_port[80]["ListenerArn"] == env[key]
+        assert by_port[9080]["ListenerArn"] == env[test_key]
+        for listener in listeners:
+            assert listener["Protocol"] == "HTTP"
+            (action,) = listener["DefaultActions"]
+            assert action["Type"] == "fixed-response"
+            assert action["FixedResponseConfig"]["StatusCode"] == "404"
 
     zones = route53.list_hosted_zones()["HostedZones"]
     assert sorted(z["Name"] for z in zones) == ["example.com.", "ferry.internal."]
