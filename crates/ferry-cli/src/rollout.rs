@@ -20,7 +20,8 @@ use crate::layout::Layout;
 use crate::rollout_ecs::EcsDeployments;
 use crate::rollout_view::{self, RolloutReport};
 
-/// How many past deployments `ferry rollout status` lists.
+/// How many past deployments `ferry rollout status` lists (at most 20:
+/// one DescribeServiceDeployments).
 pub const HISTORY: usize = 5;
 
 /// ECS's service deployments of one cluster, as the rollout commands use
@@ -32,13 +33,20 @@ pub(crate) trait ServiceDeployments {
     async fn current(&self, service: &str) -> anyhow::Result<Option<String>>;
     /// DescribeServiceDeployments of these ARNs (at most 20), in any order.
     async fn describe(&self, arns: &[String]) -> anyhow::Result<Vec<ObservedServiceDeployment>>;
-    /// ListServiceDeployments: the ARNs of the service's last `count`
-    /// deployments.
-    async fn recent(&self, service: &str, count: usize) -> anyhow::Result<Vec<String>>;
+    /// ListServiceDeployments: every deployment of the service ECS keeps.
+    async fn recent(&self, service: &str) -> anyhow::Result<Vec<Listed>>;
     /// ContinueServiceDeployment with `CONTINUE` for a hook.
     async fn continue_hook(&self, deployment: &str, hook_id: &str) -> anyhow::Result<()>;
     /// StopServiceDeployment with `ROLLBACK`.
     async fn roll_back(&self, deployment: &str) -> anyhow::Result<()>;
+}
+
+/// One deployment as ListServiceDeployments names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub arn: String,
+    /// RFC 3339 (UTC).
+    pub created_at: Option<String>,
 }
 
 /// The process a rollout command is about: the one named, else the only
@@ -231,14 +239,15 @@ pub(crate) async fn history(
     process: &str,
 ) -> anyhow::Result<Vec<ObservedServiceDeployment>> {
     let service = names::service_name(app, process);
-    let arns = ecs.recent(&service, HISTORY).await?;
+    let mut listed = ecs.recent(&service).await?;
+    // RFC 3339 times in UTC, as ECS gives them: their text sorts as time.
+    listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let arns: Vec<String> = listed.into_iter().take(HISTORY).map(|l| l.arn).collect();
     if arns.is_empty() {
         return Ok(Vec::new());
     }
     let mut found = ecs.describe(&arns).await?;
-    // RFC 3339 times of one service, all in UTC: their text sorts as time.
     found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-    found.truncate(HISTORY);
     Ok(found)
 }
 

@@ -20,7 +20,7 @@ use ferry_core::model::deployments::{
     ServiceDeploymentState,
 };
 
-use crate::rollout::ServiceDeployments;
+use crate::rollout::{Listed, ServiceDeployments};
 
 const SERVICE: &str = "ecs";
 
@@ -81,32 +81,40 @@ impl ServiceDeployments for EcsDeployments {
             .collect())
     }
 
-    async fn recent(&self, service: &str, count: usize) -> anyhow::Result<Vec<String>> {
-        // ListServiceDeployments returns the newest first; one page of
-        // `count` is all `rollout status` shows.
-        let max = i32::try_from(count).unwrap_or(i32::MAX);
-        let out = self
-            .caller
-            .call(
-                SERVICE,
-                "ListServiceDeployments",
-                Bucket::ServiceReads,
-                service,
-                || {
-                    self.client
-                        .list_service_deployments()
-                        .cluster(&self.cluster)
-                        .service(service)
-                        .max_results(max)
-                        .send()
-                },
-            )
-            .await?;
-        Ok(out
-            .service_deployments()
-            .iter()
-            .filter_map(|d| d.service_deployment_arn().map(str::to_owned))
-            .collect())
+    async fn recent(&self, service: &str) -> anyhow::Result<Vec<Listed>> {
+        // ListServiceDeployments documents no order, so every page is read
+        // and `history` picks the newest by `createdAt`.
+        let mut listed = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "ListServiceDeployments",
+                    Bucket::ServiceReads,
+                    service,
+                    || {
+                        self.client
+                            .list_service_deployments()
+                            .cluster(&self.cluster)
+                            .service(service)
+                            .set_next_token(next.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            listed.extend(out.service_deployments().iter().filter_map(|d| {
+                Some(Listed {
+                    arn: d.service_deployment_arn()?.to_owned(),
+                    created_at: d.created_at().and_then(rfc3339),
+                })
+            }));
+            next = out.next_token().map(str::to_owned);
+            if next.is_none() {
+                return Ok(listed);
+            }
+        }
     }
 
     async fn continue_hook(&self, deployment: &str, hook_id: &str) -> anyhow::Result<()> {

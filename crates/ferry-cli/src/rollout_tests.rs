@@ -96,11 +96,18 @@ impl ServiceDeployments for FakeEcs {
             .cloned()
             .collect())
     }
-    async fn recent(&self, service: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    async fn recent(&self, service: &str) -> anyhow::Result<Vec<Listed>> {
         self.calls
             .borrow_mut()
-            .push(format!("ListServiceDeployments {service} {count}"));
-        Ok(self.deployments.iter().map(|d| d.arn.clone()).collect())
+            .push(format!("ListServiceDeployments {service}"));
+        Ok(self
+            .deployments
+            .iter()
+            .map(|d| Listed {
+                arn: d.arn.clone(),
+                created_at: d.created_at.clone(),
+            })
+            .collect())
     }
     async fn continue_hook(&self, deployment: &str, hook_id: &str) -> anyhow::Result<()> {
         self.calls.borrow_mut().push(format!(
@@ -270,27 +277,29 @@ async fn abort_rolls_back_a_deployment_in_progress_once() {
 }
 
 #[tokio::test]
-async fn history_is_newest_first() {
-    let mut old = deployment(
-        "arn:aws:ecs:eu-west-1:1:service-deployment/ferry/shop_web/old",
-        ServiceDeploymentState::Successful,
-        LifecycleStage::CleanUp,
-    );
-    old.created_at = Some("2026-12-05T10:00:00Z".into());
-    let new = deployment(
-        ARN,
-        ServiceDeploymentState::InProgress,
-        LifecycleStage::ScaleUp,
-    );
+async fn history_is_the_newest_few_newest_first() {
+    let at = |n: usize| {
+        let mut d = deployment(
+            &format!("arn:aws:ecs:eu-west-1:1:service-deployment/ferry/shop_web/d{n}"),
+            ServiceDeploymentState::Successful,
+            LifecycleStage::CleanUp,
+        );
+        d.created_at = Some(format!("2026-12-{:02}T10:00:00Z", n + 1));
+        d
+    };
+    // Listed oldest first, one more than is shown.
     let ecs = FakeEcs {
-        deployments: vec![old, new],
+        deployments: (0..=HISTORY).map(at).collect(),
         ..Default::default()
     };
     let found = history(&ecs, "shop", "web").await.expect("history");
     let ids: Vec<&str> = found.iter().map(|d| short_id(&d.arn)).collect();
-    assert_eq!(ids, ["dep1", "old"]);
+    assert_eq!(ids, ["d5", "d4", "d3", "d2", "d1"]);
     assert_eq!(
-        calls(&ecs)[0],
-        format!("ListServiceDeployments shop_web {HISTORY}")
+        calls(&ecs),
+        [
+            "ListServiceDeployments shop_web",
+            "DescribeServiceDeployments 5"
+        ]
     );
 }
