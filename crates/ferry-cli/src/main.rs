@@ -27,6 +27,7 @@ mod scale;
 mod show;
 mod stage;
 mod status_view;
+mod strategy_diff;
 mod unservable;
 mod wait;
 mod why;
