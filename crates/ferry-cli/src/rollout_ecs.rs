@@ -14,6 +14,7 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 use ferry_aws::pacing::Bucket;
+use ferry_aws::paginate::{next_token, paginate, Page};
 use ferry_aws::Caller;
 use ferry_core::model::deployments::{
     HookDetail, HookStatus, LifecycleStage, ObservedServiceDeployment, RevisionSummary,
@@ -84,9 +85,7 @@ impl ServiceDeployments for EcsDeployments {
     async fn recent(&self, service: &str) -> anyhow::Result<Vec<Listed>> {
         // ListServiceDeployments documents no order, so every page is read
         // and `history` picks the newest by `createdAt`.
-        let mut listed = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
+        let (listed, _calls) = paginate(|token: Option<String>| async move {
             let out = self
                 .caller
                 .call(
@@ -99,22 +98,25 @@ impl ServiceDeployments for EcsDeployments {
                             .list_service_deployments()
                             .cluster(&self.cluster)
                             .service(service)
-                            .set_next_token(next.clone())
+                            .set_next_token(token.clone())
                             .send()
                     },
                 )
                 .await?;
-            listed.extend(out.service_deployments().iter().filter_map(|d| {
-                Some(Listed {
-                    arn: d.service_deployment_arn()?.to_owned(),
-                    created_at: d.created_at().and_then(rfc3339),
+            let items = out
+                .service_deployments()
+                .iter()
+                .filter_map(|d| {
+                    Some(Listed {
+                        arn: d.service_deployment_arn()?.to_owned(),
+                        created_at: d.created_at().and_then(rfc3339),
+                    })
                 })
-            }));
-            next = out.next_token().map(str::to_owned);
-            if next.is_none() {
-                return Ok(listed);
-            }
-        }
+                .collect();
+            Ok(Page::new(items, next_token(out.next_token())))
+        })
+        .await?;
+        Ok(listed)
     }
 
     async fn continue_hook(&self, deployment: &str, hook_id: &str) -> anyhow::Result<()> {
