@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use ferry_manifest::LoadedApp;
 use ferry_store::{AppChange, AppRecord, ApplyContext, Store};
 
-use crate::{confirm, git};
+use crate::{confirm, git, unservable};
 
 /// What invalid manifests mean to the command that loads them, and so
 /// what its failure says.
@@ -250,7 +250,7 @@ pub async fn apply(
             restart: None,
         });
     }
-    refuse_unservable_domains(store, apps, &changes).await?;
+    unservable::refuse(store, apps, &changes).await?;
     refuse_what_the_installation_withholds(store, apps, &changes).await?;
     let stored = if options.prune {
         store.list_apps().await?
@@ -359,40 +359,6 @@ fn locate(err: ferry_store::Error, apps: &[LoadedApp]) -> anyhow::Error {
         }
     }
     anyhow::Error::new(err).context("applying")
-}
-
-/// Refuses, before anything is written, domains the controller can never
-/// serve with the settings it published: outside every public zone, or
-/// without an internet-facing load balancer. Skipped until a controller
-/// has published its settings.
-async fn refuse_unservable_domains(
-    store: &Store,
-    apps: &[LoadedApp],
-    changes: &[AppChange],
-) -> anyhow::Result<()> {
-    if changes.iter().all(|c| c.spec.domains.is_empty()) {
-        return Ok(());
-    }
-    let Some(settings) = store.controller_settings().await? else {
-        return Ok(());
-    };
-    let mut problems = Vec::new();
-    for change in changes {
-        let file = apps
-            .iter()
-            .find(|a| a.app.name == change.spec.name)
-            .map_or_else(String::new, |a| format!("{}: ", a.file.display()));
-        for blocker in ferry_core::traffic::domain_blockers(&change.spec, &settings.traffic) {
-            problems.push(format!(
-                "{file}spec.domains: {}: {}",
-                blocker.reason, blocker.message
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        bail!("{}; nothing was applied", problems.join("; "));
-    }
-    Ok(())
 }
 
 /// Refuses, before anything is written, a changed app that reaches past

@@ -297,11 +297,62 @@ pub(crate) enum Command {
         #[command(flatten)]
         store_args: StoreArgs,
     },
+    /// Follow and steer a process's blue/green, canary or linear
+    /// deployment, which ECS runs (`rollout:` in the manifest): `status`,
+    /// `continue` past an approval, `abort` to roll back now.
+    Rollout {
+        #[command(subcommand)]
+        action: RolloutAction,
+    },
     /// List an app's running tasks: its services' and its one-off ones.
     Ps {
         app: String,
         #[arg(short = 'o', long = "output", value_enum, default_value_t)]
         output: Output,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+}
+
+/// What `ferry rollout` does. Each needs `-p` only when the app has
+/// several processes with a strategy other than `rolling`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RolloutAction {
+    /// Show the current deployment's stage (what remains of a bake, the
+    /// approval awaited and when it expires, why it was rolled back) and
+    /// the last service deployments, newest first.
+    Status {
+        app: String,
+        /// The process [default: the app's only one with a strategy other
+        /// than `rolling`].
+        #[arg(short = 'p', long = "process")]
+        process: Option<String>,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t)]
+        output: Output,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Approve the deployment waiting at its approval (ECS
+    /// ContinueServiceDeployment with CONTINUE): it goes on to production
+    /// traffic. Refused when no approval is awaited.
+    Continue {
+        app: String,
+        /// The process [default: the app's only one with a strategy other
+        /// than `rolling`].
+        #[arg(short = 'p', long = "process")]
+        process: Option<String>,
+        #[command(flatten)]
+        store_args: StoreArgs,
+    },
+    /// Roll the deployment in progress back to the revision it replaces
+    /// (ECS StopServiceDeployment with ROLLBACK). Refused when none is in
+    /// progress; for a finished one, `ferry rollback` makes a new release.
+    Abort {
+        app: String,
+        /// The process [default: the app's only one with a strategy other
+        /// than `rolling`].
+        #[arg(short = 'p', long = "process")]
+        process: Option<String>,
         #[command(flatten)]
         store_args: StoreArgs,
     },
@@ -406,6 +457,45 @@ mod tests {
     }
 
     #[test]
+    fn rollout_takes_an_app_and_an_optional_process() {
+        let Ok(Cli {
+            command:
+                Command::Rollout {
+                    action: RolloutAction::Continue { app, process, .. },
+                },
+            ..
+        }) = Cli::try_parse_from(["ferry", "rollout", "continue", "shop", "-p", "web"])
+        else {
+            panic!("rollout continue parses");
+        };
+        assert_eq!(app, "shop");
+        assert_eq!(process.as_deref(), Some("web"));
+        let Ok(Cli {
+            command:
+                Command::Rollout {
+                    action: RolloutAction::Abort { process, .. },
+                },
+            ..
+        }) = Cli::try_parse_from(["ferry", "rollout", "abort", "shop"])
+        else {
+            panic!("rollout abort parses without -p");
+        };
+        assert_eq!(process, None);
+        let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
+        assert!(parses(&[
+            "ferry", "rollout", "status", "shop", "-o", "yaml"
+        ]));
+        assert!(!parses(&["ferry", "rollout", "status"]), "no app");
+        assert!(
+            !parses(&["ferry", "rollout", "pause", "shop"]),
+            "no such action"
+        );
+        assert!(!parses(&[
+            "ferry", "rollout", "continue", "shop", "-o", "json"
+        ]));
+    }
+
+    #[test]
     fn only_commands_that_use_the_store_take_a_table() {
         let parses = |args: &[&str]| Cli::try_parse_from(args).is_ok();
         assert!(!parses(&[
@@ -440,6 +530,11 @@ mod tests {
             &["ferry", "delete", "web", "--table", "t"],
             &["ferry", "run", "web", "--table", "t", "--", "ls"],
             &["ferry", "ps", "web", "--table", "t"],
+            &["ferry", "rollout", "status", "web", "--table", "t"],
+            &["ferry", "rollout", "continue", "web", "--table", "t"],
+            &[
+                "ferry", "rollout", "abort", "web", "-p", "web", "--table", "t",
+            ],
             &["ferry", "stop", "web", "0123", "--table", "t"],
             &["ferry", "scale", "web", "web=3", "--table", "t"],
             &["ferry", "exec", "web", "--table", "t", "--", "ls"],

@@ -230,6 +230,11 @@ pub async fn report(
                 terminal
             )
         );
+        if let Some(record) = record {
+            for line in crate::strategy_diff::changes(&record.spec, &loaded.app) {
+                println!("  {line}");
+            }
+        }
         if !matches!(change, TextChange::Deleting { .. }) {
             plannable.push((loaded, record.as_ref(), change.differs()));
         }

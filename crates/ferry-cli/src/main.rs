@@ -19,10 +19,16 @@ mod output;
 mod report;
 mod restart;
 mod rollback;
+mod rollout;
+mod rollout_ecs;
+mod rollout_view;
 mod run;
 mod scale;
 mod show;
+mod stage;
 mod status_view;
+mod strategy_diff;
+mod unservable;
 mod wait;
 mod why;
 
@@ -350,6 +356,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             };
             wait::follow_stored(&store, scaled, wait.then_some(timeout), "scale").await
         }
+        Command::Rollout { action } => rollout::run(action).await,
         Command::Get { output, store_args } => {
             show::get(&store(&store_args.table).await?, output).await
         }

@@ -37,16 +37,21 @@ pub enum Mode {
 /// The settings the controller published, and ECS in the cluster they
 /// name, through the CLI's paced caller.
 pub async fn environment(store: &Store) -> anyhow::Result<(ferry_core::Settings, Ecs)> {
+    let (settings, client) = ecs_client(store).await?;
+    let ecs = Ecs::new(client, crate::caller(), &settings.cluster);
+    Ok((settings, ecs))
+}
+
+/// The settings the controller published, and an ECS client whose
+/// requests the CLI's paced caller retries.
+pub async fn ecs_client(
+    store: &Store,
+) -> anyhow::Result<(ferry_core::Settings, aws_sdk_ecs::Client)> {
     let settings = store.controller_settings().await?.context(
         "the controller has not published its settings yet: start ferry-controller first",
     )?;
     let sdk = ferry_aws::paced_sdk_config(&crate::sdk_config().await?);
-    let ecs = Ecs::new(
-        aws_sdk_ecs::Client::new(&sdk),
-        crate::caller(),
-        &settings.cluster,
-    );
-    Ok((settings, ecs))
+    Ok((settings, aws_sdk_ecs::Client::new(&sdk)))
 }
 
 /// The process to run as: the one named, else `web`, else the only one.

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::human;
 use crate::layout::{Layout, Tone};
+use crate::stage::deployment_line;
 use crate::why;
 
 /// How far the lines of a section are indented under its title.
@@ -76,6 +77,7 @@ pub fn render(status: &AppStatus, deleting: bool, layout: &Layout, now: OffsetDa
             ]);
         }
         out.push(processes.to_string());
+        out.extend(deployment_lines(status, layout, now));
     }
     if !status.schedules.is_empty() {
         out.push("\nSchedules:".to_owned());
@@ -136,6 +138,26 @@ fn section(out: &mut Vec<String>, layout: &Layout, title: &str, lines: &[why::Li
     out.extend(lines.iter().map(|line| line.render(layout, SECTION_INDENT)));
 }
 
+/// Each blue/green, canary or linear deployment's stage, one line per
+/// process under the processes table: `  web: canary 10 %, baking 1m40s
+/// left`.
+fn deployment_lines(status: &AppStatus, layout: &Layout, now: OffsetDateTime) -> Vec<String> {
+    status
+        .processes
+        .iter()
+        .filter_map(|(name, p)| {
+            let view = p.deployment.as_ref()?;
+            let tone = if view.rolled_back.is_some() || view.status.is_rollback() {
+                Tone::Bad
+            } else {
+                Tone::Plain
+            };
+            let line = format!("  {name}: {}", deployment_line(view, now));
+            Some(layout.line(&line, tone))
+        })
+        .collect()
+}
+
 /// `min..max` of an autoscaled process (its current count is DESIRED),
 /// `-` for one Ferry scales.
 fn scaling_cell(p: &status::ProcessStatus) -> String {
@@ -183,4 +205,4 @@ fn schedule_runs(
 
 #[cfg(test)]
 #[path = "status_view_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -152,3 +152,35 @@ fn schedule_lines_show_the_last_run_and_each_failure() {
         ]
     );
 }
+
+/// A canary deployment at 10 % with 1m40s of its 2m step bake left at
+/// [`NOW`].
+pub(crate) fn canary_view() -> ferry_core::model::deployments::DeploymentView {
+    use ferry_core::model::deployments::{DeploymentView, LifecycleStage, ServiceDeploymentState};
+    DeploymentView {
+        arn: "arn:aws:ecs:eu-west-1:1:service-deployment/ferry/acme_web/dep1".into(),
+        strategy: "canary".into(),
+        status: ServiceDeploymentState::InProgress,
+        stage: Some(LifecycleStage::ProductionTrafficShift),
+        since: "2026-12-06T11:59:40Z".into(),
+        production_weight_tenths: Some(100),
+        bake_minutes: Some(2),
+        awaiting: None,
+        rolled_back: None,
+    }
+}
+
+#[test]
+fn a_canary_shows_its_stage_under_the_processes() {
+    let mut status = crashing_worker();
+    let mut web = process(2, 2);
+    web.deployment = Some(canary_view());
+    status.processes.insert("web".into(), web);
+    let shown = render(&status, false, &pipe(), NOW);
+    assert!(
+        shown.contains("\n  web: canary 10 %, baking 1m40s left\n"),
+        "{shown}"
+    );
+    assert!(!shown.contains("  worker: canary"), "{shown}");
+    assert_fits(&render(&status, false, &terminal_80(), NOW), 80);
+}

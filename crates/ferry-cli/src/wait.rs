@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use ferry_core::model::reasons::RolloutFailureReason;
 use ferry_core::status::{self, AppStatus, ConditionReason, ConditionStatus};
 use ferry_store::Store;
 use time::OffsetDateTime;
@@ -13,6 +14,7 @@ use crate::apply::Applied;
 use crate::human;
 use crate::layout::Layout;
 use crate::show::{explanation, status_of, with_deleting};
+use crate::stage::deployment_line;
 use crate::{why, Output};
 
 const WAIT_POLL: Duration = Duration::from_secs(1);
@@ -138,6 +140,18 @@ fn judged_failed(status: &AppStatus, generation: u64) -> bool {
         })
 }
 
+/// Whether ECS rolled the generation's deployment back because an alarm
+/// fired: no failed task is awaited to explain that, the alarm does.
+fn rolled_back_by_an_alarm(status: &AppStatus, generation: u64) -> bool {
+    status.failure.as_ref().is_some_and(|f| {
+        f.generation == generation
+            && matches!(
+                &f.reason,
+                RolloutFailureReason::DeploymentRolledBack { cause } if cause.starts_with("alarm ")
+            )
+    })
+}
+
 /// Judges an awaited app by its written status (`None` before the
 /// controller first wrote one).
 fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
@@ -164,17 +178,18 @@ fn verdict(applied: &Applied, status: Option<&AppStatus>) -> Verdict {
                 applied.name, applied.generation
             ),
             details: why::failure_details(status),
-            explained: status
-                .processes
-                .values()
-                .filter_map(|p| p.last_failure.as_ref())
-                .chain(
-                    status
-                        .failure
-                        .as_ref()
-                        .and_then(|f| f.last_failure.as_ref()),
-                )
-                .any(told),
+            explained: rolled_back_by_an_alarm(status, applied.generation)
+                || status
+                    .processes
+                    .values()
+                    .filter_map(|p| p.last_failure.as_ref())
+                    .chain(
+                        status
+                            .failure
+                            .as_ref()
+                            .and_then(|f| f.last_failure.as_ref()),
+                    )
+                    .any(told),
         });
     }
     if let Some((reason, message)) = status.blocked(applied.generation) {
@@ -369,12 +384,15 @@ impl Progress {
 
     fn update(&mut self, app: &str, process: &str, p: &status::ProcessStatus) {
         let key = (app.to_owned(), process.to_owned());
-        let line = progress_line(p);
+        let line = progress_line(p, OffsetDateTime::now_utc());
         match self {
             Progress::Lines(shown) => {
-                if shown.get(&key) != Some(&line) {
+                // Printed when the rollout moves, not as a bake counts
+                // down: a log keeps one line per step.
+                let step = progress_step(p);
+                if shown.get(&key) != Some(&step) {
                     println!("app/{app} {process}: {line}");
-                    shown.insert(key, line);
+                    shown.insert(key, step);
                 }
             }
             Progress::Bars(multi, bars) => {
@@ -409,8 +427,36 @@ impl Progress {
 }
 
 /// One process's rollout, in one line: `IN_PROGRESS 1/2 running, 1
-/// pending (rev 7, draining rev 6)`.
-fn progress_line(p: &status::ProcessStatus) -> String {
+/// pending (rev 7, draining rev 6)`; for a blue/green, canary or linear
+/// deployment, its stage as of `now` after a dash: `... - canary 10 %,
+/// baking 1m40s left`.
+fn progress_line(p: &status::ProcessStatus, now: OffsetDateTime) -> String {
+    let counts = counts_line(p);
+    match &p.deployment {
+        Some(view) => format!("{counts} - {}", deployment_line(view, now)),
+        None => counts,
+    }
+}
+
+/// What makes a new step of a rollout: its counts and revisions, and the
+/// stage, weight, approval and rollback of its deployment, but not what
+/// remains of a bake or an approval (which changes every second).
+fn progress_step(p: &status::ProcessStatus) -> String {
+    let stage = p.deployment.as_ref().map(|d| {
+        (
+            d.arn.as_str(),
+            d.status,
+            d.stage,
+            d.production_weight_tenths,
+            d.awaiting.as_ref().map(|h| h.hook_id.as_str()),
+            d.rolled_back.as_deref(),
+        )
+    });
+    format!("{} {stage:?}", counts_line(p))
+}
+
+/// The counts and revisions of [`progress_line`].
+fn counts_line(p: &status::ProcessStatus) -> String {
     let revision = |arn: &str| arn.rsplit(':').next().unwrap_or(arn).to_owned();
     let mut line = format!(
         "{} {}/{} running",

@@ -177,3 +177,65 @@ fn a_failure_without_its_failed_task_is_held_a_little_for_it() {
         "{judged:?}"
     );
 }
+
+#[test]
+fn a_deployment_adds_its_stage_to_the_progress_line_but_a_countdown_is_no_new_step() {
+    use crate::show::tests::process;
+    use crate::status_view::tests::canary_view;
+    use crate::why::tests::NOW;
+    let mut web = process(2, 2);
+    web.rollout = Some(status::RolloutStatus::InProgress);
+    web.deployment = Some(canary_view());
+    assert_eq!(
+        progress_line(&web, NOW),
+        "IN_PROGRESS 2/2 running - canary 10 %, baking 1m40s left"
+    );
+    let step = progress_step(&web);
+    let later = NOW + time::Duration::seconds(30);
+    assert_ne!(progress_line(&web, later), progress_line(&web, NOW));
+    assert_eq!(progress_step(&web), step, "the same step 30 s later");
+    if let Some(view) = web.deployment.as_mut() {
+        view.production_weight_tenths = Some(1000);
+    }
+    assert_ne!(progress_step(&web), step, "a shift is a new step");
+}
+
+#[test]
+fn a_rollback_by_an_alarm_fails_the_wait_at_once_with_its_cause() {
+    let mut rolled_back = with(vec![
+        condition(status::READY, "False", "Degraded", ""),
+        condition(
+            status::DEGRADED,
+            "True",
+            "RolloutFailed",
+            "web: rolled back: alarm web-5xx",
+        ),
+    ]);
+    rolled_back.observed_generation = 2;
+    rolled_back.failure = Some(status::RolloutFailure {
+        generation: 2,
+        process: "web".into(),
+        task_definition: "acme_web:2".into(),
+        reason: "rolled back: alarm web-5xx".into(),
+        events: Vec::new(),
+        last_failure: None,
+    });
+    let Verdict::Failed(failure) = verdict(&acme(2), Some(&rolled_back)) else {
+        panic!("a rollback fails the wait");
+    };
+    assert!(
+        failure.cause.contains("rolled back: alarm web-5xx"),
+        "{}",
+        failure.cause
+    );
+    assert!(failure.explained, "no failed task is awaited for an alarm");
+    // ECS's own reason, without an alarm, may be a crash: its task's
+    // lines are waited for a little, as for the circuit breaker's.
+    if let Some(f) = rolled_back.failure.as_mut() {
+        f.reason = "rolled back: stopped".into();
+    }
+    let Verdict::Failed(failure) = verdict(&acme(2), Some(&rolled_back)) else {
+        panic!("still failed");
+    };
+    assert!(!failure.explained);
+}

@@ -1,0 +1,219 @@
+//! [`ServiceDeployments`] in ECS: the four calls `ferry rollout` makes,
+//! through the CLI's paced caller, and DescribeServiceDeployments' answer
+//! read into [`ObservedServiceDeployment`].
+//!
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html>,
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html>,
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContinueServiceDeployment.html>,
+//! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopServiceDeployment.html>
+
+use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_ecs::types::{
+    DeploymentLifecycleHookAction, ServiceDeployment, ServiceRevisionSummary,
+    StopServiceDeploymentStopType,
+};
+use aws_sdk_ecs::Client;
+use ferry_aws::pacing::Bucket;
+use ferry_aws::paginate::{next_token, paginate, Page};
+use ferry_aws::Caller;
+use ferry_core::model::deployments::{
+    HookDetail, HookStatus, LifecycleStage, ObservedServiceDeployment, RevisionSummary,
+    ServiceDeploymentState,
+};
+
+use crate::rollout::{Listed, ServiceDeployments};
+
+const SERVICE: &str = "ecs";
+
+/// ECS's service deployments of the cluster the controller published.
+pub struct EcsDeployments {
+    pub client: Client,
+    pub caller: Caller,
+    pub cluster: String,
+}
+
+impl ServiceDeployments for EcsDeployments {
+    async fn current(&self, service: &str) -> anyhow::Result<Option<String>> {
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeServices",
+                Bucket::ServiceReads,
+                service,
+                || {
+                    self.client
+                        .describe_services()
+                        .cluster(&self.cluster)
+                        .services(service)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(out
+            .services()
+            .iter()
+            .find(|s| s.status() != Some("INACTIVE"))
+            .and_then(|s| s.current_service_deployment())
+            .map(str::to_owned))
+    }
+
+    async fn describe(&self, arns: &[String]) -> anyhow::Result<Vec<ObservedServiceDeployment>> {
+        let resource = arns.first().map_or("", String::as_str);
+        let out = self
+            .caller
+            .call(
+                SERVICE,
+                "DescribeServiceDeployments",
+                Bucket::ServiceReads,
+                resource,
+                || {
+                    self.client
+                        .describe_service_deployments()
+                        .set_service_deployment_arns(Some(arns.to_vec()))
+                        .send()
+                },
+            )
+            .await?;
+        Ok(out
+            .service_deployments()
+            .iter()
+            .filter_map(observed_deployment)
+            .collect())
+    }
+
+    async fn recent(&self, service: &str) -> anyhow::Result<Vec<Listed>> {
+        // ListServiceDeployments documents no order, so every page is read
+        // and `history` picks the newest by `createdAt`.
+        let (listed, _calls) = paginate(|token: Option<String>| async move {
+            let out = self
+                .caller
+                .call(
+                    SERVICE,
+                    "ListServiceDeployments",
+                    Bucket::ServiceReads,
+                    service,
+                    || {
+                        self.client
+                            .list_service_deployments()
+                            .cluster(&self.cluster)
+                            .service(service)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            let items = out
+                .service_deployments()
+                .iter()
+                .filter_map(|d| {
+                    Some(Listed {
+                        arn: d.service_deployment_arn()?.to_owned(),
+                        created_at: d.created_at().and_then(rfc3339),
+                    })
+                })
+                .collect();
+            Ok(Page::new(items, next_token(out.next_token())))
+        })
+        .await?;
+        Ok(listed)
+    }
+
+    async fn continue_hook(&self, deployment: &str, hook_id: &str) -> anyhow::Result<()> {
+        self.caller
+            .call(
+                SERVICE,
+                "ContinueServiceDeployment",
+                Bucket::ServiceWrites,
+                deployment,
+                || {
+                    self.client
+                        .continue_service_deployment()
+                        .service_deployment_arn(deployment)
+                        .hook_id(hook_id)
+                        .action(DeploymentLifecycleHookAction::Continue)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn roll_back(&self, deployment: &str) -> anyhow::Result<()> {
+        self.caller
+            .call(
+                SERVICE,
+                "StopServiceDeployment",
+                Bucket::ServiceWrites,
+                deployment,
+                || {
+                    self.client
+                        .stop_service_deployment()
+                        .service_deployment_arn(deployment)
+                        .stop_type(StopServiceDeploymentStopType::Rollback)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// A service deployment as ECS describes it; `None` without an ARN or
+/// with a status Ferry does not know.
+fn observed_deployment(d: &ServiceDeployment) -> Option<ObservedServiceDeployment> {
+    Some(ObservedServiceDeployment {
+        arn: d.service_deployment_arn()?.to_owned(),
+        service_arn: d.service_arn().unwrap_or_default().to_owned(),
+        status: ServiceDeploymentState::from_ecs(d.status()?.as_str())?,
+        status_reason: d.status_reason().map(str::to_owned),
+        lifecycle_stage: d
+            .lifecycle_stage()
+            .and_then(|s| LifecycleStage::from_ecs(s.as_str())),
+        target: d.target_service_revision().and_then(revision),
+        sources: d
+            .source_service_revisions()
+            .iter()
+            .filter_map(revision)
+            .collect(),
+        rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_owned),
+        hooks: d
+            .lifecycle_hook_details()
+            .iter()
+            .filter_map(|h| {
+                Some(HookDetail {
+                    hook_id: h.hook_id()?.to_owned(),
+                    target_type: h.target_type()?.as_str().to_owned(),
+                    status: HookStatus::from_ecs(h.status()?.as_str())?,
+                    expires_at: h.expires_at().and_then(rfc3339),
+                    timeout_action: h.timeout_action().map(|a| a.as_str().to_owned()),
+                })
+            })
+            .collect(),
+        triggered_alarms: d
+            .alarms()
+            .map(|a| a.triggered_alarm_names().to_vec())
+            .unwrap_or_default(),
+        created_at: d.created_at().and_then(rfc3339),
+        updated_at: d.updated_at().and_then(rfc3339),
+        finished_at: d.finished_at().and_then(rfc3339),
+    })
+}
+
+/// One side of a deployment; weights (percent) in tenths.
+fn revision(r: &ServiceRevisionSummary) -> Option<RevisionSummary> {
+    let tenths = |w: f64| (w * 10.0).round().clamp(0.0, 1000.0) as u32;
+    let count = |n: i32| u32::try_from(n).unwrap_or(0);
+    Some(RevisionSummary {
+        arn: r.arn()?.to_owned(),
+        requested_tasks: count(r.requested_task_count()),
+        running_tasks: count(r.running_task_count()),
+        pending_tasks: count(r.pending_task_count()),
+        production_weight_tenths: r.requested_production_traffic_weight().map(tenths),
+        test_weight_tenths: r.requested_test_traffic_weight().map(tenths),
+    })
+}
+
+fn rfc3339(time: &DateTime) -> Option<String> {
+    time.fmt(DateTimeFormat::DateTime).ok()
+}
