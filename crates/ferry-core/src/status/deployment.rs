@@ -139,10 +139,12 @@ pub fn busy(observed: &Observed, service: &ObservedService, kept: Option<&Deploy
 /// - it is deploying or succeeded and the PRIMARY runs `wanted`, or
 /// - it is rolling back (not yet final) and the PRIMARY runs `wanted` or
 ///   the status before saw `wanted` rolling out, or
-/// - it rolled back (final) and the status before, of this generation,
-///   saw `wanted` rolling out. A finished rollback points PRIMARY back at
-///   the source revision: a later generation that asks for that revision
-///   again must not inherit the failure.
+/// - it rolled back (final), the PRIMARY runs another revision than
+///   `wanted`, and the status before, of this generation, saw `wanted`
+///   rolling out. A finished rollback points PRIMARY back at the source
+///   revision: a generation that asks for that revision (again) must not
+///   inherit the failure, neither at its first look nor once it saw the
+///   source revision's tasks settle.
 ///
 /// Caveat: a deployment started outside Ferry (a console update to
 /// another revision) during a rollout, and rolled back, is taken for this
@@ -165,7 +167,7 @@ pub fn of_rollout<'a>(
         ) {
             (false, _) => primary_runs_wanted,
             (true, false) => primary_runs_wanted || before.saw_rolling_out(wanted),
-            (true, true) => before.saw_rolling_out(wanted),
+            (true, true) => !primary_runs_wanted && before.saw_rolling_out(wanted),
         };
     ours.then_some(deployment)
 }

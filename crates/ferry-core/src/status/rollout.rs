@@ -496,3 +496,7 @@ fn assess_one(
 #[cfg(test)]
 #[path = "rollout_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "rollout_strategy_tests.rs"]
+mod strategy_tests;
