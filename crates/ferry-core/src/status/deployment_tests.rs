@@ -181,6 +181,14 @@ fn a_finished_rollback_is_this_rollouts_only_if_ferry_saw_it_rolling_out() {
         of_rollout(&after, service, "td:2", before(Some(&web), false)).is_none(),
         "another generation's"
     );
+    // Rolling back, PRIMARY already back at the source revision.
+    let mut rolling_back = after.clone();
+    for d in rolling_back.service_deployments.values_mut() {
+        d.status = ServiceDeploymentState::RollbackInProgress;
+    }
+    let service = &rolling_back.services[&p.service.name];
+    assert!(of_rollout(&rolling_back, service, "td:2", before(Some(&web), true)).is_some());
+    assert!(of_rollout(&rolling_back, service, "td:2", before(None, false)).is_none());
     // A later generation asking for the source revision again.
     assert!(
         of_rollout(&after, service, "td:1", before(None, false)).is_none(),

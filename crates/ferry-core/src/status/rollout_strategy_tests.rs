@@ -101,6 +101,13 @@ fn a_canary_is_in_progress_until_ecs_says_successful_then_complete_at_once() {
             Some(1000),
         )),
     );
+    // A scale-out after ECS finished is still to come.
+    let mut short = done.clone();
+    for service in short.services.values_mut() {
+        service.running_count = 1;
+    }
+    let judged = assess_web(&p, &short, Some(&before), NOW + Duration::seconds(1));
+    assert_eq!(judged.state, RolloutState::InProgress);
     // No stable window: ECS's bake was the window.
     let judged = assess_web(&p, &done, Some(&before), NOW + Duration::seconds(1));
     assert_eq!(judged.state, RolloutState::Completed);
@@ -227,8 +234,19 @@ fn a_later_generation_back_on_the_source_revision_completes() {
         events: Vec::new(),
         last_failure: None,
     });
+    if let Some(web) = failed.processes.get_mut("web") {
+        web.deployment = after
+            .service_deployments
+            .values()
+            .next()
+            .map(|d| crate::status::deployment::view(&p.service.deployment, d, None, NOW));
+    }
     let judged = assess_web(&p, &after, Some(&failed), NOW);
     assert_eq!(judged.state, RolloutState::Completed);
+    assert_eq!(
+        judged.deployment, None,
+        "the rollback of the generation before is not shown"
+    );
 
     // Seen while the rolled-back revision's tasks still drain: in
     // progress, then complete, never failed.
@@ -440,4 +458,50 @@ proptest! {
             previous = Some(written(&judged, previous.as_ref()));
         }
     }
+}
+
+/// What status reports of a rollback: the failure record (which marks the
+/// release failed and holds the generation back), one sentence in
+/// `Degraded` with `RolloutFailed`, and the deployment shown.
+#[test]
+fn status_reports_a_rollback_as_a_failed_rollout_and_shows_the_deployment() {
+    use crate::model::status::{ConditionReason, ConditionStatus, DEGRADED};
+    use crate::status::report::{derive, StatusInput};
+    let p = canary();
+    let mut rolled_back = service_deployment(
+        ServiceDeploymentState::RollbackInProgress,
+        Some(LifecycleStage::BakeTime),
+        Some(1000),
+    );
+    rolled_back.triggered_alarms = vec!["web-5xx".into()];
+    let observed = seen(&p, "td:2", "IN_PROGRESS", Some("td:1"), Some(rolled_back));
+    let status = derive(StatusInput {
+        app: "acme",
+        generation: GENERATION,
+        desired: std::slice::from_ref(&p),
+        scheduled: 0,
+        observed: &observed,
+        plan: &crate::model::action::Plan::default(),
+        error: None,
+        previous: None,
+        corrections: &[],
+        endpoints: &std::collections::BTreeMap::new(),
+        crash_loop_stops: crate::DEFAULT_CRASH_LOOP_STOPS,
+        now: NOW,
+    });
+    let failure = status.failure.as_ref().expect("a failure record");
+    assert_eq!(failure.reason.to_string(), "rolled back: alarm web-5xx");
+    let degraded = status.condition(DEGRADED).expect("Degraded");
+    assert_eq!(degraded.status, ConditionStatus::True);
+    assert_eq!(degraded.reason, ConditionReason::RolloutFailed);
+    assert_eq!(
+        degraded.message,
+        "process web: the rollout of td:2 failed: rolled back: alarm web-5xx; \
+         Ferry will not retry this generation, apply a new one or roll back."
+    );
+    let shown = status.processes["web"].deployment.as_ref().expect("shown");
+    assert_eq!(
+        crate::status::deployment_line(shown, NOW),
+        "rolling back: alarm web-5xx"
+    );
 }
