@@ -78,31 +78,19 @@ pub(crate) fn seen(
 #[test]
 fn the_verdict_is_ecss_status() {
     use ServiceDeploymentState::*;
-    for (status, expected) in [
-        (Pending, Verdict::InProgress),
-        (InProgress, Verdict::InProgress),
-        (Successful, Verdict::Successful),
-    ] {
-        assert_eq!(
-            verdict(&service_deployment(status, None, None)),
-            expected,
-            "{status:?}"
-        );
-    }
-    for status in [
-        StopRequested,
-        Stopped,
-        RollbackRequested,
-        RollbackInProgress,
-        RollbackSuccessful,
-        RollbackFailed,
-    ] {
-        assert!(
-            matches!(
-                verdict(&service_deployment(status, None, None)),
-                Verdict::RolledBack { .. }
+    for status in ServiceDeploymentState::ALL {
+        let judged = verdict(&service_deployment(status, None, None));
+        match status {
+            Pending | InProgress => assert_eq!(judged, Verdict::InProgress),
+            Successful => assert_eq!(judged, Verdict::Successful),
+            _ => assert!(
+                matches!(judged, Verdict::RolledBack { .. }),
+                "{status:?}: {judged:?}"
             ),
-            "{status:?}"
+        }
+        assert_eq!(
+            ServiceDeploymentState::from_ecs(status.as_ecs()),
+            Some(status)
         );
     }
 }

@@ -314,18 +314,7 @@ fn the_progress_deadline_runs_only_while_the_new_revision_scales_up() {
 }
 
 fn any_status() -> impl Strategy<Value = ServiceDeploymentState> {
-    use ServiceDeploymentState::*;
-    prop::sample::select(vec![
-        Pending,
-        InProgress,
-        Successful,
-        StopRequested,
-        Stopped,
-        RollbackRequested,
-        RollbackInProgress,
-        RollbackSuccessful,
-        RollbackFailed,
-    ])
+    prop::sample::select(ServiceDeploymentState::ALL.to_vec())
 }
 
 fn any_stage() -> impl Strategy<Value = Option<LifecycleStage>> {
