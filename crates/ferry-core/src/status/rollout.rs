@@ -101,8 +101,10 @@ pub struct ProcessRollout {
     /// Set while the rollout is in progress.
     pub progress: Option<RolloutProgress>,
     /// The service deployment of this rollout, for a strategy other than
-    /// `rolling`, once the adapter described it: shown in progress, after
-    /// a failure, and after success until the next deployment.
+    /// `rolling`, once the adapter described it (while it holds no
+    /// description, the one the status before showed, if the service is
+    /// still on it): shown in progress, after a failure, and after success
+    /// until the next deployment.
     pub deployment: Option<DeploymentView>,
 }
 
@@ -197,7 +199,6 @@ pub fn assess(
                 )),
                 None => ecs.kept.cloned(),
             };
-            let ecs_deployment = ecs.deployment;
             judge(
                 &mut rollout,
                 process,
@@ -205,7 +206,7 @@ pub fn assess(
                 failures,
                 before,
                 judging,
-                ecs_deployment.and_then(|d| d.lifecycle_stage),
+                ecs.deployment.and_then(|d| d.lifecycle_stage),
             );
             if matches!(rollout.state, RolloutState::Failed { .. }) {
                 keep_what_failed(
