@@ -24,20 +24,37 @@ pub enum ServiceDeploymentState {
 }
 
 impl ServiceDeploymentState {
-    /// ECS's name for it; `None` for one Ferry does not know.
+    /// Every state.
+    pub const ALL: [ServiceDeploymentState; 9] = [
+        Self::Pending,
+        Self::InProgress,
+        Self::Successful,
+        Self::StopRequested,
+        Self::Stopped,
+        Self::RollbackRequested,
+        Self::RollbackInProgress,
+        Self::RollbackSuccessful,
+        Self::RollbackFailed,
+    ];
+
+    /// ECS's name.
+    pub fn as_ecs(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::InProgress => "IN_PROGRESS",
+            Self::Successful => "SUCCESSFUL",
+            Self::StopRequested => "STOP_REQUESTED",
+            Self::Stopped => "STOPPED",
+            Self::RollbackRequested => "ROLLBACK_REQUESTED",
+            Self::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
+            Self::RollbackSuccessful => "ROLLBACK_SUCCESSFUL",
+            Self::RollbackFailed => "ROLLBACK_FAILED",
+        }
+    }
+
+    /// The state ECS names; `None` for one Ferry does not know.
     pub fn from_ecs(status: &str) -> Option<Self> {
-        Some(match status {
-            "PENDING" => Self::Pending,
-            "IN_PROGRESS" => Self::InProgress,
-            "SUCCESSFUL" => Self::Successful,
-            "STOP_REQUESTED" => Self::StopRequested,
-            "STOPPED" => Self::Stopped,
-            "ROLLBACK_REQUESTED" => Self::RollbackRequested,
-            "ROLLBACK_IN_PROGRESS" => Self::RollbackInProgress,
-            "ROLLBACK_SUCCESSFUL" => Self::RollbackSuccessful,
-            "ROLLBACK_FAILED" => Self::RollbackFailed,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|s| s.as_ecs() == status)
     }
 
     /// Whether ECS is done with the deployment, one way or the other.

@@ -117,7 +117,7 @@ pub fn derive(input: StatusInput<'_>) -> AppStatus {
                     last_failure: rollout.and_then(|r| r.last_failure.clone()),
                     crashed_tasks: rollout.map_or(0, |r| r.crashed_tasks),
                     progress: rollout.and_then(|r| r.progress.clone()),
-                    deployment: None,
+                    deployment: rollout.and_then(|r| r.deployment.clone()),
                 },
             )
         })

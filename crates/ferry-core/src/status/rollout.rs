@@ -36,6 +36,18 @@
 //! saw in progress: a service found completed (a controller that restarts,
 //! a scale-out) is not held back.
 //!
+//! For a strategy other than `rolling` (blue/green, canary, linear), ECS
+//! judges the rollout itself, and its service deployment is the verdict
+//! ([`deployment`]): complete on `SUCCESSFUL`, with no stable window (ECS's
+//! bake is the window), and failed ([`RolloutFailureReason::DeploymentRolledBack`])
+//! once it rolls back or stops. Until the adapter has described the
+//! service deployment, `deployments[]` are judged as above, but a rollout
+//! is never called complete while ECS is still deploying (a blue/green
+//! deployment's PRIMARY runs all its tasks while it still bakes). The
+//! crash-loop count applies as for `rolling`; the progress deadline only
+//! while the new revision scales up (a bake or an approval waits by
+//! design).
+//!
 //! A failure is sticky for its generation (it is carried in status), so the
 //! controller never pushes the same spec again: only a new generation acts.
 //! So is the last failure of a failed rollout: once ECS has rolled the
@@ -46,7 +58,9 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use super::deployment::{self, Before, Verdict};
 use super::{failures, progress};
+use crate::model::deployments::{DeploymentView, LifecycleStage, ObservedServiceDeployment};
 use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ObservedService};
 use crate::model::status::{
@@ -86,6 +100,12 @@ pub struct ProcessRollout {
     pub last_failure: Option<LastFailure>,
     /// Set while the rollout is in progress.
     pub progress: Option<RolloutProgress>,
+    /// The service deployment of this rollout, for a strategy other than
+    /// `rolling`, once the adapter described it (while it holds no
+    /// description, the one the status before showed, if the service is
+    /// still on it): shown in progress, after a failure, and after success
+    /// until the next deployment.
+    pub deployment: Option<DeploymentView>,
 }
 
 /// What Ferry's own judgements need beyond what ECS says.
@@ -159,9 +179,35 @@ pub fn assess(
                 ),
                 _ => failures::ProcessFailures::default(),
             };
-            let mut rollout = assess_one(generation, process, service, wanted, previous, count);
             let before = previous.and_then(|p| p.processes.get(&process.process));
-            judge(&mut rollout, process, service, failures, before, judging);
+            let ecs = ecs_side(
+                generation,
+                process,
+                service,
+                wanted.as_deref(),
+                observed,
+                previous,
+            );
+            let mut rollout =
+                assess_one(generation, process, service, wanted, previous, count, ecs);
+            rollout.deployment = match ecs.deployment {
+                Some(d) => Some(deployment::view(
+                    &process.service.deployment,
+                    d,
+                    before.and_then(|b| b.deployment.as_ref()),
+                    judging.now,
+                )),
+                None => ecs.kept.cloned(),
+            };
+            judge(
+                &mut rollout,
+                process,
+                service,
+                failures,
+                before,
+                judging,
+                ecs.deployment.and_then(|d| d.lifecycle_stage),
+            );
             if matches!(rollout.state, RolloutState::Failed { .. }) {
                 keep_what_failed(
                     &mut rollout,
@@ -194,6 +240,10 @@ fn parse_time(text: &str) -> Option<OffsetDateTime> {
 /// [`MIN_STABLE_SECS`] without a crash. Sets the crash count and last
 /// failure whatever the state, and the progress while the rollout stays in
 /// progress.
+///
+/// For a strategy other than `rolling`, ECS's `SUCCESSFUL` needs no stable
+/// window, and the deadline runs only while `stage` (of ECS's service
+/// deployment, `None` until it is described) is scaling up.
 fn judge(
     rollout: &mut ProcessRollout,
     process: &DesiredProcess,
@@ -201,10 +251,12 @@ fn judge(
     failures: failures::ProcessFailures,
     before: Option<&ProcessStatus>,
     judging: Judging,
+    stage: Option<LifecycleStage>,
 ) {
+    let shifts_traffic = process.service.deployment.strategy.shifts_traffic();
     let completed_by_ecs = rollout.state == RolloutState::Completed;
-    if completed_by_ecs && !was_rolling_out(before, rollout.wanted.as_ref()) {
-        // Nothing is rolling out: there is no "why" to tell.
+    if completed_by_ecs && (shifts_traffic || !was_rolling_out(before, rollout.wanted.as_ref())) {
+        // Nothing is rolling out (or ECS baked it): no "why" to tell.
         return;
     }
     // Until it is stable, a rollout ECS completed is still in progress.
@@ -222,6 +274,11 @@ fn judge(
                 stops: rollout.crashed_tasks,
             },
         };
+        return;
+    }
+    if stage.is_some_and(|s| !s.is_scaling_up()) {
+        // Baking, shifting traffic or waiting for an approval: by design,
+        // not a lack of progress.
         return;
     }
     // A deployment ECS calls COMPLETED is not rolling out (its count
@@ -291,6 +348,46 @@ fn keep_what_failed(rollout: &mut ProcessRollout, before: Option<&ProcessStatus>
     }
 }
 
+/// What ECS's service deployments say of a process (see [`deployment`]);
+/// nothing for a `rolling` one.
+#[derive(Clone, Copy, Default)]
+struct Ecs<'a> {
+    /// The service deployment of this rollout, if described.
+    deployment: Option<&'a ObservedServiceDeployment>,
+    /// The view the status before showed, kept while not described.
+    kept: Option<&'a DeploymentView>,
+    /// ECS is still deploying the service ([`deployment::busy`]).
+    busy: bool,
+}
+
+fn ecs_side<'a>(
+    generation: u64,
+    process: &DesiredProcess,
+    service: Option<&ObservedService>,
+    wanted: Option<&str>,
+    observed: &'a Observed,
+    previous: Option<&'a AppStatus>,
+) -> Ecs<'a> {
+    let Some(service) = service.filter(|_| process.service.deployment.strategy.shifts_traffic())
+    else {
+        return Ecs::default();
+    };
+    let before = Before {
+        status: previous.and_then(|p| p.processes.get(&process.process)),
+        same_generation: previous.is_some_and(|p| p.generation == generation),
+    };
+    let kept = deployment::kept_view(
+        before.status.and_then(|s| s.deployment.as_ref()),
+        observed,
+        service,
+    );
+    Ecs {
+        deployment: wanted.and_then(|w| deployment::of_rollout(observed, service, w, before)),
+        kept,
+        busy: deployment::busy(observed, service, kept),
+    }
+}
+
 fn assess_one(
     generation: u64,
     process: &DesiredProcess,
@@ -298,6 +395,7 @@ fn assess_one(
     wanted: Option<String>,
     previous: Option<&AppStatus>,
     count: u32,
+    ecs: Ecs<'_>,
 ) -> ProcessRollout {
     let primary = service.and_then(|s| {
         s.deployments
@@ -325,6 +423,7 @@ fn assess_one(
         crashed_tasks: 0,
         last_failure: None,
         progress: None,
+        deployment: None,
     };
 
     // Sticky: a failure recorded for this generation stays.
@@ -340,6 +439,17 @@ fn assess_one(
     let (Some(service), Some(wanted)) = (service, wanted) else {
         return rollout;
     };
+    if let Some(ecs_deployment) = ecs.deployment {
+        rollout.state = match deployment::verdict(ecs_deployment) {
+            Verdict::RolledBack { cause } => RolloutState::Failed {
+                reason: RolloutFailureReason::DeploymentRolledBack { cause },
+            },
+            // A scale-out after ECS finished is still to come.
+            Verdict::Successful if service.running_count >= count => RolloutState::Completed,
+            Verdict::Successful | Verdict::InProgress => RolloutState::InProgress,
+        };
+        return rollout;
+    }
 
     if let Some(failed) = service.deployments.iter().find(|d| {
         d.task_definition_arn == wanted && d.rollout_state == Some(EcsRolloutState::Failed)
@@ -375,7 +485,10 @@ fn assess_one(
             && d.running_count >= count
     }) && rollout.old.is_empty()
         && service.running_count >= count;
-    if completed {
+    // ECS's service deployment has the last word for a strategy other
+    // than `rolling`: while the one in flight is not known to be finished,
+    // the rollout is not complete.
+    if completed && !ecs.busy {
         rollout.state = RolloutState::Completed;
     }
     rollout
@@ -384,3 +497,7 @@ fn assess_one(
 #[cfg(test)]
 #[path = "rollout_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "rollout_strategy_tests.rs"]
+mod strategy_tests;
