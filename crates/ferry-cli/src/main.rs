@@ -25,7 +25,6 @@ mod rollout_view;
 mod run;
 mod scale;
 mod show;
-mod stage;
 mod status_view;
 mod strategy_diff;
 mod unservable;

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::layout::{Layout, Tone};
 use crate::rollout::{short_id, state_word};
-use crate::stage::{deployment_line, percent};
+use ferry_core::status::{deployment_line, percent};
 
 /// What `ferry rollout status` shows.
 #[derive(Debug, Clone, Serialize)]

@@ -69,7 +69,7 @@ fn report() -> RolloutReport {
 fn an_awaited_approval_says_its_expiry_and_the_command_that_continues() {
     let shown = render(&report(), &pipe());
     assert!(
-        shown.contains("Stage:       waiting for approval (expires in 52m0s, then rollback)"),
+        shown.contains("Stage:       waiting for approval (expires in 52m, then rollback)"),
         "{shown}"
     );
     assert!(
@@ -95,7 +95,7 @@ fn yaml_holds_the_line_the_view_and_the_history() {
     assert_eq!(back["process"], "web");
     assert_eq!(
         back["line"],
-        "waiting for approval (expires in 52m0s, then rollback)"
+        "waiting for approval (expires in 52m, then rollback)"
     );
     assert_eq!(back["deployment"]["awaiting"]["hookId"], "hook-1");
     assert_eq!(back["history"][0]["triggeredAlarms"][0], "web-5xx");

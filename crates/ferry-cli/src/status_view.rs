@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::human;
 use crate::layout::{Layout, Tone};
-use crate::stage::deployment_line;
+use ferry_core::status::deployment_line;
 use crate::why;
 
 /// How far the lines of a section are indented under its title.

@@ -4,7 +4,7 @@
 
 use ferry_manifest::{App, ApprovalStage, Rollout, RolloutAlarms, RolloutStrategy, TimeoutAction};
 
-use crate::stage::percent;
+use ferry_core::status::percent;
 
 /// `web: rollout rolling -> canary 5 % (step bake 10m), bake 5m: ...`,
 /// for each process of both specs whose resolved rollout differs.

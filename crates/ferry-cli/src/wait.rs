@@ -14,7 +14,7 @@ use crate::apply::Applied;
 use crate::human;
 use crate::layout::Layout;
 use crate::show::{explanation, status_of, with_deleting};
-use crate::stage::deployment_line;
+use ferry_core::status::deployment_line;
 use crate::{why, Output};
 
 const WAIT_POLL: Duration = Duration::from_secs(1);

@@ -84,7 +84,7 @@ fn remaining(view: &DeploymentView, minutes: u32, now: OffsetDateTime) -> String
 }
 
 /// Tenths of a percent as a person writes them: `10`, `2.5`.
-fn percent(tenths: u32) -> String {
+pub fn percent(tenths: u32) -> String {
     if tenths % 10 == 0 {
         (tenths / 10).to_string()
     } else {

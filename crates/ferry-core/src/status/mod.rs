@@ -16,4 +16,4 @@ pub mod rollout;
 pub mod schedule;
 
 pub use crate::model::status::*;
-pub use deployment_line::deployment_line;
+pub use deployment_line::{deployment_line, percent};
