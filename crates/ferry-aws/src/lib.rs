@@ -19,6 +19,7 @@ pub mod ecs;
 pub mod logs;
 mod normalize;
 pub mod paginate;
+pub mod resolve;
 pub mod runs;
 pub mod scheduler;
 pub mod traffic;

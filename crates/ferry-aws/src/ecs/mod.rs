@@ -11,6 +11,7 @@ mod reads;
 mod requests;
 mod services;
 mod stopped;
+mod strategy;
 mod task_definition;
 mod tasks;
 

@@ -39,6 +39,9 @@ impl Aws {
         match (observed, traffic) {
             (Ok(mut observed), Some(traffic)) => {
                 observed.schedule_runs = runs;
+                if let Some(adapter) = &self.traffic {
+                    adapter.name_rules(observed.services.values_mut());
+                }
                 Ok((observed, traffic))
             }
             (observed, traffic) => {
