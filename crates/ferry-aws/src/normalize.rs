@@ -9,8 +9,10 @@
 //! definitions are read in [`task_definition`] (the module).
 
 mod deployment;
+mod service_deployment;
 mod task_definition;
 
+pub(crate) use service_deployment::service_deployment;
 pub(crate) use task_definition::task_definition;
 
 use std::collections::BTreeMap;

@@ -70,6 +70,11 @@ impl Ecs {
             .map(|name| (name.clone(), self.stopped_tasks_of(name)))
             .filter(|(_, stops)| !stops.is_empty())
             .collect();
+        observed.service_deployments = observed
+            .services
+            .keys()
+            .filter_map(|name| Some((name.clone(), self.service_deployment_of(name)?)))
+            .collect();
         let cache = self.cache();
         for service in observed.services.values_mut() {
             if !service.task_definition_arn.is_empty() {

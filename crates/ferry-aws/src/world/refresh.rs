@@ -127,6 +127,17 @@ impl Aws {
             .await
     }
 
+    /// Reads the current service deployment of each settling service with
+    /// a strategy other than rolling (20 per call, across apps), until it
+    /// is final and once after; see
+    /// [`Ecs::read_service_deployments`](crate::Ecs::read_service_deployments).
+    /// No call when none settles. Returns the calls made.
+    pub async fn read_service_deployments(&self) -> Result<usize> {
+        self.ecs
+            .read_service_deployments(&self.settings.owner)
+            .await
+    }
+
     /// Names of the cached services tagged for this installation, by app.
     pub fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
         self.ecs.owned_services(&self.settings.owner)
