@@ -12,6 +12,7 @@
 //! failure, which is safe because planning is level-triggered: the next
 //! reconcile plans the remainder again.
 
+pub mod alarms;
 pub mod autoscaling;
 pub mod cache;
 pub mod dead_letters;
@@ -28,6 +29,7 @@ pub mod world;
 #[cfg(test)]
 mod test_support;
 
+pub use alarms::Alarms;
 pub use autoscaling::Autoscaling;
 pub use cache::{Cache, Seq};
 pub use dead_letters::DeadLetters;

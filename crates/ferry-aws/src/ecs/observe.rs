@@ -23,6 +23,8 @@ pub struct Missing {
     /// The load balancers' and zones' inventory is not loaded (or a write
     /// failed since).
     pub traffic: bool,
+    /// The installation's alarms are not loaded (or a write failed since).
+    pub alarms: bool,
 }
 
 impl Missing {

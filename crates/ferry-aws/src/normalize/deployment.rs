@@ -113,9 +113,18 @@ pub(crate) fn deployment(d: &ecs::DeploymentConfiguration) -> Option<DeploymentS
             }
         }
     }
+    // ECS always reports the percents of a rolling service; for the other
+    // strategies they are not what shifts traffic, and one it leaves out
+    // reads as the rendered default rather than as drift.
+    let percent = |value: Option<i32>, default: u32| match value {
+        Some(v) => u32::try_from(v).ok(),
+        None if shifts => Some(default),
+        None => None,
+    };
+    let defaults = DeploymentSpec::default();
     Some(DeploymentSpec {
-        min_healthy_percent: u32::try_from(d.minimum_healthy_percent()?).ok()?,
-        max_percent: u32::try_from(d.maximum_percent()?).ok()?,
+        min_healthy_percent: percent(d.minimum_healthy_percent(), defaults.min_healthy_percent)?,
+        max_percent: percent(d.maximum_percent(), defaults.max_percent)?,
         rollback: d.deployment_circuit_breaker()?.rollback(),
         strategy,
         bake_minutes: if shifts {

@@ -63,6 +63,16 @@ impl Aws {
                         message: "no load balancer is configured".into(),
                     }),
                 },
+                Action::Alarm(change) => match &self.alarms {
+                    Some(alarms) => {
+                        traffic = None;
+                        alarms.execute(change, &target_group).await
+                    }
+                    None => Err(Error::Build {
+                        what: "alarm change",
+                        message: "no CloudWatch client is configured".into(),
+                    }),
+                },
                 Action::CreateSchedule { .. }
                 | Action::UpdateSchedule { .. }
                 | Action::DeleteSchedule { .. } => match &self.schedules {

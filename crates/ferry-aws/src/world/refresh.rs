@@ -23,6 +23,9 @@ impl Aws {
                 None => self.refresh_traffic().await?,
             }
         }
+        if missing.alarms {
+            self.refresh_alarms().await?;
+        }
         Ok(calls)
     }
 
@@ -63,6 +66,16 @@ impl Aws {
         }
         self.refresh_traffic().await?;
         self.refresh_schedules().await?;
+        self.refresh_alarms().await?;
+        Ok(())
+    }
+
+    /// Lists the installation's alarms again (DescribeAlarms by prefix,
+    /// tags once per alarm); nothing without a CloudWatch client.
+    async fn refresh_alarms(&self) -> Result<()> {
+        if let Some(alarms) = &self.alarms {
+            alarms.refresh().await?;
+        }
         Ok(())
     }
 
