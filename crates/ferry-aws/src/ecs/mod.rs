@@ -266,7 +266,7 @@ fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "requests_tests.rs"]

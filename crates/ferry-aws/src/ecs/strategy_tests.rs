@@ -273,3 +273,40 @@ fn a_percent_a_hair_off_its_tenth_reads_as_the_tenth() {
         })
     );
 }
+
+/// For a strategy other than rolling, percents ECS leaves out read as the
+/// rendered defaults; a rolling service without them never matches.
+#[test]
+fn percents_left_out_are_defaults_only_for_a_strategy_that_shifts_traffic() {
+    let without_percents = |strategy: ecs::DeploymentStrategy| {
+        ecs::DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(
+                ecs::DeploymentCircuitBreaker::builder()
+                    .enable(true)
+                    .rollback(true)
+                    .build(),
+            )
+            .strategy(strategy)
+            .bake_time_in_minutes(5)
+            .build()
+    };
+    let blue_green = normalize::service(&described(
+        without_percents(ecs::DeploymentStrategy::BlueGreen),
+        Vec::new(),
+    ))
+    .expect("active");
+    assert_eq!(
+        blue_green.deployment,
+        Some(DeploymentSpec {
+            strategy: RolloutStrategy::BlueGreen,
+            bake_minutes: 5,
+            ..DeploymentSpec::default()
+        })
+    );
+    let rolling = normalize::service(&described(
+        without_percents(ecs::DeploymentStrategy::Rolling),
+        Vec::new(),
+    ))
+    .expect("active");
+    assert_eq!(rolling.deployment, None);
+}
