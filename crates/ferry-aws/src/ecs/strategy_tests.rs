@@ -132,29 +132,29 @@ fn the_request_says_the_strategy_and_ecs_parameters() {
     assert!(rolling.bake_time_in_minutes().is_none());
 }
 
+/// The circuit breaker Ferry always sets.
+fn breaker() -> ecs::DeploymentCircuitBreaker {
+    ecs::DeploymentCircuitBreaker::builder()
+        .enable(true)
+        .rollback(true)
+        .build()
+}
+
+/// A rolling service's configuration as ECS described it before
+/// strategies existed.
+fn rolling_config() -> ecs::builders::DeploymentConfigurationBuilder {
+    ecs::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(100)
+        .maximum_percent(200)
+        .deployment_circuit_breaker(breaker())
+}
+
 #[test]
 fn a_service_created_before_strategies_is_rolling_and_foreign_hooks_never_match() {
-    let old = ecs::DeploymentConfiguration::builder()
-        .minimum_healthy_percent(100)
-        .maximum_percent(200)
-        .deployment_circuit_breaker(
-            ecs::DeploymentCircuitBreaker::builder()
-                .enable(true)
-                .rollback(true)
-                .build(),
-        )
-        .build();
+    let old = rolling_config().build();
     let observed = normalize::service(&described(old.clone(), Vec::new())).expect("active");
     assert_eq!(observed.deployment, Some(DeploymentSpec::default()));
-    let lambda = ecs::DeploymentConfiguration::builder()
-        .minimum_healthy_percent(100)
-        .maximum_percent(200)
-        .deployment_circuit_breaker(
-            ecs::DeploymentCircuitBreaker::builder()
-                .enable(true)
-                .rollback(true)
-                .build(),
-        )
+    let lambda = rolling_config()
         .strategy(ecs::DeploymentStrategy::BlueGreen)
         .lifecycle_hooks(
             ecs::DeploymentLifecycleHook::builder()
@@ -280,12 +280,7 @@ fn a_percent_a_hair_off_its_tenth_reads_as_the_tenth() {
 fn percents_left_out_are_defaults_only_for_a_strategy_that_shifts_traffic() {
     let without_percents = |strategy: ecs::DeploymentStrategy| {
         ecs::DeploymentConfiguration::builder()
-            .deployment_circuit_breaker(
-                ecs::DeploymentCircuitBreaker::builder()
-                    .enable(true)
-                    .rollback(true)
-                    .build(),
-            )
+            .deployment_circuit_breaker(breaker())
             .strategy(strategy)
             .bake_time_in_minutes(5)
             .build()
