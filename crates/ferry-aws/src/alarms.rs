@@ -153,15 +153,20 @@ impl Alarms {
     }
 
     /// The alarms of `app`, which should have `desired`: those with the
-    /// desired names (whoever owns them) and those tagged for it. `None`
-    /// while the inventory is not ready. No call.
+    /// desired names (whoever owns them) and those tagged for it. No call.
+    ///
+    /// While the inventory is not ready: `None` if the app wants alarms
+    /// (the snapshot then reads them first), else none at all, so that an
+    /// installation CloudWatch does not answer (no permission yet, say)
+    /// still reconciles its apps without alarms; an alarm such an app no
+    /// longer wants is deleted once the inventory is read again.
     pub fn snapshot(
         &self,
         app: &str,
         desired: &[AlarmSpec],
     ) -> Option<BTreeMap<String, ObservedAlarm>> {
         if !self.is_ready() {
-            return None;
+            return desired.is_empty().then(BTreeMap::new);
         }
         let wanted: BTreeSet<&str> = desired.iter().map(|a| a.name.as_str()).collect();
         Some(self.inventory.read(|alarms| {
