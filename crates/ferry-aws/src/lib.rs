@@ -12,6 +12,7 @@
 //! failure, which is safe because planning is level-triggered: the next
 //! reconcile plans the remainder again.
 
+pub mod alarms;
 pub mod autoscaling;
 pub mod cache;
 pub mod dead_letters;
@@ -19,6 +20,7 @@ pub mod ecs;
 pub mod logs;
 mod normalize;
 pub mod paginate;
+pub mod resolve;
 pub mod runs;
 pub mod scheduler;
 pub mod traffic;
@@ -27,6 +29,7 @@ pub mod world;
 #[cfg(test)]
 mod test_support;
 
+pub use alarms::Alarms;
 pub use autoscaling::Autoscaling;
 pub use cache::{Cache, Seq};
 pub use dead_letters::DeadLetters;

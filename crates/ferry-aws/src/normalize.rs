@@ -8,8 +8,11 @@
 //! something no rendered spec equals, so it gets replaced. Task
 //! definitions are read in [`task_definition`] (the module).
 
+mod deployment;
+mod service_deployment;
 mod task_definition;
 
+pub(crate) use service_deployment::service_deployment;
 pub(crate) use task_definition::task_definition;
 
 use std::collections::BTreeMap;
@@ -18,7 +21,6 @@ use aws_sdk_ecs::types as ecs;
 use ferry_core::observed::{DeploymentStatus, EcsRolloutState, ObservedDeployment, ServiceEvent};
 use ferry_core::task::{sorted_strategy, CapacityProviderItem};
 use ferry_core::traffic::{target_group_name_from_arn, LoadBalancerLink};
-use ferry_core::DeploymentSpec;
 use ferry_core::{NetworkSpec, ObservedService, ServiceStatus};
 
 pub(crate) fn tags(tags: &[ecs::Tag]) -> BTreeMap<String, String> {
@@ -81,7 +83,7 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
                         .container_port()
                         .and_then(|p| u16::try_from(p).ok())
                         .unwrap_or(0),
-                    advanced: None,
+                    advanced: lb.advanced_configuration().and_then(deployment::advanced),
                 })
                 .collect();
             // Compared with the rendered links, which are sorted.
@@ -91,14 +93,9 @@ pub(crate) fn service(s: &ecs::Service) -> Option<ObservedService> {
         health_check_grace_period: s
             .health_check_grace_period_seconds()
             .and_then(|g| u32::try_from(g).ok()),
-        deployment: s.deployment_configuration().and_then(|d| {
-            Some(DeploymentSpec {
-                min_healthy_percent: u32::try_from(d.minimum_healthy_percent()?).ok()?,
-                max_percent: u32::try_from(d.maximum_percent()?).ok()?,
-                rollback: d.deployment_circuit_breaker()?.rollback(),
-                ..DeploymentSpec::default()
-            })
-        }),
+        deployment: s
+            .deployment_configuration()
+            .and_then(deployment::deployment),
         // Empty for a service with a launch type (the FARGATE one, for
         // Ferry's): ECS reports one or the other.
         capacity_provider_strategy: sorted_strategy(

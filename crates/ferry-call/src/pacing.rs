@@ -99,6 +99,18 @@ pub enum Bucket {
     /// CloudWatch Logs GetLogEvents (the controller's read of a stopped
     /// task's last lines): 25/s per account and Region; burst 25.
     LogsTailReads,
+    /// CloudWatch PutMetricAlarm, DeleteAlarms and TagResource (the
+    /// alarms Ferry owns, `alarms: default`): 3 transactions per second per
+    /// account and Region, the PutMetricAlarm and DeleteAlarms quotas of
+    /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html>;
+    /// no burst is documented, so Ferry allows one second's worth. One
+    /// bucket for the three is stricter than AWS, whose rates are per
+    /// operation.
+    AlarmWrites,
+    /// CloudWatch DescribeAlarms and ListTagsForResource: 9 transactions
+    /// per second, the DescribeAlarms quota of the same page; burst one
+    /// second's worth.
+    AlarmReads,
     /// Application Auto Scaling: every action, burst 10, 2/s. AWS says
     /// that Application Auto Scaling has an API throttle bucket of its own
     /// per account and Region, shared by all its actions ("Amazon EC2 Auto
@@ -135,7 +147,7 @@ pub struct Rate {
 
 impl Bucket {
     /// Every paced bucket, in a fixed order.
-    pub const PACED: [Bucket; 17] = [
+    pub const PACED: [Bucket; 19] = [
         Bucket::TaskDefinitionWrites,
         Bucket::TaskDefinitionReads,
         Bucket::ServiceWrites,
@@ -151,6 +163,8 @@ impl Bucket {
         Bucket::SchedulerGroups,
         Bucket::LogsReads,
         Bucket::LogsTailReads,
+        Bucket::AlarmWrites,
+        Bucket::AlarmReads,
         Bucket::Autoscaling,
         Bucket::Sqs,
     ];
@@ -173,6 +187,8 @@ impl Bucket {
             Bucket::SchedulerGroups => (10, 10.0),
             Bucket::LogsReads => (5, 5.0),
             Bucket::LogsTailReads => (25, 25.0),
+            Bucket::AlarmWrites => (3, 3.0),
+            Bucket::AlarmReads => (9, 9.0),
             Bucket::Autoscaling => (10, 2.0),
             Bucket::Sqs => (10, 10.0),
             Bucket::Unpaced => return None,

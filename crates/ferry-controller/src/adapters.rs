@@ -64,6 +64,11 @@ pub trait World: Send + Sync + 'static {
     fn read_stopped_tasks(
         &self,
     ) -> impl Future<Output = ferry_aws::Result<ferry_aws::ecs::StopReadCalls>> + Send;
+    /// Reads the current service deployments of the settling services
+    /// with a strategy other than rolling (no call when there is none);
+    /// returns the calls made. See
+    /// [`ferry_aws::Aws::read_service_deployments`].
+    fn read_service_deployments(&self) -> impl Future<Output = ferry_aws::Result<usize>> + Send;
     /// Cached services of this installation, by app.
     fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>>;
     /// Deregisters unused revisions of the apps' families; returns how
@@ -120,6 +125,10 @@ impl World for ferry_aws::Aws {
 
     async fn read_stopped_tasks(&self) -> ferry_aws::Result<ferry_aws::ecs::StopReadCalls> {
         ferry_aws::Aws::read_stopped_tasks(self).await
+    }
+
+    async fn read_service_deployments(&self) -> ferry_aws::Result<usize> {
+        ferry_aws::Aws::read_service_deployments(self).await
     }
 
     fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {

@@ -154,6 +154,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
             group,
         )
     });
+    // The alarms Ferry owns (`alarms: default`), through the same paced
+    // SDK configuration (AWS_ENDPOINT_URL reaches the local AWS too).
+    let alarms = ferry_aws::Alarms::new(
+        aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&paced).build(),
+        ),
+        caller.clone(),
+        config.table.clone(),
+    );
     let traffic = if config.internal_listener_arn.is_empty() {
         info!("no internal listener configured: processes are not exposed");
         None
@@ -256,7 +265,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 ferry_aws::Aws::new(ecs, settings.clone())
                     .with_traffic(traffic)
                     .with_schedules(Some(scheduler))
-                    .with_logs(logs),
+                    .with_logs(logs)
+                    .with_alarms(Some(alarms)),
                 store,
                 settings,
                 metrics.clone(),

@@ -304,6 +304,11 @@ impl World for FakeWorld {
         Ok(state.stop_reads)
     }
 
+    async fn read_service_deployments(&self) -> ferry_aws::Result<usize> {
+        self.state().progress_reads.push("deployments");
+        Ok(0)
+    }
+
     fn owned_services(&self) -> BTreeMap<String, BTreeSet<String>> {
         BTreeMap::new()
     }
@@ -717,7 +722,10 @@ async fn a_progress_tick_reads_stopped_tasks_after_the_services_and_counts_them(
         state.stop_reads = ferry_aws::ecs::StopReadCalls { ecs: 50, logs: 2 };
     }
     let pause = r.progress().await;
-    assert_eq!(r.world.state().progress_reads, ["services", "stopped"]);
+    assert_eq!(
+        r.world.state().progress_reads,
+        ["services", "stopped", "deployments"]
+    );
     let reads = r
         .metrics
         .ecs_reads_total

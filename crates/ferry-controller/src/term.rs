@@ -121,6 +121,17 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         };
         progress_reads.inc_by(count(stops.ecs));
         self.metrics.log_reads_total.inc_by(count(stops.logs));
+        // After the services were read again: their current service
+        // deployments are current. No call when no service with a
+        // strategy other than rolling settles.
+        let deployments = match self.world.read_service_deployments().await {
+            Ok(calls) => calls,
+            Err(err) => {
+                warn!(error = %err, "reading service deployments failed");
+                0
+            }
+        };
+        progress_reads.inc_by(count(deployments));
         if settling == 0 {
             return PROGRESS_TICK;
         }
@@ -130,7 +141,8 @@ impl<W: World, S: StatusStore> Reconciler<W, S> {
         // refilling at least as fast as the service read bucket: the
         // longest of the three sizes the pause.
         let services = settling.div_ceil(ferry_aws::ecs::DESCRIBE_SERVICES_BATCH);
-        let needed = services.max(stops.ecs).max(stops.logs);
+        // Service deployments share the service read bucket.
+        let needed = (services + deployments).max(stops.ecs).max(stops.logs);
         read_pause(needed, PROGRESS_READ_SHARE).max(PROGRESS_TICK)
     }
 

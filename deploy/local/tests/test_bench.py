@@ -356,6 +356,31 @@ def test_stopped_task_reads_count_list_describe_and_log_reads():
     assert rows[f"image: {bench.STOPPED_READS_LABEL}"] == ("1 / 1 / 1", "-", "-")
 
 
+def test_rollout_calls_count_service_deployments_and_alarm_calls():
+    log = MIXED_LOG + [
+        {"t": 18.0, "service": "ecs", "operation": "DescribeServiceDeployments", "status": 200,
+         "agent": "ferry-bench"},
+        {"t": 18.2, "service": "monitoring", "operation": "DescribeAlarms", "status": 200,
+         "agent": "ferry-bench"},
+        {"t": 18.4, "service": "monitoring", "operation": "ListTagsForResource", "status": 200,
+         "agent": "ferry-bench"},
+        {"t": 18.6, "service": "monitoring", "operation": "PutMetricAlarm", "status": 200,
+         "agent": "ferry-bench"},
+        {"t": 18.8, "service": "monitoring", "operation": "PutMetricAlarm", "status": 200,
+         "agent": "other"},
+    ]
+    calls = bench.calls_by_service(bench.in_window(log, 0, 100, agent="ferry-bench"))
+    counted = bench.rollout_calls(calls)
+    assert counted == {"DescribeServiceDeployments": 1, "PutMetricAlarm": 1, "DescribeAlarms": 1,
+                       "ListTagsForResource": 1}
+    assert bench.rollout_calls_text(counted) == "1 / 1 / 1 / 1"
+    assert bench.rollout_calls_text(None) == "-"
+    results = {"image": {"quota_bound_seconds": 10.0, "wall_seconds": 5.0,
+                         "throttle_errors_in_status": {}, "rollout_calls": counted}}
+    rows = {row[0]: row[1:] for row in bench.summary_rows(results)}
+    assert rows[f"image: {bench.ROLLOUT_CALLS_LABEL}"] == ("1 / 1 / 1 / 1", "-", "-")
+
+
 def test_summary_shows_throttled_calls_by_service():
     results = {"cold": {"quota_bound_seconds": 420.0, "wall_seconds": 430.0,
                         "throttle_errors_in_status": {}, "throttled_controller": 3,

@@ -6,6 +6,7 @@ use aws_sdk_ecs::operation::update_service::builders::UpdateServiceFluentBuilder
 use super::requests::*;
 use super::task_definition;
 use super::*;
+use crate::resolve::Resolve;
 
 impl Ecs {
     /// Records the service a write's response returned.
@@ -50,7 +51,7 @@ impl Ecs {
         &self,
         action: &Action,
         registered: &mut BTreeMap<String, String>,
-        target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+        names: Resolve<'_>,
     ) -> Result<()> {
         match action {
             Action::Autoscaling(change) => {
@@ -60,7 +61,7 @@ impl Ecs {
                         message: format!("Application Auto Scaling is not configured: {change}"),
                     });
                 };
-                autoscaling.execute(change, target_group).await?;
+                autoscaling.execute(change, names.target_group).await?;
             }
             Action::Traffic(_)
             | Action::Alarm(_)
@@ -92,13 +93,13 @@ impl Ecs {
                 let links = service
                     .load_balancers
                     .iter()
-                    .map(|l| load_balancer(l, target_group))
+                    .map(|l| load_balancer(l, names))
                     .collect::<Result<Vec<_>>>()?;
                 self.create_service(service, &arn, links).await?;
             }
             Action::UpdateService(update) => {
                 let name = &update.name;
-                let request = self.update_service_request(update, registered, target_group)?;
+                let request = self.update_service_request(update, registered, names)?;
                 let seq = self.services.begin();
                 let out = self
                     .caller
@@ -179,7 +180,7 @@ impl Ecs {
         &self,
         update: &ServiceUpdate,
         registered: &BTreeMap<String, String>,
-        target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+        names: Resolve<'_>,
     ) -> Result<UpdateServiceFluentBuilder> {
         let arn = update
             .task_definition
@@ -193,7 +194,7 @@ impl Ecs {
             .map(|links| {
                 links
                     .iter()
-                    .map(|l| load_balancer(l, target_group))
+                    .map(|l| load_balancer(l, names))
                     .collect::<Result<Vec<_>>>()
             })
             .transpose()?;
@@ -212,7 +213,13 @@ impl Ecs {
                     .transpose()?,
             )
             .set_load_balancers(links)
-            .set_deployment_configuration(update.deployment.as_ref().map(deployment_configuration))
+            .set_deployment_configuration(
+                update
+                    .deployment
+                    .as_ref()
+                    .map(deployment_configuration)
+                    .transpose()?,
+            )
             .set_health_check_grace_period_seconds(update.health_check_grace_period.map(count))
             // An empty list returns the service to its launch type.
             .set_capacity_provider_strategy(
@@ -246,7 +253,7 @@ impl Ecs {
             .set_capacity_provider_strategy(placement.capacity_provider_strategy)
             .set_enable_execute_command(service.enable_execute_command.then_some(true))
             .network_configuration(network_configuration(&service.network)?)
-            .deployment_configuration(deployment_configuration(&service.deployment))
+            .deployment_configuration(deployment_configuration(&service.deployment)?)
             .propagate_tags(ecs::PropagateTags::Service)
             .enable_ecs_managed_tags(true)
             .set_health_check_grace_period_seconds(

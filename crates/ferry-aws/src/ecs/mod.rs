@@ -3,6 +3,7 @@
 //! take of it, the executor of ECS actions, task-definition hygiene, and
 //! the one-off tasks of the CLI, each in a module of its own.
 
+mod deployments;
 mod exec;
 mod execute;
 mod hygiene;
@@ -11,9 +12,11 @@ mod reads;
 mod requests;
 mod services;
 mod stopped;
+mod strategy;
 mod task_definition;
 mod tasks;
 
+pub use deployments::DESCRIBE_SERVICE_DEPLOYMENTS_BATCH;
 pub use exec::{ExecContainer, ExecSession, ExecTask, EXECUTE_COMMAND_AGENT};
 pub use observe::Missing;
 pub use stopped::{StopReadCalls, FORGET_AFTER as STOPPED_TASKS_FORGET_AFTER};
@@ -79,6 +82,9 @@ pub struct Ecs {
     services: services::Services,
     /// The settling services' stopped tasks, read once per progress tick.
     stopped: stopped::StoppedTasks,
+    /// The current service deployments of settling services with a
+    /// strategy other than rolling, read once per progress tick.
+    deployments: deployments::ServiceDeployments,
     /// When each service of the installation was last seen settling: a
     /// service stays in the progress reads for [`WATCH_AFTER_SETTLED`]
     /// after it looks settled.
@@ -178,6 +184,7 @@ impl Ecs {
             cluster: cluster.into(),
             services: services::Services::default(),
             stopped: stopped::StoppedTasks::default(),
+            deployments: deployments::ServiceDeployments::default(),
             last_settling: Mutex::new(HashMap::new()),
             cache: Mutex::new(Cache::default()),
             autoscaling: None,
@@ -259,7 +266,7 @@ fn family_and_revision(arn: &str) -> Option<(&str, u32)> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "requests_tests.rs"]

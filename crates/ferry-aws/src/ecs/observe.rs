@@ -23,6 +23,8 @@ pub struct Missing {
     /// The load balancers' and zones' inventory is not loaded (or a write
     /// failed since).
     pub traffic: bool,
+    /// The installation's alarms are not loaded (or a write failed since).
+    pub alarms: bool,
 }
 
 impl Missing {
@@ -69,6 +71,11 @@ impl Ecs {
             .keys()
             .map(|name| (name.clone(), self.stopped_tasks_of(name)))
             .filter(|(_, stops)| !stops.is_empty())
+            .collect();
+        observed.service_deployments = observed
+            .services
+            .keys()
+            .filter_map(|name| Some((name.clone(), self.service_deployment_of(name)?)))
             .collect();
         let cache = self.cache();
         for service in observed.services.values_mut() {

@@ -80,7 +80,9 @@ impl Ecs {
     }
 
     /// Names of the cached services of the installation `owner` that are
-    /// still changing (see [`is_settling`]) or were within
+    /// still changing (see [`is_settling`]; with a strategy other than
+    /// rolling, also while the current service deployment is not known to
+    /// be final) or were within
     /// [`WATCH_AFTER_SETTLED`], for the progress reads between resyncs.
     pub fn settling(&self, owner: &str) -> Vec<String> {
         self.settling_at(owner, std::time::Instant::now())
@@ -98,7 +100,10 @@ impl Ecs {
                 (
                     owned
                         .iter()
-                        .filter(|s| is_settling(s))
+                        .filter(|s| {
+                            is_settling(s)
+                                || super::deployments::settles_by_deployment(&self.deployments, s)
+                        })
                         .map(|s| s.name.clone())
                         .collect(),
                     owned.iter().map(|s| s.name.clone()).collect(),

@@ -2,7 +2,9 @@
 
 use ferry_core::task::CapacityProviderItem;
 
+use super::strategy::{advanced_configuration, with_strategy};
 use super::*;
+use crate::resolve::Resolve;
 
 pub(super) fn resolve(
     reference: &TaskDefinitionRef,
@@ -19,11 +21,13 @@ pub(super) fn resolve(
     }
 }
 
+/// A service's link to a target group, with its `advancedConfiguration`
+/// for a strategy other than rolling ([`advanced_configuration`]).
 pub(super) fn load_balancer(
     link: &LoadBalancerLink,
-    target_group: &(dyn Fn(&str) -> Option<String> + Sync),
+    resolve: Resolve<'_>,
 ) -> Result<ecs::LoadBalancer> {
-    let arn = target_group(&link.target_group).ok_or_else(|| Error::Build {
+    let arn = (resolve.target_group)(&link.target_group).ok_or_else(|| Error::Build {
         what: "service request",
         message: format!(
             "target group {} is not known; it is created before the service",
@@ -34,22 +38,30 @@ pub(super) fn load_balancer(
         .target_group_arn(arn)
         .container_name(&link.container_name)
         .container_port(i32::from(link.container_port))
+        .set_advanced_configuration(
+            link.advanced
+                .as_ref()
+                .map(|a| advanced_configuration(a, resolve))
+                .transpose()?,
+        )
         .build())
 }
 
 pub(super) fn deployment_configuration(
     spec: &ferry_core::DeploymentSpec,
-) -> ecs::DeploymentConfiguration {
-    ecs::DeploymentConfiguration::builder()
-        .deployment_circuit_breaker(
-            ecs::DeploymentCircuitBreaker::builder()
-                .enable(true)
-                .rollback(spec.rollback)
-                .build(),
-        )
-        .minimum_healthy_percent(count(spec.min_healthy_percent))
-        .maximum_percent(count(spec.max_percent))
-        .build()
+) -> Result<ecs::DeploymentConfiguration> {
+    Ok(
+        with_strategy(ecs::DeploymentConfiguration::builder(), spec)?
+            .deployment_circuit_breaker(
+                ecs::DeploymentCircuitBreaker::builder()
+                    .enable(true)
+                    .rollback(spec.rollback)
+                    .build(),
+            )
+            .minimum_healthy_percent(count(spec.min_healthy_percent))
+            .maximum_percent(count(spec.max_percent))
+            .build(),
+    )
 }
 
 pub(super) fn count(n: u32) -> i32 {

@@ -455,6 +455,11 @@ fn a_service_reads_back_its_strategy_and_exec() {
 fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
     let ecs = Ecs::new(client(), caller(), "apps");
     let no_group = |_: &str| None;
+    let no_rule = |_: &ferry_core::traffic::RuleRef| None;
+    let no_group = crate::resolve::Resolve {
+        target_group: &no_group,
+        rule: &no_rule,
+    };
     for strategy in strategies() {
         let update = ServiceUpdate {
             capacity_provider_strategy: Some(strategy.clone()),
@@ -463,7 +468,7 @@ fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
             ..ServiceUpdate::new("acme_worker")
         };
         let request = ecs
-            .update_service_request(&update, &BTreeMap::new(), &no_group)
+            .update_service_request(&update, &BTreeMap::new(), no_group)
             .expect("request");
         let input = request.as_input();
         let sent = input
@@ -479,7 +484,7 @@ fn update_service_sends_the_strategy_exec_and_a_new_deployment() {
         ..ServiceUpdate::new("acme_worker")
     };
     let request = ecs
-        .update_service_request(&scale, &BTreeMap::new(), &no_group)
+        .update_service_request(&scale, &BTreeMap::new(), no_group)
         .expect("request");
     let input = request.as_input();
     assert!(input.get_capacity_provider_strategy().is_none());

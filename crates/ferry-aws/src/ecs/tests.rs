@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use super::execute::already_exists;
 use super::*;
 
-pub(super) fn service(name: &str) -> ferry_core::ObservedService {
+pub(crate) fn service(name: &str) -> ferry_core::ObservedService {
     ferry_core::ObservedService {
         name: name.into(),
         arn: format!("arn:aws:ecs:us-east-1:1:service/c/{name}"),

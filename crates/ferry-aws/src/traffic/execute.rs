@@ -10,7 +10,7 @@ use ferry_core::traffic::{
 };
 
 use super::requests::{
-    alias_change, build, elb_tags, forward, host_condition, seconds, txt_change,
+    alias_change, build, elb_tags, forward_to, forwarded, host_condition, seconds, txt_change,
     DEREGISTRATION_DELAY,
 };
 use super::{Traffic, ELB, ROUTE53};
@@ -87,6 +87,11 @@ impl Traffic {
             }
             TrafficAction::CreateRule { spec, priority } => {
                 let target = self.resolve(&spec.target_group)?;
+                let alternate = spec
+                    .alternate
+                    .as_deref()
+                    .map(|name| self.resolve(name))
+                    .transpose()?;
                 let tags = elb_tags(&spec.tags);
                 let seq = self.inventory.rules.begin();
                 let out = self
@@ -97,7 +102,7 @@ impl Traffic {
                             .listener_arn(&spec.listener_arn)
                             .priority(i32::try_from(*priority).unwrap_or(i32::MAX))
                             .conditions(host_condition(&spec.hosts))
-                            .actions(forward(&target))
+                            .actions(forward_to(&target, alternate.as_deref()))
                             .set_tags(Some(tags.clone()))
                             .send()
                     })
@@ -112,6 +117,7 @@ impl Traffic {
                         resource: spec.key.clone(),
                         what: "RuleArn",
                     })?;
+                let (target_group_arns, weights) = forwarded(&target, alternate.as_deref());
                 self.inventory.rules.put(
                     seq,
                     arn.to_owned(),
@@ -120,8 +126,8 @@ impl Traffic {
                         listener_arn: spec.listener_arn.clone(),
                         priority: Some(*priority),
                         hosts: spec.hosts.clone(),
-                        target_group_arns: vec![target],
-                        weights: std::collections::BTreeMap::new(),
+                        target_group_arns,
+                        weights,
                         tags: spec.tags.clone(),
                     },
                 );
@@ -133,9 +139,13 @@ impl Traffic {
                 key,
                 hosts,
                 target_group,
-                alternate: _,
+                alternate,
             } => {
                 let target = self.resolve(target_group)?;
+                let alternate = alternate
+                    .as_deref()
+                    .map(|name| self.resolve(name))
+                    .transpose()?;
                 let seq = self.inventory.rules.begin();
                 self.caller
                     .call(ELB, "ModifyRule", Bucket::ElbWrites, key, || {
@@ -143,13 +153,15 @@ impl Traffic {
                             .modify_rule()
                             .rule_arn(arn)
                             .conditions(host_condition(hosts))
-                            .actions(forward(&target))
+                            .actions(forward_to(&target, alternate.as_deref()))
                             .send()
                     })
                     .await?;
+                let (target_group_arns, weights) = forwarded(&target, alternate.as_deref());
                 self.inventory.rules.update(seq, arn, |rule| {
                     rule.hosts = hosts.clone();
-                    rule.target_group_arns = vec![target];
+                    rule.target_group_arns = target_group_arns;
+                    rule.weights = weights;
                 });
                 Ok(())
             }

@@ -229,6 +229,57 @@ impl Traffic {
             .then(|| self.inventory.observed(&self.owner, app, desired))
     }
 
+    /// The ARN of a listener rule, by its listener and `ferry:rule` key,
+    /// as the inventory knows it; a key of `arn:<ARN>` (a rule read from a
+    /// service that nobody named) is that ARN.
+    pub fn rule_arn(&self, rule: &traffic::RuleRef) -> Option<String> {
+        if let Some(arn) = crate::resolve::unknown_rule_arn(rule) {
+            return Some(arn.to_owned());
+        }
+        self.inventory.rules.read(|rules| {
+            rules
+                .values()
+                .find(|r| {
+                    r.listener_arn == rule.listener_arn
+                        && r.tags.get(traffic::TAG_RULE) == Some(&rule.key)
+                })
+                .map(|r| r.arn.clone())
+        })
+    }
+
+    /// Names the rules of `services`' links, read from ECS as
+    /// `arn:<ARN>` references, by their listener and `ferry:rule` key where
+    /// the inventory knows the ARN as a rule with that tag; the others stay
+    /// as they are, which no rendered link equals.
+    pub fn name_rules<'a>(
+        &self,
+        services: impl IntoIterator<Item = &'a mut ferry_core::ObservedService>,
+    ) {
+        self.inventory.rules.read(|rules| {
+            let name = |rule: &mut traffic::RuleRef| {
+                let Some(arn) = crate::resolve::unknown_rule_arn(rule) else {
+                    return;
+                };
+                if let Some(known) = rules.get(&arn.to_owned()) {
+                    if let Some(key) = known.tags.get(traffic::TAG_RULE) {
+                        *rule = traffic::RuleRef {
+                            listener_arn: known.listener_arn.clone(),
+                            key: key.clone(),
+                        };
+                    }
+                }
+            };
+            for service in services {
+                for link in &mut service.load_balancers {
+                    if let Some(advanced) = &mut link.advanced {
+                        name(&mut advanced.production_rule);
+                        name(&mut advanced.test_rule);
+                    }
+                }
+            }
+        })
+    }
+
     /// The ARN of a target group, by name, as the inventory knows it.
     pub fn target_group_arn(&self, name: &str) -> Option<String> {
         self.inventory.groups.get(&name.to_owned()).map(|g| g.arn)

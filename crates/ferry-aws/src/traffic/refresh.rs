@@ -328,9 +328,28 @@ fn observed_rule(
         priority,
         hosts,
         target_group_arns,
-        weights: BTreeMap::new(),
+        weights: forward_weights(rule),
         tags: BTreeMap::new(),
     })
+}
+
+/// The weight of each target group a rule's forward actions name in a
+/// `ForwardConfig` (ELBv2 may report one for a plain forward too; a
+/// pair's weights are ECS's to shift). A weight left out reads as 1, the
+/// default weight of a forward's target group
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupTuple.html>).
+pub(super) fn forward_weights(
+    rule: &aws_sdk_elasticloadbalancingv2::types::Rule,
+) -> BTreeMap<String, u32> {
+    rule.actions()
+        .iter()
+        .filter_map(|a| a.forward_config())
+        .flat_map(|f| f.target_groups())
+        .filter_map(|t| {
+            let weight = t.weight().map_or(1, |w| u32::try_from(w).unwrap_or(0));
+            Some((t.target_group_arn()?.to_owned(), weight))
+        })
+        .collect()
 }
 
 /// Adds what one record set says to the observation of its name.

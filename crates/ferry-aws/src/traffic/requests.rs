@@ -53,6 +53,62 @@ pub(super) fn forward(target_group_arn: &str) -> elb::types::Action {
         .build()
 }
 
+/// The weight Ferry writes for the live group of a pair; the alternate
+/// gets 0, so no request reaches a group that may have no tasks.
+pub(super) const LIVE_WEIGHT: i32 = 100;
+
+/// A forward to a pair of target groups (`live` at [`LIVE_WEIGHT`],
+/// `alternate` at 0), as ECS requires of a blue/green, canary or linear
+/// deployment's rules: a forward action whose `ForwardConfig` names both
+/// groups, and no `TargetGroupArn`, which ELBv2 accepts beside a
+/// `ForwardConfig` of one group only
+/// (<https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Action.html>;
+/// the rules ECS shifts weights on,
+/// <https://docs.aws.amazon.com/AmazonECS/latest/developerguide/alb-resources-for-blue-green.html>).
+pub(super) fn forward_pair(live_arn: &str, alternate_arn: &str) -> elb::types::Action {
+    let group = |arn: &str, weight: i32| {
+        elb::types::TargetGroupTuple::builder()
+            .target_group_arn(arn)
+            .weight(weight)
+            .build()
+    };
+    elb::types::Action::builder()
+        .r#type(elb::types::ActionTypeEnum::Forward)
+        .forward_config(
+            elb::types::ForwardActionConfig::builder()
+                .target_groups(group(live_arn, LIVE_WEIGHT))
+                .target_groups(group(alternate_arn, 0))
+                .build(),
+        )
+        .build()
+}
+
+/// What a rule forwarding to `live` (and `alternate`, for a pair) reads
+/// back as: its target group ARNs, sorted, and the weights Ferry wrote.
+pub(super) fn forwarded(
+    live_arn: &str,
+    alternate_arn: Option<&str>,
+) -> (Vec<String>, BTreeMap<String, u32>) {
+    match alternate_arn {
+        None => (vec![live_arn.to_owned()], BTreeMap::new()),
+        Some(alternate) => {
+            let weights = BTreeMap::from([
+                (live_arn.to_owned(), LIVE_WEIGHT.unsigned_abs()),
+                (alternate.to_owned(), 0),
+            ]);
+            (weights.keys().cloned().collect(), weights)
+        }
+    }
+}
+
+/// The forward action of a rule: to `live` alone, or to the pair.
+pub(super) fn forward_to(live_arn: &str, alternate_arn: Option<&str>) -> elb::types::Action {
+    match alternate_arn {
+        None => forward(live_arn),
+        Some(alternate) => forward_pair(live_arn, alternate),
+    }
+}
+
 pub(super) fn alias_change(
     action: route53::types::ChangeAction,
     name: &str,
@@ -108,3 +164,7 @@ pub(super) fn txt_change(
         "Change",
     )
 }
+
+#[cfg(test)]
+#[path = "requests_tests.rs"]
+mod tests;

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use ferry_core::traffic::RuleRef;
 use ferry_core::{Action, Plan};
 use tracing::info;
 
 use super::{Aws, TrafficGuard};
+use crate::resolve::Resolve;
 use crate::Error;
 
 /// A plan stopped at its first failure.
@@ -37,6 +39,15 @@ impl Aws {
                 .as_ref()
                 .and_then(|traffic| traffic.target_group_arn(name))
         };
+        let rule = |rule: &RuleRef| {
+            self.traffic
+                .as_ref()
+                .and_then(|traffic| traffic.rule_arn(rule))
+        };
+        let resolve = Resolve {
+            target_group: &target_group,
+            rule: &rule,
+        };
         for (completed, action) in plan.actions.iter().enumerate() {
             info!(action = %action, "executing");
             let result = match action {
@@ -50,6 +61,16 @@ impl Aws {
                     None => Err(Error::Build {
                         what: "traffic change",
                         message: "no load balancer is configured".into(),
+                    }),
+                },
+                Action::Alarm(change) => match &self.alarms {
+                    Some(alarms) => {
+                        traffic = None;
+                        alarms.execute(change, &target_group).await
+                    }
+                    None => Err(Error::Build {
+                        what: "alarm change",
+                        message: "no CloudWatch client is configured".into(),
                     }),
                 },
                 Action::CreateSchedule { .. }
@@ -66,9 +87,7 @@ impl Aws {
                 },
                 _ => {
                     traffic = None;
-                    self.ecs
-                        .execute(action, &mut registered, &target_group)
-                        .await
+                    self.ecs.execute(action, &mut registered, resolve).await
                 }
             };
             result.map_err(|error| Stopped { completed, error })?;

@@ -53,6 +53,9 @@ pub struct Aws {
     schedules: Option<Scheduler>,
     /// The apps' log group; `None`: stopped tasks' last lines are not read.
     logs: Option<Logs>,
+    /// CloudWatch alarms Ferry owns (`alarms: default`); `None`: none is
+    /// observed or changed.
+    alarms: Option<crate::Alarms>,
     /// The controller's settings: the installation (`owner`), and what an
     /// app's spec is rendered with.
     settings: Settings,
@@ -70,6 +73,7 @@ impl Aws {
             traffic: None,
             schedules: None,
             logs: None,
+            alarms: None,
             settings,
             traffic_lock: Arc::new(tokio::sync::Mutex::new(())),
         }
@@ -92,6 +96,12 @@ impl Aws {
     /// group).
     pub fn with_logs(mut self, logs: Option<Logs>) -> Self {
         self.logs = logs;
+        self
+    }
+
+    /// Observes and changes the alarms Ferry owns through `alarms`.
+    pub fn with_alarms(mut self, alarms: Option<crate::Alarms>) -> Self {
+        self.alarms = alarms;
         self
     }
 

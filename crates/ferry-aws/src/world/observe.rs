@@ -36,14 +36,23 @@ impl Aws {
             Some(traffic) => traffic.snapshot(app, &desired.traffic),
             None => Some(ObservedTraffic::default()),
         };
-        match (observed, traffic) {
-            (Ok(mut observed), Some(traffic)) => {
+        let alarms = match &self.alarms {
+            Some(alarms) => alarms.snapshot(app, &desired.alarms),
+            None => Some(Default::default()),
+        };
+        match (observed, traffic, alarms) {
+            (Ok(mut observed), Some(traffic), Some(alarms)) => {
                 observed.schedule_runs = runs;
+                observed.alarms = alarms;
+                if let Some(adapter) = &self.traffic {
+                    adapter.name_rules(observed.services.values_mut());
+                }
                 Ok((observed, traffic))
             }
-            (observed, traffic) => {
+            (observed, traffic, alarms) => {
                 let mut missing = observed.err().unwrap_or_default();
                 missing.traffic = traffic.is_none();
+                missing.alarms = alarms.is_none();
                 Err(missing)
             }
         }

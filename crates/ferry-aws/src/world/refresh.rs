@@ -23,6 +23,9 @@ impl Aws {
                 None => self.refresh_traffic().await?,
             }
         }
+        if missing.alarms {
+            self.refresh_alarms().await?;
+        }
         Ok(calls)
     }
 
@@ -63,6 +66,20 @@ impl Aws {
         }
         self.refresh_traffic().await?;
         self.refresh_schedules().await?;
+        // Like the scalable targets: logged, and read again by the
+        // snapshot of an app that wants alarms.
+        if let Err(err) = self.refresh_alarms().await {
+            warn!(error = %err, "reading the alarms failed");
+        }
+        Ok(())
+    }
+
+    /// Lists the installation's alarms again (DescribeAlarms by prefix,
+    /// tags once per alarm); nothing without a CloudWatch client.
+    async fn refresh_alarms(&self) -> Result<()> {
+        if let Some(alarms) = &self.alarms {
+            alarms.refresh().await?;
+        }
         Ok(())
     }
 
@@ -124,6 +141,17 @@ impl Aws {
     pub async fn read_stopped_tasks(&self) -> Result<crate::ecs::StopReadCalls> {
         self.ecs
             .read_stopped_tasks(&self.settings.owner, self.logs.as_ref())
+            .await
+    }
+
+    /// Reads the current service deployment of each settling service with
+    /// a strategy other than rolling (20 per call, across apps), until it
+    /// is final and once after; see
+    /// [`Ecs::read_service_deployments`](crate::Ecs::read_service_deployments).
+    /// No call when none settles. Returns the calls made.
+    pub async fn read_service_deployments(&self) -> Result<usize> {
+        self.ecs
+            .read_service_deployments(&self.settings.owner)
             .await
     }
 
