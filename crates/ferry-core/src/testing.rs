@@ -19,6 +19,10 @@ use crate::model::observed::{
     Observed, ObservedSchedule, ObservedService, ObservedTaskDefinition, ServiceStatus,
 };
 
+mod traffic;
+
+pub use traffic::{execute_traffic, target_group_arn};
+
 pub const OWNER: &str = "ferry";
 
 pub fn settings() -> Settings {
