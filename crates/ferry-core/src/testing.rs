@@ -21,7 +21,7 @@ use crate::model::observed::{
 
 mod traffic;
 
-pub use traffic::{execute_traffic, target_group_arn};
+pub use traffic::{execute_traffic, settings_for_strategies, target_group_arn};
 
 pub const OWNER: &str = "ferry";
 

@@ -56,4 +56,3 @@ pub fn plan(app: &str, owner: &str, desired: &[AlarmSpec], observed: &Observed) 
     }
     out
 }
-

@@ -193,4 +193,3 @@ fn rename_in_alarm(alarm: &mut AlarmSpec, primary: &str, alternate: &str) {
     }
     alarm.target_groups.sort();
 }
-

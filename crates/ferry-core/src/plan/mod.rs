@@ -126,3 +126,7 @@ fn resolve_request_label(process: &mut DesiredProcess, observed_traffic: &Observ
 #[cfg(test)]
 #[path = "autoscaling_app_tests.rs"]
 mod autoscaling_tests;
+
+#[cfg(test)]
+#[path = "strategy_tests.rs"]
+mod strategy_tests;

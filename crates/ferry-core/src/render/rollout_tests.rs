@@ -10,47 +10,16 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::desired::Desired;
-use crate::model::traffic::{Edge, TrafficSettings, Zone};
 use crate::names::traffic::{public_target_group_name, target_group_name};
 use crate::render::render_app;
 use crate::testing;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/ferry-ecs-infrastructure";
 
-fn edge(name: &str) -> Edge {
-    Edge {
-        load_balancer_arn: format!("lb/{name}"),
-        dns_name: format!("{name}.elb"),
-        canonical_zone_id: "ZELB".into(),
-        listener_arns: vec![
-            format!("listener/{name}/http"),
-            format!("listener/{name}/https"),
-        ],
-        test_listener_arn: Some(format!("listener/{name}/test")),
-    }
-}
-
 /// Both load balancers with two listeners and a test listener each, and
 /// the infrastructure role.
 fn settings() -> Settings {
-    Settings {
-        traffic: TrafficSettings {
-            vpc_id: "vpc-1".into(),
-            internal: Some(edge("internal")),
-            public: Some(edge("public")),
-            internal_zone: Some(Zone {
-                id: "ZINT".into(),
-                name: "ferry.internal".into(),
-            }),
-            public_zones: vec![Zone {
-                id: "ZCOM".into(),
-                name: "example.com".into(),
-            }],
-            max_rules: 100,
-        },
-        infrastructure_role_arn: Some(ROLE.into()),
-        ..testing::settings()
-    }
+    testing::settings_for_strategies()
 }
 
 fn rollout(strategy: RolloutStrategy) -> Rollout {

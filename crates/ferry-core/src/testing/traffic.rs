@@ -137,3 +137,39 @@ pub fn execute_traffic(observed: &ObservedTraffic, actions: &[TrafficAction]) ->
     }
     next
 }
+
+/// Settings with both load balancers (two listeners and a test listener
+/// each), their zones and the ECS infrastructure role: what every
+/// strategy needs.
+pub fn settings_for_strategies() -> crate::model::desired::Settings {
+    let edge = |name: &str| Edge {
+        load_balancer_arn: format!("lb/{name}"),
+        dns_name: format!("{name}.elb"),
+        canonical_zone_id: "ZELB".into(),
+        listener_arns: vec![
+            format!("listener/{name}/http"),
+            format!("listener/{name}/https"),
+        ],
+        test_listener_arn: Some(format!("listener/{name}/test")),
+    };
+    crate::model::desired::Settings {
+        traffic: TrafficSettings {
+            vpc_id: "vpc-1".into(),
+            internal: Some(edge("internal")),
+            public: Some(edge("public")),
+            internal_zone: Some(Zone {
+                id: "ZINT".into(),
+                name: "ferry.internal".into(),
+            }),
+            public_zones: vec![Zone {
+                id: "ZCOM".into(),
+                name: "example.com".into(),
+            }],
+            max_rules: 100,
+        },
+        infrastructure_role_arn: Some(
+            "arn:aws:iam::123456789012:role/ferry-ecs-infrastructure".into(),
+        ),
+        ..super::settings()
+    }
+}
