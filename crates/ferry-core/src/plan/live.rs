@@ -193,3 +193,7 @@ fn rename_in_alarm(alarm: &mut AlarmSpec, primary: &str, alternate: &str) {
     }
     alarm.target_groups.sort();
 }
+
+#[cfg(test)]
+#[path = "live_tests.rs"]
+mod tests;
