@@ -56,3 +56,7 @@ pub fn plan(app: &str, owner: &str, desired: &[AlarmSpec], observed: &Observed) 
     }
     out
 }
+
+#[cfg(test)]
+#[path = "alarms_tests.rs"]
+mod tests;
