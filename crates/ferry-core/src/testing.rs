@@ -45,6 +45,31 @@ pub fn settings() -> Settings {
     }
 }
 
+/// An active service of one running task, with nothing else known: a
+/// start for tests that set the fields they look at.
+pub fn active_service(name: &str) -> ObservedService {
+    ObservedService {
+        name: name.into(),
+        arn: format!("arn:aws:ecs:us-east-1:123456789012:service/test/{name}"),
+        status: ServiceStatus::Active,
+        tags: Default::default(),
+        desired_count: 1,
+        running_count: 1,
+        pending_count: 0,
+        task_definition_arn: String::new(),
+        task_definition: None,
+        network: None,
+        load_balancers: Vec::new(),
+        health_check_grace_period: None,
+        deployment: None,
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
+        deployments: Vec::new(),
+        events: Vec::new(),
+        current_deployment: None,
+    }
+}
+
 /// Executes actions the way ECS (and Application Auto Scaling) would, with
 /// revision numbers per family. Panics on an action AWS would refuse: a
 /// target for a service that does not exist, a policy without its target.

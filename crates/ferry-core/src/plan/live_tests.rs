@@ -132,9 +132,8 @@ fn a_tie_goes_to_the_group_the_service_links() {
     observed.services.insert(
         "acme_web".into(),
         ObservedService {
-            name: "acme_web".into(),
             load_balancers: vec![link],
-            ..testing_service()
+            ..crate::testing::active_service("acme_web")
         },
     );
     let (_, adopted) = adopt(
@@ -183,27 +182,4 @@ fn rules_someone_else_owns_say_nothing_about_the_live_group() {
     );
     let (desired, adopted) = adopt(&app, &Observed::default(), vec![foreign]);
     assert_eq!(desired, adopted);
-}
-
-fn testing_service() -> ObservedService {
-    ObservedService {
-        name: String::new(),
-        arn: String::new(),
-        status: crate::model::observed::ServiceStatus::Active,
-        tags: BTreeMap::new(),
-        desired_count: 1,
-        running_count: 1,
-        pending_count: 0,
-        task_definition_arn: String::new(),
-        task_definition: None,
-        network: None,
-        load_balancers: Vec::new(),
-        health_check_grace_period: None,
-        deployment: None,
-        capacity_provider_strategy: Vec::new(),
-        enable_execute_command: false,
-        deployments: Vec::new(),
-        events: Vec::new(),
-        current_deployment: None,
-    }
 }
