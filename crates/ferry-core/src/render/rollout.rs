@@ -4,6 +4,13 @@
 //! and `advancedConfiguration` ECS shifts traffic with. Ferry never shifts
 //! traffic itself.
 //!
+//! AWS: the link's `advancedConfiguration`
+//! (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_AdvancedConfiguration.html)
+//! and the resources ECS requires for it, two target groups, a production
+//! and a test listener rule, and the infrastructure role ("Required
+//! resources for Amazon ECS blue/green deployments",
+//! https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-implementation.html).
+//!
 //! A process whose strategy cannot run here (no infrastructure role, no
 //! test listener on a load balancer it is served on) is blocked and
 //! renders as a rolling update would, so that nothing half-configured
