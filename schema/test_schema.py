@@ -109,6 +109,15 @@ SEMANTIC = {
     "sidecar-unused": "every sidecar runs beside some process",
     "sidecar-memory-fills-the-task": "the sidecars' memory below the task's",
     "sidecar-cpu-beyond-the-task": "the sidecars' cpu at most the task's",
+    "rollout-bake-in-seconds": "ECS takes whole minutes: a pattern of whole minutes would "
+                               "refuse `600` (seconds) too, which is 10m",
+    "rollout-strategy-without-port": "a strategy other than rolling only with port",
+    "rollout-default-alarms-without-port": "`alarms: default` only with port",
+    "rollout-key-of-another-strategy": "canaryPercent, stepPercent, stepBake, bake and "
+                                       "approval only with the strategies they apply to",
+    "rollout-approval-timeout-without-approval": "approvalTimeout and onApprovalTimeout "
+                                                 "only with approval",
+    "rollout-on-schedule": "a scheduled process has no service, so no rollout",
 }
 
 # The keywords that carry a range, pattern, length or choice; each place

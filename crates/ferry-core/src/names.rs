@@ -112,6 +112,28 @@ pub fn schedule_group(owner: &str) -> String {
     format!("{cut}.{digest}")
 }
 
+/// Longest CloudWatch alarm name (API_PutMetricAlarm `AlarmName`).
+pub const MAX_ALARM_NAME_LEN: usize = 255;
+
+/// The name of the alarm Ferry owns for a process with `alarms: default`:
+/// `ferry-<owner>-<app>-<process>-5xx`, which the controller's CloudWatch
+/// permissions cover (`alarm:ferry-<owner>-*`). Longer than CloudWatch
+/// allows (an owner of near 255 characters), it is cut and ends with a
+/// hash of the whole, so it stays unique and under the same prefix as far
+/// as the prefix fits. App and process names are DNS labels (no `_`), but
+/// the owner may hold `-`: the `_`-free tail `-<app>-<process>-5xx` is
+/// still unique per owner, because the owner is fixed per installation.
+pub fn alarm_name(owner: &str, app: &str, process: &str) -> String {
+    let full = format!("ferry-{owner}-{app}-{process}-5xx");
+    if full.chars().count() <= MAX_ALARM_NAME_LEN {
+        return full;
+    }
+    let digest = short_hash(&full);
+    let keep = MAX_ALARM_NAME_LEN - digest.len() - 1;
+    let cut: String = full.chars().take(keep).collect();
+    format!("{cut}-{digest}")
+}
+
 /// `text` with every character but ASCII letters, digits and `extra`
 /// replaced by `-`.
 fn replace_outside(text: &str, extra: &[char]) -> String {
@@ -162,6 +184,22 @@ mod tests {
         assert_eq!(schedule_group("ferry"), "ferry-ferry");
         assert!(schedule_group(&"t".repeat(255)).len() <= MAX_SCHEDULE_NAME_LEN);
         assert_ne!(schedule_group("a:b"), schedule_group("a;b"));
+    }
+
+    #[test]
+    fn alarm_names_fit_and_stay_unique() {
+        assert_eq!(
+            alarm_name("ferry", "acme", "web"),
+            "ferry-ferry-acme-web-5xx"
+        );
+        let long = "o".repeat(250);
+        let (one, two) = (
+            alarm_name(&long, "acme", "web"),
+            alarm_name(&long, "acme", "api"),
+        );
+        assert_eq!(one.chars().count(), MAX_ALARM_NAME_LEN);
+        assert_ne!(one, two);
+        assert!(one.starts_with("ferry-ooo"), "{one}");
     }
 
     #[test]

@@ -19,6 +19,10 @@ use crate::model::observed::{
     Observed, ObservedSchedule, ObservedService, ObservedTaskDefinition, ServiceStatus,
 };
 
+mod traffic;
+
+pub use traffic::{execute_traffic, settings_for_strategies, target_group_arn};
+
 pub const OWNER: &str = "ferry";
 
 pub fn settings() -> Settings {
@@ -38,6 +42,31 @@ pub fn settings() -> Settings {
         app_role_path: crate::model::desired::DEFAULT_APP_ROLE_PATH.into(),
         crash_loop_stops: crate::model::desired::DEFAULT_CRASH_LOOP_STOPS,
         infrastructure_role_arn: None,
+    }
+}
+
+/// An active service of one running task, with nothing else known: a
+/// start for tests that set the fields they look at.
+pub fn active_service(name: &str) -> ObservedService {
+    ObservedService {
+        name: name.into(),
+        arn: format!("arn:aws:ecs:us-east-1:123456789012:service/test/{name}"),
+        status: ServiceStatus::Active,
+        tags: Default::default(),
+        desired_count: 1,
+        running_count: 1,
+        pending_count: 0,
+        task_definition_arn: String::new(),
+        task_definition: None,
+        network: None,
+        load_balancers: Vec::new(),
+        health_check_grace_period: None,
+        deployment: None,
+        capacity_provider_strategy: Vec::new(),
+        enable_execute_command: false,
+        deployments: Vec::new(),
+        events: Vec::new(),
+        current_deployment: None,
     }
 }
 

@@ -267,3 +267,40 @@ pub(crate) const PROGRESS_DEADLINE: Range =
 /// share: the unit forms are spelled out so that none is empty.)
 pub(crate) const DURATION: &str =
     r"^(?:[0-9]+|[0-9]+h(?:[0-9]+m)?(?:[0-9]+s)?|[0-9]+m(?:[0-9]+s)?|[0-9]+s)$";
+
+/// `rollout.strategy`'s words, `rolling` first (the default).
+pub(crate) const ROLLOUT_STRATEGIES: [&str; 4] = ["rolling", "blueGreen", "canary", "linear"];
+/// `rollout.approval`'s words.
+pub(crate) const APPROVAL_STAGES: [&str; 2] = ["afterTestTraffic", "beforeProductionTraffic"];
+/// `rollout.onApprovalTimeout`'s words, the default first.
+pub(crate) const TIMEOUT_ACTIONS: [&str; 2] = ["rollback", "continue"];
+/// `rollout.canaryPercent` when unset, tenths of a percent: 5 %.
+pub const DEFAULT_CANARY_TENTHS: u32 = 50;
+/// `rollout.stepPercent` when unset, tenths of a percent: 10 %.
+pub const DEFAULT_LINEAR_STEP_TENTHS: u32 = 100;
+/// `rollout.stepBake` of a canary when unset: ECS's default
+/// `canaryBakeTimeInMinutes`.
+pub const DEFAULT_CANARY_BAKE_MINUTES: u32 = 10;
+/// `rollout.stepBake` of a linear rollout when unset: ECS's default
+/// `stepBakeTimeInMinutes`.
+pub const DEFAULT_LINEAR_BAKE_MINUTES: u32 = 6;
+/// `rollout.bake` when unset.
+pub const DEFAULT_BAKE_MINUTES: u32 = 5;
+/// `rollout.approvalTimeout` when unset: ECS's default for a hook, a day.
+pub const DEFAULT_APPROVAL_TIMEOUT_MINUTES: u32 = 1440;
+/// `canaryPercent`, tenths of a percent (API_CanaryConfiguration:
+/// 0.1-100).
+pub(crate) const CANARY_TENTHS: Range = Range::new(1, 1000);
+/// `stepPercent`, tenths of a percent (API_LinearConfiguration: 3-100).
+pub(crate) const LINEAR_STEP_TENTHS: Range = Range::new(30, 1000);
+/// `bake` and `stepBake`, seconds: whole minutes, 0-1440
+/// (API_DeploymentConfiguration `bakeTimeInMinutes`,
+/// API_CanaryConfiguration / API_LinearConfiguration).
+pub(crate) const BAKE: Range = Range::new(0, 86_400);
+/// `approvalTimeout`, seconds: whole minutes, 1-1440
+/// (API_DeploymentLifecycleHook's `timeoutInMinutes`).
+pub(crate) const APPROVAL_TIMEOUT: Range = Range::new(60, 86_400);
+/// A CloudWatch alarm name's length (API_PutMetricAlarm `AlarmName`).
+pub(crate) const MAX_ALARM_NAME_LEN: usize = 255;
+/// A percentage with at most one decimal (tenths), as written.
+pub(crate) const TENTHS_PERCENT: &str = r"^[0-9]+(?:\.[0-9])?$";

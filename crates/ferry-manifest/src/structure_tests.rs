@@ -78,7 +78,7 @@ spec:
                  of `command`, `scale`, `cpu`, `memory`, `port`, `healthCheck`, `drainTimeout`, \
                  `healthCheckGracePeriod`, `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, \
                  `schedule`, `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity`, \
-                 `ephemeralStorage` or `progressDeadline`",
+                 `ephemeralStorage`, `progressDeadline` or `rollout`",
                 "app.yaml:10:30: spec.processes.web.healthCheck.intervl: unknown field `intervl`, \
                  expected one of `path`, `command`, `interval`, `timeout`, `retries`, \
                  `startPeriod`, `healthyThreshold`, `unhealthyThreshold` or `matcher` (did you \

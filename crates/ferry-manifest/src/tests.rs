@@ -19,6 +19,7 @@ mod hostile;
 mod limits;
 mod procfile_confinement;
 mod progress_deadline;
+mod rollout;
 mod schedules;
 mod shell_warnings;
 mod tasks;
@@ -1008,7 +1009,7 @@ mod structure {
                  `port`, `healthCheck`, `drainTimeout`, `healthCheckGracePeriod`, \
                  `minHealthyPercent`, `maxPercent`, `stopTimeout`, `rollback`, `schedule`, \
                  `timezone`, `autoscaling`, `sidecars`, `platform`, `capacity`, \
-                 `ephemeralStorage` or `progressDeadline`"
+                 `ephemeralStorage`, `progressDeadline` or `rollout`"
             ),
             "{}",
             errors[3]

@@ -13,8 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::limits;
 use crate::vocabulary;
 
+mod written_rollout;
 mod written_tasks;
 
+pub use written_rollout::{ManifestRollout, ManifestRolloutAlarms};
 pub use written_tasks::{
     ManifestCapacity, ManifestCapacityWeights, ManifestHealthCheck, ManifestSidecar,
 };
@@ -238,6 +240,9 @@ pub struct ManifestProcess {
     #[serde(default)]
     #[schemars(transform = vocabulary::progress_deadline)]
     pub progress_deadline: Option<String>,
+    /// How ECS deploys a new version: `strategy` (rolling, blueGreen, canary, linear) and its traffic steps and bake times, alarms that roll back, and an approval to pause for; default a rolling update. Not with `schedule`.
+    #[serde(default)]
+    pub rollout: Option<ManifestRollout>,
 }
 
 /// Autoscaling of a process, as written. Integers are checked (ranges,

@@ -24,6 +24,7 @@ mod commands;
 mod health_check;
 mod placement;
 mod process;
+mod rollout;
 mod schedule;
 mod sidecars;
 mod traffic;

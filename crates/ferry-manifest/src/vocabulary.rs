@@ -138,6 +138,72 @@ pub(crate) fn progress_deadline(schema: &mut Schema) {
     duration_within(schema, limits::PROGRESS_DEADLINE);
 }
 
+/// `rollout.strategy`: one of [`limits::ROLLOUT_STRATEGIES`].
+pub(crate) fn rollout_strategy(schema: &mut Schema) {
+    schema.insert("enum".to_owned(), json!(limits::ROLLOUT_STRATEGIES));
+    yaml_string_only(schema);
+}
+
+/// `rollout.approval`: one of [`limits::APPROVAL_STAGES`].
+pub(crate) fn approval_stage(schema: &mut Schema) {
+    schema.insert("enum".to_owned(), json!(limits::APPROVAL_STAGES));
+    yaml_string_only(schema);
+}
+
+/// `rollout.onApprovalTimeout`: one of [`limits::TIMEOUT_ACTIONS`].
+pub(crate) fn on_approval_timeout(schema: &mut Schema) {
+    schema.insert("enum".to_owned(), json!(limits::TIMEOUT_ACTIONS));
+    yaml_string_only(schema);
+}
+
+/// `rollout.canaryPercent`: a percentage in tenths within its bounds.
+pub(crate) fn canary_percent(schema: &mut Schema) {
+    tenths_percent_within(schema, limits::CANARY_TENTHS);
+}
+
+/// `rollout.stepPercent`: a percentage in tenths within its bounds.
+pub(crate) fn step_percent(schema: &mut Schema) {
+    tenths_percent_within(schema, limits::LINEAR_STEP_TENTHS);
+}
+
+/// A percentage with at most one decimal, as a number or its text. JSON
+/// Schema applies `pattern` to strings only and the range to numbers
+/// only; that a number has at most one decimal is `ferry validate`'s alone
+/// (`multipleOf: 0.1` is inexact in binary floating point).
+fn tenths_percent_within(schema: &mut Schema, tenths: limits::Range) {
+    schema.insert("type".to_owned(), json!(["string", "number"]));
+    schema.insert("pattern".to_owned(), limits::TENTHS_PERCENT.into());
+    schema.insert("minimum".to_owned(), json!(tenths.min as f64 / 10.0));
+    schema.insert("maximum".to_owned(), json!(tenths.max as f64 / 10.0));
+}
+
+/// `rollout.bake` and `rollout.stepBake`: a duration within its bounds.
+pub(crate) fn bake_minutes(schema: &mut Schema) {
+    duration_within(schema, limits::BAKE);
+}
+
+/// `rollout.approvalTimeout`: a duration within its bounds.
+pub(crate) fn approval_timeout(schema: &mut Schema) {
+    duration_within(schema, limits::APPROVAL_TIMEOUT);
+}
+
+/// `rollout.alarms: default`.
+pub(crate) fn default_alarms(schema: &mut Schema) {
+    schema.insert("enum".to_owned(), json!(["default"]));
+    yaml_string_only(schema);
+}
+
+/// `rollout.alarms: [names]`: CloudWatch alarm names, 1-255 characters,
+/// each at most once.
+pub(crate) fn alarm_names(schema: &mut Schema) {
+    schema.insert(
+        "items".to_owned(),
+        json!({"type": "string", "title": "a CloudWatch alarm name",
+               "minLength": 1, "maxLength": limits::MAX_ALARM_NAME_LEN, YAML_STRING: true}),
+    );
+    schema.insert("uniqueItems".to_owned(), Value::Bool(true));
+}
+
 /// A duration (see [`crate::duration`]): whole seconds, as a number or its
 /// text, or a string of units. JSON Schema applies `pattern` to strings
 /// only and the range to numbers only: a string's bounds are `ferry

@@ -20,6 +20,20 @@ pub fn public_target_group_name(owner: &str, app: &str, process: &str, port: u16
     named_group(owner, app, process, port, "\0public")
 }
 
+/// The other target group of `primary`'s pair, for a process whose
+/// deployments ECS shifts traffic for (blue/green, canary, linear): the
+/// primary's name with its 8-hex-digit hash replaced by `x` and 7 hex
+/// digits of a hash of the primary's name. Same length as the primary
+/// (so within 32 characters), deterministic, and never equal to any
+/// primary name: a primary's name always ends with 8 hex digits after its
+/// last `-`, an alternate's with `x`, which is not one.
+pub fn alternate_target_group_name(primary: &str) -> String {
+    let digest = Sha256::digest(format!("alternate\0{primary}").as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let stem = primary.rsplit_once('-').map_or(primary, |(stem, _)| stem);
+    format!("{stem}-x{}", &hash[..7])
+}
+
 /// `<app>-<process>-<hash>` within 32 characters; `edge` tells the groups
 /// of one process on different load balancers apart (empty for the
 /// internal one, whose names predate the others).

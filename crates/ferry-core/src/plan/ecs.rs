@@ -8,6 +8,7 @@ use crate::model::blocker::{Blocker, BlockerReason};
 use crate::model::desired::{DesiredProcess, TaskDefinitionSpec};
 use crate::model::observed::{Observed, ObservedService, ServiceStatus};
 use crate::model::ownership::{self, Ownership};
+use crate::model::traffic::LoadBalancerLink;
 
 /// Plans the ECS side of one app: its task definitions, services and
 /// their autoscaling, not its traffic or schedules (see
@@ -96,8 +97,8 @@ pub fn plan(app: &str, owner: &str, desired: &[DesiredProcess], observed: &Obser
                 );
                 let network = (service.network.as_ref() != Some(&process.service.network))
                     .then(|| process.service.network.clone());
-                let load_balancers = (service.load_balancers != process.service.load_balancers)
-                    .then(|| process.service.load_balancers.clone());
+                let load_balancers =
+                    links_update(&service.load_balancers, &process.service.load_balancers);
                 let health_check_grace_period = process
                     .service
                     .health_check_grace_period
@@ -244,3 +245,33 @@ mod tests;
 #[cfg(test)]
 #[path = "ecs_capacity_tests.rs"]
 mod capacity_tests;
+
+/// The links to send in an UpdateService, or `None` when the service's
+/// `current` links are `desired` ones but for which group of a pair is
+/// live ([`LoadBalancerLink::same_as`]: that is ECS's to swap). When an
+/// update is needed, a pair ECS swapped is sent in the order ECS has it,
+/// so the update does not move production traffic.
+pub(crate) fn links_update(
+    current: &[LoadBalancerLink],
+    desired: &[LoadBalancerLink],
+) -> Option<Vec<LoadBalancerLink>> {
+    let matched = |a: &[LoadBalancerLink], b: &[LoadBalancerLink]| {
+        a.iter()
+            .all(|link| b.iter().any(|other| link.same_as(other)))
+    };
+    if current.len() == desired.len() && matched(current, desired) && matched(desired, current) {
+        return None;
+    }
+    Some(
+        desired
+            .iter()
+            .map(|link| {
+                current
+                    .iter()
+                    .find(|c| link.same_as(c))
+                    .unwrap_or(link)
+                    .clone()
+            })
+            .collect(),
+    )
+}

@@ -102,24 +102,10 @@ fn apply_drift(observed: &mut Observed, drift: &Drift) {
             observed.services.insert(
                 name.clone(),
                 ObservedService {
-                    name: name.clone(),
                     arn: format!("arn:foreign/{name}"),
-                    status: ServiceStatus::Active,
                     tags,
-                    desired_count: 1,
-                    running_count: 1,
-                    pending_count: 0,
                     task_definition_arn: "foreign:1".into(),
-                    task_definition: None,
-                    network: None,
-                    load_balancers: Vec::new(),
-                    health_check_grace_period: None,
-                    deployment: None,
-                    capacity_provider_strategy: Vec::new(),
-                    enable_execute_command: false,
-                    deployments: Vec::new(),
-                    events: Vec::new(),
-                    current_deployment: None,
+                    ..crate::testing::active_service(&name)
                 },
             );
         }

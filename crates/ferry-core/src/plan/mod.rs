@@ -13,8 +13,10 @@
 //! - an autoscaled process's desired count is set only to clamp it into
 //!   its range (see [`crate::model::autoscaling`]).
 
+pub mod alarms;
 pub mod autoscaling;
 pub mod ecs;
+pub mod live;
 pub mod roles;
 pub mod schedule;
 pub mod traffic;
@@ -40,7 +42,10 @@ pub fn plan_app(
     observed: &Observed,
     observed_traffic: &ObservedTraffic,
 ) -> Plan {
+    // The live group of each pair is ECS's: adopted, never corrected.
+    let desired = &live::adopt_live(app, owner, desired, observed, observed_traffic);
     let traffic = traffic::plan(app, owner, settings, &desired.traffic, observed_traffic);
+    let alarms = alarms::plan(app, owner, &desired.alarms, observed);
     // A process whose traffic cannot change keeps the link it has.
     let blocked: Vec<&str> = traffic
         .blockers
@@ -68,20 +73,30 @@ pub fn plan_app(
                     current.and_then(|s| s.health_check_grace_period);
             }
             resolve_request_label(&mut process, observed_traffic);
+            // ECS never rolls back on an alarm Ferry lost the name of.
+            process
+                .service
+                .deployment
+                .alarms
+                .retain(|name| !alarms.conflicts.contains(name));
             process
         })
         .collect();
     let ecs = plan(app, owner, &processes, observed);
     let schedules = schedule::plan_schedules(app, owner, &desired.schedules, observed);
     let mut actions: Vec<Action> = traffic.before.into_iter().map(Action::Traffic).collect();
+    // An alarm exists before the service that names it, and goes after.
+    actions.extend(alarms.puts.into_iter().map(Action::Alarm));
     actions.extend(schedules.registers);
     actions.extend(ecs.actions);
     actions.extend(schedules.changes);
     actions.extend(schedules.deletes);
     actions.extend(traffic.after.into_iter().map(Action::Traffic));
+    actions.extend(alarms.deletes.into_iter().map(Action::Alarm));
     let mut blockers = ecs.blockers;
     blockers.extend(schedules.blockers);
     blockers.extend(traffic.blockers);
+    blockers.extend(alarms.blockers);
     Plan { actions, blockers }
 }
 
@@ -111,3 +126,7 @@ fn resolve_request_label(process: &mut DesiredProcess, observed_traffic: &Observ
 #[cfg(test)]
 #[path = "autoscaling_app_tests.rs"]
 mod autoscaling_tests;
+
+#[cfg(test)]
+#[path = "strategy_tests.rs"]
+mod strategy_tests;

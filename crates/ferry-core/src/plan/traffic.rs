@@ -129,30 +129,50 @@ pub fn plan(
     let tg_name_of = |arn: &str| target_group_name_from_arn(arn).to_owned();
     let mut creates: Vec<&RuleSpec> = Vec::new();
     let mut kept: BTreeSet<&str> = BTreeSet::new();
+    let mut narrows: Vec<TrafficAction> = Vec::new();
     for spec in &desired.rules {
         if blocked_groups.contains(&spec.target_group)
+            || spec
+                .alternate
+                .as_ref()
+                .is_some_and(|a| blocked_groups.contains(a))
             || spec.hosts.iter().any(|h| conflicts.contains(h.as_str()))
         {
             continue;
         }
         out.routed.insert(spec.target_group.clone());
+        out.routed.extend(spec.alternate.clone());
         match our_rules.get(&(spec.listener_arn.as_str(), spec.key.as_str())) {
             None => creates.push(spec),
             Some(rule) => {
                 kept.insert(rule.arn.as_str());
-                let forwards: Vec<String> = rule
+                // The *set* of groups, never their weights: a pair's
+                // weights are ECS's (the live group first in `spec`, see
+                // `plan::live`).
+                let forwards: BTreeSet<String> = rule
                     .target_group_arns
                     .iter()
                     .map(|a| tg_name_of(a))
                     .collect();
-                if rule.hosts != spec.hosts || forwards != [spec.target_group.clone()] {
-                    out.before.push(TrafficAction::ModifyRule {
+                let wanted: BTreeSet<String> = std::iter::once(spec.target_group.clone())
+                    .chain(spec.alternate.clone())
+                    .collect();
+                if rule.hosts != spec.hosts || forwards != wanted {
+                    let modify = TrafficAction::ModifyRule {
                         arn: rule.arn.clone(),
                         key: spec.key.clone(),
                         hosts: spec.hosts.clone(),
                         target_group: spec.target_group.clone(),
                         alternate: spec.alternate.clone(),
-                    });
+                    };
+                    // Narrowing a pair to its live group (a switch back to
+                    // `rolling`) waits until the service no longer has the
+                    // pair; anything else comes before the services.
+                    if forwards.len() > wanted.len() && forwards.is_superset(&wanted) {
+                        narrows.push(modify);
+                    } else {
+                        out.before.push(modify);
+                    }
                 }
             }
         }
@@ -169,8 +189,10 @@ pub fn plan(
         .into_iter()
         .flatten()
         .flat_map(|e| {
+            // A test listener's rules count for its load balancer too.
             e.listener_arns
                 .iter()
+                .chain(&e.test_listener_arn)
                 .map(|l| (l.as_str(), e.load_balancer_arn.as_str()))
         })
         .collect();
@@ -237,6 +259,7 @@ pub fn plan(
             priority,
         });
     }
+    out.after.extend(narrows);
     for rule in deletes {
         out.after.push(TrafficAction::DeleteRule {
             arn: rule.arn.clone(),
@@ -261,7 +284,12 @@ pub fn plan(
         .iter()
         .filter(|r| !managed.contains(r.arn.as_str()))
         .flat_map(|r| r.target_group_arns.iter().map(|arn| tg_name_of(arn)))
-        .chain(desired.rules.iter().map(|r| r.target_group.clone()))
+        .chain(
+            desired
+                .rules
+                .iter()
+                .flat_map(|r| std::iter::once(r.target_group.clone()).chain(r.alternate.clone())),
+        )
         .collect();
     for group in observed.target_groups.values() {
         if !wanted.contains(group.name.as_str())

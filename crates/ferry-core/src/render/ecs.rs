@@ -77,12 +77,12 @@ pub(crate) fn render_all(app: &App, settings: &Settings) -> Vec<DesiredProcess> 
                     tags: ownership::ownership_tags(&settings.owner, &app.name, Some(process_name)),
                     load_balancers: Vec::new(),
                     health_check_grace_period: None,
-                    deployment: DeploymentSpec {
-                        min_healthy_percent: process.min_healthy_percent.unwrap_or(100),
-                        max_percent: process.max_percent.unwrap_or(200),
-                        rollback: process.rollback.unwrap_or(true),
-                        ..DeploymentSpec::default()
-                    },
+                    deployment: super::rollout::deployment_spec(
+                        app,
+                        process_name,
+                        process,
+                        settings,
+                    ),
                     capacity_provider_strategy: capacity_provider_strategy(
                         process.capacity.as_ref(),
                     ),

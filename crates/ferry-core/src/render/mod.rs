@@ -4,7 +4,9 @@
 //! processes). The types they render are in [`crate::model::desired`],
 //! re-exported here.
 
+mod alarms;
 pub mod ecs;
+pub mod rollout;
 pub mod schedule;
 pub mod task_definition;
 pub mod traffic;
@@ -33,7 +35,11 @@ pub fn desired(spec: &App, deleting: bool, settings: &Settings) -> Desired {
 
 /// Renders every process of `app` and its traffic.
 pub fn render_app(app: &App, settings: &Settings) -> Desired {
-    let traffic = traffic::render(app, &settings.owner, &settings.traffic);
+    let mut traffic = traffic::render(app, &settings.owner, &settings.traffic);
+    rollout::pair_up(app, settings, &mut traffic);
+    traffic
+        .blockers
+        .extend(rollout::strategy_blockers(app, settings));
     let mut processes = render(app, settings);
     for process in &mut processes {
         if let Some((links, grace)) = traffic.links.get(&process.process) {
@@ -43,8 +49,8 @@ pub fn render_app(app: &App, settings: &Settings) -> Desired {
     }
     Desired {
         processes,
-        traffic,
         schedules: schedule::render_schedules(app, settings),
-        alarms: Vec::new(),
+        alarms: alarms::render(app, settings, &traffic),
+        traffic,
     }
 }

@@ -16,6 +16,8 @@ use crate::model::ownership;
 use crate::model::traffic::*;
 use crate::names::traffic::{owner_record, public_target_group_name, target_group_name};
 
+pub use super::rollout::strategy_blockers;
+
 /// The process `<app>.<internal domain>` routes to: `web`, else the only
 /// exposed process.
 pub fn default_process(app: &App) -> Option<&str> {

@@ -174,6 +174,12 @@ impl Validator<'_> {
             written.progress_deadline.as_deref(),
             limits::PROGRESS_DEADLINE,
         );
+        let rollout = if scheduled {
+            // Refused with the other service fields (resolve_schedule).
+            Ok(None)
+        } else {
+            self.resolve_rollout(path, written.rollout.as_ref(), has_port)
+        };
         let health_check = health_check?;
         let any_broken = broken_paths.within(path);
         let (cpu, memory) = size?;
@@ -203,7 +209,7 @@ impl Validator<'_> {
             ephemeral_storage: ephemeral_storage?,
             container_health_check: health_check.container,
             progress_deadline: progress_deadline?,
-            rollout: None,
+            rollout: rollout?,
         })
     }
 

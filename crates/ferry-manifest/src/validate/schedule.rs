@@ -30,7 +30,7 @@ impl Validator<'_> {
             return Ok(None);
         };
         let mut result = Ok(());
-        let service_fields: [(&str, bool); 10] = [
+        let service_fields: [(&str, bool); 11] = [
             ("scale", written.scale.is_some()),
             ("port", written.port.is_some()),
             ("healthCheck", written.health_check.is_some()),
@@ -45,6 +45,7 @@ impl Validator<'_> {
             ("autoscaling", written.autoscaling.is_some()),
             // No service, so no rollout to give a deadline.
             ("progressDeadline", written.progress_deadline.is_some()),
+            ("rollout", written.rollout.is_some()),
         ];
         for (field, set) in service_fields {
             if set {
