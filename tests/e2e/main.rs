@@ -23,6 +23,7 @@ mod restart;
 mod rollout;
 mod scale;
 mod schedule;
+mod strategies;
 mod tasks;
 mod tidy;
 mod traffic;

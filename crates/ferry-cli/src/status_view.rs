@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 
 use crate::human;
 use crate::layout::{Layout, Tone};
-use ferry_core::status::deployment_line;
 use crate::why;
+use ferry_core::status::deployment_line;
 
 /// How far the lines of a section are indented under its title.
 const SECTION_INDENT: usize = 2;

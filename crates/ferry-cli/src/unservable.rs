@@ -6,7 +6,7 @@
 //! The controller blocks the same again (the blockers of the same names).
 
 use anyhow::bail;
-use ferry_core::blocker::{Blocker, BlockerReason};
+use ferry_core::traffic::strategy_blockers;
 use ferry_core::Settings;
 use ferry_manifest::{App, LoadedApp};
 use ferry_store::{AppChange, Store};
@@ -59,54 +59,6 @@ fn problems_of(app: &App, settings: &Settings, file: &str) -> Vec<String> {
         )
     });
     domains.chain(strategies).collect()
-}
-
-/// A stand-in with the signature of
-/// `ferry_core::render::traffic::strategy_blockers`, which the core part
-/// writes (the controller's blockers of the same names); at merge this
-/// goes and [`problems_of`] calls ferry-core's. A process with a strategy
-/// other than `rolling` and a port needs the infrastructure role, and a
-/// test listener on the internal load balancer and, when one of the app's
-/// domains names it, on the public one.
-pub fn strategy_blockers(app: &App, settings: &Settings) -> Vec<Blocker> {
-    let mut blockers = Vec::new();
-    for (name, process) in &app.processes {
-        let Some(rollout) = process.rollout.as_ref() else {
-            continue;
-        };
-        if !rollout.strategy.shifts_traffic() || process.port.is_none() {
-            continue;
-        }
-        let strategy = rollout.strategy.name();
-        if settings.infrastructure_role_arn.is_none() {
-            blockers.push(Blocker {
-                process: name.clone(),
-                reason: BlockerReason::NoInfrastructureRole,
-                message: format!(
-                    "strategy {strategy} needs the ECS infrastructure role: the controller has \
-                     no --ecs-infrastructure-role-arn"
-                ),
-            });
-        }
-        let public = app.domains.iter().any(|d| &d.process == name);
-        let edges = [
-            ("internal", settings.traffic.internal.as_ref(), true),
-            ("public", settings.traffic.public.as_ref(), public),
-        ];
-        for (which, edge, served) in edges {
-            if served && edge.is_some_and(|e| e.test_listener_arn.is_none()) {
-                blockers.push(Blocker {
-                    process: name.clone(),
-                    reason: BlockerReason::NoTestListener,
-                    message: format!(
-                        "strategy {strategy} needs a test listener on the {which} load \
-                         balancer: the controller has no --{which}-test-listener-arn"
-                    ),
-                });
-            }
-        }
-    }
-    blockers
 }
 
 #[cfg(test)]

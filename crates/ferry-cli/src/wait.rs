@@ -14,8 +14,8 @@ use crate::apply::Applied;
 use crate::human;
 use crate::layout::Layout;
 use crate::show::{explanation, status_of, with_deleting};
-use ferry_core::status::deployment_line;
 use crate::{why, Output};
+use ferry_core::status::deployment_line;
 
 const WAIT_POLL: Duration = Duration::from_secs(1);
 /// How long a failed rollout's wait holds on for the failed task to be

@@ -55,7 +55,9 @@ pub mod traffic {
     pub use crate::model::traffic::*;
     pub use crate::names::traffic::*;
     pub use crate::plan::traffic::{plan, TrafficPlan};
-    pub use crate::render::traffic::{default_process, domain_blockers, render, zone_for};
+    pub use crate::render::traffic::{
+        default_process, domain_blockers, render, strategy_blockers, zone_for,
+    };
 }
 
 /// Autoscaling: the types and the count's owner ([`model::autoscaling`]),
