@@ -244,12 +244,19 @@ async fn until_view(
     what: &str,
     check: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    eventually(Duration::from_secs(120), &format!("{app}: {what}"), || {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
         let status = status(local, app);
-        let ok = check(&status["processes"]["web"]["deployment"]);
-        async move { ok.then_some(status) }
-    })
-    .await
+        if check(&status["processes"]["web"]["deployment"]) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {app}: {what}; last status: {status}\ncontroller logs:\n{}",
+            local.controller_logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A view shifting production traffic with the new revision at
@@ -391,18 +398,21 @@ async fn a_canary_whose_alarm_fires_in_its_bake_rolls_back_and_fails_its_release
         "a rollback fails the wait: {}",
         text(&out)
     );
-    assert!(
-        text(&out).contains("rolled back: alarm web-5xx"),
-        "{}",
-        text(&out)
-    );
+    // The wait ends at once; the cause may still be ECS's going back,
+    // made exact (the alarm) by the next read of the service deployment.
+    assert!(text(&out).contains("rolled back"), "{}", text(&out));
     let after = production(&local, "shop").await;
     assert_eq!(
         after[&old_live], 100,
         "traffic back on the old revision: {after:?}"
     );
-    let deployments = service_deployments(&local, "shop").await;
-    assert_eq!(deployment_status(&deployments[0]), "ROLLBACK_SUCCESSFUL");
+    // The wait ends as soon as ECS rolls back on the alarm; ECS then
+    // finishes the rollback.
+    let deployments = eventually(Duration::from_secs(60), "rollback done", || async {
+        let deployments = service_deployments(&local, "shop").await;
+        (deployment_status(&deployments[0]) == "ROLLBACK_SUCCESSFUL").then_some(deployments)
+    })
+    .await;
     assert_eq!(
         deployments[0]
             .alarms()
@@ -410,15 +420,25 @@ async fn a_canary_whose_alarm_fires_in_its_bake_rolls_back_and_fails_its_release
             .unwrap_or_default(),
         ["web-5xx"]
     );
-    let shown = status(&local, "shop");
-    assert_eq!(
-        shown["processes"]["web"]["rolloutReason"], "rolled back: alarm web-5xx",
-        "{shown}"
-    );
+    eventually(
+        Duration::from_secs(30),
+        "the alarm named as the cause",
+        || async {
+            let shown = status(&local, "shop");
+            (shown["processes"]["web"]["rolloutReason"] == "rolled back: alarm web-5xx")
+                .then_some(())
+        },
+    )
+    .await;
     let releases: serde_json::Value =
         serde_json::from_str(&local.ferry_ok(&["releases", "shop", "-o", "json"])).expect("json");
     assert_eq!(releases[0]["outcome"], "failed", "{releases}");
-    assert_eq!(releases[0]["outcomeReason"], "rolled back: alarm web-5xx");
+    assert!(
+        releases[0]["outcomeReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("rolled back: alarm web-5xx")),
+        "{releases}"
+    );
     // Sticky: several resyncs later, still failed, and nothing pushed again.
     let t = local.requests().iter().map(|r| r.t).fold(0.0_f64, f64::max);
     tokio::time::sleep(Duration::from_secs(12)).await;
@@ -653,7 +673,11 @@ async fn alarms_default_creates_an_owned_alarm_ecs_rolls_back_on() {
         .send()
         .await
         .expect("ListTagsForResource");
-    let tags: BTreeMap<&str, &str> = tags.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))).collect();
+    let tags: BTreeMap<&str, &str> = tags
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
     assert_eq!(tags.get("ferry:app"), Some(&"shop"), "{tags:?}");
 
     // Deleting the app deletes the alarm it owned.

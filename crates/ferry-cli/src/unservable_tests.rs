@@ -119,6 +119,12 @@ fn each_refusal_is_located_at_the_strategy_key() {
         ],
         "{problems:?}"
     );
-    assert!(problems[0].contains("--ecs-infrastructure-role-arn"), "{problems:?}");
-    assert!(problems[1].contains("--internal-test-listener-arn"), "{problems:?}");
+    assert!(
+        problems[0].contains("--ecs-infrastructure-role-arn"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("--internal-test-listener-arn"),
+        "{problems:?}"
+    );
 }

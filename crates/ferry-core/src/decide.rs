@@ -334,11 +334,14 @@ fn release_outcomes(previous: Option<&AppStatus>, next: &AppStatus) -> Vec<Relea
     }
     let mut outcomes = Vec::new();
     if let Some(failure) = &next.failure {
-        // Recorded again when the record's last failure changed: its log
-        // tail is read after the task is described, and the release's
-        // reason should carry it (the store overwrites the reason).
+        // Recorded again when the record's last failure or its reason
+        // changed: a log tail is read after the task is described, and a
+        // rollback's cause (the alarms) after ECS went back; the release's
+        // reason should carry both (the store overwrites the reason).
         let known = previous.and_then(|p| p.failure.as_ref()).is_some_and(|f| {
-            f.generation == failure.generation && f.last_failure == failure.last_failure
+            f.generation == failure.generation
+                && f.last_failure == failure.last_failure
+                && f.reason == failure.reason
         });
         if !known {
             let why = failure

@@ -55,7 +55,9 @@ impl Traffic {
             .into_iter()
             .flatten()
         {
-            for listener in &edge.listener_arns {
+            // The test listener's rules too: the test rules of
+            // blue/green, canary and linear processes live there.
+            for listener in edge.listener_arns.iter().chain(&edge.test_listener_arn) {
                 rules.extend(self.list_rules(listener).await?);
             }
         }

@@ -9,6 +9,7 @@ use super::rollout::{self, Judging, RolloutState};
 use crate::model::action::Plan;
 use crate::model::desired::DesiredProcess;
 use crate::model::observed::{DeploymentStatus, EcsRolloutState, Observed, ServiceEvent};
+use crate::model::reasons::RolloutFailureReason;
 use crate::model::status::{
     rfc3339, AppStatus, Condition, ConditionReason, ConditionStatus, ConditionType, LastError,
     LastFailure, ProcessStatus, RolloutFailure, RolloutStatus, ScalingStatus, DEGRADED, MAX_EVENTS,
@@ -367,6 +368,15 @@ fn first_record(previous: Option<&AppStatus>, fresh: RolloutFailure) -> RolloutF
     };
     if let Some(seen) = fresh.last_failure.filter(same_task) {
         first.last_failure = Some(seen);
+    }
+    // A rollback's cause grows exact once ECS's service deployment says
+    // which alarms fired (see `rollout`): the record takes it.
+    if let (
+        RolloutFailureReason::DeploymentRolledBack { .. },
+        RolloutFailureReason::DeploymentRolledBack { .. },
+    ) = (&first.reason, &fresh.reason)
+    {
+        first.reason = fresh.reason;
     }
     first
 }

@@ -426,24 +426,59 @@ fn assess_one(
         deployment: None,
     };
 
-    // Sticky: a failure recorded for this generation stays.
+    // Sticky: a failure recorded for this generation stays. Only the
+    // cause of a rollback may grow more exact, once ECS's service
+    // deployment says it (the alarms that fired): the state never changes.
     if let Some(failure) = previous
         .and_then(|p| p.failure.as_ref())
         .filter(|f| f.generation == generation && f.process == process.process)
     {
+        let refined = match (&failure.reason, ecs.deployment.map(deployment::verdict)) {
+            (
+                RolloutFailureReason::DeploymentRolledBack { .. },
+                Some(Verdict::RolledBack { cause }),
+            ) => Some(RolloutFailureReason::DeploymentRolledBack { cause }),
+            _ => None,
+        };
         rollout.state = RolloutState::Failed {
-            reason: failure.reason.clone(),
+            reason: refined.unwrap_or_else(|| failure.reason.clone()),
         };
         return rollout;
     }
     let (Some(service), Some(wanted)) = (service, wanted) else {
         return rollout;
     };
+    let seen_rolling_out = previous.is_some_and(|p| {
+        p.generation == generation
+            && p.processes.get(&process.process).is_some_and(|s| {
+                s.new_task_definition.as_deref() == Some(wanted.as_str())
+                    && s.rollout == Some(RolloutStatus::InProgress)
+            })
+    });
+    let rolled_back_to = rollout
+        .primary
+        .clone()
+        .filter(|p| seen_rolling_out && *p != wanted);
     if let Some(ecs_deployment) = ecs.deployment {
         rollout.state = match deployment::verdict(ecs_deployment) {
             Verdict::RolledBack { cause } => RolloutState::Failed {
                 reason: RolloutFailureReason::DeploymentRolledBack { cause },
             },
+            // DescribeServices already shows ECS back on the old revision
+            // while the service deployment read is a tick behind: a
+            // rollback, whose cause the next read makes exact (above).
+            // Judging it in progress would push the revision ECS just
+            // rolled back again.
+            Verdict::Successful | Verdict::InProgress if rolled_back_to.is_some() => {
+                RolloutState::Failed {
+                    reason: RolloutFailureReason::DeploymentRolledBack {
+                        cause: format!(
+                            "ECS went back to {}",
+                            rolled_back_to.clone().unwrap_or_default()
+                        ),
+                    },
+                }
+            }
             // A scale-out after ECS finished is still to come.
             Verdict::Successful if service.running_count >= count => RolloutState::Completed,
             Verdict::Successful | Verdict::InProgress => RolloutState::InProgress,
@@ -462,18 +497,9 @@ fn assess_one(
         };
         return rollout;
     }
-    let seen_rolling_out = previous.is_some_and(|p| {
-        p.generation == generation
-            && p.processes.get(&process.process).is_some_and(|s| {
-                s.new_task_definition.as_deref() == Some(wanted.as_str())
-                    && s.rollout == Some(RolloutStatus::InProgress)
-            })
-    });
-    if seen_rolling_out && rollout.primary.as_deref().is_some_and(|p| p != wanted) {
+    if let Some(to) = rolled_back_to {
         rollout.state = RolloutState::Failed {
-            reason: RolloutFailureReason::RolledBack {
-                to: rollout.primary.clone().unwrap_or_default(),
-            },
+            reason: RolloutFailureReason::RolledBack { to },
         };
         return rollout;
     }

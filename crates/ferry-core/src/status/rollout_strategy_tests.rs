@@ -206,6 +206,56 @@ fn a_rollback_by_ecs_fails_the_rollout_with_its_cause_and_sticks() {
 }
 
 #[test]
+fn ecs_back_on_the_old_revision_before_its_deployment_is_read_again_is_a_rollback() {
+    let p = canary();
+    let shifting = seen(
+        &p,
+        "td:2",
+        "IN_PROGRESS",
+        Some("td:1"),
+        Some(in_stage(LifecycleStage::ProductionTrafficShift, 100)),
+    );
+    let before = written(&assess_web(&p, &shifting, None, NOW), None);
+
+    // DescribeServices shows ECS back on td:1; the service deployment read
+    // is a tick behind and still says the canary shifts.
+    let stale = seen(
+        &p,
+        "td:1",
+        "IN_PROGRESS",
+        Some("td:2"),
+        Some(in_stage(LifecycleStage::ProductionTrafficShift, 100)),
+    );
+    let judged = assess_web(&p, &stale, Some(&before), NOW);
+    let RolloutState::Failed { reason } = &judged.state else {
+        panic!(
+            "judged in progress, which would push td:2 again: {:?}",
+            judged.state
+        );
+    };
+    assert!(
+        matches!(reason, RolloutFailureReason::DeploymentRolledBack { .. }),
+        "{reason:?}"
+    );
+    let failed = written(&judged, Some(&before));
+
+    // The next read names the alarm: the cause grows exact, the state
+    // stays failed.
+    let mut rolled_back = service_deployment(
+        ServiceDeploymentState::RollbackSuccessful,
+        Some(LifecycleStage::ProductionTrafficShift),
+        Some(0),
+    );
+    rolled_back.triggered_alarms = vec!["web-5xx".into()];
+    let read = seen(&p, "td:1", "COMPLETED", None, Some(rolled_back));
+    let judged = assess_web(&p, &read, Some(&failed), NOW);
+    let RolloutState::Failed { reason } = &judged.state else {
+        panic!("{:?}", judged.state);
+    };
+    assert_eq!(reason.to_string(), "rolled back: alarm web-5xx");
+}
+
+#[test]
 fn a_later_generation_back_on_the_source_revision_completes() {
     let p = canary();
     let mut after = seen(
