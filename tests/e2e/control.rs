@@ -27,12 +27,17 @@ fn from<'a>(requests: &'a [Request], agent: &str) -> Vec<&'a Request> {
         .collect()
 }
 
+/// Calls per (service, operation), services named as the controller's
+/// metrics name them: the emulator logs CloudWatch by its endpoint name,
+/// `monitoring`; the metrics by its IAM prefix, `cloudwatch`.
 fn counts(requests: &[&Request]) -> BTreeMap<(String, String), u64> {
     let mut counts = BTreeMap::new();
     for r in requests {
-        *counts
-            .entry((r.service.clone(), r.operation.clone()))
-            .or_insert(0) += 1;
+        let service = match r.service.as_str() {
+            "monitoring" => "cloudwatch".to_owned(),
+            other => other.to_owned(),
+        };
+        *counts.entry((service, r.operation.clone())).or_insert(0) += 1;
     }
     counts
 }

@@ -36,6 +36,7 @@ pub use dead_letters::DeadLetters;
 pub use ecs::Ecs;
 pub use ecs::Missing;
 pub use logs::Logs;
+pub use normalize::service_deployment;
 pub use runs::ScheduledRuns;
 pub use scheduler::Scheduler;
 pub use traffic::{Traffic, TrafficConfig};

@@ -12,7 +12,7 @@ mod deployment;
 mod service_deployment;
 mod task_definition;
 
-pub(crate) use service_deployment::service_deployment;
+pub use service_deployment::service_deployment;
 pub(crate) use task_definition::task_definition;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! [`ServiceDeployments`] in ECS: the four calls `ferry rollout` makes,
 //! through the CLI's paced caller, and DescribeServiceDeployments' answer
-//! read into [`ObservedServiceDeployment`].
+//! read into [`ObservedServiceDeployment`] by ferry-aws, as the controller reads it.
 //!
 //! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListServiceDeployments.html>,
 //! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DescribeServiceDeployments.html>,
@@ -8,18 +8,12 @@
 //! <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_StopServiceDeployment.html>
 
 use aws_sdk_ecs::primitives::{DateTime, DateTimeFormat};
-use aws_sdk_ecs::types::{
-    DeploymentLifecycleHookAction, ServiceDeployment, ServiceRevisionSummary,
-    StopServiceDeploymentStopType,
-};
+use aws_sdk_ecs::types::{DeploymentLifecycleHookAction, StopServiceDeploymentStopType};
 use aws_sdk_ecs::Client;
 use ferry_aws::pacing::Bucket;
 use ferry_aws::paginate::{next_token, paginate, Page};
 use ferry_aws::Caller;
-use ferry_core::model::deployments::{
-    HookDetail, HookStatus, LifecycleStage, ObservedServiceDeployment, RevisionSummary,
-    ServiceDeploymentState,
-};
+use ferry_core::model::deployments::ObservedServiceDeployment;
 
 use crate::rollout::{Listed, ServiceDeployments};
 
@@ -78,7 +72,7 @@ impl ServiceDeployments for EcsDeployments {
         Ok(out
             .service_deployments()
             .iter()
-            .filter_map(observed_deployment)
+            .filter_map(ferry_aws::service_deployment)
             .collect())
     }
 
@@ -157,61 +151,6 @@ impl ServiceDeployments for EcsDeployments {
             .await?;
         Ok(())
     }
-}
-
-/// A service deployment as ECS describes it; `None` without an ARN or
-/// with a status Ferry does not know.
-fn observed_deployment(d: &ServiceDeployment) -> Option<ObservedServiceDeployment> {
-    Some(ObservedServiceDeployment {
-        arn: d.service_deployment_arn()?.to_owned(),
-        service_arn: d.service_arn().unwrap_or_default().to_owned(),
-        status: ServiceDeploymentState::from_ecs(d.status()?.as_str())?,
-        status_reason: d.status_reason().map(str::to_owned),
-        lifecycle_stage: d
-            .lifecycle_stage()
-            .and_then(|s| LifecycleStage::from_ecs(s.as_str())),
-        target: d.target_service_revision().and_then(revision),
-        sources: d
-            .source_service_revisions()
-            .iter()
-            .filter_map(revision)
-            .collect(),
-        rollback_reason: d.rollback().and_then(|r| r.reason()).map(str::to_owned),
-        hooks: d
-            .lifecycle_hook_details()
-            .iter()
-            .filter_map(|h| {
-                Some(HookDetail {
-                    hook_id: h.hook_id()?.to_owned(),
-                    target_type: h.target_type()?.as_str().to_owned(),
-                    status: HookStatus::from_ecs(h.status()?.as_str())?,
-                    expires_at: h.expires_at().and_then(rfc3339),
-                    timeout_action: h.timeout_action().map(|a| a.as_str().to_owned()),
-                })
-            })
-            .collect(),
-        triggered_alarms: d
-            .alarms()
-            .map(|a| a.triggered_alarm_names().to_vec())
-            .unwrap_or_default(),
-        created_at: d.created_at().and_then(rfc3339),
-        updated_at: d.updated_at().and_then(rfc3339),
-        finished_at: d.finished_at().and_then(rfc3339),
-    })
-}
-
-/// One side of a deployment; weights (percent) in tenths.
-fn revision(r: &ServiceRevisionSummary) -> Option<RevisionSummary> {
-    let tenths = |w: f64| (w * 10.0).round().clamp(0.0, 1000.0) as u32;
-    let count = |n: i32| u32::try_from(n).unwrap_or(0);
-    Some(RevisionSummary {
-        arn: r.arn()?.to_owned(),
-        requested_tasks: count(r.requested_task_count()),
-        running_tasks: count(r.running_task_count()),
-        pending_tasks: count(r.pending_task_count()),
-        production_weight_tenths: r.requested_production_traffic_weight().map(tenths),
-        test_weight_tenths: r.requested_test_traffic_weight().map(tenths),
-    })
 }
 
 fn rfc3339(time: &DateTime) -> Option<String> {

@@ -48,10 +48,13 @@ def cloudwatch_on_alarms(action: str) -> Callable[[Ctx, Mapping[str, Any]], list
 
 def cloudwatch_describe_alarms(ctx: Ctx, p: Mapping[str, Any]) -> list[Entry]:
     """On each named alarm; a prefix (or no filter) names none before the
-    call, so it is authorized on "*" (stricter than AWS or equal)."""
+    call, so it is authorized on every alarm of the account, ``alarm:*``
+    (DescribeAlarms takes only the alarm resource type in the Service
+    Authorization Reference; a policy must grant all alarms, stricter than
+    AWS or equal)."""
     names = p.get("AlarmNames") or []
     if not names or p.get("AlarmNamePrefix") or p.get("ActionPrefix"):
-        return [entry("cloudwatch:DescribeAlarms", "*")]
+        return [entry("cloudwatch:DescribeAlarms", _alarm_arn(ctx, "*"))]
     return cloudwatch_on_alarms("cloudwatch:DescribeAlarms")(ctx, p)
 
 

@@ -468,7 +468,8 @@ def test_cloudwatch_alarms_over_cbor_carry_their_arn_and_tags(emulator):
 
     cloudwatch.describe_alarms(AlarmNamePrefix="ferry-ferry-")
     assert logged(emulator, "DescribeAlarms")[-1]["authz"] == [
-        {"action": "cloudwatch:DescribeAlarms", "resource": "*", "context": {}}]
+        {"action": "cloudwatch:DescribeAlarms", "resource": ALARM.rsplit(":", 1)[0] + ":*",
+         "context": {}}]
     cloudwatch.describe_alarms(AlarmNames=["ferry-ferry-shop-web-5xx"])
     [named] = logged(emulator, "DescribeAlarms")[-1]["authz"]
     assert named["resource"] == ALARM

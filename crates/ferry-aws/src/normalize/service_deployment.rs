@@ -35,7 +35,7 @@ fn revision(r: &ecs::ServiceRevisionSummary) -> RevisionSummary {
 
 /// `None` without an ARN or with a status Ferry does not know (left out
 /// rather than guessed at, like a service's deployments).
-pub(crate) fn service_deployment(d: &ecs::ServiceDeployment) -> Option<ObservedServiceDeployment> {
+pub fn service_deployment(d: &ecs::ServiceDeployment) -> Option<ObservedServiceDeployment> {
     Some(ObservedServiceDeployment {
         arn: d.service_deployment_arn()?.to_owned(),
         service_arn: d.service_arn().unwrap_or_default().to_owned(),
