@@ -432,9 +432,10 @@ impl Progress {
 /// baking 1m40s left`.
 fn progress_line(p: &status::ProcessStatus, now: OffsetDateTime) -> String {
     let counts = counts_line(p);
-    match &p.deployment {
-        Some(view) => format!("{counts} - {}", deployment_line(view, now)),
-        None => counts,
+    match p.deployment.as_ref().map(|view| deployment_line(view, now)) {
+        // A rollback's line is the rollout's reason, already said.
+        Some(line) if !counts.ends_with(&line) => format!("{counts} - {line}"),
+        _ => counts,
     }
 }
 

@@ -198,6 +198,20 @@ fn a_deployment_adds_its_stage_to_the_progress_line_but_a_countdown_is_no_new_st
         view.production_weight_tenths = Some(1000);
     }
     assert_ne!(progress_step(&web), step, "a shift is a new step");
+
+    // Rolled back: the reason is said once.
+    if let Some(view) = web.deployment.as_mut() {
+        view.rolled_back = Some("alarm web-5xx".into());
+        view.status = ferry_core::model::deployments::ServiceDeploymentState::RollbackSuccessful;
+    }
+    web.rollout = Some(status::RolloutStatus::Failed);
+    web.rollout_reason = Some(status::RolloutFailureReason::DeploymentRolledBack {
+        cause: "alarm web-5xx".into(),
+    });
+    assert_eq!(
+        progress_line(&web, NOW),
+        "FAILED 2/2 running: rolled back: alarm web-5xx"
+    );
 }
 
 #[test]
